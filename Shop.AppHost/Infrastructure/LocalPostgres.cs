@@ -1,0 +1,220 @@
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Shop.AppHost.Infrastructure;
+
+/// <summary>A PostgreSQL server run as a local process (no container runtime), data kept on disk.</summary>
+public sealed class LocalPostgresServerResource(string name, string command, string dataDirectory, ParameterResource password)
+    : ExecutableResource(name, command, Path.GetDirectoryName(dataDirectory)!), IResourceWithConnectionString
+{
+    public const string EndpointName = "tcp";
+    public const string SuperUser = "postgres";
+
+    public string DataDirectory { get; } = dataDirectory;
+    public ParameterResource PasswordParameter { get; } = password;
+    public EndpointReference PrimaryEndpoint => new(this, EndpointName);
+    internal List<LocalPostgresDatabaseResource> Databases { get; } = [];
+
+    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
+        $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};Username={SuperUser};Password={PasswordParameter}");
+}
+
+/// <summary>A database on a <see cref="LocalPostgresServerResource"/>; created on first start.</summary>
+public sealed class LocalPostgresDatabaseResource(string name, string databaseName, LocalPostgresServerResource parent)
+    : Resource(name), IResourceWithParent<LocalPostgresServerResource>, IResourceWithConnectionString
+{
+    public string DatabaseName { get; } = databaseName;
+    public LocalPostgresServerResource Parent { get; } = parent;
+
+    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create($"{Parent};Database={DatabaseName}");
+}
+
+public static class LocalPostgresBuilderExtensions
+{
+    private const string PostgresBin = "/usr/lib/postgresql/15/bin";
+
+    // postgres treats SIGTERM as a "smart" shutdown that waits for pooled client connections to go
+    // away, which never happens while services run. Turn the orchestrator's stop signal into a
+    // fast shutdown (SIGINT) so a stop is quick and the data directory is left clean.
+    private const string FastShutdownLauncher =
+        "trap 'kill -INT \"$child\" 2>/dev/null' TERM INT; \"$@\" & child=$!; " +
+        "while kill -0 \"$child\" 2>/dev/null; do wait \"$child\"; done";
+
+    public static IResourceBuilder<LocalPostgresServerResource> AddLocalPostgres(
+        this IDistributedApplicationBuilder builder, string name, string dataRoot, IResourceBuilder<ParameterResource> password)
+    {
+        var dataDirectory = Path.Combine(dataRoot, "postgres", name);
+        var (command, launcherArgs) = LocalServerAccount.Wrap("/bin/sh", "-c", FastShutdownLauncher, "pg-launcher", Path.Combine(PostgresBin, "postgres"));
+        var server = new LocalPostgresServerResource(name, command, dataDirectory, password.Resource);
+
+        var healthKey = $"{name}_check";
+        builder.Services.AddHealthChecks().AddAsyncCheck(healthKey, async ct =>
+            await CanQueryAsync(server, "postgres", ct));
+
+        return builder.AddResource(server)
+            .WithEndpoint(name: LocalPostgresServerResource.EndpointName, scheme: "tcp")
+            .WithArgs(context =>
+            {
+                foreach (var arg in launcherArgs)
+                {
+                    context.Args.Add(arg);
+                }
+                context.Args.Add("-D");
+                context.Args.Add(dataDirectory);
+                context.Args.Add("-p");
+                context.Args.Add(server.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
+                context.Args.Add("-c");
+                context.Args.Add("listen_addresses=localhost");
+                context.Args.Add("-c");
+                context.Args.Add("unix_socket_directories=");
+                context.Args.Add("-c");
+                context.Args.Add("max_connections=300");
+            })
+            .WithHealthCheck(healthKey)
+            .OnBeforeResourceStarted(async (resource, evt, ct) =>
+            {
+                var logger = evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource);
+                await InitializeDataDirectoryAsync(resource, logger, ct);
+            })
+            .OnResourceReady(async (resource, evt, ct) =>
+            {
+                var logger = evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource);
+                var notifications = evt.Services.GetRequiredService<ResourceNotificationService>();
+                foreach (var database in resource.Databases)
+                {
+                    await EnsureDatabaseAsync(database, logger, ct);
+                    // Aspire only propagates state to children of containers; do it for this executable.
+                    await notifications.PublishUpdateAsync(database, s => s with { State = KnownResourceStates.Running });
+                }
+            });
+    }
+
+    public static IResourceBuilder<LocalPostgresDatabaseResource> AddDatabase(
+        this IResourceBuilder<LocalPostgresServerResource> server, string name, string? databaseName = null)
+    {
+        var database = new LocalPostgresDatabaseResource(name, databaseName ?? name, server.Resource);
+        server.Resource.Databases.Add(database);
+
+        var healthKey = $"{name}_check";
+        server.ApplicationBuilder.Services.AddHealthChecks().AddAsyncCheck(healthKey, async ct =>
+            await CanQueryAsync(server.Resource, database.DatabaseName, ct));
+
+        return server.ApplicationBuilder.AddResource(database)
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = "PostgresDatabase",
+                State = KnownResourceStates.Waiting,
+                Properties = [new("DatabaseName", database.DatabaseName)],
+            })
+            .WithHealthCheck(healthKey);
+    }
+
+    private static async Task InitializeDataDirectoryAsync(LocalPostgresServerResource server, ILogger logger, CancellationToken ct)
+    {
+        var dataDirectory = server.DataDirectory;
+        if (File.Exists(Path.Combine(dataDirectory, "PG_VERSION")))
+        {
+            logger.LogInformation("Using existing PostgreSQL data directory {DataDirectory}", dataDirectory);
+            CleanStalePid(dataDirectory, logger);
+            return;
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        var password = await server.PasswordParameter.GetValueAsync(ct) ?? throw new InvalidOperationException("No PostgreSQL password.");
+        var passwordFile = Path.Combine(Path.GetDirectoryName(dataDirectory)!, $".{server.Name}.pw");
+        await File.WriteAllTextAsync(passwordFile, password, ct);
+        try
+        {
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.SetUnixFileMode(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            LocalServerAccount.Own(dataDirectory);
+            LocalServerAccount.Own(passwordFile);
+            var (command, args) = LocalServerAccount.Wrap(Path.Combine(PostgresBin, "initdb"),
+                "-D", dataDirectory, "-U", LocalPostgresServerResource.SuperUser, "--pwfile=" + passwordFile,
+                "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions");
+            logger.LogInformation("Initialising PostgreSQL data directory {DataDirectory}", dataDirectory);
+            var (exitCode, output) = LocalServerAccount.Run(command, [.. args]);
+            if (exitCode != 0)
+            {
+                throw new InvalidOperationException($"initdb failed ({exitCode}): {output}");
+            }
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+    }
+
+    // A crash (or SIGKILL) leaves postmaster.pid behind; postgres copes unless the pid was reused.
+    private static void CleanStalePid(string dataDirectory, ILogger logger)
+    {
+        var pidFile = Path.Combine(dataDirectory, "postmaster.pid");
+        if (!File.Exists(pidFile))
+        {
+            return;
+        }
+        var firstLine = File.ReadLines(pidFile).FirstOrDefault();
+        if (int.TryParse(firstLine, out var pid) && !Directory.Exists($"/proc/{pid}"))
+        {
+            logger.LogWarning("Removing stale {PidFile} of a server that is no longer running", pidFile);
+            File.Delete(pidFile);
+        }
+    }
+
+    private static async Task EnsureDatabaseAsync(LocalPostgresDatabaseResource database, ILogger logger, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(database.Parent, "postgres", ct);
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+        exists.Parameters.AddWithValue("name", database.DatabaseName);
+        if (await exists.ExecuteScalarAsync(ct) is not null)
+        {
+            return;
+        }
+        logger.LogInformation("Creating database {Database}", database.DatabaseName);
+        // Identifiers cannot be parameters; the name comes from the AppHost code, quoted anyway.
+        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.DatabaseName.Replace("\"", "\"\"")}\"", connection);
+        try
+        {
+            await create.ExecuteNonQueryAsync(ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        {
+            // Another start got there first.
+        }
+    }
+
+    private static async Task<NpgsqlConnection> OpenAsync(LocalPostgresServerResource server, string database, CancellationToken ct)
+    {
+        var serverConnectionString = await ((IResourceWithConnectionString)server).GetConnectionStringAsync(ct);
+        var connectionString = new NpgsqlConnectionStringBuilder(serverConnectionString)
+        {
+            Database = database,
+            Pooling = false,
+            Timeout = 5,
+        }.ConnectionString;
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    private static async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CanQueryAsync(
+        LocalPostgresServerResource server, string database, CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(server, database, ct);
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(ct);
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy(e.Message);
+        }
+    }
+}

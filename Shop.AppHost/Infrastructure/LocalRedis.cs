@@ -1,0 +1,64 @@
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace Shop.AppHost.Infrastructure;
+
+/// <summary>A Redis server run as a local process (no container runtime), with append-only persistence.</summary>
+public sealed class LocalRedisResource(string name, string command, string dataDirectory, ParameterResource password)
+    : ExecutableResource(name, command, dataDirectory), IResourceWithConnectionString
+{
+    public const string EndpointName = "tcp";
+
+    public string DataDirectory { get; } = dataDirectory;
+    public ParameterResource PasswordParameter { get; } = password;
+    public EndpointReference PrimaryEndpoint => new(this, EndpointName);
+
+    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
+        $"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)},password={PasswordParameter}");
+}
+
+public static class LocalRedisBuilderExtensions
+{
+    public static IResourceBuilder<LocalRedisResource> AddLocalRedis(
+        this IDistributedApplicationBuilder builder, string name, string dataRoot, IResourceBuilder<ParameterResource> password)
+    {
+        var dataDirectory = Path.Combine(dataRoot, "redis", name);
+        Directory.CreateDirectory(dataDirectory);
+        var redis = new LocalRedisResource(name, "redis-server", dataDirectory, password.Resource);
+
+        var healthKey = $"{name}_check";
+        builder.Services.AddHealthChecks().AddAsyncCheck(healthKey, async ct =>
+        {
+            try
+            {
+                var options = ConfigurationOptions.Parse(await ((IResourceWithConnectionString)redis).GetConnectionStringAsync(ct) ?? "");
+                options.AbortOnConnectFail = true;
+                options.ConnectTimeout = 2000;
+                await using var connection = await ConnectionMultiplexer.ConnectAsync(options);
+                await connection.GetDatabase().PingAsync();
+                return HealthCheckResult.Healthy();
+            }
+            catch (Exception e) when (e is RedisException or InvalidOperationException or TimeoutException)
+            {
+                return HealthCheckResult.Unhealthy(e.Message);
+            }
+        });
+
+        return builder.AddResource(redis)
+            .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp")
+            .WithArgs(context =>
+            {
+                context.Args.Add("--port");
+                context.Args.Add(redis.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
+                foreach (var arg in (string[])["--bind", "127.0.0.1", "-::1", "--dir", dataDirectory, "--appendonly", "yes", "--save", "60 1", "--daemonize", "no"])
+                {
+                    context.Args.Add(arg);
+                }
+                context.Args.Add("--requirepass");
+                context.Args.Add(redis.PasswordParameter);
+            })
+            .WithHealthCheck(healthKey);
+    }
+}

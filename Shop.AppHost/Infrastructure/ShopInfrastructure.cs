@@ -1,0 +1,166 @@
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Shop.AppHost.Infrastructure;
+
+/// <summary>
+/// PostgreSQL and Redis for the Shop, as containers where a container runtime answers (and always in
+/// publish mode) or as local server processes where none does. Either way the result is a resource
+/// with a connection string, so <c>WithReference</c>/<c>WaitFor</c> read the same.
+/// </summary>
+public sealed class ShopInfrastructure
+{
+    /// <summary>Images pinned to the majors the tests run against (and the original design names).</summary>
+    public static class Images
+    {
+        public const string PostgresImage = "docker.io/library/postgres";
+        public const string PostgresTag = "15-alpine";
+        public const string RedisImage = "docker.io/library/redis";
+        public const string RedisTag = "7-alpine";
+    }
+
+    public const string DataDirectoryKey = "Shop:DataDirectory";
+    public const string EphemeralDataKey = "Shop:EphemeralData";
+
+    private readonly IDistributedApplicationBuilder _builder;
+
+    private ShopInfrastructure(IDistributedApplicationBuilder builder, InfrastructureMode mode, string dataRoot)
+    {
+        _builder = builder;
+        Mode = mode;
+        DataRoot = dataRoot;
+    }
+
+    public InfrastructureMode Mode { get; }
+
+    /// <summary>Where local servers keep their data (unused for containers, which use named volumes).</summary>
+    public string DataRoot { get; }
+
+    public static ShopInfrastructure Create(IDistributedApplicationBuilder builder)
+    {
+        var mode = InfrastructureModeDetector.Detect(builder, out var reason);
+        var dataRoot = ResolveDataRoot(builder);
+        builder.Services.AddHostedService(sp => new ChoiceLogger(sp.GetRequiredService<ILogger<ShopInfrastructure>>(), mode, reason, dataRoot));
+        return new ShopInfrastructure(builder, mode, dataRoot);
+    }
+
+    /// <summary>One PostgreSQL server named <paramref name="serverName"/> holding one database.</summary>
+    public IResourceBuilder<IResourceWithConnectionString> AddPostgresDatabase(string serverName, string databaseName)
+    {
+        var password = _builder.AddParameter($"{serverName}-password",
+            new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
+
+        if (Mode == InfrastructureMode.Containers)
+        {
+            return _builder.AddPostgres(serverName, password: password)
+                .WithImage(Images.PostgresImage, Images.PostgresTag)
+                .WithDataVolume($"shop-{serverName}-data")
+                .AddDatabase(databaseName);
+        }
+        return _builder.AddLocalPostgres(serverName, DataRoot, password).AddDatabase(databaseName);
+    }
+
+    public IResourceBuilder<IResourceWithConnectionString> AddRedis(string name)
+    {
+        var password = _builder.AddParameter($"{name}-password",
+            new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
+
+        if (Mode == InfrastructureMode.Containers)
+        {
+            return _builder.AddRedis(name, password: password)
+                .WithImage(Images.RedisImage, Images.RedisTag)
+                .WithDataVolume($"shop-{name}-data")
+                .WithPersistence();
+        }
+        return _builder.AddLocalRedis(name, DataRoot, password);
+    }
+
+    private static string ResolveDataRoot(IDistributedApplicationBuilder builder)
+    {
+        if (bool.TryParse(builder.Configuration[EphemeralDataKey], out var ephemeral) && ephemeral)
+        {
+            return EphemeralDataRoot.Create(builder);
+        }
+        var configured = builder.Configuration[DataDirectoryKey];
+        return string.IsNullOrWhiteSpace(configured)
+            ? Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".shop-data"))
+            : Path.GetFullPath(configured);
+    }
+
+    private sealed class ChoiceLogger(ILogger logger, InfrastructureMode mode, string reason, string dataRoot) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (mode == InfrastructureMode.LocalProcesses)
+            {
+                logger.LogInformation("PostgreSQL and Redis run as local processes ({Reason}); data in {DataRoot}. Set {Key}=containers to change.", reason, dataRoot, InfrastructureModeDetector.ConfigurationKey);
+            }
+            else
+            {
+                logger.LogInformation("PostgreSQL and Redis run as containers ({Reason}). Set {Key}=local to change.", reason, InfrastructureModeDetector.ConfigurationKey);
+            }
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A throw-away data root for test hosts: unique per AppHost instance (several may share one process),
+/// deleted when the AppHost stops; leftovers of runs whose process died are removed at the next start.
+/// </summary>
+internal static class EphemeralDataRoot
+{
+    private const string Prefix = "shop-ephemeral-";
+    private const string OwnerFile = "owner.pid";
+
+    public static string Create(IDistributedApplicationBuilder builder)
+    {
+        var tempRoot = Path.GetTempPath();
+        RemoveOrphans(tempRoot);
+        var root = Path.Combine(tempRoot, Prefix + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        File.WriteAllText(Path.Combine(root, OwnerFile), Environment.ProcessId.ToString());
+        builder.Services.AddHostedService(sp => new Cleanup(sp.GetRequiredService<IHostApplicationLifetime>(), root));
+        return root;
+    }
+
+    private static void RemoveOrphans(string tempRoot)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(tempRoot, Prefix + "*"))
+        {
+            var ownerFile = Path.Combine(dir, OwnerFile);
+            if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out var pid) && Directory.Exists($"/proc/{pid}"))
+            {
+                continue;
+            }
+            TryDelete(dir);
+        }
+    }
+
+    internal static void TryDelete(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Still in use by a server that is shutting down; the next start removes it.
+        }
+    }
+
+    private sealed class Cleanup(IHostApplicationLifetime lifetime, string root) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            lifetime.ApplicationStopped.Register(() => TryDelete(root));
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,59 @@
+using Shop.AppHost;
+using Shop.AppHost.Infrastructure;
+
+var builder = DistributedApplication.CreateBuilder(args);
+var settings = ShopAppHostSettings.From(builder);
+var infrastructure = ShopInfrastructure.Create(builder);
+
+// One PostgreSQL server per database, as in the original design: a fault in one service's
+// database stays in that service, and each can be sized, backed up and moved on its own.
+var usersDb = infrastructure.AddPostgresDatabase("users-db", "usersdb");
+var ordersDb = infrastructure.AddPostgresDatabase("orders-db", "ordersdb");
+var inventoryDb = infrastructure.AddPostgresDatabase("inventory-db", "inventorydb");
+var redis = infrastructure.AddRedis("redis");
+
+// Secrets: generated once for development and kept in the AppHost's user secrets; supplied by the
+// operator in a deployment (.env / Kubernetes Secret).
+var jwtSigningKey = builder.AddParameter("jwt-signing-key", new SigningKeyParameterDefault(), secret: true, persist: true);
+var serviceApiKey = builder.AddParameter("service-api-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
+var adminEmail = builder.AddParameter("admin-email", settings.AdminEmail);
+var adminPassword = builder.ExecutionContext.IsPublishMode
+    ? builder.AddParameter("admin-password", secret: true)
+    : builder.AddParameter("admin-password", settings.AdminPassword, secret: true);
+
+var users = builder.AddProject<Projects.Shop_Users>("users")
+    .WithReference(usersDb).WaitFor(usersDb)
+    .WithReference(redis).WaitFor(redis)
+    .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithEnvironment("ServiceAuth__ApiKey", serviceApiKey)
+    .WithEnvironment("Admin__Email", adminEmail)
+    .WithEnvironment("Admin__Password", adminPassword)
+    .WithShopDefaults(settings);
+
+var inventory = builder.AddProject<Projects.Shop_Inventory>("inventory")
+    .WithReference(inventoryDb).WaitFor(inventoryDb)
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(users)
+    .WithEnvironment("ServiceAuth__ApiKey", serviceApiKey)
+    .WithShopDefaults(settings);
+
+var orders = builder.AddProject<Projects.Shop_Orders>("orders")
+    .WithReference(ordersDb).WaitFor(ordersDb)
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(users).WaitFor(users)
+    .WithReference(inventory).WaitFor(inventory)
+    .WithEnvironment("ServiceAuth__ApiKey", serviceApiKey)
+    .WithShopDefaults(settings);
+
+var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, "..", "Shop.Web"), settings.GatewayPort);
+
+builder.AddProject<Projects.Shop_Gateway>("gateway")
+    .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
+    .WithExternalHttpEndpoints()
+    .WithReference(users).WaitFor(users)
+    .WithReference(orders).WaitFor(orders)
+    .WithReference(inventory).WaitFor(inventory)
+    .WithReference(web.GetEndpoint("http"))
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();

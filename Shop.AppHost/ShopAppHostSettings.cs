@@ -1,0 +1,39 @@
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
+
+namespace Shop.AppHost;
+
+/// <summary>AppHost knobs, all from configuration (command line, environment or appsettings).</summary>
+public sealed record ShopAppHostSettings(int? GatewayPort, int Replicas, string AdminEmail, string AdminPassword)
+{
+    public static ShopAppHostSettings From(IDistributedApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        // 0 lets Aspire choose (parallel test hosts must not all claim 8080).
+        var port = config.GetValue("Shop:GatewayPort", 8080);
+        return new ShopAppHostSettings(
+            GatewayPort: port == 0 ? null : port,
+            Replicas: Math.Max(1, config.GetValue("Shop:Replicas", 1)),
+            AdminEmail: config["SHOP_ADMIN_EMAIL"] is { Length: > 0 } email ? email : "admin@shop.local",
+            AdminPassword: config["SHOP_ADMIN_PASSWORD"] is { Length: > 0 } password ? password : "Admin123!");
+    }
+}
+
+public static class ShopProjectExtensions
+{
+    /// <summary>
+    /// What every Shop service gets: an HTTP endpoint, readiness through <c>/health</c>, the AppHost's
+    /// environment name in run mode (so Development features such as the demo catalogue follow the
+    /// AppHost), and the configured replica count.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithShopDefaults(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
+    {
+        var builder = project.ApplicationBuilder;
+        project.WithHttpEndpoint().WithHttpHealthCheck("/health");
+        if (builder.ExecutionContext.IsRunMode)
+        {
+            project.WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName);
+        }
+        return settings.Replicas > 1 ? project.WithReplicas(settings.Replicas) : project;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Shop.AppHost;
+
+/// <summary>
+/// The React SPA: in run mode the Vite dev server as an executable (installing Node packages first
+/// when they are missing or older than the lock file); in publish mode the production image built
+/// from <c>Shop.Web/Dockerfile</c>.
+/// </summary>
+public static class WebAppExtensions
+{
+    public static IResourceBuilder<IResourceWithEndpoints> AddShopWebApp(this IDistributedApplicationBuilder builder, string name, string webDirectory, int? hmrClientPort)
+    {
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            return builder.AddDockerfile(name, webDirectory)
+                .WithHttpEndpoint(targetPort: 8080);
+        }
+
+        return builder.AddExecutable(name, "npm", webDirectory, "run", "dev")
+            .WithHttpEndpoint(env: "PORT")
+            .WithEnvironment("BROWSER", "none")
+            .WithEnvironment(ctx =>
+            {
+                if (hmrClientPort is { } port)
+                {
+                    // The browser reaches Vite through the gateway; point the HMR websocket there.
+                    ctx.EnvironmentVariables["VITE_HMR_CLIENT_PORT"] = port.ToString();
+                }
+            })
+            .OnBeforeResourceStarted(async (resource, evt, ct) =>
+            {
+                var logger = evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource);
+                await EnsureNodePackagesAsync(webDirectory, logger, ct);
+            });
+    }
+
+    private static async Task EnsureNodePackagesAsync(string webDirectory, ILogger logger, CancellationToken ct)
+    {
+        var lockFile = Path.Combine(webDirectory, "package-lock.json");
+        var installedMarker = Path.Combine(webDirectory, "node_modules", ".package-lock.json");
+        if (File.Exists(installedMarker) && (!File.Exists(lockFile) || File.GetLastWriteTimeUtc(installedMarker) >= File.GetLastWriteTimeUtc(lockFile)))
+        {
+            return;
+        }
+
+        var arguments = File.Exists(lockFile) ? "ci --no-audit --no-fund" : "install --no-audit --no-fund";
+        logger.LogInformation("Node packages missing or stale: running npm {Arguments}", arguments);
+        using var process = Process.Start(new ProcessStartInfo("npm", arguments)
+        {
+            WorkingDirectory = webDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        }) ?? throw new InvalidOperationException("Could not start npm.");
+        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 }) logger.LogInformation("{Line}", e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 }) logger.LogWarning("{Line}", e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(10));
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"npm {arguments} failed with exit code {process.ExitCode}; see the web resource log.");
+        }
+    }
+}

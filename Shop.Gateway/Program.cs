@@ -1,0 +1,23 @@
+using Scalar.AspNetCore;
+using Shop.Gateway;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.Services.AddHealthChecks();
+builder.Services.AddReverseProxy()
+    .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+    .AddServiceDiscoveryDestinationResolver();
+
+var app = builder.Build();
+app.UseServiceDefaults();
+app.UseMiddleware<GatewayEdgeMiddleware>();
+
+app.MapDefaultEndpoints(publicPrefix: "/");
+app.MapScalarApiReference("/api-docs", options => options
+    .WithTitle("Shop API")
+    .AddDocument("users", "Users", "/users/openapi/v1.json")
+    .AddDocument("orders", "Orders", "/orders/openapi/v1.json")
+    .AddDocument("inventory", "Inventory", "/inventory/openapi/v1.json"));
+app.MapReverseProxy();
+
+app.Run();

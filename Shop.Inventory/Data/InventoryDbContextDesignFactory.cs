@@ -1,0 +1,3 @@
+namespace Shop.Inventory.Data;
+
+internal sealed class InventoryDbContextDesignFactory : Microsoft.Extensions.Hosting.NpgsqlDesignTimeFactory<InventoryDbContext>;

@@ -1,0 +1,31 @@
+using Shop.Inventory.Apis;
+using Shop.Inventory.Data;
+using Shop.Inventory.Services;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddShopDbContext<InventoryDbContext, WebApplicationBuilder>("inventorydb");
+builder.AddShopRedis(databaseIndex: 2);
+builder.AddShopAuthentication();
+builder.AddShopOpenApi("Shop Inventory API");
+
+builder.Services.Configure<InventoryCacheOptions>(builder.Configuration.GetSection("Inventory:Cache"));
+builder.Services.AddScoped<ItemReader>();
+builder.Services.AddScoped<StockReservations>();
+
+var app = builder.Build();
+await app.MigrateDatabaseAsync<InventoryDbContext>();
+await app.SeedDemoCatalogueAsync();
+
+app.UseServiceDefaults();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapShopOpenApi("/inventory");
+app.MapDefaultEndpoints(publicPrefix: "/inventory");
+app.MapInventoryApi();
+app.MapInternalReservationsApi();
+
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,128 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Shop.Inventory.Apis;
+using Shop.Inventory.Data;
+
+namespace Shop.Inventory.Services;
+
+public abstract record ReserveOutcome
+{
+    public sealed record Reserved(ReservationResponse Reservation) : ReserveOutcome;
+    public sealed record Short(IReadOnlyList<StockShortage> Shortages) : ReserveOutcome;
+    public sealed record UnknownSkus(IReadOnlyList<string> Skus) : ReserveOutcome;
+    public sealed record AlreadyReleased : ReserveOutcome;
+}
+
+/// <summary>
+/// All-or-nothing stock reservation per order, in one transaction. Rows are locked in sku order
+/// (<c>SELECT … FOR UPDATE</c>), so concurrent multi-line orders cannot deadlock; the reservation row
+/// keyed by order id makes a retry return the first result instead of deducting twice, and the
+/// release flips its status once, so a restock happens at most once. <c>qty >= 0</c> is also a
+/// database constraint.
+/// </summary>
+public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
+{
+    public async Task<ReserveOutcome> ReserveAsync(Guid orderId, IReadOnlyList<(string Sku, int Qty)> lines, CancellationToken ct)
+    {
+        var ordered = lines.OrderBy(l => l.Sku, StringComparer.Ordinal).ToList();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+
+        // Claim the order id. A concurrent claim of the same id blocks here until the other commits.
+        var claimed = await db.Database.ExecuteSqlInterpolatedAsync(
+            $"INSERT INTO reservations (order_id, status, created_at) VALUES ({orderId}, 'reserved', now()) ON CONFLICT (order_id) DO NOTHING", ct);
+        if (claimed == 0)
+        {
+            await tx.RollbackAsync(ct);
+            return await ExistingAsync(orderId, ct);
+        }
+
+        var skus = ordered.Select(l => l.Sku).ToArray();
+        var stock = await db.Items
+            .FromSql($"SELECT * FROM inventory WHERE sku = ANY({skus}) ORDER BY sku FOR UPDATE")
+            .AsNoTracking().ToDictionaryAsync(i => i.Sku, StringComparer.Ordinal, ct);
+
+        var unknown = skus.Where(s => !stock.ContainsKey(s)).ToList();
+        if (unknown.Count > 0)
+        {
+            await tx.RollbackAsync(ct);
+            return new ReserveOutcome.UnknownSkus(unknown);
+        }
+        var shortages = ordered.Where(l => stock[l.Sku].Qty < l.Qty)
+            .Select(l => new StockShortage(l.Sku, l.Qty, stock[l.Sku].Qty)).ToList();
+        if (shortages.Count > 0)
+        {
+            await tx.RollbackAsync(ct);
+            return new ReserveOutcome.Short(shortages);
+        }
+
+        var qtys = ordered.Select(l => l.Qty).ToArray();
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE inventory AS i SET qty = i.qty - r.qty, updated_at = now()
+            FROM unnest({skus}::text[], {qtys}::int[]) AS r(sku, qty)
+            WHERE i.sku = r.sku
+            """, ct);
+        var reserved = ordered.Select(l => new ReservedLine(l.Sku, stock[l.Sku].Name, l.Qty, stock[l.Sku].Price)).ToList();
+        db.ReservationLines.AddRange(reserved.Select(l => new ReservationLine { OrderId = orderId, Sku = l.Sku, Name = l.Name, Qty = l.Qty, UnitPrice = l.UnitPrice }));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+
+        await reader.InvalidateAsync(skus);
+        return new ReserveOutcome.Reserved(new ReservationResponse(orderId, ReservationStatus.Reserved, reserved));
+    }
+
+    /// <summary>
+    /// Restocks an order's lines once. Releasing an order id that was never reserved leaves a
+    /// released tombstone, so a reservation request that arrives late cannot take stock for an
+    /// order that was already given up.
+    /// </summary>
+    public async Task<bool> ReleaseAsync(Guid orderId, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var tombstoned = await db.Database.ExecuteSqlInterpolatedAsync(
+            $"INSERT INTO reservations (order_id, status, created_at, released_at) VALUES ({orderId}, 'released', now(), now()) ON CONFLICT (order_id) DO NOTHING", ct);
+        if (tombstoned == 1)
+        {
+            await tx.CommitAsync(ct);
+            return false;
+        }
+
+        var released = await db.Database.ExecuteSqlInterpolatedAsync(
+            $"UPDATE reservations SET status = 'released', released_at = now() WHERE order_id = {orderId} AND status = 'reserved'", ct);
+        if (released == 0)
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+
+        var lines = await db.ReservationLines.AsNoTracking().Where(l => l.OrderId == orderId)
+            .OrderBy(l => l.Sku).ToListAsync(ct);
+        var skus = lines.Select(l => l.Sku).ToArray();
+        var qtys = lines.Select(l => l.Qty).ToArray();
+        // Lock in sku order first, like reservations do, so the two never deadlock each other.
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT 1 FROM inventory WHERE sku = ANY({skus}) ORDER BY sku FOR UPDATE", ct);
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE inventory AS i SET qty = i.qty + r.qty, updated_at = now()
+            FROM unnest({skus}::text[], {qtys}::int[]) AS r(sku, qty)
+            WHERE i.sku = r.sku
+            """, ct);
+        await tx.CommitAsync(ct);
+        await reader.InvalidateAsync(skus);
+        return true;
+    }
+
+    public async Task<ReservationResponse?> FindAsync(Guid orderId, CancellationToken ct)
+    {
+        var reservation = await db.Reservations.AsNoTracking().Include(r => r.Lines)
+            .FirstOrDefaultAsync(r => r.OrderId == orderId, ct);
+        return reservation is null ? null : new ReservationResponse(reservation.OrderId, reservation.Status,
+            [.. reservation.Lines.OrderBy(l => l.Sku).Select(l => new ReservedLine(l.Sku, l.Name, l.Qty, l.UnitPrice))]);
+    }
+
+    private async Task<ReserveOutcome> ExistingAsync(Guid orderId, CancellationToken ct)
+    {
+        var existing = await FindAsync(orderId, ct);
+        return existing is null || existing.Status == ReservationStatus.Released
+            ? new ReserveOutcome.AlreadyReleased()
+            : new ReserveOutcome.Reserved(existing);
+    }
+}

@@ -1,0 +1,25 @@
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Apis;
+
+public sealed record OrderLineResponse(string Sku, string Name, int Qty, decimal UnitPrice, decimal LineTotal);
+
+public sealed record OrderResponse(Guid Id, int UserId, string Status, decimal Total, IReadOnlyList<OrderLineResponse> Items, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public static OrderResponse From(Order o) => new(o.Id, o.UserId, o.Status, o.Total,
+        [.. o.Items.Select(i => new OrderLineResponse(i.Sku, i.Name, i.Qty, i.UnitPrice, i.LineTotal))],
+        DateTime.SpecifyKind(o.CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(o.UpdatedAt, DateTimeKind.Utc));
+}
+
+public sealed record OrderEventResponse(long Id, Guid OrderId, string EventType, string Description, string? OldValue, string? NewValue, int? UserId, DateTime CreatedAt)
+{
+    public static OrderEventResponse From(OrderEvent e) => new(e.Id, e.OrderId, e.EventType, e.Description, e.OldValue, e.NewValue, e.UserId,
+        DateTime.SpecifyKind(e.CreatedAt, DateTimeKind.Utc));
+}
+
+/// <summary>Only sku and qty are read; anything price-like a client sends is ignored.</summary>
+public sealed record CreateOrderRequest(List<CreateOrderLine?>? Items);
+
+public sealed record CreateOrderLine(string? Sku, int? Qty);
+
+public sealed record UpdateOrderRequest(string? Status);

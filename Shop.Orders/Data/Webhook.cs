@@ -1,0 +1,48 @@
+namespace Shop.Orders.Data;
+
+public sealed class WebhookSubscription
+{
+    public Guid Id { get; set; }
+    public required string Url { get; set; }
+    public List<string> Events { get; set; } = [];
+    public required string Secret { get; set; }
+    public bool IsActive { get; set; } = true;
+    public DateTime CreatedAt { get; set; }
+
+    public bool Wants(string eventType) => Events.Contains("*") || Events.Contains(eventType);
+}
+
+/// <summary>The outbox row of one event for one subscription, and its delivery log.</summary>
+public sealed class WebhookDelivery
+{
+    public long Id { get; set; }
+    public Guid SubscriptionId { get; set; }
+    public Guid EventId { get; set; }
+    public required string EventType { get; set; }
+    public Guid OrderId { get; set; }
+
+    /// <summary>The exact body sent (and signed) on every attempt.</summary>
+    public required string Payload { get; set; }
+
+    public string Status { get; set; } = WebhookDeliveryStatus.Pending;
+    public int Attempts { get; set; }
+    public int? LastStatusCode { get; set; }
+    public string? LastError { get; set; }
+    public DateTime NextAttemptAt { get; set; }
+    public DateTime? DeliveredAt { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public static class WebhookDeliveryStatus
+{
+    public const string Pending = "pending";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+}
+
+public static class WebhookEventTypes
+{
+    public const string OrderCreated = "order.created";
+    public const string OrderStatusChanged = "order.status_changed";
+    public static readonly string[] All = [OrderCreated, OrderStatusChanged];
+}

@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Services;
+
+public abstract record IdempotencyClaim
+{
+    /// <summary>This request owns the key; use <paramref name="OrderId"/> (stable across takeovers).</summary>
+    public sealed record Claimed(Guid OrderId) : IdempotencyClaim;
+    public sealed record Replay(int Status, string Body) : IdempotencyClaim;
+    public sealed record Mismatch : IdempotencyClaim;
+    public sealed record StillProcessing : IdempotencyClaim;
+}
+
+/// <summary>
+/// Idempotency-Key handling (IETF draft): the (user, key) primary key decides who runs a request;
+/// a concurrent duplicate waits for the first to finish and gets its stored answer; the same key with
+/// another body gets 422; keys live 24 hours. A claim abandoned by a crashed instance is taken over
+/// with the same order id, so Inventory's per-order reservation still deducts once.
+/// </summary>
+public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStore> logger)
+{
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(15);
+
+    public static string Hash(string canonicalRequest) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest)));
+
+    public async Task<IdempotencyClaim> ClaimAsync(int userId, string key, string requestHash, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + MaxWait;
+        while (true)
+        {
+            var orderId = Guid.NewGuid();
+            var inserted = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, state, created_at, updated_at)
+                VALUES ({userId}, {key}, {requestHash}, {orderId}, 'processing', now(), now())
+                ON CONFLICT (user_id, key) DO NOTHING
+                """, ct);
+            if (inserted == 1)
+            {
+                return new IdempotencyClaim.Claimed(orderId);
+            }
+
+            var existing = await db.IdempotencyKeys.AsNoTracking()
+                .FirstOrDefaultAsync(k => k.UserId == userId && k.Key == key, ct);
+            if (existing is null)
+            {
+                continue; // released between our insert and read: try again
+            }
+            var now = DateTime.UtcNow;
+            if (existing.CreatedAt < now - Lifetime)
+            {
+                await db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key && k.CreatedAt == existing.CreatedAt).ExecuteDeleteAsync(ct);
+                continue; // expired: the key is free again
+            }
+            if (existing.RequestHash != requestHash)
+            {
+                return new IdempotencyClaim.Mismatch();
+            }
+            if (existing.State == IdempotencyState.Completed)
+            {
+                return new IdempotencyClaim.Replay(existing.ResponseStatus ?? 200, existing.ResponseBody ?? "{}");
+            }
+            if (existing.UpdatedAt < now - AbandonedAfter)
+            {
+                var takenOver = await db.IdempotencyKeys
+                    .Where(k => k.UserId == userId && k.Key == key && k.State == IdempotencyState.Processing && k.UpdatedAt == existing.UpdatedAt)
+                    .ExecuteUpdateAsync(s => s.SetProperty(k => k.UpdatedAt, now), ct);
+                if (takenOver == 1)
+                {
+                    logger.LogWarning("Taking over abandoned idempotent request for order {OrderId}", existing.OrderId);
+                    return new IdempotencyClaim.Claimed(existing.OrderId);
+                }
+                continue;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                return new IdempotencyClaim.StillProcessing();
+            }
+            await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>Frees the key after a failure that changed nothing, so the client may retry with it.</summary>
+    public Task ReleaseAsync(int userId, string key) =>
+        db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key && k.State == IdempotencyState.Processing)
+            .ExecuteDeleteAsync(CancellationToken.None);
+
+    /// <summary>Stores the answer; called inside the transaction that stores the order.</summary>
+    public Task CompleteAsync(int userId, string key, int status, string body, CancellationToken ct) =>
+        db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(k => k.State, IdempotencyState.Completed)
+                .SetProperty(k => k.ResponseStatus, status)
+                .SetProperty(k => k.ResponseBody, body)
+                .SetProperty(k => k.UpdatedAt, DateTime.UtcNow), ct);
+}

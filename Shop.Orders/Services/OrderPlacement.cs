@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Shop.Orders.Apis;
+using Shop.Orders.Clients;
+using Shop.Orders.Data;
+using Shop.Orders.Webhooks;
+
+namespace Shop.Orders.Services;
+
+public abstract record PlacementOutcome
+{
+    public sealed record Placed(OrderResponse Order, string Body) : PlacementOutcome;
+    public sealed record UserNotAllowed : PlacementOutcome;
+    public sealed record Rejected(int Status, JsonElement Problem) : PlacementOutcome;
+}
+
+/// <summary>
+/// Places an order across three services without losing stock. A release guard is stored before
+/// Inventory is asked; the transaction that stores the order, its <c>created</c> event and its
+/// webhook outbox rows also deletes the guard. Anything that fails after the reservation releases
+/// it at once, and if even that fails the guard lets <see cref="StockReleaseWorker"/> release it
+/// later. The end state is "order stored and stock deducted" or neither.
+/// </summary>
+public sealed class OrderPlacement(
+    OrdersDbContext db, UsersClient users, InventoryClient inventory, WebhookOutbox outbox,
+    IdempotencyStore idempotency, IOptions<JsonOptions> json, ILogger<OrderPlacement> logger)
+{
+    /// <summary>How long a placement may take before its stock is considered abandoned.</summary>
+    public static readonly TimeSpan GuardDelay = TimeSpan.FromMinutes(2);
+
+    public async Task<PlacementOutcome> PlaceAsync(
+        Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
+    {
+        var user = await users.GetStatusAsync(userId, ct);
+        if (user is not { IsActive: true })
+        {
+            return new PlacementOutcome.UserNotAllowed();
+        }
+
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
+            VALUES ({orderId}, {DateTime.UtcNow + GuardDelay}, 0, now())
+            ON CONFLICT (order_id) DO NOTHING
+            """, ct);
+
+        Reservation reservation;
+        try
+        {
+            reservation = await inventory.ReserveAsync(orderId, lines, ct);
+        }
+        catch (InventoryRejectedException rejected)
+        {
+            // Nothing was reserved (all or nothing); the guard has nothing to protect.
+            await DeleteGuardAsync(orderId);
+            return new PlacementOutcome.Rejected(rejected.Status, rejected.Problem);
+        }
+        catch (ServiceUnavailableException)
+        {
+            // A timed-out reservation may still have happened: give it back (or leave it to the worker).
+            await TryReleaseNowAsync(orderId);
+            throw;
+        }
+
+        try
+        {
+            return await StoreAsync(orderId, userId, reservation, idempotencyKey, ct);
+        }
+        catch
+        {
+            await TryReleaseNowAsync(orderId);
+            throw;
+        }
+    }
+
+    private async Task<PlacementOutcome.Placed> StoreAsync(Guid orderId, int userId, Reservation reservation, string? idempotencyKey, CancellationToken ct)
+    {
+        var now = DateTime.UtcNow;
+        var order = new Order
+        {
+            Id = orderId,
+            UserId = userId,
+            Status = OrderStatus.Pending,
+            Items = [.. reservation.Lines.Select(l => new OrderLine { Sku = l.Sku, Name = l.Name, Qty = l.Qty, UnitPrice = l.UnitPrice, LineTotal = l.UnitPrice * l.Qty })],
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        order.Total = order.Items.Sum(i => i.LineTotal);
+        var response = OrderResponse.From(order);
+        var body = JsonSerializer.Serialize(response, json.Value.SerializerOptions);
+
+        // The execution strategy is off (see AddShopDbContext): one explicit transaction.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        db.Orders.Add(order);
+        db.OrderEvents.Add(new OrderEvent
+        {
+            OrderId = orderId,
+            EventType = OrderEventTypes.Created,
+            Description = $"Order placed: {order.Items.Count} line(s), total {order.Total:0.00}",
+            NewValue = OrderStatus.Pending,
+            UserId = userId,
+            CreatedAt = now,
+        });
+        await outbox.AddAsync(WebhookEventTypes.OrderCreated, response, now, ct);
+        await db.SaveChangesAsync(ct);
+        await db.StockReleases.Where(r => r.OrderId == orderId).ExecuteDeleteAsync(ct);
+        if (idempotencyKey is not null)
+        {
+            await idempotency.CompleteAsync(userId, idempotencyKey, StatusCodes.Status201Created, body, ct);
+        }
+        await tx.CommitAsync(ct);
+        return new PlacementOutcome.Placed(response, body);
+    }
+
+    private async Task TryReleaseNowAsync(Guid orderId)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await inventory.ReleaseAsync(orderId, timeout.Token);
+            await DeleteGuardAsync(orderId);
+        }
+        catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException or DbUpdateException or Npgsql.NpgsqlException)
+        {
+            logger.LogWarning("Release of order {OrderId} deferred to the background worker", orderId);
+        }
+    }
+
+    private async Task DeleteGuardAsync(Guid orderId)
+    {
+        try
+        {
+            await db.StockReleases.Where(r => r.OrderId == orderId).ExecuteDeleteAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
+        {
+            // The worker will find the guard, see no live order, and release (a no-op) later.
+            logger.LogWarning(e, "Could not delete release guard of order {OrderId}", orderId);
+        }
+    }
+}

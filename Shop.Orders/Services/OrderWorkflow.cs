@@ -1,0 +1,91 @@
+using Microsoft.EntityFrameworkCore;
+using Shop.Orders.Apis;
+using Shop.Orders.Clients;
+using Shop.Orders.Data;
+using Shop.Orders.Webhooks;
+
+namespace Shop.Orders.Services;
+
+public abstract record StatusChangeOutcome
+{
+    public sealed record Changed(OrderResponse Order) : StatusChangeOutcome;
+    public sealed record NotFound : StatusChangeOutcome;
+    public sealed record NotAllowed(string Reason) : StatusChangeOutcome;
+}
+
+/// <summary>
+/// The order status machine (SPEC §4). The change, its <c>status_changed</c> event, its outbox rows
+/// and — for a cancellation — the due stock release commit together; the status is compared and set
+/// in one statement, so two racing changes cannot both win and a cancel restocks once.
+/// </summary>
+public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, InventoryClient inventory, OrderReader reader, ILogger<OrderWorkflow> logger)
+{
+    public async Task<StatusChangeOutcome> ChangeStatusAsync(Guid orderId, string newStatus, int actorId, bool actorIsAdmin, CancellationToken ct)
+    {
+        var order = await db.Orders.AsNoTracking().FirstOrDefaultAsync(o => o.Id == orderId, ct);
+        if (order is null || (!actorIsAdmin && order.UserId != actorId))
+        {
+            return new StatusChangeOutcome.NotFound();
+        }
+        var oldStatus = order.Status;
+        if (!actorIsAdmin && newStatus != OrderStatus.Cancelled)
+        {
+            return new StatusChangeOutcome.NotAllowed("You can only cancel your own orders.");
+        }
+        if (!OrderStatus.CanMove(oldStatus, newStatus))
+        {
+            return new StatusChangeOutcome.NotAllowed($"An order cannot move from {oldStatus} to {newStatus}.");
+        }
+
+        var now = DateTime.UtcNow;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await db.Orders.Where(o => o.Id == orderId && o.Status == oldStatus)
+            .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, newStatus).SetProperty(o => o.UpdatedAt, now), ct);
+        if (changed == 0)
+        {
+            await tx.RollbackAsync(ct);
+            return new StatusChangeOutcome.NotAllowed("The order changed meanwhile; reload and try again.");
+        }
+        order.Status = newStatus;
+        order.UpdatedAt = now;
+        var response = OrderResponse.From(order);
+        db.OrderEvents.Add(new OrderEvent
+        {
+            OrderId = orderId,
+            EventType = OrderEventTypes.StatusChanged,
+            Description = $"Status changed from {oldStatus} to {newStatus}",
+            OldValue = oldStatus,
+            NewValue = newStatus,
+            UserId = actorId,
+            CreatedAt = now,
+        });
+        await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, response, now, ct);
+        if (newStatus == OrderStatus.Cancelled)
+        {
+            db.StockReleases.Add(new StockRelease { OrderId = orderId, DueAt = now, CreatedAt = now });
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        await reader.InvalidateAsync(orderId);
+
+        if (newStatus == OrderStatus.Cancelled)
+        {
+            await TryReleaseNowAsync(orderId);
+        }
+        return new StatusChangeOutcome.Changed(response);
+    }
+
+    private async Task TryReleaseNowAsync(Guid orderId)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await inventory.ReleaseAsync(orderId, timeout.Token);
+            await db.StockReleases.Where(r => r.OrderId == orderId).ExecuteDeleteAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException)
+        {
+            logger.LogWarning("Restock of cancelled order {OrderId} deferred to the background worker", orderId);
+        }
+    }
+}

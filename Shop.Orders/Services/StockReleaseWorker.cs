@@ -1,0 +1,62 @@
+using Microsoft.EntityFrameworkCore;
+using Shop.Orders.Clients;
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Services;
+
+/// <summary>
+/// Returns stock whose release is due: cancelled orders whose immediate release failed, and
+/// reservations whose order was never stored. Inventory releases at most once per order, so several
+/// instances working the same row is harmless.
+/// </summary>
+public sealed class StockReleaseWorker(IServiceScopeFactory scopes, ILogger<StockReleaseWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ReleaseDueAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Stock release pass failed; retrying");
+            }
+            await Task.Delay(Interval, stoppingToken);
+        }
+    }
+
+    private async Task ReleaseDueAsync(CancellationToken ct)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
+        var inventory = scope.ServiceProvider.GetRequiredService<InventoryClient>();
+        var due = await db.StockReleases.AsNoTracking()
+            .Where(r => r.DueAt <= DateTime.UtcNow).OrderBy(r => r.DueAt).Take(50).ToListAsync(ct);
+        foreach (var release in due)
+        {
+            // A guard for an order that was stored is stale (the store deletes it; belt and braces).
+            var live = await db.Orders.AnyAsync(o => o.Id == release.OrderId && o.Status != OrderStatus.Cancelled, ct);
+            if (!live)
+            {
+                try
+                {
+                    await inventory.ReleaseAsync(release.OrderId, ct);
+                }
+                catch (ServiceUnavailableException)
+                {
+                    var backoff = TimeSpan.FromSeconds(Math.Min(300, 5 * Math.Pow(2, Math.Min(release.Attempts, 6))));
+                    await db.StockReleases.Where(r => r.OrderId == release.OrderId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(r => r.Attempts, r => r.Attempts + 1)
+                            .SetProperty(r => r.DueAt, DateTime.UtcNow + backoff), ct);
+                    continue;
+                }
+                logger.LogInformation("Released stock of order {OrderId}", release.OrderId);
+            }
+            await db.StockReleases.Where(r => r.OrderId == release.OrderId).ExecuteDeleteAsync(ct);
+        }
+    }
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Webhooks;
+
+/// <summary>
+/// Sends the webhook outbox: claims due rows with <c>FOR UPDATE SKIP LOCKED</c> and a lease (so several
+/// Orders instances share the work and a crashed sender's rows come back), signs and POSTs each, then
+/// records the outcome: delivered on 2xx, otherwise the next attempt per the back-off schedule with
+/// jitter, and failed after the last. A crash between send and record means a re-send, never a loss.
+/// </summary>
+public sealed class WebhookDispatcher(
+    IServiceScopeFactory scopes, IHttpClientFactory httpClients, IOptions<WebhookOptions> options,
+    WebhookDispatchSignal signal, WebhookTargetPolicy targets, WebhookMetrics metrics, ILogger<WebhookDispatcher> logger) : BackgroundService
+{
+    public const string HttpClientName = "webhooks";
+    public static readonly ActivitySource ActivitySource = new("Shop.Orders.Webhooks");
+    private readonly WebhookOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var sent = 0;
+            try
+            {
+                sent = await DispatchBatchAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Webhook dispatch pass failed; retrying");
+            }
+            if (sent < _options.BatchSize)
+            {
+                try
+                {
+                    await signal.WaitAsync(_options.PollInterval, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task<int> DispatchBatchAsync(CancellationToken ct)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
+
+        var claimed = await ClaimAsync(db, ct);
+        metrics.SetPending(await db.WebhookDeliveries.CountAsync(d => d.Status == WebhookDeliveryStatus.Pending, ct));
+        if (claimed.Count == 0)
+        {
+            return 0;
+        }
+
+        var subscriptionIds = claimed.Select(d => d.SubscriptionId).Distinct().ToList();
+        var subscriptions = await db.WebhookSubscriptions.AsNoTracking()
+            .Where(s => subscriptionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
+
+        // One subscription's deliveries go in event order; different subscriptions go in parallel.
+        await Parallel.ForEachAsync(claimed.GroupBy(d => d.SubscriptionId), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (group, token) =>
+            {
+                using var innerScope = scopes.CreateScope();
+                var innerDb = innerScope.ServiceProvider.GetRequiredService<OrdersDbContext>();
+                foreach (var delivery in group.OrderBy(d => d.Id))
+                {
+                    subscriptions.TryGetValue(group.Key, out var subscription);
+                    await AttemptAsync(innerDb, delivery, subscription, token);
+                }
+            });
+        return claimed.Count;
+    }
+
+    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var due = await db.WebhookDeliveries
+            .FromSql($"""
+                SELECT * FROM webhook_deliveries
+                WHERE status = 'pending' AND next_attempt_at <= now()
+                ORDER BY id
+                LIMIT {_options.BatchSize}
+                FOR UPDATE SKIP LOCKED
+                """)
+            .AsNoTracking().ToListAsync(ct);
+        if (due.Count > 0)
+        {
+            var ids = due.Select(d => d.Id).ToList();
+            var leaseUntil = DateTime.UtcNow + _options.ClaimLease;
+            await db.WebhookDeliveries.Where(d => ids.Contains(d.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, leaseUntil), ct);
+        }
+        await tx.CommitAsync(ct);
+        return due;
+    }
+
+    private async Task AttemptAsync(OrdersDbContext db, WebhookDelivery delivery, WebhookSubscription? subscription, CancellationToken ct)
+    {
+        using var activity = ActivitySource.StartActivity("webhook deliver", ActivityKind.Producer);
+        activity?.SetTag("shop.webhook.delivery_id", delivery.Id);
+        activity?.SetTag("shop.webhook.event_type", delivery.EventType);
+        activity?.SetTag("shop.webhook.attempt", delivery.Attempts + 1);
+        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["DeliveryId"] = delivery.Id, ["EventId"] = delivery.EventId });
+
+        int? statusCode = null;
+        string? error = null;
+        var started = Stopwatch.GetTimestamp();
+        if (subscription is not { IsActive: true })
+        {
+            error = "Subscription is inactive.";
+        }
+        else if (!WebhookTargetPolicy.IsWellFormed(subscription.Url, out var uri) || await targets.CheckAsync(uri!, ct) is { } refusal)
+        {
+            error = "Target refused: internal address.";
+        }
+        else
+        {
+            (statusCode, error) = await SendAsync(subscription, delivery, ct);
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        metrics.RecordAttempt(elapsed, statusCode);
+
+        var attempts = delivery.Attempts + 1;
+        var now = DateTime.UtcNow;
+        if (statusCode is >= 200 and < 300)
+        {
+            await db.WebhookDeliveries.Where(d => d.Id == delivery.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.Status, WebhookDeliveryStatus.Delivered)
+                .SetProperty(d => d.Attempts, attempts)
+                .SetProperty(d => d.LastStatusCode, statusCode)
+                .SetProperty(d => d.LastError, (string?)null)
+                .SetProperty(d => d.DeliveredAt, now), CancellationToken.None);
+            metrics.Delivered();
+            logger.LogInformation("Webhook delivery {DeliveryId} delivered on attempt {Attempt} ({StatusCode})", delivery.Id, attempts, statusCode);
+            return;
+        }
+
+        activity?.SetStatus(ActivityStatusCode.Error, error ?? $"HTTP {statusCode}");
+        var schedule = _options.EffectiveSchedule;
+        var gaveUp = attempts > schedule.Count || subscription is not { IsActive: true };
+        var next = gaveUp ? now : now + Jitter(schedule[attempts - 1]);
+        var lastError = Truncate(error ?? $"HTTP {statusCode}", 500);
+        await db.WebhookDeliveries.Where(d => d.Id == delivery.Id).ExecuteUpdateAsync(s => s
+            .SetProperty(d => d.Status, gaveUp ? WebhookDeliveryStatus.Failed : WebhookDeliveryStatus.Pending)
+            .SetProperty(d => d.Attempts, attempts)
+            .SetProperty(d => d.LastStatusCode, statusCode)
+            .SetProperty(d => d.LastError, lastError)
+            .SetProperty(d => d.NextAttemptAt, next), CancellationToken.None);
+        if (gaveUp)
+        {
+            metrics.Failed();
+            logger.LogWarning("Webhook delivery {DeliveryId} failed after {Attempts} attempts: {Error}", delivery.Id, attempts, lastError);
+        }
+        else
+        {
+            logger.LogInformation("Webhook delivery {DeliveryId} attempt {Attempt} failed ({Error}); next at {Next:O}", delivery.Id, attempts, lastError, next);
+        }
+    }
+
+    private async Task<(int? StatusCode, string? Error)> SendAsync(WebhookSubscription subscription, WebhookDelivery delivery, CancellationToken ct)
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, subscription.Url)
+        {
+            Content = new StringContent(delivery.Payload, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+        };
+        request.Headers.Add("X-Shop-Event", delivery.EventType);
+        request.Headers.Add("X-Shop-Delivery", delivery.EventId.ToString());
+        request.Headers.Add("X-Shop-Signature", Sign(subscription.Secret, timestamp, delivery.Payload));
+        request.Headers.UserAgent.ParseAdd("Shop-Webhooks/1.0");
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_options.AttemptTimeout);
+        try
+        {
+            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return ((int)response.StatusCode, null);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (null, $"Timed out after {_options.AttemptTimeout.TotalSeconds:0} s.");
+        }
+        catch (HttpRequestException e)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    /// <summary><c>t=&lt;unix&gt;,v1=&lt;hex HMAC-SHA256(secret, "&lt;t&gt;.&lt;body&gt;")&gt;</c></summary>
+    public static string Sign(string secret, long timestamp, string payload)
+    {
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{timestamp}.{payload}"));
+        return $"t={timestamp},v1={Convert.ToHexStringLower(mac)}";
+    }
+
+    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
+
+    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+}
+
+public sealed class WebhookMetrics
+{
+    private readonly Counter<long> _delivered;
+    private readonly Counter<long> _failed;
+    private readonly Histogram<double> _attemptDuration;
+    private long _pending;
+
+    public WebhookMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create("Shop.Orders.Webhooks");
+        _delivered = meter.CreateCounter<long>("shop.webhooks.delivered", description: "Deliveries acknowledged with 2xx");
+        _failed = meter.CreateCounter<long>("shop.webhooks.failed", description: "Deliveries given up after the last attempt");
+        _attemptDuration = meter.CreateHistogram<double>("shop.webhooks.attempt.duration", unit: "s", description: "Duration of one delivery attempt");
+        meter.CreateObservableGauge("shop.webhooks.pending", () => Interlocked.Read(ref _pending), description: "Deliveries waiting to be sent");
+    }
+
+    public void Delivered() => _delivered.Add(1);
+    public void Failed() => _failed.Add(1);
+    public void SetPending(long count) => Interlocked.Exchange(ref _pending, count);
+    public void RecordAttempt(TimeSpan elapsed, int? statusCode) =>
+        _attemptDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("http.response.status_code", statusCode));
+}

@@ -1,0 +1,33 @@
+namespace Shop.Orders.Webhooks;
+
+public sealed class WebhookOptions
+{
+    /// <summary>Waits between attempts; after the last one fails the delivery is marked failed.
+    /// The default spans about 46 hours: 10 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h, 12 h, 24 h.</summary>
+    public List<TimeSpan> RetrySchedule { get; set; } = [];
+
+    public static readonly TimeSpan[] DefaultRetrySchedule =
+    [
+        TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10),
+        TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(3), TimeSpan.FromHours(6),
+        TimeSpan.FromHours(12), TimeSpan.FromHours(24),
+    ];
+
+    public IReadOnlyList<TimeSpan> EffectiveSchedule => RetrySchedule.Count > 0 ? RetrySchedule : DefaultRetrySchedule;
+
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the outbox is scanned when nothing wakes the dispatcher sooner.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>While one instance sends a claimed row, others leave it alone this long.</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int BatchSize { get; set; } = 20;
+
+    /// <summary>Refuse private, link-local, multicast and unspecified targets (SSRF). Default: on outside Development.</summary>
+    public bool? BlockPrivateNetworks { get; set; }
+
+    /// <summary>Allow loopback targets even when private networks are blocked. Default: only in Development.</summary>
+    public bool? AllowLoopback { get; set; }
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Shop.Orders.Apis;
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Webhooks;
+
+/// <summary>
+/// Writes one outbox row per interested active subscription, inside the caller's transaction, so an
+/// event exists exactly when the order change it describes was committed.
+/// </summary>
+public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json, WebhookDispatchSignal signal)
+{
+    private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
+
+    public async Task AddAsync(string eventType, OrderResponse order, DateTime at, CancellationToken ct)
+    {
+        var subscriptions = await db.WebhookSubscriptions.AsNoTracking()
+            .Where(s => s.IsActive && (s.Events.Contains("*") || s.Events.Contains(eventType)))
+            .Select(s => s.Id).ToListAsync(ct);
+        if (subscriptions.Count == 0)
+        {
+            return;
+        }
+        var eventId = Guid.NewGuid();
+        var payload = JsonSerializer.Serialize(new WebhookPayload(eventId, eventType, at, new WebhookPayloadData(order)), _json);
+        foreach (var subscriptionId in subscriptions)
+        {
+            db.WebhookDeliveries.Add(new WebhookDelivery
+            {
+                SubscriptionId = subscriptionId,
+                EventId = eventId,
+                EventType = eventType,
+                OrderId = order.Id,
+                Payload = payload,
+                NextAttemptAt = at,
+                CreatedAt = at,
+            });
+        }
+        signal.Notify();
+    }
+}
+
+public sealed record WebhookPayload(Guid Id, string Type, DateTime CreatedAt, WebhookPayloadData Data);
+
+public sealed record WebhookPayloadData(OrderResponse Order);
+
+/// <summary>Wakes the dispatcher when this instance wrote outbox rows, so delivery does not wait for the next poll.</summary>
+public sealed class WebhookDispatchSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Notify()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            try { _signal.Release(); } catch (SemaphoreFullException) { }
+        }
+    }
+
+    public Task WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
+}

@@ -1,0 +1,121 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Cross-cutting setup shared by every Shop service: telemetry, health, service discovery,
+/// resilient HttpClients, ProblemDetails errors, snake_case JSON and request ids.
+/// </summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Largest request body any service accepts (SPEC §1: 1 MiB → 413).</summary>
+    public const long MaxRequestBodyBytes = 1024 * 1024;
+
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry();
+        builder.AddDefaultHealthChecks();
+
+        builder.Services.AddServiceDiscovery();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddTransient<RequestIdPropagationHandler>();
+        builder.Services.ConfigureHttpClientDefaults(http =>
+        {
+            http.AddHttpMessageHandler<RequestIdPropagationHandler>();
+            http.AddStandardResilienceHandler();
+            http.AddServiceDiscovery();
+        });
+
+        builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddShopProblemDetails();
+        return builder;
+    }
+
+    /// <summary>The wire format of SPEC §1: snake_case names, lower-case enum strings.</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        options.NumberHandling = JsonNumberHandling.Strict;
+    }
+
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter("Shop.*"))
+            .WithTracing(tracing => tracing
+                .AddSource(builder.Environment.ApplicationName)
+                .AddSource("Shop.*")
+                .AddAspNetCoreInstrumentation(t =>
+                    // Probes would drown the real traffic in the dashboard.
+                    t.Filter = ctx => !IsProbePath(ctx.Request.Path))
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+        return builder;
+    }
+
+    private static bool IsProbePath(PathString path) =>
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") ||
+        (path.Value?.EndsWith("/healthz", StringComparison.Ordinal) ?? false);
+
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the middleware every service shares and the probes:
+    /// <c>/health</c> (readiness: every check), <c>/alive</c> (liveness) and the public
+    /// <c>{publicPrefix}/healthz</c> of SPEC §1.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app, string publicPrefix)
+    {
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync, ResultStatusCodes = HealthResponse.StatusCodes });
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
+        app.MapHealthChecks($"{publicPrefix.TrimEnd('/')}/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync, ResultStatusCodes = HealthResponse.StatusCodes })
+            .DisableHttpMetrics();
+        return app;
+    }
+
+    /// <summary>The request pipeline head shared by all services: request ids and ProblemDetails errors.</summary>
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        return app;
+    }
+}

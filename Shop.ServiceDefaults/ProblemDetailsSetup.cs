@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class ProblemDetailsSetup
+{
+    public static IServiceCollection AddShopProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            ctx.ProblemDetails.Extensions.Remove("exception");
+            ctx.ProblemDetails.Extensions["request_id"] = ctx.HttpContext.TraceIdentifier;
+            if (Activity.Current is { } activity)
+            {
+                ctx.ProblemDetails.Extensions["trace_id"] = activity.TraceId.ToString();
+            }
+            ctx.ProblemDetails.Type ??= $"https://httpstatuses.io/{ctx.ProblemDetails.Status}";
+        });
+        services.AddExceptionHandler<ShopExceptionHandler>();
+        return services;
+    }
+}
+
+/// <summary>
+/// Turns bad requests (malformed JSON, wrong types, oversized bodies) into 400/413 problem+json with
+/// <c>errors</c>, and anything unexpected into a bare 500 — never a stack trace or SQL text.
+/// </summary>
+public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogger<ShopExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        ProblemDetails problem;
+        switch (exception)
+        {
+            case BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge:
+                problem = new ProblemDetails { Status = 413, Title = "Request body too large", Detail = "The request body is larger than 1 MiB." };
+                break;
+            case BadHttpRequestException bad:
+                var field = FindJsonField(bad);
+                problem = new HttpValidationProblemDetails(new Dictionary<string, string[]>
+                {
+                    [field ?? "body"] = [field is null ? "The request body is not valid JSON for this operation." : "The value has the wrong type or format."],
+                })
+                { Status = bad.StatusCode, Title = "Invalid request" };
+                break;
+            case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
+                return true; // the client left; nobody to answer
+            case ServiceUnavailableException unavailable:
+                logger.LogWarning("Dependency unavailable: {Dependency}", unavailable.Dependency);
+                problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}) is unavailable. Try again shortly." };
+                context.Response.Headers.RetryAfter = "5";
+                break;
+            default:
+                logger.LogError(exception, "Unhandled exception");
+                problem = new ProblemDetails { Status = 500, Title = "Internal server error", Detail = "Something went wrong. Quote the request id when reporting it." };
+                break;
+        }
+
+        context.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static string? FindJsonField(Exception exception)
+    {
+        for (var e = exception.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is JsonException { Path: { Length: > 2 } path })
+            {
+                // "$.items[0].qty" → "items[0].qty"
+                return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>Thrown when a downstream service cannot answer in time; answered as 503.</summary>
+public sealed class ServiceUnavailableException(string dependency, Exception? inner = null)
+    : Exception($"{dependency} is unavailable", inner)
+{
+    public string Dependency { get; } = dependency;
+}

@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Collects field errors for a SPEC §1 400 response (<c>errors: { field: [messages] }</c>).</summary>
+public sealed class ValidationErrors
+{
+    private readonly Dictionary<string, List<string>> _errors = [];
+
+    public bool IsValid => _errors.Count == 0;
+
+    public ValidationErrors Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var list))
+        {
+            _errors[field] = list = [];
+        }
+        list.Add(message);
+        return this;
+    }
+
+    /// <summary>Checks presence and length (after trimming) of a required string.</summary>
+    public ValidationErrors RequireString(string field, string? value, int maxLength, int minLength = 1)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return Add(field, "This field is required.");
+        }
+        var length = value.Trim().Length;
+        if (length < minLength || length > maxLength)
+        {
+            Add(field, minLength > 1 ? $"Must be {minLength} to {maxLength} characters." : $"Must be at most {maxLength} characters.");
+        }
+        return this;
+    }
+
+    public ValidationProblem ToProblem() => TypedResults.ValidationProblem(
+        _errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
+        title: "One or more fields are invalid.");
+}
+
+/// <summary>SPEC §1 paging: <c>limit</c> 1..200 (default 50), <c>offset</c> ≥ 0.</summary>
+public readonly record struct Paging(int Limit, int Offset)
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+
+    public static Paging Parse(int? limit, int? offset, ValidationErrors errors)
+    {
+        var l = limit ?? DefaultLimit;
+        var o = offset ?? 0;
+        if (l is < 1 or > MaxLimit)
+        {
+            errors.Add("limit", $"Must be between 1 and {MaxLimit}.");
+        }
+        if (o < 0)
+        {
+            errors.Add("offset", "Must be 0 or more.");
+        }
+        return new Paging(l, o);
+    }
+}
+
+public sealed record Page<T>(IReadOnlyList<T> Items, int Total, int Limit, int Offset);

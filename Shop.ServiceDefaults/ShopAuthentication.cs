@@ -1,0 +1,149 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// The Shop's auth model in one place. Users signs ES256 tokens; every service validates them with
+/// the public keys Users publishes (JWKS, fetched through service discovery), pinned to ES256, issuer
+/// <c>shop-users</c>, audience <c>shop</c>. Service-to-service calls (internal routes) carry the
+/// <c>X-Service-Key</c> secret instead: a user's token, even an admin's, never satisfies them.
+/// </summary>
+public static class ShopAuthentication
+{
+    public const string Issuer = "shop-users";
+    public const string Audience = "shop";
+    public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
+    public const string AdminPolicy = "admin";
+    public const string ServicePolicy = "service";
+    public const string ServiceScheme = "ServiceKey";
+    public const string ServiceKeyHeader = "X-Service-Key";
+    public const string RoleClaim = "role";
+    public const string JwksPath = "/users/.well-known/jwks.json";
+    public const string JwksHttpClient = "shop-jwks";
+
+    /// <param name="localSigningKey">Users passes its own public key; everyone else fetches the JWKS.</param>
+    public static TBuilder AddShopAuthentication<TBuilder>(this TBuilder builder, SecurityKey? localSigningKey = null)
+        where TBuilder : IHostApplicationBuilder
+    {
+        var services = builder.Services;
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(o =>
+            {
+                o.MapInboundClaims = false;
+                o.RequireHttpsMetadata = false;
+                o.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = Issuer,
+                    ValidAudience = Audience,
+                    ValidAlgorithms = [Algorithm],
+                    ValidateIssuerSigningKey = true,
+                    RequireSignedTokens = true,
+                    RequireExpirationTime = true,
+                    ValidateLifetime = true,
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                    NameClaimType = "name",
+                    RoleClaimType = RoleClaim,
+                    IssuerSigningKey = localSigningKey,
+                };
+            })
+            .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o => o.ApiKey = builder.Configuration["ServiceAuth:ApiKey"]);
+
+        if (localSigningKey is null)
+        {
+            services.AddHttpClient(JwksHttpClient, c =>
+            {
+                c.BaseAddress = new Uri(builder.Configuration["Jwt:JwksBaseAddress"] ?? "http://users");
+                c.Timeout = TimeSpan.FromSeconds(10);
+            });
+            services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
+        }
+
+        services.AddAuthorizationBuilder()
+            .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"))
+            .AddPolicy(ServicePolicy, p => p.AddAuthenticationSchemes(ServiceScheme).RequireAuthenticatedUser().RequireRole("service"));
+        return builder;
+    }
+
+    /// <summary>The caller's user id (<c>sub</c>), or null for anonymous/service callers.</summary>
+    public static int? GetUserId(this ClaimsPrincipal principal) =>
+        int.TryParse(principal.FindFirstValue("sub"), out var id) ? id : null;
+
+    public static bool IsAdmin(this ClaimsPrincipal principal) => principal.IsInRole("admin");
+
+    /// <summary>Points JwtBearer at the JWKS Users publishes, refreshed when an unknown key id shows up.</summary>
+    private sealed class JwksConfiguration(IHttpClientFactory httpClientFactory) : IPostConfigureOptions<JwtBearerOptions>
+    {
+        public void PostConfigure(string? name, JwtBearerOptions options)
+        {
+            if (name != JwtBearerDefaults.AuthenticationScheme)
+            {
+                return;
+            }
+            var http = httpClientFactory.CreateClient(JwksHttpClient);
+            var address = new Uri(http.BaseAddress!, JwksPath).ToString();
+            options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(
+                address, new JwksRetriever(), new HttpDocumentRetriever(http) { RequireHttps = false })
+            {
+                AutomaticRefreshInterval = TimeSpan.FromHours(1),
+                RefreshInterval = TimeSpan.FromSeconds(30),
+            };
+        }
+    }
+
+    private sealed class JwksRetriever : IConfigurationRetriever<OpenIdConnectConfiguration>
+    {
+        public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
+        {
+            var keySet = new JsonWebKeySet(await retriever.GetDocumentAsync(address, cancel));
+            var configuration = new OpenIdConnectConfiguration { Issuer = Issuer, JsonWebKeySet = keySet };
+            foreach (var key in keySet.GetSigningKeys())
+            {
+                configuration.SigningKeys.Add(key);
+            }
+            return configuration;
+        }
+    }
+}
+
+public sealed class ServiceKeyOptions : AuthenticationSchemeOptions
+{
+    public string? ApiKey { get; set; }
+}
+
+/// <summary>Authenticates other Shop services by the shared service key (constant-time compare).</summary>
+public sealed class ServiceKeyHandler(IOptionsMonitor<ServiceKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<ServiceKeyOptions>(options, logger, encoder)
+{
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = Request.Headers[ShopAuthentication.ServiceKeyHeader].ToString();
+        if (string.IsNullOrEmpty(presented))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+        var expected = Options.ApiKey;
+        if (string.IsNullOrEmpty(expected) ||
+            !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected)))
+        {
+            return Task.FromResult(AuthenticateResult.Fail("Invalid service key."));
+        }
+        var identity = new ClaimsIdentity(
+            [new Claim("name", "shop-service"), new Claim(ShopAuthentication.RoleClaim, "service")],
+            Scheme.Name, "name", ShopAuthentication.RoleClaim);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name)));
+    }
+}

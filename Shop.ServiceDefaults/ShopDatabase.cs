@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class ShopDatabaseExtensions
+{
+    /// <summary>
+    /// The service's PostgreSQL database through Aspire's EF Core integration (pooling, health check,
+    /// tracing), with a short connect timeout so a database outage turns into a fast 503, not a hang.
+    /// </summary>
+    public static TBuilder AddShopDbContext<TContext, TBuilder>(this TBuilder builder, string connectionName)
+        where TContext : DbContext
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddNpgsqlDbContext<TContext>(connectionName, settings =>
+        {
+            if (settings.ConnectionString is { Length: > 0 } cs)
+            {
+                settings.ConnectionString = new NpgsqlConnectionStringBuilder(cs)
+                {
+                    Timeout = 5,
+                    CommandTimeout = 20,
+                    MaxPoolSize = 100,
+                }.ConnectionString;
+            }
+            // Retries would re-run non-idempotent work; the services own their transactions instead.
+            settings.DisableRetry = true;
+        });
+        return builder;
+    }
+
+    /// <summary>Applies pending EF Core migrations before the service takes traffic (EF's migration lock makes replicas safe).</summary>
+    public static async Task MigrateDatabaseAsync<TContext>(this WebApplication app) where TContext : DbContext
+    {
+        using var scope = app.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        var logger = scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Shop.Migrations");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await db.Database.MigrateAsync();
+                logger.LogInformation("{Context} schema is up to date", typeof(TContext).Name);
+                return;
+            }
+            catch (NpgsqlException e) when (attempt < 10 && e.IsTransient)
+            {
+                logger.LogWarning("Database not reachable yet (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Lets <c>dotnet ef migrations add</c> build a service's DbContext without starting the service
+/// (which needs Aspire's connection strings). Each service derives one line from it.
+/// </summary>
+public abstract class NpgsqlDesignTimeFactory<TContext> : Microsoft.EntityFrameworkCore.Design.IDesignTimeDbContextFactory<TContext>
+    where TContext : DbContext
+{
+    public TContext CreateDbContext(string[] args)
+    {
+        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql("Host=localhost;Database=design_time").Options;
+        return (TContext)Activator.CreateInstance(typeof(TContext), options)!;
+    }
+}

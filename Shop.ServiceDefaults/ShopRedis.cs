@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class ShopRedisExtensions
+{
+    public const string ConnectionName = "redis";
+
+    /// <summary>
+    /// Redis for one service: its own logical database (0 Users, 1 Orders, 2 Inventory, as in the
+    /// original design), short timeouts, and a health check that reports <c>degraded</c> — never
+    /// unhealthy — when Redis is away, because every service keeps serving from its database.
+    /// </summary>
+    public static TBuilder AddShopRedis<TBuilder>(this TBuilder builder, int databaseIndex) where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddRedisClient(ConnectionName,
+            settings => settings.DisableHealthChecks = true,
+            options =>
+            {
+                options.DefaultDatabase = databaseIndex;
+                options.AbortOnConnectFail = false;
+                options.ConnectTimeout = 2000;
+                options.SyncTimeout = 1000;
+                options.AsyncTimeout = 1000;
+                options.ConnectRetry = 1;
+            });
+        builder.Services.AddSingleton<CacheStore>();
+        builder.Services.AddHealthChecks().AddCheck<RedisDegradedHealthCheck>("redis", failureStatus: HealthStatus.Degraded);
+        return builder;
+    }
+}
+
+internal sealed class RedisDegradedHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!redis.IsConnected)
+        {
+            return HealthCheckResult.Degraded("Redis is not connected; serving from the database.");
+        }
+        try
+        {
+            await redis.GetDatabase().PingAsync();
+            return HealthCheckResult.Healthy();
+        }
+        catch (RedisException)
+        {
+            return HealthCheckResult.Degraded("Redis did not answer; serving from the database.");
+        }
+    }
+}
+
+/// <summary>
+/// Cache-aside over Redis with the API's JSON format. Redis being slow or down never fails a request:
+/// reads fall through to the caller's loader, and invalidations that could not reach Redis are retried
+/// in the background so a stale entry cannot outlive the outage by more than its TTL.
+/// </summary>
+public sealed class CacheStore(IConnectionMultiplexer redis, IOptions<JsonOptions> json, ILogger<CacheStore> logger)
+{
+    private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
+    private readonly ConcurrentDictionary<string, byte> _pendingInvalidations = new();
+    private int _retryScheduled;
+
+    public async Task<T?> GetOrLoadAsync<T>(string key, TimeSpan ttl, Func<CancellationToken, Task<T?>> load, CancellationToken ct)
+        where T : class
+    {
+        if (redis.IsConnected && !_pendingInvalidations.ContainsKey(key))
+        {
+            try
+            {
+                var cached = await redis.GetDatabase().StringGetAsync(key);
+                if (cached.HasValue)
+                {
+                    return JsonSerializer.Deserialize<T>((string)cached!, _json);
+                }
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                logger.LogDebug(e, "Cache read failed for {Key}", key);
+            }
+        }
+
+        var value = await load(ct);
+        if (value is not null && redis.IsConnected && _pendingInvalidations.IsEmpty)
+        {
+            try
+            {
+                await redis.GetDatabase().StringSetAsync(key, JsonSerializer.Serialize(value, _json), ttl);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                logger.LogDebug(e, "Cache write failed for {Key}", key);
+            }
+        }
+        return value;
+    }
+
+    public async Task InvalidateAsync(params string[] keys)
+    {
+        if (keys.Length == 0)
+        {
+            return;
+        }
+        try
+        {
+            await redis.GetDatabase().KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            logger.LogWarning("Cache invalidation of {Count} keys deferred: Redis unavailable", keys.Length);
+            foreach (var key in keys)
+            {
+                _pendingInvalidations.TryAdd(key, 0);
+            }
+            ScheduleRetry();
+        }
+    }
+
+    private void ScheduleRetry()
+    {
+        if (Interlocked.Exchange(ref _retryScheduled, 1) == 1)
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            while (!_pendingInvalidations.IsEmpty)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var keys = _pendingInvalidations.Keys.ToArray();
+                try
+                {
+                    await redis.GetDatabase().KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+                    foreach (var key in keys)
+                    {
+                        _pendingInvalidations.TryRemove(key, out _);
+                    }
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    // still down; keep trying
+                }
+            }
+            Interlocked.Exchange(ref _retryScheduled, 0);
+        });
+    }
+}

@@ -1,0 +1,3 @@
+namespace Shop.Users.Data;
+
+internal sealed class UsersDbContextDesignFactory : Microsoft.Extensions.Hosting.NpgsqlDesignTimeFactory<UsersDbContext>;

@@ -1,0 +1,88 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, buildUrl, setUnauthorizedHandler } from "./client";
+import { ApiError } from "./errors";
+import { getSession, saveSession } from "./session";
+
+function jsonResponse(status: number, body: unknown, type = "application/json") {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
+}
+
+const user = { id: 1, name: "Ann", email: "ann@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
+
+describe("api client", () => {
+  const fetchMock = vi.fn<typeof fetch>();
+  beforeEach(() => {
+    sessionStorage.clear();
+    fetchMock.mockReset();
+    vi.stubGlobal("fetch", fetchMock);
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    setUnauthorizedHandler(null);
+  });
+
+  it("builds query strings, skipping empty values", () => {
+    expect(buildUrl("/inventory/", { q: "mug", in_stock: true, limit: 12, offset: 0 })).toBe("/inventory/?q=mug&in_stock=true&limit=12&offset=0");
+    expect(buildUrl("/inventory/", { q: "", in_stock: false, x: undefined })).toBe("/inventory/");
+  });
+
+  it("attaches the bearer token kept in sessionStorage", async () => {
+    saveSession({ access_token: "tok", token_type: "bearer", expires_in: 3600, user });
+    expect(sessionStorage.getItem("shop.token")).toBe("tok");
+    expect(document.cookie).toBe("");
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, { items: [], total: 0, limit: 12, offset: 0 }));
+    await api.listInventory({ q: "a", limit: 12 });
+    const [url, init] = fetchMock.mock.calls[0];
+    expect(url).toBe("/inventory/?q=a&limit=12");
+    expect((init?.headers as Record<string, string>).Authorization).toBe("Bearer tok");
+  });
+
+  it("sends the Idempotency-Key header when placing an order", async () => {
+    saveSession({ access_token: "tok", token_type: "bearer", expires_in: 3600, user });
+    fetchMock.mockResolvedValueOnce(jsonResponse(201, { id: "o1" }));
+    await api.placeOrder({ items: [{ sku: "A", qty: 1 }] }, "key-123");
+    const [url, init] = fetchMock.mock.calls[0];
+    expect(url).toBe("/orders/");
+    expect(init?.method).toBe("POST");
+    expect(init?.body).toBe('{"items":[{"sku":"A","qty":1}]}');
+    expect((init?.headers as Record<string, string>)["Idempotency-Key"]).toBe("key-123");
+  });
+
+  it("on 401 clears the session and asks the app to go to sign in", async () => {
+    saveSession({ access_token: "tok", token_type: "bearer", expires_in: 3600, user });
+    const onUnauthorized = vi.fn();
+    setUnauthorizedHandler(onUnauthorized);
+    fetchMock.mockResolvedValueOnce(jsonResponse(401, { title: "Unauthorized", status: 401 }, "application/problem+json"));
+    const err = await api.me().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).message).toBe("Your session has expired. Please sign in again.");
+    expect(getSession()).toBeNull();
+    expect(sessionStorage.getItem("shop.token")).toBeNull();
+    expect(onUnauthorized).toHaveBeenCalledOnce();
+  });
+
+  it("a failed sign-in (no token) does not redirect", async () => {
+    const onUnauthorized = vi.fn();
+    setUnauthorizedHandler(onUnauthorized);
+    fetchMock.mockResolvedValueOnce(jsonResponse(401, { status: 401, detail: "Invalid email or password." }, "application/problem+json"));
+    const err = await api.login({ email: "a@b.c", password: "x" }).catch((e: unknown) => e);
+    expect((err as ApiError).message).toBe("Invalid email or password.");
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
+  it("turns a network failure into a readable ApiError", async () => {
+    fetchMock.mockRejectedValueOnce(new TypeError("Failed to fetch"));
+    const err = await api.login({ email: "a@b.c", password: "x" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(0);
+  });
+
+  it("handles 204 and non-JSON error bodies", async () => {
+    fetchMock.mockResolvedValueOnce(new Response(null, { status: 204 }));
+    await expect(api.deleteItem("A")).resolves.toBeUndefined();
+    fetchMock.mockResolvedValueOnce(new Response("<html>Bad gateway</html>", { status: 502, headers: { "content-type": "text/html" } }));
+    const err = await api.deleteItem("A").catch((e: unknown) => e);
+    expect((err as ApiError).message).toBe("The shop is temporarily unavailable. Please try again in a moment.");
+  });
+});

@@ -1,0 +1,167 @@
+import { ApiError, networkError, problemToError } from "./errors";
+import { clearSession, getToken } from "./session";
+import type {
+  InventoryItem,
+  Order,
+  OrderEvent,
+  OrderRequest,
+  OrderStatus,
+  Paged,
+  ProblemDetails,
+  Role,
+  TokenResponse,
+  User,
+  Webhook,
+  WebhookDelivery,
+  WebhookEvent,
+} from "./types";
+
+// Same-origin relative URLs: the gateway routes /users, /orders and /inventory to the services.
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+export interface RequestOptions {
+  method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  body?: unknown;
+  query?: Query;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+let unauthorizedHandler: (() => void) | null = null;
+
+/** The app registers how to go to the sign-in page when an authenticated call gets a 401. */
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  unauthorizedHandler = handler;
+}
+
+export function buildUrl(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "" || value === false) continue;
+    params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
+}
+
+async function readProblem(response: Response): Promise<ProblemDetails | null> {
+  const type = response.headers.get("content-type") ?? "";
+  if (!type.includes("json")) return null;
+  try {
+    const body: unknown = await response.json();
+    return body && typeof body === "object" && !Array.isArray(body) ? (body as ProblemDetails) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function apiRequest<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const token = getToken();
+  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+
+  let response: Response;
+  try {
+    response = await fetch(buildUrl(path, options.query), {
+      method: options.method ?? "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+      credentials: "same-origin",
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === "AbortError") throw e;
+    throw networkError();
+  }
+
+  if (!response.ok) {
+    const problem = await readProblem(response);
+    const error = problemToError(response.status, problem, {
+      authenticated: Boolean(token),
+      retryAfter: response.headers.get("retry-after"),
+    });
+    if (response.status === 401 && token) {
+      clearSession();
+      unauthorizedHandler?.();
+    }
+    throw error;
+  }
+
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  if (!text) return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(response.status, "The shop sent an unexpected answer. Please try again.");
+  }
+}
+
+export interface PageQuery {
+  limit?: number;
+  offset?: number;
+}
+
+export const api = {
+  // Users
+  login: (body: { email: string; password: string }) =>
+    apiRequest<TokenResponse>("/users/login", { method: "POST", body }),
+  register: (body: { name: string; email: string; password: string }) =>
+    apiRequest<TokenResponse>("/users/register", { method: "POST", body }),
+  me: () => apiRequest<User>("/users/me"),
+  listUsers: (q: PageQuery) => apiRequest<Paged<User>>("/users/", { query: { ...q } }),
+  updateUser: (id: number, body: Partial<{ role: Role; is_active: boolean; name: string; email: string }>) =>
+    apiRequest<User>(`/users/${id}`, { method: "PATCH", body }),
+  deactivateUser: (id: number) => apiRequest<void>(`/users/${id}`, { method: "DELETE" }),
+
+  // Inventory
+  listInventory: (q: PageQuery & { q?: string; in_stock?: boolean }) =>
+    apiRequest<Paged<InventoryItem>>("/inventory/", { query: { ...q } }),
+  createItem: (body: { sku: string; name: string; price: number; qty: number }) =>
+    apiRequest<InventoryItem>("/inventory/", { method: "POST", body }),
+  updateItem: (sku: string, body: Partial<{ name: string; price: number; qty: number }>) =>
+    apiRequest<InventoryItem>(`/inventory/${encodeURIComponent(sku)}`, { method: "PATCH", body }),
+  adjustStock: (sku: string, delta: number) =>
+    apiRequest<InventoryItem>(`/inventory/${encodeURIComponent(sku)}/adjust`, {
+      method: "POST",
+      body: { delta },
+    }),
+  deleteItem: (sku: string) =>
+    apiRequest<void>(`/inventory/${encodeURIComponent(sku)}`, { method: "DELETE" }),
+
+  // Orders
+  placeOrder: (body: OrderRequest, idempotencyKey: string) =>
+    apiRequest<Order>("/orders/", {
+      method: "POST",
+      body,
+      headers: { "Idempotency-Key": idempotencyKey },
+    }),
+  listOrders: (q: PageQuery & { status?: OrderStatus | ""; user_id?: number | string }) =>
+    apiRequest<Paged<Order>>("/orders/", { query: { ...q } }),
+  getOrder: (id: string) => apiRequest<Order>(`/orders/${encodeURIComponent(id)}`),
+  orderEvents: (id: string) =>
+    apiRequest<OrderEvent[] | Paged<OrderEvent>>(`/orders/${encodeURIComponent(id)}/events`),
+  setOrderStatus: (id: string, status: OrderStatus) =>
+    apiRequest<Order>(`/orders/${encodeURIComponent(id)}`, { method: "PATCH", body: { status } }),
+
+  // Webhooks (admin)
+  listWebhooks: () => apiRequest<Webhook[] | Paged<Webhook>>("/orders/webhooks"),
+  createWebhook: (body: { url: string; events: WebhookEvent[]; secret?: string }) =>
+    apiRequest<Webhook>("/orders/webhooks", { method: "POST", body }),
+  deleteWebhook: (id: Webhook["id"]) =>
+    apiRequest<void>(`/orders/webhooks/${encodeURIComponent(String(id))}`, { method: "DELETE" }),
+  webhookDeliveries: (id: Webhook["id"], q: PageQuery) =>
+    apiRequest<Paged<WebhookDelivery>>(
+      `/orders/webhooks/${encodeURIComponent(String(id))}/deliveries`,
+      { query: { ...q } },
+    ),
+};
+
+/** Accepts either a bare array or a paged envelope (lists whose shape the contract leaves open). */
+export function itemsOf<T>(value: T[] | Paged<T> | undefined): T[] {
+  if (!value) return [];
+  return Array.isArray(value) ? value : value.items;
+}

@@ -1,0 +1,39 @@
+import { QueryClient } from "@tanstack/react-query";
+import { ApiError } from "./errors";
+
+// The original design's caching strategy: data is fresh for 5 minutes, kept 10 minutes unused.
+// Every mutation invalidates the queries it affects, so the UI never shows stale data after a write.
+export function createQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 5 * 60 * 1000,
+        gcTime: 10 * 60 * 1000,
+        refetchOnWindowFocus: false,
+        retry: (failureCount, error) => {
+          // Client errors are final; retry network/5xx hiccups once.
+          if (error instanceof ApiError && error.status >= 400 && error.status < 500) return false;
+          return failureCount < 1;
+        },
+      },
+      mutations: { retry: false },
+    },
+  });
+}
+
+export const queryKeys = {
+  me: ["users", "me"] as const,
+  users: ["users", "list"] as const,
+  usersPage: (limit: number, offset: number) => ["users", "list", { limit, offset }] as const,
+  inventory: ["inventory"] as const,
+  inventoryPage: (params: { q: string; inStock: boolean; limit: number; offset: number }) =>
+    ["inventory", "list", params] as const,
+  orders: ["orders"] as const,
+  ordersPage: (params: { status: string; userId: string; limit: number; offset: number; scope: string }) =>
+    ["orders", "list", params] as const,
+  order: (id: string) => ["orders", "detail", id] as const,
+  orderEvents: (id: string) => ["orders", "events", id] as const,
+  webhooks: ["webhooks"] as const,
+  webhookDeliveries: (id: string | number, offset: number) =>
+    ["webhooks", "deliveries", String(id), offset] as const,
+};

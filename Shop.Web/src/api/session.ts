@@ -1,0 +1,95 @@
+import type { TokenResponse, User } from "./types";
+
+// The bearer token lives in sessionStorage only (never a cookie): it is gone when the tab closes.
+const TOKEN_KEY = "shop.token";
+const USER_KEY = "shop.user";
+const EXPIRES_KEY = "shop.expires_at";
+
+export interface Session {
+  token: string;
+  user: User;
+  expiresAt: number;
+}
+
+type Listener = () => void;
+const listeners = new Set<Listener>();
+let cached: Session | null | undefined;
+
+function storage(): Storage | null {
+  try {
+    return typeof sessionStorage === "undefined" ? null : sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+function read(): Session | null {
+  const s = storage();
+  if (!s) return null;
+  const token = s.getItem(TOKEN_KEY);
+  const userJson = s.getItem(USER_KEY);
+  if (!token || !userJson) return null;
+  try {
+    const user = JSON.parse(userJson) as User;
+    const expiresAt = Number(s.getItem(EXPIRES_KEY)) || 0;
+    if (expiresAt && expiresAt <= Date.now()) return null;
+    return { token, user, expiresAt };
+  } catch {
+    return null;
+  }
+}
+
+export function getSession(): Session | null {
+  if (cached === undefined) cached = read();
+  if (cached && cached.expiresAt && cached.expiresAt <= Date.now()) {
+    clearSession();
+    return null;
+  }
+  return cached;
+}
+
+export function getToken(): string | null {
+  return getSession()?.token ?? null;
+}
+
+export function saveSession(response: TokenResponse): Session {
+  const session: Session = {
+    token: response.access_token,
+    user: response.user,
+    expiresAt: response.expires_in ? Date.now() + response.expires_in * 1000 : 0,
+  };
+  const s = storage();
+  s?.setItem(TOKEN_KEY, session.token);
+  s?.setItem(USER_KEY, JSON.stringify(session.user));
+  s?.setItem(EXPIRES_KEY, String(session.expiresAt));
+  cached = session;
+  emit();
+  return session;
+}
+
+export function updateSessionUser(user: User): void {
+  const current = getSession();
+  if (!current) return;
+  cached = { ...current, user };
+  storage()?.setItem(USER_KEY, JSON.stringify(user));
+  emit();
+}
+
+export function clearSession(): void {
+  const s = storage();
+  s?.removeItem(TOKEN_KEY);
+  s?.removeItem(USER_KEY);
+  s?.removeItem(EXPIRES_KEY);
+  const had = cached !== null;
+  cached = null;
+  if (had) emit();
+}
+
+export function subscribeSession(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function emit() {
+  for (const l of listeners) l();
+}

@@ -1,0 +1,54 @@
+import { createContext, useCallback, useContext, useMemo, useSyncExternalStore, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { clearSession, getSession, saveSession, subscribeSession, type Session } from "../api/session";
+import type { TokenResponse, User } from "../api/types";
+
+interface AuthValue {
+  user: User | null;
+  token: string | null;
+  isAdmin: boolean;
+  signIn: (response: TokenResponse) => void;
+  signOut: () => void;
+}
+
+const AuthContext = createContext<AuthValue | null>(null);
+
+const serverSnapshot = (): Session | null => null;
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const session = useSyncExternalStore(subscribeSession, getSession, serverSnapshot);
+  const queryClient = useQueryClient();
+
+  const signIn = useCallback(
+    (response: TokenResponse) => {
+      // A different user may have been signed in on this tab: start from a clean cache.
+      queryClient.clear();
+      saveSession(response);
+    },
+    [queryClient],
+  );
+
+  const signOut = useCallback(() => {
+    clearSession();
+    queryClient.clear();
+  }, [queryClient]);
+
+  const value = useMemo<AuthValue>(
+    () => ({
+      user: session?.user ?? null,
+      token: session?.token ?? null,
+      isAdmin: session?.user.role === "admin",
+      signIn,
+      signOut,
+    }),
+    [session, signIn, signOut],
+  );
+
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthValue {
+  const ctx = useContext(AuthContext);
+  if (!ctx) throw new Error("useAuth must be used inside <AuthProvider>");
+  return ctx;
+}

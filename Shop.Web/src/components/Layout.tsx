@@ -1,0 +1,165 @@
+import { useEffect, useState } from "react";
+import { Link, NavLink, Outlet, useLocation, useNavigate, useNavigation } from "react-router";
+import { setUnauthorizedHandler } from "../api/client";
+import { useAuth } from "../auth/AuthContext";
+import { cartCount } from "../lib/cart";
+import { useCart } from "../lib/useCart";
+import { cx } from "./ui";
+
+function navClass({ isActive }: { isActive: boolean }) {
+  return cx(
+    "block rounded-md px-3 py-2 text-sm font-medium transition-colors",
+    isActive ? "bg-stone-100 text-stone-900" : "text-stone-600 hover:bg-stone-50 hover:text-stone-900",
+  );
+}
+
+export default function Layout() {
+  const { user, isAdmin, signOut } = useAuth();
+  const { cart } = useCart();
+  const count = cartCount(cart);
+  const navigate = useNavigate();
+  const location = useLocation();
+  const navigation = useNavigation();
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  // A 401 on an authenticated call clears the session (in the API client) and lands here.
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      navigate("/signin", { replace: true, state: { from: location.pathname + location.search, expired: true } });
+    });
+    return () => setUnauthorizedHandler(null);
+  }, [navigate, location.pathname, location.search]);
+
+  // Close the mobile menu after navigating.
+  useEffect(() => setMenuOpen(false), [location.pathname]);
+
+  const links = (
+    <>
+      <NavLink to="/catalog" className={navClass}>
+        Catalogue
+      </NavLink>
+      {user ? (
+        <NavLink to="/my/orders" className={navClass}>
+          My orders
+        </NavLink>
+      ) : null}
+      {isAdmin ? (
+        <>
+          <span className="mx-1 hidden h-5 w-px bg-stone-200 md:inline-block" aria-hidden="true" />
+          <NavLink to="/admin/inventory" className={navClass}>
+            Inventory
+          </NavLink>
+          <NavLink to="/admin/orders" className={navClass}>
+            All orders
+          </NavLink>
+          <NavLink to="/admin/users" className={navClass}>
+            Users
+          </NavLink>
+          <NavLink to="/admin/webhooks" className={navClass}>
+            Webhooks
+          </NavLink>
+        </>
+      ) : null}
+    </>
+  );
+
+  const account = user ? (
+    <>
+      <span className="truncate px-3 text-sm text-stone-500 md:max-w-40 md:px-0" title={user.email}>
+        {user.name}
+        {isAdmin ? <span className="ml-1 text-xs font-medium text-indigo-600">(admin)</span> : null}
+      </span>
+      <button
+        type="button"
+        onClick={() => {
+          signOut();
+          navigate("/signin");
+        }}
+        className="rounded-md px-3 py-2 text-left text-sm font-medium text-stone-600 hover:bg-stone-50 hover:text-stone-900"
+      >
+        Sign out
+      </button>
+    </>
+  ) : (
+    <>
+      <NavLink to="/signin" className={navClass}>
+        Sign in
+      </NavLink>
+      <Link
+        to="/register"
+        className="rounded-lg bg-indigo-600 px-3 py-2 text-sm font-medium text-white shadow-sm hover:bg-indigo-500"
+      >
+        Register
+      </Link>
+    </>
+  );
+
+  return (
+    <div className="flex min-h-screen flex-col">
+      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2">
+        Skip to content
+      </a>
+      <div
+        className={cx(
+          "fixed inset-x-0 top-0 z-50 h-0.5 bg-indigo-600 transition-opacity",
+          navigation.state === "loading" ? "animate-pulse opacity-100" : "opacity-0",
+        )}
+        aria-hidden="true"
+      />
+      <header className="sticky top-0 z-40 border-b border-stone-200 bg-white/90 backdrop-blur">
+        <div className="mx-auto flex h-16 max-w-6xl items-center gap-4 px-4 sm:px-6">
+          <Link to="/catalog" className="flex items-center gap-2 font-semibold text-stone-900">
+            <img src="/favicon.svg" alt="" className="size-7" />
+            <span>Shop</span>
+          </Link>
+          <nav aria-label="Main" className="hidden flex-1 items-center gap-1 md:flex">
+            {links}
+          </nav>
+          <div className="ml-auto flex items-center gap-2 md:ml-0">
+            <NavLink
+              to="/cart"
+              className={({ isActive }) =>
+                cx(
+                  "inline-flex items-center gap-1.5 rounded-md px-3 py-2 text-sm font-medium",
+                  isActive ? "bg-indigo-50 text-indigo-700" : "text-stone-700 hover:bg-stone-50",
+                )
+              }
+            >
+              <svg aria-hidden="true" viewBox="0 0 20 20" fill="currentColor" className="size-4">
+                <path d="M3 3h2l.4 2M7 13h8l3-7H5.4M7 13 5.4 5M7 13l-1.3 2.6A1 1 0 0 0 6.6 17H16M9 19a1 1 0 1 1-2 0 1 1 0 0 1 2 0Zm8 0a1 1 0 1 1-2 0 1 1 0 0 1 2 0Z" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" strokeLinejoin="round" />
+              </svg>
+              {`Cart (${count})`}
+            </NavLink>
+            <div className="hidden items-center gap-2 md:flex">{account}</div>
+            <button
+              type="button"
+              className="rounded-md p-2 text-stone-600 hover:bg-stone-100 md:hidden"
+              aria-expanded={menuOpen}
+              aria-controls="mobile-menu"
+              onClick={() => setMenuOpen((o) => !o)}
+            >
+              <span className="sr-only">Menu</span>
+              <svg aria-hidden="true" viewBox="0 0 20 20" className="size-5" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round">
+                {menuOpen ? <path d="M5 5l10 10M15 5 5 15" /> : <path d="M3 6h14M3 10h14M3 14h14" />}
+              </svg>
+            </button>
+          </div>
+        </div>
+        {menuOpen ? (
+          <div id="mobile-menu" className="border-t border-stone-200 bg-white px-4 py-3 md:hidden">
+            <nav aria-label="Mobile" className="flex flex-col gap-1">
+              {links}
+            </nav>
+            <div className="mt-3 flex flex-col gap-1 border-t border-stone-100 pt-3">{account}</div>
+          </div>
+        ) : null}
+      </header>
+      <main id="main" className="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6">
+        <Outlet />
+      </main>
+      <footer className="border-t border-stone-200 bg-white">
+        <div className="mx-auto max-w-6xl px-4 py-6 text-xs text-stone-500 sm:px-6">© Shop</div>
+      </footer>
+    </div>
+  );
+}

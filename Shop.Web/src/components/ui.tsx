@@ -1,0 +1,241 @@
+import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import type { OrderStatus } from "../api/types";
+import { capitalize } from "../lib/format";
+import { errorMessage } from "../api/errors";
+
+export function cx(...classes: (string | false | null | undefined)[]): string {
+  return classes.filter(Boolean).join(" ");
+}
+
+type Variant = "primary" | "secondary" | "danger" | "ghost";
+const variants: Record<Variant, string> = {
+  primary:
+    "bg-indigo-600 text-white shadow-sm hover:bg-indigo-500 focus-visible:outline-indigo-600 disabled:bg-indigo-300",
+  secondary:
+    "bg-white text-stone-800 ring-1 ring-inset ring-stone-300 shadow-sm hover:bg-stone-50 disabled:text-stone-400",
+  danger:
+    "bg-white text-red-700 ring-1 ring-inset ring-red-200 shadow-sm hover:bg-red-50 disabled:text-red-300",
+  ghost: "text-stone-700 hover:bg-stone-100 disabled:text-stone-400",
+};
+
+export function Button({
+  variant = "primary",
+  size = "md",
+  className,
+  type = "button",
+  busy = false,
+  children,
+  ...props
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: "sm" | "md"; busy?: boolean }) {
+  // The accessible name stays the same while busy (tests and screen readers find it by name).
+  return (
+    <button
+      type={type}
+      aria-busy={busy || undefined}
+      className={cx(
+        "inline-flex items-center justify-center gap-2 rounded-lg font-medium transition-colors",
+        "focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed",
+        size === "sm" ? "px-2.5 py-1.5 text-sm" : "px-4 py-2 text-sm",
+        variants[variant],
+        className,
+      )}
+      {...props}
+    >
+      {busy ? (
+        <span className="size-3.5 animate-spin rounded-full border-2 border-current border-r-transparent" aria-hidden="true" />
+      ) : null}
+      {children}
+    </button>
+  );
+}
+
+const inputClass =
+  "block w-full rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm disabled:bg-stone-100";
+
+export function TextField({
+  label,
+  error,
+  hint,
+  className,
+  id,
+  ...props
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: string }) {
+  const generated = useId();
+  const inputId = id ?? generated;
+  const describedBy = error ? `${inputId}-error` : hint ? `${inputId}-hint` : undefined;
+  return (
+    <div className={className}>
+      <label htmlFor={inputId} className="mb-1 block text-sm font-medium text-stone-700">
+        {label}
+      </label>
+      <input
+        id={inputId}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+        className={cx(inputClass, error && "ring-red-400")}
+        {...props}
+      />
+      {error ? (
+        <p id={`${inputId}-error`} className="mt-1 text-sm text-red-700">
+          {error}
+        </p>
+      ) : hint ? (
+        <p id={`${inputId}-hint`} className="mt-1 text-xs text-stone-500">
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function SelectField({
+  label,
+  className,
+  id,
+  children,
+  hideLabel,
+  ...props
+}: SelectHTMLAttributes<HTMLSelectElement> & { label: string; hideLabel?: boolean }) {
+  const generated = useId();
+  const selectId = id ?? generated;
+  return (
+    <div className={className}>
+      <label
+        htmlFor={selectId}
+        className={hideLabel ? "sr-only" : "mb-1 block text-sm font-medium text-stone-700"}
+      >
+        {label}
+      </label>
+      <select id={selectId} className={cx(inputClass, "pr-8")} {...props}>
+        {children}
+      </select>
+    </div>
+  );
+}
+
+export function Alert({ children, tone = "error" }: { children: ReactNode; tone?: "error" | "success" | "info" }) {
+  const tones = {
+    error: "border-red-200 bg-red-50 text-red-800",
+    success: "border-emerald-200 bg-emerald-50 text-emerald-800",
+    info: "border-indigo-200 bg-indigo-50 text-indigo-900",
+  };
+  return (
+    <div
+      role={tone === "error" ? "alert" : "status"}
+      className={cx("rounded-lg border px-4 py-3 text-sm", tones[tone])}
+    >
+      {children}
+    </div>
+  );
+}
+
+export function ErrorAlert({ error }: { error: unknown }) {
+  if (!error) return null;
+  return <Alert>{errorMessage(error)}</Alert>;
+}
+
+export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {
+  return (
+    <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-end sm:justify-between">
+      <div>
+        <h1 className="text-2xl font-semibold tracking-tight text-stone-900">{title}</h1>
+        {subtitle ? <p className="mt-1 text-sm text-stone-500">{subtitle}</p> : null}
+      </div>
+      {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}
+    </div>
+  );
+}
+
+export function Card({ children, className }: { children: ReactNode; className?: string }) {
+  return (
+    <div className={cx("rounded-xl border border-stone-200 bg-white shadow-sm", className)}>{children}</div>
+  );
+}
+
+const statusStyles: Record<OrderStatus, string> = {
+  pending: "bg-amber-50 text-amber-800 ring-amber-600/20",
+  paid: "bg-sky-50 text-sky-800 ring-sky-600/20",
+  shipped: "bg-indigo-50 text-indigo-800 ring-indigo-600/20",
+  delivered: "bg-emerald-50 text-emerald-800 ring-emerald-600/20",
+  cancelled: "bg-stone-100 text-stone-600 ring-stone-500/20",
+};
+
+export function StatusBadge({ status }: { status: string }) {
+  const style = statusStyles[status as OrderStatus] ?? "bg-stone-100 text-stone-700 ring-stone-500/20";
+  return (
+    <span className={cx("inline-flex items-center rounded-full px-2.5 py-0.5 text-xs font-medium ring-1 ring-inset", style)}>
+      {capitalize(status)}
+    </span>
+  );
+}
+
+export function Badge({ children, tone = "neutral" }: { children: ReactNode; tone?: "neutral" | "good" | "bad" | "accent" | "warn" }) {
+  const tones = {
+    neutral: "bg-stone-100 text-stone-700 ring-stone-500/20",
+    good: "bg-emerald-50 text-emerald-800 ring-emerald-600/20",
+    bad: "bg-red-50 text-red-700 ring-red-600/20",
+    warn: "bg-amber-50 text-amber-800 ring-amber-600/20",
+    accent: "bg-indigo-50 text-indigo-800 ring-indigo-600/20",
+  };
+  return (
+    <span className={cx("inline-flex items-center rounded-full px-2.5 py-0.5 text-xs font-medium ring-1 ring-inset", tones[tone])}>
+      {children}
+    </span>
+  );
+}
+
+export function Loading({ label = "Loading…" }: { label?: string }) {
+  return (
+    <div role="status" className="flex items-center gap-3 py-10 text-sm text-stone-500">
+      <span className="size-4 animate-spin rounded-full border-2 border-stone-300 border-t-indigo-600" aria-hidden="true" />
+      {label}
+    </div>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="rounded-xl border border-dashed border-stone-300 bg-white px-6 py-12 text-center">
+      <p className="font-medium text-stone-800">{title}</p>
+      {children ? <div className="mt-2 text-sm text-stone-500">{children}</div> : null}
+    </div>
+  );
+}
+
+export function Pagination({
+  total,
+  limit,
+  offset,
+  onChange,
+  label = "Pages",
+}: {
+  total: number;
+  limit: number;
+  offset: number;
+  onChange: (offset: number) => void;
+  label?: string;
+}) {
+  if (total <= limit && offset === 0) return null;
+  const page = Math.floor(offset / limit) + 1;
+  const pages = Math.max(1, Math.ceil(total / limit));
+  const from = total === 0 ? 0 : offset + 1;
+  const to = Math.min(offset + limit, total);
+  return (
+    <nav aria-label={label} className="mt-6 flex items-center justify-between gap-3 text-sm text-stone-600">
+      <p>
+        {from}–{to} of {total}
+      </p>
+      <div className="flex items-center gap-2">
+        <Button variant="secondary" size="sm" disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - limit))}>
+          Previous
+        </Button>
+        <span aria-current="page" className="px-1">
+          Page {page} of {pages}
+        </span>
+        <Button variant="secondary" size="sm" disabled={offset + limit >= total} onClick={() => onChange(offset + limit)}>
+          Next
+        </Button>
+      </div>
+    </nav>
+  );
+}

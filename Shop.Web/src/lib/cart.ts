@@ -1,0 +1,98 @@
+// Cart logic as pure functions. The cart is kept in localStorage (per browser) by useCart.
+
+export const MAX_LINE_QTY = 1000; // SPEC §4: qty 1..1000 per line
+export const MAX_LINES = 100; // SPEC §4: 1..100 lines per order
+
+export interface CartLine {
+  sku: string;
+  name: string;
+  /** Unit price as seen in the catalogue; the server recomputes prices at order time. */
+  price: number;
+  qty: number;
+  /** Stock seen when the item was last added; used to cap the quantity, not authoritative. */
+  stock?: number;
+}
+
+export type Cart = CartLine[];
+
+export function clampQty(qty: number, stock?: number): number {
+  if (!Number.isFinite(qty)) return 1;
+  const upper = Math.min(MAX_LINE_QTY, stock !== undefined && stock > 0 ? stock : MAX_LINE_QTY);
+  return Math.max(1, Math.min(upper, Math.floor(qty)));
+}
+
+/** Adds `qty` of an item; an item already in the cart has its quantity increased. */
+export function addToCart(cart: Cart, item: Omit<CartLine, "qty">, qty = 1): Cart {
+  const existing = cart.find((l) => l.sku === item.sku);
+  if (existing) {
+    return cart.map((l) =>
+      l.sku === item.sku
+        ? { ...l, name: item.name, price: item.price, stock: item.stock, qty: clampQty(l.qty + qty, item.stock) }
+        : l,
+    );
+  }
+  if (cart.length >= MAX_LINES) return cart;
+  return [...cart, { ...item, qty: clampQty(qty, item.stock) }];
+}
+
+/** Sets a line's quantity; 0 or less removes the line. */
+export function setQuantity(cart: Cart, sku: string, qty: number): Cart {
+  if (!Number.isFinite(qty) || qty <= 0) return removeFromCart(cart, sku);
+  return cart.map((l) => (l.sku === sku ? { ...l, qty: clampQty(qty, l.stock) } : l));
+}
+
+export function removeFromCart(cart: Cart, sku: string): Cart {
+  return cart.filter((l) => l.sku !== sku);
+}
+
+/** Money is summed in cents to avoid floating point drift (0.1 + 0.2). */
+function toCents(amount: number): number {
+  return Math.round(amount * 100);
+}
+
+export function lineTotal(line: CartLine): number {
+  return toCents(line.price) * line.qty / 100;
+}
+
+export function cartTotal(cart: Cart): number {
+  return cart.reduce((sum, l) => sum + toCents(l.price) * l.qty, 0) / 100;
+}
+
+/** Number of units in the cart (shown in the nav as "Cart (n)"). */
+export function cartCount(cart: Cart): number {
+  return cart.reduce((sum, l) => sum + l.qty, 0);
+}
+
+/** The body of POST /orders/. Prices are not sent: the server computes them. */
+export function toOrderRequest(cart: Cart): { items: { sku: string; qty: number }[] } {
+  return { items: cart.map((l) => ({ sku: l.sku, qty: l.qty })) };
+}
+
+/** Parses whatever is in storage into a valid cart, dropping anything malformed. */
+export function parseCart(raw: string | null): Cart {
+  if (!raw) return [];
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (!Array.isArray(value)) return [];
+    const seen = new Set<string>();
+    const cart: Cart = [];
+    for (const v of value) {
+      if (!v || typeof v !== "object") continue;
+      const l = v as Record<string, unknown>;
+      if (typeof l.sku !== "string" || seen.has(l.sku)) continue;
+      if (typeof l.price !== "number" || typeof l.qty !== "number" || l.qty <= 0) continue;
+      seen.add(l.sku);
+      const stock = typeof l.stock === "number" ? l.stock : undefined;
+      cart.push({
+        sku: l.sku,
+        name: typeof l.name === "string" ? l.name : l.sku,
+        price: l.price,
+        qty: clampQty(l.qty, stock),
+        stock,
+      });
+    }
+    return cart.slice(0, MAX_LINES);
+  } catch {
+    return [];
+  }
+}

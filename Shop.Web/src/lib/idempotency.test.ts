@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { attemptFor, fingerprintOf, keepKeyAfterError, newKey } from "./idempotency";
+
+const body = { items: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] };
+
+describe("idempotency key per checkout attempt", () => {
+  it("reuses the key for the same cart (retry / double click)", () => {
+    let n = 0;
+    const gen = () => `key-${++n}`;
+    const first = attemptFor(null, body, gen);
+    const second = attemptFor(first, { items: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] }, gen);
+    expect(second.key).toBe("key-1");
+    expect(second).toBe(first);
+  });
+
+  it("makes a new key when the cart changed", () => {
+    let n = 0;
+    const gen = () => `key-${++n}`;
+    const first = attemptFor(null, body, gen);
+    const changed = attemptFor(first, { items: [{ sku: "A", qty: 3 }] }, gen);
+    expect(changed.key).toBe("key-2");
+    expect(changed.fingerprint).toBe(fingerprintOf({ items: [{ sku: "A", qty: 3 }] }));
+  });
+
+  it("keeps the key only after transient failures", () => {
+    expect(keepKeyAfterError(0)).toBe(true); // network
+    expect(keepKeyAfterError(503)).toBe(true);
+    expect(keepKeyAfterError(504)).toBe(true);
+    expect(keepKeyAfterError(409)).toBe(false);
+    expect(keepKeyAfterError(400)).toBe(false);
+    expect(keepKeyAfterError(422)).toBe(false);
+  });
+
+  it("generates UUID v4 keys within the 255 character limit", () => {
+    const a = newKey();
+    const b = newKey();
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a).not.toBe(b);
+    expect(a.length).toBeLessThanOrEqual(255);
+  });
+});

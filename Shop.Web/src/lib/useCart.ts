@@ -1,0 +1,65 @@
+import { useCallback, useSyncExternalStore } from "react";
+import {
+  addToCart,
+  parseCart,
+  removeFromCart,
+  setQuantity,
+  type Cart,
+  type CartLine,
+} from "./cart";
+
+const KEY = "shop.cart.v1";
+const listeners = new Set<() => void>();
+let snapshot: Cart = [];
+let snapshotRaw: string | null | undefined;
+
+/** Re-parses only when the stored text changed, so the snapshot is stable between renders. */
+function read(): Cart {
+  let raw: string | null = null;
+  try {
+    raw = localStorage.getItem(KEY);
+  } catch {
+    return snapshot;
+  }
+  if (raw !== snapshotRaw) {
+    snapshotRaw = raw;
+    snapshot = parseCart(raw);
+  }
+  return snapshot;
+}
+
+function write(cart: Cart) {
+  snapshot = cart;
+  try {
+    const raw = JSON.stringify(cart);
+    localStorage.setItem(KEY, raw);
+    snapshotRaw = raw;
+  } catch {
+    /* quota or privacy mode: keep the in-memory cart */
+  }
+  listeners.forEach((l) => l());
+}
+
+function subscribe(listener: () => void) {
+  listeners.add(listener);
+  // Keep several tabs of the same browser in step.
+  const onStorage = (e: StorageEvent) => {
+    if (e.key === KEY || e.key === null) listener();
+  };
+  window.addEventListener("storage", onStorage);
+  return () => {
+    listeners.delete(listener);
+    window.removeEventListener("storage", onStorage);
+  };
+}
+
+const EMPTY: Cart = [];
+
+export function useCart() {
+  const cart = useSyncExternalStore(subscribe, read, () => EMPTY);
+  const add = useCallback((item: Omit<CartLine, "qty">, qty = 1) => write(addToCart(read(), item, qty)), []);
+  const setQty = useCallback((sku: string, qty: number) => write(setQuantity(read(), sku, qty)), []);
+  const remove = useCallback((sku: string) => write(removeFromCart(read(), sku)), []);
+  const clear = useCallback(() => write([]), []);
+  return { cart, add, setQty, remove, clear };
+}

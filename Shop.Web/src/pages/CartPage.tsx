@@ -1,0 +1,91 @@
+import { Link } from "react-router";
+import { useAuth } from "../auth/AuthContext";
+import { QuantityInput } from "../components/QuantityInput";
+import { Button, Card, EmptyState, PageHeader } from "../components/ui";
+import { cartCount, cartTotal, lineTotal } from "../lib/cart";
+import { formatMoney } from "../lib/format";
+import { useCart } from "../lib/useCart";
+
+export default function CartPage() {
+  const { cart, setQty, remove, clear } = useCart();
+  const { user } = useAuth();
+  const count = cartCount(cart);
+
+  if (cart.length === 0) {
+    return (
+      <>
+        <PageHeader title="Cart" />
+        <EmptyState title="Your cart is empty">
+          <Link to="/catalog" className="font-medium text-indigo-700 hover:underline">
+            Browse the catalogue
+          </Link>
+        </EmptyState>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageHeader
+        title="Cart"
+        subtitle={`${count} item${count === 1 ? "" : "s"}`}
+        actions={
+          <Button variant="ghost" size="sm" onClick={clear}>
+            Empty cart
+          </Button>
+        }
+      />
+      <div className="grid gap-6 lg:grid-cols-3">
+        <Card className="lg:col-span-2">
+          <ul className="divide-y divide-stone-100">
+            {cart.map((line) => (
+              <li key={line.sku} className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:gap-4">
+                <div className="min-w-0 flex-1">
+                  <p className="truncate font-medium text-stone-900">{line.name}</p>
+                  <p className="text-xs text-stone-500">
+                    <span className="font-mono">{line.sku}</span> · {formatMoney(line.price)} each
+                  </p>
+                </div>
+                <div className="flex items-center justify-between gap-4 sm:justify-end">
+                  <QuantityInput
+                    value={line.qty}
+                    max={line.stock}
+                    label={`quantity of ${line.name}`}
+                    onChange={(q) => setQty(line.sku, q)}
+                  />
+                  <p className="w-24 text-right font-medium text-stone-900" aria-label={`Line total for ${line.name}`}>
+                    {formatMoney(lineTotal(line))}
+                  </p>
+                  <Button variant="ghost" size="sm" aria-label={`Remove ${line.name}`} onClick={() => remove(line.sku)}>
+                    Remove
+                  </Button>
+                </div>
+              </li>
+            ))}
+          </ul>
+        </Card>
+        <Card className="h-fit p-5">
+          <h2 className="font-medium text-stone-900">Summary</h2>
+          <dl className="mt-4 space-y-2 text-sm">
+            <div className="flex justify-between text-stone-600">
+              <dt>Items</dt>
+              <dd>{count}</dd>
+            </div>
+            <div className="flex justify-between border-t border-stone-100 pt-2 text-base font-semibold text-stone-900">
+              <dt>Total</dt>
+              <dd data-testid="cart-total">{formatMoney(cartTotal(cart))}</dd>
+            </div>
+          </dl>
+          <p className="mt-2 text-xs text-stone-500">Prices are confirmed when you place the order.</p>
+          <Link
+            to={user ? "/checkout" : "/signin"}
+            state={user ? undefined : { from: "/checkout" }}
+            className="mt-5 block rounded-lg bg-indigo-600 px-4 py-2 text-center text-sm font-medium text-white shadow-sm hover:bg-indigo-500"
+          >
+            {user ? "Go to checkout" : "Sign in to check out"}
+          </Link>
+        </Card>
+      </div>
+    </>
+  );
+}

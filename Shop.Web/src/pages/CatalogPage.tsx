@@ -1,0 +1,152 @@
+import { useEffect, useState } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { Link, useSearchParams } from "react-router";
+import { api } from "../api/client";
+import { queryKeys } from "../api/queries";
+import type { InventoryItem } from "../api/types";
+import { Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination } from "../components/ui";
+import { formatMoney } from "../lib/format";
+import { useCart } from "../lib/useCart";
+import { useDebounced } from "../lib/useDebounced";
+
+const PAGE_SIZE = 12;
+
+export default function CatalogPage() {
+  const [params, setParams] = useSearchParams();
+  const q = params.get("q") ?? "";
+  const inStock = params.get("in_stock") === "true";
+  const offset = Math.max(0, Number(params.get("offset")) || 0);
+  const [search, setSearch] = useState(q);
+  const debouncedSearch = useDebounced(search.trim(), 300);
+  const { cart, add } = useCart();
+  const [lastAdded, setLastAdded] = useState<string | null>(null);
+
+  function update(next: { q?: string; inStock?: boolean; offset?: number }) {
+    const p = new URLSearchParams();
+    const nq = next.q ?? q;
+    const ns = next.inStock ?? inStock;
+    const no = next.offset ?? 0;
+    if (nq) p.set("q", nq);
+    if (ns) p.set("in_stock", "true");
+    if (no) p.set("offset", String(no));
+    setParams(p, { replace: true });
+  }
+
+  useEffect(() => {
+    if (debouncedSearch !== q) update({ q: debouncedSearch, offset: 0 });
+  }, [debouncedSearch]);
+
+  const query = useQuery({
+    queryKey: queryKeys.inventoryPage({ q, inStock, limit: PAGE_SIZE, offset }),
+    queryFn: () => api.listInventory({ q: q || undefined, in_stock: inStock || undefined, limit: PAGE_SIZE, offset }),
+    placeholderData: keepPreviousData,
+  });
+
+  function addItem(item: InventoryItem) {
+    add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);
+    setLastAdded(item.name);
+  }
+
+  return (
+    <>
+      <PageHeader title="Catalogue" subtitle="Everything in stock today, at today's prices." />
+      <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-center">
+        <div className="relative flex-1">
+          <label htmlFor="catalog-search" className="sr-only">
+            Search
+          </label>
+          <input
+            id="catalog-search"
+            type="search"
+            placeholder="Search by name or SKU"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            className="block w-full rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
+          />
+        </div>
+        <label className="inline-flex items-center gap-2 text-sm text-stone-700">
+          <input
+            type="checkbox"
+            checked={inStock}
+            onChange={(e) => update({ inStock: e.target.checked, offset: 0 })}
+            className="size-4 rounded border-stone-300 accent-indigo-600"
+          />
+          In stock only
+        </label>
+      </div>
+
+      <div aria-live="polite" className="sr-only">
+        {lastAdded ? `${lastAdded} added to cart` : ""}
+      </div>
+
+      {query.isPending ? (
+        <Loading label="Loading the catalogue…" />
+      ) : query.isError ? (
+        <ErrorAlert error={query.error} />
+      ) : query.data.items.length === 0 ? (
+        <EmptyState title={q || inStock ? "No items match your search" : "The catalogue is empty"}>
+          {q || inStock ? "Try another search term or show out-of-stock items." : "Check back soon."}
+        </EmptyState>
+      ) : (
+        <>
+          <ul className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
+            {query.data.items.map((item) => {
+              const inCart = cart.find((l) => l.sku === item.sku)?.qty ?? 0;
+              return (
+                <li key={item.sku}>
+                  <article
+                    aria-labelledby={`item-${item.id}`}
+                    className="flex h-full flex-col rounded-xl border border-stone-200 bg-white p-5 shadow-sm"
+                  >
+                    <div className="flex items-start justify-between gap-3">
+                      <div className="min-w-0">
+                        <h2 id={`item-${item.id}`} className="truncate font-medium text-stone-900" title={item.name}>
+                          {item.name}
+                        </h2>
+                        <p className="mt-0.5 font-mono text-xs text-stone-500">{item.sku}</p>
+                      </div>
+                      <p className="shrink-0 text-lg font-semibold text-stone-900">{formatMoney(item.price)}</p>
+                    </div>
+                    <div className="mt-4 flex items-center gap-2">
+                      <StockBadge qty={item.qty} />
+                      {inCart ? <span className="text-xs text-stone-500">{inCart} in cart</span> : null}
+                    </div>
+                    <div className="mt-auto pt-5">
+                      <Button className="w-full" disabled={item.qty <= 0} onClick={() => addItem(item)}>
+                        Add to cart
+                      </Button>
+                    </div>
+                  </article>
+                </li>
+              );
+            })}
+          </ul>
+          <Pagination
+            total={query.data.total}
+            limit={PAGE_SIZE}
+            offset={offset}
+            onChange={(o) => update({ offset: o })}
+            label="Catalogue pages"
+          />
+        </>
+      )}
+
+      {cart.length ? (
+        <div className="mt-8 flex justify-end">
+          <Link
+            to="/cart"
+            className="rounded-lg bg-stone-900 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-stone-700"
+          >
+            Review cart
+          </Link>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function StockBadge({ qty }: { qty: number }) {
+  if (qty <= 0) return <Badge tone="bad">Out of stock</Badge>;
+  if (qty <= 5) return <Badge tone="warn">Only {qty} left</Badge>;
+  return <Badge tone="good">{qty} in stock</Badge>;
+}

@@ -1,0 +1,135 @@
+import { useRef } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Link, useNavigate } from "react-router";
+import { api } from "../api/client";
+import { ApiError } from "../api/errors";
+import { queryKeys } from "../api/queries";
+import type { Order, OrderRequest } from "../api/types";
+import { Button, Card, EmptyState, ErrorAlert, PageHeader, cx } from "../components/ui";
+import { cartTotal, lineTotal, toOrderRequest } from "../lib/cart";
+import { formatMoney } from "../lib/format";
+import {
+  attemptFor,
+  keepKeyAfterError,
+  loadAttempt,
+  storeAttempt,
+  type CheckoutAttempt,
+} from "../lib/idempotency";
+import { useCart } from "../lib/useCart";
+
+export default function CheckoutPage() {
+  const { cart, clear } = useCart();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  // One Idempotency-Key per checkout attempt, reused on retry / double click (kept in
+  // sessionStorage so a reload during a slow request still reuses it).
+  const attempt = useRef<CheckoutAttempt | null>(loadAttempt());
+  const inFlight = useRef(false);
+
+  const placeOrder = useMutation({
+    mutationFn: ({ body, key }: { body: OrderRequest; key: string }) => api.placeOrder(body, key),
+    onSuccess: (order: Order) => {
+      attempt.current = null;
+      storeAttempt(null);
+      queryClient.setQueryData(queryKeys.order(order.id), order);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
+      clear();
+      navigate(`/my/orders/${order.id}`, { replace: true, state: { placed: true } });
+    },
+    onError: (error) => {
+      const status = error instanceof ApiError ? error.status : 0;
+      if (!keepKeyAfterError(status)) {
+        attempt.current = null;
+        storeAttempt(null);
+      }
+      // Stock may have changed: refresh the catalogue.
+      if (status === 409) void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
+    },
+    onSettled: () => {
+      inFlight.current = false;
+    },
+  });
+
+  function submit() {
+    if (inFlight.current || cart.length === 0) return;
+    inFlight.current = true;
+    const body = toOrderRequest(cart);
+    attempt.current = attemptFor(attempt.current, body);
+    storeAttempt(attempt.current);
+    placeOrder.mutate({ body, key: attempt.current.key });
+  }
+
+  if (cart.length === 0 && !placeOrder.isSuccess) {
+    return (
+      <>
+        <PageHeader title="Checkout" />
+        <EmptyState title="Your cart is empty">
+          <Link to="/catalog" className="font-medium text-indigo-700 hover:underline">
+            Browse the catalogue
+          </Link>
+        </EmptyState>
+      </>
+    );
+  }
+
+  const short = new Set(placeOrder.error instanceof ApiError ? placeOrder.error.shortSkus : []);
+
+  return (
+    <>
+      <PageHeader title="Checkout" subtitle="Review your order, then place it." />
+      <div className="grid gap-6 lg:grid-cols-3">
+        <Card className="overflow-hidden lg:col-span-2">
+          <table className="w-full text-sm">
+            <caption className="sr-only">Order summary</caption>
+            <thead className="bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500">
+              <tr>
+                <th scope="col" className="px-4 py-3 font-medium">Item</th>
+                <th scope="col" className="px-4 py-3 text-right font-medium">Qty</th>
+                <th scope="col" className="hidden px-4 py-3 text-right font-medium sm:table-cell">Price</th>
+                <th scope="col" className="px-4 py-3 text-right font-medium">Total</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-stone-100">
+              {cart.map((line) => (
+                <tr key={line.sku} className={cx(short.has(line.sku) && "bg-red-50")}>
+                  <td className="px-4 py-3">
+                    <p className="font-medium text-stone-900">{line.name}</p>
+                    <p className="font-mono text-xs text-stone-500">{line.sku}</p>
+                    {short.has(line.sku) ? <p className="mt-1 text-xs font-medium text-red-700">Not enough stock</p> : null}
+                  </td>
+                  <td className="px-4 py-3 text-right">{line.qty}</td>
+                  <td className="hidden px-4 py-3 text-right sm:table-cell">{formatMoney(line.price)}</td>
+                  <td className="px-4 py-3 text-right font-medium">{formatMoney(lineTotal(line))}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+        <Card className="h-fit space-y-4 p-5">
+          <div className="flex justify-between text-base font-semibold text-stone-900">
+            <span>Total</span>
+            <span>{formatMoney(cartTotal(cart))}</span>
+          </div>
+          <p className="text-xs text-stone-500">
+            The final price is computed by the shop when the order is placed.
+          </p>
+          <ErrorAlert error={placeOrder.error} />
+          {placeOrder.error instanceof ApiError && placeOrder.error.status === 409 ? (
+            <Link to="/cart" className="block text-sm font-medium text-indigo-700 hover:underline">
+              Edit your cart
+            </Link>
+          ) : null}
+          <Button
+            className="w-full"
+            onClick={submit}
+            disabled={placeOrder.isPending || placeOrder.isSuccess}
+            busy={placeOrder.isPending}
+          >
+            Place order
+          </Button>
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,168 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useLocation, useParams } from "react-router";
+import { api, itemsOf } from "../api/client";
+import { queryKeys } from "../api/queries";
+import type { OrderEvent } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { Alert, Button, Card, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
+import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
+
+export default function OrderDetailPage() {
+  const { id = "" } = useParams();
+  const location = useLocation();
+  const { isAdmin } = useAuth();
+  const queryClient = useQueryClient();
+  const fromAdmin = location.pathname.startsWith("/admin/");
+  const placed = (location.state as { placed?: boolean } | null)?.placed;
+
+  const order = useQuery({ queryKey: queryKeys.order(id), queryFn: () => api.getOrder(id), enabled: Boolean(id) });
+  const events = useQuery({
+    queryKey: queryKeys.orderEvents(id),
+    queryFn: () => api.orderEvents(id),
+    enabled: Boolean(id),
+    select: (v) => itemsOf<OrderEvent>(v),
+  });
+
+  const cancel = useMutation({
+    mutationFn: () => api.setOrderStatus(id, "cancelled"),
+    onSuccess: (updated) => {
+      queryClient.setQueryData(queryKeys.order(id), updated);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orderEvents(id) });
+      // Cancelling restocks every line.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
+    },
+  });
+
+  const back = fromAdmin ? (
+    <Link to="/admin/orders" className="text-sm font-medium text-indigo-700 hover:underline">
+      ← All orders
+    </Link>
+  ) : (
+    <Link to="/my/orders" className="text-sm font-medium text-indigo-700 hover:underline">
+      ← My orders
+    </Link>
+  );
+
+  if (order.isPending) return <Loading label="Loading the order…" />;
+  if (order.isError) {
+    return (
+      <>
+        <PageHeader title={`Order ${shortId(id)}`} />
+        <ErrorAlert error={order.error} />
+        <div className="mt-4">{back}</div>
+      </>
+    );
+  }
+
+  const o = order.data;
+  const cancellable = o.status === "pending" || o.status === "paid";
+
+  return (
+    <>
+      <div className="mb-4">{back}</div>
+      <PageHeader
+        title={`Order ${shortId(o.id)}`}
+        subtitle={
+          <>
+            Placed {formatDateTime(o.created_at)}
+            {isAdmin ? ` · user #${o.user_id}` : null}
+          </>
+        }
+        actions={
+          <div className="flex items-center gap-3">
+            <StatusBadge status={o.status} />
+            {cancellable ? (
+              <Button variant="danger" onClick={() => cancel.mutate()} disabled={cancel.isPending} busy={cancel.isPending}>
+                Cancel order
+              </Button>
+            ) : null}
+          </div>
+        }
+      />
+      <div className="space-y-4">
+        {placed && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
+        {cancel.isSuccess ? <Alert tone="success">The order was cancelled and its items were returned to stock.</Alert> : null}
+        <ErrorAlert error={cancel.error} />
+      </div>
+
+      <div className="mt-6 grid gap-6 lg:grid-cols-3">
+        <Card className="overflow-hidden lg:col-span-2">
+          <table className="w-full text-sm">
+            <caption className="sr-only">Items</caption>
+            <thead className="bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500">
+              <tr>
+                <th scope="col" className="px-4 py-3 font-medium">Item</th>
+                <th scope="col" className="px-4 py-3 text-right font-medium">Qty</th>
+                <th scope="col" className="hidden px-4 py-3 text-right font-medium sm:table-cell">Unit price</th>
+                <th scope="col" className="px-4 py-3 text-right font-medium">Total</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-stone-100">
+              {o.items.map((line) => (
+                <tr key={line.sku}>
+                  <td className="px-4 py-3">
+                    <p className="font-medium text-stone-900">{line.name}</p>
+                    <p className="font-mono text-xs text-stone-500">{line.sku}</p>
+                  </td>
+                  <td className="px-4 py-3 text-right">{line.qty}</td>
+                  <td className="hidden px-4 py-3 text-right sm:table-cell">{formatMoney(line.unit_price)}</td>
+                  <td className="px-4 py-3 text-right font-medium">{formatMoney(line.line_total)}</td>
+                </tr>
+              ))}
+            </tbody>
+            <tfoot>
+              <tr className="border-t border-stone-200">
+                <th scope="row" colSpan={2} className="px-4 py-3 text-left font-semibold text-stone-900 sm:hidden">
+                  Total
+                </th>
+                <th scope="row" colSpan={3} className="hidden px-4 py-3 text-left font-semibold text-stone-900 sm:table-cell">
+                  Total
+                </th>
+                <td className="px-4 py-3 text-right text-base font-semibold text-stone-900">{formatMoney(o.total)}</td>
+              </tr>
+            </tfoot>
+          </table>
+        </Card>
+
+        <Card className="h-fit p-5">
+          <h2 className="font-medium text-stone-900">Timeline</h2>
+          {events.isPending ? (
+            <Loading label="Loading events…" />
+          ) : events.isError ? (
+            <div className="mt-3">
+              <ErrorAlert error={events.error} />
+            </div>
+          ) : events.data.length === 0 ? (
+            <p className="mt-3 text-sm text-stone-500">No events yet.</p>
+          ) : (
+            <ol className="mt-4 space-y-4 border-l border-stone-200 pl-4" aria-label="Order events">
+              {events.data.map((e) => (
+                <li key={e.id} className="relative">
+                  <span className="absolute -left-[21px] top-1.5 size-2.5 rounded-full bg-indigo-600 ring-4 ring-white" aria-hidden="true" />
+                  <p className="text-sm font-medium text-stone-900">{describeEvent(e)}</p>
+                  {e.description && e.description !== describeEvent(e) ? (
+                    <p className="text-sm text-stone-600">{e.description}</p>
+                  ) : null}
+                  <p className="text-xs text-stone-500">
+                    <time dateTime={e.created_at}>{formatDateTime(e.created_at)}</time>
+                  </p>
+                </li>
+              ))}
+            </ol>
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}
+
+function describeEvent(e: OrderEvent): string {
+  if (e.event_type === "created") return "Order placed";
+  if (e.event_type === "status_changed" && e.new_value) {
+    return e.old_value
+      ? `Status changed from ${e.old_value} to ${e.new_value}`
+      : `Status changed to ${e.new_value}`;
+  }
+  return capitalize(e.event_type.replace(/[_.]/g, " "));
+}

@@ -1,0 +1,274 @@
+import { useState, type FormEvent } from "react";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "../../api/client";
+import { fieldError } from "../../api/errors";
+import { queryKeys } from "../../api/queries";
+import type { InventoryItem } from "../../api/types";
+import { Alert, Badge, Button, Card, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../../components/ui";
+import { formatMoney } from "../../lib/format";
+import { useDebounced } from "../../lib/useDebounced";
+
+const PAGE_SIZE = 25;
+
+export default function AdminInventoryPage() {
+  const [search, setSearch] = useState("");
+  const q = useDebounced(search.trim(), 300);
+  const [offset, setOffset] = useState(0);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const query = useQuery({
+    queryKey: queryKeys.inventoryPage({ q, inStock: false, limit: PAGE_SIZE, offset }),
+    queryFn: () => api.listInventory({ q: q || undefined, limit: PAGE_SIZE, offset }),
+    placeholderData: keepPreviousData,
+  });
+
+  return (
+    <>
+      <PageHeader title="Inventory" subtitle="Create items, change prices and adjust stock." />
+      <div className="space-y-6">
+        <CreateItemForm onCreated={(item) => setNotice(`Created ${item.sku}.`)} />
+        {notice ? <Alert tone="success">{notice}</Alert> : null}
+        <div>
+          <label htmlFor="inventory-search" className="sr-only">
+            Search
+          </label>
+          <input
+            id="inventory-search"
+            type="search"
+            placeholder="Search by name or SKU"
+            value={search}
+            onChange={(e) => {
+              setSearch(e.target.value);
+              setOffset(0);
+            }}
+            className="block w-full max-w-md rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
+          />
+        </div>
+        {query.isPending ? (
+          <Loading />
+        ) : query.isError ? (
+          <ErrorAlert error={query.error} />
+        ) : query.data.items.length === 0 ? (
+          <EmptyState title="No items" />
+        ) : (
+          <>
+            <div className="overflow-hidden rounded-xl border border-stone-200 bg-white shadow-sm">
+              <table className="w-full text-sm">
+                <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
+                  <tr>
+                    <th scope="col" className="px-4 py-3 font-medium">SKU</th>
+                    <th scope="col" className="px-4 py-3 font-medium">Name</th>
+                    <th scope="col" className="px-4 py-3 text-right font-medium">Price</th>
+                    <th scope="col" className="px-4 py-3 text-right font-medium">Stock</th>
+                    <th scope="col" className="px-4 py-3 font-medium">Actions</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-stone-100">
+                  {query.data.items.map((item) => (
+                    <ItemRow key={item.sku} item={item} onNotice={setNotice} />
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="Inventory pages" />
+          </>
+        )}
+      </div>
+    </>
+  );
+}
+
+function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => void }) {
+  const queryClient = useQueryClient();
+  const [sku, setSku] = useState("");
+  const [name, setName] = useState("");
+  const [price, setPrice] = useState("");
+  const [qty, setQty] = useState("0");
+  const create = useMutation({
+    mutationFn: api.createItem,
+    onSuccess: (item) => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
+      setSku("");
+      setName("");
+      setPrice("");
+      setQty("0");
+      onCreated(item);
+    },
+  });
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (create.isPending) return;
+    create.mutate({ sku: sku.trim(), name: name.trim(), price: Number(price), qty: Number.parseInt(qty, 10) });
+  }
+
+  return (
+    <Card className="p-5">
+      <h2 className="font-medium text-stone-900">New item</h2>
+      <form onSubmit={submit} className="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-start" aria-label="New item">
+        <TextField label="SKU" required maxLength={64} pattern="[A-Za-z0-9._\-]+" value={sku} onChange={(e) => setSku(e.target.value)} error={fieldError(create.error, "sku")} />
+        <TextField label="Name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} error={fieldError(create.error, "name")} />
+        <TextField label="Price" required type="number" min="0" step="0.01" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} error={fieldError(create.error, "price")} />
+        <TextField label="Quantity" required type="number" min="0" step="1" inputMode="numeric" value={qty} onChange={(e) => setQty(e.target.value)} error={fieldError(create.error, "qty")} />
+        <div className="lg:pt-6">
+          <Button type="submit" className="w-full" disabled={create.isPending} busy={create.isPending}>
+            Add item
+          </Button>
+        </div>
+        {create.error ? (
+          <div className="sm:col-span-2 lg:col-span-5">
+            <ErrorAlert error={create.error} />
+          </div>
+        ) : null}
+      </form>
+    </Card>
+  );
+}
+
+function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: string) => void }) {
+  const queryClient = useQueryClient();
+  const [editing, setEditing] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [name, setName] = useState(item.name);
+  const [price, setPrice] = useState(String(item.price));
+  const [delta, setDelta] = useState("");
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
+
+  const update = useMutation({
+    mutationFn: () => api.updateItem(item.sku, { name: name.trim(), price: Number(price) }),
+    onSuccess: () => {
+      setEditing(false);
+      onNotice(`Saved ${item.sku}.`);
+      void invalidate();
+    },
+  });
+  const adjust = useMutation({
+    mutationFn: (d: number) => api.adjustStock(item.sku, d),
+    onSuccess: (updated) => {
+      setDelta("");
+      onNotice(`Stock of ${item.sku} is now ${updated.qty}.`);
+      void invalidate();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: () => api.deleteItem(item.sku),
+    onSuccess: () => {
+      onNotice(`Deleted ${item.sku}.`);
+      void invalidate();
+    },
+  });
+
+  const error = update.error ?? adjust.error ?? remove.error;
+  const cell = "block px-4 py-1 md:table-cell md:py-3 md:align-top";
+  const deltaNumber = Number.parseInt(delta, 10);
+
+  return (
+    <tr className="block py-3 md:table-row md:py-0" aria-label={item.sku}>
+      <td className={`${cell} font-mono text-xs text-stone-600`}>{item.sku}</td>
+      <td className={cell}>
+        {editing ? (
+          <>
+            <label htmlFor={`name-${item.id}`} className="sr-only">
+              Name of {item.sku}
+            </label>
+            <input id={`name-${item.id}`} value={name} maxLength={100} onChange={(e) => setName(e.target.value)} className="w-full rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600" />
+          </>
+        ) : (
+          <span className="font-medium text-stone-900">{item.name}</span>
+        )}
+      </td>
+      <td className={`${cell} md:text-right`}>
+        {editing ? (
+          <>
+            <label htmlFor={`price-${item.id}`} className="sr-only">
+              Price of {item.sku}
+            </label>
+            <input id={`price-${item.id}`} type="number" min="0" step="0.01" value={price} onChange={(e) => setPrice(e.target.value)} className="w-28 rounded-md border-0 px-2 py-1 text-right text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600" />
+          </>
+        ) : (
+          formatMoney(item.price)
+        )}
+      </td>
+      <td className={`${cell} md:text-right`}>
+        {item.qty === 0 ? <Badge tone="bad">0</Badge> : <span className="font-medium">{item.qty}</span>}
+      </td>
+      <td className={cell}>
+        <div className="flex flex-wrap items-center gap-2">
+          {editing ? (
+            <>
+              <Button size="sm" onClick={() => update.mutate()} disabled={update.isPending} busy={update.isPending}>
+                Save
+              </Button>
+              <Button
+                size="sm"
+                variant="ghost"
+                onClick={() => {
+                  setEditing(false);
+                  setName(item.name);
+                  setPrice(String(item.price));
+                  update.reset();
+                }}
+              >
+                Cancel
+              </Button>
+            </>
+          ) : (
+            <Button
+              size="sm"
+              variant="secondary"
+              onClick={() => {
+                setName(item.name);
+                setPrice(String(item.price));
+                setEditing(true);
+              }}
+            >
+              Edit
+            </Button>
+          )}
+          <form
+            className="flex items-center gap-1"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (Number.isInteger(deltaNumber) && deltaNumber !== 0) adjust.mutate(deltaNumber);
+            }}
+          >
+            <label htmlFor={`delta-${item.id}`} className="sr-only">
+              Stock change for {item.sku}
+            </label>
+            <input
+              id={`delta-${item.id}`}
+              type="number"
+              step="1"
+              placeholder="±"
+              value={delta}
+              onChange={(e) => setDelta(e.target.value)}
+              className="w-20 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600"
+            />
+            <Button type="submit" size="sm" variant="secondary" disabled={adjust.isPending || !Number.isInteger(deltaNumber) || deltaNumber === 0}>
+              Adjust
+            </Button>
+          </form>
+          {confirming ? (
+            <>
+              <Button size="sm" variant="danger" onClick={() => remove.mutate()} disabled={remove.isPending} busy={remove.isPending}>
+                Confirm delete
+              </Button>
+              <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
+                Keep
+              </Button>
+            </>
+          ) : (
+            <Button size="sm" variant="danger" onClick={() => setConfirming(true)}>
+              Delete
+            </Button>
+          )}
+        </div>
+        {error ? (
+          <div className="mt-2">
+            <ErrorAlert error={error} />
+          </div>
+        ) : null}
+      </td>
+    </tr>
+  );
+}

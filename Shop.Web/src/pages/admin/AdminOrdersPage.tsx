@@ -1,0 +1,139 @@
+import { useState } from "react";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "../../api/client";
+import { queryKeys } from "../../api/queries";
+import { ORDER_STATUSES, type Order, type OrderStatus } from "../../api/types";
+import { OrderTable } from "../../components/OrderTable";
+import { Alert, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, SelectField, TextField } from "../../components/ui";
+import { capitalize, shortId } from "../../lib/format";
+import { nextStatuses } from "../../lib/orderStatus";
+import { useDebounced } from "../../lib/useDebounced";
+
+const PAGE_SIZE = 25;
+
+export default function AdminOrdersPage() {
+  const [status, setStatus] = useState<OrderStatus | "">("");
+  const [userIdInput, setUserIdInput] = useState("");
+  const userId = useDebounced(userIdInput.trim(), 300);
+  const [offset, setOffset] = useState(0);
+  const [notice, setNotice] = useState<string | null>(null);
+  const validUserId = userId === "" || /^\d+$/.test(userId);
+
+  const query = useQuery({
+    queryKey: queryKeys.ordersPage({ status, userId, limit: PAGE_SIZE, offset, scope: "all" }),
+    queryFn: () =>
+      api.listOrders({ status: status || undefined, user_id: userId || undefined, limit: PAGE_SIZE, offset }),
+    placeholderData: keepPreviousData,
+    enabled: validUserId,
+  });
+
+  return (
+    <>
+      <PageHeader title="All orders" subtitle="Every customer's orders, newest first." />
+      <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-start">
+        <SelectField
+          label="Status"
+          className="sm:w-48"
+          value={status}
+          onChange={(e) => {
+            setStatus(e.target.value as OrderStatus | "");
+            setOffset(0);
+          }}
+        >
+          <option value="">All statuses</option>
+          {ORDER_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {capitalize(s)}
+            </option>
+          ))}
+        </SelectField>
+        <TextField
+          label="User ID"
+          className="sm:w-40"
+          inputMode="numeric"
+          value={userIdInput}
+          onChange={(e) => {
+            setUserIdInput(e.target.value);
+            setOffset(0);
+          }}
+          error={validUserId ? undefined : "Enter a number."}
+        />
+      </div>
+      {notice ? (
+        <div className="mb-4">
+          <Alert tone="success">{notice}</Alert>
+        </div>
+      ) : null}
+      {!validUserId ? null : query.isPending ? (
+        <Loading />
+      ) : query.isError ? (
+        <ErrorAlert error={query.error} />
+      ) : query.data.items.length === 0 ? (
+        <EmptyState title="No orders match these filters" />
+      ) : (
+        <>
+          <OrderTable
+            orders={query.data.items}
+            linkBase="/admin/orders"
+            showUser
+            actions={(o) => <StatusChanger order={o} onChanged={setNotice} />}
+          />
+          <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="Order pages" />
+        </>
+      )}
+    </>
+  );
+}
+
+function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: string) => void }) {
+  const queryClient = useQueryClient();
+  const options = nextStatuses(order.status);
+  const [target, setTarget] = useState<OrderStatus | "">(options[0] ?? "");
+  const mutation = useMutation({
+    mutationFn: (s: OrderStatus) => api.setOrderStatus(order.id, s),
+    onSuccess: (updated) => {
+      queryClient.setQueryData(queryKeys.order(order.id), updated);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orderEvents(order.id) });
+      if (updated.status === "cancelled") void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
+      onChanged(`Order ${shortId(order.id)} is now ${updated.status}.`);
+    },
+  });
+
+  if (options.length === 0) return <span className="text-xs text-stone-400">Final</span>;
+  const value = options.includes(target as OrderStatus) ? target : options[0];
+
+  return (
+    <div>
+      <form
+        className="flex items-center gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (value) mutation.mutate(value as OrderStatus);
+        }}
+      >
+        <SelectField
+          label={`New status for order ${shortId(order.id)}`}
+          hideLabel
+          value={value}
+          onChange={(e) => setTarget(e.target.value as OrderStatus)}
+          className="w-36"
+        >
+          {options.map((s) => (
+            <option key={s} value={s}>
+              {capitalize(s)}
+            </option>
+          ))}
+        </SelectField>
+        <Button type="submit" size="sm" variant="secondary" disabled={mutation.isPending} busy={mutation.isPending}>
+          Update status
+        </Button>
+      </form>
+      {mutation.error ? (
+        <div className="mt-2">
+          <ErrorAlert error={mutation.error} />
+        </div>
+      ) : null}
+    </div>
+  );
+}

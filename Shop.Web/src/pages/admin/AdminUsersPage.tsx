@@ -1,0 +1,138 @@
+import { useState } from "react";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "../../api/client";
+import { queryKeys } from "../../api/queries";
+import { updateSessionUser } from "../../api/session";
+import type { Role, User } from "../../api/types";
+import { useAuth } from "../../auth/AuthContext";
+import { Alert, Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, SelectField } from "../../components/ui";
+import { formatDate } from "../../lib/format";
+
+const PAGE_SIZE = 25;
+
+export default function AdminUsersPage() {
+  const [offset, setOffset] = useState(0);
+  const [notice, setNotice] = useState<string | null>(null);
+  const query = useQuery({
+    queryKey: queryKeys.usersPage(PAGE_SIZE, offset),
+    queryFn: () => api.listUsers({ limit: PAGE_SIZE, offset }),
+    placeholderData: keepPreviousData,
+  });
+
+  return (
+    <>
+      <PageHeader title="Users" subtitle="Change roles and activate or deactivate accounts." />
+      {notice ? (
+        <div className="mb-4">
+          <Alert tone="success">{notice}</Alert>
+        </div>
+      ) : null}
+      {query.isPending ? (
+        <Loading />
+      ) : query.isError ? (
+        <ErrorAlert error={query.error} />
+      ) : query.data.items.length === 0 ? (
+        <EmptyState title="No users" />
+      ) : (
+        <>
+          <div className="overflow-hidden rounded-xl border border-stone-200 bg-white shadow-sm">
+            <table className="w-full text-sm">
+              <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
+                <tr>
+                  <th scope="col" className="px-4 py-3 font-medium">User</th>
+                  <th scope="col" className="px-4 py-3 font-medium">Joined</th>
+                  <th scope="col" className="px-4 py-3 font-medium">Role</th>
+                  <th scope="col" className="px-4 py-3 font-medium">Status</th>
+                  <th scope="col" className="px-4 py-3 font-medium">Actions</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-stone-100">
+                {query.data.items.map((u) => (
+                  <UserRow key={u.id} user={u} onNotice={setNotice} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="User pages" />
+        </>
+      )}
+    </>
+  );
+}
+
+function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => void }) {
+  const queryClient = useQueryClient();
+  const { user: me } = useAuth();
+  const isMe = me?.id === user.id;
+  const done = (updated: User | undefined, msg: string) => {
+    if (updated && isMe) updateSessionUser(updated);
+    void queryClient.invalidateQueries({ queryKey: queryKeys.users });
+    onNotice(msg);
+  };
+
+  const setRole = useMutation({
+    mutationFn: (role: Role) => api.updateUser(user.id, { role }),
+    onSuccess: (u, role) => done(u, `${user.email} is now ${role === "admin" ? "an admin" : "a user"}.`),
+  });
+  const activate = useMutation({
+    mutationFn: () => api.updateUser(user.id, { is_active: true }),
+    onSuccess: (u) => done(u, `${user.email} was activated.`),
+  });
+  const deactivate = useMutation({
+    mutationFn: () => api.deactivateUser(user.id),
+    onSuccess: () => done(undefined, `${user.email} was deactivated.`),
+  });
+  const error = setRole.error ?? activate.error ?? deactivate.error;
+  const cell = "block px-4 py-1 md:table-cell md:py-3 md:align-middle";
+
+  return (
+    <tr className="block py-3 md:table-row md:py-0" aria-label={user.email}>
+      <td className={cell}>
+        <p className="font-medium text-stone-900">
+          {user.name} {isMe ? <span className="text-xs font-normal text-stone-500">(you)</span> : null}
+        </p>
+        <p className="text-xs text-stone-500">
+          {user.email} · #{user.id}
+        </p>
+      </td>
+      <td className={`${cell} text-stone-600`}>{formatDate(user.created_at)}</td>
+      <td className={cell}>
+        <SelectField
+          label={`Role for ${user.email}`}
+          hideLabel
+          className="w-28"
+          value={user.role}
+          disabled={setRole.isPending || isMe}
+          title={isMe ? "You cannot change your own role" : undefined}
+          onChange={(e) => setRole.mutate(e.target.value as Role)}
+        >
+          <option value="user">User</option>
+          <option value="admin">Admin</option>
+        </SelectField>
+      </td>
+      <td className={cell}>{user.is_active ? <Badge tone="good">Active</Badge> : <Badge tone="bad">Inactive</Badge>}</td>
+      <td className={cell}>
+        {user.is_active ? (
+          <Button
+            size="sm"
+            variant="danger"
+            disabled={deactivate.isPending || isMe}
+            title={isMe ? "You cannot deactivate yourself" : undefined}
+            onClick={() => deactivate.mutate()}
+          >
+            Deactivate
+          </Button>
+        ) : (
+          <Button size="sm" variant="secondary" disabled={activate.isPending} onClick={() => activate.mutate()}>
+            Activate
+          </Button>
+        )}
+        {error ? (
+          <div className="mt-2">
+            <ErrorAlert error={error} />
+          </div>
+        ) : null}
+      </td>
+    </tr>
+  );
+}

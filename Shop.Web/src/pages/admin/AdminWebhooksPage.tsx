@@ -1,0 +1,289 @@
+import { useState, type FormEvent } from "react";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, itemsOf } from "../../api/client";
+import { fieldError } from "../../api/errors";
+import { queryKeys } from "../../api/queries";
+import { WEBHOOK_EVENTS, type Webhook, type WebhookEvent } from "../../api/types";
+import { Badge, Button, Card, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../../components/ui";
+import { formatDateTime, shortId } from "../../lib/format";
+
+export default function AdminWebhooksPage() {
+  const [created, setCreated] = useState<Webhook | null>(null);
+  const list = useQuery({
+    queryKey: queryKeys.webhooks,
+    queryFn: api.listWebhooks,
+    select: (v) => itemsOf<Webhook>(v),
+  });
+
+  return (
+    <>
+      <PageHeader title="Webhooks" subtitle="Notify other systems when orders are created or change status." />
+      <div className="space-y-6">
+        <CreateWebhookForm onCreated={setCreated} />
+        {created?.secret ? <SecretBox webhook={created} onDismiss={() => setCreated(null)} /> : null}
+        {list.isPending ? (
+          <Loading />
+        ) : list.isError ? (
+          <ErrorAlert error={list.error} />
+        ) : list.data.length === 0 ? (
+          <EmptyState title="No webhooks yet">Create one above to start receiving order events.</EmptyState>
+        ) : (
+          <ul className="space-y-4" aria-label="Webhooks">
+            {list.data.map((w) => (
+              <WebhookCard key={w.id} webhook={w} />
+            ))}
+          </ul>
+        )}
+      </div>
+    </>
+  );
+}
+
+function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
+  const queryClient = useQueryClient();
+  const [url, setUrl] = useState("");
+  const [events, setEvents] = useState<WebhookEvent[]>(["order.created"]);
+  const [localError, setLocalError] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: api.createWebhook,
+    onSuccess: (w) => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
+      setUrl("");
+      setEvents(["order.created"]);
+      onCreated(w);
+    },
+  });
+  const all = events.includes("*");
+
+  function toggle(event: WebhookEvent, on: boolean) {
+    if (event === "*") setEvents(on ? ["*"] : []);
+    else setEvents((prev) => (on ? [...prev.filter((e) => e !== "*"), event] : prev.filter((e) => e !== event)));
+  }
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (create.isPending) return;
+    if (events.length === 0) {
+      setLocalError("Choose at least one event.");
+      return;
+    }
+    setLocalError(null);
+    create.mutate({ url: url.trim(), events });
+  }
+
+  return (
+    <Card className="p-5">
+      <h2 className="font-medium text-stone-900">New webhook</h2>
+      <form onSubmit={submit} className="mt-4 space-y-4" aria-label="New webhook">
+        <TextField
+          label="URL"
+          type="url"
+          required
+          placeholder="https://example.com/hooks/shop"
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+          error={fieldError(create.error, "url")}
+        />
+        <fieldset>
+          <legend className="mb-2 text-sm font-medium text-stone-700">Events</legend>
+          <div className="flex flex-col gap-2 sm:flex-row sm:gap-6">
+            {WEBHOOK_EVENTS.map((ev) => (
+              <label key={ev} className="inline-flex items-center gap-2 text-sm text-stone-700">
+                <input
+                  type="checkbox"
+                  className="size-4 accent-indigo-600"
+                  checked={all || events.includes(ev)}
+                  disabled={all}
+                  onChange={(e) => toggle(ev, e.target.checked)}
+                />
+                <span className="font-mono">{ev}</span>
+              </label>
+            ))}
+            <label className="inline-flex items-center gap-2 text-sm text-stone-700">
+              <input type="checkbox" className="size-4 accent-indigo-600" checked={all} onChange={(e) => toggle("*", e.target.checked)} />
+              All events
+            </label>
+          </div>
+        </fieldset>
+        {localError ? (
+          <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
+            {localError}
+          </div>
+        ) : (
+          <ErrorAlert error={create.error} />
+        )}
+        <Button type="submit" disabled={create.isPending} busy={create.isPending}>
+          Create webhook
+        </Button>
+      </form>
+    </Card>
+  );
+}
+
+function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => void }) {
+  const [copied, setCopied] = useState<"yes" | "no" | null>(null);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(webhook.secret ?? "");
+      setCopied("yes");
+    } catch {
+      setCopied("no");
+    }
+  }
+  return (
+    <section aria-labelledby="secret-heading" className="rounded-xl border-2 border-amber-300 bg-amber-50 p-5">
+      <h2 id="secret-heading" className="font-medium text-amber-900">
+        Signing secret for {webhook.url}
+      </h2>
+      <p className="mt-1 text-sm text-amber-900">
+        Copy it now: it is shown only once. Use it to verify the <code className="font-mono">X-Shop-Signature</code> header.
+      </p>
+      <div className="mt-3 flex flex-col gap-2 sm:flex-row sm:items-center">
+        <code data-testid="webhook-secret" className="block flex-1 select-all break-all rounded-lg bg-white px-3 py-2 font-mono text-sm text-stone-900 ring-1 ring-amber-200">
+          {webhook.secret}
+        </code>
+        <div className="flex gap-2">
+          <Button variant="secondary" onClick={copy}>
+            Copy secret
+          </Button>
+          <Button variant="ghost" onClick={onDismiss}>
+            Done
+          </Button>
+        </div>
+      </div>
+      <p role="status" className="mt-2 text-xs text-amber-900">
+        {copied === "yes" ? "Copied to the clipboard." : copied === "no" ? "Copy failed: select the secret and copy it by hand." : ""}
+      </p>
+    </section>
+  );
+}
+
+function WebhookCard({ webhook }: { webhook: Webhook }) {
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const remove = useMutation({
+    mutationFn: () => api.deleteWebhook(webhook.id),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
+    },
+  });
+  const panelId = `deliveries-${webhook.id}`;
+
+  return (
+    <li>
+      <Card className="p-5">
+        <article aria-label={webhook.url}>
+          <div className="flex flex-col gap-3 sm:flex-row sm:items-start sm:justify-between">
+            <div className="min-w-0">
+              <p className="break-all font-medium text-stone-900">{webhook.url}</p>
+              <div className="mt-2 flex flex-wrap items-center gap-2">
+                {webhook.events.map((e) => (
+                  <Badge key={e} tone="accent">
+                    {e === "*" ? "All events" : e}
+                  </Badge>
+                ))}
+                {webhook.is_active ? <Badge tone="good">Active</Badge> : <Badge>Inactive</Badge>}
+                <span className="text-xs text-stone-500">Created {formatDateTime(webhook.created_at)}</span>
+              </div>
+            </div>
+            <div className="flex shrink-0 flex-wrap gap-2">
+              <Button size="sm" variant="secondary" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen((o) => !o)}>
+                {open ? "Hide deliveries" : "Deliveries"}
+              </Button>
+              {confirming ? (
+                <>
+                  <Button size="sm" variant="danger" onClick={() => remove.mutate()} disabled={remove.isPending} busy={remove.isPending}>
+                    Confirm delete
+                  </Button>
+                  <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
+                    Keep
+                  </Button>
+                </>
+              ) : (
+                <Button size="sm" variant="danger" onClick={() => setConfirming(true)}>
+                  Delete
+                </Button>
+              )}
+            </div>
+          </div>
+          {remove.error ? (
+            <div className="mt-3">
+              <ErrorAlert error={remove.error} />
+            </div>
+          ) : null}
+          {open ? (
+            <div id={panelId} className="mt-4">
+              <DeliveryLog webhookId={webhook.id} />
+            </div>
+          ) : null}
+        </article>
+      </Card>
+    </li>
+  );
+}
+
+const PAGE_SIZE = 20;
+
+function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
+  const [offset, setOffset] = useState(0);
+  const query = useQuery({
+    queryKey: queryKeys.webhookDeliveries(webhookId, offset),
+    queryFn: () => api.webhookDeliveries(webhookId, { limit: PAGE_SIZE, offset }),
+    placeholderData: keepPreviousData,
+    // Delivery state moves on its own (background dispatcher): refresh while open.
+    staleTime: 10_000,
+    refetchInterval: 15_000,
+  });
+
+  if (query.isPending) return <Loading label="Loading deliveries…" />;
+  if (query.isError) return <ErrorAlert error={query.error} />;
+  if (query.data.items.length === 0) return <p className="text-sm text-stone-500">No deliveries yet.</p>;
+
+  const tone = { delivered: "good", failed: "bad", pending: "warn" } as const;
+  const cell = "block px-3 py-1 md:table-cell md:py-2";
+  return (
+    <>
+      <div className="overflow-hidden rounded-lg border border-stone-200">
+        <table className="w-full text-sm">
+          <caption className="sr-only">Delivery log</caption>
+          <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
+            <tr>
+              <th scope="col" className="px-3 py-2 font-medium">Event</th>
+              <th scope="col" className="px-3 py-2 font-medium">Order</th>
+              <th scope="col" className="px-3 py-2 font-medium">Status</th>
+              <th scope="col" className="px-3 py-2 font-medium">Attempts</th>
+              <th scope="col" className="px-3 py-2 font-medium">Last response</th>
+              <th scope="col" className="px-3 py-2 font-medium">When</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-stone-100">
+            {query.data.items.map((d) => (
+              <tr key={d.id} className="block py-2 md:table-row md:py-0">
+                <td className={`${cell} font-mono text-xs`}>{d.event_type}</td>
+                <td className={`${cell} font-mono text-xs`}>{d.order_id ? shortId(d.order_id) : "—"}</td>
+                <td className={cell}>
+                  <Badge tone={tone[d.status] ?? "neutral"}>{d.status}</Badge>
+                </td>
+                <td className={cell}>{d.attempts}</td>
+                <td className={`${cell} text-xs text-stone-600`}>
+                  {d.last_status_code ? `HTTP ${d.last_status_code}` : ""}
+                  {d.last_error ? <span className="block max-w-xs truncate" title={d.last_error}>{d.last_error}</span> : null}
+                  {!d.last_status_code && !d.last_error ? "—" : null}
+                </td>
+                <td className={`${cell} text-xs text-stone-600`}>
+                  {d.status === "delivered"
+                    ? `Delivered ${formatDateTime(d.delivered_at)}`
+                    : d.status === "pending" && d.next_attempt_at
+                      ? `Next try ${formatDateTime(d.next_attempt_at)}`
+                      : "—"}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="Delivery pages" />
+    </>
+  );
+}

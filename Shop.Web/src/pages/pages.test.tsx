@@ -1,0 +1,176 @@
+// @vitest-environment jsdom
+// Accessibility contract of the pages (labels, button names, headings) and checkout behaviour.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { QueryClientProvider } from "@tanstack/react-query";
+import { createMemoryRouter, RouterProvider } from "react-router";
+import { createQueryClient } from "../api/queries";
+import { saveSession, clearSession } from "../api/session";
+import { AuthProvider } from "../auth/AuthContext";
+import { routes } from "../router";
+
+const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
+const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+
+function renderAt(path: string) {
+  const router = createMemoryRouter(routes, { initialEntries: [path] });
+  render(
+    <QueryClientProvider client={createQueryClient()}>
+      <AuthProvider>
+        <RouterProvider router={router} />
+      </AuthProvider>
+    </QueryClientProvider>,
+  );
+  return router;
+}
+
+function json(status: number, body: unknown, type = "application/json") {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
+}
+
+const fetchMock = vi.fn<typeof fetch>();
+
+beforeEach(() => {
+  sessionStorage.clear();
+  localStorage.clear();
+  clearSession();
+  fetchMock.mockReset();
+  vi.stubGlobal("fetch", fetchMock);
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("pages", () => {
+  it("sign in: labelled fields, named button, then the catalogue", async () => {
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      if (url === "/users/login") return json(200, { access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+      return json(200, { items: [], total: 0, limit: 12, offset: 0 });
+    });
+    renderAt("/signin");
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Sign out" })).toBeTruthy();
+    expect(screen.queryByRole("link", { name: "Inventory" })).toBeNull();
+  });
+
+  it("sign in failure is shown in words with role=alert", async () => {
+    fetchMock.mockResolvedValue(json(401, { status: 401, title: "Unauthorized" }, "application/problem+json"));
+    renderAt("/signin");
+    fireEvent.change(await screen.findByLabelText("Email"), { target: { value: "x@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "wrongpass" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("The email or password is incorrect.");
+  });
+
+  it("register: Name, Email, Password and Create account", async () => {
+    renderAt("/register");
+    expect(await screen.findByRole("heading", { level: 1, name: "Create account" })).toBeTruthy();
+    for (const label of ["Name", "Email", "Password"]) expect(screen.getByLabelText(label)).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Create account" })).toBeTruthy();
+  });
+
+  it("protected pages send a signed-out visitor to sign in", async () => {
+    renderAt("/my/orders");
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+  });
+
+  it("admin pages say 'not authorised' to a non-admin and admin links are hidden", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    renderAt("/admin/inventory");
+    expect(await screen.findByRole("heading", { level: 1, name: "Not authorised" })).toBeTruthy();
+    expect(screen.getByRole("alert").textContent).toMatch(/not authorised/i);
+    expect(screen.queryByRole("link", { name: "Webhooks" })).toBeNull();
+  });
+
+  it("admins see the admin navigation", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: admin });
+    fetchMock.mockResolvedValue(json(200, { items: [], total: 0, limit: 25, offset: 0 }));
+    renderAt("/admin/users");
+    expect(await screen.findByRole("heading", { level: 1, name: "Users" })).toBeTruthy();
+    for (const name of ["Inventory", "All orders", "Users", "Webhooks"]) {
+      expect(screen.getAllByRole("link", { name }).length).toBeGreaterThan(0);
+    }
+  });
+
+  it("catalogue: add to cart updates the Cart (n) link; disabled when out of stock", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    fetchMock.mockResolvedValue(
+      json(200, {
+        items: [
+          { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" },
+          { id: 2, sku: "CAP", name: "Cap", price: 12, qty: 0, created_at: "", updated_at: "" },
+        ],
+        total: 2,
+        limit: 12,
+        offset: 0,
+      }),
+    );
+    renderAt("/catalog");
+    const buttons = await screen.findAllByRole("button", { name: "Add to cart" });
+    expect(buttons).toHaveLength(2);
+    expect((buttons[1] as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole("link", { name: "Cart (0)" })).toBeTruthy();
+    fireEvent.click(buttons[0]);
+    fireEvent.click(buttons[0]);
+    expect(screen.getByRole("link", { name: "Cart (2)" })).toBeTruthy();
+    expect(String(fetchMock.mock.calls[0][0])).toContain("/inventory/?");
+  });
+
+  it("checkout: a double click places one order with one Idempotency-Key, then shows the order", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
+    const order = {
+      id: "3f2a9c1d-0000-4000-8000-000000000000",
+      user_id: 2,
+      status: "pending",
+      total: 17,
+      items: [{ sku: "MUG", name: "Mug", qty: 2, unit_price: 8.5, line_total: 17 }],
+      created_at: "2026-01-01T00:00:00Z",
+      updated_at: "2026-01-01T00:00:00Z",
+    };
+    let resolveOrder: (r: Response) => void = () => {};
+    fetchMock.mockImplementation((input) => {
+      const url = String(input);
+      if (url === "/orders/") return new Promise<Response>((r) => (resolveOrder = r));
+      if (url.endsWith("/events")) return Promise.resolve(json(200, [{ id: 1, order_id: order.id, event_type: "created", description: "Order created", old_value: null, new_value: "pending", user_id: 2, created_at: order.created_at }]));
+      return Promise.resolve(json(200, order));
+    });
+    renderAt("/checkout");
+    const button = await screen.findByRole("button", { name: "Place order" });
+    fireEvent.click(button);
+    fireEvent.click(button);
+    await waitFor(() => expect((screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement).disabled).toBe(true));
+    const posts = fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/");
+    expect(posts).toHaveLength(1);
+    const key = (posts[0][1]?.headers as Record<string, string>)["Idempotency-Key"];
+    expect(key).toMatch(/^[0-9a-f-]{36}$/);
+    await act(async () => resolveOrder(json(201, order)));
+    expect(await screen.findByRole("heading", { level: 1, name: "Order 3f2a9c1d" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Cancel order" })).toBeTruthy();
+    expect(await screen.findByText("Order placed")).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Cart (0)" })).toBeTruthy();
+  });
+
+  it("checkout: a 409 names the short items and a retry of a network failure reuses the key", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5 }]));
+    fetchMock
+      .mockRejectedValueOnce(new TypeError("Failed to fetch"))
+      .mockResolvedValueOnce(json(409, { status: 409, title: "Insufficient stock", short_skus: ["MUG"] }, "application/problem+json"));
+    renderAt("/checkout");
+    fireEvent.click(await screen.findByRole("button", { name: "Place order" }));
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
+    fireEvent.click(screen.getByRole("button", { name: "Place order" }));
+    expect((await screen.findByRole("alert", {}, { timeout: 2000 })).textContent).toMatch(/Not enough stock for this item: MUG/);
+    const keys = fetchMock.mock.calls.map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
+    expect(screen.getByText("Not enough stock")).toBeTruthy();
+  });
+});

@@ -1,0 +1,54 @@
+import type { ComponentType } from "react";
+import { createBrowserRouter, Navigate, type RouteObject } from "react-router";
+import Layout from "./components/Layout";
+import RouteError from "./components/RouteError";
+import { RequireAdmin, RequireAuth } from "./components/guards";
+
+// Every page is lazily loaded: each becomes its own chunk.
+// SPA routes deliberately avoid the API prefixes /users, /orders and /inventory (the gateway
+// routes those to the services).
+type PageModule = { default: ComponentType };
+const page = (load: () => Promise<PageModule>): Pick<RouteObject, "lazy"> => ({
+  lazy: async () => ({ Component: (await load()).default }),
+});
+
+export const routes: RouteObject[] = [
+  {
+    element: <Layout />,
+    errorElement: <RouteError />,
+    // Shown while the first page's chunk loads.
+    hydrateFallbackElement: <div className="p-8 text-sm text-stone-500">Loading…</div>,
+    children: [
+      { index: true, element: <Navigate to="/catalog" replace /> },
+      { path: "signin", ...page(() => import("./pages/SignInPage")) },
+      { path: "register", ...page(() => import("./pages/RegisterPage")) },
+      { path: "cart", ...page(() => import("./pages/CartPage")) },
+      {
+        element: <RequireAuth />,
+        children: [
+          { path: "catalog", ...page(() => import("./pages/CatalogPage")) },
+          { path: "checkout", ...page(() => import("./pages/CheckoutPage")) },
+          { path: "my/orders", ...page(() => import("./pages/MyOrdersPage")) },
+          { path: "my/orders/:id", ...page(() => import("./pages/OrderDetailPage")) },
+          {
+            path: "admin",
+            element: <RequireAdmin />,
+            children: [
+              { index: true, element: <Navigate to="/admin/inventory" replace /> },
+              { path: "inventory", ...page(() => import("./pages/admin/AdminInventoryPage")) },
+              { path: "orders", ...page(() => import("./pages/admin/AdminOrdersPage")) },
+              { path: "orders/:id", ...page(() => import("./pages/OrderDetailPage")) },
+              { path: "users", ...page(() => import("./pages/admin/AdminUsersPage")) },
+              { path: "webhooks", ...page(() => import("./pages/admin/AdminWebhooksPage")) },
+            ],
+          },
+        ],
+      },
+      { path: "*", ...page(() => import("./pages/NotFoundPage")) },
+    ],
+  },
+];
+
+export function createRouter() {
+  return createBrowserRouter(routes);
+}

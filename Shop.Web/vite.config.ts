@@ -1,0 +1,28 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+import tailwindcss from "@tailwindcss/vite";
+
+// The browser reaches this dev server THROUGH the YARP gateway (http://localhost:8080), which
+// forwards everything that is not /users, /orders or /inventory here. API calls are same-origin
+// relative URLs, so no proxy is configured.
+//
+// HMR: the browser opens the HMR websocket on the page's origin. When served through the gateway,
+// set VITE_HMR_CLIENT_PORT=8080 (the AppHost does) so the client connects to the gateway port,
+// which proxies the websocket back to this server. Unset, Vite's default (its own port) applies.
+const hmrClientPort = Number(process.env.VITE_HMR_CLIENT_PORT) || undefined;
+
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  server: {
+    hmr: hmrClientPort ? { clientPort: hmrClientPort } : undefined,
+  },
+  build: {
+    sourcemap: false,
+    chunkSizeWarningLimit: 600,
+  },
+  test: {
+    environment: "node",
+    include: ["src/**/*.test.{ts,tsx}"],
+  },
+});
