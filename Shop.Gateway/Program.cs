@@ -11,6 +11,8 @@ builder.Services.AddReverseProxy()
 var app = builder.Build();
 app.UseServiceDefaults();
 app.UseMiddleware<GatewayEdgeMiddleware>();
+// Route after the edge middleware: it marks SPA navigations, which decides the route.
+app.UseRouting();
 
 app.MapDefaultEndpoints(publicPrefix: "/");
 app.MapScalarApiReference("/api-docs", options => options

@@ -22,7 +22,7 @@ public static class InventoryApi
     }
 
     private static async Task<Results<Ok<Page<ItemResponse>>, ValidationProblem>> ListAsync(
-        string? q, bool? inStock, int? limit, int? offset, InventoryDbContext db, CancellationToken ct)
+        string? q, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "in_stock")] bool? inStock, int? limit, int? offset, InventoryDbContext db, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var paging = Paging.Parse(limit, offset, errors);

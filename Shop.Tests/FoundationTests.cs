@@ -1,0 +1,101 @@
+using System.Net;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>SPEC §1 and §5 through the gateway: health, errors, request ids, routing rules, API docs.</summary>
+public sealed class FoundationTests(ShopApp shop)
+{
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/users/healthz")]
+    [InlineData("/orders/healthz")]
+    [InlineData("/inventory/healthz")]
+    public async Task Every_healthz_is_public_and_healthy(string path)
+    {
+        var response = await shop.Client().GetAsync(path);
+        await response.ExpectAsync(200);
+        Assert.Equal("healthy", (await response.JsonAsync()).GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("/users/no-such-route")]
+    [InlineData("/orders/no/such/route")]
+    [InlineData("/inventory/a/b/c")]
+    public async Task Unknown_api_path_is_problem_json_404(string path)
+    {
+        var response = await shop.Client().GetAsync(path);
+        await response.ExpectProblemAsync(404);
+    }
+
+    [Fact]
+    public async Task Request_id_is_echoed_or_created()
+    {
+        var echoed = await shop.Client().GetAsync("/users/healthz", r => r.Headers.Add("X-Request-Id", "test-req-42"));
+        Assert.Equal("test-req-42", echoed.Headers.GetValues("X-Request-Id").Single());
+
+        var created = await shop.Client().GetAsync("/inventory/healthz");
+        Assert.False(string.IsNullOrWhiteSpace(created.Headers.GetValues("X-Request-Id").Single()));
+    }
+
+    [Fact]
+    public async Task Request_id_reaches_the_service_and_its_error_body()
+    {
+        var response = await shop.Client().GetAsync("/orders/", r => r.Headers.Add("X-Request-Id", "trace-me-7"));
+        var problem = await response.ExpectProblemAsync(401);
+        Assert.Equal("trace-me-7", problem.GetProperty("request_id").GetString());
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Theory]
+    [InlineData("/internal/users/1")]
+    [InlineData("/internal/reservations/totals")]
+    [InlineData("/inventory/internal/reservations")]
+    [InlineData("/users/../internal/users/1")]
+    public async Task Internal_routes_are_never_routed(string path)
+    {
+        var client = shop.Client();
+        client.Http.DefaultRequestHeaders.Add("X-Service-Key", shop.ParameterValue("service-api-key"));
+        var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Bodies_over_one_mebibyte_are_refused_with_413()
+    {
+        var big = "{\"name\":\"" + new string('a', 1024 * 1024 + 10) + "\"}";
+        var response = await shop.Client().PostRawAsync("/users/register", big);
+        await response.ExpectProblemAsync(413);
+    }
+
+    [Theory]
+    [InlineData("users")]
+    [InlineData("orders")]
+    [InlineData("inventory")]
+    public async Task Each_service_publishes_its_openapi_document_with_bearer_scheme(string service)
+    {
+        var response = await shop.Client().GetAsync($"/{service}/openapi/v1.json");
+        await response.ExpectAsync(200);
+        var document = await response.JsonAsync();
+        Assert.Contains(document.GetProperty("paths").EnumerateObject(), p => p.Name.StartsWith($"/{service}", StringComparison.Ordinal));
+        Assert.True(document.GetProperty("components").GetProperty("securitySchemes").TryGetProperty("bearer", out _));
+        Assert.DoesNotContain("/internal/", document.GetProperty("paths").GetRawText());
+    }
+
+    [Fact]
+    public async Task Gateway_serves_the_api_reference_ui()
+    {
+        var response = await shop.Client().GetAsync("/api-docs");
+        await response.ExpectAsync(200);
+        Assert.Contains("text/html", response.Content.Headers.ContentType?.ToString());
+    }
+
+    [Fact]
+    public async Task Browser_navigation_to_a_client_route_loads_the_spa()
+    {
+        var response = await shop.Client().GetAsync("/orders/123", r => r.Headers.Add("Accept", "text/html,application/xhtml+xml"));
+        await response.ExpectAsync(200);
+        Assert.Contains("<div id=\"root\"", await response.Content.ReadAsStringAsync());
+    }
+}

@@ -1,0 +1,138 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+[assembly: AssemblyFixture(typeof(Shop.Tests.Infrastructure.ShopApp))]
+
+namespace Shop.Tests.Infrastructure;
+
+/// <summary>
+/// The whole Shop, booted once per test run by the real AppHost (Aspire.Hosting.Testing): local
+/// PostgreSQL and Redis processes with throw-away data, the three services, the SPA and the gateway
+/// on a free port. Tests talk to it through the gateway like any client.
+/// </summary>
+public sealed class ShopApp : IAsyncLifetime
+{
+    public const string AdminEmail = "admin@shop.local";
+    public const string AdminPassword = "Admin123!";
+
+    private static readonly string[] Resources = ["users-db", "orders-db", "inventory-db", "redis", "users", "inventory", "orders", "web", "gateway"];
+
+    public DistributedApplication App { get; private set; } = null!;
+    public Uri GatewayAddress { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shop_AppHost>(
+        [
+            "Shop:GatewayPort=0",
+            "Shop:EphemeralData=true",
+            $"SHOP_ADMIN_EMAIL={AdminEmail}",
+            $"SHOP_ADMIN_PASSWORD={AdminPassword}",
+        ], cts.Token);
+        // The AppHost's own logs (health probes failing while resources start) are noise in test output.
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None).AddFilter("Aspire.Hosting", LogLevel.Error));
+
+        // Test-only knobs: a short webhook schedule, loopback receivers allowed but private networks refused
+        // (the production SSRF policy with the test's own 127.0.0.1 receiver let through).
+        builder.CreateResourceBuilder<ProjectResource>("orders")
+            .WithEnvironment("Webhooks__RetrySchedule__0", "00:00:01")
+            .WithEnvironment("Webhooks__RetrySchedule__1", "00:00:01")
+            .WithEnvironment("Webhooks__RetrySchedule__2", "00:00:02")
+            .WithEnvironment("Webhooks__RetrySchedule__3", "00:00:02")
+            .WithEnvironment("Webhooks__RetrySchedule__4", "00:00:03")
+            .WithEnvironment("Webhooks__PollInterval", "00:00:00.200")
+            .WithEnvironment("Webhooks__BlockPrivateNetworks", "true")
+            .WithEnvironment("Webhooks__AllowLoopback", "true");
+
+        App = await builder.BuildAsync(cts.Token);
+        await App.StartAsync(cts.Token);
+        foreach (var resource in Resources)
+        {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cts.Token);
+        }
+        GatewayAddress = App.GetEndpoint("gateway", "http");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
+        }
+    }
+
+    /// <summary>A client of the gateway, as a browser or API client would use it.</summary>
+    public ShopClient Client(string? token = null) => new(new HttpClient { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(60) }, token);
+
+    /// <summary>A client straight to one service, bypassing the gateway (internal routes).</summary>
+    public ShopClient ServiceClient(string resource, bool withServiceKey)
+    {
+        var http = App.CreateHttpClient(resource, "http");
+        http.Timeout = TimeSpan.FromSeconds(60);
+        var client = new ShopClient(http, null);
+        if (withServiceKey)
+        {
+            http.DefaultRequestHeaders.Add("X-Service-Key", ParameterValue("service-api-key"));
+        }
+        return client;
+    }
+
+    public string ParameterValue(string name)
+    {
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        var parameter = model.Resources.OfType<ParameterResource>().Single(p => p.Name == name);
+        return parameter.GetValueAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult()!;
+    }
+
+    public Task StopResourceAsync(string name) => ExecuteAsync(name, KnownResourceCommands.StopCommand);
+
+    public Task StartResourceAsync(string name) => ExecuteAsync(name, KnownResourceCommands.StartCommand);
+
+    private async Task ExecuteAsync(string resource, string command)
+    {
+        var commands = App.Services.GetRequiredService<ResourceCommandService>();
+        var result = await commands.ExecuteCommandAsync(resource, command, CancellationToken.None);
+        if (!result.Success)
+        {
+            throw new InvalidOperationException($"{command} on {resource} failed: {result.Message}");
+        }
+    }
+
+    public async Task<ShopClient> AdminAsync()
+    {
+        var client = Client();
+        var token = await client.LoginAsync(AdminEmail, AdminPassword);
+        return Client(token);
+    }
+
+    /// <summary>A new, active shopper with a unique email.</summary>
+    public async Task<(ShopClient Client, TestUser User)> NewUserAsync(string? name = null)
+    {
+        var email = $"user-{Guid.NewGuid():N}@example.com";
+        var password = "correct-horse-" + Guid.NewGuid().ToString("N")[..8];
+        var response = await Client().PostJsonAsync("/users/register", new { name = name ?? "Test Shopper", email, password });
+        await response.ExpectAsync(201);
+        var body = await response.JsonAsync();
+        var token = body.GetProperty("access_token").GetString()!;
+        var id = body.GetProperty("user").GetProperty("id").GetInt32();
+        return (Client(token), new TestUser(id, email, password, token));
+    }
+
+    /// <summary>A fresh item with a unique sku (and big stock unless told otherwise), created by the admin.</summary>
+    public async Task<string> NewItemAsync(int qty = 1000, decimal price = 10.00m, string? sku = null)
+    {
+        sku ??= "T-" + Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
+        var admin = await AdminAsync();
+        var response = await admin.PostJsonAsync("/inventory/", new { sku, name = $"Test item {sku}", price, qty });
+        await response.ExpectAsync(201);
+        return sku;
+    }
+}
+
+public sealed record TestUser(int Id, string Email, string Password, string Token);

@@ -1,0 +1,100 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Xunit;
+
+namespace Shop.Tests.Infrastructure;
+
+/// <summary>A thin HTTP client speaking the Shop's JSON (snake_case) with an optional bearer token.</summary>
+public sealed class ShopClient(HttpClient http, string? token)
+{
+    public HttpClient Http { get; } = http;
+    public string? Token { get; } = token;
+
+    public Task<HttpResponseMessage> GetAsync(string path, Action<HttpRequestMessage>? configure = null) => SendAsync(HttpMethod.Get, path, null, configure);
+
+    public Task<HttpResponseMessage> DeleteAsync(string path) => SendAsync(HttpMethod.Delete, path, null);
+
+    public Task<HttpResponseMessage> PostJsonAsync(string path, object? body, Action<HttpRequestMessage>? configure = null) =>
+        SendAsync(HttpMethod.Post, path, body is null ? null : JsonContent.Create(body), configure);
+
+    public Task<HttpResponseMessage> PatchJsonAsync(string path, object body) =>
+        SendAsync(HttpMethod.Patch, path, JsonContent.Create(body));
+
+    public Task<HttpResponseMessage> PostRawAsync(string path, string rawJson, Action<HttpRequestMessage>? configure = null) =>
+        SendAsync(HttpMethod.Post, path, new StringContent(rawJson, Encoding.UTF8, "application/json"), configure);
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, Action<HttpRequestMessage>? configure = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        if (Token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        }
+        configure?.Invoke(request);
+        return await Http.SendAsync(request);
+    }
+
+    public async Task<string> LoginAsync(string email, string password)
+    {
+        var response = await PostJsonAsync("/users/login", new { email, password });
+        await response.ExpectAsync(200);
+        return (await response.JsonAsync()).GetProperty("access_token").GetString()!;
+    }
+
+    public async Task<JsonElement> PlaceOrderAsync(params (string Sku, int Qty)[] lines)
+    {
+        var response = await PostJsonAsync("/orders/", new { items = lines.Select(l => new { sku = l.Sku, qty = l.Qty }) });
+        await response.ExpectAsync(201);
+        return await response.JsonAsync();
+    }
+
+    public async Task<int> StockAsync(string sku)
+    {
+        var response = await GetAsync($"/inventory/{sku}");
+        await response.ExpectAsync(200);
+        return (await response.JsonAsync()).GetProperty("qty").GetInt32();
+    }
+}
+
+public static class HttpAssertions
+{
+    public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Asserts the status, showing the body when it is not what was expected.</summary>
+    public static async Task ExpectAsync(this HttpResponseMessage response, int status)
+    {
+        if ((int)response.StatusCode != status)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Fail($"Expected {status} from {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}, got {(int)response.StatusCode}: {body}");
+        }
+    }
+
+    /// <summary>Asserts an RFC 9457 problem with the status, returning the body.</summary>
+    public static async Task<JsonElement> ExpectProblemAsync(this HttpResponseMessage response, int status)
+    {
+        await response.ExpectAsync(status);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.JsonAsync();
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.True(problem.TryGetProperty("title", out _), "problem without title");
+        return problem;
+    }
+
+    public static async Task<JsonElement> ExpectValidationAsync(this HttpResponseMessage response, params string[] fields)
+    {
+        var problem = await response.ExpectProblemAsync(400);
+        var errors = problem.GetProperty("errors");
+        foreach (var field in fields)
+        {
+            Assert.True(errors.TryGetProperty(field, out _), $"expected a validation error for '{field}', got {errors}");
+        }
+        return problem;
+    }
+}

@@ -1,0 +1,203 @@
+using System.Net;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>SPEC §3 through the gateway, plus the internal reservation API straight on the service.</summary>
+public sealed class InventoryTests(ShopApp shop)
+{
+    [Fact]
+    public async Task Admin_creates_reads_patches_adjusts_and_deletes_an_item()
+    {
+        var admin = await shop.AdminAsync();
+        var sku = "CRUD-" + Guid.NewGuid().ToString("N")[..8];
+        var created = await admin.PostJsonAsync("/inventory/", new { sku, name = "Widget", price = 12.34m, qty = 5, id = 999999, created_at = "2001-01-01T00:00:00Z" });
+        await created.ExpectAsync(201);
+        var item = await created.JsonAsync();
+        Assert.Equal(12.34m, item.GetProperty("price").GetDecimal());
+        Assert.NotEqual(999999, item.GetProperty("id").GetInt32());
+
+        await (await admin.PostJsonAsync("/inventory/", new { sku, name = "Again", price = 1, qty = 1 })).ExpectProblemAsync(409);
+
+        var patched = await admin.PatchJsonAsync($"/inventory/{sku}", new { name = "Widget Pro", price = 20.5m });
+        await patched.ExpectAsync(200);
+        Assert.Equal("Widget Pro", (await patched.JsonAsync()).GetProperty("name").GetString());
+
+        var adjusted = await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = 3 });
+        await adjusted.ExpectAsync(200);
+        Assert.Equal(8, (await adjusted.JsonAsync()).GetProperty("qty").GetInt32());
+
+        await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = -9 })).ExpectProblemAsync(409);
+        Assert.Equal(8, await admin.StockAsync(sku));
+
+        await (await admin.DeleteAsync($"/inventory/{sku}")).ExpectAsync(204);
+        await (await admin.GetAsync($"/inventory/{sku}")).ExpectProblemAsync(404);
+        await (await admin.DeleteAsync($"/inventory/{sku}")).ExpectProblemAsync(404);
+    }
+
+    [Fact]
+    public async Task Shoppers_read_but_cannot_write()
+    {
+        var sku = await shop.NewItemAsync();
+        var (client, _) = await shop.NewUserAsync();
+        await (await client.GetAsync($"/inventory/{sku}")).ExpectAsync(200);
+        await (await client.PostJsonAsync("/inventory/", new { sku = "NOPE-1", name = "x", price = 1, qty = 1 })).ExpectProblemAsync(403);
+        await (await client.PatchJsonAsync($"/inventory/{sku}", new { price = 0 })).ExpectProblemAsync(403);
+        await (await client.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = -1 })).ExpectProblemAsync(403);
+        await (await client.DeleteAsync($"/inventory/{sku}")).ExpectProblemAsync(403);
+        await (await shop.Client().GetAsync($"/inventory/{sku}")).ExpectProblemAsync(401);
+    }
+
+    [Theory]
+    [InlineData("""{"sku":"has space","name":"n","price":1,"qty":1}""", "sku")]
+    [InlineData("""{"sku":"","name":"n","price":1,"qty":1}""", "sku")]
+    [InlineData("""{"sku":"OK-1","name":"","price":1,"qty":1}""", "name")]
+    [InlineData("""{"sku":"OK-1","name":"n","price":-1,"qty":1}""", "price")]
+    [InlineData("""{"sku":"OK-1","name":"n","price":1.234,"qty":1}""", "price")]
+    [InlineData("""{"sku":"OK-1","name":"n","price":1,"qty":-1}""", "qty")]
+    [InlineData("""{"sku":"OK-1","name":"n","price":"free","qty":1}""", "price")]
+    [InlineData("""{"sku":"OK-1","name":"n","qty":1}""", "price")]
+    public async Task Create_validates_input(string body, string field)
+    {
+        var admin = await shop.AdminAsync();
+        await (await admin.PostRawAsync("/inventory/", body)).ExpectValidationAsync(field);
+    }
+
+    [Fact]
+    public async Task List_filters_by_q_and_in_stock_and_pages()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
+        var admin = await shop.AdminAsync();
+        await (await admin.PostJsonAsync("/inventory/", new { sku = $"{tag}-A", name = "Alpha thing", price = 1, qty = 3 })).ExpectAsync(201);
+        await (await admin.PostJsonAsync("/inventory/", new { sku = $"{tag}-B", name = "Beta thing", price = 1, qty = 0 })).ExpectAsync(201);
+        await (await admin.PostJsonAsync("/inventory/", new { sku = "Z" + Guid.NewGuid().ToString("N")[..8], name = $"Named {tag.ToLowerInvariant()} gamma", price = 1, qty = 1 })).ExpectAsync(201);
+
+        var all = await (await admin.GetAsync($"/inventory/?q={tag.ToLowerInvariant()}")).JsonAsync();
+        Assert.Equal(3, all.GetProperty("total").GetInt32());
+        var inStock = await (await admin.GetAsync($"/inventory/?q={tag}&in_stock=true")).JsonAsync();
+        Assert.Equal(2, inStock.GetProperty("total").GetInt32());
+        Assert.DoesNotContain(inStock.GetProperty("items").EnumerateArray(), i => i.GetProperty("qty").GetInt32() == 0);
+        var paged = await (await admin.GetAsync($"/inventory/?q={tag}&limit=1&offset=1")).JsonAsync();
+        Assert.Single(paged.GetProperty("items").EnumerateArray());
+        Assert.Equal(3, paged.GetProperty("total").GetInt32());
+
+        // LIKE wildcards in the search are literal text.
+        var wildcard = await (await admin.GetAsync("/inventory/?q=%25")).JsonAsync();
+        Assert.Equal(0, wildcard.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_read_after_a_write_sees_the_write_through_the_cache()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var admin = await shop.AdminAsync();
+        Assert.Equal(10, await admin.StockAsync(sku)); // warms the cache
+        Assert.Equal(10, await admin.StockAsync(sku));
+        await (await admin.PatchJsonAsync($"/inventory/{sku}", new { qty = 7, name = "Renamed" })).ExpectAsync(200);
+        var item = await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync();
+        Assert.Equal(7, item.GetProperty("qty").GetInt32());
+        Assert.Equal("Renamed", item.GetProperty("name").GetString());
+        await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = 5 })).ExpectAsync(200);
+        Assert.Equal(12, await admin.StockAsync(sku));
+        var (shopper, _) = await shop.NewUserAsync();
+        await shopper.PlaceOrderAsync((sku, 2)); // reservations invalidate too
+        Assert.Equal(10, await admin.StockAsync(sku));
+    }
+
+    [Fact]
+    public async Task Reservation_api_requires_the_service_key_not_a_user_token()
+    {
+        var sku = await shop.NewItemAsync(qty: 5);
+        var admin = await shop.AdminAsync();
+        var direct = shop.ServiceClient("inventory", withServiceKey: false);
+        var asAdmin = new ShopClient(direct.Http, admin.Token);
+        var body = new { order_id = Guid.NewGuid(), items = new[] { new { sku, qty = 1 } } };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await direct.PostJsonAsync("/internal/reservations/", body)).StatusCode);
+        Assert.True((await asAdmin.PostJsonAsync("/internal/reservations/", body)).StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden);
+        Assert.Equal(5, await admin.StockAsync(sku));
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_reservations_against_twenty_units_sell_exactly_twenty()
+    {
+        var sku = await shop.NewItemAsync(qty: 20);
+        var service = shop.ServiceClient("inventory", withServiceKey: true);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ =>
+            service.PostJsonAsync("/internal/reservations/", new { order_id = Guid.NewGuid(), items = new[] { new { sku, qty = 1 } } })));
+        Assert.Equal(20, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(30, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+        Assert.DoesNotContain(responses, r => (int)r.StatusCode >= 500);
+        Assert.Equal(0, await (await shop.AdminAsync()).StockAsync(sku));
+    }
+
+    [Fact]
+    public async Task Multi_line_reservations_in_opposite_orders_never_deadlock()
+    {
+        var a = await shop.NewItemAsync(qty: 1000);
+        var b = await shop.NewItemAsync(qty: 1000);
+        var service = shop.ServiceClient("inventory", withServiceKey: true);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            service.PostJsonAsync("/internal/reservations/", new
+            {
+                order_id = Guid.NewGuid(),
+                items = i % 2 == 0 ? new[] { new { sku = a, qty = 1 }, new { sku = b, qty = 1 } } : [new { sku = b, qty = 1 }, new { sku = a, qty = 1 }],
+            })));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var admin = await shop.AdminAsync();
+        Assert.Equal(960, await admin.StockAsync(a));
+        Assert.Equal(960, await admin.StockAsync(b));
+    }
+
+    [Fact]
+    public async Task Reservation_is_all_or_nothing_and_names_the_short_skus()
+    {
+        var plenty = await shop.NewItemAsync(qty: 10);
+        var scarce = await shop.NewItemAsync(qty: 1);
+        var service = shop.ServiceClient("inventory", withServiceKey: true);
+        var response = await service.PostJsonAsync("/internal/reservations/", new { order_id = Guid.NewGuid(), items = new[] { new { sku = plenty, qty = 5 }, new { sku = scarce, qty = 2 } } });
+        var problem = await response.ExpectProblemAsync(409);
+        Assert.Contains(scarce, problem.GetProperty("detail").GetString());
+        Assert.Equal(scarce, problem.GetProperty("shortages")[0].GetProperty("sku").GetString());
+        var admin = await shop.AdminAsync();
+        Assert.Equal(10, await admin.StockAsync(plenty));
+        Assert.Equal(1, await admin.StockAsync(scarce));
+
+        var unknown = await service.PostJsonAsync("/internal/reservations/", new { order_id = Guid.NewGuid(), items = new[] { new { sku = "NO-SUCH-SKU-X", qty = 1 } } });
+        await unknown.ExpectValidationAsync("items");
+    }
+
+    [Fact]
+    public async Task A_retried_reservation_deducts_once_and_a_double_release_restocks_once()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var service = shop.ServiceClient("inventory", withServiceKey: true);
+        var orderId = Guid.NewGuid();
+        var body = new { order_id = orderId, items = new[] { new { sku, qty = 4 } } };
+        var results = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => service.PostJsonAsync("/internal/reservations/", body)));
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var admin = await shop.AdminAsync();
+        Assert.Equal(6, await admin.StockAsync(sku));
+        var reservation = await results[0].JsonAsync();
+        Assert.Equal(10.00m, reservation.GetProperty("lines")[0].GetProperty("unit_price").GetDecimal());
+
+        var releases = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => service.PostJsonAsync($"/internal/reservations/{orderId}/release", null)));
+        var released = await Task.WhenAll(releases.Select(async r => (await r.JsonAsync()).GetProperty("released").GetBoolean()));
+        Assert.Single(released, r => r);
+        Assert.Equal(10, await admin.StockAsync(sku));
+
+        // A late retry of the original reservation must not take the stock again.
+        await (await service.PostJsonAsync("/internal/reservations/", body)).ExpectProblemAsync(409);
+        Assert.Equal(10, await admin.StockAsync(sku));
+    }
+
+    [Fact]
+    public async Task Stock_can_never_go_negative_in_the_database()
+    {
+        var sku = await shop.NewItemAsync(qty: 1);
+        var admin = await shop.AdminAsync();
+        var adjustments = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = -1 })));
+        Assert.Single(adjustments, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.Equal(0, await admin.StockAsync(sku));
+    }
+}

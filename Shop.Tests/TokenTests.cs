@@ -1,0 +1,81 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>Token rules of SPEC §2, checked by every service that validates tokens.</summary>
+public sealed class TokenTests(ShopApp shop)
+{
+    public static TheoryData<string> ProtectedRoutes => ["/users/me", "/orders/", "/inventory/"];
+
+    [Theory]
+    [MemberData(nameof(ProtectedRoutes))]
+    public async Task A_genuine_token_is_accepted(string path)
+    {
+        var (client, _) = await shop.NewUserAsync();
+        await (await client.GetAsync(path)).ExpectAsync(200);
+    }
+
+    [Theory]
+    [MemberData(nameof(ProtectedRoutes))]
+    public async Task Forged_tokens_are_rejected_with_401(string path)
+    {
+        var (_, user) = await shop.NewUserAsync();
+        foreach (var (name, token) in await ForgeriesAsync(user))
+        {
+            var response = await shop.Client(token).GetAsync(path);
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.Unauthorized, $"{name} token was not rejected by {path}: {(int)response.StatusCode}");
+            Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString());
+        }
+    }
+
+    private async Task<List<(string Name, string Token)>> ForgeriesAsync(TestUser user)
+    {
+        // Not disposed: the token handler caches signature providers per key id.
+        var key = ECDsa.Create();
+        key.ImportPkcs8PrivateKey(Convert.FromBase64String(shop.ParameterValue("jwt-signing-key")), out _);
+        var jwks = await (await shop.Client().GetAsync("/users/.well-known/jwks.json")).JsonAsync();
+        var kid = jwks.GetProperty("keys")[0].GetProperty("kid").GetString();
+        var realKey = new ECDsaSecurityKey(key) { KeyId = kid };
+
+        string Sign(SecurityKey signingKey, string algorithm, string issuer = "shop-users", string audience = "shop", DateTime? expires = null, string role = "admin")
+        {
+            var now = DateTime.UtcNow;
+            return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+            {
+                Issuer = issuer,
+                Audience = audience,
+                IssuedAt = (expires ?? now.AddMinutes(30)).AddMinutes(-60),
+                NotBefore = (expires ?? now.AddMinutes(30)).AddMinutes(-60),
+                Expires = expires ?? now.AddMinutes(30),
+                Subject = new ClaimsIdentity([new Claim("sub", user.Id.ToString()), new Claim("role", role), new Claim("email", user.Email), new Claim("name", "x")]),
+                SigningCredentials = new SigningCredentials(signingKey, algorithm),
+            });
+        }
+
+        static string B64(string json) => Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(json));
+        var payload = $$"""{"sub":"{{user.Id}}","role":"admin","iss":"shop-users","aud":"shop","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}}}""";
+
+        // HS256 keyed with the published public key: the classic algorithm-confusion attack.
+        var publicKeyBytes = Encoding.UTF8.GetBytes(jwks.GetProperty("keys")[0].GetRawText());
+        var parts = user.Token.Split('.');
+        var tamperedPayload = B64(Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1])).Replace("\"role\":\"user\"", "\"role\":\"admin\""));
+
+        return
+        [
+            ("alg:none", B64("""{"alg":"none","typ":"JWT"}""") + "." + B64(payload) + "."),
+            ("HS256 with public key", Sign(new SymmetricSecurityKey(publicKeyBytes.Concat(new byte[32]).ToArray()), SecurityAlgorithms.HmacSha256)),
+            ("tampered payload", parts[0] + "." + tamperedPayload + "." + parts[2]),
+            ("expired", Sign(realKey, SecurityAlgorithms.EcdsaSha256, expires: DateTime.UtcNow.AddMinutes(-5))),
+            ("wrong audience", Sign(realKey, SecurityAlgorithms.EcdsaSha256, audience: "someone-else")),
+            ("wrong issuer", Sign(realKey, SecurityAlgorithms.EcdsaSha256, issuer: "evil")),
+            ("foreign key", Sign(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256)),
+            ("garbage", "not.a.jwt"),
+        ];
+    }
+}

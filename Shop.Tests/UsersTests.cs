@@ -1,0 +1,231 @@
+using System.Net;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>SPEC §2 through the gateway.</summary>
+public sealed class UsersTests(ShopApp shop)
+{
+    [Fact]
+    public async Task Register_returns_201_token_response_with_role_user()
+    {
+        var email = $"New.User-{Guid.NewGuid():N}@Example.com";
+        var response = await shop.Client().PostJsonAsync("/users/register", new { name = "New User", email, password = "s3cret-pass", role = "admin", is_active = false });
+        await response.ExpectAsync(201);
+        var body = await response.JsonAsync();
+        Assert.Equal("bearer", body.GetProperty("token_type").GetString());
+        Assert.Equal(3600, body.GetProperty("expires_in").GetInt32());
+        var user = body.GetProperty("user");
+        Assert.Equal("user", user.GetProperty("role").GetString());
+        Assert.True(user.GetProperty("is_active").GetBoolean());
+        Assert.False(user.TryGetProperty("password_hash", out _));
+        Assert.False(user.TryGetProperty("password", out _));
+        Assert.EndsWith("Z", user.GetProperty("created_at").GetString());
+    }
+
+    [Fact]
+    public async Task Email_is_unique_case_insensitively()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var response = await shop.Client().PostJsonAsync("/users/register", new { name = "Dup", email = user.Email.ToUpperInvariant(), password = "another-pass" });
+        await response.ExpectProblemAsync(409);
+    }
+
+    [Theory]
+    [InlineData("""{"name":"","email":"a@b.co","password":"longenough"}""", "name")]
+    [InlineData("""{"name":"A","email":"not-an-email","password":"longenough"}""", "email")]
+    [InlineData("""{"name":"A","email":"a@b.co","password":"short"}""", "password")]
+    [InlineData("""{"email":"a@b.co","password":"longenough"}""", "name")]
+    [InlineData("""{"name":"A","email":"a@b.co","password":12345678}""", "password")]
+    public async Task Register_validates_input(string body, string field)
+    {
+        var response = await shop.Client().PostRawAsync("/users/register", body);
+        await response.ExpectValidationAsync(field);
+    }
+
+    [Fact]
+    public async Task Register_rejects_overlong_fields()
+    {
+        var response = await shop.Client().PostJsonAsync("/users/register", new { name = new string('n', 101), email = new string('e', 250) + "@x.io", password = new string('p', 129) });
+        await response.ExpectValidationAsync("name", "email", "password");
+    }
+
+    [Fact]
+    public async Task Malformed_json_is_400_with_errors()
+    {
+        var response = await shop.Client().PostRawAsync("/users/register", "{\"name\": ");
+        await response.ExpectValidationAsync();
+        Assert.True((await response.JsonAsync()).TryGetProperty("errors", out _));
+    }
+
+    [Fact]
+    public async Task Login_failures_look_identical_for_unknown_email_wrong_password_and_inactive_user()
+    {
+        var (_, active) = await shop.NewUserAsync();
+        var (_, inactive) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        await (await admin.DeleteAsync($"/users/{inactive.Id}")).ExpectAsync(204);
+
+        var unknown = await shop.Client().PostJsonAsync("/users/login", new { email = $"nobody-{Guid.NewGuid():N}@example.com", password = "whatever-123" });
+        var wrong = await shop.Client().PostJsonAsync("/users/login", new { email = active.Email, password = "wrong-password" });
+        var deactivated = await shop.Client().PostJsonAsync("/users/login", new { email = inactive.Email, password = inactive.Password });
+
+        var bodies = new List<string>();
+        foreach (var response in new[] { unknown, wrong, deactivated })
+        {
+            var problem = await response.ExpectProblemAsync(401);
+            bodies.Add(problem.GetProperty("title").GetString() + "|" + problem.GetProperty("detail").GetString());
+        }
+        Assert.Single(bodies.Distinct());
+    }
+
+    [Fact]
+    public async Task Login_is_case_insensitive_on_email()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var token = await shop.Client().LoginAsync(user.Email.ToUpperInvariant(), user.Password);
+        Assert.False(string.IsNullOrEmpty(token));
+    }
+
+    [Fact]
+    public async Task Five_failures_lock_the_email_even_for_the_right_password()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await (await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "bad-guess-" + i })).ExpectAsync(401);
+        }
+        var locked = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+        await locked.ExpectProblemAsync(429);
+        var retryAfter = int.Parse(locked.Headers.GetValues("Retry-After").Single());
+        Assert.InRange(retryAfter, 1, 15 * 60);
+    }
+
+    [Fact]
+    public async Task Me_returns_the_caller()
+    {
+        var (client, user) = await shop.NewUserAsync("Me Myself");
+        var response = await client.GetAsync("/users/me");
+        await response.ExpectAsync(200);
+        var me = await response.JsonAsync();
+        Assert.Equal(user.Id, me.GetProperty("id").GetInt32());
+        Assert.Equal("Me Myself", me.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Only_admins_list_users_newest_first_and_paged()
+    {
+        var (client, _) = await shop.NewUserAsync();
+        await (await client.GetAsync("/users/")).ExpectProblemAsync(403);
+
+        var (_, newest) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        var response = await admin.GetAsync("/users/?limit=5&offset=0");
+        await response.ExpectAsync(200);
+        var page = await response.JsonAsync();
+        Assert.Equal(5, page.GetProperty("limit").GetInt32());
+        Assert.Equal(0, page.GetProperty("offset").GetInt32());
+        Assert.True(page.GetProperty("total").GetInt32() >= 2);
+        Assert.Equal(newest.Id, page.GetProperty("items")[0].GetProperty("id").GetInt32());
+
+        await (await admin.GetAsync("/users/?limit=0")).ExpectValidationAsync("limit");
+        await (await admin.GetAsync("/users/?limit=201")).ExpectValidationAsync("limit");
+        await (await admin.GetAsync("/users/?offset=-1")).ExpectValidationAsync("offset");
+    }
+
+    [Fact]
+    public async Task Users_see_themselves_but_another_user_is_404()
+    {
+        var (client, me) = await shop.NewUserAsync();
+        var (_, other) = await shop.NewUserAsync();
+        await (await client.GetAsync($"/users/{me.Id}")).ExpectAsync(200);
+        await (await client.GetAsync($"/users/{other.Id}")).ExpectProblemAsync(404);
+        await (await client.PatchJsonAsync($"/users/{other.Id}", new { name = "Hacked" })).ExpectProblemAsync(404);
+        var admin = await shop.AdminAsync();
+        await (await admin.GetAsync($"/users/{other.Id}")).ExpectAsync(200);
+    }
+
+    [Fact]
+    public async Task Self_patch_changes_profile_and_password_with_current_password()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        var renamed = await client.PatchJsonAsync($"/users/{user.Id}", new { name = "Renamed" });
+        await renamed.ExpectAsync(200);
+        Assert.Equal("Renamed", (await renamed.JsonAsync()).GetProperty("name").GetString());
+
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { password = "brand-new-pass" })).ExpectValidationAsync("current_password");
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { password = "brand-new-pass", current_password = "wrong-one" })).ExpectValidationAsync("current_password");
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { password = "brand-new-pass", current_password = user.Password })).ExpectAsync(200);
+        Assert.False(string.IsNullOrEmpty(await shop.Client().LoginAsync(user.Email, "brand-new-pass")));
+    }
+
+    [Fact]
+    public async Task Non_admin_sending_role_or_is_active_is_403_and_nothing_changes()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { role = "admin" })).ExpectProblemAsync(403);
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { is_active = false, name = "X" })).ExpectProblemAsync(403);
+        var me = await (await client.GetAsync("/users/me")).JsonAsync();
+        Assert.Equal("user", me.GetProperty("role").GetString());
+        Assert.NotEqual("X", me.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Admin_changes_role_and_deactivation_blocks_login_and_orders()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        var promoted = await admin.PatchJsonAsync($"/users/{user.Id}", new { role = "admin" });
+        await promoted.ExpectAsync(200);
+        Assert.Equal("admin", (await promoted.JsonAsync()).GetProperty("role").GetString());
+        await (await admin.PatchJsonAsync($"/users/{user.Id}", new { role = "superuser" })).ExpectValidationAsync("role");
+
+        var sku = await shop.NewItemAsync();
+        await (await admin.DeleteAsync($"/users/{user.Id}")).ExpectAsync(204);
+        var login = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+        await login.ExpectProblemAsync(401);
+        // The token is still valid, but the account is not.
+        var order = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
+        await order.ExpectProblemAsync(403);
+        Assert.Equal(1000, await admin.StockAsync(sku));
+    }
+
+    [Fact]
+    public async Task Delete_is_admin_only_and_404_for_unknown()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        await (await client.DeleteAsync($"/users/{user.Id}")).ExpectProblemAsync(403);
+        var admin = await shop.AdminAsync();
+        await (await admin.DeleteAsync("/users/987654321")).ExpectProblemAsync(404);
+    }
+
+    [Fact]
+    public async Task Admin_bootstrap_created_an_active_admin()
+    {
+        var admin = await shop.AdminAsync();
+        var me = await (await admin.GetAsync("/users/me")).JsonAsync();
+        Assert.Equal("admin", me.GetProperty("role").GetString());
+        Assert.Equal(ShopApp.AdminEmail, me.GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task Jwks_publishes_only_a_public_es256_key()
+    {
+        var response = await shop.Client().GetAsync("/users/.well-known/jwks.json");
+        await response.ExpectAsync(200);
+        var key = (await response.JsonAsync()).GetProperty("keys")[0];
+        Assert.Equal("EC", key.GetProperty("kty").GetString());
+        Assert.Equal("ES256", key.GetProperty("alg").GetString());
+        Assert.False(key.TryGetProperty("d", out _), "private key material published");
+    }
+
+    [Fact]
+    public async Task Missing_token_is_401_with_bearer_challenge()
+    {
+        var response = await shop.Client().GetAsync("/users/me");
+        await response.ExpectProblemAsync(401);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+}
