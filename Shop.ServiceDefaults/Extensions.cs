@@ -79,6 +79,9 @@ public static class ServiceDefaultsExtensions
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
+            // The final flush at shutdown waits this long for a collector that may be gone (10 s by
+            // default), which made every stop take 10 s and orchestrators kill the process.
+            builder.Configuration["OTEL_EXPORTER_OTLP_TIMEOUT"] ??= "2000";
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
         return builder;

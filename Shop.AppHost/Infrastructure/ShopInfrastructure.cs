@@ -12,12 +12,12 @@ namespace Shop.AppHost.Infrastructure;
 /// </summary>
 public sealed class ShopInfrastructure
 {
-    /// <summary>Images pinned to the majors the tests run against (and the original design names).</summary>
+    /// <summary>Images pinned to the majors the tests run against (and the original design names). Aspire adds the docker.io registry.</summary>
     public static class Images
     {
-        public const string PostgresImage = "docker.io/library/postgres";
+        public const string PostgresImage = "library/postgres";
         public const string PostgresTag = "15-alpine";
-        public const string RedisImage = "docker.io/library/redis";
+        public const string RedisImage = "library/redis";
         public const string RedisTag = "7-alpine";
     }
 

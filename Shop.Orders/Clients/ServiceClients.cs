@@ -95,10 +95,10 @@ public sealed class InventoryClient(HttpClient http, IOptions<JsonOptions> json)
 public sealed class ServiceClientOptions
 {
     /// <summary>One try's limit; several tries and back-off fit in <see cref="TotalTimeout"/>.</summary>
-    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(3);
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Well inside the gateway's timeout, so a slow dependency becomes a 503, not a 504.</summary>
-    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(8);
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(6);
 }
 
 public static class ServiceClients
@@ -116,13 +116,20 @@ public static class ServiceClients
                 c.DefaultRequestHeaders.Add(ShopAuthentication.ServiceKeyHeader, serviceKey);
                 c.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
             });
-            // Both internal APIs are idempotent (reservations are keyed by order id), so retrying
-            // POSTs is safe here; the circuit breaker turns a dead dependency into instant 503s.
-            builder.Services.Configure<HttpStandardResilienceOptions>($"{client.Name}-standard", o =>
+            // Replace the defaults' pipeline with one tuned for calls a user is waiting on. Both internal
+            // APIs are idempotent (reservations are keyed by order id), so retrying POSTs is safe; the
+            // circuit breaker turns a dead dependency into instant 503s after a handful of failures.
+#pragma warning disable EXTEXP0001 // experimental, but the documented way to replace the default pipeline
+            client.RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+            client.AddStandardResilienceHandler(o =>
             {
                 o.AttemptTimeout.Timeout = options.AttemptTimeout;
                 o.TotalRequestTimeout.Timeout = options.TotalTimeout;
                 o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(Math.Max(10, options.AttemptTimeout.TotalSeconds * 2));
+                o.CircuitBreaker.MinimumThroughput = 5;
+                o.CircuitBreaker.FailureRatio = 0.5;
+                o.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(5);
                 o.Retry.MaxRetryAttempts = 2;
                 o.Retry.Delay = TimeSpan.FromMilliseconds(200);
                 o.Retry.UseJitter = true;

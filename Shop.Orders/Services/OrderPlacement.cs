@@ -58,8 +58,10 @@ public sealed class OrderPlacement(
         }
         catch (ServiceUnavailableException)
         {
-            // A timed-out reservation may still have happened: give it back (or leave it to the worker).
-            await TryReleaseNowAsync(orderId);
+            // A timed-out reservation may still have happened. Inventory is not answering now, so
+            // do not make the client wait for a release too: make the guard due at once and let
+            // the worker give the stock back as soon as Inventory is reachable.
+            await MakeGuardDueAsync(orderId);
             throw;
         }
 
@@ -124,6 +126,19 @@ public sealed class OrderPlacement(
         catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException or DbUpdateException or Npgsql.NpgsqlException)
         {
             logger.LogWarning("Release of order {OrderId} deferred to the background worker", orderId);
+        }
+    }
+
+    private async Task MakeGuardDueAsync(Guid orderId)
+    {
+        try
+        {
+            await db.StockReleases.Where(r => r.OrderId == orderId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAt, DateTime.UtcNow), CancellationToken.None);
+        }
+        catch (Exception e) when (e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
+        {
+            logger.LogWarning(e, "Could not expedite the release guard of order {OrderId}; it falls due on its own", orderId);
         }
     }
 

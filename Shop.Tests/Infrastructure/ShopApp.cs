@@ -35,7 +35,7 @@ public sealed class ShopApp : IAsyncLifetime
             $"SHOP_ADMIN_PASSWORD={AdminPassword}",
         ], cts.Token);
         // The AppHost's own logs (health probes failing while resources start) are noise in test output.
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None).AddFilter("Aspire.Hosting", LogLevel.Error));
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None).AddFilter("Aspire.Hosting", LogLevel.Error).AddFilter("Shop.AppHost.Resources", LogLevel.Critical));
 
         // Test-only knobs: a short webhook schedule, loopback receivers allowed but private networks refused
         // (the production SSRF policy with the test's own 127.0.0.1 receiver let through).

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Net;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FaultCollection
+{
+    public const string Name = "Faults (stop and restart resources; run alone)";
+}
+
+/// <summary>
+/// Graceful degradation: resources of the running app are stopped and started again through
+/// Aspire's resource commands. These run alone, after the parallel tests, since they take parts
+/// of the shared app away for a while.
+/// </summary>
+[Collection(FaultCollection.Name)]
+public sealed class FaultTests(ShopApp shop, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_services_database_down_makes_its_healthz_503_and_it_recovers()
+    {
+        await shop.StopResourceAsync("users-db");
+        try
+        {
+            var down = await PollAsync("/users/healthz", HttpStatusCode.ServiceUnavailable);
+            var body = await down.JsonAsync();
+            Assert.Equal("unhealthy", body.GetProperty("status").GetString());
+            Assert.Contains("UsersDbContext", body.GetProperty("checks").GetRawText());
+            // The other services and the gateway are unaffected.
+            await (await shop.Client().GetAsync("/orders/healthz")).ExpectAsync(200);
+            await (await shop.Client().GetAsync("/inventory/healthz")).ExpectAsync(200);
+            // Requests that need the database fail cleanly, without internals.
+            var login = await shop.Client().PostJsonAsync("/users/login", new { email = ShopApp.AdminEmail, password = ShopApp.AdminPassword });
+            Assert.True((int)login.StatusCode >= 500);
+            var text = await login.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("Npgsql", text);
+            Assert.DoesNotContain("   at ", text);
+        }
+        finally
+        {
+            await shop.StartResourceAsync("users-db");
+        }
+        await PollAsync("/users/healthz", HttpStatusCode.OK);
+        await shop.AdminAsync();
+    }
+
+    [Fact]
+    public async Task Redis_down_is_degraded_and_reads_and_writes_keep_working_from_the_database()
+    {
+        var sku = await shop.NewItemAsync(qty: 50);
+        var (client, _) = await shop.NewUserAsync();
+        Assert.Equal(50, await client.StockAsync(sku)); // cached
+        await shop.StopResourceAsync("redis");
+        try
+        {
+            foreach (var service in new[] { "users", "orders", "inventory" })
+            {
+                var health = await PollAsync($"/{service}/healthz", HttpStatusCode.OK, "degraded");
+                Assert.Equal("degraded", (await health.JsonAsync()).GetProperty("status").GetString());
+            }
+            var order = await client.PlaceOrderAsync((sku, 5));
+            Assert.Equal(45, await client.StockAsync(sku));
+            await (await client.GetAsync($"/orders/{order.GetProperty("id").GetString()}")).ExpectAsync(200);
+            await (await client.GetAsync("/users/me")).ExpectAsync(200);
+        }
+        finally
+        {
+            await shop.StartResourceAsync("redis");
+        }
+        await PollAsync("/inventory/healthz", HttpStatusCode.OK, "healthy");
+        // The write made while Redis was away must not be hidden by the old cached value.
+        Assert.Equal(45, await client.StockAsync(sku));
+    }
+
+    [Fact]
+    public async Task Inventory_down_makes_orders_fail_fast_with_503_and_nothing_half_done()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var (client, user) = await shop.NewUserAsync();
+        await shop.StopResourceAsync("inventory");
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
+            output.WriteLine($"POST /orders/ with Inventory down answered {(int)response.StatusCode} in {watch.ElapsedMilliseconds} ms");
+            await response.ExpectProblemAsync(503);
+            var mine = await (await client.GetAsync("/orders/")).JsonAsync();
+            Assert.Equal(0, mine.GetProperty("total").GetInt32());
+        }
+        finally
+        {
+            await shop.StartResourceAsync("inventory");
+        }
+        await PollAsync("/inventory/healthz", HttpStatusCode.OK);
+        await shop.App.ResourceNotifications.WaitForResourceHealthyAsync("inventory");
+        await RetryAsync(async () => await client.PlaceOrderAsync((sku, 1)));
+        Assert.Equal(9, await client.StockAsync(sku));
+        var after = await (await client.GetAsync("/orders/")).JsonAsync();
+        Assert.Equal(1, after.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task Pending_webhooks_survive_an_orders_restart()
+    {
+        await using var receiver = new WebhookReceiver(); // down while the event happens
+        var admin = await shop.AdminAsync();
+        var (hookId, secret) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            await WebhookTests.WaitForDeliveryAsync(admin, hookId, orderId, "pending", minAttempts: 1);
+
+            await shop.StopResourceAsync("orders");
+            await receiver.ListenAsync();
+            await shop.StartResourceAsync("orders");
+            await shop.App.ResourceNotifications.WaitForResourceHealthyAsync("orders");
+
+            var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
+            Assert.NotNull(received);
+            Assert.True(WebhookReceiver.SignatureIsValid(secret, received));
+        }
+        finally
+        {
+            await RetryAsync(async () => (await (await shop.AdminAsync()).DeleteAsync($"/orders/webhooks/{hookId}")).EnsureSuccessStatusCode());
+        }
+    }
+
+    private async Task<HttpResponseMessage> PollAsync(string path, HttpStatusCode status, string? bodyContains = null)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        HttpResponseMessage? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                last = await shop.Client().GetAsync(path);
+                if (last.StatusCode == status && (bodyContains is null || (await last.Content.ReadAsStringAsync()).Contains(bodyContains)))
+                {
+                    return last;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(250);
+        }
+        Assert.Fail($"{path} never answered {(int)status} {bodyContains}; last: {(int?)last?.StatusCode} {(last is null ? "" : await last.Content.ReadAsStringAsync())}");
+        return null!;
+    }
+
+    private static async Task RetryAsync(Func<Task> action)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception) when (attempt < 30)
+            {
+                await Task.Delay(1000);
+            }
+        }
+    }
+}

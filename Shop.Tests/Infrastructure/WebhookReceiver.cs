@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Shop.Tests.Infrastructure;
+
+public sealed record ReceivedWebhook(string EventType, string DeliveryHeader, string Signature, string Body)
+{
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+    public string? OrderId => Json.GetProperty("data").GetProperty("order").GetProperty("id").GetString();
+}
+
+/// <summary>
+/// A real HTTP subscriber on 127.0.0.1 (Kestrel): records every delivery and answers with the
+/// status codes it is told to (then 200). Can be created before it listens, to play "down".
+/// </summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<int> _scriptedStatuses = new();
+    private WebApplication? _app;
+
+    public WebhookReceiver(params int[] statuses)
+    {
+        Port = FreePort();
+        foreach (var status in statuses)
+        {
+            _scriptedStatuses.Enqueue(status);
+        }
+    }
+
+    public int Port { get; }
+    public string Url => $"http://127.0.0.1:{Port}/hooks/shop";
+    public ConcurrentQueue<ReceivedWebhook> Received { get; } = new();
+    public int Attempts;
+
+    public static async Task<WebhookReceiver> StartAsync(params int[] statuses)
+    {
+        var receiver = new WebhookReceiver(statuses);
+        await receiver.ListenAsync();
+        return receiver;
+    }
+
+    public async Task ListenAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{Port}");
+        _app = builder.Build();
+        _app.MapPost("/hooks/shop", async (HttpContext context) =>
+        {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            Interlocked.Increment(ref Attempts);
+            var status = _scriptedStatuses.TryDequeue(out var scripted) ? scripted : 200;
+            if (status is >= 200 and < 300)
+            {
+                Received.Enqueue(new ReceivedWebhook(
+                    context.Request.Headers["X-Shop-Event"].ToString(),
+                    context.Request.Headers["X-Shop-Delivery"].ToString(),
+                    context.Request.Headers["X-Shop-Signature"].ToString(),
+                    body));
+            }
+            return Results.StatusCode(status);
+        });
+        await _app.StartAsync();
+    }
+
+    /// <summary>Waits (bounded) for a delivery about the order, or returns null.</summary>
+    public async Task<ReceivedWebhook?> WaitForAsync(string orderId, string eventType, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            var hit = Received.FirstOrDefault(r => r.EventType == eventType && r.OrderId == orderId);
+            if (hit is not null)
+            {
+                return hit;
+            }
+            await Task.Delay(100);
+        }
+        return null;
+    }
+
+    public static bool SignatureIsValid(string secret, ReceivedWebhook webhook)
+    {
+        var parts = webhook.Signature.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{parts["t"]}.{webhook.Body}"));
+        return CryptographicOperations.FixedTimeEquals(expected, Convert.FromHexString(parts["v1"]))
+            && Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(parts["t"])) < 300;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System.Text.Json;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>SPEC §4 webhooks: signed at-least-once delivery from the outbox to a real receiver on 127.0.0.1.</summary>
+public sealed class WebhookTests(ShopApp shop)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    internal static async Task<(string Id, string Secret)> SubscribeAsync(ShopClient admin, string url, params string[] events)
+    {
+        var response = await admin.PostJsonAsync("/orders/webhooks", new { url, events });
+        await response.ExpectAsync(201);
+        var body = await response.JsonAsync();
+        return (body.GetProperty("id").GetString()!, body.GetProperty("secret").GetString()!);
+    }
+
+    [Fact]
+    public async Task Order_created_is_delivered_signed_with_the_spec_body()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, secret) = await SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var order = await client.PlaceOrderAsync((sku, 2));
+            var orderId = order.GetProperty("id").GetString()!;
+
+            var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
+            Assert.NotNull(received);
+            Assert.True(WebhookReceiver.SignatureIsValid(secret, received), $"bad signature {received.Signature}");
+            var body = received.Json;
+            Assert.Equal("order.created", body.GetProperty("type").GetString());
+            Assert.Equal(body.GetProperty("id").GetString(), received.DeliveryHeader);
+            Assert.EndsWith("Z", body.GetProperty("created_at").GetString());
+            Assert.Equal(order.GetProperty("total").GetDecimal(), body.GetProperty("data").GetProperty("order").GetProperty("total").GetDecimal());
+            Assert.False(WebhookReceiver.SignatureIsValid("wrong-secret-0123456789", received));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
+    public async Task Status_change_is_delivered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, secret) = await SubscribeAsync(admin, receiver.Url, "order.status_changed");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            await (await client.PatchJsonAsync($"/orders/{orderId}", new { status = "cancelled" })).ExpectAsync(200);
+
+            var received = await receiver.WaitForAsync(orderId, "order.status_changed", Patience);
+            Assert.NotNull(received);
+            Assert.True(WebhookReceiver.SignatureIsValid(secret, received));
+            Assert.Equal("cancelled", received.Json.GetProperty("data").GetProperty("order").GetProperty("status").GetString());
+            Assert.DoesNotContain(receiver.Received, r => r.OrderId == orderId && r.EventType == "order.created");
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
+    public async Task Failures_are_retried_and_logged_until_delivered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(500, 500);
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "*");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            Assert.NotNull(await receiver.WaitForAsync(orderId, "order.created", Patience));
+
+            var log = await WaitForDeliveryAsync(admin, hookId, orderId, "delivered");
+            Assert.Equal(3, log.GetProperty("attempts").GetInt32());
+            Assert.Equal(200, log.GetProperty("last_status_code").GetInt32());
+            Assert.Equal("order.created", log.GetProperty("event_type").GetString());
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_was_down_gets_the_event_when_it_comes_back()
+    {
+        await using var receiver = new WebhookReceiver(); // not listening yet
+        var admin = await shop.AdminAsync();
+        var (hookId, secret) = await SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            var pending = await WaitForDeliveryAsync(admin, hookId, orderId, "pending", minAttempts: 1);
+            Assert.False(string.IsNullOrEmpty(pending.GetProperty("last_error").GetString()));
+
+            await receiver.ListenAsync();
+            var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
+            Assert.NotNull(received);
+            Assert.True(WebhookReceiver.SignatureIsValid(secret, received));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Theory]
+    [InlineData("http://10.1.2.3/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("http://192.168.0.10:8080/x")]
+    [InlineData("http://[fd00::1]/x")]
+    [InlineData("http://0.0.0.0/x")]
+    [InlineData("ftp://example.com/x")]
+    [InlineData("not a url")]
+    public async Task Internal_or_malformed_targets_are_refused(string url)
+    {
+        var admin = await shop.AdminAsync();
+        await (await admin.PostJsonAsync("/orders/webhooks", new { url, events = new[] { "*" } })).ExpectValidationAsync("url");
+    }
+
+    [Fact]
+    public async Task Webhook_admin_api_validates_hides_secrets_and_is_admin_only()
+    {
+        var admin = await shop.AdminAsync();
+        await (await admin.PostJsonAsync("/orders/webhooks", new { url = "http://127.0.0.1:9/x", events = new[] { "order.shipped" } })).ExpectValidationAsync("events");
+        await (await admin.PostJsonAsync("/orders/webhooks", new { url = "http://127.0.0.1:9/x", events = Array.Empty<string>() })).ExpectValidationAsync("events");
+
+        var created = await admin.PostJsonAsync("/orders/webhooks", new { url = "http://127.0.0.1:9/x", events = new[] { "order.created" }, secret = "my-own-secret-1234567" });
+        await created.ExpectAsync(201);
+        var hook = await created.JsonAsync();
+        Assert.Equal("my-own-secret-1234567", hook.GetProperty("secret").GetString());
+        Assert.True(hook.GetProperty("is_active").GetBoolean());
+        var id = hook.GetProperty("id").GetString();
+
+        var list = await (await admin.GetAsync("/orders/webhooks")).JsonAsync();
+        var listed = list.EnumerateArray().Single(h => h.GetProperty("id").GetString() == id);
+        Assert.True(!listed.TryGetProperty("secret", out var secret) || secret.ValueKind == JsonValueKind.Null);
+        Assert.DoesNotContain("my-own-secret", list.GetRawText());
+
+        var (user, _) = await shop.NewUserAsync();
+        await (await user.GetAsync("/orders/webhooks")).ExpectProblemAsync(403);
+        await (await user.PostJsonAsync("/orders/webhooks", new { url = "http://127.0.0.1:9/x", events = new[] { "*" } })).ExpectProblemAsync(403);
+        await (await user.GetAsync($"/orders/webhooks/{id}/deliveries")).ExpectProblemAsync(403);
+        await (await user.DeleteAsync($"/orders/webhooks/{id}")).ExpectProblemAsync(403);
+
+        await (await admin.GetAsync($"/orders/webhooks/{id}/deliveries")).ExpectAsync(200);
+        await (await admin.DeleteAsync($"/orders/webhooks/{id}")).ExpectAsync(204);
+        await (await admin.DeleteAsync($"/orders/webhooks/{id}")).ExpectProblemAsync(404);
+        await (await admin.GetAsync($"/orders/webhooks/{id}/deliveries")).ExpectProblemAsync(404);
+    }
+
+    internal static async Task<JsonElement> WaitForDeliveryAsync(ShopClient admin, string hookId, string orderId, string status, int minAttempts = 0)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        JsonElement last = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            var page = await (await admin.GetAsync($"/orders/webhooks/{hookId}/deliveries?limit=200")).JsonAsync();
+            foreach (var row in page.GetProperty("items").EnumerateArray().Where(r => r.GetProperty("order_id").GetString() == orderId))
+            {
+                last = row;
+                if (row.GetProperty("status").GetString() == status && row.GetProperty("attempts").GetInt32() >= minAttempts)
+                {
+                    return row;
+                }
+            }
+            await Task.Delay(200);
+        }
+        Assert.Fail($"No {status} delivery for order {orderId}; last seen: {(last.ValueKind == JsonValueKind.Undefined ? "none" : last.GetRawText())}");
+        return default;
+    }
+}
