@@ -1,5 +1,6 @@
 using Shop.AppHost;
 using Shop.AppHost.Infrastructure;
+using Shop.AppHost.Publishing;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var settings = ShopAppHostSettings.From(builder);
@@ -56,4 +57,5 @@ builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithReference(web.GetEndpoint("http"))
     .WithHttpHealthCheck("/health");
 
+builder.AddShopPublishers();
 builder.Build().Run();

@@ -1,0 +1,151 @@
+using System.Globalization;
+using static Shop.AppHost.Publishing.YamlOutput;
+
+namespace Shop.AppHost.Publishing;
+
+/// <summary>
+/// Writes <c>docker-compose.yaml</c> (no secret values: every parameter is a <c>${KEY}</c> read from
+/// <c>.env</c>), <c>.env</c> with the values, <c>.env.example</c> with the keys and a <c>.gitignore</c>.
+/// </summary>
+public static class ComposeWriter
+{
+    public const string FileName = "docker-compose.yaml";
+    public const string EnvFileName = ".env";
+    public const string EnvExampleFileName = ".env.example";
+    public const string Network = "msnet";
+
+    public static void Write(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        var services = Map();
+        var volumes = Map();
+        foreach (var service in model.Services)
+        {
+            services[service.Name] = Service(service, model, options, outputDirectory);
+            foreach (var volume in service.Volumes)
+            {
+                volumes[volume.Name] = Map();
+            }
+        }
+
+        var document = Map();
+        document["name"] = options.Namespace;
+        document["services"] = services;
+        document["networks"] = new Dictionary<string, object?> { [Network] = new Dictionary<string, object?> { ["driver"] = "bridge" } };
+        if (volumes.Count > 0)
+        {
+            document["volumes"] = volumes;
+        }
+        WriteFile(Path.Combine(outputDirectory, FileName),
+            "Generated from the Shop AppHost model (./shop publish compose). Secrets come from .env.", Serialize(document));
+
+        var keys = UsedKeys(model).ToList();
+        WriteSecretFile(Path.Combine(outputDirectory, EnvFileName),
+            "# Secrets and parameters for docker-compose.yaml. Never commit this file.\n" +
+            $"# Image registry/tag of the Shop's own images (defaults: {options.Registry} / {options.Tag}).\n" +
+            $"{PublishOptions.RegistryVariable}={options.Registry}\n{PublishOptions.TagVariable}={options.Tag}\n" +
+            string.Concat(keys.Select(k => $"{k}={EnvFileValue(values[k])}\n")));
+        File.WriteAllText(Path.Combine(outputDirectory, EnvExampleFileName),
+            "# Copy to .env and fill in (./shop publish compose generates one).\n" +
+            $"{PublishOptions.RegistryVariable}=\n{PublishOptions.TagVariable}=\n" +
+            string.Concat(keys.Select(k => $"{k}=\n")));
+        WriteGitIgnore(outputDirectory, EnvFileName);
+    }
+
+    private static Dictionary<string, object?> Service(DeployService service, DeploymentModel model, PublishOptions options, string outputDirectory)
+    {
+        var yaml = Map();
+        yaml["image"] = service.Kind == ServiceKind.Container
+            ? service.Image
+            : $"${{{PublishOptions.RegistryVariable}:-{options.Registry}}}/{service.Name}:${{{PublishOptions.TagVariable}:-{options.Tag}}}";
+        if (service.Build is { } build)
+        {
+            yaml["build"] = new Dictionary<string, object?>
+            {
+                ["context"] = Path.GetRelativePath(outputDirectory, build.ContextPath),
+                ["dockerfile"] = Path.GetRelativePath(build.ContextPath, build.DockerfilePath),
+            };
+        }
+        if (service.Entrypoint is { } entrypoint)
+        {
+            yaml["entrypoint"] = new List<string> { Escape(entrypoint) };
+        }
+        if (service.Args.Count > 0)
+        {
+            yaml["command"] = service.Args.Select(Interpolate).ToList();
+        }
+        if (service.Environment.Count > 0)
+        {
+            yaml["environment"] = service.Environment.ToDictionary(e => e.Key, e => (object?)Interpolate(e.Value));
+        }
+        var published = service.Ports.Where(p => p.PublishedPort is not null).ToList();
+        if (published.Count > 0)
+        {
+            yaml["ports"] = published.Select(p => $"{p.PublishedPort}:{p.TargetPort}").ToList();
+        }
+        if (service.Ports.Count > 0)
+        {
+            yaml["expose"] = service.Ports.Select(p => p.TargetPort.ToString(CultureInfo.InvariantCulture)).Distinct().ToList();
+        }
+        if (service.Volumes.Count > 0)
+        {
+            yaml["volumes"] = service.Volumes.Select(v => $"{v.Name}:{v.Target}{(v.ReadOnly ? ":ro" : "")}").ToList();
+        }
+        if (HealthCheck(service.Readiness) is { } test)
+        {
+            yaml["healthcheck"] = new Dictionary<string, object?>
+            {
+                ["test"] = test,
+                ["interval"] = "10s",
+                ["timeout"] = "5s",
+                ["retries"] = 6,
+                ["start_period"] = "20s",
+            };
+        }
+        if (service.DependsOn.Count > 0)
+        {
+            yaml["depends_on"] = service.DependsOn.ToDictionary(d => d, d => (object?)new Dictionary<string, object?>
+            {
+                ["condition"] = HealthCheck(model.Services.Single(s => s.Name == d).Readiness) is null
+                    ? "service_started"
+                    : "service_healthy",
+            });
+        }
+        if (service.Replicas > 1)
+        {
+            yaml["deploy"] = new Dictionary<string, object?> { ["replicas"] = service.Replicas };
+        }
+        yaml["networks"] = new List<string> { Network };
+        yaml["restart"] = "unless-stopped";
+        return yaml;
+    }
+
+    /// <summary>
+    /// A compose healthcheck. HTTP probes use <c>wget</c>, which the images have: busybox in the
+    /// alpine-based .NET images built by <c>./shop images</c> and in nginx:alpine. A TCP probe has no
+    /// tool-free equivalent, so such a service keeps its image's own HEALTHCHECK, if any.
+    /// </summary>
+    public static List<string>? HealthCheck(DeployProbe? probe) => probe switch
+    {
+        HttpProbe http => ["CMD", "wget", "-q", "-O", "/dev/null", $"http://127.0.0.1:{http.Port}{http.Path}"],
+        ExecProbe exec when exec.Command is ["sh", "-c", var script] => ["CMD-SHELL", Escape(script)],
+        ExecProbe exec => ["CMD", .. exec.Command.Select(Escape)],
+        _ => null,
+    };
+
+    /// <summary>Parameters become <c>${KEY}</c> (compose fails if .env lacks it); a literal <c>$</c> is escaped as <c>$$</c>.</summary>
+    public static string Interpolate(DeployValue value) =>
+        value.Render(Escape, p => $"${{{p.Key}:?{p.Key} is not set in .env}}");
+
+    private static string Escape(string literal) => literal.Replace("$", "$$", StringComparison.Ordinal);
+
+    /// <summary>Single-quoted when needed: compose does not interpolate inside single quotes.</summary>
+    private static string EnvFileValue(string value)
+    {
+        if (value.Contains('\'') || value.Contains('\n'))
+        {
+            throw new InvalidOperationException("A parameter value contains a quote or newline, which .env cannot hold.");
+        }
+        return value.Any(c => c is '$' or '#' or ' ' or '"' or '\\') ? $"'{value}'" : value;
+    }
+}

@@ -1,0 +1,99 @@
+using Aspire.Hosting.ApplicationModel;
+
+namespace Shop.AppHost.Publishing;
+
+/// <summary>
+/// A target-neutral description of what to deploy, built from the Aspire app model
+/// (<see cref="DeploymentModelBuilder"/>) and written out by the compose and Kubernetes writers.
+/// </summary>
+public sealed record DeploymentModel(IReadOnlyList<DeployService> Services, IReadOnlyList<DeployParameter> Parameters);
+
+public enum ServiceKind
+{
+    /// <summary>A .NET project; its image is built by the SDK (<c>/t:PublishContainer</c>).</summary>
+    Project,
+    /// <summary>A container from a registry image.</summary>
+    Container,
+    /// <summary>A container whose image is built from a Dockerfile.</summary>
+    DockerfileBuild,
+}
+
+public sealed record DeployService(
+    string Name,
+    ServiceKind Kind,
+    string Image,
+    DockerfileBuild? Build,
+    IReadOnlyList<DeployPort> Ports,
+    IReadOnlyList<KeyValuePair<string, DeployValue>> Environment,
+    string? Entrypoint,
+    IReadOnlyList<DeployValue> Args,
+    IReadOnlyList<DeployVolume> Volumes,
+    IReadOnlyList<string> DependsOn,
+    DeployProbe? Readiness,
+    DeployProbe? Liveness,
+    int Replicas)
+{
+    /// <summary>Services with data volumes keep state: one replica, StatefulSet on Kubernetes.</summary>
+    public bool Stateful => Volumes.Count > 0;
+}
+
+public sealed record DockerfileBuild(string ContextPath, string DockerfilePath);
+
+/// <summary>An endpoint: <paramref name="TargetPort"/> inside the container; <paramref name="PublishedPort"/> on the host/load balancer when external.</summary>
+public sealed record DeployPort(string Name, string Scheme, int TargetPort, int? PublishedPort, bool External);
+
+public sealed record DeployVolume(string Name, string Target, bool ReadOnly);
+
+public abstract record DeployProbe;
+
+public sealed record HttpProbe(string Path, int Port) : DeployProbe;
+
+/// <summary>A command run inside the container; literal text (a shell may expand <c>$VAR</c> itself).</summary>
+public sealed record ExecProbe(IReadOnlyList<string> Command) : DeployProbe;
+
+public sealed record TcpProbe(int Port) : DeployProbe;
+
+/// <summary>An AppHost parameter; <see cref="Key"/> names it in <c>.env</c> / the Secret / the ConfigMap.</summary>
+public sealed record DeployParameter(string Name, string Key, bool Secret)
+{
+    /// <summary>The key holding the URI-escaped form of the value (for <c>postgresql://</c> style URIs).</summary>
+    public string UriKey => Key + "_URI";
+}
+
+/// <summary>A value made of literal text and parameter references, rendered differently per target.</summary>
+public sealed record DeployValue(IReadOnlyList<ValueSegment> Segments)
+{
+    public static DeployValue Literal(string text) => new([new LiteralSegment(text)]);
+
+    public bool IsLiteral => Segments.All(s => s is LiteralSegment);
+
+    public bool IsSecret => Parameters.Any(p => p.Parameter.Secret);
+
+    public IEnumerable<ParameterSegment> Parameters => Segments.OfType<ParameterSegment>();
+
+    /// <summary>The whole value is one parameter (no surrounding text).</summary>
+    public ParameterSegment? SingleParameter => Segments is [ParameterSegment p] ? p : null;
+
+    public string Render(Func<string, string> literal, Func<ParameterSegment, string> parameter) =>
+        string.Concat(Segments.Select(s => s switch
+        {
+            LiteralSegment l => literal(l.Text),
+            ParameterSegment p => parameter(p),
+            _ => throw new NotSupportedException(s.GetType().Name),
+        }));
+
+    public string LiteralText => IsLiteral
+        ? Render(t => t, _ => throw new InvalidOperationException())
+        : throw new InvalidOperationException("The value references parameters.");
+
+    public override string ToString() => Render(t => t, p => $"{{{p.Key}}}");
+}
+
+public abstract record ValueSegment;
+
+public sealed record LiteralSegment(string Text) : ValueSegment;
+
+public sealed record ParameterSegment(DeployParameter Parameter, bool UriEncoded) : ValueSegment
+{
+    public string Key => UriEncoded ? Parameter.UriKey : Parameter.Key;
+}

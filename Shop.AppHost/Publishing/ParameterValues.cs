@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
+
+namespace Shop.AppHost.Publishing;
+
+/// <summary>
+/// Values for the deployment's parameters, in order of precedence: configuration
+/// (<c>Parameters:&lt;name&gt;</c>, e.g. <c>--Parameters:admin-password=…</c>), the value already in the
+/// output directory (so publishing again keeps the database passwords the volumes were created with),
+/// the parameter's own default (generated passwords, the signing key) and, for a secret without any,
+/// a fresh random value. Aspire's interactive parameter prompt is not used, so publishing never waits.
+/// </summary>
+public static class ParameterValues
+{
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    public static Dictionary<string, string> Resolve(
+        IReadOnlyDictionary<ParameterResource, DeployParameter> parameters,
+        IConfiguration configuration,
+        IReadOnlyDictionary<string, string> existing,
+        Action<string> warn)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (resource, parameter) in parameters.OrderBy(p => p.Value.Name, StringComparer.Ordinal))
+        {
+            var value = configuration[ConfigurationKey(resource)] is { } configured ? configured
+                : existing.TryGetValue(parameter.Key, out var kept) ? kept
+                : DefaultValue(resource) ?? (parameter.Secret ? RandomNumberGenerator.GetString(Alphabet, 32) : null);
+            if (value is null)
+            {
+                warn($"Parameter '{parameter.Name}' has no value: set {parameter.Key} in the output, or pass --{ConfigurationKey(resource)}=<value>.");
+                value = "";
+            }
+            values[parameter.Key] = value;
+            values[parameter.UriKey] = Uri.EscapeDataString(value);
+        }
+        return values;
+    }
+
+    /// <summary>Where Aspire reads a parameter's value from.</summary>
+    public static string ConfigurationKey(ParameterResource parameter) => $"Parameters:{parameter.Name}";
+
+    private static string? DefaultValue(ParameterResource parameter)
+    {
+        if (parameter.Default is { } generator)
+        {
+            return generator.GetDefaultValue();
+        }
+        try
+        {
+            // A parameter declared with a fixed value (AddParameter(name, "value")) only exposes it here.
+#pragma warning disable CS0618 // Value is obsolete in favour of GetValueAsync, which waits for the interactive prompt.
+            return parameter.Value;
+#pragma warning restore CS0618
+        }
+        catch (MissingParameterValueException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads a <c>KEY=value</c> file (a compose <c>.env</c> or a kustomize env file); missing file → empty.</summary>
+    public static Dictionary<string, string> ReadEnvFile(string path)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!File.Exists(path))
+        {
+            return values;
+        }
+        foreach (var line in File.ReadAllLines(path))
+        {
+            if (line.TrimStart().StartsWith('#') || line.IndexOf('=') is var eq && eq <= 0)
+            {
+                continue;
+            }
+            var value = line[(eq + 1)..];
+            if (value.Length >= 2 && value[0] == '\'' && value[^1] == '\'')
+            {
+                value = value[1..^1];
+            }
+            values[line[..eq].Trim()] = value;
+        }
+        return values;
+    }
+}

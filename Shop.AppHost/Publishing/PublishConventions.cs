@@ -1,0 +1,51 @@
+using Aspire.Hosting.ApplicationModel;
+
+namespace Shop.AppHost.Publishing;
+
+/// <summary>
+/// What the app model does not say but a deployment needs: how to probe each kind of resource and
+/// a few image-specific settings. Keyed by resource type, so a new resource of a known kind needs
+/// nothing here, and an unknown container still gets a TCP probe on its first port.
+/// </summary>
+public static class PublishConventions
+{
+    public const string ReadinessPath = "/health";
+    public const string LivenessPath = "/alive";
+
+    public static (DeployProbe? Readiness, DeployProbe? Liveness) Probes(IResource resource, IReadOnlyList<DeployPort> ports)
+    {
+        switch (resource)
+        {
+            case ProjectResource:
+                // Shop.ServiceDefaults maps /health (every check) and /alive (the process answers).
+                var http = ports.FirstOrDefault(p => p.Scheme is "http" or "https")
+                    ?? throw new InvalidOperationException($"Project '{resource.Name}' has no HTTP endpoint to probe.");
+                return (new HttpProbe(ReadinessPath, http.TargetPort), new HttpProbe(LivenessPath, http.TargetPort));
+            case PostgresServerResource:
+                var postgres = new ExecProbe(["pg_isready", "-U", "postgres", "-h", "127.0.0.1"]);
+                return (postgres, postgres);
+            case RedisResource:
+                // requirepass is set: an unauthenticated PING answers NOAUTH, still with exit code 0.
+                var redis = new ExecProbe(["sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG"]);
+                return (redis, redis);
+            default:
+                var first = ports.FirstOrDefault();
+                return first is null ? (null, null) : (new TcpProbe(first.TargetPort), new TcpProbe(first.TargetPort));
+        }
+    }
+
+    /// <summary>Environment the image needs in a deployment beyond what the app model sets.</summary>
+    public static IEnumerable<(string Name, string Value)> ExtraEnvironment(IResource resource)
+    {
+        if (resource is PostgresServerResource server)
+        {
+            // A fresh PersistentVolume has lost+found at its root, which initdb refuses: use a subdirectory.
+            yield return ("PGDATA", "/var/lib/postgresql/data/pgdata");
+            // Create the (first) database at initialisation; the services' EF migrations would create it too.
+            if (server.Databases.Values.FirstOrDefault() is { } database)
+            {
+                yield return ("POSTGRES_DB", database);
+            }
+        }
+    }
+}

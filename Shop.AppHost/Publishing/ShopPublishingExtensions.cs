@@ -1,0 +1,52 @@
+using Aspire.Hosting.Pipelines;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Shop.AppHost.Publishing;
+
+/// <summary>
+/// The Shop's own publishers (Aspire.Hosting.Docker/Kubernetes are not available here), as pipeline steps:
+/// <list type="bullet">
+/// <item><c>publish-compose</c>: docker-compose.yaml + .env</item>
+/// <item><c>publish-k8s</c>: Kubernetes manifests + kustomization.yaml</item>
+/// <item><c>publish-images</c>: the .NET services' container images as tarballs (no Docker daemon)</item>
+/// </list>
+/// Run one with <c>dotnet run --project Shop.AppHost -- --operation publish --step publish-compose --output-path DIR</c>.
+/// The first two are also required by the <c>publish</c> step.
+/// </summary>
+public static class ShopPublishingExtensions
+{
+    public const string ComposeStep = "publish-compose";
+    public const string KubernetesStep = "publish-k8s";
+    public const string ImagesStep = "publish-images";
+
+    public static IDistributedApplicationBuilder AddShopPublishers(this IDistributedApplicationBuilder builder)
+    {
+        // No dependency on Aspire's parameter processing (it prompts for values without defaults and
+        // would wait forever in a script): ParameterValues resolves values itself.
+        builder.Pipeline.AddStep(ComposeStep, ctx => PublishAsync(ctx, ComposeWriter.EnvFileName, ComposeWriter.Write),
+            requiredBy: WellKnownPipelineSteps.Publish);
+        builder.Pipeline.AddStep(KubernetesStep, ctx => PublishAsync(ctx, KubernetesWriter.SecretsEnvFile, KubernetesWriter.Write),
+            requiredBy: WellKnownPipelineSteps.Publish);
+        builder.Pipeline.AddStep(ImagesStep, ContainerImageBuilder.BuildAllAsync);
+        return builder;
+    }
+
+    private delegate void Writer(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory);
+
+    private static async Task PublishAsync(PipelineStepContext ctx, string valuesFile, Writer write)
+    {
+        var configuration = ctx.Services.GetRequiredService<IConfiguration>();
+        var options = PublishOptions.From(configuration);
+        var outputDirectory = ctx.Services.GetRequiredService<IPipelineOutputService>().GetOutputDirectory();
+
+        var builder = new DeploymentModelBuilder(ctx.Model, ctx.ExecutionContext, options);
+        var model = await builder.BuildAsync(ctx.CancellationToken);
+        var existing = ParameterValues.ReadEnvFile(Path.Combine(outputDirectory, valuesFile));
+        var values = ParameterValues.Resolve(builder.ParameterResources, configuration, existing, m => ctx.Logger.LogWarning("{Message}", m));
+
+        write(model, values, options, outputDirectory);
+        ctx.Logger.LogInformation("Wrote {Count} services to {Directory}", model.Services.Count, outputDirectory);
+    }
+}

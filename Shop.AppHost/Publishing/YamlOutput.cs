@@ -1,0 +1,50 @@
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Shop.AppHost.Publishing;
+
+/// <summary>YAML emission shared by the writers: ordered maps in, block YAML out, ambiguous strings quoted.</summary>
+public static class YamlOutput
+{
+    private static readonly ISerializer Serializer = new SerializerBuilder()
+        .WithNamingConvention(NullNamingConvention.Instance)
+        .WithQuotingNecessaryStrings()
+        .DisableAliases()
+        .Build();
+
+    /// <summary>An insertion-ordered map (Dictionary keeps insertion order when nothing is removed).</summary>
+    public static Dictionary<string, object?> Map() => new(StringComparer.Ordinal);
+
+    public static string Serialize(object document) => Serializer.Serialize(document);
+
+    /// <summary>Several documents in one file, separated by <c>---</c>.</summary>
+    public static string SerializeAll(IEnumerable<object> documents) =>
+        string.Join("---\n", documents.Select(Serialize));
+
+    public static void WriteFile(string path, string header, string yaml) =>
+        File.WriteAllText(path, $"# {header}\n{yaml}");
+
+    /// <summary>
+    /// The parameter keys a deployment needs: every parameter, plus the URI-escaped form of those
+    /// used inside URIs.
+    /// </summary>
+    public static IEnumerable<string> UsedKeys(DeploymentModel model) =>
+        model.Parameters.Select(p => p.Key)
+            .Concat(model.Services.SelectMany(s => s.Environment.Select(e => e.Value).Concat(s.Args))
+                .SelectMany(v => v.Parameters).Select(p => p.Key))
+            .Distinct(StringComparer.Ordinal);
+
+    /// <summary>Writes a file of secret values readable by its owner only.</summary>
+    public static void WriteSecretFile(string path, string content)
+    {
+        File.WriteAllText(path, content);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    public static void WriteGitIgnore(string directory, params string[] patterns) =>
+        File.WriteAllText(Path.Combine(directory, ".gitignore"),
+            "# Generated secrets: never commit.\n" + string.Join('\n', patterns) + "\n");
+}

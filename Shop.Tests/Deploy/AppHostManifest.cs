@@ -1,0 +1,39 @@
+using Xunit;
+using System.Text.Json;
+
+namespace Shop.Tests.Deploy;
+
+/// <summary>Aspire's own view of the app model (<c>--publisher manifest</c>), independent of our publishers.</summary>
+public sealed record AppHostManifest(IReadOnlyList<string> ComputeResources, IReadOnlyList<(string Name, bool Secret)> Parameters, IReadOnlyList<string> Databases)
+{
+    /// <summary>SPEC §7: every component the deployment must hold.</summary>
+    public static readonly string[] SpecComponents = ["gateway", "users", "orders", "inventory", "web", "redis", "users-db", "orders-db", "inventory-db"];
+
+    public static AppHostManifest Load(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var compute = new List<string>();
+        var parameters = new List<(string, bool)>();
+        var databases = new List<string>();
+        foreach (var resource in document.RootElement.GetProperty("resources").EnumerateObject())
+        {
+            var type = resource.Value.GetProperty("type").GetString();
+            switch (type)
+            {
+                case "project.v0" or "project.v1" or "container.v0" or "container.v1":
+                    compute.Add(resource.Name);
+                    break;
+                case "parameter.v0":
+                    var secret = resource.Value.GetProperty("inputs").GetProperty("value").TryGetProperty("secret", out var s) && s.GetBoolean();
+                    parameters.Add((resource.Name, secret));
+                    break;
+                case "value.v0" when resource.Value.TryGetProperty("connectionString", out var cs) && cs.GetString()!.Contains(";Database=", StringComparison.Ordinal):
+                    databases.Add(cs.GetString()!.Split(";Database=")[1]);
+                    break;
+            }
+        }
+        return new AppHostManifest(compute, parameters, databases);
+    }
+
+    public static string Key(string parameterName) => parameterName.ToUpperInvariant().Replace('-', '_');
+}

@@ -1,0 +1,158 @@
+using Xunit;
+using System.Text.RegularExpressions;
+
+namespace Shop.Tests.Deploy;
+
+[Collection(PublishCollection.Name)]
+public sealed partial class ComposeOutputTests(PublishOutput output)
+{
+    private readonly Dictionary<string, object> _compose = PublishOutput.LoadMap(Path.Combine(output.ComposeDirectory, "docker-compose.yaml"));
+    private readonly Dictionary<string, string> _env = PublishOutput.LoadEnvFile(Path.Combine(output.ComposeDirectory, ".env"));
+    private readonly AppHostManifest _manifest = AppHostManifest.Load(output.ManifestPath);
+
+    private Dictionary<object, object> Services => (Dictionary<object, object>)_compose["services"];
+
+    private Dictionary<object, object> Service(string name) => (Dictionary<object, object>)Services[name];
+
+    private static List<string> Strings(object? list) => ((List<object>?)list ?? []).Select(o => (string)o).ToList();
+
+    private static Dictionary<string, string> Environment(Dictionary<object, object> service) =>
+        service.TryGetValue("environment", out var env)
+            ? ((Dictionary<object, object>)env).ToDictionary(kv => (string)kv.Key, kv => (string)kv.Value)
+            : [];
+
+    [Fact]
+    public void Every_AppHost_resource_is_a_compose_service()
+    {
+        var names = Services.Keys.Cast<string>().ToHashSet();
+        Assert.Equal(_manifest.ComputeResources.Order(), names.Order());
+        Assert.Superset(names, AppHostManifest.SpecComponents.ToHashSet());
+        // Each database is created by its server and named in a connection string.
+        var yaml = File.ReadAllText(Path.Combine(output.ComposeDirectory, "docker-compose.yaml"));
+        Assert.All(_manifest.Databases, db => Assert.Contains($"POSTGRES_DB: {db}", yaml));
+    }
+
+    [Fact]
+    public void Every_parameter_is_in_env_and_env_example_without_values()
+    {
+        var example = PublishOutput.LoadEnvFile(Path.Combine(output.ComposeDirectory, ".env.example"));
+        foreach (var (name, _) in _manifest.Parameters)
+        {
+            var key = AppHostManifest.Key(name);
+            Assert.False(string.IsNullOrEmpty(_env.GetValueOrDefault(key)), $"{key} has no value in .env");
+            Assert.True(example.ContainsKey(key), $"{key} missing from .env.example");
+        }
+        Assert.All(example.Values, v => Assert.Equal("", v));
+        Assert.Contains(".env", File.ReadAllLines(Path.Combine(output.ComposeDirectory, ".gitignore")));
+    }
+
+    [Fact]
+    public void Jwt_signing_key_is_a_pkcs8_p256_key()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        key.ImportPkcs8PrivateKey(Convert.FromBase64String(_env["JWT_SIGNING_KEY"]), out _);
+        Assert.Equal(256, key.KeySize);
+    }
+
+    [Fact]
+    public void No_secret_value_appears_in_the_compose_file()
+    {
+        var yaml = File.ReadAllText(Path.Combine(output.ComposeDirectory, "docker-compose.yaml"));
+        var secrets = _manifest.Parameters.Where(p => p.Secret).Select(p => _env[AppHostManifest.Key(p.Name)]).ToList();
+        Assert.NotEmpty(secrets);
+        Assert.All(secrets, s => Assert.DoesNotContain(s, yaml));
+    }
+
+    [Fact]
+    public void Every_variable_reference_is_defined_in_env()
+    {
+        var yaml = File.ReadAllText(Path.Combine(output.ComposeDirectory, "docker-compose.yaml"));
+        var references = VariableReference().Matches(yaml).Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.Contains("USERS_DB_PASSWORD", references);
+        Assert.All(references, r => Assert.True(_env.ContainsKey(r), $"${{{r}}} is not defined in .env"));
+    }
+
+    [Fact]
+    public void Every_address_in_an_environment_value_is_a_declared_service_port()
+    {
+        var checkedAddresses = 0;
+        foreach (var (name, service) in Services.Select(kv => ((string)kv.Key, (Dictionary<object, object>)kv.Value)))
+        {
+            foreach (var (key, value) in Environment(service))
+            {
+                foreach (Match match in Address().Matches(value))
+                {
+                    var host = match.Groups["host"].Value;
+                    var port = match.Groups["port"].Value;
+                    Assert.True(Services.ContainsKey(host), $"{name}: {key} points at unknown host {host}");
+                    Assert.Contains(port, Strings(Service(host).GetValueOrDefault("expose")));
+                    checkedAddresses++;
+                }
+            }
+        }
+        Assert.True(checkedAddresses >= 20, $"only {checkedAddresses} addresses found");
+        Assert.Equal("http://users:8080", Environment(Service("gateway"))["services__users__http__0"]);
+        Assert.StartsWith("Host=users-db;Port=5432;", Environment(Service("users"))["ConnectionStrings__usersdb"]);
+    }
+
+    [Fact]
+    public void Depends_on_targets_exist_and_are_healthchecked()
+    {
+        foreach (var service in Services.Values.Cast<Dictionary<object, object>>().Where(s => s.ContainsKey("depends_on")))
+        {
+            foreach (var (target, condition) in ((Dictionary<object, object>)service["depends_on"]).Select(kv => ((string)kv.Key, (Dictionary<object, object>)kv.Value)))
+            {
+                Assert.True(Services.ContainsKey(target), $"depends_on {target} is not a service");
+                if ((string)condition["condition"] == "service_healthy")
+                {
+                    Assert.True(Service(target).ContainsKey("healthcheck"), $"{target} has no healthcheck");
+                }
+            }
+        }
+        Assert.Equal(["users", "orders", "inventory"], ((Dictionary<object, object>)Service("gateway")["depends_on"]).Keys.Cast<string>());
+    }
+
+    [Fact]
+    public void Health_checks_use_the_right_tools()
+    {
+        Assert.Contains("pg_isready", Strings(((Dictionary<object, object>)Service("users-db")["healthcheck"])["test"]));
+        Assert.Contains("redis-cli", string.Join(' ', Strings(((Dictionary<object, object>)Service("redis")["healthcheck"])["test"])));
+        foreach (var project in (string[])["users", "orders", "inventory", "gateway"])
+        {
+            Assert.Equal(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
+                Strings(((Dictionary<object, object>)Service(project)["healthcheck"])["test"]));
+        }
+    }
+
+    [Fact]
+    public void Volumes_network_restart_ports_and_images_are_consistent()
+    {
+        var volumes = ((Dictionary<object, object>)_compose["volumes"]).Keys.Cast<string>().ToHashSet();
+        foreach (var stateful in (string[])["users-db", "orders-db", "inventory-db", "redis"])
+        {
+            var mounts = Strings(Service(stateful)["volumes"]);
+            Assert.Single(mounts);
+            Assert.Contains(mounts[0].Split(':')[0], volumes);
+        }
+        Assert.Equal(4, volumes.Count);
+        Assert.Equal(["msnet"], ((Dictionary<object, object>)_compose["networks"]).Keys.Cast<string>());
+        foreach (var service in Services.Values.Cast<Dictionary<object, object>>())
+        {
+            Assert.Equal(["msnet"], Strings(service["networks"]));
+            Assert.Equal("unless-stopped", service["restart"]);
+        }
+        Assert.Equal(["8080:8080"], Strings(Service("gateway")["ports"]));
+        Assert.Equal(1, Services.Values.Cast<Dictionary<object, object>>().Count(s => s.ContainsKey("ports")));
+        Assert.Equal("${SHOP_REGISTRY:-shop}/users:${SHOP_TAG:-latest}", Service("users")["image"]);
+        Assert.Equal("docker.io/library/postgres:15-alpine", Service("orders-db")["image"]);
+        Assert.Equal("docker.io/library/redis:7-alpine", Service("redis")["image"]);
+        Assert.True(Directory.Exists(Path.GetFullPath(Path.Combine(output.ComposeDirectory, (string)((Dictionary<object, object>)Service("web")["build"])["context"]))));
+    }
+
+    [GeneratedRegex(@"\$\{([A-Z0-9_]+)(?::[-?][^}]*)?\}")]
+    private static partial Regex VariableReference();
+
+    // http://users:8080, redis://:pw@redis:6379, Host=users-db;Port=5432, redis:6379,password=
+    [GeneratedRegex(@"(?:://(?:[^@/\s]*@)?(?<host>[a-z][a-z0-9-]*):(?<port>\d+))|(?:Host=(?<host>[a-z][a-z0-9-]*);Port=(?<port>\d+))|(?:^(?<host>[a-z][a-z0-9-]*):(?<port>\d+),)")]
+    private static partial Regex Address();
+}

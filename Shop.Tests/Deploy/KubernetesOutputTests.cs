@@ -1,0 +1,197 @@
+using Xunit;
+using System.Text.RegularExpressions;
+using k8s;
+using k8s.Models;
+
+namespace Shop.Tests.Deploy;
+
+[Collection(PublishCollection.Name)]
+public sealed partial class KubernetesOutputTests(PublishOutput output)
+{
+    private readonly AppHostManifest _manifest = AppHostManifest.Load(output.ManifestPath);
+
+    private string K8s(string file) => Path.Combine(output.KubernetesDirectory, file);
+
+    /// <summary>Every manifest file, deserialized into the KubernetesClient model types (unknown kinds fail).</summary>
+    private List<IKubernetesObject> Objects() =>
+        Directory.GetFiles(output.KubernetesDirectory, "*.yaml")
+            .Where(f => Path.GetFileName(f) != "kustomization.yaml")
+            .SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f)))
+            .Cast<IKubernetesObject>()
+            .ToList();
+
+    private IEnumerable<(string Name, V1PodTemplateSpec Template, V1LabelSelector Selector)> Workloads() =>
+        Objects().Select(o => o switch
+        {
+            V1Deployment d => (d.Metadata.Name, d.Spec.Template, d.Spec.Selector),
+            V1StatefulSet s => (s.Metadata.Name, s.Spec.Template, s.Spec.Selector),
+            _ => default,
+        }).Where(w => w.Name is not null);
+
+    [Fact]
+    public void Every_AppHost_resource_has_a_workload_and_a_service()
+    {
+        var objects = Objects();
+        var workloads = Workloads().Select(w => w.Name).ToHashSet();
+        Assert.Equal(_manifest.ComputeResources.Order(), workloads.Order());
+        Assert.Superset(workloads, AppHostManifest.SpecComponents.ToHashSet());
+        var services = objects.OfType<V1Service>().ToDictionary(s => s.Metadata.Name);
+        Assert.Equal(workloads.Order(), services.Keys.Order());
+        Assert.Single(objects.OfType<V1Namespace>(), n => n.Metadata.Name == "shop");
+        Assert.All(objects.Where(o => o is not V1Namespace), o => Assert.Equal("shop", ((IMetadata<V1ObjectMeta>)o).Metadata.NamespaceProperty));
+    }
+
+    [Fact]
+    public void Stateless_services_are_deployments_with_probes_and_resources()
+    {
+        var deployments = Objects().OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
+        Assert.Equal(["gateway", "inventory", "orders", "users", "web"], deployments.Keys.Order());
+        foreach (var name in (string[])["gateway", "inventory", "orders", "users"])
+        {
+            var container = Assert.Single(deployments[name].Spec.Template.Spec.Containers);
+            Assert.Equal("/health", container.ReadinessProbe.HttpGet.Path);
+            Assert.Equal("/alive", container.LivenessProbe.HttpGet.Path);
+            Assert.Equal("8080", container.ReadinessProbe.HttpGet.Port.Value);
+            Assert.Equal(8080, Assert.Single(container.Ports).ContainerPort);
+            Assert.Equal($"shop/{name}:latest", container.Image);
+            Assert.True(container.SecurityContext.RunAsNonRoot);
+            Assert.NotNull(container.Resources.Requests["cpu"]);
+            Assert.NotNull(container.Resources.Limits["memory"]);
+            Assert.True(deployments[name].Spec.Replicas >= 1);
+        }
+        Assert.Equal(8080, deployments["web"].Spec.Template.Spec.Containers[0].ReadinessProbe.TcpSocket.Port.Value is var p ? int.Parse(p) : 0);
+    }
+
+    [Fact]
+    public void Databases_and_redis_are_statefulsets_with_claims_mounted()
+    {
+        var sets = Objects().OfType<V1StatefulSet>().ToDictionary(s => s.Metadata.Name);
+        Assert.Equal(["inventory-db", "orders-db", "redis", "users-db"], sets.Keys.Order());
+        var services = Objects().OfType<V1Service>().ToDictionary(s => s.Metadata.Name);
+        foreach (var set in sets.Values)
+        {
+            var claim = Assert.Single(set.Spec.VolumeClaimTemplates);
+            var container = Assert.Single(set.Spec.Template.Spec.Containers);
+            Assert.Equal(claim.Metadata.Name, Assert.Single(container.VolumeMounts).Name);
+            Assert.Equal("ReadWriteOnce", Assert.Single(claim.Spec.AccessModes));
+            Assert.NotNull(claim.Spec.Resources.Requests["storage"]);
+            Assert.Equal(1, set.Spec.Replicas);
+            Assert.Equal(set.Metadata.Name, set.Spec.ServiceName);
+            Assert.Equal("None", services[set.Metadata.Name].Spec.ClusterIP);
+            Assert.NotNull(container.ReadinessProbe.Exec);
+        }
+        Assert.Equal("pg_isready", sets["users-db"].Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command[0]);
+        Assert.Equal("docker.io/library/postgres:15-alpine", sets["users-db"].Spec.Template.Spec.Containers[0].Image);
+        Assert.Equal("docker.io/library/redis:7-alpine", sets["redis"].Spec.Template.Spec.Containers[0].Image);
+    }
+
+    [Fact]
+    public void Services_select_their_workloads_and_expose_the_container_ports()
+    {
+        var workloads = Workloads().ToDictionary(w => w.Name);
+        foreach (var service in Objects().OfType<V1Service>())
+        {
+            var workload = workloads[service.Metadata.Name];
+            Assert.All(service.Spec.Selector, kv => Assert.Equal(kv.Value, workload.Template.Metadata.Labels[kv.Key]));
+            Assert.All(workload.Selector.MatchLabels, kv => Assert.Equal(kv.Value, workload.Template.Metadata.Labels[kv.Key]));
+            var containerPorts = workload.Template.Spec.Containers.SelectMany(c => c.Ports).Select(p => p.ContainerPort).ToHashSet();
+            Assert.All(service.Spec.Ports, p => Assert.Contains(int.Parse(p.TargetPort.Value), containerPorts));
+        }
+        var gateway = Objects().OfType<V1Service>().Single(s => s.Metadata.Name == "gateway");
+        Assert.Equal("LoadBalancer", gateway.Spec.Type);
+        Assert.Equal(1, Objects().OfType<V1Service>().Count(s => s.Spec.Type == "LoadBalancer"));
+    }
+
+    [Fact]
+    public void Every_environment_reference_resolves_to_a_secret_configmap_or_earlier_variable()
+    {
+        var secrets = PublishOutput.LoadEnvFile(K8s("secrets.env"));
+        var configMaps = Objects().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
+        var services = Objects().OfType<V1Service>().ToDictionary(s => s.Metadata.Name, s => s.Spec.Ports.Select(p => p.Port).ToHashSet());
+        var addresses = 0;
+        foreach (var (name, template, _) in Workloads())
+        {
+            foreach (var container in template.Spec.Containers)
+            {
+                var values = new List<string>();
+                foreach (var source in container.EnvFrom ?? [])
+                {
+                    Assert.True(configMaps.TryGetValue(source.ConfigMapRef.Name, out var data), $"{name}: configMap {source.ConfigMapRef.Name} missing");
+                    values.AddRange(data.Values);
+                }
+                var defined = new HashSet<string>();
+                foreach (var env in container.Env ?? [])
+                {
+                    if (env.ValueFrom?.SecretKeyRef is { } secretRef)
+                    {
+                        Assert.Equal("shop-secrets", secretRef.Name);
+                        Assert.True(secrets.ContainsKey(secretRef.Key), $"{name}: secret key {secretRef.Key} not in secrets.env");
+                    }
+                    else if (env.ValueFrom?.ConfigMapKeyRef is { } mapRef)
+                    {
+                        Assert.True(configMaps[mapRef.Name].ContainsKey(mapRef.Key), $"{name}: {mapRef.Name}/{mapRef.Key} missing");
+                    }
+                    else
+                    {
+                        foreach (Match reference in DependentVariable().Matches(env.Value))
+                        {
+                            Assert.Contains(reference.Groups[1].Value, defined);
+                        }
+                        values.Add(env.Value);
+                    }
+                    defined.Add(env.Name);
+                }
+                foreach (Match match in Address().Matches(string.Join('\n', values)))
+                {
+                    var host = match.Groups["host"].Value;
+                    Assert.True(services.ContainsKey(host), $"{name} refers to unknown service {host}");
+                    Assert.Contains(int.Parse(match.Groups["port"].Value), services[host]);
+                    addresses++;
+                }
+            }
+        }
+        Assert.True(addresses >= 20, $"only {addresses} in-cluster addresses found");
+    }
+
+    [Fact]
+    public void Secrets_stay_in_the_git_ignored_secrets_file()
+    {
+        var secrets = PublishOutput.LoadEnvFile(K8s("secrets.env"));
+        foreach (var (parameter, secret) in _manifest.Parameters)
+        {
+            var key = AppHostManifest.Key(parameter);
+            if (secret)
+            {
+                Assert.False(string.IsNullOrEmpty(secrets.GetValueOrDefault(key)), $"{key} missing from secrets.env");
+            }
+            else
+            {
+                Assert.True(Objects().OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "shop-parameters").Data.ContainsKey(key));
+            }
+        }
+        var manifests = string.Join('\n', Directory.GetFiles(output.KubernetesDirectory, "*.yaml").Select(File.ReadAllText));
+        Assert.All(secrets.Values.Where(v => v.Length >= 8), v => Assert.DoesNotContain(v, manifests));
+        Assert.Empty(Objects().OfType<V1Secret>());
+        Assert.Contains("secrets.env", File.ReadAllLines(K8s(".gitignore")));
+        Assert.All(PublishOutput.LoadEnvFile(K8s("secrets.env.example")).Values, v => Assert.Equal("", v));
+    }
+
+    [Fact]
+    public void Kustomization_lists_every_manifest_and_generates_the_secret()
+    {
+        var kustomization = PublishOutput.LoadMap(K8s("kustomization.yaml"));
+        Assert.Equal("shop", kustomization["namespace"]);
+        var resources = ((List<object>)kustomization["resources"]).Cast<string>().ToList();
+        var files = Directory.GetFiles(output.KubernetesDirectory, "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml");
+        Assert.Equal(files.Order(), resources.Order());
+        var generator = (Dictionary<object, object>)Assert.Single((List<object>)kustomization["secretGenerator"]);
+        Assert.Equal("shop-secrets", generator["name"]);
+        Assert.Equal(["secrets.env"], ((List<object>)generator["envs"]).Cast<string>());
+    }
+
+    [GeneratedRegex(@"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)")]
+    private static partial Regex DependentVariable();
+
+    [GeneratedRegex(@"(?:://(?:[^@/\s]*@)?(?<host>[a-z][a-z0-9-]*):(?<port>\d+))|(?:Host=(?<host>[a-z][a-z0-9-]*);Port=(?<port>\d+))|(?:^(?<host>[a-z][a-z0-9-]*):(?<port>\d+),)", RegexOptions.Multiline)]
+    private static partial Regex Address();
+}
