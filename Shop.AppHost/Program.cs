@@ -51,6 +51,7 @@ var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, ".
 builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
     .WithExternalHttpEndpoints()
+    .WithAppHostEnvironment()
     .WithReference(users).WaitFor(users)
     .WithReference(orders).WaitFor(orders)
     .WithReference(inventory).WaitFor(inventory)

@@ -28,12 +28,16 @@ public static class ShopProjectExtensions
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithShopDefaults(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
     {
-        var builder = project.ApplicationBuilder;
-        project.WithHttpEndpoint().WithHttpHealthCheck("/health");
-        if (builder.ExecutionContext.IsRunMode)
-        {
-            project.WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName);
-        }
+        project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment();
         return settings.Replicas > 1 ? project.WithReplicas(settings.Replicas) : project;
+    }
+
+    /// <summary>In run mode a project follows the AppHost's environment (Development unless told otherwise).</summary>
+    public static IResourceBuilder<ProjectResource> WithAppHostEnvironment(this IResourceBuilder<ProjectResource> project)
+    {
+        var builder = project.ApplicationBuilder;
+        return builder.ExecutionContext.IsRunMode
+            ? project.WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
+            : project;
     }
 }

@@ -6,10 +6,28 @@ namespace Shop.Gateway;
 /// Rules the gateway enforces before proxying: internal routes are never reachable from outside,
 /// and oversized bodies are refused before a byte reaches a service.
 /// </summary>
-public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsService problems)
+public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsService problems, IHostEnvironment environment)
 {
+    // Only our own origin. Vite's dev server injects its HMR preamble and CSS as inline code, so
+    // Development allows inline script and style; the production image (nginx) sends the strict policy.
+    private readonly string _contentSecurityPolicy = environment.IsDevelopment()
+        ? "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'self'; frame-ancestors 'none'; object-src 'none'"
+        : "default-src 'self'; img-src 'self' data:; base-uri 'self'; frame-ancestors 'none'; object-src 'none'";
+
     public async Task InvokeAsync(HttpContext context)
     {
+        context.Response.OnStarting(() =>
+        {
+            if (context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                var headers = context.Response.Headers;
+                headers.ContentSecurityPolicy = _contentSecurityPolicy;
+                headers.XContentTypeOptions = "nosniff";
+                headers["Referrer-Policy"] = "strict-origin-when-cross-origin";
+                headers.XFrameOptions = "DENY";
+            }
+            return Task.CompletedTask;
+        });
         if (IsInternalPath(context.Request.Path))
         {
             await WriteAsync(context, StatusCodes.Status404NotFound, "Not Found", "No such route.");

@@ -1,16 +1,22 @@
 import type { ComponentType } from "react";
-import { createBrowserRouter, Navigate, type RouteObject } from "react-router";
+import { createBrowserRouter, Navigate, useParams, type RouteObject } from "react-router";
 import Layout from "./components/Layout";
 import RouteError from "./components/RouteError";
 import { RequireAdmin, RequireAuth } from "./components/guards";
 
 // Every page is lazily loaded: each becomes its own chunk.
-// SPA routes deliberately avoid the API prefixes /users, /orders and /inventory (the gateway
-// routes those to the services).
+// SPA pages live outside the API prefixes /users, /orders and /inventory. A browser that opens an
+// API-looking address (a shared link such as /orders/<id>) is sent the SPA by the gateway, and these
+// redirects take it to the matching page.
 type PageModule = { default: ComponentType };
 const page = (load: () => Promise<PageModule>): Pick<RouteObject, "lazy"> => ({
   lazy: async () => ({ Component: (await load()).default }),
 });
+
+function RedirectWithId({ to }: { to: string }) {
+  const { id = "" } = useParams();
+  return <Navigate to={to + encodeURIComponent(id)} replace />;
+}
 
 export const routes: RouteObject[] = [
   {
@@ -44,6 +50,10 @@ export const routes: RouteObject[] = [
           },
         ],
       },
+      { path: "orders", element: <Navigate to="/my/orders" replace /> },
+      { path: "orders/:id", element: <RedirectWithId to="/my/orders/" /> },
+      { path: "inventory/*", element: <Navigate to="/catalog" replace /> },
+      { path: "users/*", element: <Navigate to="/admin/users" replace /> },
       { path: "*", ...page(() => import("./pages/NotFoundPage")) },
     ],
   },

@@ -1,0 +1,219 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// The SPA in real headless Chromium (Debian's /usr/bin/chromium, never a downloaded browser), all
+/// through the gateway. Screenshots of the key pages go to artifacts/screenshots.
+/// </summary>
+public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
+{
+    private static readonly string ScreenshotDirectory = Path.Combine(FindRepositoryRoot(), "artifacts", "screenshots");
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Directory.CreateDirectory(ScreenshotDirectory);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("SHOP_CHROMIUM") ?? "/usr/bin/chromium",
+            Headless = true,
+            // This machine's network is closed: no background calls home, no QUIC.
+            Args = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    private async Task<IPage> NewPageAsync(int width = 1280, int height = 860)
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = shop.GatewayAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+        });
+        context.SetDefaultTimeout(20_000);
+        return await context.NewPageAsync();
+    }
+
+    private static Task ScreenshotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
+
+    private static async Task RegisterAsync(IPage page, string name, string email, string password, bool screenshot = false)
+    {
+        await page.GotoAsync("/register");
+        await page.GetByLabel("Name").FillAsync(name);
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        if (screenshot)
+        {
+            await ScreenshotAsync(page, "01-register");
+        }
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
+        await page.WaitForURLAsync("**/catalog");
+    }
+
+    private static async Task SignInAsync(IPage page, string email, string password)
+    {
+        await page.GotoAsync("/signin");
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync("**/catalog");
+    }
+
+    private static async Task SearchAsync(IPage page, string text)
+    {
+        await page.GetByLabel("Search").FillAsync(text);
+        await page.GetByRole(AriaRole.Article).First.WaitForAsync();
+    }
+
+    [Fact]
+    public async Task Shopper_registers_orders_two_items_sees_the_order_and_cancels_it()
+    {
+        var tag = "BR" + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
+        var skuA = await shop.NewItemAsync(qty: 5, price: 12.50m, sku: $"{tag}-LAMP");
+        var skuB = await shop.NewItemAsync(qty: 5, price: 3.20m, sku: $"{tag}-MUG");
+        var page = await NewPageAsync();
+
+        await RegisterAsync(page, "Browser Shopper", $"browser-{Guid.NewGuid():N}@example.com", "browser-pass-1", screenshot: true);
+        await SearchAsync(page, tag);
+        await ExpectCountAsync(page.GetByRole(AriaRole.Article), 2);
+        await ScreenshotAsync(page, "02-catalogue");
+        await page.GetByRole(AriaRole.Article, new() { Name = $"Test item {skuA}" }).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
+        await page.GetByRole(AriaRole.Article, new() { Name = $"Test item {skuB}" }).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Cart (2)" }).ClickAsync();
+        await page.WaitForURLAsync("**/cart");
+        await ScreenshotAsync(page, "03-cart");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Go to checkout" }).ClickAsync();
+        await page.WaitForURLAsync("**/checkout");
+        await ScreenshotAsync(page, "04-checkout");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Place order" }).ClickAsync();
+
+        await page.WaitForURLAsync(new Regex("/my/orders/[0-9a-f-]{36}$"));
+        var orderId = page.Url.Split('/').Last();
+        await page.GetByRole(AriaRole.Heading, new() { Name = $"Order {orderId[..8]}" }).WaitForAsync();
+        await page.GetByRole(AriaRole.List, new() { Name = "Order events" }).GetByText("Order placed").First.WaitForAsync();
+        await ScreenshotAsync(page, "05-order-detail");
+
+        var admin = await shop.AdminAsync();
+        Assert.Equal(4, await admin.StockAsync(skuA));
+        Assert.Equal(4, await admin.StockAsync(skuB));
+
+        await page.GotoAsync("/my/orders");
+        await page.GetByRole(AriaRole.Link, new() { Name = $"Order {orderId[..8]}" }).WaitForAsync();
+        await ScreenshotAsync(page, "06-my-orders");
+        await page.GetByRole(AriaRole.Link, new() { Name = $"Order {orderId[..8]}" }).ClickAsync();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel order" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel order" }).WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        await page.GetByRole(AriaRole.List, new() { Name = "Order events" }).GetByText("cancelled", new() { Exact = false }).First.WaitForAsync();
+        await ScreenshotAsync(page, "07-order-cancelled");
+        Assert.Equal(5, await admin.StockAsync(skuA));
+        Assert.Equal(5, await admin.StockAsync(skuB));
+    }
+
+    [Fact]
+    public async Task Admin_creates_an_item_in_the_browser_and_a_shopper_sees_it()
+    {
+        var sku = "ADM" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var page = await NewPageAsync();
+        await SignInAsync(page, ShopApp.AdminEmail, ShopApp.AdminPassword);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Inventory" }).ClickAsync();
+        await page.WaitForURLAsync("**/admin/inventory");
+        await page.GetByLabel("SKU").FillAsync(sku);
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Browser-made teapot");
+        await page.GetByLabel("Price").FillAsync("31.90");
+        await page.GetByLabel("Quantity").FillAsync("7");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add item" }).ClickAsync();
+        await page.GetByRole(AriaRole.Row, new() { Name = sku }).WaitForAsync();
+        await ScreenshotAsync(page, "10-admin-inventory");
+
+        var item = await (await (await shop.AdminAsync()).GetAsync($"/inventory/{sku}")).JsonAsync();
+        Assert.Equal(7, item.GetProperty("qty").GetInt32());
+        Assert.Equal(31.90m, item.GetProperty("price").GetDecimal());
+
+        var shopper = await NewPageAsync();
+        await RegisterAsync(shopper, "Teapot Fan", $"teapot-{Guid.NewGuid():N}@example.com", "teapot-pass-1");
+        await SearchAsync(shopper, sku);
+        await shopper.GetByRole(AriaRole.Article, new() { Name = "Browser-made teapot" }).WaitForAsync();
+    }
+
+    [Fact]
+    public async Task A_shopper_sees_no_admin_pages()
+    {
+        var page = await NewPageAsync();
+        await RegisterAsync(page, "Curious Shopper", $"curious-{Guid.NewGuid():N}@example.com", "curious-pass-1");
+        var nav = page.GetByRole(AriaRole.Navigation, new() { Name = "Main" });
+        await nav.GetByRole(AriaRole.Link, new() { Name = "My orders" }).WaitForAsync();
+        Assert.Equal(0, await nav.GetByRole(AriaRole.Link, new() { Name = "Inventory" }).CountAsync());
+        Assert.Equal(0, await nav.GetByRole(AriaRole.Link, new() { Name = "Users" }).CountAsync());
+        await page.GotoAsync("/admin/users");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Not authorised" }).WaitForAsync();
+        await ScreenshotAsync(page, "11-not-authorised");
+    }
+
+    [Fact]
+    public async Task A_stock_problem_at_checkout_is_explained_in_words()
+    {
+        var sku = await shop.NewItemAsync(qty: 1, price: 5m);
+        var page = await NewPageAsync(390, 844); // a phone
+        await RegisterAsync(page, "Late Shopper", $"late-{Guid.NewGuid():N}@example.com", "late-pass-12");
+        await SearchAsync(page, sku);
+        await page.GetByRole(AriaRole.Article).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
+
+        // Someone else buys the last unit meanwhile.
+        var (other, _) = await shop.NewUserAsync();
+        await other.PlaceOrderAsync((sku, 1));
+
+        await page.GotoAsync("/checkout");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Place order" }).ClickAsync();
+        var alert = page.GetByRole(AriaRole.Alert).First;
+        await alert.WaitForAsync();
+        var text = await alert.InnerTextAsync();
+        Assert.DoesNotContain("{", text);
+        Assert.Contains(sku, await page.ContentAsync());
+        await page.GetByText("Not enough stock").First.WaitForAsync();
+        await ScreenshotAsync(page, "12-checkout-stock-problem-phone");
+    }
+
+    [Fact]
+    public async Task Html_responses_carry_security_headers()
+    {
+        var response = await shop.Client().GetAsync("/catalog", r => r.Headers.Add("Accept", "text/html"));
+        await response.ExpectAsync(200);
+        Assert.Contains("default-src 'self'", response.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.False(string.IsNullOrEmpty(response.Headers.GetValues("Referrer-Policy").Single()));
+    }
+
+    private static async Task ExpectCountAsync(ILocator locator, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (await locator.CountAsync() != count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Equal(count, await locator.CountAsync());
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Shop.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? AppContext.BaseDirectory;
+    }
+}
