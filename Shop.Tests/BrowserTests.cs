@@ -170,7 +170,7 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         var page = await NewPageAsync(390, 844); // a phone
         await RegisterAsync(page, "Late Shopper", $"late-{Guid.NewGuid():N}@example.com", "late-pass-12");
         await SearchAsync(page, sku);
-        await page.GetByRole(AriaRole.Article).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
+        await page.GetByRole(AriaRole.Article, new() { Name = $"Test item {sku}" }).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
 
         // Someone else buys the last unit meanwhile.
         var (other, _) = await shop.NewUserAsync();

@@ -74,15 +74,17 @@ public sealed class WebhookTests(ShopApp shop)
     [Fact]
     public async Task Failures_are_retried_and_logged_until_delivered()
     {
-        await using var receiver = await WebhookReceiver.StartAsync(500, 500);
+        await using var receiver = await WebhookReceiver.StartAsync();
         var admin = await shop.AdminAsync();
-        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "*");
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created");
         try
         {
             var sku = await shop.NewItemAsync();
-            var (client, _) = await shop.NewUserAsync();
+            var (client, user) = await shop.NewUserAsync();
+            receiver.FailFirst(user.Id, 2);
             var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
             Assert.NotNull(await receiver.WaitForAsync(orderId, "order.created", Patience));
+            Assert.Equal(3, receiver.AttemptsFor(user.Id));
 
             var log = await WaitForDeliveryAsync(admin, hookId, orderId, "delivered");
             Assert.Equal(3, log.GetProperty("attempts").GetInt32());

@@ -15,6 +15,7 @@ public sealed record ReceivedWebhook(string EventType, string DeliveryHeader, st
 {
     public JsonElement Json => JsonDocument.Parse(Body).RootElement;
     public string? OrderId => Json.GetProperty("data").GetProperty("order").GetProperty("id").GetString();
+    public int UserId => Json.GetProperty("data").GetProperty("order").GetProperty("user_id").GetInt32();
 }
 
 /// <summary>
@@ -23,29 +24,30 @@ public sealed record ReceivedWebhook(string EventType, string DeliveryHeader, st
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<int> _scriptedStatuses = new();
+    private readonly ConcurrentDictionary<int, int> _attemptsPerUser = new();
+    private readonly ConcurrentDictionary<int, int> _failuresPerUser = new();
     private WebApplication? _app;
 
-    public WebhookReceiver(params int[] statuses)
-    {
-        Port = FreePort();
-        foreach (var status in statuses)
-        {
-            _scriptedStatuses.Enqueue(status);
-        }
-    }
+    public WebhookReceiver() => Port = FreePort();
 
     public int Port { get; }
     public string Url => $"http://127.0.0.1:{Port}/hooks/shop";
     public ConcurrentQueue<ReceivedWebhook> Received { get; } = new();
-    public int Attempts;
 
-    public static async Task<WebhookReceiver> StartAsync(params int[] statuses)
+    public static async Task<WebhookReceiver> StartAsync()
     {
-        var receiver = new WebhookReceiver(statuses);
+        var receiver = new WebhookReceiver();
         await receiver.ListenAsync();
         return receiver;
     }
+
+    /// <summary>
+    /// Answer 500 to the first <paramref name="count"/> deliveries about this user's orders. Keyed by
+    /// user (known before the order exists) so concurrent tests' events are not affected.
+    /// </summary>
+    public void FailFirst(int userId, int count) => _failuresPerUser[userId] = count;
+
+    public int AttemptsFor(int userId) => _attemptsPerUser.GetValueOrDefault(userId);
 
     public async Task ListenAsync()
     {
@@ -57,17 +59,18 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
-            Interlocked.Increment(ref Attempts);
-            var status = _scriptedStatuses.TryDequeue(out var scripted) ? scripted : 200;
-            if (status is >= 200 and < 300)
+            var webhook = new ReceivedWebhook(
+                context.Request.Headers["X-Shop-Event"].ToString(),
+                context.Request.Headers["X-Shop-Delivery"].ToString(),
+                context.Request.Headers["X-Shop-Signature"].ToString(),
+                body);
+            var attempt = _attemptsPerUser.AddOrUpdate(webhook.UserId, 1, (_, n) => n + 1);
+            if (attempt <= _failuresPerUser.GetValueOrDefault(webhook.UserId))
             {
-                Received.Enqueue(new ReceivedWebhook(
-                    context.Request.Headers["X-Shop-Event"].ToString(),
-                    context.Request.Headers["X-Shop-Delivery"].ToString(),
-                    context.Request.Headers["X-Shop-Signature"].ToString(),
-                    body));
+                return Results.StatusCode(500);
             }
-            return Results.StatusCode(status);
+            Received.Enqueue(webhook);
+            return Results.Ok();
         });
         await _app.StartAsync();
     }
