@@ -171,3 +171,104 @@ public sealed class FaultTests(ShopApp shop, ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>Faults while a bounded load of placements, reads and cancellations runs; stock reconciled after each.</summary>
+[Collection(FaultCollection.Name)]
+public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
+{
+    private async Task RunAsync(string resource, Func<Task> whileDown)
+    {
+        var skus = new List<string>();
+        var initial = new Dictionary<string, int>();
+        for (var i = 0; i < 3; i++)
+        {
+            var sku = await shop.NewItemAsync(qty: 500);
+            skus.Add(sku);
+            initial[sku] = 500;
+        }
+        var shoppers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => shop.NewUserAsync()));
+
+        var load = new OrderLoad(shoppers, skus).Start(workers: 4, maxRequestsPerWorker: 300);
+        try
+        {
+            await Task.Delay(1500);
+            await shop.StopResourceAsync(resource);
+            try
+            {
+                await whileDown();
+                await Task.Delay(3000);
+            }
+            finally
+            {
+                await shop.StartResourceAsync(resource);
+            }
+            await shop.App.ResourceNotifications.WaitForResourceHealthyAsync(resource);
+            await Task.Delay(2000);
+        }
+        finally
+        {
+            await load.DisposeAsync();
+        }
+        output.WriteLine($"{resource}: placed {load.Placed}, refused {load.Refused}, 5xx/unreachable {load.ServerErrors}");
+        Assert.True(load.Placed > 0, "the load placed no orders at all");
+        await StockLedger.AssertConsistentAsync(shop, initial, shoppers.Select(s => s.User.Id));
+    }
+
+    [Fact]
+    public Task Inventory_restart_under_load_loses_no_stock() => RunAsync("inventory", async () =>
+    {
+        var (client, _) = await shop.NewUserAsync();
+        var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku = "ANY-SKU", qty = 1 } } });
+        Assert.Equal(503, (int)response.StatusCode);
+    });
+
+    [Fact]
+    public Task Redis_restart_under_load_loses_no_stock() => RunAsync("redis", async () =>
+    {
+        var health = await shop.Client().GetAsync("/orders/healthz");
+        Assert.Equal(200, (int)health.StatusCode);
+    });
+
+    [Fact]
+    public Task Orders_database_restart_under_load_loses_no_stock() => RunAsync("orders-db", async () =>
+    {
+        await Task.Delay(1000);
+        var admin = await shop.AdminAsync();
+        var response = await admin.GetAsync("/orders/");
+        Assert.True((int)response.StatusCode >= 500, $"orders listed without a database: {(int)response.StatusCode}");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("Npgsql", text);
+        Assert.DoesNotContain("   at ", text);
+    });
+
+    [Fact]
+    public async Task Users_down_login_fails_fast_but_issued_tokens_keep_working()
+    {
+        var sku = await shop.NewItemAsync();
+        var (client, user) = await shop.NewUserAsync();
+        await (await client.GetAsync("/orders/")).ExpectAsync(200); // Orders has Users' keys now
+        await shop.StopResourceAsync("users");
+        try
+        {
+            // The gateway's health probes notice within seconds; until then a request may wait for its timeout.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            HttpResponseMessage login;
+            do
+            {
+                login = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+            }
+            while (login.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline);
+            await login.ExpectProblemAsync(503);
+            await (await client.GetAsync("/orders/")).ExpectAsync(200);
+            await (await client.GetAsync($"/inventory/{sku}")).ExpectAsync(200);
+            // Placing an order needs Users (is the account active?): refused cleanly.
+            await (await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } })).ExpectProblemAsync(503);
+        }
+        finally
+        {
+            await shop.StartResourceAsync("users");
+        }
+        await shop.App.ResourceNotifications.WaitForResourceHealthyAsync("users");
+        Assert.Equal(1000, await client.StockAsync(sku));
+    }
+}

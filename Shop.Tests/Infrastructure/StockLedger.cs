@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Shop.Tests.Infrastructure;
+
+/// <summary>
+/// The stock invariants, reconciled from the outside after a run: for every sku the test created,
+/// initial stock − current stock == Σ quantity in non-cancelled orders == Σ quantity Inventory holds
+/// in active reservations. No order without stock, no stock without order.
+/// </summary>
+public static class StockLedger
+{
+    public static async Task AssertConsistentAsync(ShopApp shop, IReadOnlyDictionary<string, int> initialStock, IEnumerable<int> userIds)
+    {
+        // Releases of abandoned reservations run in the background: give them a bounded while.
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        string? problem;
+        do
+        {
+            problem = await FindInconsistencyAsync(shop, initialStock, userIds.ToList());
+            if (problem is null)
+            {
+                return;
+            }
+            await Task.Delay(1000);
+        }
+        while (DateTime.UtcNow < deadline);
+        Assert.Fail(problem);
+    }
+
+    private static async Task<string?> FindInconsistencyAsync(ShopApp shop, IReadOnlyDictionary<string, int> initialStock, List<int> userIds)
+    {
+        var admin = await shop.AdminAsync();
+        var ordered = initialStock.Keys.ToDictionary(s => s, _ => 0);
+        foreach (var userId in userIds)
+        {
+            for (var offset = 0; ; offset += 200)
+            {
+                var page = await (await admin.GetAsync($"/orders/?user_id={userId}&limit=200&offset={offset}")).JsonAsync();
+                foreach (var order in page.GetProperty("items").EnumerateArray().Where(o => o.GetProperty("status").GetString() != "cancelled"))
+                {
+                    foreach (var line in order.GetProperty("items").EnumerateArray())
+                    {
+                        var sku = line.GetProperty("sku").GetString()!;
+                        if (ordered.ContainsKey(sku))
+                        {
+                            ordered[sku] += line.GetProperty("qty").GetInt32();
+                        }
+                    }
+                }
+                if (offset + 200 >= page.GetProperty("total").GetInt32())
+                {
+                    break;
+                }
+            }
+        }
+
+        var reservations = await (await shop.ServiceClient("inventory", withServiceKey: true).GetAsync("/internal/reservations/totals")).JsonAsync();
+        foreach (var (sku, initial) in initialStock)
+        {
+            var current = await admin.StockAsync(sku);
+            var reserved = reservations.TryGetProperty(sku, out var r) ? r.GetInt32() : 0;
+            if (initial - current != ordered[sku] || reserved != ordered[sku])
+            {
+                return $"{sku}: initial {initial} − current {current} = {initial - current}, ordered (non-cancelled) {ordered[sku]}, reserved {reserved}";
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>A bounded background load of order placements, reads and cancellations.</summary>
+public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> shoppers, IReadOnlyList<string> skus) : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _workers = [];
+    public int Placed;
+    public int Refused;
+    public int ServerErrors;
+
+    public OrderLoad Start(int workers = 4, int maxRequestsPerWorker = 400)
+    {
+        for (var w = 0; w < workers; w++)
+        {
+            var (client, _) = shoppers[w % shoppers.Count];
+            var seed = w;
+            _workers.Add(Task.Run(async () =>
+            {
+                var random = new Random(seed);
+                for (var i = 0; i < maxRequestsPerWorker && !_stop.IsCancellationRequested; i++)
+                {
+                    try
+                    {
+                        var sku = skus[random.Next(skus.Count)];
+                        var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 + random.Next(3) } } });
+                        if (response.IsSuccessStatusCode)
+                        {
+                            Interlocked.Increment(ref Placed);
+                            var id = (await response.JsonAsync()).GetProperty("id").GetString();
+                            if (random.Next(4) == 0)
+                            {
+                                await client.PatchJsonAsync($"/orders/{id}", new { status = "cancelled" });
+                            }
+                            await client.GetAsync($"/orders/{id}");
+                        }
+                        else if ((int)response.StatusCode >= 500)
+                        {
+                            Interlocked.Increment(ref ServerErrors);
+                        }
+                        else
+                        {
+                            Interlocked.Increment(ref Refused);
+                        }
+                        await client.GetAsync($"/inventory/{sku}");
+                    }
+                    catch (HttpRequestException)
+                    {
+                        Interlocked.Increment(ref ServerErrors);
+                    }
+                    await Task.Delay(20);
+                }
+            }));
+        }
+        return this;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        await Task.WhenAll(_workers);
+    }
+}
