@@ -14,8 +14,18 @@ namespace Shop.Tests.Infrastructure;
 /// PostgreSQL and Redis processes with throw-away data, the three services, the SPA and the gateway
 /// on a free port. Tests talk to it through the gateway like any client.
 /// </summary>
-public sealed class ShopApp : IAsyncLifetime
+public sealed class ShopApp : ShopAppHost;
+
+/// <summary>The same app with two replicas of each service (the scale-out tests).</summary>
+public sealed class ScaledShopApp : ShopAppHost
 {
+    protected override string[] ExtraArguments => ["Shop:Replicas=2"];
+}
+
+public abstract class ShopAppHost : IAsyncLifetime
+{
+    protected virtual string[] ExtraArguments => [];
+
     public const string AdminEmail = "admin@shop.local";
     public const string AdminPassword = "Admin123!";
 
@@ -33,6 +43,7 @@ public sealed class ShopApp : IAsyncLifetime
             "Shop:EphemeralData=true",
             $"SHOP_ADMIN_EMAIL={AdminEmail}",
             $"SHOP_ADMIN_PASSWORD={AdminPassword}",
+            .. ExtraArguments,
         ], cts.Token);
         // The AppHost's own logs (health probes failing while resources start) are noise in test output.
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None).AddFilter("Aspire.Hosting", LogLevel.Error).AddFilter("Shop.AppHost.Resources", LogLevel.Critical));

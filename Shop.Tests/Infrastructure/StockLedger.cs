@@ -10,7 +10,7 @@ namespace Shop.Tests.Infrastructure;
 /// </summary>
 public static class StockLedger
 {
-    public static async Task AssertConsistentAsync(ShopApp shop, IReadOnlyDictionary<string, int> initialStock, IEnumerable<int> userIds)
+    public static async Task AssertConsistentAsync(ShopAppHost shop, IReadOnlyDictionary<string, int> initialStock, IEnumerable<int> userIds)
     {
         // Releases of abandoned reservations run in the background: give them a bounded while.
         var deadline = DateTime.UtcNow.AddSeconds(45);
@@ -28,7 +28,7 @@ public static class StockLedger
         Assert.Fail(problem);
     }
 
-    private static async Task<string?> FindInconsistencyAsync(ShopApp shop, IReadOnlyDictionary<string, int> initialStock, List<int> userIds)
+    private static async Task<string?> FindInconsistencyAsync(ShopAppHost shop, IReadOnlyDictionary<string, int> initialStock, List<int> userIds)
     {
         var admin = await shop.AdminAsync();
         var ordered = initialStock.Keys.ToDictionary(s => s, _ => 0);

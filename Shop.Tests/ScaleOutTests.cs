@@ -1,0 +1,88 @@
+using System.Net;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class ScaleOutCollection : ICollectionFixture<ScaledShopApp>
+{
+    public const string Name = "Scale-out (two replicas of each service)";
+}
+
+/// <summary>
+/// The race, idempotency, throttling and webhook guarantees with two instances of Users, Orders and
+/// Inventory behind Aspire's load-balancing proxies: nothing may rely on one process's memory.
+/// </summary>
+[Collection(ScaleOutCollection.Name)]
+public sealed class ScaleOutTests(ScaledShopApp shop)
+{
+    [Fact]
+    public async Task Racing_orders_across_replicas_sell_exactly_the_stock()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var shoppers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => shop.NewUserAsync()));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            shoppers[i % shoppers.Length].Client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } })));
+        Assert.Equal(10, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.DoesNotContain(responses, r => (int)r.StatusCode >= 500);
+        await StockLedger.AssertConsistentAsync(shop, new Dictionary<string, int> { [sku] = 10 }, shoppers.Select(s => s.User.Id));
+    }
+
+    [Fact]
+    public async Task One_idempotency_key_makes_one_order_across_replicas()
+    {
+        var sku = await shop.NewItemAsync(qty: 100);
+        var (client, user) = await shop.NewUserAsync();
+        var key = Guid.NewGuid().ToString();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ =>
+            client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 3 } } }, r => r.Headers.Add("Idempotency-Key", key))));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        var ids = await Task.WhenAll(responses.Select(async r => (await r.JsonAsync()).GetProperty("id").GetString()));
+        Assert.Single(ids.Distinct());
+        await StockLedger.AssertConsistentAsync(shop, new Dictionary<string, int> { [sku] = 100 }, [user.Id]);
+    }
+
+    [Fact]
+    public async Task Login_throttling_counts_across_replicas()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await (await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "nope-" + i })).ExpectAsync(401);
+        }
+        // Whichever replica answers, the email is locked.
+        for (var i = 0; i < 4; i++)
+        {
+            await (await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password })).ExpectProblemAsync(429);
+        }
+    }
+
+    [Fact]
+    public async Task Every_webhook_is_delivered_with_two_dispatchers()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, secret) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var orders = new List<string>();
+            for (var i = 0; i < 20; i++)
+            {
+                orders.Add((await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!);
+            }
+            foreach (var orderId in orders)
+            {
+                var received = await receiver.WaitForAsync(orderId, "order.created", TimeSpan.FromSeconds(30));
+                Assert.NotNull(received);
+                Assert.True(WebhookReceiver.SignatureIsValid(secret, received));
+            }
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+}
