@@ -88,6 +88,26 @@ public static class LoadRunner
     }
 
     /// <summary>
+    /// Sends up to <paramref name="count"/> requests one at a time (at most <paramref name="max"/>) before
+    /// a series' first point, so JIT, EF Core query compilation and connection pools are warm and the
+    /// lowest concurrency level does not measure a cold start. Errors here are not counted.
+    /// </summary>
+    public static async Task PrimeAsync(Operation operation, int count, TimeSpan max)
+    {
+        using var stop = new CancellationTokenSource(max);
+        for (var i = 0; i < count && !stop.IsCancellationRequested; i++)
+        {
+            try
+            {
+                await operation(0, stop.Token);
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
     /// A client for one point: its own connection pool of exactly <paramref name="concurrency"/>
     /// connections (one per worker), no cookies, proxies, redirects or decompression; loopback only.
     /// </summary>

@@ -81,10 +81,15 @@ foreach (var (resource, process) in ShopStack.Services)
 }
 await using var sampler = new RssSampler(pids);
 
+var primed = new HashSet<string>();
 async Task<PointResult> MeasureAsync(string phase, string series, int concurrency, Uri target, Func<HttpClient, LoadRunner.Operation> operation)
 {
     sampler.Phase = phase;
     using var http = LoadRunner.Client(target, concurrency);
+    if (primed.Add(series))
+    {
+        await LoadRunner.PrimeAsync(operation(http), count: 50, max: TimeSpan.FromSeconds(5));
+    }
     var result = await LoadRunner.RunAsync(series, concurrency, options.Warmup, options.Duration, operation(http));
     results.Points.Add(result);
     var errors = result.Errors == 0 ? "[green]0 errors[/]" : $"[red]{result.Errors} errors ({Markup.Escape(string.Join(", ", result.ErrorKinds.Select(e => $"{e.Key}×{e.Value}")))})[/]";
