@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace Shop.Bench;
+
+/// <summary>Command-line options. Every scenario is bounded by a fixed duration and a fixed concurrency.</summary>
+public sealed record BenchOptions
+{
+    public Uri? Base { get; init; }
+    public Uri? Inventory { get; init; }
+    public Uri? InventoryNoCache { get; init; }
+    public string? PostgresConnectionString { get; init; }
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
+    public int[] Levels { get; init; } = [1, 8, 32, 64];
+    public int HeadlineConcurrency { get; init; } = 8;
+    public HashSet<string> Scenarios { get; init; } = [.. AllScenarios];
+    public string OutputRoot { get; init; } = "bench-results";
+    public string? Label { get; init; }
+    public int Users { get; init; } = 16;
+    public int Skus { get; init; } = 32;
+    public int PgbenchScale { get; init; } = 10;
+    public bool Quick { get; init; }
+    public bool Verbose { get; init; }
+    public string AdminEmail { get; init; } = "admin@shop.local";
+    public string AdminPassword { get; init; } = "Admin123!";
+
+    public static readonly string[] AllScenarios = ["gateway", "cache", "orders", "pgbench", "kestrel"];
+
+    public const string Usage = """
+        Shop.Bench: fixed-duration, fixed-concurrency closed-loop benchmarks of the Shop (issue 9).
+
+          ./shop bench [options]
+
+          (no --base)             boot a fresh, isolated Shop with throw-away data (Aspire.Hosting.Testing)
+          --base URL              attach to a running gateway instead (e.g. http://localhost:8080)
+          --inventory URL         attach mode: the Inventory service's own address (scenarios 1, 2)
+          --inventory-nocache URL attach mode: an Inventory started with Inventory__Cache__Enabled=false (scenario 2)
+          --pg CONNSTRING         attach mode: a PostgreSQL server for pgbench (scenario 4)
+          --duration SECONDS      measured time per point (default 5)
+          --warmup SECONDS        unmeasured time before each point (default 1)
+          --levels 1,8,32,64      concurrency levels
+          --scenarios LIST        any of gateway,cache,orders,pgbench,kestrel (default all)
+          --quick                 ~1-minute smoke run: levels 1,8, 2 s per point
+          --label TEXT            a label written into the report (e.g. "before", "after")
+          --out DIR               results root (default bench-results)
+          --baseline=PATH         add a before/after table against an earlier run's results.json
+          --verbose               show the services' warnings and errors (booted stack)
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        var quick = args.Contains("--quick");
+        if (quick)
+        {
+            o = o with { Quick = true, Duration = TimeSpan.FromSeconds(2), Warmup = TimeSpan.FromSeconds(0.5), Levels = [1, 8], Users = 8, Skus = 8, PgbenchScale = 2 };
+        }
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            double Seconds() => double.Parse(Next(), CultureInfo.InvariantCulture);
+            o = args[i] switch
+            {
+                "--quick" => o,
+                "--verbose" => o with { Verbose = true },
+                "--base" => o with { Base = new Uri(Next()) },
+                "--inventory" => o with { Inventory = new Uri(Next()) },
+                "--inventory-nocache" => o with { InventoryNoCache = new Uri(Next()) },
+                "--pg" => o with { PostgresConnectionString = Next() },
+                "--duration" => o with { Duration = TimeSpan.FromSeconds(Seconds()) },
+                "--warmup" => o with { Warmup = TimeSpan.FromSeconds(Seconds()) },
+                "--levels" => o with { Levels = [.. Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Where(n => n > 0).Distinct().Order()] },
+                "--scenarios" => o with { Scenarios = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] },
+                "--label" => o with { Label = Next() },
+                "--out" => o with { OutputRoot = Next() },
+                "--users" => o with { Users = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--skus" => o with { Skus = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--pgbench-scale" => o with { PgbenchScale = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--admin-email" => o with { AdminEmail = Next() },
+                "--admin-password" => o with { AdminPassword = Next() },
+                _ => throw new ArgumentException($"Unknown option {args[i]}."),
+            };
+        }
+        var unknown = o.Scenarios.Except(AllScenarios).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"Unknown scenario(s): {string.Join(", ", unknown)}.");
+        }
+        if (o.Levels.Length == 0)
+        {
+            throw new ArgumentException("--levels needs at least one positive number.");
+        }
+        var headline = o.Levels.Contains(8) ? 8 : o.Levels[Math.Min(1, o.Levels.Length - 1)];
+        return o with { HeadlineConcurrency = headline };
+    }
+
+    public bool Runs(string scenario) => Scenarios.Contains(scenario);
+}

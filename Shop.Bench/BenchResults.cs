@@ -1,0 +1,46 @@
+using System.Text.Json;
+
+namespace Shop.Bench;
+
+public sealed record StockCheck(long InitialTotal, long FinalTotal, long UnitsInSuccessfulOrders)
+{
+    public long Deducted => InitialTotal - FinalTotal;
+    public bool Consistent => Deducted == UnitsInSuccessfulOrders;
+}
+
+/// <summary>Everything a run measured; written as results.json next to the report (and readable as a baseline).</summary>
+public sealed record BenchResults
+{
+    public const double RssTargetMiB = 250;
+    public const double GatewayTarget = 0.70;
+    public const double CacheTarget = 3.0;
+    public const double OrdersVsPgbenchTarget = 0.25;
+    public const double OrdersP99TargetMs = 100;
+
+    public required DateTime StartedAt { get; init; }
+    public required string Command { get; init; }
+    public string? Label { get; init; }
+    public required MachineInfo Machine { get; init; }
+    public required string Stack { get; init; }
+    public required double DurationSeconds { get; init; }
+    public required double WarmupSeconds { get; init; }
+    public required int HeadlineConcurrency { get; init; }
+    public List<PointResult> Points { get; init; } = [];
+    public Dictionary<string, double> PeakRssMiB { get; init; } = [];
+    public Dictionary<string, Dictionary<string, double>> PeakRssByPhaseMiB { get; init; } = [];
+    public Dictionary<string, double> HighWaterMarkMiB { get; init; } = [];
+    public StockCheck? Stock { get; set; }
+    public List<string> Notes { get; init; } = [];
+    public string? PgbenchDescription { get; set; }
+    public double TotalSeconds { get; set; }
+
+    public PointResult? Point(string series, int concurrency) =>
+        Points.FirstOrDefault(p => p.Series == series && p.Concurrency == concurrency);
+
+    public static double? Ratio(PointResult? a, PointResult? b) =>
+        a is null || b is null || b.Throughput == 0 ? null : a.Throughput / b.Throughput;
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static BenchResults? Load(string path) => JsonSerializer.Deserialize<BenchResults>(File.ReadAllText(path), Json);
+}

@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using HdrHistogram;
+
+namespace Shop.Bench;
+
+/// <summary>One measured point: a series at one concurrency level.</summary>
+public sealed record PointResult(
+    string Series, int Concurrency, long Requests, long Errors, double Seconds,
+    double Throughput, double P50Ms, double P95Ms, double P99Ms, double MaxMs,
+    IReadOnlyDictionary<string, long> ErrorKinds)
+{
+    /// <summary>A point measured by an external tool (pgbench), which reports its own figures.</summary>
+    public static PointResult External(string series, int concurrency, long count, double seconds, double throughput, double p50, double p95, double p99, double max, long errors) =>
+        new(series, concurrency, count, errors, seconds, throughput, p50, p95, p99, max, new Dictionary<string, long>());
+}
+
+/// <summary>
+/// Closed-loop load: <c>concurrency</c> workers each send one request, wait for its answer, and send the
+/// next, for a warm-up (not recorded) and then a fixed measured duration. Latency goes to per-worker
+/// HdrHistograms (microseconds), merged at the end; an error is anything the operation reports as one.
+/// </summary>
+public static class LoadRunner
+{
+    /// <summary>Returns null on success, or a short error kind ("503", "timeout", …).</summary>
+    public delegate Task<string?> Operation(int worker, CancellationToken ct);
+
+    public static async Task<PointResult> RunAsync(string series, int concurrency, TimeSpan warmup, TimeSpan duration, Operation operation)
+    {
+        var errors = new ConcurrentDictionary<string, long>();
+        var histograms = new LongHistogram[concurrency];
+        var start = Stopwatch.GetTimestamp();
+        var measureFrom = start + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
+        var end = measureFrom + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        using var hardStop = new CancellationTokenSource(warmup + duration + TimeSpan.FromSeconds(30));
+
+        async Task WorkerAsync(int worker)
+        {
+            var histogram = histograms[worker] = new LongHistogram(TimeSpan.FromMinutes(1).Ticks / 10, 3);
+            await Task.Yield();
+            while (true)
+            {
+                var begin = Stopwatch.GetTimestamp();
+                if (begin >= end)
+                {
+                    return;
+                }
+                string? error;
+                try
+                {
+                    error = await operation(worker, hardStop.Token);
+                }
+                catch (TaskCanceledException) when (!hardStop.IsCancellationRequested)
+                {
+                    error = "timeout";
+                }
+                catch (HttpRequestException e)
+                {
+                    error = e.HttpRequestError.ToString();
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                if (error is not null)
+                {
+                    errors.AddOrUpdate(error, 1, (_, n) => n + 1);
+                }
+                else if (begin >= measureFrom)
+                {
+                    histogram.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(begin).TotalMicroseconds));
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => Task.Run(() => WorkerAsync(w))));
+        var merged = new LongHistogram(TimeSpan.FromMinutes(1).Ticks / 10, 3);
+        foreach (var h in histograms)
+        {
+            merged.Add(h);
+        }
+        var seconds = duration.TotalSeconds;
+        double Ms(double percentile) => merged.TotalCount == 0 ? 0 : merged.GetValueAtPercentile(percentile) / 1000.0;
+        return new PointResult(series, concurrency, merged.TotalCount, errors.Values.Sum(), seconds,
+            merged.TotalCount / seconds, Ms(50), Ms(95), Ms(99), merged.TotalCount == 0 ? 0 : merged.GetMaxValue() / 1000.0,
+            new Dictionary<string, long>(errors));
+    }
+
+    /// <summary>
+    /// Sends up to <paramref name="count"/> requests one at a time (at most <paramref name="max"/>) before
+    /// a series' first point, so JIT, EF Core query compilation and connection pools are warm and the
+    /// lowest concurrency level does not measure a cold start. Errors here are not counted.
+    /// </summary>
+    public static async Task PrimeAsync(Operation operation, int count, TimeSpan max)
+    {
+        using var stop = new CancellationTokenSource(max);
+        for (var i = 0; i < count && !stop.IsCancellationRequested; i++)
+        {
+            try
+            {
+                await operation(0, stop.Token);
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// A client for one point: its own connection pool of exactly <paramref name="concurrency"/>
+    /// connections (one per worker), no cookies, proxies, redirects or decompression; loopback only.
+    /// </summary>
+    public static HttpClient Client(Uri baseAddress, int concurrency)
+    {
+        EnsureLoopback(baseAddress);
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = concurrency,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            UseCookies = false,
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        return new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public static void EnsureLoopback(Uri address)
+    {
+        if (!address.IsLoopback)
+        {
+            throw new ArgumentException($"{address} is not a loopback address; the benchmark only talks to this machine.");
+        }
+    }
+}

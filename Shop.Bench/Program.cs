@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Shop.Bench;
+using Spectre.Console;
+
+if (args.Contains(TrivialServer.Argument))
+{
+    await TrivialServer.ServeAsync();
+    return 0;
+}
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse([.. args.Where(a => !a.StartsWith("--baseline=", StringComparison.Ordinal))]);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException)
+{
+    AnsiConsole.MarkupLineInterpolated($"[red]{e.Message}[/]");
+    Console.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+var baselinePath = args.FirstOrDefault(a => a.StartsWith("--baseline=", StringComparison.Ordinal))?["--baseline=".Length..];
+var baseline = baselinePath is null ? null : BenchResults.Load(baselinePath);
+
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+var ct = cts.Token;
+var clock = Stopwatch.StartNew();
+var repoRoot = FindRepoRoot();
+var machine = MachineInfo.Detect();
+AnsiConsole.Write(new Rule("[bold]Shop benchmark[/]").LeftJustified());
+AnsiConsole.MarkupLineInterpolated($"[grey]{machine}[/]");
+AnsiConsole.MarkupLineInterpolated($"[grey]levels {string.Join(",", options.Levels)} · {options.Warmup.TotalSeconds:0.#} s warm-up + {options.Duration.TotalSeconds:0.#} s per point{(options.Quick ? " · quick" : "")}[/]");
+
+foreach (var uri in new[] { options.Base, options.Inventory, options.InventoryNoCache }.OfType<Uri>())
+{
+    LoadRunner.EnsureLoopback(uri);
+}
+
+ShopStack stack = null!;
+await AnsiConsole.Status().StartAsync(options.Base is null ? "Booting a fresh Shop (AppHost, databases, services)…" : $"Attaching to {options.Base}…", async _ =>
+{
+    stack = options.Base is null ? await ShopStack.BootAsync(options, ct) : ShopStack.Attach(options);
+});
+await using var stackScope = stack;
+AnsiConsole.MarkupLineInterpolated($"Stack: [green]{stack.Description}[/] (gateway {stack.Gateway}) in {clock.Elapsed.TotalSeconds:0} s");
+
+var results = new BenchResults
+{
+    StartedAt = DateTime.UtcNow,
+    Command = "./shop bench " + string.Join(' ', args),
+    Label = options.Label,
+    Machine = machine,
+    Stack = stack.Description,
+    DurationSeconds = options.Duration.TotalSeconds,
+    WarmupSeconds = options.Warmup.TotalSeconds,
+    HeadlineConcurrency = options.HeadlineConcurrency,
+};
+
+BenchData data = null!;
+await AnsiConsole.Status().StartAsync($"Creating {options.Skus} skus and {options.Users} shoppers…", async _ => data = await BenchData.CreateAsync(stack.Gateway, options, ct));
+
+// Memory: the service processes, found below the processes DCP started (or by name when attached).
+var pids = new Dictionary<string, int>();
+foreach (var (resource, process) in ShopStack.Services)
+{
+    if (ServiceProcesses.Find(process, stack.ProcessId(resource), repoRoot) is { } pid)
+    {
+        pids[process] = pid;
+    }
+    else
+    {
+        results.Notes.Add($"Process {process} not found; its memory is not reported.");
+    }
+}
+await using var sampler = new RssSampler(pids);
+
+var primed = new HashSet<string>();
+async Task<PointResult> MeasureAsync(string phase, string series, int concurrency, Uri target, Func<HttpClient, LoadRunner.Operation> operation)
+{
+    sampler.Phase = phase;
+    using var http = LoadRunner.Client(target, concurrency);
+    if (primed.Add(series))
+    {
+        await LoadRunner.PrimeAsync(operation(http), count: 50, max: TimeSpan.FromSeconds(5));
+    }
+    var result = await LoadRunner.RunAsync(series, concurrency, options.Warmup, options.Duration, operation(http));
+    results.Points.Add(result);
+    var errors = result.Errors == 0 ? "[green]0 errors[/]" : $"[red]{result.Errors} errors ({Markup.Escape(string.Join(", ", result.ErrorKinds.Select(e => $"{e.Key}×{e.Value}")))})[/]";
+    AnsiConsole.MarkupLine($"  {Markup.Escape(series),-42} c={concurrency,-3} [bold]{result.Throughput,8:0.0}/s[/]  p50 {result.P50Ms,7:0.00}  p95 {result.P95Ms,7:0.00}  p99 {result.P99Ms,7:0.00} ms  {errors}");
+    return result;
+}
+
+// 1 + 2: reads through the gateway, direct (cache warm) and direct to the cache-less Inventory.
+if (options.Runs("gateway") || options.Runs("cache"))
+{
+    AnsiConsole.Write(new Rule("1–2. Item reads: gateway overhead and cache").LeftJustified());
+    if (stack.Inventory is null)
+    {
+        results.Notes.Add("Scenarios 1–2 direct reads skipped: no Inventory address (attach mode needs --inventory URL).");
+    }
+    if (stack.InventoryNoCache is null && options.Runs("cache"))
+    {
+        results.Notes.Add("Scenario 2 cache-off side skipped: attach mode needs --inventory-nocache URL of an Inventory started with Inventory__Cache__Enabled=false.");
+    }
+    foreach (var c in options.Levels)
+    {
+        if (options.Runs("gateway"))
+        {
+            await MeasureAsync("reads", Scenarios.Gateway, c, stack.Gateway, h => Scenarios.ReadItem(h, data));
+        }
+        if (stack.Inventory is { } direct)
+        {
+            await MeasureAsync("reads", Scenarios.Direct, c, direct, h => Scenarios.ReadItem(h, data));
+        }
+        if (options.Runs("cache") && stack.InventoryNoCache is { } noCache)
+        {
+            await MeasureAsync("reads", Scenarios.NoCache, c, noCache, h => Scenarios.ReadItem(h, data));
+        }
+    }
+}
+
+// 3: orders, then the stock check.
+if (options.Runs("orders"))
+{
+    AnsiConsole.Write(new Rule("3. Order placement").LeftJustified());
+    var before = await data.StockAsync(stack.Gateway, ct);
+    var units = new StrongBox<long>(0);
+    foreach (var c in options.Levels)
+    {
+        await MeasureAsync("orders", Scenarios.Orders, c, stack.Gateway, h => Scenarios.PlaceOrder(h, data, units));
+    }
+    var after = await data.StockAsync(stack.Gateway, ct);
+    results.Stock = new StockCheck(before.Values.Sum(), after.Values.Sum(), units.Value);
+    AnsiConsole.MarkupLineInterpolated($"  stock check: deducted {results.Stock.Deducted:N0}, ordered {results.Stock.UnitsInSuccessfulOrders:N0} → {(results.Stock.Consistent ? "[green]consistent[/]" : "[red]INCONSISTENT[/]")}");
+}
+
+// 4: pgbench on the same PostgreSQL server, and a trivial Kestrel endpoint.
+if (options.Runs("pgbench"))
+{
+    AnsiConsole.Write(new Rule("4. Physical limits: pgbench").LeftJustified());
+    var binary = Pgbench.FindBinary();
+    if (stack.PostgresConnectionString is null || binary is null)
+    {
+        results.Notes.Add(binary is null ? "pgbench skipped: binary not found (apt install postgresql-client-15)." : "pgbench skipped: attach mode needs --pg CONNECTION-STRING of the PostgreSQL server.");
+    }
+    else
+    {
+        sampler.Phase = "pgbench";
+        var pgbench = new Pgbench(stack.PostgresConnectionString, options.PgbenchScale);
+        await AnsiConsole.Status().StartAsync($"pgbench -i -s {options.PgbenchScale}…", async _ => await pgbench.InitializeAsync(binary, ct));
+        results.PgbenchDescription = pgbench.Describe();
+        foreach (var c in options.Levels)
+        {
+            var p = await pgbench.MeasureAsync(binary, c, options.Duration, ct);
+            results.Points.Add(p);
+            AnsiConsole.MarkupLine($"  {Markup.Escape(p.Series),-42} c={c,-3} [bold]{p.Throughput,8:0.0}/s[/]  p50 {p.P50Ms,7:0.00}  p95 {p.P95Ms,7:0.00}  p99 {p.P99Ms,7:0.00} ms  {p.Errors} failed");
+        }
+    }
+}
+if (options.Runs("kestrel"))
+{
+    AnsiConsole.Write(new Rule("4. Physical limits: trivial Kestrel endpoint").LeftJustified());
+    await using var trivial = await TrivialServer.StartAsync(ct);
+    foreach (var c in options.Levels)
+    {
+        await MeasureAsync("kestrel", Scenarios.Kestrel, c, trivial.Address, Scenarios.Ping);
+    }
+}
+
+// 5: memory.
+foreach (var (service, peak) in sampler.Peaks())
+{
+    results.PeakRssMiB[service] = Math.Round(peak, 1);
+}
+foreach (var phase in sampler.Phases())
+{
+    foreach (var (service, peak) in sampler.Peaks(phase))
+    {
+        (results.PeakRssByPhaseMiB.TryGetValue(service, out var map) ? map : results.PeakRssByPhaseMiB[service] = [])[phase] = Math.Round(peak, 1);
+    }
+}
+foreach (var (service, pid) in pids)
+{
+    if (ServiceProcesses.StatusMiB(pid, "VmHWM") is { } hwm)
+    {
+        results.HighWaterMarkMiB[service] = Math.Round(hwm, 1);
+    }
+}
+results.TotalSeconds = clock.Elapsed.TotalSeconds;
+
+// Report.
+var directory = Path.Combine(Path.IsPathRooted(options.OutputRoot) ? options.OutputRoot : Path.Combine(repoRoot, options.OutputRoot), results.StartedAt.ToString("yyyyMMdd-HHmmss"));
+Directory.CreateDirectory(directory);
+File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(results, BenchResults.Json));
+var charts = Charts.Write(directory, results);
+var report = Report.Write(directory, results, charts, baseline);
+
+var table = new Table().AddColumns("target", "measured", "met");
+foreach (var t in Report.Targets(results))
+{
+    table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.Figure), t.Met switch { true => "[green]yes[/]", false => "[red]no[/]", null => "—" });
+}
+var memory = new Table().AddColumns("service", "peak RSS MiB");
+foreach (var (service, peak) in results.PeakRssMiB.OrderBy(p => p.Key))
+{
+    memory.AddRow(service, peak.ToString("0"));
+}
+AnsiConsole.Write(table);
+AnsiConsole.Write(memory);
+AnsiConsole.MarkupLineInterpolated($"Report: [link]{report}[/] ({clock.Elapsed.TotalSeconds:0} s in all)");
+return 0;
+
+static string FindRepoRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Shop.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+    return Directory.GetCurrentDirectory();
+}

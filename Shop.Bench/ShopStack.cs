@@ -1,0 +1,133 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Shop.Bench;
+
+/// <summary>
+/// The Shop under test: either booted here, fresh and isolated (the real AppHost through
+/// Aspire.Hosting.Testing, throw-away data, random ports), or a running one attached to by address.
+/// </summary>
+public sealed class ShopStack : IAsyncDisposable
+{
+    public const string NoCacheInventory = "inventory-nocache";
+
+    /// <summary>The service processes whose memory is watched (resource name → process name).</summary>
+    public static readonly (string Resource, string Process)[] Services =
+        [("gateway", "Shop.Gateway"), ("users", "Shop.Users"), ("orders", "Shop.Orders"), ("inventory", "Shop.Inventory")];
+
+    private static readonly string[] Resources = ["users-db", "orders-db", "inventory-db", "redis", "users", "inventory", "orders", "web", "gateway", NoCacheInventory];
+
+    private DistributedApplication? _app;
+
+    public required Uri Gateway { get; init; }
+    public Uri? Inventory { get; init; }
+    public Uri? InventoryNoCache { get; init; }
+    public string? PostgresConnectionString { get; init; }
+    public bool Booted => _app is not null;
+    public required string Description { get; init; }
+
+    public static ShopStack Attach(BenchOptions options) => new()
+    {
+        Gateway = options.Base!,
+        Inventory = options.Inventory,
+        InventoryNoCache = options.InventoryNoCache,
+        PostgresConnectionString = options.PostgresConnectionString,
+        Description = $"attached to a running Shop at {options.Base}",
+    };
+
+    public static async Task<ShopStack> BootAsync(BenchOptions options, CancellationToken ct)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shop_AppHost>(
+        [
+            "Shop:GatewayPort=0",
+            "Shop:EphemeralData=true",
+            $"SHOP_ADMIN_EMAIL={options.AdminEmail}",
+            $"SHOP_ADMIN_PASSWORD={options.AdminPassword}",
+        ], ct);
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
+            .AddFilter("Aspire.Hosting", LogLevel.Error)
+            .AddFilter("Shop.AppHost.Resources", options.Verbose ? LogLevel.Warning : LogLevel.Critical));
+        AddNoCacheInventory(builder);
+
+        var app = await builder.BuildAsync(ct);
+        await app.StartAsync(ct);
+        foreach (var resource in Resources)
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(resource, ct);
+        }
+        return new ShopStack
+        {
+            _app = app,
+            Gateway = app.GetEndpoint("gateway", "http"),
+            Inventory = app.GetEndpoint("inventory", "http"),
+            InventoryNoCache = app.GetEndpoint(NoCacheInventory, "http"),
+            PostgresConnectionString = await app.GetConnectionStringAsync("inventorydb", ct),
+            Description = "booted by Shop.Bench: the real AppHost via Aspire.Hosting.Testing, throw-away data, random ports, no dashboard",
+        };
+    }
+
+    /// <summary>
+    /// Scenario 2's "cache disabled" side: a second Inventory process from the same project, on the
+    /// same database and Redis, differing only in <c>Inventory__Cache__Enabled=false</c>. Both sides run
+    /// at once, so the comparison comes from one boot and one data set, and the app model stays untouched.
+    /// </summary>
+    private static void AddNoCacheInventory(IDistributedApplicationTestingBuilder builder)
+    {
+        var inventory = builder.CreateResourceBuilder<ProjectResource>("inventory");
+        InventoryProject.Path = inventory.Resource.GetProjectMetadata().ProjectPath;
+        var model = builder.Resources;
+        IResourceBuilder<T> Existing<T>(string name) where T : IResource => builder.CreateResourceBuilder((T)model.Single(r => r.Name == name));
+
+        builder.AddProject<InventoryProject>(NoCacheInventory)
+            .WithHttpEndpoint()
+            .WithHttpHealthCheck("/health")
+            .WithReference(Existing<IResourceWithConnectionString>("inventorydb"))
+            .WithReference(Existing<IResourceWithConnectionString>("redis"))
+            .WithReference(Existing<ProjectResource>("users"))
+            .WithEnvironment("ServiceAuth__ApiKey", Existing<ParameterResource>("service-api-key"))
+            .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
+            .WithEnvironment("Inventory__Cache__Enabled", "false")
+            .WithEnvironment("Inventory__SeedDemoCatalogue", "false")
+            .WaitFor(inventory);
+    }
+
+    /// <summary>The Inventory project again, already built by the AppHost's build (so no second build at start).</summary>
+    private sealed class InventoryProject : IProjectMetadata
+    {
+        public static string Path { get; set; } = "";
+
+        public string ProjectPath => Path;
+
+        public bool SuppressBuild => true;
+    }
+
+    /// <summary>The process id DCP reports for a resource (the service's own process, or the launcher that runs it).</summary>
+    public int? ProcessId(string resource)
+    {
+        if (_app is null || !_app.ResourceNotifications.TryGetCurrentState(resource, out var evt))
+        {
+            return null;
+        }
+        var pid = evt.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value;
+        return pid switch
+        {
+            int i => i,
+            long l => (int)l,
+            string s when int.TryParse(s, out var i) => i,
+            _ => null,
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
