@@ -58,6 +58,35 @@ public sealed class BenchData
         return stock;
     }
 
+    /// <summary>
+    /// Units of the bench skus in stored, non-cancelled orders, as Orders knows them (admin listing).
+    /// This, not the client's count of 201s, is what the stock must match: a request the client gave up
+    /// on (priming is cut off after a few seconds) may still have been completed by the server.
+    /// </summary>
+    public async Task<long> UnitsInStoredOrdersAsync(Uri gateway, CancellationToken ct)
+    {
+        using var http = LoadRunner.Client(gateway, 4);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        var skus = Skus.ToHashSet(StringComparer.Ordinal);
+        long units = 0;
+        for (var offset = 0; ; offset += 200)
+        {
+            using var response = await http.GetAsync($"/orders/?limit=200&offset={offset}", ct);
+            await ExpectAsync(response, 200, "list orders", ct);
+            var page = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+            foreach (var order in page.GetProperty("items").EnumerateArray().Where(o => o.GetProperty("status").GetString() != "cancelled"))
+            {
+                units += order.GetProperty("items").EnumerateArray()
+                    .Where(l => skus.Contains(l.GetProperty("sku").GetString()!))
+                    .Sum(l => l.GetProperty("qty").GetInt64());
+            }
+            if (offset + 200 >= page.GetProperty("total").GetInt32())
+            {
+                return units;
+            }
+        }
+    }
+
     private static async Task<string> TokenAsync(HttpResponseMessage response, CancellationToken ct)
     {
         using (response)

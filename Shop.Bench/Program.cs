@@ -137,8 +137,9 @@ if (options.Runs("orders"))
         await MeasureAsync("orders", Scenarios.Orders, c, stack.Gateway, h => Scenarios.PlaceOrder(h, data, units));
     }
     var after = await data.StockAsync(stack.Gateway, ct);
-    results.Stock = new StockCheck(before.Values.Sum(), after.Values.Sum(), units.Value);
-    AnsiConsole.MarkupLineInterpolated($"  stock check: deducted {results.Stock.Deducted:N0}, ordered {results.Stock.UnitsInSuccessfulOrders:N0} → {(results.Stock.Consistent ? "[green]consistent[/]" : "[red]INCONSISTENT[/]")}");
+    var stored = await data.UnitsInStoredOrdersAsync(stack.Gateway, ct);
+    results.Stock = new StockCheck(before.Values.Sum(), after.Values.Sum(), units.Value, stored);
+    AnsiConsole.MarkupLineInterpolated($"  stock check: deducted {results.Stock.Deducted:N0}, in stored orders {stored:N0}, in 201 answers {units.Value:N0} → {(results.Stock.Consistent ? "[green]consistent[/]" : "[red]INCONSISTENT[/]")}");
 }
 
 // 4: pgbench on the same PostgreSQL server, and a trivial Kestrel endpoint.

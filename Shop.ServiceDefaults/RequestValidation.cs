@@ -32,6 +32,19 @@ public sealed class ValidationErrors
         {
             Add(field, minLength > 1 ? $"Must be {minLength} to {maxLength} characters." : $"Must be at most {maxLength} characters.");
         }
+        return RejectControlCharacters(field, value);
+    }
+
+    /// <summary>
+    /// Control characters have no place in names, emails or URLs, and PostgreSQL cannot store NUL at
+    /// all: refused at the edge rather than failing in the database.
+    /// </summary>
+    public ValidationErrors RejectControlCharacters(string field, string? value)
+    {
+        if (value is not null && value.Any(char.IsControl))
+        {
+            Add(field, "Must not contain control characters.");
+        }
         return this;
     }
 

@@ -30,6 +30,7 @@ public static class InventoryApi
         {
             errors.Add("q", "Must be at most 100 characters.");
         }
+        errors.RejectControlCharacters("q", q);
         if (!errors.IsValid)
         {
             return errors.ToProblem();

@@ -73,7 +73,9 @@ public static class OrdersApi
         PlacementOutcome outcome;
         try
         {
-            outcome = await placement.PlaceAsync(orderId, userId, lines, idempotencyKey, ct);
+            // Once stock may be reserved, finish the job even if the client hangs up: the outcome is
+            // stored for an Idempotency-Key retry instead of being left half-done (timeouts still bound it).
+            outcome = await placement.PlaceAsync(orderId, userId, lines, idempotencyKey, CancellationToken.None);
         }
         catch
         {
@@ -185,14 +187,15 @@ public static class OrdersApi
     }
 
     private static async Task<Results<Ok<OrderResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        Guid id, UpdateOrderRequest request, ClaimsPrincipal principal, OrderWorkflow workflow, CancellationToken ct)
+        Guid id, UpdateOrderRequest request, ClaimsPrincipal principal, OrderWorkflow workflow)
     {
         if (request.Status is null || !OrderStatus.All.Contains(request.Status))
         {
             return new ValidationErrors().Add("status", "Must be one of: " + string.Join(", ", OrderStatus.All) + ".").ToProblem();
         }
         var actor = principal.GetUserId() ?? throw new InvalidOperationException("Authenticated user without sub.");
-        var outcome = await workflow.ChangeStatusAsync(id, request.Status, actor, principal.IsAdmin(), ct);
+        // A status change (and a cancellation's restock) completes even if the client hangs up.
+        var outcome = await workflow.ChangeStatusAsync(id, request.Status, actor, principal.IsAdmin(), CancellationToken.None);
         return outcome switch
         {
             StatusChangeOutcome.Changed changed => TypedResults.Ok(changed.Order),

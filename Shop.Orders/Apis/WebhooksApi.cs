@@ -42,7 +42,8 @@ public static class WebhooksApi
     {
         var errors = new ValidationErrors();
         Uri? uri = null;
-        if (string.IsNullOrWhiteSpace(request.Url) || request.Url.Length > MaxUrlLength || !WebhookTargetPolicy.IsWellFormed(request.Url.Trim(), out uri))
+        if (string.IsNullOrWhiteSpace(request.Url) || request.Url.Length > MaxUrlLength || request.Url.Any(char.IsControl)
+            || !WebhookTargetPolicy.IsWellFormed(request.Url.Trim(), out uri))
         {
             errors.Add("url", $"Must be an absolute http or https URL of at most {MaxUrlLength} characters.");
         }
@@ -55,9 +56,9 @@ public static class WebhooksApi
         {
             errors.Add("events", "Allowed: order.created, order.status_changed, or [\"*\"].");
         }
-        if (request.Secret is not null && request.Secret.Length is < 16 or > 200)
+        if (request.Secret is not null && (request.Secret.Length is < 16 or > 200 || request.Secret.Any(char.IsControl)))
         {
-            errors.Add("secret", "Must be 16 to 200 characters.");
+            errors.Add("secret", "Must be 16 to 200 characters, without control characters.");
         }
         if (errors.IsValid && await targets.CheckAsync(uri!, ct) is { } refusal)
         {

@@ -65,6 +65,13 @@ public sealed class OrderPlacement(
             throw;
         }
 
+        var total = reservation.Lines.Sum(l => l.UnitPrice * l.Qty);
+        if (total > MaxTotal)
+        {
+            await TryReleaseNowAsync(orderId);
+            return new PlacementOutcome.Rejected(StatusCodes.Status400BadRequest, TotalTooLargeProblem());
+        }
+
         try
         {
             return await StoreAsync(orderId, userId, reservation, idempotencyKey, ct);
@@ -75,6 +82,18 @@ public sealed class OrderPlacement(
             throw;
         }
     }
+
+    /// <summary>The largest total <c>numeric(12,2)</c> holds.</summary>
+    public const decimal MaxTotal = 9_999_999_999.99m;
+
+    private JsonElement TotalTooLargeProblem() => JsonSerializer.SerializeToElement(new Dictionary<string, object>
+    {
+        ["type"] = "https://httpstatuses.io/400",
+        ["title"] = "One or more fields are invalid.",
+        ["status"] = 400,
+        ["detail"] = "The order total would exceed 9,999,999,999.99.",
+        ["errors"] = new Dictionary<string, string[]> { ["items"] = ["The order total is too large; split the order."] },
+    }, json.Value.SerializerOptions);
 
     private async Task<PlacementOutcome.Placed> StoreAsync(Guid orderId, int userId, Reservation reservation, string? idempotencyKey, CancellationToken ct)
     {
