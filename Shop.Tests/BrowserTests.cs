@@ -11,7 +11,7 @@ namespace Shop.Tests;
 /// </summary>
 public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
 {
-    private static readonly string ScreenshotDirectory = Path.Combine(FindRepositoryRoot(), "artifacts", "screenshots");
+    private static readonly string ScreenshotDirectory = Path.Combine(ShopAppHost.RepositoryRoot, "artifacts", "screenshots");
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
@@ -205,15 +205,5 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
             await Task.Delay(100);
         }
         Assert.Equal(count, await locator.CountAsync());
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Shop.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? AppContext.BaseDirectory;
     }
 }

@@ -95,10 +95,10 @@ public sealed class InventoryClient(HttpClient http, IOptions<JsonOptions> json)
 public sealed class ServiceClientOptions
 {
     /// <summary>One try's limit; several tries and back-off fit in <see cref="TotalTimeout"/>.</summary>
-    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(4);
 
     /// <summary>Well inside the gateway's timeout, so a slow dependency becomes a 503, not a 504.</summary>
-    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(6);
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public static class ServiceClients
@@ -127,7 +127,7 @@ public static class ServiceClients
                 o.AttemptTimeout.Timeout = options.AttemptTimeout;
                 o.TotalRequestTimeout.Timeout = options.TotalTimeout;
                 o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(Math.Max(10, options.AttemptTimeout.TotalSeconds * 2));
-                o.CircuitBreaker.MinimumThroughput = 5;
+                o.CircuitBreaker.MinimumThroughput = 10;
                 o.CircuitBreaker.FailureRatio = 0.5;
                 o.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(5);
                 o.Retry.MaxRetryAttempts = 2;

@@ -67,10 +67,54 @@ public abstract class ShopAppHost : IAsyncLifetime
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cts.Token);
         }
         GatewayAddress = App.GetEndpoint("gateway", "http");
+        KeepResourceLogs();
+    }
+
+    /// <summary>
+    /// Every resource's console output goes to artifacts/test-results/resource-logs/&lt;app&gt;/&lt;resource&gt;.log,
+    /// so a failure in CI can be read after the fact without flooding the test output.
+    /// </summary>
+    private void KeepResourceLogs()
+    {
+        var directory = Path.Combine(RepositoryRoot, "artifacts", "test-results", "resource-logs", GetType().Name);
+        Directory.CreateDirectory(directory);
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        foreach (var resource in App.Services.GetRequiredService<DistributedApplicationModel>().Resources)
+        {
+            var file = Path.Combine(directory, resource.Name + ".log");
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var batch in logs.WatchAsync(resource.Name).WithCancellation(_stopping.Token))
+                    {
+                        await File.AppendAllLinesAsync(file, batch.Select(l => l.Content));
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException)
+                {
+                }
+            });
+        }
+    }
+
+    private readonly CancellationTokenSource _stopping = new();
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    private static string FindRepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Shop.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? AppContext.BaseDirectory;
     }
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
         if (App is not null)
         {
             await App.StopAsync();
