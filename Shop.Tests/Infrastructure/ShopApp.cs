@@ -46,7 +46,7 @@ public abstract class ShopAppHost : IAsyncLifetime
             .. ExtraArguments,
         ], cts.Token);
         // The AppHost's own logs (health probes failing while resources start) are noise in test output.
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None).AddFilter("Aspire.Hosting", LogLevel.Error).AddFilter("Shop.AppHost.Resources", LogLevel.Critical));
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None).AddFilter("Aspire.Hosting", LogLevel.Error).AddFilter("Shop.AppHost.Resources", LogLevel.Critical).AddFilter("System.Net.Http", LogLevel.Warning).AddFilter("Polly", LogLevel.Error));
 
         // Test-only knobs: a short webhook schedule, loopback receivers allowed but private networks refused
         // (the production SSRF policy with the test's own 127.0.0.1 receiver let through).
