@@ -94,10 +94,9 @@ public sealed class FaultTests(ShopApp shop, ITestOutputHelper output)
         }
         finally
         {
-            await shop.StartResourceAsync("inventory");
+            await shop.StartAndWaitHealthyAsync("inventory");
         }
         await PollAsync("/inventory/healthz", HttpStatusCode.OK);
-        await shop.App.ResourceNotifications.WaitForResourceHealthyAsync("inventory");
         await RetryAsync(async () => await client.PlaceOrderAsync((sku, 1)));
         Assert.Equal(9, await client.StockAsync(sku));
         var after = await (await client.GetAsync("/orders/")).JsonAsync();
@@ -119,8 +118,7 @@ public sealed class FaultTests(ShopApp shop, ITestOutputHelper output)
 
             await shop.StopResourceAsync("orders");
             await receiver.ListenAsync();
-            await shop.StartResourceAsync("orders");
-            await shop.App.ResourceNotifications.WaitForResourceHealthyAsync("orders");
+            await shop.StartAndWaitHealthyAsync("orders");
 
             var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
             Assert.NotNull(received);
@@ -200,9 +198,8 @@ public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
             }
             finally
             {
-                await shop.StartResourceAsync(resource);
+                await shop.StartAndWaitHealthyAsync(resource);
             }
-            await shop.App.ResourceNotifications.WaitForResourceHealthyAsync(resource);
             await Task.Delay(2000);
         }
         finally
@@ -266,9 +263,8 @@ public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
         }
         finally
         {
-            await shop.StartResourceAsync("users");
+            await shop.StartAndWaitHealthyAsync("users");
         }
-        await shop.App.ResourceNotifications.WaitForResourceHealthyAsync("users");
         Assert.Equal(1000, await client.StockAsync(sku));
     }
 }

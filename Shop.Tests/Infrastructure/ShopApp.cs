@@ -86,7 +86,7 @@ public abstract class ShopAppHost : IAsyncLifetime
             {
                 try
                 {
-                    await foreach (var batch in logs.WatchAsync(resource.Name).WithCancellation(_stopping.Token))
+                    await foreach (var batch in logs.WatchAsync(resource).WithCancellation(_stopping.Token))
                     {
                         await File.AppendAllLinesAsync(file, batch.Select(l => l.Content));
                     }
@@ -148,6 +148,29 @@ public abstract class ShopAppHost : IAsyncLifetime
     public Task StopResourceAsync(string name) => ExecuteAsync(name, KnownResourceCommands.StopCommand);
 
     public Task StartResourceAsync(string name) => ExecuteAsync(name, KnownResourceCommands.StartCommand);
+
+    /// <summary>
+    /// Starts a stopped resource and waits until it is healthy. A restarted project is launched
+    /// through `dotnet run` by the orchestrator, which now and then fails to come up on a loaded
+    /// machine; one more start is tried then (its log is in resource-logs/).
+    /// </summary>
+    public async Task StartAndWaitHealthyAsync(string name)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await StartResourceAsync(name);
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                await App.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
+                return;
+            }
+            catch (DistributedApplicationException) when (attempt < 2)
+            {
+                await Task.Delay(1000);
+            }
+        }
+    }
 
     private async Task ExecuteAsync(string resource, string command)
     {
