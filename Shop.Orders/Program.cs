@@ -13,6 +13,7 @@ builder.AddShopOpenApi("Shop Orders API");
 builder.AddServiceClients();
 
 builder.Services.AddScoped<IdempotencyStore>();
+builder.Services.AddScoped<StockReleases>();
 builder.Services.AddScoped<OrderPlacement>();
 builder.Services.AddScoped<OrderWorkflow>();
 builder.Services.AddScoped<OrderReader>();

@@ -90,12 +90,21 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
         db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key && k.State == IdempotencyState.Processing)
             .ExecuteDeleteAsync(CancellationToken.None);
 
-    /// <summary>Stores the answer; called inside the transaction that stores the order.</summary>
-    public Task CompleteAsync(int userId, string key, int status, string body, CancellationToken ct) =>
-        db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(k => k.State, IdempotencyState.Completed)
-                .SetProperty(k => k.ResponseStatus, status)
-                .SetProperty(k => k.ResponseBody, body)
-                .SetProperty(k => k.UpdatedAt, DateTime.UtcNow), ct);
+    /// <summary>
+    /// Stores the answer with the caller's next <c>SaveChanges</c>, in the same batch and transaction
+    /// as the order it describes.
+    /// </summary>
+    public void CompleteWith(int userId, string key, int status, string body)
+    {
+        var record = new IdempotencyRecord { UserId = userId, Key = key, RequestHash = "" };
+        var entry = db.IdempotencyKeys.Attach(record);
+        record.State = IdempotencyState.Completed;
+        record.ResponseStatus = status;
+        record.ResponseBody = body;
+        record.UpdatedAt = DateTime.UtcNow;
+        foreach (var property in (string[])[nameof(record.State), nameof(record.ResponseStatus), nameof(record.ResponseBody), nameof(record.UpdatedAt)])
+        {
+            entry.Property(property).IsModified = true;
+        }
+    }
 }

@@ -25,11 +25,8 @@ public abstract record PlacementOutcome
 /// </summary>
 public sealed class OrderPlacement(
     OrdersDbContext db, UsersClient users, InventoryClient inventory, WebhookOutbox outbox,
-    IdempotencyStore idempotency, IOptions<JsonOptions> json, ILogger<OrderPlacement> logger)
+    IdempotencyStore idempotency, StockReleases releases, IOptions<JsonOptions> json)
 {
-    /// <summary>How long a placement may take before its stock is considered abandoned.</summary>
-    public static readonly TimeSpan GuardDelay = TimeSpan.FromMinutes(2);
-
     public async Task<PlacementOutcome> PlaceAsync(
         Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
@@ -39,11 +36,7 @@ public sealed class OrderPlacement(
             return new PlacementOutcome.UserNotAllowed();
         }
 
-        await db.Database.ExecuteSqlInterpolatedAsync($"""
-            INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
-            VALUES ({orderId}, {DateTime.UtcNow + GuardDelay}, 0, now())
-            ON CONFLICT (order_id) DO NOTHING
-            """, ct);
+        await releases.AddGuardAsync(orderId, ct);
 
         Reservation reservation;
         try
@@ -53,7 +46,7 @@ public sealed class OrderPlacement(
         catch (InventoryRejectedException rejected)
         {
             // Nothing was reserved (all or nothing); the guard has nothing to protect.
-            await DeleteGuardAsync(orderId);
+            await releases.DeleteAsync(orderId);
             return new PlacementOutcome.Rejected(rejected.Status, rejected.Problem);
         }
         catch (ServiceUnavailableException)
@@ -61,14 +54,14 @@ public sealed class OrderPlacement(
             // A timed-out reservation may still have happened. Inventory is not answering now, so
             // do not make the client wait for a release too: make the guard due at once and let
             // the worker give the stock back as soon as Inventory is reachable.
-            await MakeGuardDueAsync(orderId);
+            await releases.ExpediteAsync(orderId);
             throw;
         }
 
         var total = reservation.Lines.Sum(l => l.UnitPrice * l.Qty);
         if (total > MaxTotal)
         {
-            await TryReleaseNowAsync(orderId);
+            await releases.TryReleaseNowAsync(orderId);
             return new PlacementOutcome.Rejected(StatusCodes.Status400BadRequest, TotalTooLargeProblem());
         }
 
@@ -78,7 +71,7 @@ public sealed class OrderPlacement(
         }
         catch
         {
-            await TryReleaseNowAsync(orderId);
+            await releases.TryReleaseNowAsync(orderId);
             throw;
         }
     }
@@ -124,53 +117,14 @@ public sealed class OrderPlacement(
             CreatedAt = now,
         });
         await outbox.AddAsync(WebhookEventTypes.OrderCreated, response, now, ct);
-        await db.SaveChangesAsync(ct);
-        await db.StockReleases.Where(r => r.OrderId == orderId).ExecuteDeleteAsync(ct);
+        releases.RemoveGuardWith(orderId);
         if (idempotencyKey is not null)
         {
-            await idempotency.CompleteAsync(userId, idempotencyKey, StatusCodes.Status201Created, body, ct);
+            idempotency.CompleteWith(userId, idempotencyKey, StatusCodes.Status201Created, body);
         }
+        // One batch: order, lines, event, outbox rows, guard deletion and the idempotent answer.
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return new PlacementOutcome.Placed(response, body);
-    }
-
-    private async Task TryReleaseNowAsync(Guid orderId)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await inventory.ReleaseAsync(orderId, timeout.Token);
-            await DeleteGuardAsync(orderId);
-        }
-        catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException or DbUpdateException or Npgsql.NpgsqlException)
-        {
-            logger.LogWarning("Release of order {OrderId} deferred to the background worker", orderId);
-        }
-    }
-
-    private async Task MakeGuardDueAsync(Guid orderId)
-    {
-        try
-        {
-            await db.StockReleases.Where(r => r.OrderId == orderId)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAt, DateTime.UtcNow), CancellationToken.None);
-        }
-        catch (Exception e) when (e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
-        {
-            logger.LogWarning(e, "Could not expedite the release guard of order {OrderId}; it falls due on its own", orderId);
-        }
-    }
-
-    private async Task DeleteGuardAsync(Guid orderId)
-    {
-        try
-        {
-            await db.StockReleases.Where(r => r.OrderId == orderId).ExecuteDeleteAsync(CancellationToken.None);
-        }
-        catch (Exception e) when (e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
-        {
-            // The worker will find the guard, see no live order, and release (a no-op) later.
-            logger.LogWarning(e, "Could not delete release guard of order {OrderId}", orderId);
-        }
     }
 }

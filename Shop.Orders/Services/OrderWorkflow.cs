@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Shop.Orders.Apis;
-using Shop.Orders.Clients;
 using Shop.Orders.Data;
 using Shop.Orders.Webhooks;
 
@@ -18,7 +17,7 @@ public abstract record StatusChangeOutcome
 /// and — for a cancellation — the due stock release commit together; the status is compared and set
 /// in one statement, so two racing changes cannot both win and a cancel restocks once.
 /// </summary>
-public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, InventoryClient inventory, OrderReader reader, ILogger<OrderWorkflow> logger)
+public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, StockReleases releases, OrderReader reader)
 {
     public async Task<StatusChangeOutcome> ChangeStatusAsync(Guid orderId, string newStatus, int actorId, bool actorIsAdmin, CancellationToken ct)
     {
@@ -70,22 +69,8 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Inve
 
         if (newStatus == OrderStatus.Cancelled)
         {
-            await TryReleaseNowAsync(orderId);
+            await releases.TryReleaseNowAsync(orderId);
         }
         return new StatusChangeOutcome.Changed(response);
-    }
-
-    private async Task TryReleaseNowAsync(Guid orderId)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await inventory.ReleaseAsync(orderId, timeout.Token);
-            await db.StockReleases.Where(r => r.OrderId == orderId).ExecuteDeleteAsync(CancellationToken.None);
-        }
-        catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException)
-        {
-            logger.LogWarning("Restock of cancelled order {OrderId} deferred to the background worker", orderId);
-        }
     }
 }

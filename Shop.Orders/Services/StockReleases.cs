@@ -1,0 +1,78 @@
+using Microsoft.EntityFrameworkCore;
+using Shop.Orders.Clients;
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Services;
+
+/// <summary>
+/// The <c>stock_releases</c> rows: a guard written before stock is reserved for a new order, and a
+/// due release written with a cancellation. Each row is deleted once Inventory has the stock back;
+/// whatever cannot be released now stays for <see cref="StockReleaseWorker"/>.
+/// </summary>
+public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory, ILogger<StockReleases> logger)
+{
+    /// <summary>How long a placement may take before its stock is considered abandoned.</summary>
+    public static readonly TimeSpan GuardDelay = TimeSpan.FromMinutes(2);
+
+    private static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Stores the guard that gives the stock back if the order is never stored.</summary>
+    public Task AddGuardAsync(Guid orderId, CancellationToken ct) =>
+        db.Database.ExecuteSqlInterpolatedAsync($"""
+            INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
+            VALUES ({orderId}, {DateTime.UtcNow + GuardDelay}, 0, now())
+            ON CONFLICT (order_id) DO NOTHING
+            """, ct);
+
+    /// <summary>
+    /// Marks the guard for deletion in the caller's unit of work, so it goes in the same batch and
+    /// transaction as the order. If the worker already released the stock (the guard is gone), the
+    /// save fails and the order is not stored without its stock.
+    /// </summary>
+    public void RemoveGuardWith(Guid orderId) => db.StockReleases.Remove(new StockRelease { OrderId = orderId });
+
+    /// <summary>Gives the stock back now; if Inventory or the database cannot be reached, the worker does it later.</summary>
+    public async Task TryReleaseNowAsync(Guid orderId)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(ReleaseTimeout);
+            await inventory.ReleaseAsync(orderId, timeout.Token);
+            await DeleteAsync(orderId);
+        }
+        catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException)
+        {
+            logger.LogWarning("Release of order {OrderId} deferred to the background worker", orderId);
+        }
+    }
+
+    /// <summary>Makes the row due at once (a reservation whose outcome is unknown while Inventory is unreachable).</summary>
+    public async Task ExpediteAsync(Guid orderId)
+    {
+        try
+        {
+            await db.StockReleases.Where(r => r.OrderId == orderId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAt, DateTime.UtcNow), CancellationToken.None);
+        }
+        catch (Exception e) when (IsDatabaseFailure(e))
+        {
+            logger.LogWarning(e, "Could not expedite the stock release of order {OrderId}; it falls due on its own", orderId);
+        }
+    }
+
+    /// <summary>Deletes the row once nothing is left to release.</summary>
+    public async Task DeleteAsync(Guid orderId)
+    {
+        try
+        {
+            await db.StockReleases.Where(r => r.OrderId == orderId).ExecuteDeleteAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (IsDatabaseFailure(e))
+        {
+            // The worker will find the row, see nothing live, and release (a no-op) later.
+            logger.LogWarning(e, "Could not delete the stock release row of order {OrderId}", orderId);
+        }
+    }
+
+    private static bool IsDatabaseFailure(Exception e) => e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException;
+}
