@@ -14,60 +14,48 @@ public abstract record ReserveOutcome
 }
 
 /// <summary>
-/// All-or-nothing stock reservation per order, in one transaction. Rows are locked in sku order
-/// (<c>SELECT … FOR UPDATE</c>), so concurrent multi-line orders cannot deadlock; the reservation row
-/// keyed by order id makes a retry return the first result instead of deducting twice, and the
-/// release flips its status once, so a restock happens at most once. <c>qty >= 0</c> is also a
+/// All-or-nothing stock reservation per order, in one statement (the <c>reserve_stock</c> function).
+/// Rows are locked in sku order (<c>SELECT … FOR UPDATE</c>), so concurrent multi-line orders and
+/// releases cannot deadlock; the reservation row keyed by order id makes a retry return the first
+/// result instead of deducting twice, and the release flips its status once, so a restock happens
+/// at most once. <c>qty >= 0</c> is also a
 /// database constraint.
 /// </summary>
 public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
 {
     public async Task<ReserveOutcome> ReserveAsync(Guid orderId, IReadOnlyList<(string Sku, int Qty)> lines, CancellationToken ct)
     {
-        var ordered = lines.OrderBy(l => l.Sku, StringComparer.Ordinal).ToList();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var skus = lines.Select(l => l.Sku).ToArray();
+        var qtys = lines.Select(l => l.Qty).ToArray();
+        // One statement, one implicit transaction: see the ReserveStockFunction migration.
+        var rows = await db.Database.SqlQuery<ReserveStockRow>($"""
+            SELECT outcome AS "Outcome", sku AS "Sku", name AS "Name", qty AS "Qty", available AS "Available", unit_price AS "UnitPrice"
+            FROM reserve_stock({orderId}, {skus}, {qtys})
+            """).ToListAsync(ct);
 
-        // Claim the order id. A concurrent claim of the same id blocks here until the other commits.
-        var claimed = await db.Database.ExecuteSqlInterpolatedAsync(
-            $"INSERT INTO reservations (order_id, status, created_at) VALUES ({orderId}, 'reserved', now()) ON CONFLICT (order_id) DO NOTHING", ct);
-        if (claimed == 0)
+        switch (rows)
         {
-            await tx.RollbackAsync(ct);
-            return await ExistingAsync(orderId, ct);
+            case [{ Outcome: "exists" }]:
+                return await ExistingAsync(orderId, ct);
+            case var _ when rows.Any(r => r.Outcome == "unknown"):
+                return new ReserveOutcome.UnknownSkus([.. rows.Where(r => r.Outcome == "unknown").Select(r => r.Sku!)]);
+            case var _ when rows.Any(r => r.Outcome == "short"):
+                return new ReserveOutcome.Short([.. rows.Select(r => new StockShortage(r.Sku!, r.Qty!.Value, r.Available!.Value))]);
         }
-
-        var skus = ordered.Select(l => l.Sku).ToArray();
-        var stock = await db.Items
-            .FromSql($"SELECT * FROM inventory WHERE sku = ANY({skus}) ORDER BY sku FOR UPDATE")
-            .AsNoTracking().ToDictionaryAsync(i => i.Sku, StringComparer.Ordinal, ct);
-
-        var unknown = skus.Where(s => !stock.ContainsKey(s)).ToList();
-        if (unknown.Count > 0)
-        {
-            await tx.RollbackAsync(ct);
-            return new ReserveOutcome.UnknownSkus(unknown);
-        }
-        var shortages = ordered.Where(l => stock[l.Sku].Qty < l.Qty)
-            .Select(l => new StockShortage(l.Sku, l.Qty, stock[l.Sku].Qty)).ToList();
-        if (shortages.Count > 0)
-        {
-            await tx.RollbackAsync(ct);
-            return new ReserveOutcome.Short(shortages);
-        }
-
-        var qtys = ordered.Select(l => l.Qty).ToArray();
-        await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE inventory AS i SET qty = i.qty - r.qty, updated_at = now()
-            FROM unnest({skus}::text[], {qtys}::int[]) AS r(sku, qty)
-            WHERE i.sku = r.sku
-            """, ct);
-        var reserved = ordered.Select(l => new ReservedLine(l.Sku, stock[l.Sku].Name, l.Qty, stock[l.Sku].Price)).ToList();
-        db.ReservationLines.AddRange(reserved.Select(l => new ReservationLine { OrderId = orderId, Sku = l.Sku, Name = l.Name, Qty = l.Qty, UnitPrice = l.UnitPrice }));
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
 
         await reader.InvalidateAsync(skus);
-        return new ReserveOutcome.Reserved(new ReservationResponse(orderId, ReservationStatus.Reserved, reserved));
+        return new ReserveOutcome.Reserved(new ReservationResponse(orderId, ReservationStatus.Reserved,
+            [.. rows.Select(r => new ReservedLine(r.Sku!, r.Name!, r.Qty!.Value, r.UnitPrice!.Value))]));
+    }
+
+    private sealed class ReserveStockRow
+    {
+        public required string Outcome { get; init; }
+        public string? Sku { get; init; }
+        public string? Name { get; init; }
+        public int? Qty { get; init; }
+        public int? Available { get; init; }
+        public decimal? UnitPrice { get; init; }
     }
 
     /// <summary>
