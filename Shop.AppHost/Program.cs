@@ -50,6 +50,7 @@ var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, ".
 
 builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
+    .WithDirectEndpoints()
     .WithExternalHttpEndpoints()
     .WithAppHostEnvironment()
     .WithReference(users).WaitFor(users)

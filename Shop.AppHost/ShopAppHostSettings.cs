@@ -29,7 +29,22 @@ public static class ShopProjectExtensions
     public static IResourceBuilder<ProjectResource> WithShopDefaults(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
     {
         project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment();
-        return settings.Replicas > 1 ? project.WithReplicas(settings.Replicas) : project;
+        return settings.Replicas > 1 ? project.WithReplicas(settings.Replicas) : project.WithDirectEndpoints();
+    }
+
+    /// <summary>
+    /// A single instance listens on its endpoint's port itself instead of behind DCP's loopback proxy:
+    /// one hop less on every call (an order crosses about eight), and a stopped service refuses
+    /// connections at once instead of leaving callers waiting on a proxy that still accepts them.
+    /// Replicas need the proxy to share one address, so they keep it.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithDirectEndpoints(this IResourceBuilder<ProjectResource> project)
+    {
+        if (project.ApplicationBuilder.ExecutionContext.IsRunMode)
+        {
+            ResourceBuilderExtensions.WithEndpointProxySupport(project, proxyEnabled: false);
+        }
+        return project;
     }
 
     /// <summary>In run mode a project follows the AppHost's environment (Development unless told otherwise).</summary>

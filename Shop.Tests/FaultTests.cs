@@ -5,18 +5,12 @@ using Xunit;
 
 namespace Shop.Tests;
 
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class FaultCollection
-{
-    public const string Name = "Faults (stop and restart resources; run alone)";
-}
-
 /// <summary>
 /// Graceful degradation: resources of the running app are stopped and started again through
 /// Aspire's resource commands. These run alone, after the parallel tests, since they take parts
 /// of the shared app away for a while.
 /// </summary>
-[Collection(FaultCollection.Name)]
+[Collection(ExclusiveCollection.Name)]
 public sealed class FaultTests(ShopApp shop, ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
@@ -171,7 +165,7 @@ public sealed class FaultTests(ShopApp shop, ITestOutputHelper output)
 }
 
 /// <summary>Faults while a bounded load of placements, reads and cancellations runs; stock reconciled after each.</summary>
-[Collection(FaultCollection.Name)]
+[Collection(ExclusiveCollection.Name)]
 public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
 {
     private async Task RunAsync(string resource, Func<Task> whileDown)

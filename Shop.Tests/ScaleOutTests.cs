@@ -4,18 +4,11 @@ using Xunit;
 
 namespace Shop.Tests;
 
-// Runs alone: a second full stack beside the first is more than two cores should share with the rest.
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ScaleOutCollection : ICollectionFixture<ScaledShopApp>
-{
-    public const string Name = "Scale-out (two replicas of each service)";
-}
-
 /// <summary>
 /// The race, idempotency, throttling and webhook guarantees with two instances of Users, Orders and
 /// Inventory behind Aspire's load-balancing proxies: nothing may rely on one process's memory.
 /// </summary>
-[Collection(ScaleOutCollection.Name)]
+[Collection(ExclusiveCollection.Name)]
 public sealed class ScaleOutTests(ScaledShopApp shop)
 {
     [Fact]

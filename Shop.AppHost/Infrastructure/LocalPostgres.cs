@@ -54,7 +54,8 @@ public static class LocalPostgresBuilderExtensions
             await CanQueryAsync(server, "postgres", ct));
 
         return builder.AddResource(server)
-            .WithEndpoint(name: LocalPostgresServerResource.EndpointName, scheme: "tcp")
+            // Not behind DCP's proxy: every query would pay an extra loopback hop.
+            .WithEndpoint(name: LocalPostgresServerResource.EndpointName, scheme: "tcp", isProxied: false)
             .WithArgs(context =>
             {
                 foreach (var arg in launcherArgs)

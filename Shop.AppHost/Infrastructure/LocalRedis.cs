@@ -47,7 +47,8 @@ public static class LocalRedisBuilderExtensions
         });
 
         return builder.AddResource(redis)
-            .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp")
+            // Not behind DCP's proxy: every command would pay an extra loopback hop.
+            .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp", isProxied: false)
             .WithArgs(context =>
             {
                 context.Args.Add("--port");

@@ -61,13 +61,19 @@ public abstract class ShopAppHost : IAsyncLifetime
             .WithEnvironment("Webhooks__AllowLoopback", "true");
 
         App = await builder.BuildAsync(cts.Token);
-        await App.StartAsync(cts.Token);
-        foreach (var resource in Resources)
+        try
         {
-            await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cts.Token);
+            await App.StartAsync(cts.Token);
+            foreach (var resource in Resources)
+            {
+                await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cts.Token);
+            }
+        }
+        finally
+        {
+            KeepResourceLogs(); // also when the start failed: the logs say why
         }
         GatewayAddress = App.GetEndpoint("gateway", "http");
-        KeepResourceLogs();
     }
 
     /// <summary>
