@@ -25,6 +25,10 @@ public static class ShopDatabaseExtensions
                     Timeout = 5,
                     CommandTimeout = 20,
                     MaxPoolSize = 100,
+                    // The services run the same few statements all day: prepared once per
+                    // connection, PostgreSQL stops parsing and planning them on every call.
+                    MaxAutoPrepare = 64,
+                    AutoPrepareMinUsages = 2,
                 }.ConnectionString;
             }
             // Retries would re-run non-idempotent work; the services own their transactions instead.
