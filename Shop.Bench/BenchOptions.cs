@@ -11,6 +11,7 @@ public sealed record BenchOptions
     public string? PostgresConnectionString { get; init; }
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Prime { get; init; } = TimeSpan.FromSeconds(10);
     public int[] Levels { get; init; } = [1, 8, 32, 64];
     public int HeadlineConcurrency { get; init; } = 8;
     public HashSet<string> Scenarios { get; init; } = [.. AllScenarios];
@@ -38,6 +39,8 @@ public sealed record BenchOptions
           --pg CONNSTRING         attach mode: a PostgreSQL server for pgbench (scenario 4)
           --duration SECONDS      measured time per point (default 5)
           --warmup SECONDS        unmeasured time before each point (default 1)
+          --prime SECONDS         unmeasured load before each series' first point, at the headline
+                                  concurrency, so the services are past JIT warm-up (default 10)
           --levels 1,8,32,64      concurrency levels
           --scenarios LIST        any of gateway,cache,orders,pgbench,kestrel (default all)
           --quick                 ~1-minute smoke run: levels 1,8, 2 s per point
@@ -53,7 +56,7 @@ public sealed record BenchOptions
         var quick = args.Contains("--quick");
         if (quick)
         {
-            o = o with { Quick = true, Duration = TimeSpan.FromSeconds(2), Warmup = TimeSpan.FromSeconds(0.5), Levels = [1, 8], Users = 8, Skus = 8, PgbenchScale = 2 };
+            o = o with { Quick = true, Duration = TimeSpan.FromSeconds(2), Warmup = TimeSpan.FromSeconds(0.5), Prime = TimeSpan.FromSeconds(3), Levels = [1, 8], Users = 8, Skus = 8, PgbenchScale = 2 };
         }
         for (var i = 0; i < args.Length; i++)
         {
@@ -69,6 +72,7 @@ public sealed record BenchOptions
                 "--pg" => o with { PostgresConnectionString = Next() },
                 "--duration" => o with { Duration = TimeSpan.FromSeconds(Seconds()) },
                 "--warmup" => o with { Warmup = TimeSpan.FromSeconds(Seconds()) },
+                "--prime" => o with { Prime = TimeSpan.FromSeconds(Seconds()) },
                 "--levels" => o with { Levels = [.. Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Where(n => n > 0).Distinct().Order()] },
                 "--scenarios" => o with { Scenarios = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] },
                 "--label" => o with { Label = Next() },

@@ -27,6 +27,7 @@ public sealed record BenchResults
     public required string Stack { get; init; }
     public required double DurationSeconds { get; init; }
     public required double WarmupSeconds { get; init; }
+    public double PrimeSeconds { get; init; }
     public required int HeadlineConcurrency { get; init; }
     public List<PointResult> Points { get; init; } = [];
     public Dictionary<string, double> PeakRssMiB { get; init; } = [];

@@ -88,23 +88,28 @@ public static class LoadRunner
     }
 
     /// <summary>
-    /// Sends up to <paramref name="count"/> requests one at a time (at most <paramref name="max"/>) before
-    /// a series' first point, so JIT, EF Core query compilation and connection pools are warm and the
-    /// lowest concurrency level does not measure a cold start. Errors here are not counted.
+    /// Runs a series' operation unmeasured for <paramref name="duration"/> with
+    /// <paramref name="concurrency"/> workers before its first point. The services were just started:
+    /// without this the first points measure the JIT (tiered compilation promotes hot methods only
+    /// after they ran a while, and compiles them on the same two cores), EF Core's query compilation
+    /// and empty connection pools, not the steady state a running shop is in. Errors here are not counted.
     /// </summary>
-    public static async Task PrimeAsync(Operation operation, int count, TimeSpan max)
+    public static async Task PrimeAsync(Operation operation, int concurrency, TimeSpan duration)
     {
-        using var stop = new CancellationTokenSource(max);
-        for (var i = 0; i < count && !stop.IsCancellationRequested; i++)
+        using var stop = new CancellationTokenSource(duration);
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
         {
-            try
+            while (!stop.IsCancellationRequested)
             {
-                await operation(0, stop.Token);
+                try
+                {
+                    await operation(worker, stop.Token);
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+                {
+                }
             }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
-            {
-            }
-        }
+        }));
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Shop.Bench;
 using Spectre.Console;
@@ -60,6 +61,7 @@ var results = new BenchResults
     Stack = stack.Description,
     DurationSeconds = options.Duration.TotalSeconds,
     WarmupSeconds = options.Warmup.TotalSeconds,
+    PrimeSeconds = options.Prime.TotalSeconds,
     HeadlineConcurrency = options.HeadlineConcurrency,
 };
 
@@ -85,11 +87,12 @@ var primed = new HashSet<string>();
 async Task<PointResult> MeasureAsync(string phase, string series, int concurrency, Uri target, Func<HttpClient, LoadRunner.Operation> operation)
 {
     sampler.Phase = phase;
-    using var http = LoadRunner.Client(target, concurrency);
     if (primed.Add(series))
     {
-        await LoadRunner.PrimeAsync(operation(http), count: 50, max: TimeSpan.FromSeconds(5));
+        using var primer = LoadRunner.Client(target, options.HeadlineConcurrency);
+        await LoadRunner.PrimeAsync(operation(primer), options.HeadlineConcurrency, options.Prime);
     }
+    using var http = LoadRunner.Client(target, concurrency);
     var result = await LoadRunner.RunAsync(series, concurrency, options.Warmup, options.Duration, operation(http));
     results.Points.Add(result);
     var errors = result.Errors == 0 ? "[green]0 errors[/]" : $"[red]{result.Errors} errors ({Markup.Escape(string.Join(", ", result.ErrorKinds.Select(e => $"{e.Key}×{e.Value}")))})[/]";
@@ -139,7 +142,9 @@ if (options.Runs("orders"))
     var after = await data.StockAsync(stack.Gateway, ct);
     var stored = await data.UnitsInStoredOrdersAsync(stack.Gateway, ct);
     results.Stock = new StockCheck(before.Values.Sum(), after.Values.Sum(), units.Value, stored);
-    AnsiConsole.MarkupLineInterpolated($"  stock check: deducted {results.Stock.Deducted:N0}, in stored orders {stored:N0}, in 201 answers {units.Value:N0} → {(results.Stock.Consistent ? "[green]consistent[/]" : "[red]INCONSISTENT[/]")}");
+    // The verdict is markup; only numbers are interpolated, so nothing needs escaping.
+    var verdict = results.Stock.Consistent ? "[green]consistent[/]" : "[red]INCONSISTENT[/]";
+    AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"  stock check: deducted {results.Stock.Deducted:N0}, in stored orders {stored:N0}, in 201 answers {units.Value:N0} → {verdict}"));
 }
 
 // 4: pgbench on the same PostgreSQL server, and a trivial Kestrel endpoint.

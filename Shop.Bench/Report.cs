@@ -39,7 +39,7 @@ public static class Report
         md.AppendLine($"- **Machine:** {r.Machine}");
         md.AppendLine($"- **Stack:** {r.Stack}");
         md.AppendLine($"- **Command:** `{r.Command}`");
-        md.AppendLine($"- **Method:** closed loop on loopback; each point {r.WarmupSeconds:0.#} s warm-up (not recorded) + {r.DurationSeconds:0.#} s measured; one HTTP/1.1 connection per client; latency in HdrHistogram; whole run {r.TotalSeconds:0} s");
+        md.AppendLine($"- **Method:** closed loop on loopback; each series primed with {r.PrimeSeconds:0.#} s of unmeasured load at c={r.HeadlineConcurrency}, then each point {r.WarmupSeconds:0.#} s warm-up (not recorded) + {r.DurationSeconds:0.#} s measured; one HTTP/1.1 connection per client; latency in HdrHistogram; whole run {r.TotalSeconds:0} s");
         md.AppendLine();
         md.AppendLine("## Targets (issue 9)");
         md.AppendLine();
