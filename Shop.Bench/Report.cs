@@ -124,7 +124,7 @@ public static class Report
         md.AppendLine("## Caveats");
         md.AppendLine();
         md.AppendLine($"- The load generator, the four services, three PostgreSQL servers, Redis, Vite and Aspire's orchestrator (DCP) all share the same {r.Machine.Cores} cores: every figure is a whole-machine figure, and the client's own CPU use is part of it.");
-        md.AppendLine("- In this stack every service and database endpoint is reached through DCP's loopback proxy (as in `dotnet run` of the AppHost); pgbench goes through the same proxy to the same PostgreSQL server, so the ratios compare like with like.");
+        md.AppendLine("- As under `dotnet run` of the AppHost, single-instance services, PostgreSQL and Redis listen on their own ports (no DCP proxy in between); pgbench connects to the same PostgreSQL server the same way, so the ratios compare like with like.");
         md.AppendLine("- Short points (seconds) on a shared machine vary run to run by roughly ±10 %; compare ratios measured in one run rather than absolute figures across runs.");
         md.AppendLine("- The OpenTelemetry exporter is off when Shop.Bench boots the stack (no dashboard), as in a deployment without a collector; attached runs include whatever the running app exports.");
 
