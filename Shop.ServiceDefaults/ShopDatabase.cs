@@ -37,7 +37,12 @@ public static class ShopDatabaseExtensions
         return builder;
     }
 
-    /// <summary>Applies pending EF Core migrations before the service takes traffic (EF's migration lock makes replicas safe).</summary>
+    /// <summary>
+    /// Applies pending EF Core migrations before the service takes traffic. Replicas start together,
+    /// so the migration runs under a PostgreSQL advisory lock: the first replica migrates, the others
+    /// wait and then find nothing to do. (EF Core's own migration lock did not keep two Inventory
+    /// replicas apart: both applied the same migration and the second crashed on the history row.)
+    /// </summary>
     public static async Task MigrateDatabaseAsync<TContext>(this WebApplication app) where TContext : DbContext
     {
         using var scope = app.Services.CreateScope();
@@ -47,6 +52,7 @@ public static class ShopDatabaseExtensions
         {
             try
             {
+                await using var migrationLock = await MigrationLock.AcquireAsync(db.Database.GetConnectionString()!, typeof(TContext).Name);
                 await db.Database.MigrateAsync();
                 logger.LogInformation("{Context} schema is up to date", typeof(TContext).Name);
                 return;
@@ -57,6 +63,30 @@ public static class ShopDatabaseExtensions
                 await Task.Delay(TimeSpan.FromSeconds(2));
             }
         }
+    }
+
+    /// <summary>A session-level advisory lock on its own unpooled connection; closing the connection releases it.</summary>
+    private sealed class MigrationLock(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public static async Task<MigrationLock> AcquireAsync(string connectionString, string name)
+        {
+            var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, CommandTimeout = 120 }.ConnectionString);
+            try
+            {
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext(@name))", connection);
+                command.Parameters.AddWithValue("name", "shop-migrations:" + name);
+                await command.ExecuteNonQueryAsync();
+                return new MigrationLock(connection);
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+        }
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
     }
 }
 
