@@ -18,8 +18,7 @@ public abstract record ReserveOutcome
 /// Rows are locked in sku order (<c>SELECT … FOR UPDATE</c>), so concurrent multi-line orders and
 /// releases cannot deadlock; the reservation row keyed by order id makes a retry return the first
 /// result instead of deducting twice, and the release flips its status once, so a restock happens
-/// at most once. <c>qty >= 0</c> is also a
-/// database constraint.
+/// at most once. <c>qty >= 0</c> is also a database constraint.
 /// </summary>
 public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
 {
@@ -33,14 +32,18 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
             FROM reserve_stock({orderId}, {skus}, {qtys})
             """).ToListAsync(ct);
 
-        switch (rows)
+        if (rows is [{ Outcome: "exists" }])
         {
-            case [{ Outcome: "exists" }]:
-                return await ExistingAsync(orderId, ct);
-            case var _ when rows.Any(r => r.Outcome == "unknown"):
-                return new ReserveOutcome.UnknownSkus([.. rows.Where(r => r.Outcome == "unknown").Select(r => r.Sku!)]);
-            case var _ when rows.Any(r => r.Outcome == "short"):
-                return new ReserveOutcome.Short([.. rows.Select(r => new StockShortage(r.Sku!, r.Qty!.Value, r.Available!.Value))]);
+            return await ExistingAsync(orderId, ct);
+        }
+        var unknown = rows.Where(r => r.Outcome == "unknown").Select(r => r.Sku!).ToList();
+        if (unknown.Count > 0)
+        {
+            return new ReserveOutcome.UnknownSkus(unknown);
+        }
+        if (rows.Any(r => r.Outcome == "short"))
+        {
+            return new ReserveOutcome.Short([.. rows.Select(r => new StockShortage(r.Sku!, r.Qty!.Value, r.Available!.Value))]);
         }
 
         await reader.InvalidateAsync(skus);
