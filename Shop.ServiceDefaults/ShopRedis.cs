@@ -32,9 +32,31 @@ public static class ShopRedisExtensions
                 options.ConnectRetry = 1;
             });
         builder.Services.AddSingleton<CacheStore>();
+        builder.Services.AddHostedService<RedisConnectionAtStartup>();
         builder.Services.AddHealthChecks().AddCheck<RedisDegradedHealthCheck>("redis", failureStatus: HealthStatus.Degraded);
         return builder;
     }
+}
+
+/// <summary>
+/// Connects to Redis while the service starts rather than on its first request. The client connects
+/// synchronously when first resolved; on a request path that blocked a thread-pool thread for
+/// seconds while a burst queued behind it (a second replica, never probed by the health check,
+/// met its first 40 orders that way and timed out its callers).
+/// </summary>
+internal sealed class RedisConnectionAtStartup(IServiceProvider services, ILogger<RedisConnectionAtStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // AbortOnConnectFail is off, so this returns within the connect timeout even when Redis is down.
+        var redis = await Task.Run(services.GetRequiredService<IConnectionMultiplexer>, cancellationToken);
+        if (!redis.IsConnected)
+        {
+            logger.LogWarning("Redis is not reachable at start; serving from the database and reconnecting in the background");
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 internal sealed class RedisDegradedHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
