@@ -20,6 +20,12 @@ app.MapScalarApiReference("/api-docs", options => options
     .AddDocument("users", "Users", "/users/openapi/v1.json")
     .AddDocument("orders", "Orders", "/orders/openapi/v1.json")
     .AddDocument("inventory", "Inventory", "/inventory/openapi/v1.json"));
-app.MapReverseProxy();
+app.MapReverseProxy(proxy =>
+{
+    proxy.Use(UnreachableServiceMiddleware.InvokeAsync);
+    proxy.UseSessionAffinity();
+    proxy.UseLoadBalancing();
+    proxy.UsePassiveHealthChecks();
+});
 
 app.Run();
