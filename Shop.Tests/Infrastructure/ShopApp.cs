@@ -90,11 +90,24 @@ public abstract class ShopAppHost : IAsyncLifetime
             var file = Path.Combine(directory, resource.Name + ".log");
             _ = Task.Run(async () =>
             {
+                // A restarted resource's watch replays the earlier process's lines; keep them once.
+                var newest = DateTimeOffset.MinValue;
                 try
                 {
                     await foreach (var batch in logs.WatchAsync(resource).WithCancellation(_stopping.Token))
                     {
-                        await File.AppendAllLinesAsync(file, batch.Select(l => l.Content));
+                        var lines = new List<string>(batch.Count);
+                        foreach (var line in batch)
+                        {
+                            var stamp = Timestamp(line.Content);
+                            if (stamp is { } s && s < newest)
+                            {
+                                continue;
+                            }
+                            newest = stamp ?? newest;
+                            lines.Add(line.Content);
+                        }
+                        await File.AppendAllLinesAsync(file, lines);
                     }
                 }
                 catch (Exception e) when (e is OperationCanceledException or IOException)
@@ -102,6 +115,13 @@ public abstract class ShopAppHost : IAsyncLifetime
                 }
             });
         }
+    }
+
+    private static DateTimeOffset? Timestamp(string line)
+    {
+        var space = line.IndexOf(' ');
+        return space > 0 && DateTimeOffset.TryParse(line.AsSpan(0, space), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var stamp) ? stamp : null;
     }
 
     private readonly CancellationTokenSource _stopping = new();
