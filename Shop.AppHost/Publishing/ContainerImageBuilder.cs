@@ -43,6 +43,10 @@ public static class ContainerImageBuilder
     public static IReadOnlyList<string> PublishArguments(string projectPath, string name, PublishOptions options, string outputDirectory) =>
     [
         "publish", projectPath, "-c", "Release", "-t:PublishContainer", "-nologo",
+        // Built for the image's own platform: a RID-less publish carries the build machine's glibc
+        // app host, which Alpine's musl cannot start. ReadyToRun because a replica that scales out
+        // under load should not spend its first seconds in the JIT (measured: docs/deploy.md).
+        "-r", options.RuntimeIdentifier, "--self-contained", "false", "-p:PublishReadyToRun=true",
         $"-p:ContainerArchiveOutputPath={Path.Combine(Path.GetFullPath(outputDirectory), name + ".tar.gz")}",
         $"-p:ContainerRepository={options.RepositoryFor(name)}",
         $"-p:ContainerImageTag={options.Tag}",

@@ -14,8 +14,12 @@ public sealed record PublishOptions(
     string CpuRequest,
     string MemoryRequest,
     string CpuLimit,
-    string MemoryLimit)
+    string MemoryLimit,
+    string RuntimeIdentifier = PublishOptions.DefaultRuntimeIdentifier)
 {
+    /// <summary>The images are Alpine (musl) on x64; <c>linux-musl-arm64</c> builds them for ARM nodes.</summary>
+    public const string DefaultRuntimeIdentifier = "linux-musl-x64";
+
     public const string Section = "Shop:Publish";
 
     /// <summary>Compose variables that override the registry and tag at <c>docker compose up</c> time.</summary>
@@ -34,7 +38,8 @@ public sealed record PublishOptions(
             CpuRequest: Get("CpuRequest", "100m"),
             MemoryRequest: Get("MemoryRequest", "256Mi"),
             CpuLimit: Get("CpuLimit", "1"),
-            MemoryLimit: Get("MemoryLimit", "512Mi"));
+            MemoryLimit: Get("MemoryLimit", "512Mi"),
+            RuntimeIdentifier: Get("RuntimeIdentifier", DefaultRuntimeIdentifier));
     }
 
     /// <summary>The image of a service built here (a .NET project or a Dockerfile): <c>&lt;registry&gt;/&lt;name&gt;:&lt;tag&gt;</c>.</summary>

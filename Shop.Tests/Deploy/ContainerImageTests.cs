@@ -23,6 +23,8 @@ public sealed class ContainerImageTests
         Assert.Contains("-p:ContainerRepository=ghcr.io/acme/users", args);
         Assert.Contains("-p:ContainerImageTag=1.2.3", args);
         Assert.Contains("-p:ContainerUser=1654", args);
+        Assert.Equal("linux-musl-x64", args[args.ToList().IndexOf("-r") + 1]); // Alpine's libc, not the build machine's
+        Assert.Contains("-p:PublishReadyToRun=true", args);
         Assert.Equal("ghcr.io/acme/users:1.2.3", options.ImageFor("users"));
     }
 
