@@ -30,6 +30,8 @@ public static class ShopRedisExtensions
                 options.SyncTimeout = 1000;
                 options.AsyncTimeout = 1000;
                 options.ConnectRetry = 1;
+                // Names the connection in Redis' CLIENT LIST: which service, which process.
+                options.ClientName = $"{builder.Environment.ApplicationName}/{Environment.ProcessId}";
             });
         builder.Services.AddSingleton<CacheStore>();
         builder.Services.AddHostedService<RedisConnectionAtStartup>();

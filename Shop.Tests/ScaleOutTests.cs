@@ -12,6 +12,18 @@ namespace Shop.Tests;
 public sealed class ScaleOutTests(ScaledShopApp shop)
 {
     [Fact]
+    public void Every_replica_is_connected_to_Redis_before_its_first_request()
+    {
+        // Connecting on the first request stalled a fresh replica's thread pool for seconds, and the
+        // health probe (through the proxy) reaches only one replica: so check the snapshot taken at start.
+        foreach (var service in new[] { "Shop.Users", "Shop.Orders", "Shop.Inventory" })
+        {
+            var processes = shop.RedisClientsAtStart.Where(n => n.StartsWith(service + "/", StringComparison.Ordinal)).ToList();
+            Assert.True(processes.Count == 2, $"{service}: {processes.Count} of 2 replicas connected at start ({string.Join(", ", shop.RedisClientsAtStart)})");
+        }
+    }
+
+    [Fact]
     public async Task Racing_orders_across_replicas_sell_exactly_the_stock()
     {
         var sku = await shop.NewItemAsync(qty: 10);

@@ -74,6 +74,18 @@ public abstract class ShopAppHost : IAsyncLifetime
             KeepResourceLogs(); // also when the start failed: the logs say why
         }
         GatewayAddress = App.GetEndpoint("gateway", "http");
+        RedisClientsAtStart = await RedisClientNamesAsync();
+    }
+
+    /// <summary>Redis' client names (service/pid) the moment the app was healthy, before any test's request.</summary>
+    public IReadOnlyList<string> RedisClientsAtStart { get; private set; } = [];
+
+    public async Task<IReadOnlyList<string>> RedisClientNamesAsync()
+    {
+        var connectionString = await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true,connectTimeout=5000");
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        return [.. (await server.ClientListAsync()).Select(c => c.Name).OfType<string>().Where(n => n.Length > 0).Distinct()];
     }
 
     /// <summary>
