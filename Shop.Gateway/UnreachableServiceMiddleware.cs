@@ -1,4 +1,3 @@
-using System.Net.Http;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Shop.Gateway;

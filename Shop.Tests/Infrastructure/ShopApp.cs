@@ -80,7 +80,7 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// <summary>Redis' client names (service/pid) the moment the app was healthy, before any test's request.</summary>
     public IReadOnlyList<string> RedisClientsAtStart { get; private set; } = [];
 
-    public async Task<IReadOnlyList<string>> RedisClientNamesAsync()
+    private async Task<IReadOnlyList<string>> RedisClientNamesAsync()
     {
         var connectionString = await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
         await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true,connectTimeout=5000");
