@@ -1,15 +1,23 @@
 using Scalar.AspNetCore;
 using Shop.Gateway;
+using Yarp.ReverseProxy.Transforms;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddHealthChecks();
 builder.Services.AddReverseProxy()
     .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+    // X-Forwarded-* are what the gateway saw, never what the client claimed: the services trust them
+    // (sign-in throttling counts per client address), so whatever a client sends is replaced.
+    .AddTransforms(context =>
+    {
+        context.UseDefaultForwarders = false;
+        context.AddXForwarded(ForwardedTransformActions.Set);
+    })
     .AddServiceDiscoveryDestinationResolver();
 
 var app = builder.Build();
-app.UseServiceDefaults();
+app.UseServiceDefaults(atTheEdge: true);
 app.UseMiddleware<GatewayEdgeMiddleware>();
 // Route after the edge middleware: it marks SPA navigations, which decides the route.
 app.UseRouting();

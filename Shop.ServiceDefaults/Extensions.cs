@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
@@ -117,9 +119,43 @@ public static class ServiceDefaultsExtensions
         return app;
     }
 
-    /// <summary>The request pipeline head shared by all services: request ids and ProblemDetails errors.</summary>
-    public static WebApplication UseServiceDefaults(this WebApplication app)
+    /// <summary>
+    /// The client's address is what the gateway says it is (X-Forwarded-For, which the gateway sets and
+    /// never passes on from the client), and only when the request comes from a network the gateway may
+    /// be on: loopback by default, plus <c>ForwardedHeaders:KnownNetworks</c> (CIDRs) in a deployment.
+    /// Anyone else's header is ignored, so a client cannot pick the address that sign-in throttling counts.
+    /// </summary>
+    private static ForwardedHeadersOptions? ClientAddressOptions(IConfiguration configuration, bool atTheEdge)
     {
+        var networks = configuration.GetSection("ForwardedHeaders:KnownNetworks").Get<string[]>() ?? [];
+        if (atTheEdge && networks.Length == 0)
+        {
+            return null; // nobody in front of the gateway: the connection's address is the client's
+        }
+        var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = 1 };
+        if (atTheEdge)
+        {
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+        }
+        foreach (var network in networks)
+        {
+            options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+        }
+        return options;
+    }
+
+    /// <summary>The request pipeline head shared by all services: request ids and ProblemDetails errors.</summary>
+    /// <param name="atTheEdge">
+    /// True for the gateway: its clients are the public, so loopback is not trusted to name an address
+    /// (only a load balancer's networks from configuration are); the services trust the gateway.
+    /// </param>
+    public static WebApplication UseServiceDefaults(this WebApplication app, bool atTheEdge = false)
+    {
+        if (ClientAddressOptions(app.Configuration, atTheEdge) is { } clientAddress)
+        {
+            app.UseForwardedHeaders(clientAddress);
+        }
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -20,6 +20,7 @@ namespace Microsoft.Extensions.Hosting;
 /// the public keys Users publishes (JWKS, fetched through service discovery), pinned to ES256, issuer
 /// <c>shop-users</c>, audience <c>shop</c>. Service-to-service calls (internal routes) carry the
 /// <c>X-Service-Key</c> secret instead: a user's token, even an admin's, never satisfies them.
+/// A token's signature is not enough: its security stamp must still be the account's (see <see cref="SecurityStamps"/>).
 /// </summary>
 public static class ShopAuthentication
 {
@@ -31,11 +32,12 @@ public static class ShopAuthentication
     public const string ServiceScheme = "ServiceKey";
     public const string ServiceKeyHeader = "X-Service-Key";
     public const string RoleClaim = "role";
+    public const string AccessTokenType = "at+jwt";
     public const string JwksPath = "/users/.well-known/jwks.json";
     public const string JwksHttpClient = "shop-jwks";
 
-    /// <param name="localSigningKey">Users passes its own public key; everyone else fetches the JWKS.</param>
-    public static TBuilder AddShopAuthentication<TBuilder>(this TBuilder builder, SecurityKey? localSigningKey = null)
+    /// <param name="localSigningKeys">Users passes its own public keys (current and, during a rotation, previous); everyone else fetches the JWKS.</param>
+    public static TBuilder AddShopAuthentication<TBuilder>(this TBuilder builder, IReadOnlyList<SecurityKey>? localSigningKeys = null)
         where TBuilder : IHostApplicationBuilder
     {
         var services = builder.Services;
@@ -53,16 +55,23 @@ public static class ShopAuthentication
                     RequireSignedTokens = true,
                     RequireExpirationTime = true,
                     ValidateLifetime = true,
-                    ClockSkew = TimeSpan.FromSeconds(30),
+                    // RFC 8725 §3.11: only access tokens (typ at+jwt) are accepted as access tokens.
+                    ValidTypes = [AccessTokenType],
+                    ClockSkew = builder.Configuration.GetValue("Jwt:ClockSkew", TimeSpan.FromSeconds(30)),
                     NameClaimType = "name",
                     RoleClaimType = RoleClaim,
-                    IssuerSigningKey = localSigningKey,
+                    IssuerSigningKeys = localSigningKeys,
                 };
+                o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync };
             })
             .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o => o.ApiKey = builder.Configuration["ServiceAuth:ApiKey"]);
 
-        if (localSigningKey is null)
+        services.AddSingleton<SecurityStamps>();
+        services.AddSingleton<SecurityAudit>();
+        if (localSigningKeys is null)
         {
+            builder.AddInternalServiceClient<UsersAccountClient>("users");
+            services.AddTransient<IAccountStampSource>(sp => sp.GetRequiredService<UsersAccountClient>());
             services.AddHttpClient(JwksHttpClient, c =>
             {
                 c.BaseAddress = new Uri(builder.Configuration["Jwt:JwksBaseAddress"] ?? "http://users");
@@ -83,6 +92,10 @@ public static class ShopAuthentication
         int.TryParse(principal.FindFirstValue("sub"), out var id) ? id : null;
 
     public static bool IsAdmin(this ClaimsPrincipal principal) => principal.IsInRole("admin");
+
+    /// <summary>The caller's sign-in session (<c>sid</c>), or null for service callers.</summary>
+    public static Guid? GetSessionId(this ClaimsPrincipal principal) =>
+        Guid.TryParse(principal.FindFirstValue(SecurityStamps.SessionClaim), out var id) ? id : null;
 
     /// <summary>Points JwtBearer at the JWKS Users publishes, refreshed when an unknown key id shows up.</summary>
     private sealed class JwksConfiguration(IHttpClientFactory httpClientFactory) : IPostConfigureOptions<JwtBearerOptions>

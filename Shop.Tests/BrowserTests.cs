@@ -12,38 +12,17 @@ namespace Shop.Tests;
 public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
 {
     private static readonly string ScreenshotDirectory = Path.Combine(ShopAppHost.RepositoryRoot, "artifacts", "screenshots");
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private Chromium _chromium = null!;
 
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(ScreenshotDirectory);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("SHOP_CHROMIUM") ?? "/usr/bin/chromium",
-            Headless = true,
-            // This machine's network is closed: no background calls home, no QUIC.
-            Args = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _chromium = await Chromium.LaunchAsync();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
+    public ValueTask DisposeAsync() => _chromium.DisposeAsync();
 
-    private async Task<IPage> NewPageAsync(int width = 1280, int height = 860)
-    {
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = shop.GatewayAddress.ToString(),
-            ViewportSize = new ViewportSize { Width = width, Height = height },
-        });
-        context.SetDefaultTimeout(20_000);
-        return await context.NewPageAsync();
-    }
+    private Task<IPage> NewPageAsync(int width = 1280, int height = 860) => _chromium.NewPageAsync(shop.GatewayAddress, width, height);
 
     private static Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
@@ -62,14 +41,7 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await page.WaitForURLAsync("**/catalog");
     }
 
-    private static async Task SignInAsync(IPage page, string email, string password)
-    {
-        await page.GotoAsync("/signin");
-        await page.GetByLabel("Email").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync("**/catalog");
-    }
+    private static Task SignInAsync(IPage page, string email, string password) => Chromium.SignInAsync(page, email, password);
 
     private static async Task SearchAsync(IPage page, string text)
     {

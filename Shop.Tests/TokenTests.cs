@@ -43,17 +43,23 @@ public sealed class TokenTests(ShopApp shop)
         var kid = jwks.GetProperty("keys")[0].GetProperty("kid").GetString();
         var realKey = new ECDsaSecurityKey(key) { KeyId = kid };
 
-        string Sign(SecurityKey signingKey, string algorithm, string issuer = "shop-users", string audience = "shop", DateTime? expires = null, string role = "admin")
+        // The genuine token's stamp and session, so that a forgery fails for the one reason it is about.
+        var genuine = new JsonWebToken(user.Token);
+        var stamp = genuine.GetPayloadValue<int>("sst").ToString();
+        var session = genuine.GetPayloadValue<string>("sid");
+
+        string Sign(SecurityKey signingKey, string algorithm, string issuer = "shop-users", string audience = "shop", DateTime? expires = null, string role = "admin", string type = "at+jwt")
         {
             var now = DateTime.UtcNow;
             return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
             {
+                TokenType = type,
                 Issuer = issuer,
                 Audience = audience,
                 IssuedAt = (expires ?? now.AddMinutes(30)).AddMinutes(-60),
                 NotBefore = (expires ?? now.AddMinutes(30)).AddMinutes(-60),
                 Expires = expires ?? now.AddMinutes(30),
-                Subject = new ClaimsIdentity([new Claim("sub", user.Id.ToString()), new Claim("role", role), new Claim("email", user.Email), new Claim("name", "x")]),
+                Subject = new ClaimsIdentity([new Claim("sub", user.Id.ToString()), new Claim("role", role), new Claim("email", user.Email), new Claim("name", "x"), new Claim("sst", stamp, ClaimValueTypes.Integer32), new Claim("sid", session)]),
                 SigningCredentials = new SigningCredentials(signingKey, algorithm),
             });
         }
@@ -76,6 +82,8 @@ public sealed class TokenTests(ShopApp shop)
             ("wrong issuer", Sign(realKey, SecurityAlgorithms.EcdsaSha256, issuer: "evil")),
             ("foreign key", Sign(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256)),
             ("garbage", "not.a.jwt"),
+            // RFC 8725 §3.11: a token of another type (an ID token, say) signed by the same key is not an access token.
+            ("typ JWT instead of at+jwt", Sign(realKey, SecurityAlgorithms.EcdsaSha256, role: "user", type: "JWT")),
         ];
     }
 }

@@ -15,7 +15,7 @@ public sealed class UsersTests(ShopApp shop)
         await response.ExpectAsync(201);
         var body = await response.JsonAsync();
         Assert.Equal("bearer", body.GetProperty("token_type").GetString());
-        Assert.Equal(3600, body.GetProperty("expires_in").GetInt32());
+        Assert.Equal(600, body.GetProperty("expires_in").GetInt32());
         var user = body.GetProperty("user");
         Assert.Equal("user", user.GetProperty("role").GetString());
         Assert.True(user.GetProperty("is_active").GetBoolean());
@@ -89,17 +89,18 @@ public sealed class UsersTests(ShopApp shop)
     }
 
     [Fact]
-    public async Task Five_failures_lock_the_email_even_for_the_right_password()
+    public async Task After_five_failures_every_attempt_waits_even_with_the_right_password()
     {
         var (_, user) = await shop.NewUserAsync();
         for (var i = 0; i < 5; i++)
         {
             await (await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "bad-guess-" + i })).ExpectAsync(401);
         }
-        var locked = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
-        await locked.ExpectProblemAsync(429);
-        var retryAfter = int.Parse(locked.Headers.GetValues("Retry-After").Single());
+        var delayed = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+        var problem = await delayed.ExpectProblemAsync(429);
+        var retryAfter = int.Parse(delayed.Headers.GetValues("Retry-After").Single());
         Assert.InRange(retryAfter, 1, 15 * 60);
+        Assert.Contains($"{retryAfter} second", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -198,9 +199,9 @@ public sealed class UsersTests(ShopApp shop)
         await (await admin.DeleteAsync($"/users/{user.Id}")).ExpectAsync(204);
         var login = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
         await login.ExpectProblemAsync(401);
-        // The token is still valid, but the account is not.
+        // The token has not expired, but the account changed: it is refused at the next request.
         var order = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
-        await order.ExpectProblemAsync(403);
+        await order.ExpectProblemAsync(401);
         Assert.Equal(1000, await admin.StockAsync(sku));
     }
 

@@ -7,15 +7,19 @@ builder.AddServiceDefaults();
 builder.AddShopDbContext<UsersDbContext, WebApplicationBuilder>("usersdb");
 builder.AddShopRedis(databaseIndex: 0);
 
+builder.Services.Configure<JwtOptions>(builder.Configuration.GetSection("Jwt"));
 var jwtOptions = builder.Configuration.GetSection("Jwt").Get<JwtOptions>() ?? new JwtOptions();
 using var bootstrapLogs = LoggerFactory.Create(l => l.AddConsole());
-var tokenIssuer = new TokenIssuer(TokenIssuer.LoadKey(jwtOptions, builder.Environment, bootstrapLogs.CreateLogger("Shop.Users")), jwtOptions.Lifetime);
+var tokenIssuer = TokenIssuer.Create(jwtOptions, builder.Environment, bootstrapLogs.CreateLogger("Shop.Users"));
 builder.Services.AddSingleton(tokenIssuer);
-builder.AddShopAuthentication(localSigningKey: tokenIssuer.PublicKey);
+builder.Services.AddSingleton<IAccountStampSource, DatabaseStampSource>();
+builder.AddShopAuthentication(localSigningKeys: [.. tokenIssuer.PublicKeys]);
 
 builder.Services.AddSingleton<PasswordService>();
 builder.Services.Configure<LoginThrottleOptions>(builder.Configuration.GetSection("LoginThrottle"));
 builder.Services.AddSingleton<LoginThrottle>();
+builder.Services.AddScoped<SignInSessions>();
+builder.Services.AddScoped<AccountChanges>();
 builder.AddShopOpenApi("Shop Users API");
 
 var app = builder.Build();
@@ -29,6 +33,7 @@ app.UseAuthorization();
 app.MapShopOpenApi("/users");
 app.MapDefaultEndpoints(publicPrefix: "/users");
 app.MapUsersApi();
+app.MapSessionsApi();
 app.MapInternalUsersApi();
 
 app.Run();

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -30,15 +31,22 @@ public static class WebhooksApi
                 (await db.WebhookSubscriptions.AsNoTracking().OrderByDescending(s => s.CreatedAt).ToListAsync(ct))
                     .Select(s => WebhookResponse.From(s, includeSecret: false)).ToList())
             .WithSummary("All subscriptions (no secrets)");
-        api.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, OrdersDbContext db, CancellationToken ct) =>
-                await db.WebhookSubscriptions.Where(s => s.Id == id).ExecuteDeleteAsync(ct) == 0 ? NotFound() : TypedResults.NoContent())
+        api.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, OrdersDbContext db, SecurityAudit audit, ClaimsPrincipal principal, CancellationToken ct) =>
+            {
+                if (await db.WebhookSubscriptions.Where(s => s.Id == id).ExecuteDeleteAsync(ct) == 0)
+                {
+                    return NotFound();
+                }
+                audit.Record("webhook.deleted", principal.GetUserId()?.ToString(), id.ToString());
+                return TypedResults.NoContent();
+            })
             .WithSummary("Remove a subscription and its delivery log");
         api.MapGet("/{id:guid}/deliveries", DeliveriesAsync).WithSummary("A subscription's delivery log, newest first");
         return api;
     }
 
     private static async Task<Results<Created<WebhookResponse>, ValidationProblem>> CreateAsync(
-        CreateWebhookRequest request, OrdersDbContext db, WebhookTargetPolicy targets, CancellationToken ct)
+        CreateWebhookRequest request, OrdersDbContext db, WebhookTargetPolicy targets, SecurityAudit audit, ClaimsPrincipal principal, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         Uri? uri = null;
@@ -80,6 +88,7 @@ public static class WebhooksApi
         };
         db.WebhookSubscriptions.Add(subscription);
         await db.SaveChangesAsync(ct);
+        audit.Record("webhook.created", principal.GetUserId()?.ToString(), subscription.Id.ToString(), $"{uri!.Host} for {string.Join(' ', subscription.Events)}");
         return TypedResults.Created($"/orders/webhooks/{subscription.Id}", WebhookResponse.From(subscription, includeSecret: true));
     }
 

@@ -7,8 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace Shop.Orders.Clients;
 
-public sealed record UserStatus(int Id, string Role, bool IsActive);
-
 public sealed record ReservationLine(string Sku, string Name, int Qty, decimal UnitPrice);
 
 public sealed record Reservation(Guid OrderId, string Status, List<ReservationLine> Lines);
@@ -18,31 +16,6 @@ public sealed class InventoryRejectedException(int status, JsonElement problem) 
 {
     public int Status { get; } = status;
     public JsonElement Problem { get; } = problem;
-}
-
-/// <summary>Calls Users' internal API with the service key.</summary>
-public sealed class UsersClient(HttpClient http, IOptions<JsonOptions> json)
-{
-    public async Task<UserStatus?> GetStatusAsync(int userId, CancellationToken ct)
-    {
-        try
-        {
-            using var response = await http.GetAsync($"/internal/users/{userId}", ct);
-            if (response.StatusCode == HttpStatusCode.NotFound)
-            {
-                return null;
-            }
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new ServiceUnavailableException("users");
-            }
-            return await response.Content.ReadFromJsonAsync<UserStatus>(json.Value.SerializerOptions, ct);
-        }
-        catch (Exception e) when (ServiceClients.IsUnavailability(e, ct))
-        {
-            throw new ServiceUnavailableException("users", e);
-        }
-    }
 }
 
 /// <summary>Calls Inventory's internal reservation API with the service key.</summary>
@@ -68,7 +41,7 @@ public sealed class InventoryClient(HttpClient http, IOptions<JsonOptions> json)
             }
             return (await response.Content.ReadFromJsonAsync<Reservation>(_json, ct))!;
         }
-        catch (Exception e) when (ServiceClients.IsUnavailability(e, ct))
+        catch (Exception e) when (InternalServiceClients.IsUnavailability(e, ct))
         {
             throw new ServiceUnavailableException("inventory", e);
         }
@@ -85,63 +58,19 @@ public sealed class InventoryClient(HttpClient http, IOptions<JsonOptions> json)
                 throw new ServiceUnavailableException("inventory");
             }
         }
-        catch (Exception e) when (ServiceClients.IsUnavailability(e, ct))
+        catch (Exception e) when (InternalServiceClients.IsUnavailability(e, ct))
         {
             throw new ServiceUnavailableException("inventory", e);
         }
     }
 }
 
-public sealed class ServiceClientOptions
-{
-    /// <summary>One try's limit; several tries and back-off fit in <see cref="TotalTimeout"/>.</summary>
-    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(4);
-
-    /// <summary>Well inside the gateway's timeout, so a slow dependency becomes a 503, not a 504.</summary>
-    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(10);
-}
-
 public static class ServiceClients
 {
+    /// <summary>Inventory's client; Users' (<see cref="UsersAccountClient"/>) comes with the shared authentication.</summary>
     public static IHostApplicationBuilder AddServiceClients(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection("ServiceClients").Get<ServiceClientOptions>() ?? new ServiceClientOptions();
-        var serviceKey = builder.Configuration["ServiceAuth:ApiKey"] ?? "";
-
-        void Configure(IHttpClientBuilder client, string baseAddress)
-        {
-            client.ConfigureHttpClient(c =>
-            {
-                c.BaseAddress = new Uri(baseAddress);
-                c.DefaultRequestHeaders.Add(ShopAuthentication.ServiceKeyHeader, serviceKey);
-                c.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
-            });
-            // Replace the defaults' pipeline with one tuned for calls a user is waiting on. Both internal
-            // APIs are idempotent (reservations are keyed by order id), so retrying POSTs is safe; the
-            // circuit breaker turns a dead dependency into instant 503s after a handful of failures.
-#pragma warning disable EXTEXP0001 // experimental, but the documented way to replace the default pipeline
-            client.RemoveAllResilienceHandlers();
-#pragma warning restore EXTEXP0001
-            client.AddStandardResilienceHandler(o =>
-            {
-                o.AttemptTimeout.Timeout = options.AttemptTimeout;
-                o.TotalRequestTimeout.Timeout = options.TotalTimeout;
-                o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(Math.Max(10, options.AttemptTimeout.TotalSeconds * 2));
-                o.CircuitBreaker.MinimumThroughput = 10;
-                o.CircuitBreaker.FailureRatio = 0.5;
-                o.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(5);
-                o.Retry.MaxRetryAttempts = 2;
-                o.Retry.Delay = TimeSpan.FromMilliseconds(200);
-                o.Retry.UseJitter = true;
-            });
-        }
-
-        Configure(builder.Services.AddHttpClient<UsersClient>(), builder.Configuration["ServiceClients:UsersAddress"] ?? "http://users");
-        Configure(builder.Services.AddHttpClient<InventoryClient>(), builder.Configuration["ServiceClients:InventoryAddress"] ?? "http://inventory");
+        builder.AddInternalServiceClient<InventoryClient>("inventory");
         return builder;
     }
-
-    internal static bool IsUnavailability(Exception e, CancellationToken ct) =>
-        e is HttpRequestException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException
-        || (e is OperationCanceledException && !ct.IsCancellationRequested);
 }

@@ -24,7 +24,7 @@ public abstract record PlacementOutcome
 /// later. The end state is "order stored and stock deducted" or neither.
 /// </summary>
 public sealed class OrderPlacement(
-    OrdersDbContext db, UsersClient users, InventoryClient inventory, WebhookOutbox outbox,
+    OrdersDbContext db, UsersAccountClient users, InventoryClient inventory, WebhookOutbox outbox,
     IdempotencyStore idempotency, StockReleases releases, IOptions<JsonOptions> json)
 {
     public async Task<PlacementOutcome> PlaceAsync(

@@ -14,17 +14,40 @@ namespace Shop.Tests.Infrastructure;
 /// PostgreSQL and Redis processes with throw-away data, the three services, the SPA and the gateway
 /// on a free port. Tests talk to it through the gateway like any client.
 /// </summary>
-public sealed class ShopApp : ShopAppHost;
+public sealed class ShopApp : ShopAppHost
+{
+    protected override void Configure(IDistributedApplicationTestingBuilder builder) =>
+        // Every test client signs in from 127.0.0.1; in production that would be thousands of clients,
+        // so the per-address spraying limit is lifted here (the scaled app keeps the default and tests it).
+        builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("LoginThrottle__PerAddress__FreeAttempts", "100000");
+}
 
-/// <summary>The same app with two replicas of each service (the scale-out tests).</summary>
+/// <summary>
+/// The same app with two replicas of each service (the scale-out tests), and access tokens that live
+/// 20 s (with 2 s of clock skew), so a test can outlast one.
+/// </summary>
 public sealed class ScaledShopApp : ShopAppHost
 {
     protected override string[] ExtraArguments => ["Shop:Replicas=2"];
+
+    protected override void Configure(IDistributedApplicationTestingBuilder builder)
+    {
+        builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("Jwt__Lifetime", "00:00:20");
+        foreach (var service in new[] { "users", "orders", "inventory" })
+        {
+            builder.CreateResourceBuilder<ProjectResource>(service).WithEnvironment("Jwt__ClockSkew", "00:00:02");
+        }
+    }
 }
 
 public abstract class ShopAppHost : IAsyncLifetime
 {
     protected virtual string[] ExtraArguments => [];
+
+    /// <summary>Test-only settings of this app's resources.</summary>
+    protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
+    {
+    }
 
     public const string AdminEmail = "admin@shop.local";
     public const string AdminPassword = "Admin123!";
@@ -60,6 +83,7 @@ public abstract class ShopAppHost : IAsyncLifetime
             .WithEnvironment("Webhooks__BlockPrivateNetworks", "true")
             .WithEnvironment("Webhooks__AllowLoopback", "true");
 
+        Configure(builder);
         App = await builder.BuildAsync(cts.Token);
         try
         {
@@ -79,6 +103,19 @@ public abstract class ShopAppHost : IAsyncLifetime
 
     /// <summary>Redis' client names (service/pid) the moment the app was healthy, before any test's request.</summary>
     public IReadOnlyList<string> RedisClientsAtStart { get; private set; } = [];
+
+    /// <summary>Clears sign-in throttling state: every test client shares one address, 127.0.0.1.</summary>
+    public async Task ForgetSignInAttemptsAsync()
+    {
+        var connectionString = await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true,connectTimeout=5000");
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var db = redis.GetDatabase(0);
+        await foreach (var key in server.KeysAsync(0, "login:*"))
+        {
+            await db.KeyDeleteAsync(key);
+        }
+    }
 
     private async Task<IReadOnlyList<string>> RedisClientNamesAsync()
     {

@@ -43,6 +43,18 @@ public sealed class ShopClient(HttpClient http, string? token)
         return (await response.JsonAsync()).GetProperty("access_token").GetString()!;
     }
 
+    /// <summary>Signs in as an API client: the refresh token comes in the body.</summary>
+    public async Task<(string AccessToken, string RefreshToken)> SignInAsync(string email, string password)
+    {
+        var response = await PostJsonAsync("/users/login", new { email, password, return_refresh_token = true });
+        await response.ExpectAsync(200);
+        var body = await response.JsonAsync();
+        return (body.GetProperty("access_token").GetString()!, body.GetProperty("refresh_token").GetString()!);
+    }
+
+    public Task<HttpResponseMessage> RefreshAsync(string refreshToken) =>
+        PostJsonAsync("/users/token/refresh", new { refresh_token = refreshToken });
+
     public async Task<JsonElement> PlaceOrderAsync(params (string Sku, int Qty)[] lines)
     {
         var response = await PostJsonAsync("/orders/", new { items = lines.Select(l => new { sku = l.Sku, qty = l.Qty }) });

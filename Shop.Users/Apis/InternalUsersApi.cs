@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Shop.Users.Data;
 
 namespace Shop.Users.Apis;
@@ -12,10 +13,14 @@ public static class InternalUsersApi
             .RequireAuthorization(ShopAuthentication.ServicePolicy)
             .ExcludeFromDescription();
 
-        api.MapGet("/{id:int}", async Task<Results<Ok<UserStatusResponse>, NotFound>> (int id, UsersDbContext db, CacheStore cache, CancellationToken ct) =>
+        // Straight from the database, not the cache: this is the source other services trust for the
+        // security stamp when Redis has none, and a cached row could be older than the stamp they hold.
+        api.MapGet("/{id:int}", async Task<Results<Ok<UserStatusResponse>, NotFound>> (int id, UsersDbContext db, CancellationToken ct) =>
         {
-            var user = await UsersApi.FindCachedAsync(id, db, cache, ct);
-            return user is null ? TypedResults.NotFound() : TypedResults.Ok(new UserStatusResponse(user.Id, user.Role, user.IsActive));
+            var user = await db.Users.AsNoTracking().Where(u => u.Id == id)
+                .Select(u => new UserStatusResponse(u.Id, u.Role, u.IsActive, u.SecurityStamp))
+                .FirstOrDefaultAsync(ct);
+            return user is null ? TypedResults.NotFound() : TypedResults.Ok(user);
         });
         return api;
     }

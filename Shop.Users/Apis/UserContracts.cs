@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Shop.Users.Data;
 
 namespace Shop.Users.Apis;
@@ -7,14 +8,30 @@ public sealed record UserResponse(int Id, string Name, string Email, string Role
     public static UserResponse From(User u) => new(u.Id, u.Name, u.Email, u.Role, u.IsActive, DateTime.SpecifyKind(u.CreatedAt, DateTimeKind.Utc));
 }
 
-public sealed record TokenResponse(string AccessToken, string TokenType, int ExpiresIn, UserResponse User);
+/// <summary>
+/// A sign-in's answer. The refresh token is in the body only for clients that asked for it
+/// (<c>return_refresh_token</c>); a browser gets it as an HttpOnly cookie that script cannot read.
+/// </summary>
+public sealed record TokenResponse(
+    string AccessToken,
+    string TokenType,
+    int ExpiresIn,
+    UserResponse User,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RefreshToken = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? RefreshExpiresIn = null);
 
-public sealed record RegisterRequest(string? Name, string? Email, string? Password);
+public sealed record RegisterRequest(string? Name, string? Email, string? Password, bool? ReturnRefreshToken = null);
 
-public sealed record LoginRequest(string? Email, string? Password);
+public sealed record LoginRequest(string? Email, string? Password, bool? ReturnRefreshToken = null);
 
-/// <summary>Every field optional; what may be changed depends on who asks (see <see cref="UsersApi"/>).</summary>
+/// <summary>Body of a refresh or sign-out from a non-browser client; browsers send the cookie instead.</summary>
+public sealed record RefreshRequest(string? RefreshToken);
+
+/// <summary>
+/// Every field optional; what may be changed depends on who asks (see <see cref="UsersApi"/>). Changing
+/// one's own email or password needs <c>current_password</c>.
+/// </summary>
 public sealed record UpdateUserRequest(string? Name, string? Email, string? Password, string? CurrentPassword, string? Role, bool? IsActive);
 
-/// <summary>What Orders needs to know before taking an order.</summary>
-public sealed record UserStatusResponse(int Id, string Role, bool IsActive);
+/// <summary>What Orders needs to know before taking an order, and what every service needs to check a token's stamp.</summary>
+public sealed record UserStatusResponse(int Id, string Role, bool IsActive, int SecurityStamp);

@@ -17,31 +17,34 @@ public static class UsersApi
         var api = routes.MapGroup("/users").WithTags("Users");
 
         api.MapPost("/register", RegisterAsync).AllowAnonymous()
-            .WithSummary("Create an account (role user) and sign in");
-        api.MapPost("/login", LoginAsync).AllowAnonymous()
-            .WithSummary("Exchange email and password for an access token");
+            .WithSummary("Create an account (role user) and sign in")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/.well-known/jwks.json", (TokenIssuer issuer) => TypedResults.Json(issuer.Jwks()))
             .AllowAnonymous().WithSummary("Public keys that verify access tokens");
 
         api.MapGet("/me", GetMeAsync).RequireAuthorization().WithSummary("The signed-in user");
         api.MapGet("/", ListAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("All users, newest first (admin)");
         api.MapGet("/{id:int}", GetAsync).RequireAuthorization().WithSummary("One user (self or admin)");
-        api.MapPatch("/{id:int}", UpdateAsync).RequireAuthorization().WithSummary("Change a user (self: profile and password; admin: also role and activity)");
-        api.MapDelete("/{id:int}", DeactivateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Deactivate a user (admin)");
+        api.MapPatch("/{id:int}", UpdateAsync).RequireAuthorization()
+            .WithSummary("Change a user (self: profile, email and password, with current_password for the last two; admin: also role and activity)")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapDelete("/{id:int}", DeactivateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Deactivate a user and end their sessions (admin)");
         return api;
     }
 
-    internal static string CacheKey(int id) => $"user:{id}";
-
     internal static Task<UserResponse?> FindCachedAsync(int id, UsersDbContext db, CacheStore cache, CancellationToken ct) =>
-        cache.GetOrLoadAsync(CacheKey(id), CacheTtl, async token =>
+        cache.GetOrLoadAsync(AccountChanges.CacheKey(id), CacheTtl, async token =>
         {
             var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id, token);
             return user is null ? null : UserResponse.From(user);
         }, ct);
 
     private static async Task<Results<Created<TokenResponse>, ValidationProblem, ProblemHttpResult>> RegisterAsync(
-        RegisterRequest request, UsersDbContext db, PasswordService passwords, TokenIssuer tokens, CancellationToken ct)
+        RegisterRequest request, UsersDbContext db, PasswordService passwords, SignInSessions sessions, HttpContext http, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.RequireString("name", request.Name, UserValidation.NameMax);
@@ -52,12 +55,17 @@ public static class UsersApi
             return errors.ToProblem();
         }
 
+        var (hashed, hash) = await passwords.WithinCapAsync(() => passwords.Hash(request.Password!), ct);
+        if (!hashed)
+        {
+            return SessionsApi.Busy(http);
+        }
         var user = new User
         {
             Name = request.Name!.Trim(),
             Email = request.Email!.Trim(),
             NormalizedEmail = User.Normalize(request.Email!),
-            PasswordHash = passwords.Hash(request.Password!),
+            PasswordHash = hash,
             Role = Roles.User,
             CreatedAt = DateTime.UtcNow,
         };
@@ -71,63 +79,8 @@ public static class UsersApi
             return TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "An account with this email already exists.");
         }
 
-        var (token, expiresIn) = tokens.Issue(user);
-        return TypedResults.Created($"/users/{user.Id}", new TokenResponse(token, "bearer", expiresIn, UserResponse.From(user)));
-    }
-
-    private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
-        LoginRequest request, UsersDbContext db, PasswordService passwords, TokenIssuer tokens, LoginThrottle throttle,
-        HttpContext http, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        errors.RequireString("email", request.Email, UserValidation.EmailMax);
-        if (string.IsNullOrEmpty(request.Password))
-        {
-            errors.Add("password", "This field is required.");
-        }
-        else if (request.Password.Length > PasswordService.MaxLength)
-        {
-            errors.Add("password", $"Must be at most {PasswordService.MaxLength} characters.");
-        }
-        if (!errors.IsValid)
-        {
-            return errors.ToProblem();
-        }
-
-        var normalized = User.Normalize(request.Email!);
-        if (await throttle.RetryAfterAsync(normalized) is { } retryAfter)
-        {
-            http.Response.Headers.RetryAfter = retryAfter.ToString();
-            return TypedResults.Problem(statusCode: 429, title: "Too many failed sign-in attempts",
-                detail: $"Try again in {Math.Max(1, retryAfter / 60)} minute(s).");
-        }
-
-        var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
-        var verification = PasswordVerificationResult.Failed;
-        if (user is null)
-        {
-            passwords.VerifyAgainstDummy(request.Password!);
-        }
-        else
-        {
-            verification = passwords.Verify(user.PasswordHash, request.Password!);
-        }
-
-        if (user is null || verification == PasswordVerificationResult.Failed || !user.IsActive)
-        {
-            await throttle.RecordFailureAsync(normalized);
-            // One answer for unknown email, wrong password and inactive account.
-            return TypedResults.Problem(statusCode: 401, title: "Invalid credentials", detail: "The email or password is incorrect.");
-        }
-
-        if (verification == PasswordVerificationResult.SuccessRehashNeeded)
-        {
-            user.PasswordHash = passwords.Hash(request.Password!);
-            await db.SaveChangesAsync(ct);
-        }
-        await throttle.ResetAsync(normalized);
-        var (token, expiresIn) = tokens.Issue(user);
-        return TypedResults.Ok(new TokenResponse(token, "bearer", expiresIn, UserResponse.From(user)));
+        var issued = await sessions.StartAsync(user, ct);
+        return TypedResults.Created($"/users/{user.Id}", SessionsApi.Respond(http, issued, request.ReturnRefreshToken == true));
     }
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetMeAsync(
@@ -171,7 +124,7 @@ public static class UsersApi
 
     private static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
         int id, UpdateUserRequest request, ClaimsPrincipal principal, UsersDbContext db, PasswordService passwords,
-        CacheStore cache, CancellationToken ct)
+        AccountChanges changes, HttpContext http, CancellationToken ct)
     {
         var isAdmin = principal.IsAdmin();
         var callerId = principal.GetUserId();
@@ -197,10 +150,11 @@ public static class UsersApi
         if (request.Password is not null)
         {
             UserValidation.Password(errors, request.Password);
-            if (isSelf && string.IsNullOrEmpty(request.CurrentPassword))
-            {
-                errors.Add("current_password", "Required to change your password.");
-            }
+        }
+        // A stolen token alone must not be enough to take the account over by re-binding its email or password.
+        if (isSelf && (request.Password is not null || request.Email is not null) && string.IsNullOrEmpty(request.CurrentPassword))
+        {
+            errors.Add("current_password", "Required to change your email or password.");
         }
         if (request.Role is not null && !Roles.All.Contains(request.Role))
         {
@@ -220,10 +174,17 @@ public static class UsersApi
         {
             return InactiveCaller();
         }
-        if (request.Password is not null && isSelf &&
-            passwords.Verify(user.PasswordHash, request.CurrentPassword!) == PasswordVerificationResult.Failed)
+        if (isSelf && (request.Password is not null || request.Email is not null))
         {
-            return new ValidationErrors().Add("current_password", "The current password is incorrect.").ToProblem();
+            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => passwords.Verify(user.PasswordHash, request.CurrentPassword!), ct);
+            if (!checkedPassword)
+            {
+                return SessionsApi.Busy(http);
+            }
+            if (verification == PasswordVerificationResult.Failed)
+            {
+                return new ValidationErrors().Add("current_password", "The current password is incorrect.").ToProblem();
+            }
         }
         if (isSelf && isAdmin && (request.IsActive == false || request.Role == Roles.User))
         {
@@ -236,41 +197,47 @@ public static class UsersApi
             user.Email = request.Email.Trim();
             user.NormalizedEmail = User.Normalize(request.Email);
         }
-        if (request.Password is not null) user.PasswordHash = passwords.Hash(request.Password);
+        if (request.Password is not null)
+        {
+            var (hashed, hash) = await passwords.WithinCapAsync(() => passwords.Hash(request.Password), ct);
+            if (!hashed)
+            {
+                return SessionsApi.Busy(http);
+            }
+            user.PasswordHash = hash;
+        }
         if (request.Role is not null) user.Role = request.Role;
         if (request.IsActive is { } active) user.IsActive = active;
 
-        try
+        return await changes.SaveAsync(user, callerId, principal.GetSessionId(), ct) switch
         {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-        {
-            return TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "Another account uses this email.");
-        }
-        await cache.InvalidateAsync(CacheKey(id));
-        return TypedResults.Ok(UserResponse.From(user));
+            ChangeOutcome.EmailTaken => TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "Another account uses this email."),
+            ChangeOutcome.ConcurrentChange => TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Reload it and try again."),
+            _ => TypedResults.Ok(UserResponse.From(user)),
+        };
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeactivateAsync(
-        int id, ClaimsPrincipal principal, UsersDbContext db, CacheStore cache, CancellationToken ct)
+        int id, ClaimsPrincipal principal, UsersDbContext db, AccountChanges changes, CancellationToken ct)
     {
         if (principal.GetUserId() == id)
         {
             return TypedResults.Problem(statusCode: 409, title: "Cannot lock yourself out", detail: "An admin cannot deactivate their own account.");
         }
-        var changed = await db.Users.Where(u => u.Id == id).ExecuteUpdateAsync(s => s.SetProperty(u => u.IsActive, false), ct);
-        if (changed == 0)
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == id, ct);
+        if (user is null)
         {
             return NotFound();
         }
-        await cache.InvalidateAsync(CacheKey(id));
-        return TypedResults.NoContent();
+        user.IsActive = false;
+        return await changes.SaveAsync(user, principal.GetUserId(), principal.GetSessionId(), ct) == ChangeOutcome.ConcurrentChange
+            ? TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Try again.")
+            : TypedResults.NoContent();
     }
 
     private static ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such user.");
 
-    private static ProblemHttpResult InactiveCaller() =>
+    internal static ProblemHttpResult InactiveCaller() =>
         TypedResults.Problem(statusCode: 403, title: "Account deactivated", detail: "This account is deactivated.");
 }

@@ -14,6 +14,12 @@ public sealed class User
     public bool IsActive { get; set; } = true;
     public DateTime CreatedAt { get; set; }
 
+    /// <summary>
+    /// Raised by every change that must end existing tokens (role, activity, password, email, sign-out
+    /// everywhere); access tokens carry it and every service compares it on each request.
+    /// </summary>
+    public int SecurityStamp { get; set; } = 1;
+
     public static string Normalize(string email) => email.Trim().ToLowerInvariant();
 }
 

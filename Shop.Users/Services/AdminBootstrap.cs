@@ -10,11 +10,17 @@ public sealed class AdminOptions
 }
 
 /// <summary>
-/// Ensures the configured admin exists and is an active admin. Safe when several instances start at
-/// once (insert-if-absent on the unique email); an existing admin's password is left as they set it.
+/// Creates the first admin from configuration, once: only while no admin exists at all. It never
+/// promotes, reactivates or re-passwords an existing account, so whoever later holds the configured
+/// email (after the admin changed theirs, or the operator changed the setting) gains nothing from a
+/// restart, and a deactivated admin stays deactivated. Outside Development the documented default
+/// password is refused.
 /// </summary>
 public static class AdminBootstrap
 {
+    /// <summary>The README's development password; never acceptable for a deployment.</summary>
+    public const string DocumentedDefaultPassword = "Admin123!";
+
     public static async Task EnsureAdminAsync(this WebApplication app)
     {
         var options = app.Configuration.GetSection("Admin").Get<AdminOptions>() ?? new AdminOptions();
@@ -24,6 +30,11 @@ public static class AdminBootstrap
             logger.LogWarning("No Admin:Email/Admin:Password configured; no admin bootstrapped.");
             return;
         }
+        if (!app.Environment.IsDevelopment() && options.Password == DocumentedDefaultPassword)
+        {
+            throw new InvalidOperationException(
+                "Admin:Password is the documented development default. Set the admin-password parameter (ADMIN_PASSWORD in .env, or the Kubernetes secret) to a password of your own.");
+        }
 
         using var scope = app.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
@@ -31,16 +42,24 @@ public static class AdminBootstrap
         var email = options.Email.Trim();
         var normalized = User.Normalize(email);
 
+        // Replicas starting together: the unique email lets exactly one insert win.
         var inserted = await db.Database.ExecuteSqlInterpolatedAsync($"""
             INSERT INTO users (name, email, normalized_email, password_hash, role, is_active, created_at)
-            VALUES ('Administrator', {email}, {normalized}, {passwords.Hash(options.Password)}, 'admin', true, now())
+            SELECT 'Administrator', {email}, {normalized}, {passwords.Hash(options.Password)}, 'admin', true, now()
+            WHERE NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin')
             ON CONFLICT (normalized_email) DO NOTHING
             """);
-        if (inserted == 0)
+        if (inserted == 1)
         {
-            await db.Users.Where(u => u.NormalizedEmail == normalized)
-                .ExecuteUpdateAsync(s => s.SetProperty(u => u.Role, Roles.Admin).SetProperty(u => u.IsActive, true));
+            logger.LogInformation("Admin account {Email} created", email);
         }
-        logger.LogInformation("Admin account {Email} {Outcome}", email, inserted == 0 ? "already present" : "created");
+        else if (await db.Users.AnyAsync(u => u.Role == Roles.Admin))
+        {
+            logger.LogInformation("An admin account exists; bootstrap left every account as it is");
+        }
+        else
+        {
+            logger.LogWarning("No admin exists and {Email} belongs to an ordinary account, which bootstrap never promotes. Configure another Admin:Email, or promote an account in the database.", email);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Shop.Users.Data;
@@ -7,8 +8,10 @@ namespace Shop.Users.Services;
 /// <summary>
 /// ASP.NET Core Identity's PBKDF2-HMAC-SHA512 hasher at OWASP's minimum work factor or above
 /// (Identity's default of 100,000 iterations is below it). Older hashes verify and are upgraded.
+/// Each hash costs ~100 ms of a core, so at most a few run at once and a short queue waits for them:
+/// a flood of sign-ins or registrations gets quick 503s instead of starving every other request.
 /// </summary>
-public sealed class PasswordService
+public sealed class PasswordService : IDisposable
 {
     public const int IterationCount = 220_000;
     public const int MinLength = 8;
@@ -23,12 +26,46 @@ public sealed class PasswordService
     // Verified against when the email is unknown, so both paths cost the same time.
     private readonly string _dummyHash;
 
+    private readonly ConcurrencyLimiter _inFlight = new(new ConcurrencyLimiterOptions
+    {
+        PermitLimit = Math.Max(2, Environment.ProcessorCount),
+        QueueLimit = Math.Max(2, Environment.ProcessorCount) * 8,
+        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+    });
+
     public PasswordService() => _dummyHash = Hash(Guid.NewGuid().ToString());
+
+    /// <summary>Runs hashing work inside the cap; false (nothing run) when the queue is full or the wait too long.</summary>
+    public async Task<(bool Ran, T Result)> WithinCapAsync<T>(Func<T> work, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        RateLimitLease lease;
+        try
+        {
+            lease = await _inFlight.AcquireAsync(1, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (false, default!);
+        }
+        using (lease)
+        {
+            return lease.IsAcquired ? (true, work()) : (false, default!);
+        }
+    }
+
+    public void Dispose() => _inFlight.Dispose();
 
     public string Hash(string password) => _hasher.HashPassword(null!, password);
 
     public PasswordVerificationResult Verify(string hash, string password) =>
         _hasher.VerifyHashedPassword(null!, hash, password);
 
-    public void VerifyAgainstDummy(string password) => _hasher.VerifyHashedPassword(null!, _dummyHash, password);
+    /// <summary>Costs what a real check costs and always fails.</summary>
+    public PasswordVerificationResult VerifyAgainstDummy(string password)
+    {
+        _hasher.VerifyHashedPassword(null!, _dummyHash, password);
+        return PasswordVerificationResult.Failed;
+    }
 }

@@ -10,86 +10,111 @@ public sealed class JwtOptions
 {
     /// <summary>Base64 PKCS#8 P-256 private key (the AppHost's <c>jwt-signing-key</c> secret).</summary>
     public string? SigningKey { get; set; }
-    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(60);
+
+    /// <summary>
+    /// The key being retired during a rotation (same format): its public half stays in the JWKS, so
+    /// tokens it signed keep verifying until they expire; it never signs.
+    /// </summary>
+    public string? PreviousSigningKey { get; set; }
+
+    /// <summary>Access token lifetime: short, because refresh tokens carry the session.</summary>
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long an unused refresh token (and so an idle session) lasts.</summary>
+    public TimeSpan RefreshLifetime { get; set; } = TimeSpan.FromDays(14);
 }
 
-/// <summary>Signs ES256 access tokens and publishes the matching public key as a JWKS.</summary>
+/// <summary>Signs ES256 access tokens (typ <c>at+jwt</c>) and publishes the matching public keys as a JWKS.</summary>
 public sealed class TokenIssuer
 {
     private readonly ECDsaSecurityKey _privateKey;
     private readonly JsonWebTokenHandler _handler = new();
-    private readonly TimeSpan _lifetime;
 
-    public TokenIssuer(ECDsa key, TimeSpan lifetime)
+    public TokenIssuer(ECDsa key, TimeSpan lifetime, ECDsa? previousKey = null)
     {
-        _lifetime = lifetime;
-        var publicKey = new ECDsaSecurityKey(ECDsa.Create(key.ExportParameters(includePrivateParameters: false)));
-        var keyId = Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(publicKey).ComputeJwkThumbprint());
-        publicKey.KeyId = keyId;
-        _privateKey = new ECDsaSecurityKey(key) { KeyId = keyId };
-        PublicKey = publicKey;
+        Lifetime = lifetime;
+        var publicKey = PublicKeyOf(key);
+        _privateKey = new ECDsaSecurityKey(key) { KeyId = publicKey.KeyId };
+        PublicKeys = previousKey is null ? [publicKey] : [publicKey, PublicKeyOf(previousKey)];
     }
 
-    public ECDsaSecurityKey PublicKey { get; }
+    public TimeSpan Lifetime { get; }
 
-    public static ECDsa LoadKey(JwtOptions options, IHostEnvironment environment, ILogger logger)
+    /// <summary>The signing key's public half first, then the retiring key's during a rotation.</summary>
+    public IReadOnlyList<ECDsaSecurityKey> PublicKeys { get; }
+
+    private static ECDsaSecurityKey PublicKeyOf(ECDsa key)
     {
-        var key = ECDsa.Create();
+        var publicKey = new ECDsaSecurityKey(ECDsa.Create(key.ExportParameters(includePrivateParameters: false)));
+        publicKey.KeyId = Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(publicKey).ComputeJwkThumbprint());
+        return publicKey;
+    }
+
+    public static TokenIssuer Create(JwtOptions options, IHostEnvironment environment, ILogger logger)
+    {
+        static ECDsa Import(string base64)
+        {
+            var key = ECDsa.Create();
+            key.ImportPkcs8PrivateKey(Convert.FromBase64String(base64.Trim()), out _);
+            return key;
+        }
+
+        var previous = string.IsNullOrWhiteSpace(options.PreviousSigningKey) ? null : Import(options.PreviousSigningKey);
         if (!string.IsNullOrWhiteSpace(options.SigningKey))
         {
-            key.ImportPkcs8PrivateKey(Convert.FromBase64String(options.SigningKey.Trim()), out _);
-            return key;
+            return new TokenIssuer(Import(options.SigningKey), options.Lifetime, previous);
         }
         if (!environment.IsDevelopment())
         {
             throw new InvalidOperationException("Jwt:SigningKey is required outside Development.");
         }
         logger.LogWarning("No Jwt:SigningKey configured: using a throw-away key; tokens will not survive a restart.");
-        return ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return new TokenIssuer(ECDsa.Create(ECCurve.NamedCurves.nistP256), options.Lifetime, previous);
     }
 
-    public (string Token, int ExpiresIn) Issue(User user)
+    /// <summary>An access token for the account as it is now, in sign-in session <paramref name="sessionId"/>.</summary>
+    public (string Token, int ExpiresIn) Issue(User user, Guid sessionId)
     {
         var now = DateTime.UtcNow;
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
-            Issuer = Microsoft.Extensions.Hosting.ShopAuthentication.Issuer,
-            Audience = Microsoft.Extensions.Hosting.ShopAuthentication.Audience,
+            TokenType = ShopAuthentication.AccessTokenType,
+            Issuer = ShopAuthentication.Issuer,
+            Audience = ShopAuthentication.Audience,
             IssuedAt = now,
             NotBefore = now,
-            Expires = now.Add(_lifetime),
+            Expires = now.Add(Lifetime),
             Subject = new ClaimsIdentity(
             [
                 new Claim("sub", user.Id.ToString()),
                 new Claim("email", user.Email),
                 new Claim("name", user.Name),
-                new Claim("role", user.Role),
+                new Claim(ShopAuthentication.RoleClaim, user.Role),
+                new Claim(SecurityStamps.StampClaim, user.SecurityStamp.ToString(), ClaimValueTypes.Integer32),
+                new Claim(SecurityStamps.SessionClaim, sessionId.ToString("N")),
                 new Claim("jti", Guid.NewGuid().ToString("N")),
             ]),
             SigningCredentials = new SigningCredentials(_privateKey, SecurityAlgorithms.EcdsaSha256),
         });
-        return (token, (int)_lifetime.TotalSeconds);
+        return (token, (int)Lifetime.TotalSeconds);
     }
 
     /// <summary>The RFC 7517 key set: only public members, ES256 pinned.</summary>
-    public object Jwks()
+    public object Jwks() => new Dictionary<string, object>
     {
-        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(PublicKey);
-        return new Dictionary<string, object>
+        ["keys"] = PublicKeys.Select(key =>
         {
-            ["keys"] = new[]
+            var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(key);
+            return new Dictionary<string, string>
             {
-                new Dictionary<string, string>
-                {
-                    ["kty"] = jwk.Kty,
-                    ["crv"] = jwk.Crv,
-                    ["x"] = jwk.X,
-                    ["y"] = jwk.Y,
-                    ["kid"] = PublicKey.KeyId,
-                    ["use"] = "sig",
-                    ["alg"] = SecurityAlgorithms.EcdsaSha256,
-                },
-            },
-        };
-    }
+                ["kty"] = jwk.Kty,
+                ["crv"] = jwk.Crv,
+                ["x"] = jwk.X,
+                ["y"] = jwk.Y,
+                ["kid"] = key.KeyId,
+                ["use"] = "sig",
+                ["alg"] = SecurityAlgorithms.EcdsaSha256,
+            };
+        }).ToArray(),
+    };
 }

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, buildUrl, setUnauthorizedHandler } from "./client";
 import { ApiError } from "./errors";
-import { getSession, saveSession } from "./session";
+import { clearSession, getSession, saveSession } from "./session";
 
 function jsonResponse(status: number, body: unknown, type = "application/json") {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
@@ -14,6 +14,7 @@ describe("api client", () => {
   const fetchMock = vi.fn<typeof fetch>();
   beforeEach(() => {
     sessionStorage.clear();
+    clearSession();
     fetchMock.mockReset();
     vi.stubGlobal("fetch", fetchMock);
   });
@@ -49,17 +50,48 @@ describe("api client", () => {
     expect((init?.headers as Record<string, string>)["Idempotency-Key"]).toBe("key-123");
   });
 
-  it("on 401 clears the session and asks the app to go to sign in", async () => {
+  it("on 401 tries the refresh cookie once; when that fails too, clears the session and asks to sign in", async () => {
     saveSession({ access_token: "tok", token_type: "bearer", expires_in: 3600, user });
     const onUnauthorized = vi.fn();
     setUnauthorizedHandler(onUnauthorized);
     fetchMock.mockResolvedValueOnce(jsonResponse(401, { title: "Unauthorized", status: 401 }, "application/problem+json"));
+    fetchMock.mockResolvedValueOnce(jsonResponse(401, { title: "Session ended", status: 401 }, "application/problem+json"));
     const err = await api.me().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).message).toBe("Your session has expired. Please sign in again.");
+    expect(fetchMock.mock.calls[1][0]).toBe("/users/token/refresh");
     expect(getSession()).toBeNull();
     expect(sessionStorage.getItem("shop.token")).toBeNull();
     expect(onUnauthorized).toHaveBeenCalledOnce();
+  });
+
+  it("on 401 refreshes silently and repeats the request with the new token", async () => {
+    saveSession({ access_token: "old", token_type: "bearer", expires_in: 3600, user });
+    const onUnauthorized = vi.fn();
+    setUnauthorizedHandler(onUnauthorized);
+    fetchMock.mockResolvedValueOnce(jsonResponse(401, { title: "Unauthorized", status: 401 }, "application/problem+json"));
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, { access_token: "new", token_type: "bearer", expires_in: 600, user }));
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, user));
+    await expect(api.me()).resolves.toEqual(user);
+    expect((fetchMock.mock.calls[2][1]?.headers as Record<string, string>).Authorization).toBe("Bearer new");
+    expect(getSession()?.token).toBe("new");
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
+  it("refreshes an expired access token before sending, once for concurrent requests", async () => {
+    saveSession({ access_token: "old", token_type: "bearer", expires_in: 1, user });
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 60_000);
+    fetchMock.mockImplementation(async (url) =>
+      url === "/users/token/refresh"
+        ? jsonResponse(200, { access_token: "new", token_type: "bearer", expires_in: 600, user })
+        : jsonResponse(200, user),
+    );
+    await Promise.all([api.me(), api.me(), api.me()]);
+    const refreshes = fetchMock.mock.calls.filter(([url]) => url === "/users/token/refresh");
+    expect(refreshes).toHaveLength(1);
+    const sent = fetchMock.mock.calls.filter(([url]) => url === "/users/me");
+    expect(sent.every(([, init]) => (init?.headers as Record<string, string>).Authorization === "Bearer new")).toBe(true);
+    vi.restoreAllMocks();
   });
 
   it("a failed sign-in (no token) does not redirect", async () => {

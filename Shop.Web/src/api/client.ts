@@ -1,5 +1,5 @@
 import { ApiError, networkError, problemToError } from "./errors";
-import { clearSession, getToken } from "./session";
+import { clearSession, getSession, saveSession, tokenNeedsRefresh } from "./session";
 import type {
   InventoryItem,
   Order,
@@ -57,8 +57,66 @@ async function readProblem(response: Response): Promise<ProblemDetails | null> {
   }
 }
 
-export async function apiRequest<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const token = getToken();
+/** A new access token for the session in the refresh cookie, or null when that session has ended. */
+async function fetchRefreshedTokens(): Promise<TokenResponse | null> {
+  try {
+    const response = await fetch("/users/token/refresh", {
+      method: "POST",
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    return response.ok ? ((await response.json()) as TokenResponse) : null;
+  } catch {
+    return null;
+  }
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+/**
+ * Exchanges the refresh cookie for a new access token. One refresh at a time: concurrent callers share
+ * it, because the server treats a second use of the same refresh token as theft and ends the session.
+ */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= fetchRefreshedTokens()
+    .then((tokens) => {
+      if (tokens && getSession()) saveSession(tokens);
+      return tokens !== null;
+    })
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+/** The access token to send: refreshed first when it has expired or is about to. */
+async function currentToken(): Promise<string | null> {
+  const session = getSession();
+  if (session && tokenNeedsRefresh(session)) await refreshSession();
+  return getSession()?.token ?? null;
+}
+
+/** Signs out here at once, and ends the session on the server (its refresh token and access tokens). */
+export async function endSession(): Promise<void> {
+  const session = getSession();
+  clearSession();
+  if (!session) return;
+  const token = tokenNeedsRefresh(session) ? (await fetchRefreshedTokens())?.access_token : session.token;
+  if (!token) return; // the refresh cookie no longer works: the server has already ended the session
+  try {
+    await fetch("/users/logout", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+      credentials: "same-origin",
+      keepalive: true,
+    });
+  } catch {
+    // Signed out here regardless; the server forgets the session when its refresh token expires.
+  }
+}
+
+export async function apiRequest<T>(path: string, options: RequestOptions = {}, retried = false): Promise<T> {
+  const token = await currentToken();
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -84,6 +142,9 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
       retryAfter: response.headers.get("retry-after"),
     });
     if (response.status === 401 && token) {
+      // The token expired or the account changed (role, password): a fresh one from the refresh
+      // cookie carries the current state. Only when that fails is the user really signed out.
+      if (!retried && (await refreshSession())) return apiRequest<T>(path, options, true);
       clearSession();
       unauthorizedHandler?.();
     }

@@ -1,6 +1,7 @@
 import type { TokenResponse, User } from "./types";
 
-// The bearer token lives in sessionStorage only (never a cookie): it is gone when the tab closes.
+// The short-lived access token lives in sessionStorage (gone when the tab closes). The session itself is
+// carried by the refresh token, an HttpOnly cookie that script cannot read: see refreshSession in client.ts.
 const TOKEN_KEY = "shop.token";
 const USER_KEY = "shop.user";
 const EXPIRES_KEY = "shop.expires_at";
@@ -32,20 +33,21 @@ function read(): Session | null {
   try {
     const user = JSON.parse(userJson) as User;
     const expiresAt = Number(s.getItem(EXPIRES_KEY)) || 0;
-    if (expiresAt && expiresAt <= Date.now()) return null;
     return { token, user, expiresAt };
   } catch {
     return null;
   }
 }
 
+/** The signed-in session; its access token may have expired (the client refreshes it before use). */
 export function getSession(): Session | null {
   if (cached === undefined) cached = read();
-  if (cached && cached.expiresAt && cached.expiresAt <= Date.now()) {
-    clearSession();
-    return null;
-  }
   return cached;
+}
+
+/** True when the access token is gone or about to expire and should be refreshed before it is sent. */
+export function tokenNeedsRefresh(session: Session, now = Date.now()): boolean {
+  return session.expiresAt > 0 && session.expiresAt - 5_000 <= now;
 }
 
 export function getToken(): string | null {

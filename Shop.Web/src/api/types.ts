@@ -16,6 +16,8 @@ export interface TokenResponse {
   token_type: string;
   expires_in: number;
   user: User;
+  /** Only for API clients that ask for it; the browser gets an HttpOnly cookie instead. */
+  refresh_token?: string;
 }
 
 export interface InventoryItem {

@@ -1,6 +1,7 @@
 import { createContext, useCallback, useContext, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { clearSession, getSession, saveSession, subscribeSession, type Session } from "../api/session";
+import { endSession } from "../api/client";
+import { getSession, saveSession, subscribeSession, type Session } from "../api/session";
 import type { TokenResponse, User } from "../api/types";
 
 interface AuthValue {
@@ -29,7 +30,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const signOut = useCallback(() => {
-    clearSession();
+    void endSession();
     queryClient.clear();
   }, [queryClient]);
 

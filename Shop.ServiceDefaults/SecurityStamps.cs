@@ -1,0 +1,142 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Where a service learns an account's current security stamp when Redis does not have it.</summary>
+public interface IAccountStampSource
+{
+    /// <summary>The account's current stamp, or null when there is no such account.</summary>
+    /// <exception cref="ServiceUnavailableException">The source cannot answer now.</exception>
+    Task<int?> GetStampAsync(int userId, CancellationToken ct);
+}
+
+public enum AccessTokenState { Current, Stale, Revoked }
+
+/// <summary>
+/// Makes authorization follow the account's current state rather than what its token said when it
+/// was issued. Every access token carries the account's security stamp (<c>sst</c>) and its sign-in
+/// session (<c>sid</c>). Users raises the stamp on a role change, deactivation, password or email
+/// change and sign-out everywhere, and writes it to Redis before it answers; every service compares
+/// the token's stamp with Redis' on each authenticated request, so the change holds from the next
+/// request on. A revoked session (sign-out, refresh-token reuse) is a Redis key that lives as long as
+/// an access token can. When Redis has no stamp (evicted, restarted, unreachable), the source
+/// (Users' database, or Users' internal API for the other services) answers and Redis is refilled.
+/// </summary>
+public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvider services, ILogger<SecurityStamps> logger)
+{
+    /// <summary>Users' logical database: Users writes the auth state, every service reads it.</summary>
+    public const int RedisDatabase = 0;
+    public const string StampClaim = "sst";
+    public const string SessionClaim = "sid";
+
+    /// <summary>Long enough to outlive any access token; a missing key only costs one lookup at the source.</summary>
+    private static readonly TimeSpan StampTtl = TimeSpan.FromDays(1);
+
+    // Stamps only grow: a writer holding an older stamp (a slow reader refilling the cache) never
+    // overwrites a newer one that Users wrote in between.
+    private const string SetIfNotOlderScript = """
+        local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+        if tonumber(ARGV[1]) >= current then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          return 1
+        end
+        return 0
+        """;
+
+    private static RedisKey StampKey(int userId) => $"auth:stamp:{userId}";
+    private static RedisKey RevokedSessionKey(string sessionId) => $"auth:revoked-session:{sessionId}";
+
+    public async Task<AccessTokenState> CheckAsync(int userId, int stamp, string? sessionId, CancellationToken ct)
+    {
+        int? current = null;
+        var redisAnswered = false;
+        if (redis.IsConnected)
+        {
+            try
+            {
+                RedisKey[] keys = sessionId is null ? [StampKey(userId)] : [StampKey(userId), RevokedSessionKey(sessionId)];
+                var values = await redis.GetDatabase(RedisDatabase).StringGetAsync(keys);
+                redisAnswered = true;
+                if (sessionId is not null && values[1].HasValue)
+                {
+                    return AccessTokenState.Revoked;
+                }
+                if (values[0].HasValue)
+                {
+                    current = (int)values[0];
+                }
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                logger.LogDebug(e, "Security stamp read failed; asking the source");
+            }
+        }
+
+        if (current is null)
+        {
+            // Resolved per use: the other services' source is a typed HttpClient, which must not live as long as this singleton.
+            current = await services.GetRequiredService<IAccountStampSource>().GetStampAsync(userId, ct);
+            if (current is null)
+            {
+                return AccessTokenState.Revoked; // the account is gone
+            }
+            if (redisAnswered)
+            {
+                await PublishAsync(userId, current.Value);
+            }
+        }
+        return current == stamp ? AccessTokenState.Current : AccessTokenState.Stale;
+    }
+
+    /// <summary>Records the account's stamp. Users calls it after every change that raised it, before answering.</summary>
+    public async Task PublishAsync(int userId, int stamp)
+    {
+        try
+        {
+            await redis.GetDatabase(RedisDatabase).ScriptEvaluateAsync(SetIfNotOlderScript,
+                [StampKey(userId)], [stamp, (long)StampTtl.TotalMilliseconds]);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Readers that miss the key ask the source; the danger is a key left at an older stamp.
+            // Deleting it is what is needed, and it cannot be done while Redis is away: say so loudly.
+            logger.LogWarning("Could not publish security stamp {Stamp} of user {UserId}: Redis unavailable. Old tokens stay valid until Redis has the new stamp or they expire.", stamp, userId);
+        }
+    }
+
+    /// <summary>Ends a sign-in session's access tokens at once (their refresh tokens are revoked in the database).</summary>
+    public async Task RevokeSessionAsync(string sessionId, TimeSpan accessTokenLifetime)
+    {
+        try
+        {
+            await redis.GetDatabase(RedisDatabase).StringSetAsync(RevokedSessionKey(sessionId), 1, accessTokenLifetime + TimeSpan.FromMinutes(1));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            logger.LogWarning("Could not mark session {SessionId} revoked: Redis unavailable. Its access token stays valid until it expires; it cannot be refreshed.", sessionId);
+        }
+    }
+
+    /// <summary>JwtBearer's hook: a token whose stamp is not the account's current one is not a valid token any more.</summary>
+    internal static async Task OnTokenValidatedAsync(TokenValidatedContext context)
+    {
+        var principal = context.Principal!;
+        if (principal.GetUserId() is not { } userId || !int.TryParse(principal.FindFirstValue(StampClaim), out var stamp))
+        {
+            context.Fail("The token carries no account or security stamp.");
+            return;
+        }
+        var stamps = context.HttpContext.RequestServices.GetRequiredService<SecurityStamps>();
+        var state = await stamps.CheckAsync(userId, stamp, principal.FindFirstValue(SessionClaim), context.HttpContext.RequestAborted);
+        if (state != AccessTokenState.Current)
+        {
+            context.Fail(state == AccessTokenState.Revoked
+                ? "The session was signed out."
+                : "The account changed since the token was issued (role, status or password); refresh the token or sign in again.");
+        }
+    }
+}

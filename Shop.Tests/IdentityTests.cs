@@ -1,0 +1,248 @@
+using System.Net;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// Identity after the token is issued: sessions (refresh rotation, reuse detection, sign-out), and
+/// authorization that follows the account's current role, status and password at the next request.
+/// </summary>
+public sealed class IdentityTests(ShopApp shop)
+{
+    /// <summary>Routes that need a signed-in user at each service, and ones that need an admin.</summary>
+    private static readonly string[] SignedInRoutes = ["/users/me", "/orders/", "/inventory/"];
+
+    private async Task<(ShopClient Admin, TestUser User, string AdminToken)> NewSecondAdminAsync()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        await (await admin.PatchJsonAsync($"/users/{user.Id}", new { role = "admin" })).ExpectAsync(200);
+        var token = await shop.Client().LoginAsync(user.Email, user.Password);
+        await (await shop.Client(token).GetAsync("/users/?limit=1")).ExpectAsync(200);
+        return (admin, user, token);
+    }
+
+    [Fact]
+    public async Task A_demoted_admin_cannot_make_itself_admin_again_with_its_old_token()
+    {
+        var (admin, demoted, oldToken) = await NewSecondAdminAsync();
+        await (await admin.PatchJsonAsync($"/users/{demoted.Id}", new { role = "user" })).ExpectAsync(200);
+
+        var self = shop.Client(oldToken);
+        await (await self.PatchJsonAsync($"/users/{demoted.Id}", new { role = "admin" })).ExpectProblemAsync(401);
+        // Admin routes at every service refuse the old token at the next request.
+        await (await self.GetAsync("/users/?limit=1")).ExpectProblemAsync(401);
+        await (await self.PostJsonAsync("/inventory/", new { sku = "DEMOTED-" + Guid.NewGuid().ToString("N")[..8], name = "x", price = 1, qty = 1 })).ExpectProblemAsync(401);
+        await (await self.PostJsonAsync("/orders/webhooks", new { url = "https://example.com/hook", events = new[] { "*" } })).ExpectProblemAsync(401);
+        var account = await (await admin.GetAsync($"/users/{demoted.Id}")).JsonAsync();
+        Assert.Equal("user", account.GetProperty("role").GetString());
+
+        // Signing in again gives a token with the current role.
+        var fresh = shop.Client(await shop.Client().LoginAsync(demoted.Email, demoted.Password));
+        await (await fresh.GetAsync("/users/?limit=1")).ExpectProblemAsync(403);
+    }
+
+    [Fact]
+    public async Task A_deactivated_admins_token_can_no_longer_promote_or_deactivate_anyone()
+    {
+        var (admin, deactivated, oldToken) = await NewSecondAdminAsync();
+        var (_, bystander) = await shop.NewUserAsync();
+        await (await admin.DeleteAsync($"/users/{deactivated.Id}")).ExpectAsync(204);
+
+        var self = shop.Client(oldToken);
+        await (await self.PatchJsonAsync($"/users/{bystander.Id}", new { role = "admin" })).ExpectProblemAsync(401);
+        await (await self.DeleteAsync($"/users/{bystander.Id}")).ExpectProblemAsync(401);
+        foreach (var route in SignedInRoutes)
+        {
+            await (await self.GetAsync(route)).ExpectProblemAsync(401);
+        }
+        var account = await (await admin.GetAsync($"/users/{bystander.Id}")).JsonAsync();
+        Assert.Equal("user", account.GetProperty("role").GetString());
+        Assert.True(account.GetProperty("is_active").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_password_change_ends_the_other_sessions_at_their_next_request_and_keeps_this_one()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (thisAccess, thisRefresh) = await shop.Client().SignInAsync(user.Email, user.Password);
+        var (otherAccess, otherRefresh) = await shop.Client().SignInAsync(user.Email, user.Password);
+
+        await (await shop.Client(thisAccess).PatchJsonAsync($"/users/{user.Id}", new { password = "a-new-password-1", current_password = user.Password })).ExpectAsync(200);
+
+        foreach (var route in SignedInRoutes)
+        {
+            await (await shop.Client(otherAccess).GetAsync(route)).ExpectProblemAsync(401);
+        }
+        await (await shop.Client().RefreshAsync(otherRefresh)).ExpectProblemAsync(401);
+        // This session's access token carries the old stamp too; its refresh token gives a current one.
+        await (await shop.Client(thisAccess).GetAsync("/users/me")).ExpectProblemAsync(401);
+        var refreshed = await shop.Client().RefreshAsync(thisRefresh);
+        await refreshed.ExpectAsync(200);
+        var access = (await refreshed.JsonAsync()).GetProperty("access_token").GetString();
+        await (await shop.Client(access).GetAsync("/orders/")).ExpectAsync(200);
+    }
+
+    [Fact]
+    public async Task Refresh_rotates_the_token_and_reusing_a_rotated_one_revokes_the_session()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (_, first) = await shop.Client().SignInAsync(user.Email, user.Password);
+
+        var rotated = await shop.Client().RefreshAsync(first);
+        await rotated.ExpectAsync(200);
+        var body = await rotated.JsonAsync();
+        var second = body.GetProperty("refresh_token").GetString()!;
+        var access = body.GetProperty("access_token").GetString()!;
+        Assert.NotEqual(first, second);
+        await (await shop.Client(access).GetAsync("/orders/")).ExpectAsync(200);
+
+        // The first token was used once: presenting it again looks like theft, so the whole session ends.
+        var reuse = await shop.Client().RefreshAsync(first);
+        var problem = await reuse.ExpectProblemAsync(401);
+        Assert.Contains("already used", problem.GetProperty("detail").GetString());
+        await (await shop.Client().RefreshAsync(second)).ExpectProblemAsync(401);
+        await (await shop.Client(access).GetAsync("/orders/")).ExpectProblemAsync(401);
+    }
+
+    [Fact]
+    public async Task Two_concurrent_refreshes_with_one_token_yield_one_session_at_most()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (_, refresh) = await shop.Client().SignInAsync(user.Email, user.Password);
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => shop.Client().RefreshAsync(refresh)));
+        Assert.True(answers.Count(a => a.StatusCode == HttpStatusCode.OK) <= 1, "one refresh token was exchanged more than once");
+    }
+
+    [Fact]
+    public async Task Logout_ends_the_session_at_every_service_and_its_refresh_token()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (access, refresh) = await shop.Client().SignInAsync(user.Email, user.Password);
+        var (otherAccess, _) = await shop.Client().SignInAsync(user.Email, user.Password);
+
+        await (await shop.Client(access).PostJsonAsync("/users/logout", null)).ExpectAsync(204);
+        foreach (var route in SignedInRoutes)
+        {
+            await (await shop.Client(access).GetAsync(route)).ExpectProblemAsync(401);
+        }
+        await (await shop.Client().RefreshAsync(refresh)).ExpectProblemAsync(401);
+        // Only that session: the other one goes on.
+        await (await shop.Client(otherAccess).GetAsync("/users/me")).ExpectAsync(200);
+    }
+
+    [Fact]
+    public async Task Logout_everywhere_ends_every_session()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var sessions = new[] { await shop.Client().SignInAsync(user.Email, user.Password), await shop.Client().SignInAsync(user.Email, user.Password) };
+        await (await shop.Client(sessions[0].AccessToken).PostJsonAsync("/users/logout-everywhere", null)).ExpectAsync(204);
+        foreach (var (access, refresh) in sessions)
+        {
+            await (await shop.Client(access).GetAsync("/orders/")).ExpectProblemAsync(401);
+            await (await shop.Client().RefreshAsync(refresh)).ExpectProblemAsync(401);
+        }
+        await shop.Client().SignInAsync(user.Email, user.Password);
+    }
+
+    [Fact]
+    public async Task A_browser_gets_the_refresh_token_only_as_a_strict_httponly_cookie_on_the_refresh_path()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var login = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+        await login.ExpectAsync(200);
+        Assert.False((await login.JsonAsync()).TryGetProperty("refresh_token", out _), "refresh token readable by script");
+        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=", StringComparison.Ordinal));
+        var attributes = cookie.Split(';').Select(a => a.Trim().ToLowerInvariant()).ToList();
+        Assert.Contains("httponly", attributes);
+        Assert.Contains("secure", attributes);
+        Assert.Contains("samesite=strict", attributes);
+        Assert.Contains("path=/users/token", attributes);
+
+        // The cookie alone refreshes, and the next one comes back as a cookie again.
+        var value = cookie.Split(';')[0];
+        var refreshed = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", value));
+        await refreshed.ExpectAsync(200);
+        Assert.False((await refreshed.JsonAsync()).TryGetProperty("refresh_token", out _));
+        Assert.Contains(refreshed.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=", StringComparison.Ordinal) && !c.StartsWith(value + ";", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Access_tokens_are_typed_at_jwt_short_lived_and_carry_jti_stamp_and_session()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var token = new JsonWebToken(user.Token);
+        Assert.Equal("at+jwt", token.Typ);
+        Assert.False(string.IsNullOrEmpty(token.Id));
+        Assert.True(token.TryGetPayloadValue<string>("sid", out _));
+        Assert.True(token.TryGetPayloadValue<int>("sst", out _));
+        Assert.InRange(token.ValidTo - token.IssuedAt, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15));
+    }
+
+    [Fact]
+    public async Task Changing_ones_own_email_needs_the_current_password_and_an_admin_change_does_not()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        var email = $"moved-{Guid.NewGuid():N}@example.com";
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { email })).ExpectValidationAsync("current_password");
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { email, current_password = "not-my-password" })).ExpectValidationAsync("current_password");
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { email, current_password = user.Password })).ExpectAsync(200);
+        await shop.Client().SignInAsync(email, user.Password);
+
+        var admin = await shop.AdminAsync();
+        var byAdmin = $"admin-set-{Guid.NewGuid():N}@example.com";
+        await (await admin.PatchJsonAsync($"/users/{user.Id}", new { email = byAdmin })).ExpectAsync(200);
+        await shop.Client().SignInAsync(byAdmin, user.Password);
+    }
+
+    [Fact]
+    public async Task A_burst_of_concurrent_wrong_passwords_gets_at_most_five_checked()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        // Each guess also claims another client address: the gateway's X-Forwarded-For is what counts, not the client's.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "burst-guess-" + i },
+                r => r.Headers.Add("X-Forwarded-For", $"198.51.100.{i + 1}"))));
+        var checkedGuesses = answers.Count(a => a.StatusCode == HttpStatusCode.Unauthorized);
+        Assert.True(checkedGuesses <= 5, $"{checkedGuesses} of 20 concurrent guesses had their password checked");
+        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.Unauthorized), a =>
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, a.StatusCode);
+            Assert.True(a.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        });
+    }
+
+    [Fact]
+    public async Task After_an_attackers_failures_the_owner_signs_in_once_the_delay_has_passed()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        for (var i = 0; i < 6; i++)
+        {
+            var guess = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "attacker-guess-" + i });
+            if (guess.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                var delay = guess.Headers.RetryAfter!.Delta!.Value;
+                Assert.True(delay <= TimeSpan.FromSeconds(16), $"after {i} failures the account is locked for {delay}: a lock-out anyone can renew for the owner");
+                await Task.Delay(delay);
+            }
+        }
+        // The delay grows with each failure, but it is a delay: it ends, and the owner gets in.
+        var waited = TimeSpan.Zero;
+        while (true)
+        {
+            var attempt = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+            if (attempt.StatusCode != HttpStatusCode.TooManyRequests)
+            {
+                await attempt.ExpectAsync(200);
+                break;
+            }
+            var delay = attempt.Headers.RetryAfter!.Delta!.Value;
+            Assert.InRange(delay, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(16));
+            waited += delay;
+            Assert.True(waited < TimeSpan.FromSeconds(30), "the owner was kept out for more than 30 s after six failures");
+            await Task.Delay(delay);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using Microsoft.Playwright;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// On the scaled-out app (two replicas of each service, access tokens of 20 s): account changes hold
+/// at the next request on every replica, and the SPA outlives its access tokens without the user noticing.
+/// </summary>
+[Collection(ExclusiveCollection.Name)]
+public sealed class SessionAcrossReplicasTests(ScaledShopApp shop)
+{
+    /// <summary>Enough requests through the gateway that each of the two replicas of a service gets some.</summary>
+    private const int RequestsPerRoute = 6;
+
+    [Fact]
+    public async Task Demotion_deactivation_and_password_change_hold_at_the_next_request_on_every_replica()
+    {
+        var admin = await shop.AdminAsync();
+        var (_, demoted) = await shop.NewUserAsync();
+        await (await admin.PatchJsonAsync($"/users/{demoted.Id}", new { role = "admin" })).ExpectAsync(200);
+        var demotedToken = await shop.Client().LoginAsync(demoted.Email, demoted.Password);
+        var (_, deactivated) = await shop.NewUserAsync();
+        var (changed, changedUser) = await shop.NewUserAsync();
+        var (otherSession, _) = await shop.Client().SignInAsync(changedUser.Email, changedUser.Password);
+
+        await (await admin.PatchJsonAsync($"/users/{demoted.Id}", new { role = "user" })).ExpectAsync(200);
+        await (await admin.DeleteAsync($"/users/{deactivated.Id}")).ExpectAsync(204);
+        await (await changed.PatchJsonAsync($"/users/{changedUser.Id}", new { password = "replica-pass-2", current_password = changedUser.Password })).ExpectAsync(200);
+
+        var checks = new (string Who, string Token, string Route)[]
+        {
+            ("demoted admin", demotedToken, "/users/?limit=1"),
+            ("demoted admin", demotedToken, "/orders/?limit=1&user_id=1"),
+            ("deactivated", deactivated.Token, "/orders/"),
+            ("deactivated", deactivated.Token, "/inventory/"),
+            ("deactivated", deactivated.Token, "/users/me"),
+            ("other session after password change", otherSession, "/orders/"),
+            ("other session after password change", otherSession, "/inventory/"),
+        };
+        foreach (var (who, token, route) in checks)
+        {
+            for (var i = 0; i < RequestsPerRoute; i++)
+            {
+                var response = await shop.Client(token).GetAsync(route);
+                Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{who}: {route} answered {(int)response.StatusCode} on request {i + 1}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_spa_outlives_its_access_token_silently_and_sign_out_ends_the_session_on_the_server()
+    {
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync(shop.GatewayAddress);
+        var (_, user) = await shop.NewUserAsync();
+        await Chromium.SignInAsync(page, user.Email, user.Password);
+        var firstToken = await page.EvaluateAsync<string>("() => sessionStorage.getItem('shop.token')");
+
+        // Wait until the services themselves refuse the first access token: past its lifetime.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await shop.Client(firstToken).GetAsync("/users/me")).StatusCode != HttpStatusCode.Unauthorized)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(90), "the access token was still accepted after 90 s");
+            await Task.Delay(1000);
+        }
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
+        await page.WaitForURLAsync("**/my/orders");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "My orders" }).WaitForAsync();
+        Assert.Contains("/my/orders", page.Url);
+        Assert.Equal(0, await page.GetByRole(AriaRole.Alert).CountAsync());
+        var currentToken = await page.EvaluateAsync<string>("() => sessionStorage.getItem('shop.token')");
+        Assert.NotEqual(firstToken, currentToken);
+        await (await shop.Client(currentToken).GetAsync("/users/me")).ExpectAsync(200);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).First.WaitForAsync();
+        // The server ended the session: the token the page held no longer works anywhere.
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        HttpStatusCode status;
+        while ((status = (await shop.Client(currentToken).GetAsync("/orders/")).StatusCode) != HttpStatusCode.Unauthorized && deadline.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(200); // the sign-out request may still be in flight
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+    }
+}

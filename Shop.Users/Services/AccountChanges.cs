@@ -1,0 +1,105 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Shop.Users.Data;
+
+namespace Shop.Users.Services;
+
+public enum ChangeOutcome { Saved, EmailTaken, ConcurrentChange }
+
+/// <summary>
+/// Applies a change to an account and everything it implies for its tokens: a role, activity,
+/// password or email change raises the security stamp (every existing access token fails at its next
+/// request, at every service); deactivation ends every session; a password change ends every session
+/// but the caller's. Each change that matters is written to the security audit log.
+/// </summary>
+public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, SecurityStamps stamps, CacheStore cache, SecurityAudit audit)
+{
+    public const string CacheKeyPrefix = "user:";
+
+    public static string CacheKey(int id) => $"{CacheKeyPrefix}{id}";
+
+    /// <param name="user">A tracked entity with the change already set on it.</param>
+    /// <param name="actorId">Who asked: the account itself or an admin.</param>
+    /// <param name="actorSession">The asker's sign-in session, kept alive through a password change of their own.</param>
+    public async Task<ChangeOutcome> SaveAsync(User user, int? actorId, Guid? actorSession, CancellationToken ct)
+    {
+        var entry = db.Entry(user);
+        bool Changed(string property) => entry.Property(property).IsModified &&
+            !Equals(entry.Property(property).OriginalValue, entry.Property(property).CurrentValue);
+
+        var roleChanged = Changed(nameof(User.Role));
+        var activityChanged = Changed(nameof(User.IsActive));
+        var passwordChanged = entry.Property(nameof(User.PasswordHash)).IsModified;
+        var emailChanged = Changed(nameof(User.NormalizedEmail));
+        var oldRole = entry.Property(nameof(User.Role)).OriginalValue;
+        var oldEmail = entry.Property(nameof(User.Email)).OriginalValue;
+        var endsTokens = roleChanged || activityChanged || passwordChanged || emailChanged;
+        if (endsTokens)
+        {
+            user.SecurityStamp++;
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            return ChangeOutcome.EmailTaken;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return ChangeOutcome.ConcurrentChange;
+        }
+
+        if (endsTokens)
+        {
+            await stamps.PublishAsync(user.Id, user.SecurityStamp);
+        }
+        if (activityChanged && !user.IsActive)
+        {
+            await sessions.RevokeAllAsync(user.Id, keep: null, ct);
+        }
+        else if (passwordChanged)
+        {
+            await sessions.RevokeAllAsync(user.Id, keep: actorId == user.Id ? actorSession : null, ct);
+        }
+        await cache.InvalidateAsync(CacheKey(user.Id));
+
+        var actor = actorId?.ToString();
+        var target = user.Id.ToString();
+        if (roleChanged) audit.Record("user.role_changed", actor, target, $"{oldRole}→{user.Role}");
+        if (activityChanged) audit.Record(user.IsActive ? "user.reactivated" : "user.deactivated", actor, target);
+        if (passwordChanged) audit.Record("user.password_changed", actor, target);
+        if (emailChanged) audit.Record("user.email_changed", actor, target, $"from {oldEmail}");
+        return ChangeOutcome.Saved;
+    }
+
+    /// <summary>Ends every session and access token of the account (sign-out everywhere).</summary>
+    public async Task SignOutEverywhereAsync(int userId, CancellationToken ct)
+    {
+        await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.SecurityStamp, u => u.SecurityStamp + 1), ct);
+        var stamp = await db.Users.Where(u => u.Id == userId).Select(u => u.SecurityStamp).FirstAsync(ct);
+        await stamps.PublishAsync(userId, stamp);
+        await sessions.RevokeAllAsync(userId, keep: null, ct);
+        audit.Record("auth.logout_everywhere", userId.ToString(), userId.ToString());
+    }
+}
+
+/// <summary>Users' own source of stamps: its database.</summary>
+public sealed class DatabaseStampSource(IServiceScopeFactory scopes) : IAccountStampSource
+{
+    public async Task<int?> GetStampAsync(int userId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+        try
+        {
+            return await db.Users.Where(u => u.Id == userId).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new ServiceUnavailableException("users database", e);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Shop.Users.Data;
+
+namespace Shop.Users.Services;
+
+/// <summary>What a sign-in or a refresh hands out: a short access token and the session's next refresh token.</summary>
+public sealed record IssuedTokens(User User, string AccessToken, int ExpiresIn, string RefreshToken, DateTime RefreshExpiresAt);
+
+public enum RefreshOutcome { Refreshed, Invalid, Reused }
+
+/// <summary>
+/// Sign-in sessions: each is a family of one-time refresh tokens stored as SHA-256 hashes. A refresh
+/// consumes the presented token atomically and issues the next; presenting a consumed token again
+/// revokes the family (the legitimate holder and the thief are then both signed out, RFC 9700 §4.14.2).
+/// Sign-out revokes the family and marks its session revoked for the other services at once.
+/// </summary>
+public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, SecurityStamps stamps, SecurityAudit audit, IOptions<JwtOptions> options)
+{
+    private readonly TimeSpan _refreshLifetime = options.Value.RefreshLifetime;
+
+    public async Task<IssuedTokens> StartAsync(User user, CancellationToken ct)
+    {
+        // Expired tokens of this account are of no further use, not even for reuse detection.
+        await db.RefreshTokens.Where(r => r.UserId == user.Id && r.ExpiresAt < DateTime.UtcNow).ExecuteDeleteAsync(ct);
+        return await IssueAsync(user, Guid.NewGuid(), ct);
+    }
+
+    public async Task<(RefreshOutcome Outcome, IssuedTokens? Tokens)> RefreshAsync(string presented, CancellationToken ct)
+    {
+        var hash = Hash(presented);
+        var now = DateTime.UtcNow;
+        // One statement decides who consumes the token: of two concurrent refreshes, one wins and the other is reuse.
+        var consumed = await db.RefreshTokens
+            .Where(r => r.TokenHash == hash && r.ConsumedAt == null && r.RevokedAt == null && r.ExpiresAt > now)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConsumedAt, now), ct);
+        var token = await db.RefreshTokens.AsNoTracking().FirstOrDefaultAsync(r => r.TokenHash == hash, ct);
+        if (token is null)
+        {
+            return (RefreshOutcome.Invalid, null);
+        }
+        if (consumed == 0)
+        {
+            if (token.ConsumedAt is not null && token.RevokedAt is null)
+            {
+                await RevokeFamilyAsync(token.FamilyId, ct);
+                audit.Record("auth.token_reuse", token.UserId.ToString(), $"session {token.FamilyId:N}", "a used refresh token was presented again; the session is revoked");
+                return (RefreshOutcome.Reused, null);
+            }
+            return (RefreshOutcome.Invalid, null);
+        }
+
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == token.UserId, ct);
+        if (user is null || !user.IsActive)
+        {
+            await RevokeFamilyAsync(token.FamilyId, ct);
+            return (RefreshOutcome.Invalid, null);
+        }
+        return (RefreshOutcome.Refreshed, await IssueAsync(user, token.FamilyId, ct));
+    }
+
+    /// <summary>The session a refresh token belongs to, if it is one of ours.</summary>
+    public Task<Guid?> FindSessionAsync(string presented, CancellationToken ct)
+    {
+        var hash = Hash(presented);
+        return db.RefreshTokens.Where(r => r.TokenHash == hash).Select(r => (Guid?)r.FamilyId).FirstOrDefaultAsync(ct);
+    }
+
+    /// <summary>Ends one session: its refresh tokens stop working, and so do its access tokens at every service.</summary>
+    public async Task RevokeFamilyAsync(Guid sessionId, CancellationToken ct)
+    {
+        await db.RefreshTokens.Where(r => r.FamilyId == sessionId && r.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
+        await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime);
+    }
+
+    /// <summary>
+    /// Ends the account's sessions except <paramref name="keep"/>. Callers also raise the security stamp,
+    /// which ends every access token; the kept session gets a new one at its next refresh.
+    /// </summary>
+    public Task RevokeAllAsync(int userId, Guid? keep, CancellationToken ct) =>
+        db.RefreshTokens.Where(r => r.UserId == userId && r.RevokedAt == null && r.FamilyId != keep)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
+
+    private async Task<IssuedTokens> IssueAsync(User user, Guid sessionId, CancellationToken ct)
+    {
+        var refresh = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var now = DateTime.UtcNow;
+        var row = new RefreshToken
+        {
+            Id = Guid.CreateVersion7(),
+            FamilyId = sessionId,
+            UserId = user.Id,
+            TokenHash = Hash(refresh),
+            CreatedAt = now,
+            ExpiresAt = now + _refreshLifetime,
+        };
+        db.RefreshTokens.Add(row);
+        await db.SaveChangesAsync(ct);
+        await stamps.PublishAsync(user.Id, user.SecurityStamp);
+        var (access, expiresIn) = tokens.Issue(user, sessionId);
+        return new IssuedTokens(user, access, expiresIn, refresh, row.ExpiresAt);
+    }
+
+    private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
+
+    private static string Base64UrlEncode(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
