@@ -18,6 +18,8 @@ public sealed class KubernetesValidationTests(PublishOutput output)
             var rendered = output.Rendered(directory);
             var errors = KubernetesSchema.Validate(rendered);
             Assert.True(errors.Count == 0, $"{directory}: {errors.Count} schema errors (Kubernetes {KubernetesSchema.KubernetesVersion}):\n{string.Join('\n', errors)}");
+            // Namespace, default deny, Secret, ConfigMaps, and per service its workload, Service, NetworkPolicy, ….
+            Assert.True(rendered.Split("\n---\n").Length >= 45, "fewer objects rendered than expected");
         }
     }
 
@@ -47,6 +49,8 @@ public sealed class KubernetesValidationTests(PublishOutput output)
     [InlineData("kind: Deployment", "kind: Deploymnt", "unknown kind apps/v1/Deploymnt")]
     [InlineData("apiVersion: apps/v1", "apiVersion: apps/v1beta1", "unknown kind apps/v1beta1/")]
     [InlineData("memory: 512Mi", "memory: 512MB", "'512MB' is not a valid quantity")]
+    [InlineData("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: \"true\"", "readOnlyRootFilesystem: expected a boolean, got string \"true\"")]
+    [InlineData("mountPath: /tmp", "subPath: tmp", "mountPath: missing required field")]
     [InlineData("HTTP_PORTS: \"8080\"", "HTTP_PORTS: 8080", "data[HTTP_PORTS]: expected a string, got int 8080")]
     public void A_broken_field_is_rejected(string field, string broken, string expected)
     {
