@@ -79,17 +79,35 @@ public static class KubernetesWriter
         {
             new Dictionary<string, object?> { ["name"] = SecretName, ["envs"] = new List<string> { SecretsEnvFile } },
         };
+        kustomization["replacements"] = secretKeys.Select(RequiredSecretKey).ToList();
         kustomization["labels"] = new List<object>
         {
             new Dictionary<string, object?> { ["pairs"] = new Dictionary<string, object?> { [PartOfLabel] = "shop" } },
         };
         WriteFile(Path.Combine(outputDirectory, KustomizationFile),
-            "kubectl apply -k <this directory>",
+            "kubectl apply -k <this directory>\n" +
+            "# replacements: one per key of secrets.env. Each fails the build with \"fieldPath `data.<KEY>` is missing\"\n" +
+            "# when secrets.env lacks that key; their target kind matches no object, so no value is copied anywhere.\n" +
+            "# Using your own secret store instead? Delete secretGenerator and replacements, and create shop-secrets there.",
             Serialize(kustomization));
     }
 
     private static bool IsSecretKey(DeploymentModel model, string key) =>
         model.Parameters.Any(p => p.Secret && (p.Key == key || p.UriKey == key));
+
+    /// <summary>A kustomize replacement that reads <c>data.KEY</c> of the generated Secret, which fails when it is missing.</summary>
+    private static Dictionary<string, object?> RequiredSecretKey(string key) => new()
+    {
+        ["source"] = new Dictionary<string, object?> { ["kind"] = "Secret", ["name"] = SecretName, ["fieldPath"] = $"data.{key}" },
+        ["targets"] = new List<object>
+        {
+            new Dictionary<string, object?>
+            {
+                ["select"] = new Dictionary<string, object?> { ["kind"] = "ShopRequiredSecretKey" },
+                ["fieldPaths"] = new List<string> { $"data.{key}" },
+            },
+        },
+    };
 
     private static string SerializeAll(IEnumerable<IKubernetesObject> objects) =>
         string.Join("---\n", objects.Select(o => KubernetesYaml.Serialize(o).TrimEnd('\n') + "\n"));

@@ -281,4 +281,25 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
             Assert.False(everythingElse.Contains(Convert.ToBase64String(Encoding.UTF8.GetBytes(value)), StringComparison.Ordinal), $"{key}'s value (base64) is in a rendered object");
         }
     }
+
+    [Fact]
+    public void A_missing_secret_key_fails_the_build_naming_the_key()
+    {
+        var copy = output.CopyOf(output.KubernetesDirectory);
+        var secretsFile = Path.Combine(copy, "secrets.env");
+        var keys = PublishOutput.LoadEnvFile(secretsFile).Keys.ToList();
+        Assert.Equal(PublishOutput.LoadEnvFile(Path.Combine(copy, "secrets.env.example")).Keys.Order(), keys.Order());
+        foreach (var missing in (string[])["ADMIN_PASSWORD", "USERS_DB_PASSWORD_URI"])
+        {
+            File.WriteAllLines(secretsFile, File.ReadAllLines(Path.Combine(output.KubernetesDirectory, "secrets.env")).Where(l => !l.StartsWith(missing + "=", StringComparison.Ordinal)));
+            var (exitCode, _, error) = PublishOutput.Kustomize(copy);
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains($"data.{missing}`", error);
+        }
+
+        File.Delete(secretsFile);
+        var (noFileExit, _, noFileError) = PublishOutput.Kustomize(copy);
+        Assert.NotEqual(0, noFileExit);
+        Assert.Contains("secrets.env", noFileError);
+    }
 }
