@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Shop.AppHost.Publishing;
 
 namespace Shop.AppHost;
 
@@ -16,8 +17,11 @@ public static class WebAppExtensions
     {
         if (builder.ExecutionContext.IsPublishMode)
         {
+            // nginx:*-alpine's nginx user is 101 (Shop.Web/Dockerfile says USER nginx, a name Kubernetes
+            // cannot check against runAsNonRoot); nginx.conf puts its pid and temp files under /tmp.
             return builder.AddDockerfile(name, webDirectory)
-                .WithHttpEndpoint(targetPort: 8080);
+                .WithHttpEndpoint(targetPort: 8080)
+                .WithContainerRuntime(101, 101, "/tmp", "/var/cache/nginx");
         }
 
         return builder.AddExecutable(name, "npm", webDirectory, "run", "dev")

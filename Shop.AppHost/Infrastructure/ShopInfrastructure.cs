@@ -2,6 +2,7 @@ using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Shop.AppHost.Publishing;
 
 namespace Shop.AppHost.Infrastructure;
 
@@ -19,6 +20,13 @@ public sealed class ShopInfrastructure
         public const string PostgresTag = "15-alpine";
         public const string RedisImage = "library/redis";
         public const string RedisTag = "7-alpine";
+
+        /// <summary>The postgres user of the Alpine images: uid and gid 70 (the Debian images use 999).</summary>
+        public const long PostgresUser = 70;
+
+        /// <summary>The redis user of the Alpine images: uid 999, gid 1000.</summary>
+        public const long RedisUser = 999;
+        public const long RedisGroup = 1000;
     }
 
     public const string DataDirectoryKey = "Shop:DataDirectory";
@@ -56,6 +64,8 @@ public sealed class ShopInfrastructure
         {
             return _builder.AddPostgres(serverName, password: password)
                 .WithImage(Images.PostgresImage, Images.PostgresTag)
+                // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
+                .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
                 .WithDataVolume($"shop-{serverName}-data")
                 .AddDatabase(databaseName);
         }
@@ -71,6 +81,7 @@ public sealed class ShopInfrastructure
         {
             return _builder.AddRedis(name, password: password)
                 .WithImage(Images.RedisImage, Images.RedisTag)
+                .WithContainerRuntime(Images.RedisUser, Images.RedisGroup) // writes only to its data volume
                 .WithDataVolume($"shop-{name}-data")
                 .WithPersistence();
         }

@@ -18,6 +18,8 @@ public enum ServiceKind
     DockerfileBuild,
 }
 
+/// <param name="DependsOn">Services this one waits for before starting (the AppHost's <c>WaitFor</c>).</param>
+/// <param name="References">Services this one connects to: the owners of the endpoints its environment and arguments name.</param>
 public sealed record DeployService(
     string Name,
     ServiceKind Kind,
@@ -31,11 +33,19 @@ public sealed record DeployService(
     IReadOnlyList<string> DependsOn,
     DeployProbe? Readiness,
     DeployProbe? Liveness,
-    int Replicas)
+    int Replicas,
+    IReadOnlyList<string> References,
+    DeployRuntime Runtime)
 {
     /// <summary>Services with data volumes keep state: one replica, StatefulSet on Kubernetes.</summary>
     public bool Stateful => Volumes.Count > 0;
 }
+
+/// <summary>
+/// The user and group the image runs as (null: unknown, the image's own) and the directories its
+/// processes write to besides the data volumes (always <c>/tmp</c>).
+/// </summary>
+public sealed record DeployRuntime(long? User, long? Group, IReadOnlyList<string> WritablePaths);
 
 public sealed record DockerfileBuild(string ContextPath, string DockerfilePath);
 

@@ -19,6 +19,8 @@ public sealed class DeploymentModelBuilder
     private readonly PublishOptions _options;
     private readonly Dictionary<EndpointAnnotation, int> _targetPorts = [];
     private readonly Dictionary<ParameterResource, DeployParameter> _parameters = [];
+    /// <summary>The deployed resources whose endpoints the values resolved since it was set refer to.</summary>
+    private HashSet<string>? _references;
 
     public DeploymentModelBuilder(DistributedApplicationModel model, DistributedApplicationExecutionContext executionContext, PublishOptions options)
     {
@@ -92,8 +94,11 @@ public sealed class DeploymentModelBuilder
             .Select(e => new DeployPort(e.Name, e.UriScheme, _targetPorts[e], e.IsExternal ? e.Port ?? _targetPorts[e] : null, e.IsExternal))
             .ToList();
 
+        _references = new HashSet<string>(StringComparer.Ordinal);
         var environment = await EvaluateEnvironmentAsync(resource, ct);
         var args = await EvaluateArgsAsync(resource, ct);
+        var references = _references.Where(r => r != resource.Name).Order(StringComparer.Ordinal).ToList();
+        _references = null;
         var volumes = resource.Annotations.OfType<ContainerMountAnnotation>()
             .Select(m => m.Type == ContainerMountType.Volume && m.Source is { Length: > 0 } source
                 ? new DeployVolume(source, m.Target, m.IsReadOnly)
@@ -115,7 +120,7 @@ public sealed class DeploymentModelBuilder
         var replicas = resource.TryGetLastAnnotation<ReplicaAnnotation>(out var replica) ? replica.Replicas : 1;
         return new DeployService(resource.Name, kind, image, build, ports, environment,
             (resource as ContainerResource)?.Entrypoint, args, volumes, dependsOn, readiness, liveness,
-            volumes.Count > 0 ? 1 : replicas);
+            volumes.Count > 0 ? 1 : replicas, references, PublishConventions.Runtime(resource));
     }
 
     private static string RegistryImage(IResource resource)
@@ -209,6 +214,7 @@ public sealed class DeploymentModelBuilder
     {
         var endpoint = expression.Endpoint.EndpointAnnotation;
         var host = expression.Endpoint.Resource.Name;
+        _references?.Add(DeployedOwner(expression.Endpoint.Resource).Name);
         var port = _targetPorts.TryGetValue(endpoint, out var p)
             ? p
             : throw new InvalidOperationException($"Endpoint '{host}/{endpoint.Name}' belongs to a resource that is not deployed.");

@@ -1,12 +1,19 @@
+using System.Reflection;
+using k8s;
+using k8s.Models;
 using static Shop.AppHost.Publishing.YamlOutput;
 
 namespace Shop.AppHost.Publishing;
 
 /// <summary>
-/// Writes Kubernetes manifests for <c>kubectl apply -k</c>: a namespace, per service a Deployment
-/// (stateless) or StatefulSet (has volumes) with its Service and a ConfigMap of its plain settings;
-/// a ConfigMap of the non-secret parameters; and a kustomization whose secretGenerator builds the
-/// Secret from <c>secrets.env</c> (generated, git-ignored) so no secret value is in a manifest.
+/// Writes Kubernetes manifests for <c>kubectl apply -k</c>, built from the KubernetesClient model
+/// types: a namespace (Pod Security "restricted", ingress denied unless a policy allows it); per
+/// service a Deployment (stateless, with a PodDisruptionBudget and a CPU HorizontalPodAutoscaler)
+/// or a StatefulSet (has volumes), its ClusterIP Service, a NetworkPolicy admitting only the
+/// services that connect to it, a ConfigMap of its plain settings and, for the external service,
+/// a TLS Ingress; a ConfigMap of the non-secret parameters; and a kustomization whose
+/// secretGenerator builds the Secret from <c>secrets.env</c> (generated, git-ignored), so no secret
+/// value is in a manifest.
 /// </summary>
 public static class KubernetesWriter
 {
@@ -19,20 +26,18 @@ public static class KubernetesWriter
     public const string ParametersConfigMap = "shop-parameters";
     public const string NameLabel = "app.kubernetes.io/name";
     public const string PartOfLabel = "app.kubernetes.io/part-of";
+    public const string DefaultDenyPolicy = "default-deny-ingress";
 
     public static void Write(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory)
     {
         Directory.CreateDirectory(outputDirectory);
         var files = new List<string> { NamespaceFile, ParametersFile };
-        WriteFile(Path.Combine(outputDirectory, NamespaceFile), "The Shop's namespace.", Serialize(new Dictionary<string, object?>
-        {
-            ["apiVersion"] = "v1",
-            ["kind"] = "Namespace",
-            ["metadata"] = new Dictionary<string, object?> { ["name"] = options.Namespace, ["labels"] = new Dictionary<string, object?> { [PartOfLabel] = "shop" } },
-        }));
+        WriteFile(Path.Combine(outputDirectory, NamespaceFile),
+            "The Shop's namespace: pods must meet Pod Security \"restricted\"; no pod accepts connections unless a NetworkPolicy allows them.",
+            SerializeAll([Namespace(options), DefaultDeny(options)]));
 
         var secretKeys = new List<string>();
-        var parameterData = Map();
+        var parameterData = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in UsedKeys(model))
         {
             if (IsSecretKey(model, key))
@@ -45,14 +50,17 @@ public static class KubernetesWriter
             }
         }
         WriteFile(Path.Combine(outputDirectory, ParametersFile), "Non-secret AppHost parameters.",
-            Serialize(ConfigMap(ParametersConfigMap, options, parameterData)));
+            SerializeAll([ConfigMap(ParametersConfigMap, options, parameterData)]));
 
+        var external = model.Services.Where(s => s.Ports.Any(p => p.External)).ToList();
         foreach (var service in model.Services)
         {
             var file = $"{service.Name}.yaml";
             files.Add(file);
+            // One external service (the gateway) gets the configured host; any other, a subdomain of it.
+            var host = external.IndexOf(service) > 0 ? $"{service.Name}.{options.IngressHost}" : options.IngressHost;
             WriteFile(Path.Combine(outputDirectory, file), $"{service.Name}: generated from the Shop AppHost model (./shop publish k8s).",
-                SerializeAll(ServiceDocuments(service, model, options)));
+                SerializeAll(ServiceDocuments(service, model, options, host)));
         }
 
         WriteSecretFile(Path.Combine(outputDirectory, SecretsEnvFile),
@@ -71,20 +79,66 @@ public static class KubernetesWriter
         {
             new Dictionary<string, object?> { ["name"] = SecretName, ["envs"] = new List<string> { SecretsEnvFile } },
         };
+        kustomization["replacements"] = secretKeys.Select(RequiredSecretKey).ToList();
         kustomization["labels"] = new List<object>
         {
             new Dictionary<string, object?> { ["pairs"] = new Dictionary<string, object?> { [PartOfLabel] = "shop" } },
         };
-        WriteFile(Path.Combine(outputDirectory, KustomizationFile), "kubectl apply -k <this directory>", Serialize(kustomization));
+        WriteFile(Path.Combine(outputDirectory, KustomizationFile),
+            "kubectl apply -k <this directory>\n" +
+            "# replacements: one per key of secrets.env. Each fails the build with \"fieldPath `data.<KEY>` is missing\"\n" +
+            "# when secrets.env lacks that key; their target kind matches no object, so no value is copied anywhere.\n" +
+            "# Using your own secret store instead? Delete secretGenerator and replacements, and create shop-secrets there.",
+            Serialize(kustomization));
     }
 
     private static bool IsSecretKey(DeploymentModel model, string key) =>
         model.Parameters.Any(p => p.Secret && (p.Key == key || p.UriKey == key));
 
-    private static IEnumerable<object> ServiceDocuments(DeployService service, DeploymentModel model, PublishOptions options)
+    /// <summary>A kustomize replacement that reads <c>data.KEY</c> of the generated Secret, which fails when it is missing.</summary>
+    private static Dictionary<string, object?> RequiredSecretKey(string key) => new()
     {
-        var plain = Map();
-        var env = new List<object>();
+        ["source"] = new Dictionary<string, object?> { ["kind"] = "Secret", ["name"] = SecretName, ["fieldPath"] = $"data.{key}" },
+        ["targets"] = new List<object>
+        {
+            new Dictionary<string, object?>
+            {
+                ["select"] = new Dictionary<string, object?> { ["kind"] = "ShopRequiredSecretKey" },
+                ["fieldPaths"] = new List<string> { $"data.{key}" },
+            },
+        },
+    };
+
+    private static string SerializeAll(IEnumerable<IKubernetesObject> objects) =>
+        string.Join("---\n", objects.Select(o => KubernetesYaml.Serialize(o).TrimEnd('\n') + "\n"));
+
+    private static V1Namespace Namespace(PublishOptions options) => Typed(new V1Namespace
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = options.Namespace,
+            Labels = new Dictionary<string, string>
+            {
+                [PartOfLabel] = "shop",
+                // Pod Security Admission: the API server refuses pods that are not hardened.
+                ["pod-security.kubernetes.io/enforce"] = "restricted",
+                ["pod-security.kubernetes.io/audit"] = "restricted",
+                ["pod-security.kubernetes.io/warn"] = "restricted",
+            },
+        },
+    });
+
+    /// <summary>Selects every pod of the namespace and allows no ingress: each service's policy opens what it needs.</summary>
+    private static V1NetworkPolicy DefaultDeny(PublishOptions options) => Typed(new V1NetworkPolicy
+    {
+        Metadata = Metadata(DefaultDenyPolicy, options, nameLabel: false),
+        Spec = new V1NetworkPolicySpec { PodSelector = new V1LabelSelector(), PolicyTypes = ["Ingress"] },
+    });
+
+    private static IEnumerable<IKubernetesObject> ServiceDocuments(DeployService service, DeploymentModel model, PublishOptions options, string host)
+    {
+        var plain = new Dictionary<string, string>(StringComparer.Ordinal);
+        var env = new List<V1EnvVar>();
         var declared = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, value) in service.Environment)
         {
@@ -103,185 +157,343 @@ public static class KubernetesWriter
                 {
                     env.Add(FromParameter(HelperName(parameter), parameter));
                 }
-                env.Add(new Dictionary<string, object?> { ["name"] = name, ["value"] = KubernetesText(value) });
+                env.Add(new V1EnvVar { Name = name, Value = KubernetesText(value) });
             }
         }
 
         var envConfigMap = $"{service.Name}-env";
         yield return ConfigMap(envConfigMap, options, plain);
 
-        var container = Map();
-        container["name"] = service.Name;
-        container["image"] = service.Image;
-        container["imagePullPolicy"] = "IfNotPresent";
-        if (service.Entrypoint is { } entrypoint)
+        // Read-only root filesystem: the image's writable directories are emptyDir volumes.
+        var scratch = service.Runtime.WritablePaths.Select(p => (Path: p, Volume: ScratchVolumeName(p))).ToList();
+        var container = new V1Container
         {
-            container["command"] = new List<string> { entrypoint };
-        }
-        if (service.Args.Count > 0)
-        {
-            container["args"] = service.Args.Select(KubernetesText).ToList();
-        }
-        if (service.Ports.Count > 0)
-        {
-            container["ports"] = service.Ports.Select(p => (object)new Dictionary<string, object?>
-            {
-                ["name"] = PortName(p), ["containerPort"] = p.TargetPort, ["protocol"] = "TCP",
-            }).ToList();
-        }
-        container["envFrom"] = new List<object> { new Dictionary<string, object?> { ["configMapRef"] = new Dictionary<string, object?> { ["name"] = envConfigMap } } };
-        if (env.Count > 0)
-        {
-            container["env"] = env;
-        }
-        if (Probe(service.Readiness, initialDelay: 5) is { } readiness)
-        {
-            container["readinessProbe"] = readiness;
-        }
-        if (Probe(service.Liveness, initialDelay: 30) is { } liveness)
-        {
-            container["livenessProbe"] = liveness;
-        }
-        container["resources"] = new Dictionary<string, object?>
-        {
-            ["requests"] = new Dictionary<string, object?> { ["cpu"] = options.CpuRequest, ["memory"] = options.MemoryRequest },
-            ["limits"] = new Dictionary<string, object?> { ["cpu"] = options.CpuLimit, ["memory"] = options.MemoryLimit },
+            Name = service.Name,
+            Image = service.Image,
+            ImagePullPolicy = "IfNotPresent",
+            Command = service.Entrypoint is { } entrypoint ? [entrypoint] : null,
+            Args = service.Args.Count > 0 ? [.. service.Args.Select(KubernetesText)] : null,
+            Ports = service.Ports.Count > 0
+                ? [.. service.Ports.Select(p => new V1ContainerPort { Name = PortName(p), ContainerPort = p.TargetPort, Protocol = "TCP" })]
+                : null,
+            EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = envConfigMap } }],
+            Env = env.Count > 0 ? env : null,
+            ReadinessProbe = Probe(service.Readiness, initialDelay: 5),
+            LivenessProbe = Probe(service.Liveness, initialDelay: 30),
+            Resources = Resources(options),
+            VolumeMounts =
+            [
+                .. service.Volumes.Select(v => new V1VolumeMount { Name = v.Name, MountPath = v.Target, ReadOnlyProperty = v.ReadOnly }),
+                .. scratch.Select(s => new V1VolumeMount { Name = s.Volume, MountPath = s.Path }),
+            ],
+            SecurityContext = ContainerSecurity(),
         };
-        if (service.Volumes.Count > 0)
-        {
-            container["volumeMounts"] = service.Volumes.Select(v => (object)new Dictionary<string, object?>
-            {
-                ["name"] = v.Name, ["mountPath"] = v.Target, ["readOnly"] = v.ReadOnly,
-            }).ToList();
-        }
-        if (service.Kind == ServiceKind.Project)
-        {
-            // The SDK-built images run as the non-root 'app' user (uid 1654).
-            container["securityContext"] = new Dictionary<string, object?> { ["runAsNonRoot"] = true, ["allowPrivilegeEscalation"] = false };
-        }
 
-        var labels = new Dictionary<string, object?> { [NameLabel] = service.Name };
-        var spec = Map();
-        spec["replicas"] = service.Replicas;
-        spec["selector"] = new Dictionary<string, object?> { ["matchLabels"] = labels };
-        if (service.Stateful)
+        var labels = new Dictionary<string, string> { [NameLabel] = service.Name };
+        var template = new V1PodTemplateSpec
         {
-            spec["serviceName"] = service.Name;
-        }
-        spec["template"] = new Dictionary<string, object?>
-        {
-            ["metadata"] = new Dictionary<string, object?> { ["labels"] = labels },
-            ["spec"] = new Dictionary<string, object?> { ["containers"] = new List<object> { container } },
-        };
-        if (service.Stateful)
-        {
-            spec["volumeClaimTemplates"] = service.Volumes.Select(v => (object)new Dictionary<string, object?>
+            Metadata = new V1ObjectMeta { Labels = labels },
+            Spec = new V1PodSpec
             {
-                ["metadata"] = new Dictionary<string, object?> { ["name"] = v.Name },
-                ["spec"] = new Dictionary<string, object?>
+                AutomountServiceAccountToken = false,
+                SecurityContext = PodSecurity(service),
+                InitContainers = WaitForDependencies(service, model, container) is { Count: > 0 } waits ? waits : null,
+                Containers = [container],
+                Volumes = [.. scratch.Select(s => new V1Volume { Name = s.Volume, EmptyDir = new V1EmptyDirVolumeSource() })],
+            },
+        };
+        var selector = new V1LabelSelector { MatchLabels = labels };
+        if (service.Stateful)
+        {
+            yield return Typed(new V1StatefulSet
+            {
+                Metadata = Metadata(service.Name, options),
+                Spec = new V1StatefulSetSpec
                 {
-                    ["accessModes"] = new List<string> { "ReadWriteOnce" },
-                    ["resources"] = new Dictionary<string, object?> { ["requests"] = new Dictionary<string, object?> { ["storage"] = options.StorageSize } },
+                    Replicas = service.Replicas,
+                    Selector = selector,
+                    ServiceName = service.Name,
+                    Template = template,
+                    VolumeClaimTemplates =
+                    [
+                        .. service.Volumes.Select(v => new V1PersistentVolumeClaim
+                        {
+                            Metadata = new V1ObjectMeta { Name = v.Name },
+                            Spec = new V1PersistentVolumeClaimSpec
+                            {
+                                AccessModes = ["ReadWriteOnce"],
+                                Resources = new V1VolumeResourceRequirements
+                                {
+                                    Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(options.StorageSize) },
+                                },
+                            },
+                        }),
+                    ],
                 },
-            }).ToList();
+            });
         }
-        yield return new Dictionary<string, object?>
+        else
         {
-            ["apiVersion"] = "apps/v1",
-            ["kind"] = service.Stateful ? "StatefulSet" : "Deployment",
-            ["metadata"] = Metadata(service.Name, options),
-            ["spec"] = spec,
-        };
+            // No replica count: the HorizontalPodAutoscaler owns it (a count here would reset it on every apply).
+            yield return Typed(new V1Deployment
+            {
+                Metadata = Metadata(service.Name, options),
+                Spec = new V1DeploymentSpec { Selector = selector, Template = template },
+            });
+            yield return Typed(new V1PodDisruptionBudget
+            {
+                Metadata = Metadata(service.Name, options),
+                // One replica at a time may be evicted (a node drain never deadlocks, and never empties the service).
+                Spec = new V1PodDisruptionBudgetSpec { MaxUnavailable = 1, Selector = selector },
+            });
+            var minReplicas = Math.Max(options.MinReplicas, service.Replicas);
+            yield return Typed(new V2HorizontalPodAutoscaler
+            {
+                Metadata = Metadata(service.Name, options),
+                Spec = new V2HorizontalPodAutoscalerSpec
+                {
+                    ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = V1Deployment.KubeKind, Name = service.Name },
+                    MinReplicas = minReplicas,
+                    MaxReplicas = Math.Max(options.MaxReplicas, minReplicas),
+                    Metrics =
+                    [
+                        new V2MetricSpec
+                        {
+                            Type = "Resource",
+                            Resource = new V2ResourceMetricSource
+                            {
+                                Name = "cpu",
+                                Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = options.CpuUtilization },
+                            },
+                        },
+                    ],
+                },
+            });
+        }
 
-        if (service.Ports.Count > 0)
+        if (service.Ports.Count == 0)
         {
-            var external = service.Ports.Any(p => p.External);
-            var serviceSpec = Map();
-            serviceSpec["type"] = external ? "LoadBalancer" : "ClusterIP";
-            if (service.Stateful)
+            yield break;
+        }
+        yield return Typed(new V1Service
+        {
+            Metadata = Metadata(service.Name, options),
+            Spec = new V1ServiceSpec
             {
-                serviceSpec["clusterIP"] = "None"; // headless: stable DNS for the StatefulSet's pod
-            }
-            serviceSpec["selector"] = labels;
-            serviceSpec["ports"] = service.Ports.Select(p => (object)new Dictionary<string, object?>
-            {
-                ["name"] = PortName(p),
-                // In-cluster clients use <name>:<targetPort>, the same address as on the compose network.
-                ["port"] = p.External ? p.PublishedPort ?? p.TargetPort : p.TargetPort,
-                ["targetPort"] = p.TargetPort,
-                ["protocol"] = "TCP",
-            }).ToList();
-            yield return new Dictionary<string, object?>
-            {
-                ["apiVersion"] = "v1",
-                ["kind"] = "Service",
-                ["metadata"] = Metadata(service.Name, options),
-                ["spec"] = serviceSpec,
-            };
+                // Nothing gets a LoadBalancer of its own: the external service is reached through the Ingress.
+                Type = "ClusterIP",
+                ClusterIP = service.Stateful ? "None" : null, // headless: stable DNS for the StatefulSet's pod
+                Selector = labels,
+                Ports =
+                [
+                    .. service.Ports.Select(p => new V1ServicePort
+                    {
+                        Name = PortName(p),
+                        // In-cluster clients use <name>:<targetPort>, the same address as on the compose network.
+                        Port = ServicePort(p),
+                        TargetPort = p.TargetPort,
+                        Protocol = "TCP",
+                    }),
+                ],
+            },
+        });
+        if (NetworkPolicy(service, model, options, labels) is { } policy)
+        {
+            yield return policy;
+        }
+        if (service.Ports.FirstOrDefault(p => p.External && p.Scheme is "http" or "https") is { } web)
+        {
+            yield return Ingress(service, web, options, host);
         }
     }
+
+    private static V1PodSecurityContext PodSecurity(DeployService service) => new()
+    {
+        RunAsNonRoot = true,
+        RunAsUser = service.Runtime.User,
+        RunAsGroup = service.Runtime.Group,
+        FsGroup = service.Runtime.Group, // volumes are group-writable for the image's group
+        // Change the ownership of a data volume only when its root does not match (not every file on every start).
+        FsGroupChangePolicy = service.Stateful && service.Runtime.Group is not null ? "OnRootMismatch" : null,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+
+    private static V1SecurityContext ContainerSecurity() => new()
+    {
+        RunAsNonRoot = true,
+        ReadOnlyRootFilesystem = true,
+        AllowPrivilegeEscalation = false,
+        Capabilities = new V1Capabilities { Drop = ["ALL"] },
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+
+    private static V1ResourceRequirements Resources(PublishOptions options) => new()
+    {
+        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuRequest), ["memory"] = new(options.MemoryRequest) },
+        Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuLimit), ["memory"] = new(options.MemoryLimit) },
+    };
+
+    /// <summary>
+    /// The AppHost's <c>WaitFor</c> as init containers: each loops until the dependency's Service
+    /// accepts a TCP connection. A Service only routes to Ready pods (a headless one only resolves
+    /// them), so this waits for the dependency's readiness probe, like compose's
+    /// <c>service_healthy</c>. Only for the .NET services: they run in our Alpine images, whose
+    /// busybox has <c>nc</c>; another image may have no shell, and relies on readiness and restarts.
+    /// </summary>
+    private static List<V1Container> WaitForDependencies(DeployService service, DeploymentModel model, V1Container main)
+    {
+        if (service.Kind != ServiceKind.Project)
+        {
+            return [];
+        }
+        return
+        [
+            .. service.DependsOn
+                .Select(name => model.Services.Single(s => s.Name == name))
+                .Where(dependency => dependency.Ports.Count > 0)
+                .Select(dependency => (dependency.Name, Port: ServicePort(dependency.Ports[0])))
+                .Select(dependency => new V1Container
+                {
+                    Name = $"wait-for-{dependency.Name}",
+                    Image = main.Image,
+                    ImagePullPolicy = main.ImagePullPolicy,
+                    Command = ["sh", "-c", $"until nc -z -w 2 {dependency.Name} {dependency.Port}; do echo waiting for {dependency.Name}:{dependency.Port}; sleep 2; done"],
+                    Resources = new V1ResourceRequirements
+                    {
+                        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("10m"), ["memory"] = new("16Mi") },
+                        Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("32Mi") },
+                    },
+                    VolumeMounts = [.. main.VolumeMounts.Where(m => m.MountPath == "/tmp")],
+                    SecurityContext = ContainerSecurity(),
+                }),
+        ];
+    }
+
+    /// <summary>
+    /// Admits, on the service's ports, only the services that connect to it (from the app model's
+    /// references); an external port also from anywhere (the Ingress controller), or only from the
+    /// controller's namespace when <c>Shop:Publish:IngressControllerNamespace</c> is set.
+    /// </summary>
+    private static V1NetworkPolicy? NetworkPolicy(DeployService service, DeploymentModel model, PublishOptions options, Dictionary<string, string> labels)
+    {
+        var rules = new List<V1NetworkPolicyIngressRule>();
+        var callers = model.Services.Where(s => s.Name != service.Name && s.References.Contains(service.Name)).Select(s => s.Name).ToList();
+        if (callers.Count > 0)
+        {
+            rules.Add(new V1NetworkPolicyIngressRule
+            {
+                FromProperty = [.. callers.Select(c => new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [NameLabel] = c } } })],
+                Ports = PolicyPorts(service.Ports),
+            });
+        }
+        var external = service.Ports.Where(p => p.External).ToList();
+        if (external.Count > 0)
+        {
+            rules.Add(new V1NetworkPolicyIngressRule
+            {
+                FromProperty = options.IngressControllerNamespace is { } controller
+                    ? [new V1NetworkPolicyPeer { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = controller } } }]
+                    : null,
+                Ports = PolicyPorts(external),
+            });
+        }
+        return rules.Count == 0 ? null : Typed(new V1NetworkPolicy
+        {
+            Metadata = Metadata(service.Name, options),
+            Spec = new V1NetworkPolicySpec { PodSelector = new V1LabelSelector { MatchLabels = labels }, PolicyTypes = ["Ingress"], Ingress = rules },
+        });
+    }
+
+    private static List<V1NetworkPolicyPort> PolicyPorts(IEnumerable<DeployPort> ports) =>
+        [.. ports.Select(p => new V1NetworkPolicyPort { Port = p.TargetPort, Protocol = "TCP" })];
+
+    private static V1Ingress Ingress(DeployService service, DeployPort port, PublishOptions options, string host) => Typed(new V1Ingress
+    {
+        Metadata = Metadata(service.Name, options),
+        Spec = new V1IngressSpec
+        {
+            IngressClassName = options.IngressClass,
+            // The certificate is the operator's (or cert-manager's) Secret; it is never generated here.
+            Tls = [new V1IngressTLS { Hosts = [host], SecretName = options.TlsSecret }],
+            Rules =
+            [
+                new V1IngressRule
+                {
+                    Host = host,
+                    Http = new V1HTTPIngressRuleValue
+                    {
+                        Paths =
+                        [
+                            new V1HTTPIngressPath
+                            {
+                                Path = "/",
+                                PathType = "Prefix",
+                                Backend = new V1IngressBackend
+                                {
+                                    Service = new V1IngressServiceBackend { Name = service.Name, Port = new V1ServiceBackendPort { Name = PortName(port) } },
+                                },
+                            },
+                        ],
+                    },
+                },
+            ],
+        },
+    });
+
+    /// <summary>The port of the Service: the target port, or the published one for an external endpoint.</summary>
+    private static int ServicePort(DeployPort port) => port.External ? port.PublishedPort ?? port.TargetPort : port.TargetPort;
+
+    /// <summary><c>/var/run/postgresql</c> → <c>var-run-postgresql</c>.</summary>
+    private static string ScratchVolumeName(string path) =>
+        new string([.. path.Trim('/').Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-')]);
 
     private static string HelperName(ParameterSegment parameter) => "PARAM_" + parameter.Key;
 
-    private static Dictionary<string, object?> FromParameter(string name, ParameterSegment parameter)
+    private static V1EnvVar FromParameter(string name, ParameterSegment parameter) => new()
     {
-        var secret = parameter.Parameter.Secret;
-        return new Dictionary<string, object?>
-        {
-            ["name"] = name,
-            ["valueFrom"] = new Dictionary<string, object?>
-            {
-                [secret ? "secretKeyRef" : "configMapKeyRef"] = new Dictionary<string, object?>
-                {
-                    ["name"] = secret ? SecretName : ParametersConfigMap,
-                    ["key"] = parameter.Key,
-                },
-            },
-        };
-    }
+        Name = name,
+        ValueFrom = parameter.Parameter.Secret
+            ? new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = SecretName, Key = parameter.Key } }
+            : new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = ParametersConfigMap, Key = parameter.Key } },
+    };
 
     /// <summary>Literal text with <c>$(</c> escaped as <c>$$(</c>; parameters as <c>$(PARAM_KEY)</c>.</summary>
     private static string KubernetesText(DeployValue value) =>
         value.Render(t => t.Replace("$(", "$$(", StringComparison.Ordinal), p => $"$({HelperName(p)})");
 
-    private static Dictionary<string, object?>? Probe(DeployProbe? probe, int initialDelay)
+    private static V1Probe? Probe(DeployProbe? probe, int initialDelay)
     {
-        var yaml = Map();
-        switch (probe)
+        var handler = probe switch
         {
-            case HttpProbe http:
-                yaml["httpGet"] = new Dictionary<string, object?> { ["path"] = http.Path, ["port"] = http.Port };
-                break;
-            case ExecProbe exec:
-                yaml["exec"] = new Dictionary<string, object?> { ["command"] = exec.Command.ToList() };
-                break;
-            case TcpProbe tcp:
-                yaml["tcpSocket"] = new Dictionary<string, object?> { ["port"] = tcp.Port };
-                break;
-            default:
-                return null;
-        }
-        yaml["initialDelaySeconds"] = initialDelay;
-        yaml["periodSeconds"] = 10;
-        yaml["timeoutSeconds"] = 5;
-        yaml["failureThreshold"] = 6;
-        return yaml;
+            HttpProbe http => new V1Probe { HttpGet = new V1HTTPGetAction { Path = http.Path, Port = http.Port } },
+            ExecProbe exec => new V1Probe { Exec = new V1ExecAction { Command = [.. exec.Command] } },
+            TcpProbe tcp => new V1Probe { TcpSocket = new V1TCPSocketAction { Port = tcp.Port } },
+            _ => null,
+        };
+        return handler is null ? null : handler with { InitialDelaySeconds = initialDelay, PeriodSeconds = 10, TimeoutSeconds = 5, FailureThreshold = 6 };
     }
 
     private static string PortName(DeployPort port) => port.Name.Length <= 15 ? port.Name : port.Name[..15];
 
-    private static Dictionary<string, object?> Metadata(string name, PublishOptions options) => new()
+    private static V1ObjectMeta Metadata(string name, PublishOptions options, bool nameLabel = true) => new()
     {
-        ["name"] = name,
-        ["namespace"] = options.Namespace,
-        ["labels"] = new Dictionary<string, object?> { [NameLabel] = name, [PartOfLabel] = "shop" },
+        Name = name,
+        NamespaceProperty = options.Namespace,
+        Labels = nameLabel
+            ? new Dictionary<string, string> { [NameLabel] = name, [PartOfLabel] = "shop" }
+            : new Dictionary<string, string> { [PartOfLabel] = "shop" },
     };
 
-    private static Dictionary<string, object?> ConfigMap(string name, PublishOptions options, Dictionary<string, object?> data) => new()
+    private static V1ConfigMap ConfigMap(string name, PublishOptions options, Dictionary<string, string> data) =>
+        Typed(new V1ConfigMap { Metadata = Metadata(name, options), Data = data });
+
+    /// <summary>Sets apiVersion and kind from the model type's Kubernetes entity attribute.</summary>
+    private static T Typed<T>(T o) where T : IKubernetesObject
     {
-        ["apiVersion"] = "v1",
-        ["kind"] = "ConfigMap",
-        ["metadata"] = Metadata(name, options),
-        ["data"] = data,
-    };
+        var entity = typeof(T).GetCustomAttribute<KubernetesEntityAttribute>()
+            ?? throw new InvalidOperationException($"{typeof(T).Name} is not a Kubernetes kind.");
+        o.ApiVersion = entity.Group is { Length: > 0 } group ? $"{group}/{entity.ApiVersion}" : entity.ApiVersion;
+        o.Kind = entity.Kind;
+        return o;
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Aspire.Hosting.ApplicationModel;
 
 namespace Shop.AppHost.Publishing;
@@ -32,6 +33,26 @@ public static class PublishConventions
                 var first = ports.FirstOrDefault();
                 return first is null ? (null, null) : (new TcpProbe(first.TargetPort), new TcpProbe(first.TargetPort));
         }
+    }
+
+    /// <summary>
+    /// The user an image runs as and where it writes: declared with <see cref="ContainerRuntimeAnnotation"/>
+    /// where the image is chosen; the .NET images are built here to run as their 'app' user. Unknown
+    /// otherwise: the pod still requires a non-root user, which the image must then have as a number.
+    /// </summary>
+    public static DeployRuntime Runtime(IResource resource)
+    {
+        const string Tmp = "/tmp";
+        if (resource.TryGetLastAnnotation<ContainerRuntimeAnnotation>(out var declared))
+        {
+            return new DeployRuntime(declared.User, declared.Group, [Tmp, .. declared.WritablePaths.Where(p => p != Tmp)]);
+        }
+        if (resource is ProjectResource)
+        {
+            var app = long.Parse(ContainerImageBuilder.ContainerUser, CultureInfo.InvariantCulture);
+            return new DeployRuntime(app, app, [Tmp]); // the images' 'app' group has the same number
+        }
+        return new DeployRuntime(null, null, [Tmp]);
     }
 
     /// <summary>Environment the image needs in a deployment beyond what the app model sets.</summary>

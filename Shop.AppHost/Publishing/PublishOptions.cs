@@ -15,8 +15,21 @@ public sealed record PublishOptions(
     string MemoryRequest,
     string CpuLimit,
     string MemoryLimit,
-    string RuntimeIdentifier = PublishOptions.DefaultRuntimeIdentifier)
+    string RuntimeIdentifier = PublishOptions.DefaultRuntimeIdentifier,
+    string IngressHost = PublishOptions.DefaultIngressHost,
+    string TlsSecret = PublishOptions.DefaultTlsSecret,
+    string? IngressClass = null,
+    string? IngressControllerNamespace = null,
+    int MinReplicas = 2,
+    int MaxReplicas = 10,
+    int CpuUtilization = 70)
 {
+    /// <summary>The host name the Ingress serves the gateway on (Kubernetes).</summary>
+    public const string DefaultIngressHost = "shop.example.com";
+
+    /// <summary>The Secret (type kubernetes.io/tls, the operator's or cert-manager's) holding the Ingress certificate.</summary>
+    public const string DefaultTlsSecret = "shop-tls";
+
     /// <summary>The images are Alpine (musl) on x64; <c>linux-musl-arm64</c> builds them for ARM nodes.</summary>
     public const string DefaultRuntimeIdentifier = "linux-musl-x64";
 
@@ -39,7 +52,14 @@ public sealed record PublishOptions(
             MemoryRequest: Get("MemoryRequest", "256Mi"),
             CpuLimit: Get("CpuLimit", "1"),
             MemoryLimit: Get("MemoryLimit", "512Mi"),
-            RuntimeIdentifier: Get("RuntimeIdentifier", DefaultRuntimeIdentifier));
+            RuntimeIdentifier: Get("RuntimeIdentifier", DefaultRuntimeIdentifier),
+            IngressHost: Get("IngressHost", DefaultIngressHost),
+            TlsSecret: Get("TlsSecret", DefaultTlsSecret),
+            IngressClass: section["IngressClass"] is { Length: > 0 } ingressClass ? ingressClass : null,
+            IngressControllerNamespace: section["IngressControllerNamespace"] is { Length: > 0 } controller ? controller : null,
+            MinReplicas: Math.Max(1, section.GetValue("MinReplicas", 2)),
+            MaxReplicas: section.GetValue("MaxReplicas", 10),
+            CpuUtilization: section.GetValue("CpuUtilization", 70));
     }
 
     /// <summary>The image of a service built here (a .NET project or a Dockerfile): <c>&lt;registry&gt;/&lt;name&gt;:&lt;tag&gt;</c>.</summary>

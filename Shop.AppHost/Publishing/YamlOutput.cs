@@ -17,10 +17,6 @@ public static class YamlOutput
 
     public static string Serialize(object document) => Serializer.Serialize(document);
 
-    /// <summary>Several documents in one file, separated by <c>---</c>.</summary>
-    public static string SerializeAll(IEnumerable<object> documents) =>
-        string.Join("---\n", documents.Select(Serialize));
-
     public static void WriteFile(string path, string header, string yaml) =>
         File.WriteAllText(path, $"# {header}\n{yaml}");
 

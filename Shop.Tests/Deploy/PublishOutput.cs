@@ -15,6 +15,10 @@ public sealed class PublishOutput : IAsyncLifetime
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "shop-deploy-test-" + Guid.NewGuid().ToString("N"));
     public string ComposeDirectory => Path.Combine(Root, "compose");
     public string KubernetesDirectory => Path.Combine(Root, "k8s");
+    /// <summary>Kubernetes output published with the Ingress options set (<see cref="IngressOptions"/>).</summary>
+    public string KubernetesOptionsDirectory => Path.Combine(Root, "k8s-options");
+    public static readonly string[] IngressOptions =
+        ["--Shop:Publish:IngressHost=shop.acme.test", "--Shop:Publish:TlsSecret=acme-shop-tls", "--Shop:Publish:IngressClass=nginx"];
     public string ManifestPath => Path.Combine(Root, "manifest.json");
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
@@ -26,6 +30,7 @@ public sealed class PublishOutput : IAsyncLifetime
         await Task.WhenAll(
             RunAppHostAsync("--operation", "publish", "--step", "publish-compose", "--output-path", ComposeDirectory),
             RunAppHostAsync("--operation", "publish", "--step", "publish-k8s", "--output-path", KubernetesDirectory),
+            RunAppHostAsync(["--operation", "publish", "--step", "publish-k8s", "--output-path", KubernetesOptionsDirectory, .. IngressOptions]),
             RunAppHostAsync("--publisher", "manifest", "--output-path", ManifestPath));
     }
 
@@ -79,6 +84,66 @@ public sealed class PublishOutput : IAsyncLifetime
             }
         }
         throw new InvalidOperationException("Shop.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary><c>kubectl kustomize DIR</c>: what <c>kubectl apply -k DIR</c> would send, rendered offline (no cluster needed).</summary>
+    public static (int ExitCode, string Output, string Error) Kustomize(string directory)
+    {
+        var info = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("kustomize");
+        info.ArgumentList.Add(directory);
+        Process process;
+        try
+        {
+            process = Process.Start(info)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException("kubectl is needed to render the Kubernetes output (the client only, no cluster): " + e.Message, e);
+        }
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"kubectl kustomize {directory} did not finish in a minute");
+            }
+            return (process.ExitCode, stdout.Result, stderr.Result);
+        }
+    }
+
+    private readonly Dictionary<string, string> _rendered = [];
+
+    /// <summary>The rendered output of a published directory (kustomize must succeed).</summary>
+    public string Rendered(string directory)
+    {
+        lock (_rendered)
+        {
+            if (!_rendered.TryGetValue(directory, out var yaml))
+            {
+                var (exitCode, output, error) = Kustomize(directory);
+                if (exitCode != 0)
+                {
+                    throw new InvalidOperationException($"kubectl kustomize {directory} failed ({exitCode}): {error}");
+                }
+                _rendered[directory] = yaml = output;
+            }
+            return yaml;
+        }
+    }
+
+    /// <summary>Copies a published directory (secrets.env included) to a new temporary one.</summary>
+    public string CopyOf(string directory)
+    {
+        var copy = Path.Combine(Root, "copy-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(directory))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+        return copy;
     }
 
     // ---- Parsing helpers shared by the tests ----

@@ -1,0 +1,19 @@
+using Aspire.Hosting.ApplicationModel;
+
+namespace Shop.AppHost.Publishing;
+
+/// <summary>
+/// What a hardened deployment must know about an image that the app model does not say: the numeric
+/// user and group it runs as (Kubernetes can check <c>runAsNonRoot</c> only against a number, so an
+/// image whose USER is a name, or root, needs one given), and the directories its processes write
+/// to outside their data volumes (each gets an <c>emptyDir</c>: the root filesystem is read-only).
+/// Declare it where the image is chosen, so the two stay consistent.
+/// </summary>
+public sealed record ContainerRuntimeAnnotation(long User, long Group, IReadOnlyList<string> WritablePaths) : IResourceAnnotation;
+
+public static class ContainerRuntimeExtensions
+{
+    public static IResourceBuilder<T> WithContainerRuntime<T>(this IResourceBuilder<T> builder, long user, long group, params string[] writablePaths)
+        where T : IResource =>
+        builder.WithAnnotation(new ContainerRuntimeAnnotation(user, group, writablePaths), ResourceAnnotationMutationBehavior.Replace);
+}

@@ -1,0 +1,305 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using k8s;
+using k8s.Models;
+using Shop.AppHost.Publishing;
+using Xunit;
+
+namespace Shop.Tests.Deploy;
+
+/// <summary>
+/// The production shape of the Kubernetes output, asserted per object on what <c>kubectl apply -k</c>
+/// would send (<c>kubectl kustomize</c>): hardened pods, disruption budgets and autoscalers,
+/// network policies, the TLS Ingress, probes and ordered start, and secrets.
+/// </summary>
+[Collection(PublishCollection.Name)]
+public sealed class KubernetesHardeningTests(PublishOutput output)
+{
+    private static readonly string[] Stateless = ["gateway", "users", "orders", "inventory", "web"];
+    private static readonly string[] Databases = ["users-db", "orders-db", "inventory-db"];
+
+    private List<object> Objects(string? directory = null) =>
+        KubernetesYaml.LoadAllFromString(output.Rendered(directory ?? output.KubernetesDirectory), strict: true);
+
+    private List<(string Name, V1PodTemplateSpec Template)> Workloads() =>
+        [.. Objects().Select(o => o switch
+        {
+            V1Deployment d => (d.Metadata.Name, d.Spec.Template),
+            V1StatefulSet s => (s.Metadata.Name, s.Spec.Template),
+            _ => default,
+        }).Where(w => w.Name is not null)];
+
+    private static IEnumerable<V1Container> AllContainers(V1PodSpec pod) => pod.Containers.Concat(pod.InitContainers ?? []);
+
+    [Fact]
+    public void Every_pod_and_container_is_hardened()
+    {
+        var workloads = Workloads();
+        Assert.Equal(AppHostManifest.SpecComponents.Order(), workloads.Select(w => w.Name).Order());
+        foreach (var (name, template) in workloads)
+        {
+            var pod = template.Spec;
+            Assert.True(pod.AutomountServiceAccountToken == false, $"{name}: automountServiceAccountToken");
+            Assert.True(pod.SecurityContext?.RunAsNonRoot == true, $"{name}: pod runAsNonRoot");
+            Assert.Equal("RuntimeDefault", pod.SecurityContext.SeccompProfile?.Type);
+            Assert.True(pod.SecurityContext.RunAsUser > 0, $"{name}: pod runAsUser (numeric, non-root)");
+            foreach (var container in AllContainers(pod))
+            {
+                var where = $"{name}/{container.Name}";
+                var security = container.SecurityContext;
+                Assert.True(security?.RunAsNonRoot == true, $"{where}: runAsNonRoot");
+                Assert.True(security.ReadOnlyRootFilesystem == true, $"{where}: readOnlyRootFilesystem");
+                Assert.True(security.AllowPrivilegeEscalation == false, $"{where}: allowPrivilegeEscalation");
+                Assert.Equal(["ALL"], security.Capabilities?.Drop ?? []);
+                Assert.Null(security.Capabilities?.Add);
+                Assert.Equal("RuntimeDefault", security.SeccompProfile?.Type);
+                Assert.Null(security.Privileged);
+                foreach (var resource in (string[])["cpu", "memory"])
+                {
+                    Assert.True(container.Resources?.Requests?.ContainsKey(resource) == true, $"{where}: {resource} request");
+                    Assert.True(container.Resources?.Limits?.ContainsKey(resource) == true, $"{where}: {resource} limit");
+                }
+            }
+        }
+        var ns = Assert.Single(Objects().OfType<V1Namespace>());
+        // Pod Security Admission: the cluster itself refuses a pod that is not "restricted".
+        Assert.Equal("restricted", ns.Metadata.Labels["pod-security.kubernetes.io/enforce"]);
+    }
+
+    /// <summary>The numeric users the images run as: Kubernetes can verify runAsNonRoot only against a number.</summary>
+    [Fact]
+    public void Pods_run_as_the_users_of_their_images()
+    {
+        var workloads = Workloads().ToDictionary(w => w.Name, w => w.Template.Spec);
+        var app = long.Parse(ContainerImageBuilder.ContainerUser);
+        foreach (var name in (string[])["gateway", "users", "orders", "inventory"])
+        {
+            Assert.Equal((app, app), (workloads[name].SecurityContext.RunAsUser, workloads[name].SecurityContext.RunAsGroup));
+        }
+        // nginx:*-alpine's nginx user (Shop.Web/Dockerfile: USER nginx, a name kubelet cannot check).
+        Assert.Equal((101L, 101L), (workloads["web"].SecurityContext.RunAsUser, workloads["web"].SecurityContext.RunAsGroup));
+        foreach (var name in Databases)
+        {
+            // postgres:*-alpine: uid/gid 70 (the Debian images use 999); fsGroup makes the volume theirs.
+            Assert.EndsWith("-alpine", workloads[name].Containers[0].Image);
+            Assert.Equal((70L, 70L, 70L), (workloads[name].SecurityContext.RunAsUser, workloads[name].SecurityContext.RunAsGroup, workloads[name].SecurityContext.FsGroup));
+            Assert.Equal("OnRootMismatch", workloads[name].SecurityContext.FsGroupChangePolicy);
+        }
+        // redis:*-alpine: uid 999, gid 1000.
+        Assert.EndsWith("-alpine", workloads["redis"].Containers[0].Image);
+        Assert.Equal((999L, 1000L, 1000L), (workloads["redis"].SecurityContext.RunAsUser, workloads["redis"].SecurityContext.RunAsGroup, workloads["redis"].SecurityContext.FsGroup));
+    }
+
+    /// <summary>With a read-only root filesystem, every directory a process writes to is a volume.</summary>
+    [Fact]
+    public void Processes_write_only_to_volumes()
+    {
+        var sets = Objects().OfType<V1StatefulSet>().ToDictionary(s => s.Metadata.Name);
+        foreach (var (name, template) in Workloads())
+        {
+            var volumes = (template.Spec.Volumes ?? []).ToDictionary(v => v.Name);
+            var claims = sets.TryGetValue(name, out var set) ? set.Spec.VolumeClaimTemplates.Select(c => c.Metadata.Name).ToHashSet() : [];
+            foreach (var container in AllContainers(template.Spec))
+            {
+                var mounts = (container.VolumeMounts ?? []).ToDictionary(m => m.MountPath, m => m.Name);
+                Assert.All(mounts.Values, v => Assert.True(volumes.ContainsKey(v) || claims.Contains(v), $"{name}: volume {v} is not declared"));
+                Assert.True(mounts.TryGetValue("/tmp", out var tmp) && volumes[tmp].EmptyDir is not null, $"{name}/{container.Name}: /tmp is not an emptyDir");
+            }
+            var main = template.Spec.Containers[0];
+            string Source(string path)
+            {
+                var volume = main.VolumeMounts.Single(m => m.MountPath == path).Name;
+                return claims.Contains(volume) ? "claim" : volumes[volume].EmptyDir is not null ? "emptyDir" : "other";
+            }
+            if (Databases.Contains(name))
+            {
+                Assert.Equal("claim", Source("/var/lib/postgresql/data")); // PGDATA is a subdirectory of it
+                Assert.Equal("emptyDir", Source("/var/run/postgresql")); // socket and lock file
+            }
+            else if (name == "redis")
+            {
+                Assert.Equal("claim", Source("/data"));
+            }
+            else if (name == "web")
+            {
+                Assert.Equal("emptyDir", Source("/var/cache/nginx"));
+            }
+        }
+    }
+
+    [Fact]
+    public void Stateless_services_have_a_disruption_budget_and_a_cpu_autoscaler()
+    {
+        var objects = Objects();
+        var deployments = objects.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
+        var budgets = objects.OfType<V1PodDisruptionBudget>().ToDictionary(p => p.Metadata.Name);
+        var autoscalers = objects.OfType<V2HorizontalPodAutoscaler>().ToDictionary(h => h.Metadata.Name);
+        Assert.Equal(Stateless.Order(), budgets.Keys.Order());
+        Assert.Equal(Stateless.Order(), autoscalers.Keys.Order());
+        foreach (var name in Stateless)
+        {
+            var labels = deployments[name].Spec.Template.Metadata.Labels;
+            var budget = budgets[name];
+            Assert.Equal("policy/v1", budget.ApiVersion);
+            Assert.All(budget.Spec.Selector.MatchLabels, kv => Assert.Equal(kv.Value, labels[kv.Key]));
+            Assert.Equal("1", budget.Spec.MaxUnavailable?.Value);
+
+            var autoscaler = autoscalers[name];
+            Assert.Equal("autoscaling/v2", autoscaler.ApiVersion);
+            Assert.Equal(("apps/v1", "Deployment", name), (autoscaler.Spec.ScaleTargetRef.ApiVersion, autoscaler.Spec.ScaleTargetRef.Kind, autoscaler.Spec.ScaleTargetRef.Name));
+            Assert.True(autoscaler.Spec.MinReplicas >= 2, $"{name}: minReplicas {autoscaler.Spec.MinReplicas}");
+            Assert.True(autoscaler.Spec.MaxReplicas > autoscaler.Spec.MinReplicas);
+            var metric = Assert.Single(autoscaler.Spec.Metrics);
+            Assert.Equal(("Resource", "cpu", "Utilization", 70), (metric.Type, metric.Resource.Name, metric.Resource.Target.Type, metric.Resource.Target.AverageUtilization));
+            // The autoscaler owns the replica count: a manifest value would reset it on every apply.
+            Assert.Null(deployments[name].Spec.Replicas);
+        }
+    }
+
+    /// <summary>Who may open a connection to each workload, evaluated from all NetworkPolicies ("*" = anyone).</summary>
+    [Fact]
+    public void Network_policies_let_each_workload_be_reached_only_by_its_callers()
+    {
+        var objects = Objects();
+        var policies = objects.OfType<V1NetworkPolicy>().ToList();
+        var defaultDeny = Assert.Single(policies, p => p.Spec.PodSelector.MatchLabels is null or { Count: 0 } && p.Spec.PodSelector.MatchExpressions is null);
+        Assert.Equal(["Ingress"], defaultDeny.Spec.PolicyTypes);
+        Assert.Null(defaultDeny.Spec.Ingress);
+
+        var expected = new Dictionary<string, string[]>
+        {
+            // Inventory calls Users too: it validates tokens with the keys Users publishes (JWKS).
+            ["users"] = ["gateway", "inventory", "orders"],
+            ["inventory"] = ["gateway", "orders"],
+            ["orders"] = ["gateway"],
+            ["web"] = ["gateway"],
+            ["gateway"] = ["*"],
+            ["users-db"] = ["users"],
+            ["orders-db"] = ["orders"],
+            ["inventory-db"] = ["inventory"],
+            ["redis"] = ["inventory", "orders", "users"],
+        };
+        foreach (var (name, template) in Workloads())
+        {
+            var ports = template.Spec.Containers.SelectMany(c => c.Ports).Select(p => p.ContainerPort.ToString()).ToHashSet();
+            var rules = policies
+                .Where(p => p.Spec.PolicyTypes.Contains("Ingress") && Selects(p.Spec.PodSelector, template.Metadata.Labels))
+                .SelectMany(p => p.Spec.Ingress ?? [])
+                .ToList();
+            var callers = rules.SelectMany(r => r.FromProperty is null or { Count: 0 }
+                    ? ["*"]
+                    : r.FromProperty.Select(peer =>
+                    {
+                        Assert.Null(peer.NamespaceSelector); // same namespace only
+                        Assert.Null(peer.IpBlock);
+                        return peer.PodSelector.MatchLabels[KubernetesWriter.NameLabel];
+                    }))
+                .Distinct()
+                .Order();
+            Assert.Equal(expected[name], callers);
+            Assert.All(rules, r => Assert.Subset(ports, r.Ports.Select(p => p.Port.Value).ToHashSet()));
+        }
+    }
+
+    private static bool Selects(V1LabelSelector selector, IDictionary<string, string> labels) =>
+        selector.MatchExpressions is null
+        && (selector.MatchLabels ?? new Dictionary<string, string>()).All(kv => labels.TryGetValue(kv.Key, out var v) && v == kv.Value);
+
+    [Fact]
+    public void The_gateway_is_reached_through_a_TLS_ingress()
+    {
+        foreach (var (directory, host, secret, ingressClass) in (IEnumerable<(string, string, string, string?)>)
+            [(output.KubernetesDirectory, "shop.example.com", "shop-tls", null), (output.KubernetesOptionsDirectory, "shop.acme.test", "acme-shop-tls", "nginx")])
+        {
+            var objects = Objects(directory);
+            var services = objects.OfType<V1Service>().ToDictionary(s => s.Metadata.Name);
+            Assert.All(services.Values, s => Assert.Equal("ClusterIP", s.Spec.Type));
+            var ingress = Assert.Single(objects.OfType<V1Ingress>());
+            Assert.Equal("networking.k8s.io/v1", ingress.ApiVersion);
+            Assert.Equal(ingressClass, ingress.Spec.IngressClassName);
+            var tls = Assert.Single(ingress.Spec.Tls);
+            Assert.Equal(secret, tls.SecretName);
+            Assert.Equal([host], tls.Hosts);
+            var rule = Assert.Single(ingress.Spec.Rules);
+            Assert.Equal(host, rule.Host);
+            var path = Assert.Single(rule.Http.Paths);
+            Assert.Equal(("/", "Prefix", "gateway"), (path.Path, path.PathType, path.Backend.Service.Name));
+            Assert.Contains(services["gateway"].Spec.Ports, p => p.Name == path.Backend.Service.Port.Name);
+            // The TLS certificate is the operator's: no Secret of that name is generated.
+            Assert.DoesNotContain(objects.OfType<V1Secret>(), s => s.Metadata.Name.StartsWith(secret, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Every_workload_has_probes_and_services_wait_for_their_dependencies()
+    {
+        var workloads = Workloads().ToDictionary(w => w.Name, w => w.Template.Spec);
+        var servicePorts = Objects().OfType<V1Service>().ToDictionary(s => s.Metadata.Name, s => s.Spec.Ports[0].Port);
+        foreach (var (name, pod) in workloads)
+        {
+            Assert.All(pod.Containers, c => Assert.True(c.ReadinessProbe is not null && c.LivenessProbe is not null, $"{name}/{c.Name}: probes"));
+        }
+        Assert.All(Databases, d => Assert.Equal("pg_isready", workloads[d].Containers[0].ReadinessProbe.Exec.Command[0]));
+        Assert.Contains("redis-cli", string.Join(' ', workloads["redis"].Containers[0].ReadinessProbe.Exec.Command));
+
+        // The AppHost's WaitFor, as init containers: each loops until the dependency's Service accepts
+        // a connection (a Service only routes to Ready pods), in the service's own image.
+        var expected = new Dictionary<string, string[]>
+        {
+            ["users"] = ["redis", "users-db"],
+            ["inventory"] = ["inventory-db", "redis"],
+            ["orders"] = ["inventory", "orders-db", "redis", "users"],
+            ["gateway"] = ["inventory", "orders", "users"],
+        };
+        foreach (var (name, pod) in workloads)
+        {
+            var waits = pod.InitContainers ?? [];
+            Assert.Equal(expected.GetValueOrDefault(name, []), waits.Select(w => w.Name["wait-for-".Length..]).Order());
+            foreach (var wait in waits)
+            {
+                var dependency = wait.Name["wait-for-".Length..];
+                Assert.Equal(pod.Containers[0].Image, wait.Image);
+                Assert.Contains($"nc -z -w 2 {dependency} {servicePorts[dependency]}", string.Join(' ', wait.Command.Concat(wait.Args ?? [])));
+            }
+        }
+    }
+
+    [Fact]
+    public void Secret_values_are_only_in_the_generated_secret()
+    {
+        var secrets = PublishOutput.LoadEnvFile(Path.Combine(output.KubernetesDirectory, "secrets.env"));
+        var documents = Regex.Split(output.Rendered(output.KubernetesDirectory), "^---\n", RegexOptions.Multiline);
+        var secret = Assert.Single(documents, d => Regex.IsMatch(d, "^kind: Secret$", RegexOptions.Multiline));
+        Assert.Matches("(?m)^  name: shop-secrets-[a-z0-9]+$", secret);
+        var generated = Assert.Single(Objects().OfType<V1Secret>());
+        Assert.Equal(secrets.Keys.Order(), generated.Data.Keys.Order());
+
+        var everythingElse = string.Join('\n', documents.Where(d => d != secret));
+        foreach (var (key, value) in secrets.Where(kv => kv.Value.Length >= 8))
+        {
+            Assert.False(everythingElse.Contains(value, StringComparison.Ordinal), $"{key}'s value is in a rendered object");
+            Assert.False(everythingElse.Contains(Convert.ToBase64String(Encoding.UTF8.GetBytes(value)), StringComparison.Ordinal), $"{key}'s value (base64) is in a rendered object");
+        }
+    }
+
+    [Fact]
+    public void A_missing_secret_key_fails_the_build_naming_the_key()
+    {
+        var copy = output.CopyOf(output.KubernetesDirectory);
+        var secretsFile = Path.Combine(copy, "secrets.env");
+        var keys = PublishOutput.LoadEnvFile(secretsFile).Keys.ToList();
+        Assert.Equal(PublishOutput.LoadEnvFile(Path.Combine(copy, "secrets.env.example")).Keys.Order(), keys.Order());
+        foreach (var missing in (string[])["ADMIN_PASSWORD", "USERS_DB_PASSWORD_URI"])
+        {
+            File.WriteAllLines(secretsFile, File.ReadAllLines(Path.Combine(output.KubernetesDirectory, "secrets.env")).Where(l => !l.StartsWith(missing + "=", StringComparison.Ordinal)));
+            var (exitCode, _, error) = PublishOutput.Kustomize(copy);
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains($"data.{missing}`", error);
+        }
+
+        File.Delete(secretsFile);
+        var (noFileExit, _, noFileError) = PublishOutput.Kustomize(copy);
+        Assert.NotEqual(0, noFileExit);
+        Assert.Contains("secrets.env", noFileError);
+    }
+}
