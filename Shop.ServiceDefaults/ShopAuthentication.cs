@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Configuration;
@@ -29,6 +30,7 @@ public static class ShopAuthentication
     public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
     public const string AdminPolicy = "admin";
     public const string ServicePolicy = "service";
+    public const string ServiceCallerClaim = "service_caller";
     public const string ServiceScheme = "ServiceKey";
     public const string ServiceKeyHeader = "X-Service-Key";
     public const string RoleClaim = "role";
@@ -64,7 +66,9 @@ public static class ShopAuthentication
                 };
                 o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync };
             })
-            .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o => o.ApiKey = builder.Configuration["ServiceAuth:ApiKey"]);
+            .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o =>
+                o.Callers = builder.Configuration.GetSection("ServiceAuth:Callers").GetChildren()
+                    .ToDictionary(c => c.Key, c => c.Get<string[]>() ?? [], StringComparer.Ordinal));
 
         services.AddSingleton<SecurityStamps>();
         services.AddSingleton<SecurityAudit>();
@@ -86,6 +90,11 @@ public static class ShopAuthentication
             .AddPolicy(ServicePolicy, p => p.AddAuthenticationSchemes(ServiceScheme).RequireAuthenticatedUser().RequireRole("service"));
         return builder;
     }
+
+    /// <summary>An internal route only the named services may call (each has its own key).</summary>
+    public static TBuilder RequireServiceCallers<TBuilder>(this TBuilder endpoints, params string[] callers) where TBuilder : IEndpointConventionBuilder =>
+        endpoints.RequireAuthorization(new AuthorizationPolicyBuilder(ServiceScheme).RequireAuthenticatedUser()
+            .RequireRole("service").RequireClaim(ServiceCallerClaim, callers).Build());
 
     /// <summary>The caller's user id (<c>sub</c>), or null for anonymous/service callers.</summary>
     public static int? GetUserId(this ClaimsPrincipal principal) =>
@@ -134,10 +143,17 @@ public static class ShopAuthentication
 
 public sealed class ServiceKeyOptions : AuthenticationSchemeOptions
 {
-    public string? ApiKey { get; set; }
+    /// <summary>
+    /// Accepted keys per calling service (<c>ServiceAuth:Callers:orders:0</c>, …). More than one key per
+    /// caller is how a key is rotated without downtime: add the new one, switch the caller, drop the old.
+    /// </summary>
+    public Dictionary<string, string[]> Callers { get; set; } = [];
 }
 
-/// <summary>Authenticates other Shop services by the shared service key (constant-time compare).</summary>
+/// <summary>
+/// Authenticates other Shop services by their own service key (constant-time compare against every
+/// accepted key); the identity names the caller, so each internal route admits only its callers.
+/// </summary>
 public sealed class ServiceKeyHandler(IOptionsMonitor<ServiceKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<ServiceKeyOptions>(options, logger, encoder)
 {
@@ -148,14 +164,25 @@ public sealed class ServiceKeyHandler(IOptionsMonitor<ServiceKeyOptions> options
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
-        var expected = Options.ApiKey;
-        if (string.IsNullOrEmpty(expected) ||
-            !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected)))
+        var presentedBytes = Encoding.UTF8.GetBytes(presented);
+        string? caller = null;
+        foreach (var (name, keys) in Options.Callers)
+        {
+            foreach (var key in keys)
+            {
+                // Every key is compared (no early exit), so the time taken says nothing about which matched.
+                if (!string.IsNullOrEmpty(key) && CryptographicOperations.FixedTimeEquals(presentedBytes, Encoding.UTF8.GetBytes(key)))
+                {
+                    caller = name;
+                }
+            }
+        }
+        if (caller is null)
         {
             return Task.FromResult(AuthenticateResult.Fail("Invalid service key."));
         }
         var identity = new ClaimsIdentity(
-            [new Claim("name", "shop-service"), new Claim(ShopAuthentication.RoleClaim, "service")],
+            [new Claim("name", caller), new Claim(ShopAuthentication.RoleClaim, "service"), new Claim(ShopAuthentication.ServiceCallerClaim, caller)],
             Scheme.Name, "name", ShopAuthentication.RoleClaim);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name)));
     }

@@ -200,15 +200,15 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// <summary>A client of the gateway, as a browser or API client would use it.</summary>
     public ShopClient Client(string? token = null) => new(new HttpClient { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(60) }, token);
 
-    /// <summary>A client straight to one service, bypassing the gateway (internal routes).</summary>
-    public ShopClient ServiceClient(string resource, bool withServiceKey)
+    /// <summary>A client straight to one service, bypassing the gateway (internal routes), calling as Orders by default.</summary>
+    public ShopClient ServiceClient(string resource, bool withServiceKey, string caller = "orders")
     {
         var http = App.CreateHttpClient(resource, "http");
         http.Timeout = TimeSpan.FromSeconds(60);
         var client = new ShopClient(http, null);
         if (withServiceKey)
         {
-            http.DefaultRequestHeaders.Add("X-Service-Key", ParameterValue("service-api-key"));
+            http.DefaultRequestHeaders.Add("X-Service-Key", ParameterValue($"{caller}-service-key"));
         }
         return client;
     }
