@@ -6,7 +6,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// On the scaled-out app (two replicas of each service, access tokens of 20 s): account changes hold
+/// On the scaled-out app (two replicas of each service, access tokens of 45 s): account changes hold
 /// at the next request on every replica, and the SPA outlives its access tokens without the user noticing.
 /// </summary>
 [Collection(ExclusiveCollection.Name)]

@@ -24,7 +24,8 @@ public sealed class ShopApp : ShopAppHost
 
 /// <summary>
 /// The same app with two replicas of each service (the scale-out tests), and access tokens that live
-/// 20 s (with 2 s of clock skew), so a test can outlast one.
+/// 45 s (with 2 s of clock skew), so a test can outlast one while the other scale-out tests, which
+/// register users and then use their tokens, keep a margin on a loaded machine.
 /// </summary>
 public sealed class ScaledShopApp : ShopAppHost
 {
@@ -32,7 +33,7 @@ public sealed class ScaledShopApp : ShopAppHost
 
     protected override void Configure(IDistributedApplicationTestingBuilder builder)
     {
-        builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("Jwt__Lifetime", "00:00:20");
+        builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("Jwt__Lifetime", "00:00:45");
         foreach (var service in new[] { "users", "orders", "inventory" })
         {
             builder.CreateResourceBuilder<ProjectResource>(service).WithEnvironment("Jwt__ClockSkew", "00:00:02");
