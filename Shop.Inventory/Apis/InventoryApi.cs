@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Shop.Inventory.Data;
 using Shop.Inventory.Services;
 
@@ -82,11 +81,7 @@ public static class InventoryApi
         var now = DateTime.UtcNow;
         var item = new InventoryItem { Sku = request.Sku!, Name = request.Name!.Trim(), Price = request.Price!.Value, Qty = request.Qty ?? 0, CreatedAt = now, UpdatedAt = now };
         db.Items.Add(item);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        if (!await db.TrySaveUniqueAsync(ct))
         {
             return TypedResults.Problem(statusCode: 409, title: "SKU already exists", detail: $"An item with sku '{request.Sku}' already exists.");
         }

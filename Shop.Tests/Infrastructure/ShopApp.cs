@@ -86,6 +86,7 @@ public abstract class ShopAppHost : IAsyncLifetime
 
         Configure(builder);
         App = await builder.BuildAsync(cts.Token);
+        StartedAt = DateTimeOffset.UtcNow;
         try
         {
             await App.StartAsync(cts.Token);
@@ -93,6 +94,7 @@ public abstract class ShopAppHost : IAsyncLifetime
             {
                 await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cts.Token);
             }
+            HealthyAt = DateTimeOffset.UtcNow;
         }
         finally
         {
@@ -101,6 +103,14 @@ public abstract class ShopAppHost : IAsyncLifetime
         GatewayAddress = App.GetEndpoint("gateway", "http");
         RedisClientsAtStart = await RedisClientNamesAsync();
     }
+
+    /// <summary>When the app was started and when every resource was healthy: the start-up window in its logs.</summary>
+    public DateTimeOffset StartedAt { get; private set; }
+    public DateTimeOffset HealthyAt { get; private set; }
+
+    /// <summary>Where <see cref="KeepResourceLogs"/> writes a resource's console output.</summary>
+    public string ResourceLogPath(string resource) =>
+        Path.Combine(RepositoryRoot, "artifacts", "test-results", "resource-logs", GetType().Name, resource + ".log");
 
     /// <summary>Redis' client names (service/pid) the moment the app was healthy, before any test's request.</summary>
     public IReadOnlyList<string> RedisClientsAtStart { get; private set; } = [];
@@ -132,12 +142,11 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// </summary>
     private void KeepResourceLogs()
     {
-        var directory = Path.Combine(RepositoryRoot, "artifacts", "test-results", "resource-logs", GetType().Name);
-        Directory.CreateDirectory(directory);
+        Directory.CreateDirectory(Path.GetDirectoryName(ResourceLogPath("any"))!);
         var logs = App.Services.GetRequiredService<ResourceLoggerService>();
         foreach (var resource in App.Services.GetRequiredService<DistributedApplicationModel>().Resources)
         {
-            var file = Path.Combine(directory, resource.Name + ".log");
+            var file = ResourceLogPath(resource.Name);
             _ = Task.Run(async () =>
             {
                 // A restarted resource's watch replays the earlier process's lines; keep them once.
@@ -167,7 +176,7 @@ public abstract class ShopAppHost : IAsyncLifetime
         }
     }
 
-    private static DateTimeOffset? Timestamp(string line)
+    internal static DateTimeOffset? Timestamp(string line)
     {
         var space = line.IndexOf(' ');
         return space > 0 && DateTimeOffset.TryParse(line.AsSpan(0, space), System.Globalization.CultureInfo.InvariantCulture,
