@@ -6,6 +6,10 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -64,7 +68,7 @@ public static class ShopAuthentication
                     RoleClaimType = RoleClaim,
                     IssuerSigningKeys = localSigningKeys,
                 };
-                o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync };
+                o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync, OnChallenge = ChallengeAsync };
             })
             .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o =>
                 o.Callers = builder.Configuration.GetSection("ServiceAuth:Callers").GetChildren()
@@ -84,6 +88,7 @@ public static class ShopAuthentication
             services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
         }
 
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenProblemHandler>();
         services.AddAuthorizationBuilder()
             .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
             .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"))
@@ -95,6 +100,74 @@ public static class ShopAuthentication
     public static TBuilder RequireServiceCallers<TBuilder>(this TBuilder endpoints, params string[] callers) where TBuilder : IEndpointConventionBuilder =>
         endpoints.RequireAuthorization(new AuthorizationPolicyBuilder(ServiceScheme).RequireAuthenticatedUser()
             .RequireRole("service").RequireClaim(ServiceCallerClaim, callers).Build());
+
+    /// <summary>
+    /// JwtBearer's 401 says only "Bearer error=invalid_token" in a header; the problem body says in
+    /// words which of the token's problems it is and what to do about it.
+    /// </summary>
+    private static async Task ChallengeAsync(JwtBearerChallengeContext context)
+    {
+        var (detail, description) = context.AuthenticateFailure switch
+        {
+            null => ("No access token was sent, and this request needs one. Sign in (POST /users/login) and send the token as 'Authorization: Bearer <token>'.", null),
+            SecurityTokenExpiredException expired => ($"The access token expired at {expired.Expires:u}. Refresh it (POST /users/token/refresh) or sign in again.", "The token expired"),
+            SecurityTokenInvalidSignatureException => ("The access token's signature is not valid: it was not signed by Shop's current keys or it was altered. Sign in again for a new token.", "The signature is invalid"),
+            // SecurityStamps' own reasons are sentences already: the account changed, or the session was signed out.
+            AuthenticationFailureException failure => (failure.Message, failure.Message),
+            var other => ($"The access token is not a valid access token for this API ({Reason(other)}). Sign in again for a new token.", Reason(other)),
+        };
+        context.HandleResponse();
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status401Unauthorized;
+        // RFC 6750 §3: no error code when no token was sent.
+        response.Headers.WWWAuthenticate = description is null
+            ? JwtBearerDefaults.AuthenticationScheme
+            : $"{JwtBearerDefaults.AuthenticationScheme} error=\"invalid_token\", error_description=\"{description.Replace("\"", "'")}\"";
+        await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context.HttpContext,
+            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status401Unauthorized, Title = "Unauthorized", Detail = detail },
+        });
+
+        static string Reason(Exception e) => e switch
+        {
+            SecurityTokenInvalidIssuerException => "wrong issuer",
+            SecurityTokenInvalidAudienceException => "wrong audience",
+            SecurityTokenInvalidTypeException => "not an access token",
+            SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
+            SecurityTokenNotYetValidException => "not valid yet",
+            SecurityTokenMalformedException or ArgumentException => "not a well-formed JWT",
+            _ => "it failed validation",
+        };
+    }
+
+    /// <summary>A 403 with a body that names the role the route needs and the caller's.</summary>
+    private sealed class ForbiddenProblemHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+    {
+        private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+        public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+        {
+            if (!authorizeResult.Forbidden)
+            {
+                await _default.HandleAsync(next, context, policy, authorizeResult);
+                return;
+            }
+            // Only the role requirements that failed: a service route may also fail on its caller claim.
+            var failed = authorizeResult.AuthorizationFailure?.FailedRequirements ?? policy.Requirements;
+            var required = failed.OfType<RolesAuthorizationRequirement>().SelectMany(r => r.AllowedRoles).Distinct().ToList();
+            var current = context.User.FindFirstValue(RoleClaim) ?? "none";
+            var detail = required.Count > 0
+                ? $"This needs the role '{string.Join("' or '", required)}'; your account has the role '{current}'. Sign in with such an account, or ask an admin to grant the role."
+                : "Your account is not allowed to do this. Sign in with an account that is.";
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await problems.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = detail },
+            });
+        }
+    }
 
     /// <summary>The caller's user id (<c>sub</c>), or null for anonymous/service callers.</summary>
     public static int? GetUserId(this ClaimsPrincipal principal) =>
