@@ -13,9 +13,11 @@ public static class InventoryApi
 
         api.MapGet("/", ListAsync).WithSummary("Catalogue: search by sku or name, hide sold-out items, paged");
         api.MapGet("/{sku}", GetAsync).WithSummary("One item by sku");
-        api.MapPost("/", CreateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add an item (admin)");
+        api.MapPost("/", CreateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add an item (admin)")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPatch("/{sku}", UpdateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Change name, price or stock (admin)");
-        api.MapPost("/{sku}/adjust", AdjustAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add or remove stock atomically (admin)");
+        api.MapPost("/{sku}/adjust", AdjustAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add or remove stock atomically (admin)")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         api.MapDelete("/{sku}", DeleteAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Remove an item (admin)");
         return api;
     }
