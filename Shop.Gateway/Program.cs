@@ -30,11 +30,20 @@ app.UseRateLimiter();
 app.UseRouting();
 
 app.MapDefaultEndpoints(publicPrefix: "/");
-app.MapScalarApiReference("/api-docs", options => options
-    .WithTitle("Shop API")
-    .AddDocument("users", "Users", "/users/openapi/v1.json")
-    .AddDocument("orders", "Orders", "/orders/openapi/v1.json")
-    .AddDocument("inventory", "Inventory", "/inventory/openapi/v1.json"));
+if (app.ApiDocsEnabled())
+{
+    app.MapScalarApiReference("/api-docs", options => options
+        .WithTitle("Shop API")
+        .AddDocument("users", "Users", "/users/openapi/v1.json")
+        .AddDocument("orders", "Orders", "/orders/openapi/v1.json")
+        .AddDocument("inventory", "Inventory", "/inventory/openapi/v1.json"));
+}
+else
+{
+    // Otherwise the SPA's catch-all route would answer with its own page.
+    app.Map("/api-docs/{**rest}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound,
+        detail: ShopOpenApiExtensions.ApiDocsOffDetail));
+}
 app.MapReverseProxy(proxy =>
 {
     proxy.Use(UnreachableServiceMiddleware.InvokeAsync);

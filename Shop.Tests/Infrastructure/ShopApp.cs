@@ -33,6 +33,11 @@ public sealed class ScaledShopApp : ShopAppHost
     protected override void Configure(IDistributedApplicationTestingBuilder builder)
     {
         builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("Jwt__Lifetime", "00:00:20");
+        // API documentation off, as in Production (ApiDocsTests); the shared app serves it (Development).
+        foreach (var resource in new[] { "users", "orders", "inventory", "gateway" })
+        {
+            builder.CreateResourceBuilder<ProjectResource>(resource).WithEnvironment("Shop__ApiDocs", "false");
+        }
         foreach (var service in new[] { "users", "orders", "inventory" })
         {
             builder.CreateResourceBuilder<ProjectResource>(service).WithEnvironment("Jwt__ClockSkew", "00:00:02");
