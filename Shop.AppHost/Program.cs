@@ -58,6 +58,7 @@ builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithDirectEndpoints()
     .WithExternalHttpEndpoints()
     .WithAppHostEnvironment()
+    .WithReference(redis) // rate limits; no WaitFor: without Redis the gateway limits in its own memory
     .WithReference(users).WaitFor(users)
     .WithReference(orders).WaitFor(orders)
     .WithReference(inventory).WaitFor(inventory)

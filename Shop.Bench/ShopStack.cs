@@ -52,6 +52,7 @@ public sealed class ShopStack : IAsyncDisposable
             .AddFilter("Aspire.Hosting", LogLevel.Error)
             .AddFilter("Shop.AppHost.Resources", options.Verbose ? LogLevel.Warning : LogLevel.Critical));
         AddNoCacheInventory(builder);
+        RaiseGatewayLimits(builder);
 
         var app = await builder.BuildAsync(ct);
         await app.StartAsync(ct);
@@ -94,6 +95,22 @@ public sealed class ShopStack : IAsyncDisposable
             .WithEnvironment("Inventory__Cache__Enabled", "false")
             .WithEnvironment("Inventory__SeedDemoCatalogue", "false")
             .WaitFor(inventory);
+    }
+
+    /// <summary>
+    /// The bench is one client address making thousands of requests a second: far above the gateway's
+    /// production limits. The limiter still runs on every request (so its cost is measured), with
+    /// buckets that never empty.
+    /// </summary>
+    private static void RaiseGatewayLimits(IDistributedApplicationTestingBuilder builder)
+    {
+        var gateway = builder.CreateResourceBuilder<ProjectResource>("gateway");
+        foreach (var bucket in new[] { "Requests", "SignIn", "PlaceOrder" })
+        {
+            gateway.WithEnvironment($"RateLimiting__{bucket}__TokenLimit", "1000000")
+                .WithEnvironment($"RateLimiting__{bucket}__TokensPerPeriod", "1000000")
+                .WithEnvironment($"RateLimiting__{bucket}__ReplenishmentPeriod", "00:00:01");
+        }
     }
 
     /// <summary>The Inventory project again, already built by the AppHost's build (so no second build at start).</summary>

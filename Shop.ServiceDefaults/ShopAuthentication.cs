@@ -47,7 +47,39 @@ public static class ShopAuthentication
         where TBuilder : IHostApplicationBuilder
     {
         var services = builder.Services;
+        builder.AddShopTokenValidation(localSigningKeys);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o =>
+                o.Callers = builder.Configuration.GetSection("ServiceAuth:Callers").GetChildren()
+                    .ToDictionary(c => c.Key, c => c.Get<string[]>() ?? [], StringComparer.Ordinal));
+        services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme,
+            o => o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync, OnChallenge = ChallengeAsync });
+
+        services.AddSingleton<SecurityStamps>();
+        services.AddSingleton<SecurityAudit>();
+        if (localSigningKeys is null)
+        {
+            builder.AddInternalServiceClient<UsersAccountClient>("users");
+            services.AddTransient<IAccountStampSource>(sp => sp.GetRequiredService<UsersAccountClient>());
+        }
+
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenProblemHandler>();
+        services.AddAuthorizationBuilder()
+            .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"))
+            .AddPolicy(ServicePolicy, p => p.AddAuthenticationSchemes(ServiceScheme).RequireAuthenticatedUser().RequireRole("service"));
+        return builder;
+    }
+
+    /// <summary>
+    /// The token checks alone — ES256 signature by a key from the JWKS, <c>typ</c>, issuer, audience, lifetime —
+    /// without the security stamp, which needs Redis and Users' internal API. The gateway uses this to know
+    /// whose request it is (rate limits per user); the services add the stamp check on top. It is not made
+    /// the default scheme, so nothing validates a token unless asked to.
+    /// </summary>
+    public static void AddShopTokenValidation(this IHostApplicationBuilder builder, IReadOnlyList<SecurityKey>? localSigningKeys = null)
+    {
+        builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {
                 o.MapInboundClaims = false;
@@ -68,32 +100,16 @@ public static class ShopAuthentication
                     RoleClaimType = RoleClaim,
                     IssuerSigningKeys = localSigningKeys,
                 };
-                o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync, OnChallenge = ChallengeAsync };
-            })
-            .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o =>
-                o.Callers = builder.Configuration.GetSection("ServiceAuth:Callers").GetChildren()
-                    .ToDictionary(c => c.Key, c => c.Get<string[]>() ?? [], StringComparer.Ordinal));
-
-        services.AddSingleton<SecurityStamps>();
-        services.AddSingleton<SecurityAudit>();
+            });
         if (localSigningKeys is null)
         {
-            builder.AddInternalServiceClient<UsersAccountClient>("users");
-            services.AddTransient<IAccountStampSource>(sp => sp.GetRequiredService<UsersAccountClient>());
-            services.AddHttpClient(JwksHttpClient, c =>
+            builder.Services.AddHttpClient(JwksHttpClient, c =>
             {
                 c.BaseAddress = new Uri(builder.Configuration["Jwt:JwksBaseAddress"] ?? "http://users");
                 c.Timeout = TimeSpan.FromSeconds(10);
             });
-            services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
+            builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
         }
-
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenProblemHandler>();
-        services.AddAuthorizationBuilder()
-            .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
-            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"))
-            .AddPolicy(ServicePolicy, p => p.AddAuthenticationSchemes(ServiceScheme).RequireAuthenticatedUser().RequireRole("service"));
-        return builder;
     }
 
     /// <summary>An internal route only the named services may call (each has its own key).</summary>

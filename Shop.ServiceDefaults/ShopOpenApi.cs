@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
 
@@ -103,7 +104,24 @@ public static class ShopOpenApiExtensions
         return name.ToString();
     }
 
-    /// <summary>Serves the document under the service's public prefix, e.g. <c>/users/openapi/v1.json</c>.</summary>
-    public static IEndpointConventionBuilder MapShopOpenApi(this IEndpointRouteBuilder app, string publicPrefix) =>
-        app.MapOpenApi($"{publicPrefix.TrimEnd('/')}/openapi/{{documentName}}.json");
+    /// <summary>
+    /// Serves the document under the service's public prefix, e.g. <c>/users/openapi/v1.json</c>, when API
+    /// documentation is on (<see cref="ApiDocsEnabled"/>); otherwise the path is simply not found.
+    /// </summary>
+    public static void MapShopOpenApi(this WebApplication app, string publicPrefix)
+    {
+        if (app.ApiDocsEnabled())
+        {
+            app.MapOpenApi($"{publicPrefix.TrimEnd('/')}/openapi/{{documentName}}.json");
+        }
+    }
+
+    /// <summary>
+    /// The OpenAPI documents and the gateway's <c>/api-docs</c> are a map of every route for whoever reads
+    /// them: served in Development, elsewhere only when <c>Shop:ApiDocs</c> is true.
+    /// </summary>
+    public static bool ApiDocsEnabled(this WebApplication app) =>
+        app.Configuration.GetValue<bool?>("Shop:ApiDocs") ?? app.Environment.IsDevelopment();
+
+    public const string ApiDocsOffDetail = "API documentation is served only in Development, or where the configuration sets Shop:ApiDocs to true.";
 }

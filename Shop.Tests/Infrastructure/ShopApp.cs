@@ -34,6 +34,11 @@ public sealed class ScaledShopApp : ShopAppHost
     protected override void Configure(IDistributedApplicationTestingBuilder builder)
     {
         builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("Jwt__Lifetime", "00:00:45");
+        // API documentation off, as in Production (ApiDocsTests); the shared app serves it (Development).
+        foreach (var resource in new[] { "users", "orders", "inventory", "gateway" })
+        {
+            builder.CreateResourceBuilder<ProjectResource>(resource).WithEnvironment("Shop__ApiDocs", "false");
+        }
         foreach (var service in new[] { "users", "orders", "inventory" })
         {
             builder.CreateResourceBuilder<ProjectResource>(service).WithEnvironment("Jwt__ClockSkew", "00:00:02");
@@ -83,6 +88,11 @@ public abstract class ShopAppHost : IAsyncLifetime
             .WithEnvironment("Webhooks__PollInterval", "00:00:00.200")
             .WithEnvironment("Webhooks__BlockPrivateNetworks", "true")
             .WithEnvironment("Webhooks__AllowLoopback", "true");
+
+        // Every test client is 127.0.0.1: one client to the gateway, making hundreds of requests at once,
+        // which no production limit should allow. It is exempt, while the limits stay the production
+        // defaults for every other address (GatewayLimitsTests connects from 127.0.0.2 and up).
+        builder.CreateResourceBuilder<ProjectResource>("gateway").WithEnvironment("RateLimiting__ExemptNetworks__0", "127.0.0.1/32");
 
         Configure(builder);
         App = await builder.BuildAsync(cts.Token);
@@ -209,6 +219,35 @@ public abstract class ShopAppHost : IAsyncLifetime
 
     /// <summary>A client of the gateway, as a browser or API client would use it.</summary>
     public ShopClient Client(string? token = null) => new(new HttpClient { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(60) }, token);
+
+    /// <summary>
+    /// A client of the gateway that connects from another loopback address (127.0.0.2, 127.0.0.3, …):
+    /// to the gateway a different client, by the connection's own address — nothing it could claim in
+    /// a header. Every other test client is 127.0.0.1.
+    /// </summary>
+    public ShopClient ClientFrom(System.Net.IPAddress address, string? token = null)
+    {
+        var port = GatewayAddress.Port;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(address, 0));
+                    await socket.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new(new HttpClient(handler) { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(60) }, token);
+    }
 
     /// <summary>A client straight to one service, bypassing the gateway (internal routes), calling as Orders by default.</summary>
     public ShopClient ServiceClient(string resource, bool withServiceKey, string caller = "orders")
