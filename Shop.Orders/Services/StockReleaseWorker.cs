@@ -17,25 +17,34 @@ public sealed class StockReleaseWorker(IServiceScopeFactory scopes, ILogger<Stoc
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            var more = false;
             try
             {
-                await ReleaseDueAsync(stoppingToken);
+                more = await ReleaseDueAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning(e, "Stock release pass failed; retrying");
             }
-            await Task.Delay(Interval, stoppingToken);
+            if (!more)
+            {
+                await Task.Delay(Interval, stoppingToken);
+            }
         }
     }
 
-    private async Task ReleaseDueAsync(CancellationToken ct)
+    private const int BatchSize = 50;
+
+    /// <returns>True when a full batch was handled and more may be due: the next pass starts at once.</returns>
+    private async Task<bool> ReleaseDueAsync(CancellationToken ct)
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
         var inventory = scope.ServiceProvider.GetRequiredService<InventoryClient>();
         var due = await db.StockReleases.AsNoTracking()
-            .Where(r => r.DueAt <= DateTime.UtcNow).OrderBy(r => r.DueAt).Take(50).ToListAsync(ct);
+            .Where(r => r.DueAt <= DateTime.UtcNow).OrderBy(r => r.DueAt).Take(BatchSize).ToListAsync(ct);
+        var reached = false;
+        var failed = 0;
         foreach (var release in due)
         {
             // A guard for an order that was stored is stale (the store deletes it; belt and braces).
@@ -48,15 +57,24 @@ public sealed class StockReleaseWorker(IServiceScopeFactory scopes, ILogger<Stoc
                 }
                 catch (ServiceUnavailableException)
                 {
+                    failed++;
                     var backoff = TimeSpan.FromSeconds(Math.Min(300, 5 * Math.Pow(2, Math.Min(release.Attempts, 6))));
                     await db.StockReleases.Where(r => r.OrderId == release.OrderId)
                         .ExecuteUpdateAsync(s => s.SetProperty(r => r.Attempts, r => r.Attempts + 1)
                             .SetProperty(r => r.DueAt, DateTime.UtcNow + backoff), ct);
                     continue;
                 }
+                reached = true;
                 logger.LogInformation("Released stock of order {OrderId}", release.OrderId);
             }
             await db.StockReleases.Where(r => r.OrderId == release.OrderId).ExecuteDeleteAsync(ct);
         }
+        if (reached)
+        {
+            // Inventory answers again: what was backing off while it was away is due now, not minutes later.
+            await db.StockReleases.Where(r => r.Attempts > 0 && r.DueAt > DateTime.UtcNow)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAt, DateTime.UtcNow), ct);
+        }
+        return due.Count == BatchSize && failed < due.Count;
     }
 }
