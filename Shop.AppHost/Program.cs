@@ -16,7 +16,10 @@ var redis = infrastructure.AddRedis("redis");
 // Secrets: generated once for development and kept in the AppHost's user secrets; supplied by the
 // operator in a deployment (.env / Kubernetes Secret).
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new SigningKeyParameterDefault(), secret: true, persist: true);
-var serviceApiKey = builder.AddParameter("service-api-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
+// One key per calling service: each internal route admits only its callers, and a leaked key
+// exposes only what that caller may do. Rotation: docs/deploy.md.
+var ordersServiceKey = builder.AddParameter("orders-service-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
+var inventoryServiceKey = builder.AddParameter("inventory-service-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
 var adminEmail = builder.AddParameter("admin-email", settings.AdminEmail);
 var adminPassword = builder.ExecutionContext.IsPublishMode
     ? builder.AddParameter("admin-password", secret: true)
@@ -26,7 +29,8 @@ var users = builder.AddProject<Projects.Shop_Users>("users")
     .WithReference(usersDb).WaitFor(usersDb)
     .WithReference(redis).WaitFor(redis)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
-    .WithEnvironment("ServiceAuth__ApiKey", serviceApiKey)
+    .WithEnvironment("ServiceAuth__Callers__orders__0", ordersServiceKey)
+    .WithEnvironment("ServiceAuth__Callers__inventory__0", inventoryServiceKey)
     .WithEnvironment("Admin__Email", adminEmail)
     .WithEnvironment("Admin__Password", adminPassword)
     .WithShopDefaults(settings);
@@ -35,7 +39,8 @@ var inventory = builder.AddProject<Projects.Shop_Inventory>("inventory")
     .WithReference(inventoryDb).WaitFor(inventoryDb)
     .WithReference(redis).WaitFor(redis)
     .WithReference(users)
-    .WithEnvironment("ServiceAuth__ApiKey", serviceApiKey)
+    .WithEnvironment("ServiceAuth__ApiKey", inventoryServiceKey)
+    .WithEnvironment("ServiceAuth__Callers__orders__0", ordersServiceKey)
     .WithShopDefaults(settings);
 
 var orders = builder.AddProject<Projects.Shop_Orders>("orders")
@@ -43,7 +48,7 @@ var orders = builder.AddProject<Projects.Shop_Orders>("orders")
     .WithReference(redis).WaitFor(redis)
     .WithReference(users).WaitFor(users)
     .WithReference(inventory).WaitFor(inventory)
-    .WithEnvironment("ServiceAuth__ApiKey", serviceApiKey)
+    .WithEnvironment("ServiceAuth__ApiKey", ordersServiceKey)
     .WithShopDefaults(settings);
 
 var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, "..", "Shop.Web"), settings.GatewayPort);
@@ -53,6 +58,7 @@ builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithDirectEndpoints()
     .WithExternalHttpEndpoints()
     .WithAppHostEnvironment()
+    .WithReference(redis) // rate limits; no WaitFor: without Redis the gateway limits in its own memory
     .WithReference(users).WaitFor(users)
     .WithReference(orders).WaitFor(orders)
     .WithReference(inventory).WaitFor(inventory)

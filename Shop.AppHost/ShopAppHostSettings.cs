@@ -29,6 +29,17 @@ public static class ShopProjectExtensions
     public static IResourceBuilder<ProjectResource> WithShopDefaults(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
     {
         project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment();
+        if (project.ApplicationBuilder.ExecutionContext.IsPublishMode)
+        {
+            // In a deployment the gateway reaches the services from a pod or compose network, not
+            // loopback: trust its X-Forwarded-For from private networks (nothing else can reach a
+            // service there), or every client would share the gateway's address in sign-in throttling.
+            string[] privateNetworks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"];
+            for (var i = 0; i < privateNetworks.Length; i++)
+            {
+                project.WithEnvironment($"ForwardedHeaders__KnownNetworks__{i}", privateNetworks[i]);
+            }
+        }
         return settings.Replicas > 1 ? project.WithReplicas(settings.Replicas) : project.WithDirectEndpoints();
     }
 

@@ -52,6 +52,7 @@ public sealed class ShopStack : IAsyncDisposable
             .AddFilter("Aspire.Hosting", LogLevel.Error)
             .AddFilter("Shop.AppHost.Resources", options.Verbose ? LogLevel.Warning : LogLevel.Critical));
         AddNoCacheInventory(builder);
+        RaiseGatewayLimits(builder);
         // The bench's few shoppers place thousands of orders that stay pending: lift the hoarding cap for it.
         builder.CreateResourceBuilder<ProjectResource>("orders").WithEnvironment("Orders__MaxPendingOrdersPerUser", "10000000");
 
@@ -90,11 +91,28 @@ public sealed class ShopStack : IAsyncDisposable
             .WithReference(Existing<IResourceWithConnectionString>("inventorydb"))
             .WithReference(Existing<IResourceWithConnectionString>("redis"))
             .WithReference(Existing<ProjectResource>("users"))
-            .WithEnvironment("ServiceAuth__ApiKey", Existing<ParameterResource>("service-api-key"))
+            .WithEnvironment("ServiceAuth__ApiKey", Existing<ParameterResource>("inventory-service-key"))
+            .WithEnvironment("ServiceAuth__Callers__orders__0", Existing<ParameterResource>("orders-service-key"))
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
             .WithEnvironment("Inventory__Cache__Enabled", "false")
             .WithEnvironment("Inventory__SeedDemoCatalogue", "false")
             .WaitFor(inventory);
+    }
+
+    /// <summary>
+    /// The bench is one client address making thousands of requests a second: far above the gateway's
+    /// production limits. The limiter still runs on every request (so its cost is measured), with
+    /// buckets that never empty.
+    /// </summary>
+    private static void RaiseGatewayLimits(IDistributedApplicationTestingBuilder builder)
+    {
+        var gateway = builder.CreateResourceBuilder<ProjectResource>("gateway");
+        foreach (var bucket in new[] { "Requests", "SignIn", "PlaceOrder" })
+        {
+            gateway.WithEnvironment($"RateLimiting__{bucket}__TokenLimit", "1000000")
+                .WithEnvironment($"RateLimiting__{bucket}__TokensPerPeriod", "1000000")
+                .WithEnvironment($"RateLimiting__{bucket}__ReplenishmentPeriod", "00:00:01");
+        }
     }
 
     /// <summary>The Inventory project again, already built by the AppHost's build (so no second build at start).</summary>

@@ -8,23 +8,35 @@ namespace Shop.Gateway;
 /// </summary>
 public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsService problems, IHostEnvironment environment)
 {
-    // Only our own origin. Vite's dev server injects its HMR preamble and CSS as inline code, so
-    // Development allows inline script and style; the production image (nginx) sends the strict policy.
-    private readonly string _contentSecurityPolicy = environment.IsDevelopment()
-        ? "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'self'; frame-ancestors 'none'; object-src 'none'"
-        : "default-src 'self'; img-src 'self' data:; base-uri 'self'; frame-ancestors 'none'; object-src 'none'";
+    /// <summary>
+    /// The one Content-Security-Policy of the web app (the production image's nginx sends none: every page
+    /// reaches a browser through here). Only our own origin; forms post only to it. Vite's dev server injects
+    /// its HMR preamble and CSS as inline code, so Development also allows inline script and style.
+    /// </summary>
+    internal static string ContentSecurityPolicy(bool development) =>
+        "default-src 'self'; "
+        + (development ? "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " : "")
+        + "img-src 'self' data:; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+
+    private readonly string _contentSecurityPolicy = ContentSecurityPolicy(environment.IsDevelopment());
 
     public async Task InvokeAsync(HttpContext context)
     {
         context.Response.OnStarting(() =>
         {
+            var headers = context.Response.Headers;
+            // No answer may be sniffed into another type (a JSON body rendered as HTML).
+            headers.XContentTypeOptions = "nosniff";
             if (context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
             {
-                var headers = context.Response.Headers;
                 headers.ContentSecurityPolicy = _contentSecurityPolicy;
-                headers.XContentTypeOptions = "nosniff";
                 headers["Referrer-Policy"] = "strict-origin-when-cross-origin";
                 headers.XFrameOptions = "DENY";
+            }
+            else if (CarriesPersonalData(context.Request))
+            {
+                // Personal data and tokens must not stay in a browser's or a shared proxy's cache.
+                headers.CacheControl = "no-store";
             }
             return Task.CompletedTask;
         });
@@ -75,6 +87,14 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
         var segments = path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
         return !segments.Any(s => ApiDocumentSegments.Contains(s, StringComparer.OrdinalIgnoreCase));
     }
+
+    /// <summary>
+    /// An API answer to a signed-in request (bearer token or cookie), or any Users answer (accounts and
+    /// tokens, including the anonymous sign-in that returns them). The SPA's files stay cacheable.
+    /// </summary>
+    internal static bool CarriesPersonalData(HttpRequest request) =>
+        request.Path.StartsWithSegments("/users")
+        || ((request.Headers.Authorization.Count > 0 || request.Headers.Cookie.Count > 0) && ApiPrefixes.Any(p => request.Path.StartsWithSegments(p)));
 
     // Any segment named "internal" (any case, after Kestrel's path normalisation) is service-to-service only.
     internal static bool IsInternalPath(PathString path) =>

@@ -1,10 +1,16 @@
 using Scalar.AspNetCore;
 using Shop.Gateway;
+using Shop.Gateway.RateLimiting;
 using Yarp.ReverseProxy.Transforms;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddHealthChecks();
+// Rate-limit buckets, shared by every gateway replica (database 3: 0-2 are the services').
+builder.AddShopRedis(databaseIndex: 3);
+// Rate limits per user trust only a token whose signature the gateway has checked (TokenUsers).
+builder.AddShopTokenValidation();
+builder.AddGatewayRateLimiting();
 builder.Services.AddReverseProxy()
     .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
     // X-Forwarded-* are what the gateway saw, never what the client claimed: the services trust them
@@ -19,15 +25,25 @@ builder.Services.AddReverseProxy()
 var app = builder.Build();
 app.UseServiceDefaults(atTheEdge: true);
 app.UseMiddleware<GatewayEdgeMiddleware>();
+app.UseRateLimiter();
 // Route after the edge middleware: it marks SPA navigations, which decides the route.
 app.UseRouting();
 
 app.MapDefaultEndpoints(publicPrefix: "/");
-app.MapScalarApiReference("/api-docs", options => options
-    .WithTitle("Shop API")
-    .AddDocument("users", "Users", "/users/openapi/v1.json")
-    .AddDocument("orders", "Orders", "/orders/openapi/v1.json")
-    .AddDocument("inventory", "Inventory", "/inventory/openapi/v1.json"));
+if (app.ApiDocsEnabled())
+{
+    app.MapScalarApiReference("/api-docs", options => options
+        .WithTitle("Shop API")
+        .AddDocument("users", "Users", "/users/openapi/v1.json")
+        .AddDocument("orders", "Orders", "/orders/openapi/v1.json")
+        .AddDocument("inventory", "Inventory", "/inventory/openapi/v1.json"));
+}
+else
+{
+    // Otherwise the SPA's catch-all route would answer with its own page.
+    app.Map("/api-docs/{**rest}", () => Results.Problem(statusCode: StatusCodes.Status404NotFound,
+        detail: ShopOpenApiExtensions.ApiDocsOffDetail));
+}
 app.MapReverseProxy(proxy =>
 {
     proxy.Use(UnreachableServiceMiddleware.InvokeAsync);

@@ -132,7 +132,12 @@ public static class ServiceDefaultsExtensions
         {
             return null; // nobody in front of the gateway: the connection's address is the client's
         }
-        var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = 1 };
+        // Proto and host too: the public origin is the gateway's, which the OpenAPI documents name as their server.
+        var options = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost,
+            ForwardLimit = 1,
+        };
         if (atTheEdge)
         {
             options.KnownProxies.Clear();

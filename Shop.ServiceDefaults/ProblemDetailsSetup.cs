@@ -43,11 +43,18 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                 break;
             case BadHttpRequestException bad:
                 var field = FindJsonField(bad);
-                problem = new HttpValidationProblemDetails(new Dictionary<string, string[]>
+                var parameter = field is null ? FindParameter(bad) : null;
+                var message = field is not null ? "The value has the wrong type or format."
+                    : parameter is not null ? "The value has the wrong format."
+                    : "The request body is not valid JSON for this operation.";
+                problem = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field ?? parameter ?? "body"] = [message] })
                 {
-                    [field ?? "body"] = [field is null ? "The request body is not valid JSON for this operation." : "The value has the wrong type or format."],
-                })
-                { Status = bad.StatusCode, Title = "Invalid request" };
+                    Status = bad.StatusCode,
+                    Title = "Invalid request",
+                    Detail = field is not null ? $"'{field}' in the JSON body has the wrong type or format. Send it as the API reference (/api-docs) describes and try again."
+                        : parameter is not null ? $"The parameter '{parameter}' has the wrong format. Send it as the API reference (/api-docs) describes and try again."
+                        : "The request body is not valid JSON for this operation (malformed, empty or cut short). Send a JSON object as the API reference (/api-docs) describes and try again.",
+                };
                 break;
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 return true; // the client left; nobody to answer
@@ -65,6 +72,10 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
         context.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>A route or query value that did not bind: "Failed to bind parameter "int limit" from "x"." → "limit".</summary>
+    private static string? FindParameter(BadHttpRequestException exception) =>
+        System.Text.RegularExpressions.Regex.Match(exception.Message, "^Failed to bind parameter \"[^\" ]+ ([A-Za-z0-9_]+)\"") is { Success: true } m ? m.Groups[1].Value : null;
 
     private static string? FindJsonField(Exception exception)
     {

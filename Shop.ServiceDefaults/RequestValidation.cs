@@ -50,7 +50,17 @@ public sealed class ValidationErrors
 
     public ValidationProblem ToProblem() => TypedResults.ValidationProblem(
         _errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
+        detail: Describe(_errors.Select(e => (e.Key, e.Value[0]))),
         title: "One or more fields are invalid.");
+
+    /// <summary>The errors in one sentence for <c>detail</c>: which fields, what is wrong, what to do.</summary>
+    public static string Describe(IEnumerable<(string Field, string Message)> errors)
+    {
+        var list = errors.ToList();
+        var shown = string.Join("; ", list.Take(3).Select(e => $"'{e.Field}': {e.Message.TrimEnd('.')}"));
+        var more = list.Count > 3 ? $" (and {list.Count - 3} more, see 'errors')" : "";
+        return $"{(list.Count == 1 ? "A field is" : $"{list.Count} fields are")} invalid — {shown}{more}. Correct {(list.Count == 1 ? "it" : "them")} and send the request again.";
+    }
 }
 
 /// <summary>SPEC §1 paging: <c>limit</c> 1..200 (default 50), <c>offset</c> ≥ 0.</summary>

@@ -127,7 +127,7 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         var principal = context.Principal!;
         if (principal.GetUserId() is not { } userId || !int.TryParse(principal.FindFirstValue(StampClaim), out var stamp))
         {
-            context.Fail("The token carries no account or security stamp.");
+            context.Fail("The access token carries no account or security stamp. Sign in again for a new token.");
             return;
         }
         var stamps = context.HttpContext.RequestServices.GetRequiredService<SecurityStamps>();
@@ -135,8 +135,8 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         if (state != AccessTokenState.Current)
         {
             context.Fail(state == AccessTokenState.Revoked
-                ? "The session was signed out."
-                : "The account changed since the token was issued (role, status or password); refresh the token or sign in again.");
+                ? "The session of this access token was signed out. Sign in again."
+                : "The account changed since the access token was issued (role, status, email or password). Refresh the token (POST /users/token/refresh) or sign in again.");
         }
     }
 }

@@ -3,8 +3,13 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -29,6 +34,7 @@ public static class ShopAuthentication
     public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
     public const string AdminPolicy = "admin";
     public const string ServicePolicy = "service";
+    public const string ServiceCallerClaim = "service_caller";
     public const string ServiceScheme = "ServiceKey";
     public const string ServiceKeyHeader = "X-Service-Key";
     public const string RoleClaim = "role";
@@ -41,7 +47,39 @@ public static class ShopAuthentication
         where TBuilder : IHostApplicationBuilder
     {
         var services = builder.Services;
+        builder.AddShopTokenValidation(localSigningKeys);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o =>
+                o.Callers = builder.Configuration.GetSection("ServiceAuth:Callers").GetChildren()
+                    .ToDictionary(c => c.Key, c => c.Get<string[]>() ?? [], StringComparer.Ordinal));
+        services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme,
+            o => o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync, OnChallenge = ChallengeAsync });
+
+        services.AddSingleton<SecurityStamps>();
+        services.AddSingleton<SecurityAudit>();
+        if (localSigningKeys is null)
+        {
+            builder.AddInternalServiceClient<UsersAccountClient>("users");
+            services.AddTransient<IAccountStampSource>(sp => sp.GetRequiredService<UsersAccountClient>());
+        }
+
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenProblemHandler>();
+        services.AddAuthorizationBuilder()
+            .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"))
+            .AddPolicy(ServicePolicy, p => p.AddAuthenticationSchemes(ServiceScheme).RequireAuthenticatedUser().RequireRole("service"));
+        return builder;
+    }
+
+    /// <summary>
+    /// The token checks alone — ES256 signature by a key from the JWKS, <c>typ</c>, issuer, audience, lifetime —
+    /// without the security stamp, which needs Redis and Users' internal API. The gateway uses this to know
+    /// whose request it is (rate limits per user); the services add the stamp check on top. It is not made
+    /// the default scheme, so nothing validates a token unless asked to.
+    /// </summary>
+    public static void AddShopTokenValidation(this IHostApplicationBuilder builder, IReadOnlyList<SecurityKey>? localSigningKeys = null)
+    {
+        builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {
                 o.MapInboundClaims = false;
@@ -62,29 +100,89 @@ public static class ShopAuthentication
                     RoleClaimType = RoleClaim,
                     IssuerSigningKeys = localSigningKeys,
                 };
-                o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync };
-            })
-            .AddScheme<ServiceKeyOptions, ServiceKeyHandler>(ServiceScheme, o => o.ApiKey = builder.Configuration["ServiceAuth:ApiKey"]);
-
-        services.AddSingleton<SecurityStamps>();
-        services.AddSingleton<SecurityAudit>();
+            });
         if (localSigningKeys is null)
         {
-            builder.AddInternalServiceClient<UsersAccountClient>("users");
-            services.AddTransient<IAccountStampSource>(sp => sp.GetRequiredService<UsersAccountClient>());
-            services.AddHttpClient(JwksHttpClient, c =>
+            builder.Services.AddHttpClient(JwksHttpClient, c =>
             {
                 c.BaseAddress = new Uri(builder.Configuration["Jwt:JwksBaseAddress"] ?? "http://users");
                 c.Timeout = TimeSpan.FromSeconds(10);
             });
-            services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
+            builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
         }
+    }
 
-        services.AddAuthorizationBuilder()
-            .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
-            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"))
-            .AddPolicy(ServicePolicy, p => p.AddAuthenticationSchemes(ServiceScheme).RequireAuthenticatedUser().RequireRole("service"));
-        return builder;
+    /// <summary>An internal route only the named services may call (each has its own key).</summary>
+    public static TBuilder RequireServiceCallers<TBuilder>(this TBuilder endpoints, params string[] callers) where TBuilder : IEndpointConventionBuilder =>
+        endpoints.RequireAuthorization(new AuthorizationPolicyBuilder(ServiceScheme).RequireAuthenticatedUser()
+            .RequireRole("service").RequireClaim(ServiceCallerClaim, callers).Build());
+
+    /// <summary>
+    /// JwtBearer's 401 says only "Bearer error=invalid_token" in a header; the problem body says in
+    /// words which of the token's problems it is and what to do about it.
+    /// </summary>
+    private static async Task ChallengeAsync(JwtBearerChallengeContext context)
+    {
+        var (detail, description) = context.AuthenticateFailure switch
+        {
+            null => ("No access token was sent, and this request needs one. Sign in (POST /users/login) and send the token as 'Authorization: Bearer <token>'.", null),
+            SecurityTokenExpiredException expired => ($"The access token expired at {expired.Expires:u}. Refresh it (POST /users/token/refresh) or sign in again.", "The token expired"),
+            SecurityTokenInvalidSignatureException => ("The access token's signature is not valid: it was not signed by Shop's current keys or it was altered. Sign in again for a new token.", "The signature is invalid"),
+            // SecurityStamps' own reasons are sentences already: the account changed, or the session was signed out.
+            AuthenticationFailureException failure => (failure.Message, failure.Message),
+            var other => ($"The access token is not a valid access token for this API ({Reason(other)}). Sign in again for a new token.", Reason(other)),
+        };
+        context.HandleResponse();
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status401Unauthorized;
+        // RFC 6750 §3: no error code when no token was sent.
+        response.Headers.WWWAuthenticate = description is null
+            ? JwtBearerDefaults.AuthenticationScheme
+            : $"{JwtBearerDefaults.AuthenticationScheme} error=\"invalid_token\", error_description=\"{description.Replace("\"", "'")}\"";
+        await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context.HttpContext,
+            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status401Unauthorized, Title = "Unauthorized", Detail = detail },
+        });
+
+        static string Reason(Exception e) => e switch
+        {
+            SecurityTokenInvalidIssuerException => "wrong issuer",
+            SecurityTokenInvalidAudienceException => "wrong audience",
+            SecurityTokenInvalidTypeException => "not an access token",
+            SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
+            SecurityTokenNotYetValidException => "not valid yet",
+            SecurityTokenMalformedException or ArgumentException => "not a well-formed JWT",
+            _ => "it failed validation",
+        };
+    }
+
+    /// <summary>A 403 with a body that names the role the route needs and the caller's.</summary>
+    private sealed class ForbiddenProblemHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+    {
+        private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+        public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+        {
+            if (!authorizeResult.Forbidden)
+            {
+                await _default.HandleAsync(next, context, policy, authorizeResult);
+                return;
+            }
+            // Only the role requirements that failed: a service route may also fail on its caller claim.
+            var failed = authorizeResult.AuthorizationFailure?.FailedRequirements ?? policy.Requirements;
+            var required = failed.OfType<RolesAuthorizationRequirement>().SelectMany(r => r.AllowedRoles).Distinct().ToList();
+            var current = context.User.FindFirstValue(RoleClaim) ?? "none";
+            var detail = required.Count > 0
+                ? $"This needs the role '{string.Join("' or '", required)}'; your account has the role '{current}'. Sign in with such an account, or ask an admin to grant the role."
+                : "Your account is not allowed to do this. Sign in with an account that is.";
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await problems.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = detail },
+            });
+        }
     }
 
     /// <summary>The caller's user id (<c>sub</c>), or null for anonymous/service callers.</summary>
@@ -134,10 +232,17 @@ public static class ShopAuthentication
 
 public sealed class ServiceKeyOptions : AuthenticationSchemeOptions
 {
-    public string? ApiKey { get; set; }
+    /// <summary>
+    /// Accepted keys per calling service (<c>ServiceAuth:Callers:orders:0</c>, …). More than one key per
+    /// caller is how a key is rotated without downtime: add the new one, switch the caller, drop the old.
+    /// </summary>
+    public Dictionary<string, string[]> Callers { get; set; } = [];
 }
 
-/// <summary>Authenticates other Shop services by the shared service key (constant-time compare).</summary>
+/// <summary>
+/// Authenticates other Shop services by their own service key (constant-time compare against every
+/// accepted key); the identity names the caller, so each internal route admits only its callers.
+/// </summary>
 public sealed class ServiceKeyHandler(IOptionsMonitor<ServiceKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<ServiceKeyOptions>(options, logger, encoder)
 {
@@ -148,14 +253,25 @@ public sealed class ServiceKeyHandler(IOptionsMonitor<ServiceKeyOptions> options
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
-        var expected = Options.ApiKey;
-        if (string.IsNullOrEmpty(expected) ||
-            !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected)))
+        var presentedBytes = Encoding.UTF8.GetBytes(presented);
+        string? caller = null;
+        foreach (var (name, keys) in Options.Callers)
+        {
+            foreach (var key in keys)
+            {
+                // Every key is compared (no early exit), so the time taken says nothing about which matched.
+                if (!string.IsNullOrEmpty(key) && CryptographicOperations.FixedTimeEquals(presentedBytes, Encoding.UTF8.GetBytes(key)))
+                {
+                    caller = name;
+                }
+            }
+        }
+        if (caller is null)
         {
             return Task.FromResult(AuthenticateResult.Fail("Invalid service key."));
         }
         var identity = new ClaimsIdentity(
-            [new Claim("name", "shop-service"), new Claim(ShopAuthentication.RoleClaim, "service")],
+            [new Claim("name", caller), new Claim(ShopAuthentication.RoleClaim, "service"), new Claim(ShopAuthentication.ServiceCallerClaim, caller)],
             Scheme.Name, "name", ShopAuthentication.RoleClaim);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name)));
     }

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -34,6 +37,8 @@ public static class ShopDatabaseExtensions
             // Retries would re-run non-idempotent work; the services own their transactions instead.
             settings.DisableRetry = true;
         });
+        builder.Services.ConfigureDbContext<TContext>((services, options) =>
+            options.UseLoggerFactory(new ExpectedConflictsLoggerFactory(services.GetRequiredService<ILoggerFactory>())));
         return builder;
     }
 
@@ -53,6 +58,9 @@ public static class ShopDatabaseExtensions
             try
             {
                 await using var migrationLock = await MigrationLock.AcquireAsync(db.Database.GetConnectionString()!, typeof(TContext).Name);
+                // On an empty database EF reads the history table before creating it and logs the failed
+                // read at Error: a red entry on every first start. Creating it first (idempotent) avoids that.
+                await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript());
                 await db.Database.MigrateAsync();
                 logger.LogInformation("{Context} schema is up to date", typeof(TContext).Name);
                 return;
@@ -61,6 +69,77 @@ public static class ShopDatabaseExtensions
             {
                 logger.LogWarning("Database not reachable yet (attempt {Attempt}); retrying", attempt);
                 await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Saves, answering false when a unique constraint refuses the change — for the callers that turn
+    /// that into a 409. EF Core logs the failed command and save at Error before the caller sees the
+    /// exception; here they are logged at Debug, as the expected outcome they are. Any other failure
+    /// still throws and is logged at Error.
+    /// </summary>
+    public static async Task<bool> TrySaveUniqueAsync(this DbContext db, CancellationToken ct)
+    {
+        // Set inside this async method, the flag flows to EF's logging beneath it and never back to the caller.
+        ExpectedConflictsLoggerFactory.UniqueViolationExpected.Value = true;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateException e) when (ExpectedConflictsLoggerFactory.IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Lowers EF Core's Error entries for a unique violation to Debug, only inside <see cref="TrySaveUniqueAsync"/>.</summary>
+    private sealed class ExpectedConflictsLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+    {
+        public static readonly AsyncLocal<bool> UniqueViolationExpected = new();
+
+        public static bool IsUniqueViolation(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                if (e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        public ILogger CreateLogger(string categoryName) => new Logger(inner.CreateLogger(categoryName));
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        public void Dispose()
+        {
+            // The application's factory: the host disposes it.
+        }
+
+        private sealed class Logger(ILogger inner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+
+            public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                // EF logs the failed command without its exception, so inside TrySaveUniqueAsync it is
+                // lowered whatever the cause: a failure other than a unique violation still logs the
+                // failed save (SaveChangesFailed, with the exception) at Error, and throws.
+                if (UniqueViolationExpected.Value && logLevel >= LogLevel.Error &&
+                    (eventId.Id == RelationalEventId.CommandError.Id || IsUniqueViolation(exception)))
+                {
+                    logLevel = LogLevel.Debug;
+                }
+                if (inner.IsEnabled(logLevel))
+                {
+                    inner.Log(logLevel, eventId, state, exception, formatter);
+                }
             }
         }
     }

@@ -1,7 +1,10 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
 
@@ -16,7 +19,7 @@ public static class ShopOpenApiExtensions
     {
         builder.Services.AddOpenApi(options =>
         {
-            options.AddDocumentTransformer((document, _, _) =>
+            options.AddDocumentTransformer((document, context, _) =>
             {
                 document.Info = new OpenApiInfo { Title = title, Version = "v1" };
                 document.Components ??= new OpenApiComponents();
@@ -28,12 +31,25 @@ public static class ShopOpenApiExtensions
                     BearerFormat = "JWT",
                     Description = "Access token from POST /users/login or /users/register.",
                 };
+                // The generator names the service's own address, which clients cannot reach in a
+                // deployment: name the origin the request came to instead — the gateway's, from its
+                // X-Forwarded-Proto/Host (see UseServiceDefaults). No trailing slash: paths start with one.
+                if (context.ApplicationServices.GetService<IHttpContextAccessor>()?.HttpContext?.Request is { } request)
+                {
+                    document.Servers = [new OpenApiServer { Url = $"{request.Scheme}://{request.Host}{request.PathBase}".TrimEnd('/') }];
+                }
                 return Task.CompletedTask;
             });
-            // Operations that need a token say so, with the 401/403 answers they can give.
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
-                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                var description = context.Description;
+                operation.OperationId ??= OperationId(description.HttpMethod ?? "GET", description.RelativePath ?? "");
+                operation.Description ??= operation.Summary;
+                operation.Responses ??= new OpenApiResponses();
+
+                // Operations that need a token say so, with the 401/403 answers they can give; public
+                // ones say "security: []", so that a client does not send a token they do not need.
+                var metadata = description.ActionDescriptor.EndpointMetadata;
                 if (metadata.OfType<IAuthorizeData>().Any() && !metadata.OfType<IAllowAnonymous>().Any())
                 {
                     operation.Security ??= [];
@@ -41,17 +57,71 @@ public static class ShopOpenApiExtensions
                     {
                         [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [],
                     });
-                    operation.Responses ??= new OpenApiResponses();
-                    operation.Responses.TryAdd("401", new OpenApiResponse { Description = "Missing or invalid token" });
-                    operation.Responses.TryAdd("403", new OpenApiResponse { Description = "Not allowed for this role" });
+                    operation.Responses.TryAdd("401", new OpenApiResponse { Description = "Missing, expired or invalid access token" });
+                    operation.Responses.TryAdd("403", new OpenApiResponse { Description = "The account lacks the role this needs" });
                 }
-                return Task.CompletedTask;
+                else
+                {
+                    operation.Security = [];
+                }
+                // Whatever a route names (a user, an order, a sku) may not exist, or belong to someone else: 404.
+                if (description.ParameterDescriptions.Any(p => p.Source.Id == "Path"))
+                {
+                    operation.Responses.TryAdd("404", new OpenApiResponse { Description = "Not found (or not yours)" });
+                }
+
+                // Every error answer is an RFC 9457 problem.
+                IOpenApiSchema? problemSchema = null;
+                foreach (var (status, response) in operation.Responses.Where(r => r.Key[0] is '4' or '5').ToList())
+                {
+                    if (response is OpenApiResponse { Content: null or { Count: 0 } } bare)
+                    {
+                        problemSchema ??= await context.GetOrCreateSchemaAsync(typeof(ProblemDetails), null, cancellationToken);
+                        bare.Content = new Dictionary<string, OpenApiMediaType> { ["application/problem+json"] = new() { Schema = problemSchema } };
+                    }
+                }
             });
         });
         return builder;
     }
 
-    /// <summary>Serves the document under the service's public prefix, e.g. <c>/users/openapi/v1.json</c>.</summary>
-    public static IEndpointConventionBuilder MapShopOpenApi(this IEndpointRouteBuilder app, string publicPrefix) =>
-        app.MapOpenApi($"{publicPrefix.TrimEnd('/')}/openapi/{{documentName}}.json");
+    /// <summary>"POST users/{id}/role" → "postUsersByIdRole": stable, unique per method and route, and valid in generated clients.</summary>
+    private static string OperationId(string method, string route)
+    {
+        var name = new System.Text.StringBuilder(method.ToLowerInvariant());
+        foreach (var segment in route.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parameter = segment.StartsWith('{');
+            if (parameter)
+            {
+                name.Append("By");
+            }
+            foreach (var word in segment.Trim('{', '}').Split(['.', '-', '_', ':'], StringSplitOptions.RemoveEmptyEntries))
+            {
+                name.Append(char.ToUpperInvariant(word[0])).Append(word[1..]);
+            }
+        }
+        return name.ToString();
+    }
+
+    /// <summary>
+    /// Serves the document under the service's public prefix, e.g. <c>/users/openapi/v1.json</c>, when API
+    /// documentation is on (<see cref="ApiDocsEnabled"/>); otherwise the path is simply not found.
+    /// </summary>
+    public static void MapShopOpenApi(this WebApplication app, string publicPrefix)
+    {
+        if (app.ApiDocsEnabled())
+        {
+            app.MapOpenApi($"{publicPrefix.TrimEnd('/')}/openapi/{{documentName}}.json");
+        }
+    }
+
+    /// <summary>
+    /// The OpenAPI documents and the gateway's <c>/api-docs</c> are a map of every route for whoever reads
+    /// them: served in Development, elsewhere only when <c>Shop:ApiDocs</c> is true.
+    /// </summary>
+    public static bool ApiDocsEnabled(this WebApplication app) =>
+        app.Configuration.GetValue<bool?>("Shop:ApiDocs") ?? app.Environment.IsDevelopment();
+
+    public const string ApiDocsOffDetail = "API documentation is served only in Development, or where the configuration sets Shop:ApiDocs to true.";
 }

@@ -159,6 +159,75 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await ScreenshotAsync(page, "12-checkout-stock-problem-phone");
     }
 
+    /// <summary>
+    /// Every page fits a 360 px wide phone without sideways scrolling, also with the longest names,
+    /// skus and emails the API accepts (one unbroken word each). Phone screenshots of each page.
+    /// </summary>
+    [Fact]
+    public async Task Every_page_fits_a_360_px_wide_phone()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var sku = ("W" + tag + new string('X', 64))[..64];
+        var name = ("Unbreakable" + tag + new string('o', 100))[..100];
+        var admin = await shop.AdminAsync();
+        await (await admin.PostJsonAsync("/inventory/", new { sku, name, price = 1234567.89m, qty = 50 })).ExpectAsync(201);
+        await (await admin.PostJsonAsync("/orders/webhooks/", new { url = $"http://127.0.0.1:9/{new string('h', 120)}", events = new[] { "*" } })).ExpectAsync(201);
+
+        var overflows = new List<string>();
+        async Task CheckAsync(IPage page, string path, string screenshot, Func<Task>? ready = null)
+        {
+            if (path.Length > 0)
+            {
+                await page.GotoAsync(path);
+            }
+            await (ready?.Invoke() ?? page.GetByRole(AriaRole.Heading).First.WaitForAsync());
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            var widths = await page.EvaluateAsync<int[]>("[document.documentElement.scrollWidth, window.innerWidth]");
+            if (widths[0] > widths[1])
+            {
+                overflows.Add($"{page.Url}: {widths[0]} px wide in a {widths[1]} px window");
+            }
+            // Fitting by cutting content off is no fit: nothing may be clipped sideways, except text
+            // deliberately shortened with an ellipsis (it carries a title), screen-reader-only text and
+            // form fields (they scroll their own text).
+            var clipped = await page.EvaluateAsync<string[]>("""
+                [...document.querySelectorAll('body *')].filter(el => {
+                  const s = getComputedStyle(el);
+                  return (s.overflowX === 'hidden' || s.overflowX === 'clip') && s.textOverflow !== 'ellipsis' && !el.matches('input, textarea, select')
+                    && el.clientWidth > 1 && el.scrollWidth > el.clientWidth + 1;
+                }).map(el => `<${el.tagName.toLowerCase()} class="${el.className}"> shows ${el.clientWidth} of ${el.scrollWidth} px`)
+                """);
+            overflows.AddRange(clipped.Select(c => $"{page.Url}: {c}"));
+            await ScreenshotAsync(page, "phone-" + screenshot);
+        }
+
+        var shopper = await NewPageAsync(360, 740);
+        await CheckAsync(shopper, "/signin", "signin");
+        await CheckAsync(shopper, "/register", "register");
+        var email = $"{new string('e', 40)}-{Guid.NewGuid():N}@example.com";
+        await RegisterAsync(shopper, "Phone" + new string('y', 60), email, "phone-pass-1");
+        await SearchAsync(shopper, sku);
+        await CheckAsync(shopper, "", "catalogue", () => shopper.GetByRole(AriaRole.Article, new() { Name = name }).WaitForAsync());
+        await shopper.GetByRole(AriaRole.Article, new() { Name = name }).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
+        await CheckAsync(shopper, "/cart", "cart");
+        await CheckAsync(shopper, "/checkout", "checkout");
+        await shopper.GetByRole(AriaRole.Button, new() { Name = "Place order" }).ClickAsync();
+        await shopper.WaitForURLAsync(new Regex("/my/orders/[0-9a-f-]{36}$"));
+        var orderId = shopper.Url.Split('/').Last();
+        await CheckAsync(shopper, "", "order", () => shopper.GetByRole(AriaRole.List, new() { Name = "Order events" }).WaitForAsync());
+        await CheckAsync(shopper, "/my/orders", "my-orders", () => shopper.GetByRole(AriaRole.Link, new() { Name = $"Order {orderId[..8]}" }).WaitForAsync());
+
+        var adminPage = await NewPageAsync(360, 740);
+        await SignInAsync(adminPage, ShopApp.AdminEmail, ShopApp.AdminPassword);
+        await CheckAsync(adminPage, "/admin/inventory", "admin-inventory");
+        await CheckAsync(adminPage, "/admin/orders", "admin-orders");
+        await CheckAsync(adminPage, $"/admin/orders/{orderId}", "admin-order", () => adminPage.GetByRole(AriaRole.List, new() { Name = "Order events" }).WaitForAsync());
+        await CheckAsync(adminPage, "/admin/users", "admin-users");
+        await CheckAsync(adminPage, "/admin/webhooks", "admin-webhooks");
+
+        Assert.True(overflows.Count == 0, "Pages wider than the phone, or cut off:\n" + string.Join("\n", overflows));
+    }
+
     [Fact]
     public async Task Html_responses_carry_security_headers()
     {

@@ -56,7 +56,7 @@ public sealed class FoundationTests(ShopApp shop)
     public async Task Internal_routes_are_never_routed(string path)
     {
         var client = shop.Client();
-        client.Http.DefaultRequestHeaders.Add("X-Service-Key", shop.ParameterValue("service-api-key"));
+        client.Http.DefaultRequestHeaders.Add("X-Service-Key", shop.ParameterValue("orders-service-key"));
         var response = await client.GetAsync(path);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }

@@ -119,6 +119,24 @@ public sealed class InventoryTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task Each_service_key_opens_only_its_callers_routes()
+    {
+        var sku = await shop.NewItemAsync(qty: 5);
+        var (_, user) = await shop.NewUserAsync();
+        var body = new { order_id = Guid.NewGuid(), items = new[] { new { sku, qty = 1 } } };
+        // Inventory's own key may look an account up at Users (for security stamps) but cannot take stock:
+        // Inventory admits only Orders' key.
+        var asInventory = shop.ServiceClient("inventory", withServiceKey: true, caller: "inventory");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await asInventory.PostJsonAsync("/internal/reservations/", body)).StatusCode);
+        await (await shop.ServiceClient("users", withServiceKey: true, caller: "inventory").GetAsync($"/internal/users/{user.Id}")).ExpectAsync(200);
+        await (await shop.ServiceClient("users", withServiceKey: true, caller: "orders").GetAsync($"/internal/users/{user.Id}")).ExpectAsync(200);
+        var unknown = shop.ServiceClient("users", withServiceKey: false);
+        unknown.Http.DefaultRequestHeaders.Add("X-Service-Key", "not-a-key-of-any-service-0123456789abcdef");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await unknown.GetAsync($"/internal/users/{user.Id}")).StatusCode);
+        Assert.Equal(5, await (await shop.AdminAsync()).StockAsync(sku));
+    }
+
+    [Fact]
     public async Task Fifty_concurrent_reservations_against_twenty_units_sell_exactly_twenty()
     {
         var sku = await shop.NewItemAsync(qty: 20);

@@ -17,7 +17,7 @@ public static class InternalReservationsApi
     public static RouteGroupBuilder MapInternalReservationsApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/internal/reservations")
-            .RequireAuthorization(ShopAuthentication.ServicePolicy)
+            .RequireServiceCallers("orders")
             .ExcludeFromDescription();
 
         api.MapPost("/", ReserveAsync);

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Shop.Inventory.Data;
 using Shop.Inventory.Services;
 
@@ -14,9 +13,11 @@ public static class InventoryApi
 
         api.MapGet("/", ListAsync).WithSummary("Catalogue: search by sku or name, hide sold-out items, paged");
         api.MapGet("/{sku}", GetAsync).WithSummary("One item by sku");
-        api.MapPost("/", CreateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add an item (admin)");
+        api.MapPost("/", CreateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add an item (admin)")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPatch("/{sku}", UpdateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Change name, price or stock (admin)");
-        api.MapPost("/{sku}/adjust", AdjustAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add or remove stock atomically (admin)");
+        api.MapPost("/{sku}/adjust", AdjustAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Add or remove stock atomically (admin)")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         api.MapDelete("/{sku}", DeleteAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Remove an item (admin)");
         return api;
     }
@@ -82,11 +83,7 @@ public static class InventoryApi
         var now = DateTime.UtcNow;
         var item = new InventoryItem { Sku = request.Sku!, Name = request.Name!.Trim(), Price = request.Price!.Value, Qty = request.Qty ?? 0, CreatedAt = now, UpdatedAt = now };
         db.Items.Add(item);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        if (!await db.TrySaveUniqueAsync(ct))
         {
             return TypedResults.Problem(statusCode: 409, title: "SKU already exists", detail: $"An item with sku '{request.Sku}' already exists.");
         }

@@ -70,6 +70,13 @@ public sealed class OrderPlacement(
             await releases.ExpediteAsync(orderId);
             throw;
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client left while Inventory was reserving: the stock may be held for an order that
+            // will never be stored. Release it at the worker's next round, not after the guard's delay.
+            await releases.ExpediteAsync(orderId);
+            throw;
+        }
 
         var total = reservation.Lines.Sum(l => l.UnitPrice * l.Qty);
         if (total > MaxTotal)

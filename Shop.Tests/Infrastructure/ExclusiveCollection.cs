@@ -18,3 +18,14 @@ public sealed class ExclusiveCollection : ICollectionFixture<ScaledShopApp>
 {
     public const string Name = "Exclusive (faults and scale-out; run alone)";
 }
+
+/// <summary>
+/// Tests that need the shared app's timing to themselves but not the scaled-out app (the gateway's rate
+/// limits: a sign-in must finish within a second while another client hammers). Like every collection
+/// that turns parallelization off, it runs alone, after the parallel tests.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    public const string Name = "Alone (timing-sensitive, on the shared app)";
+}

@@ -24,7 +24,8 @@ public sealed class ShopApp : ShopAppHost
 
 /// <summary>
 /// The same app with two replicas of each service (the scale-out tests), and access tokens that live
-/// 20 s (with 2 s of clock skew), so a test can outlast one.
+/// 45 s (with 2 s of clock skew), so a test can outlast one while the other scale-out tests, which
+/// register users and then use their tokens, keep a margin on a loaded machine.
 /// </summary>
 public sealed class ScaledShopApp : ShopAppHost
 {
@@ -32,7 +33,12 @@ public sealed class ScaledShopApp : ShopAppHost
 
     protected override void Configure(IDistributedApplicationTestingBuilder builder)
     {
-        builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("Jwt__Lifetime", "00:00:20");
+        builder.CreateResourceBuilder<ProjectResource>("users").WithEnvironment("Jwt__Lifetime", "00:00:45");
+        // API documentation off, as in Production (ApiDocsTests); the shared app serves it (Development).
+        foreach (var resource in new[] { "users", "orders", "inventory", "gateway" })
+        {
+            builder.CreateResourceBuilder<ProjectResource>(resource).WithEnvironment("Shop__ApiDocs", "false");
+        }
         foreach (var service in new[] { "users", "orders", "inventory" })
         {
             builder.CreateResourceBuilder<ProjectResource>(service).WithEnvironment("Jwt__ClockSkew", "00:00:02");
@@ -98,8 +104,14 @@ public abstract class ShopAppHost : IAsyncLifetime
             .WithEnvironment("Orders__ExpirySweepInterval", "00:00:01")
             .WithEnvironment("Orders__Retention__SweepInterval", "00:00:01");
 
+        // Every test client is 127.0.0.1: one client to the gateway, making hundreds of requests at once,
+        // which no production limit should allow. It is exempt, while the limits stay the production
+        // defaults for every other address (GatewayLimitsTests connects from 127.0.0.2 and up).
+        builder.CreateResourceBuilder<ProjectResource>("gateway").WithEnvironment("RateLimiting__ExemptNetworks__0", "127.0.0.1/32");
+
         Configure(builder);
         App = await builder.BuildAsync(cts.Token);
+        StartedAt = DateTimeOffset.UtcNow;
         try
         {
             await App.StartAsync(cts.Token);
@@ -107,6 +119,7 @@ public abstract class ShopAppHost : IAsyncLifetime
             {
                 await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cts.Token);
             }
+            HealthyAt = DateTimeOffset.UtcNow;
         }
         finally
         {
@@ -115,6 +128,14 @@ public abstract class ShopAppHost : IAsyncLifetime
         GatewayAddress = App.GetEndpoint("gateway", "http");
         RedisClientsAtStart = await RedisClientNamesAsync();
     }
+
+    /// <summary>When the app was started and when every resource was healthy: the start-up window in its logs.</summary>
+    public DateTimeOffset StartedAt { get; private set; }
+    public DateTimeOffset HealthyAt { get; private set; }
+
+    /// <summary>Where <see cref="KeepResourceLogs"/> writes a resource's console output.</summary>
+    public string ResourceLogPath(string resource) =>
+        Path.Combine(RepositoryRoot, "artifacts", "test-results", "resource-logs", GetType().Name, resource + ".log");
 
     /// <summary>Redis' client names (service/pid) the moment the app was healthy, before any test's request.</summary>
     public IReadOnlyList<string> RedisClientsAtStart { get; private set; } = [];
@@ -155,12 +176,11 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// </summary>
     private void KeepResourceLogs()
     {
-        var directory = Path.Combine(RepositoryRoot, "artifacts", "test-results", "resource-logs", GetType().Name);
-        Directory.CreateDirectory(directory);
+        Directory.CreateDirectory(Path.GetDirectoryName(ResourceLogPath("any"))!);
         var logs = App.Services.GetRequiredService<ResourceLoggerService>();
         foreach (var resource in App.Services.GetRequiredService<DistributedApplicationModel>().Resources)
         {
-            var file = Path.Combine(directory, resource.Name + ".log");
+            var file = ResourceLogPath(resource.Name);
             _ = Task.Run(async () =>
             {
                 // A restarted resource's watch replays the earlier process's lines; keep them once.
@@ -190,7 +210,7 @@ public abstract class ShopAppHost : IAsyncLifetime
         }
     }
 
-    private static DateTimeOffset? Timestamp(string line)
+    internal static DateTimeOffset? Timestamp(string line)
     {
         var space = line.IndexOf(' ');
         return space > 0 && DateTimeOffset.TryParse(line.AsSpan(0, space), System.Globalization.CultureInfo.InvariantCulture,
@@ -224,15 +244,44 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// <summary>A client of the gateway, as a browser or API client would use it.</summary>
     public ShopClient Client(string? token = null) => new(new HttpClient { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(60) }, token);
 
-    /// <summary>A client straight to one service, bypassing the gateway (internal routes).</summary>
-    public ShopClient ServiceClient(string resource, bool withServiceKey)
+    /// <summary>
+    /// A client of the gateway that connects from another loopback address (127.0.0.2, 127.0.0.3, …):
+    /// to the gateway a different client, by the connection's own address — nothing it could claim in
+    /// a header. Every other test client is 127.0.0.1.
+    /// </summary>
+    public ShopClient ClientFrom(System.Net.IPAddress address, string? token = null)
+    {
+        var port = GatewayAddress.Port;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(address, 0));
+                    await socket.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new(new HttpClient(handler) { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(60) }, token);
+    }
+
+    /// <summary>A client straight to one service, bypassing the gateway (internal routes), calling as Orders by default.</summary>
+    public ShopClient ServiceClient(string resource, bool withServiceKey, string caller = "orders")
     {
         var http = App.CreateHttpClient(resource, "http");
         http.Timeout = TimeSpan.FromSeconds(60);
         var client = new ShopClient(http, null);
         if (withServiceKey)
         {
-            http.DefaultRequestHeaders.Add("X-Service-Key", ParameterValue("service-api-key"));
+            http.DefaultRequestHeaders.Add("X-Service-Key", ParameterValue($"{caller}-service-key"));
         }
         return client;
     }

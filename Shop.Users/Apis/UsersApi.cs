@@ -2,7 +2,6 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Shop.Users.Data;
 using Shop.Users.Services;
 
@@ -55,6 +54,12 @@ public static class UsersApi
             return errors.ToProblem();
         }
 
+        // The common duplicate is refused before a password hash is spent on it; a race is still caught below.
+        var normalizedEmail = User.Normalize(request.Email!);
+        if (await db.Users.AnyAsync(u => u.NormalizedEmail == normalizedEmail, ct))
+        {
+            return EmailAlreadyRegistered();
+        }
         var (hashed, hash) = await passwords.WithinCapAsync(() => passwords.Hash(request.Password!), ct);
         if (!hashed)
         {
@@ -64,24 +69,23 @@ public static class UsersApi
         {
             Name = request.Name!.Trim(),
             Email = request.Email!.Trim(),
-            NormalizedEmail = User.Normalize(request.Email!),
+            NormalizedEmail = normalizedEmail,
             PasswordHash = hash,
             Role = Roles.User,
             CreatedAt = DateTime.UtcNow,
         };
         db.Users.Add(user);
-        try
+        if (!await db.TrySaveUniqueAsync(ct))
         {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-        {
-            return TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "An account with this email already exists.");
+            return EmailAlreadyRegistered();
         }
 
         var issued = await sessions.StartAsync(user, ct);
         return TypedResults.Created($"/users/{user.Id}", SessionsApi.Respond(http, issued, request.ReturnRefreshToken == true));
     }
+
+    private static ProblemHttpResult EmailAlreadyRegistered() =>
+        TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "An account with this email already exists. Sign in instead, or register with another email.");
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetMeAsync(
         ClaimsPrincipal principal, UsersDbContext db, CacheStore cache, CancellationToken ct)

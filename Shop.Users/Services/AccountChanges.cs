@@ -41,11 +41,10 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
 
         try
         {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-        {
-            return ChangeOutcome.EmailTaken;
+            if (!await db.TrySaveUniqueAsync(ct))
+            {
+                return ChangeOutcome.EmailTaken;
+            }
         }
         catch (DbUpdateConcurrencyException)
         {

@@ -29,7 +29,7 @@ public sealed class PasswordService : IDisposable
     private readonly ConcurrencyLimiter _inFlight = new(new ConcurrencyLimiterOptions
     {
         PermitLimit = Math.Max(2, Environment.ProcessorCount),
-        QueueLimit = Math.Max(2, Environment.ProcessorCount) * 8,
+        QueueLimit = Math.Max(2, Environment.ProcessorCount) * 32,
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
     });
 
@@ -39,7 +39,8 @@ public sealed class PasswordService : IDisposable
     public async Task<(bool Ran, T Result)> WithinCapAsync<T>(Func<T> work, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        // Long enough for an ordinary burst on a busy machine; a flood fills the queue and is refused at once.
+        timeout.CancelAfter(TimeSpan.FromSeconds(15));
         RateLimitLease lease;
         try
         {

@@ -16,10 +16,10 @@ export function OrderTable({
   showUser?: boolean;
   actions?: (order: Order) => ReactNode;
 }) {
-  const cell = "block px-4 py-1 md:table-cell md:py-3";
+  const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3";
   const label = "mr-2 text-xs text-stone-500 md:hidden";
   return (
-    <div className="overflow-hidden rounded-xl border border-stone-200 bg-white shadow-sm">
+    <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
       <table className="w-full text-sm">
         <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
           <tr>

@@ -35,7 +35,7 @@ export default function CartPage() {
           </Button>
         }
       />
-      <div className="grid gap-6 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <Card className="lg:col-span-2">
           <ul className="divide-y divide-stone-100">
             {cart.map((line) => (
@@ -43,7 +43,7 @@ export default function CartPage() {
                 <div className="min-w-0 flex-1">
                   <p className="truncate font-medium text-stone-900">{line.name}</p>
                   <p className="text-xs text-stone-500">
-                    <span className="font-mono">{line.sku}</span> · {formatMoney(line.price)} each
+                    <span className="font-mono break-all">{line.sku}</span> · {formatMoney(line.price)} each
                   </p>
                 </div>
                 <div className="flex items-center justify-between gap-4 sm:justify-end">

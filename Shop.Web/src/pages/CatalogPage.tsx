@@ -61,7 +61,7 @@ export default function CatalogPage() {
             placeholder="Search by name or SKU"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
-            className="block w-full rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
+            className="block w-full rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-500 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
           />
         </div>
         <label className="inline-flex items-center gap-2 text-sm text-stone-700">
@@ -89,7 +89,7 @@ export default function CatalogPage() {
         </EmptyState>
       ) : (
         <>
-          <ul className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
+          <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
             {query.data.items.map((item) => {
               const inCart = cart.find((l) => l.sku === item.sku)?.qty ?? 0;
               return (
@@ -103,7 +103,7 @@ export default function CatalogPage() {
                         <h2 id={`item-${item.id}`} className="truncate font-medium text-stone-900" title={item.name}>
                           {item.name}
                         </h2>
-                        <p className="mt-0.5 font-mono text-xs text-stone-500">{item.sku}</p>
+                        <p className="mt-0.5 font-mono text-xs break-all text-stone-500">{item.sku}</p>
                       </div>
                       <p className="shrink-0 text-lg font-semibold text-stone-900">{formatMoney(item.price)}</p>
                     </div>

@@ -78,8 +78,8 @@ export default function CheckoutPage() {
   return (
     <>
       <PageHeader title="Checkout" subtitle="Review your order, then place it." />
-      <div className="grid gap-6 lg:grid-cols-3">
-        <Card className="overflow-hidden lg:col-span-2">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
+        <Card className="overflow-x-auto lg:col-span-2">
           <table className="w-full text-sm">
             <caption className="sr-only">Order summary</caption>
             <thead className="bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500">
@@ -94,8 +94,8 @@ export default function CheckoutPage() {
               {cart.map((line) => (
                 <tr key={line.sku} className={cx(short.has(line.sku) && "bg-red-50")}>
                   <td className="px-4 py-3">
-                    <p className="font-medium text-stone-900">{line.name}</p>
-                    <p className="font-mono text-xs text-stone-500">{line.sku}</p>
+                    <p className="font-medium wrap-anywhere text-stone-900">{line.name}</p>
+                    <p className="font-mono text-xs break-all text-stone-500">{line.sku}</p>
                     {short.has(line.sku) ? <p className="mt-1 text-xs font-medium text-red-700">Not enough stock</p> : null}
                   </td>
                   <td className="px-4 py-3 text-right">{line.qty}</td>

@@ -89,8 +89,8 @@ export default function OrderDetailPage() {
         <ErrorAlert error={cancel.error} />
       </div>
 
-      <div className="mt-6 grid gap-6 lg:grid-cols-3">
-        <Card className="overflow-hidden lg:col-span-2">
+      <div className="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
+        <Card className="overflow-x-auto lg:col-span-2">
           <table className="w-full text-sm">
             <caption className="sr-only">Items</caption>
             <thead className="bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500">
@@ -105,8 +105,8 @@ export default function OrderDetailPage() {
               {o.items.map((line) => (
                 <tr key={line.sku}>
                   <td className="px-4 py-3">
-                    <p className="font-medium text-stone-900">{line.name}</p>
-                    <p className="font-mono text-xs text-stone-500">{line.sku}</p>
+                    <p className="font-medium wrap-anywhere text-stone-900">{line.name}</p>
+                    <p className="font-mono text-xs break-all text-stone-500">{line.sku}</p>
                   </td>
                   <td className="px-4 py-3 text-right">{line.qty}</td>
                   <td className="hidden px-4 py-3 text-right sm:table-cell">{formatMoney(line.unit_price)}</td>

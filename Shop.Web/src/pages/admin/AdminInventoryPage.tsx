@@ -41,7 +41,7 @@ export default function AdminInventoryPage() {
               setSearch(e.target.value);
               setOffset(0);
             }}
-            className="block w-full max-w-md rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
+            className="block w-full max-w-md rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-500 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
           />
         </div>
         {query.isPending ? (
@@ -52,7 +52,7 @@ export default function AdminInventoryPage() {
           <EmptyState title="No items" />
         ) : (
           <>
-            <div className="overflow-hidden rounded-xl border border-stone-200 bg-white shadow-sm">
+            <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
               <table className="w-full text-sm">
                 <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
                   <tr>
@@ -159,12 +159,12 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
   });
 
   const error = update.error ?? adjust.error ?? remove.error;
-  const cell = "block px-4 py-1 md:table-cell md:py-3 md:align-top";
+  const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3 md:align-top";
   const deltaNumber = Number.parseInt(delta, 10);
 
   return (
     <tr className="block py-3 md:table-row md:py-0" aria-label={item.sku}>
-      <td className={`${cell} font-mono text-xs text-stone-600`}>{item.sku}</td>
+      <td className={`${cell} font-mono text-xs break-all text-stone-600`}>{item.sku}</td>
       <td className={cell}>
         {editing ? (
           <>

@@ -100,7 +100,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
     },
   });
 
-  if (options.length === 0) return <span className="text-xs text-stone-400">Final</span>;
+  if (options.length === 0) return <span className="text-xs text-stone-600">Final</span>;
   const value = options.includes(target as OrderStatus) ? target : options[0];
 
   return (

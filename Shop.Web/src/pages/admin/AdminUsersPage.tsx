@@ -35,7 +35,7 @@ export default function AdminUsersPage() {
         <EmptyState title="No users" />
       ) : (
         <>
-          <div className="overflow-hidden rounded-xl border border-stone-200 bg-white shadow-sm">
+          <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
             <table className="w-full text-sm">
               <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
                 <tr>
@@ -83,7 +83,7 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => vo
     onSuccess: () => done(undefined, `${user.email} was deactivated.`),
   });
   const error = setRole.error ?? activate.error ?? deactivate.error;
-  const cell = "block px-4 py-1 md:table-cell md:py-3 md:align-middle";
+  const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3 md:align-middle";
 
   return (
     <tr className="block py-3 md:table-row md:py-0" aria-label={user.email}>

@@ -241,10 +241,10 @@ function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
   if (query.data.items.length === 0) return <p className="text-sm text-stone-500">No deliveries yet.</p>;
 
   const tone = { delivered: "good", failed: "bad", pending: "warn" } as const;
-  const cell = "block px-3 py-1 md:table-cell md:py-2";
+  const cell = "block px-3 py-1 wrap-anywhere md:table-cell md:py-2";
   return (
     <>
-      <div className="overflow-hidden rounded-lg border border-stone-200">
+      <div className="overflow-x-auto rounded-lg border border-stone-200">
         <table className="w-full text-sm">
           <caption className="sr-only">Delivery log</caption>
           <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">

@@ -1,0 +1,44 @@
+using System.Net;
+
+namespace Shop.Gateway.RateLimiting;
+
+/// <summary>
+/// The gateway's rate limits (<c>RateLimiting</c> in configuration). Each request draws one token from
+/// one bucket: <see cref="SignIn"/> for sign-in, registration and token refresh (per client address and
+/// route: each costs a password hash or a session lookup), <see cref="PlaceOrder"/> for <c>POST /orders/</c>
+/// and <see cref="Requests"/> for everything else (both per signed-in user, or per address when anonymous).
+/// </summary>
+public sealed class GatewayRateLimitOptions
+{
+    public const string Section = "RateLimiting";
+
+    public bool Enabled { get; set; } = true;
+
+    public TokenBucket Requests { get; set; } = new() { TokenLimit = 600, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
+
+    public TokenBucket SignIn { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
+
+    public TokenBucket PlaceOrder { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 30, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
+
+    /// <summary>
+    /// Client networks (CIDR) that are never limited — a monitoring or load-test host. The address is the
+    /// one the gateway trusts (the connection's, or a <c>ForwardedHeaders:KnownNetworks</c> proxy's
+    /// X-Forwarded-For), so a client cannot claim to be in one. None by default.
+    /// </summary>
+    public string[] ExemptNetworks { get; set; } = [];
+
+    internal IPNetwork[] ParsedExemptNetworks() => [.. ExemptNetworks.Select(IPNetwork.Parse)];
+
+    public sealed class TokenBucket
+    {
+        /// <summary>The burst: how many requests a client may make at once.</summary>
+        public int TokenLimit { get; set; }
+
+        /// <summary>Tokens given back every <see cref="ReplenishmentPeriod"/>: the sustained rate.</summary>
+        public int TokensPerPeriod { get; set; }
+
+        public TimeSpan ReplenishmentPeriod { get; set; }
+
+        internal double TokensPerSecond => TokensPerPeriod / ReplenishmentPeriod.TotalSeconds;
+    }
+}

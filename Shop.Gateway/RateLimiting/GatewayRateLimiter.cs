@@ -1,0 +1,194 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Shop.Gateway.RateLimiting;
+
+/// <summary>
+/// Decides, per request, which bucket it draws from. Sign-in and order placement ask Redis for a token
+/// (shared by every gateway replica); every other request draws from this replica's own bucket in memory.
+/// When Redis cannot answer, the shared limits too are kept in this process — per replica, so looser by the
+/// number of replicas, but never off — and a warning says so.
+/// </summary>
+/// <remarks>
+/// Signed-in requests are counted per user only when the gateway has validated the token's signature
+/// (<see cref="TokenUsers"/>); an unvalidated <c>sub</c> would let one client pick any number of fresh
+/// budgets, or spend somebody else's. Forged, expired and missing tokens are counted per client address.
+/// </remarks>
+public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpContext>
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly TokenUsers _users;
+    private readonly IOptionsMonitor<GatewayRateLimitOptions> _options;
+    private readonly ILogger<GatewayRateLimiter> _logger;
+    private readonly PartitionedRateLimiter<Bucket> _inProcess;
+    private IPNetwork[] _exempt;
+    private int _usingFallback;
+
+    public GatewayRateLimiter(IConnectionMultiplexer redis, TokenUsers users, IOptionsMonitor<GatewayRateLimitOptions> options, ILogger<GatewayRateLimiter> logger)
+    {
+        _redis = redis;
+        _users = users;
+        _options = options;
+        _logger = logger;
+        _exempt = options.CurrentValue.ParsedExemptNetworks();
+        options.OnChange(o => _exempt = o.ParsedExemptNetworks());
+        _inProcess = PartitionedRateLimiter.Create<Bucket, string>(bucket => RateLimitPartition.GetTokenBucketLimiter(bucket.Key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = bucket.Settings.TokenLimit,
+            TokensPerPeriod = bucket.Settings.TokensPerPeriod,
+            ReplenishmentPeriod = bucket.Settings.ReplenishmentPeriod,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    /// <summary>One bucket: its Redis key (kind, route, user or address) and its limits.</summary>
+    internal sealed record Bucket(string Kind, string Key, GatewayRateLimitOptions.TokenBucket Settings);
+
+    internal static readonly string[] SignInPaths = ["/users/login", "/users/register", "/users/token/refresh"];
+
+    private bool IsLimited(HttpContext context) =>
+        _options.CurrentValue.Enabled && context.Connection.RemoteIpAddress is { } address && !IsExempt(address);
+
+    internal async ValueTask<Bucket> BucketForAsync(HttpContext context)
+    {
+        var options = _options.CurrentValue;
+        var request = context.Request;
+        var client = ClientKey(context.Connection.RemoteIpAddress!);
+        if (HttpMethods.IsPost(request.Method))
+        {
+            var path = request.Path.Value?.TrimEnd('/').ToLowerInvariant() ?? "";
+            if (SignInPaths.Contains(path))
+            {
+                return new Bucket("sign-in", $"rl:signin:{path}:{client}", options.SignIn);
+            }
+            if (path == "/orders")
+            {
+                return new Bucket("order", $"rl:order:{await UserKeyAsync(context) ?? client}", options.PlaceOrder);
+            }
+        }
+        return new Bucket("request", $"rl:req:{await UserKeyAsync(context) ?? client}", options.Requests);
+    }
+
+    private async ValueTask<string?> UserKeyAsync(HttpContext context) =>
+        await _users.UserAsync(context) is { } sub ? "u:" + sub : null;
+
+    private bool IsExempt(IPAddress address)
+    {
+        var exempt = _exempt;
+        if (exempt.Length == 0)
+        {
+            return false;
+        }
+        var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return exempt.Any(n => n.Contains(normalized));
+    }
+
+    /// <summary>An IPv4 address, or an IPv6 /64: one subscriber is usually given a whole /64.</summary>
+    internal static string ClientKey(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            var bytes = address.GetAddressBytes();
+            Array.Clear(bytes, 8, 8);
+            return "a:" + new IPAddress(bytes) + "/64";
+        }
+        return "a:" + address;
+    }
+
+    public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
+
+    // Without I/O the answer is known only for requests that are not limited; for the others this says
+    // "not yet", and the middleware then calls AcquireAsyncCore, which asks Redis.
+    protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
+        IsLimited(resource) ? Lease.Undecided : Lease.Granted;
+
+    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken)
+    {
+        if (!IsLimited(resource))
+        {
+            return Lease.Granted;
+        }
+        var bucket = await BucketForAsync(resource);
+        // The general request budget is kept per gateway replica, in memory: a Redis round trip on every
+        // read cost the gateway most of its throughput (docs/performance.md), and a per-replica budget is
+        // only looser by the number of replicas. The sensitive flows (sign-in, orders) are shared in Redis.
+        if (bucket.Kind != "request" && _redis.IsConnected)
+        {
+            try
+            {
+                var wait = await RedisTokenBucket.TakeAsync(_redis.GetDatabase(), bucket.Key, bucket.Settings);
+                if (Interlocked.Exchange(ref _usingFallback, 0) == 1)
+                {
+                    LogRedisBack(_logger);
+                }
+                return wait <= TimeSpan.Zero ? Lease.Granted : new Lease(bucket.Kind, wait);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                WarnFallback(e);
+            }
+        }
+        else if (bucket.Kind != "request")
+        {
+            WarnFallback(null);
+        }
+        using var local = _inProcess.AttemptAcquire(bucket);
+        if (local.IsAcquired)
+        {
+            return Lease.Granted;
+        }
+        return new Lease(bucket.Kind, local.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : bucket.Settings.ReplenishmentPeriod);
+    }
+
+    private void WarnFallback(Exception? error)
+    {
+        if (Interlocked.Exchange(ref _usingFallback, 1) == 0)
+        {
+            LogFallback(_logger, error);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inProcess.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limits fall back to this gateway process: Redis is unreachable, so each replica counts on its own until it is back")]
+    private static partial void LogFallback(ILogger logger, Exception? error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits are shared through Redis again")]
+    private static partial void LogRedisBack(ILogger logger);
+
+    /// <summary>A granted lease, or a refusal that says which limit and when to retry.</summary>
+    internal sealed class Lease(string? kind, TimeSpan retryAfter) : RateLimitLease
+    {
+        public static readonly Lease Granted = new(null, TimeSpan.Zero);
+        public static readonly Lease Undecided = new("undecided", TimeSpan.Zero);
+
+        public string? Kind { get; } = kind;
+
+        public override bool IsAcquired => Kind is null;
+
+        public TimeSpan RetryAfter { get; } = retryAfter;
+
+        public override IEnumerable<string> MetadataNames => IsAcquired ? [] : [MetadataName.RetryAfter.Name];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = metadataName == MetadataName.RetryAfter.Name && !IsAcquired ? RetryAfter : null;
+            return metadata is not null;
+        }
+    }
+}

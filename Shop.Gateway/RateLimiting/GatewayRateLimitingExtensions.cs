@@ -1,0 +1,49 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Shop.Gateway.RateLimiting;
+
+public static class GatewayRateLimitingExtensions
+{
+    /// <summary>The gateway's rate limits (<see cref="GatewayRateLimiter"/>), answered with a 429 problem and Retry-After.</summary>
+    public static WebApplicationBuilder AddGatewayRateLimiting(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<GatewayRateLimitOptions>()
+            .BindConfiguration(GatewayRateLimitOptions.Section)
+            .Validate(o => new[] { o.Requests, o.SignIn, o.PlaceOrder }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
+                "Every RateLimiting bucket needs TokenLimit, TokensPerPeriod and ReplenishmentPeriod above zero.")
+            .Validate(o => o.ExemptNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), "RateLimiting:ExemptNetworks must be CIDRs such as 10.0.0.0/8.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<GatewayRateLimiter>();
+        builder.Services.AddSingleton(new TokenUsers(new MemoryCache(new MemoryCacheOptions { SizeLimit = TokenUsers.CacheEntries })));
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<GatewayRateLimiter>((o, limiter) =>
+        {
+            o.GlobalLimiter = limiter;
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = WriteRejectionAsync;
+        });
+        return builder;
+    }
+
+    private static async ValueTask WriteRejectionAsync(OnRejectedContext context, CancellationToken cancellationToken)
+    {
+        var lease = context.Lease as GatewayRateLimiter.Lease;
+        var seconds = Math.Max(1, (int)Math.Ceiling((lease?.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds));
+        var http = context.HttpContext;
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var detail = lease?.Kind switch
+        {
+            "sign-in" => $"Too many sign-in, registration or token refresh attempts from your network address. Wait {seconds} s (Retry-After) before trying again.",
+            "order" => $"Too many orders in a short time. Wait {seconds} s (Retry-After), then place the order again with the same Idempotency-Key.",
+            _ => $"Too many requests in a short time. Wait {seconds} s (Retry-After) and send requests more slowly.",
+        };
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = detail },
+        });
+    }
+}

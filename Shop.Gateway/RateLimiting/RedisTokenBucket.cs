@@ -1,0 +1,43 @@
+using StackExchange.Redis;
+
+namespace Shop.Gateway.RateLimiting;
+
+/// <summary>
+/// A token bucket kept in Redis, so every gateway replica draws from the same one. One script call per
+/// request refills the bucket for the time since its last use and takes a token, atomically; the clock
+/// is Redis' own (TIME), so replicas whose clocks differ still agree. An idle bucket expires once full.
+/// </summary>
+internal static class RedisTokenBucket
+{
+    private static readonly LuaScript Script = LuaScript.Prepare("""
+        local capacity = tonumber(@capacity)
+        local rate = tonumber(@rate)
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+        local state = redis.call('HMGET', @key, 'tokens', 'at')
+        local tokens = tonumber(state[1]) or capacity
+        local at = tonumber(state[2]) or now
+        tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+        local retry = 0
+        if tokens >= 1 then
+          tokens = tokens - 1
+        else
+          retry = math.ceil((1 - tokens) / rate * 1000)
+        end
+        redis.call('HSET', @key, 'tokens', tostring(tokens), 'at', tostring(now))
+        redis.call('PEXPIRE', @key, math.ceil(capacity / rate * 1000) + 1000)
+        return retry
+        """);
+
+    /// <returns>Zero when a token was taken; otherwise how long until one will be there.</returns>
+    public static async Task<TimeSpan> TakeAsync(IDatabase database, string key, GatewayRateLimitOptions.TokenBucket bucket)
+    {
+        var waitMilliseconds = (long)await Script.EvaluateAsync(database, new
+        {
+            key = (RedisKey)key,
+            capacity = bucket.TokenLimit,
+            rate = bucket.TokensPerSecond,
+        });
+        return TimeSpan.FromMilliseconds(waitMilliseconds);
+    }
+}

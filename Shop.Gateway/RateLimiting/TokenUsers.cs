@@ -1,0 +1,43 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Shop.Gateway.RateLimiting;
+
+/// <summary>
+/// Whose request it is, by a bearer token whose signature the gateway has checked (ServiceDefaults'
+/// <c>AddShopTokenValidation</c>: JWKS, ES256, typ, issuer, audience, lifetime). A token that passed is
+/// remembered until it expires, so each one costs a single ES256 check per gateway process rather than one
+/// per request; a shopper sends many requests with one token.
+/// </summary>
+public sealed class TokenUsers(IMemoryCache validated)
+{
+    /// <summary>Enough for every token in use within one access-token lifetime; beyond it, a token is checked again.</summary>
+    public const int CacheEntries = 20_000;
+
+    /// <returns>The token's <c>sub</c>, or null when there is no bearer token or it is not valid.</returns>
+    public async ValueTask<string?> UserAsync(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var token = header["Bearer ".Length..].Trim();
+        if (validated.TryGetValue(token, out string? known))
+        {
+            return known;
+        }
+        var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+        if (!result.Succeeded
+            || result.Principal.FindFirstValue("sub") is not { Length: > 0 } sub
+            || !long.TryParse(result.Principal.FindFirstValue("exp"), NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
+        {
+            return null;
+        }
+        validated.Set(token, sub, new MemoryCacheEntryOptions { AbsoluteExpiration = DateTimeOffset.FromUnixTimeSeconds(expires), Size = 1 });
+        return sub;
+    }
+}

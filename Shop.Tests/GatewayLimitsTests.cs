@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// The gateway's rate limits, with the production defaults. Each test's clients connect from their own
+/// loopback address (127.0.0.2 …); the rest of the suite is 127.0.0.1, which the test app exempts
+/// (ShopApp explains why). Run alone, after the parallel tests, so the one-second bound measures the
+/// limiter and not a busy machine.
+/// </summary>
+[Collection(AloneCollection.Name)]
+public sealed class GatewayLimitsTests(ShopApp shop)
+{
+    [Fact]
+    public async Task Hammering_login_with_rotating_emails_gets_429s_while_another_clients_sign_in_succeeds_within_a_second()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var attacker = shop.ClientFrom(IPAddress.Parse("127.0.0.2"));
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+        HttpResponseMessage? rejected = null;
+        var lastAnswers = new int[4];
+        using var stop = new CancellationTokenSource();
+        var hammering = Task.WhenAll(Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var answer = await attacker.PostJsonAsync("/users/login", new { email = $"spray-{worker}-{i}-{Guid.NewGuid():N}@example.com", password = "Summer2026!" });
+                statuses.Add(answer.StatusCode);
+                Volatile.Write(ref lastAnswers[worker], (int)answer.StatusCode);
+                if (answer.StatusCode == HttpStatusCode.TooManyRequests)
+                {
+                    Interlocked.CompareExchange(ref rejected, answer, null);
+                }
+            }
+        })));
+
+        // Once the attacker's burst is spent and answered — every one of its loops is being refused (or
+        // after 20 s, when nothing limits it) — and while it keeps hammering:
+        var deadline = Stopwatch.StartNew();
+        while (!lastAnswers.All(a => a == 429) && deadline.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100);
+        }
+        var signIn = Stopwatch.StartNew();
+        var owner = await shop.ClientFrom(IPAddress.Parse("127.0.0.3")).PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+        signIn.Stop();
+        await stop.CancelAsync();
+        await hammering;
+
+        var counts = string.Join(", ", statuses.GroupBy(s => (int)s).OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}"));
+        Assert.True(rejected is not null, $"the attacker was never limited ({counts})");
+        var problem = await rejected.ExpectProblemAsync(429);
+        Assert.True(rejected.Headers.RetryAfter?.Delta > TimeSpan.Zero, "429 without Retry-After");
+        Assert.Contains("sign-in", problem.GetProperty("detail").GetString());
+        Assert.True(statuses.Count(s => s == HttpStatusCode.Unauthorized) <= 15, $"too many of the attacker's passwords were checked ({counts})");
+        await owner.ExpectAsync(200);
+        Assert.True(signIn.Elapsed < TimeSpan.FromSeconds(1), $"the well-behaved client's sign-in took {signIn.Elapsed.TotalMilliseconds:0} ms under the attack ({counts})");
+    }
+
+    [Fact]
+    public async Task Forged_tokens_share_their_addresss_order_budget_and_a_signed_in_user_there_keeps_its_own()
+    {
+        var address = IPAddress.Parse("127.0.0.4");
+        var sku = await shop.NewItemAsync();
+        var (_, user) = await shop.NewUserAsync();
+
+        // Unsigned tokens claiming 40 different users: were the claim trusted, each would get a fresh budget.
+        var answers = new List<HttpStatusCode>();
+        for (var sub = 1; sub <= 40; sub++)
+        {
+            var forged = shop.ClientFrom(address, ForgedToken(sub));
+            answers.Add((await forged.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } })).StatusCode);
+        }
+        var counts = string.Join(", ", answers.GroupBy(s => (int)s).OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}"));
+        Assert.True(answers.Count(s => s == HttpStatusCode.TooManyRequests) >= 20, $"forged tokens escaped the address's order limit ({counts})");
+
+        // A real user at the same address is counted as itself, not as the address that was abused.
+        await shop.ClientFrom(address, user.Token).PlaceOrderAsync((sku, 1));
+    }
+
+    private static string ForgedToken(int sub)
+    {
+        static string Part(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var expires = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeSeconds();
+        return $"{Part("""{"alg":"ES256","typ":"at+jwt"}""")}.{Part($$"""{"sub":"{{sub}}","iss":"shop-users","aud":"shop","exp":{{expires}}}""")}.{Part("not a signature")}";
+    }
+}

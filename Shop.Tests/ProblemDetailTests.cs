@@ -1,0 +1,122 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// Every problem answer says in words what went wrong and what to do (<c>detail</c>), and carries
+/// <c>request_id</c> and <c>trace_id</c> to quote: 401 (which token problem), 403 (which role), and
+/// validation 400s — on every service, through the gateway.
+/// </summary>
+public sealed class ProblemDetailTests(ShopApp shop)
+{
+    [Theory]
+    [InlineData("/users/me")]
+    [InlineData("/orders/")]
+    [InlineData("/inventory/")]
+    public async Task A_401_says_whether_the_token_is_missing_expired_invalid_or_outdated(string path)
+    {
+        // POST /inventory/ is the admin route that needs a token there; the others are GETs.
+        Task<HttpResponseMessage> Call(ShopClient client) => path == "/inventory/"
+            ? client.PostJsonAsync(path, new { sku = "X-1", name = "x", price = 1m, qty = 1 })
+            : client.GetAsync(path);
+
+        var (_, user) = await shop.NewUserAsync();
+        var cases = new List<(string Case, string Token, string Expected)>
+        {
+            ("no token", "", "no access token"),
+            ("expired", await SignAsync(user, expires: DateTime.UtcNow.AddMinutes(-5)), "expired"),
+            ("foreign key", await SignAsync(user, key: new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "foreign" }), "signature"),
+            ("garbage", "not.a.jwt", "not a valid access token"),
+        };
+        foreach (var (name, token, expected) in cases)
+        {
+            var response = await Call(shop.Client(token.Length == 0 ? null : token));
+            var problem = await ExpectDetailedProblemAsync(response, 401, expected, name);
+            Assert.StartsWith("Bearer", response.Headers.WwwAuthenticate.ToString());
+            Assert.Contains("sign in", problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+        }
+
+        // The account changed after the token was issued (made admin): the old token is refused with that reason.
+        var (_, changed) = await shop.NewUserAsync();
+        await (await (await shop.AdminAsync()).PatchJsonAsync($"/users/{changed.Id}", new { role = "admin" })).ExpectAsync(200);
+        await ExpectDetailedProblemAsync(await Call(shop.Client(changed.Token)), 401, "account changed", "outdated stamp");
+    }
+
+    [Theory]
+    [InlineData("/users/")]
+    [InlineData("/orders/webhooks/")]
+    [InlineData("/inventory/")]
+    public async Task A_403_names_the_role_that_is_required(string path)
+    {
+        var (shopper, _) = await shop.NewUserAsync();
+        var response = path == "/inventory/"
+            ? await shopper.PostJsonAsync(path, new { sku = "X-1", name = "x", price = 1m, qty = 1 })
+            : await shopper.GetAsync(path);
+        await ExpectDetailedProblemAsync(response, 403, "admin", "shopper on an admin route");
+    }
+
+    [Theory]
+    [InlineData("/users/register")]
+    [InlineData("/orders/")]
+    [InlineData("/inventory/")]
+    public async Task A_400_says_which_fields_are_wrong_and_a_malformed_body_says_so(string path)
+    {
+        var client = path == "/inventory/" ? await shop.AdminAsync() : path == "/orders/" ? (await shop.NewUserAsync()).Client : shop.Client();
+        var (body, field) = path switch
+        {
+            "/users/register" => ((object)new { name = "", email = "not-an-email", password = "x" }, "email"),
+            "/orders/" => (new { items = Array.Empty<object>() }, "items"),
+            _ => (new { sku = "bad sku!", name = "x", price = -1m, qty = 1 }, "sku"),
+        };
+        var invalid = await ExpectDetailedProblemAsync(await client.PostJsonAsync(path, body), 400, field, "invalid fields");
+        Assert.True(invalid.TryGetProperty("errors", out _), "validation problem without errors");
+
+        await ExpectDetailedProblemAsync(await client.PostRawAsync(path, "{\"name\": "), 400, "JSON", "malformed JSON");
+        await ExpectDetailedProblemAsync(await client.PostRawAsync(path, "{\"qty\": \"many\", \"price\": \"free\", \"items\": 3, \"email\": 5}"), 400, "type", "wrong type");
+    }
+
+    private static async Task<JsonElement> ExpectDetailedProblemAsync(HttpResponseMessage response, int status, string expectedInDetail, string because)
+    {
+        var problem = await response.ExpectProblemAsync(status);
+        var detail = problem.TryGetProperty("detail", out var d) ? d.GetString() : null;
+        Assert.True(detail is { Length: > 20 } && detail.Contains(expectedInDetail, StringComparison.OrdinalIgnoreCase),
+            $"{because}: {status} from {response.RequestMessage?.RequestUri} should have a detail mentioning '{expectedInDetail}', got {problem}");
+        Assert.True(problem.TryGetProperty("request_id", out _), $"{because}: no request_id in {problem}");
+        Assert.True(problem.TryGetProperty("trace_id", out _), $"{because}: no trace_id in {problem}");
+        return problem;
+    }
+
+    /// <summary>A token for the user with the real signing key (or another key), otherwise genuine.</summary>
+    private async Task<string> SignAsync(TestUser user, DateTime? expires = null, SecurityKey? key = null)
+    {
+        if (key is null)
+        {
+            var ecdsa = ECDsa.Create();
+            ecdsa.ImportPkcs8PrivateKey(Convert.FromBase64String(shop.ParameterValue("jwt-signing-key")), out _);
+            var jwks = await (await shop.Client().GetAsync("/users/.well-known/jwks.json")).JsonAsync();
+            key = new ECDsaSecurityKey(ecdsa) { KeyId = jwks.GetProperty("keys")[0].GetProperty("kid").GetString() };
+        }
+        var genuine = new JsonWebToken(user.Token);
+        var end = expires ?? DateTime.UtcNow.AddMinutes(10);
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+        {
+            TokenType = "at+jwt",
+            Issuer = "shop-users",
+            Audience = "shop",
+            IssuedAt = end.AddMinutes(-10),
+            NotBefore = end.AddMinutes(-10),
+            Expires = end,
+            Subject = new ClaimsIdentity([
+                new Claim("sub", user.Id.ToString()), new Claim("role", "user"), new Claim("email", user.Email),
+                new Claim("sst", genuine.GetPayloadValue<int>("sst").ToString(), ClaimValueTypes.Integer32),
+                new Claim("sid", genuine.GetPayloadValue<string>("sid"))]),
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
+        });
+    }
+}
