@@ -53,6 +53,8 @@ public sealed class ShopStack : IAsyncDisposable
             .AddFilter("Shop.AppHost.Resources", options.Verbose ? LogLevel.Warning : LogLevel.Critical));
         AddNoCacheInventory(builder);
         RaiseGatewayLimits(builder);
+        // The bench's few shoppers place thousands of orders that stay pending: lift the hoarding cap for it.
+        builder.CreateResourceBuilder<ProjectResource>("orders").WithEnvironment("Orders__MaxPendingOrdersPerUser", "10000000");
 
         var app = await builder.BuildAsync(ct);
         await app.StartAsync(ct);

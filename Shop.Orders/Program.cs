@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Shop.Orders.Apis;
 using Shop.Orders.Clients;
 using Shop.Orders.Data;
@@ -12,13 +13,26 @@ builder.AddShopAuthentication();
 builder.AddShopOpenApi("Shop Orders API");
 builder.AddServiceClients();
 
+builder.Services.AddOptions<OrdersOptions>().Bind(builder.Configuration.GetSection("Orders"))
+    .Validate(o => o.MaxPendingOrdersPerUser > 0 && o.MaxUnitsPerOrder > 0 && o.PendingExpiry > TimeSpan.Zero
+        && o.Retention.BatchSize > 0 && o.Retention.WebhookDeliveries > TimeSpan.Zero, "Orders: caps, expiry and retention must be positive.")
+    .ValidateOnStart();
+builder.Services.AddSingleton<OrdersMetrics>();
 builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddScoped<StockReleases>();
 builder.Services.AddScoped<OrderPlacement>();
 builder.Services.AddScoped<OrderWorkflow>();
 builder.Services.AddScoped<OrderReader>();
 builder.Services.AddScoped<WebhookOutbox>();
+builder.Services.AddScoped<OrderExpiry>();
 builder.Services.AddHostedService<StockReleaseWorker>();
+builder.Services.AddHostedService<OrderExpiryWorker>();
+builder.Services.AddHostedService<RetentionJob>();
+
+// Webhook secrets are encrypted with Data Protection. The key ring lives in the Orders database so every
+// replica reads the same keys, under one application name (the default, the content root, differs per host).
+builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKeysToDbContext<OrdersDbContext>();
+builder.Services.AddSingleton<WebhookSecrets>();
 
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
 builder.Services.AddSingleton<WebhookTargetPolicy>();
@@ -31,6 +45,7 @@ builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName)
     {
         ConnectCallback = sp.GetRequiredService<WebhookTargetPolicy>().ConnectAsync,
         AllowAutoRedirect = false, // a redirect could point anywhere, including inside
+        UseProxy = false, // with a proxy (HTTP_PROXY), the connect-time check would see the proxy's address, not the target's
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
     })
     .RemoveAllResilienceHandlers(); // the dispatcher owns retries and their schedule
@@ -40,6 +55,7 @@ builder.Services.AddOpenTelemetry().WithTracing(t => t.AddSource(WebhookDispatch
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync<OrdersDbContext>();
+await WebhookSecrets.LoadKeyRingAsync(app.Services);
 
 app.UseServiceDefaults();
 app.UseAuthentication();

@@ -86,11 +86,21 @@ internal sealed class RedisDegradedHealthCheck(IConnectionMultiplexer redis) : I
 /// reads fall through to the caller's loader, and invalidations that could not reach Redis are retried
 /// in the background so a stale entry cannot outlive the outage by more than its TTL.
 /// </summary>
-public sealed class CacheStore(IConnectionMultiplexer redis, IOptions<JsonOptions> json, ILogger<CacheStore> logger)
+public sealed class CacheStore
 {
-    private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
+    private readonly JsonSerializerOptions _json;
     private readonly ConcurrentDictionary<string, byte> _pendingInvalidations = new();
-    private int _retryScheduled;
+    private readonly BackgroundRetry _retry;
+    private readonly IConnectionMultiplexer redis;
+    private readonly ILogger<CacheStore> logger;
+
+    public CacheStore(IConnectionMultiplexer redis, IOptions<JsonOptions> json, ILogger<CacheStore> logger)
+    {
+        this.redis = redis;
+        _json = json.Value.SerializerOptions;
+        this.logger = logger;
+        _retry = new BackgroundRetry(() => !_pendingInvalidations.IsEmpty, RetryPendingInvalidationsAsync, TimeSpan.FromSeconds(2));
+    }
 
     public async Task<T?> GetOrLoadAsync<T>(string key, TimeSpan ttl, Func<CancellationToken, Task<T?>> load, CancellationToken ct)
         where T : class
@@ -147,32 +157,58 @@ public sealed class CacheStore(IConnectionMultiplexer redis, IOptions<JsonOption
         }
     }
 
-    private void ScheduleRetry()
+    private void ScheduleRetry() => _retry.Schedule();
+
+    private async Task RetryPendingInvalidationsAsync()
     {
-        if (Interlocked.Exchange(ref _retryScheduled, 1) == 1)
+        var keys = _pendingInvalidations.Keys.ToArray();
+        try
+        {
+            await redis.GetDatabase().KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+            foreach (var key in keys)
+            {
+                _pendingInvalidations.TryRemove(key, out _);
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // still down; keep trying
+        }
+    }
+}
+
+/// <summary>
+/// Runs <paramref name="attempt"/> every <paramref name="interval"/> on one background task while
+/// <paramref name="hasWork"/> says there is something to do; <see cref="Schedule"/> starts the loop
+/// unless it is already running.
+/// </summary>
+public sealed class BackgroundRetry(Func<bool> hasWork, Func<Task> attempt, TimeSpan interval)
+{
+    private int _scheduled;
+
+    public void Schedule()
+    {
+        if (Interlocked.Exchange(ref _scheduled, 1) == 1)
         {
             return;
         }
         _ = Task.Run(async () =>
         {
-            while (!_pendingInvalidations.IsEmpty)
+            while (true)
             {
-                await Task.Delay(TimeSpan.FromSeconds(2));
-                var keys = _pendingInvalidations.Keys.ToArray();
-                try
+                while (hasWork())
                 {
-                    await redis.GetDatabase().KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
-                    foreach (var key in keys)
-                    {
-                        _pendingInvalidations.TryRemove(key, out _);
-                    }
+                    await Task.Delay(interval);
+                    await attempt();
                 }
-                catch (Exception e) when (e is RedisException or TimeoutException)
+                Volatile.Write(ref _scheduled, 0);
+                // Work that arrived after the last check found the loop still marked as running, so its
+                // Schedule() did nothing: look once more, and carry on unless another loop took over.
+                if (!hasWork() || Interlocked.Exchange(ref _scheduled, 1) == 1)
                 {
-                    // still down; keep trying
+                    return;
                 }
             }
-            Interlocked.Exchange(ref _retryScheduled, 0);
         });
     }
 }

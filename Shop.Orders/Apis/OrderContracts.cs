@@ -4,11 +4,14 @@ namespace Shop.Orders.Apis;
 
 public sealed record OrderLineResponse(string Sku, string Name, int Qty, decimal UnitPrice, decimal LineTotal);
 
-public sealed record OrderResponse(Guid Id, int UserId, string Status, decimal Total, IReadOnlyList<OrderLineResponse> Items, DateTime CreatedAt, DateTime UpdatedAt)
+/// <param name="ExpiresAt">While pending: when the order expires and its stock goes back; otherwise null.</param>
+public sealed record OrderResponse(Guid Id, int UserId, string Status, decimal Total, IReadOnlyList<OrderLineResponse> Items, DateTime CreatedAt, DateTime UpdatedAt,
+    DateTime? ExpiresAt)
 {
     public static OrderResponse From(Order o) => new(o.Id, o.UserId, o.Status, o.Total,
         [.. o.Items.Select(i => new OrderLineResponse(i.Sku, i.Name, i.Qty, i.UnitPrice, i.LineTotal))],
-        DateTime.SpecifyKind(o.CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(o.UpdatedAt, DateTimeKind.Utc));
+        DateTime.SpecifyKind(o.CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(o.UpdatedAt, DateTimeKind.Utc),
+        o.Status == OrderStatus.Pending && o.ExpiresAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null);
 }
 
 public sealed record OrderEventResponse(long Id, Guid OrderId, string EventType, string Description, string? OldValue, string? NewValue, int? UserId, DateTime CreatedAt)

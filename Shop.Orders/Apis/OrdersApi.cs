@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Shop.Orders.Data;
 using Shop.Orders.Services;
 
@@ -23,7 +24,7 @@ public static class OrdersApi
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity) // Idempotency-Key reused, or more units than Orders:MaxUnitsPerOrder
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/", ListAsync).WithSummary("Your orders, newest first (admin: everyone's, filter by user_id)");
         api.MapGet("/{id:guid}", GetAsync).WithSummary("One order (owner or admin)");
@@ -35,7 +36,8 @@ public static class OrdersApi
 
     private static async Task<IResult> CreateAsync(
         CreateOrderRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        ClaimsPrincipal principal, OrderPlacement placement, IdempotencyStore idempotency, HttpContext http, CancellationToken ct)
+        ClaimsPrincipal principal, OrderPlacement placement, IdempotencyStore idempotency, IOptions<OrdersOptions> options, OrdersMetrics metrics,
+        HttpContext http, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var lines = Validate(request, errors);
@@ -46,6 +48,13 @@ public static class OrdersApi
         if (!errors.IsValid)
         {
             return errors.ToProblem();
+        }
+        var units = lines.Sum(l => l.Qty);
+        if (units > options.Value.MaxUnitsPerOrder)
+        {
+            metrics.CapRefused("units_per_order");
+            return TypedResults.Problem(statusCode: 422, title: "Order too large",
+                detail: $"An order may hold at most {options.Value.MaxUnitsPerOrder} units in total; this one has {units}. Lower the quantities or split the order.");
         }
         var userId = principal.GetUserId() ?? throw new InvalidOperationException("Authenticated user without sub.");
 
@@ -99,7 +108,11 @@ public static class OrdersApi
         {
             PlacementOutcome.UserNotAllowed => TypedResults.Problem(statusCode: 403, title: "Account not allowed to order",
                 detail: "This account does not exist or is deactivated."),
-            PlacementOutcome.Rejected rejected => Results.Json(rejected.Problem, contentType: "application/problem+json", statusCode: rejected.Status),
+            PlacementOutcome.TooManyPending cap => TypedResults.Problem(statusCode: 409, title: "Too many pending orders",
+                detail: $"This account already has {cap.Cap} pending orders, the most allowed at once. Cancel one you no longer want, " +
+                    $"or wait for one to be paid or to expire ({cap.Expiry.TotalMinutes:0} minutes after it was placed), then order again."),
+            PlacementOutcome.Rejected rejected => Results.Json(OrderPlacement.ForCaller(rejected.Status, rejected.Problem, principal.IsAdmin()),
+                contentType: "application/problem+json", statusCode: rejected.Status),
             _ => throw new InvalidOperationException("Unexpected placement outcome."),
         };
     }

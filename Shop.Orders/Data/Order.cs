@@ -9,6 +9,9 @@ public sealed class Order
     public List<OrderLine> Items { get; set; } = [];
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+
+    /// <summary>When a still-pending order expires and its stock goes back (set at placement).</summary>
+    public DateTime? ExpiresAt { get; set; }
 }
 
 /// <summary>A line as sold: name and unit price are Inventory's at order time, never the client's.</summary>
@@ -41,7 +44,13 @@ public static class OrderStatus
     public const string Delivered = "delivered";
     public const string Cancelled = "cancelled";
 
-    public static readonly string[] All = [Pending, Paid, Shipped, Delivered, Cancelled];
+    /// <summary>Pending for longer than <c>Orders:PendingExpiry</c>; set only by the expiry job, never by hand.</summary>
+    public const string Expired = "expired";
+
+    public static readonly string[] All = [Pending, Paid, Shipped, Delivered, Cancelled, Expired];
+
+    /// <summary>Statuses whose stock has gone back to Inventory.</summary>
+    public static readonly string[] Released = [Cancelled, Expired];
 
     private static readonly HashSet<(string From, string To)> Allowed =
     [

@@ -1,8 +1,9 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace Shop.Orders.Data;
 
-public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) : DbContext(options)
+public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<Order> Orders => Set<Order>();
     public DbSet<OrderEvent> OrderEvents => Set<OrderEvent>();
@@ -11,14 +12,19 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
     public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
+    /// <summary>The Data Protection key ring that encrypts webhook secrets, shared by every Orders replica.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Order>(e =>
         {
             e.ToTable("orders", t =>
             {
-                t.HasCheckConstraint("ck_orders_status", "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')");
+                t.HasCheckConstraint("ck_orders_status", "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled', 'expired')");
                 t.HasCheckConstraint("ck_orders_total_non_negative", "total >= 0");
+                // A pending order always has a deadline, or the expiry job would never give its stock back.
+                t.HasCheckConstraint("ck_orders_pending_expires", "status <> 'pending' OR expires_at IS NOT NULL");
             });
             e.HasKey(o => o.Id);
             e.Property(o => o.Id).HasColumnName("id").ValueGeneratedNever();
@@ -27,10 +33,14 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
             e.Property(o => o.Status).HasColumnName("status").HasMaxLength(16);
             e.Property(o => o.CreatedAt).HasColumnName("created_at");
             e.Property(o => o.UpdatedAt).HasColumnName("updated_at");
+            e.Property(o => o.ExpiresAt).HasColumnName("expires_at");
             e.OwnsMany(o => o.Items, items => items.ToJson("items"));
             e.HasIndex(o => new { o.UserId, o.CreatedAt }).IsDescending(false, true).HasDatabaseName("ix_orders_user_id_created_at");
             e.HasIndex(o => o.Status).HasDatabaseName("ix_orders_status");
             e.HasIndex(o => o.CreatedAt).IsDescending().HasDatabaseName("ix_orders_created_at");
+            // The expiry job's scan, and the per-user pending count: only pending rows.
+            e.HasIndex(o => o.ExpiresAt).HasFilter("status = 'pending'").HasDatabaseName("ix_orders_pending_expires_at");
+            e.HasIndex(o => o.UserId).HasFilter("status = 'pending'").HasDatabaseName("ix_orders_pending_user_id");
         });
 
         modelBuilder.Entity<OrderEvent>(e =>
@@ -78,12 +88,16 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
 
         modelBuilder.Entity<WebhookSubscription>(e =>
         {
-            e.ToTable("webhook_subscriptions");
+            // Exactly one form of the secret: encrypted, or plaintext from an older version awaiting encryption.
+            e.ToTable("webhook_subscriptions", t => t.HasCheckConstraint("ck_webhook_subscriptions_one_secret", "(secret IS NULL) <> (secret_protected IS NULL)"));
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasColumnName("id").ValueGeneratedNever();
             e.Property(x => x.Url).HasColumnName("url").HasMaxLength(2048);
             e.Property(x => x.Events).HasColumnName("events");
-            e.Property(x => x.Secret).HasColumnName("secret").HasMaxLength(200);
+            e.Property(x => x.LegacySecret).HasColumnName("secret").HasMaxLength(200);
+            e.Property(x => x.ProtectedSecret).HasColumnName("secret_protected");
+            e.Property(x => x.PreviousProtectedSecret).HasColumnName("previous_secret_protected");
+            e.Property(x => x.PreviousSecretExpiresAt).HasColumnName("previous_secret_expires_at");
             e.Property(x => x.IsActive).HasColumnName("is_active");
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
         });
@@ -109,6 +123,16 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
             e.HasIndex(x => new { x.SubscriptionId, x.Id }).HasDatabaseName("ix_webhook_deliveries_subscription");
             // The dispatcher's scan: only rows still to send.
             e.HasIndex(x => x.NextAttemptAt).HasFilter("status = 'pending'").HasDatabaseName("ix_webhook_deliveries_due");
+            // The retention job's scan: only rows that are done.
+            e.HasIndex(x => x.CreatedAt).HasFilter("status <> 'pending'").HasDatabaseName("ix_webhook_deliveries_finished_created_at");
+        });
+
+        modelBuilder.Entity<DataProtectionKey>(e =>
+        {
+            e.ToTable("data_protection_keys");
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.FriendlyName).HasColumnName("friendly_name");
+            e.Property(x => x.Xml).HasColumnName("xml");
         });
     }
 }

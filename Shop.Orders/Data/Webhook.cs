@@ -5,7 +5,16 @@ public sealed class WebhookSubscription
     public Guid Id { get; set; }
     public required string Url { get; set; }
     public List<string> Events { get; set; } = [];
-    public required string Secret { get; set; }
+
+    /// <summary>The signing secret, encrypted with Data Protection (<see cref="Webhooks.WebhookSecrets"/>).</summary>
+    public string? ProtectedSecret { get; set; }
+
+    /// <summary>A plaintext secret written by an older version; encrypted in place and cleared by the maintenance job.</summary>
+    public string? LegacySecret { get; set; }
+
+    /// <summary>The secret before the last rotation, still signing until <see cref="PreviousSecretExpiresAt"/>.</summary>
+    public string? PreviousProtectedSecret { get; set; }
+    public DateTime? PreviousSecretExpiresAt { get; set; }
     public bool IsActive { get; set; } = true;
     public DateTime CreatedAt { get; set; }
 

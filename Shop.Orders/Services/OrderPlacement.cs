@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,7 @@ public abstract record PlacementOutcome
     public sealed record Placed(OrderResponse Order, string Body) : PlacementOutcome;
     public sealed record UserNotAllowed : PlacementOutcome;
     public sealed record Rejected(int Status, JsonElement Problem) : PlacementOutcome;
+    public sealed record TooManyPending(int Cap, TimeSpan Expiry) : PlacementOutcome;
 }
 
 /// <summary>
@@ -25,8 +27,13 @@ public abstract record PlacementOutcome
 /// </summary>
 public sealed class OrderPlacement(
     OrdersDbContext db, UsersAccountClient users, InventoryClient inventory, WebhookOutbox outbox,
-    IdempotencyStore idempotency, StockReleases releases, IOptions<JsonOptions> json)
+    IdempotencyStore idempotency, StockReleases releases, IOptions<JsonOptions> json, IOptions<OrdersOptions> options, OrdersMetrics metrics)
 {
+    /// <summary>The advisory-lock class under which one user's order stores are serialised (second key: the user id).</summary>
+    private const int PendingCapLock = 17_002;
+
+    private readonly OrdersOptions _options = options.Value;
+
     public async Task<PlacementOutcome> PlaceAsync(
         Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
@@ -34,6 +41,12 @@ public sealed class OrderPlacement(
         if (user is not { IsActive: true })
         {
             return new PlacementOutcome.UserNotAllowed();
+        }
+
+        // Checked before reserving, so a hoarder at the cap does not churn stock; checked again, atomically, when storing.
+        if (await PendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
+        {
+            return TooManyPending();
         }
 
         await releases.AddGuardAsync(orderId, ct);
@@ -72,15 +85,56 @@ public sealed class OrderPlacement(
             return new PlacementOutcome.Rejected(StatusCodes.Status400BadRequest, TotalTooLargeProblem());
         }
 
+        PlacementOutcome stored;
         try
         {
-            return await StoreAsync(orderId, userId, reservation, idempotencyKey, ct);
+            stored = await StoreAsync(orderId, userId, reservation, idempotencyKey, ct);
         }
         catch
         {
             await releases.TryReleaseNowAsync(orderId);
             throw;
         }
+        if (stored is PlacementOutcome.TooManyPending)
+        {
+            await releases.TryReleaseNowAsync(orderId);
+        }
+        return stored;
+    }
+
+    private Task<int> PendingCountAsync(int userId, CancellationToken ct) =>
+        db.Orders.CountAsync(o => o.UserId == userId && o.Status == OrderStatus.Pending, ct);
+
+    private PlacementOutcome.TooManyPending TooManyPending()
+    {
+        metrics.CapRefused("pending_orders");
+        return new PlacementOutcome.TooManyPending(_options.MaxPendingOrdersPerUser, _options.PendingExpiry);
+    }
+
+    /// <summary>
+    /// Inventory's short-stock problem as the caller may see it: admins get it whole; shoppers learn which
+    /// skus are short and what they asked for, never how many are left (that would let anyone read the
+    /// stock level of every product, and time a hoarding run to it).
+    /// </summary>
+    public static JsonElement ForCaller(int status, JsonElement problem, bool callerIsAdmin)
+    {
+        if (callerIsAdmin || status != StatusCodes.Status409Conflict || !problem.TryGetProperty("shortages", out var shortages)
+            || shortages.ValueKind != JsonValueKind.Array)
+        {
+            return problem;
+        }
+        var node = JsonNode.Parse(problem.GetRawText())!.AsObject();
+        var lines = new JsonArray();
+        var skus = new List<string>();
+        foreach (var shortage in shortages.EnumerateArray())
+        {
+            var sku = shortage.GetProperty("sku").GetString()!;
+            skus.Add(sku);
+            lines.Add(new JsonObject { ["sku"] = sku, ["requested"] = shortage.GetProperty("requested").GetInt32() });
+        }
+        node["detail"] = $"Not enough stock for: {string.Join(", ", skus)}. Order fewer of these, or leave them out, and try again.";
+        node["shortages"] = lines;
+        return JsonSerializer.SerializeToElement(node);
     }
 
     /// <summary>The largest total <c>numeric(12,2)</c> holds.</summary>
@@ -95,7 +149,7 @@ public sealed class OrderPlacement(
         ["errors"] = new Dictionary<string, string[]> { ["items"] = ["The order total is too large; split the order."] },
     }, json.Value.SerializerOptions);
 
-    private async Task<PlacementOutcome.Placed> StoreAsync(Guid orderId, int userId, Reservation reservation, string? idempotencyKey, CancellationToken ct)
+    private async Task<PlacementOutcome> StoreAsync(Guid orderId, int userId, Reservation reservation, string? idempotencyKey, CancellationToken ct)
     {
         var now = DateTime.UtcNow;
         var order = new Order
@@ -106,6 +160,7 @@ public sealed class OrderPlacement(
             Items = [.. reservation.Lines.Select(l => new OrderLine { Sku = l.Sku, Name = l.Name, Qty = l.Qty, UnitPrice = l.UnitPrice, LineTotal = l.UnitPrice * l.Qty })],
             CreatedAt = now,
             UpdatedAt = now,
+            ExpiresAt = now + _options.PendingExpiry,
         };
         order.Total = order.Items.Sum(i => i.LineTotal);
         var response = OrderResponse.From(order);
@@ -113,6 +168,13 @@ public sealed class OrderPlacement(
 
         // The execution strategy is off (see AddShopDbContext): one explicit transaction.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // One store per user at a time, so concurrent placements cannot all squeeze under the cap.
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PendingCapLock}, {userId})", ct);
+        if (await PendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
+        {
+            await tx.RollbackAsync(ct);
+            return TooManyPending();
+        }
         db.Orders.Add(order);
         db.OrderEvents.Add(new OrderEvent
         {

@@ -31,6 +31,7 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
         {
             return new StatusChangeOutcome.NotAllowed("You can only cancel your own orders.");
         }
+        // "expired" is not among the allowed moves: only OrderExpiry sets it.
         if (!OrderStatus.CanMove(oldStatus, newStatus))
         {
             return new StatusChangeOutcome.NotAllowed($"An order cannot move from {oldStatus} to {newStatus}.");

@@ -5,7 +5,7 @@ using Shop.Orders.Data;
 namespace Shop.Orders.Services;
 
 /// <summary>
-/// Returns stock whose release is due: cancelled orders whose immediate release failed, and
+/// Returns stock whose release is due: cancelled or expired orders whose immediate release failed, and
 /// reservations whose order was never stored. Inventory releases at most once per order, so several
 /// instances working the same row is harmless.
 /// </summary>
@@ -48,7 +48,7 @@ public sealed class StockReleaseWorker(IServiceScopeFactory scopes, ILogger<Stoc
         foreach (var release in due)
         {
             // A guard for an order that was stored is stale (the store deletes it; belt and braces).
-            var live = await db.Orders.AnyAsync(o => o.Id == release.OrderId && o.Status != OrderStatus.Cancelled, ct);
+            var live = await db.Orders.AnyAsync(o => o.Id == release.OrderId && !OrderStatus.Released.Contains(o.Status), ct);
             if (!live)
             {
                 try

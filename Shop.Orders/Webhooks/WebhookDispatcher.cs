@@ -17,7 +17,7 @@ namespace Shop.Orders.Webhooks;
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, IHttpClientFactory httpClients, IOptions<WebhookOptions> options,
-    WebhookDispatchSignal signal, WebhookTargetPolicy targets, WebhookMetrics metrics, ILogger<WebhookDispatcher> logger) : BackgroundService
+    WebhookDispatchSignal signal, WebhookTargetPolicy targets, WebhookSecrets secrets, WebhookMetrics metrics, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     public const string HttpClientName = "webhooks";
     public static readonly ActivitySource ActivitySource = new("Shop.Orders.Webhooks");
@@ -121,11 +121,15 @@ public sealed class WebhookDispatcher(
         }
         else if (!WebhookTargetPolicy.IsWellFormed(subscription.Url, out var uri) || await targets.CheckAsync(uri!, ct) is { } refusal)
         {
-            error = "Target refused: internal address.";
+            error = "Target refused: internal address, port or scheme not allowed.";
+        }
+        else if (SigningSecrets(subscription) is not { } signingSecrets)
+        {
+            error = "The signing secret cannot be decrypted (Data Protection key missing); rotate the secret.";
         }
         else
         {
-            (statusCode, error) = await SendAsync(subscription, delivery, ct);
+            (statusCode, error) = await SendAsync(subscription, signingSecrets, delivery, ct);
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         metrics.RecordAttempt(elapsed, statusCode);
@@ -167,7 +171,20 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    private async Task<(int? StatusCode, string? Error)> SendAsync(WebhookSubscription subscription, WebhookDelivery delivery, CancellationToken ct)
+    private IReadOnlyList<string>? SigningSecrets(WebhookSubscription subscription)
+    {
+        try
+        {
+            return secrets.SigningSecrets(subscription, DateTime.UtcNow);
+        }
+        catch (CryptographicException e)
+        {
+            logger.LogError(e, "Cannot decrypt the signing secret of webhook {WebhookId}", subscription.Id);
+            return null;
+        }
+    }
+
+    private async Task<(int? StatusCode, string? Error)> SendAsync(WebhookSubscription subscription, IReadOnlyList<string> signingSecrets, WebhookDelivery delivery, CancellationToken ct)
     {
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, subscription.Url)
@@ -176,7 +193,7 @@ public sealed class WebhookDispatcher(
         };
         request.Headers.Add("X-Shop-Event", delivery.EventType);
         request.Headers.Add("X-Shop-Delivery", delivery.EventId.ToString());
-        request.Headers.Add("X-Shop-Signature", Sign(subscription.Secret, timestamp, delivery.Payload));
+        request.Headers.Add("X-Shop-Signature", Sign(signingSecrets, timestamp, delivery.Payload));
         request.Headers.UserAgent.ParseAdd("Shop-Webhooks/1.0");
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -196,11 +213,15 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    /// <summary><c>t=&lt;unix&gt;,v1=&lt;hex HMAC-SHA256(secret, "&lt;t&gt;.&lt;body&gt;")&gt;</c></summary>
-    public static string Sign(string secret, long timestamp, string payload)
+    /// <summary>
+    /// <c>t=&lt;unix&gt;,v1=&lt;hex HMAC-SHA256(secret, "&lt;t&gt;.&lt;body&gt;")&gt;</c>, one <c>v1</c> per secret
+    /// (two during a rotation's grace period, as Stripe does); a subscriber accepts any that matches.
+    /// </summary>
+    public static string Sign(IEnumerable<string> secrets, long timestamp, string payload)
     {
-        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{timestamp}.{payload}"));
-        return $"t={timestamp},v1={Convert.ToHexStringLower(mac)}";
+        var signed = Encoding.UTF8.GetBytes($"{timestamp}.{payload}");
+        return $"t={timestamp}," + string.Join(',', secrets.Select(secret =>
+            "v1=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed))));
     }
 
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);

@@ -28,6 +28,21 @@ public sealed class WebhookOptions
     /// <summary>Refuse private, link-local, multicast and unspecified targets (SSRF). Default: on outside Development.</summary>
     public bool? BlockPrivateNetworks { get; set; }
 
-    /// <summary>Allow loopback targets even when private networks are blocked. Default: only in Development.</summary>
+    /// <summary>
+    /// Allow loopback targets even when private networks are blocked. Default: only in Development. Allowed
+    /// loopback targets (a developer's or a test's local receiver) are exempt from the port and scheme rules.
+    /// </summary>
     public bool? AllowLoopback { get; set; }
+
+    /// <summary>Refuse plain http targets. Default: on outside Development.</summary>
+    public bool? RequireHttps { get; set; }
+
+    /// <summary>
+    /// The only ports a target may use, so the delivery log cannot be used to probe other services.
+    /// Default: 80 and 443 outside Development, any in Development.
+    /// </summary>
+    public List<int> AllowedPorts { get; set; } = [];
+
+    /// <summary>How long the previous secret keeps signing after a rotation (deliveries carry both signatures).</summary>
+    public TimeSpan SecretRotationGrace { get; set; } = TimeSpan.FromHours(24);
 }

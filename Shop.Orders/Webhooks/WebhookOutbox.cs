@@ -17,9 +17,14 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
 
     public async Task AddAsync(string eventType, OrderResponse order, DateTime at, CancellationToken ct)
     {
-        var subscriptions = await db.WebhookSubscriptions.AsNoTracking()
-            .Where(s => s.IsActive && (s.Events.Contains("*") || s.Events.Contains(eventType)))
-            .Select(s => s.Id).ToListAsync(ct);
+        // FOR KEY SHARE, in the caller's transaction: a subscription deleted meanwhile would otherwise fail
+        // this insert on its foreign key (and with it the order); the delete now waits for the commit.
+        var subscriptions = await db.Database.SqlQuery<Guid>($"""
+                SELECT id AS "Value" FROM webhook_subscriptions
+                WHERE is_active AND (events @> ARRAY['*']::text[] OR events @> ARRAY[{eventType}]::text[])
+                FOR KEY SHARE
+                """)
+            .ToListAsync(ct);
         if (subscriptions.Count == 0)
         {
             return;

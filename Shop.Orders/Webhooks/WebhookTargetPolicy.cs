@@ -5,20 +5,50 @@ using Microsoft.Extensions.Options;
 namespace Shop.Orders.Webhooks;
 
 /// <summary>
-/// SSRF guard for webhook URLs: http(s) only, and — outside Development — never a host that resolves to
-/// loopback, private, link-local, CGNAT, multicast or unspecified addresses. Checked when a subscription is
-/// created and again at connect time (the socket connects only to an address that passed), so DNS
-/// rebinding cannot sneak past.
+/// SSRF guard for webhook URLs: http(s) only, and — outside Development — only https, only ports 80 and
+/// 443, and never a host that resolves to anything but global unicast (loopback, private, CGNAT,
+/// link-local, documentation, benchmarking, NAT64, 6to4, multicast, reserved …). Checked when a
+/// subscription is created and again at connect time (the socket connects only to an address that
+/// passed), so DNS rebinding cannot sneak past.
 /// </summary>
-public sealed class WebhookTargetPolicy(IOptions<WebhookOptions> options, IHostEnvironment environment)
+public sealed class WebhookTargetPolicy
 {
-    private readonly bool _blockPrivate = options.Value.BlockPrivateNetworks ?? !environment.IsDevelopment();
-    private readonly bool _allowLoopback = options.Value.AllowLoopback ?? environment.IsDevelopment();
+    private readonly bool _blockPrivate;
+    private readonly bool _allowLoopback;
+    private readonly bool _requireHttps;
+    private readonly IReadOnlyCollection<int>? _allowedPorts; // null: any
+
+    public WebhookTargetPolicy(IOptions<WebhookOptions> options, IHostEnvironment environment)
+    {
+        var o = options.Value;
+        var development = environment.IsDevelopment();
+        _blockPrivate = o.BlockPrivateNetworks ?? !development;
+        _allowLoopback = o.AllowLoopback ?? development;
+        _requireHttps = o.RequireHttps ?? !development;
+        _allowedPorts = o.AllowedPorts.Count > 0 ? o.AllowedPorts : development ? null : [80, 443];
+    }
+
+    /// <summary>IPv4 ranges that are not global unicast (IANA special-purpose registry, RFC 6890 and successors).</summary>
+    private static readonly IPNetwork[] NonGlobalV4 =
+    [
+        .. new[]
+        {
+            "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+            "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+            "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        }.Select(IPNetwork.Parse),
+    ];
+
+    /// <summary>Global unicast IPv6 is 2000::/3; inside it these are not (Teredo and other IETF assignments, documentation, 6to4).</summary>
+    private static readonly IPNetwork GlobalUnicastV6 = IPNetwork.Parse("2000::/3");
+
+    private static readonly IPNetwork[] NonGlobalInsideV6 = [.. new[] { "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20" }.Select(IPNetwork.Parse)];
 
     public static bool IsWellFormed(string url, out Uri? uri) =>
         Uri.TryCreate(url, UriKind.Absolute, out uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
         && string.IsNullOrEmpty(uri.UserInfo);
 
+    /// <summary>Why the URL may not be a target, as an instruction to the admin; null when it may.</summary>
     public async Task<string?> CheckAsync(Uri uri, CancellationToken ct)
     {
         IPAddress[] addresses;
@@ -32,9 +62,26 @@ public sealed class WebhookTargetPolicy(IOptions<WebhookOptions> options, IHostE
         {
             return _blockPrivate ? "The host name does not resolve." : null;
         }
+        if (!IsExemptLoopback(addresses))
+        {
+            if (_requireHttps && uri.Scheme != Uri.UriSchemeHttps)
+            {
+                return "Use an https:// URL; plain http is refused outside Development.";
+            }
+            if (!IsAllowedPort(uri.Port))
+            {
+                return $"Use port 443 or 80; port {uri.Port} is refused so webhooks cannot be used to probe other services.";
+            }
+        }
         var refused = addresses.FirstOrDefault(a => !IsAllowed(a));
-        return refused is null ? null : "The URL points to a private, loopback or otherwise internal address.";
+        return refused is null ? null : "The URL points to a private, loopback or otherwise internal (not global unicast) address.";
     }
+
+    private bool IsAllowedPort(int port) => _allowedPorts is null || _allowedPorts.Contains(port);
+
+    /// <summary>A developer's or test's own receiver: loopback, allowed explicitly, exempt from the port and scheme rules.</summary>
+    private bool IsExemptLoopback(IReadOnlyCollection<IPAddress> addresses) =>
+        _blockPrivate && _allowLoopback && addresses.Count > 0 && addresses.All(IPAddress.IsLoopback);
 
     public bool IsAllowed(IPAddress address)
     {
@@ -46,27 +93,22 @@ public sealed class WebhookTargetPolicy(IOptions<WebhookOptions> options, IHostE
         {
             return _allowLoopback || !_blockPrivate;
         }
-        return !_blockPrivate || !IsInternal(address);
+        return !_blockPrivate || IsGlobalUnicast(address);
     }
 
-    internal static bool IsInternal(IPAddress address)
+    internal static bool IsGlobalUnicast(IPAddress address)
     {
-        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Broadcast))
+        if (address.IsIPv4MappedToIPv6)
         {
-            return true;
+            address = address.MapToIPv4();
         }
-        if (address.AddressFamily == AddressFamily.InterNetwork)
+        return address.AddressFamily switch
         {
-            var b = address.GetAddressBytes();
-            return b[0] == 10
-                || b[0] == 0
-                || (b[0] == 172 && b[1] >= 16 && b[1] <= 31)
-                || (b[0] == 192 && b[1] == 168)
-                || (b[0] == 169 && b[1] == 254)
-                || (b[0] == 100 && b[1] >= 64 && b[1] <= 127)
-                || b[0] >= 224;
-        }
-        return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast || address.IsIPv6UniqueLocal;
+            AddressFamily.InterNetwork => !NonGlobalV4.Any(n => n.Contains(address)),
+            // NAT64 (64:ff9b::/96, 64:ff9b:1::/48), IPv4-compatible, ULA, link- and site-local, multicast all lie outside 2000::/3.
+            AddressFamily.InterNetworkV6 => GlobalUnicastV6.Contains(address) && !NonGlobalInsideV6.Any(n => n.Contains(address)),
+            _ => false,
+        };
     }
 
     /// <summary>The connect step of the webhook HttpClient: resolves, filters, then connects.</summary>
@@ -78,6 +120,10 @@ public sealed class WebhookTargetPolicy(IOptions<WebhookOptions> options, IHostE
         if (allowed.Length == 0)
         {
             throw new HttpRequestException("Webhook target refused: internal address.");
+        }
+        if (!IsExemptLoopback(allowed) && !IsAllowedPort(context.DnsEndPoint.Port))
+        {
+            throw new HttpRequestException("Webhook target refused: port not allowed.");
         }
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try

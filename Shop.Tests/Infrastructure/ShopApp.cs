@@ -55,6 +55,9 @@ public abstract class ShopAppHost : IAsyncLifetime
     {
     }
 
+    public const int PendingOrdersCap = 250;
+    public const int UnitsPerOrderCap = 1000;
+
     public const string AdminEmail = "admin@shop.local";
     public const string AdminPassword = "Admin123!";
 
@@ -87,7 +90,19 @@ public abstract class ShopAppHost : IAsyncLifetime
             .WithEnvironment("Webhooks__RetrySchedule__4", "00:00:03")
             .WithEnvironment("Webhooks__PollInterval", "00:00:00.200")
             .WithEnvironment("Webhooks__BlockPrivateNetworks", "true")
-            .WithEnvironment("Webhooks__AllowLoopback", "true");
+            .WithEnvironment("Webhooks__AllowLoopback", "true")
+            // The production target rules (https, ports 80/443) on; loopback receivers are exempt from them.
+            .WithEnvironment("Webhooks__RequireHttps", "true")
+            .WithEnvironment("Webhooks__AllowedPorts__0", "80")
+            .WithEnvironment("Webhooks__AllowedPorts__1", "443")
+            // Caps above what the load and fault tests place per shopper (up to ~225 pending, 1000 units
+            // in one line), so they keep their meaning; OrderAbuseTests prove the caps at these values.
+            .WithEnvironment("Orders__MaxPendingOrdersPerUser", PendingOrdersCap.ToString())
+            .WithEnvironment("Orders__MaxUnitsPerOrder", UnitsPerOrderCap.ToString())
+            // Sweeps every second. Expiry itself stays at its 30-minute default, so no other test's pending
+            // order expires; a test expires one order by moving that order's expires_at.
+            .WithEnvironment("Orders__ExpirySweepInterval", "00:00:01")
+            .WithEnvironment("Orders__Retention__SweepInterval", "00:00:01");
 
         // Every test client is 127.0.0.1: one client to the gateway, making hundreds of requests at once,
         // which no production limit should allow. It is exempt, while the limits stay the production
@@ -124,6 +139,15 @@ public abstract class ShopAppHost : IAsyncLifetime
 
     /// <summary>Redis' client names (service/pid) the moment the app was healthy, before any test's request.</summary>
     public IReadOnlyList<string> RedisClientsAtStart { get; private set; } = [];
+
+    /// <summary>An open connection to one of the app's databases (usersdb, ordersdb, inventorydb).</summary>
+    public async Task<Npgsql.NpgsqlConnection> OpenDatabaseAsync(string database)
+    {
+        var connection = new Npgsql.NpgsqlConnection(await App.GetConnectionStringAsync(database)
+            ?? throw new InvalidOperationException($"no connection string for {database}"));
+        await connection.OpenAsync();
+        return connection;
+    }
 
     /// <summary>Clears sign-in throttling state: every test client shares one address, 127.0.0.1.</summary>
     public async Task ForgetSignInAttemptsAsync()

@@ -5,7 +5,7 @@ namespace Shop.Tests.Infrastructure;
 
 /// <summary>
 /// The stock invariants, reconciled from the outside after a run: for every sku the test created,
-/// initial stock − current stock == Σ quantity in non-cancelled orders == Σ quantity Inventory holds
+/// initial stock − current stock == Σ quantity in non-cancelled, non-expired orders == Σ quantity Inventory holds
 /// in active reservations. No order without stock, no stock without order.
 /// </summary>
 public static class StockLedger
@@ -37,7 +37,7 @@ public static class StockLedger
             for (var offset = 0; ; offset += 200)
             {
                 var page = await (await admin.GetAsync($"/orders/?user_id={userId}&limit=200&offset={offset}")).JsonAsync();
-                foreach (var order in page.GetProperty("items").EnumerateArray().Where(o => o.GetProperty("status").GetString() != "cancelled"))
+                foreach (var order in page.GetProperty("items").EnumerateArray().Where(o => o.GetProperty("status").GetString() is not ("cancelled" or "expired")))
                 {
                     foreach (var line in order.GetProperty("items").EnumerateArray())
                     {

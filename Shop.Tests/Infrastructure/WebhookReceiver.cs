@@ -91,12 +91,14 @@ public sealed class WebhookReceiver : IAsyncDisposable
         return null;
     }
 
+    /// <summary>As a subscriber should verify: a recent <c>t</c> and any <c>v1</c> that matches (two during a secret rotation).</summary>
     public static bool SignatureIsValid(string secret, ReceivedWebhook webhook)
     {
-        var parts = webhook.Signature.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{parts["t"]}.{webhook.Body}"));
-        return CryptographicOperations.FixedTimeEquals(expected, Convert.FromHexString(parts["v1"]))
-            && Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(parts["t"])) < 300;
+        var parts = webhook.Signature.Split(',').Select(p => p.Split('=', 2)).ToList();
+        var t = parts.Single(p => p[0] == "t")[1];
+        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{t}.{webhook.Body}"));
+        return Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(t)) < 300
+            && parts.Where(p => p[0] == "v1").Any(p => CryptographicOperations.FixedTimeEquals(expected, Convert.FromHexString(p[1])));
     }
 
     private static int FreePort()

@@ -23,6 +23,28 @@ namespace Shop.Orders.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Shop.Orders.Data.IdempotencyRecord", b =>
                 {
                     b.Property<int>("UserId")
@@ -87,6 +109,10 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -111,8 +137,16 @@ namespace Shop.Orders.Data.Migrations
                         .IsDescending()
                         .HasDatabaseName("ix_orders_created_at");
 
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_orders_pending_expires_at")
+                        .HasFilter("status = 'pending'");
+
                     b.HasIndex("Status")
                         .HasDatabaseName("ix_orders_status");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_orders_pending_user_id")
+                        .HasFilter("status = 'pending'");
 
                     b.HasIndex("UserId", "CreatedAt")
                         .IsDescending(false, true)
@@ -120,7 +154,9 @@ namespace Shop.Orders.Data.Migrations
 
                     b.ToTable("orders", null, t =>
                         {
-                            t.HasCheckConstraint("ck_orders_status", "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')");
+                            t.HasCheckConstraint("ck_orders_pending_expires", "status <> 'pending' OR expires_at IS NOT NULL");
+
+                            t.HasCheckConstraint("ck_orders_status", "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled', 'expired')");
 
                             t.HasCheckConstraint("ck_orders_total_non_negative", "total >= 0");
                         });
@@ -268,6 +304,10 @@ namespace Shop.Orders.Data.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_webhook_deliveries_finished_created_at")
+                        .HasFilter("status <> 'pending'");
+
                     b.HasIndex("NextAttemptAt")
                         .HasDatabaseName("ix_webhook_deliveries_due")
                         .HasFilter("status = 'pending'");
@@ -300,11 +340,22 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("boolean")
                         .HasColumnName("is_active");
 
-                    b.Property<string>("Secret")
-                        .IsRequired()
+                    b.Property<string>("LegacySecret")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("secret");
+
+                    b.Property<string>("PreviousProtectedSecret")
+                        .HasColumnType("text")
+                        .HasColumnName("previous_secret_protected");
+
+                    b.Property<DateTime?>("PreviousSecretExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("previous_secret_expires_at");
+
+                    b.Property<string>("ProtectedSecret")
+                        .HasColumnType("text")
+                        .HasColumnName("secret_protected");
 
                     b.Property<string>("Url")
                         .IsRequired()
@@ -314,7 +365,10 @@ namespace Shop.Orders.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.ToTable("webhook_subscriptions", (string)null);
+                    b.ToTable("webhook_subscriptions", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_webhook_subscriptions_one_secret", "(secret IS NULL) <> (secret_protected IS NULL)");
+                        });
                 });
 
             modelBuilder.Entity("Shop.Orders.Data.Order", b =>

@@ -30,7 +30,7 @@ export interface InventoryItem {
   updated_at: string;
 }
 
-export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled"] as const;
+export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "expired"] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export interface OrderLine {
@@ -49,6 +49,8 @@ export interface Order {
   items: OrderLine[];
   created_at: string;
   updated_at: string;
+  /** While pending: when the order expires and its stock goes back; otherwise null. */
+  expires_at?: string | null;
 }
 
 export interface OrderEvent {

@@ -158,6 +158,7 @@ const statusStyles: Record<OrderStatus, string> = {
   shipped: "bg-indigo-50 text-indigo-800 ring-indigo-600/20",
   delivered: "bg-emerald-50 text-emerald-800 ring-emerald-600/20",
   cancelled: "bg-stone-100 text-stone-600 ring-stone-500/20",
+  expired: "bg-stone-100 text-stone-500 ring-stone-400/20",
 };
 
 export function StatusBadge({ status }: { status: string }) {

@@ -6,6 +6,7 @@ import type { OrderEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { Alert, Button, Card, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
+import { statusNote } from "../lib/orderStatus";
 
 export default function OrderDetailPage() {
   const { id = "" } = useParams();
@@ -57,6 +58,7 @@ export default function OrderDetailPage() {
 
   const o = order.data;
   const cancellable = o.status === "pending" || o.status === "paid";
+  const note = statusNote(o.status, o.expires_at);
 
   return (
     <>
@@ -83,6 +85,7 @@ export default function OrderDetailPage() {
       <div className="space-y-4">
         {placed && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
         {cancel.isSuccess ? <Alert tone="success">The order was cancelled and its items were returned to stock.</Alert> : null}
+        {note ? <Alert tone="info">{note}</Alert> : null}
         <ErrorAlert error={cancel.error} />
       </div>
 

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// Issue 17 item 4: webhook signing secrets are generated (32 random bytes), shown once, encrypted at
+/// rest, and can be rotated with a grace period during which deliveries carry both signatures.
+/// </summary>
+public sealed partial class WebhookSecretTests(ShopApp shop)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [GeneratedRegex("^whsec_[0-9a-f]{64}$")]
+    private static partial Regex SecretFormat();
+
+    [Fact]
+    public async Task A_client_supplied_secret_is_refused_because_secrets_are_generated()
+    {
+        var admin = await shop.AdminAsync();
+        var response = await admin.PostJsonAsync("/orders/webhooks", new { url = "http://127.0.0.1:9/x", events = new[] { "*" }, secret = "my-own-secret-1234567" });
+        var problem = await response.ExpectValidationAsync("secret");
+        Assert.Contains("generated", problem.GetProperty("errors").GetProperty("secret")[0].GetString());
+    }
+
+    [Fact]
+    public async Task The_secret_is_32_random_bytes_shown_once_and_not_stored_in_plaintext()
+    {
+        var admin = await shop.AdminAsync();
+        var (first, firstSecret) = await WebhookTests.SubscribeAsync(admin, "http://127.0.0.1:9/a", "*");
+        var (second, secondSecret) = await WebhookTests.SubscribeAsync(admin, "http://127.0.0.1:9/b", "*");
+        try
+        {
+            Assert.Matches(SecretFormat(), firstSecret);
+            Assert.NotEqual(firstSecret, secondSecret);
+
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            await using var read = db.CreateCommand();
+            read.CommandText = "SELECT row_to_json(s)::text FROM webhook_subscriptions s WHERE id = @id";
+            read.Parameters.AddWithValue("id", Guid.Parse(first));
+            var row = (string)(await read.ExecuteScalarAsync())!;
+            Assert.DoesNotContain(firstSecret["whsec_".Length..], row);
+            Assert.DoesNotContain(Convert.ToBase64String(Convert.FromHexString(firstSecret["whsec_".Length..])), row);
+
+            var listed = await (await admin.GetAsync("/orders/webhooks")).JsonAsync();
+            Assert.DoesNotContain(firstSecret, listed.GetRawText());
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{first}");
+            await admin.DeleteAsync($"/orders/webhooks/{second}");
+        }
+    }
+
+    [Fact]
+    public async Task Rotating_the_secret_signs_with_the_new_and_the_previous_one_during_the_grace_period()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, oldSecret) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var (user, _) = await shop.NewUserAsync();
+            await (await user.PostJsonAsync($"/orders/webhooks/{hookId}/rotate-secret", null)).ExpectProblemAsync(403);
+            await (await admin.PostJsonAsync($"/orders/webhooks/{Guid.NewGuid()}/rotate-secret", null)).ExpectProblemAsync(404);
+
+            var rotated = await admin.PostJsonAsync($"/orders/webhooks/{hookId}/rotate-secret", null);
+            await rotated.ExpectAsync(200);
+            var body = await rotated.JsonAsync();
+            var newSecret = body.GetProperty("secret").GetString()!;
+            Assert.Matches(SecretFormat(), newSecret);
+            Assert.NotEqual(oldSecret, newSecret);
+            var graceEnds = body.GetProperty("previous_secret_expires_at").GetDateTime();
+            Assert.InRange(graceEnds - DateTime.UtcNow, TimeSpan.FromHours(23), TimeSpan.FromHours(25));
+
+            var sku = await shop.NewItemAsync();
+            var orderId = (await user.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
+            Assert.NotNull(received);
+            Assert.Equal(2, received.Signature.Split(',').Count(p => p.StartsWith("v1=")));
+            Assert.True(WebhookReceiver.SignatureIsValid(newSecret, received), $"new secret does not verify {received.Signature}");
+            Assert.True(WebhookReceiver.SignatureIsValid(oldSecret, received), $"previous secret does not verify {received.Signature}");
+            Assert.False(WebhookReceiver.SignatureIsValid("whsec_" + new string('0', 64), received));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
+    public async Task A_plaintext_secret_from_before_is_encrypted_in_place_and_still_signs()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var hookId = Guid.NewGuid();
+        const string legacySecret = "legacy-secret-chosen-by-an-admin-0123";
+        await using var db = await shop.OpenDatabaseAsync("ordersdb");
+        // A row as the previous version wrote it (and as an older replica still does during a rolling update).
+        await RetentionTests.ExecuteAsync(db, """
+            INSERT INTO webhook_subscriptions (id, url, events, secret, is_active, created_at)
+            VALUES (@id, @url, ARRAY['order.created'], @secret, true, now())
+            """, ("id", hookId), ("url", receiver.Url), ("secret", legacySecret));
+        try
+        {
+            var deadline = DateTime.UtcNow + Patience;
+            while (await RetentionTests.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE id = @id AND row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
+                       ("id", hookId), ("secret", legacySecret)) != 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
+            Assert.Equal(0L, await RetentionTests.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
+                ("secret", legacySecret)));
+
+            var (user, _) = await shop.NewUserAsync();
+            var sku = await shop.NewItemAsync();
+            var orderId = (await user.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
+            Assert.NotNull(received);
+            Assert.True(WebhookReceiver.SignatureIsValid(legacySecret, received));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+}
