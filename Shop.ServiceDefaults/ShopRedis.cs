@@ -102,18 +102,46 @@ public sealed class CacheStore
         _retry = new BackgroundRetry(() => !_pendingInvalidations.IsEmpty, RetryPendingInvalidationsAsync, TimeSpan.FromSeconds(2));
     }
 
+    // Every invalidation raises the key's generation; a fill writes only if the generation is still the
+    // one read before loading. So a load that began before a change cannot put the old value back after
+    // the change's invalidation (a just-deactivated account cached as active for the TTL).
+    private const string InvalidateScript = """
+        for _, key in ipairs(KEYS) do
+          redis.call('DEL', key)
+          redis.call('INCR', key .. ':gen')
+          redis.call('PEXPIRE', key .. ':gen', ARGV[1])
+        end
+        return 0
+        """;
+
+    private const string FillScript = """
+        if (redis.call('GET', KEYS[2]) or '0') == ARGV[2] then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+          return 1
+        end
+        return 0
+        """;
+
+    /// <summary>How long a generation is remembered: far longer than any load takes.</summary>
+    private static readonly long GenerationTtlMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
+
+    private static RedisKey GenerationKey(string key) => key + ":gen";
+
     public async Task<T?> GetOrLoadAsync<T>(string key, TimeSpan ttl, Func<CancellationToken, Task<T?>> load, CancellationToken ct)
         where T : class
     {
+        var generation = RedisValue.Null;
         if (redis.IsConnected && !_pendingInvalidations.ContainsKey(key))
         {
             try
             {
-                var cached = await redis.GetDatabase().StringGetAsync(key);
-                if (cached.HasValue)
+                // One round trip: the value, and the generation a fill must still see.
+                var values = await redis.GetDatabase().StringGetAsync([key, GenerationKey(key)]);
+                if (values[0].HasValue)
                 {
-                    return JsonSerializer.Deserialize<T>((string)cached!, _json);
+                    return JsonSerializer.Deserialize<T>((string)values[0]!, _json);
                 }
+                generation = values[1].HasValue ? values[1] : (RedisValue)"0";
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -122,11 +150,12 @@ public sealed class CacheStore
         }
 
         var value = await load(ct);
-        if (value is not null && redis.IsConnected && _pendingInvalidations.IsEmpty)
+        if (value is not null && !generation.IsNull && redis.IsConnected && _pendingInvalidations.IsEmpty)
         {
             try
             {
-                await redis.GetDatabase().StringSetAsync(key, JsonSerializer.Serialize(value, _json), ttl);
+                await redis.GetDatabase().ScriptEvaluateAsync(FillScript, [key, GenerationKey(key)],
+                    [JsonSerializer.Serialize(value, _json), generation, (long)ttl.TotalMilliseconds]);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -144,7 +173,7 @@ public sealed class CacheStore
         }
         try
         {
-            await redis.GetDatabase().KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+            await DeleteAndAdvanceAsync(keys);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -157,6 +186,9 @@ public sealed class CacheStore
         }
     }
 
+    private Task DeleteAndAdvanceAsync(string[] keys) =>
+        redis.GetDatabase().ScriptEvaluateAsync(InvalidateScript, [.. keys.Select(k => (RedisKey)k)], [GenerationTtlMs]);
+
     private void ScheduleRetry() => _retry.Schedule();
 
     private async Task RetryPendingInvalidationsAsync()
@@ -164,7 +196,7 @@ public sealed class CacheStore
         var keys = _pendingInvalidations.Keys.ToArray();
         try
         {
-            await redis.GetDatabase().KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+            await DeleteAndAdvanceAsync(keys);
             foreach (var key in keys)
             {
                 _pendingInvalidations.TryRemove(key, out _);
