@@ -4,6 +4,7 @@ using Yarp.ReverseProxy.Transforms;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddGatewayTls();
 builder.Services.AddHealthChecks();
 builder.Services.AddReverseProxy()
     .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
@@ -17,6 +18,7 @@ builder.Services.AddReverseProxy()
     .AddServiceDiscoveryDestinationResolver();
 
 var app = builder.Build();
+app.UseGatewayTls();
 app.UseServiceDefaults(atTheEdge: true);
 app.UseMiddleware<GatewayEdgeMiddleware>();
 // Route after the edge middleware: it marks SPA navigations, which decides the route.
