@@ -40,7 +40,9 @@ public static class ContainerImageBuilder
         // Built for the image's own platform: a RID-less publish carries the build machine's glibc
         // app host, which Alpine's musl cannot start. ReadyToRun because a replica that scales out
         // under load should not spend its first seconds in the JIT (measured: docs/deploy.md).
-        "-r", options.RuntimeIdentifier, "--self-contained", "false", "-p:PublishReadyToRun=true",
+        // ReadyToRun can be turned off (Shop:Publish:ReadyToRun=false) where build time matters more:
+        // it precompiles every dependency per service, minutes on a busy 2-core machine.
+        "-r", options.RuntimeIdentifier, "--self-contained", "false", $"-p:PublishReadyToRun={(options.ReadyToRun ? "true" : "false")}",
         $"-p:ContainerArchiveOutputPath={Path.Combine(Path.GetFullPath(outputDirectory), name + ".tar.gz")}",
         $"-p:ContainerRepository={options.RepositoryFor(name)}",
         $"-p:ContainerImageTag={options.Tag}",

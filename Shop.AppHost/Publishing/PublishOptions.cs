@@ -27,7 +27,8 @@ public sealed record PublishOptions(
     BaseImageSet? BaseImages = null,
     string? TlsCertificate = null,
     string? TlsKey = null,
-    int HttpsPort = PublishOptions.DefaultHttpsPort)
+    int HttpsPort = PublishOptions.DefaultHttpsPort,
+    bool ReadyToRun = true)
 {
     /// <summary>The images the deployment starts from (<see cref="BaseImageSet.ConfigurationKey"/>).</summary>
     public BaseImageSet Images => BaseImages ?? BaseImageSet.Official;
@@ -83,7 +84,8 @@ public sealed record PublishOptions(
             BaseImages: images,
             TlsCertificate: certificate,
             TlsKey: key,
-            HttpsPort: section.GetValue("HttpsPort", DefaultHttpsPort));
+            HttpsPort: section.GetValue("HttpsPort", DefaultHttpsPort),
+            ReadyToRun: section.GetValue("ReadyToRun", true));
     }
 
     /// <summary>The image of a service built here (a .NET project or a Dockerfile): <c>&lt;registry&gt;/&lt;name&gt;:&lt;tag&gt;</c>.</summary>

@@ -161,7 +161,8 @@ build_image() {
       done ;;
     node)
       cp -a "$(readlink -f "$(command -v node)")" "$context/node"
-      mkdir -p "$context/node_modules" && cp -a /usr/lib/node_modules/npm "$context/node_modules/" ;;
+      mkdir -p "$context/node_modules" && cp -a /usr/lib/node_modules/npm "$context/node_modules/"
+      mkdir -p "$context/host-ca" && find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$context/host-ca/" \; ;;
   esac
   DOCKER_BUILDKIT=1 d build -q --build-arg "BASE=$LOCAL_PREFIX/debian:bookworm" --label "shop.local.hash=$hash" \
     -t "$image" "$context" >"$PLATFORM_DIR/logs/build-$name.log" 2>&1 \
@@ -180,7 +181,7 @@ build_images() {
   build_image postgres 15
   build_image redis 7
   build_image nginx 1.27
-  build_image node 20 "$(node --version)"
+  build_image node 20 "$(node --version)" "$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum)"
 }
 
 images_present() {
