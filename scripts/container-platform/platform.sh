@@ -3,7 +3,8 @@
 # Debian's Docker engine on its OWN socket and data folder, a local registry on 127.0.0.1:5000, and
 # base images built here (Debian rootfs, ASP.NET Core runtime, PostgreSQL, Redis, nginx, Node).
 #
-#   scripts/container-platform/platform.sh setup    install, start, build what is missing (idempotent)
+#   scripts/container-platform/platform.sh setup    install, build what is missing (idempotent); leaves the
+#                                                   daemon as found unless SHOP_PLATFORM_KEEP_RUNNING=1
 #   scripts/container-platform/platform.sh start    start the daemon and the registry
 #   scripts/container-platform/platform.sh stop     stop them (data, images and caches stay)
 #   scripts/container-platform/platform.sh status   exit 0 if the daemon answers and the images exist
@@ -201,12 +202,20 @@ check_default_socket_silent() {
 
 cmd_setup() {
   install_packages
+  local was_running=0
+  daemon_answers && was_running=1
   start_daemon
   start_registry
   build_images
   check_default_socket_silent
   touch "$PLATFORM_DIR/ready"
-  log "Container platform ready: DOCKER_HOST=$DOCKER_HOST_VALUE (set it per command only)"
+  if [ $was_running -eq 0 ] && [ -z "${SHOP_PLATFORM_KEEP_RUNNING:-}" ]; then
+    # Leave the machine as found: the daemon runs only while something uses it (deploy-test starts it).
+    cmd_stop
+    log "Container platform set up (stopped; './shop platform start' starts it on $SOCKET)"
+  else
+    log "Container platform ready: DOCKER_HOST=$DOCKER_HOST_VALUE (set it per command only)"
+  fi
 }
 
 case "${1:-}" in
@@ -217,5 +226,5 @@ case "${1:-}" in
   env) echo "DOCKER_HOST=$DOCKER_HOST_VALUE" ;;
   present) [ -f "$PLATFORM_DIR/ready" ] && command -v dockerd >/dev/null && command -v docker-compose >/dev/null ;;
   installed) command -v dockerd >/dev/null && command -v docker-compose >/dev/null && command -v docker-registry >/dev/null ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

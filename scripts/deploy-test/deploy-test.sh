@@ -66,7 +66,7 @@ cleanup() {
 trap cleanup EXIT
 
 phase platform "private dockerd, registry, base images"
-"$PLATFORM" setup
+SHOP_PLATFORM_KEEP_RUNNING=1 "$PLATFORM" setup
 done_phase
 
 # A run that was killed (no trap) may have left its deployment; its volumes hold other passwords.
