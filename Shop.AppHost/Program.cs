@@ -51,9 +51,9 @@ var orders = builder.AddProject<Projects.Shop_Orders>("orders")
     .WithEnvironment("ServiceAuth__ApiKey", ordersServiceKey)
     .WithShopDefaults(settings);
 
-var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, "..", "Shop.Web"), settings.GatewayPort);
+var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, "..", "Shop.Web"), settings.GatewayPort, infrastructure.BaseImages);
 
-builder.AddProject<Projects.Shop_Gateway>("gateway")
+var gateway = builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
     .WithDirectEndpoints()
     .WithExternalHttpEndpoints()
@@ -64,6 +64,12 @@ builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithReference(inventory).WaitFor(inventory)
     .WithReference(web.GetEndpoint("http"))
     .WithHttpHealthCheck("/health");
+if (builder.ExecutionContext.IsPublishMode)
+{
+    // A deployment opens its edge only once the SPA answers its health check; in run mode Vite starts
+    // alongside and the gateway already reports an unreachable web app as such.
+    gateway.WaitFor(web);
+}
 
 builder.AddShopPublishers();
 builder.Build().Run();

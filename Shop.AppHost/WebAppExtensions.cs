@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Shop.AppHost.Infrastructure;
 using Shop.AppHost.Publishing;
 
 namespace Shop.AppHost;
@@ -13,15 +14,23 @@ namespace Shop.AppHost;
 /// </summary>
 public static class WebAppExtensions
 {
-    public static IResourceBuilder<IResourceWithEndpoints> AddShopWebApp(this IDistributedApplicationBuilder builder, string name, string webDirectory, int? hmrClientPort)
+    public static IResourceBuilder<IResourceWithEndpoints> AddShopWebApp(this IDistributedApplicationBuilder builder, string name, string webDirectory, int? hmrClientPort, BaseImageSet baseImages)
     {
         if (builder.ExecutionContext.IsPublishMode)
         {
             // nginx:*-alpine's nginx user is 101 (Shop.Web/Dockerfile says USER nginx, a name Kubernetes
             // cannot check against runAsNonRoot); nginx.conf puts its pid and temp files under /tmp.
-            return builder.AddDockerfile(name, webDirectory)
+            var image = builder.AddDockerfile(name, webDirectory)
                 .WithHttpEndpoint(targetPort: 8080)
-                .WithContainerRuntime(101, 101, "/tmp", "/var/cache/nginx");
+                .WithContainerRuntime(101, 101, "/tmp", "/var/cache/nginx")
+                // nginx.conf's own health endpoint: compose and kubelet probe it over HTTP, so the gateway
+                // can wait for a serving SPA rather than an open port.
+                .WithDeploymentHttpProbe("/healthz");
+            foreach (var (argument, value) in baseImages.WebBuildArgs)
+            {
+                image.WithBuildArg(argument, value);
+            }
+            return image;
         }
 
         return builder.AddExecutable(name, "npm", webDirectory, "run", "dev")

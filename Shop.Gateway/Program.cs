@@ -5,6 +5,7 @@ using Yarp.ReverseProxy.Transforms;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddGatewayTls();
 builder.Services.AddHealthChecks();
 // Rate-limit buckets, shared by every gateway replica (database 3: 0-2 are the services').
 builder.AddShopRedis(databaseIndex: 3);
@@ -23,6 +24,7 @@ builder.Services.AddReverseProxy()
     .AddServiceDiscoveryDestinationResolver();
 
 var app = builder.Build();
+app.UseGatewayTls();
 app.UseServiceDefaults(atTheEdge: true);
 app.UseMiddleware<GatewayEdgeMiddleware>();
 app.UseRateLimiter();

@@ -39,7 +39,11 @@ public sealed class ShopInfrastructure
         _builder = builder;
         Mode = mode;
         DataRoot = dataRoot;
+        BaseImages = BaseImageSet.From(builder.Configuration);
     }
+
+    /// <summary>Official images, or the locally built ones (<see cref="BaseImageSet.ConfigurationKey"/>).</summary>
+    public BaseImageSet BaseImages { get; }
 
     public InfrastructureMode Mode { get; }
 
@@ -63,7 +67,8 @@ public sealed class ShopInfrastructure
         if (Mode == InfrastructureMode.Containers)
         {
             return _builder.AddPostgres(serverName, password: password)
-                .WithImage(Images.PostgresImage, Images.PostgresTag)
+                .WithImage(BaseImages.PostgresImage, BaseImages.PostgresTag)
+                .WithRegistry(BaseImages.PostgresRegistry)
                 // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
                 .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
                 .WithDataVolume($"shop-{serverName}-data")
@@ -80,7 +85,8 @@ public sealed class ShopInfrastructure
         if (Mode == InfrastructureMode.Containers)
         {
             return _builder.AddRedis(name, password: password)
-                .WithImage(Images.RedisImage, Images.RedisTag)
+                .WithImage(BaseImages.RedisImage, BaseImages.RedisTag)
+                .WithRegistry(BaseImages.RedisRegistry)
                 .WithContainerRuntime(Images.RedisUser, Images.RedisGroup) // writes only to its data volume
                 .WithDataVolume($"shop-{name}-data")
                 .WithPersistence();

@@ -14,6 +14,15 @@ public static class ComposeWriter
     public const string EnvExampleFileName = ".env.example";
     public const string Network = "msnet";
 
+    /// <summary>.env keys naming the gateway's certificate and key files (with --Shop:Publish:TlsCertificate/TlsKey).</summary>
+    public const string TlsCertificateVariable = "SHOP_TLS_CERTIFICATE";
+    public const string TlsKeyVariable = "SHOP_TLS_KEY";
+
+    /// <summary>Where the certificate and key are mounted in the gateway, and its HTTPS port inside the network.</summary>
+    public const string TlsCertificatePath = "/run/tls/tls.crt";
+    public const string TlsKeyPath = "/run/tls/tls.key";
+    public const int HttpsTargetPort = 8443;
+
     public static void Write(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory)
     {
         Directory.CreateDirectory(outputDirectory);
@@ -40,14 +49,20 @@ public static class ComposeWriter
             "Generated from the Shop AppHost model (./shop publish compose). Secrets come from .env.", Serialize(document));
 
         var keys = UsedKeys(model).ToList();
+        var tls = options.Tls
+            ? "# The gateway's TLS certificate and key (PEM files on the Docker host; the key readable by uid 1654).\n" +
+              $"{TlsCertificateVariable}={EnvFileValue(Path.GetFullPath(options.TlsCertificate!))}\n{TlsKeyVariable}={EnvFileValue(Path.GetFullPath(options.TlsKey!))}\n"
+            : "";
         WriteSecretFile(Path.Combine(outputDirectory, EnvFileName),
             "# Secrets and parameters for docker-compose.yaml. Never commit this file.\n" +
             $"# Image registry/tag of the Shop's own images (defaults: {options.Registry} / {options.Tag}).\n" +
             $"{PublishOptions.RegistryVariable}={options.Registry}\n{PublishOptions.TagVariable}={options.Tag}\n" +
+            tls +
             string.Concat(keys.Select(k => $"{k}={EnvFileValue(values[k])}\n")));
         File.WriteAllText(Path.Combine(outputDirectory, EnvExampleFileName),
             "# Copy to .env and fill in (./shop publish compose generates one).\n" +
             $"{PublishOptions.RegistryVariable}=\n{PublishOptions.TagVariable}=\n" +
+            (options.Tls ? $"{TlsCertificateVariable}=\n{TlsKeyVariable}=\n" : "") +
             string.Concat(keys.Select(k => $"{k}=\n")));
         WriteGitIgnore(outputDirectory, EnvFileName);
     }
@@ -60,11 +75,16 @@ public static class ComposeWriter
             : $"${{{PublishOptions.RegistryVariable}:-{options.Registry}}}/{service.Name}:${{{PublishOptions.TagVariable}:-{options.Tag}}}";
         if (service.Build is { } build)
         {
-            yaml["build"] = new Dictionary<string, object?>
+            var buildYaml = new Dictionary<string, object?>
             {
                 ["context"] = Path.GetRelativePath(outputDirectory, build.ContextPath),
                 ["dockerfile"] = Path.GetRelativePath(build.ContextPath, build.DockerfilePath),
             };
+            if (build.Args.Count > 0)
+            {
+                buildYaml["args"] = build.Args.ToDictionary(a => a.Key, a => (object?)Escape(a.Value));
+            }
+            yaml["build"] = buildYaml;
         }
         if (service.Entrypoint is { } entrypoint)
         {
@@ -74,22 +94,48 @@ public static class ComposeWriter
         {
             yaml["command"] = service.Args.Select(Interpolate).ToList();
         }
-        if (service.Environment.Count > 0)
-        {
-            yaml["environment"] = service.Environment.ToDictionary(e => e.Key, e => (object?)Interpolate(e.Value));
-        }
         var published = service.Ports.Where(p => p.PublishedPort is not null).ToList();
+        // The edge (a .NET service with a published port) terminates TLS when a certificate is given.
+        var tls = options.Tls && service.Kind == ServiceKind.Project && published.Count > 0;
+        var environment = service.Environment.ToDictionary(e => e.Key, e => (object?)Interpolate(e.Value));
+        if (tls)
+        {
+            var http = published.First(p => p.Scheme == "http");
+            // Kestrel endpoints replace HTTP_PORTS: plain HTTP stays for the health checks and the
+            // redirect; the gateway turns on redirection and HSTS when an https endpoint exists.
+            environment["Kestrel__Endpoints__http__Url"] = $"http://+:{http.TargetPort}";
+            environment["Kestrel__Endpoints__https__Url"] = $"https://+:{HttpsTargetPort}";
+            environment["Kestrel__Endpoints__https__Certificate__Path"] = TlsCertificatePath;
+            environment["Kestrel__Endpoints__https__Certificate__KeyPath"] = TlsKeyPath;
+            // The port browsers are redirected to: the one published on the host.
+            environment["ASPNETCORE_HTTPS_PORT"] = options.HttpsPort.ToString(CultureInfo.InvariantCulture);
+        }
+        if (environment.Count > 0)
+        {
+            yaml["environment"] = environment;
+        }
         if (published.Count > 0)
         {
-            yaml["ports"] = published.Select(p => $"{p.PublishedPort}:{p.TargetPort}").ToList();
+            var ports = published.Select(p => $"{p.PublishedPort}:{p.TargetPort}").ToList();
+            if (tls)
+            {
+                ports.Add($"{options.HttpsPort}:{HttpsTargetPort}");
+            }
+            yaml["ports"] = ports;
         }
         if (service.Ports.Count > 0)
         {
             yaml["expose"] = service.Ports.Select(p => p.TargetPort.ToString(CultureInfo.InvariantCulture)).Distinct().ToList();
         }
-        if (service.Volumes.Count > 0)
+        var mounts = service.Volumes.Select(v => $"{v.Name}:{v.Target}{(v.ReadOnly ? ":ro" : "")}").ToList();
+        if (tls)
         {
-            yaml["volumes"] = service.Volumes.Select(v => $"{v.Name}:{v.Target}{(v.ReadOnly ? ":ro" : "")}").ToList();
+            mounts.Add($"${{{TlsCertificateVariable}:?{TlsCertificateVariable} is not set in .env}}:{TlsCertificatePath}:ro");
+            mounts.Add($"${{{TlsKeyVariable}:?{TlsKeyVariable} is not set in .env}}:{TlsKeyPath}:ro");
+        }
+        if (mounts.Count > 0)
+        {
+            yaml["volumes"] = mounts;
         }
         if (HealthCheck(service.Readiness) is { } test)
         {

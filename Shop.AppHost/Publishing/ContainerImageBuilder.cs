@@ -14,12 +14,6 @@ namespace Shop.AppHost.Publishing;
 /// </summary>
 public static class ContainerImageBuilder
 {
-    /// <summary>
-    /// Alpine-based ASP.NET runtime: it has busybox <c>wget</c> for the compose health checks (the
-    /// Debian and chiseled images have neither curl nor wget). The services run with invariant globalization.
-    /// </summary>
-    public const string ContainerFamily = "alpine";
-
     /// <summary>The non-root 'app' user of the .NET images, numeric so Kubernetes' runAsNonRoot can verify it.</summary>
     public const string ContainerUser = "1654";
 
@@ -46,11 +40,14 @@ public static class ContainerImageBuilder
         // Built for the image's own platform: a RID-less publish carries the build machine's glibc
         // app host, which Alpine's musl cannot start. ReadyToRun because a replica that scales out
         // under load should not spend its first seconds in the JIT (measured: docs/deploy.md).
-        "-r", options.RuntimeIdentifier, "--self-contained", "false", "-p:PublishReadyToRun=true",
+        // ReadyToRun can be turned off (Shop:Publish:ReadyToRun=false) where build time matters more:
+        // it precompiles every dependency per service, minutes on a busy 2-core machine.
+        "-r", options.RuntimeIdentifier, "--self-contained", "false", $"-p:PublishReadyToRun={(options.ReadyToRun ? "true" : "false")}",
         $"-p:ContainerArchiveOutputPath={Path.Combine(Path.GetFullPath(outputDirectory), name + ".tar.gz")}",
         $"-p:ContainerRepository={options.RepositoryFor(name)}",
         $"-p:ContainerImageTag={options.Tag}",
-        $"-p:ContainerFamily={ContainerFamily}",
+        // The official aspnet image for the family, or the base image of the chosen set (a local registry's).
+        options.Images.AspNetBaseImage is { } baseImage ? $"-p:ContainerBaseImage={baseImage}" : $"-p:ContainerFamily={options.Images.ContainerFamily}",
         $"-p:ContainerUser={ContainerUser}",
     ];
 

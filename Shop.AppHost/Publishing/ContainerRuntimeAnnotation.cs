@@ -17,3 +17,15 @@ public static class ContainerRuntimeExtensions
         where T : IResource =>
         builder.WithAnnotation(new ContainerRuntimeAnnotation(user, group, writablePaths), ResourceAnnotationMutationBehavior.Replace);
 }
+
+/// <summary>
+/// An HTTP path a container answers when it is ready (for images whose probe the conventions cannot
+/// infer: without it a container gets only a TCP probe, which compose cannot express).
+/// </summary>
+public sealed record DeploymentHttpProbeAnnotation(string Path) : IResourceAnnotation;
+
+public static class DeploymentProbeExtensions
+{
+    public static IResourceBuilder<T> WithDeploymentHttpProbe<T>(this IResourceBuilder<T> builder, string path) where T : IResource =>
+        builder.WithAnnotation(new DeploymentHttpProbeAnnotation(path), ResourceAnnotationMutationBehavior.Replace);
+}

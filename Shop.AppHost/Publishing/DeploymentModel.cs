@@ -47,7 +47,8 @@ public sealed record DeployService(
 /// </summary>
 public sealed record DeployRuntime(long? User, long? Group, IReadOnlyList<string> WritablePaths);
 
-public sealed record DockerfileBuild(string ContextPath, string DockerfilePath);
+/// <param name="Args">Build arguments (<c>--build-arg</c>), e.g. the base images of the chosen set.</param>
+public sealed record DockerfileBuild(string ContextPath, string DockerfilePath, IReadOnlyDictionary<string, string> Args);
 
 /// <summary>An endpoint: <paramref name="TargetPort"/> inside the container; <paramref name="PublishedPort"/> on the host/load balancer when external.</summary>
 public sealed record DeployPort(string Name, string Scheme, int TargetPort, int? PublishedPort, bool External);

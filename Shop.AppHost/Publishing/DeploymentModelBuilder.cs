@@ -86,7 +86,8 @@ public sealed class DeploymentModelBuilder
             _ => ServiceKind.Container,
         };
         DockerfileBuild? build = resource.TryGetLastAnnotation<DockerfileBuildAnnotation>(out var dockerfile)
-            ? new DockerfileBuild(dockerfile.ContextPath, dockerfile.DockerfilePath)
+            ? new DockerfileBuild(dockerfile.ContextPath, dockerfile.DockerfilePath,
+                dockerfile.BuildArguments.ToDictionary(a => a.Key, a => Convert.ToString(a.Value, System.Globalization.CultureInfo.InvariantCulture) ?? ""))
             : null;
         var image = kind == ServiceKind.Container ? RegistryImage(resource) : _options.ImageFor(resource.Name);
 

@@ -29,6 +29,10 @@ public static class PublishConventions
                 // requirepass is set: an unauthenticated PING answers NOAUTH, still with exit code 0.
                 var redis = new ExecProbe(["sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG"]);
                 return (redis, redis);
+            case var _ when resource.TryGetLastAnnotation<DeploymentHttpProbeAnnotation>(out var declared):
+                var port = ports.FirstOrDefault(p => p.Scheme is "http")
+                    ?? throw new InvalidOperationException($"'{resource.Name}' declares an HTTP probe but has no HTTP endpoint.");
+                return (new HttpProbe(declared.Path, port.TargetPort), new HttpProbe(declared.Path, port.TargetPort));
             default:
                 var first = ports.FirstOrDefault();
                 return first is null ? (null, null) : (new TcpProbe(first.TargetPort), new TcpProbe(first.TargetPort));

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Shop.AppHost.Infrastructure;
 
 namespace Shop.AppHost.Publishing;
 
@@ -22,8 +23,21 @@ public sealed record PublishOptions(
     string? IngressControllerNamespace = null,
     int MinReplicas = 2,
     int MaxReplicas = 10,
-    int CpuUtilization = 70)
+    int CpuUtilization = 70,
+    BaseImageSet? BaseImages = null,
+    string? TlsCertificate = null,
+    string? TlsKey = null,
+    int HttpsPort = PublishOptions.DefaultHttpsPort,
+    bool ReadyToRun = true)
 {
+    /// <summary>The images the deployment starts from (<see cref="BaseImageSet.ConfigurationKey"/>).</summary>
+    public BaseImageSet Images => BaseImages ?? BaseImageSet.Official;
+
+    /// <summary>Compose: the gateway serves HTTPS when a certificate and key are given.</summary>
+    public bool Tls => TlsCertificate is not null;
+
+    public const int DefaultHttpsPort = 8443;
+
     /// <summary>The host name the Ingress serves the gateway on (Kubernetes).</summary>
     public const string DefaultIngressHost = "shop.example.com";
 
@@ -43,6 +57,12 @@ public sealed record PublishOptions(
     {
         var section = configuration.GetSection(Section);
         string Get(string key, string fallback) => section[key] is { Length: > 0 } value ? value : fallback;
+        var images = BaseImageSet.From(configuration);
+        string? certificate = section["TlsCertificate"] is { Length: > 0 } c ? c : null, key = section["TlsKey"] is { Length: > 0 } k ? k : null;
+        if ((certificate is null) != (key is null))
+        {
+            throw new InvalidOperationException($"{Section}:TlsCertificate and {Section}:TlsKey go together: give both or neither.");
+        }
         return new PublishOptions(
             Registry: Get("Registry", "shop").TrimEnd('/'),
             Tag: Get("Tag", "latest"),
@@ -52,14 +72,20 @@ public sealed record PublishOptions(
             MemoryRequest: Get("MemoryRequest", "256Mi"),
             CpuLimit: Get("CpuLimit", "1"),
             MemoryLimit: Get("MemoryLimit", "512Mi"),
-            RuntimeIdentifier: Get("RuntimeIdentifier", DefaultRuntimeIdentifier),
+            // The base image's libc decides the platform unless one is named.
+            RuntimeIdentifier: Get("RuntimeIdentifier", images.RuntimeIdentifier),
             IngressHost: Get("IngressHost", DefaultIngressHost),
             TlsSecret: Get("TlsSecret", DefaultTlsSecret),
             IngressClass: section["IngressClass"] is { Length: > 0 } ingressClass ? ingressClass : null,
             IngressControllerNamespace: section["IngressControllerNamespace"] is { Length: > 0 } controller ? controller : null,
             MinReplicas: Math.Max(1, section.GetValue("MinReplicas", 2)),
             MaxReplicas: section.GetValue("MaxReplicas", 10),
-            CpuUtilization: section.GetValue("CpuUtilization", 70));
+            CpuUtilization: section.GetValue("CpuUtilization", 70),
+            BaseImages: images,
+            TlsCertificate: certificate,
+            TlsKey: key,
+            HttpsPort: section.GetValue("HttpsPort", DefaultHttpsPort),
+            ReadyToRun: section.GetValue("ReadyToRun", true));
     }
 
     /// <summary>The image of a service built here (a .NET project or a Dockerfile): <c>&lt;registry&gt;/&lt;name&gt;:&lt;tag&gt;</c>.</summary>

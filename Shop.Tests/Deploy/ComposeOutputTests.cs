@@ -109,7 +109,7 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
                 }
             }
         }
-        Assert.Equal(["users", "orders", "inventory"], ((Dictionary<object, object>)Service("gateway")["depends_on"]).Keys.Cast<string>());
+        Assert.Equal(["users", "orders", "inventory", "web"], ((Dictionary<object, object>)Service("gateway")["depends_on"]).Keys.Cast<string>());
     }
 
     [Fact]

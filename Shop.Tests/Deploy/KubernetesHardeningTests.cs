@@ -250,7 +250,7 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
             ["users"] = ["redis", "users-db"],
             ["inventory"] = ["inventory-db", "redis"],
             ["orders"] = ["inventory", "orders-db", "redis", "users"],
-            ["gateway"] = ["inventory", "orders", "users"],
+            ["gateway"] = ["inventory", "orders", "users", "web"], // the SPA too (publish mode's WaitFor(web))
         };
         foreach (var (name, pod) in workloads)
         {

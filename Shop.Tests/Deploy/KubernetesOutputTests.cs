@@ -58,7 +58,9 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             Assert.NotNull(container.Resources.Requests["cpu"]);
             Assert.NotNull(container.Resources.Limits["memory"]);
         }
-        Assert.Equal(8080, deployments["web"].Spec.Template.Spec.Containers[0].ReadinessProbe.TcpSocket.Port.Value is var p ? int.Parse(p) : 0);
+        // nginx.conf's own health endpoint, probed over HTTP (kubelet needs no tool in the image).
+        var web = deployments["web"].Spec.Template.Spec.Containers[0];
+        Assert.Equal(("/healthz", "8080"), (web.ReadinessProbe.HttpGet.Path, web.ReadinessProbe.HttpGet.Port.Value));
     }
 
     [Fact]

@@ -20,6 +20,12 @@ public sealed class PublishOutput : IAsyncLifetime
     public static readonly string[] IngressOptions =
         ["--Shop:Publish:IngressHost=shop.acme.test", "--Shop:Publish:TlsSecret=acme-shop-tls", "--Shop:Publish:IngressClass=nginx"];
     public string ManifestPath => Path.Combine(Root, "manifest.json");
+    /// <summary>Compose output published with a TLS certificate and the locally built base images (<see cref="VariantOptions"/>).</summary>
+    public string ComposeVariantDirectory => Path.Combine(Root, "compose-variant");
+    public const string TlsCertificate = "/etc/shop/tls/shop.crt";
+    public const string TlsKey = "/etc/shop/tls/shop.key";
+    public static readonly string[] VariantOptions =
+        [$"--Shop:Publish:TlsCertificate={TlsCertificate}", $"--Shop:Publish:TlsKey={TlsKey}", "--Shop:Publish:HttpsPort=443", "--Shop:Publish:BaseImages=local"];
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
     public static string AppHostProject => Path.Combine(RepositoryRoot, "Shop.AppHost", "Shop.AppHost.csproj");
@@ -31,7 +37,8 @@ public sealed class PublishOutput : IAsyncLifetime
             RunAppHostAsync("--operation", "publish", "--step", "publish-compose", "--output-path", ComposeDirectory),
             RunAppHostAsync("--operation", "publish", "--step", "publish-k8s", "--output-path", KubernetesDirectory),
             RunAppHostAsync(["--operation", "publish", "--step", "publish-k8s", "--output-path", KubernetesOptionsDirectory, .. IngressOptions]),
-            RunAppHostAsync("--publisher", "manifest", "--output-path", ManifestPath));
+            RunAppHostAsync("--publisher", "manifest", "--output-path", ManifestPath),
+            RunAppHostAsync(["--operation", "publish", "--step", "publish-compose", "--output-path", ComposeVariantDirectory, .. VariantOptions]));
     }
 
     public ValueTask DisposeAsync()
