@@ -33,7 +33,6 @@ public static class ShopAuthentication
     public const string Audience = "shop";
     public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
     public const string AdminPolicy = "admin";
-    public const string ServicePolicy = "service";
     public const string ServiceCallerClaim = "service_caller";
     public const string ServiceScheme = "ServiceKey";
     public const string ServiceKeyHeader = "X-Service-Key";
@@ -66,8 +65,7 @@ public static class ShopAuthentication
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenProblemHandler>();
         services.AddAuthorizationBuilder()
             .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
-            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"))
-            .AddPolicy(ServicePolicy, p => p.AddAuthenticationSchemes(ServiceScheme).RequireAuthenticatedUser().RequireRole("service"));
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().RequireRole("admin"));
         return builder;
     }
 

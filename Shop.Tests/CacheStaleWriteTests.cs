@@ -1,10 +1,8 @@
-using Aspire.Hosting.Testing;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Shop.Tests.Infrastructure;
-using StackExchange.Redis;
 using Xunit;
 
 namespace Shop.Tests;
@@ -21,7 +19,7 @@ public sealed class CacheStaleWriteTests(ShopApp shop)
     [Fact]
     public async Task A_load_that_started_before_an_invalidation_does_not_fill_the_cache_after_it()
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(await shop.App.GetConnectionStringAsync("redis") + ",defaultDatabase=7");
+        await using var redis = await shop.ConnectRedisAsync(",defaultDatabase=7");
         var cache = new CacheStore(redis, Options.Create(new JsonOptions()), NullLogger<CacheStore>.Instance);
         var key = "test-account:" + Guid.NewGuid().ToString("N");
 

@@ -152,8 +152,7 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// <summary>Clears sign-in throttling state: every test client shares one address, 127.0.0.1.</summary>
     public async Task ForgetSignInAttemptsAsync()
     {
-        var connectionString = await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
-        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true,connectTimeout=5000");
+        await using var redis = await ConnectRedisAsync(",allowAdmin=true");
         var server = redis.GetServer(redis.GetEndPoints()[0]);
         var db = redis.GetDatabase(0);
         await foreach (var key in server.KeysAsync(0, "login:*"))
@@ -162,10 +161,16 @@ public abstract class ShopAppHost : IAsyncLifetime
         }
     }
 
-    private async Task<IReadOnlyList<string>> RedisClientNamesAsync()
+    /// <summary>A connection of the test's own to the app's Redis, with extra client options (e.g. <c>,allowAdmin=true</c>).</summary>
+    public async Task<StackExchange.Redis.ConnectionMultiplexer> ConnectRedisAsync(string options = "")
     {
         var connectionString = await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
-        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true,connectTimeout=5000");
+        return await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connectionString + ",connectTimeout=5000" + options);
+    }
+
+    private async Task<IReadOnlyList<string>> RedisClientNamesAsync()
+    {
+        await using var redis = await ConnectRedisAsync(",allowAdmin=true");
         var server = redis.GetServer(redis.GetEndPoints()[0]);
         return [.. (await server.ClientListAsync()).Select(c => c.Name).OfType<string>().Where(n => n.Length > 0).Distinct()];
     }

@@ -242,6 +242,6 @@ public static class UsersApi
     private static ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such user.");
 
-    internal static ProblemHttpResult InactiveCaller() =>
+    private static ProblemHttpResult InactiveCaller() =>
         TypedResults.Problem(statusCode: 403, title: "Account deactivated", detail: "This account is deactivated.");
 }
