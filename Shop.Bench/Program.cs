@@ -112,11 +112,29 @@ if (options.Runs("gateway") || options.Runs("cache"))
     {
         results.Notes.Add("Scenario 2 cache-off side skipped: attach mode needs --inventory-nocache URL of an Inventory started with Inventory__Cache__Enabled=false.");
     }
+    // The reference proxy in front of the same Inventory (scenario 1b).
+    NginxProxy? nginx = null;
+    if (options.Runs("gateway") && stack.Inventory is { } upstream)
+    {
+        if (NginxProxy.FindBinary() is { } nginxBinary)
+        {
+            nginx = await NginxProxy.StartAsync(nginxBinary, upstream, ct);
+        }
+        else
+        {
+            results.Notes.Add("Scenario 1b skipped: nginx not found (apt install nginx-light; ./shop bench installs it).");
+        }
+    }
+    await using var nginxScope = nginx;
     foreach (var c in options.Levels)
     {
         if (options.Runs("gateway"))
         {
             await MeasureAsync("reads", Scenarios.Gateway, c, stack.Gateway, h => Scenarios.ReadItem(h, data));
+        }
+        if (nginx is not null)
+        {
+            await MeasureAsync("reads", Scenarios.Nginx, c, nginx.Address, h => Scenarios.ReadItem(h, data));
         }
         if (stack.Inventory is { } direct)
         {

@@ -8,6 +8,7 @@ namespace Shop.Bench;
 public static class Scenarios
 {
     public const string Gateway = "GET /inventory/{sku} via gateway";
+    public const string Nginx = "GET /inventory/{sku} via nginx";
     public const string Direct = "GET /inventory/{sku} direct (cache warm)";
     public const string NoCache = "GET /inventory/{sku} direct (cache off)";
     public const string Orders = "POST /orders/ via gateway";

@@ -97,9 +97,19 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
         || ((request.Headers.Authorization.Count > 0 || request.Headers.Cookie.Count > 0) && ApiPrefixes.Any(p => request.Path.StartsWithSegments(p)));
 
     // Any segment named "internal" (any case, after Kestrel's path normalisation) is service-to-service only.
-    internal static bool IsInternalPath(PathString path) =>
-        path.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries)
-            .Any(s => s.Equals("internal", StringComparison.OrdinalIgnoreCase)) ?? false;
+    // Checked on every request, so without allocating.
+    internal static bool IsInternalPath(PathString path)
+    {
+        var value = path.Value.AsSpan();
+        foreach (var segment in value.Split('/'))
+        {
+            if (value[segment].Equals("internal", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private Task WriteAsync(HttpContext context, int status, string title, string detail)
     {

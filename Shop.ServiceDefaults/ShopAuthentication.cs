@@ -77,6 +77,10 @@ public static class ShopAuthentication
     /// </summary>
     public static void AddShopTokenValidation(this IHostApplicationBuilder builder, IReadOnlyList<SecurityKey>? localSigningKeys = null)
     {
+        // A lone scheme would otherwise become the default, and the authentication middleware the framework
+        // adds would check every request's token: in the gateway, an ES256 verification per proxied request
+        // (docs/performance.md). The services name their default explicitly, so this changes nothing there.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {

@@ -46,32 +46,50 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     }
 
     /// <summary>One bucket: its Redis key (kind, route, user or address) and its limits.</summary>
-    internal sealed record Bucket(string Kind, string Key, GatewayRateLimitOptions.TokenBucket Settings);
+    /// <param name="ClientFallback">For a bucket counted per user: the address to count by when the request has no valid token.</param>
+    internal sealed record Bucket(string Kind, string Key, GatewayRateLimitOptions.TokenBucket Settings, string? ClientFallback = null)
+    {
+        public Bucket WithUser(string? userKey) =>
+            ClientFallback is null ? this : this with { Key = Key + (userKey ?? ClientFallback), ClientFallback = null };
+    }
 
     internal static readonly string[] SignInPaths = ["/users/login", "/users/register", "/users/token/refresh"];
 
     private bool IsLimited(HttpContext context) =>
         _options.CurrentValue.Enabled && context.Connection.RemoteIpAddress is { } address && !IsExempt(address);
 
-    internal async ValueTask<Bucket> BucketForAsync(HttpContext context)
+    internal async ValueTask<Bucket> BucketForAsync(HttpContext context) =>
+        SharedBucketFor(context, out var shared) ? shared!.WithUser(await UserKeyAsync(context))
+        : RequestsBucket(context, await UserKeyAsync(context));
+
+    /// <summary>
+    /// Sign-in and order placement draw from buckets shared in Redis; true and the bucket (still without its
+    /// user, see <see cref="Bucket.WithUser"/>) for those.
+    /// </summary>
+    private bool SharedBucketFor(HttpContext context, out Bucket? bucket)
     {
-        var options = _options.CurrentValue;
+        bucket = null;
         var request = context.Request;
-        var client = ClientKey(context.Connection.RemoteIpAddress!);
-        if (HttpMethods.IsPost(request.Method))
+        if (!HttpMethods.IsPost(request.Method))
         {
-            var path = request.Path.Value?.TrimEnd('/').ToLowerInvariant() ?? "";
-            if (SignInPaths.Contains(path))
-            {
-                return new Bucket("sign-in", $"rl:signin:{path}:{client}", options.SignIn);
-            }
-            if (path == "/orders")
-            {
-                return new Bucket("order", $"rl:order:{await UserKeyAsync(context) ?? client}", options.PlaceOrder);
-            }
+            return false;
         }
-        return new Bucket("request", $"rl:req:{await UserKeyAsync(context) ?? client}", options.Requests);
+        var options = _options.CurrentValue;
+        var client = ClientKey(context.Connection.RemoteIpAddress!);
+        var path = request.Path.Value?.TrimEnd('/').ToLowerInvariant() ?? "";
+        if (SignInPaths.Contains(path))
+        {
+            bucket = new Bucket("sign-in", $"rl:signin:{path}:{client}", options.SignIn);
+        }
+        else if (path == "/orders")
+        {
+            bucket = new Bucket("order", "rl:order:", options.PlaceOrder, client);
+        }
+        return bucket is not null;
     }
+
+    private Bucket RequestsBucket(HttpContext context, string? userKey) =>
+        new("request", "rl:req:" + (userKey ?? ClientKey(context.Connection.RemoteIpAddress!)), _options.CurrentValue.Requests);
 
     private async ValueTask<string?> UserKeyAsync(HttpContext context) =>
         await _users.UserAsync(context) is { } sub ? "u:" + sub : null;
@@ -105,10 +123,23 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
 
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
-    // Without I/O the answer is known only for requests that are not limited; for the others this says
-    // "not yet", and the middleware then calls AcquireAsyncCore, which asks Redis.
-    protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
-        IsLimited(resource) ? Lease.Undecided : Lease.Granted;
+    // Most requests are decided here, without I/O: the general budget is in this process, and a token
+    // seen before is already known to be valid (TokenUsers). Sign-in and order placement (Redis) and a
+    // token not checked yet say "not yet"; the middleware then calls AcquireAsyncCore. A refusal also goes
+    // there and is decided again — a refused attempt takes no token, so nothing is counted twice.
+    protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
+    {
+        if (!IsLimited(resource))
+        {
+            return Lease.Granted;
+        }
+        if (SharedBucketFor(resource, out _) || !_users.TryGetKnownUser(resource, out var sub))
+        {
+            return Lease.Undecided;
+        }
+        using var local = _inProcess.AttemptAcquire(RequestsBucket(resource, sub is null ? null : "u:" + sub));
+        return local.IsAcquired ? Lease.Granted : Lease.Undecided;
+    }
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken)
     {

@@ -17,15 +17,23 @@ public sealed class TokenUsers(IMemoryCache validated)
     /// <summary>Enough for every token in use within one access-token lifetime; beyond it, a token is checked again.</summary>
     public const int CacheEntries = 20_000;
 
+    /// <summary>
+    /// The answer without I/O, when there is one: true with null for a request without a bearer token,
+    /// true with the <c>sub</c> for a token already checked; false when the token still needs its check.
+    /// </summary>
+    public bool TryGetKnownUser(HttpContext context, out string? sub)
+    {
+        sub = null;
+        return BearerToken(context) is not { } token || validated.TryGetValue(token, out sub);
+    }
+
     /// <returns>The token's <c>sub</c>, or null when there is no bearer token or it is not valid.</returns>
     public async ValueTask<string?> UserAsync(HttpContext context)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (BearerToken(context) is not { } token)
         {
             return null;
         }
-        var token = header["Bearer ".Length..].Trim();
         if (validated.TryGetValue(token, out string? known))
         {
             return known;
@@ -39,5 +47,11 @@ public sealed class TokenUsers(IMemoryCache validated)
         }
         validated.Set(token, sub, new MemoryCacheEntryOptions { AbsoluteExpiration = DateTimeOffset.FromUnixTimeSeconds(expires), Size = 1 });
         return sub;
+    }
+
+    private static string? BearerToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 }
