@@ -58,6 +58,7 @@ var gateway = builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithDirectEndpoints()
     .WithExternalHttpEndpoints()
     .WithAppHostEnvironment()
+    .WithTelemetryExportOnlyToDashboard()
     .WithReference(redis) // rate limits; no WaitFor: without Redis the gateway limits in its own memory
     .WithReference(users).WaitFor(users)
     .WithReference(orders).WaitFor(orders)

@@ -1,5 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Shop.AppHost;
 
@@ -28,7 +29,7 @@ public static class ShopProjectExtensions
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithShopDefaults(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
     {
-        project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment();
+        project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment().WithTelemetryExportOnlyToDashboard();
         if (project.ApplicationBuilder.ExecutionContext.IsPublishMode)
         {
             // In a deployment the gateway reaches the services from a pod or compose network, not
@@ -65,5 +66,29 @@ public static class ShopProjectExtensions
         return builder.ExecutionContext.IsRunMode
             ? project.WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
             : project;
+    }
+
+    /// <summary>
+    /// Without the dashboard (the tests, the bench) nothing listens on the OTLP endpoint Aspire still hands
+    /// every resource: each service would serialise every span and metric, fail to send them and keep them
+    /// in memory for a retry — CPU and memory no deployment spends (docs/performance.md). Export is then
+    /// left off, as in a deployment without a collector.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithTelemetryExportOnlyToDashboard(this IResourceBuilder<ProjectResource> project)
+    {
+        if (!project.ApplicationBuilder.ExecutionContext.IsRunMode)
+        {
+            return project;
+        }
+        return project.WithEnvironment(context =>
+        {
+            if (context.ExecutionContext.Services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard)
+            {
+                foreach (var name in context.EnvironmentVariables.Keys.Where(k => k.StartsWith("OTEL_EXPORTER_OTLP_", StringComparison.Ordinal)).ToList())
+                {
+                    context.EnvironmentVariables.Remove(name);
+                }
+            }
+        });
     }
 }

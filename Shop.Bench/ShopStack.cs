@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Shop.AppHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -96,6 +97,7 @@ public sealed class ShopStack : IAsyncDisposable
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
             .WithEnvironment("Inventory__Cache__Enabled", "false")
             .WithEnvironment("Inventory__SeedDemoCatalogue", "false")
+            .WithTelemetryExportOnlyToDashboard()
             .WaitFor(inventory);
     }
 
