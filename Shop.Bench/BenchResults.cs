@@ -22,6 +22,7 @@ public sealed record BenchResults
     public const double CacheTarget = 3.0;
     public const double OrdersVsPgbenchTarget = 0.25;
     public const double OrdersP99TargetMs = 60;
+    public const double WebhookP50TargetMs = 100;
 
     public required DateTime StartedAt { get; init; }
     public required string Command { get; init; }
@@ -37,6 +38,7 @@ public sealed record BenchResults
     public Dictionary<string, Dictionary<string, double>> PeakRssByPhaseMiB { get; init; } = [];
     public Dictionary<string, double> HighWaterMarkMiB { get; init; } = [];
     public StockCheck? Stock { get; set; }
+    public WebhookDelivery? Webhooks { get; set; }
     public List<string> Notes { get; init; } = [];
     public string? PgbenchDescription { get; set; }
     public double TotalSeconds { get; set; }

@@ -15,6 +15,9 @@ public static class Scenarios
     public const string Pgbench = "pgbench TPC-B";
     public const string Kestrel = "trivial Kestrel endpoint";
 
+    /// <summary>Every bench order holds three units (1 + 2, or 3 of the only sku).</summary>
+    public const int UnitsPerOrder = 3;
+
     /// <summary>GET one item as a shopper, rotating over the bench skus.</summary>
     public static LoadRunner.Operation ReadItem(HttpClient http, BenchData data)
     {
@@ -65,7 +68,7 @@ public static class Scenarios
             {
                 return ((int)response.StatusCode).ToString();
             }
-            Interlocked.Add(ref unitsOrdered.Value, 3);
+            Interlocked.Add(ref unitsOrdered.Value, UnitsPerOrder);
             return null;
         };
     }

@@ -37,6 +37,8 @@ builder.Services.AddSingleton<WebhookSecrets>();
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookDispatchSignal>();
+builder.Services.AddSingleton<OutboxCommitInterceptor>();
+builder.Services.ConfigureDbContext<OrdersDbContext>((services, options) => options.AddInterceptors(services.GetRequiredService<OutboxCommitInterceptor>()));
 builder.Services.AddSingleton<WebhookMetrics>();
 // RemoveAllResilienceHandlers is experimental, but it is the documented way to opt one client out of the defaults.
 #pragma warning disable EXTEXP0001

@@ -63,6 +63,29 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
     }
 
     [Fact]
+    public async Task A_webhook_leaves_when_its_order_commits_without_waiting_for_the_poll()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+
+            // Orders polls its outbox every ScaledShopApp.SlowWebhookPoll here; only the wake-up after the
+            // commit can bring the delivery within this wait.
+            var received = await receiver.WaitForAsync(orderId, "order.created", TimeSpan.FromSeconds(30));
+            Assert.True(received is not null, $"order.created for {orderId} was not delivered within 30 s (poll interval {ScaledShopApp.SlowWebhookPoll})");
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
     public async Task Every_webhook_is_delivered_with_two_dispatchers()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -15,6 +15,9 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
     /// <summary>The Data Protection key ring that encrypts webhook secrets, shared by every Orders replica.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
+    /// <summary>Outbox rows were added since the last commit (<c>OutboxCommitInterceptor</c> wakes the dispatcher after it).</summary>
+    internal bool OutboxWritten { get; set; }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Order>(e =>

@@ -11,7 +11,7 @@ namespace Shop.Orders.Webhooks;
 /// Writes one outbox row per interested active subscription, inside the caller's transaction, so an
 /// event exists exactly when the order change it describes was committed.
 /// </summary>
-public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json, WebhookDispatchSignal signal)
+public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json)
 {
     private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
 
@@ -44,7 +44,7 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
                 CreatedAt = at,
             });
         }
-        signal.Notify();
+        db.OutboxWritten = true;
     }
 }
 
@@ -52,7 +52,7 @@ public sealed record WebhookPayload(Guid Id, string Type, DateTime CreatedAt, We
 
 public sealed record WebhookPayloadData(OrderResponse Order);
 
-/// <summary>Wakes the dispatcher when this instance wrote outbox rows, so delivery does not wait for the next poll.</summary>
+/// <summary>Wakes the dispatcher when this instance committed outbox rows (<see cref="OutboxCommitInterceptor"/>), so delivery does not wait for the next poll.</summary>
 public sealed class WebhookDispatchSignal
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
