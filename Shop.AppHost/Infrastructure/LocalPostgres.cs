@@ -35,6 +35,9 @@ public static class LocalPostgresBuilderExtensions
 {
     private const string PostgresBin = "/usr/lib/postgresql/15/bin";
 
+    /// <summary>The server binary of Debian's postgresql-15 package.</summary>
+    public static string ServerPath { get; } = Path.Combine(PostgresBin, "postgres");
+
     // postgres treats SIGTERM as a "smart" shutdown that waits for pooled client connections to go
     // away, which never happens while services run. Turn the orchestrator's stop signal into a
     // fast shutdown (SIGINT) so a stop is quick and the data directory is left clean.
@@ -46,7 +49,7 @@ public static class LocalPostgresBuilderExtensions
         this IDistributedApplicationBuilder builder, string name, string dataRoot, IResourceBuilder<ParameterResource> password)
     {
         var dataDirectory = Path.Combine(dataRoot, "postgres", name);
-        var (command, launcherArgs) = LocalServerAccount.Wrap("/bin/sh", "-c", FastShutdownLauncher, "pg-launcher", Path.Combine(PostgresBin, "postgres"));
+        var (command, launcherArgs) = LocalServerAccount.Wrap("/bin/sh", "-c", FastShutdownLauncher, "pg-launcher", ServerPath);
         var server = new LocalPostgresServerResource(name, command, dataDirectory, password.Resource);
 
         var healthKey = $"{name}_check";

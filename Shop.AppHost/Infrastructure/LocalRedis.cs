@@ -21,12 +21,15 @@ public sealed class LocalRedisResource(string name, string command, string dataD
 
 public static class LocalRedisBuilderExtensions
 {
+    /// <summary>The server command, looked up on PATH.</summary>
+    public const string ServerCommand = "redis-server";
+
     public static IResourceBuilder<LocalRedisResource> AddLocalRedis(
         this IDistributedApplicationBuilder builder, string name, string dataRoot, IResourceBuilder<ParameterResource> password)
     {
         var dataDirectory = Path.Combine(dataRoot, "redis", name);
         Directory.CreateDirectory(dataDirectory);
-        var redis = new LocalRedisResource(name, "redis-server", dataDirectory, password.Resource);
+        var redis = new LocalRedisResource(name, ServerCommand, dataDirectory, password.Resource);
 
         var healthKey = $"{name}_check";
         builder.Services.AddHealthChecks().AddAsyncCheck(healthKey, async ct =>

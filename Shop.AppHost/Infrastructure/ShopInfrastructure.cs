@@ -55,7 +55,37 @@ public sealed class ShopInfrastructure
         var mode = InfrastructureModeDetector.Detect(builder, out var reason);
         var dataRoot = ResolveDataRoot(builder);
         builder.Services.AddHostedService(sp => new ChoiceLogger(sp.GetRequiredService<ILogger<ShopInfrastructure>>(), mode, reason, dataRoot));
+        if (mode == InfrastructureMode.LocalProcesses)
+        {
+            // `./shop run` installs the servers before it starts the AppHost; `aspire run` and `dotnet run` do not.
+            // Said before the resources start: a server that cannot start holds the start-up back.
+            builder.Eventing.Subscribe<BeforeStartEvent>((evt, _) =>
+            {
+                if (MissingServers() is { Count: > 0 } missing)
+                {
+                    evt.Services.GetRequiredService<ILogger<ShopInfrastructure>>().LogWarning(
+                        "{Servers} not installed, so those resources cannot start: run ./shop run once (it installs them) or apt-get install postgresql-15 redis-server.",
+                        string.Join(" and ", missing));
+                }
+                return Task.CompletedTask;
+            });
+        }
         return new ShopInfrastructure(builder, mode, dataRoot);
+    }
+
+    private static List<string> MissingServers()
+    {
+        var missing = new List<string>();
+        if (!File.Exists(LocalPostgresBuilderExtensions.ServerPath))
+        {
+            missing.Add($"PostgreSQL 15 ({LocalPostgresBuilderExtensions.ServerPath})");
+        }
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        if (!path.Any(dir => File.Exists(Path.Combine(dir, LocalRedisBuilderExtensions.ServerCommand))))
+        {
+            missing.Add($"Redis ({LocalRedisBuilderExtensions.ServerCommand} on PATH)");
+        }
+        return missing;
     }
 
     /// <summary>One PostgreSQL server named <paramref name="serverName"/> holding one database.</summary>

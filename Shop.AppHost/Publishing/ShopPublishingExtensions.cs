@@ -2,6 +2,7 @@ using Aspire.Hosting.Pipelines;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Shop.AppHost.Publishing;
 
@@ -12,8 +13,10 @@ namespace Shop.AppHost.Publishing;
 /// <item><c>publish-k8s</c>: Kubernetes manifests + kustomization.yaml</item>
 /// <item><c>publish-images</c>: the .NET services' container images as tarballs (no Docker daemon)</item>
 /// </list>
-/// Run one with <c>dotnet run --project Shop.AppHost -- --operation publish --step publish-compose --output-path DIR</c>.
-/// The first two are also required by the <c>publish</c> step.
+/// Run one with <c>dotnet run --project Shop.AppHost -- --operation publish --step publish-compose --output-path DIR</c>
+/// (<c>./shop publish compose DIR</c>): it writes straight into DIR. The first two are also required by the
+/// <c>publish</c> step (<c>aspire publish -o DIR</c>), which runs both: each then writes into its own
+/// subfolder, <c>DIR/compose</c> and <c>DIR/k8s</c>, since their files would otherwise mix.
 /// </summary>
 public static class ShopPublishingExtensions
 {
@@ -21,13 +24,17 @@ public static class ShopPublishingExtensions
     public const string KubernetesStep = "publish-k8s";
     public const string ImagesStep = "publish-images";
 
+    /// <summary>The subfolders of the output directory when the <c>publish</c> step runs both publishers.</summary>
+    public const string ComposeFolder = "compose";
+    public const string KubernetesFolder = "k8s";
+
     public static IDistributedApplicationBuilder AddShopPublishers(this IDistributedApplicationBuilder builder)
     {
         // No dependency on Aspire's parameter processing (it prompts for values without defaults and
         // would wait forever in a script): ParameterValues resolves values itself.
-        builder.Pipeline.AddStep(ComposeStep, ctx => PublishAsync(ctx, ComposeWriter.EnvFileName, ComposeWriter.Write),
+        builder.Pipeline.AddStep(ComposeStep, ctx => PublishAsync(ctx, ComposeStep, ComposeFolder, ComposeWriter.EnvFileName, ComposeWriter.Write),
             requiredBy: WellKnownPipelineSteps.Publish);
-        builder.Pipeline.AddStep(KubernetesStep, ctx => PublishAsync(ctx, KubernetesWriter.SecretsEnvFile, KubernetesWriter.Write),
+        builder.Pipeline.AddStep(KubernetesStep, ctx => PublishAsync(ctx, KubernetesStep, KubernetesFolder, KubernetesWriter.SecretsEnvFile, KubernetesWriter.Write),
             requiredBy: WellKnownPipelineSteps.Publish);
         builder.Pipeline.AddStep(ImagesStep, ContainerImageBuilder.BuildAllAsync);
         return builder;
@@ -35,11 +42,15 @@ public static class ShopPublishingExtensions
 
     private delegate void Writer(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory);
 
-    private static async Task PublishAsync(PipelineStepContext ctx, string valuesFile, Writer write)
+    private static async Task PublishAsync(PipelineStepContext ctx, string step, string folder, string valuesFile, Writer write)
     {
         var configuration = ctx.Services.GetRequiredService<IConfiguration>();
         var options = PublishOptions.From(configuration);
         var outputDirectory = ctx.Services.GetRequiredService<IPipelineOutputService>().GetOutputDirectory();
+        if (ctx.Services.GetRequiredService<IOptions<PipelineOptions>>().Value.Step != step)
+        {
+            outputDirectory = Path.Combine(outputDirectory, folder);
+        }
 
         var builder = new DeploymentModelBuilder(ctx.Model, ctx.ExecutionContext, options);
         var model = await builder.BuildAsync(ctx.CancellationToken);

@@ -53,15 +53,26 @@ public sealed class PublishOutput : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    public static async Task RunAppHostAsync(params string[] args)
+    /// <summary>The configuration the test run was built in; the AppHost was built in the same one (project reference).</summary>
+    public static string Configuration { get; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+
+    public static Task RunAppHostAsync(params string[] args) =>
+        RunAsync("dotnet", ["run", "--no-build", "--no-launch-profile", "-c", Configuration, "--project", AppHostProject, "--", .. args]);
+
+    /// <summary>Runs a command in the repository root; fails with its output unless it exits 0 within two minutes.</summary>
+    public static async Task RunAsync(string fileName, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        // The test run built the AppHost (project reference) in the same configuration.
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
-        foreach (var arg in (string[])["run", "--no-build", "--no-launch-profile", "-c", configuration, "--project", AppHostProject, "--", .. args])
+        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+        var command = $"{fileName} {string.Join(' ', args)}";
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -73,11 +84,11 @@ public sealed class PublishOutput : IAsyncLifetime
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"AppHost {string.Join(' ', args)} did not finish in 2 minutes:\n{await stdout}");
+            throw new TimeoutException($"{command} did not finish in 2 minutes:\n{await stdout}");
         }
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"AppHost {string.Join(' ', args)} failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
+            throw new InvalidOperationException($"{command} failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
         }
     }
 
