@@ -7,7 +7,10 @@ builder.AddServiceDefaults();
 builder.AddShopDbContext<InventoryDbContext, WebApplicationBuilder>("inventorydb");
 builder.AddShopRedis(databaseIndex: 2);
 builder.AddShopAuthentication();
-builder.AddShopOpenApi("Shop Inventory API");
+builder.AddShopOpenApi("Shop Inventory API", "The catalogue: items by sku with price and stock.", new Dictionary<string, string>
+{
+    ["Inventory"] = "Read the catalogue; admins create, change, adjust and delete items",
+});
 
 builder.Services.Configure<InventoryCacheOptions>(builder.Configuration.GetSection("Inventory:Cache"));
 builder.Services.AddScoped<ItemReader>();

@@ -10,7 +10,11 @@ builder.AddServiceDefaults();
 builder.AddShopDbContext<OrdersDbContext, WebApplicationBuilder>("ordersdb");
 builder.AddShopRedis(databaseIndex: 1);
 builder.AddShopAuthentication();
-builder.AddShopOpenApi("Shop Orders API");
+builder.AddShopOpenApi("Shop Orders API", "Orders priced and reserved by Inventory, their history, and signed webhooks for order events.", new Dictionary<string, string>
+{
+    ["Orders"] = "Place, list, read and change orders, and read an order's events",
+    ["Webhooks"] = "Subscriptions to order events and their delivery log (admin)",
+});
 builder.AddServiceClients();
 
 builder.Services.AddOptions<OrdersOptions>().Bind(builder.Configuration.GetSection("Orders"))

@@ -14,14 +14,22 @@ public static class ShopOpenApiExtensions
 {
     private const string BearerScheme = "bearer";
 
-    /// <summary>An OpenAPI document describing the service's public routes and the bearer scheme.</summary>
-    public static TBuilder AddShopOpenApi<TBuilder>(this TBuilder builder, string title) where TBuilder : IHostApplicationBuilder
+    /// <summary>
+    /// An OpenAPI document describing the service's public routes and the bearer scheme, as a client sees
+    /// them through the gateway. <paramref name="tags"/> describes each tag (route group) the service uses.
+    /// </summary>
+    public static TBuilder AddShopOpenApi<TBuilder>(this TBuilder builder, string title, string description,
+        IReadOnlyDictionary<string, string> tags) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.AddOpenApi(options =>
         {
             options.AddDocumentTransformer((document, context, _) =>
             {
-                document.Info = new OpenApiInfo { Title = title, Version = "v1" };
+                document.Info = new OpenApiInfo { Title = title, Version = "v1", Description = description };
+                foreach (var tag in document.Tags ?? new HashSet<OpenApiTag>())
+                {
+                    tag.Description ??= tags.GetValueOrDefault(tag.Name ?? "");
+                }
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
                 document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
@@ -69,6 +77,15 @@ public static class ShopOpenApiExtensions
                 {
                     operation.Responses.TryAdd("404", new OpenApiResponse { Description = "Not found (or not yours)" });
                 }
+                // Every request through the gateway spends from one of its rate-limit buckets.
+                operation.Responses.TryAdd("429", new OpenApiResponse
+                {
+                    Description = "Rate limit reached at the gateway; Retry-After says when to try again",
+                    Headers = new Dictionary<string, IOpenApiHeader>
+                    {
+                        ["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } },
+                    },
+                });
 
                 // Every error answer is an RFC 9457 problem.
                 IOpenApiSchema? problemSchema = null;

@@ -11,12 +11,11 @@ namespace Shop.Tests;
 /// </summary>
 public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
 {
-    private static readonly string ScreenshotDirectory = Path.Combine(ShopAppHost.RepositoryRoot, "artifacts", "screenshots");
     private Chromium _chromium = null!;
 
     public async ValueTask InitializeAsync()
     {
-        Directory.CreateDirectory(ScreenshotDirectory);
+        Directory.CreateDirectory(Chromium.ScreenshotDirectory);
         _chromium = await Chromium.LaunchAsync();
     }
 
@@ -25,7 +24,7 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
     private Task<IPage> NewPageAsync(int width = 1280, int height = 860) => _chromium.NewPageAsync(shop.GatewayAddress, width, height);
 
     private static Task ScreenshotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDirectory, name + ".png"), FullPage = true });
 
     private static async Task RegisterAsync(IPage page, string name, string email, string password, bool screenshot = false)
     {

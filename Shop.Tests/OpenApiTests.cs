@@ -6,7 +6,8 @@ namespace Shop.Tests;
 
 /// <summary>
 /// The OpenAPI documents as Scalar at /api-docs reads them, through the gateway: requests built from
-/// them go to the gateway's origin, and they describe every answer an operation gives.
+/// them go to the gateway's origin, they describe every answer an operation gives, and a common
+/// OpenAPI linter (Redocly CLI, recommended rules) finds no error in them.
 /// </summary>
 public sealed class OpenApiTests(ShopApp shop)
 {
@@ -68,5 +69,22 @@ public sealed class OpenApiTests(ShopApp shop)
             Assert.True(operations.TryGetValue(key, out var operation), $"no operation {key} in {string.Join(", ", operations.Keys)}");
             Assert.True(operation.GetProperty("responses").TryGetProperty(status, out _), $"{key} does not list its {status} answer");
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Documents))]
+    public async Task The_document_has_no_errors_under_redoclys_recommended_rules(string name)
+    {
+        var response = await shop.Client().GetAsync($"/{name}/openapi/v1.json");
+        await response.ExpectAsync(200);
+        // Kept with the test results: the document the linter judged.
+        var file = Path.Combine(ShopAppHost.RepositoryRoot, "artifacts", "test-results", "openapi", name + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllTextAsync(file, await response.Content.ReadAsStringAsync());
+        var findings = await OpenApiLinter.LintAsync(file);
+
+        var report = findings.Count == 0 ? "no findings" : string.Join("\n", findings);
+        TestContext.Current.TestOutputHelper?.WriteLine($"redocly lint {name}: {report}");
+        Assert.False(findings.Any(f => f.IsError), $"redocly lint {name}: {findings.Count(f => f.IsError)} errors\n{report}");
     }
 }

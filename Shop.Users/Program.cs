@@ -20,7 +20,11 @@ builder.Services.Configure<LoginThrottleOptions>(builder.Configuration.GetSectio
 builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddScoped<SignInSessions>();
 builder.Services.AddScoped<AccountChanges>();
-builder.AddShopOpenApi("Shop Users API");
+builder.AddShopOpenApi("Shop Users API", "Accounts, sign-in sessions and the public keys that verify access tokens.", new Dictionary<string, string>
+{
+    ["Users"] = "Accounts: register, read and change them; admins list, promote and deactivate",
+    ["Sessions"] = "Sign in, refresh the access token, sign out",
+});
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync<UsersDbContext>();

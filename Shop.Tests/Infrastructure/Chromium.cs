@@ -5,6 +5,9 @@ namespace Shop.Tests.Infrastructure;
 /// <summary>Debian's headless Chromium (never a downloaded browser) driven by Playwright.</summary>
 public sealed class Chromium : IAsyncDisposable
 {
+    /// <summary>Where the browser tests keep their screenshots (the README shows some of them, copied to docs/screenshots).</summary>
+    public static readonly string ScreenshotDirectory = Path.Combine(ShopAppHost.RepositoryRoot, "artifacts", "screenshots");
+
     private readonly IPlaywright _playwright;
     private readonly IBrowser _browser;
 
