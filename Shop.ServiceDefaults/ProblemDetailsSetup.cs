@@ -63,6 +63,19 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                 problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}) is unavailable. Try again shortly." };
                 context.Response.Headers.RetryAfter = "5";
                 break;
+            case var _ when IsDatabaseUnavailable(exception):
+                // Refused, dropped or timed out, or no pooled connection free in time: the database is away or
+                // overloaded, which a retry shortly may not find. Not a bug in this service.
+                logger.LogWarning("Database unavailable: {Reason}", exception.GetBaseException().Message);
+                if (exception.GetBaseException() is IOException or System.Net.Sockets.SocketException)
+                {
+                    // The connection broke (a restarted server): its pooled siblings are as dead, and each
+                    // would fail one more request before the pool notices. Open fresh ones instead.
+                    Npgsql.NpgsqlConnection.ClearAllPools();
+                }
+                problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = "This service's database is unavailable or overloaded. Try again shortly." };
+                context.Response.Headers.RetryAfter = "5";
+                break;
             default:
                 logger.LogError(exception, "Unhandled exception");
                 problem = new ProblemDetails { Status = 500, Title = "Internal server error", Detail = "Something went wrong. Quote the request id when reporting it." };
@@ -71,6 +84,18 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
 
         context.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static bool IsDatabaseUnavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.NpgsqlException { IsTransient: true })
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>A route or query value that did not bind: "Failed to bind parameter "int limit" from "x"." → "limit".</summary>
