@@ -25,7 +25,7 @@ public sealed record BenchOptions
     public string AdminEmail { get; init; } = "admin@shop.local";
     public string AdminPassword { get; init; } = "Admin123!";
 
-    public static readonly string[] AllScenarios = ["gateway", "cache", "orders", "pgbench", "kestrel"];
+    public static readonly string[] AllScenarios = ["gateway", "cache", "orders", "webhooks", "pgbench", "kestrel"];
 
     public const string Usage = """
         Shop.Bench: fixed-duration, fixed-concurrency closed-loop benchmarks of the Shop (issue 9).
@@ -42,7 +42,7 @@ public sealed record BenchOptions
           --prime SECONDS         unmeasured load before each series' first point, at the headline
                                   concurrency, so the services are past JIT warm-up (default 10)
           --levels 1,8,32,64      concurrency levels
-          --scenarios LIST        any of gateway,cache,orders,pgbench,kestrel (default all)
+          --scenarios LIST        any of gateway,cache,orders,webhooks,pgbench,kestrel (default all; webhooks needs orders)
           --quick                 ~1-minute smoke run: levels 1,8, 2 s per point
           --label TEXT            a label written into the report (e.g. "before", "after")
           --out DIR               results root (default bench-results)
