@@ -42,9 +42,9 @@ public static class Scenarios
     /// <summary>
     /// Place a two-line order (qty 1 and 2 of neighbouring skus) as one of several shoppers, with a
     /// unique Idempotency-Key. Units of successful orders are added to <paramref name="unitsOrdered"/>
-    /// for the stock-consistency check.
+    /// for the stock-consistency check; <paramref name="webhooks"/>, when given, learns when each was answered.
     /// </summary>
-    public static LoadRunner.Operation PlaceOrder(HttpClient http, BenchData data, StrongBox<long> unitsOrdered)
+    public static LoadRunner.Operation PlaceOrder(HttpClient http, BenchData data, StrongBox<long> unitsOrdered, WebhookLatency? webhooks = null)
     {
         var auth = data.Tokens.Select(t => new AuthenticationHeaderValue("Bearer", t)).ToArray();
         var skus = data.Skus;
@@ -69,6 +69,10 @@ public static class Scenarios
                 return ((int)response.StatusCode).ToString();
             }
             Interlocked.Add(ref unitsOrdered.Value, UnitsPerOrder);
+            if (webhooks is not null && response.Headers.Location?.OriginalString is { } location)
+            {
+                webhooks.OrderAnswered(location[(location.LastIndexOf('/') + 1)..]);
+            }
             return null;
         };
     }
