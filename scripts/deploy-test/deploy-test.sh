@@ -109,12 +109,13 @@ done_phase
 
 phase up "docker-compose up -d, polling until every service is healthy"
 compose up -d --no-build >/dev/null 2>&1 || compose up -d --no-build
+# Every service healthy; the one-shot migration steps (no healthcheck) exited with 0.
 wait_healthy() {
   local deadline=$(( $(date +%s) + ${1:-240} )) states
   while :; do
-    states=$(compose ps -q | xargs "$DOCKER" inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}')
-    if ! grep -qv ' healthy$' <<<"$states"; then echo "$states" | sed 's/^\//    /'; return 0; fi
-    if [ "$(date +%s)" -gt "$deadline" ]; then echo "$states" >&2; return 1; fi
+    states=$(compose ps -q | xargs "$DOCKER" inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{if eq .State.Status "exited"}} {{.State.ExitCode}}{{end}}{{end}}')
+    if ! grep -qv -e ' healthy$' -e ' exited 0$' <<<"$states"; then echo "$states" | sed 's/^\//    /'; return 0; fi
+    if grep -q ' exited [1-9][0-9]*$' <<<"$states" || [ "$(date +%s)" -gt "$deadline" ]; then echo "$states" >&2; return 1; fi
     sleep 2
   done
 }
