@@ -10,8 +10,9 @@ namespace Shop.AppHost.Publishing;
 /// types: a namespace (Pod Security "restricted", ingress denied unless a policy allows it); per
 /// service a Deployment (stateless, with a PodDisruptionBudget and a CPU HorizontalPodAutoscaler)
 /// or a StatefulSet (has volumes), its ClusterIP Service, a NetworkPolicy admitting only the
-/// services that connect to it, a ConfigMap of its plain settings and, for the external service,
-/// a TLS Ingress; a ConfigMap of the non-secret parameters; and a kustomization whose
+/// services that connect to it, a ConfigMap of its plain settings, one per directory of files it
+/// mounts, its steps as init containers and, for the external service, a TLS Ingress; a ConfigMap
+/// of the non-secret parameters; and a kustomization whose
 /// secretGenerator builds the Secret from <c>secrets.env</c> (generated, git-ignored), so no secret
 /// value is in a manifest.
 /// </summary>
