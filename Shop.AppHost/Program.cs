@@ -7,7 +7,8 @@ var settings = ShopAppHostSettings.From(builder);
 var infrastructure = ShopInfrastructure.Create(builder);
 
 // One PostgreSQL server per database, as in the original design: a fault in one service's
-// database stays in that service, and each can be sized, backed up and moved on its own.
+// database stays in that service, and each can be sized, backed up and moved on its own. Each
+// database has an owner role (migrations) and an application role (the service's requests).
 var usersDb = infrastructure.AddPostgresDatabase("users-db", "usersdb");
 var ordersDb = infrastructure.AddPostgresDatabase("orders-db", "ordersdb");
 var inventoryDb = infrastructure.AddPostgresDatabase("inventory-db", "inventorydb");
@@ -26,7 +27,7 @@ var adminPassword = builder.ExecutionContext.IsPublishMode
     : builder.AddParameter("admin-password", settings.AdminPassword, secret: true);
 
 var users = builder.AddProject<Projects.Shop_Users>("users")
-    .WithReference(usersDb).WaitFor(usersDb)
+    .WithServiceDatabase(usersDb)
     .WithReference(redis).WaitFor(redis)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("ServiceAuth__Callers__orders__0", ordersServiceKey)
@@ -36,7 +37,7 @@ var users = builder.AddProject<Projects.Shop_Users>("users")
     .WithShopDefaults(settings);
 
 var inventory = builder.AddProject<Projects.Shop_Inventory>("inventory")
-    .WithReference(inventoryDb).WaitFor(inventoryDb)
+    .WithServiceDatabase(inventoryDb)
     .WithReference(redis).WaitFor(redis)
     .WithReference(users)
     .WithEnvironment("ServiceAuth__ApiKey", inventoryServiceKey)
@@ -44,7 +45,7 @@ var inventory = builder.AddProject<Projects.Shop_Inventory>("inventory")
     .WithShopDefaults(settings);
 
 var orders = builder.AddProject<Projects.Shop_Orders>("orders")
-    .WithReference(ordersDb).WaitFor(ordersDb)
+    .WithServiceDatabase(ordersDb)
     .WithReference(redis).WaitFor(redis)
     .WithReference(users).WaitFor(users)
     .WithReference(inventory).WaitFor(inventory)

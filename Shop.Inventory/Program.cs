@@ -3,6 +3,10 @@ using Shop.Inventory.Data;
 using Shop.Inventory.Services;
 
 var builder = WebApplication.CreateBuilder(args);
+if (await builder.RunMigrationStepAsync<InventoryDbContext>(args, "inventorydb"))
+{
+    return;
+}
 builder.AddServiceDefaults();
 builder.AddShopDbContext<InventoryDbContext, WebApplicationBuilder>("inventorydb");
 builder.AddShopRedis(databaseIndex: 2);
@@ -17,7 +21,7 @@ builder.Services.AddScoped<ItemReader>();
 builder.Services.AddScoped<StockReservations>();
 
 var app = builder.Build();
-await app.MigrateDatabaseAsync<InventoryDbContext>();
+await app.MigrateDatabaseAsync<InventoryDbContext>("inventorydb");
 await app.SeedDemoCatalogueAsync();
 
 app.UseServiceDefaults();

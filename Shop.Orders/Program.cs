@@ -6,6 +6,10 @@ using Shop.Orders.Services;
 using Shop.Orders.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
+if (await builder.RunMigrationStepAsync<OrdersDbContext>(args, "ordersdb"))
+{
+    return;
+}
 builder.AddServiceDefaults();
 builder.AddShopDbContext<OrdersDbContext, WebApplicationBuilder>("ordersdb");
 builder.AddShopRedis(databaseIndex: 1);
@@ -60,7 +64,7 @@ builder.Services.AddHostedService<WebhookDispatcher>();
 builder.Services.AddOpenTelemetry().WithTracing(t => t.AddSource(WebhookDispatcher.ActivitySource.Name));
 
 var app = builder.Build();
-await app.MigrateDatabaseAsync<OrdersDbContext>();
+await app.MigrateDatabaseAsync<OrdersDbContext>("ordersdb");
 await WebhookSecrets.LoadKeyRingAsync(app.Services);
 
 app.UseServiceDefaults();

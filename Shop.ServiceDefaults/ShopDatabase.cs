@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -42,22 +43,87 @@ public static class ShopDatabaseExtensions
         return builder;
     }
 
+    /// <summary>The argument that makes the service apply its migrations and exit (a deployment's migration step).</summary>
+    public const string MigrateArgument = "--migrate";
+
     /// <summary>
-    /// Applies pending EF Core migrations before the service takes traffic. Replicas start together,
-    /// so the migration runs under a PostgreSQL advisory lock: the first replica migrates, the others
-    /// wait and then find nothing to do. (EF Core's own migration lock did not keep two Inventory
-    /// replicas apart: both applied the same migration and the second crashed on the history row.)
+    /// Migrations run as the database's owner role, with <c>ConnectionStrings:&lt;name&gt;-migrations</c>; the
+    /// service serves with <c>ConnectionStrings:&lt;name&gt;</c>, a role that can only read and write rows.
+    /// The AppHost sets both names (ServiceDatabase.cs there).
     /// </summary>
-    public static async Task MigrateDatabaseAsync<TContext>(this WebApplication app) where TContext : DbContext
+    public static string MigrationConnectionName(string connectionName) => connectionName + "-migrations";
+
+    /// <summary>
+    /// With <see cref="MigrateArgument"/>, applies the migrations and answers true: the caller exits
+    /// (exit code 1 when they failed). A deployment runs the service image this way before the service,
+    /// so the running service never holds the owner's password.
+    /// </summary>
+    public static async Task<bool> RunMigrationStepAsync<TContext>(this WebApplicationBuilder builder, string[] args, string connectionName)
+        where TContext : DbContext
     {
+        if (!args.Contains(MigrateArgument))
+        {
+            return false;
+        }
+        using var loggerFactory = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
+        var logger = loggerFactory.CreateLogger("Shop.Migrations");
+        try
+        {
+            var owner = builder.Configuration.GetConnectionString(MigrationConnectionName(connectionName))
+                ?? throw new InvalidOperationException($"{MigrateArgument} needs ConnectionStrings:{MigrationConnectionName(connectionName)}, the database owner's connection string.");
+            await MigrateAsync<TContext>(owner, loggerFactory, logger);
+        }
+        catch (Exception e)
+        {
+            logger.LogCritical(e, "Migrating {Context} failed", typeof(TContext).Name);
+            Environment.ExitCode = 1;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Before the service takes traffic: where it was given the owner's connection string (run mode),
+    /// applies pending migrations with it; otherwise (a deployment, whose migration step ran before)
+    /// refuses to start while migrations are pending, naming them.
+    /// </summary>
+    public static async Task MigrateDatabaseAsync<TContext>(this WebApplication app, string connectionName) where TContext : DbContext
+    {
+        var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
+        var logger = loggerFactory.CreateLogger("Shop.Migrations");
+        if (app.Configuration.GetConnectionString(MigrationConnectionName(connectionName)) is { Length: > 0 } owner)
+        {
+            await MigrateAsync<TContext>(owner, loggerFactory, logger);
+            return;
+        }
         using var scope = app.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
-        var logger = scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Shop.Migrations");
+        var pending = (await db.Database.GetPendingMigrationsAsync()).ToList();
+        if (pending.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"{typeof(TContext).Name} has migrations not applied yet ({string.Join(", ", pending)}). Run this image with {MigrateArgument} " +
+                $"and ConnectionStrings:{MigrationConnectionName(connectionName)} (the deployment's migration step) before the service.");
+        }
+        logger.LogInformation("{Context} schema is up to date", typeof(TContext).Name);
+    }
+
+    /// <summary>
+    /// Applies pending EF Core migrations as the owner role. Replicas start together, so the migration
+    /// runs under a PostgreSQL advisory lock: the first replica migrates, the others wait and then find
+    /// nothing to do. (EF Core's own migration lock did not keep two Inventory replicas apart: both
+    /// applied the same migration and the second crashed on the history row.)
+    /// </summary>
+    private static async Task MigrateAsync<TContext>(string ownerConnectionString, ILoggerFactory loggerFactory, ILogger logger) where TContext : DbContext
+    {
+        // Unpooled: the service does not keep the owner's connections open once it has migrated.
+        var connectionString = new NpgsqlConnectionStringBuilder(ownerConnectionString) { Pooling = false, Timeout = 5 }.ConnectionString;
+        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql(connectionString).UseLoggerFactory(loggerFactory).Options;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await using var migrationLock = await MigrationLock.AcquireAsync(db.Database.GetConnectionString()!, typeof(TContext).Name);
+                await using var migrationLock = await MigrationLock.AcquireAsync(connectionString, typeof(TContext).Name);
+                await using var db = NpgsqlDesignTimeFactory<TContext>.Create(options);
                 // On an empty database EF reads the history table before creating it and logs the failed
                 // read at Error: a red entry on every first start. Creating it first (idempotent) avoids that.
                 await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript());
@@ -179,6 +245,9 @@ public abstract class NpgsqlDesignTimeFactory<TContext> : Microsoft.EntityFramew
     public TContext CreateDbContext(string[] args)
     {
         var options = new DbContextOptionsBuilder<TContext>().UseNpgsql("Host=localhost;Database=design_time").Options;
-        return (TContext)Activator.CreateInstance(typeof(TContext), options)!;
+        return Create(options);
     }
+
+    /// <summary>A context outside dependency injection (its constructor takes only the options).</summary>
+    internal static TContext Create(DbContextOptions<TContext> options) => (TContext)Activator.CreateInstance(typeof(TContext), options)!;
 }

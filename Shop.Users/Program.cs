@@ -3,6 +3,10 @@ using Shop.Users.Data;
 using Shop.Users.Services;
 
 var builder = WebApplication.CreateBuilder(args);
+if (await builder.RunMigrationStepAsync<UsersDbContext>(args, "usersdb"))
+{
+    return;
+}
 builder.AddServiceDefaults();
 builder.AddShopDbContext<UsersDbContext, WebApplicationBuilder>("usersdb");
 builder.AddShopRedis(databaseIndex: 0);
@@ -27,7 +31,7 @@ builder.AddShopOpenApi("Shop Users API", "Accounts, sign-in sessions and the pub
 });
 
 var app = builder.Build();
-await app.MigrateDatabaseAsync<UsersDbContext>();
+await app.MigrateDatabaseAsync<UsersDbContext>("usersdb");
 await app.EnsureAdminAsync();
 
 app.UseServiceDefaults();

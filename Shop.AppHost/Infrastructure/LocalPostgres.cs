@@ -21,11 +21,12 @@ public sealed class LocalPostgresServerResource(string name, string command, str
         $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};Username={SuperUser};Password={PasswordParameter}");
 }
 
-/// <summary>A database on a <see cref="LocalPostgresServerResource"/>; created on first start.</summary>
-public sealed class LocalPostgresDatabaseResource(string name, string databaseName, LocalPostgresServerResource parent)
+/// <summary>A database on a <see cref="LocalPostgresServerResource"/>; created with its roles on first start, the roles repaired on every start.</summary>
+public sealed class LocalPostgresDatabaseResource(string name, DatabaseRoles roles, LocalPostgresServerResource parent)
     : Resource(name), IResourceWithParent<LocalPostgresServerResource>, IResourceWithConnectionString
 {
-    public string DatabaseName { get; } = databaseName;
+    public string DatabaseName => Roles.DatabaseName;
+    public DatabaseRoles Roles { get; } = roles;
     public LocalPostgresServerResource Parent { get; } = parent;
 
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create($"{Parent};Database={DatabaseName}");
@@ -86,24 +87,28 @@ public static class LocalPostgresBuilderExtensions
             {
                 var logger = evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource);
                 var notifications = evt.Services.GetRequiredService<ResourceNotificationService>();
+                var superuser = await ((IResourceWithConnectionString)resource).GetConnectionStringAsync(ct)
+                    ?? throw new InvalidOperationException($"{resource.Name} has no connection string.");
                 foreach (var database in resource.Databases)
                 {
-                    await EnsureDatabaseAsync(database, logger, ct);
+                    await database.Roles.ApplyAsync(superuser, logger, ct);
                     // Aspire only propagates state to children of containers; do it for this executable.
                     await notifications.PublishUpdateAsync(database, s => s with { State = KnownResourceStates.Running });
                 }
             });
     }
 
+    /// <summary>The database <see cref="DatabaseRoles.DatabaseName"/>, a resource of that name; healthy once its roles are set up.</summary>
     public static IResourceBuilder<LocalPostgresDatabaseResource> AddDatabase(
-        this IResourceBuilder<LocalPostgresServerResource> server, string name, string? databaseName = null)
+        this IResourceBuilder<LocalPostgresServerResource> server, string name, DatabaseRoles roles)
     {
-        var database = new LocalPostgresDatabaseResource(name, databaseName ?? name, server.Resource);
+        var database = new LocalPostgresDatabaseResource(name, roles, server.Resource);
         server.Resource.Databases.Add(database);
 
         var healthKey = $"{name}_check";
-        server.ApplicationBuilder.Services.AddHealthChecks().AddAsyncCheck(healthKey, async ct =>
-            await CanQueryAsync(server.Resource, database.DatabaseName, ct));
+        server.ApplicationBuilder.Services.AddHealthChecks().AddAsyncCheck(healthKey, async ct => roles.Applied
+            ? await CanQueryAsync(server.Resource, database.DatabaseName, ct)
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("Roles not set up yet"));
 
         return server.ApplicationBuilder.AddResource(database)
             .WithInitialState(new CustomResourceSnapshot
@@ -167,28 +172,6 @@ public static class LocalPostgresBuilderExtensions
         {
             logger.LogWarning("Removing stale {PidFile} of a server that is no longer running", pidFile);
             File.Delete(pidFile);
-        }
-    }
-
-    private static async Task EnsureDatabaseAsync(LocalPostgresDatabaseResource database, ILogger logger, CancellationToken ct)
-    {
-        await using var connection = await OpenAsync(database.Parent, "postgres", ct);
-        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
-        exists.Parameters.AddWithValue("name", database.DatabaseName);
-        if (await exists.ExecuteScalarAsync(ct) is not null)
-        {
-            return;
-        }
-        logger.LogInformation("Creating database {Database}", database.DatabaseName);
-        // Identifiers cannot be parameters; the name comes from the AppHost code, quoted anyway.
-        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.DatabaseName.Replace("\"", "\"\"")}\"", connection);
-        try
-        {
-            await create.ExecuteNonQueryAsync(ct);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
-        {
-            // Another start got there first.
         }
     }
 

@@ -88,29 +88,58 @@ public sealed class ShopInfrastructure
         return missing;
     }
 
-    /// <summary>One PostgreSQL server named <paramref name="serverName"/> holding one database.</summary>
-    public IResourceBuilder<IResourceWithConnectionString> AddPostgresDatabase(string serverName, string databaseName)
+    /// <summary>
+    /// One PostgreSQL server named <paramref name="serverName"/> holding one database, with the
+    /// database's owner and application roles (<see cref="DatabaseRoles"/>).
+    /// </summary>
+    public ServiceDatabase AddPostgresDatabase(string serverName, string databaseName)
     {
-        var password = _builder.AddParameter($"{serverName}-password",
-            new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
+        var password = AddPassword($"{serverName}-password");
+        var roles = new DatabaseRoles(databaseName, AddPassword($"{serverName}-owner-password").Resource, AddPassword($"{serverName}-app-password").Resource);
 
         if (Mode == InfrastructureMode.Containers)
         {
-            return _builder.AddPostgres(serverName, password: password)
+            var server = _builder.AddPostgres(serverName, password: password)
                 .WithImage(BaseImages.PostgresImage, BaseImages.PostgresTag)
                 .WithRegistry(BaseImages.PostgresRegistry)
                 // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
                 .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
-                .WithDataVolume($"shop-{serverName}-data")
-                .AddDatabase(databaseName);
+                .WithDataVolume($"shop-{serverName}-data");
+            var database = server.AddDatabase(databaseName);
+            if (_builder.ExecutionContext.IsPublishMode)
+            {
+                // A deployment's server creates the roles itself when its volume is initialised.
+                server.WithContainerFiles(DatabaseRoles.InitScriptDirectory, [new ContainerFile { Name = DatabaseRoles.InitScriptName, Contents = roles.InitScript() }])
+                    .WithEnvironment(DatabaseRoles.OwnerPasswordVariable, roles.OwnerPassword)
+                    .WithEnvironment(DatabaseRoles.AppPasswordVariable, roles.AppPassword);
+            }
+            else
+            {
+                // As for local servers: the AppHost sets the roles up on every start, and the database
+                // is healthy (its services start) only once it has.
+                server.OnResourceReady(async (resource, evt, ct) =>
+                    await roles.ApplyAsync(await resource.GetConnectionStringAsync(ct) ?? throw new InvalidOperationException($"{serverName} has no connection string."),
+                        evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource), ct));
+                var healthKey = $"{databaseName}_roles_check";
+                _builder.Services.AddHealthChecks().AddCheck(healthKey, () => roles.Applied
+                    ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy()
+                    : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("Roles not set up yet"));
+                database.WithHealthCheck(healthKey);
+            }
+            return new ServiceDatabase(database, databaseName,
+                roles.OwnerConnectionString(server.Resource.PrimaryEndpoint), roles.AppConnectionString(server.Resource.PrimaryEndpoint));
         }
-        return _builder.AddLocalPostgres(serverName, DataRoot, password).AddDatabase(databaseName);
+        var local = _builder.AddLocalPostgres(serverName, DataRoot, password);
+        return new ServiceDatabase(local.AddDatabase(databaseName, roles), databaseName,
+            roles.OwnerConnectionString(local.Resource.PrimaryEndpoint), roles.AppConnectionString(local.Resource.PrimaryEndpoint));
     }
+
+    private IResourceBuilder<ParameterResource> AddPassword(string name) =>
+        _builder.AddParameter(name, new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
 
     public IResourceBuilder<IResourceWithConnectionString> AddRedis(string name)
     {
-        var password = _builder.AddParameter($"{name}-password",
-            new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
+        var password = AddPassword($"{name}-password");
 
         if (Mode == InfrastructureMode.Containers)
         {

@@ -5,7 +5,8 @@ namespace Shop.AppHost.Publishing;
 
 /// <summary>
 /// Writes <c>docker-compose.yaml</c> (no secret values: every parameter is a <c>${KEY}</c> read from
-/// <c>.env</c>), <c>.env</c> with the values, <c>.env.example</c> with the keys and a <c>.gitignore</c>.
+/// <c>.env</c>), <c>.env</c> with the values, <c>.env.example</c> with the keys, a <c>.gitignore</c>,
+/// and the files services mount (<c>&lt;service&gt;/&lt;file&gt;</c>, e.g. the databases' role scripts).
 /// </summary>
 public static class ComposeWriter
 {
@@ -30,11 +31,16 @@ public static class ComposeWriter
         var volumes = Map();
         foreach (var service in model.Services)
         {
+            foreach (var step in service.Steps)
+            {
+                services[StepServiceName(service, step)] = StepService(service, step, model, options);
+            }
             services[service.Name] = Service(service, model, options, outputDirectory);
             foreach (var volume in service.Volumes)
             {
                 volumes[volume.Name] = Map();
             }
+            WriteFiles(service, outputDirectory);
         }
 
         var document = Map();
@@ -67,12 +73,68 @@ public static class ComposeWriter
         WriteGitIgnore(outputDirectory, EnvFileName);
     }
 
+    /// <summary><c>users</c>'s step <c>migrate</c> → the one-shot service <c>users-migrate</c>.</summary>
+    public static string StepServiceName(DeployService service, DeployStep step) => $"{service.Name}-{step.Name}";
+
+    /// <summary>Where a service's files are written, next to docker-compose.yaml (bind-mounted read-only).</summary>
+    public static string FilePath(DeployService service, DeployFile file) => $"{service.Name}/{file.FileName}";
+
+    private static void WriteFiles(DeployService service, string outputDirectory)
+    {
+        if (service.Files.GroupBy(f => f.FileName).FirstOrDefault(g => g.Count() > 1) is { } clash)
+        {
+            throw new NotSupportedException($"Service '{service.Name}' has two files named {clash.Key}.");
+        }
+        foreach (var file in service.Files)
+        {
+            var path = Path.Combine(outputDirectory, FilePath(service, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, file.Content);
+            if (!OperatingSystem.IsWindows())
+            {
+                // Readable by the container's own user, whatever uid that is.
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+        }
+    }
+
+    private static string Image(DeployService service, PublishOptions options) => service.Kind == ServiceKind.Container
+        ? service.Image
+        : $"${{{PublishOptions.RegistryVariable}:-{options.Registry}}}/{service.Name}:${{{PublishOptions.TagVariable}:-{options.Tag}}}";
+
+    /// <summary>
+    /// A step as a one-shot service of the same image: only its own arguments and environment, started
+    /// once its dependencies are healthy, never restarted.
+    /// </summary>
+    private static Dictionary<string, object?> StepService(DeployService service, DeployStep step, DeploymentModel model, PublishOptions options)
+    {
+        var yaml = Map();
+        yaml["image"] = Image(service, options);
+        yaml["command"] = step.Args.Select(Interpolate).ToList();
+        if (step.Environment.Count > 0)
+        {
+            yaml["environment"] = step.Environment.ToDictionary(e => e.Key, e => (object?)Interpolate(e.Value));
+        }
+        if (step.DependsOn.Count > 0)
+        {
+            yaml["depends_on"] = step.DependsOn.ToDictionary(d => d, d => (object?)DependsOnCondition(model, d));
+        }
+        yaml["networks"] = new List<string> { Network };
+        // No restart policy (compose's default, "no"): a step that fails stays failed, and its service does not start.
+        return yaml;
+    }
+
+    private static Dictionary<string, object?> DependsOnCondition(DeploymentModel model, string dependency) => new()
+    {
+        ["condition"] = HealthCheck(model.Services.Single(s => s.Name == dependency).Readiness) is null
+            ? "service_started"
+            : "service_healthy",
+    };
+
     private static Dictionary<string, object?> Service(DeployService service, DeploymentModel model, PublishOptions options, string outputDirectory)
     {
         var yaml = Map();
-        yaml["image"] = service.Kind == ServiceKind.Container
-            ? service.Image
-            : $"${{{PublishOptions.RegistryVariable}:-{options.Registry}}}/{service.Name}:${{{PublishOptions.TagVariable}:-{options.Tag}}}";
+        yaml["image"] = Image(service, options);
         if (service.Build is { } build)
         {
             var buildYaml = new Dictionary<string, object?>
@@ -128,6 +190,7 @@ public static class ComposeWriter
             yaml["expose"] = service.Ports.Select(p => p.TargetPort.ToString(CultureInfo.InvariantCulture)).Distinct().ToList();
         }
         var mounts = service.Volumes.Select(v => $"{v.Name}:{v.Target}{(v.ReadOnly ? ":ro" : "")}").ToList();
+        mounts.AddRange(service.Files.Select(f => $"./{FilePath(service, f)}:{f.Path}:ro"));
         if (tls)
         {
             mounts.Add($"${{{TlsCertificateVariable}:?{TlsCertificateVariable} is not set in .env}}:{TlsCertificatePath}:ro");
@@ -148,14 +211,15 @@ public static class ComposeWriter
                 ["start_period"] = "20s",
             };
         }
-        if (service.DependsOn.Count > 0)
+        if (service.DependsOn.Count > 0 || service.Steps.Count > 0)
         {
-            yaml["depends_on"] = service.DependsOn.ToDictionary(d => d, d => (object?)new Dictionary<string, object?>
+            var dependsOn = service.DependsOn.ToDictionary(d => d, d => (object?)DependsOnCondition(model, d));
+            foreach (var step in service.Steps)
             {
-                ["condition"] = HealthCheck(model.Services.Single(s => s.Name == d).Readiness) is null
-                    ? "service_started"
-                    : "service_healthy",
-            });
+                // compose 1.29 and later: the step's container must have exited with 0.
+                dependsOn[StepServiceName(service, step)] = new Dictionary<string, object?> { ["condition"] = "service_completed_successfully" };
+            }
+            yaml["depends_on"] = dependsOn;
         }
         if (service.Replicas > 1)
         {

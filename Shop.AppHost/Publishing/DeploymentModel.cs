@@ -19,7 +19,9 @@ public enum ServiceKind
 }
 
 /// <param name="DependsOn">Services this one waits for before starting (the AppHost's <c>WaitFor</c>).</param>
-/// <param name="References">Services this one connects to: the owners of the endpoints its environment and arguments name.</param>
+/// <param name="References">Services this one (or one of its steps) connects to: the owners of the endpoints its environment and arguments name.</param>
+/// <param name="Steps">Work run to completion in this service's image before it starts (<see cref="DeploymentStepAnnotation"/>).</param>
+/// <param name="Files">Files the container needs at given paths (e.g. the postgres image's initialisation scripts).</param>
 public sealed record DeployService(
     string Name,
     ServiceKind Kind,
@@ -35,7 +37,9 @@ public sealed record DeployService(
     DeployProbe? Liveness,
     int Replicas,
     IReadOnlyList<string> References,
-    DeployRuntime Runtime)
+    DeployRuntime Runtime,
+    IReadOnlyList<DeployStep> Steps,
+    IReadOnlyList<DeployFile> Files)
 {
     /// <summary>Services with data volumes keep state: one replica, StatefulSet on Kubernetes.</summary>
     public bool Stateful => Volumes.Count > 0;
@@ -46,6 +50,18 @@ public sealed record DeployService(
 /// processes write to besides the data volumes (always <c>/tmp</c>).
 /// </summary>
 public sealed record DeployRuntime(long? User, long? Group, IReadOnlyList<string> WritablePaths);
+
+/// <summary>A <see cref="DeploymentStepAnnotation"/>: its arguments and its only environment, evaluated like a service's.</summary>
+/// <param name="DependsOn">The services of the resource's <c>WaitFor</c> that the step connects to: they must be ready before it runs.</param>
+public sealed record DeployStep(string Name, IReadOnlyList<DeployValue> Args, IReadOnlyList<KeyValuePair<string, DeployValue>> Environment, IReadOnlyList<string> DependsOn);
+
+/// <summary>A file (no secrets: it is written into the output) placed read-only in the container at <paramref name="Path"/>.</summary>
+public sealed record DeployFile(string Path, string Content)
+{
+    public string FileName => System.IO.Path.GetFileName(Path);
+
+    public string Directory => System.IO.Path.GetDirectoryName(Path)!;
+}
 
 /// <param name="Args">Build arguments (<c>--build-arg</c>), e.g. the base images of the chosen set.</param>
 public sealed record DockerfileBuild(string ContextPath, string DockerfilePath, IReadOnlyDictionary<string, string> Args);

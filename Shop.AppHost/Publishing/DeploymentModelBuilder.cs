@@ -98,7 +98,7 @@ public sealed class DeploymentModelBuilder
         _references = new HashSet<string>(StringComparer.Ordinal);
         var environment = await EvaluateEnvironmentAsync(resource, ct);
         var args = await EvaluateArgsAsync(resource, ct);
-        var references = _references.Where(r => r != resource.Name).Order(StringComparer.Ordinal).ToList();
+        var references = _references;
         _references = null;
         var volumes = resource.Annotations.OfType<ContainerMountAnnotation>()
             .Select(m => m.Type == ContainerMountType.Volume && m.Source is { Length: > 0 } source
@@ -111,6 +111,15 @@ public sealed class DeploymentModelBuilder
             .Where(n => n != resource.Name)
             .Distinct(StringComparer.Ordinal)
             .ToList();
+        var steps = new List<DeployStep>();
+        foreach (var step in resource.Annotations.OfType<DeploymentStepAnnotation>())
+        {
+            _references = new HashSet<string>(StringComparer.Ordinal);
+            var stepEnvironment = step.Environment.Select(kv => new KeyValuePair<string, DeployValue>(kv.Key, Resolve(kv.Value))).ToList();
+            steps.Add(new DeployStep(step.Name, [.. step.Args.Select(DeployValue.Literal)], stepEnvironment, [.. dependsOn.Where(_references.Contains)]));
+            references.UnionWith(_references);
+            _references = null;
+        }
 
         var (readiness, liveness) = PublishConventions.Probes(resource, ports);
         foreach (var (name, value) in PublishConventions.ExtraEnvironment(resource))
@@ -121,7 +130,45 @@ public sealed class DeploymentModelBuilder
         var replicas = resource.TryGetLastAnnotation<ReplicaAnnotation>(out var replica) ? replica.Replicas : 1;
         return new DeployService(resource.Name, kind, image, build, ports, environment,
             (resource as ContainerResource)?.Entrypoint, args, volumes, dependsOn, readiness, liveness,
-            volumes.Count > 0 ? 1 : replicas, references, PublishConventions.Runtime(resource));
+            volumes.Count > 0 ? 1 : replicas, [.. references.Where(r => r != resource.Name).Order(StringComparer.Ordinal)],
+            PublishConventions.Runtime(resource), steps, await ContainerFilesAsync(resource, ct));
+    }
+
+    /// <summary>The files of <c>WithContainerFiles</c>, with the paths they get in the container.</summary>
+    private async Task<List<DeployFile>> ContainerFilesAsync(IResource resource, CancellationToken ct)
+    {
+        var files = new List<DeployFile>();
+        foreach (var annotation in resource.Annotations.OfType<ContainerFileSystemCallbackAnnotation>())
+        {
+            var context = new ContainerFileSystemCallbackContext { Services = _executionContext.Services, Model = resource };
+            foreach (var item in await annotation.Callback(context, ct))
+            {
+                Collect(annotation.DestinationPath, item);
+            }
+        }
+        return files;
+
+        void Collect(string directory, ContainerFileSystemItem item)
+        {
+            var path = $"{directory.TrimEnd('/')}/{item.Name}";
+            switch (item)
+            {
+                case ContainerDirectory folder:
+                    foreach (var entry in folder.Entries)
+                    {
+                        Collect(path, entry);
+                    }
+                    break;
+                case ContainerFile { Contents: { } contents }:
+                    files.Add(new DeployFile(path, contents));
+                    break;
+                case ContainerFile { SourcePath: { } source }:
+                    files.Add(new DeployFile(path, File.ReadAllText(source)));
+                    break;
+                default:
+                    throw new NotSupportedException($"Resource '{resource.Name}': container file {path} ({item.GetType().Name}) cannot be deployed.");
+            }
+        }
     }
 
     private static string RegistryImage(IResource resource)

@@ -10,8 +10,9 @@ namespace Shop.AppHost.Publishing;
 /// types: a namespace (Pod Security "restricted", ingress denied unless a policy allows it); per
 /// service a Deployment (stateless, with a PodDisruptionBudget and a CPU HorizontalPodAutoscaler)
 /// or a StatefulSet (has volumes), its ClusterIP Service, a NetworkPolicy admitting only the
-/// services that connect to it, a ConfigMap of its plain settings and, for the external service,
-/// a TLS Ingress; a ConfigMap of the non-secret parameters; and a kustomization whose
+/// services that connect to it, a ConfigMap of its plain settings, one per directory of files it
+/// mounts, its steps as init containers and, for the external service, a TLS Ingress; a ConfigMap
+/// of the non-secret parameters; and a kustomization whose
 /// secretGenerator builds the Secret from <c>secrets.env</c> (generated, git-ignored), so no secret
 /// value is in a manifest.
 /// </summary>
@@ -138,34 +139,21 @@ public static class KubernetesWriter
     private static IEnumerable<IKubernetesObject> ServiceDocuments(DeployService service, DeploymentModel model, PublishOptions options, string host)
     {
         var plain = new Dictionary<string, string>(StringComparer.Ordinal);
-        var env = new List<V1EnvVar>();
-        var declared = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, value) in service.Environment)
-        {
-            if (value.IsLiteral)
-            {
-                plain[name] = value.LiteralText;
-            }
-            else if (value.SingleParameter is { } single)
-            {
-                env.Add(FromParameter(name, single));
-            }
-            else
-            {
-                // A composite (connection string, URI): declare its parameters first, then refer to them as $(VAR).
-                foreach (var parameter in value.Parameters.Where(p => declared.Add(HelperName(p))))
-                {
-                    env.Add(FromParameter(HelperName(parameter), parameter));
-                }
-                env.Add(new V1EnvVar { Name = name, Value = KubernetesText(value) });
-            }
-        }
+        var env = EnvironmentVariables(service.Environment, plain);
 
         var envConfigMap = $"{service.Name}-env";
         yield return ConfigMap(envConfigMap, options, plain);
 
         // Read-only root filesystem: the image's writable directories are emptyDir volumes.
         var scratch = service.Runtime.WritablePaths.Select(p => (Path: p, Volume: ScratchVolumeName(p))).ToList();
+        // The service's files: a ConfigMap per directory, mounted read-only there.
+        var fileDirectories = service.Files.GroupBy(f => f.Directory)
+            .Select(g => (Path: g.Key, Volume: ScratchVolumeName(g.Key), ConfigMap: $"{service.Name}-{ScratchVolumeName(g.Key)}", Files: g.ToList()))
+            .ToList();
+        foreach (var directory in fileDirectories)
+        {
+            yield return ConfigMap(directory.ConfigMap, options, directory.Files.ToDictionary(f => f.FileName, f => f.Content));
+        }
         var container = new V1Container
         {
             Name = service.Name,
@@ -185,10 +173,12 @@ public static class KubernetesWriter
             [
                 .. service.Volumes.Select(v => new V1VolumeMount { Name = v.Name, MountPath = v.Target, ReadOnlyProperty = v.ReadOnly }),
                 .. scratch.Select(s => new V1VolumeMount { Name = s.Volume, MountPath = s.Path }),
+                .. fileDirectories.Select(d => new V1VolumeMount { Name = d.Volume, MountPath = d.Path, ReadOnlyProperty = true }),
             ],
             SecurityContext = ContainerSecurity(),
         };
 
+        List<V1Container> initContainers = [.. WaitForDependencies(service, model, container), .. Steps(service, container, options)];
         var labels = new Dictionary<string, string> { [NameLabel] = service.Name };
         var template = new V1PodTemplateSpec
         {
@@ -197,9 +187,13 @@ public static class KubernetesWriter
             {
                 AutomountServiceAccountToken = false,
                 SecurityContext = PodSecurity(service),
-                InitContainers = WaitForDependencies(service, model, container) is { Count: > 0 } waits ? waits : null,
+                InitContainers = initContainers.Count > 0 ? initContainers : null,
                 Containers = [container],
-                Volumes = [.. scratch.Select(s => new V1Volume { Name = s.Volume, EmptyDir = new V1EmptyDirVolumeSource() })],
+                Volumes =
+                [
+                    .. scratch.Select(s => new V1Volume { Name = s.Volume, EmptyDir = new V1EmptyDirVolumeSource() }),
+                    .. fileDirectories.Select(d => new V1Volume { Name = d.Volume, ConfigMap = new V1ConfigMapVolumeSource { Name = d.ConfigMap } }),
+                ],
             },
         };
         var selector = new V1LabelSelector { MatchLabels = labels };
@@ -367,6 +361,57 @@ public static class KubernetesWriter
                     SecurityContext = ContainerSecurity(),
                 }),
         ];
+    }
+
+    /// <summary>
+    /// The service's steps (e.g. its migrations), as init containers after the waits: each runs in the
+    /// service's image with only its own arguments and environment, and the pod's main container
+    /// starts only once every step has exited 0. Every replica's pod runs them; they must be safe to
+    /// repeat and to run at once (the migrations take a lock).
+    /// </summary>
+    private static IEnumerable<V1Container> Steps(DeployService service, V1Container main, PublishOptions options) =>
+        service.Steps.Select(step => new V1Container
+        {
+            Name = step.Name,
+            Image = main.Image,
+            ImagePullPolicy = main.ImagePullPolicy,
+            Args = step.Args.Count > 0 ? [.. step.Args.Select(KubernetesText)] : null,
+            Env = EnvironmentVariables(step.Environment, plain: null) is { Count: > 0 } env ? env : null,
+            Resources = Resources(options),
+            VolumeMounts = [.. main.VolumeMounts.Where(m => m.MountPath == "/tmp")],
+            SecurityContext = ContainerSecurity(),
+        });
+
+    /// <summary>
+    /// A container's environment: parameters from the Secret or the parameters ConfigMap, composites
+    /// (connection strings, URIs) as <c>$(VAR)</c> references to them. Literal values go to
+    /// <paramref name="plain"/> (the service's own ConfigMap) when given, else inline.
+    /// </summary>
+    private static List<V1EnvVar> EnvironmentVariables(IEnumerable<KeyValuePair<string, DeployValue>> values, Dictionary<string, string>? plain)
+    {
+        var env = new List<V1EnvVar>();
+        var declared = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, value) in values)
+        {
+            if (value.IsLiteral && plain is not null)
+            {
+                plain[name] = value.LiteralText;
+            }
+            else if (value.SingleParameter is { } single)
+            {
+                env.Add(FromParameter(name, single));
+            }
+            else
+            {
+                // A composite: declare its parameters first, then refer to them as $(VAR).
+                foreach (var parameter in value.Parameters.Where(p => declared.Add(HelperName(p))))
+                {
+                    env.Add(FromParameter(HelperName(parameter), parameter));
+                }
+                env.Add(new V1EnvVar { Name = name, Value = KubernetesText(value) });
+            }
+        }
+        return env;
     }
 
     /// <summary>

@@ -21,12 +21,21 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
             ? ((Dictionary<object, object>)env).ToDictionary(kv => (string)kv.Key, kv => (string)kv.Value)
             : [];
 
+    /// <summary>The service, its database, the server that holds it and the migration step that runs before it.</summary>
+    public static readonly (string Service, string Database, string Server, string Migrate)[] ServiceDatabases =
+    [
+        ("users", "usersdb", "users-db", "users-migrate"),
+        ("orders", "ordersdb", "orders-db", "orders-migrate"),
+        ("inventory", "inventorydb", "inventory-db", "inventory-migrate"),
+    ];
+
     [Fact]
     public void Every_AppHost_resource_is_a_compose_service()
     {
         var names = Services.Keys.Cast<string>().ToHashSet();
-        Assert.Equal(_manifest.ComputeResources.Order(), names.Order());
-        Assert.Superset(names, AppHostManifest.SpecComponents.ToHashSet());
+        // ... plus the one-shot migration step of each service with a database.
+        Assert.Equal(_manifest.ComputeResources.Concat(ServiceDatabases.Select(d => d.Migrate)).Order(), names.Order());
+        Assert.Superset(AppHostManifest.SpecComponents.ToHashSet(), names);
         // Each database is created by its server and named in a connection string.
         var yaml = File.ReadAllText(Path.Combine(output.ComposeDirectory, "docker-compose.yaml"));
         Assert.All(_manifest.Databases, db => Assert.Contains($"POSTGRES_DB: {db}", yaml));
@@ -130,16 +139,19 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
         var volumes = ((Dictionary<object, object>)_compose["volumes"]).Keys.Cast<string>().ToHashSet();
         foreach (var stateful in (string[])["users-db", "orders-db", "inventory-db", "redis"])
         {
-            var mounts = Strings(Service(stateful)["volumes"]);
+            // One named volume each; the databases also mount their role script (a file of the output).
+            var mounts = Strings(Service(stateful)["volumes"]).Where(m => !m.StartsWith("./", StringComparison.Ordinal)).ToList();
             Assert.Single(mounts);
             Assert.Contains(mounts[0].Split(':')[0], volumes);
         }
         Assert.Equal(4, volumes.Count);
         Assert.Equal(["msnet"], ((Dictionary<object, object>)_compose["networks"]).Keys.Cast<string>());
-        foreach (var service in Services.Values.Cast<Dictionary<object, object>>())
+        var migrations = ServiceDatabases.Select(d => d.Migrate).ToHashSet();
+        foreach (var (name, service) in Services.Select(kv => ((string)kv.Key, (Dictionary<object, object>)kv.Value)))
         {
             Assert.Equal(["msnet"], Strings(service["networks"]));
-            Assert.Equal("unless-stopped", service["restart"]);
+            // One-shot steps keep compose's default ("no"): a failed migration is not retried in a loop.
+            Assert.Equal(migrations.Contains(name) ? null : "unless-stopped", service.GetValueOrDefault("restart"));
         }
         Assert.Equal(["8080:8080"], Strings(Service("gateway")["ports"]));
         Assert.Equal(1, Services.Values.Cast<Dictionary<object, object>>().Count(s => s.ContainsKey("ports")));
@@ -147,6 +159,57 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
         Assert.Equal("docker.io/library/postgres:15-alpine", Service("orders-db")["image"]);
         Assert.Equal("docker.io/library/redis:7-alpine", Service("redis")["image"]);
         Assert.True(Directory.Exists(Path.GetFullPath(Path.Combine(output.ComposeDirectory, (string)((Dictionary<object, object>)Service("web")["build"])["context"]))));
+    }
+
+    /// <summary>
+    /// Each database server creates the owner and application roles when its volume is initialised (the
+    /// postgres image's /docker-entrypoint-initdb.d, passwords from .env); each service connects with
+    /// the application role only; its migrations run before it, as the owner, in a one-shot service of
+    /// the same image that it waits for.
+    /// </summary>
+    [Fact]
+    public void Each_database_has_an_owner_and_an_application_role_and_migrations_run_first_as_the_owner()
+    {
+        foreach (var (name, database, server, migrate) in ServiceDatabases)
+        {
+            var key = server.ToUpperInvariant().Replace('-', '_');
+            var db = Service(server);
+            var mount = Assert.Single(Strings(db["volumes"]), m => m.EndsWith(":/docker-entrypoint-initdb.d/10-shop-roles.sh:ro", StringComparison.Ordinal));
+            var script = File.ReadAllText(Path.Combine(output.ComposeDirectory, mount.Split(':')[0]));
+            Assert.Contains($"--dbname '{database}'", script);
+            Assert.Contains($"-v owner='{database}_owner' -v app='{database}_app'", script);
+            Assert.Contains("CREATE ROLE %I", script);
+            Assert.Contains("ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I", script);
+            Assert.Equal($"${{{key}_OWNER_PASSWORD:?{key}_OWNER_PASSWORD is not set in .env}}", Environment(db)["SHOP_OWNER_PASSWORD"]);
+            Assert.Equal($"${{{key}_APP_PASSWORD:?{key}_APP_PASSWORD is not set in .env}}", Environment(db)["SHOP_APP_PASSWORD"]);
+
+            // The service: the application role, and no other database credential at all.
+            var service = Environment(Service(name));
+            Assert.Equal($"Host={server};Port=5432;Username={database}_app;Password=${{{key}_APP_PASSWORD:?{key}_APP_PASSWORD is not set in .env}};Database={database}",
+                service[$"ConnectionStrings__{database}"]);
+            Assert.DoesNotContain(service.Values, v => v.Contains($"{key}_OWNER_PASSWORD", StringComparison.Ordinal) || v.Contains($"{{{key}_PASSWORD", StringComparison.Ordinal));
+
+            // The migration step: the same image, --migrate, only the owner's connection string; after the database, before the service.
+            var step = Service(migrate);
+            Assert.Equal(Service(name)["image"], step["image"]);
+            Assert.Equal(["--migrate"], Strings(step["command"]));
+            Assert.Equal(
+                new Dictionary<string, string> { [$"ConnectionStrings__{database}-migrations"] = $"Host={server};Port=5432;Username={database}_owner;Password=${{{key}_OWNER_PASSWORD:?{key}_OWNER_PASSWORD is not set in .env}};Database={database}" },
+                Environment(step));
+            Assert.Equal("service_healthy", ((Dictionary<object, object>)((Dictionary<object, object>)step["depends_on"])[server])["condition"]);
+            Assert.Equal("service_completed_successfully", ((Dictionary<object, object>)((Dictionary<object, object>)Service(name)["depends_on"])[migrate])["condition"]);
+            Assert.False(step.ContainsKey("healthcheck") || step.ContainsKey("ports") || step.ContainsKey("restart"));
+
+            Assert.False(string.IsNullOrEmpty(_env[$"{key}_OWNER_PASSWORD"]));
+            Assert.False(string.IsNullOrEmpty(_env[$"{key}_APP_PASSWORD"]));
+        }
+        // No file of the output but .env holds a secret.
+        var secrets = _manifest.Parameters.Where(p => p.Secret).Select(p => _env[AppHostManifest.Key(p.Name)]).ToList();
+        foreach (var file in Directory.GetFiles(output.ComposeDirectory, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != ".env"))
+        {
+            var text = File.ReadAllText(file);
+            Assert.All(secrets, s => Assert.False(text.Contains(s, StringComparison.Ordinal), $"{file} holds a secret value"));
+        }
     }
 
     [GeneratedRegex(@"\$\{([A-Z0-9_]+)(?::[-?][^}]*)?\}")]

@@ -254,8 +254,11 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         };
         foreach (var (name, pod) in workloads)
         {
-            var waits = pod.InitContainers ?? [];
+            var waits = (pod.InitContainers ?? []).Where(c => c.Name.StartsWith("wait-for-", StringComparison.Ordinal)).ToList();
             Assert.Equal(expected.GetValueOrDefault(name, []), waits.Select(w => w.Name["wait-for-".Length..]).Order());
+            // Then the service's own steps: the migrations of each service with a database, nothing else.
+            Assert.Equal(name is "users" or "orders" or "inventory" ? ["migrate"] : [],
+                (pod.InitContainers ?? []).Skip(waits.Count).Select(c => c.Name));
             foreach (var wait in waits)
             {
                 var dependency = wait.Name["wait-for-".Length..];
@@ -290,7 +293,7 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         var secretsFile = Path.Combine(copy, "secrets.env");
         var keys = PublishOutput.LoadEnvFile(secretsFile).Keys.ToList();
         Assert.Equal(PublishOutput.LoadEnvFile(Path.Combine(copy, "secrets.env.example")).Keys.Order(), keys.Order());
-        foreach (var missing in (string[])["ADMIN_PASSWORD", "USERS_DB_PASSWORD_URI"])
+        foreach (var missing in (string[])["ADMIN_PASSWORD", "USERS_DB_APP_PASSWORD", "REDIS_PASSWORD_URI"])
         {
             File.WriteAllLines(secretsFile, File.ReadAllLines(Path.Combine(output.KubernetesDirectory, "secrets.env")).Where(l => !l.StartsWith(missing + "=", StringComparison.Ordinal)));
             var (exitCode, _, error) = PublishOutput.Kustomize(copy);

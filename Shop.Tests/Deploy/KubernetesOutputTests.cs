@@ -34,7 +34,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         var objects = Objects();
         var workloads = Workloads().Select(w => w.Name).ToHashSet();
         Assert.Equal(_manifest.ComputeResources.Order(), workloads.Order());
-        Assert.Superset(workloads, AppHostManifest.SpecComponents.ToHashSet());
+        Assert.Superset(AppHostManifest.SpecComponents.ToHashSet(), workloads);
         var services = objects.OfType<V1Service>().ToDictionary(s => s.Metadata.Name);
         Assert.Equal(workloads.Order(), services.Keys.Order());
         Assert.Single(objects.OfType<V1Namespace>(), n => n.Metadata.Name == "shop");
@@ -111,7 +111,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         var addresses = 0;
         foreach (var (name, template, _) in Workloads())
         {
-            foreach (var container in template.Spec.Containers)
+            foreach (var container in template.Spec.Containers.Concat(template.Spec.InitContainers ?? []))
             {
                 var values = new List<string>();
                 foreach (var source in container.EnvFrom ?? [])
@@ -187,6 +187,56 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         var generator = (Dictionary<object, object>)Assert.Single((List<object>)kustomization["secretGenerator"]);
         Assert.Equal("shop-secrets", generator["name"]);
         Assert.Equal(["secrets.env"], ((List<object>)generator["envs"]).Cast<string>());
+    }
+
+    /// <summary>
+    /// Each database server creates the owner and application roles when its volume is initialised (the
+    /// same script as compose, from a ConfigMap at /docker-entrypoint-initdb.d, passwords from the Secret);
+    /// each service's container connects with the application role only; an init container of the same
+    /// image runs the migrations as the owner before it.
+    /// </summary>
+    [Fact]
+    public void Each_database_has_an_owner_and_an_application_role_and_migrations_run_first_as_the_owner()
+    {
+        var objects = Objects();
+        var configMaps = objects.OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name);
+        var sets = objects.OfType<V1StatefulSet>().ToDictionary(s => s.Metadata.Name);
+        var deployments = objects.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
+        foreach (var (name, database, server, _) in ComposeOutputTests.ServiceDatabases)
+        {
+            var key = server.ToUpperInvariant().Replace('-', '_');
+            var db = sets[server].Spec.Template.Spec;
+            var mount = Assert.Single(db.Containers[0].VolumeMounts, m => m.MountPath == "/docker-entrypoint-initdb.d");
+            Assert.True(mount.ReadOnlyProperty);
+            var scripts = configMaps[Assert.Single(db.Volumes, v => v.Name == mount.Name).ConfigMap.Name].Data;
+            var script = Assert.Single(scripts, kv => kv.Key == "10-shop-roles.sh").Value;
+            Assert.Contains($"-v owner='{database}_owner' -v app='{database}_app'", script);
+            Assert.Contains("CREATE ROLE %I", script);
+            Assert.Equal(File.ReadAllText(Path.Combine(output.ComposeDirectory, server, "10-shop-roles.sh")), script);
+            Assert.Equal($"{key}_OWNER_PASSWORD", db.Containers[0].Env.Single(e => e.Name == "SHOP_OWNER_PASSWORD").ValueFrom.SecretKeyRef.Key);
+            Assert.Equal($"{key}_APP_PASSWORD", db.Containers[0].Env.Single(e => e.Name == "SHOP_APP_PASSWORD").ValueFrom.SecretKeyRef.Key);
+
+            var pod = deployments[name].Spec.Template.Spec;
+            var main = Assert.Single(pod.Containers);
+            Assert.Equal($"Host={server};Port=5432;Username={database}_app;Password=$(PARAM_{key}_APP_PASSWORD);Database={database}",
+                main.Env.Single(e => e.Name == $"ConnectionStrings__{database}").Value);
+            Assert.Equal([$"{key}_APP_PASSWORD"], SecretKeys(main).Where(k => k.StartsWith(key + "_", StringComparison.Ordinal)));
+            Assert.DoesNotContain(main.Env, e => e.Name.EndsWith("-migrations", StringComparison.Ordinal));
+
+            var migrate = pod.InitContainers.Last();
+            Assert.Equal(("migrate", main.Image), (migrate.Name, migrate.Image));
+            Assert.Equal(["--migrate"], migrate.Args);
+            Assert.Null(migrate.Command); // the image's entrypoint: the service itself
+            Assert.Equal($"Host={server};Port=5432;Username={database}_owner;Password=$(PARAM_{key}_OWNER_PASSWORD);Database={database}",
+                migrate.Env.Single(e => e.Name == $"ConnectionStrings__{database}-migrations").Value);
+            Assert.Equal([$"{key}_OWNER_PASSWORD"], SecretKeys(migrate));
+            Assert.Null(migrate.EnvFrom);
+            // After the wait for its database.
+            Assert.True(pod.InitContainers.ToList().FindIndex(c => c.Name == $"wait-for-{server}") is var wait && wait >= 0 && wait < pod.InitContainers.IndexOf(migrate));
+        }
+
+        static IEnumerable<string> SecretKeys(V1Container container) =>
+            (container.Env ?? []).Where(e => e.ValueFrom?.SecretKeyRef is not null).Select(e => e.ValueFrom.SecretKeyRef.Key);
     }
 
     [GeneratedRegex(@"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)")]

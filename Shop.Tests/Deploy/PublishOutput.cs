@@ -152,14 +152,15 @@ public sealed class PublishOutput : IAsyncLifetime
         }
     }
 
-    /// <summary>Copies a published directory (secrets.env included) to a new temporary one.</summary>
+    /// <summary>Copies a published directory (secrets.env and the files services mount included) to a new temporary one.</summary>
     public string CopyOf(string directory)
     {
         var copy = Path.Combine(Root, "copy-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(copy);
-        foreach (var file in Directory.GetFiles(directory))
+        foreach (var file in Directory.GetFiles(directory, "*", SearchOption.AllDirectories))
         {
-            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            var target = Path.Combine(copy, Path.GetRelativePath(directory, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
         }
         return copy;
     }

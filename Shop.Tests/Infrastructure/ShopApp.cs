@@ -162,6 +162,25 @@ public abstract class ShopAppHost : IAsyncLifetime
         return connection;
     }
 
+    /// <summary>
+    /// The environment of a running resource's process, as the AppHost handed it over (read from
+    /// /proc, so it is what the process really got, not what the app model says it should get).
+    /// </summary>
+    public Task<Dictionary<string, string>> ProcessEnvironmentAsync(string resource)
+    {
+        if (!App.ResourceNotifications.TryGetCurrentState(resource, out var state)
+            || state.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is not { } pid)
+        {
+            throw new InvalidOperationException($"{resource} has no running process");
+        }
+        var environ = File.ReadAllText($"/proc/{Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)}/environ");
+        return Task.FromResult(environ.Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => v.Split('=', 2))
+            .Where(kv => kv.Length == 2)
+            .GroupBy(kv => kv[0])
+            .ToDictionary(g => g.Key, g => g.Last()[1]));
+    }
+
     /// <summary>Clears sign-in throttling state: every test client shares one address, 127.0.0.1.</summary>
     public async Task ForgetSignInAttemptsAsync()
     {

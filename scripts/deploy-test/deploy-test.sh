@@ -19,6 +19,8 @@ PROJECT=shop-deploy-test
 # Ports nobody else's stack uses (./shop run's gateway is 8080).
 HTTP_PORT="${SHOP_DEPLOY_TEST_PORT:-18080}"
 HTTPS_PORT="${SHOP_DEPLOY_TEST_HTTPS_PORT:-18443}"
+# The journey's webhook receiver (plain HTTP on the compose network's gateway address).
+HOOK_PORT="${SHOP_DEPLOY_TEST_HOOK_PORT:-18090}"
 WORK="$(mktemp -d /tmp/shop-deploy-test.XXXXXX)"
 COMPOSE_DIR="$WORK/compose"
 # The local base images (the only setting that selects them) and a tag of our own.
@@ -82,13 +84,16 @@ export SHOP_NO_BUILD=1
 # it, the test drops it and passes -p instead.
 sed '/^name:/d' "$COMPOSE_DIR/docker-compose.yaml" >"$COMPOSE_DIR/docker-compose.v1.yaml"
 # Test deployment only: the webhook receiver is this host on the compose network's private gateway
-# address, which Orders refuses outside Development (Webhooks:BlockPrivateNetworks, SSRF guard).
-cat >"$COMPOSE_DIR/deploy-test.override.yaml" <<'EOF'
+# address, over plain HTTP on a port of its own, all of which Orders' SSRF guard refuses outside
+# Development (Webhooks:BlockPrivateNetworks, RequireHttps, AllowedPorts).
+cat >"$COMPOSE_DIR/deploy-test.override.yaml" <<EOF
 version: "3.8"
 services:
   orders:
     environment:
       Webhooks__BlockPrivateNetworks: "false"
+      Webhooks__RequireHttps: "false"
+      Webhooks__AllowedPorts__0: "$HOOK_PORT"
 EOF
 compose config -q
 done_phase
@@ -109,12 +114,13 @@ done_phase
 
 phase up "docker-compose up -d, polling until every service is healthy"
 compose up -d --no-build >/dev/null 2>&1 || compose up -d --no-build
+# Every service healthy; the one-shot migration steps (no healthcheck) exited with 0.
 wait_healthy() {
   local deadline=$(( $(date +%s) + ${1:-240} )) states
   while :; do
-    states=$(compose ps -q | xargs "$DOCKER" inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}')
-    if ! grep -qv ' healthy$' <<<"$states"; then echo "$states" | sed 's/^\//    /'; return 0; fi
-    if [ "$(date +%s)" -gt "$deadline" ]; then echo "$states" >&2; return 1; fi
+    states=$(compose ps -q | xargs "$DOCKER" inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{if eq .State.Status "exited"}} {{.State.ExitCode}}{{end}}{{end}}')
+    if ! grep -qv -e ' healthy$' -e ' exited 0$' <<<"$states"; then echo "$states" | sed 's/^\//    /'; return 0; fi
+    if grep -q ' exited [1-9][0-9]*$' <<<"$states" || [ "$(date +%s)" -gt "$deadline" ]; then echo "$states" >&2; return 1; fi
     sleep 2
   done
 }
@@ -125,14 +131,14 @@ done_phase
 phase journey "through the gateway: register, sign in, item, order, webhook, cancel, SPA"
 NETWORK_GATEWAY=$("$DOCKER" network inspect "${PROJECT}_msnet" -f '{{(index .IPAM.Config 0).Gateway}}')
 python3 "$ROOT/scripts/deploy-test/journey.py" --base "http://127.0.0.1:$HTTP_PORT" --env "$COMPOSE_DIR/.env" \
-  --hook-bind "$NETWORK_GATEWAY" | tee "$WORK/journey.log"
+  --hook-bind "$NETWORK_GATEWAY" --hook-port "$HOOK_PORT" | tee "$WORK/journey.log"
 SKU=$(sed -n 's/^JOURNEY_RESULT sku=\([^ ]*\) .*/\1/p' "$WORK/journey.log")
 done_phase
 
 phase db-restart "restart inventory-db: the data survives (volume), Inventory recovers"
 compose restart inventory-db >/dev/null 2>&1
 python3 "$ROOT/scripts/deploy-test/journey.py" --base "http://127.0.0.1:$HTTP_PORT" --env "$COMPOSE_DIR/.env" \
-  --hook-bind "$NETWORK_GATEWAY" --after-restart "$SKU"
+  --hook-bind "$NETWORK_GATEWAY" --hook-port "$HOOK_PORT" --after-restart "$SKU"
 done_phase
 
 if [ $TLS -eq 1 ]; then
@@ -155,7 +161,7 @@ if [ $TLS -eq 1 ]; then
   [ "$hsts" = "strict-transport-security: max-age=31536000" ] || { echo "No HSTS header: '$hsts'" >&2; exit 1; }
   echo "    http://…:$HTTP_PORT → 307 https://shop.test:$HTTPS_PORT/…; $hsts; certificate verified against the self-signed CA"
   python3 "$ROOT/scripts/deploy-test/journey.py" --base "https://127.0.0.1:$HTTPS_PORT" --cafile "$WORK/tls.crt" \
-    --env "$COMPOSE_DIR/.env" --hook-bind "$NETWORK_GATEWAY" | grep -v '^JOURNEY_RESULT'
+    --env "$COMPOSE_DIR/.env" --hook-bind "$NETWORK_GATEWAY" --hook-port "$HOOK_PORT" | grep -v '^JOURNEY_RESULT'
   done_phase
 fi
 

@@ -56,7 +56,7 @@ class Hooks(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with Hooks.lock:
-            Hooks.received.append((dict(self.headers), body))
+            Hooks.received.append((self.path, dict(self.headers), body))
             Hooks.lock.notify_all()
         self.send_response(204)
         self.end_headers()
@@ -65,17 +65,17 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def wait_for_hook(event, order_id, timeout=60):
+def wait_for_hook(path, event, order_id, timeout=60):
     deadline = time.time() + timeout
     with Hooks.lock:
         while True:
-            for headers, body in Hooks.received:
-                if headers.get("X-Shop-Event") == event and order_id in body.decode():
+            for received_path, headers, body in Hooks.received:
+                if received_path == path and headers.get("X-Shop-Event") == event and order_id in body.decode():
                     return headers, body
             left = deadline - time.time()
             if left <= 0:
                 raise AssertionError(f"no {event} webhook for order {order_id} within {timeout}s "
-                                     f"(received: {[h.get('X-Shop-Event') for h, _ in Hooks.received]})")
+                                     f"(received: {[(p, h.get('X-Shop-Event')) for p, h, _ in Hooks.received]})")
             Hooks.lock.wait(left)
 
 
@@ -114,6 +114,7 @@ def main():
     parser.add_argument("--base", required=True)
     parser.add_argument("--env", required=True)
     parser.add_argument("--hook-bind", required=True, help="address to receive webhooks on, reachable from the containers")
+    parser.add_argument("--hook-port", type=int, default=0, help="port to receive webhooks on (one Orders allows; default: any free port)")
     parser.add_argument("--cafile", help="the CA (a self-signed certificate) to verify HTTPS against")
     parser.add_argument("--after-restart", metavar="SKU", help="only check that SKU survived a database restart")
     args = parser.parse_args()
@@ -128,11 +129,13 @@ def main():
         after_restart(api, env, args.after_restart, step)
         return
 
-    server = http.server.ThreadingHTTPServer((args.hook_bind, 0), Hooks)
+    server = http.server.ThreadingHTTPServer((args.hook_bind, args.hook_port), Hooks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    hook_url = f"http://{args.hook_bind}:{server.server_address[1]}/hook"
-
     run = secrets.token_hex(4)
+    # A path of this run's own: the subscriptions of earlier runs on the same port still deliver here,
+    # signed with their own secrets.
+    hook_path = f"/hook/{run}"
+    hook_url = f"http://{args.hook_bind}:{server.server_address[1]}{hook_path}"
     email, password = f"deploy-{run}@example.com", "Deploy-test-" + secrets.token_hex(8)
     api.call("POST", "/users/register", {"name": "Deploy Test", "email": email, "password": password}, expect=(200, 201))
     customer = api.call("POST", "/users/login", {"email": email, "password": password})["access_token"]
@@ -146,9 +149,9 @@ def main():
     assert item["qty"] == 10, item
     step(f"admin signed in and created {sku} (qty 10)")
 
-    secret = secrets.token_hex(16)
-    api.call("POST", "/orders/webhooks/", {"url": hook_url, "events": ["order.created", "order.status_changed"], "secret": secret},
-             token=admin, expect=(200, 201))
+    # The Shop generates the signing secret and shows it once, in this answer.
+    secret = api.call("POST", "/orders/webhooks/", {"url": hook_url, "events": ["order.created", "order.status_changed"]},
+                      token=admin, expect=(200, 201))["secret"]
     step(f"admin subscribed a webhook at {hook_url}")
 
     order = api.call("POST", "/orders/", {"items": [{"sku": sku, "qty": 3}]}, token=customer, expect=(200, 201),
@@ -158,7 +161,7 @@ def main():
     assert stock == 7, f"stock after ordering 3 of 10: {stock}"
     step(f"order {order['id']} placed, total {order['total']}, stock 10 -> {stock}")
 
-    headers, body = wait_for_hook("order.created", order["id"])
+    headers, body = wait_for_hook(hook_path, "order.created", order["id"])
     verify_signature(secret, headers, body)
     step(f"webhook order.created delivered, signature verified ({headers['X-Shop-Signature'][:24]}…)")
 
@@ -166,7 +169,7 @@ def main():
     assert cancelled["status"] == "cancelled", cancelled
     stock = api.call("GET", f"/inventory/{sku}", token=customer)["qty"]
     assert stock == 10, f"stock after cancelling: {stock}"
-    headers, body = wait_for_hook("order.status_changed", order["id"])
+    headers, body = wait_for_hook(hook_path, "order.status_changed", order["id"])
     verify_signature(secret, headers, body)
     step(f"order cancelled, stock restored to {stock}, order.status_changed webhook verified")
 
