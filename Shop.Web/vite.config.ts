@@ -16,6 +16,9 @@ export default defineConfig({
   plugins: [react(), tailwindcss()],
   server: {
     hmr: hmrClientPort ? { clientPort: hmrClientPort } : undefined,
+    // Transform the app and every lazily loaded page as soon as the server starts, instead of on the first
+    // visit of each route: on a busy 2-core machine a cold page took long enough to time out browser tests.
+    warmup: { clientFiles: ["./src/main.tsx", "./src/pages/**/*.tsx"] },
   },
   build: {
     sourcemap: false,
