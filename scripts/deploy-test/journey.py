@@ -146,10 +146,12 @@ def main():
     assert item["qty"] == 10, item
     step(f"admin signed in and created {sku} (qty 10)")
 
-    secret = secrets.token_hex(16)
-    api.call("POST", "/orders/webhooks/", {"url": hook_url, "events": ["order.created", "order.status_changed"], "secret": secret},
-             token=admin, expect=(200, 201))
-    step(f"admin subscribed a webhook at {hook_url}")
+    # The Shop generates the signing secret and shows it once, in this answer.
+    subscription = api.call("POST", "/orders/webhooks/", {"url": hook_url, "events": ["order.created", "order.status_changed"]},
+                            token=admin, expect=(200, 201))
+    secret = subscription["secret"]
+    assert secret, subscription
+    step(f"admin subscribed a webhook at {hook_url} (generated secret {secret[:10]}…)")
 
     order = api.call("POST", "/orders/", {"items": [{"sku": sku, "qty": 3}]}, token=customer, expect=(200, 201),
                      headers={"Idempotency-Key": "deploy-" + run})
