@@ -40,6 +40,7 @@ public sealed class ShopInfrastructure
         Mode = mode;
         DataRoot = dataRoot;
         BaseImages = BaseImageSet.From(builder.Configuration);
+        EphemeralData = builder.ExecutionContext.IsRunMode && IsEphemeral(builder);
     }
 
     /// <summary>Official images, or the locally built ones (<see cref="BaseImageSet.ConfigurationKey"/>).</summary>
@@ -49,6 +50,13 @@ public sealed class ShopInfrastructure
 
     /// <summary>Where local servers keep their data (unused for containers, which use named volumes).</summary>
     public string DataRoot { get; }
+
+    /// <summary>
+    /// A test host's throw-away data (<see cref="EphemeralDataKey"/>): local servers in a temporary
+    /// directory; containers without a named volume, so a run starts on empty databases, two hosts at
+    /// once share nothing, and the data goes when the orchestrator removes the containers.
+    /// </summary>
+    public bool EphemeralData { get; }
 
     public static ShopInfrastructure Create(IDistributedApplicationBuilder builder)
     {
@@ -66,13 +74,16 @@ public sealed class ShopInfrastructure
 
         if (Mode == InfrastructureMode.Containers)
         {
-            return _builder.AddPostgres(serverName, password: password)
+            var server = _builder.AddPostgres(serverName, password: password)
                 .WithImage(BaseImages.PostgresImage, BaseImages.PostgresTag)
                 .WithRegistry(BaseImages.PostgresRegistry)
                 // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
-                .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
-                .WithDataVolume($"shop-{serverName}-data")
-                .AddDatabase(databaseName);
+                .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql");
+            if (!EphemeralData)
+            {
+                server.WithDataVolume($"shop-{serverName}-data");
+            }
+            return server.AddDatabase(databaseName);
         }
         return _builder.AddLocalPostgres(serverName, DataRoot, password).AddDatabase(databaseName);
     }
@@ -84,19 +95,25 @@ public sealed class ShopInfrastructure
 
         if (Mode == InfrastructureMode.Containers)
         {
-            return _builder.AddRedis(name, password: password)
+            var redis = _builder.AddRedis(name, password: password)
                 .WithImage(BaseImages.RedisImage, BaseImages.RedisTag)
                 .WithRegistry(BaseImages.RedisRegistry)
-                .WithContainerRuntime(Images.RedisUser, Images.RedisGroup) // writes only to its data volume
-                .WithDataVolume($"shop-{name}-data")
-                .WithPersistence();
+                .WithContainerRuntime(Images.RedisUser, Images.RedisGroup); // writes only to its data volume
+            if (!EphemeralData)
+            {
+                redis.WithDataVolume($"shop-{name}-data");
+            }
+            return redis.WithPersistence();
         }
         return _builder.AddLocalRedis(name, DataRoot, password);
     }
 
+    private static bool IsEphemeral(IDistributedApplicationBuilder builder) =>
+        bool.TryParse(builder.Configuration[EphemeralDataKey], out var ephemeral) && ephemeral;
+
     private static string ResolveDataRoot(IDistributedApplicationBuilder builder)
     {
-        if (bool.TryParse(builder.Configuration[EphemeralDataKey], out var ephemeral) && ephemeral)
+        if (IsEphemeral(builder))
         {
             return EphemeralDataRoot.Create(builder);
         }
