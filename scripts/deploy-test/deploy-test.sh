@@ -43,9 +43,6 @@ compose() { docker-compose -p "$PROJECT" --project-directory "$COMPOSE_DIR" -f "
 exec 9>"/tmp/shop-deploy-test.lock"
 flock -w 1800 9 || { echo "another deploy test held the lock for 30 minutes" >&2; exit 1; }
 
-DAEMON_WAS_RUNNING=0
-"$PLATFORM" status >/dev/null 2>&1 && DAEMON_WAS_RUNNING=1
-
 cleanup() {
   local status=$?
   if [ $KEEP -eq 0 ]; then
@@ -53,8 +50,8 @@ cleanup() {
       [ $status -ne 0 ] && { echo "--- last logs ---"; compose logs --tail=30 2>/dev/null | tail -120; } || true
       compose down -v --remove-orphans >/dev/null 2>&1 || true
     fi
-    # Stop what we started; a daemon someone else started stays up.
-    [ $DAEMON_WAS_RUNNING -eq 0 ] && "$PLATFORM" stop >/dev/null 2>&1 || true
+    # The last user of a daemon the users started stops it; one started by hand stays up.
+    "$PLATFORM" release $$ >/dev/null 2>&1 || true
     rm -rf "$WORK"
   else
     echo "Kept: $COMPOSE_DIR (project $PROJECT, DOCKER_HOST=$DOCKER_HOST)"
@@ -66,7 +63,7 @@ cleanup() {
 trap cleanup EXIT
 
 phase platform "private dockerd, registry, base images"
-SHOP_PLATFORM_KEEP_RUNNING=1 "$PLATFORM" setup
+"$PLATFORM" acquire $$
 done_phase
 
 # A run that was killed (no trap) may have left its deployment; its volumes hold other passwords.
@@ -163,10 +160,9 @@ phase down "docker-compose down -v"
 compose down -v --remove-orphans >/dev/null 2>&1
 [ -z "$("$DOCKER" volume ls -q --filter "name=${PROJECT}_")" ] || { echo "volumes left behind" >&2; exit 1; }
 done_phase
-KEEP_SAVED=$KEEP; KEEP=1  # the trap has nothing left to tear down except the daemon
-[ $KEEP_SAVED -eq 0 ] && [ $DAEMON_WAS_RUNNING -eq 0 ] && "$PLATFORM" stop >/dev/null 2>&1
 rm -rf "$WORK"
 trap - EXIT
 # Loaded images replace the previous run's, which stay behind untagged.
 "$DOCKER" image prune -f >/dev/null
+"$PLATFORM" release $$ >/dev/null 2>&1
 echo "DEPLOY TEST PASSED in $(elapsed "$T0" | tr -d ' '): ${PASSED[*]}"
