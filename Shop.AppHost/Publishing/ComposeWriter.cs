@@ -139,12 +139,15 @@ public static class ComposeWriter
         }
         if (HealthCheck(service.Readiness) is { } test)
         {
+            // Compose's first check runs one interval after start, and a dependent starts only once it has
+            // passed: a short interval shortens every link of the start order (compose 1.29 and Docker 20.10
+            // have no start_interval). The retries keep a minute of consecutive failures before "unhealthy".
             yaml["healthcheck"] = new Dictionary<string, object?>
             {
                 ["test"] = test,
-                ["interval"] = "10s",
+                ["interval"] = "3s",
                 ["timeout"] = "5s",
-                ["retries"] = 6,
+                ["retries"] = 20,
                 ["start_period"] = "20s",
             };
         }
