@@ -88,8 +88,13 @@ public sealed class ContainerModeTests(ShopApp shop)
         {
             Assert.Contains(output.Split('\n'), l => l.StartsWith("localhost:5000/shop-local/postgres:15 " + name + "-", StringComparison.Ordinal));
         }
-        Assert.Contains(output.Split('\n'), l => l.StartsWith("localhost:5000/shop-local/redis:7 redis-", StringComparison.Ordinal));
+        var redis = Assert.Single(output.Split('\n'), l => l.StartsWith("localhost:5000/shop-local/redis:7 redis-", StringComparison.Ordinal)).Split(' ')[1];
         Assert.StartsWith("unix:///", Environment.GetEnvironmentVariable("DOCKER_HOST"));
+
+        // Redis is the container's main process, so stopping the resource stops it at once, after its final save.
+        var (found, comm) = await RunAsync("docker", "exec", redis, "cat", "/proc/1/comm");
+        Assert.True(found, comm);
+        Assert.Equal("redis-server", comm.Trim());
     }
 
     private static async Task<Dictionary<string, IResource>> ModelAsync(params string[] args)

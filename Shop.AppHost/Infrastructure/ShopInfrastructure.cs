@@ -98,7 +98,8 @@ public sealed class ShopInfrastructure
             var redis = _builder.AddRedis(name, password: password)
                 .WithImage(BaseImages.RedisImage, BaseImages.RedisTag)
                 .WithRegistry(BaseImages.RedisRegistry)
-                .WithContainerRuntime(Images.RedisUser, Images.RedisGroup); // writes only to its data volume
+                .WithContainerRuntime(Images.RedisUser, Images.RedisGroup) // writes only to its data volume
+                .WithArgs(ExecRedisServer);
             if (!EphemeralData)
             {
                 redis.WithDataVolume($"shop-{name}-data");
@@ -106,6 +107,28 @@ public sealed class ShopInfrastructure
             return redis.WithPersistence();
         }
         return _builder.AddLocalRedis(name, DataRoot, password);
+    }
+
+    /// <summary>
+    /// Aspire starts Redis as <c>/bin/sh -c "redis-server …"</c>. A shell that stays PID 1 (Debian's does)
+    /// never passes the stop signal on, so Docker and Kubernetes kill Redis at the end of their grace
+    /// period, without its final save. <c>exec</c> makes redis-server the container's main process.
+    /// </summary>
+    private static void ExecRedisServer(CommandLineArgsCallbackContext context)
+    {
+        switch (context.Args)
+        {
+            // The command line's words, which the resource's ShellExecution joins into sh -c's script …
+            case ["redis-server", ..]:
+                context.Args.Insert(0, "exec");
+                break;
+            // … or, for Aspire's own manifest, the script already joined.
+            case ["-c", string script] when script.StartsWith("redis-server ", StringComparison.Ordinal):
+                context.Args[1] = "exec " + script;
+                break;
+            default:
+                throw new InvalidOperationException($"Expected Aspire's Redis command line to start with redis-server, got: {string.Join(' ', context.Args)}");
+        }
     }
 
     private static bool IsEphemeral(IDistributedApplicationBuilder builder) =>
