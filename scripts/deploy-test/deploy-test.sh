@@ -25,6 +25,14 @@ COMPOSE_DIR="$WORK/compose"
 PUBLISH_ARGS=(--Shop:Publish:BaseImages=local --Shop:Publish:Registry=shop-deploy-test --Shop:Publish:Tag=test
   --Shop:GatewayPort="$HTTP_PORT" --Shop:Publish:HttpsPort="$HTTPS_PORT")
 
+# One deployment test at a time on this machine (same project name, ports and daemon); the clock starts
+# once this one has the machine.
+exec 9>"/tmp/shop-deploy-test.lock"
+if ! flock -n 9; then
+  echo "Waiting for another deploy test on this machine to finish…"
+  flock -w 1800 9 || { echo "another deploy test held the lock for 30 minutes" >&2; exit 1; }
+fi
+
 T0=$(date +%s.%N)
 PHASE_START=$T0
 PASSED=()
@@ -38,10 +46,6 @@ done_phase() { printf '    done in %s\n' "$(elapsed "$PHASE_START")"; PASSED+=("
 eval "export $("$PLATFORM" env)"
 DOCKER=/usr/bin/docker
 compose() { docker-compose -p "$PROJECT" --project-directory "$COMPOSE_DIR" -f "$COMPOSE_DIR/docker-compose.v1.yaml" -f "$COMPOSE_DIR/deploy-test.override.yaml" "$@"; }
-
-# One deployment test at a time on this machine (same project name, ports and daemon).
-exec 9>"/tmp/shop-deploy-test.lock"
-flock -w 1800 9 || { echo "another deploy test held the lock for 30 minutes" >&2; exit 1; }
 
 cleanup() {
   local status=$?
@@ -79,13 +83,15 @@ export SHOP_NO_BUILD=1
 # it, the test drops it and passes -p instead.
 sed '/^name:/d' "$COMPOSE_DIR/docker-compose.yaml" >"$COMPOSE_DIR/docker-compose.v1.yaml"
 # Test deployment only: the webhook receiver is this host on the compose network's private gateway
-# address, which Orders refuses outside Development (Webhooks:BlockPrivateNetworks, SSRF guard).
+# address, over plain HTTP on port 80, which Orders refuses outside Development (Webhooks:BlockPrivateNetworks
+# and RequireHttps, its SSRF guard); the port rule (80/443) stays on.
 cat >"$COMPOSE_DIR/deploy-test.override.yaml" <<'EOF'
 version: "3.8"
 services:
   orders:
     environment:
       Webhooks__BlockPrivateNetworks: "false"
+      Webhooks__RequireHttps: "false"
 EOF
 compose config -q
 done_phase

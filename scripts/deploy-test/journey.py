@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A customer's and an admin's journey through a running deployment's gateway (stdlib only).
 
-    journey.py --base http://127.0.0.1:8080 --env DIR/.env --hook-bind 172.18.0.1 [--insecure]
+    journey.py --base http://127.0.0.1:8080 --env DIR/.env --hook-bind 172.18.0.1 [--hook-port 80] [--cafile CA]
 
 Registers and signs in a customer, has the admin (credentials from the deployment's .env) create an
 item and subscribe a webhook (received here, on an address the compose network reaches), places an
@@ -56,7 +56,7 @@ class Hooks(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with Hooks.lock:
-            Hooks.received.append((dict(self.headers), body))
+            Hooks.received.append((self.path, dict(self.headers), body))
             Hooks.lock.notify_all()
         self.send_response(204)
         self.end_headers()
@@ -65,17 +65,19 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def wait_for_hook(event, order_id, timeout=60):
+def wait_for_hook(path, event, order_id, timeout=60):
+    # Only this run's subscription (its own path): an earlier run's subscription to the same receiver
+    # address gets the same events, signed with its own secret.
     deadline = time.time() + timeout
     with Hooks.lock:
         while True:
-            for headers, body in Hooks.received:
-                if headers.get("X-Shop-Event") == event and order_id in body.decode():
+            for received_path, headers, body in Hooks.received:
+                if received_path == path and headers.get("X-Shop-Event") == event and order_id in body.decode():
                     return headers, body
             left = deadline - time.time()
             if left <= 0:
-                raise AssertionError(f"no {event} webhook for order {order_id} within {timeout}s "
-                                     f"(received: {[h.get('X-Shop-Event') for h, _ in Hooks.received]})")
+                raise AssertionError(f"no {event} webhook for order {order_id} at {path} within {timeout}s "
+                                     f"(received: {[(p, h.get('X-Shop-Event')) for p, h, _ in Hooks.received]})")
             Hooks.lock.wait(left)
 
 
@@ -114,6 +116,8 @@ def main():
     parser.add_argument("--base", required=True)
     parser.add_argument("--env", required=True)
     parser.add_argument("--hook-bind", required=True, help="address to receive webhooks on, reachable from the containers")
+    # Orders accepts only ports 80 and 443 outside Development (Webhooks:AllowedPorts).
+    parser.add_argument("--hook-port", type=int, default=80, help="port to receive webhooks on (0: any free one)")
     parser.add_argument("--cafile", help="the CA (a self-signed certificate) to verify HTTPS against")
     parser.add_argument("--after-restart", metavar="SKU", help="only check that SKU survived a database restart")
     args = parser.parse_args()
@@ -128,11 +132,11 @@ def main():
         after_restart(api, env, args.after_restart, step)
         return
 
-    server = http.server.ThreadingHTTPServer((args.hook_bind, 0), Hooks)
+    server = http.server.ThreadingHTTPServer((args.hook_bind, args.hook_port), Hooks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    hook_url = f"http://{args.hook_bind}:{server.server_address[1]}/hook"
-
     run = secrets.token_hex(4)
+    hook_path = f"/hook/{run}"
+    hook_url = f"http://{args.hook_bind}:{server.server_address[1]}{hook_path}"
     email, password = f"deploy-{run}@example.com", "Deploy-test-" + secrets.token_hex(8)
     api.call("POST", "/users/register", {"name": "Deploy Test", "email": email, "password": password}, expect=(200, 201))
     customer = api.call("POST", "/users/login", {"email": email, "password": password})["access_token"]
@@ -160,7 +164,7 @@ def main():
     assert stock == 7, f"stock after ordering 3 of 10: {stock}"
     step(f"order {order['id']} placed, total {order['total']}, stock 10 -> {stock}")
 
-    headers, body = wait_for_hook("order.created", order["id"])
+    headers, body = wait_for_hook(hook_path, "order.created", order["id"])
     verify_signature(secret, headers, body)
     step(f"webhook order.created delivered, signature verified ({headers['X-Shop-Signature'][:24]}…)")
 
@@ -168,7 +172,7 @@ def main():
     assert cancelled["status"] == "cancelled", cancelled
     stock = api.call("GET", f"/inventory/{sku}", token=customer)["qty"]
     assert stock == 10, f"stock after cancelling: {stock}"
-    headers, body = wait_for_hook("order.status_changed", order["id"])
+    headers, body = wait_for_hook(hook_path, "order.status_changed", order["id"])
     verify_signature(secret, headers, body)
     step(f"order cancelled, stock restored to {stock}, order.status_changed webhook verified")
 
