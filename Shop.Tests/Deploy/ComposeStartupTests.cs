@@ -50,7 +50,7 @@ public sealed class ComposeStartupTests(PublishOutput output)
             // Each link of the start order (databases → users → orders → gateway) waits up to one interval
             // after its dependency is ready: the first check runs one interval after the container starts.
             var interval = Seconds(check["interval"]);
-            Assert.True(interval <= 3, $"{name}: a {interval} s interval delays every service that waits for it");
+            Assert.True(interval <= 5, $"{name}: a {interval} s interval delays every service that waits for it");
             // "unhealthy" only after as many consecutive failures as before (a GC pause or a database restart is not an outage).
             Assert.True(interval * int.Parse((string)check["retries"], System.Globalization.CultureInfo.InvariantCulture) >= 60, $"{name}: unhealthy after less than a minute of failures");
             Assert.True(Seconds(check["timeout"]) >= 5, $"{name}: a probe on a busy host needs its 5 s");
