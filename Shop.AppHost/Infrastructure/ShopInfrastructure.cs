@@ -40,6 +40,7 @@ public sealed class ShopInfrastructure
         Mode = mode;
         DataRoot = dataRoot;
         BaseImages = BaseImageSet.From(builder.Configuration);
+        EphemeralData = builder.ExecutionContext.IsRunMode && IsEphemeral(builder);
     }
 
     /// <summary>Official images, or the locally built ones (<see cref="BaseImageSet.ConfigurationKey"/>).</summary>
@@ -49,6 +50,13 @@ public sealed class ShopInfrastructure
 
     /// <summary>Where local servers keep their data (unused for containers, which use named volumes).</summary>
     public string DataRoot { get; }
+
+    /// <summary>
+    /// A test host's throw-away data (<see cref="EphemeralDataKey"/>): local servers in a temporary
+    /// directory; containers without a named volume, so a run starts on empty databases, two hosts at
+    /// once share nothing, and the data goes when the orchestrator removes the containers.
+    /// </summary>
+    public bool EphemeralData { get; }
 
     public static ShopInfrastructure Create(IDistributedApplicationBuilder builder)
     {
@@ -103,8 +111,11 @@ public sealed class ShopInfrastructure
                 .WithImage(BaseImages.PostgresImage, BaseImages.PostgresTag)
                 .WithRegistry(BaseImages.PostgresRegistry)
                 // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
-                .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
-                .WithDataVolume($"shop-{serverName}-data");
+                .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql");
+            if (!EphemeralData)
+            {
+                server.WithDataVolume($"shop-{serverName}-data");
+            }
             var database = server.AddDatabase(databaseName);
             if (_builder.ExecutionContext.IsPublishMode)
             {
@@ -143,19 +154,48 @@ public sealed class ShopInfrastructure
 
         if (Mode == InfrastructureMode.Containers)
         {
-            return _builder.AddRedis(name, password: password)
+            var redis = _builder.AddRedis(name, password: password)
                 .WithImage(BaseImages.RedisImage, BaseImages.RedisTag)
                 .WithRegistry(BaseImages.RedisRegistry)
                 .WithContainerRuntime(Images.RedisUser, Images.RedisGroup) // writes only to its data volume
-                .WithDataVolume($"shop-{name}-data")
-                .WithPersistence();
+                .WithArgs(ExecRedisServer);
+            if (!EphemeralData)
+            {
+                redis.WithDataVolume($"shop-{name}-data");
+            }
+            return redis.WithPersistence();
         }
         return _builder.AddLocalRedis(name, DataRoot, password);
     }
 
+    /// <summary>
+    /// Aspire starts Redis as <c>/bin/sh -c "redis-server …"</c>. A shell that stays PID 1 (Debian's does)
+    /// never passes the stop signal on, so Docker and Kubernetes kill Redis at the end of their grace
+    /// period, without its final save. <c>exec</c> makes redis-server the container's main process.
+    /// </summary>
+    private static void ExecRedisServer(CommandLineArgsCallbackContext context)
+    {
+        switch (context.Args)
+        {
+            // The command line's words, which the resource's ShellExecution joins into sh -c's script …
+            case ["redis-server", ..]:
+                context.Args.Insert(0, "exec");
+                break;
+            // … or, for Aspire's own manifest, the script already joined.
+            case ["-c", string script] when script.StartsWith("redis-server ", StringComparison.Ordinal):
+                context.Args[1] = "exec " + script;
+                break;
+            default:
+                throw new InvalidOperationException($"Expected Aspire's Redis command line to start with redis-server, got: {string.Join(' ', context.Args)}");
+        }
+    }
+
+    private static bool IsEphemeral(IDistributedApplicationBuilder builder) =>
+        bool.TryParse(builder.Configuration[EphemeralDataKey], out var ephemeral) && ephemeral;
+
     private static string ResolveDataRoot(IDistributedApplicationBuilder builder)
     {
-        if (bool.TryParse(builder.Configuration[EphemeralDataKey], out var ephemeral) && ephemeral)
+        if (IsEphemeral(builder))
         {
             return EphemeralDataRoot.Create(builder);
         }

@@ -43,6 +43,39 @@ public sealed class ComposeStartupTests(PublishOutput output)
     }
 
     [Fact]
+    public void Health_checks_answer_within_seconds_of_readiness_and_tolerate_a_minute_of_failures()
+    {
+        foreach (var (name, service) in Services(output.ComposeDirectory).Select(kv => ((string)kv.Key, Map(kv.Value))))
+        {
+            if (!service.TryGetValue("healthcheck", out var value))
+            {
+                continue;
+            }
+            var check = Map(value);
+            // Each link of the start order (databases → users → orders → gateway) waits up to one interval
+            // after its dependency is ready: the first check runs one interval after the container starts.
+            var interval = Seconds(check["interval"]);
+            Assert.True(interval <= 5, $"{name}: a {interval} s interval delays every service that waits for it");
+            // "unhealthy" only after as many consecutive failures as before (a GC pause or a database restart is not an outage).
+            Assert.True(interval * int.Parse((string)check["retries"], System.Globalization.CultureInfo.InvariantCulture) >= 60, $"{name}: unhealthy after less than a minute of failures");
+            Assert.True(Seconds(check["timeout"]) >= 5, $"{name}: a probe on a busy host needs its 5 s");
+        }
+    }
+
+    [Fact]
+    public void Redis_is_its_containers_main_process_so_a_stop_reaches_it()
+    {
+        // Aspire's Redis runs through `sh -c`; a shell that stays PID 1 ignores the stop signal, so Docker kills
+        // Redis after 10 s without its final save. exec hands PID 1 to redis-server.
+        var command = Strings(Map(Services(output.ComposeDirectory)["redis"])["command"]);
+        Assert.Equal("-c", command[0]);
+        Assert.StartsWith("exec redis-server ", command[1]);
+    }
+
+    private static int Seconds(object? duration) =>
+        int.Parse(((string)duration!).TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task Compose_refuses_to_start_without_env_or_a_key_and_names_the_key()
     {
         if (!CommandExists("docker-compose"))

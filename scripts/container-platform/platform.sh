@@ -6,7 +6,10 @@
 #   scripts/container-platform/platform.sh setup    install, build what is missing (idempotent); leaves the
 #                                                   daemon as found unless SHOP_PLATFORM_KEEP_RUNNING=1
 #   scripts/container-platform/platform.sh start    start the daemon and the registry
-#   scripts/container-platform/platform.sh stop     stop them (data, images and caches stay)
+#   scripts/container-platform/platform.sh stop     stop them (data, images and caches stay); refused while a
+#                                                   registered user runs, unless --force
+#   scripts/container-platform/platform.sh acquire PID   set up and start for process PID (a user of the daemon)
+#   scripts/container-platform/platform.sh release PID   PID is done; the last user stops a daemon a user started
 #   scripts/container-platform/platform.sh status   exit 0 if the daemon answers and the images exist
 #   scripts/container-platform/platform.sh env      print the DOCKER_HOST line for this platform
 #   scripts/container-platform/platform.sh present  exit 0 if set up once here (packages and images; daemon may be stopped)
@@ -102,6 +105,41 @@ stop_pid_file() {
 cmd_stop() {
   stop_pid_file "$PLATFORM_DIR/registry.pid" "the registry"
   stop_pid_file "$PLATFORM_DIR/docker.pid" "dockerd"
+  rm -f "$STARTED_FOR_USERS"
+}
+
+# ---- users of a running daemon --------------------------------------------------------------------
+# The deployment test and ./shop test --containers share one daemon and may run at the same time (also
+# from different worktrees). Each registers its pid while it uses the daemon; a daemon one of them
+# started is stopped by the last to leave, and never under another's feet.
+USERS_DIR="$PLATFORM_DIR/users"
+STARTED_FOR_USERS="$PLATFORM_DIR/started-for-users"
+
+lock_users() { as_root mkdir -p "$USERS_DIR"; exec 7>"$PLATFORM_DIR/users.lock"; flock -w 1800 7; }
+
+# Prints the live users' pids; forgets those whose process is gone (killed runs).
+live_users() {
+  local file pid
+  for file in "$USERS_DIR"/*; do
+    [ -e "$file" ] || continue
+    pid=$(basename "$file")
+    if kill -0 "$pid" 2>/dev/null; then echo "$pid"; else rm -f "$file"; fi
+  done
+}
+
+cmd_acquire() {
+  local pid="${1:?usage: platform.sh acquire PID}"
+  lock_users
+  daemon_answers || touch "$STARTED_FOR_USERS"
+  SHOP_PLATFORM_KEEP_RUNNING=1 cmd_setup
+  touch "$USERS_DIR/$pid"
+}
+
+cmd_release() {
+  local pid="${1:?usage: platform.sh release PID}"
+  lock_users
+  rm -f "$USERS_DIR/$pid"
+  if [ -z "$(live_users)" ] && [ -f "$STARTED_FOR_USERS" ]; then cmd_stop; fi
 }
 
 # ---- base images -------------------------------------------------------------------------------
@@ -209,7 +247,7 @@ cmd_setup() {
   build_images
   check_default_socket_silent
   touch "$PLATFORM_DIR/ready"
-  if [ $was_running -eq 0 ] && [ -z "${SHOP_PLATFORM_KEEP_RUNNING:-}" ]; then
+  if [ $was_running -eq 0 ] && [ -z "${SHOP_PLATFORM_KEEP_RUNNING:-}" ] && [ -z "$(live_users)" ]; then
     # Leave the machine as found: the daemon runs only while something uses it (deploy-test starts it).
     cmd_stop
     log "Container platform set up (stopped; './shop platform start' starts it on $SOCKET)"
@@ -221,10 +259,18 @@ cmd_setup() {
 case "${1:-}" in
   setup) cmd_setup ;;
   start) start_daemon; start_registry ;;
-  stop) cmd_stop ;;
+  stop)
+    users=$(live_users | tr '\n' ' ')
+    if [ -n "$users" ] && [ "${2:-}" != --force ]; then
+      echo "The daemon is in use by pid(s) $users(deploy test, ./shop test --containers); not stopped. 'stop --force' stops it anyway." >&2
+      exit 1
+    fi
+    cmd_stop ;;
+  acquire) shift; cmd_acquire "$@" ;;
+  release) shift; cmd_release "$@" ;;
   status) daemon_answers && registry_answers && images_present ;;
   env) echo "DOCKER_HOST=$DOCKER_HOST_VALUE" ;;
   present) [ -f "$PLATFORM_DIR/ready" ] && command -v dockerd >/dev/null && command -v docker-compose >/dev/null ;;
   installed) command -v dockerd >/dev/null && command -v docker-compose >/dev/null && command -v docker-registry >/dev/null ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A customer's and an admin's journey through a running deployment's gateway (stdlib only).
 
-    journey.py --base http://127.0.0.1:8080 --env DIR/.env --hook-bind 172.18.0.1 [--insecure]
+    journey.py --base http://127.0.0.1:8080 --env DIR/.env --hook-bind 172.18.0.1 [--hook-port 80] [--cafile CA]
 
 Registers and signs in a customer, has the admin (credentials from the deployment's .env) create an
 item and subscribe a webhook (received here, on an address the compose network reaches), places an
@@ -66,6 +66,8 @@ class Hooks(http.server.BaseHTTPRequestHandler):
 
 
 def wait_for_hook(path, event, order_id, timeout=60):
+    # Only this run's subscription (its own path): an earlier run's subscription to the same receiver
+    # address gets the same events, signed with its own secret.
     deadline = time.time() + timeout
     with Hooks.lock:
         while True:
@@ -74,7 +76,7 @@ def wait_for_hook(path, event, order_id, timeout=60):
                     return headers, body
             left = deadline - time.time()
             if left <= 0:
-                raise AssertionError(f"no {event} webhook for order {order_id} within {timeout}s "
+                raise AssertionError(f"no {event} webhook for order {order_id} at {path} within {timeout}s "
                                      f"(received: {[(p, h.get('X-Shop-Event')) for p, h, _ in Hooks.received]})")
             Hooks.lock.wait(left)
 
@@ -114,7 +116,8 @@ def main():
     parser.add_argument("--base", required=True)
     parser.add_argument("--env", required=True)
     parser.add_argument("--hook-bind", required=True, help="address to receive webhooks on, reachable from the containers")
-    parser.add_argument("--hook-port", type=int, default=0, help="port to receive webhooks on (one Orders allows; default: any free port)")
+    # Orders accepts only ports 80 and 443 outside Development (Webhooks:AllowedPorts).
+    parser.add_argument("--hook-port", type=int, default=80, help="port to receive webhooks on (0: any free one)")
     parser.add_argument("--cafile", help="the CA (a self-signed certificate) to verify HTTPS against")
     parser.add_argument("--after-restart", metavar="SKU", help="only check that SKU survived a database restart")
     args = parser.parse_args()
@@ -132,8 +135,6 @@ def main():
     server = http.server.ThreadingHTTPServer((args.hook_bind, args.hook_port), Hooks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     run = secrets.token_hex(4)
-    # A path of this run's own: the subscriptions of earlier runs on the same port still deliver here,
-    # signed with their own secrets.
     hook_path = f"/hook/{run}"
     hook_url = f"http://{args.hook_bind}:{server.server_address[1]}{hook_path}"
     email, password = f"deploy-{run}@example.com", "Deploy-test-" + secrets.token_hex(8)
@@ -150,9 +151,11 @@ def main():
     step(f"admin signed in and created {sku} (qty 10)")
 
     # The Shop generates the signing secret and shows it once, in this answer.
-    secret = api.call("POST", "/orders/webhooks/", {"url": hook_url, "events": ["order.created", "order.status_changed"]},
-                      token=admin, expect=(200, 201))["secret"]
-    step(f"admin subscribed a webhook at {hook_url}")
+    subscription = api.call("POST", "/orders/webhooks/", {"url": hook_url, "events": ["order.created", "order.status_changed"]},
+                            token=admin, expect=(200, 201))
+    secret = subscription["secret"]
+    assert secret, subscription
+    step(f"admin subscribed a webhook at {hook_url} (generated secret {secret[:10]}…)")
 
     order = api.call("POST", "/orders/", {"items": [{"sku": sku, "qty": 3}]}, token=customer, expect=(200, 201),
                      headers={"Idempotency-Key": "deploy-" + run})
