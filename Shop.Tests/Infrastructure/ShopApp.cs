@@ -335,26 +335,16 @@ public abstract class ShopAppHost : IAsyncLifetime
     public Task StartResourceAsync(string name) => ExecuteAsync(name, KnownResourceCommands.StartCommand);
 
     /// <summary>
-    /// Starts a stopped resource and waits until it is healthy. A restarted project is launched
-    /// through `dotnet run` by the orchestrator, which now and then fails to come up on a loaded
-    /// machine; one more start is tried then (its log is in resource-logs/).
+    /// Starts a stopped resource and waits until it is healthy. Right after the start command the
+    /// resource's last state can still be the stop's "Exited", which the default wait behaviour takes
+    /// for a failed start (and a second start command would restart the instance that was coming up),
+    /// so the wait ignores unavailable states and is bounded by time instead.
     /// </summary>
     public async Task StartAndWaitHealthyAsync(string name)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            await StartResourceAsync(name);
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-                await App.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
-                return;
-            }
-            catch (DistributedApplicationException) when (attempt < 2)
-            {
-                await Task.Delay(1000);
-            }
-        }
+        await StartResourceAsync(name);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(name, WaitBehavior.WaitOnResourceUnavailable, timeout.Token);
     }
 
     private async Task ExecuteAsync(string resource, string command)
