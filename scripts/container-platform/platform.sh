@@ -57,7 +57,7 @@ start_daemon() {
   log "Starting dockerd on $SOCKET (data in $PLATFORM_DIR/data)"
   as_root setsid dockerd --data-root "$PLATFORM_DIR/data" --exec-root "$PLATFORM_DIR/exec" \
     -H "$DOCKER_HOST_VALUE" --pidfile "$PLATFORM_DIR/docker.pid" \
-    >>"$PLATFORM_DIR/logs/dockerd.log" 2>&1 </dev/null &
+    >>"$PLATFORM_DIR/logs/dockerd.log" 2>&1 </dev/null 7>&- &
   for _ in $(seq 1 60); do daemon_answers && return 0; sleep 0.5; done
   echo "dockerd did not answer on $SOCKET; see $PLATFORM_DIR/logs/dockerd.log" >&2
   tail -20 "$PLATFORM_DIR/logs/dockerd.log" >&2
@@ -83,7 +83,7 @@ http:
   addr: $REGISTRY_ADDR
 EOF
   log "Starting the local registry on $REGISTRY_ADDR"
-  setsid docker-registry serve "$PLATFORM_DIR/registry.yml" >>"$PLATFORM_DIR/logs/registry.log" 2>&1 </dev/null &
+  setsid docker-registry serve "$PLATFORM_DIR/registry.yml" >>"$PLATFORM_DIR/logs/registry.log" 2>&1 </dev/null 7>&- &
   echo $! >"$PLATFORM_DIR/registry.pid"
   for _ in $(seq 1 40); do registry_answers && return 0; sleep 0.25; done
   echo "The registry did not answer on $REGISTRY_ADDR; see $PLATFORM_DIR/logs/registry.log" >&2
@@ -115,6 +115,7 @@ cmd_stop() {
 USERS_DIR="$PLATFORM_DIR/users"
 STARTED_FOR_USERS="$PLATFORM_DIR/started-for-users"
 
+# fd 7 holds the lock; the daemons started under it close it (7>&-), or they would hold it for their lifetime.
 lock_users() { as_root mkdir -p "$USERS_DIR"; exec 7>"$PLATFORM_DIR/users.lock"; flock -w 1800 7; }
 
 # Prints the live users' pids; forgets those whose process is gone (killed runs).
