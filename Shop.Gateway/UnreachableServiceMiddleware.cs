@@ -9,8 +9,6 @@ namespace Shop.Gateway;
 /// </summary>
 public static class UnreachableServiceMiddleware
 {
-    public const int RetryAfterSeconds = 5;
-
     public static async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
         await next();
@@ -20,7 +18,7 @@ public static class UnreachableServiceMiddleware
             && !context.Response.HasStarted)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
         }
     }
 }

@@ -16,7 +16,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Shop.ServiceDefaults;
 
 /// <summary>
 /// Cross-cutting setup shared by every Shop service: telemetry, health, service discovery,

@@ -1,8 +1,9 @@
+using Microsoft.Extensions.Hosting;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Shop.ServiceDefaults;
 
 /// <summary>
 /// The SPEC §1 health body: <c>{"status":"healthy"}</c>, <c>degraded</c> (still 200, e.g. Redis down)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
@@ -6,7 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Shop.ServiceDefaults;
 
 public static class ProblemDetailsSetup
 {
@@ -61,7 +62,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
             case ServiceUnavailableException unavailable:
                 logger.LogWarning("Dependency unavailable: {Dependency}", unavailable.Dependency);
                 problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}) is unavailable. Try again shortly." };
-                context.Response.Headers.RetryAfter = "5";
+                context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
                 break;
             case var _ when IsDatabaseUnavailable(exception):
                 // Refused, dropped or timed out, or no pooled connection free in time: the database is away or
@@ -74,7 +75,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                     Npgsql.NpgsqlConnection.ClearAllPools();
                 }
                 problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = "This service's database is unavailable or overloaded. Try again shortly." };
-                context.Response.Headers.RetryAfter = "5";
+                context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
                 break;
             default:
                 logger.LogError(exception, "Unhandled exception");

@@ -1,9 +1,10 @@
+using Microsoft.Extensions.Hosting;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Shop.ServiceDefaults;
 
 /// <summary>
 /// Accepts a sane <c>X-Request-Id</c> or creates one, returns it, and tags logs and the current

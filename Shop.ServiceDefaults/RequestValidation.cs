@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Shop.ServiceDefaults;
 
 /// <summary>Collects field errors for a SPEC §1 400 response (<c>errors: { field: [messages] }</c>).</summary>
 public sealed class ValidationErrors
@@ -62,27 +63,3 @@ public sealed class ValidationErrors
         return $"{(list.Count == 1 ? "A field is" : $"{list.Count} fields are")} invalid — {shown}{more}. Correct {(list.Count == 1 ? "it" : "them")} and send the request again.";
     }
 }
-
-/// <summary>SPEC §1 paging: <c>limit</c> 1..200 (default 50), <c>offset</c> ≥ 0.</summary>
-public readonly record struct Paging(int Limit, int Offset)
-{
-    public const int DefaultLimit = 50;
-    public const int MaxLimit = 200;
-
-    public static Paging Parse(int? limit, int? offset, ValidationErrors errors)
-    {
-        var l = limit ?? DefaultLimit;
-        var o = offset ?? 0;
-        if (l is < 1 or > MaxLimit)
-        {
-            errors.Add("limit", $"Must be between 1 and {MaxLimit}.");
-        }
-        if (o < 0)
-        {
-            errors.Add("offset", "Must be 0 or more.");
-        }
-        return new Paging(l, o);
-    }
-}
-
-public sealed record Page<T>(IReadOnlyList<T> Items, int Total, int Limit, int Offset);

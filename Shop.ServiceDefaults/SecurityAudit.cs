@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Shop.ServiceDefaults;
 
 /// <summary>
 /// Security events (sign-in failures, lock-outs, token reuse, role and status changes, webhook

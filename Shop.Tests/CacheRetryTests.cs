@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Hosting;
+using Shop.ServiceDefaults;
 using Xunit;
 
 namespace Shop.Tests;

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Hosting;
+using Shop.ServiceDefaults;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Shop.Tests.Infrastructure;

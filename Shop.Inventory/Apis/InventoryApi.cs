@@ -48,10 +48,8 @@ public static class InventoryApi
         {
             query = query.Where(i => i.Qty > 0);
         }
-        var total = await query.CountAsync(ct);
-        var items = await query.OrderBy(i => i.Name).ThenBy(i => i.Sku)
-            .Skip(paging.Offset).Take(paging.Limit).ToListAsync(ct);
-        return TypedResults.Ok(new Page<ItemResponse>([.. items.Select(ItemResponse.From)], total, paging.Limit, paging.Offset));
+        return TypedResults.Ok(await query.ToPageAsync(paging,
+            items => items.OrderBy(i => i.Name).ThenBy(i => i.Sku), ItemResponse.From, ct));
     }
 
     private static string EscapeLike(string text) =>
@@ -169,5 +167,5 @@ public static class InventoryApi
     }
 
     private static ProblemHttpResult NotFound(string sku) =>
-        TypedResults.Problem(statusCode: 404, title: "Not found", detail: $"No item with sku '{sku}'.");
+        ShopProblems.NotFound($"No item with sku '{sku}'.");
 }

@@ -1,3 +1,3 @@
 namespace Shop.Inventory.Data;
 
-internal sealed class InventoryDbContextDesignFactory : Microsoft.Extensions.Hosting.NpgsqlDesignTimeFactory<InventoryDbContext>;
+internal sealed class InventoryDbContextDesignFactory : Shop.ServiceDefaults.NpgsqlDesignTimeFactory<InventoryDbContext>;

@@ -186,10 +186,8 @@ public static class OrdersApi
         {
             query = query.Where(o => o.Status == status);
         }
-        var total = await query.CountAsync(ct);
-        var orders = await query.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id)
-            .Skip(paging.Offset).Take(paging.Limit).ToListAsync(ct);
-        return TypedResults.Ok(new Page<OrderResponse>([.. orders.Select(OrderResponse.From)], total, paging.Limit, paging.Offset));
+        return TypedResults.Ok(await query.ToPageAsync(paging,
+            orders => orders.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id), OrderResponse.From, ct));
     }
 
     private static async Task<Results<Ok<OrderResponse>, ProblemHttpResult>> GetAsync(
@@ -233,5 +231,5 @@ public static class OrdersApi
 
     private static bool CanSee(ClaimsPrincipal principal, int ownerId) => principal.IsAdmin() || principal.GetUserId() == ownerId;
 
-    private static ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such order.");
+    private static ProblemHttpResult NotFound() => ShopProblems.NotFound("No such order.");
 }

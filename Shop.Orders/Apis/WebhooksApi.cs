@@ -135,16 +135,14 @@ public static class WebhooksApi
         {
             return NotFound();
         }
-        var query = db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id);
-        var total = await query.CountAsync(ct);
-        var rows = await query.OrderByDescending(d => d.Id).Skip(paging.Offset).Take(paging.Limit).ToListAsync(ct);
-        var items = rows.Select(d => new WebhookDeliveryResponse(d.Id, d.EventId, d.EventType, d.OrderId, d.Status, d.Attempts,
-            d.LastStatusCode, d.LastError,
-            d.Status == WebhookDeliveryStatus.Pending ? DateTime.SpecifyKind(d.NextAttemptAt, DateTimeKind.Utc) : null,
-            d.DeliveredAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null,
-            DateTime.SpecifyKind(d.CreatedAt, DateTimeKind.Utc))).ToList();
-        return TypedResults.Ok(new Page<WebhookDeliveryResponse>(items, total, paging.Limit, paging.Offset));
+        return TypedResults.Ok(await db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id).ToPageAsync(paging,
+            deliveries => deliveries.OrderByDescending(d => d.Id),
+            d => new WebhookDeliveryResponse(d.Id, d.EventId, d.EventType, d.OrderId, d.Status, d.Attempts,
+                d.LastStatusCode, d.LastError,
+                d.Status == WebhookDeliveryStatus.Pending ? DateTime.SpecifyKind(d.NextAttemptAt, DateTimeKind.Utc) : null,
+                d.DeliveredAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null,
+                DateTime.SpecifyKind(d.CreatedAt, DateTimeKind.Utc)), ct));
     }
 
-    private static ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such webhook.");
+    private static ProblemHttpResult NotFound() => ShopProblems.NotFound("No such webhook.");
 }

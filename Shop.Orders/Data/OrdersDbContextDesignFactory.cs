@@ -1,3 +1,3 @@
 namespace Shop.Orders.Data;
 
-internal sealed class OrdersDbContextDesignFactory : Microsoft.Extensions.Hosting.NpgsqlDesignTimeFactory<OrdersDbContext>;
+internal sealed class OrdersDbContextDesignFactory : Shop.ServiceDefaults.NpgsqlDesignTimeFactory<OrdersDbContext>;

@@ -107,12 +107,8 @@ public static class UsersApi
         {
             return errors.ToProblem();
         }
-        var total = await db.Users.CountAsync(ct);
-        var users = await db.Users.AsNoTracking()
-            .OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id)
-            .Skip(paging.Offset).Take(paging.Limit)
-            .ToListAsync(ct);
-        return TypedResults.Ok(new Page<UserResponse>([.. users.Select(UserResponse.From)], total, paging.Limit, paging.Offset));
+        return TypedResults.Ok(await db.Users.AsNoTracking().ToPageAsync(paging,
+            users => users.OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id), UserResponse.From, ct));
     }
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetAsync(
@@ -240,7 +236,7 @@ public static class UsersApi
     }
 
     private static ProblemHttpResult NotFound() =>
-        TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such user.");
+        ShopProblems.NotFound("No such user.");
 
     private static ProblemHttpResult InactiveCaller() =>
         TypedResults.Problem(statusCode: 403, title: "Account deactivated", detail: "This account is deactivated.");

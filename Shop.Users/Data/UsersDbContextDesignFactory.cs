@@ -1,3 +1,3 @@
 namespace Shop.Users.Data;
 
-internal sealed class UsersDbContextDesignFactory : Microsoft.Extensions.Hosting.NpgsqlDesignTimeFactory<UsersDbContext>;
+internal sealed class UsersDbContextDesignFactory : Shop.ServiceDefaults.NpgsqlDesignTimeFactory<UsersDbContext>;
