@@ -37,6 +37,10 @@ public sealed class OrderExpiry(OrdersDbContext db, WebhookOutbox outbox, StockR
 
         var now = DateTime.UtcNow;
         var ids = due.Select(o => o.Id).ToList();
+        // The status change updates each owner's pending count (a trigger). Taking those rows first, in
+        // user order, keeps two replicas' batches from locking the same users' counts in opposite orders.
+        var owners = due.Select(o => o.UserId).Distinct().Order().ToArray();
+        await db.Database.ExecuteSqlAsync($"SELECT 1 FROM pending_order_counts WHERE user_id = ANY({owners}) ORDER BY user_id FOR UPDATE", ct);
         await db.Orders.Where(o => ids.Contains(o.Id))
             .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, OrderStatus.Expired).SetProperty(o => o.UpdatedAt, now), ct);
         foreach (var order in due)

@@ -29,22 +29,23 @@ public sealed class OrderPlacement(
     OrdersDbContext db, UsersAccountClient users, InventoryClient inventory, WebhookOutbox outbox,
     IdempotencyStore idempotency, StockReleases releases, IOptions<JsonOptions> json, IOptions<OrdersOptions> options, OrdersMetrics metrics)
 {
-    /// <summary>The advisory-lock class under which one user's order stores are serialised (second key: the user id).</summary>
-    private const int PendingCapLock = 17_002;
-
     private readonly OrdersOptions _options = options.Value;
 
     public async Task<PlacementOutcome> PlaceAsync(
         Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
-        var user = await users.GetStatusAsync(userId, ct);
-        if (user is not { IsActive: true })
+        // The account check (Users, over HTTP) and the pending count (this database) do not depend on each
+        // other: one waits for the other's answer instead of after it.
+        var account = users.GetStatusAsync(userId, ct);
+        var pending = PendingCountAsync(userId, ct);
+        await Task.WhenAll(account, pending);
+        if (await account is not { IsActive: true })
         {
             return new PlacementOutcome.UserNotAllowed();
         }
 
         // Checked before reserving, so a hoarder at the cap does not churn stock; checked again, atomically, when storing.
-        if (await PendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
+        if (await pending >= _options.MaxPendingOrdersPerUser)
         {
             return TooManyPending();
         }
@@ -102,8 +103,21 @@ public sealed class OrderPlacement(
         return stored;
     }
 
+    /// <summary>The user's pending orders, from the count a trigger keeps (migration PendingOrderCounts): one row, however many orders.</summary>
     private Task<int> PendingCountAsync(int userId, CancellationToken ct) =>
-        db.Orders.CountAsync(o => o.UserId == userId && o.Status == OrderStatus.Pending, ct);
+        db.Database.SqlQuery<int>($"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId}").FirstOrDefaultAsync(ct);
+
+    /// <summary>
+    /// Locks the user's count row until the transaction ends and reads it. A concurrent placement for the same
+    /// user waits here and then reads the count including this one's order, so no two can both squeeze under
+    /// the cap; other users' placements are not held up.
+    /// </summary>
+    private async Task<int> LockPendingCountAsync(int userId, CancellationToken ct) =>
+        (await db.Database.SqlQuery<int>($"""
+            INSERT INTO pending_order_counts AS c (user_id, pending) VALUES ({userId}, 0)
+            ON CONFLICT (user_id) DO UPDATE SET pending = c.pending
+            RETURNING pending AS "Value"
+            """).ToListAsync(ct)).Single();
 
     private PlacementOutcome.TooManyPending TooManyPending()
     {
@@ -168,9 +182,7 @@ public sealed class OrderPlacement(
 
         // The execution strategy is off (see AddShopDbContext): one explicit transaction.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        // One store per user at a time, so concurrent placements cannot all squeeze under the cap.
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PendingCapLock}, {userId})", ct);
-        if (await PendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
+        if (await LockPendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
         {
             await tx.RollbackAsync(ct);
             return TooManyPending();
