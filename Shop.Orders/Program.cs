@@ -39,7 +39,8 @@ builder.Services.AddHostedService<RetentionJob>();
 
 // Webhook secrets are encrypted with Data Protection. The key ring lives in the Orders database so every
 // replica reads the same keys, under one application name (the default, the content root, differs per host).
-builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKeysToDbContext<OrdersDbContext>();
+builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKeysToDbContext<OrdersDbContext>()
+    .ProtectKeysWithKeyRingKey(builder.Configuration);
 builder.Services.AddSingleton<WebhookSecrets>();
 
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
