@@ -1,8 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Shop.Orders.Apis;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Services;
 
@@ -57,7 +56,7 @@ public sealed class OrderExpiry(OrdersDbContext db, WebhookOutbox outbox, StockR
                 UserId = null, // the system, not a person
                 CreatedAt = now,
             });
-            await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, OrderResponse.From(order), now, ct);
+            await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, order, now, ct);
             db.StockReleases.Add(new StockRelease { OrderId = order.Id, DueAt = now, CreatedAt = now });
         }
         await db.SaveChangesAsync(ct);

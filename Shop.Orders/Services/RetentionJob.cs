@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Services;
 

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Json;
-using Shop.Orders.Apis;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 using Shop.ServiceDefaults;
 
 namespace Shop.UnitTests.Orders;
@@ -18,8 +17,7 @@ public sealed class WebhookPayloadContractTests
     public void Order_created_v1_serializes_exactly_as_the_published_sample()
     {
         var payload = JsonSerializer.Serialize(
-            new WebhookPayload(Guid.Parse("5d0c6f55-3f0e-4b8a-9c39-0d7c2f1f6a01"), WebhookEventTypes.OrderCreated, At(0),
-                new WebhookPayloadData(OrderResponse.From(SampleOrder()))),
+            OrderWebhookV1.For(Guid.Parse("5d0c6f55-3f0e-4b8a-9c39-0d7c2f1f6a01"), WebhookEventTypes.OrderCreated, At(0), SampleOrder()),
             ProductionJson());
 
         AssertSameJson(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Orders", "Samples", "order.created.v1.json")), payload);
