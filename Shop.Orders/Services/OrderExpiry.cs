@@ -6,7 +6,7 @@ using Shop.Orders.Services.Webhooks;
 namespace Shop.Orders.Services;
 
 /// <summary>
-/// Expires pending orders past their <c>expires_at</c> (issue 17: without a payment step, pending stock
+/// Expires pending orders past their <c>expires_at</c> (there is no payment step, so otherwise pending stock
 /// could be held forever). Like a cancellation, the status change, its <c>status_changed</c> event, its
 /// outbox rows and a due stock release commit together; the release is then tried at once and
 /// otherwise left to <see cref="StockReleaseWorker"/>.
