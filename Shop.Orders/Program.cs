@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.DataProtection;
 using Shop.Orders.Apis;
-using Shop.Orders.Clients;
+using Shop.Orders.Services.Clients;
 using Shop.Orders.Data;
 using Shop.Orders.Services;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 if (await builder.RunMigrationStepAsync<OrdersDbContext>(args, "ordersdb"))
@@ -42,6 +42,7 @@ builder.Services.AddHostedService<RetentionJob>();
 builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKeysToDbContext<OrdersDbContext>()
     .ProtectKeysWithKeyRingKey(builder.Configuration);
 builder.Services.AddSingleton<WebhookSecrets>();
+builder.Services.AddScoped<WebhookSubscriptions>();
 
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
 builder.Services.AddSingleton<WebhookTargetPolicy>();

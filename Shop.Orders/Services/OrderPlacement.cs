@@ -3,16 +3,20 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Shop.Orders.Apis;
-using Shop.Orders.Clients;
+using Shop.Orders.Services.Clients;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Services;
 
 public abstract record PlacementOutcome
 {
-    public sealed record Placed(OrderResponse Order, string Body) : PlacementOutcome;
+    public sealed record Placed(OrderSnapshot Order) : PlacementOutcome;
+    /// <summary>The Idempotency-Key was used before with the same lines: that request's answer.</summary>
+    public sealed record Replayed(int Status, OrderSnapshot Order) : PlacementOutcome;
+    public sealed record IdempotencyKeyReused : PlacementOutcome;
+    public sealed record StillProcessing : PlacementOutcome;
+    public sealed record TooManyUnits(int Max, int Units) : PlacementOutcome;
     public sealed record UserNotAllowed : PlacementOutcome;
     public sealed record Rejected(int Status, JsonElement Problem) : PlacementOutcome;
     public sealed record TooManyPending(int Cap, TimeSpan Expiry) : PlacementOutcome;
@@ -31,7 +35,60 @@ public sealed class OrderPlacement(
 {
     private readonly OrdersOptions _options = options.Value;
 
-    public async Task<PlacementOutcome> PlaceAsync(
+    /// <summary>
+    /// Places the order once per Idempotency-Key (when given): a repeat gets the first answer, a repeat with
+    /// other lines is refused. <paramref name="ct"/> bounds only the wait for the key: once stock may be
+    /// reserved the job is finished even if the client hangs up, so its outcome is stored for a retry
+    /// instead of being left half-done (timeouts still bound it).
+    /// </summary>
+    public async Task<PlacementOutcome> PlaceAsync(int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
+    {
+        var units = lines.Sum(l => l.Qty);
+        if (units > _options.MaxUnitsPerOrder)
+        {
+            metrics.CapRefused("units_per_order");
+            return new PlacementOutcome.TooManyUnits(_options.MaxUnitsPerOrder, units);
+        }
+
+        var orderId = Guid.NewGuid();
+        if (idempotencyKey is not null)
+        {
+            switch (await idempotency.ClaimAsync(userId, idempotencyKey, IdempotencyStore.RequestHash(lines), ct))
+            {
+                case IdempotencyClaim.Replay replay:
+                    return new PlacementOutcome.Replayed(replay.Status, replay.Order);
+                case IdempotencyClaim.Mismatch:
+                    return new PlacementOutcome.IdempotencyKeyReused();
+                case IdempotencyClaim.StillProcessing:
+                    return new PlacementOutcome.StillProcessing();
+                case IdempotencyClaim.Claimed claimed:
+                    orderId = claimed.OrderId;
+                    break;
+            }
+        }
+
+        PlacementOutcome outcome;
+        try
+        {
+            outcome = await ReserveAndStoreAsync(orderId, userId, lines, idempotencyKey, CancellationToken.None);
+        }
+        catch
+        {
+            if (idempotencyKey is not null)
+            {
+                await idempotency.ReleaseAsync(userId, idempotencyKey);
+            }
+            throw;
+        }
+        if (outcome is not PlacementOutcome.Placed && idempotencyKey is not null)
+        {
+            // Nothing was stored: the client may retry with the same key.
+            await idempotency.ReleaseAsync(userId, idempotencyKey);
+        }
+        return outcome;
+    }
+
+    private async Task<PlacementOutcome> ReserveAndStoreAsync(
         Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
         // The account check (Users, over HTTP) and the pending count (this database) do not depend on each
@@ -177,8 +234,6 @@ public sealed class OrderPlacement(
             ExpiresAt = now + _options.PendingExpiry,
         };
         order.Total = order.Items.Sum(i => i.LineTotal);
-        var response = OrderResponse.From(order);
-        var body = JsonSerializer.Serialize(response, json.Value.SerializerOptions);
 
         // The execution strategy is off (see AddShopDbContext): one explicit transaction.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -197,15 +252,15 @@ public sealed class OrderPlacement(
             UserId = userId,
             CreatedAt = now,
         });
-        await outbox.AddAsync(WebhookEventTypes.OrderCreated, response, now, ct);
+        await outbox.AddAsync(WebhookEventTypes.OrderCreated, order, now, ct);
         releases.RemoveGuardWith(orderId);
         if (idempotencyKey is not null)
         {
-            idempotency.CompleteWith(userId, idempotencyKey, StatusCodes.Status201Created, body);
+            idempotency.CompleteWith(userId, idempotencyKey, StatusCodes.Status201Created, OrderSnapshot.From(order));
         }
         // One batch: order, lines, event, outbox rows, guard deletion and the idempotent answer.
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return new PlacementOutcome.Placed(response, body);
+        return new PlacementOutcome.Placed(OrderSnapshot.From(order));
     }
 }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using Microsoft.Extensions.DependencyInjection;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.UnitTests.Orders;
 

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.Extensions.Options;
 
-namespace Shop.Orders.Webhooks;
+namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// The Data Protection key ring lives in the Orders database next to the webhook secrets it encrypts; left
