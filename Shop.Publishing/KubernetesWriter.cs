@@ -1,9 +1,9 @@
 using System.Reflection;
 using k8s;
 using k8s.Models;
-using static Shop.AppHost.Publishing.YamlOutput;
+using static Shop.Publishing.YamlOutput;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// Writes Kubernetes manifests for <c>kubectl apply -k</c>, built from the KubernetesClient model

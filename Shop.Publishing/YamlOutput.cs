@@ -1,7 +1,7 @@
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>YAML emission shared by the writers: ordered maps in, block YAML out, ambiguous strings quoted.</summary>
 public static class YamlOutput

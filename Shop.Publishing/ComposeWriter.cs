@@ -1,7 +1,7 @@
 using System.Globalization;
-using static Shop.AppHost.Publishing.YamlOutput;
+using static Shop.Publishing.YamlOutput;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// Writes <c>docker-compose.yaml</c> (no secret values: every parameter is a <c>${KEY}</c> read from
