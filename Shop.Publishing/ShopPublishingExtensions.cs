@@ -54,7 +54,7 @@ public static class ShopPublishingExtensions
 
         var builder = new DeploymentModelBuilder(ctx.Model, ctx.ExecutionContext, options);
         var model = await builder.BuildAsync(ctx.CancellationToken);
-        var existing = ParameterValues.ReadEnvFile(Path.Combine(outputDirectory, valuesFile));
+        var existing = EnvFile.Read(Path.Combine(outputDirectory, valuesFile));
         var values = ParameterValues.Resolve(builder.ParameterResources, configuration, existing, m => ctx.Logger.LogWarning("{Message}", m));
 
         write(model, values, options, outputDirectory);
