@@ -4,8 +4,8 @@ using static Shop.Publishing.YamlOutput;
 namespace Shop.Publishing;
 
 /// <summary>
-/// Writes <c>docker-compose.yaml</c> (a typed <see cref="ComposeFile"/>; no secret values: every parameter is a <c>${KEY}</c> read from
-/// <c>.env</c>), <c>.env</c> with the values, <c>.env.example</c> with the keys, a <c>.gitignore</c>,
+/// Writes <c>docker-compose.yaml</c> (a typed <see cref="ComposeFile"/>; no secret values: every
+/// parameter is a <c>${KEY}</c> read from <c>.env</c>), <c>.env</c> with the values, <c>.env.example</c> with the keys, a <c>.gitignore</c>,
 /// and the files services mount (<c>&lt;service&gt;/&lt;file&gt;</c>, e.g. the databases' role scripts).
 /// </summary>
 public static class ComposeWriter
@@ -27,13 +27,13 @@ public static class ComposeWriter
     public static void Write(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory)
     {
         Directory.CreateDirectory(outputDirectory);
-        WriteFile(Path.Combine(outputDirectory, FileName),
-            "Generated from the Shop AppHost model (./shop publish compose). Secrets come from .env.",
-            Serialize(Compose(model, options, outputDirectory)));
         foreach (var service in model.Services)
         {
             WriteFiles(service, outputDirectory);
         }
+        WriteFile(Path.Combine(outputDirectory, FileName),
+            "Generated from the Shop AppHost model (./shop publish compose). Secrets come from .env.",
+            Serialize(Compose(model, options, outputDirectory)));
 
         var keys = UsedKeys(model).ToList();
         var tls = options.Tls

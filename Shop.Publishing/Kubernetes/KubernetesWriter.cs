@@ -7,14 +7,14 @@ namespace Shop.Publishing;
 
 /// <summary>
 /// Writes Kubernetes manifests for <c>kubectl apply -k</c>, built from the KubernetesClient model
-/// types (one small builder per kind) and serialized with <c>KubernetesYaml</c>: a namespace (Pod Security "restricted", ingress denied unless a policy allows it); per
-/// service a Deployment (stateless, with a PodDisruptionBudget and a CPU HorizontalPodAutoscaler)
-/// or a StatefulSet (has volumes), its ClusterIP Service, a NetworkPolicy admitting only the
-/// services that connect to it, a ConfigMap of its plain settings, one per directory of files it
-/// mounts, its steps as init containers and, for the external service, a TLS Ingress; a ConfigMap
-/// of the non-secret parameters; and a kustomization whose
-/// secretGenerator builds the Secret from <c>secrets.env</c> (generated, git-ignored), so no secret
-/// value is in a manifest.
+/// types (one small builder per kind, over a <see cref="ServicePlan"/>) and serialized with
+/// <c>KubernetesYaml</c>: a namespace (Pod Security "restricted", ingress denied unless a policy
+/// allows it); per service a Deployment (stateless, with a PodDisruptionBudget and a CPU
+/// HorizontalPodAutoscaler) or a StatefulSet (has volumes), its ClusterIP Service, a NetworkPolicy
+/// admitting only the services that connect to it, a ConfigMap of its plain settings, one per
+/// directory of files it mounts, its steps as init containers and, for the external service, a TLS
+/// Ingress; a ConfigMap of the non-secret parameters; and a kustomization whose secretGenerator
+/// builds the Secret from <c>secrets.env</c> (generated, git-ignored), so no secret value is in a manifest.
 /// </summary>
 public static class KubernetesWriter
 {
