@@ -1,6 +1,6 @@
 using Shop.AppHost;
 using Shop.AppHost.Infrastructure;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var settings = ShopAppHostSettings.From(builder);

@@ -3,7 +3,7 @@ using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shop.AppHost.Infrastructure;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 
 namespace Shop.AppHost;
 

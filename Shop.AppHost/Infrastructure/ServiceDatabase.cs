@@ -1,5 +1,5 @@
 using Aspire.Hosting.ApplicationModel;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 
 namespace Shop.AppHost.Infrastructure;
 

@@ -2,7 +2,7 @@ using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 
 namespace Shop.AppHost.Infrastructure;
 
@@ -13,14 +13,9 @@ namespace Shop.AppHost.Infrastructure;
 /// </summary>
 public sealed class ShopInfrastructure
 {
-    /// <summary>Images pinned to the majors the tests run against (and the original design names). Aspire adds the docker.io registry.</summary>
+    /// <summary>The users the images run as (the images themselves: <see cref="BaseImageSet"/>).</summary>
     public static class Images
     {
-        public const string PostgresImage = "library/postgres";
-        public const string PostgresTag = "15-alpine";
-        public const string RedisImage = "library/redis";
-        public const string RedisTag = "7-alpine";
-
         /// <summary>The postgres user of the Alpine images: uid and gid 70 (the Debian images use 999).</summary>
         public const long PostgresUser = 70;
 

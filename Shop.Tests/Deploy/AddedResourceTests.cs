@@ -2,7 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using k8s;
 using k8s.Models;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 using Xunit;
 
 namespace Shop.Tests.Deploy;

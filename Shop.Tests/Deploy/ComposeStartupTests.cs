@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 using Xunit;
 
 namespace Shop.Tests.Deploy;

@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Net;
 using System.Text.Json;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 using Xunit;
 
 namespace Shop.Tests.Deploy;

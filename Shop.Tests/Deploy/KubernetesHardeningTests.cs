@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
-using Shop.AppHost.Publishing;
+using Shop.Publishing;
 using Xunit;
 
 namespace Shop.Tests.Deploy;

@@ -108,7 +108,9 @@ phase publish "./shop publish compose --Shop:Publish:BaseImages=local"
 # Build the AppHost once; the three publish runs below then skip MSBuild's up-to-date check. Only the
 # AppHost: publishing reads the services' project files, not their Debug builds (the images phase builds
 # them in Release), so checking those four projects here cost ~30 s on a busy machine for nothing.
-dotnet build Shop.AppHost -nologo -clp:ErrorsOnly -v:q -p:BuildProjectReferences=false "${FRESH_BUILD[@]}" \
+# Shop.Publishing, the publishers themselves, is built first: the AppHost compiles against it.
+{ dotnet build Shop.Publishing -nologo -clp:ErrorsOnly -v:q "${FRESH_BUILD[@]}" &&
+  dotnet build Shop.AppHost -nologo -clp:ErrorsOnly -v:q -p:BuildProjectReferences=false "${FRESH_BUILD[@]}"; } \
   >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 export SHOP_NO_BUILD=1
 "$ROOT/shop" publish compose "$COMPOSE_DIR" "${PUBLISH_ARGS[@]}" >"$WORK/publish.log" 2>&1 || { cat "$WORK/publish.log"; exit 1; }

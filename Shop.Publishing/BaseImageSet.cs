@@ -1,7 +1,7 @@
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Configuration;
 
-namespace Shop.AppHost.Infrastructure;
+namespace Shop.Publishing;
 
 /// <summary>
 /// Every image a deployment starts from that the Shop does not build itself: PostgreSQL, Redis, the
@@ -32,11 +32,14 @@ public sealed record BaseImageSet(
     /// <summary>The registry and repository prefix of the locally built set.</summary>
     public const string LocalPrefix = "localhost:5000/shop-local";
 
-    /// <summary>docker.io's Alpine images (Aspire adds the registry): the versions the tests run against.</summary>
+    /// <summary>
+    /// docker.io's Alpine images (Aspire adds the registry), pinned to the majors the tests run against
+    /// (and the original design names).
+    /// </summary>
     public static readonly BaseImageSet Official = new(
         "official",
-        null, ShopInfrastructure.Images.PostgresImage, ShopInfrastructure.Images.PostgresTag,
-        null, ShopInfrastructure.Images.RedisImage, ShopInfrastructure.Images.RedisTag,
+        null, "library/postgres", "15-alpine",
+        null, "library/redis", "7-alpine",
         AspNetBaseImage: null, ContainerFamily: "alpine", RuntimeIdentifier: "linux-musl-x64",
         WebBuildArgs: new Dictionary<string, string>());
 
@@ -64,7 +67,7 @@ public sealed record BaseImageSet(
         };
 }
 
-internal static class BaseImageRegistryExtensions
+public static class BaseImageRegistryExtensions
 {
     /// <summary>Keeps Aspire's default registry (docker.io) unless the set names one.</summary>
     public static IResourceBuilder<T> WithRegistry<T>(this IResourceBuilder<T> builder, string? registry) where T : ContainerResource =>

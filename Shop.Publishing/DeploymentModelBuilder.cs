@@ -1,7 +1,7 @@
 using System.Text;
 using Aspire.Hosting.ApplicationModel;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// Reads the Aspire app model in publish mode: every project and container becomes a

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// The Shop's own publishers (Aspire.Hosting.Docker/Kubernetes are not available here), as pipeline steps:
@@ -54,7 +54,7 @@ public static class ShopPublishingExtensions
 
         var builder = new DeploymentModelBuilder(ctx.Model, ctx.ExecutionContext, options);
         var model = await builder.BuildAsync(ctx.CancellationToken);
-        var existing = ParameterValues.ReadEnvFile(Path.Combine(outputDirectory, valuesFile));
+        var existing = EnvFile.Read(Path.Combine(outputDirectory, valuesFile));
         var values = ParameterValues.Resolve(builder.ParameterResources, configuration, existing, m => ctx.Logger.LogWarning("{Message}", m));
 
         write(model, values, options, outputDirectory);

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
-using Shop.AppHost.Infrastructure;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// Deployment knobs, from the AppHost's configuration (<c>Shop:Publish:*</c>; command line

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Configuration;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// Values for the deployment's parameters, in order of precedence: configuration
@@ -58,29 +58,5 @@ public static class ParameterValues
         {
             return null;
         }
-    }
-
-    /// <summary>Reads a <c>KEY=value</c> file (a compose <c>.env</c> or a kustomize env file); missing file → empty.</summary>
-    public static Dictionary<string, string> ReadEnvFile(string path)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!File.Exists(path))
-        {
-            return values;
-        }
-        foreach (var line in File.ReadAllLines(path))
-        {
-            if (line.TrimStart().StartsWith('#') || line.IndexOf('=') is var eq && eq <= 0)
-            {
-                continue;
-            }
-            var value = line[(eq + 1)..];
-            if (value.Length >= 2 && value[0] == '\'' && value[^1] == '\'')
-            {
-                value = value[1..^1];
-            }
-            values[line[..eq].Trim()] = value;
-        }
-        return values;
     }
 }

@@ -1,19 +1,21 @@
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
-/// <summary>YAML emission shared by the writers: ordered maps in, block YAML out, ambiguous strings quoted.</summary>
+/// <summary>
+/// YAML emission of the writers' own typed models (compose, kustomization): properties in declaration
+/// order and camelCase (snake_case names are given with <c>YamlMember</c>), nulls left out, ambiguous
+/// strings quoted. Dictionary keys (environment names, labels) are written as they are.
+/// </summary>
 public static class YamlOutput
 {
     private static readonly ISerializer Serializer = new SerializerBuilder()
-        .WithNamingConvention(NullNamingConvention.Instance)
+        .WithNamingConvention(CamelCaseNamingConvention.Instance)
+        .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
         .WithQuotingNecessaryStrings()
         .DisableAliases()
         .Build();
-
-    /// <summary>An insertion-ordered map (Dictionary keeps insertion order when nothing is removed).</summary>
-    public static Dictionary<string, object?> Map() => new(StringComparer.Ordinal);
 
     public static string Serialize(object document) => Serializer.Serialize(document);
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Aspire.Hosting.ApplicationModel;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// What the app model does not say but a deployment needs: how to probe each kind of resource and

@@ -1,6 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
 /// A target-neutral description of what to deploy, built from the Aspire app model

@@ -1,11 +1,11 @@
 using System.Globalization;
-using static Shop.AppHost.Publishing.YamlOutput;
+using static Shop.Publishing.YamlOutput;
 
-namespace Shop.AppHost.Publishing;
+namespace Shop.Publishing;
 
 /// <summary>
-/// Writes <c>docker-compose.yaml</c> (no secret values: every parameter is a <c>${KEY}</c> read from
-/// <c>.env</c>), <c>.env</c> with the values, <c>.env.example</c> with the keys, a <c>.gitignore</c>,
+/// Writes <c>docker-compose.yaml</c> (a typed <see cref="ComposeFile"/>; no secret values: every
+/// parameter is a <c>${KEY}</c> read from <c>.env</c>), <c>.env</c> with the values, <c>.env.example</c> with the keys, a <c>.gitignore</c>,
 /// and the files services mount (<c>&lt;service&gt;/&lt;file&gt;</c>, e.g. the databases' role scripts).
 /// </summary>
 public static class ComposeWriter
@@ -27,8 +27,38 @@ public static class ComposeWriter
     public static void Write(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory)
     {
         Directory.CreateDirectory(outputDirectory);
-        var services = Map();
-        var volumes = Map();
+        foreach (var service in model.Services)
+        {
+            WriteFiles(service, outputDirectory);
+        }
+        WriteFile(Path.Combine(outputDirectory, FileName),
+            "Generated from the Shop AppHost model (./shop publish compose). Secrets come from .env.",
+            Serialize(Compose(model, options, outputDirectory)));
+
+        var keys = UsedKeys(model).ToList();
+        var tls = options.Tls
+            ? "# The gateway's TLS certificate and key (PEM files on the Docker host; the key readable by uid 1654).\n" +
+              $"{TlsCertificateVariable}={EnvFile.ComposeValue(Path.GetFullPath(options.TlsCertificate!))}\n{TlsKeyVariable}={EnvFile.ComposeValue(Path.GetFullPath(options.TlsKey!))}\n"
+            : "";
+        WriteSecretFile(Path.Combine(outputDirectory, EnvFileName),
+            "# Secrets and parameters for docker-compose.yaml. Never commit this file.\n" +
+            $"# Image registry/tag of the Shop's own images (defaults: {options.Registry} / {options.Tag}).\n" +
+            $"{PublishOptions.RegistryVariable}={options.Registry}\n{PublishOptions.TagVariable}={options.Tag}\n" +
+            tls +
+            string.Concat(keys.Select(k => $"{k}={EnvFile.ComposeValue(values[k])}\n")));
+        File.WriteAllText(Path.Combine(outputDirectory, EnvExampleFileName),
+            "# Copy to .env and fill in (./shop publish compose generates one).\n" +
+            $"{PublishOptions.RegistryVariable}=\n{PublishOptions.TagVariable}=\n" +
+            (options.Tls ? $"{TlsCertificateVariable}=\n{TlsKeyVariable}=\n" : "") +
+            string.Concat(keys.Select(k => $"{k}=\n")));
+        WriteGitIgnore(outputDirectory, EnvFileName);
+    }
+
+    /// <summary>The compose file: each service after its steps' one-shot services, one network, the named volumes.</summary>
+    internal static ComposeFile Compose(DeploymentModel model, PublishOptions options, string outputDirectory)
+    {
+        var services = new Dictionary<string, ComposeService>(StringComparer.Ordinal);
+        var volumes = new Dictionary<string, ComposeVolume>(StringComparer.Ordinal);
         foreach (var service in model.Services)
         {
             foreach (var step in service.Steps)
@@ -38,39 +68,16 @@ public static class ComposeWriter
             services[service.Name] = Service(service, model, options, outputDirectory);
             foreach (var volume in service.Volumes)
             {
-                volumes[volume.Name] = Map();
+                volumes[volume.Name] = new ComposeVolume();
             }
-            WriteFiles(service, outputDirectory);
         }
-
-        var document = Map();
-        document["name"] = options.Namespace;
-        document["services"] = services;
-        document["networks"] = new Dictionary<string, object?> { [Network] = new Dictionary<string, object?> { ["driver"] = "bridge" } };
-        if (volumes.Count > 0)
+        return new ComposeFile
         {
-            document["volumes"] = volumes;
-        }
-        WriteFile(Path.Combine(outputDirectory, FileName),
-            "Generated from the Shop AppHost model (./shop publish compose). Secrets come from .env.", Serialize(document));
-
-        var keys = UsedKeys(model).ToList();
-        var tls = options.Tls
-            ? "# The gateway's TLS certificate and key (PEM files on the Docker host; the key readable by uid 1654).\n" +
-              $"{TlsCertificateVariable}={EnvFileValue(Path.GetFullPath(options.TlsCertificate!))}\n{TlsKeyVariable}={EnvFileValue(Path.GetFullPath(options.TlsKey!))}\n"
-            : "";
-        WriteSecretFile(Path.Combine(outputDirectory, EnvFileName),
-            "# Secrets and parameters for docker-compose.yaml. Never commit this file.\n" +
-            $"# Image registry/tag of the Shop's own images (defaults: {options.Registry} / {options.Tag}).\n" +
-            $"{PublishOptions.RegistryVariable}={options.Registry}\n{PublishOptions.TagVariable}={options.Tag}\n" +
-            tls +
-            string.Concat(keys.Select(k => $"{k}={EnvFileValue(values[k])}\n")));
-        File.WriteAllText(Path.Combine(outputDirectory, EnvExampleFileName),
-            "# Copy to .env and fill in (./shop publish compose generates one).\n" +
-            $"{PublishOptions.RegistryVariable}=\n{PublishOptions.TagVariable}=\n" +
-            (options.Tls ? $"{TlsCertificateVariable}=\n{TlsKeyVariable}=\n" : "") +
-            string.Concat(keys.Select(k => $"{k}=\n")));
-        WriteGitIgnore(outputDirectory, EnvFileName);
+            Name = options.Namespace,
+            Services = services,
+            Networks = new Dictionary<string, ComposeNetwork> { [Network] = new("bridge") },
+            Volumes = volumes.Count > 0 ? volumes : null,
+        };
     }
 
     /// <summary><c>users</c>'s step <c>migrate</c> → the one-shot service <c>users-migrate</c>.</summary>
@@ -106,60 +113,28 @@ public static class ComposeWriter
     /// A step as a one-shot service of the same image: only its own arguments and environment, started
     /// once its dependencies are healthy, never restarted.
     /// </summary>
-    private static Dictionary<string, object?> StepService(DeployService service, DeployStep step, DeploymentModel model, PublishOptions options)
+    internal static ComposeService StepService(DeployService service, DeployStep step, DeploymentModel model, PublishOptions options) => new()
     {
-        var yaml = Map();
-        yaml["image"] = Image(service, options);
-        yaml["command"] = step.Args.Select(Interpolate).ToList();
-        if (step.Environment.Count > 0)
-        {
-            yaml["environment"] = step.Environment.ToDictionary(e => e.Key, e => (object?)Interpolate(e.Value));
-        }
-        if (step.DependsOn.Count > 0)
-        {
-            yaml["depends_on"] = step.DependsOn.ToDictionary(d => d, d => (object?)DependsOnCondition(model, d));
-        }
-        yaml["networks"] = new List<string> { Network };
+        Image = Image(service, options),
+        Command = [.. step.Args.Select(Interpolate)],
+        Environment = step.Environment.Count > 0 ? step.Environment.ToDictionary(e => e.Key, e => Interpolate(e.Value)) : null,
+        DependsOn = step.DependsOn.Count > 0 ? step.DependsOn.ToDictionary(d => d, d => DependsOnCondition(model, d)) : null,
+        Networks = [Network],
         // No restart policy (compose's default, "no"): a step that fails stays failed, and its service does not start.
-        return yaml;
-    }
-
-    private static Dictionary<string, object?> DependsOnCondition(DeploymentModel model, string dependency) => new()
-    {
-        ["condition"] = HealthCheck(model.Services.Single(s => s.Name == dependency).Readiness) is null
-            ? "service_started"
-            : "service_healthy",
     };
 
-    private static Dictionary<string, object?> Service(DeployService service, DeploymentModel model, PublishOptions options, string outputDirectory)
+    private static ComposeDependency DependsOnCondition(DeploymentModel model, string dependency) =>
+        new(HealthCheck(model.Services.Single(s => s.Name == dependency).Readiness) is null ? "service_started" : "service_healthy");
+
+    internal static ComposeService Service(DeployService service, DeploymentModel model, PublishOptions options, string outputDirectory)
     {
-        var yaml = Map();
-        yaml["image"] = Image(service, options);
-        if (service.Build is { } build)
-        {
-            var buildYaml = new Dictionary<string, object?>
-            {
-                ["context"] = Path.GetRelativePath(outputDirectory, build.ContextPath),
-                ["dockerfile"] = Path.GetRelativePath(build.ContextPath, build.DockerfilePath),
-            };
-            if (build.Args.Count > 0)
-            {
-                buildYaml["args"] = build.Args.ToDictionary(a => a.Key, a => (object?)Escape(a.Value));
-            }
-            yaml["build"] = buildYaml;
-        }
-        if (service.Entrypoint is { } entrypoint)
-        {
-            yaml["entrypoint"] = new List<string> { Escape(entrypoint) };
-        }
-        if (service.Args.Count > 0)
-        {
-            yaml["command"] = service.Args.Select(Interpolate).ToList();
-        }
         var published = service.Ports.Where(p => p.PublishedPort is not null).ToList();
         // The edge (a .NET service with a published port) terminates TLS when a certificate is given.
         var tls = options.Tls && service.Kind == ServiceKind.Project && published.Count > 0;
-        var environment = service.Environment.ToDictionary(e => e.Key, e => (object?)Interpolate(e.Value));
+        var environment = service.Environment.ToDictionary(e => e.Key, e => Interpolate(e.Value));
+        var ports = published.Select(p => $"{p.PublishedPort}:{p.TargetPort}").ToList();
+        var mounts = service.Volumes.Select(v => $"{v.Name}:{v.Target}{(v.ReadOnly ? ":ro" : "")}").ToList();
+        mounts.AddRange(service.Files.Select(f => $"./{FilePath(service, f)}:{f.Path}:ro"));
         if (tls)
         {
             var http = published.First(p => p.Scheme == "http");
@@ -171,67 +146,43 @@ public static class ComposeWriter
             environment["Kestrel__Endpoints__https__Certificate__KeyPath"] = TlsKeyPath;
             // The port browsers are redirected to: the one published on the host.
             environment["ASPNETCORE_HTTPS_PORT"] = options.HttpsPort.ToString(CultureInfo.InvariantCulture);
-        }
-        if (environment.Count > 0)
-        {
-            yaml["environment"] = environment;
-        }
-        if (published.Count > 0)
-        {
-            var ports = published.Select(p => $"{p.PublishedPort}:{p.TargetPort}").ToList();
-            if (tls)
-            {
-                ports.Add($"{options.HttpsPort}:{HttpsTargetPort}");
-            }
-            yaml["ports"] = ports;
-        }
-        if (service.Ports.Count > 0)
-        {
-            yaml["expose"] = service.Ports.Select(p => p.TargetPort.ToString(CultureInfo.InvariantCulture)).Distinct().ToList();
-        }
-        var mounts = service.Volumes.Select(v => $"{v.Name}:{v.Target}{(v.ReadOnly ? ":ro" : "")}").ToList();
-        mounts.AddRange(service.Files.Select(f => $"./{FilePath(service, f)}:{f.Path}:ro"));
-        if (tls)
-        {
+            ports.Add($"{options.HttpsPort}:{HttpsTargetPort}");
             mounts.Add($"${{{TlsCertificateVariable}:?{TlsCertificateVariable} is not set in .env}}:{TlsCertificatePath}:ro");
             mounts.Add($"${{{TlsKeyVariable}:?{TlsKeyVariable} is not set in .env}}:{TlsKeyPath}:ro");
         }
-        if (mounts.Count > 0)
+        var dependsOn = service.DependsOn.ToDictionary(d => d, d => DependsOnCondition(model, d));
+        foreach (var step in service.Steps)
         {
-            yaml["volumes"] = mounts;
+            // compose 1.29 and later: the step's container must have exited with 0.
+            dependsOn[StepServiceName(service, step)] = new ComposeDependency("service_completed_successfully");
         }
-        if (HealthCheck(service.Readiness) is { } test)
+        return new ComposeService
         {
+            Image = Image(service, options),
+            Build = service.Build is { } build
+                ? new ComposeBuild(
+                    Path.GetRelativePath(outputDirectory, build.ContextPath),
+                    Path.GetRelativePath(build.ContextPath, build.DockerfilePath),
+                    build.Args.Count > 0 ? build.Args.ToDictionary(a => a.Key, a => Escape(a.Value)) : null)
+                : null,
+            Entrypoint = service.Entrypoint is { } entrypoint ? [Escape(entrypoint)] : null,
+            Command = service.Args.Count > 0 ? [.. service.Args.Select(Interpolate)] : null,
+            Environment = environment.Count > 0 ? environment : null,
+            Ports = ports.Count > 0 ? ports : null,
+            Expose = service.Ports.Count > 0 ? [.. service.Ports.Select(p => p.TargetPort.ToString(CultureInfo.InvariantCulture)).Distinct()] : null,
+            Volumes = mounts.Count > 0 ? mounts : null,
             // Compose's first check runs one interval after start, and a dependent starts only once it has
             // passed, so the interval is paid at every link of the start order (compose 1.29 and Docker 20.10
             // have no start_interval). 5 s halves that wait; a probe costs ~50 ms of CPU (Docker's exec), about
             // 0.1 core for the nine services. The retries keep a minute of failures before "unhealthy".
-            yaml["healthcheck"] = new Dictionary<string, object?>
-            {
-                ["test"] = test,
-                ["interval"] = "5s",
-                ["timeout"] = "5s",
-                ["retries"] = 12,
-                ["start_period"] = "20s",
-            };
-        }
-        if (service.DependsOn.Count > 0 || service.Steps.Count > 0)
-        {
-            var dependsOn = service.DependsOn.ToDictionary(d => d, d => (object?)DependsOnCondition(model, d));
-            foreach (var step in service.Steps)
-            {
-                // compose 1.29 and later: the step's container must have exited with 0.
-                dependsOn[StepServiceName(service, step)] = new Dictionary<string, object?> { ["condition"] = "service_completed_successfully" };
-            }
-            yaml["depends_on"] = dependsOn;
-        }
-        if (service.Replicas > 1)
-        {
-            yaml["deploy"] = new Dictionary<string, object?> { ["replicas"] = service.Replicas };
-        }
-        yaml["networks"] = new List<string> { Network };
-        yaml["restart"] = "unless-stopped";
-        return yaml;
+            Healthcheck = HealthCheck(service.Readiness) is { } test
+                ? new ComposeHealthCheck(test, Interval: "5s", Timeout: "5s", Retries: 12, StartPeriod: "20s")
+                : null,
+            DependsOn = dependsOn.Count > 0 ? dependsOn : null,
+            Deploy = service.Replicas > 1 ? new ComposeDeploy(service.Replicas) : null,
+            Networks = [Network],
+            Restart = "unless-stopped",
+        };
     }
 
     /// <summary>
@@ -252,14 +203,4 @@ public static class ComposeWriter
         value.Render(Escape, p => $"${{{p.Key}:?{p.Key} is not set in .env}}");
 
     private static string Escape(string literal) => literal.Replace("$", "$$", StringComparison.Ordinal);
-
-    /// <summary>Single-quoted when needed: compose does not interpolate inside single quotes.</summary>
-    private static string EnvFileValue(string value)
-    {
-        if (value.Contains('\'') || value.Contains('\n'))
-        {
-            throw new InvalidOperationException("A parameter value contains a quote or newline, which .env cannot hold.");
-        }
-        return value.Any(c => c is '$' or '#' or ' ' or '"' or '\\') ? $"'{value}'" : value;
-    }
 }

@@ -1,0 +1,56 @@
+using YamlDotNet.Serialization;
+
+namespace Shop.Publishing;
+
+/// <summary>The part of the compose file format the Shop writes (serialized by <see cref="YamlOutput"/>).</summary>
+internal sealed record ComposeFile
+{
+    public required string Name { get; init; }
+    public required IReadOnlyDictionary<string, ComposeService> Services { get; init; }
+    public required IReadOnlyDictionary<string, ComposeNetwork> Networks { get; init; }
+
+    /// <summary>Named volumes, with compose's defaults (null: none).</summary>
+    public IReadOnlyDictionary<string, ComposeVolume>? Volumes { get; init; }
+}
+
+/// <summary>A service; null members are left out of the file.</summary>
+internal sealed record ComposeService
+{
+    public required string Image { get; init; }
+    public ComposeBuild? Build { get; init; }
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public IReadOnlyList<string>? Command { get; init; }
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+    public IReadOnlyList<string>? Ports { get; init; }
+    public IReadOnlyList<string>? Expose { get; init; }
+    public IReadOnlyList<string>? Volumes { get; init; }
+    public ComposeHealthCheck? Healthcheck { get; init; }
+
+    [YamlMember(Alias = "depends_on", ApplyNamingConventions = false)]
+    public IReadOnlyDictionary<string, ComposeDependency>? DependsOn { get; init; }
+
+    public ComposeDeploy? Deploy { get; init; }
+    public required IReadOnlyList<string> Networks { get; init; }
+
+    /// <summary>Null: compose's default, "no".</summary>
+    public string? Restart { get; init; }
+}
+
+internal sealed record ComposeBuild(string Context, string Dockerfile, IReadOnlyDictionary<string, string>? Args);
+
+internal sealed record ComposeHealthCheck(
+    IReadOnlyList<string> Test,
+    string Interval,
+    string Timeout,
+    int Retries,
+    [property: YamlMember(Alias = "start_period", ApplyNamingConventions = false)] string StartPeriod);
+
+/// <summary><c>service_started</c>, <c>service_healthy</c> or <c>service_completed_successfully</c>.</summary>
+internal sealed record ComposeDependency(string Condition);
+
+internal sealed record ComposeDeploy(int Replicas);
+
+internal sealed record ComposeNetwork(string Driver);
+
+/// <summary>A named volume with compose's defaults (written as <c>{}</c>).</summary>
+internal sealed record ComposeVolume;

@@ -1,0 +1,33 @@
+namespace Shop.Publishing;
+
+/// <summary><c>kustomization.yaml</c> (kustomize's own kind; KubernetesClient has no model for it).</summary>
+internal sealed record Kustomization
+{
+    public string ApiVersion { get; } = "kustomize.config.k8s.io/v1beta1";
+    public string Kind { get; } = "Kustomization";
+    public required string Namespace { get; init; }
+    public required IReadOnlyList<string> Resources { get; init; }
+    public required IReadOnlyList<KustomizeSecretGenerator> SecretGenerator { get; init; }
+    public required IReadOnlyList<KustomizeReplacement> Replacements { get; init; }
+    public required IReadOnlyList<KustomizeLabels> Labels { get; init; }
+
+    /// <summary>
+    /// A replacement that reads <c>data.KEY</c> of the generated Secret, which fails the build when
+    /// secrets.env lacks the key; its target kind matches no object, so no value is copied anywhere.
+    /// </summary>
+    public static KustomizeReplacement RequiredSecretKey(string key) => new(
+        new KustomizeSource("Secret", KubernetesWriter.SecretName, $"data.{key}"),
+        [new KustomizeTarget(new KustomizeSelect("ShopRequiredSecretKey"), [$"data.{key}"])]);
+}
+
+internal sealed record KustomizeSecretGenerator(string Name, IReadOnlyList<string> Envs);
+
+internal sealed record KustomizeReplacement(KustomizeSource Source, IReadOnlyList<KustomizeTarget> Targets);
+
+internal sealed record KustomizeSource(string Kind, string Name, string FieldPath);
+
+internal sealed record KustomizeTarget(KustomizeSelect Select, IReadOnlyList<string> FieldPaths);
+
+internal sealed record KustomizeSelect(string Kind);
+
+internal sealed record KustomizeLabels(IReadOnlyDictionary<string, string> Pairs);

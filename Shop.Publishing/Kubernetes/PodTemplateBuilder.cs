@@ -1,0 +1,40 @@
+using k8s.Models;
+
+namespace Shop.Publishing;
+
+/// <summary>The pod of a Deployment or StatefulSet: hardened, with its init containers and volumes.</summary>
+internal static class PodTemplateBuilder
+{
+    public static V1PodTemplateSpec Build(ServicePlan plan)
+    {
+        var container = ContainerBuilder.Main(plan);
+        List<V1Container> initContainers = [.. ContainerBuilder.WaitForDependencies(plan, container), .. ContainerBuilder.Steps(plan, container)];
+        return new V1PodTemplateSpec
+        {
+            Metadata = new V1ObjectMeta { Labels = plan.Labels },
+            Spec = new V1PodSpec
+            {
+                AutomountServiceAccountToken = false,
+                SecurityContext = Security(plan.Service),
+                InitContainers = initContainers.Count > 0 ? initContainers : null,
+                Containers = [container],
+                Volumes =
+                [
+                    .. plan.Scratch.Select(s => new V1Volume { Name = s.Volume, EmptyDir = new V1EmptyDirVolumeSource() }),
+                    .. plan.FileDirectories.Select(d => new V1Volume { Name = d.Volume, ConfigMap = new V1ConfigMapVolumeSource { Name = d.ConfigMap } }),
+                ],
+            },
+        };
+    }
+
+    private static V1PodSecurityContext Security(DeployService service) => new()
+    {
+        RunAsNonRoot = true,
+        RunAsUser = service.Runtime.User,
+        RunAsGroup = service.Runtime.Group,
+        FsGroup = service.Runtime.Group, // volumes are group-writable for the image's group
+        // Change the ownership of a data volume only when its root does not match (not every file on every start).
+        FsGroupChangePolicy = service.Stateful && service.Runtime.Group is not null ? "OnRootMismatch" : null,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+}

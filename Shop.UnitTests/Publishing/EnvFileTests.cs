@@ -1,0 +1,65 @@
+using Shop.Publishing;
+
+namespace Shop.UnitTests.Publishing;
+
+/// <summary>The <c>KEY=value</c> files publishing writes (compose's .env) and reads back on the next publish.</summary>
+public sealed class EnvFileTests
+{
+    [Fact]
+    public void Comments_and_lines_without_a_key_are_skipped()
+    {
+        var values = EnvFile.Parse(["# a comment", "   # indented comment", "", "no equals sign", "=no key", "KEY=value"]);
+
+        Assert.Equal(new Dictionary<string, string> { ["KEY"] = "value" }, values);
+    }
+
+    [Fact]
+    public void The_value_is_everything_after_the_first_equals_sign()
+    {
+        var values = EnvFile.Parse(["CONNECTION=Host=db;Password=a=b", " PADDED =x"]);
+
+        Assert.Equal("Host=db;Password=a=b", values["CONNECTION"]);
+        Assert.Equal("x", values["PADDED"]);
+    }
+
+    [Fact]
+    public void An_empty_value_reads_as_empty()
+    {
+        var values = EnvFile.Parse(["EMPTY=", "QUOTED_EMPTY=''"]);
+
+        Assert.Equal("", values["EMPTY"]);
+        Assert.Equal("", values["QUOTED_EMPTY"]);
+    }
+
+    [Theory]
+    [InlineData("plain", "plain")]
+    [InlineData("pa$$word", "'pa$$word'")]
+    [InlineData("a#b", "'a#b'")]
+    [InlineData("two words", "'two words'")]
+    [InlineData("say \"hi\"", "'say \"hi\"'")]
+    [InlineData("back\\slash", "'back\\slash'")]
+    [InlineData("a=b", "a=b")]
+    [InlineData("", "")]
+    public void Compose_values_are_single_quoted_when_compose_would_read_them_otherwise(string value, string written)
+    {
+        Assert.Equal(written, EnvFile.ComposeValue(value));
+    }
+
+    [Theory]
+    [InlineData("pa$$word")]
+    [InlineData("a#b c=d")]
+    [InlineData("")]
+    public void A_written_value_reads_back_as_itself(string value)
+    {
+        var values = EnvFile.Parse([$"KEY={EnvFile.ComposeValue(value)}"]);
+
+        Assert.Equal(value, values["KEY"]);
+    }
+
+    [Fact]
+    public void A_value_with_a_quote_or_newline_is_refused()
+    {
+        Assert.Throws<InvalidOperationException>(() => EnvFile.ComposeValue("it's"));
+        Assert.Throws<InvalidOperationException>(() => EnvFile.ComposeValue("two\nlines"));
+    }
+}
