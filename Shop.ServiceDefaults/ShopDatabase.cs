@@ -39,8 +39,9 @@ public static class ShopDatabaseExtensions
             // Retries would re-run non-idempotent work; the services own their transactions instead.
             settings.DisableRetry = true;
         });
-        builder.Services.ConfigureDbContext<TContext>((services, options) =>
-            options.UseLoggerFactory(new ExpectedConflictsLoggerFactory(services.GetRequiredService<ILoggerFactory>())));
+        builder.Services.ConfigureDbContext<TContext>((services, options) => options
+            .UseSnakeCaseNamingConvention()
+            .UseLoggerFactory(new ExpectedConflictsLoggerFactory(services.GetRequiredService<ILoggerFactory>())));
         return builder;
     }
 
@@ -118,7 +119,7 @@ public static class ShopDatabaseExtensions
     {
         // Unpooled: the service does not keep the owner's connections open once it has migrated.
         var connectionString = new NpgsqlConnectionStringBuilder(ownerConnectionString) { Pooling = false, Timeout = 5 }.ConnectionString;
-        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql(connectionString).UseLoggerFactory(loggerFactory).Options;
+        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql(connectionString).UseSnakeCaseNamingConvention().UseLoggerFactory(loggerFactory).Options;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -245,7 +246,7 @@ public abstract class NpgsqlDesignTimeFactory<TContext> : Microsoft.EntityFramew
 {
     public TContext CreateDbContext(string[] args)
     {
-        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql("Host=localhost;Database=design_time").Options;
+        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql("Host=localhost;Database=design_time").UseSnakeCaseNamingConvention().Options;
         return Create(options);
     }
 
