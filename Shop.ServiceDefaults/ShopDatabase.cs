@@ -112,8 +112,8 @@ public static class ShopDatabaseExtensions
     /// <summary>
     /// Applies pending EF Core migrations as the owner role. Replicas start together, so the migration
     /// runs under a PostgreSQL advisory lock: the first replica migrates, the others wait and then find
-    /// nothing to do. (EF Core's own migration lock did not keep two Inventory replicas apart: both
-    /// applied the same migration and the second crashed on the history row.)
+    /// nothing to do. EF Core's own migration lock does not stop two replicas applying the same migration
+    /// (the second then fails on the history row).
     /// </summary>
     private static async Task MigrateAsync<TContext>(string ownerConnectionString, ILoggerFactory loggerFactory, ILogger logger) where TContext : DbContext
     {

@@ -10,7 +10,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 7: each service reaches its database as a role that can read and write its own
+/// Each service reaches its database as a role that can read and write its own
 /// tables and nothing more. The connection string is the one the AppHost handed to the running
 /// service process (read from its environment), so a SQL injection in that service gets exactly
 /// these rights. Statements that would succeed run inside a transaction that is rolled back.

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace Shop.Tests;
 
-/// <summary>SPEC §4 (orders) across Users, Inventory and Orders, through the gateway.</summary>
+/// <summary>Orders across Users, Inventory and Orders, through the gateway.</summary>
 public sealed class OrdersTests(ShopApp shop)
 {
     [Fact]

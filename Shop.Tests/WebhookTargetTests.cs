@@ -4,7 +4,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 5, the SSRF guard: only global unicast addresses, https, ports 80 and 443. The fixture
+/// The SSRF guard: only global unicast addresses, https, ports 80 and 443. The fixture
 /// runs Orders with the production rules (private networks blocked, https and 80/443 required) and only
 /// its own loopback receivers let through, so literal-IP URLs show the rules at subscription time.
 /// </summary>

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Shop.Tests;
 
-/// <summary>SPEC §4 webhooks: signed at-least-once delivery from the outbox to a real receiver on 127.0.0.1.</summary>
+/// <summary>Webhooks: signed at-least-once delivery from the outbox to a real receiver on 127.0.0.1.</summary>
 public sealed class WebhookTests(ShopApp shop)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);

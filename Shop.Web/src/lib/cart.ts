@@ -1,7 +1,7 @@
 // Cart logic as pure functions. The cart is kept in localStorage (per browser) by useCart.
 
-export const MAX_LINE_QTY = 1000; // SPEC §4: qty 1..1000 per line
-export const MAX_LINES = 100; // SPEC §4: 1..100 lines per order
+export const MAX_LINE_QTY = 1000; // the server accepts qty 1..1000 per line
+export const MAX_LINES = 100; // and 1..100 lines per order
 
 export interface CartLine {
   sku: string;

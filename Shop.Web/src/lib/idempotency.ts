@@ -1,4 +1,4 @@
-// One Idempotency-Key per checkout attempt (SPEC §4). The same key is reused for a retry or a
+// One Idempotency-Key per checkout attempt. The same key is reused for a retry or a
 // double click of the same cart, so the server makes one order; a different cart gets a new key
 // (reusing a key with a different body would be answered 422).
 
