@@ -21,6 +21,8 @@ var jwtSigningKey = builder.AddParameter("jwt-signing-key", new SigningKeyParame
 // exposes only what that caller may do. Rotation: docs/deploy.md.
 var ordersServiceKey = builder.AddParameter("orders-service-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
 var inventoryServiceKey = builder.AddParameter("inventory-service-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
+// Encrypts Orders' Data Protection key ring (kept in ordersdb), so a database backup alone cannot decrypt webhook secrets.
+var ordersKeyRingKey = builder.AddParameter("orders-keyring-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
 var adminEmail = builder.AddParameter("admin-email", settings.AdminEmail);
 var adminPassword = builder.ExecutionContext.IsPublishMode
     ? builder.AddParameter("admin-password", secret: true)
@@ -50,6 +52,7 @@ var orders = builder.AddProject<Projects.Shop_Orders>("orders")
     .WithReference(users).WaitFor(users)
     .WithReference(inventory).WaitFor(inventory)
     .WithEnvironment("ServiceAuth__ApiKey", ordersServiceKey)
+    .WithEnvironment("DataProtection__KeyRingKey", ordersKeyRingKey)
     .WithShopDefaults(settings);
 
 var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, "..", "Shop.Web"), settings.GatewayPort, infrastructure.BaseImages);

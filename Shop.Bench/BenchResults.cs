@@ -37,6 +37,8 @@ public sealed record BenchResults
     public Dictionary<string, double> PeakRssMiB { get; init; } = [];
     public Dictionary<string, Dictionary<string, double>> PeakRssByPhaseMiB { get; init; } = [];
     public Dictionary<string, double> HighWaterMarkMiB { get; init; } = [];
+    /// <summary>Per series and level ("POST /orders/ via gateway c=8"): CPU milliseconds per request of each process group.</summary>
+    public Dictionary<string, Dictionary<string, double>> CpuMsPerRequest { get; init; } = [];
     public StockCheck? Stock { get; set; }
     public WebhookDelivery? Webhooks { get; set; }
     public List<string> Notes { get; init; } = [];

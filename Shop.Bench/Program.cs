@@ -82,6 +82,7 @@ foreach (var (resource, process) in ShopStack.Services)
     }
 }
 await using var sampler = new RssSampler(pids);
+var cpu = CpuMeter.For(pids, stack.ServerPorts);
 
 var primed = new HashSet<string>();
 async Task<PointResult> MeasureAsync(string phase, string series, int concurrency, Uri target, Func<HttpClient, LoadRunner.Operation> operation)
@@ -93,10 +94,19 @@ async Task<PointResult> MeasureAsync(string phase, string series, int concurrenc
         await LoadRunner.PrimeAsync(operation(primer), options.HeadlineConcurrency, options.Prime);
     }
     using var http = LoadRunner.Client(target, concurrency);
+    // CPU from the end of the warm-up to the end of the series, divided by the requests measured in it.
+    var cpuAtStart = Task.Run(async () => { await Task.Delay(options.Warmup); return cpu.Read(); });
     var result = await LoadRunner.RunAsync(series, concurrency, options.Warmup, options.Duration, operation(http));
+    var perRequest = CpuMeter.PerRequestMs(await cpuAtStart, cpu.Read(), result.Requests);
     results.Points.Add(result);
+    results.CpuMsPerRequest[$"{series} c={concurrency}"] = perRequest;
     var errors = result.Errors == 0 ? "[green]0 errors[/]" : $"[red]{result.Errors} errors ({Markup.Escape(string.Join(", ", result.ErrorKinds.Select(e => $"{e.Key}×{e.Value}")))})[/]";
     AnsiConsole.MarkupLine($"  {Markup.Escape(series),-42} c={concurrency,-3} [bold]{result.Throughput,8:0.0}/s[/]  p50 {result.P50Ms,7:0.00}  p95 {result.P95Ms,7:0.00}  p99 {result.P99Ms,7:0.00} ms  {errors}");
+    if (perRequest.Count > 0)
+    {
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"      CPU ms/request: {string.Join(", ", perRequest.Where(p => p.Value > 0.0005).OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value:0.000}"))}; total {perRequest.Values.Sum():0.000}")));
+    }
     return result;
 }
 

@@ -27,6 +27,9 @@ public sealed class ShopStack : IAsyncDisposable
     public Uri? Inventory { get; init; }
     public Uri? InventoryNoCache { get; init; }
     public string? PostgresConnectionString { get; init; }
+
+    /// <summary>Each PostgreSQL server's port (users-db, orders-db, inventory-db) and Redis', for CPU accounting.</summary>
+    public IReadOnlyDictionary<string, int> ServerPorts { get; init; } = new Dictionary<string, int>();
     public bool Booted => _app is not null;
     public required string Description { get; init; }
 
@@ -70,6 +73,13 @@ public sealed class ShopStack : IAsyncDisposable
             Inventory = app.GetEndpoint("inventory", "http"),
             InventoryNoCache = app.GetEndpoint(NoCacheInventory, "http"),
             PostgresConnectionString = await app.GetConnectionStringAsync("inventorydb", ct),
+            ServerPorts = new Dictionary<string, int>
+            {
+                ["users-db"] = app.GetEndpoint("users-db", "tcp").Port,
+                ["orders-db"] = app.GetEndpoint("orders-db", "tcp").Port,
+                ["inventory-db"] = app.GetEndpoint("inventory-db", "tcp").Port,
+                ["redis"] = app.GetEndpoint("redis", "tcp").Port,
+            },
             Description = "booted by Shop.Bench: the real AppHost via Aspire.Hosting.Testing, throw-away data, random ports, no dashboard",
         };
     }

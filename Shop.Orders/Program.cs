@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.DataProtection;
 using Shop.Orders.Apis;
-using Shop.Orders.Clients;
+using Shop.Orders.Services.Clients;
 using Shop.Orders.Data;
 using Shop.Orders.Services;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 if (await builder.RunMigrationStepAsync<OrdersDbContext>(args, "ordersdb"))
@@ -39,8 +39,10 @@ builder.Services.AddHostedService<RetentionJob>();
 
 // Webhook secrets are encrypted with Data Protection. The key ring lives in the Orders database so every
 // replica reads the same keys, under one application name (the default, the content root, differs per host).
-builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKeysToDbContext<OrdersDbContext>();
+builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKeysToDbContext<OrdersDbContext>()
+    .ProtectKeysWithKeyRingKey(builder.Configuration);
 builder.Services.AddSingleton<WebhookSecrets>();
+builder.Services.AddScoped<WebhookSubscriptions>();
 
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
 builder.Services.AddSingleton<WebhookTargetPolicy>();

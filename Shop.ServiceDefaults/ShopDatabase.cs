@@ -110,6 +110,23 @@ public static class ShopDatabaseExtensions
     }
 
     /// <summary>
+    /// The migration history is the owner's record of the schema: the service's role (granted the rows of
+    /// every table by default privileges) may read it, to check nothing is pending, but not change it.
+    /// </summary>
+    private const string HistoryReadOnlyScript = """
+        DO $history$
+        DECLARE grantee_name text;
+        BEGIN
+            FOR grantee_name IN SELECT DISTINCT grantee FROM information_schema.role_table_grants
+                WHERE table_schema = 'public' AND table_name = '__EFMigrationsHistory' AND grantee <> current_user
+                  AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE') LOOP
+                EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public."__EFMigrationsHistory" FROM %I', grantee_name);
+            END LOOP;
+        END
+        $history$;
+        """;
+
+    /// <summary>
     /// Applies pending EF Core migrations as the owner role. Replicas start together, so the migration
     /// runs under a PostgreSQL advisory lock: the first replica migrates, the others wait and then find
     /// nothing to do. EF Core's own migration lock does not stop two replicas applying the same migration
@@ -130,6 +147,7 @@ public static class ShopDatabaseExtensions
                 // read at Error: a red entry on every first start. Creating it first (idempotent) avoids that.
                 await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript());
                 await db.Database.MigrateAsync();
+                await db.Database.ExecuteSqlRawAsync(HistoryReadOnlyScript);
                 logger.LogInformation("{Context} schema is up to date", typeof(TContext).Name);
                 return;
             }

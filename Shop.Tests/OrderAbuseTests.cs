@@ -57,7 +57,21 @@ public sealed class OrderAbuseTests(ShopApp shop)
         var first = mine.GetProperty("items")[0].GetProperty("id").GetString();
         await (await client.PatchJsonAsync($"/orders/{first}", new { status = "cancelled" })).ExpectAsync(200);
         await client.PlaceOrderAsync((sku, 1));
+        await AssertPendingCountAsync(user.Id, ShopAppHost.PendingOrdersCap);
         await StockLedger.AssertConsistentAsync(shop, new Dictionary<string, int> { [sku] = 1000 }, [user.Id]);
+    }
+
+    /// <summary>
+    /// The cap reads a per-user count a trigger keeps; it must equal the user's pending orders after every
+    /// kind of change (placement, cancellation, payment, expiry).
+    /// </summary>
+    private async Task AssertPendingCountAsync(int userId, int expected)
+    {
+        await using var db = await shop.OpenDatabaseAsync("ordersdb");
+        var actual = await RetentionTests.ScalarAsync(db, "SELECT count(*) FROM orders WHERE user_id = @u AND status = 'pending'", ("u", userId));
+        var kept = await RetentionTests.ScalarAsync(db, "SELECT coalesce((SELECT pending FROM pending_order_counts WHERE user_id = @u), 0)", ("u", userId));
+        Assert.Equal(expected, (int)actual);
+        Assert.Equal(actual, kept);
     }
 
     [Fact]
@@ -156,6 +170,7 @@ public sealed class OrderAbuseTests(ShopApp shop)
             Assert.Equal(19, await client.StockAsync(sku));
             var listed = await (await client.GetAsync("/orders/?status=expired")).JsonAsync();
             Assert.Equal(id, Assert.Single(listed.GetProperty("items").EnumerateArray()).GetProperty("id").GetString());
+            await AssertPendingCountAsync(user.Id, 0);
             await StockLedger.AssertConsistentAsync(shop, new Dictionary<string, int> { [sku] = 20 }, [user.Id]);
         }
         finally

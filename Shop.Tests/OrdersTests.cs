@@ -33,27 +33,16 @@ public sealed class OrdersTests(ShopApp shop)
         Assert.Equal(9, await client.StockAsync(b));
     }
 
+    // The rules themselves are in the fast tier (Shop.UnitTests/Orders/OrderRequestValidationTests); here one
+    // broken rule and the two ways a body fails to bind show they come back as 400 problems naming the field.
     [Theory]
-    [InlineData("""{"items":[]}""", "items")]
-    [InlineData("""{}""", "items")]
     [InlineData("""{"items":[{"sku":"A-1","qty":0}]}""", "items[0].qty")]
-    [InlineData("""{"items":[{"sku":"A-1","qty":1001}]}""", "items[0].qty")]
-    [InlineData("""{"items":[{"sku":"A-1","qty":1},{"sku":"A-1","qty":2}]}""", "items[1].sku")]
-    [InlineData("""{"items":[{"qty":1}]}""", "items[0].sku")]
     [InlineData("""{"items":[{"sku":"A-1","qty":"two"}]}""", "items[0].qty")]
     [InlineData("""{"items":"nope"}""", "items")]
     public async Task Order_input_is_validated(string body, string field)
     {
         var (client, _) = await shop.NewUserAsync();
         await (await client.PostRawAsync("/orders/", body)).ExpectValidationAsync(field);
-    }
-
-    [Fact]
-    public async Task More_than_one_hundred_lines_is_400()
-    {
-        var (client, _) = await shop.NewUserAsync();
-        var items = Enumerable.Range(0, 101).Select(i => new { sku = $"S-{i}", qty = 1 });
-        await (await client.PostJsonAsync("/orders/", new { items })).ExpectValidationAsync("items");
     }
 
     [Fact]

@@ -25,6 +25,43 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
         Assert.Contains("generated", problem.GetProperty("errors").GetProperty("secret")[0].GetString());
     }
 
+    /// <summary>
+    /// The secrets are encrypted with Data Protection, whose key ring is kept in the same database: in clear
+    /// there, a backup would hold the secrets and the key to them. Every key must be encrypted with the
+    /// key-encryption key from the AppHost parameter, which is not in the database.
+    /// </summary>
+    [Fact]
+    public async Task The_key_ring_in_the_database_holds_no_key_in_clear()
+    {
+        var admin = await shop.AdminAsync();
+        var (hook, _) = await WebhookTests.SubscribeAsync(admin, "http://127.0.0.1:9/keyring", "*");
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            await using var read = db.CreateCommand();
+            read.CommandText = "SELECT xml FROM data_protection_keys";
+            var keys = new List<string>();
+            await using (var reader = await read.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    keys.Add(reader.GetString(0));
+                }
+            }
+            Assert.NotEmpty(keys);
+            Assert.All(keys, xml =>
+            {
+                Assert.DoesNotContain("<masterKey", xml);
+                Assert.Contains("<encryptedSecret", xml);
+                Assert.Contains("<encryptedKey v=\"1\"", xml);
+            });
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hook}");
+        }
+    }
+
     [Fact]
     public async Task The_secret_is_32_random_bytes_shown_once_and_not_stored_in_plaintext()
     {

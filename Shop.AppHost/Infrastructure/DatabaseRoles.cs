@@ -197,6 +197,10 @@ public sealed class DatabaseRoles(string databaseName, ParameterResource ownerPa
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I', app_role);
             EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO %I', app_role);
             EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA public TO %I', app_role);
+            -- EF's migration history is the owner's: the service may read it (to see nothing is pending), not change it.
+            IF to_regclass('public."__EFMigrationsHistory"') IS NOT NULL THEN
+                EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON public."__EFMigrationsHistory" FROM %I', app_role);
+            END IF;
             -- The same for everything later migrations create, without a grant in each migration.
             EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I REVOKE EXECUTE ON ROUTINES FROM PUBLIC', owner_role);
             EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I', owner_role, app_role);

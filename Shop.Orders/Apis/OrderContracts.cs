@@ -1,4 +1,5 @@
 using Shop.Orders.Data;
+using Shop.Orders.Services;
 
 namespace Shop.Orders.Apis;
 
@@ -8,10 +9,11 @@ public sealed record OrderLineResponse(string Sku, string Name, int Qty, decimal
 public sealed record OrderResponse(Guid Id, int UserId, string Status, decimal Total, IReadOnlyList<OrderLineResponse> Items, DateTime CreatedAt, DateTime UpdatedAt,
     DateTime? ExpiresAt)
 {
-    public static OrderResponse From(Order o) => new(o.Id, o.UserId, o.Status, o.Total,
+    public static OrderResponse From(Order o) => From(OrderSnapshot.From(o));
+
+    public static OrderResponse From(OrderSnapshot o) => new(o.Id, o.UserId, o.Status, o.Total,
         [.. o.Items.Select(i => new OrderLineResponse(i.Sku, i.Name, i.Qty, i.UnitPrice, i.LineTotal))],
-        DateTime.SpecifyKind(o.CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(o.UpdatedAt, DateTimeKind.Utc),
-        o.Status == OrderStatus.Pending && o.ExpiresAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null);
+        o.CreatedAt, o.UpdatedAt, o.ExpiresAt);
 }
 
 public sealed record OrderEventResponse(long Id, Guid OrderId, string EventType, string Description, string? OldValue, string? NewValue, int? UserId, DateTime CreatedAt)

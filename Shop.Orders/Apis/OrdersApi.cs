@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.EntityFrameworkCore;
+using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 using Microsoft.Extensions.Options;
 using Shop.Orders.Data;
 using Shop.Orders.Services;
@@ -36,76 +36,34 @@ public static class OrdersApi
 
     private static async Task<IResult> CreateAsync(
         CreateOrderRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        ClaimsPrincipal principal, OrderPlacement placement, IdempotencyStore idempotency, IOptions<OrdersOptions> options, OrdersMetrics metrics,
-        HttpContext http, CancellationToken ct)
+        ClaimsPrincipal principal, OrderPlacement placement, IOptions<HttpJsonOptions> json, HttpContext http, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var lines = Validate(request, errors);
-        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl)))
-        {
-            errors.Add("Idempotency-Key", $"Must be 1 to {MaxIdempotencyKeyLength} visible characters.");
-        }
+        ValidateIdempotencyKey(idempotencyKey, errors);
         if (!errors.IsValid)
         {
             return errors.ToProblem();
         }
-        var units = lines.Sum(l => l.Qty);
-        if (units > options.Value.MaxUnitsPerOrder)
-        {
-            metrics.CapRefused("units_per_order");
-            return TypedResults.Problem(statusCode: 422, title: "Order too large",
-                detail: $"An order may hold at most {options.Value.MaxUnitsPerOrder} units in total; this one has {units}. Lower the quantities or split the order.");
-        }
         var userId = principal.GetUserId() ?? throw new InvalidOperationException("Authenticated user without sub.");
 
-        var orderId = Guid.NewGuid();
-        if (idempotencyKey is not null)
+        var outcome = await placement.PlaceAsync(userId, lines, idempotencyKey, ct);
+        switch (outcome)
         {
-            var canonical = string.Join(';', lines.Select(l => $"{l.Sku}:{l.Qty}"));
-            var claim = await idempotency.ClaimAsync(userId, idempotencyKey, IdempotencyStore.Hash(canonical), ct);
-            switch (claim)
-            {
-                case IdempotencyClaim.Replay replay:
-                    return Results.Text(replay.Body, "application/json", statusCode: replay.Status);
-                case IdempotencyClaim.Mismatch:
-                    return TypedResults.Problem(statusCode: 422, title: "Idempotency-Key reused",
-                        detail: "This Idempotency-Key was already used with a different request body.");
-                case IdempotencyClaim.StillProcessing:
-                    return TypedResults.Problem(statusCode: 409, title: "Request in progress",
-                        detail: "A request with this Idempotency-Key is still being processed; retry shortly.");
-                case IdempotencyClaim.Claimed claimed:
-                    orderId = claimed.OrderId;
-                    break;
-            }
-        }
-
-        PlacementOutcome outcome;
-        try
-        {
-            // Once stock may be reserved, finish the job even if the client hangs up: the outcome is
-            // stored for an Idempotency-Key retry instead of being left half-done (timeouts still bound it).
-            outcome = await placement.PlaceAsync(orderId, userId, lines, idempotencyKey, CancellationToken.None);
-        }
-        catch
-        {
-            if (idempotencyKey is not null)
-            {
-                await idempotency.ReleaseAsync(userId, idempotencyKey);
-            }
-            throw;
-        }
-
-        if (outcome is PlacementOutcome.Placed placed)
-        {
-            http.Response.Headers.Location = $"/orders/{placed.Order.Id}";
-            return Results.Text(placed.Body, "application/json", statusCode: StatusCodes.Status201Created);
-        }
-        if (idempotencyKey is not null)
-        {
-            await idempotency.ReleaseAsync(userId, idempotencyKey);
+            case PlacementOutcome.Placed placed:
+                http.Response.Headers.Location = $"/orders/{placed.Order.Id}";
+                return OrderJson(placed.Order, StatusCodes.Status201Created, json.Value);
+            case PlacementOutcome.Replayed replayed:
+                return OrderJson(replayed.Order, replayed.Status, json.Value);
         }
         return outcome switch
         {
+            PlacementOutcome.TooManyUnits units => TypedResults.Problem(statusCode: 422, title: "Order too large",
+                detail: $"An order may hold at most {units.Max} units in total; this one has {units.Units}. Lower the quantities or split the order."),
+            PlacementOutcome.IdempotencyKeyReused => TypedResults.Problem(statusCode: 422, title: "Idempotency-Key reused",
+                detail: "This Idempotency-Key was already used with a different request body."),
+            PlacementOutcome.StillProcessing => TypedResults.Problem(statusCode: 409, title: "Request in progress",
+                detail: "A request with this Idempotency-Key is still being processed; retry shortly."),
             PlacementOutcome.UserNotAllowed => TypedResults.Problem(statusCode: 403, title: "Account not allowed to order",
                 detail: "This account does not exist or is deactivated."),
             PlacementOutcome.TooManyPending cap => TypedResults.Problem(statusCode: 409, title: "Too many pending orders",
@@ -117,7 +75,19 @@ public static class OrdersApi
         };
     }
 
-    private static List<(string Sku, int Qty)> Validate(CreateOrderRequest request, ValidationErrors errors)
+    /// <summary>A placed (or replayed) order as text, so the first answer and every replay of it are rendered alike.</summary>
+    private static IResult OrderJson(OrderSnapshot order, int status, HttpJsonOptions json) =>
+        Results.Text(JsonSerializer.Serialize(OrderResponse.From(order), json.SerializerOptions), "application/json", statusCode: status);
+
+    internal static void ValidateIdempotencyKey(string? idempotencyKey, ValidationErrors errors)
+    {
+        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl)))
+        {
+            errors.Add("Idempotency-Key", $"Must be 1 to {MaxIdempotencyKeyLength} visible characters.");
+        }
+    }
+
+    internal static List<(string Sku, int Qty)> Validate(CreateOrderRequest request, ValidationErrors errors)
     {
         var lines = new List<(string, int)>();
         if (request.Items is not { Count: > 0 and <= MaxLines })
@@ -156,7 +126,7 @@ public static class OrdersApi
 
     private static async Task<Results<Ok<Page<OrderResponse>>, ValidationProblem>> ListAsync(
         int? limit, int? offset, string? status, [FromQuery(Name = "user_id")] int? userId,
-        ClaimsPrincipal principal, OrdersDbContext db, CancellationToken ct)
+        ClaimsPrincipal principal, OrderReader reader, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var paging = Paging.Parse(limit, offset, errors);
@@ -169,32 +139,17 @@ public static class OrdersApi
             return errors.ToProblem();
         }
 
-        var query = db.Orders.AsNoTracking();
-        if (principal.IsAdmin())
-        {
-            if (userId is { } filter)
-            {
-                query = query.Where(o => o.UserId == filter);
-            }
-        }
-        else
-        {
-            var me = principal.GetUserId();
-            query = query.Where(o => o.UserId == me);
-        }
-        if (status is not null)
-        {
-            query = query.Where(o => o.Status == status);
-        }
-        return TypedResults.Ok(await query.ToPageAsync(paging,
-            orders => orders.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id), OrderResponse.From, ct));
+        // Admins see everyone's orders (or one user's); anyone else only their own.
+        var owner = principal.IsAdmin() ? userId : principal.GetUserId() ?? throw new InvalidOperationException("Authenticated user without sub.");
+        var page = await reader.ListAsync(paging, owner, status, ct);
+        return TypedResults.Ok(new Page<OrderResponse>([.. page.Items.Select(OrderResponse.From)], page.Total, page.Limit, page.Offset));
     }
 
     private static async Task<Results<Ok<OrderResponse>, ProblemHttpResult>> GetAsync(
         Guid id, ClaimsPrincipal principal, OrderReader reader, CancellationToken ct)
     {
         var order = await reader.GetAsync(id, ct);
-        return order is null || !CanSee(principal, order.UserId) ? NotFound() : TypedResults.Ok(order);
+        return order is null || !CanSee(principal, order.UserId) ? NotFound() : TypedResults.Ok(OrderResponse.From(order));
     }
 
     private static async Task<Results<Ok<OrderResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
@@ -209,7 +164,7 @@ public static class OrdersApi
         var outcome = await workflow.ChangeStatusAsync(id, request.Status, actor, principal.IsAdmin(), CancellationToken.None);
         return outcome switch
         {
-            StatusChangeOutcome.Changed changed => TypedResults.Ok(changed.Order),
+            StatusChangeOutcome.Changed changed => TypedResults.Ok(OrderResponse.From(changed.Order)),
             StatusChangeOutcome.NotFound => NotFound(),
             StatusChangeOutcome.NotAllowed notAllowed => TypedResults.Problem(statusCode: 409, title: "Status change not allowed", detail: notAllowed.Reason),
             _ => throw new InvalidOperationException("Unexpected status change outcome."),
@@ -217,16 +172,14 @@ public static class OrdersApi
     }
 
     private static async Task<Results<Ok<List<OrderEventResponse>>, ProblemHttpResult>> EventsAsync(
-        Guid id, ClaimsPrincipal principal, OrderReader reader, OrdersDbContext db, CancellationToken ct)
+        Guid id, ClaimsPrincipal principal, OrderReader reader, CancellationToken ct)
     {
         var order = await reader.GetAsync(id, ct);
         if (order is null || !CanSee(principal, order.UserId))
         {
             return NotFound();
         }
-        var events = await db.OrderEvents.AsNoTracking().Where(e => e.OrderId == id)
-            .OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).ToListAsync(ct);
-        return TypedResults.Ok(events.Select(OrderEventResponse.From).ToList());
+        return TypedResults.Ok((await reader.EventsAsync(id, ct)).Select(OrderEventResponse.From).ToList());
     }
 
     private static bool CanSee(ClaimsPrincipal principal, int ownerId) => principal.IsAdmin() || principal.GetUserId() == ownerId;

@@ -1,9 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Apis;
 
@@ -20,7 +18,14 @@ public sealed record WebhookResponse(Guid Id, string Url, IReadOnlyList<string> 
 }
 
 public sealed record WebhookDeliveryResponse(long Id, Guid EventId, string EventType, Guid OrderId, string Status, int Attempts,
-    int? LastStatusCode, string? LastError, DateTime? NextAttemptAt, DateTime? DeliveredAt, DateTime CreatedAt);
+    int? LastStatusCode, string? LastError, DateTime? NextAttemptAt, DateTime? DeliveredAt, DateTime CreatedAt)
+{
+    public static WebhookDeliveryResponse From(WebhookDelivery d) => new(d.Id, d.EventId, d.EventType, d.OrderId, d.Status, d.Attempts,
+        d.LastStatusCode, d.LastError,
+        d.Status == WebhookDeliveryStatus.Pending ? DateTime.SpecifyKind(d.NextAttemptAt, DateTimeKind.Utc) : null,
+        d.DeliveredAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null,
+        DateTime.SpecifyKind(d.CreatedAt, DateTimeKind.Utc));
+}
 
 public static class WebhooksApi
 {
@@ -31,19 +36,11 @@ public static class WebhooksApi
         var api = routes.MapGroup("/orders/webhooks").WithTags("Webhooks").RequireAuthorization(ShopAuthentication.AdminPolicy);
 
         api.MapPost("/", CreateAsync).WithSummary("Subscribe a URL to order events (the secret is shown only in this answer)");
-        api.MapGet("/", async (OrdersDbContext db, CancellationToken ct) =>
-                (await db.WebhookSubscriptions.AsNoTracking().OrderByDescending(s => s.CreatedAt).ToListAsync(ct))
-                    .Select(s => WebhookResponse.From(s)).ToList())
+        api.MapGet("/", async (WebhookSubscriptions subscriptions, CancellationToken ct) =>
+                (await subscriptions.ListAsync(ct)).Select(s => WebhookResponse.From(s)).ToList())
             .WithSummary("All subscriptions (no secrets)");
-        api.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, OrdersDbContext db, SecurityAudit audit, ClaimsPrincipal principal, CancellationToken ct) =>
-            {
-                if (await db.WebhookSubscriptions.Where(s => s.Id == id).ExecuteDeleteAsync(ct) == 0)
-                {
-                    return NotFound();
-                }
-                audit.Record("webhook.deleted", principal.GetUserId()?.ToString(), id.ToString());
-                return TypedResults.NoContent();
-            })
+        api.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, WebhookSubscriptions subscriptions, ClaimsPrincipal principal, CancellationToken ct) =>
+                await subscriptions.DeleteAsync(id, principal.GetUserId(), ct) ? TypedResults.NoContent() : NotFound())
             .WithSummary("Remove a subscription and its delivery log");
         api.MapPost("/{id:guid}/rotate-secret", RotateSecretAsync)
             .WithSummary("Replace the signing secret (shown only in this answer); the previous one keeps signing for a grace period");
@@ -52,7 +49,7 @@ public static class WebhooksApi
     }
 
     private static async Task<Results<Created<WebhookResponse>, ValidationProblem>> CreateAsync(
-        CreateWebhookRequest request, OrdersDbContext db, WebhookTargetPolicy targets, WebhookSecrets secrets, SecurityAudit audit, ClaimsPrincipal principal, CancellationToken ct)
+        CreateWebhookRequest request, WebhookTargetPolicy targets, WebhookSubscriptions subscriptions, ClaimsPrincipal principal, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         Uri? uri = null;
@@ -84,46 +81,18 @@ public static class WebhooksApi
             return errors.ToProblem();
         }
 
-        var secret = WebhookSecrets.Generate();
-        var subscription = new WebhookSubscription
-        {
-            Id = Guid.NewGuid(),
-            Url = uri!.ToString(),
-            Events = events!.Contains("*") ? ["*"] : events!,
-            ProtectedSecret = secrets.Protect(secret),
-            IsActive = true,
-            CreatedAt = DateTime.UtcNow,
-        };
-        db.WebhookSubscriptions.Add(subscription);
-        await db.SaveChangesAsync(ct);
-        audit.Record("webhook.created", principal.GetUserId()?.ToString(), subscription.Id.ToString(), $"{uri!.Host} for {string.Join(' ', subscription.Events)}");
+        var (subscription, secret) = await subscriptions.CreateAsync(uri!, events!, principal.GetUserId(), ct);
         return TypedResults.Created($"/orders/webhooks/{subscription.Id}", WebhookResponse.From(subscription, secret));
     }
 
     private static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> RotateSecretAsync(
-        Guid id, OrdersDbContext db, WebhookSecrets secrets, IOptions<WebhookOptions> options, SecurityAudit audit, ClaimsPrincipal principal, CancellationToken ct)
-    {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        // Locked, so two concurrent rotations keep a consistent previous secret (the second waits for the
-        // first); NO KEY, so orders writing outbox rows for this subscription meanwhile are not held up.
-        var subscription = (await db.WebhookSubscriptions.FromSql($"SELECT * FROM webhook_subscriptions WHERE id = {id} FOR NO KEY UPDATE").ToListAsync(ct)).SingleOrDefault();
-        if (subscription is null)
-        {
-            return NotFound();
-        }
-        var secret = WebhookSecrets.Generate();
-        subscription.PreviousProtectedSecret = secrets.Protect(secrets.Current(subscription));
-        subscription.PreviousSecretExpiresAt = DateTime.UtcNow + options.Value.SecretRotationGrace;
-        subscription.ProtectedSecret = secrets.Protect(secret);
-        subscription.LegacySecret = null;
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        audit.Record("webhook.secret_rotated", principal.GetUserId()?.ToString(), id.ToString());
-        return TypedResults.Ok(WebhookResponse.From(subscription, secret));
-    }
+        Guid id, WebhookSubscriptions subscriptions, ClaimsPrincipal principal, CancellationToken ct) =>
+        await subscriptions.RotateSecretAsync(id, principal.GetUserId(), ct) is { } rotated
+            ? TypedResults.Ok(WebhookResponse.From(rotated.Subscription, rotated.Secret))
+            : NotFound();
 
     private static async Task<Results<Ok<Page<WebhookDeliveryResponse>>, ValidationProblem, ProblemHttpResult>> DeliveriesAsync(
-        Guid id, int? limit, int? offset, OrdersDbContext db, CancellationToken ct)
+        Guid id, int? limit, int? offset, WebhookSubscriptions subscriptions, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var paging = Paging.Parse(limit, offset, errors);
@@ -131,17 +100,11 @@ public static class WebhooksApi
         {
             return errors.ToProblem();
         }
-        if (!await db.WebhookSubscriptions.AnyAsync(s => s.Id == id, ct))
+        if (await subscriptions.DeliveriesAsync(id, paging, ct) is not { } page)
         {
             return NotFound();
         }
-        return TypedResults.Ok(await db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id).ToPageAsync(paging,
-            deliveries => deliveries.OrderByDescending(d => d.Id),
-            d => new WebhookDeliveryResponse(d.Id, d.EventId, d.EventType, d.OrderId, d.Status, d.Attempts,
-                d.LastStatusCode, d.LastError,
-                d.Status == WebhookDeliveryStatus.Pending ? DateTime.SpecifyKind(d.NextAttemptAt, DateTimeKind.Utc) : null,
-                d.DeliveredAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null,
-                DateTime.SpecifyKind(d.CreatedAt, DateTimeKind.Utc)), ct));
+        return TypedResults.Ok(new Page<WebhookDeliveryResponse>([.. page.Items.Select(WebhookDeliveryResponse.From)], page.Total, page.Limit, page.Offset));
     }
 
     private static ProblemHttpResult NotFound() => ShopProblems.NotFound("No such webhook.");

@@ -12,6 +12,14 @@ public sealed class Order
 
     /// <summary>When a still-pending order expires and its stock goes back (set at placement).</summary>
     public DateTime? ExpiresAt { get; set; }
+
+    // PostgreSQL's timestamp columns come back with an unspecified kind; every shape the order leaves in is UTC.
+    // Read-only, so EF maps no column for them.
+    public DateTime CreatedAtUtc => DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc);
+    public DateTime UpdatedAtUtc => DateTime.SpecifyKind(UpdatedAt, DateTimeKind.Utc);
+
+    /// <summary>The expiry while the order is pending; null once it is anything else.</summary>
+    public DateTime? PendingExpiresAtUtc => Status == OrderStatus.Pending && ExpiresAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null;
 }
 
 /// <summary>A line as sold: name and unit price are Inventory's at order time, never the client's.</summary>

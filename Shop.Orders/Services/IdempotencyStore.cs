@@ -9,7 +9,7 @@ public abstract record IdempotencyClaim
 {
     /// <summary>This request owns the key; use <paramref name="OrderId"/> (stable across takeovers).</summary>
     public sealed record Claimed(Guid OrderId) : IdempotencyClaim;
-    public sealed record Replay(int Status, string Body) : IdempotencyClaim;
+    public sealed record Replay(int Status, OrderSnapshot Order) : IdempotencyClaim;
     public sealed record Mismatch : IdempotencyClaim;
     public sealed record StillProcessing : IdempotencyClaim;
 }
@@ -26,8 +26,9 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
     private static readonly TimeSpan AbandonedAfter = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(15);
 
-    public static string Hash(string canonicalRequest) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest)));
+    /// <summary>What makes two requests "the same" for a key: their lines, in order, as sku and quantity.</summary>
+    public static string RequestHash(IEnumerable<(string Sku, int Qty)> lines) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(';', lines.Select(l => $"{l.Sku}:{l.Qty}")))));
 
     public async Task<IdempotencyClaim> ClaimAsync(int userId, string key, string requestHash, CancellationToken ct)
     {
@@ -63,7 +64,7 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
             }
             if (existing.State == IdempotencyState.Completed)
             {
-                return new IdempotencyClaim.Replay(existing.ResponseStatus ?? 200, existing.ResponseBody ?? "{}");
+                return new IdempotencyClaim.Replay(existing.ResponseStatus ?? StatusCodes.Status200OK, OrderSnapshot.Parse(existing.ResponseBody!));
             }
             if (existing.UpdatedAt < now - AbandonedAfter)
             {
@@ -92,15 +93,16 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
 
     /// <summary>
     /// Stores the answer with the caller's next <c>SaveChanges</c>, in the same batch and transaction
-    /// as the order it describes.
+    /// as the order it describes. The order is kept as its snapshot, never as REST JSON, so the replay
+    /// is rendered in whatever the REST shape is when it is replayed.
     /// </summary>
-    public void CompleteWith(int userId, string key, int status, string body)
+    public void CompleteWith(int userId, string key, int status, OrderSnapshot order)
     {
         var record = new IdempotencyRecord { UserId = userId, Key = key, RequestHash = "" };
         var entry = db.IdempotencyKeys.Attach(record);
         record.State = IdempotencyState.Completed;
         record.ResponseStatus = status;
-        record.ResponseBody = body;
+        record.ResponseBody = order.ToJson();
         record.UpdatedAt = DateTime.UtcNow;
         foreach (var property in (string[])[nameof(record.State), nameof(record.ResponseStatus), nameof(record.ResponseBody), nameof(record.UpdatedAt)])
         {

@@ -1,13 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Shop.Orders.Apis;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Services;
 
 /// <summary>
-/// Expires pending orders past their <c>expires_at</c> (issue 17: without a payment step, pending stock
+/// Expires pending orders past their <c>expires_at</c> (there is no payment step, so otherwise pending stock
 /// could be held forever). Like a cancellation, the status change, its <c>status_changed</c> event, its
 /// outbox rows and a due stock release commit together; the release is then tried at once and
 /// otherwise left to <see cref="StockReleaseWorker"/>.
@@ -37,6 +36,10 @@ public sealed class OrderExpiry(OrdersDbContext db, WebhookOutbox outbox, StockR
 
         var now = DateTime.UtcNow;
         var ids = due.Select(o => o.Id).ToList();
+        // The status change updates each owner's pending count (a trigger). Taking those rows first, in
+        // user order, keeps two replicas' batches from locking the same users' counts in opposite orders.
+        var owners = due.Select(o => o.UserId).Distinct().Order().ToArray();
+        await db.Database.ExecuteSqlAsync($"SELECT 1 FROM pending_order_counts WHERE user_id = ANY({owners}) ORDER BY user_id FOR UPDATE", ct);
         await db.Orders.Where(o => ids.Contains(o.Id))
             .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, OrderStatus.Expired).SetProperty(o => o.UpdatedAt, now), ct);
         foreach (var order in due)
@@ -53,7 +56,7 @@ public sealed class OrderExpiry(OrdersDbContext db, WebhookOutbox outbox, StockR
                 UserId = null, // the system, not a person
                 CreatedAt = now,
             });
-            await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, OrderResponse.From(order), now, ct);
+            await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, order, now, ct);
             db.StockReleases.Add(new StockRelease { OrderId = order.Id, DueAt = now, CreatedAt = now });
         }
         await db.SaveChangesAsync(ct);

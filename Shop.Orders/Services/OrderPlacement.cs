@@ -3,16 +3,20 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Shop.Orders.Apis;
-using Shop.Orders.Clients;
+using Shop.Orders.Services.Clients;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Services;
 
 public abstract record PlacementOutcome
 {
-    public sealed record Placed(OrderResponse Order, string Body) : PlacementOutcome;
+    public sealed record Placed(OrderSnapshot Order) : PlacementOutcome;
+    /// <summary>The Idempotency-Key was used before with the same lines: that request's answer.</summary>
+    public sealed record Replayed(int Status, OrderSnapshot Order) : PlacementOutcome;
+    public sealed record IdempotencyKeyReused : PlacementOutcome;
+    public sealed record StillProcessing : PlacementOutcome;
+    public sealed record TooManyUnits(int Max, int Units) : PlacementOutcome;
     public sealed record UserNotAllowed : PlacementOutcome;
     public sealed record Rejected(int Status, JsonElement Problem) : PlacementOutcome;
     public sealed record TooManyPending(int Cap, TimeSpan Expiry) : PlacementOutcome;
@@ -29,22 +33,76 @@ public sealed class OrderPlacement(
     OrdersDbContext db, UsersAccountClient users, InventoryClient inventory, WebhookOutbox outbox,
     IdempotencyStore idempotency, StockReleases releases, IOptions<JsonOptions> json, IOptions<OrdersOptions> options, OrdersMetrics metrics)
 {
-    /// <summary>The advisory-lock class under which one user's order stores are serialised (second key: the user id).</summary>
-    private const int PendingCapLock = 17_002;
-
     private readonly OrdersOptions _options = options.Value;
 
-    public async Task<PlacementOutcome> PlaceAsync(
+    /// <summary>
+    /// Places the order once per Idempotency-Key (when given): a repeat gets the first answer, a repeat with
+    /// other lines is refused. <paramref name="ct"/> bounds only the wait for the key: once stock may be
+    /// reserved the job is finished even if the client hangs up, so its outcome is stored for a retry
+    /// instead of being left half-done (timeouts still bound it).
+    /// </summary>
+    public async Task<PlacementOutcome> PlaceAsync(int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
+    {
+        var units = lines.Sum(l => l.Qty);
+        if (units > _options.MaxUnitsPerOrder)
+        {
+            metrics.CapRefused("units_per_order");
+            return new PlacementOutcome.TooManyUnits(_options.MaxUnitsPerOrder, units);
+        }
+
+        var orderId = Guid.NewGuid();
+        if (idempotencyKey is not null)
+        {
+            switch (await idempotency.ClaimAsync(userId, idempotencyKey, IdempotencyStore.RequestHash(lines), ct))
+            {
+                case IdempotencyClaim.Replay replay:
+                    return new PlacementOutcome.Replayed(replay.Status, replay.Order);
+                case IdempotencyClaim.Mismatch:
+                    return new PlacementOutcome.IdempotencyKeyReused();
+                case IdempotencyClaim.StillProcessing:
+                    return new PlacementOutcome.StillProcessing();
+                case IdempotencyClaim.Claimed claimed:
+                    orderId = claimed.OrderId;
+                    break;
+            }
+        }
+
+        PlacementOutcome outcome;
+        try
+        {
+            outcome = await ReserveAndStoreAsync(orderId, userId, lines, idempotencyKey, CancellationToken.None);
+        }
+        catch
+        {
+            if (idempotencyKey is not null)
+            {
+                await idempotency.ReleaseAsync(userId, idempotencyKey);
+            }
+            throw;
+        }
+        if (outcome is not PlacementOutcome.Placed && idempotencyKey is not null)
+        {
+            // Nothing was stored: the client may retry with the same key.
+            await idempotency.ReleaseAsync(userId, idempotencyKey);
+        }
+        return outcome;
+    }
+
+    private async Task<PlacementOutcome> ReserveAndStoreAsync(
         Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
-        var user = await users.GetStatusAsync(userId, ct);
-        if (user is not { IsActive: true })
+        // The account check (Users, over HTTP) and the pending count (this database) do not depend on each
+        // other: one waits for the other's answer instead of after it.
+        var account = users.GetStatusAsync(userId, ct);
+        var pending = PendingCountAsync(userId, ct);
+        await Task.WhenAll(account, pending);
+        if (await account is not { IsActive: true })
         {
             return new PlacementOutcome.UserNotAllowed();
         }
 
         // Checked before reserving, so a hoarder at the cap does not churn stock; checked again, atomically, when storing.
-        if (await PendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
+        if (await pending >= _options.MaxPendingOrdersPerUser)
         {
             return TooManyPending();
         }
@@ -102,8 +160,21 @@ public sealed class OrderPlacement(
         return stored;
     }
 
+    /// <summary>The user's pending orders, from the count a trigger keeps (migration PendingOrderCounts): one row, however many orders.</summary>
     private Task<int> PendingCountAsync(int userId, CancellationToken ct) =>
-        db.Orders.CountAsync(o => o.UserId == userId && o.Status == OrderStatus.Pending, ct);
+        db.Database.SqlQuery<int>($"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId}").FirstOrDefaultAsync(ct);
+
+    /// <summary>
+    /// Locks the user's count row until the transaction ends and reads it. A concurrent placement for the same
+    /// user waits here and then reads the count including this one's order, so no two can both squeeze under
+    /// the cap; other users' placements are not held up.
+    /// </summary>
+    private async Task<int> LockPendingCountAsync(int userId, CancellationToken ct) =>
+        (await db.Database.SqlQuery<int>($"""
+            INSERT INTO pending_order_counts AS c (user_id, pending) VALUES ({userId}, 0)
+            ON CONFLICT (user_id) DO UPDATE SET pending = c.pending
+            RETURNING pending AS "Value"
+            """).ToListAsync(ct)).Single();
 
     private PlacementOutcome.TooManyPending TooManyPending()
     {
@@ -163,14 +234,10 @@ public sealed class OrderPlacement(
             ExpiresAt = now + _options.PendingExpiry,
         };
         order.Total = order.Items.Sum(i => i.LineTotal);
-        var response = OrderResponse.From(order);
-        var body = JsonSerializer.Serialize(response, json.Value.SerializerOptions);
 
         // The execution strategy is off (see AddShopDbContext): one explicit transaction.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        // One store per user at a time, so concurrent placements cannot all squeeze under the cap.
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PendingCapLock}, {userId})", ct);
-        if (await PendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
+        if (await LockPendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
         {
             await tx.RollbackAsync(ct);
             return TooManyPending();
@@ -185,15 +252,15 @@ public sealed class OrderPlacement(
             UserId = userId,
             CreatedAt = now,
         });
-        await outbox.AddAsync(WebhookEventTypes.OrderCreated, response, now, ct);
+        await outbox.AddAsync(WebhookEventTypes.OrderCreated, order, now, ct);
         releases.RemoveGuardWith(orderId);
         if (idempotencyKey is not null)
         {
-            idempotency.CompleteWith(userId, idempotencyKey, StatusCodes.Status201Created, body);
+            idempotency.CompleteWith(userId, idempotencyKey, StatusCodes.Status201Created, OrderSnapshot.From(order));
         }
         // One batch: order, lines, event, outbox rows, guard deletion and the idempotent answer.
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return new PlacementOutcome.Placed(response, body);
+        return new PlacementOutcome.Placed(OrderSnapshot.From(order));
     }
 }

@@ -1,19 +1,18 @@
 using Microsoft.EntityFrameworkCore;
-using Shop.Orders.Apis;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Services;
 
 public abstract record StatusChangeOutcome
 {
-    public sealed record Changed(OrderResponse Order) : StatusChangeOutcome;
+    public sealed record Changed(OrderSnapshot Order) : StatusChangeOutcome;
     public sealed record NotFound : StatusChangeOutcome;
     public sealed record NotAllowed(string Reason) : StatusChangeOutcome;
 }
 
 /// <summary>
-/// The order status machine (SPEC §4). The change, its <c>status_changed</c> event, its outbox rows
+/// The order status machine (allowed moves: <see cref="OrderStatus.CanMove"/>). The change, its <c>status_changed</c> event, its outbox rows
 /// and — for a cancellation — the due stock release commit together; the status is compared and set
 /// in one statement, so two racing changes cannot both win and a cancel restocks once.
 /// </summary>
@@ -48,7 +47,6 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
         }
         order.Status = newStatus;
         order.UpdatedAt = now;
-        var response = OrderResponse.From(order);
         db.OrderEvents.Add(new OrderEvent
         {
             OrderId = orderId,
@@ -59,7 +57,7 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
             UserId = actorId,
             CreatedAt = now,
         });
-        await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, response, now, ct);
+        await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, order, now, ct);
         if (newStatus == OrderStatus.Cancelled)
         {
             db.StockReleases.Add(new StockRelease { OrderId = orderId, DueAt = now, CreatedAt = now });
@@ -72,6 +70,6 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
         {
             await releases.TryReleaseNowAsync(orderId);
         }
-        return new StatusChangeOutcome.Changed(response);
+        return new StatusChangeOutcome.Changed(OrderSnapshot.From(order));
     }
 }

@@ -1,12 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Shop.Orders.Data;
-using Shop.Orders.Webhooks;
+using Shop.Orders.Services.Webhooks;
 
 namespace Shop.Orders.Services;
 
 /// <summary>
-/// Deletes what no longer serves anyone (issue 17): idempotency keys after their 24 hours, finished
+/// Deletes what no longer serves anyone: idempotency keys after their 24 hours, finished
 /// webhook deliveries after <c>Orders:Retention:WebhookDeliveries</c>. In batches, each its own
 /// statement picking rows with <c>FOR UPDATE SKIP LOCKED</c>, so replicas running it at once split the
 /// work and no batch holds many locks for long. Also encrypts any plaintext webhook secret an older

@@ -1,5 +1,5 @@
 using Microsoft.EntityFrameworkCore;
-using Shop.Orders.Clients;
+using Shop.Orders.Services.Clients;
 using Shop.Orders.Data;
 
 namespace Shop.Orders.Services;

@@ -1,4 +1,4 @@
-// Wire types of the Shop HTTP API (Users, Inventory, Orders). JSON is snake_case; timestamps ISO-8601 UTC strings.
+// Wire types of the Shop HTTP API. JSON is snake_case; timestamps ISO-8601 UTC strings.
 
 export type Role = "user" | "admin";
 

@@ -1,4 +1,4 @@
-import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import { useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
 import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
@@ -56,16 +56,17 @@ export function TextField({
   label,
   error,
   hint,
+  hideLabel,
   className,
   id,
   ...props
-}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: string }) {
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: string; hideLabel?: boolean }) {
   const generated = useId();
   const inputId = id ?? generated;
   const describedBy = error ? `${inputId}-error` : hint ? `${inputId}-hint` : undefined;
   return (
     <div className={className}>
-      <label htmlFor={inputId} className="mb-1 block text-sm font-medium text-stone-700">
+      <label htmlFor={inputId} className={hideLabel ? "sr-only" : "mb-1 block text-sm font-medium text-stone-700"}>
         {label}
       </label>
       <input
@@ -113,7 +114,37 @@ export function SelectField({
   );
 }
 
-export function Alert({ children, tone = "error" }: { children: ReactNode; tone?: "error" | "success" | "info" }) {
+/** "Delete", then "Confirm delete" / "Keep": one click alone never deletes. */
+export function ConfirmDeleteButton({ onConfirm, busy }: { onConfirm: () => void; busy: boolean }) {
+  const [confirming, setConfirming] = useState(false);
+  if (!confirming) {
+    return (
+      <Button size="sm" variant="danger" onClick={() => setConfirming(true)}>
+        Delete
+      </Button>
+    );
+  }
+  return (
+    <>
+      <Button size="sm" variant="danger" onClick={onConfirm} disabled={busy} busy={busy}>
+        Confirm delete
+      </Button>
+      <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
+        Keep
+      </Button>
+    </>
+  );
+}
+
+export function Alert({
+  children,
+  tone = "error",
+  className,
+}: {
+  children: ReactNode;
+  tone?: "error" | "success" | "info";
+  className?: string;
+}) {
   const tones = {
     error: "border-red-200 bg-red-50 text-red-800",
     success: "border-emerald-200 bg-emerald-50 text-emerald-800",
@@ -122,16 +153,17 @@ export function Alert({ children, tone = "error" }: { children: ReactNode; tone?
   return (
     <div
       role={tone === "error" ? "alert" : "status"}
-      className={cx("rounded-lg border px-4 py-3 text-sm", tones[tone])}
+      className={cx("rounded-lg border px-4 py-3 text-sm", tones[tone], className)}
     >
       {children}
     </div>
   );
 }
 
-export function ErrorAlert({ error }: { error: unknown }) {
+/** The error in words, or nothing when there is none (so it can stand where an error may come). */
+export function ErrorAlert({ error, className }: { error: unknown; className?: string }) {
   if (!error) return null;
-  return <Alert>{errorMessage(error)}</Alert>;
+  return <Alert className={className}>{errorMessage(error)}</Alert>;
 }
 
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {

@@ -2,7 +2,7 @@ import type { OrderStatus } from "../api/types";
 import { formatDateTime } from "./format";
 
 /**
- * Allowed status moves (the server's OrderStatus rules). Anything else is refused by the server with 409. `expired` is never a
+ * Allowed status moves (the server's rule). Anything else is refused by the server with 409. `expired` is never a
  * move anyone makes: the server sets it on pending orders past their `expires_at`.
  */
 export const NEXT_STATUSES: Record<OrderStatus, OrderStatus[]> = {

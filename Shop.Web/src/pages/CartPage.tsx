@@ -1,7 +1,8 @@
 import { Link } from "react-router";
 import { useAuth } from "../auth/AuthContext";
 import { QuantityInput } from "../components/QuantityInput";
-import { Button, Card, EmptyState, PageHeader } from "../components/ui";
+import { EmptyCart } from "../components/EmptyCart";
+import { Button, Card, PageHeader } from "../components/ui";
 import { cartCount, cartTotal, lineTotal } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
@@ -12,16 +13,7 @@ export default function CartPage() {
   const count = cartCount(cart);
 
   if (cart.length === 0) {
-    return (
-      <>
-        <PageHeader title="Cart" />
-        <EmptyState title="Your cart is empty">
-          <Link to="/catalog" className="font-medium text-indigo-700 hover:underline">
-            Browse the catalogue
-          </Link>
-        </EmptyState>
-      </>
-    );
+    return <EmptyCart title="Cart" />;
   }
 
   return (

@@ -4,7 +4,7 @@ import { Link, useSearchParams } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
-import { Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination } from "../components/ui";
+import { Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../components/ui";
 import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
 import { useDebounced } from "../lib/useDebounced";
@@ -51,19 +51,15 @@ export default function CatalogPage() {
     <>
       <PageHeader title="Catalogue" subtitle="Everything in stock today, at today's prices." />
       <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-center">
-        <div className="relative flex-1">
-          <label htmlFor="catalog-search" className="sr-only">
-            Search
-          </label>
-          <input
-            id="catalog-search"
-            type="search"
-            placeholder="Search by name or SKU"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-            className="block w-full rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-500 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
-          />
-        </div>
+        <TextField
+          label="Search"
+          hideLabel
+          type="search"
+          placeholder="Search by name or SKU"
+          className="relative flex-1"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
         <label className="inline-flex items-center gap-2 text-sm text-stone-700">
           <input
             type="checkbox"

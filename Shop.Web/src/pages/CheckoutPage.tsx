@@ -5,7 +5,9 @@ import { api } from "../api/client";
 import { ApiError } from "../api/errors";
 import { queryKeys } from "../api/queries";
 import type { Order, OrderRequest } from "../api/types";
-import { Button, Card, EmptyState, ErrorAlert, PageHeader, cx } from "../components/ui";
+import { EmptyCart } from "../components/EmptyCart";
+import { LineItemsTable } from "../components/LineItemsTable";
+import { Button, Card, ErrorAlert, PageHeader } from "../components/ui";
 import { cartTotal, lineTotal, toOrderRequest } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import {
@@ -61,16 +63,7 @@ export default function CheckoutPage() {
   }
 
   if (cart.length === 0 && !placeOrder.isSuccess) {
-    return (
-      <>
-        <PageHeader title="Checkout" />
-        <EmptyState title="Your cart is empty">
-          <Link to="/catalog" className="font-medium text-indigo-700 hover:underline">
-            Browse the catalogue
-          </Link>
-        </EmptyState>
-      </>
-    );
+    return <EmptyCart title="Checkout" />;
   }
 
   const short = new Set(placeOrder.error instanceof ApiError ? placeOrder.error.shortSkus : []);
@@ -80,31 +73,18 @@ export default function CheckoutPage() {
       <PageHeader title="Checkout" subtitle="Review your order, then place it." />
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <Card className="overflow-x-auto lg:col-span-2">
-          <table className="w-full text-sm">
-            <caption className="sr-only">Order summary</caption>
-            <thead className="bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500">
-              <tr>
-                <th scope="col" className="px-4 py-3 font-medium">Item</th>
-                <th scope="col" className="px-4 py-3 text-right font-medium">Qty</th>
-                <th scope="col" className="hidden px-4 py-3 text-right font-medium sm:table-cell">Price</th>
-                <th scope="col" className="px-4 py-3 text-right font-medium">Total</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-stone-100">
-              {cart.map((line) => (
-                <tr key={line.sku} className={cx(short.has(line.sku) && "bg-red-50")}>
-                  <td className="px-4 py-3">
-                    <p className="font-medium wrap-anywhere text-stone-900">{line.name}</p>
-                    <p className="font-mono text-xs break-all text-stone-500">{line.sku}</p>
-                    {short.has(line.sku) ? <p className="mt-1 text-xs font-medium text-red-700">Not enough stock</p> : null}
-                  </td>
-                  <td className="px-4 py-3 text-right">{line.qty}</td>
-                  <td className="hidden px-4 py-3 text-right sm:table-cell">{formatMoney(line.price)}</td>
-                  <td className="px-4 py-3 text-right font-medium">{formatMoney(lineTotal(line))}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <LineItemsTable
+            caption="Order summary"
+            priceLabel="Price"
+            lines={cart.map((line) => ({
+              sku: line.sku,
+              name: line.name,
+              qty: line.qty,
+              unitPrice: line.price,
+              total: lineTotal(line),
+              short: short.has(line.sku),
+            }))}
+          />
         </Card>
         <Card className="h-fit space-y-4 p-5">
           <div className="flex justify-between text-base font-semibold text-stone-900">

@@ -2,10 +2,9 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
-import { ORDER_STATUSES, type OrderStatus } from "../api/types";
-import { OrderTable } from "../components/OrderTable";
-import { EmptyState, ErrorAlert, Loading, PageHeader, Pagination, SelectField } from "../components/ui";
-import { capitalize } from "../lib/format";
+import type { OrderStatus } from "../api/types";
+import { OrderStatusFilter, OrderTable } from "../components/OrderTable";
+import { EmptyState, PageHeader } from "../components/ui";
 
 const PAGE_SIZE = 20;
 
@@ -33,32 +32,22 @@ export default function MyOrdersPage() {
       <PageHeader
         title="My orders"
         actions={
-          <SelectField label="Status" hideLabel value={status} onChange={(e) => set({ status: e.target.value, offset: 0 })}>
-            <option value="">All statuses</option>
-            {ORDER_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {capitalize(s)}
-              </option>
-            ))}
-          </SelectField>
+          <OrderStatusFilter hideLabel value={status} onChange={(e) => set({ status: e.target.value, offset: 0 })} />
         }
       />
-      {query.isPending ? (
-        <Loading label="Loading your orders…" />
-      ) : query.isError ? (
-        <ErrorAlert error={query.error} />
-      ) : query.data.items.length === 0 ? (
-        <EmptyState title={status ? `No ${status} orders` : "You have no orders yet"}>
-          <Link to="/catalog" className="font-medium text-indigo-700 hover:underline">
-            Start shopping
-          </Link>
-        </EmptyState>
-      ) : (
-        <>
-          <OrderTable orders={query.data.items} linkBase="/my/orders" />
-          <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={(o) => set({ offset: o })} label="Order pages" />
-        </>
-      )}
+      <OrderTable
+        query={query}
+        linkBase="/my/orders"
+        loadingLabel="Loading your orders…"
+        empty={
+          <EmptyState title={status ? `No ${status} orders` : "You have no orders yet"}>
+            <Link to="/catalog" className="font-medium text-indigo-700 hover:underline">
+              Start shopping
+            </Link>
+          </EmptyState>
+        }
+        pages={{ size: PAGE_SIZE, offset, onChange: (o) => set({ offset: o }) }}
+      />
     </>
   );
 }

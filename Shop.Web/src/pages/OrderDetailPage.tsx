@@ -4,6 +4,7 @@ import { api, itemsOf } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { OrderEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
+import { LineItemsTable } from "../components/LineItemsTable";
 import { Alert, Button, Card, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { statusNote } from "../lib/orderStatus";
@@ -91,30 +92,11 @@ export default function OrderDetailPage() {
 
       <div className="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
         <Card className="overflow-x-auto lg:col-span-2">
-          <table className="w-full text-sm">
-            <caption className="sr-only">Items</caption>
-            <thead className="bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500">
-              <tr>
-                <th scope="col" className="px-4 py-3 font-medium">Item</th>
-                <th scope="col" className="px-4 py-3 text-right font-medium">Qty</th>
-                <th scope="col" className="hidden px-4 py-3 text-right font-medium sm:table-cell">Unit price</th>
-                <th scope="col" className="px-4 py-3 text-right font-medium">Total</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-stone-100">
-              {o.items.map((line) => (
-                <tr key={line.sku}>
-                  <td className="px-4 py-3">
-                    <p className="font-medium wrap-anywhere text-stone-900">{line.name}</p>
-                    <p className="font-mono text-xs break-all text-stone-500">{line.sku}</p>
-                  </td>
-                  <td className="px-4 py-3 text-right">{line.qty}</td>
-                  <td className="hidden px-4 py-3 text-right sm:table-cell">{formatMoney(line.unit_price)}</td>
-                  <td className="px-4 py-3 text-right font-medium">{formatMoney(line.line_total)}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
+          <LineItemsTable
+            caption="Items"
+            priceLabel="Unit price"
+            lines={o.items.map((line) => ({ ...line, unitPrice: line.unit_price, total: line.line_total }))}
+            footer={
               <tr className="border-t border-stone-200">
                 <th scope="row" colSpan={2} className="px-4 py-3 text-left font-semibold text-stone-900 sm:hidden">
                   Total
@@ -124,8 +106,8 @@ export default function OrderDetailPage() {
                 </th>
                 <td className="px-4 py-3 text-right text-base font-semibold text-stone-900">{formatMoney(o.total)}</td>
               </tr>
-            </tfoot>
-          </table>
+            }
+          />
         </Card>
 
         <Card className="h-fit p-5">
@@ -133,9 +115,7 @@ export default function OrderDetailPage() {
           {events.isPending ? (
             <Loading label="Loading events…" />
           ) : events.isError ? (
-            <div className="mt-3">
-              <ErrorAlert error={events.error} />
-            </div>
+            <ErrorAlert error={events.error} className="mt-3" />
           ) : events.data.length === 0 ? (
             <p className="mt-3 text-sm text-stone-500">No events yet.</p>
           ) : (

@@ -4,11 +4,19 @@ import { api } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import type { InventoryItem } from "../../api/types";
-import { Alert, Badge, Button, Card, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../../components/ui";
+import { PagedTable } from "../../components/PagedTable";
+import { Alert, Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, PageHeader, TextField } from "../../components/ui";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
 
 const PAGE_SIZE = 25;
+const columns = [
+  { label: "SKU" },
+  { label: "Name" },
+  { label: "Price", className: "text-right" },
+  { label: "Stock", className: "text-right" },
+  { label: "Actions" },
+];
 
 export default function AdminInventoryPage() {
   const [search, setSearch] = useState("");
@@ -28,51 +36,25 @@ export default function AdminInventoryPage() {
       <div className="space-y-6">
         <CreateItemForm onCreated={(item) => setNotice(`Created ${item.sku}.`)} />
         {notice ? <Alert tone="success">{notice}</Alert> : null}
-        <div>
-          <label htmlFor="inventory-search" className="sr-only">
-            Search
-          </label>
-          <input
-            id="inventory-search"
-            type="search"
-            placeholder="Search by name or SKU"
-            value={search}
-            onChange={(e) => {
-              setSearch(e.target.value);
-              setOffset(0);
-            }}
-            className="block w-full max-w-md rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-500 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm"
-          />
-        </div>
-        {query.isPending ? (
-          <Loading />
-        ) : query.isError ? (
-          <ErrorAlert error={query.error} />
-        ) : query.data.items.length === 0 ? (
-          <EmptyState title="No items" />
-        ) : (
-          <>
-            <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
-              <table className="w-full text-sm">
-                <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
-                  <tr>
-                    <th scope="col" className="px-4 py-3 font-medium">SKU</th>
-                    <th scope="col" className="px-4 py-3 font-medium">Name</th>
-                    <th scope="col" className="px-4 py-3 text-right font-medium">Price</th>
-                    <th scope="col" className="px-4 py-3 text-right font-medium">Stock</th>
-                    <th scope="col" className="px-4 py-3 font-medium">Actions</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-stone-100">
-                  {query.data.items.map((item) => (
-                    <ItemRow key={item.sku} item={item} onNotice={setNotice} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="Inventory pages" />
-          </>
-        )}
+        <TextField
+          label="Search"
+          hideLabel
+          type="search"
+          placeholder="Search by name or SKU"
+          className="max-w-md"
+          value={search}
+          onChange={(e) => {
+            setSearch(e.target.value);
+            setOffset(0);
+          }}
+        />
+        <PagedTable
+          query={query}
+          columns={columns}
+          row={(item) => <ItemRow key={item.sku} item={item} onNotice={setNotice} />}
+          empty={<EmptyState title="No items" />}
+          pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "Inventory pages" }}
+        />
       </div>
     </>
   );
@@ -115,11 +97,7 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
             Add item
           </Button>
         </div>
-        {create.error ? (
-          <div className="sm:col-span-2 lg:col-span-5">
-            <ErrorAlert error={create.error} />
-          </div>
-        ) : null}
+        <ErrorAlert error={create.error} className="sm:col-span-2 lg:col-span-5" />
       </form>
     </Card>
   );
@@ -128,7 +106,6 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
 function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: string) => void }) {
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState(false);
-  const [confirming, setConfirming] = useState(false);
   const [name, setName] = useState(item.name);
   const [price, setPrice] = useState(String(item.price));
   const [delta, setDelta] = useState("");
@@ -248,26 +225,9 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
               Adjust
             </Button>
           </form>
-          {confirming ? (
-            <>
-              <Button size="sm" variant="danger" onClick={() => remove.mutate()} disabled={remove.isPending} busy={remove.isPending}>
-                Confirm delete
-              </Button>
-              <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
-                Keep
-              </Button>
-            </>
-          ) : (
-            <Button size="sm" variant="danger" onClick={() => setConfirming(true)}>
-              Delete
-            </Button>
-          )}
+          <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending} />
         </div>
-        {error ? (
-          <div className="mt-2">
-            <ErrorAlert error={error} />
-          </div>
-        ) : null}
+        <ErrorAlert error={error} className="mt-2" />
       </td>
     </tr>
   );

@@ -2,9 +2,9 @@ import { useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
-import { ORDER_STATUSES, type Order, type OrderStatus } from "../../api/types";
-import { OrderTable } from "../../components/OrderTable";
-import { Alert, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, SelectField, TextField } from "../../components/ui";
+import type { Order, OrderStatus } from "../../api/types";
+import { OrderStatusFilter, OrderTable } from "../../components/OrderTable";
+import { Alert, Button, EmptyState, ErrorAlert, PageHeader, SelectField, TextField } from "../../components/ui";
 import { capitalize, shortId } from "../../lib/format";
 import { nextStatuses } from "../../lib/orderStatus";
 import { useDebounced } from "../../lib/useDebounced";
@@ -31,22 +31,14 @@ export default function AdminOrdersPage() {
     <>
       <PageHeader title="All orders" subtitle="Every customer's orders, newest first." />
       <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-start">
-        <SelectField
-          label="Status"
+        <OrderStatusFilter
           className="sm:w-48"
           value={status}
           onChange={(e) => {
             setStatus(e.target.value as OrderStatus | "");
             setOffset(0);
           }}
-        >
-          <option value="">All statuses</option>
-          {ORDER_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {capitalize(s)}
-            </option>
-          ))}
-        </SelectField>
+        />
         <TextField
           label="User ID"
           className="sm:w-40"
@@ -64,23 +56,17 @@ export default function AdminOrdersPage() {
           <Alert tone="success">{notice}</Alert>
         </div>
       ) : null}
-      {!validUserId ? null : query.isPending ? (
-        <Loading />
-      ) : query.isError ? (
-        <ErrorAlert error={query.error} />
-      ) : query.data.items.length === 0 ? (
-        <EmptyState title="No orders match these filters" />
-      ) : (
-        <>
-          <OrderTable
-            orders={query.data.items}
-            linkBase="/admin/orders"
-            showUser
-            actions={(o) => <StatusChanger order={o} onChanged={setNotice} />}
-          />
-          <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="Order pages" />
-        </>
-      )}
+      {/* An invalid user id disables the query; its field already says why. */}
+      {validUserId ? (
+        <OrderTable
+          query={query}
+          linkBase="/admin/orders"
+          showUser
+          actions={(o) => <StatusChanger order={o} onChanged={setNotice} />}
+          empty={<EmptyState title="No orders match these filters" />}
+          pages={{ size: PAGE_SIZE, offset, onChange: setOffset }}
+        />
+      ) : null}
     </>
   );
 }
@@ -129,11 +115,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
           Update status
         </Button>
       </form>
-      {mutation.error ? (
-        <div className="mt-2">
-          <ErrorAlert error={mutation.error} />
-        </div>
-      ) : null}
+      <ErrorAlert error={mutation.error} className="mt-2" />
     </div>
   );
 }

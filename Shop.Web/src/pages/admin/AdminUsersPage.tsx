@@ -5,10 +5,12 @@ import { queryKeys } from "../../api/queries";
 import { updateSessionUser } from "../../api/session";
 import type { Role, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { Alert, Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, SelectField } from "../../components/ui";
+import { PagedTable } from "../../components/PagedTable";
+import { Alert, Badge, Button, EmptyState, ErrorAlert, PageHeader, SelectField } from "../../components/ui";
 import { formatDate } from "../../lib/format";
 
 const PAGE_SIZE = 25;
+const columns = [{ label: "User" }, { label: "Joined" }, { label: "Role" }, { label: "Status" }, { label: "Actions" }];
 
 export default function AdminUsersPage() {
   const [offset, setOffset] = useState(0);
@@ -27,35 +29,13 @@ export default function AdminUsersPage() {
           <Alert tone="success">{notice}</Alert>
         </div>
       ) : null}
-      {query.isPending ? (
-        <Loading />
-      ) : query.isError ? (
-        <ErrorAlert error={query.error} />
-      ) : query.data.items.length === 0 ? (
-        <EmptyState title="No users" />
-      ) : (
-        <>
-          <div className="overflow-x-auto rounded-xl border border-stone-200 bg-white shadow-sm">
-            <table className="w-full text-sm">
-              <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
-                <tr>
-                  <th scope="col" className="px-4 py-3 font-medium">User</th>
-                  <th scope="col" className="px-4 py-3 font-medium">Joined</th>
-                  <th scope="col" className="px-4 py-3 font-medium">Role</th>
-                  <th scope="col" className="px-4 py-3 font-medium">Status</th>
-                  <th scope="col" className="px-4 py-3 font-medium">Actions</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-stone-100">
-                {query.data.items.map((u) => (
-                  <UserRow key={u.id} user={u} onNotice={setNotice} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="User pages" />
-        </>
-      )}
+      <PagedTable
+        query={query}
+        columns={columns}
+        row={(u) => <UserRow key={u.id} user={u} onNotice={setNotice} />}
+        empty={<EmptyState title="No users" />}
+        pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "User pages" }}
+      />
     </>
   );
 }
@@ -127,11 +107,7 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => vo
             Activate
           </Button>
         )}
-        {error ? (
-          <div className="mt-2">
-            <ErrorAlert error={error} />
-          </div>
-        ) : null}
+        <ErrorAlert error={error} className="mt-2" />
       </td>
     </tr>
   );

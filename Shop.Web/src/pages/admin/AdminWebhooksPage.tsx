@@ -3,8 +3,9 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { api, itemsOf } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
-import { WEBHOOK_EVENTS, type Webhook, type WebhookEvent } from "../../api/types";
-import { Badge, Button, Card, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../../components/ui";
+import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery, type WebhookEvent } from "../../api/types";
+import { PagedTable } from "../../components/PagedTable";
+import { Alert, Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Loading, PageHeader, TextField } from "../../components/ui";
 import { formatDateTime, shortId } from "../../lib/format";
 
 export default function AdminWebhooksPage() {
@@ -106,9 +107,7 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
           </div>
         </fieldset>
         {localError ? (
-          <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
-            {localError}
-          </div>
+          <Alert>{localError}</Alert>
         ) : (
           <ErrorAlert error={create.error} />
         )}
@@ -161,7 +160,6 @@ function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => 
 function WebhookCard({ webhook }: { webhook: Webhook }) {
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
-  const [confirming, setConfirming] = useState(false);
   const remove = useMutation({
     mutationFn: () => api.deleteWebhook(webhook.id),
     onSuccess: () => {
@@ -191,27 +189,10 @@ function WebhookCard({ webhook }: { webhook: Webhook }) {
               <Button size="sm" variant="secondary" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen((o) => !o)}>
                 {open ? "Hide deliveries" : "Deliveries"}
               </Button>
-              {confirming ? (
-                <>
-                  <Button size="sm" variant="danger" onClick={() => remove.mutate()} disabled={remove.isPending} busy={remove.isPending}>
-                    Confirm delete
-                  </Button>
-                  <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
-                    Keep
-                  </Button>
-                </>
-              ) : (
-                <Button size="sm" variant="danger" onClick={() => setConfirming(true)}>
-                  Delete
-                </Button>
-              )}
+              <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending} />
             </div>
           </div>
-          {remove.error ? (
-            <div className="mt-3">
-              <ErrorAlert error={remove.error} />
-            </div>
-          ) : null}
+          <ErrorAlert error={remove.error} className="mt-3" />
           {open ? (
             <div id={panelId} className="mt-4">
               <DeliveryLog webhookId={webhook.id} />
@@ -236,54 +217,45 @@ function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
     refetchInterval: 15_000,
   });
 
-  if (query.isPending) return <Loading label="Loading deliveries…" />;
-  if (query.isError) return <ErrorAlert error={query.error} />;
-  if (query.data.items.length === 0) return <p className="text-sm text-stone-500">No deliveries yet.</p>;
+  return (
+    <PagedTable
+      query={query}
+      columns={deliveryColumns}
+      row={(d) => <DeliveryRow key={d.id} delivery={d} />}
+      empty={<p className="text-sm text-stone-500">No deliveries yet.</p>}
+      loadingLabel="Loading deliveries…"
+      caption="Delivery log"
+      dense
+      pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "Delivery pages" }}
+    />
+  );
+}
 
-  const tone = { delivered: "good", failed: "bad", pending: "warn" } as const;
+const deliveryColumns = ["Event", "Order", "Status", "Attempts", "Last response", "When"].map((label) => ({ label }));
+const deliveryTone = { delivered: "good", failed: "bad", pending: "warn" } as const;
+
+function DeliveryRow({ delivery: d }: { delivery: WebhookDelivery }) {
   const cell = "block px-3 py-1 wrap-anywhere md:table-cell md:py-2";
   return (
-    <>
-      <div className="overflow-x-auto rounded-lg border border-stone-200">
-        <table className="w-full text-sm">
-          <caption className="sr-only">Delivery log</caption>
-          <thead className="hidden bg-stone-50 text-left text-xs uppercase tracking-wide text-stone-500 md:table-header-group">
-            <tr>
-              <th scope="col" className="px-3 py-2 font-medium">Event</th>
-              <th scope="col" className="px-3 py-2 font-medium">Order</th>
-              <th scope="col" className="px-3 py-2 font-medium">Status</th>
-              <th scope="col" className="px-3 py-2 font-medium">Attempts</th>
-              <th scope="col" className="px-3 py-2 font-medium">Last response</th>
-              <th scope="col" className="px-3 py-2 font-medium">When</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {query.data.items.map((d) => (
-              <tr key={d.id} className="block py-2 md:table-row md:py-0">
-                <td className={`${cell} font-mono text-xs`}>{d.event_type}</td>
-                <td className={`${cell} font-mono text-xs`}>{d.order_id ? shortId(d.order_id) : "—"}</td>
-                <td className={cell}>
-                  <Badge tone={tone[d.status] ?? "neutral"}>{d.status}</Badge>
-                </td>
-                <td className={cell}>{d.attempts}</td>
-                <td className={`${cell} text-xs text-stone-600`}>
-                  {d.last_status_code ? `HTTP ${d.last_status_code}` : ""}
-                  {d.last_error ? <span className="block max-w-xs truncate" title={d.last_error}>{d.last_error}</span> : null}
-                  {!d.last_status_code && !d.last_error ? "—" : null}
-                </td>
-                <td className={`${cell} text-xs text-stone-600`}>
-                  {d.status === "delivered"
-                    ? `Delivered ${formatDateTime(d.delivered_at)}`
-                    : d.status === "pending" && d.next_attempt_at
-                      ? `Next try ${formatDateTime(d.next_attempt_at)}`
-                      : "—"}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <Pagination total={query.data.total} limit={PAGE_SIZE} offset={offset} onChange={setOffset} label="Delivery pages" />
-    </>
+    <tr className="block py-2 md:table-row md:py-0">
+      <td className={`${cell} font-mono text-xs`}>{d.event_type}</td>
+      <td className={`${cell} font-mono text-xs`}>{d.order_id ? shortId(d.order_id) : "—"}</td>
+      <td className={cell}>
+        <Badge tone={deliveryTone[d.status] ?? "neutral"}>{d.status}</Badge>
+      </td>
+      <td className={cell}>{d.attempts}</td>
+      <td className={`${cell} text-xs text-stone-600`}>
+        {d.last_status_code ? `HTTP ${d.last_status_code}` : ""}
+        {d.last_error ? <span className="block max-w-xs truncate" title={d.last_error}>{d.last_error}</span> : null}
+        {!d.last_status_code && !d.last_error ? "—" : null}
+      </td>
+      <td className={`${cell} text-xs text-stone-600`}>
+        {d.status === "delivered"
+          ? `Delivered ${formatDateTime(d.delivered_at)}`
+          : d.status === "pending" && d.next_attempt_at
+            ? `Next try ${formatDateTime(d.next_attempt_at)}`
+            : "—"}
+      </td>
+    </tr>
   );
 }

@@ -2,10 +2,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Shop.Orders.Apis;
 using Shop.Orders.Data;
 
-namespace Shop.Orders.Webhooks;
+namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// Writes one outbox row per interested active subscription, inside the caller's transaction, so an
@@ -15,7 +14,7 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
 {
     private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
 
-    public async Task AddAsync(string eventType, OrderResponse order, DateTime at, CancellationToken ct)
+    public async Task AddAsync(string eventType, Order order, DateTime at, CancellationToken ct)
     {
         // FOR KEY SHARE, in the caller's transaction: a subscription deleted meanwhile would otherwise fail
         // this insert on its foreign key (and with it the order); the delete now waits for the commit.
@@ -30,7 +29,7 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
             return;
         }
         var eventId = Guid.NewGuid();
-        var payload = JsonSerializer.Serialize(new WebhookPayload(eventId, eventType, at, new WebhookPayloadData(order)), _json);
+        var payload = JsonSerializer.Serialize(OrderWebhookV1.For(eventId, eventType, at, order), _json);
         foreach (var subscriptionId in subscriptions)
         {
             db.WebhookDeliveries.Add(new WebhookDelivery
@@ -47,10 +46,6 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
         db.OutboxWritten = true;
     }
 }
-
-public sealed record WebhookPayload(Guid Id, string Type, DateTime CreatedAt, WebhookPayloadData Data);
-
-public sealed record WebhookPayloadData(OrderResponse Order);
 
 /// <summary>Wakes the dispatcher when this instance committed outbox rows (<see cref="OutboxCommitInterceptor"/>), so delivery does not wait for the next poll.</summary>
 public sealed class WebhookDispatchSignal

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Shop.Orders.Data;
 
-namespace Shop.Orders.Webhooks;
+namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// Webhook signing secrets: generated here (32 random bytes), shown once, stored encrypted with ASP.NET

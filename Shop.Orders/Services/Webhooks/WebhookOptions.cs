@@ -1,4 +1,4 @@
-namespace Shop.Orders.Webhooks;
+namespace Shop.Orders.Services.Webhooks;
 
 public sealed class WebhookOptions
 {

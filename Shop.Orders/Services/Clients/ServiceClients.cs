@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
-namespace Shop.Orders.Clients;
+namespace Shop.Orders.Services.Clients;
 
 public sealed record ReservationLine(string Sku, string Name, int Qty, decimal UnitPrice);
 

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Shop.Orders.Data;
 
-namespace Shop.Orders.Webhooks;
+namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// Wakes this instance's dispatcher once a transaction that wrote outbox rows has committed. Woken when

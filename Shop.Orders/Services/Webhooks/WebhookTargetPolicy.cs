@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
-namespace Shop.Orders.Webhooks;
+namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// SSRF guard for webhook URLs: http(s) only, and — outside Development — only https, only ports 80 and

@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Shop.Orders.Data;
 
-namespace Shop.Orders.Webhooks;
+namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// Sends the webhook outbox: claims due rows with <c>FOR UPDATE SKIP LOCKED</c> and a lease (so several
@@ -150,9 +150,9 @@ public sealed class WebhookDispatcher(
         }
 
         activity?.SetStatus(ActivityStatusCode.Error, error ?? $"HTTP {statusCode}");
-        var schedule = _options.EffectiveSchedule;
-        var gaveUp = attempts > schedule.Count || subscription is not { IsActive: true };
-        var next = gaveUp ? now : now + Jitter(schedule[attempts - 1]);
+        var delay = subscription is { IsActive: true } ? RetryDelay(_options.EffectiveSchedule, attempts, Random.Shared.NextDouble()) : null;
+        var gaveUp = delay is null;
+        var next = delay is { } wait ? now + wait : now;
         var lastError = Truncate(error ?? $"HTTP {statusCode}", 500);
         await db.WebhookDeliveries.Where(d => d.Id == delivery.Id).ExecuteUpdateAsync(s => s
             .SetProperty(d => d.Status, gaveUp ? WebhookDeliveryStatus.Failed : WebhookDeliveryStatus.Pending)
@@ -224,7 +224,13 @@ public sealed class WebhookDispatcher(
             "v1=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed))));
     }
 
-    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
+    /// <summary>
+    /// The wait before the next attempt after <paramref name="attempts"/> failed ones: the schedule's entry within
+    /// ±20 % (<paramref name="random"/> in [0, 1)), so subscribers that failed together are not retried together;
+    /// null once the schedule is used up.
+    /// </summary>
+    internal static TimeSpan? RetryDelay(IReadOnlyList<TimeSpan> schedule, int attempts, double random) =>
+        attempts > schedule.Count ? null : schedule[attempts - 1] * (0.8 + random * 0.4);
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 }

@@ -1,0 +1,71 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Services.Webhooks;
+
+/// <summary>Subscriptions and their secrets: created with a generated secret, rotated with a grace period, removed with their delivery log; each change audited.</summary>
+public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secrets, IOptions<WebhookOptions> options, SecurityAudit audit)
+{
+    public Task<List<WebhookSubscription>> ListAsync(CancellationToken ct) =>
+        db.WebhookSubscriptions.AsNoTracking().OrderByDescending(s => s.CreatedAt).ToListAsync(ct);
+
+    /// <returns>The subscription and its secret in plaintext, which is never stored.</returns>
+    public async Task<(WebhookSubscription Subscription, string Secret)> CreateAsync(Uri url, IReadOnlyList<string> events, int? actorId, CancellationToken ct)
+    {
+        var secret = WebhookSecrets.Generate();
+        var subscription = new WebhookSubscription
+        {
+            Id = Guid.NewGuid(),
+            Url = url.ToString(),
+            Events = events.Contains("*") ? ["*"] : [.. events],
+            ProtectedSecret = secrets.Protect(secret),
+            IsActive = true,
+            CreatedAt = DateTime.UtcNow,
+        };
+        db.WebhookSubscriptions.Add(subscription);
+        await db.SaveChangesAsync(ct);
+        audit.Record("webhook.created", actorId?.ToString(), subscription.Id.ToString(), $"{url.Host} for {string.Join(' ', subscription.Events)}");
+        return (subscription, secret);
+    }
+
+    /// <returns>False when there is no such subscription.</returns>
+    public async Task<bool> DeleteAsync(Guid id, int? actorId, CancellationToken ct)
+    {
+        if (await db.WebhookSubscriptions.Where(s => s.Id == id).ExecuteDeleteAsync(ct) == 0)
+        {
+            return false;
+        }
+        audit.Record("webhook.deleted", actorId?.ToString(), id.ToString());
+        return true;
+    }
+
+    /// <returns>The subscription and its new secret in plaintext; null when there is no such subscription.</returns>
+    public async Task<(WebhookSubscription Subscription, string Secret)?> RotateSecretAsync(Guid id, int? actorId, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // Locked, so two concurrent rotations keep a consistent previous secret (the second waits for the
+        // first); NO KEY, so orders writing outbox rows for this subscription meanwhile are not held up.
+        var subscription = (await db.WebhookSubscriptions.FromSql($"SELECT * FROM webhook_subscriptions WHERE id = {id} FOR NO KEY UPDATE").ToListAsync(ct)).SingleOrDefault();
+        if (subscription is null)
+        {
+            return null;
+        }
+        var secret = WebhookSecrets.Generate();
+        subscription.PreviousProtectedSecret = secrets.Protect(secrets.Current(subscription));
+        subscription.PreviousSecretExpiresAt = DateTime.UtcNow + options.Value.SecretRotationGrace;
+        subscription.ProtectedSecret = secrets.Protect(secret);
+        subscription.LegacySecret = null;
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        audit.Record("webhook.secret_rotated", actorId?.ToString(), id.ToString());
+        return (subscription, secret);
+    }
+
+    /// <summary>Newest first; null when there is no such subscription.</summary>
+    public async Task<Page<WebhookDelivery>?> DeliveriesAsync(Guid id, Paging paging, CancellationToken ct) =>
+        await db.WebhookSubscriptions.AnyAsync(s => s.Id == id, ct)
+            ? await db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id)
+                .ToPageAsync(paging, deliveries => deliveries.OrderByDescending(d => d.Id), d => d, ct)
+            : null;
+}

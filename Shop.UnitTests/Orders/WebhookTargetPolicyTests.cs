@@ -1,0 +1,146 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Options;
+using Shop.Orders.Services.Webhooks;
+
+namespace Shop.UnitTests.Orders;
+
+/// <summary>
+/// The SSRF guard's address, scheme and port rules on literal addresses (no DNS). The full-stack suite keeps
+/// one refused target to show a refusal arrives as a 400 naming <c>url</c>.
+/// </summary>
+public sealed class WebhookTargetPolicyTests
+{
+    private static WebhookTargetPolicy Policy(string environment, Action<WebhookOptions>? configure = null)
+    {
+        var options = new WebhookOptions();
+        configure?.Invoke(options);
+        return new WebhookTargetPolicy(Options.Create(options), new HostingEnvironment { EnvironmentName = environment });
+    }
+
+    private static readonly WebhookTargetPolicy Production = Policy(Environments.Production);
+
+    private static Task<string?> CheckAsync(WebhookTargetPolicy policy, string url)
+    {
+        Assert.True(WebhookTargetPolicy.IsWellFormed(url, out var uri), $"{url} is not well formed");
+        return policy.CheckAsync(uri!, CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData("https://0.0.0.0/x")] // "this network"
+    [InlineData("https://10.1.2.3/hook")] // private
+    [InlineData("https://172.16.0.1/x")]
+    [InlineData("https://172.31.255.254/x")]
+    [InlineData("https://192.168.0.10/x")]
+    [InlineData("https://127.0.0.1/x")] // loopback
+    [InlineData("https://127.255.255.254/x")]
+    [InlineData("https://169.254.169.254/latest/meta-data")] // link-local, cloud metadata
+    [InlineData("https://100.64.0.1/x")] // CGNAT
+    [InlineData("https://100.127.255.254/x")]
+    [InlineData("https://198.18.0.1/x")] // benchmarking
+    [InlineData("https://198.19.255.254/x")]
+    [InlineData("https://192.0.0.8/x")] // IETF protocol assignments
+    [InlineData("https://192.0.2.1/x")] // documentation
+    [InlineData("https://198.51.100.1/x")]
+    [InlineData("https://203.0.113.1/x")]
+    [InlineData("https://192.88.99.1/x")] // 6to4 relay anycast
+    [InlineData("https://224.0.0.1/x")] // multicast
+    [InlineData("https://239.255.255.250/x")]
+    [InlineData("https://240.0.0.1/x")] // reserved
+    [InlineData("https://255.255.255.255/x")] // broadcast
+    [InlineData("https://[::1]/x")] // IPv6 loopback
+    [InlineData("https://[::]/x")] // unspecified
+    [InlineData("https://[fd00::1]/x")] // unique-local
+    [InlineData("https://[fc00::1]/x")]
+    [InlineData("https://[fe80::1]/x")] // link-local
+    [InlineData("https://[fec0::1]/x")] // site-local
+    [InlineData("https://[ff02::1]/x")] // multicast
+    [InlineData("https://[100::1]/x")] // discard-only
+    [InlineData("https://[::a00:1]/x")] // IPv4-compatible (deprecated)
+    [InlineData("https://[2001:db8::1]/x")] // documentation
+    [InlineData("https://[3fff::1]/x")]
+    [InlineData("https://[2001::1]/x")] // Teredo
+    [InlineData("https://[5f00::1]/x")] // SRv6 SIDs, not global unicast
+    [InlineData("https://[::ffff:127.0.0.1]/x")] // IPv4-mapped
+    [InlineData("https://[::ffff:10.0.0.1]/x")]
+    [InlineData("https://[::ffff:198.18.0.1]/x")]
+    [InlineData("https://[::ffff:100.64.0.1]/x")]
+    [InlineData("https://[::ffff:192.0.2.1]/x")]
+    [InlineData("https://[::ffff:169.254.169.254]/x")]
+    [InlineData("https://[64:ff9b::a00:1]/x")] // NAT64 of 10.0.0.1
+    [InlineData("https://[64:ff9b::808:808]/x")] // NAT64 of a public address: still a translator's
+    [InlineData("https://[64:ff9b:1::a00:1]/x")] // local-use NAT64
+    [InlineData("https://[2002:a00:1::1]/x")] // 6to4 of 10.0.0.1
+    [InlineData("https://[2002:808:808::1]/x")] // 6to4 of a public address
+    [InlineData("https://2130706433/x")] // 127.0.0.1 as one decimal number
+    [InlineData("https://167772161/x")] // 10.0.0.1 as one decimal number
+    [InlineData("https://0x7f000001/x")] // 127.0.0.1 in hex
+    [InlineData("https://0xa9.0xfe.0xa9.0xfe/x")] // 169.254.169.254, hex parts
+    [InlineData("https://012.0.0.1/x")] // 10.0.0.1, octal first part
+    [InlineData("https://0177.0.0.1/x")] // 127.0.0.1 in octal
+    [InlineData("https://127.1/x")] // short form of 127.0.0.1
+    public async Task Addresses_that_are_not_global_unicast_are_refused(string url)
+    {
+        var refusal = await CheckAsync(Production, url);
+
+        Assert.NotNull(refusal);
+        Assert.Contains("internal", refusal);
+    }
+
+    [Theory]
+    [InlineData("https://1.1.1.1/hook")]
+    [InlineData("https://1.1.1.1:443/hook")]
+    [InlineData("https://1.1.1.1:80/hook")]
+    [InlineData("https://[2606:4700:4700::1111]/hook")]
+    [InlineData("https://[::ffff:1.1.1.1]/hook")]
+    [InlineData("https://16843009/hook")] // 1.1.1.1 as one decimal number: global, so allowed
+    public async Task A_global_https_target_on_443_or_80_is_accepted(string url) => Assert.Null(await CheckAsync(Production, url));
+
+    [Theory]
+    [InlineData("https://1.1.1.1:8443/x")]
+    [InlineData("https://1.1.1.1:22/x")]
+    [InlineData("https://1.1.1.1:8080/x")]
+    [InlineData("https://[2606:4700:4700::1111]:6379/x")]
+    public async Task Ports_other_than_80_and_443_are_refused(string url) => Assert.Contains("port", await CheckAsync(Production, url));
+
+    [Theory]
+    [InlineData("http://1.1.1.1/x")]
+    [InlineData("http://1.1.1.1:443/x")]
+    [InlineData("http://[2606:4700:4700::1111]/x")]
+    public async Task Plain_http_is_refused_outside_development(string url) => Assert.Contains("https://", await CheckAsync(Production, url));
+
+    [Theory]
+    [InlineData("ftp://example.com/x")]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("not a url")]
+    [InlineData("/relative/path")]
+    [InlineData("https://user:password@1.1.1.1/x")]
+    public void Only_absolute_http_and_https_urls_without_credentials_are_well_formed(string url) =>
+        Assert.False(WebhookTargetPolicy.IsWellFormed(url, out _));
+
+    [Theory]
+    [InlineData("http://10.1.2.3:8080/x")]
+    [InlineData("http://127.0.0.1:5000/x")]
+    [InlineData("http://[fd00::1]/x")]
+    public async Task Development_allows_any_target(string url) => Assert.Null(await CheckAsync(Policy(Environments.Development), url));
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5123/hook")]
+    [InlineData("http://[::1]:5123/hook")]
+    public async Task An_allowed_loopback_receiver_is_exempt_from_the_scheme_and_port_rules(string url)
+    {
+        var policy = Policy(Environments.Production, o => o.AllowLoopback = true);
+
+        Assert.Null(await CheckAsync(policy, url));
+        Assert.NotNull(await CheckAsync(policy, "http://10.1.2.3:5123/hook"));
+    }
+
+    [Fact]
+    public async Task Configured_ports_replace_80_and_443()
+    {
+        var policy = Policy(Environments.Production, o => o.AllowedPorts = [8443]);
+
+        Assert.Null(await CheckAsync(policy, "https://1.1.1.1:8443/x"));
+        Assert.Contains("port", await CheckAsync(policy, "https://1.1.1.1/x"));
+    }
+}

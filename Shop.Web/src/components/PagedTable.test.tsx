@@ -1,0 +1,89 @@
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { QueryClient, QueryClientProvider, useQuery } from "@tanstack/react-query";
+import { ApiError } from "../api/errors";
+import type { Paged } from "../api/types";
+import { PagedTable } from "./PagedTable";
+
+interface Fruit {
+  id: number;
+  name: string;
+}
+
+function Fruits({ load, offset = 0, onChange = () => {} }: { load: () => Promise<Paged<Fruit>>; offset?: number; onChange?: (o: number) => void }) {
+  const query = useQuery({ queryKey: ["fruits", offset], queryFn: load, retry: false });
+  return (
+    <PagedTable
+      query={query}
+      columns={[{ label: "Name" }, { label: "Id", className: "text-right" }]}
+      row={(f) => (
+        <tr key={f.id} aria-label={f.name}>
+          <td>{f.name}</td>
+          <td>{f.id}</td>
+        </tr>
+      )}
+      empty={<p>No fruit</p>}
+      loadingLabel="Loading fruit…"
+      caption="Fruit"
+      pages={{ size: 2, offset, onChange, label: "Fruit pages" }}
+    />
+  );
+}
+
+function renderFruits(props: Parameters<typeof Fruits>[0]) {
+  render(
+    <QueryClientProvider client={new QueryClient()}>
+      <Fruits {...props} />
+    </QueryClientProvider>,
+  );
+}
+
+const page = (items: Fruit[], total: number, offset = 0): Paged<Fruit> => ({ items, total, limit: 2, offset });
+
+afterEach(cleanup);
+
+describe("PagedTable", () => {
+  it("says it is loading while the first page is on its way", () => {
+    renderFruits({ load: () => new Promise(() => {}) });
+    expect(screen.getByRole("status").textContent).toBe("Loading fruit…");
+    expect(screen.queryByRole("table")).toBeNull();
+  });
+
+  it("shows a failed query as an alert in words", async () => {
+    renderFruits({ load: () => Promise.reject(new ApiError(503, "The shop is busy. Try again in a moment.")) });
+    expect((await screen.findByRole("alert")).textContent).toBe("The shop is busy. Try again in a moment.");
+    expect(screen.queryByRole("table")).toBeNull();
+  });
+
+  it("shows the empty state, and no table or pager, when the page has no rows", async () => {
+    renderFruits({ load: async () => page([], 0) });
+    expect(await screen.findByText("No fruit")).toBeTruthy();
+    expect(screen.queryByRole("table")).toBeNull();
+    expect(screen.queryByRole("navigation")).toBeNull();
+  });
+
+  it("renders the header from the columns, one row per item and a pager that moves the offset", async () => {
+    const onChange = vi.fn();
+    renderFruits({ load: async () => page([{ id: 1, name: "Apple" }, { id: 2, name: "Pear" }], 5), onChange });
+    const table = await screen.findByRole("table", { name: "Fruit" });
+    const headers = within(table).getAllByRole("columnheader");
+    expect(headers.map((h) => h.textContent)).toEqual(["Name", "Id"]);
+    expect(headers.map((h) => h.getAttribute("scope"))).toEqual(["col", "col"]);
+    expect(headers[1].className).toContain("text-right");
+    expect(within(table).getByRole("row", { name: "Apple" })).toBeTruthy();
+    expect(within(table).getByRole("row", { name: "Pear" })).toBeTruthy();
+
+    const pager = screen.getByRole("navigation", { name: "Fruit pages" });
+    expect(pager.textContent).toContain("1–2 of 5");
+    expect((within(pager).getByRole("button", { name: "Previous" }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(within(pager).getByRole("button", { name: "Next" }));
+    expect(onChange).toHaveBeenCalledWith(2);
+  });
+
+  it("shows no pager when everything fits on the first page", async () => {
+    renderFruits({ load: async () => page([{ id: 1, name: "Apple" }], 1) });
+    await screen.findByRole("row", { name: "Apple" });
+    expect(screen.queryByRole("navigation")).toBeNull();
+  });
+});

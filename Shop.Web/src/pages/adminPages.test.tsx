@@ -1,0 +1,117 @@
+// @vitest-environment jsdom
+// The admin pages' tables and delete flow, by role and accessible name (what the browser tests rely on).
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { QueryClientProvider } from "@tanstack/react-query";
+import { createMemoryRouter, RouterProvider } from "react-router";
+import { createQueryClient } from "../api/queries";
+import { clearSession, saveSession } from "../api/session";
+import { AuthProvider } from "../auth/AuthContext";
+import { routes } from "../router";
+
+const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
+const mug = { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" };
+const hook = { id: 9, url: "https://hooks.example.com/shop", events: ["order.created"], is_active: true, created_at: "2026-01-01T00:00:00Z" };
+const delivery = {
+  id: 4,
+  event_id: "e1",
+  event_type: "order.created",
+  order_id: "3f2a9c1d-0000-4000-8000-000000000000",
+  status: "failed",
+  attempts: 3,
+  last_status_code: 500,
+  last_error: null,
+  next_attempt_at: null,
+  delivered_at: null,
+};
+
+function json(status: number, body: unknown) {
+  return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function renderAt(path: string) {
+  render(
+    <QueryClientProvider client={createQueryClient()}>
+      <AuthProvider>
+        <RouterProvider router={createMemoryRouter(routes, { initialEntries: [path] })} />
+      </AuthProvider>
+    </QueryClientProvider>,
+  );
+}
+
+const fetchMock = vi.fn<typeof fetch>();
+
+beforeEach(() => {
+  sessionStorage.clear();
+  localStorage.clear();
+  clearSession();
+  saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: admin });
+  fetchMock.mockReset();
+  vi.stubGlobal("fetch", fetchMock);
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+const calls = (method: string) => fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") === method).map(([u]) => String(u));
+
+describe("admin pages", () => {
+  it("inventory: a labelled search, a row per item named by its SKU, and Delete only after Confirm delete", async () => {
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "DELETE" ? json(204, null) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    expect(screen.getByRole("searchbox", { name: "Search" })).toBeTruthy();
+    expect(screen.getAllByRole("columnheader").map((h) => h.textContent)).toEqual(["SKU", "Name", "Price", "Stock", "Actions"]);
+
+    fireEvent.click(within(row).getByRole("button", { name: "Delete" }));
+    fireEvent.click(within(row).getByRole("button", { name: "Keep" }));
+    fireEvent.click(within(row).getByRole("button", { name: "Delete" }));
+    expect(calls("DELETE")).toEqual([]);
+    fireEvent.click(within(row).getByRole("button", { name: "Confirm delete" }));
+    await waitFor(() => expect(calls("DELETE")).toEqual(["/inventory/MUG"]));
+    expect((await screen.findByRole("status", {}, { timeout: 2000 })).textContent).toBe("Deleted MUG.");
+  });
+
+  it("users: a row per user named by email, with the role select and the pager", async () => {
+    const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+    fetchMock.mockResolvedValue(json(200, { items: [admin, bob], total: 30, limit: 25, offset: 0 }));
+    renderAt("/admin/users");
+    const row = await screen.findByRole("row", { name: "bob@example.com" });
+    expect(screen.getAllByRole("columnheader").map((h) => h.textContent)).toEqual(["User", "Joined", "Role", "Status", "Actions"]);
+    expect(within(row).getByRole("combobox", { name: "Role for bob@example.com" })).toBeTruthy();
+    expect(within(row).getByRole("button", { name: "Deactivate" })).toBeTruthy();
+    expect(screen.getByRole("navigation", { name: "User pages" }).textContent).toContain("1–25 of 30");
+  });
+
+  it("webhooks: the delivery log opens as a table, and Delete asks to confirm", async () => {
+    fetchMock.mockImplementation(async (input, init) => {
+      const url = String(input);
+      if (init?.method === "DELETE") return json(204, null);
+      if (url.includes("/deliveries")) return json(200, { items: [delivery], total: 1, limit: 20, offset: 0 });
+      return json(200, [hook]);
+    });
+    renderAt("/admin/webhooks");
+    const card = await screen.findByRole("article", { name: hook.url });
+    fireEvent.click(within(card).getByRole("button", { name: "Deliveries" }));
+    const log = await within(card).findByRole("table", { name: "Delivery log" });
+    expect(within(log).getAllByRole("columnheader").map((h) => h.textContent)).toEqual(["Event", "Order", "Status", "Attempts", "Last response", "When"]);
+    expect(within(log).getAllByRole("cell").map((c) => c.textContent)).toEqual(["order.created", "3f2a9c1d", "failed", "3", "HTTP 500", "—"]);
+
+    fireEvent.click(within(card).getByRole("button", { name: "Delete" }));
+    fireEvent.click(within(card).getByRole("button", { name: "Confirm delete" }));
+    await waitFor(() => expect(calls("DELETE")).toEqual(["/orders/webhooks/9"]));
+  });
+
+  it("all orders: a non-numeric user id shows its error and no list", async () => {
+    fetchMock.mockResolvedValue(json(200, { items: [], total: 0, limit: 25, offset: 0 }));
+    renderAt("/admin/orders");
+    expect(await screen.findByText("No orders match these filters")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("User ID"), { target: { value: "abc" } });
+    expect(await screen.findByText("Enter a number.")).toBeTruthy();
+    await waitFor(() => expect(screen.queryByText("No orders match these filters")).toBeNull());
+    expect(screen.queryByRole("status")).toBeNull();
+  });
+});
