@@ -61,7 +61,6 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
     /// <summary>Set by the gateway only; the "spa-navigation" route sends such requests to the web app.</summary>
     public const string SpaNavigationHeader = "X-Shop-Spa-Navigation";
 
-    private static readonly string[] ApiPrefixes = ["/users", "/orders", "/inventory"];
     private static readonly string[] ApiDocumentSegments = ["openapi", "healthz", ".well-known"];
 
     /// <summary>
@@ -80,7 +79,7 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
             return false;
         }
         var path = request.Path;
-        if (!ApiPrefixes.Any(p => path.StartsWithSegments(p)))
+        if (!IsApiPath(path))
         {
             return false;
         }
@@ -94,7 +93,9 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
     /// </summary>
     internal static bool CarriesPersonalData(HttpRequest request) =>
         request.Path.StartsWithSegments("/users")
-        || ((request.Headers.Authorization.Count > 0 || request.Headers.Cookie.Count > 0) && ApiPrefixes.Any(p => request.Path.StartsWithSegments(p)));
+        || ((request.Headers.Authorization.Count > 0 || request.Headers.Cookie.Count > 0) && IsApiPath(request.Path));
+
+    private static bool IsApiPath(PathString path) => GatewayRoutes.Apis.Any(api => path.StartsWithSegments(api.Prefix));
 
     // Any segment named "internal" (any case, after Kestrel's path normalisation) is service-to-service only.
     // Checked on every request, so without allocating.

@@ -6,14 +6,13 @@ using Yarp.ReverseProxy.Transforms;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddGatewayTls();
-builder.Services.AddHealthChecks();
 // Rate-limit buckets, shared by every gateway replica (database 3: 0-2 are the services').
 builder.AddShopRedis(databaseIndex: 3);
 // Rate limits per user trust only a token whose signature the gateway has checked (TokenUsers).
 builder.AddShopTokenValidation();
 builder.AddGatewayRateLimiting();
 builder.Services.AddReverseProxy()
-    .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+    .LoadFromMemory(GatewayRoutes.Routes(), GatewayRoutes.Clusters())
     // X-Forwarded-* are what the gateway saw, never what the client claimed: the services trust them
     // (sign-in throttling counts per client address), so whatever a client sends is replaced.
     .AddTransforms(context =>
@@ -34,11 +33,14 @@ app.UseRouting();
 app.MapDefaultEndpoints(publicPrefix: "/");
 if (app.ApiDocsEnabled())
 {
-    app.MapScalarApiReference("/api-docs", options => options
-        .WithTitle("Shop API")
-        .AddDocument("users", "Users", "/users/openapi/v1.json")
-        .AddDocument("orders", "Orders", "/orders/openapi/v1.json")
-        .AddDocument("inventory", "Inventory", "/inventory/openapi/v1.json"));
+    app.MapScalarApiReference("/api-docs", options =>
+    {
+        options.WithTitle("Shop API");
+        foreach (var api in GatewayRoutes.Apis)
+        {
+            options.AddDocument(api.Name, api.Title, $"{api.Prefix}/openapi/v1.json");
+        }
+    });
 }
 else
 {

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,7 +23,7 @@ namespace Shop.ServiceDefaults;
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
-    /// <summary>Largest request body any service accepts (SPEC §1: 1 MiB → 413).</summary>
+    /// <summary>Largest request body any service accepts (1 MiB; larger bodies are answered 413).</summary>
     public const long MaxRequestBodyBytes = 1024 * 1024;
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -54,7 +53,7 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>The wire format of SPEC §1: snake_case names, lower-case enum strings.</summary>
+    /// <summary>The API's JSON: snake_case names, lower-case enum strings.</summary>
     public static void ConfigureJson(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
@@ -108,7 +107,7 @@ public static class ServiceDefaultsExtensions
     /// <summary>
     /// Maps the middleware every service shares and the probes:
     /// <c>/health</c> (readiness: every check), <c>/alive</c> (liveness) and the public
-    /// <c>{publicPrefix}/healthz</c> of SPEC §1.
+    /// <c>{publicPrefix}/healthz</c> (anonymous, through the gateway).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app, string publicPrefix)
     {

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -6,7 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Shop.ServiceDefaults;
 
 /// <summary>
-/// The SPEC §1 health body: <c>{"status":"healthy"}</c>, <c>degraded</c> (still 200, e.g. Redis down)
+/// The health body of every probe: <c>{"status":"healthy"}</c>, <c>degraded</c> (still 200, e.g. Redis down)
 /// or <c>unhealthy</c> with 503 and the failing checks named — never exception text or host names.
 /// </summary>
 public static class HealthResponse

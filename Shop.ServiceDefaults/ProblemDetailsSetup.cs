@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;

@@ -1,10 +1,9 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Shop.ServiceDefaults;
 
-/// <summary>Collects field errors for a SPEC §1 400 response (<c>errors: { field: [messages] }</c>).</summary>
+/// <summary>Collects field errors for a 400 validation problem (<c>errors: { field: [messages] }</c>).</summary>
 public sealed class ValidationErrors
 {
     private readonly Dictionary<string, List<string>> _errors = [];

@@ -39,8 +39,9 @@ public static class ShopDatabaseExtensions
             // Retries would re-run non-idempotent work; the services own their transactions instead.
             settings.DisableRetry = true;
         });
-        builder.Services.ConfigureDbContext<TContext>((services, options) =>
-            options.UseLoggerFactory(new ExpectedConflictsLoggerFactory(services.GetRequiredService<ILoggerFactory>())));
+        builder.Services.ConfigureDbContext<TContext>((services, options) => options
+            .UseSnakeCaseNamingConvention()
+            .UseLoggerFactory(new ExpectedConflictsLoggerFactory(services.GetRequiredService<ILoggerFactory>())));
         return builder;
     }
 
@@ -128,14 +129,14 @@ public static class ShopDatabaseExtensions
     /// <summary>
     /// Applies pending EF Core migrations as the owner role. Replicas start together, so the migration
     /// runs under a PostgreSQL advisory lock: the first replica migrates, the others wait and then find
-    /// nothing to do. (EF Core's own migration lock did not keep two Inventory replicas apart: both
-    /// applied the same migration and the second crashed on the history row.)
+    /// nothing to do. EF Core's own migration lock does not stop two replicas applying the same migration
+    /// (the second then fails on the history row).
     /// </summary>
     private static async Task MigrateAsync<TContext>(string ownerConnectionString, ILoggerFactory loggerFactory, ILogger logger) where TContext : DbContext
     {
         // Unpooled: the service does not keep the owner's connections open once it has migrated.
         var connectionString = new NpgsqlConnectionStringBuilder(ownerConnectionString) { Pooling = false, Timeout = 5 }.ConnectionString;
-        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql(connectionString).UseLoggerFactory(loggerFactory).Options;
+        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql(connectionString).UseSnakeCaseNamingConvention().UseLoggerFactory(loggerFactory).Options;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -263,7 +264,7 @@ public abstract class NpgsqlDesignTimeFactory<TContext> : Microsoft.EntityFramew
 {
     public TContext CreateDbContext(string[] args)
     {
-        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql("Host=localhost;Database=design_time").Options;
+        var options = new DbContextOptionsBuilder<TContext>().UseNpgsql("Host=localhost;Database=design_time").UseSnakeCaseNamingConvention().Options;
         return Create(options);
     }
 

@@ -5,10 +5,10 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 9, second half: the cache's deferred-invalidation retry (<see cref="BackgroundRetry"/>,
-/// which <see cref="CacheStore"/> runs while Redis is unreachable) must not lose a wake-up. Work that
-/// arrives after the loop's last "anything left?" check but before the loop lets go used to be
-/// dropped for good — and with it, <see cref="CacheStore"/> stopped filling the cache in that process.
+/// The cache's deferred-invalidation retry (<see cref="BackgroundRetry"/>, which <see cref="CacheStore"/>
+/// runs while Redis is unreachable) must not lose a wake-up: work that arrives after the loop's last
+/// "anything left?" check but before the loop lets go must still be done, or <see cref="CacheStore"/>
+/// would stop filling the cache in that process.
 /// The interleaving is driven exactly through the loop's own check, so the test is deterministic.
 /// </summary>
 public sealed class CacheRetryTests

@@ -8,7 +8,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 9, first half, against the app's real Redis: a read that loaded a row before a change
+/// Against the app's real Redis: a read that loaded a row before a change
 /// must not write it into the cache after the change's invalidation (Users caches accounts this way;
 /// a just-deactivated account would read as active until the entry's TTL).
 /// </summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -10,7 +9,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 7: each service reaches its database as a role that can read and write its own
+/// Each service reaches its database as a role that can read and write its own
 /// tables and nothing more. The connection string is the one the AppHost handed to the running
 /// service process (read from its environment), so a SQL injection in that service gets exactly
 /// these rights. Statements that would succeed run inside a transaction that is rolled back.
@@ -173,7 +172,7 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
             await File.WriteAllTextAsync(script, scratch.Roles.InitScript());
             try
             {
-                var (exitCode, output) = await RunAsync("sh", script, new()
+                var result = await RunInitScriptAsync(script, new()
                 {
                     ["PGHOST"] = server.Host!,
                     ["PGPORT"] = server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -182,9 +181,9 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
                     [DatabaseRoles.OwnerPasswordVariable] = scratch.OwnerPassword,
                     [DatabaseRoles.AppPasswordVariable] = scratch.AppPassword,
                 });
-                Assert.True(exitCode == 0, $"run {run}: {output}");
-                Assert.DoesNotContain(scratch.AppPassword, output);
-                Assert.DoesNotContain(scratch.OwnerPassword, output);
+                Assert.True(result.ExitCode == 0, $"run {run}: {result}");
+                Assert.DoesNotContain(scratch.AppPassword, result.Output);
+                Assert.DoesNotContain(scratch.OwnerPassword, result.Output);
             }
             finally
             {
@@ -210,9 +209,9 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
         await File.WriteAllTextAsync(missing, scratch.Roles.InitScript());
         try
         {
-            var (exitCode, output) = await RunAsync("sh", missing, new() { ["PGHOST"] = server.Host!, ["PGPORT"] = server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["PGPASSWORD"] = server.Password! });
-            Assert.NotEqual(0, exitCode);
-            Assert.Contains($"{DatabaseRoles.OwnerPasswordVariable} is not set", output);
+            var run = await RunInitScriptAsync(missing, new() { ["PGHOST"] = server.Host!, ["PGPORT"] = server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["PGPASSWORD"] = server.Password! });
+            Assert.True(run.ExitCode != 0, run.ToString());
+            Assert.Contains($"{DatabaseRoles.OwnerPasswordVariable} is not set", run.Output);
         }
         finally
         {
@@ -332,24 +331,17 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
         }
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string program, string argument, Dictionary<string, string> environment)
+    /// <summary>Runs the init script as the postgres image would, with only the variables given (none of this process's PG*/SHOP_*).</summary>
+    private static async Task<ChildProcess.Result> RunInitScriptAsync(string script, Dictionary<string, string> environment)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(argument);
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("PG", StringComparison.Ordinal) || k.StartsWith("SHOP_", StringComparison.Ordinal) || k == "POSTGRES_USER").ToList())
-        {
-            info.Environment.Remove(name);
-        }
+        var variables = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("PG", StringComparison.Ordinal) || k.StartsWith("SHOP_", StringComparison.Ordinal) || k == "POSTGRES_USER")
+            .ToDictionary(k => k, string? (_) => null);
         foreach (var (name, value) in environment)
         {
-            info.Environment[name] = value;
+            variables[name] = value;
         }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        return await ChildProcess.RunAsync("sh", [script], environment: variables);
     }
 
     private async Task<NpgsqlConnection> OpenAsServiceAsync(string service, string database)

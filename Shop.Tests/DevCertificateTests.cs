@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Shop.Tests.Deploy;
+using Shop.Tests.Infrastructure;
 using Xunit;
 
 namespace Shop.Tests;
@@ -20,8 +20,7 @@ public sealed class DevCertificateTests : IDisposable
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Elsewhere `dotnet dev-certs https --trust` asks for a password, so ./shop only says how.");
         Directory.CreateDirectory(_home);
 
-        var first = await RunAsync(Shop, "dev-cert");
-        Assert.True(first.ExitCode == 0, first.Output);
+        var first = (await RunAsync(Shop, "dev-cert")).AssertSucceeded();
         Assert.Contains("Creating and trusting the ASP.NET Core development certificate", first.Output);
 
         // What Aspire looks for: a development certificate (the ASP.NET Core HTTPS OID) in CurrentUser\Root.
@@ -31,12 +30,10 @@ public sealed class DevCertificateTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_home, ".dotnet", "corefx", "cryptography", "x509stores", "my", thumbprint + ".pfx")), "the certificate with its key is not in CurrentUser\\My");
         Assert.True(File.Exists(Path.Combine(_home, ".aspnet", "dev-certs", "trust", $"aspnetcore-localhost-{thumbprint}.pem")), "the certificate is not in the OpenSSL trust folder");
         // And the SDK's own check agrees, for .NET and OpenSSL (with the folder ./shop puts in SSL_CERT_DIR).
-        var check = await RunAsync("dotnet", "dev-certs", "https", "--check", "--trust", "--verbose");
-        Assert.True(check.ExitCode == 0, check.Output);
+        (await RunAsync("dotnet", "dev-certs", "https", "--check", "--trust", "--verbose")).AssertSucceeded();
 
         // Again: already trusted, nothing to do or say, no second certificate.
-        var second = await RunAsync(Shop, "dev-cert");
-        Assert.True(second.ExitCode == 0, second.Output);
+        var second = (await RunAsync(Shop, "dev-cert")).AssertSucceeded();
         Assert.Equal("", second.Output.Trim());
         Assert.Single(Directory.GetFiles(root, "*.pfx"));
     }
@@ -44,25 +41,14 @@ public sealed class DevCertificateTests : IDisposable
     private static string Shop => Path.Combine(PublishOutput.RepositoryRoot, "shop");
 
     /// <summary>Runs as that user; <c>dotnet dev-certs</c> gets the OpenSSL folders <c>./shop run</c> gives the AppHost.</summary>
-    private async Task<(int ExitCode, string Output)> RunAsync(string fileName, params string[] args)
+    private Task<ChildProcess.Result> RunAsync(string fileName, params string[] args)
     {
-        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = PublishOutput.RepositoryRoot };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        info.Environment["HOME"] = _home;
-        info.Environment["DOTNET_NOLOGO"] = "1";
+        var environment = new Dictionary<string, string?> { ["HOME"] = _home, ["DOTNET_NOLOGO"] = "1" };
         if (fileName == "dotnet")
         {
-            info.Environment["SSL_CERT_DIR"] = $"{Path.Combine(_home, ".aspnet", "dev-certs", "trust")}:/etc/ssl/certs";
+            environment["SSL_CERT_DIR"] = $"{Path.Combine(_home, ".aspnet", "dev-certs", "trust")}:/etc/ssl/certs";
         }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        return ChildProcess.RunAsync(fileName, args, PublishOutput.RepositoryRoot, environment);
     }
 
     public void Dispose()

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Shop.Tests;
 
-/// <summary>SPEC §3 through the gateway, plus the internal reservation API straight on the service.</summary>
+/// <summary>The Inventory API through the gateway, plus the internal reservation API straight on the service.</summary>
 public sealed class InventoryTests(ShopApp shop)
 {
     [Fact]

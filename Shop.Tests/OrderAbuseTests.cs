@@ -5,7 +5,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 2, stock hoarding: caps per user and per order, pending orders that expire and give
+/// Stock hoarding: caps per user and per order, pending orders that expire and give
 /// their stock back, and a short-stock answer that does not tell shoppers the exact count left.
 /// </summary>
 public sealed class OrderAbuseTests(ShopApp shop)

@@ -5,7 +5,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 3: idempotency keys live 24 hours and finished webhook deliveries 14 days (the
+/// Idempotency keys live 24 hours and finished webhook deliveries 14 days (the
 /// defaults), then background jobs purge them. Old rows are written straight into the Orders database
 /// (time cannot be waited out in a test); the fixture sweeps every second.
 /// </summary>

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace Shop.Tests;
 
-/// <summary>Headers every answer carries, set once at the gateway (issue 17, item 6).</summary>
+/// <summary>Headers every answer carries, set once at the gateway.</summary>
 public sealed class SecurityHeadersTests(ShopApp shop)
 {
     [Fact]

@@ -8,7 +8,7 @@ using Xunit;
 
 namespace Shop.Tests;
 
-/// <summary>Token rules of SPEC §2, checked by every service that validates tokens.</summary>
+/// <summary>The access-token rules (README, Auth model), checked by every service that validates tokens.</summary>
 public sealed class TokenTests(ShopApp shop)
 {
     public static TheoryData<string> ProtectedRoutes => ["/users/me", "/orders/", "/inventory/"];

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Shop.Tests;
 
-/// <summary>SPEC §2 through the gateway.</summary>
+/// <summary>The Users API (accounts, sign-in, admin) through the gateway.</summary>
 public sealed class UsersTests(ShopApp shop)
 {
     [Fact]

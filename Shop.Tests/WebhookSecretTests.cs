@@ -6,7 +6,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Issue 17 item 4: webhook signing secrets are generated (32 random bytes), shown once, encrypted at
+/// Webhook signing secrets are generated (32 random bytes), shown once, encrypted at
 /// rest, and can be rotated with a grace period during which deliveries carry both signatures.
 /// </summary>
 public sealed partial class WebhookSecretTests(ShopApp shop)

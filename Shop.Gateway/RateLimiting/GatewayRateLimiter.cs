@@ -58,38 +58,35 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     private bool IsLimited(HttpContext context) =>
         _options.CurrentValue.Enabled && context.Connection.RemoteIpAddress is { } address && !IsExempt(address);
 
-    internal async ValueTask<Bucket> BucketForAsync(HttpContext context) =>
-        SharedBucketFor(context, out var shared) ? shared!.WithUser(await UserKeyAsync(context))
-        : RequestsBucket(context, await UserKeyAsync(context));
+    internal async ValueTask<Bucket> BucketForAsync(HttpContext context)
+    {
+        var options = _options.CurrentValue;
+        var address = context.Connection.RemoteIpAddress!;
+        var userKey = await UserKeyAsync(context);
+        return SharedBucket(context.Request, address, options) is { } shared ? shared.WithUser(userKey) : RequestsBucket(address, userKey, options);
+    }
 
     /// <summary>
-    /// Sign-in and order placement draw from buckets shared in Redis; true and the bucket (still without its
-    /// user, see <see cref="Bucket.WithUser"/>) for those.
+    /// Sign-in (per path and client address) and order placement (per user, see <see cref="Bucket.WithUser"/>)
+    /// draw from buckets shared in Redis; null for every other request.
     /// </summary>
-    private bool SharedBucketFor(HttpContext context, out Bucket? bucket)
+    internal static Bucket? SharedBucket(HttpRequest request, IPAddress address, GatewayRateLimitOptions options)
     {
-        bucket = null;
-        var request = context.Request;
         if (!HttpMethods.IsPost(request.Method))
         {
-            return false;
+            return null;
         }
-        var options = _options.CurrentValue;
-        var client = ClientKey(context.Connection.RemoteIpAddress!);
         var path = request.Path.Value?.TrimEnd('/').ToLowerInvariant() ?? "";
         if (SignInPaths.Contains(path))
         {
-            bucket = new Bucket("sign-in", $"rl:signin:{path}:{client}", options.SignIn);
+            return new Bucket("sign-in", $"rl:signin:{path}:{ClientKey(address)}", options.SignIn);
         }
-        else if (path == "/orders")
-        {
-            bucket = new Bucket("order", "rl:order:", options.PlaceOrder, client);
-        }
-        return bucket is not null;
+        return path == "/orders" ? new Bucket("order", "rl:order:", options.PlaceOrder, ClientKey(address)) : null;
     }
 
-    private Bucket RequestsBucket(HttpContext context, string? userKey) =>
-        new("request", "rl:req:" + (userKey ?? ClientKey(context.Connection.RemoteIpAddress!)), _options.CurrentValue.Requests);
+    /// <summary>The general request budget: per user when the token is valid, else per client address.</summary>
+    internal static Bucket RequestsBucket(IPAddress address, string? userKey, GatewayRateLimitOptions options) =>
+        new("request", "rl:req:" + (userKey ?? ClientKey(address)), options.Requests);
 
     private async ValueTask<string?> UserKeyAsync(HttpContext context) =>
         await _users.UserAsync(context) is { } sub ? "u:" + sub : null;
@@ -133,11 +130,13 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         {
             return Lease.Granted;
         }
-        if (SharedBucketFor(resource, out _) || !_users.TryGetKnownUser(resource, out var sub))
+        var options = _options.CurrentValue;
+        var address = resource.Connection.RemoteIpAddress!;
+        if (SharedBucket(resource.Request, address, options) is not null || !_users.TryGetKnownUser(resource, out var sub))
         {
             return Lease.Undecided;
         }
-        using var local = _inProcess.AttemptAcquire(RequestsBucket(resource, sub is null ? null : "u:" + sub));
+        using var local = _inProcess.AttemptAcquire(RequestsBucket(address, sub is null ? null : "u:" + sub, options));
         return local.IsAcquired ? Lease.Granted : Lease.Undecided;
     }
 

@@ -8,6 +8,9 @@ public sealed class InventoryDbContext(DbContextOptions<InventoryDbContext> opti
     public DbSet<Reservation> Reservations => Set<Reservation>();
     public DbSet<ReservationLine> ReservationLines => Set<ReservationLine>();
 
+    // Table, column and index names come from the snake_case convention (ShopDatabase.cs); only names that
+    // differ from it are spelled out. Primary and foreign keys keep EF's default PK_/FK_ names, which the
+    // schema already has.
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<InventoryItem>(e =>
@@ -19,39 +22,36 @@ public sealed class InventoryDbContext(DbContextOptions<InventoryDbContext> opti
                 t.HasCheckConstraint("ck_inventory_price_non_negative", "price >= 0");
                 t.HasCheckConstraint("ck_inventory_sku_format", "sku ~ '^[A-Za-z0-9._-]{1,64}$'");
             });
-            e.HasKey(i => i.Id);
-            e.Property(i => i.Id).HasColumnName("id").UseIdentityAlwaysColumn();
-            e.Property(i => i.Sku).HasColumnName("sku").HasMaxLength(64);
-            e.Property(i => i.Name).HasColumnName("name").HasMaxLength(100);
-            e.Property(i => i.Price).HasColumnName("price").HasColumnType("numeric(12,2)");
-            e.Property(i => i.Qty).HasColumnName("qty");
-            e.Property(i => i.CreatedAt).HasColumnName("created_at").HasDefaultValueSql("now()");
-            e.Property(i => i.UpdatedAt).HasColumnName("updated_at").HasDefaultValueSql("now()");
+            e.HasKey(i => i.Id).HasName("PK_inventory");
+            e.Property(i => i.Id).UseIdentityAlwaysColumn();
+            e.Property(i => i.Sku).HasMaxLength(64);
+            e.Property(i => i.Name).HasMaxLength(100);
+            e.Property(i => i.Price).HasColumnType("numeric(12,2)");
+            e.Property(i => i.CreatedAt).HasDefaultValueSql("now()");
+            e.Property(i => i.UpdatedAt).HasDefaultValueSql("now()");
             e.HasIndex(i => i.Sku).IsUnique().HasDatabaseName("ux_inventory_sku");
-            e.HasIndex(i => i.CreatedAt).HasDatabaseName("ix_inventory_created_at");
+            e.HasIndex(i => i.CreatedAt);
         });
 
         modelBuilder.Entity<Reservation>(e =>
         {
-            e.ToTable("reservations", t => t.HasCheckConstraint("ck_reservations_status", "status IN ('reserved', 'released')"));
-            e.HasKey(r => r.OrderId);
-            e.Property(r => r.OrderId).HasColumnName("order_id").ValueGeneratedNever();
-            e.Property(r => r.Status).HasColumnName("status").HasMaxLength(16);
-            e.Property(r => r.CreatedAt).HasColumnName("created_at").HasDefaultValueSql("now()");
-            e.Property(r => r.ReleasedAt).HasColumnName("released_at");
-            e.HasMany(r => r.Lines).WithOne().HasForeignKey(l => l.OrderId).OnDelete(DeleteBehavior.Cascade);
+            e.ToTable(t => t.HasCheckConstraint("ck_reservations_status", "status IN ('reserved', 'released')"));
+            e.HasKey(r => r.OrderId).HasName("PK_reservations");
+            e.Property(r => r.OrderId).ValueGeneratedNever();
+            e.Property(r => r.Status).HasMaxLength(16);
+            e.Property(r => r.CreatedAt).HasDefaultValueSql("now()");
+            e.HasMany(r => r.Lines).WithOne().HasForeignKey(l => l.OrderId).OnDelete(DeleteBehavior.Cascade)
+                .HasConstraintName("FK_reservation_lines_reservations_order_id");
         });
 
         modelBuilder.Entity<ReservationLine>(e =>
         {
-            e.ToTable("reservation_lines", t => t.HasCheckConstraint("ck_reservation_lines_qty", "qty > 0"));
-            e.HasKey(l => new { l.OrderId, l.Sku });
-            e.Property(l => l.OrderId).HasColumnName("order_id");
-            e.Property(l => l.Sku).HasColumnName("sku").HasMaxLength(64);
-            e.Property(l => l.Name).HasColumnName("name").HasMaxLength(100);
-            e.Property(l => l.Qty).HasColumnName("qty");
-            e.Property(l => l.UnitPrice).HasColumnName("unit_price").HasColumnType("numeric(12,2)");
-            e.HasIndex(l => l.Sku).HasDatabaseName("ix_reservation_lines_sku");
+            e.ToTable(t => t.HasCheckConstraint("ck_reservation_lines_qty", "qty > 0"));
+            e.HasKey(l => new { l.OrderId, l.Sku }).HasName("PK_reservation_lines");
+            e.Property(l => l.Sku).HasMaxLength(64);
+            e.Property(l => l.Name).HasMaxLength(100);
+            e.Property(l => l.UnitPrice).HasColumnType("numeric(12,2)");
+            e.HasIndex(l => l.Sku);
         });
     }
 }

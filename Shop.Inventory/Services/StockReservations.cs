@@ -28,7 +28,7 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
         var qtys = lines.Select(l => l.Qty).ToArray();
         // One statement, one implicit transaction: see the ReserveStockFunction migration.
         var rows = await db.Database.SqlQuery<ReserveStockRow>($"""
-            SELECT outcome AS "Outcome", sku AS "Sku", name AS "Name", qty AS "Qty", available AS "Available", unit_price AS "UnitPrice"
+            SELECT outcome, sku, name, qty, available, unit_price
             FROM reserve_stock({orderId}, {skus}, {qtys})
             """).ToListAsync(ct);
 

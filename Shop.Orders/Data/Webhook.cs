@@ -18,7 +18,6 @@ public sealed class WebhookSubscription
     public bool IsActive { get; set; } = true;
     public DateTime CreatedAt { get; set; }
 
-    public bool Wants(string eventType) => Events.Contains("*") || Events.Contains(eventType);
 }
 
 /// <summary>The outbox row of one event for one subscription, and its delivery log.</summary>

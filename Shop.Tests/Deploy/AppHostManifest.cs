@@ -6,7 +6,7 @@ namespace Shop.Tests.Deploy;
 /// <summary>Aspire's own view of the app model (<c>--publisher manifest</c>), independent of our publishers.</summary>
 public sealed record AppHostManifest(IReadOnlyList<string> ComputeResources, IReadOnlyList<(string Name, bool Secret)> Parameters, IReadOnlyList<string> Databases)
 {
-    /// <summary>SPEC §7: every component the deployment must hold.</summary>
+    /// <summary>Every component the deployment must hold.</summary>
     public static readonly string[] SpecComponents = ["gateway", "users", "orders", "inventory", "web", "redis", "users-db", "orders-db", "inventory-db"];
 
     public static AppHostManifest Load(string path)

@@ -11,7 +11,7 @@ namespace Shop.Tests.Infrastructure;
 /// One collection rather than two, so the scaled-out app is fully up before any fault test stops a
 /// resource. Single instances listen on ports Aspire picks for them; a second app picking its ports
 /// while one of the first app's resources is stopped can take that resource's port, and then the
-/// restart fails (seen as a scaled-out app whose start hung on a database that never came up).
+/// restart fails.
 /// </remarks>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ExclusiveCollection : ICollectionFixture<ScaledShopApp>

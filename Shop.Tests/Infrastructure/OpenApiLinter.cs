@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Shop.Tests.Infrastructure;
@@ -28,30 +27,13 @@ public static class OpenApiLinter
         {
             throw new InvalidOperationException($"Redocly CLI is not installed at {cli}: run ./shop test, or (cd tools/openapi-lint && npm ci).");
         }
-        var info = new ProcessStartInfo("node") { WorkingDirectory = ToolDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[cli, "lint", "--config", Path.Combine(ToolDirectory, "redocly.yaml"), "--format", "json", file])
-        {
-            info.ArgumentList.Add(arg);
-        }
-        info.Environment["NO_COLOR"] = "1";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"redocly lint {file} did not finish in {Timeout.TotalSeconds} s:\n{await stderr}");
-        }
+        var lint = await ChildProcess.RunAsync("node", [cli, "lint", "--config", Path.Combine(ToolDirectory, "redocly.yaml"), "--format", "json", file],
+            ToolDirectory, new Dictionary<string, string?> { ["NO_COLOR"] = "1" }, Timeout);
         // Exit code 1 means "errors found", which the report lists; anything else, or no report, is the tool failing.
-        var output = await stdout;
-        if (process.ExitCode is not (0 or 1) || !output.TrimStart().StartsWith('{'))
+        var output = lint.Stdout;
+        if (lint.ExitCode is not (0 or 1) || !output.TrimStart().StartsWith('{'))
         {
-            throw new InvalidOperationException($"redocly lint {file} failed ({process.ExitCode}):\n{output}\n{await stderr}");
+            throw new InvalidOperationException($"redocly lint could not judge {file}: {lint}");
         }
         using var report = JsonDocument.Parse(output);
         return [.. report.RootElement.GetProperty("problems").EnumerateArray().Select(p => new Finding(

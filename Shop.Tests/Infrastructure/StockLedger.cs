@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Xunit;
 
@@ -69,14 +70,21 @@ public static class StockLedger
     }
 }
 
-/// <summary>A bounded background load of order placements, reads and cancellations.</summary>
+/// <summary>
+/// A bounded background load of order placements, reads and cancellations. Every answer is classified: a
+/// placed order, a refusal (4xx), an unavailable dependency (a 503 problem with Retry-After, or a 502 problem
+/// for a request its service dropped while stopping), or unexpected (any other 5xx, a non-problem 5xx, a
+/// broken connection to the gateway), which is kept with its status and body.
+/// </summary>
 public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> shoppers, IReadOnlyList<string> skus) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _workers = [];
     public int Placed;
     public int Refused;
-    public int ServerErrors;
+    public int Unavailable;
+    public int Sent;
+    public readonly ConcurrentQueue<string> Unexpected = new();
 
     public OrderLoad Start(int workers = 4, int maxRequestsPerWorker = 400)
     {
@@ -92,36 +100,64 @@ public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> 
                     try
                     {
                         var sku = skus[random.Next(skus.Count)];
-                        var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 + random.Next(3) } } });
+                        var response = await RecordAsync(await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 + random.Next(3) } } }));
                         if (response.IsSuccessStatusCode)
                         {
                             Interlocked.Increment(ref Placed);
                             var id = (await response.JsonAsync()).GetProperty("id").GetString();
                             if (random.Next(4) == 0)
                             {
-                                await client.PatchJsonAsync($"/orders/{id}", new { status = "cancelled" });
+                                await RecordAsync(await client.PatchJsonAsync($"/orders/{id}", new { status = "cancelled" }));
                             }
-                            await client.GetAsync($"/orders/{id}");
+                            await RecordAsync(await client.GetAsync($"/orders/{id}"));
                         }
-                        else if ((int)response.StatusCode >= 500)
-                        {
-                            Interlocked.Increment(ref ServerErrors);
-                        }
-                        else
+                        else if ((int)response.StatusCode < 500)
                         {
                             Interlocked.Increment(ref Refused);
                         }
-                        await client.GetAsync($"/inventory/{sku}");
+                        await RecordAsync(await client.GetAsync($"/inventory/{sku}"));
                     }
-                    catch (HttpRequestException)
+                    catch (HttpRequestException e)
                     {
-                        Interlocked.Increment(ref ServerErrors);
+                        Unexpected.Enqueue($"no answer from the gateway: {e.Message}");
                     }
                     await Task.Delay(20);
                 }
             }));
         }
         return this;
+    }
+
+    private async Task<HttpResponseMessage> RecordAsync(HttpResponseMessage response)
+    {
+        Interlocked.Increment(ref Sent);
+        var status = (int)response.StatusCode;
+        if (status < 500)
+        {
+            return response;
+        }
+        var problem = response.Content.Headers.ContentType?.MediaType == "application/problem+json";
+        if (problem && (status == 502 || (status == 503 && response.Headers.RetryAfter?.Delta > TimeSpan.Zero)))
+        {
+            Interlocked.Increment(ref Unavailable);
+        }
+        else
+        {
+            Unexpected.Enqueue($"{status} from {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.AbsolutePath}: {await response.Content.ReadAsStringAsync()}");
+        }
+        return response;
+    }
+
+    /// <summary>Waits (polling, at most a minute) until <paramref name="condition"/> holds; fails saying what did not happen.</summary>
+    public async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (!condition())
+        {
+            Assert.False(_workers.All(w => w.IsCompleted), $"the load ended before {what} (placed {Placed}, refused {Refused}, unavailable {Unavailable}, sent {Sent})");
+            Assert.True(DateTime.UtcNow < deadline, $"no {what} within a minute (placed {Placed}, refused {Refused}, unavailable {Unavailable}, sent {Sent})");
+            await Task.Delay(100);
+        }
     }
 
     public async ValueTask DisposeAsync()

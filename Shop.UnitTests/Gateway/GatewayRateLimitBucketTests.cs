@@ -1,0 +1,67 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Shop.Gateway.RateLimiting;
+
+namespace Shop.UnitTests.Gateway;
+
+public sealed class GatewayRateLimitBucketTests
+{
+    private static readonly GatewayRateLimitOptions Options = new();
+    private static readonly IPAddress Client = IPAddress.Parse("203.0.113.7");
+
+    [Theory]
+    [InlineData("203.0.113.7", "a:203.0.113.7")]
+    [InlineData("::ffff:203.0.113.7", "a:203.0.113.7")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "a:2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::1", "a:2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:3::1", "a:2001:db8:1:3::/64")]
+    public void An_ipv4_address_counts_alone_and_an_ipv6_address_by_its_64(string address, string key) =>
+        Assert.Equal(key, GatewayRateLimiter.ClientKey(IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("/users/login")]
+    [InlineData("/users/register")]
+    [InlineData("/users/token/refresh")]
+    [InlineData("/Users/Login/")]
+    public void Sign_in_posts_draw_from_a_shared_bucket_per_route_and_address(string path)
+    {
+        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("POST", path), Client, Options);
+
+        Assert.NotNull(bucket);
+        Assert.Equal(("sign-in", $"rl:signin:{path.TrimEnd('/').ToLowerInvariant()}:a:203.0.113.7"), (bucket.Kind, bucket.Key));
+        Assert.Same(Options.SignIn, bucket.Settings);
+        Assert.Same(bucket, bucket.WithUser("u:7"));
+    }
+
+    [Theory]
+    [InlineData("/orders")]
+    [InlineData("/orders/")]
+    public void Placing_an_order_draws_from_a_shared_bucket_per_user_or_else_per_address(string path)
+    {
+        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("POST", path), Client, Options);
+
+        Assert.NotNull(bucket);
+        Assert.Equal("order", bucket.Kind);
+        Assert.Same(Options.PlaceOrder, bucket.Settings);
+        Assert.Equal("rl:order:u:7", bucket.WithUser("u:7").Key);
+        Assert.Equal("rl:order:a:203.0.113.7", bucket.WithUser(null).Key);
+    }
+
+    [Theory]
+    [InlineData("GET", "/users/login")]
+    [InlineData("GET", "/orders")]
+    [InlineData("POST", "/orders/0b6c5e4e-0000-0000-0000-000000000001/cancel")]
+    [InlineData("POST", "/inventory/items")]
+    [InlineData("POST", "/users/logout")]
+    public void Every_other_request_draws_from_the_general_budget(string method, string path) =>
+        Assert.Null(GatewayRateLimiter.SharedBucket(TestRequest.Create(method, path), Client, Options));
+
+    [Fact]
+    public void The_general_budget_counts_a_validated_user_by_id_and_anyone_else_by_address()
+    {
+        Assert.Equal("rl:req:u:7", GatewayRateLimiter.RequestsBucket(Client, "u:7", Options).Key);
+        var anonymous = GatewayRateLimiter.RequestsBucket(Client, null, Options);
+        Assert.Equal(("request", "rl:req:a:203.0.113.7"), (anonymous.Kind, anonymous.Key));
+        Assert.Same(Options.Requests, anonymous.Settings);
+    }
+}
