@@ -19,6 +19,7 @@ builder.AddShopOpenApi("Shop Inventory API", "The catalogue: items by sku with p
 builder.Services.Configure<InventoryCacheOptions>(builder.Configuration.GetSection("Inventory:Cache"));
 builder.Services.AddScoped<ItemReader>();
 builder.Services.AddScoped<StockReservations>();
+builder.Services.AddScoped<CatalogueChanges>();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync<InventoryDbContext>("inventorydb");
