@@ -1,4 +1,4 @@
-using Shop.Inventory.Apis;
+using Shop.Inventory;
 using Shop.Inventory.Data;
 using Shop.Inventory.Services;
 
@@ -19,6 +19,7 @@ builder.AddShopOpenApi("Shop Inventory API", "The catalogue: items by sku with p
 builder.Services.Configure<InventoryCacheOptions>(builder.Configuration.GetSection("Inventory:Cache"));
 builder.Services.AddScoped<ItemReader>();
 builder.Services.AddScoped<StockReservations>();
+builder.Services.AddScoped<CatalogueChanges>();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync<InventoryDbContext>("inventorydb");
@@ -30,8 +31,7 @@ app.UseAuthorization();
 
 app.MapShopOpenApi("/inventory");
 app.MapDefaultEndpoints(publicPrefix: "/inventory");
-app.MapInventoryApi();
-app.MapInternalReservationsApi();
+app.MapInventoryRoutes();
 
 app.Run();
 

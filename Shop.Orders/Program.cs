@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.DataProtection;
-using Shop.Orders.Apis;
+using Shop.Orders;
 using Shop.Orders.Services.Clients;
 using Shop.Orders.Data;
 using Shop.Orders.Services;
@@ -75,8 +75,7 @@ app.UseAuthorization();
 
 app.MapShopOpenApi("/orders");
 app.MapDefaultEndpoints(publicPrefix: "/orders");
-app.MapOrdersApi();
-app.MapWebhooksApi();
+app.MapOrdersRoutes();
 
 app.Run();
 

@@ -49,15 +49,10 @@ public sealed class InventoryTests(ShopApp shop)
         await (await shop.Client().GetAsync($"/inventory/{sku}")).ExpectProblemAsync(401);
     }
 
+    // Every field rule is in Shop.UnitTests (ItemValidationTests); here: a rule and a binding failure reach the client as a 400 naming the field.
     [Theory]
     [InlineData("""{"sku":"has space","name":"n","price":1,"qty":1}""", "sku")]
-    [InlineData("""{"sku":"","name":"n","price":1,"qty":1}""", "sku")]
-    [InlineData("""{"sku":"OK-1","name":"","price":1,"qty":1}""", "name")]
-    [InlineData("""{"sku":"OK-1","name":"n","price":-1,"qty":1}""", "price")]
-    [InlineData("""{"sku":"OK-1","name":"n","price":1.234,"qty":1}""", "price")]
-    [InlineData("""{"sku":"OK-1","name":"n","price":1,"qty":-1}""", "qty")]
     [InlineData("""{"sku":"OK-1","name":"n","price":"free","qty":1}""", "price")]
-    [InlineData("""{"sku":"OK-1","name":"n","qty":1}""", "price")]
     public async Task Create_validates_input(string body, string field)
     {
         var admin = await shop.AdminAsync();

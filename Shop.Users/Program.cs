@@ -1,4 +1,4 @@
-using Shop.Users.Apis;
+using Shop.Users;
 using Shop.Users.Data;
 using Shop.Users.Services;
 
@@ -24,6 +24,10 @@ builder.Services.Configure<LoginThrottleOptions>(builder.Configuration.GetSectio
 builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddScoped<SignInSessions>();
 builder.Services.AddScoped<AccountChanges>();
+builder.Services.AddScoped<AccountReader>();
+builder.Services.AddScoped<AccountUpdates>();
+builder.Services.AddScoped<Registration>();
+builder.Services.AddScoped<PasswordSignIn>();
 builder.AddShopOpenApi("Shop Users API", "Accounts, sign-in sessions and the public keys that verify access tokens.", new Dictionary<string, string>
 {
     ["Users"] = "Accounts: register, read and change them; admins list, promote and deactivate",
@@ -40,9 +44,7 @@ app.UseAuthorization();
 
 app.MapShopOpenApi("/users");
 app.MapDefaultEndpoints(publicPrefix: "/users");
-app.MapUsersApi();
-app.MapSessionsApi();
-app.MapInternalUsersApi();
+app.MapUsersRoutes();
 
 app.Run();
 

@@ -1,17 +1,99 @@
 using System.Text.RegularExpressions;
+using Shop.Inventory.Services;
 
 namespace Shop.Inventory.Apis;
 
+/// <summary>The field rules of every Inventory request, checked at the edge before any service runs.</summary>
 internal static partial class ItemValidation
 {
     public const int NameMax = 100;
+    public const int SearchMax = 100;
     public const decimal PriceMax = 9_999_999_999.99m;
-    public const int QtyMax = 1_000_000_000;
+    public const int QtyMax = CatalogueChanges.QtyMax;
+    public const int ReserveLinesMax = 100;
+    public const int ReserveQtyMax = 1000;
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     public static partial Regex SkuPattern();
 
-    public static void Sku(ValidationErrors errors, string? sku, string field = "sku")
+    public static ValidationErrors Search(string? q, int? limit, int? offset, out Paging paging)
+    {
+        var errors = new ValidationErrors();
+        paging = Paging.Parse(limit, offset, errors);
+        if (q is { Length: > SearchMax })
+        {
+            errors.Add("q", $"Must be at most {SearchMax} characters.");
+        }
+        return errors.RejectControlCharacters("q", q);
+    }
+
+    public static ValidationErrors Create(CreateItemRequest request)
+    {
+        var errors = new ValidationErrors();
+        Sku(errors, request.Sku);
+        errors.RequireString("name", request.Name, NameMax);
+        if (request.Price is null)
+        {
+            errors.Add("price", "This field is required.");
+        }
+        Price(errors, request.Price);
+        Qty(errors, request.Qty);
+        return errors;
+    }
+
+    public static ValidationErrors Update(UpdateItemRequest request)
+    {
+        var errors = new ValidationErrors();
+        if (request.Name is not null)
+        {
+            errors.RequireString("name", request.Name, NameMax);
+        }
+        Price(errors, request.Price);
+        Qty(errors, request.Qty);
+        return errors;
+    }
+
+    public static ValidationErrors Adjust(AdjustRequest request)
+    {
+        var errors = new ValidationErrors();
+        if (request.Delta is null)
+        {
+            errors.Add("delta", "This field is required.");
+        }
+        else if (request.Delta is < -QtyMax or > QtyMax)
+        {
+            errors.Add("delta", $"Must be between -{QtyMax} and {QtyMax}.");
+        }
+        return errors;
+    }
+
+    public static ValidationErrors Reserve(ReserveRequest request)
+    {
+        var errors = new ValidationErrors();
+        if (request.OrderId is null || request.OrderId == Guid.Empty)
+        {
+            errors.Add("order_id", "This field is required.");
+        }
+        if (request.Items is not { Count: > 0 and <= ReserveLinesMax })
+        {
+            return errors.Add("items", $"Between 1 and {ReserveLinesMax} lines are required.");
+        }
+        for (var i = 0; i < request.Items.Count; i++)
+        {
+            Sku(errors, request.Items[i].Sku, $"items[{i}].sku");
+            if (request.Items[i].Qty is not (>= 1 and <= ReserveQtyMax))
+            {
+                errors.Add($"items[{i}].qty", $"Must be between 1 and {ReserveQtyMax}.");
+            }
+        }
+        if (request.Items.Select(l => l.Sku).Distinct(StringComparer.Ordinal).Count() != request.Items.Count)
+        {
+            errors.Add("items", "Each sku may appear at most once.");
+        }
+        return errors;
+    }
+
+    private static void Sku(ValidationErrors errors, string? sku, string field = "sku")
     {
         if (string.IsNullOrEmpty(sku))
         {
@@ -23,7 +105,7 @@ internal static partial class ItemValidation
         }
     }
 
-    public static void Price(ValidationErrors errors, decimal? price)
+    private static void Price(ValidationErrors errors, decimal? price)
     {
         if (price is null)
         {
@@ -39,7 +121,7 @@ internal static partial class ItemValidation
         }
     }
 
-    public static void Qty(ValidationErrors errors, int? qty)
+    private static void Qty(ValidationErrors errors, int? qty)
     {
         if (qty is < 0 or > QtyMax)
         {

@@ -1,14 +1,16 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Shop.Inventory.Apis;
 using Shop.Inventory.Data;
 
 namespace Shop.Inventory.Services;
 
+/// <summary>A line that cannot be reserved: more requested than is in stock.</summary>
+public sealed record Shortage(string Sku, int Requested, int Available);
+
 public abstract record ReserveOutcome
 {
-    public sealed record Reserved(ReservationResponse Reservation) : ReserveOutcome;
-    public sealed record Short(IReadOnlyList<StockShortage> Shortages) : ReserveOutcome;
+    public sealed record Reserved(Reservation Reservation) : ReserveOutcome;
+    public sealed record Short(IReadOnlyList<Shortage> Shortages) : ReserveOutcome;
     public sealed record UnknownSkus(IReadOnlyList<string> Skus) : ReserveOutcome;
     public sealed record AlreadyReleased : ReserveOutcome;
 }
@@ -26,7 +28,7 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
     {
         var skus = lines.Select(l => l.Sku).ToArray();
         var qtys = lines.Select(l => l.Qty).ToArray();
-        // One statement, one implicit transaction: see the ReserveStockFunction migration.
+        // One statement, one implicit transaction: see Data/Sql/reserve_stock.sql.
         var rows = await db.Database.SqlQuery<ReserveStockRow>($"""
             SELECT outcome, sku, name, qty, available, unit_price
             FROM reserve_stock({orderId}, {skus}, {qtys})
@@ -43,12 +45,16 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
         }
         if (rows.Any(r => r.Outcome == "short"))
         {
-            return new ReserveOutcome.Short([.. rows.Select(r => new StockShortage(r.Sku!, r.Qty!.Value, r.Available!.Value))]);
+            return new ReserveOutcome.Short([.. rows.Select(r => new Shortage(r.Sku!, r.Qty!.Value, r.Available!.Value))]);
         }
 
         await reader.InvalidateAsync(skus);
-        return new ReserveOutcome.Reserved(new ReservationResponse(orderId, ReservationStatus.Reserved,
-            [.. rows.Select(r => new ReservedLine(r.Sku!, r.Name!, r.Qty!.Value, r.UnitPrice!.Value))]));
+        return new ReserveOutcome.Reserved(new Reservation
+        {
+            OrderId = orderId,
+            Status = ReservationStatus.Reserved,
+            Lines = [.. rows.Select(r => new ReservationLine { OrderId = orderId, Sku = r.Sku!, Name = r.Name!, Qty = r.Qty!.Value, UnitPrice = r.UnitPrice!.Value })],
+        });
     }
 
     private sealed class ReserveStockRow
@@ -101,13 +107,22 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
         return true;
     }
 
-    public async Task<ReservationResponse?> FindAsync(Guid orderId, CancellationToken ct)
+    /// <summary>The order's reservation with its lines in sku order, or null if the order id was never seen.</summary>
+    public async Task<Reservation?> FindAsync(Guid orderId, CancellationToken ct)
     {
         var reservation = await db.Reservations.AsNoTracking().Include(r => r.Lines)
             .FirstOrDefaultAsync(r => r.OrderId == orderId, ct);
-        return reservation is null ? null : new ReservationResponse(reservation.OrderId, reservation.Status,
-            [.. reservation.Lines.OrderBy(l => l.Sku).Select(l => new ReservedLine(l.Sku, l.Name, l.Qty, l.UnitPrice))]);
+        reservation?.Lines.Sort((a, b) => string.Compare(a.Sku, b.Sku, StringComparison.CurrentCulture));
+        return reservation;
     }
+
+    /// <summary>Σ quantity held by active reservations per sku: what the invariant checks reconcile against.</summary>
+    public Task<Dictionary<string, int>> HeldTotalsAsync(CancellationToken ct) =>
+        db.ReservationLines.AsNoTracking()
+            .Where(l => db.Reservations.Any(r => r.OrderId == l.OrderId && r.Status == ReservationStatus.Reserved))
+            .GroupBy(l => l.Sku)
+            .Select(g => new { Sku = g.Key, Qty = g.Sum(l => l.Qty) })
+            .ToDictionaryAsync(x => x.Sku, x => x.Qty, ct);
 
     private async Task<ReserveOutcome> ExistingAsync(Guid orderId, CancellationToken ct)
     {

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
-using Shop.Users.Data;
+using Shop.Users.Services;
 
 namespace Shop.Users.Apis;
 
@@ -13,15 +12,8 @@ public static class InternalUsersApi
             .RequireServiceCallers("orders", "inventory") // orders before taking an order; both for security stamps
             .ExcludeFromDescription();
 
-        // Straight from the database, not the cache: this is the source other services trust for the
-        // security stamp when Redis has none, and a cached row could be older than the stamp they hold.
-        api.MapGet("/{id:int}", async Task<Results<Ok<UserStatusResponse>, NotFound>> (int id, UsersDbContext db, CancellationToken ct) =>
-        {
-            var user = await db.Users.AsNoTracking().Where(u => u.Id == id)
-                .Select(u => new UserStatusResponse(u.Id, u.Role, u.IsActive, u.SecurityStamp))
-                .FirstOrDefaultAsync(ct);
-            return user is null ? TypedResults.NotFound() : TypedResults.Ok(user);
-        });
+        api.MapGet("/{id:int}", async Task<Results<Ok<UserStatusResponse>, NotFound>> (int id, AccountReader accounts, CancellationToken ct) =>
+            await accounts.StatusAsync(id, ct) is { } status ? TypedResults.Ok(UserStatusResponse.From(status)) : TypedResults.NotFound());
         return api;
     }
 }

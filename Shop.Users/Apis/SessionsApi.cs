@@ -1,9 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.EntityFrameworkCore;
-using Shop.Users.Data;
 using Shop.Users.Services;
 
 namespace Shop.Users.Apis;
@@ -39,64 +36,26 @@ public static class SessionsApi
     }
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
-        LoginRequest request, UsersDbContext db, PasswordService passwords, SignInSessions sessions, LoginThrottle throttle,
-        SecurityAudit audit, HttpContext http, CancellationToken ct)
+        LoginRequest request, PasswordSignIn signIn, HttpContext http, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        errors.RequireString("email", request.Email, UserValidation.EmailMax);
-        if (string.IsNullOrEmpty(request.Password))
-        {
-            errors.Add("password", "This field is required.");
-        }
-        else if (request.Password.Length > PasswordService.MaxLength)
-        {
-            errors.Add("password", $"Must be at most {PasswordService.MaxLength} characters.");
-        }
+        var errors = UserValidation.Login(request);
         if (!errors.IsValid)
         {
             return errors.ToProblem();
         }
-
-        var normalized = User.Normalize(request.Email!);
-        var (attempt, retryAfter) = await throttle.TryAcquireAsync(normalized, http.Connection.RemoteIpAddress);
-        if (attempt is null)
+        switch (await signIn.SignInAsync(request.Email!, request.Password!, http.Connection.RemoteIpAddress, ct))
         {
-            audit.Record("auth.locked", normalized, normalized, $"retry after {retryAfter} s");
-            http.Response.Headers.RetryAfter = retryAfter.ToString();
-            return TypedResults.Problem(statusCode: 429, title: "Too many sign-in attempts",
-                detail: $"Too many attempts for this account or from this address. Try again in {retryAfter} second(s).");
-        }
-
-        bool? succeeded = null;
-        try
-        {
-            var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
-            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => user is null
-                ? passwords.VerifyAgainstDummy(request.Password!)
-                : passwords.Verify(user.PasswordHash, request.Password!), ct);
-            if (!checkedPassword)
-            {
+            case SignInOutcome.SignedIn signedIn:
+                return TypedResults.Ok(Respond(http, signedIn.Tokens, request.ReturnRefreshToken == true));
+            case SignInOutcome.Throttled throttled:
+                http.Response.Headers.RetryAfter = throttled.RetryAfterSeconds.ToString();
+                return TypedResults.Problem(statusCode: 429, title: "Too many sign-in attempts",
+                    detail: $"Too many attempts for this account or from this address. Try again in {throttled.RetryAfterSeconds} second(s).");
+            case SignInOutcome.Busy:
                 return Busy(http);
-            }
-            if (user is null || verification == PasswordVerificationResult.Failed || !user.IsActive)
-            {
-                succeeded = false;
-                audit.Record("auth.login_failed", normalized, user?.Id.ToString());
+            default:
                 // One answer for unknown email, wrong password and inactive account.
                 return TypedResults.Problem(statusCode: 401, title: "Invalid credentials", detail: "The email or password is incorrect.");
-            }
-            succeeded = true;
-            if (verification == PasswordVerificationResult.SuccessRehashNeeded)
-            {
-                user.PasswordHash = passwords.Hash(request.Password!);
-                await db.SaveChangesAsync(ct);
-            }
-            var issued = await sessions.StartAsync(user, ct);
-            return TypedResults.Ok(Respond(http, issued, request.ReturnRefreshToken == true));
-        }
-        finally
-        {
-            await throttle.ReleaseAsync(attempt, succeeded);
         }
     }
 
@@ -124,17 +83,10 @@ public static class SessionsApi
     }
 
     private static async Task<NoContent> LogoutAsync(
-        [FromBody] RefreshRequest? request, ClaimsPrincipal principal, SignInSessions sessions, SecurityAudit audit,
-        HttpContext http, CancellationToken ct)
+        [FromBody] RefreshRequest? request, ClaimsPrincipal principal, SignInSessions sessions, HttpContext http, CancellationToken ct)
     {
         var presented = !string.IsNullOrEmpty(request?.RefreshToken) ? request!.RefreshToken : http.Request.Cookies[RefreshCookie];
-        var session = principal.GetSessionId()
-            ?? (string.IsNullOrEmpty(presented) ? null : await sessions.FindSessionAsync(presented, ct));
-        if (session is { } id)
-        {
-            await sessions.RevokeFamilyAsync(id, ct);
-            audit.Record("auth.logout", principal.GetUserId()?.ToString(), $"session {id:N}");
-        }
+        await sessions.SignOutAsync(principal.GetSessionId(), presented, principal.GetUserId(), ct);
         ClearCookie(http);
         return TypedResults.NoContent();
     }

@@ -1,11 +1,14 @@
 using System.Text.Json.Serialization;
 using Shop.Users.Data;
+using Shop.Users.Services;
 
 namespace Shop.Users.Apis;
 
 public sealed record UserResponse(int Id, string Name, string Email, string Role, bool IsActive, DateTime CreatedAt)
 {
-    public static UserResponse From(User u) => new(u.Id, u.Name, u.Email, u.Role, u.IsActive, DateTime.SpecifyKind(u.CreatedAt, DateTimeKind.Utc));
+    public static UserResponse From(User u) => From(CachedAccount.From(u));
+
+    public static UserResponse From(CachedAccount a) => new(a.Id, a.Name, a.Email, a.Role, a.IsActive, a.CreatedAt);
 }
 
 /// <summary>
@@ -34,4 +37,7 @@ public sealed record RefreshRequest(string? RefreshToken);
 public sealed record UpdateUserRequest(string? Name, string? Email, string? Password, string? CurrentPassword, string? Role, bool? IsActive);
 
 /// <summary>What Orders needs to know before taking an order, and what every service needs to check a token's stamp.</summary>
-public sealed record UserStatusResponse(int Id, string Role, bool IsActive, int SecurityStamp);
+public sealed record UserStatusResponse(int Id, string Role, bool IsActive, int SecurityStamp)
+{
+    public static UserStatusResponse From(AccountStatus s) => new(s.Id, s.Role, s.IsActive, s.SecurityStamp);
+}

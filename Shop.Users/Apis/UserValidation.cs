@@ -1,14 +1,68 @@
 using System.Net.Mail;
+using Shop.Users.Data;
 using Shop.Users.Services;
 
 namespace Shop.Users.Apis;
 
+/// <summary>The field rules of every Users request, checked at the edge before any service runs.</summary>
 internal static class UserValidation
 {
     public const int NameMax = 100;
     public const int EmailMax = 254;
 
-    public static void Email(ValidationErrors errors, string? email)
+    public static ValidationErrors Register(RegisterRequest request)
+    {
+        var errors = new ValidationErrors();
+        errors.RequireString("name", request.Name, NameMax);
+        Email(errors, request.Email);
+        Password(errors, request.Password);
+        return errors;
+    }
+
+    /// <summary>Only presence and the length cap: a sign-in never tells which passwords could exist.</summary>
+    public static ValidationErrors Login(LoginRequest request)
+    {
+        var errors = new ValidationErrors();
+        errors.RequireString("email", request.Email, EmailMax);
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            errors.Add("password", "This field is required.");
+        }
+        else if (request.Password.Length > PasswordService.MaxLength)
+        {
+            errors.Add("password", $"Must be at most {PasswordService.MaxLength} characters.");
+        }
+        return errors;
+    }
+
+    /// <param name="isSelf">The account changes itself: changing its email or password then needs <c>current_password</c>.</param>
+    public static ValidationErrors Update(UpdateUserRequest request, bool isSelf)
+    {
+        var errors = new ValidationErrors();
+        if (request.Name is not null)
+        {
+            errors.RequireString("name", request.Name, NameMax);
+        }
+        if (request.Email is not null)
+        {
+            Email(errors, request.Email);
+        }
+        if (request.Password is not null)
+        {
+            Password(errors, request.Password);
+        }
+        if (isSelf && (request.Password is not null || request.Email is not null) && string.IsNullOrEmpty(request.CurrentPassword))
+        {
+            errors.Add("current_password", "Required to change your email or password.");
+        }
+        if (request.Role is not null && !Roles.All.Contains(request.Role))
+        {
+            errors.Add("role", "Must be one of: user, admin.");
+        }
+        return errors;
+    }
+
+    private static void Email(ValidationErrors errors, string? email)
     {
         errors.RequireString("email", email, EmailMax);
         if (string.IsNullOrWhiteSpace(email) || email.Trim().Length > EmailMax)
@@ -22,15 +76,15 @@ internal static class UserValidation
         }
     }
 
-    public static void Password(ValidationErrors errors, string? password, string field = "password")
+    private static void Password(ValidationErrors errors, string? password)
     {
         if (string.IsNullOrEmpty(password))
         {
-            errors.Add(field, "This field is required.");
+            errors.Add("password", "This field is required.");
         }
         else if (password.Length is < PasswordService.MinLength or > PasswordService.MaxLength)
         {
-            errors.Add(field, $"Must be {PasswordService.MinLength} to {PasswordService.MaxLength} characters.");
+            errors.Add("password", $"Must be {PasswordService.MinLength} to {PasswordService.MaxLength} characters.");
         }
     }
 }

@@ -1,16 +1,12 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Shop.Users.Data;
 using Shop.Users.Services;
 
 namespace Shop.Users.Apis;
 
+/// <summary>Accounts: registration (<see cref="Registration"/>), reads (<see cref="AccountReader"/>) and changes (<see cref="AccountUpdates"/>).</summary>
 public static class UsersApi
 {
-    private static readonly TimeSpan CacheTtl = TimeSpan.FromMinutes(5);
-
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/users").WithTags("Users");
@@ -35,71 +31,35 @@ public static class UsersApi
         return api;
     }
 
-    internal static Task<UserResponse?> FindCachedAsync(int id, UsersDbContext db, CacheStore cache, CancellationToken ct) =>
-        cache.GetOrLoadAsync(AccountChanges.CacheKey(id), CacheTtl, async token =>
-        {
-            var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id, token);
-            return user is null ? null : UserResponse.From(user);
-        }, ct);
-
     private static async Task<Results<Created<TokenResponse>, ValidationProblem, ProblemHttpResult>> RegisterAsync(
-        RegisterRequest request, UsersDbContext db, PasswordService passwords, SignInSessions sessions, HttpContext http, CancellationToken ct)
+        RegisterRequest request, Registration registration, HttpContext http, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        errors.RequireString("name", request.Name, UserValidation.NameMax);
-        UserValidation.Email(errors, request.Email);
-        UserValidation.Password(errors, request.Password);
+        var errors = UserValidation.Register(request);
         if (!errors.IsValid)
         {
             return errors.ToProblem();
         }
-
-        // The common duplicate is refused before a password hash is spent on it; a race is still caught below.
-        var normalizedEmail = User.Normalize(request.Email!);
-        if (await db.Users.AnyAsync(u => u.NormalizedEmail == normalizedEmail, ct))
+        return await registration.RegisterAsync(new NewAccount(request.Name!, request.Email!, request.Password!), ct) switch
         {
-            return EmailAlreadyRegistered();
-        }
-        var (hashed, hash) = await passwords.WithinCapAsync(() => passwords.Hash(request.Password!), ct);
-        if (!hashed)
-        {
-            return SessionsApi.Busy(http);
-        }
-        var user = new User
-        {
-            Name = request.Name!.Trim(),
-            Email = request.Email!.Trim(),
-            NormalizedEmail = normalizedEmail,
-            PasswordHash = hash,
-            Role = Roles.User,
-            CreatedAt = DateTime.UtcNow,
+            RegistrationOutcome.Registered r => TypedResults.Created($"/users/{r.Tokens.User.Id}", SessionsApi.Respond(http, r.Tokens, request.ReturnRefreshToken == true)),
+            RegistrationOutcome.Busy => SessionsApi.Busy(http),
+            _ => TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "An account with this email already exists. Sign in instead, or register with another email."),
         };
-        db.Users.Add(user);
-        if (!await db.TrySaveUniqueAsync(ct))
-        {
-            return EmailAlreadyRegistered();
-        }
-
-        var issued = await sessions.StartAsync(user, ct);
-        return TypedResults.Created($"/users/{user.Id}", SessionsApi.Respond(http, issued, request.ReturnRefreshToken == true));
     }
 
-    private static ProblemHttpResult EmailAlreadyRegistered() =>
-        TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "An account with this email already exists. Sign in instead, or register with another email.");
-
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetMeAsync(
-        ClaimsPrincipal principal, UsersDbContext db, CacheStore cache, CancellationToken ct)
+        ClaimsPrincipal principal, AccountReader accounts, CancellationToken ct)
     {
-        var me = principal.GetUserId() is { } id ? await FindCachedAsync(id, db, cache, ct) : null;
+        var me = principal.GetUserId() is { } id ? await accounts.GetAsync(id, ct) : null;
         if (me is null || !me.IsActive)
         {
             return InactiveCaller();
         }
-        return TypedResults.Ok(me);
+        return TypedResults.Ok(UserResponse.From(me));
     }
 
     private static async Task<Results<Ok<Page<UserResponse>>, ValidationProblem>> ListAsync(
-        int? limit, int? offset, UsersDbContext db, CancellationToken ct)
+        int? limit, int? offset, AccountReader accounts, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var paging = Paging.Parse(limit, offset, errors);
@@ -107,133 +67,65 @@ public static class UsersApi
         {
             return errors.ToProblem();
         }
-        return TypedResults.Ok(await db.Users.AsNoTracking().ToPageAsync(paging,
-            users => users.OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id), UserResponse.From, ct));
+        return TypedResults.Ok(await accounts.ListAsync(paging, UserResponse.From, ct));
     }
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetAsync(
-        int id, ClaimsPrincipal principal, UsersDbContext db, CacheStore cache, CancellationToken ct)
+        int id, ClaimsPrincipal principal, AccountReader accounts, CancellationToken ct)
     {
         if (!principal.IsAdmin() && principal.GetUserId() != id)
         {
             return NotFound();
         }
-        var user = await FindCachedAsync(id, db, cache, ct);
-        return user is null ? NotFound() : TypedResults.Ok(user);
+        var user = await accounts.GetAsync(id, ct);
+        return user is null ? NotFound() : TypedResults.Ok(UserResponse.From(user));
     }
 
     private static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        int id, UpdateUserRequest request, ClaimsPrincipal principal, UsersDbContext db, PasswordService passwords,
-        AccountChanges changes, HttpContext http, CancellationToken ct)
+        int id, UpdateUserRequest request, ClaimsPrincipal principal, AccountUpdates updates, HttpContext http, CancellationToken ct)
     {
-        var isAdmin = principal.IsAdmin();
-        var callerId = principal.GetUserId();
-        var isSelf = callerId == id;
-        if (!isAdmin && !isSelf)
+        var actor = ActorOf(principal);
+        var isSelf = actor.UserId == id;
+        if (!actor.IsAdmin && !isSelf)
         {
             return NotFound();
         }
-        if (!isAdmin && (request.Role is not null || request.IsActive is not null))
+        if (!actor.IsAdmin && (request.Role is not null || request.IsActive is not null))
         {
             return TypedResults.Problem(statusCode: 403, title: "Forbidden", detail: "Only an admin may change role or activity.");
         }
-
-        var errors = new ValidationErrors();
-        if (request.Name is not null)
-        {
-            errors.RequireString("name", request.Name, UserValidation.NameMax);
-        }
-        if (request.Email is not null)
-        {
-            UserValidation.Email(errors, request.Email);
-        }
-        if (request.Password is not null)
-        {
-            UserValidation.Password(errors, request.Password);
-        }
-        // A stolen token alone must not be enough to take the account over by re-binding its email or password.
-        if (isSelf && (request.Password is not null || request.Email is not null) && string.IsNullOrEmpty(request.CurrentPassword))
-        {
-            errors.Add("current_password", "Required to change your email or password.");
-        }
-        if (request.Role is not null && !Roles.All.Contains(request.Role))
-        {
-            errors.Add("role", "Must be one of: user, admin.");
-        }
+        var errors = UserValidation.Update(request, isSelf);
         if (!errors.IsValid)
         {
             return errors.ToProblem();
         }
 
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == id, ct);
-        if (user is null)
+        var update = new AccountUpdate(request.Name, request.Email, request.Password, request.CurrentPassword, request.Role, request.IsActive);
+        return await updates.UpdateAsync(id, update, actor, ct) switch
         {
-            return NotFound();
-        }
-        if (isSelf && !user.IsActive)
-        {
-            return InactiveCaller();
-        }
-        if (isSelf && (request.Password is not null || request.Email is not null))
-        {
-            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => passwords.Verify(user.PasswordHash, request.CurrentPassword!), ct);
-            if (!checkedPassword)
-            {
-                return SessionsApi.Busy(http);
-            }
-            if (verification == PasswordVerificationResult.Failed)
-            {
-                return new ValidationErrors().Add("current_password", "The current password is incorrect.").ToProblem();
-            }
-        }
-        if (isSelf && isAdmin && (request.IsActive == false || request.Role == Roles.User))
-        {
-            return TypedResults.Problem(statusCode: 409, title: "Cannot lock yourself out", detail: "An admin cannot deactivate or demote their own account.");
-        }
-
-        if (request.Name is not null) user.Name = request.Name.Trim();
-        if (request.Email is not null)
-        {
-            user.Email = request.Email.Trim();
-            user.NormalizedEmail = User.Normalize(request.Email);
-        }
-        if (request.Password is not null)
-        {
-            var (hashed, hash) = await passwords.WithinCapAsync(() => passwords.Hash(request.Password), ct);
-            if (!hashed)
-            {
-                return SessionsApi.Busy(http);
-            }
-            user.PasswordHash = hash;
-        }
-        if (request.Role is not null) user.Role = request.Role;
-        if (request.IsActive is { } active) user.IsActive = active;
-
-        return await changes.SaveAsync(user, callerId, principal.GetSessionId(), ct) switch
-        {
-            ChangeOutcome.EmailTaken => TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "Another account uses this email."),
-            ChangeOutcome.ConcurrentChange => TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Reload it and try again."),
-            _ => TypedResults.Ok(UserResponse.From(user)),
+            UpdateOutcome.Updated u => TypedResults.Ok(UserResponse.From(u.User)),
+            UpdateOutcome.NotFound => NotFound(),
+            UpdateOutcome.InactiveCaller => InactiveCaller(),
+            UpdateOutcome.WrongCurrentPassword => new ValidationErrors().Add("current_password", "The current password is incorrect.").ToProblem(),
+            UpdateOutcome.SelfLockout => TypedResults.Problem(statusCode: 409, title: "Cannot lock yourself out", detail: "An admin cannot deactivate or demote their own account."),
+            UpdateOutcome.EmailTaken => TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "Another account uses this email."),
+            UpdateOutcome.ConcurrentChange => TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Reload it and try again."),
+            UpdateOutcome.Busy => SessionsApi.Busy(http),
+            _ => throw new InvalidOperationException("Unexpected update outcome."),
         };
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeactivateAsync(
-        int id, ClaimsPrincipal principal, UsersDbContext db, AccountChanges changes, CancellationToken ct)
-    {
-        if (principal.GetUserId() == id)
+        int id, ClaimsPrincipal principal, AccountUpdates updates, CancellationToken ct) =>
+        await updates.DeactivateAsync(id, ActorOf(principal), ct) switch
         {
-            return TypedResults.Problem(statusCode: 409, title: "Cannot lock yourself out", detail: "An admin cannot deactivate their own account.");
-        }
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == id, ct);
-        if (user is null)
-        {
-            return NotFound();
-        }
-        user.IsActive = false;
-        return await changes.SaveAsync(user, principal.GetUserId(), principal.GetSessionId(), ct) == ChangeOutcome.ConcurrentChange
-            ? TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Try again.")
-            : TypedResults.NoContent();
-    }
+            DeactivateOutcome.SelfLockout => TypedResults.Problem(statusCode: 409, title: "Cannot lock yourself out", detail: "An admin cannot deactivate their own account."),
+            DeactivateOutcome.NotFound => NotFound(),
+            DeactivateOutcome.ConcurrentChange => TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Try again."),
+            _ => TypedResults.NoContent(),
+        };
+
+    private static Actor ActorOf(ClaimsPrincipal principal) => new(principal.GetUserId(), principal.GetSessionId(), principal.IsAdmin());
 
     private static ProblemHttpResult NotFound() =>
         ShopProblems.NotFound("No such user.");

@@ -68,6 +68,21 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         return db.RefreshTokens.Where(r => r.TokenHash == hash).Select(r => (Guid?)r.FamilyId).FirstOrDefaultAsync(ct);
     }
 
+    /// <summary>
+    /// Sign-out: ends the session the access token names or, without one, the session of the presented
+    /// refresh token. Nothing to end (no token, or not one of ours) is not an error.
+    /// </summary>
+    public async Task SignOutAsync(Guid? sessionFromAccessToken, string? presentedRefreshToken, int? userId, CancellationToken ct)
+    {
+        var session = sessionFromAccessToken
+            ?? (string.IsNullOrEmpty(presentedRefreshToken) ? null : await FindSessionAsync(presentedRefreshToken, ct));
+        if (session is { } id)
+        {
+            await RevokeFamilyAsync(id, ct);
+            audit.Record("auth.logout", userId?.ToString(), $"session {id:N}");
+        }
+    }
+
     /// <summary>Ends one session: its refresh tokens stop working, and so do its access tokens at every service.</summary>
     public async Task RevokeFamilyAsync(Guid sessionId, CancellationToken ct)
     {

@@ -1,15 +1,15 @@
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Shop.Inventory.Data.Sql;
 
 #nullable disable
 
 namespace Shop.Inventory.Data.Migrations
 {
     /// <summary>
-    /// A reservation as one statement. Every order for a popular sku queues on that sku's row lock,
-    /// so the time the lock is held decides how many orders per second the sku can take. Done from
-    /// C# it was held across three round trips (lock and read, deduct, commit); inside the database
-    /// it is held for the function's own sub-millisecond work.
+    /// A reservation as one statement (<c>Data/Sql/reserve_stock.sql</c>). Every order for a popular
+    /// sku queues on that sku's row lock, so the lock is held only for the function's own work inside
+    /// the database, not across round trips from C#.
     /// </summary>
     [DbContext(typeof(InventoryDbContext))]
     [Migration("20261125223000_ReserveStockFunction")]
@@ -18,50 +18,7 @@ namespace Shop.Inventory.Data.Migrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.Sql("""
-                CREATE OR REPLACE FUNCTION reserve_stock(p_order_id uuid, p_skus text[], p_qtys int[])
-                RETURNS TABLE (outcome text, sku text, name text, qty int, available int, unit_price numeric)
-                LANGUAGE plpgsql AS $$
-                -- outcome per row: 'reserved' (one row per line), 'unknown' / 'short' (one row per
-                -- offending line, nothing changed), or 'exists' (one row: this order id was seen before).
-                BEGIN
-                    -- The order id is the idempotency key: a concurrent call with the same id waits
-                    -- here for the first to commit; a retry or a released tombstone finds the row.
-                    INSERT INTO reservations (order_id, status, created_at) VALUES (p_order_id, 'reserved', now())
-                    ON CONFLICT (order_id) DO NOTHING;
-                    IF NOT FOUND THEN
-                        RETURN QUERY SELECT 'exists'::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::numeric;
-                        RETURN;
-                    END IF;
-
-                    -- Lock in sku order, so concurrent multi-line reservations cannot deadlock.
-                    PERFORM 1 FROM inventory AS i WHERE i.sku = ANY (p_skus) ORDER BY i.sku FOR UPDATE;
-
-                    RETURN QUERY
-                        SELECT CASE WHEN i.sku IS NULL THEN 'unknown' ELSE 'short' END, r.sku, NULL::text, r.qty, i.qty, NULL::numeric
-                        FROM unnest(p_skus, p_qtys) AS r(sku, qty)
-                        LEFT JOIN inventory AS i ON i.sku = r.sku
-                        WHERE i.sku IS NULL OR i.qty < r.qty
-                        ORDER BY r.sku;
-                    IF FOUND THEN
-                        -- All or nothing: give the order id back, as a rollback would.
-                        DELETE FROM reservations AS res WHERE res.order_id = p_order_id;
-                        RETURN;
-                    END IF;
-
-                    RETURN QUERY
-                        WITH taken AS (
-                            UPDATE inventory AS i SET qty = i.qty - r.qty, updated_at = now()
-                            FROM unnest(p_skus, p_qtys) AS r(sku, qty)
-                            WHERE i.sku = r.sku
-                            RETURNING i.sku::text AS sku, i.name::text AS name, r.qty, i.qty AS left_qty, i.price),
-                        recorded AS (
-                            INSERT INTO reservation_lines (order_id, sku, name, qty, unit_price)
-                            SELECT p_order_id, t.sku, t.name, t.qty, t.price FROM taken AS t)
-                        SELECT 'reserved', t.sku, t.name, t.qty, t.left_qty, t.price::numeric FROM taken AS t ORDER BY t.sku;
-                END
-                $$;
-                """);
+            migrationBuilder.Sql(InventorySql.Read("reserve_stock.sql"));
         }
 
         /// <inheritdoc />

@@ -1,0 +1,92 @@
+using Microsoft.EntityFrameworkCore;
+using Shop.Inventory.Data;
+
+namespace Shop.Inventory.Services;
+
+/// <summary>A new catalogue item, already validated.</summary>
+public sealed record NewItem(string Sku, string Name, decimal Price, int Qty);
+
+/// <summary>A change to an item: each field that is not null is set.</summary>
+public sealed record ItemChange(string? Name, decimal? Price, int? Qty);
+
+public abstract record CreateItemOutcome
+{
+    public sealed record Created(InventoryItem Item) : CreateItemOutcome;
+    public sealed record SkuTaken : CreateItemOutcome;
+}
+
+public abstract record AdjustStockOutcome
+{
+    public sealed record Adjusted(InventoryItem Item) : AdjustStockOutcome;
+    public sealed record NotFound : AdjustStockOutcome;
+    /// <summary>The delta would take stock below zero or above the maximum; nothing was changed.</summary>
+    public sealed record OutOfRange : AdjustStockOutcome;
+}
+
+/// <summary>
+/// Admin changes to the catalogue. Each write invalidates the item's cache entry after it commits,
+/// so the next read through <see cref="ItemReader"/> sees it.
+/// </summary>
+public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
+{
+    public const int QtyMax = 1_000_000_000;
+
+    public async Task<CreateItemOutcome> CreateAsync(NewItem item, CancellationToken ct)
+    {
+        var now = DateTime.UtcNow;
+        var row = new InventoryItem { Sku = item.Sku, Name = item.Name.Trim(), Price = item.Price, Qty = item.Qty, CreatedAt = now, UpdatedAt = now };
+        db.Items.Add(row);
+        if (!await db.TrySaveUniqueAsync(ct))
+        {
+            return new CreateItemOutcome.SkuTaken();
+        }
+        await reader.InvalidateAsync(row.Sku);
+        return new CreateItemOutcome.Created(row);
+    }
+
+    /// <returns>The changed item, or null when there is no item with this sku.</returns>
+    public async Task<InventoryItem?> UpdateAsync(string sku, ItemChange change, CancellationToken ct)
+    {
+        var item = await db.Items.FirstOrDefaultAsync(i => i.Sku == sku, ct);
+        if (item is null)
+        {
+            return null;
+        }
+        if (change.Name is not null) item.Name = change.Name.Trim();
+        if (change.Price is { } price) item.Price = price;
+        if (change.Qty is { } qty) item.Qty = qty;
+        item.UpdatedAt = DateTime.UtcNow;
+        await db.SaveChangesAsync(ct);
+        await reader.InvalidateAsync(sku);
+        return item;
+    }
+
+    public async Task<AdjustStockOutcome> AdjustAsync(string sku, int delta, CancellationToken ct)
+    {
+        // One atomic statement: the stock check and the change cannot be split by another writer.
+        var updated = await db.Items
+            .FromSql($"""
+                UPDATE inventory SET qty = qty + {delta}, updated_at = now()
+                WHERE sku = {sku} AND qty + {delta} >= 0 AND qty + {delta} <= {QtyMax}
+                RETURNING *
+                """)
+            .AsNoTracking().ToListAsync(ct);
+        if (updated.Count == 0)
+        {
+            return await db.Items.AnyAsync(i => i.Sku == sku, ct) ? new AdjustStockOutcome.OutOfRange() : new AdjustStockOutcome.NotFound();
+        }
+        await reader.InvalidateAsync(sku);
+        return new AdjustStockOutcome.Adjusted(updated[0]);
+    }
+
+    /// <returns>False when there is no item with this sku.</returns>
+    public async Task<bool> DeleteAsync(string sku, CancellationToken ct)
+    {
+        if (await db.Items.Where(i => i.Sku == sku).ExecuteDeleteAsync(ct) == 0)
+        {
+            return false;
+        }
+        await reader.InvalidateAsync(sku);
+        return true;
+    }
+}

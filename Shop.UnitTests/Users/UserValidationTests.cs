@@ -1,0 +1,117 @@
+using Shop.ServiceDefaults;
+using Shop.Users.Apis;
+
+namespace Shop.UnitTests.Users;
+
+/// <summary>The field rules of every Users request (the full-stack suite checks once per endpoint that they reach the client).</summary>
+public sealed class UserValidationTests
+{
+    private const string Good = "longenough";
+
+    private static IEnumerable<string> Fields(ValidationErrors errors) => errors.ToProblem().ProblemDetails.Errors.Keys;
+
+    private static void AssertOnly(string field, ValidationErrors errors) => Assert.Equal([field], Fields(errors));
+
+    public static TheoryData<RegisterRequest, string> BadRegistrations => new()
+    {
+        { new(null, "a@b.co", Good), "name" },
+        { new("", "a@b.co", Good), "name" },
+        { new("  ", "a@b.co", Good), "name" },
+        { new(new string('n', 101), "a@b.co", Good), "name" },
+        { new("nul\u0000byte", "a@b.co", Good), "name" },
+        { new("A", null, Good), "email" },
+        { new("A", "not-an-email", Good), "email" },
+        { new("A", "a@localhost", Good), "email" },
+        { new("A", "Name <a@b.co>", Good), "email" },
+        { new("A", "a@b.co\u0007", Good), "email" },
+        { new("A", new string('e', 250) + "@x.io", Good), "email" },
+        { new("A", "a@b.co", null), "password" },
+        { new("A", "a@b.co", ""), "password" },
+        { new("A", "a@b.co", "short"), "password" },
+        { new("A", "a@b.co", new string('p', 129)), "password" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRegistrations))]
+    public void Register_names_the_bad_field(RegisterRequest request, string field) =>
+        AssertOnly(field, UserValidation.Register(request));
+
+    [Fact]
+    public void Register_reports_every_overlong_field_at_once() =>
+        Assert.Equal(["name", "email", "password"],
+            Fields(UserValidation.Register(new(new string('n', 101), new string('e', 250) + "@x.io", new string('p', 129)))));
+
+    public static TheoryData<RegisterRequest> GoodRegistrations => new()
+    {
+        new RegisterRequest("A", "a@b.co", "12345678"),
+        new RegisterRequest(new string('n', 100), "  Mixed.Case+tag@Example.COM  ", new string('p', 128)),
+        new RegisterRequest("Ünïcode 名前", "o'brien@sub.example.org", "pass word with spaces"),
+    };
+
+    [Theory]
+    [MemberData(nameof(GoodRegistrations))]
+    public void Register_accepts_fields_within_bounds(RegisterRequest request) =>
+        Assert.True(UserValidation.Register(request).IsValid);
+
+    public static TheoryData<LoginRequest, string> BadLogins => new()
+    {
+        { new(null, Good), "email" },
+        { new("", Good), "email" },
+        { new(new string('e', 255), Good), "email" },
+        { new("a\u0000@b.co", Good), "email" },
+        { new("a@b.co", null), "password" },
+        { new("a@b.co", ""), "password" },
+        { new("a@b.co", new string('p', 129)), "password" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadLogins))]
+    public void Login_names_the_bad_field(LoginRequest request, string field) =>
+        AssertOnly(field, UserValidation.Login(request));
+
+    [Fact]
+    public void Login_does_not_judge_the_password_or_email_form_only_presence_and_length()
+    {
+        Assert.True(UserValidation.Login(new("not-an-email", "short")).IsValid);
+        Assert.True(UserValidation.Login(new("a@b.co", new string('p', 128))).IsValid);
+    }
+
+    private static UpdateUserRequest Update(string? name = null, string? email = null, string? password = null,
+        string? currentPassword = null, string? role = null, bool? isActive = null) => new(name, email, password, currentPassword, role, isActive);
+
+    public static TheoryData<UpdateUserRequest, bool, string> BadUpdates => new()
+    {
+        { Update(name: ""), true, "name" },
+        { Update(name: new string('n', 101)), false, "name" },
+        { Update(name: "nul\u0000byte"), true, "name" },
+        { Update(email: "not-an-email", currentPassword: Good), true, "email" },
+        { Update(password: "short", currentPassword: Good), true, "password" },
+        { Update(password: new string('p', 129)), false, "password" },
+        { Update(email: "new@b.co"), true, "current_password" },
+        { Update(password: "new-password"), true, "current_password" },
+        { Update(password: "new-password", currentPassword: ""), true, "current_password" },
+        { Update(role: "root"), false, "role" },
+        { Update(role: "Admin"), false, "role" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadUpdates))]
+    public void Update_names_the_bad_field(UpdateUserRequest request, bool isSelf, string field) =>
+        AssertOnly(field, UserValidation.Update(request, isSelf));
+
+    [Fact]
+    public void Only_the_account_itself_needs_its_current_password_to_change_email_or_password()
+    {
+        Assert.True(UserValidation.Update(Update(email: "new@b.co", password: "new-password"), isSelf: false).IsValid);
+        Assert.True(UserValidation.Update(Update(email: "new@b.co", password: "new-password", currentPassword: Good), isSelf: true).IsValid);
+        Assert.True(UserValidation.Update(Update(name: "Only a name"), isSelf: true).IsValid);
+    }
+
+    [Fact]
+    public void Update_with_no_field_and_each_known_role_is_valid()
+    {
+        Assert.True(UserValidation.Update(Update(), isSelf: true).IsValid);
+        Assert.True(UserValidation.Update(Update(role: "user", isActive: false), isSelf: false).IsValid);
+        Assert.True(UserValidation.Update(Update(role: "admin"), isSelf: false).IsValid);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Shop.Users.Data;
+
+namespace Shop.Users.Services;
+
+public abstract record SignInOutcome
+{
+    public sealed record SignedIn(IssuedTokens Tokens) : SignInOutcome;
+    /// <summary>Unknown email, wrong password or inactive account: one outcome for all three.</summary>
+    public sealed record InvalidCredentials : SignInOutcome;
+    public sealed record Throttled(int RetryAfterSeconds) : SignInOutcome;
+    /// <summary>Too many password checks in flight; the attempt was not counted.</summary>
+    public sealed record Busy : SignInOutcome;
+}
+
+/// <summary>
+/// Sign-in with email and password, inside the <see cref="LoginThrottle"/> for the account and the
+/// address. An unknown email costs the same password check as a known one, and every failure looks alike.
+/// </summary>
+public sealed class PasswordSignIn(UsersDbContext db, PasswordService passwords, SignInSessions sessions, LoginThrottle throttle, SecurityAudit audit)
+{
+    public async Task<SignInOutcome> SignInAsync(string email, string password, IPAddress? remoteAddress, CancellationToken ct)
+    {
+        var normalized = User.Normalize(email);
+        var (attempt, retryAfter) = await throttle.TryAcquireAsync(normalized, remoteAddress);
+        if (attempt is null)
+        {
+            audit.Record("auth.locked", normalized, normalized, $"retry after {retryAfter} s");
+            return new SignInOutcome.Throttled(retryAfter);
+        }
+
+        bool? succeeded = null;
+        try
+        {
+            var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
+            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => user is null
+                ? passwords.VerifyAgainstDummy(password)
+                : passwords.Verify(user.PasswordHash, password), ct);
+            if (!checkedPassword)
+            {
+                return new SignInOutcome.Busy();
+            }
+            if (user is null || verification == PasswordVerificationResult.Failed || !user.IsActive)
+            {
+                succeeded = false;
+                audit.Record("auth.login_failed", normalized, user?.Id.ToString());
+                return new SignInOutcome.InvalidCredentials();
+            }
+            succeeded = true;
+            if (verification == PasswordVerificationResult.SuccessRehashNeeded)
+            {
+                user.PasswordHash = passwords.Hash(password);
+                await db.SaveChangesAsync(ct);
+            }
+            return new SignInOutcome.SignedIn(await sessions.StartAsync(user, ct));
+        }
+        finally
+        {
+            await throttle.ReleaseAsync(attempt, succeeded);
+        }
+    }
+}
