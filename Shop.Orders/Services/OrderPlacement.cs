@@ -169,12 +169,23 @@ public sealed class OrderPlacement(
     /// user waits here and then reads the count including this one's order, so no two can both squeeze under
     /// the cap; other users' placements are not held up.
     /// </summary>
-    private async Task<int> LockPendingCountAsync(int userId, CancellationToken ct) =>
-        (await db.Database.SqlQuery<int>($"""
-            INSERT INTO pending_order_counts AS c (user_id, pending) VALUES ({userId}, 0)
-            ON CONFLICT (user_id) DO UPDATE SET pending = c.pending
-            RETURNING pending AS "Value"
-            """).ToListAsync(ct)).Single();
+    /// <remarks>
+    /// The lock is a plain <c>FOR UPDATE</c>, which writes no new row version: an upsert that "updates" the
+    /// row to lock it would leave a dead version per order, and the hot rows' version chains grew the
+    /// database's work per order through a run. Only a user's first order creates the row (and then locks it).
+    /// </remarks>
+    private async Task<int> LockPendingCountAsync(int userId, CancellationToken ct)
+    {
+        var locked = await db.Database.SqlQuery<int>(
+            $"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId} FOR UPDATE").ToListAsync(ct);
+        if (locked.Count == 1)
+        {
+            return locked[0];
+        }
+        await db.Database.ExecuteSqlAsync($"INSERT INTO pending_order_counts (user_id, pending) VALUES ({userId}, 0) ON CONFLICT (user_id) DO NOTHING", ct);
+        return (await db.Database.SqlQuery<int>(
+            $"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId} FOR UPDATE").ToListAsync(ct)).Single();
+    }
 
     private PlacementOutcome.TooManyPending TooManyPending()
     {
