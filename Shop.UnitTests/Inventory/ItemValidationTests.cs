@@ -25,8 +25,6 @@ public sealed class ItemValidationTests
         { new("OK-1", "", 1, 1), "name" },
         { new("OK-1", "   ", 1, 1), "name" },
         { new("OK-1", new string('n', 101), 1, 1), "name" },
-        { new("OK-1", "bell\u0007", 1, 1), "name" },
-        { new("OK-1", "nul\u0000", 1, 1), "name" },
         { new("OK-1", "n", null, 1), "price" },
         { new("OK-1", "n", -1, 1), "price" },
         { new("OK-1", "n", -0.01m, 1), "price" },
@@ -40,6 +38,15 @@ public sealed class ItemValidationTests
     [MemberData(nameof(BadCreates))]
     public void Create_names_the_bad_field(CreateItemRequest request, string field) =>
         AssertOnly(field, ItemValidation.Create(request));
+
+    // A fact, not theory rows: a theory prints its values in the test's name, and a NUL or BEL there is
+    // not valid XML, which cut the TRX report short.
+    [Fact]
+    public void Control_characters_in_the_name_are_refused()
+    {
+        AssertOnly("name", ItemValidation.Create(new("OK-1", "bell\u0007", 1, 1)));
+        AssertOnly("name", ItemValidation.Create(new("OK-1", "nul\u0000", 1, 1)));
+    }
 
     public static TheoryData<CreateItemRequest> GoodCreates => new()
     {
@@ -98,12 +105,13 @@ public sealed class ItemValidationTests
         Assert.True(ItemValidation.Adjust(new(delta)).IsValid);
 
     [Theory]
-    [InlineData("a\u0000b", null, "q")]
+    // "<NUL>" stands for the character itself: a NUL in the displayed arguments is not valid XML in the TRX report.
+    [InlineData("a<NUL>b", null, "q")]
     [InlineData("line\nbreak", null, "q")]
     [InlineData("x", 0, "limit")]
     [InlineData("x", 201, "limit")]
     public void Search_names_the_bad_parameter(string q, int? limit, string field) =>
-        AssertOnly(field, ItemValidation.Search(q, limit, null, out _));
+        AssertOnly(field, ItemValidation.Search(q.Replace("<NUL>", "\0", StringComparison.Ordinal), limit, null, out _));
 
     [Fact]
     public void Search_text_is_at_most_100_characters()

@@ -18,12 +18,10 @@ public sealed class UserValidationTests
         { new("", "a@b.co", Good), "name" },
         { new("  ", "a@b.co", Good), "name" },
         { new(new string('n', 101), "a@b.co", Good), "name" },
-        { new("nul\u0000byte", "a@b.co", Good), "name" },
         { new("A", null, Good), "email" },
         { new("A", "not-an-email", Good), "email" },
         { new("A", "a@localhost", Good), "email" },
         { new("A", "Name <a@b.co>", Good), "email" },
-        { new("A", "a@b.co\u0007", Good), "email" },
         { new("A", new string('e', 250) + "@x.io", Good), "email" },
         { new("A", "a@b.co", null), "password" },
         { new("A", "a@b.co", ""), "password" },
@@ -35,6 +33,17 @@ public sealed class UserValidationTests
     [MemberData(nameof(BadRegistrations))]
     public void Register_names_the_bad_field(RegisterRequest request, string field) =>
         AssertOnly(field, UserValidation.Register(request));
+
+    // Cases with control characters are facts, not theory rows: a theory prints its values in the test's
+    // name, and a NUL or BEL there is not valid XML, which cut the TRX report short.
+    [Fact]
+    public void Control_characters_are_refused_naming_their_field()
+    {
+        AssertOnly("name", UserValidation.Register(new("nul\u0000byte", "a@b.co", Good)));
+        AssertOnly("email", UserValidation.Register(new("A", "a@b.co\u0007", Good)));
+        AssertOnly("email", UserValidation.Login(new("a\u0000@b.co", Good)));
+        AssertOnly("name", UserValidation.Update(Update(name: "nul\u0000byte"), true));
+    }
 
     [Fact]
     public void Register_reports_every_overlong_field_at_once() =>
@@ -58,7 +67,6 @@ public sealed class UserValidationTests
         { new(null, Good), "email" },
         { new("", Good), "email" },
         { new(new string('e', 255), Good), "email" },
-        { new("a\u0000@b.co", Good), "email" },
         { new("a@b.co", null), "password" },
         { new("a@b.co", ""), "password" },
         { new("a@b.co", new string('p', 129)), "password" },
@@ -83,7 +91,6 @@ public sealed class UserValidationTests
     {
         { Update(name: ""), true, "name" },
         { Update(name: new string('n', 101)), false, "name" },
-        { Update(name: "nul\u0000byte"), true, "name" },
         { Update(email: "not-an-email", currentPassword: Good), true, "email" },
         { Update(password: "short", currentPassword: Good), true, "password" },
         { Update(password: new string('p', 129)), false, "password" },
