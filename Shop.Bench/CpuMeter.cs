@@ -65,8 +65,9 @@ public sealed class CpuMeter
 
     private static int? FindByArgs(string program, string? flag, string port)
     {
-        foreach (var (pid, args) in Processes())
+        foreach (var p in ServiceProcesses.Snapshot())
         {
+            var args = p.Args;
             if (args.Length == 0 || !Path.GetFileName(args[0]).StartsWith(program, StringComparison.Ordinal))
             {
                 continue;
@@ -75,54 +76,12 @@ public sealed class CpuMeter
             if (flag is not null ? Array.IndexOf(args, flag) is var i and >= 0 && i + 1 < args.Length && args[i + 1] == port
                 : joined.Contains(":" + port, StringComparison.Ordinal) || joined.Contains(" " + port, StringComparison.Ordinal))
             {
-                return pid;
+                return p.Pid;
             }
         }
         return null;
     }
 
-    private static IEnumerable<int> ChildrenOf(int parent)
-    {
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), out var pid) && ParentOf(pid) == parent)
-            {
-                yield return pid;
-            }
-        }
-    }
-
-    private static int? ParentOf(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    private static IEnumerable<(int Pid, string[] Args)> Processes()
-    {
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-            string[] args;
-            try
-            {
-                args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-            yield return (pid, args);
-        }
-    }
+    private static IEnumerable<int> ChildrenOf(int parent) =>
+        ServiceProcesses.Snapshot().Where(p => p.ParentPid == parent).Select(p => p.Pid);
 }

@@ -39,9 +39,10 @@ public static class ServiceProcesses
         (args[0].EndsWith("/" + processName, StringComparison.Ordinal) ||
          args.Any(a => a.EndsWith("/" + processName + ".dll", StringComparison.Ordinal)));
 
-    private sealed record ProcessInfo(int Pid, int ParentPid, string[] Args);
+    internal sealed record ProcessInfo(int Pid, int ParentPid, string[] Args);
 
-    private static List<ProcessInfo> Snapshot()
+    /// <summary>Every process now: id, parent id and command line.</summary>
+    internal static List<ProcessInfo> Snapshot()
     {
         var list = new List<ProcessInfo>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))

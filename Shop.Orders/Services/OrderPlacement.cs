@@ -170,21 +170,20 @@ public sealed class OrderPlacement(
     /// the cap; other users' placements are not held up.
     /// </summary>
     /// <remarks>
-    /// The lock is a plain <c>FOR UPDATE</c>, which writes no new row version: an upsert that "updates" the
-    /// row to lock it would leave a dead version per order, and the hot rows' version chains grew the
-    /// database's work per order through a run. Only a user's first order creates the row (and then locks it).
+    /// A plain <c>FOR UPDATE</c> writes no new row version (an upsert used as a lock would write one per order).
+    /// Only a user's first order finds no row: it creates it, then locks it.
     /// </remarks>
     private async Task<int> LockPendingCountAsync(int userId, CancellationToken ct)
     {
-        var locked = await db.Database.SqlQuery<int>(
+        Task<List<int>> LockAsync() => db.Database.SqlQuery<int>(
             $"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId} FOR UPDATE").ToListAsync(ct);
-        if (locked.Count == 1)
+
+        if (await LockAsync() is [var pending])
         {
-            return locked[0];
+            return pending;
         }
         await db.Database.ExecuteSqlAsync($"INSERT INTO pending_order_counts (user_id, pending) VALUES ({userId}, 0) ON CONFLICT (user_id) DO NOTHING", ct);
-        return (await db.Database.SqlQuery<int>(
-            $"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId} FOR UPDATE").ToListAsync(ct)).Single();
+        return (await LockAsync()).Single();
     }
 
     private PlacementOutcome.TooManyPending TooManyPending()
