@@ -11,7 +11,12 @@ if (await builder.RunMigrationStepAsync<OrdersDbContext>(args, "ordersdb"))
     return;
 }
 builder.AddServiceDefaults();
-builder.AddShopDbContext<OrdersDbContext, WebApplicationBuilder>("ordersdb");
+// The database enforces the pending-orders cap (OrderPlacement.StoreAsync); each connection tells it the cap.
+var pendingCap = (builder.Configuration.GetSection("Orders").Get<OrdersOptions>() ?? new()).MaxPendingOrdersPerUser;
+builder.AddShopDbContext<OrdersDbContext, WebApplicationBuilder>("ordersdb", new Dictionary<string, string>
+{
+    [OrderPlacement.PendingCapSetting] = pendingCap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+});
 builder.AddShopRedis(databaseIndex: 1);
 builder.AddShopAuthentication();
 builder.AddShopOpenApi("Shop Orders API", "Orders priced and reserved by Inventory, their history, and signed webhooks for order events.", new Dictionary<string, string>

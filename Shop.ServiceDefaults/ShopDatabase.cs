@@ -17,7 +17,11 @@ public static class ShopDatabaseExtensions
     /// The service's PostgreSQL database through Aspire's EF Core integration (pooling, health check,
     /// tracing), with a short connect timeout so a database outage turns into a fast 503, not a hang.
     /// </summary>
-    public static TBuilder AddShopDbContext<TContext, TBuilder>(this TBuilder builder, string connectionName)
+    /// <param name="sessionSettings">
+    /// Settings every connection starts with (<c>-c name=value</c> in the startup packet, so they cost no
+    /// round trip), for rules the database enforces with a value the service configures.
+    /// </param>
+    public static TBuilder AddShopDbContext<TContext, TBuilder>(this TBuilder builder, string connectionName, IReadOnlyDictionary<string, string>? sessionSettings = null)
         where TContext : DbContext
         where TBuilder : IHostApplicationBuilder
     {
@@ -34,6 +38,7 @@ public static class ShopDatabaseExtensions
                     // connection, PostgreSQL stops parsing and planning them on every call.
                     MaxAutoPrepare = 64,
                     AutoPrepareMinUsages = 2,
+                    Options = sessionSettings is null ? null : string.Join(' ', sessionSettings.Select(kv => $"-c {kv.Key}={kv.Value}")),
                 }.ConnectionString;
             }
             // Retries would re-run non-idempotent work; the services own their transactions instead.
@@ -165,31 +170,41 @@ public static class ShopDatabaseExtensions
     /// exception; here they are logged at Debug, as the expected outcome they are. Any other failure
     /// still throws and is logged at Error.
     /// </summary>
-    public static async Task<bool> TrySaveUniqueAsync(this DbContext db, CancellationToken ct)
+    public static Task<bool> TrySaveUniqueAsync(this DbContext db, CancellationToken ct) =>
+        db.TrySaveAsync(e => e.SqlState == PostgresErrorCodes.UniqueViolation, ct);
+
+    /// <summary>
+    /// Saves, answering false when the named constraint (a check, or a trigger raising with that
+    /// <c>CONSTRAINT</c>) refuses the change, logged at Debug like <see cref="TrySaveUniqueAsync"/>.
+    /// </summary>
+    public static Task<bool> TrySaveAsync(this DbContext db, string constraint, CancellationToken ct) =>
+        db.TrySaveAsync(e => e.ConstraintName == constraint, ct);
+
+    private static async Task<bool> TrySaveAsync(this DbContext db, Func<PostgresException, bool> expected, CancellationToken ct)
     {
-        // Set inside this async method, the flag flows to EF's logging beneath it and never back to the caller.
-        ExpectedConflictsLoggerFactory.UniqueViolationExpected.Value = true;
+        // Set inside this async method, the rule flows to EF's logging beneath it and never back to the caller.
+        ExpectedConflictsLoggerFactory.Expected.Value = expected;
         try
         {
             await db.SaveChangesAsync(ct);
             return true;
         }
-        catch (DbUpdateException e) when (ExpectedConflictsLoggerFactory.IsUniqueViolation(e))
+        catch (DbUpdateException e) when (ExpectedConflictsLoggerFactory.IsExpected(e, expected))
         {
             return false;
         }
     }
 
-    /// <summary>Lowers EF Core's Error entries for a unique violation to Debug, only inside <see cref="TrySaveUniqueAsync"/>.</summary>
+    /// <summary>Lowers EF Core's Error entries for an expected refusal to Debug, only inside <see cref="TrySaveAsync(DbContext, Func{PostgresException, bool}, CancellationToken)"/>.</summary>
     private sealed class ExpectedConflictsLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     {
-        public static readonly AsyncLocal<bool> UniqueViolationExpected = new();
+        public static readonly AsyncLocal<Func<PostgresException, bool>?> Expected = new();
 
-        public static bool IsUniqueViolation(Exception? e)
+        public static bool IsExpected(Exception? e, Func<PostgresException, bool> expected)
         {
             for (; e is not null; e = e.InnerException)
             {
-                if (e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+                if (e is PostgresException postgres && expected(postgres))
                 {
                     return true;
                 }
@@ -214,11 +229,11 @@ public static class ShopDatabaseExtensions
 
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {
-                // EF logs the failed command without its exception, so inside TrySaveUniqueAsync it is
-                // lowered whatever the cause: a failure other than a unique violation still logs the
-                // failed save (SaveChangesFailed, with the exception) at Error, and throws.
-                if (UniqueViolationExpected.Value && logLevel >= LogLevel.Error &&
-                    (eventId.Id == RelationalEventId.CommandError.Id || IsUniqueViolation(exception)))
+                // EF logs the failed command without its exception, so inside TrySaveAsync it is lowered
+                // whatever the cause: any other failure still logs the failed save (SaveChangesFailed,
+                // with the exception) at Error, and throws.
+                if (Expected.Value is { } expected && logLevel >= LogLevel.Error &&
+                    (eventId.Id == RelationalEventId.CommandError.Id || IsExpected(exception, expected)))
                 {
                     logLevel = LogLevel.Debug;
                 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Npgsql;
 using Shop.Tests.Infrastructure;
 using Xunit;
 
@@ -59,6 +60,42 @@ public sealed class OrderAbuseTests(ShopApp shop)
         await client.PlaceOrderAsync((sku, 1));
         await AssertPendingCountAsync(user.Id, ShopAppHost.PendingOrdersCap);
         await StockLedger.AssertConsistentAsync(shop, new Dictionary<string, int> { [sku] = 1000 }, [user.Id]);
+    }
+
+    /// <summary>
+    /// The cap is an invariant of the database, not only of the service's code: a session that carries the
+    /// cap setting (as every Orders connection does) cannot insert a pending order past it, whatever wrote
+    /// the insert, and the count is unchanged by the refused row. Run as the service's own role.
+    /// </summary>
+    [Fact]
+    public async Task The_database_refuses_a_pending_order_past_the_cap_set_on_the_session()
+    {
+        var environment = await shop.ProcessEnvironmentAsync("orders");
+        var appRole = new NpgsqlConnectionStringBuilder(environment["ConnectionStrings__ordersdb"])
+        {
+            Options = "-c shop.max_pending_orders_per_user=2",
+            Pooling = false,
+        };
+        await using var db = new NpgsqlConnection(appRole.ConnectionString);
+        await db.OpenAsync();
+        var userId = Random.Shared.Next(1_000_000_000, int.MaxValue);
+
+        async Task InsertPendingAsync()
+        {
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO orders (id, user_id, total, status, created_at, updated_at, expires_at)
+                VALUES (gen_random_uuid(), @u, 1, 'pending', now(), now(), now() + interval '30 minutes')
+                """, db);
+            insert.Parameters.AddWithValue("u", userId);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await InsertPendingAsync();
+        await InsertPendingAsync();
+        var refused = await Assert.ThrowsAsync<PostgresException>(InsertPendingAsync);
+        Assert.Equal(PostgresErrorCodes.CheckViolation, refused.SqlState);
+        Assert.Equal("pending_orders_cap", refused.ConstraintName);
+        await AssertPendingCountAsync(userId, 2);
     }
 
     /// <summary>

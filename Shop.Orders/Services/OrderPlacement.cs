@@ -91,20 +91,12 @@ public sealed class OrderPlacement(
     private async Task<PlacementOutcome> ReserveAndStoreAsync(
         Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
-        // The account check (Users, over HTTP) and the pending count (this database) do not depend on each
-        // other: one waits for the other's answer instead of after it.
-        var account = users.GetStatusAsync(userId, ct);
-        var pending = PendingCountAsync(userId, ct);
-        await Task.WhenAll(account, pending);
-        if (await account is not { IsActive: true })
+        // The pending-orders cap is not checked here: the database refuses the order that would pass it when
+        // it is stored (see StoreAsync), and a hoarder at the cap is held back by the gateway's order bucket,
+        // so reading the count first would cost every placement a query to spare a refused one a reservation.
+        if (await users.GetStatusAsync(userId, ct) is not { IsActive: true })
         {
             return new PlacementOutcome.UserNotAllowed();
-        }
-
-        // Checked before reserving, so a hoarder at the cap does not churn stock; checked again, atomically, when storing.
-        if (await pending >= _options.MaxPendingOrdersPerUser)
-        {
-            return TooManyPending();
         }
 
         await releases.AddGuardAsync(orderId, ct);
@@ -160,31 +152,11 @@ public sealed class OrderPlacement(
         return stored;
     }
 
-    /// <summary>The user's pending orders, from the count a trigger keeps (migration PendingOrderCounts): one row, however many orders.</summary>
-    private Task<int> PendingCountAsync(int userId, CancellationToken ct) =>
-        db.Database.SqlQuery<int>($"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId}").FirstOrDefaultAsync(ct);
+    /// <summary>The session setting the pending-count trigger reads the cap from (migration PendingOrderCapInDatabase); Program.cs sets it on every connection.</summary>
+    public const string PendingCapSetting = "shop.max_pending_orders_per_user";
 
-    /// <summary>
-    /// Locks the user's count row until the transaction ends and reads it. A concurrent placement for the same
-    /// user waits here and then reads the count including this one's order, so no two can both squeeze under
-    /// the cap; other users' placements are not held up.
-    /// </summary>
-    /// <remarks>
-    /// A plain <c>FOR UPDATE</c> writes no new row version (an upsert used as a lock would write one per order).
-    /// Only a user's first order finds no row: it creates it, then locks it.
-    /// </remarks>
-    private async Task<int> LockPendingCountAsync(int userId, CancellationToken ct)
-    {
-        Task<List<int>> LockAsync() => db.Database.SqlQuery<int>(
-            $"SELECT pending AS \"Value\" FROM pending_order_counts WHERE user_id = {userId} FOR UPDATE").ToListAsync(ct);
-
-        if (await LockAsync() is [var pending])
-        {
-            return pending;
-        }
-        await db.Database.ExecuteSqlAsync($"INSERT INTO pending_order_counts (user_id, pending) VALUES ({userId}, 0) ON CONFLICT (user_id) DO NOTHING", ct);
-        return (await LockAsync()).Single();
-    }
+    /// <summary>The constraint name the trigger raises when an order would take its user past the cap.</summary>
+    public const string PendingCapConstraint = "pending_orders_cap";
 
     private PlacementOutcome.TooManyPending TooManyPending()
     {
@@ -247,11 +219,6 @@ public sealed class OrderPlacement(
 
         // The execution strategy is off (see AddShopDbContext): one explicit transaction.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (await LockPendingCountAsync(userId, ct) >= _options.MaxPendingOrdersPerUser)
-        {
-            await tx.RollbackAsync(ct);
-            return TooManyPending();
-        }
         db.Orders.Add(order);
         db.OrderEvents.Add(new OrderEvent
         {
@@ -268,8 +235,15 @@ public sealed class OrderPlacement(
         {
             idempotency.CompleteWith(userId, idempotencyKey, StatusCodes.Status201Created, OrderSnapshot.From(order));
         }
-        // One batch: order, lines, event, outbox rows, guard deletion and the idempotent answer.
-        await db.SaveChangesAsync(ct);
+        // One batch: order, lines, event, outbox rows, guard deletion and the idempotent answer. The order's
+        // insert bumps the user's pending count under its row lock (a trigger), and fails past the cap: one
+        // user's concurrent placements queue there, so no two can both squeeze under it.
+        if (!await db.TrySaveAsync(PendingCapConstraint, ct))
+        {
+            await tx.RollbackAsync(ct);
+            db.ChangeTracker.Clear();
+            return TooManyPending();
+        }
         await tx.CommitAsync(ct);
         return new PlacementOutcome.Placed(OrderSnapshot.From(order));
     }
