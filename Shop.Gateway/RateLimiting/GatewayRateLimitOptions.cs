@@ -21,6 +21,15 @@ public sealed class GatewayRateLimitOptions
     public TokenBucket PlaceOrder { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 30, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 
     /// <summary>
+    /// The most tokens one gateway replica takes from a shared bucket in one Redis call (a tenth of the
+    /// bucket's burst, up to this; see <c>LeasedTokens</c>). 1 turns leasing off.
+    /// </summary>
+    public int SharedLeaseMaxTokens { get; set; } = 20;
+
+    /// <summary>How long leased tokens stay good in the replica that took them; unused ones are dropped.</summary>
+    public TimeSpan SharedLeaseLifetime { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Client networks (CIDR) that are never limited — a monitoring or load-test host. The address is the
     /// one the gateway trusts (the connection's, or a <c>ForwardedHeaders:KnownNetworks</c> proxy's
     /// X-Forwarded-For), so a client cannot claim to be in one. None by default.

@@ -1,14 +1,16 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Shop.Gateway.RateLimiting;
 
 /// <summary>
-/// Decides, per request, which bucket it draws from. Sign-in and order placement ask Redis for a token
-/// (shared by every gateway replica); every other request draws from this replica's own bucket in memory.
+/// Decides, per request, which bucket it draws from. Sign-in and order placement draw from buckets in Redis
+/// (shared by every gateway replica; a bucket sized for heavy traffic is leased a few tokens at a time, see
+/// <see cref="LeasedTokens"/>); every other request draws from this replica's own bucket in memory.
 /// When Redis cannot answer, the shared limits too are kept in this process — per replica, so looser by the
 /// number of replicas, but never off — and a warning says so.
 /// </summary>
@@ -24,6 +26,8 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     private readonly IOptionsMonitor<GatewayRateLimitOptions> _options;
     private readonly ILogger<GatewayRateLimiter> _logger;
     private readonly PartitionedRateLimiter<Bucket> _inProcess;
+    private readonly MemoryCache _leases = new(new MemoryCacheOptions { SizeLimit = MaxLeases });
+    private readonly TimeProvider _clock = TimeProvider.System;
     private IPNetwork[] _exempt;
     private int _usingFallback;
 
@@ -44,6 +48,9 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             AutoReplenishment = true,
         }));
     }
+
+    /// <summary>Buckets with tokens leased at once, at most; beyond it a bucket takes its tokens one call at a time.</summary>
+    private const int MaxLeases = 50_000;
 
     /// <summary>One bucket: its Redis key (kind, route, user or address) and its limits.</summary>
     /// <param name="ClientFallback">For a bucket counted per user: the address to count by when the request has no valid token.</param>
@@ -120,23 +127,29 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
 
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
-    // Most requests are decided here, without I/O: the general budget is in this process, and a token
-    // seen before is already known to be valid (TokenUsers). Sign-in and order placement (Redis) and a
-    // token not checked yet say "not yet"; the middleware then calls AcquireAsyncCore. A refusal also goes
-    // there and is decided again — a refused attempt takes no token, so nothing is counted twice.
+    // Most requests are decided here, without I/O: the general budget is in this process, a token seen
+    // before is already known to be valid (TokenUsers), and a shared bucket may have tokens leased here.
+    // Otherwise (Redis to ask, a token not checked yet) it says "not yet" and the middleware calls
+    // AcquireAsyncCore. A refusal also goes there and is decided again — a refused attempt takes no token,
+    // so nothing is counted twice.
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
     {
         if (!IsLimited(resource))
         {
             return Lease.Granted;
         }
-        var options = _options.CurrentValue;
-        var address = resource.Connection.RemoteIpAddress!;
-        if (SharedBucket(resource.Request, address, options) is not null || !_users.TryGetKnownUser(resource, out var sub))
+        if (!_users.TryGetKnownUser(resource, out var sub))
         {
             return Lease.Undecided;
         }
-        using var local = _inProcess.AttemptAcquire(RequestsBucket(address, sub is null ? null : "u:" + sub, options));
+        var options = _options.CurrentValue;
+        var address = resource.Connection.RemoteIpAddress!;
+        var userKey = sub is null ? null : "u:" + sub;
+        if (SharedBucket(resource.Request, address, options) is { } shared)
+        {
+            return TryTakeLeased(shared.WithUser(userKey)) ? Lease.Granted : Lease.Undecided;
+        }
+        using var local = _inProcess.AttemptAcquire(RequestsBucket(address, userKey, options));
         return local.IsAcquired ? Lease.Granted : Lease.Undecided;
     }
 
@@ -150,16 +163,25 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         // The general request budget is kept per gateway replica, in memory: a Redis round trip on every
         // read cost the gateway most of its throughput (docs/performance.md), and a per-replica budget is
         // only looser by the number of replicas. The sensitive flows (sign-in, orders) are shared in Redis.
+        if (bucket.Kind != "request" && TryTakeLeased(bucket))
+        {
+            return Lease.Granted;
+        }
         if (bucket.Kind != "request" && _redis.IsConnected)
         {
             try
             {
-                var wait = await RedisTokenBucket.TakeAsync(_redis.GetDatabase(), bucket.Key, bucket.Settings);
+                var options = _options.CurrentValue;
+                var (taken, wait) = await RedisTokenBucket.TakeAsync(_redis.GetDatabase(), bucket.Key, bucket.Settings, LeasedTokens.SizeFor(bucket.Settings, options.SharedLeaseMaxTokens));
                 if (Interlocked.Exchange(ref _usingFallback, 0) == 1)
                 {
                     LogRedisBack(_logger);
                 }
-                return wait <= TimeSpan.Zero ? Lease.Granted : new Lease(bucket.Kind, wait);
+                if (taken > 1)
+                {
+                    KeepLeased(bucket.Key, taken - 1, options.SharedLeaseLifetime);
+                }
+                return taken >= 1 ? Lease.Granted : new Lease(bucket.Kind, wait);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -178,6 +200,21 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         return new Lease(bucket.Kind, local.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : bucket.Settings.ReplenishmentPeriod);
     }
 
+    private bool TryTakeLeased(Bucket bucket) =>
+        _leases.TryGetValue(bucket.Key, out LeasedTokens? leased) && leased!.TryTake();
+
+    private void KeepLeased(string key, int tokens, TimeSpan lifetime)
+    {
+        var leased = _leases.GetOrCreate(key, entry =>
+        {
+            entry.Size = 1;
+            // Evicted a while after its last top-up; an evicted lease only drops tokens (stricter).
+            entry.SlidingExpiration = lifetime + lifetime;
+            return new LeasedTokens(_clock);
+        })!;
+        leased.Add(tokens, lifetime);
+    }
+
     private void WarnFallback(Exception? error)
     {
         if (Interlocked.Exchange(ref _usingFallback, 1) == 0)
@@ -191,6 +228,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         if (disposing)
         {
             _inProcess.Dispose();
+            _leases.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -14,6 +14,8 @@ public static class GatewayRateLimitingExtensions
             .BindConfiguration(GatewayRateLimitOptions.Section)
             .Validate(o => new[] { o.Requests, o.SignIn, o.PlaceOrder }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
                 "Every RateLimiting bucket needs TokenLimit, TokensPerPeriod and ReplenishmentPeriod above zero.")
+            .Validate(o => o.SharedLeaseMaxTokens >= 1 && o.SharedLeaseLifetime > TimeSpan.Zero,
+                "RateLimiting:SharedLeaseMaxTokens must be at least 1 (1 turns leasing off) and SharedLeaseLifetime above zero.")
             .Validate(o => o.ExemptNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), "RateLimiting:ExemptNetworks must be CIDRs such as 10.0.0.0/8.")
             .ValidateOnStart();
         builder.Services.AddSingleton<GatewayRateLimiter>();
