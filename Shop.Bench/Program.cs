@@ -166,9 +166,23 @@ if (options.Runs("orders"))
     // Every order is also delivered to a webhook subscriber, as in a shop with an integration (scenario
     // "webhooks"; left out, the order series is comparable with runs from before it existed).
     await using var webhooks = options.Runs("webhooks") ? await WebhookLatency.StartAsync(stack.Gateway, data.AdminToken, ct) : null;
+    // "tracing": the same orders alternated, sampled at the gateway's ratio and with every trace exported.
+    var sink = options.Runs("tracing") ? stack.TraceSink : null;
+    if (options.Runs("tracing") && sink is null)
+    {
+        results.Notes.Add("Scenario tracing skipped: it needs the booted stack (the bench points the services at its own OTLP sink).");
+    }
     foreach (var c in options.Levels)
     {
-        await MeasureAsync("orders", Scenarios.Orders, c, stack.Gateway, h => Scenarios.PlaceOrder(h, data, units, webhooks));
+        var bytesBefore = sink?.TraceBytes ?? 0;
+        var sampled = await MeasureAsync("orders", Scenarios.Orders, c, stack.Gateway, h => Scenarios.PlaceOrder(h, data, units, webhooks));
+        if (sink is not null)
+        {
+            results.TraceBytesPerRequest[$"{Scenarios.Orders} c={c}"] = (sink.TraceBytes - bytesBefore) / (double)Math.Max(1, sampled.Requests);
+            bytesBefore = sink.TraceBytes;
+            var traced = await MeasureAsync("orders", Scenarios.OrdersEveryTrace, c, stack.Gateway, h => Scenarios.PlaceOrder(h, data, units, webhooks, traced: true));
+            results.TraceBytesPerRequest[$"{Scenarios.OrdersEveryTrace} c={c}"] = (sink.TraceBytes - bytesBefore) / (double)Math.Max(1, traced.Requests);
+        }
     }
     var after = await data.StockAsync(stack.Gateway, ct);
     var stored = await data.UnitsInStoredOrdersAsync(stack.Gateway, ct);
