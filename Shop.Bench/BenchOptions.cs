@@ -51,7 +51,8 @@ public sealed record BenchOptions
           --scenarios LIST        any of gateway,cache,orders,webhooks,pgbench,kestrel (default all of these;
                                   webhooks needs orders), and tracing (opt-in, with orders): the booted stack
                                   exports traces to an OTLP sink here, the gateway samples 10 % of root traces,
-                                  and orders run again with every trace exported (a sampled traceparent)
+                                  and orders run again with every trace exported (a sampled traceparent),
+                                  the two series taking turns going first
           --quick                 ~1-minute smoke run: levels 1,8, 2 s per point
           --label TEXT            a label written into the report (e.g. "before", "after")
           --out DIR               results root (default bench-results)

@@ -90,7 +90,7 @@ public static class Report
             md.AppendLine();
             md.AppendLine("### 3b. Tracing — the same orders, traces exported to an OTLP sink on 127.0.0.1 (scenario `tracing`)");
             md.AppendLine();
-            md.AppendLine("\"sampled\": the gateway keeps 10 % of root traces (the deployments' default) and the services follow it; \"every trace\": each order carries a sampled `traceparent`, so all of its spans in every service are recorded and exported. Alternated per level in one boot.");
+            md.AppendLine("\"sampled\": the gateway keeps 10 % of root traces (the deployments' default) and the services follow it; \"every trace\": each order carries a sampled `traceparent`, so all of its spans in every service are recorded and exported. Both per level in one boot, taking turns going first.");
             md.AppendLine();
             md.AppendLine("| clients | sampled orders/s | every trace orders/s | every trace / sampled | sampled p99 ms | every trace p99 ms | trace bytes per order, sampled / every |");
             md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
