@@ -62,7 +62,7 @@ var gateway = builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithDirectEndpoints()
     .WithExternalHttpEndpoints()
     .WithAppHostEnvironment()
-    .WithTelemetryExportOnlyToDashboard()
+    .WithShopTelemetry(settings)
     .WithReference(redis) // rate limits; no WaitFor: without Redis the gateway limits in its own memory
     .WithReference(users).WaitFor(users)
     .WithReference(orders).WaitFor(orders)

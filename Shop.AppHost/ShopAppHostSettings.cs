@@ -5,19 +5,34 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Shop.AppHost;
 
 /// <summary>AppHost knobs, all from configuration (command line, environment or appsettings).</summary>
-public sealed record ShopAppHostSettings(int? GatewayPort, int Replicas, string AdminEmail, string AdminPassword)
+public sealed record ShopAppHostSettings(int? GatewayPort, int Replicas, string AdminEmail, string AdminPassword,
+    double? TraceSampleRatio, Uri? OtlpEndpoint)
 {
-    public static ShopAppHostSettings From(IDistributedApplicationBuilder builder)
+    /// <summary>The share of root traces a deployment keeps unless <c>Shop:Telemetry:TraceSampleRatio</c> says otherwise.</summary>
+    public const double DeploymentTraceSampleRatio = 0.1;
+
+    public static ShopAppHostSettings From(IDistributedApplicationBuilder builder) => From(builder.Configuration);
+
+    public static ShopAppHostSettings From(IConfiguration config)
     {
-        var config = builder.Configuration;
         // 0 lets Aspire choose (parallel test hosts must not all claim 8080).
         var port = config.GetValue("Shop:GatewayPort", 8080);
         return new ShopAppHostSettings(
             GatewayPort: port == 0 ? null : port,
             Replicas: Math.Max(1, config.GetValue("Shop:Replicas", 1)),
             AdminEmail: config["SHOP_ADMIN_EMAIL"] is { Length: > 0 } email ? email : "admin@shop.local",
-            AdminPassword: config["SHOP_ADMIN_PASSWORD"] is { Length: > 0 } password ? password : "Admin123!");
+            AdminPassword: config["SHOP_ADMIN_PASSWORD"] is { Length: > 0 } password ? password : "Admin123!",
+            TraceSampleRatio: ParseRatio(config["Shop:Telemetry:TraceSampleRatio"]),
+            OtlpEndpoint: config["Shop:Telemetry:OtlpEndpoint"] is { Length: > 0 } endpoint
+                ? Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri
+                    : throw new InvalidOperationException($"Shop:Telemetry:OtlpEndpoint '{endpoint}' is not an absolute URL; give the OTLP/HTTP receiver's base address, e.g. http://127.0.0.1:4318.")
+                : null);
     }
+
+    private static double? ParseRatio(string? value) =>
+        value is not { Length: > 0 } ? null
+        : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1 ? ratio
+        : throw new InvalidOperationException($"Shop:Telemetry:TraceSampleRatio '{value}' is not a number from 0 to 1; give the share of root traces to keep, e.g. 0.1.");
 }
 
 public static class ShopProjectExtensions
@@ -29,7 +44,7 @@ public static class ShopProjectExtensions
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithShopDefaults(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
     {
-        project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment().WithTelemetryExportOnlyToDashboard();
+        project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment().WithShopTelemetry(settings);
         if (project.ApplicationBuilder.ExecutionContext.IsPublishMode)
         {
             // In a deployment the gateway reaches the services from a pod or compose network, not
@@ -69,26 +84,61 @@ public static class ShopProjectExtensions
     }
 
     /// <summary>
-    /// Without the dashboard (the tests, the bench) nothing listens on the OTLP endpoint Aspire still hands
-    /// every resource: each service would serialise every span and metric, fail to send them and keep them
-    /// in memory for a retry — CPU and memory no deployment spends (docs/performance.md). Export is then
-    /// left off, as in a deployment without a collector.
+    /// Where a project's telemetry goes and how much of it. Export: to the dashboard when it runs; without
+    /// it (the tests, the bench) nothing listens on the OTLP endpoint Aspire still hands every resource, and
+    /// each service would serialise every span and metric, fail to send them and keep them in memory for a
+    /// retry — CPU and memory no deployment spends (docs/performance.md) — so export is left off, unless
+    /// <c>Shop:Telemetry:OtlpEndpoint</c> names an OTLP/HTTP receiver to send to instead.
+    /// Sampling: run mode keeps every trace unless <c>Shop:Telemetry:TraceSampleRatio</c> is set; a
+    /// deployment keeps that share of root traces (default <see cref="ShopAppHostSettings.DeploymentTraceSampleRatio"/>),
+    /// the <c>trace-sample-ratio</c> parameter, through OpenTelemetry's standard parent-based sampler.
     /// </summary>
-    public static IResourceBuilder<ProjectResource> WithTelemetryExportOnlyToDashboard(this IResourceBuilder<ProjectResource> project)
+    public static IResourceBuilder<ProjectResource> WithShopTelemetry(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
     {
-        if (!project.ApplicationBuilder.ExecutionContext.IsRunMode)
+        var builder = project.ApplicationBuilder;
+        if (builder.ExecutionContext.IsPublishMode)
         {
-            return project;
+            var ratio = builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == TraceSampleRatioParameter) is { } existing
+                ? builder.CreateResourceBuilder(existing)
+                : builder.AddParameter(TraceSampleRatioParameter,
+                    (settings.TraceSampleRatio ?? ShopAppHostSettings.DeploymentTraceSampleRatio).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return project
+                .WithEnvironment("OTEL_TRACES_SAMPLER", ParentBasedRatioSampler)
+                .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", ratio);
         }
         return project.WithEnvironment(context =>
         {
-            if (context.ExecutionContext.Services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard)
+            var variables = context.EnvironmentVariables;
+            if (settings.TraceSampleRatio is { } ratio)
             {
-                foreach (var name in context.EnvironmentVariables.Keys.Where(k => k.StartsWith("OTEL_EXPORTER_OTLP_", StringComparison.Ordinal)).ToList())
-                {
-                    context.EnvironmentVariables.Remove(name);
-                }
+                variables["OTEL_TRACES_SAMPLER"] = ParentBasedRatioSampler;
+                variables["OTEL_TRACES_SAMPLER_ARG"] = ratio.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                // Aspire hands run mode always_on, which also records children of spans nobody records: the
+                // database and Redis calls of the health probes (whose requests are filtered out) would each
+                // show as a trace of its own. Parent-based keeps every root and follows the parent otherwise.
+                variables["OTEL_TRACES_SAMPLER"] = "parentbased_always_on";
+            }
+            if (!context.ExecutionContext.Services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard)
+            {
+                return;
+            }
+            foreach (var name in variables.Keys.Where(k => k.StartsWith("OTEL_EXPORTER_OTLP_", StringComparison.Ordinal)).ToList())
+            {
+                variables.Remove(name);
+            }
+            if (settings.OtlpEndpoint is { } endpoint)
+            {
+                variables["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint.ToString().TrimEnd('/');
+                variables["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
             }
         });
     }
+
+    public const string TraceSampleRatioParameter = "trace-sample-ratio";
+
+    /// <summary>A child follows its parent's decision; a root trace is kept with the configured probability.</summary>
+    private const string ParentBasedRatioSampler = "parentbased_traceidratio";
 }

@@ -14,7 +14,7 @@ public sealed record BenchOptions
     public TimeSpan Prime { get; init; } = TimeSpan.FromSeconds(10);
     public int[] Levels { get; init; } = [1, 8, 32, 64];
     public int HeadlineConcurrency { get; init; } = 8;
-    public HashSet<string> Scenarios { get; init; } = [.. AllScenarios];
+    public HashSet<string> Scenarios { get; init; } = [.. DefaultScenarios];
     public string OutputRoot { get; init; } = "bench-results";
     public string? Label { get; init; }
     public int Users { get; init; } = 16;
@@ -25,7 +25,13 @@ public sealed record BenchOptions
     public string AdminEmail { get; init; } = "admin@shop.local";
     public string AdminPassword { get; init; } = "Admin123!";
 
-    public static readonly string[] AllScenarios = ["gateway", "cache", "orders", "webhooks", "pgbench", "kestrel"];
+    public static readonly string[] DefaultScenarios = ["gateway", "cache", "orders", "webhooks", "pgbench", "kestrel"];
+
+    /// <summary>"tracing" only when asked: it makes the booted stack export traces, which every other series would then pay for.</summary>
+    public static readonly string[] AllScenarios = [.. DefaultScenarios, "tracing"];
+
+    /// <summary>The share of root traces the gateway keeps in the "tracing" scenario: the deployments' default.</summary>
+    public const double TracingSampleRatio = 0.1;
 
     public const string Usage = """
         Shop.Bench: fixed-duration, fixed-concurrency closed-loop benchmarks of the Shop (issue 9).
@@ -42,7 +48,11 @@ public sealed record BenchOptions
           --prime SECONDS         unmeasured load before each series' first point, at the headline
                                   concurrency, so the services are past JIT warm-up (default 10)
           --levels 1,8,32,64      concurrency levels
-          --scenarios LIST        any of gateway,cache,orders,webhooks,pgbench,kestrel (default all; webhooks needs orders)
+          --scenarios LIST        any of gateway,cache,orders,webhooks,pgbench,kestrel (default all of these;
+                                  webhooks needs orders), and tracing (opt-in, with orders): the booted stack
+                                  exports traces to an OTLP sink here, the gateway samples 10 % of root traces,
+                                  and orders run again with every trace exported (a sampled traceparent),
+                                  the two series taking turns going first
           --quick                 ~1-minute smoke run: levels 1,8, 2 s per point
           --label TEXT            a label written into the report (e.g. "before", "after")
           --out DIR               results root (default bench-results)

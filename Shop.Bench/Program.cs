@@ -166,9 +166,31 @@ if (options.Runs("orders"))
     // Every order is also delivered to a webhook subscriber, as in a shop with an integration (scenario
     // "webhooks"; left out, the order series is comparable with runs from before it existed).
     await using var webhooks = options.Runs("webhooks") ? await WebhookLatency.StartAsync(stack.Gateway, data.AdminToken, ct) : null;
-    foreach (var c in options.Levels)
+    // "tracing": the same orders alternated, sampled at the gateway's ratio and with every trace exported.
+    var sink = options.Runs("tracing") ? stack.TraceSink : null;
+    if (options.Runs("tracing") && sink is null)
     {
-        await MeasureAsync("orders", Scenarios.Orders, c, stack.Gateway, h => Scenarios.PlaceOrder(h, data, units, webhooks));
+        results.Notes.Add("Scenario tracing skipped: it needs the booted stack (the bench points the services at its own OTLP sink).");
+    }
+    async Task MeasureOrdersAsync(int c, bool traced)
+    {
+        var series = traced ? Scenarios.OrdersEveryTrace : Scenarios.Orders;
+        var bytesBefore = sink?.TraceBytes ?? 0;
+        var point = await MeasureAsync("orders", series, c, stack.Gateway, h => Scenarios.PlaceOrder(h, data, units, webhooks, traced));
+        if (sink is not null)
+        {
+            results.TraceBytesPerRequest[$"{series} c={c}"] = (sink.TraceBytes - bytesBefore) / (double)Math.Max(1, point.Requests);
+        }
+    }
+    for (var i = 0; i < options.Levels.Length; i++)
+    {
+        // With tracing, the two series take turns going first, so neither always runs on a fresher stack.
+        var everyTraceFirst = sink is not null && i % 2 == 1;
+        await MeasureOrdersAsync(options.Levels[i], traced: everyTraceFirst);
+        if (sink is not null)
+        {
+            await MeasureOrdersAsync(options.Levels[i], traced: !everyTraceFirst);
+        }
     }
     var after = await data.StockAsync(stack.Gateway, ct);
     var stored = await data.UnitsInStoredOrdersAsync(stack.Gateway, ct);

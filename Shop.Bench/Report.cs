@@ -85,6 +85,22 @@ public static class Report
             md.AppendLine();
             md.AppendLine($"Stock check over the bench skus: initial {s.InitialTotal:N0}, now {s.FinalTotal:N0}, deducted {s.Deducted:N0}; units in stored, non-cancelled orders {s.UnitsInStoredOrders:N0}; units in the 201 answers received {s.UnitsInSuccessfulOrders:N0} → **{(s.Consistent ? "consistent" : "INCONSISTENT")}**.");
         }
+        if (r.Points.Any(p => p.Series == Scenarios.OrdersEveryTrace))
+        {
+            md.AppendLine();
+            md.AppendLine("### 3b. Tracing — the same orders, traces exported to an OTLP sink on 127.0.0.1 (scenario `tracing`)");
+            md.AppendLine();
+            md.AppendLine("\"sampled\": the gateway keeps 10 % of root traces (the deployments' default) and the services follow it; \"every trace\": each order carries a sampled `traceparent`, so all of its spans in every service are recorded and exported. Both per level in one boot, taking turns going first.");
+            md.AppendLine();
+            md.AppendLine("| clients | sampled orders/s | every trace orders/s | every trace / sampled | sampled p99 ms | every trace p99 ms | trace bytes per order, sampled / every |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var sampled in r.Points.Where(p => p.Series == Scenarios.Orders).OrderBy(p => p.Concurrency))
+            {
+                var every = r.Point(Scenarios.OrdersEveryTrace, sampled.Concurrency);
+                var bytes = (string series) => r.TraceBytesPerRequest.TryGetValue($"{series} c={sampled.Concurrency}", out var b) ? b.ToString("0") : "—";
+                md.AppendLine($"| {sampled.Concurrency} | {sampled.Throughput:0.0} | {(every is null ? "—" : every.Throughput.ToString("0.0"))} | {Opt(BenchResults.Ratio(every, sampled), Pct)} | {sampled.P99Ms:0.0} | {(every is null ? "—" : every.P99Ms.ToString("0.0"))} | {bytes(Scenarios.Orders)} / {bytes(Scenarios.OrdersEveryTrace)} |");
+            }
+        }
         if (r.Webhooks is { } webhooks)
         {
             md.AppendLine();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -12,6 +13,7 @@ public static class Scenarios
     public const string Direct = "GET /inventory/{sku} direct (cache warm)";
     public const string NoCache = "GET /inventory/{sku} direct (cache off)";
     public const string Orders = "POST /orders/ via gateway";
+    public const string OrdersEveryTrace = "POST /orders/ via gateway, every trace exported";
     public const string Pgbench = "pgbench TPC-B";
     public const string Kestrel = "trivial Kestrel endpoint";
 
@@ -43,8 +45,10 @@ public static class Scenarios
     /// Place a two-line order (qty 1 and 2 of neighbouring skus) as one of several shoppers, with a
     /// unique Idempotency-Key. Units of successful orders are added to <paramref name="unitsOrdered"/>
     /// for the stock-consistency check; <paramref name="webhooks"/>, when given, learns when each was answered.
+    /// With <paramref name="traced"/>, each order comes with a W3C <c>traceparent</c> flagged sampled, so its
+    /// whole trace is recorded and exported whatever ratio the gateway samples with.
     /// </summary>
-    public static LoadRunner.Operation PlaceOrder(HttpClient http, BenchData data, StrongBox<long> unitsOrdered, WebhookLatency? webhooks = null)
+    public static LoadRunner.Operation PlaceOrder(HttpClient http, BenchData data, StrongBox<long> unitsOrdered, WebhookLatency? webhooks = null, bool traced = false)
     {
         var auth = data.Tokens.Select(t => new AuthenticationHeaderValue("Bearer", t)).ToArray();
         var skus = data.Skus;
@@ -63,6 +67,10 @@ public static class Scenarios
             };
             request.Headers.Authorization = auth[worker % auth.Length];
             request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
+            if (traced)
+            {
+                request.Headers.Add("traceparent", $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+            }
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
             if (response.StatusCode != HttpStatusCode.Created)
             {

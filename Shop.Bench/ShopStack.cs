@@ -42,14 +42,24 @@ public sealed class ShopStack : IAsyncDisposable
         Description = $"attached to a running Shop at {options.Base}",
     };
 
+    /// <summary>Where the services export traces ("tracing" scenario), or null when they export nothing.</summary>
+    public OtlpSink? TraceSink { get; init; }
+
     public static async Task<ShopStack> BootAsync(BenchOptions options, CancellationToken ct)
     {
+        var sink = options.Runs("tracing") ? await OtlpSink.StartAsync() : null;
+        string[] telemetry = sink is null ? [] :
+        [
+            $"Shop:Telemetry:OtlpEndpoint={sink.Address}",
+            $"Shop:Telemetry:TraceSampleRatio={BenchOptions.TracingSampleRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+        ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shop_AppHost>(
         [
             "Shop:GatewayPort=0",
             "Shop:EphemeralData=true",
             $"SHOP_ADMIN_EMAIL={options.AdminEmail}",
             $"SHOP_ADMIN_PASSWORD={options.AdminPassword}",
+            .. telemetry,
         ], ct);
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
@@ -80,7 +90,9 @@ public sealed class ShopStack : IAsyncDisposable
                 ["inventory-db"] = app.GetEndpoint("inventory-db", "tcp").Port,
                 ["redis"] = app.GetEndpoint("redis", "tcp").Port,
             },
-            Description = "booted by Shop.Bench: the real AppHost via Aspire.Hosting.Testing, throw-away data, random ports, no dashboard",
+            TraceSink = sink,
+            Description = "booted by Shop.Bench: the real AppHost via Aspire.Hosting.Testing, throw-away data, random ports, no dashboard" +
+                (sink is null ? ", no telemetry export" : $", traces exported to an OTLP sink in the bench process, {BenchOptions.TracingSampleRatio:0.##} of root traces sampled"),
         };
     }
 
@@ -107,7 +119,7 @@ public sealed class ShopStack : IAsyncDisposable
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
             .WithEnvironment("Inventory__Cache__Enabled", "false")
             .WithEnvironment("Inventory__SeedDemoCatalogue", "false")
-            .WithTelemetryExportOnlyToDashboard()
+            .WithShopTelemetry(ShopAppHostSettings.From(builder.Configuration))
             .WaitFor(inventory);
     }
 
@@ -160,6 +172,10 @@ public sealed class ShopStack : IAsyncDisposable
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+        if (TraceSink is not null)
+        {
+            await TraceSink.DisposeAsync();
         }
     }
 }

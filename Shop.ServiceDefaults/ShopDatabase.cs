@@ -45,6 +45,7 @@ public static class ShopDatabaseExtensions
             settings.DisableRetry = true;
         });
         builder.Services.ConfigureDbContext<TContext>((services, options) => options
+            .UseNpgsql(npgsql => npgsql.ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities()))
             .UseSnakeCaseNamingConvention()
             .UseLoggerFactory(new ExpectedConflictsLoggerFactory(services.GetRequiredService<ILoggerFactory>())));
         return builder;

@@ -56,6 +56,18 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
     }
 
     [Fact]
+    public void Services_sample_traces_parent_based_at_the_trace_sample_ratio()
+    {
+        foreach (var name in new[] { "gateway", "users", "orders", "inventory" })
+        {
+            var environment = Environment(Service(name));
+            Assert.Equal("parentbased_traceidratio", environment.GetValueOrDefault("OTEL_TRACES_SAMPLER"));
+            Assert.Equal("${TRACE_SAMPLE_RATIO:?TRACE_SAMPLE_RATIO is not set in .env}", environment.GetValueOrDefault("OTEL_TRACES_SAMPLER_ARG"));
+        }
+        Assert.Equal("0.1", _env.GetValueOrDefault("TRACE_SAMPLE_RATIO"));
+    }
+
+    [Fact]
     public void Jwt_signing_key_is_a_pkcs8_p256_key()
     {
         using var key = System.Security.Cryptography.ECDsa.Create();

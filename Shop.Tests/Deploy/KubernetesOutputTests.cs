@@ -103,6 +103,24 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     }
 
     [Fact]
+    public void Services_sample_traces_parent_based_at_the_trace_sample_ratio()
+    {
+        var configMaps = Objects().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
+        foreach (var name in new[] { "gateway", "users", "orders", "inventory" })
+        {
+            var container = Workloads().Single(w => w.Name == name).Template.Spec.Containers.Single();
+            var environment = (container.EnvFrom ?? []).Where(e => e.ConfigMapRef is not null)
+                .SelectMany(e => configMaps[e.ConfigMapRef.Name]).ToDictionary(kv => kv.Key, kv => kv.Value);
+            foreach (var env in container.Env ?? [])
+            {
+                environment[env.Name] = env.ValueFrom?.ConfigMapKeyRef is { } mapRef ? configMaps[mapRef.Name][mapRef.Key] : env.Value;
+            }
+            Assert.Equal("parentbased_traceidratio", environment.GetValueOrDefault("OTEL_TRACES_SAMPLER"));
+            Assert.Equal("0.1", environment.GetValueOrDefault("OTEL_TRACES_SAMPLER_ARG"));
+        }
+    }
+
+    [Fact]
     public void Every_environment_reference_resolves_to_a_secret_configmap_or_earlier_variable()
     {
         var secrets = PublishOutput.LoadEnvFile(K8s("secrets.env"));

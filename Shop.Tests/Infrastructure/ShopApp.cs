@@ -268,7 +268,7 @@ public abstract class ShopAppHost : IAsyncLifetime
         return dir?.FullName ?? AppContext.BaseDirectory;
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
         if (App is not null)

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// The app exporting to an OTLP receiver, every service with the deployment's parent-based sampler at
+/// ratio 1 except the gateway, where requests' traces start, at ratio 0: so a request's trace is exported
+/// only when its client asks for it (a sampled <c>traceparent</c>), and the services follow the gateway.
+/// </summary>
+public sealed class TracedShopApp : ShopAppHost
+{
+    public OtlpReceiver Receiver { get; } = new();
+
+    protected override string[] ExtraArguments => ["Shop:Telemetry:TraceSampleRatio=1", $"Shop:Telemetry:OtlpEndpoint={Receiver.Endpoint}"];
+
+    protected override void Configure(IDistributedApplicationTestingBuilder builder) =>
+        builder.CreateResourceBuilder<ProjectResource>("gateway").WithEnvironment("OTEL_TRACES_SAMPLER_ARG", "0");
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Receiver.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TracingCollection : ICollectionFixture<TracedShopApp>
+{
+    public const string Name = "Tracing (a second app exporting to a test receiver; run alone)";
+}
+
+[Collection(TracingCollection.Name)]
+public sealed class TracingTests(TracedShopApp shop)
+{
+    private OtlpReceiver Receiver => shop.Receiver;
+
+    [Fact]
+    public async Task Idle_background_polls_are_not_traces_while_a_requests_queries_are()
+    {
+        // Orders' background jobs poll its database every second or faster here; its metric exporter runs
+        // every second, so five exports from it mean several passes of every job.
+        var start = Receiver.MetricExportsFrom("orders");
+        await WaitUntilAsync(() => Receiver.MetricExportsFrom("orders") >= start + 5, "five metric exports from orders");
+
+        var admin = await shop.AdminAsync();
+        var traceId = await SampledRequestAsync(admin, "/orders/");
+        // One exporter per process sends its spans in the order they ended: once this request's server
+        // span from Orders is in (it ends after its queries), every idle poll Orders traced before it is in as well.
+        await WaitUntilAsync(() => new[] { "gateway", "orders" }.All(service => Receiver.Spans.Any(s => s.TraceId == traceId && s.Service == service && s.Kind == ReceivedSpan.ServerKind)),
+            "the request's server spans from gateway and orders");
+
+        Assert.Contains(Receiver.Spans, s => s.TraceId == traceId && s.Service == "orders" && s.Scope == "Npgsql");
+        var queriesAlone = Receiver.Spans.GroupBy(s => s.TraceId).Where(t => t.All(s => s.Scope == "Npgsql")).ToList();
+        Assert.True(queriesAlone.Count == 0,
+            $"{queriesAlone.Count} traces consist only of database spans, e.g. {string.Join("; ", queriesAlone.Take(5).Select(t => $"{t.First().Service}: {t.Count()} span(s) named {t.First().Name}, root {t.Any(s => s.IsRoot)}"))}");
+    }
+
+    [Fact]
+    public async Task A_request_trace_is_exported_only_as_the_ratio_decides()
+    {
+        var admin = await shop.AdminAsync();
+        // Ratio 0 at the gateway: these start traces nobody keeps, in the gateway or behind it.
+        for (var i = 0; i < 5; i++)
+        {
+            await (await admin.GetAsync("/orders/")).ExpectAsync(200);
+        }
+        var marker = await SampledRequestAsync(admin, "/orders/");
+        await WaitUntilAsync(() => new[] { "gateway", "orders" }.All(service => Receiver.Spans.Any(s => s.TraceId == marker && s.Service == service && s.Kind == ReceivedSpan.ServerKind)),
+            "the sampled request's server spans from gateway and orders");
+
+        // Only client-sampled requests may be exported, by the gateway or by the service behind it.
+        var unasked = Receiver.Spans.Where(s => s.Kind == ReceivedSpan.ServerKind && s.Service is "gateway" or "orders" && !_sampled.Contains(s.TraceId)).ToList();
+        Assert.True(unasked.Count == 0,
+            $"{unasked.Count} server spans of requests not sampled were exported, e.g. {string.Join("; ", unasked.Take(5).Select(s => $"{s.Service}: {s.Name}"))}");
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentBag<string> _sampled = [];
+
+    /// <summary>Sends a request whose client has decided to sample it (W3C <c>traceparent</c>, flag 01) and returns its trace id.</summary>
+    private static async Task<string> SampledRequestAsync(ShopClient client, string path)
+    {
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        _sampled.Add(traceId);
+        var response = await client.GetAsync(path, r => r.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01"));
+        await response.ExpectAsync(200);
+        return traceId;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!condition())
+        {
+            if (patience.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Waited 60 s for {what}.");
+            }
+            await Task.Delay(100);
+        }
+    }
+}
