@@ -28,7 +28,7 @@ builder.AddServiceClients();
 
 builder.Services.AddOptions<OrdersOptions>().Bind(builder.Configuration.GetSection("Orders"))
     .Validate(o => o.MaxPendingOrdersPerUser > 0 && o.MaxUnitsPerOrder > 0 && o.PendingExpiry > TimeSpan.Zero
-        && o.Retention.BatchSize > 0 && o.Retention.WebhookDeliveries > TimeSpan.Zero, "Orders: caps, expiry and retention must be positive.")
+        && o.StockReleasePollInterval > TimeSpan.Zero && o.Retention.BatchSize > 0 && o.Retention.WebhookDeliveries > TimeSpan.Zero, "Orders: caps, expiry and retention must be positive.")
     .ValidateOnStart();
 builder.Services.AddSingleton<OrdersMetrics>();
 builder.Services.AddScoped<IdempotencyStore>();
@@ -38,6 +38,9 @@ builder.Services.AddScoped<OrderWorkflow>();
 builder.Services.AddScoped<OrderReader>();
 builder.Services.AddScoped<WebhookOutbox>();
 builder.Services.AddScoped<OrderExpiry>();
+builder.Services.AddSingleton<WebhookDispatchSignal>();
+builder.Services.AddSingleton<StockReleaseSignal>();
+builder.Services.AddHostedService<DatabaseNotificationListener>();
 builder.Services.AddHostedService<StockReleaseWorker>();
 builder.Services.AddHostedService<OrderExpiryWorker>();
 builder.Services.AddHostedService<RetentionJob>();
@@ -51,9 +54,6 @@ builder.Services.AddScoped<WebhookSubscriptions>();
 
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
 builder.Services.AddSingleton<WebhookTargetPolicy>();
-builder.Services.AddSingleton<WebhookDispatchSignal>();
-builder.Services.AddSingleton<OutboxCommitInterceptor>();
-builder.Services.ConfigureDbContext<OrdersDbContext>((services, options) => options.AddInterceptors(services.GetRequiredService<OutboxCommitInterceptor>()));
 builder.Services.AddSingleton<WebhookMetrics>();
 // RemoveAllResilienceHandlers is experimental, but it is the documented way to opt one client out of the defaults.
 #pragma warning disable EXTEXP0001

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using Npgsql;
 using Shop.Tests.Infrastructure;
 using Xunit;
 
@@ -76,15 +78,95 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
             var (client, _) = await shop.NewUserAsync();
             var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
 
-            // Orders polls its outbox every ScaledShopApp.SlowWebhookPoll here; only the wake-up after the
+            // Orders polls its outbox every ScaledShopApp.SlowFallbackPoll here; only the wake-up after the
             // commit can bring the delivery within this wait.
             var received = await receiver.WaitForAsync(orderId, "order.created", TimeSpan.FromSeconds(30));
-            Assert.True(received is not null, $"order.created for {orderId} was not delivered within 30 s (poll interval {ScaledShopApp.SlowWebhookPoll})");
+            Assert.True(received is not null, $"order.created for {orderId} was not delivered within 30 s (poll interval {ScaledShopApp.SlowFallbackPoll})");
         }
         finally
         {
             await admin.DeleteAsync($"/orders/webhooks/{hookId}");
         }
+    }
+
+    [Fact]
+    public async Task A_webhook_committed_by_another_process_wakes_the_dispatchers_without_waiting_for_the_poll()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, secret) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            // An outbox row committed over SQL as the service's role stands in for a replica no dispatcher
+            // here shares memory with: only the database can tell them.
+            var orderId = Guid.NewGuid();
+            var eventId = Guid.NewGuid();
+            var payload = JsonSerializer.Serialize(new
+            {
+                id = eventId,
+                type = "order.created",
+                created_at = DateTime.UtcNow,
+                data = new { order = new { id = orderId, user_id = 0, status = "pending" } },
+            });
+            await using (var db = await OpenOrdersAsAppAsync())
+            {
+                await ExecuteAsync(db, """
+                    INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts, next_attempt_at, created_at)
+                    VALUES (@subscription, @event, 'order.created', @order, @payload, 'pending', 0, now(), now())
+                    """, ("subscription", Guid.Parse(hookId)), ("event", eventId), ("order", orderId), ("payload", payload));
+            }
+
+            var received = await receiver.WaitForAsync(orderId.ToString(), "order.created", TimeSpan.FromSeconds(30));
+            Assert.True(received is not null, $"an outbox row committed by another process was not delivered within 30 s (poll interval {ScaledShopApp.SlowFallbackPoll})");
+            Assert.True(WebhookReceiver.SignatureIsValid(secret, received));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
+    public async Task A_stock_release_made_due_by_another_process_is_performed_without_waiting_for_the_poll()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var orderId = Guid.NewGuid();
+        var inventory = shop.ServiceClient("inventory", withServiceKey: true);
+        await (await inventory.PostJsonAsync("/internal/reservations/", new { order_id = orderId, items = new[] { new { sku, qty = 4 } } })).ExpectAsync(200);
+        var admin = await shop.AdminAsync();
+        Assert.Equal(6, await admin.StockAsync(sku));
+
+        // The guard a placement writes before reserving, then made due now as a placement that lost
+        // Inventory does (StockReleases.ExpediteAsync): here over SQL, as a process no worker shares memory with.
+        await using var db = await OpenOrdersAsAppAsync();
+        await ExecuteAsync(db, "INSERT INTO stock_releases (order_id, due_at, attempts, created_at) VALUES (@order, now() + interval '2 minutes', 0, now())", ("order", orderId));
+        await ExecuteAsync(db, "UPDATE stock_releases SET due_at = now() WHERE order_id = @order", ("order", orderId));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await admin.StockAsync(sku) != 10 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+        Assert.True(await admin.StockAsync(sku) == 10,
+            $"the stock of a release made due was not returned within 30 s (release poll interval {ScaledShopApp.SlowFallbackPoll}, guard due in 2 minutes)");
+    }
+
+    /// <summary>The Orders database as the service's own role, so the triggers run with the rights the service has.</summary>
+    private async Task<NpgsqlConnection> OpenOrdersAsAppAsync()
+    {
+        var db = await shop.OpenDatabaseAsync("ordersdb");
+        await ExecuteAsync(db, "SET ROLE ordersdb_app");
+        return db;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection db, string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, db);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]

@@ -15,9 +15,6 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
     /// <summary>The Data Protection key ring that encrypts webhook secrets, shared by every Orders replica.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
-    /// <summary>Outbox rows were added since the last commit (<c>OutboxCommitInterceptor</c> wakes the dispatcher after it).</summary>
-    internal bool OutboxWritten { get; set; }
-
     // Table, column and index names come from the snake_case convention (ShopDatabase.cs); only names that
     // differ from it are spelled out. Primary and foreign keys keep EF's default PK_/FK_ names, which the
     // schema already has.

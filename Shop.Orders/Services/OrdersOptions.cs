@@ -15,6 +15,12 @@ public sealed class OrdersOptions
     /// <summary>Units (the sum of every line's qty) in one order; past it placing answers 422.</summary>
     public int MaxUnitsPerOrder { get; set; } = 100;
 
+    /// <summary>
+    /// The stock release worker's fallback scan. A release made due now wakes it through the database's
+    /// notification and a backed-off one wakes it when due, so this only bounds what a lost notification could delay.
+    /// </summary>
+    public TimeSpan StockReleasePollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public RetentionOptions Retention { get; set; } = new();
 }
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Shop.Orders.Services.Clients;
 using Shop.Orders.Data;
 
@@ -7,36 +8,18 @@ namespace Shop.Orders.Services;
 /// <summary>
 /// Returns stock whose release is due: cancelled or expired orders whose immediate release failed, and
 /// reservations whose order was never stored. Inventory releases at most once per order, so several
-/// instances working the same row is harmless.
+/// instances working the same row is harmless. It sleeps until the earliest row falls due, unless
+/// <see cref="StockReleaseSignal"/> wakes it sooner (a release made due now, on any replica), and at
+/// most <c>Orders:StockReleasePollInterval</c>.
 /// </summary>
-public sealed class StockReleaseWorker(IServiceScopeFactory scopes, ILogger<StockReleaseWorker> logger) : BackgroundService
+public sealed class StockReleaseWorker(
+    IServiceScopeFactory scopes, StockReleaseSignal signal, IOptions<OrdersOptions> options, ILogger<StockReleaseWorker> logger) : SignalledJob(signal, logger)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var more = false;
-            try
-            {
-                more = await ReleaseDueAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogWarning(e, "Stock release pass failed; retrying");
-            }
-            if (!more)
-            {
-                await Task.Delay(Interval, stoppingToken);
-            }
-        }
-    }
+    protected override TimeSpan FallbackPoll => options.Value.StockReleasePollInterval;
 
     private const int BatchSize = 50;
 
-    /// <returns>True when a full batch was handled and more may be due: the next pass starts at once.</returns>
-    private async Task<bool> ReleaseDueAsync(CancellationToken ct)
+    protected override async Task<JobPass> RunOnceAsync(CancellationToken ct)
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
@@ -75,6 +58,7 @@ public sealed class StockReleaseWorker(IServiceScopeFactory scopes, ILogger<Stoc
             await db.StockReleases.Where(r => r.Attempts > 0 && r.DueAt > DateTime.UtcNow)
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAt, DateTime.UtcNow), ct);
         }
-        return due.Count == BatchSize && failed < due.Count;
+        var nextDue = await db.StockReleases.MinAsync(r => (DateTime?)r.DueAt, ct);
+        return new JobPass(due.Count == BatchSize && failed < due.Count, nextDue);
     }
 }

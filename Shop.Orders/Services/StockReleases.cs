@@ -9,7 +9,7 @@ namespace Shop.Orders.Services;
 /// due release written with a cancellation. Each row is deleted once Inventory has the stock back;
 /// whatever cannot be released now stays for <see cref="StockReleaseWorker"/>.
 /// </summary>
-public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory, ILogger<StockReleases> logger)
+public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory, StockReleaseSignal worker, ILogger<StockReleases> logger)
 {
     /// <summary>How long a placement may take before its stock is considered abandoned.</summary>
     public static readonly TimeSpan GuardDelay = TimeSpan.FromMinutes(2);
@@ -31,7 +31,11 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
     /// </summary>
     public void RemoveGuardWith(Guid orderId) => db.StockReleases.Remove(new StockRelease { OrderId = orderId });
 
-    /// <summary>Gives the stock back now; if Inventory or the database cannot be reached, the worker does it later.</summary>
+    /// <summary>
+    /// Gives the stock back now; if Inventory or the database cannot be reached, wakes this replica's
+    /// worker, which retries the due row with its back-off (no other replica is told: the row was due
+    /// when written, which the database does not announce).
+    /// </summary>
     public async Task TryReleaseNowAsync(Guid orderId)
     {
         try
@@ -43,10 +47,14 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
         catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException)
         {
             logger.LogWarning("Release of order {OrderId} deferred to the background worker", orderId);
+            worker.Notify();
         }
     }
 
-    /// <summary>Makes the row due at once (a reservation whose outcome is unknown while Inventory is unreachable).</summary>
+    /// <summary>
+    /// Makes the row due at once (a reservation whose outcome is unknown while Inventory is unreachable);
+    /// at commit the database wakes the release worker of every replica.
+    /// </summary>
     public async Task ExpediteAsync(Guid orderId)
     {
         try

@@ -47,12 +47,14 @@ public sealed class ScaledShopApp : ShopAppHost
         {
             builder.CreateResourceBuilder<ProjectResource>(service).WithEnvironment("Jwt__ClockSkew", "00:00:02");
         }
-        // Webhooks leave when their order commits, not at the next poll (ScaleOutTests): with a poll this
-        // long, only the commit's wake-up can deliver within the tests' patience.
-        builder.CreateResourceBuilder<ProjectResource>("orders").WithEnvironment("Webhooks__PollInterval", SlowWebhookPoll);
+        // Background work starts when the database announces it, on every replica, not at the next poll
+        // (ScaleOutTests): with fallback polls this long, only the wake-up can act within the tests' patience.
+        builder.CreateResourceBuilder<ProjectResource>("orders")
+            .WithEnvironment("Webhooks__PollInterval", SlowFallbackPoll)
+            .WithEnvironment("Orders__StockReleasePollInterval", SlowFallbackPoll);
     }
 
-    public const string SlowWebhookPoll = "00:10:00";
+    public const string SlowFallbackPoll = "00:10:00";
 }
 
 public abstract class ShopAppHost : IAsyncLifetime

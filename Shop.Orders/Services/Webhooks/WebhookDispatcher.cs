@@ -14,54 +14,41 @@ namespace Shop.Orders.Services.Webhooks;
 /// Orders instances share the work and a crashed sender's rows come back), signs and POSTs each, then
 /// records the outcome: delivered on 2xx, otherwise the next attempt per the back-off schedule with
 /// jitter, and failed after the last. A crash between send and record means a re-send, never a loss.
+/// Committed outbox rows wake it on every replica (<see cref="WebhookDispatchSignal"/>); otherwise it
+/// sleeps until the earliest retry or lease falls due, at most <c>Webhooks:PollInterval</c>.
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, IHttpClientFactory httpClients, IOptions<WebhookOptions> options,
-    WebhookDispatchSignal signal, WebhookTargetPolicy targets, WebhookSecrets secrets, WebhookMetrics metrics, ILogger<WebhookDispatcher> logger) : BackgroundService
+    WebhookDispatchSignal signal, WebhookTargetPolicy targets, WebhookSecrets secrets, WebhookMetrics metrics, ILogger<WebhookDispatcher> logger) : SignalledJob(signal, logger)
 {
     public const string HttpClientName = "webhooks";
     public static readonly ActivitySource ActivitySource = new("Shop.Orders.Webhooks");
     private readonly WebhookOptions _options = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var sent = 0;
-            try
-            {
-                sent = await DispatchBatchAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(e, "Webhook dispatch pass failed; retrying");
-            }
-            if (sent < _options.BatchSize)
-            {
-                try
-                {
-                    await signal.WaitAsync(_options.PollInterval, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+    protected override TimeSpan FallbackPoll => _options.PollInterval;
 
-    private async Task<int> DispatchBatchAsync(CancellationToken ct)
+    private sealed record PendingSummary(long Count, DateTime? NextDue);
+
+    protected override async Task<JobPass> RunOnceAsync(CancellationToken ct)
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
 
         var claimed = await ClaimAsync(db, ct);
-        metrics.SetPending(await db.WebhookDeliveries.CountAsync(d => d.Status == WebhookDeliveryStatus.Pending, ct));
-        if (claimed.Count == 0)
+        if (claimed.Count > 0)
         {
-            return 0;
+            await SendAllAsync(db, claimed, ct);
         }
+        // After the attempts, so a failed one's retry time is included. Column names follow the snake_case convention.
+        var pending = (await db.Database.SqlQuery<PendingSummary>($"""
+                SELECT count(*) AS count, min(next_attempt_at) AS next_due FROM webhook_deliveries WHERE status = 'pending'
+                """).ToListAsync(ct))[0];
+        metrics.SetPending(pending.Count);
+        return new JobPass(claimed.Count == _options.BatchSize, pending.NextDue);
+    }
 
+    private async Task SendAllAsync(OrdersDbContext db, List<WebhookDelivery> claimed, CancellationToken ct)
+    {
         var subscriptionIds = claimed.Select(d => d.SubscriptionId).Distinct().ToList();
         var subscriptions = await db.WebhookSubscriptions.AsNoTracking()
             .Where(s => subscriptionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
@@ -78,7 +65,6 @@ public sealed class WebhookDispatcher(
                     await AttemptAsync(innerDb, delivery, subscription, token);
                 }
             });
-        return claimed.Count;
     }
 
     private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, CancellationToken ct)

@@ -17,8 +17,11 @@ public sealed class WebhookOptions
 
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How often the outbox is scanned when nothing wakes the dispatcher sooner.</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The fallback scan of the outbox. New rows wake the dispatcher through the database's notification
+    /// and a retry wakes it when due, so this only bounds what a lost notification could delay.
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>While one instance sends a claimed row, others leave it alone this long.</summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);

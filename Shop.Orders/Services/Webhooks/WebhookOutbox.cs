@@ -8,7 +8,8 @@ namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// Writes one outbox row per interested active subscription, inside the caller's transaction, so an
-/// event exists exactly when the order change it describes was committed.
+/// event exists exactly when the order change it describes was committed. The commit wakes every
+/// replica's dispatcher (a trigger notifies <see cref="DatabaseNotificationListener"/>).
 /// </summary>
 public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json)
 {
@@ -43,22 +44,5 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
                 CreatedAt = at,
             });
         }
-        db.OutboxWritten = true;
     }
-}
-
-/// <summary>Wakes the dispatcher when this instance committed outbox rows (<see cref="OutboxCommitInterceptor"/>), so delivery does not wait for the next poll.</summary>
-public sealed class WebhookDispatchSignal
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Notify()
-    {
-        if (_signal.CurrentCount == 0)
-        {
-            try { _signal.Release(); } catch (SemaphoreFullException) { }
-        }
-    }
-
-    public Task WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
 }

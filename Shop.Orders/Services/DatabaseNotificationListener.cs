@@ -1,0 +1,106 @@
+using Npgsql;
+
+namespace Shop.Orders.Services;
+
+/// <summary>
+/// Holds one connection to the Orders database that <c>LISTEN</c>s for the work the database announces
+/// at commit (triggers of migration WorkNotifications): outbox rows written by any replica wake this
+/// replica's webhook dispatcher, a stock release made due now wakes its release worker. The workers
+/// keep a slow poll as the fallback for whatever a lost notification would leave behind.
+/// <para>
+/// When the connection drops (a PostgreSQL restart or failover, a network cut) <see cref="NpgsqlConnection.WaitAsync(CancellationToken)"/>
+/// throws; the loop reconnects with a back-off up to <see cref="MaxBackoff"/> for as long as the
+/// service runs, so a restart costs wake-ups only while the server is away. Notifications are not
+/// queued for a session that is not listening, so each (re)connect wakes both workers for one pass.
+/// </para>
+/// </summary>
+public sealed class DatabaseNotificationListener(
+    IConfiguration configuration, WebhookDispatchSignal webhooks, StockReleaseSignal releases, ILogger<DatabaseNotificationListener> logger) : BackgroundService
+{
+    /// <summary>Channels the triggers notify; the names are part of the migration's SQL.</summary>
+    public const string OutboxChannel = "webhook_outbox";
+    public const string StockReleaseChannel = "stock_release_due";
+
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    // Its own unpooled session: a pooled connection would be reset (UNLISTEN) and shared, and LISTEN
+    // belongs to the session. The keep-alive query notices a silently dead peer, which an idle
+    // WaitAsync alone would not.
+    private readonly string _connectionString = new NpgsqlConnectionStringBuilder(
+        configuration.GetConnectionString("ordersdb") ?? throw new InvalidOperationException("ConnectionStrings:ordersdb is not set."))
+    {
+        Pooling = false,
+        Multiplexing = false,
+        KeepAlive = 30,
+        Timeout = 5,
+        ApplicationName = "Shop.Orders notifications",
+    }.ConnectionString;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(_connectionString);
+                await connection.OpenAsync(stoppingToken);
+                connection.Notification += (_, e) => Wake(e.Channel);
+                await using (var listen = new NpgsqlCommand($"LISTEN {OutboxChannel}; LISTEN {StockReleaseChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+                if (failures > 0)
+                {
+                    logger.LogInformation("Listening for database notifications again after {Failures} failed attempts", failures);
+                }
+                failures = 0;
+                webhooks.Notify();
+                releases.Notify();
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(failures - 1, 5))));
+                // The first failure is worth a warning with its cause; a server that stays away, one line per attempt.
+                if (failures == 1)
+                {
+                    logger.LogWarning(e, "Database notification connection lost; background work falls back to polling until it is back (retry in {Backoff})", backoff);
+                }
+                else
+                {
+                    logger.LogInformation("Database notification connection: attempt {Attempt} failed ({Error}); retry in {Backoff}", failures, e.Message, backoff);
+                }
+                try
+                {
+                    await Task.Delay(backoff, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void Wake(string channel)
+    {
+        switch (channel)
+        {
+            case OutboxChannel:
+                webhooks.Notify();
+                break;
+            case StockReleaseChannel:
+                releases.Notify();
+                break;
+        }
+    }
+}

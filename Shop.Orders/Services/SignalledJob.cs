@@ -1,0 +1,50 @@
+namespace Shop.Orders.Services;
+
+/// <summary>
+/// A background job that runs a pass, then sleeps until its signal wakes it (work announced by the
+/// database, on any replica), until the earliest work it knows of falls due, or for its fallback poll,
+/// whichever comes first. A pass that reports more work runs the next at once. Each pass must be safe
+/// to run on several replicas at once.
+/// </summary>
+public abstract class SignalledJob(WakeSignal signal, ILogger logger) : BackgroundService
+{
+    /// <summary>After a failed pass (the database away, say), the next comes this soon even if nothing wakes the job.</summary>
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest sleep: what a lost notification could delay.</summary>
+    protected abstract TimeSpan FallbackPoll { get; }
+
+    protected abstract Task<JobPass> RunOnceAsync(CancellationToken ct);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            JobPass pass;
+            try
+            {
+                pass = await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "{Job} pass failed; retrying", GetType().Name);
+                pass = new JobPass(false, DateTime.UtcNow + RetryAfterFailure);
+            }
+            if (!pass.More)
+            {
+                try
+                {
+                    await signal.WaitAsync(pass.NextDue, FallbackPoll, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// <param name="More">More work may be waiting right now (a full batch was handled): the next pass starts at once.</param>
+/// <param name="NextDue">The earliest work left that falls due later, when the job should look again unless woken sooner.</param>
+public readonly record struct JobPass(bool More, DateTime? NextDue);

@@ -1,0 +1,39 @@
+namespace Shop.Orders.Services;
+
+/// <summary>
+/// Wakes a background loop that otherwise sleeps until its next due row or its fallback poll, whichever
+/// is sooner. <see cref="DatabaseNotificationListener"/> sets it when the database announces new work.
+/// Wake-ups while the loop is busy collapse into one: the pass after it sees everything committed.
+/// </summary>
+public abstract class WakeSignal
+{
+    /// <summary>
+    /// The shortest sleep when a row is already due: one another replica has claimed but not yet committed
+    /// stays due for the claimer's transaction, and re-reading it at once would spin.
+    /// </summary>
+    private static readonly TimeSpan MinimumSleep = TimeSpan.FromMilliseconds(100);
+
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Notify()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            try { _signal.Release(); } catch (SemaphoreFullException) { }
+        }
+    }
+
+    /// <summary>Sleeps until notified, until <paramref name="nextDueUtc"/> (when there is one), or for <paramref name="fallbackPoll"/>.</summary>
+    public Task WaitAsync(DateTime? nextDueUtc, TimeSpan fallbackPoll, CancellationToken ct) =>
+        _signal.WaitAsync(SleepFor(nextDueUtc, DateTime.UtcNow, fallbackPoll), ct);
+
+    internal static TimeSpan SleepFor(DateTime? nextDueUtc, DateTime nowUtc, TimeSpan fallbackPoll) => nextDueUtc is { } due
+        ? TimeSpan.FromTicks(Math.Clamp((due - nowUtc).Ticks, MinimumSleep.Ticks, Math.Max(MinimumSleep.Ticks, fallbackPoll.Ticks)))
+        : fallbackPoll;
+}
+
+/// <summary>Wakes <see cref="Webhooks.WebhookDispatcher"/>: outbox rows were committed.</summary>
+public sealed class WebhookDispatchSignal : WakeSignal;
+
+/// <summary>Wakes <see cref="StockReleaseWorker"/>: a stock release was made due now.</summary>
+public sealed class StockReleaseSignal : WakeSignal;
