@@ -32,8 +32,9 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         var shoppers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => shop.NewUserAsync()));
         var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
             shoppers[i % shoppers.Length].Client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } })));
-        Assert.Equal(10, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        // A 5xx first, as it explains a short count: a reservation that timed out holds its stock until released.
         Assert.DoesNotContain(responses, r => (int)r.StatusCode >= 500);
+        Assert.Equal(10, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
         await StockLedger.AssertConsistentAsync(shop, new Dictionary<string, int> { [sku] = 10 }, shoppers.Select(s => s.User.Id));
     }
 
