@@ -1,4 +1,5 @@
 using Npgsql;
+using Shop.ServiceDefaults;
 
 namespace Shop.Orders.Services;
 
@@ -25,8 +26,9 @@ public sealed class DatabaseNotificationListener(
 
     // Its own unpooled session: a pooled connection would be reset (UNLISTEN) and shared, and LISTEN
     // belongs to the session. The keep-alive query notices a silently dead peer, which an idle
-    // WaitAsync alone would not.
-    private readonly string _connectionString = new NpgsqlConnectionStringBuilder(
+    // WaitAsync alone would not. Built like the DbContexts' data sources so that its connects and its
+    // LISTEN, which run outside any request, are not traces of their own.
+    private readonly NpgsqlDataSource _dataSource = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(
         configuration.GetConnectionString("ordersdb") ?? throw new InvalidOperationException("ConnectionStrings:ordersdb is not set."))
     {
         Pooling = false,
@@ -34,7 +36,13 @@ public sealed class DatabaseNotificationListener(
         KeepAlive = 30,
         Timeout = 5,
         ApplicationName = "Shop.Orders notifications",
-    }.ConnectionString;
+    }.ConnectionString).TraceCommandsOnlyInsideActivities().Build();
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _dataSource.Dispose();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -43,8 +51,7 @@ public sealed class DatabaseNotificationListener(
         {
             try
             {
-                await using var connection = new NpgsqlConnection(_connectionString);
-                await connection.OpenAsync(stoppingToken);
+                await using var connection = await _dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => Wake(e.Channel);
                 await using (var listen = new NpgsqlCommand($"LISTEN {OutboxChannel}; LISTEN {StockReleaseChannel}", connection))
                 {

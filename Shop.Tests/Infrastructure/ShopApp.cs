@@ -237,7 +237,7 @@ public abstract class ShopAppHost : IAsyncLifetime
                                 continue;
                             }
                             newest = stamp ?? newest;
-                            lines.Add(line.Content);
+                            lines.Add(PlainText(line.Content));
                         }
                         await File.AppendAllLinesAsync(file, lines);
                     }
@@ -248,6 +248,16 @@ public abstract class ShopAppHost : IAsyncLifetime
             });
         }
     }
+
+    /// <summary>
+    /// A console line without its colour codes and other control characters: the logs are read by people
+    /// and quoted in assertion messages, and XML (the TRX report) cannot hold an escape character.
+    /// </summary>
+    internal static string PlainText(string line) =>
+        ControlCharacters.Replace(AnsiEscapes.Replace(line, ""), "");
+
+    private static readonly System.Text.RegularExpressions.Regex AnsiEscapes = new(@"\x1B\[[0-9;?]*[ -/]*[@-~]", System.Text.RegularExpressions.RegexOptions.Compiled);
+    private static readonly System.Text.RegularExpressions.Regex ControlCharacters = new(@"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]", System.Text.RegularExpressions.RegexOptions.Compiled);
 
     internal static DateTimeOffset? Timestamp(string line)
     {
