@@ -5,6 +5,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
 using Shop.Orders.Data;
 
 namespace Shop.Orders.Services.Webhooks;
@@ -53,44 +55,66 @@ public sealed class WebhookDispatcher(
         var subscriptions = await db.WebhookSubscriptions.AsNoTracking()
             .Where(s => subscriptionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
 
-        // One subscription's deliveries go in event order; different subscriptions go in parallel.
+        // One subscription's deliveries go in event order; different subscriptions go in parallel. A group's
+        // outcomes are written in one statement when it is done, not one UPDATE per attempt: under a backlog
+        // that round trip was a third of each delivery's time. The claim's lease keeps the rows meanwhile;
+        // a crash before the write means those deliveries are sent again (at least once, never lost).
         await Parallel.ForEachAsync(claimed.GroupBy(d => d.SubscriptionId), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (group, token) =>
             {
-                using var innerScope = scopes.CreateScope();
-                var innerDb = innerScope.ServiceProvider.GetRequiredService<OrdersDbContext>();
+                subscriptions.TryGetValue(group.Key, out var subscription);
+                var outcomes = new List<DeliveryOutcome>();
                 foreach (var delivery in group.OrderBy(d => d.Id))
                 {
-                    subscriptions.TryGetValue(group.Key, out var subscription);
-                    await AttemptAsync(innerDb, delivery, subscription, token);
+                    outcomes.Add(await AttemptAsync(delivery, subscription, token));
                 }
+                using var innerScope = scopes.CreateScope();
+                await RecordAsync(innerScope.ServiceProvider.GetRequiredService<OrdersDbContext>(), outcomes);
             });
     }
 
-    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, CancellationToken ct)
-    {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var due = await db.WebhookDeliveries
+    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, CancellationToken ct) =>
+        // One statement: the due rows are locked, skipped by other instances while locked, and leased for
+        // ClaimLease so that no instance takes them again while they are being sent.
+        await db.WebhookDeliveries
             .FromSql($"""
-                SELECT * FROM webhook_deliveries
-                WHERE status = 'pending' AND next_attempt_at <= now()
-                ORDER BY id
-                LIMIT {_options.BatchSize}
-                FOR UPDATE SKIP LOCKED
+                UPDATE webhook_deliveries SET next_attempt_at = {DateTime.UtcNow + _options.ClaimLease}
+                WHERE id IN (
+                    SELECT id FROM webhook_deliveries
+                    WHERE status = 'pending' AND next_attempt_at <= now()
+                    ORDER BY id
+                    LIMIT {_options.BatchSize}
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING *
                 """)
             .AsNoTracking().ToListAsync(ct);
-        if (due.Count > 0)
-        {
-            var ids = due.Select(d => d.Id).ToList();
-            var leaseUntil = DateTime.UtcNow + _options.ClaimLease;
-            await db.WebhookDeliveries.Where(d => ids.Contains(d.Id))
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, leaseUntil), ct);
-        }
-        await tx.CommitAsync(ct);
-        return due;
+
+    /// <summary>What one attempt leaves in the delivery's row.</summary>
+    internal sealed record DeliveryOutcome(long Id, string Status, int Attempts, int? LastStatusCode, string? LastError, DateTime NextAttemptAt, DateTime? DeliveredAt);
+
+    private static async Task RecordAsync(OrdersDbContext db, List<DeliveryOutcome> outcomes)
+    {
+        // Not cancellable: an attempt that was made is recorded even while the service stops.
+        await db.Database.ExecuteSqlRawAsync("""
+            UPDATE webhook_deliveries AS d
+            SET status = o.status, attempts = o.attempts, last_status_code = o.last_status_code,
+                last_error = o.last_error, next_attempt_at = o.next_attempt_at, delivered_at = o.delivered_at
+            FROM unnest(@ids, @statuses, @attempts, @codes, @errors, @next, @delivered)
+                AS o(id, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at)
+            WHERE d.id = o.id
+            """,
+            [
+                new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = outcomes.Select(o => o.Id).ToArray() },
+                new NpgsqlParameter("statuses", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = outcomes.Select(o => o.Status).ToArray() },
+                new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = outcomes.Select(o => o.Attempts).ToArray() },
+                new NpgsqlParameter("codes", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = outcomes.Select(o => o.LastStatusCode).ToArray() },
+                new NpgsqlParameter("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = outcomes.Select(o => o.LastError).ToArray() },
+                new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = outcomes.Select(o => o.NextAttemptAt).ToArray() },
+                new NpgsqlParameter("delivered", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = outcomes.Select(o => o.DeliveredAt).ToArray() },
+            ], CancellationToken.None);
     }
 
-    private async Task AttemptAsync(OrdersDbContext db, WebhookDelivery delivery, WebhookSubscription? subscription, CancellationToken ct)
+    private async Task<DeliveryOutcome> AttemptAsync(WebhookDelivery delivery, WebhookSubscription? subscription, CancellationToken ct)
     {
         using var activity = ActivitySource.StartActivity("webhook deliver", ActivityKind.Producer);
         activity?.SetTag("shop.webhook.delivery_id", delivery.Id);
@@ -124,15 +148,11 @@ public sealed class WebhookDispatcher(
         var now = DateTime.UtcNow;
         if (statusCode is >= 200 and < 300)
         {
-            await db.WebhookDeliveries.Where(d => d.Id == delivery.Id).ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.Status, WebhookDeliveryStatus.Delivered)
-                .SetProperty(d => d.Attempts, attempts)
-                .SetProperty(d => d.LastStatusCode, statusCode)
-                .SetProperty(d => d.LastError, (string?)null)
-                .SetProperty(d => d.DeliveredAt, now), CancellationToken.None);
             metrics.Delivered();
-            logger.LogInformation("Webhook delivery {DeliveryId} delivered on attempt {Attempt} ({StatusCode})", delivery.Id, attempts, statusCode);
-            return;
+            // Debug, not Information: one line per delivery is the whole log under load; the delivered
+            // counter and the delivery log carry the same facts.
+            logger.LogDebug("Webhook delivery {DeliveryId} delivered on attempt {Attempt} ({StatusCode})", delivery.Id, attempts, statusCode);
+            return new DeliveryOutcome(delivery.Id, WebhookDeliveryStatus.Delivered, attempts, statusCode, null, delivery.NextAttemptAt, now);
         }
 
         activity?.SetStatus(ActivityStatusCode.Error, error ?? $"HTTP {statusCode}");
@@ -140,12 +160,6 @@ public sealed class WebhookDispatcher(
         var gaveUp = delay is null;
         var next = delay is { } wait ? now + wait : now;
         var lastError = Truncate(error ?? $"HTTP {statusCode}", 500);
-        await db.WebhookDeliveries.Where(d => d.Id == delivery.Id).ExecuteUpdateAsync(s => s
-            .SetProperty(d => d.Status, gaveUp ? WebhookDeliveryStatus.Failed : WebhookDeliveryStatus.Pending)
-            .SetProperty(d => d.Attempts, attempts)
-            .SetProperty(d => d.LastStatusCode, statusCode)
-            .SetProperty(d => d.LastError, lastError)
-            .SetProperty(d => d.NextAttemptAt, next), CancellationToken.None);
         if (gaveUp)
         {
             metrics.Failed();
@@ -155,6 +169,7 @@ public sealed class WebhookDispatcher(
         {
             logger.LogInformation("Webhook delivery {DeliveryId} attempt {Attempt} failed ({Error}); next at {Next:O}", delivery.Id, attempts, lastError, next);
         }
+        return new DeliveryOutcome(delivery.Id, gaveUp ? WebhookDeliveryStatus.Failed : WebhookDeliveryStatus.Pending, attempts, statusCode, lastError, next, null);
     }
 
     private IReadOnlyList<string>? SigningSecrets(WebhookSubscription subscription)
