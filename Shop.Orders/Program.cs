@@ -52,7 +52,10 @@ builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKe
 builder.Services.AddSingleton<WebhookSecrets>();
 builder.Services.AddScoped<WebhookSubscriptions>();
 
-builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
+builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection("Webhooks"))
+    .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.AttemptTimeout > TimeSpan.Zero && o.ClaimLease > o.AttemptTimeout,
+        "Webhooks: BatchSize and MaxConcurrentPerSubscriber must be positive, and ClaimLease longer than AttemptTimeout.")
+    .ValidateOnStart();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();
 // RemoveAllResilienceHandlers is experimental, but it is the documented way to opt one client out of the defaults.

@@ -72,6 +72,45 @@ public sealed class WebhookTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task One_subscribers_deliveries_for_different_orders_go_out_together_and_each_orders_events_in_order()
+    {
+        // A subscriber is not a queue of one: under load, one POST at a time is what built a backlog of
+        // seconds (docs/performance.md). What must stay in order is one order's story: created, then its changes.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.HoldUntilConcurrent(2, TimeSpan.FromSeconds(3));
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created", "order.status_changed");
+        try
+        {
+            var sku = await shop.NewItemAsync(qty: 100);
+            var (client, _) = await shop.NewUserAsync();
+            var orders = new List<string>();
+            for (var i = 0; i < 4; i++)
+            {
+                var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+                await (await client.PatchJsonAsync($"/orders/{orderId}", new { status = "cancelled" })).ExpectAsync(200);
+                orders.Add(orderId);
+            }
+            foreach (var orderId in orders)
+            {
+                Assert.NotNull(await receiver.WaitForAsync(orderId, "order.status_changed", Patience));
+            }
+
+            Assert.True(receiver.MaxInFlight >= 2, $"at most {receiver.MaxInFlight} delivery in flight to one subscriber at a time");
+            var received = receiver.Received.ToList();
+            foreach (var orderId in orders)
+            {
+                var events = received.Where(r => r.OrderId == orderId).Select(r => r.EventType).Distinct().ToList();
+                Assert.Equal(["order.created", "order.status_changed"], events);
+            }
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
     public async Task Failures_are_retried_and_logged_until_delivered()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -27,6 +27,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentDictionary<int, int> _attemptsPerUser = new();
     private readonly ConcurrentDictionary<int, int> _failuresPerUser = new();
     private WebApplication? _app;
+    private int _inFlight;
+    private int _maxInFlight;
+    private int _holdUntil;
+    private TimeSpan _holdAtMost;
 
     public WebhookReceiver() => Port = FreePort();
 
@@ -49,6 +53,16 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public int AttemptsFor(int userId) => _attemptsPerUser.GetValueOrDefault(userId);
 
+    /// <summary>The most deliveries this receiver had in flight at once.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    /// <summary>
+    /// Keep each delivery open until <paramref name="concurrent"/> are in flight at once, or for
+    /// <paramref name="atMost"/> (keep it under the dispatcher's 5 s attempt timeout). A sender that sends
+    /// one at a time never gets there: each of its deliveries takes the whole wait and <see cref="MaxInFlight"/> stays 1.
+    /// </summary>
+    public void HoldUntilConcurrent(int concurrent, TimeSpan atMost) => (_holdUntil, _holdAtMost) = (concurrent, atMost);
+
     public async Task ListenAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -59,6 +73,23 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
+            var inFlight = Interlocked.Increment(ref _inFlight);
+            try
+            {
+                for (var max = Volatile.Read(ref _maxInFlight); inFlight > max; max = Volatile.Read(ref _maxInFlight))
+                {
+                    Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
+                }
+                var holdUntil = DateTime.UtcNow + _holdAtMost;
+                while (Volatile.Read(ref _maxInFlight) < _holdUntil && DateTime.UtcNow < holdUntil)
+                {
+                    await Task.Delay(20);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
             var webhook = new ReceivedWebhook(
                 context.Request.Headers["X-Shop-Event"].ToString(),
                 context.Request.Headers["X-Shop-Delivery"].ToString(),

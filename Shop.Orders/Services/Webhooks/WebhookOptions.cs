@@ -28,6 +28,12 @@ public sealed class WebhookOptions
 
     public int BatchSize { get; set; } = 20;
 
+    /// <summary>
+    /// Deliveries in flight to one subscriber at once, each about a different order (one order's events
+    /// always go one after another, in event order).
+    /// </summary>
+    public int MaxConcurrentPerSubscriber { get; set; } = 4;
+
     /// <summary>Refuse private, link-local, multicast and unspecified targets (SSRF). Default: on outside Development.</summary>
     public bool? BlockPrivateNetworks { get; set; }
 
