@@ -53,8 +53,11 @@ builder.Services.AddSingleton<WebhookSecrets>();
 builder.Services.AddScoped<WebhookSubscriptions>();
 
 builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection("Webhooks"))
-    .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.AttemptTimeout > TimeSpan.Zero && o.ClaimLease > o.AttemptTimeout,
-        "Webhooks: BatchSize and MaxConcurrentPerSubscriber must be positive, and ClaimLease longer than AttemptTimeout.")
+    // A subscriber that times out on every attempt holds a pass for ceil(BatchSize / MaxConcurrentPerSubscriber)
+    // attempt timeouts; the lease must outlast that, or another replica claims the rows again mid-pass.
+    .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.AttemptTimeout > TimeSpan.Zero
+            && o.ClaimLease > o.AttemptTimeout * Math.Ceiling((double)o.BatchSize / o.MaxConcurrentPerSubscriber),
+        "Webhooks: BatchSize and MaxConcurrentPerSubscriber must be positive, and ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber).")
     .ValidateOnStart();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();
