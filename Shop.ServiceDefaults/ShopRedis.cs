@@ -1,3 +1,4 @@
+using OpenTelemetry.Trace;
 using Microsoft.Extensions.Hosting;
 using System.Collections.Concurrent;
 using System.Text.Json;
@@ -22,7 +23,11 @@ public static class ShopRedisExtensions
     public static TBuilder AddShopRedis<TBuilder>(this TBuilder builder, int databaseIndex) where TBuilder : IHostApplicationBuilder
     {
         builder.AddRedisClient(ConnectionName,
-            settings => settings.DisableHealthChecks = true,
+            settings =>
+            {
+                settings.DisableHealthChecks = true;
+                settings.DisableTracing = true; // traced below, with a flush interval Aspire's copy does not expose
+            },
             options =>
             {
                 options.DefaultDatabase = databaseIndex;
@@ -34,6 +39,11 @@ public static class ShopRedisExtensions
                 // Names the connection in Redis' CLIENT LIST: which service, which process.
                 options.ClientName = $"{builder.Environment.ApplicationName}/{Environment.ProcessId}";
             });
+        // The Redis tracing keeps a profiling session, and with it the request's Activity, for every traced
+        // request until its next flush; at the default 10 s that held ~45,000 requests' activities (and
+        // most of Inventory's heap) under the bench's read load (docs/performance.md, Memory). A 1 s flush
+        // bounds what it holds to one second of requests; the spans are the same, exported a little sooner.
+        builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddRedisInstrumentation(o => o.FlushInterval = TimeSpan.FromSeconds(1)));
         builder.Services.AddSingleton<CacheStore>();
         builder.Services.AddHostedService<RedisConnectionAtStartup>();
         builder.Services.AddHealthChecks().AddCheck<RedisDegradedHealthCheck>("redis", failureStatus: HealthStatus.Degraded);

@@ -55,6 +55,10 @@ public sealed class TracingTests(TracedShopApp shop)
             "the request's server spans from gateway and orders");
 
         Assert.Contains(Receiver.Spans, s => s.TraceId == traceId && s.Service == "orders" && s.Scope == "Npgsql");
+        // The token's stamp check reads Redis inside the request: its command is a span of the same trace
+        // (exported at the Redis instrumentation's next flush, within a second).
+        await WaitUntilAsync(() => Receiver.Spans.Any(s => s.TraceId == traceId && s.Service == "orders" && s.Scope.Contains("StackExchangeRedis", StringComparison.Ordinal)),
+            "a Redis command span in the request's trace from orders");
         var queriesAlone = Receiver.Spans.GroupBy(s => s.TraceId).Where(t => t.All(s => s.Scope == "Npgsql")).ToList();
         Assert.True(queriesAlone.Count == 0,
             $"{queriesAlone.Count} traces consist only of database spans, e.g. {string.Join("; ", queriesAlone.Take(5).Select(t => $"{t.First().Service}: {t.Count()} span(s) named {t.First().Name}, root {t.Any(s => s.IsRoot)}"))}");
