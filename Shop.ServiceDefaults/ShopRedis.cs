@@ -1,5 +1,5 @@
-using OpenTelemetry.Trace;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Trace;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;

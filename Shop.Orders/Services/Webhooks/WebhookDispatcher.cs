@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
@@ -65,7 +66,7 @@ public sealed class WebhookDispatcher(
             async (bySubscriber, token) =>
             {
                 subscriptions.TryGetValue(bySubscriber.Key, out var subscription);
-                var outcomes = new System.Collections.Concurrent.ConcurrentBag<DeliveryOutcome>();
+                var outcomes = new ConcurrentBag<DeliveryOutcome>();
                 await Parallel.ForEachAsync(bySubscriber.GroupBy(d => d.OrderId),
                     new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPerSubscriber, CancellationToken = token },
                     async (byOrder, orderToken) =>
@@ -97,7 +98,7 @@ public sealed class WebhookDispatcher(
             .AsNoTracking().ToListAsync(ct);
 
     /// <summary>What one attempt leaves in the delivery's row.</summary>
-    internal sealed record DeliveryOutcome(long Id, string Status, int Attempts, int? LastStatusCode, string? LastError, DateTime NextAttemptAt, DateTime? DeliveredAt);
+    private sealed record DeliveryOutcome(long Id, string Status, int Attempts, int? LastStatusCode, string? LastError, DateTime NextAttemptAt, DateTime? DeliveredAt);
 
     private static async Task RecordAsync(OrdersDbContext db, List<DeliveryOutcome> outcomes)
     {
