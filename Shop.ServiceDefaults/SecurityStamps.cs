@@ -70,7 +70,7 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
                     current = (int)values[0];
                 }
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
+            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
             {
                 logger.LogDebug(e, "Security stamp read failed; asking the source");
             }
@@ -100,7 +100,7 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
             await redis.GetDatabase(RedisDatabase).ScriptEvaluateAsync(SetIfNotOlderScript,
                 [StampKey(userId)], [stamp, (long)StampTtl.TotalMilliseconds]);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             // Readers that miss the key ask the source; the danger is a key left at an older stamp.
             // Deleting it is what is needed, and it cannot be done while Redis is away: say so loudly.
@@ -115,7 +115,7 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         {
             await redis.GetDatabase(RedisDatabase).StringSetAsync(RevokedSessionKey(sessionId), 1, accessTokenLifetime + TimeSpan.FromMinutes(1));
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             logger.LogWarning("Could not mark session {SessionId} revoked: Redis unavailable. Its access token stays valid until it expires; it cannot be refreshed.", sessionId);
         }

@@ -16,6 +16,17 @@ public static class ShopRedisExtensions
     public const string ConnectionName = "redis";
 
     /// <summary>
+    /// True when a Redis call failed because Redis could not answer. StackExchange.Redis does not keep
+    /// to RedisException: when a connection breaks mid-command, awaiting callers also meet the raw socket
+    /// error (IOException "connection reset by peer"), its pipe's "writing is not allowed after writer
+    /// was completed" (InvalidOperationException), an ArgumentOutOfRangeException from the same pipe and
+    /// cancelled tasks, none of them the caller's doing (RedisConnectionResetTests saw each). Redis is
+    /// never required to answer a request, so each of these means "carry on without it", never a 500.
+    /// </summary>
+    public static bool IsUnavailability(Exception e) =>
+        e is RedisException or TimeoutException or IOException or InvalidOperationException or OperationCanceledException or ArgumentException;
+
+    /// <summary>
     /// Redis for one service: its own logical database (0 Users, 1 Orders, 2 Inventory, as in the
     /// original design), short timeouts, and a health check that reports <c>degraded</c> — never
     /// unhealthy — when Redis is away, because every service keeps serving from its database.
@@ -85,7 +96,7 @@ internal sealed class RedisDegradedHealthCheck(IConnectionMultiplexer redis) : I
             await redis.GetDatabase().PingAsync();
             return HealthCheckResult.Healthy();
         }
-        catch (RedisException)
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             return HealthCheckResult.Degraded("Redis did not answer; serving from the database.");
         }
@@ -154,7 +165,7 @@ public sealed class CacheStore
                 }
                 generation = values[1].HasValue ? values[1] : (RedisValue)"0";
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
+            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
             {
                 logger.LogDebug(e, "Cache read failed for {Key}", key);
             }
@@ -168,7 +179,7 @@ public sealed class CacheStore
                 await redis.GetDatabase().ScriptEvaluateAsync(FillScript, [key, GenerationKey(key)],
                     [JsonSerializer.Serialize(value, _json), generation, (long)ttl.TotalMilliseconds]);
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
+            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
             {
                 logger.LogDebug(e, "Cache write failed for {Key}", key);
             }
@@ -186,7 +197,7 @@ public sealed class CacheStore
         {
             await DeleteAndAdvanceAsync(keys);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             logger.LogWarning("Cache invalidation of {Count} keys deferred: Redis unavailable", keys.Length);
             foreach (var key in keys)
@@ -213,7 +224,7 @@ public sealed class CacheStore
                 _pendingInvalidations.TryRemove(key, out _);
             }
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             // still down; keep trying
         }

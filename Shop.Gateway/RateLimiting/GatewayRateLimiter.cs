@@ -183,7 +183,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
                 }
                 return taken >= 1 ? Lease.Granted : new Lease(bucket.Kind, wait);
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
+            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
             {
                 WarnFallback(e);
             }

@@ -127,7 +127,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
             waitMs = (long)await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript,
                 [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, .. RuleArguments()]);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             logger.LogWarning("Login throttle counting on this instance only: Redis unavailable");
             waitMs = _local.Acquire(keys, Rules, now);
@@ -155,7 +155,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
                 [.. attempt.Keys.Select(k => (RedisKey)k)],
                 [now, (long)_options.Window.TotalMilliseconds, succeeded switch { true => "1", false => "0", null => "-" }, 2, .. RuleArguments()]);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             // The scope expires on its own after the window.
         }

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using Aspire.Hosting.Testing;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Shop.ServiceDefaults;
+using Shop.Tests.Infrastructure;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// Redis breaking mid-command must never fail a request. A Redis restart under load failed a catalogue
+/// read with a 500 in CI: the security-stamp check met "connection reset by peer" as a raw IOException,
+/// not a RedisException. A fault proxy in front of the app's real Redis resets the connection while
+/// bursts of cache reads and stamp checks are in flight; StackExchange.Redis then hands its callers
+/// RedisConnectionException, RedisTimeoutException, IOException, InvalidOperationException ("writing is
+/// not allowed after writer was completed") or a cancelled task, depending on where each command was.
+/// Every call must still answer from its source. Which types appear varies with timing, so the test
+/// runs many bursts.
+/// </summary>
+public sealed class RedisConnectionResetTests(ShopApp shop)
+{
+    private sealed record Item(string Name);
+
+    /// <summary>Stands in for Users' account API: every account exists with this stamp.</summary>
+    private sealed class FixedStampSource(int stamp) : IAccountStampSource
+    {
+        public Task<int?> GetStampAsync(int userId, CancellationToken ct) => Task.FromResult<int?>(stamp);
+    }
+
+    /// <summary>The multiplexer has reconnected since the last reset, so the next burst meets a live connection.</summary>
+    private static async Task UntilRedisAnswersAsync(ConnectionMultiplexer redis, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            try
+            {
+                await redis.GetDatabase().PingAsync();
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, ct);
+            }
+        }
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Cache_reads_and_stamp_checks_whose_connection_is_reset_mid_command_answer_from_their_source()
+    {
+        var connectionString = await shop.App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
+        var comma = connectionString.IndexOf(',');
+        await using var proxy = TcpFaultProxy.Start(comma < 0 ? connectionString : connectionString[..comma]);
+        // The services' own client settings (ShopRedisExtensions.AddShopRedis), through the proxy.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(
+            $"{proxy.Endpoint}{(comma < 0 ? "" : connectionString[comma..])},defaultDatabase=7,abortConnect=false,connectTimeout=2000,connectRetry=1,asyncTimeout=1000,syncTimeout=1000");
+        var cache = new CacheStore(redis, Options.Create(new JsonOptions()), NullLogger<CacheStore>.Instance);
+        var stamps = new SecurityStamps(redis,
+            new ServiceCollection().AddSingleton<IAccountStampSource>(new FixedStampSource(5)).BuildServiceProvider(),
+            NullLogger<SecurityStamps>.Instance);
+
+        var failures = new ConcurrentQueue<string>();
+        var resets = 0;
+        for (var round = 0; round < 16; round++)
+        {
+            await UntilRedisAnswersAsync(redis, TestContext.Current.CancellationToken);
+            proxy.ResetOnNextSend();
+            var burst = Enumerable.Range(0, 50 + round * 30).Select(async i =>
+            {
+                await Task.Yield();
+                try
+                {
+                    if (i % 2 == 0)
+                    {
+                        var item = await cache.GetOrLoadAsync($"test-reset:{Guid.NewGuid():N}", TimeSpan.FromMinutes(1),
+                            _ => Task.FromResult<Item?>(new Item("from the database")), CancellationToken.None);
+                        Assert.Equal("from the database", item!.Name);
+                    }
+                    else
+                    {
+                        // Account ids near int.MaxValue: no real account's stamp in the app's Redis is touched.
+                        var state = await stamps.CheckAsync(int.MaxValue - i, 5, Guid.NewGuid().ToString("N"), CancellationToken.None);
+                        Assert.Equal(AccessTokenState.Current, state);
+                    }
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue($"round {round}: {e.GetType().FullName}: {e.Message}");
+                }
+            });
+            await Task.WhenAll(burst);
+            resets += proxy.ResetPending ? 0 : 1;
+        }
+
+        Assert.True(resets > 0, "the proxy never reset a connection with a command in flight");
+        Assert.True(failures.IsEmpty, $"{failures.Count} calls failed instead of answering from their source:\n"
+            + string.Join("\n", failures.GroupBy(f => f[(f.IndexOf(':') + 2)..].Split(':')[0]).Select(g => $"{g.Count()} × {g.First()}")));
+    }
+}
