@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Shop.Tests.Infrastructure;
 using Xunit;
 
@@ -20,7 +19,7 @@ public sealed class QuietLogsCollection
 /// little stock) are not logged at Error, so an Error entry always means a real failure.
 /// </summary>
 [Collection(QuietLogsCollection.Name)]
-public sealed partial class QuietLogsTests(ShopApp shop)
+public sealed class QuietLogsTests(ShopApp shop)
 {
     private static readonly string[] Services = ["gateway", "users", "orders", "inventory"];
 
@@ -57,34 +56,5 @@ public sealed partial class QuietLogsTests(ShopApp shop)
         Assert.True(errors.Count == 0, "Error entries during an ordinary session:\n" + string.Join("\n\n", errors));
     }
 
-    /// <summary>Error and Critical entries (console format "fail:"/"crit:" and the lines that follow) logged in the window.</summary>
-    private async Task<List<string>> ErrorEntriesAsync(DateTimeOffset from, DateTimeOffset until)
-    {
-        var found = new List<string>();
-        foreach (var service in Services)
-        {
-            var path = shop.ResourceLogPath(service);
-            // The file is appended to while it is read; share it, and only whole lines are looked at.
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var lines = (await new StreamReader(stream).ReadToEndAsync()).Split('\n');
-            for (var i = 0; i < lines.Length; i++)
-            {
-                var line = Ansi().Replace(lines[i], "");
-                if (ShopAppHost.Timestamp(line) is not { } stamp || stamp < from || stamp > until)
-                {
-                    continue;
-                }
-                var text = line[(line.IndexOf(' ') + 1)..];
-                if (text.StartsWith("fail: ", StringComparison.Ordinal) || text.StartsWith("crit: ", StringComparison.Ordinal))
-                {
-                    var entry = lines.Skip(i).Take(4).Select(l => Ansi().Replace(l, "").TrimEnd());
-                    found.Add($"[{service}] " + string.Join("\n    ", entry));
-                }
-            }
-        }
-        return found;
-    }
-
-    [GeneratedRegex(@"\x1b\[[0-9;]*m")]
-    private static partial Regex Ansi();
+    private Task<List<string>> ErrorEntriesAsync(DateTimeOffset from, DateTimeOffset until) => shop.ErrorEntriesAsync(Services, from, until);
 }

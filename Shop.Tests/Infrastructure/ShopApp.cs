@@ -259,6 +259,43 @@ public abstract class ShopAppHost : IAsyncLifetime
     private static readonly System.Text.RegularExpressions.Regex AnsiEscapes = new(@"\x1B\[[0-9;?]*[ -/]*[@-~]", System.Text.RegularExpressions.RegexOptions.Compiled);
     private static readonly System.Text.RegularExpressions.Regex ControlCharacters = new(@"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]", System.Text.RegularExpressions.RegexOptions.Compiled);
 
+    /// <summary>
+    /// Error and Critical entries (console format "fail:"/"crit:" and the <paramref name="linesPerEntry"/>
+    /// lines from it) that <paramref name="services"/> logged in the window, optionally only those whose
+    /// first two lines contain <paramref name="containing"/>; each prefixed with its service.
+    /// </summary>
+    public async Task<List<string>> ErrorEntriesAsync(IEnumerable<string> services, DateTimeOffset from, DateTimeOffset until, string? containing = null, int linesPerEntry = 4)
+    {
+        var found = new List<string>();
+        foreach (var service in services)
+        {
+            var path = ResourceLogPath(service);
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+            // The file is appended to while it is read; share it, and only whole lines are looked at.
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var lines = (await new StreamReader(stream).ReadToEndAsync()).Split('\n');
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var line = PlainText(lines[i]);
+                if (Timestamp(line) is not { } stamp || stamp < from || stamp > until)
+                {
+                    continue;
+                }
+                var text = line[(line.IndexOf(' ') + 1)..];
+                if ((text.StartsWith("fail: ", StringComparison.Ordinal) || text.StartsWith("crit: ", StringComparison.Ordinal))
+                    && (containing is null || string.Join(" ", lines.Skip(i).Take(2)).Contains(containing, StringComparison.Ordinal)))
+                {
+                    var entry = lines.Skip(i).Take(linesPerEntry).Select(l => PlainText(l).TrimEnd());
+                    found.Add($"[{service}] " + string.Join("\n    ", entry));
+                }
+            }
+        }
+        return found;
+    }
+
     internal static DateTimeOffset? Timestamp(string line)
     {
         var space = line.IndexOf(' ');
