@@ -17,14 +17,15 @@ public static class ShopRedisExtensions
 
     /// <summary>
     /// True when a Redis call failed because Redis could not answer. StackExchange.Redis does not keep
-    /// to RedisException: when a connection breaks mid-command, awaiting callers also meet the raw socket
-    /// error (IOException "connection reset by peer"), its pipe's "writing is not allowed after writer
-    /// was completed" (InvalidOperationException), an ArgumentOutOfRangeException from the same pipe and
-    /// cancelled tasks, none of them the caller's doing (RedisConnectionResetTests saw each). Redis is
-    /// never required to answer a request, so each of these means "carry on without it", never a 500.
+    /// to RedisException: when a connection breaks mid-command, awaiting callers also meet the raw
+    /// socket error (IOException "connection reset by peer", or the SocketException inside it), its
+    /// pipe's "writing is not allowed after writer was completed" (InvalidOperationException), an
+    /// ArgumentOutOfRangeException from the same pipe and cancelled tasks, none of them the caller's
+    /// doing (RedisConnectionResetTests saw all but the bare SocketException). Redis is never required
+    /// to answer a request, so each of these means "carry on without it", never a 500.
     /// </summary>
     public static bool IsUnavailability(Exception e) =>
-        e is RedisException or TimeoutException or IOException or InvalidOperationException or OperationCanceledException or ArgumentException;
+        e is RedisException or TimeoutException or IOException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException or ArgumentException;
 
     /// <summary>
     /// Redis for one service: its own logical database (0 Users, 1 Orders, 2 Inventory, as in the
