@@ -34,6 +34,7 @@ builder.Services.AddSingleton<OrdersMetrics>();
 builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddScoped<StockReleases>();
 builder.Services.AddScoped<OrderPlacement>();
+builder.Services.AddSingleton<ActiveAccounts>();
 builder.Services.AddScoped<OrderWorkflow>();
 builder.Services.AddScoped<OrderReader>();
 builder.Services.AddScoped<WebhookOutbox>();

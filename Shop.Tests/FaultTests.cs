@@ -282,7 +282,7 @@ public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
             await login.ExpectUnavailableAsync(cause: null);
             await (await client.GetAsync("/orders/")).ExpectAsync(200);
             await (await client.GetAsync($"/inventory/{sku}")).ExpectAsync(200);
-            // Placing an order needs Users (is the account active?): refused cleanly.
+            // Placing this account's first order needs Users (is the account active?): refused cleanly.
             await (await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } })).ExpectProblemAsync(503);
         });
         Assert.Equal(1000, await client.StockAsync(sku));

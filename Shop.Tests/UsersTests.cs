@@ -197,6 +197,22 @@ public sealed class UsersTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task An_account_that_ordered_and_is_then_deactivated_cannot_order_again_with_its_token()
+    {
+        // Orders reuses Users' "active" answer per account and security stamp (ActiveAccounts): the first
+        // order leaves one behind, and the deactivation must still stop the next order at once.
+        var (client, user) = await shop.NewUserAsync();
+        var sku = await shop.NewItemAsync(qty: 10);
+        await client.PlaceOrderAsync((sku, 1));
+        var admin = await shop.AdminAsync();
+        await (await admin.DeleteAsync($"/users/{user.Id}")).ExpectAsync(204);
+
+        var again = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
+        await again.ExpectProblemAsync(401);
+        Assert.Equal(9, await admin.StockAsync(sku));
+    }
+
+    [Fact]
     public async Task Delete_is_admin_only_and_404_for_unknown()
     {
         var (client, user) = await shop.NewUserAsync();

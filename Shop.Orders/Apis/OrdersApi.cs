@@ -46,8 +46,10 @@ public static class OrdersApi
             return errors.ToProblem();
         }
         var userId = principal.GetUserId() ?? throw new InvalidOperationException("Authenticated user without sub.");
+        // Authentication refused any token without a current stamp (SecurityStamps), so this parses.
+        var stamp = int.Parse(principal.FindFirstValue(SecurityStamps.StampClaim)!, System.Globalization.CultureInfo.InvariantCulture);
 
-        var outcome = await placement.PlaceAsync(userId, lines, idempotencyKey, ct);
+        var outcome = await placement.PlaceAsync(userId, stamp, lines, idempotencyKey, ct);
         switch (outcome)
         {
             case PlacementOutcome.Placed placed:

@@ -30,7 +30,7 @@ public abstract record PlacementOutcome
 /// later. The end state is "order stored and stock deducted" or neither.
 /// </summary>
 public sealed class OrderPlacement(
-    OrdersDbContext db, UsersAccountClient users, InventoryClient inventory, WebhookOutbox outbox,
+    OrdersDbContext db, UsersAccountClient users, ActiveAccounts accounts, InventoryClient inventory, WebhookOutbox outbox,
     IdempotencyStore idempotency, StockReleases releases, IOptions<JsonOptions> json, IOptions<OrdersOptions> options, OrdersMetrics metrics)
 {
     private readonly OrdersOptions _options = options.Value;
@@ -41,7 +41,8 @@ public sealed class OrderPlacement(
     /// reserved the job is finished even if the client hangs up, so its outcome is stored for a retry
     /// instead of being left half-done (timeouts still bound it).
     /// </summary>
-    public async Task<PlacementOutcome> PlaceAsync(int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
+    /// <param name="stamp">The security stamp of the caller's token, which authentication found current.</param>
+    public async Task<PlacementOutcome> PlaceAsync(int userId, int stamp, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
         var units = lines.Sum(l => l.Qty);
         if (units > _options.MaxUnitsPerOrder)
@@ -70,7 +71,7 @@ public sealed class OrderPlacement(
         PlacementOutcome outcome;
         try
         {
-            outcome = await ReserveAndStoreAsync(orderId, userId, lines, idempotencyKey, CancellationToken.None);
+            outcome = await ReserveAndStoreAsync(orderId, userId, stamp, lines, idempotencyKey, CancellationToken.None);
         }
         catch
         {
@@ -89,12 +90,12 @@ public sealed class OrderPlacement(
     }
 
     private async Task<PlacementOutcome> ReserveAndStoreAsync(
-        Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
+        Guid orderId, int userId, int stamp, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
     {
         // The pending-orders cap is not checked here: the database refuses the order that would pass it when
         // it is stored (see StoreAsync), and a hoarder at the cap is held back by the gateway's order bucket,
         // so reading the count first would cost every placement a query to spare a refused one a reservation.
-        if (await users.GetStatusAsync(userId, ct) is not { IsActive: true })
+        if (!await accounts.IsActiveAsync(userId, stamp, users, ct))
         {
             return new PlacementOutcome.UserNotAllowed();
         }

@@ -16,6 +16,12 @@ public sealed class OrdersOptions
     public int MaxUnitsPerOrder { get; set; } = 100;
 
     /// <summary>
+    /// How long Users' "this account is active" answer is reused for the account's orders while its
+    /// security stamp stays the same (<see cref="ActiveAccounts"/>); zero asks Users for every order.
+    /// </summary>
+    public TimeSpan ActiveAccountCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// The stock release worker's fallback scan. A release made due now wakes it through the database's
     /// notification and a backed-off one wakes it when due, so this only bounds what a lost notification could delay.
     /// </summary>
