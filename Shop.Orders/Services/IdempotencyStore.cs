@@ -7,8 +7,12 @@ namespace Shop.Orders.Services;
 
 public abstract record IdempotencyClaim
 {
-    /// <summary>This request owns the key; use <paramref name="OrderId"/> (stable across takeovers).</summary>
-    public sealed record Claimed(Guid OrderId) : IdempotencyClaim;
+    /// <summary>
+    /// This request owns the key; use <paramref name="OrderId"/> (stable across takeovers).
+    /// <paramref name="GuardWritten"/>: the order's release guard was stored with the claim (a new claim;
+    /// a takeover's order may or may not have one yet).
+    /// </summary>
+    public sealed record Claimed(Guid OrderId, bool GuardWritten) : IdempotencyClaim;
     public sealed record Replay(int Status, OrderSnapshot Order) : IdempotencyClaim;
     public sealed record Mismatch : IdempotencyClaim;
     public sealed record StillProcessing : IdempotencyClaim;
@@ -30,20 +34,27 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
     public static string RequestHash(IEnumerable<(string Sku, int Qty)> lines) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(';', lines.Select(l => $"{l.Sku}:{l.Qty}")))));
 
-    public async Task<IdempotencyClaim> ClaimAsync(int userId, string key, string requestHash, CancellationToken ct)
+    /// <param name="guardDueAt">When the new order's release guard falls due (<see cref="StockReleases.AddGuardAsync"/>).</param>
+    public async Task<IdempotencyClaim> ClaimAsync(int userId, string key, string requestHash, DateTime guardDueAt, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + MaxWait;
         while (true)
         {
             var orderId = Guid.NewGuid();
-            var inserted = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, state, created_at, updated_at)
-                VALUES ({userId}, {key}, {requestHash}, {orderId}, 'processing', now(), now())
-                ON CONFLICT (user_id, key) DO NOTHING
+            // The claim and the new order's release guard in one statement (one round trip, one commit per
+            // order): the guard row is written only when the key was claimed, so a duplicate leaves none.
+            var guarded = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                WITH claim AS (
+                    INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, state, created_at, updated_at)
+                    VALUES ({userId}, {key}, {requestHash}, {orderId}, 'processing', now(), now())
+                    ON CONFLICT (user_id, key) DO NOTHING
+                    RETURNING order_id)
+                INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
+                SELECT order_id, {guardDueAt}, 0, now() FROM claim
                 """, ct);
-            if (inserted == 1)
+            if (guarded == 1)
             {
-                return new IdempotencyClaim.Claimed(orderId);
+                return new IdempotencyClaim.Claimed(orderId, GuardWritten: true);
             }
 
             var existing = await db.IdempotencyKeys.AsNoTracking()
@@ -74,7 +85,7 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
                 if (takenOver == 1)
                 {
                     logger.LogWarning("Taking over abandoned idempotent request for order {OrderId}", existing.OrderId);
-                    return new IdempotencyClaim.Claimed(existing.OrderId);
+                    return new IdempotencyClaim.Claimed(existing.OrderId, GuardWritten: false);
                 }
                 continue;
             }

@@ -51,10 +51,17 @@ public sealed class OrderPlacement(
             return new PlacementOutcome.TooManyUnits(_options.MaxUnitsPerOrder, units);
         }
 
+        // Before the key is claimed: a refusal here leaves no claim to release and no guard to delete.
+        if (!await accounts.IsActiveAsync(userId, stamp, users, ct))
+        {
+            return new PlacementOutcome.UserNotAllowed();
+        }
+
         var orderId = Guid.NewGuid();
+        var guardWritten = false;
         if (idempotencyKey is not null)
         {
-            switch (await idempotency.ClaimAsync(userId, idempotencyKey, IdempotencyStore.RequestHash(lines), ct))
+            switch (await idempotency.ClaimAsync(userId, idempotencyKey, IdempotencyStore.RequestHash(lines), StockReleases.GuardDueAt(), ct))
             {
                 case IdempotencyClaim.Replay replay:
                     return new PlacementOutcome.Replayed(replay.Status, replay.Order);
@@ -63,7 +70,7 @@ public sealed class OrderPlacement(
                 case IdempotencyClaim.StillProcessing:
                     return new PlacementOutcome.StillProcessing();
                 case IdempotencyClaim.Claimed claimed:
-                    orderId = claimed.OrderId;
+                    (orderId, guardWritten) = (claimed.OrderId, claimed.GuardWritten);
                     break;
             }
         }
@@ -71,7 +78,7 @@ public sealed class OrderPlacement(
         PlacementOutcome outcome;
         try
         {
-            outcome = await ReserveAndStoreAsync(orderId, userId, stamp, lines, idempotencyKey, CancellationToken.None);
+            outcome = await ReserveAndStoreAsync(orderId, userId, lines, idempotencyKey, guardWritten, CancellationToken.None);
         }
         catch
         {
@@ -90,17 +97,15 @@ public sealed class OrderPlacement(
     }
 
     private async Task<PlacementOutcome> ReserveAndStoreAsync(
-        Guid orderId, int userId, int stamp, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, CancellationToken ct)
+        Guid orderId, int userId, IReadOnlyList<(string Sku, int Qty)> lines, string? idempotencyKey, bool guardWritten, CancellationToken ct)
     {
         // The pending-orders cap is not checked here: the database refuses the order that would pass it when
         // it is stored (see StoreAsync), and a hoarder at the cap is held back by the gateway's order bucket,
         // so reading the count first would cost every placement a query to spare a refused one a reservation.
-        if (!await accounts.IsActiveAsync(userId, stamp, users, ct))
+        if (!guardWritten)
         {
-            return new PlacementOutcome.UserNotAllowed();
+            await releases.AddGuardAsync(orderId, ct);
         }
-
-        await releases.AddGuardAsync(orderId, ct);
 
         Reservation reservation;
         try

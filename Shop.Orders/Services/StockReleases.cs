@@ -16,11 +16,14 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
 
     private static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>When a guard written now falls due.</summary>
+    public static DateTime GuardDueAt() => DateTime.UtcNow + GuardDelay;
+
     /// <summary>Stores the guard that gives the stock back if the order is never stored.</summary>
     public Task AddGuardAsync(Guid orderId, CancellationToken ct) =>
         db.Database.ExecuteSqlInterpolatedAsync($"""
             INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
-            VALUES ({orderId}, {DateTime.UtcNow + GuardDelay}, 0, now())
+            VALUES ({orderId}, {GuardDueAt()}, 0, now())
             ON CONFLICT (order_id) DO NOTHING
             """, ct);
 
