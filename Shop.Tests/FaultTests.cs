@@ -230,7 +230,7 @@ public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
         {
             // The answers only quote a request id; the services' logs say what threw (CI keeps no log files to read).
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var thrown = await shop.ErrorEntriesAsync(["gateway", "users", "orders", "inventory"], started, DateTimeOffset.UtcNow, "Unhandled exception", linesPerEntry: 16);
+            var thrown = await shop.ErrorEntriesAsync(ShopAppHost.ServiceNames, started, DateTimeOffset.UtcNow, "Unhandled exception", linesPerEntry: 16);
             Assert.Fail($"{resource}: {load.Unexpected.Count} unexpected answers:\n{string.Join("\n", load.Unexpected.Take(10))}\n\nlogged as unhandled:\n{string.Join("\n\n", thrown.Take(3))}");
         }
         await StockLedger.AssertConsistentAsync(shop, initial, shoppers.Select(s => s.User.Id));

@@ -21,8 +21,6 @@ public sealed class QuietLogsCollection
 [Collection(QuietLogsCollection.Name)]
 public sealed class QuietLogsTests(ShopApp shop)
 {
-    private static readonly string[] Services = ["gateway", "users", "orders", "inventory"];
-
     [Fact]
     public async Task A_first_start_on_empty_databases_logs_no_errors()
     {
@@ -56,5 +54,5 @@ public sealed class QuietLogsTests(ShopApp shop)
         Assert.True(errors.Count == 0, "Error entries during an ordinary session:\n" + string.Join("\n\n", errors));
     }
 
-    private Task<List<string>> ErrorEntriesAsync(DateTimeOffset from, DateTimeOffset until) => shop.ErrorEntriesAsync(Services, from, until);
+    private Task<List<string>> ErrorEntriesAsync(DateTimeOffset from, DateTimeOffset until) => shop.ErrorEntriesAsync(ShopAppHost.ServiceNames, from, until);
 }

@@ -196,11 +196,12 @@ public abstract class ShopAppHost : IAsyncLifetime
     }
 
     /// <summary>A connection of the test's own to the app's Redis, with extra client options (e.g. <c>,allowAdmin=true</c>).</summary>
-    public async Task<StackExchange.Redis.ConnectionMultiplexer> ConnectRedisAsync(string options = "")
-    {
-        var connectionString = await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
-        return await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connectionString + ",connectTimeout=5000" + options);
-    }
+    public async Task<StackExchange.Redis.ConnectionMultiplexer> ConnectRedisAsync(string options = "") =>
+        await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(await RedisConnectionStringAsync() + ",connectTimeout=5000" + options);
+
+    /// <summary>The app's Redis connection string as the services get it (<c>host:port,password=…</c>).</summary>
+    public async Task<string> RedisConnectionStringAsync() =>
+        await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
 
     private async Task<IReadOnlyList<string>> RedisClientNamesAsync()
     {
@@ -258,6 +259,9 @@ public abstract class ShopAppHost : IAsyncLifetime
 
     private static readonly System.Text.RegularExpressions.Regex AnsiEscapes = new(@"\x1B\[[0-9;?]*[ -/]*[@-~]", System.Text.RegularExpressions.RegexOptions.Compiled);
     private static readonly System.Text.RegularExpressions.Regex ControlCharacters = new(@"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]", System.Text.RegularExpressions.RegexOptions.Compiled);
+
+    /// <summary>The app's own service processes, whose logs the tests read.</summary>
+    public static readonly string[] ServiceNames = ["gateway", "users", "orders", "inventory"];
 
     /// <summary>
     /// Error and Critical entries (console format "fail:"/"crit:" and the <paramref name="linesPerEntry"/>
