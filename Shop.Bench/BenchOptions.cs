@@ -12,6 +12,8 @@ public sealed record BenchOptions
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan Prime { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Priming goes on past <see cref="Prime"/>, in slices, while the services are still compiling hot methods; at most this long.</summary>
+    public TimeSpan PrimeMax { get; init; } = TimeSpan.FromSeconds(150);
     public int[] Levels { get; init; } = [1, 8, 32, 64];
     public int HeadlineConcurrency { get; init; } = 8;
     public HashSet<string> Scenarios { get; init; } = [.. DefaultScenarios];
@@ -46,7 +48,9 @@ public sealed record BenchOptions
           --duration SECONDS      measured time per point (default 5)
           --warmup SECONDS        unmeasured time before each point (default 1)
           --prime SECONDS         unmeasured load before each series' first point, at the headline
-                                  concurrency, so the services are past JIT warm-up (default 10)
+                                  concurrency (default 10); it goes on in 5 s slices while the services'
+                                  tiered-compilation workers are still busy, so points measure warm services
+          --prime-max SECONDS     the longest priming per series (default 150; --quick: no extension)
           --levels 1,8,32,64      concurrency levels
           --scenarios LIST        any of gateway,cache,orders,webhooks,pgbench,kestrel (default all of these;
                                   webhooks needs orders), and tracing (opt-in, with orders): the booted stack
@@ -66,7 +70,7 @@ public sealed record BenchOptions
         var quick = args.Contains("--quick");
         if (quick)
         {
-            o = o with { Quick = true, Duration = TimeSpan.FromSeconds(2), Warmup = TimeSpan.FromSeconds(0.5), Prime = TimeSpan.FromSeconds(3), Levels = [1, 8], Users = 8, Skus = 8, PgbenchScale = 2 };
+            o = o with { Quick = true, Duration = TimeSpan.FromSeconds(2), Warmup = TimeSpan.FromSeconds(0.5), Prime = TimeSpan.FromSeconds(3), PrimeMax = TimeSpan.FromSeconds(3), Levels = [1, 8], Users = 8, Skus = 8, PgbenchScale = 2 };
         }
         for (var i = 0; i < args.Length; i++)
         {
@@ -83,6 +87,7 @@ public sealed record BenchOptions
                 "--duration" => o with { Duration = TimeSpan.FromSeconds(Seconds()) },
                 "--warmup" => o with { Warmup = TimeSpan.FromSeconds(Seconds()) },
                 "--prime" => o with { Prime = TimeSpan.FromSeconds(Seconds()) },
+                "--prime-max" => o with { PrimeMax = TimeSpan.FromSeconds(Seconds()) },
                 "--levels" => o with { Levels = [.. Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Where(n => n > 0).Distinct().Order()] },
                 "--scenarios" => o with { Scenarios = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] },
                 "--label" => o with { Label = Next() },

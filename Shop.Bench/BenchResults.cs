@@ -32,6 +32,9 @@ public sealed record BenchResults
     public required double DurationSeconds { get; init; }
     public required double WarmupSeconds { get; init; }
     public double PrimeSeconds { get; init; }
+    public double PrimeMaxSeconds { get; init; }
+    /// <summary>How long each series was primed: at least <see cref="PrimeSeconds"/>, longer while the services' JIT was busy.</summary>
+    public Dictionary<string, double> PrimedSecondsBySeries { get; init; } = [];
     public required int HeadlineConcurrency { get; init; }
     public List<PointResult> Points { get; init; } = [];
     public Dictionary<string, double> PeakRssMiB { get; init; } = [];

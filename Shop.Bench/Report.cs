@@ -40,6 +40,9 @@ public static class Report
         return list;
     }
 
+    private static string Primed(BenchResults r) => r.PrimedSecondsBySeries.Count == 0 ? "no series primed"
+        : string.Join(", ", r.PrimedSecondsBySeries.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Value:0} s")));
+
     public static string Write(string directory, BenchResults r, IReadOnlyList<string> charts, BenchResults? baseline)
     {
         var md = new StringBuilder();
@@ -48,7 +51,7 @@ public static class Report
         md.AppendLine($"- **Machine:** {r.Machine}");
         md.AppendLine($"- **Stack:** {r.Stack}");
         md.AppendLine($"- **Command:** `{r.Command}`");
-        md.AppendLine($"- **Method:** closed loop on loopback; each series primed with {r.PrimeSeconds:0.#} s of unmeasured load at c={r.HeadlineConcurrency}, then each point {r.WarmupSeconds:0.#} s warm-up (not recorded) + {r.DurationSeconds:0.#} s measured; one HTTP/1.1 connection per client; latency in HdrHistogram; whole run {r.TotalSeconds:0} s");
+        md.AppendLine($"- **Method:** closed loop on loopback; each series primed with unmeasured load at c={r.HeadlineConcurrency} for at least {r.PrimeSeconds:0.#} s and on while the services' tiered-compilation workers were busy (at most {r.PrimeMaxSeconds:0} s; {Primed(r)}), then each point {r.WarmupSeconds:0.#} s warm-up (not recorded) + {r.DurationSeconds:0.#} s measured; one HTTP/1.1 connection per client; latency in HdrHistogram; whole run {r.TotalSeconds:0} s");
         md.AppendLine();
         md.AppendLine("## Targets (issue 18)");
         md.AppendLine();
