@@ -50,17 +50,25 @@ public sealed class CpuMeter
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // "pid (comm) state ppid …": fields after the last ')' start at field 3 (state).
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // utime, stime, cutime, cstime are fields 14–17 of the whole line, 11–14 after ')'.
-            long Field(int n) => long.Parse(fields[n - 3], CultureInfo.InvariantCulture);
-            return (Field(14) + Field(15) + Field(16) + Field(17)) / TicksPerSecond;
+            return StatCpuSeconds(File.ReadAllText($"/proc/{pid}/stat"), withChildren: true);
         }
         catch (Exception e) when (e is IOException or FormatException)
         {
             return 0; // ended while we looked
         }
+    }
+
+    /// <summary>
+    /// CPU seconds in a <c>/proc/…/stat</c> line (a process's or, under <c>task/</c>, one thread's): utime + stime,
+    /// plus the ended children's cutime + cstime when <paramref name="withChildren"/>.
+    /// </summary>
+    public static double StatCpuSeconds(string stat, bool withChildren)
+    {
+        // "pid (comm) state ppid …": fields after the last ')' start at field 3 (state); comm may hold spaces.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // utime, stime, cutime, cstime are fields 14–17 of the whole line, 11–14 after ')'.
+        long Field(int n) => long.Parse(fields[n - 3], CultureInfo.InvariantCulture);
+        return (Field(14) + Field(15) + (withChildren ? Field(16) + Field(17) : 0)) / TicksPerSecond;
     }
 
     private static int? FindByArgs(string program, string? flag, string port)

@@ -35,11 +35,9 @@ public sealed class TieredJit(IEnumerable<int> pids)
                 {
                     if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == WorkerName)
                     {
-                        var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                        // utime and stime are fields 14 and 15; the name in parentheses may contain spaces.
-                        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                        seconds[(pid, int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture))] = ticks / 100.0;
+                        // A thread's cutime/cstime are its whole process's: count only its own time.
+                        seconds[(pid, int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture))] =
+                            CpuMeter.StatCpuSeconds(File.ReadAllText(Path.Combine(task, "stat")), withChildren: false);
                     }
                 }
                 catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
