@@ -82,6 +82,8 @@ public static class ShopAuthentication
         // adds would check every request's token: in the gateway, an ES256 verification per proxied request
         // (docs/performance.md). The services name their default explicitly, so this changes nothing there.
         AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+        var verifiedSignatures = new VerifiedSignatureCache();
+        builder.Services.AddSingleton(verifiedSignatures);
         builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {
@@ -102,6 +104,8 @@ public static class ShopAuthentication
                     NameClaimType = "name",
                     RoleClaimType = RoleClaim,
                     IssuerSigningKeys = localSigningKeys,
+                    // A token sent again is not ES256-verified again; every other check still runs (see the type).
+                    CryptoProviderFactory = verifiedSignatures,
                 };
             });
         if (localSigningKeys is null)
