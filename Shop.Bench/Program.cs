@@ -9,6 +9,11 @@ if (args.Contains(TrivialServer.Argument))
     await TrivialServer.ServeAsync();
     return 0;
 }
+if (Array.IndexOf(args, BareYarpProxy.Argument) is var bare and >= 0 && bare + 1 < args.Length)
+{
+    await BareYarpProxy.ServeAsync(new Uri(args[bare + 1]));
+    return 0;
+}
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine(BenchOptions.Usage);
@@ -83,8 +88,13 @@ foreach (var (resource, process) in ShopStack.Services)
     }
 }
 await using var sampler = new RssSampler(pids);
-var cpu = CpuMeter.For(pids, stack.ServerPorts);
-var jit = new TieredJit(pids.Values);
+// Scenario 1c's proxy: metered and watched for its JIT like the services, but not one of them (no RSS row).
+await using var bareYarp = options.Runs("gateway") && stack.Inventory is { } inventoryAddress
+    ? await BareYarpProxy.StartAsync(inventoryAddress, ct)
+    : null;
+var metered = bareYarp is null ? pids : new Dictionary<string, int>(pids) { ["bare YARP"] = bareYarp.Pid };
+var cpu = CpuMeter.For(metered, stack.ServerPorts);
+var jit = new TieredJit(metered.Values);
 
 var primed = new HashSet<string>();
 async Task<PointResult> MeasureAsync(string phase, string series, int concurrency, Uri target, Func<HttpClient, LoadRunner.Operation> operation)
@@ -158,6 +168,10 @@ if (options.Runs("gateway") || options.Runs("cache"))
         if (options.Runs("gateway"))
         {
             await MeasureAsync("reads", Scenarios.Gateway, c, stack.Gateway, h => Scenarios.ReadItem(h, data));
+        }
+        if (bareYarp is not null)
+        {
+            await MeasureAsync("reads", Scenarios.BareYarp, c, bareYarp.Address, h => Scenarios.ReadItem(h, data));
         }
         if (nginx is not null)
         {

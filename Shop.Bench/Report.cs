@@ -18,8 +18,9 @@ public static class Report
         list.Add(new("Gateway ≥ 70 % of direct throughput at every level", worstGateway is { } g ? $"lowest {Pct(g)} (all levels: {Levels(r, Scenarios.Gateway, Scenarios.Direct, Pct)})" : "not measured", worstGateway is null ? null : worstGateway >= BenchResults.GatewayTarget));
         var gatewayAdded = AddedP50(r, Scenarios.Gateway, 1);
         var nginxAdded = AddedP50(r, Scenarios.Nginx, 1);
+        var bareAdded = AddedP50(r, Scenarios.BareYarp, 1) is { } b ? $"; bare YARP +{b:0.00} ms" : "";
         list.Add(new("Gateway's added p50 at c=1 ≤ 1.2 × nginx's",
-            gatewayAdded is { } ga && nginxAdded is { } na ? $"gateway +{ga:0.00} ms, nginx +{na:0.00} ms ({(na > 0 ? $"{ga / na:0.0}×" : "nginx adds nothing measurable")})" : "not measured",
+            gatewayAdded is { } ga && nginxAdded is { } na ? $"gateway +{ga:0.00} ms, nginx +{na:0.00} ms ({(na > 0 ? $"{ga / na:0.0}×" : "nginx adds nothing measurable")}){bareAdded}" : "not measured",
             gatewayAdded is { } a && nginxAdded is { } n ? a <= Math.Max(n, 0) * BenchResults.GatewayVsNginxAddedLatency : null));
         var cache = BenchResults.Ratio(r.Point(Scenarios.Direct, c), r.Point(Scenarios.NoCache, c));
         list.Add(new("Warm cache ≥ 3× the uncached read", cache is { } x ? $"{x:0.00}× at c={c} (all levels: {Levels(r, Scenarios.Direct, Scenarios.NoCache, v => $"{v:0.00}×")})" : "not measured", cache is null ? null : cache >= BenchResults.CacheTarget));
@@ -70,6 +71,7 @@ public static class Report
 
         Section(md, "1. Gateway overhead — `GET /inventory/{sku}` through the gateway vs straight to Inventory", r, Scenarios.Gateway, Scenarios.Direct, "gateway / direct", Pct, added: true);
         Section(md, "1b. The reference proxy — the same read through nginx (keep-alive upstream) vs straight to Inventory", r, Scenarios.Nginx, Scenarios.Direct, "nginx / direct", Pct, added: true);
+        Section(md, "1c. YARP alone — the same read through a bare YARP forwarder (one route, no middleware of the Shop's) vs straight to Inventory", r, Scenarios.BareYarp, Scenarios.Direct, "bare YARP / direct", Pct, added: true);
         Section(md, "2. Cache — the same read with Redis warm vs a second Inventory with `Inventory__Cache__Enabled=false`", r, Scenarios.Direct, Scenarios.NoCache, "warm / off", v => $"{v:0.00}×", added: false);
 
         md.AppendLine("## 3. Order placement — `POST /orders/` through the gateway");
@@ -208,7 +210,7 @@ public static class Report
     }
 
     private static string Short(string series) =>
-        series.Contains("via gateway") ? "gateway" : series.Contains("via nginx") ? "nginx" : series.Contains("cache off") ? "cache off" : "direct";
+        series.Contains("via gateway") ? "gateway" : series.Contains("via nginx") ? "nginx" : series.Contains("via bare YARP") ? "bare YARP" : series.Contains("cache off") ? "cache off" : "direct";
 
     /// <summary>p50 of a proxied series minus the direct read's, at one level.</summary>
     private static double? AddedP50(BenchResults r, string proxied, int concurrency) =>

@@ -10,6 +10,7 @@ public static class Scenarios
 {
     public const string Gateway = "GET /inventory/{sku} via gateway";
     public const string Nginx = "GET /inventory/{sku} via nginx";
+    public const string BareYarp = "GET /inventory/{sku} via bare YARP";
     public const string Direct = "GET /inventory/{sku} direct (cache warm)";
     public const string NoCache = "GET /inventory/{sku} direct (cache off)";
     public const string Orders = "POST /orders/ via gateway";

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Shop.Bench;
+
+/// <summary>
+/// A Kestrel app the bench runs as a child process of its own (this executable with a <c>--serve-…</c>
+/// argument), with Server GC like the services, so that it competes with the load generator for the CPUs as
+/// the services do. The child prints its address when it listens and stops when its stdin closes.
+/// </summary>
+public sealed class ChildServer : IAsyncDisposable
+{
+    private const string ListeningLine = "LISTENING ";
+
+    private readonly Process _process;
+
+    private ChildServer(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>The child's side: run <paramref name="app"/> on a free loopback port until the parent lets go.</summary>
+    public static async Task ServeAsync(WebApplication app)
+    {
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        Console.WriteLine(ListeningLine + address);
+        await Console.In.ReadLineAsync(); // the parent closes stdin to stop us
+        await app.StopAsync();
+    }
+
+    public static async Task<ChildServer> StartAsync(string name, IEnumerable<string> arguments, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        if (!Environment.ProcessPath!.EndsWith("/Shop.Bench", StringComparison.Ordinal))
+        {
+            start.ArgumentList.Add(typeof(ChildServer).Assembly.Location); // running as "dotnet Shop.Bench.dll"
+        }
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["DOTNET_gcServer"] = "1";
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the {name}.");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith(ListeningLine, StringComparison.Ordinal))
+            {
+                return new ChildServer(process, new Uri(line[ListeningLine.Length..]));
+            }
+        }
+        throw new InvalidOperationException($"The {name} exited before listening.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill();
+        }
+        _process.Dispose();
+    }
+}
