@@ -83,7 +83,6 @@ public static class ShopAuthentication
         // (docs/performance.md). The services name their default explicitly, so this changes nothing there.
         AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         var verifiedSignatures = new VerifiedSignatureCache();
-        builder.Services.AddSingleton(verifiedSignatures);
         builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {
