@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -163,6 +164,18 @@ public static class ShopDatabaseExtensions
                 await Task.Delay(TimeSpan.FromSeconds(2));
             }
         }
+    }
+
+    /// <summary>
+    /// Begins a transaction that its caller abandons on any failure. Inside a transaction EF Core wraps each
+    /// SaveChanges in a savepoint (SAVEPOINT before, RELEASE after: two more round trips while the transaction
+    /// holds its row locks) only so that the transaction stays usable after a failed save, which these callers
+    /// never want: they roll back instead.
+    /// </summary>
+    public static Task<IDbContextTransaction> BeginAllOrNothingTransactionAsync(this DatabaseFacade database, CancellationToken ct)
+    {
+        database.AutoSavepointsEnabled = false;
+        return database.BeginTransactionAsync(ct);
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed class OrderExpiry(OrdersDbContext db, WebhookOutbox outbox, StockR
     /// <summary>Expires one batch of overdue orders; returns how many.</summary>
     public async Task<int> ExpireDueAsync(CancellationToken ct)
     {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await using var tx = await db.Database.BeginAllOrNothingTransactionAsync(ct);
         // SKIP LOCKED: replicas share the overdue orders instead of queueing on them, and an order whose
         // status someone is changing right now is left to that change (the expiry retries it next pass).
         var due = await db.Orders.FromSql($"""

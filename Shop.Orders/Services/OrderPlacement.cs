@@ -224,7 +224,7 @@ public sealed class OrderPlacement(
         order.Total = order.Items.Sum(i => i.LineTotal);
 
         // The execution strategy is off (see AddShopDbContext): one explicit transaction.
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await using var tx = await db.Database.BeginAllOrNothingTransactionAsync(ct);
         db.Orders.Add(order);
         db.OrderEvents.Add(new OrderEvent
         {

@@ -37,7 +37,7 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
         }
 
         var now = DateTime.UtcNow;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await using var tx = await db.Database.BeginAllOrNothingTransactionAsync(ct);
         var changed = await db.Orders.Where(o => o.Id == orderId && o.Status == oldStatus)
             .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, newStatus).SetProperty(o => o.UpdatedAt, now), ct);
         if (changed == 0)
