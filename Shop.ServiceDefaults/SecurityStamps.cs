@@ -59,7 +59,7 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
             try
             {
                 RedisKey[] keys = sessionId is null ? [StampKey(userId)] : [StampKey(userId), RevokedSessionKey(sessionId)];
-                var values = await redis.GetDatabase(RedisDatabase).StringGetAsync(keys);
+                var values = await redis.GetDatabase(RedisDatabase).StringGetAsync(keys).WithinCallBound();
                 redisAnswered = true;
                 if (sessionId is not null && values[1].HasValue)
                 {
@@ -98,7 +98,7 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         try
         {
             await redis.GetDatabase(RedisDatabase).ScriptEvaluateAsync(SetIfNotOlderScript,
-                [StampKey(userId)], [stamp, (long)StampTtl.TotalMilliseconds]);
+                [StampKey(userId)], [stamp, (long)StampTtl.TotalMilliseconds]).WithinCallBound();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
@@ -113,7 +113,7 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
     {
         try
         {
-            await redis.GetDatabase(RedisDatabase).StringSetAsync(RevokedSessionKey(sessionId), 1, accessTokenLifetime + TimeSpan.FromMinutes(1));
+            await redis.GetDatabase(RedisDatabase).StringSetAsync(RevokedSessionKey(sessionId), 1, accessTokenLifetime + TimeSpan.FromMinutes(1)).WithinCallBound();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {

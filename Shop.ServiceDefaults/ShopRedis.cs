@@ -28,6 +28,22 @@ public static class ShopRedisExtensions
         e is RedisException or TimeoutException or IOException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException or ArgumentException;
 
     /// <summary>
+    /// The longest a Redis call may keep its caller waiting. The client's AsyncTimeout (1 s, checked on its
+    /// 1 s heartbeat) ends a command Redis does not answer, but not one the client itself has lost: when a
+    /// connection is reset with commands in flight, StackExchange.Redis can drop a command without ever
+    /// completing its task (a memory dump of a hung RedisConnectionResetTests showed a cache read awaiting a
+    /// task nothing else referenced; StackExchange.Redis issue #2742). Three seconds stays clear of the
+    /// client's own timeout path, so this bound only ever catches what that path missed.
+    /// </summary>
+    public static readonly TimeSpan CallBound = TimeSpan.FromSeconds(3);
+
+    /// <summary>The call, or a <see cref="TimeoutException"/> (an <see cref="IsUnavailability"/>) after <see cref="CallBound"/>.</summary>
+    public static Task<T> WithinCallBound<T>(this Task<T> call) => call.WaitAsync(CallBound);
+
+    /// <inheritdoc cref="WithinCallBound{T}(Task{T})"/>
+    public static Task WithinCallBound(this Task call) => call.WaitAsync(CallBound);
+
+    /// <summary>
     /// Redis for one service: its own logical database (0 Users, 1 Orders, 2 Inventory, as in the
     /// original design), short timeouts, and a health check that reports <c>degraded</c> — never
     /// unhealthy — when Redis is away, because every service keeps serving from its database.
@@ -99,7 +115,7 @@ internal sealed class RedisDegradedHealthCheck(IConnectionMultiplexer redis) : I
         }
         try
         {
-            await redis.GetDatabase().PingAsync();
+            await redis.GetDatabase().PingAsync().WithinCallBound();
             return HealthCheckResult.Healthy();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
@@ -164,7 +180,7 @@ public sealed class CacheStore
             try
             {
                 // One round trip: the value, and the generation a fill must still see.
-                var values = await redis.GetDatabase().StringGetAsync([key, GenerationKey(key)]);
+                var values = await redis.GetDatabase().StringGetAsync([key, GenerationKey(key)]).WithinCallBound();
                 if (values[0].HasValue)
                 {
                     return JsonSerializer.Deserialize<T>((string)values[0]!, _json);
@@ -183,7 +199,7 @@ public sealed class CacheStore
             try
             {
                 await redis.GetDatabase().ScriptEvaluateAsync(FillScript, [key, GenerationKey(key)],
-                    [JsonSerializer.Serialize(value, _json), generation, (long)ttl.TotalMilliseconds]);
+                    [JsonSerializer.Serialize(value, _json), generation, (long)ttl.TotalMilliseconds]).WithinCallBound();
             }
             catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
             {
@@ -215,7 +231,7 @@ public sealed class CacheStore
     }
 
     private Task DeleteAndAdvanceAsync(string[] keys) =>
-        redis.GetDatabase().ScriptEvaluateAsync(InvalidateScript, [.. keys.Select(k => (RedisKey)k)], [GenerationTtlMs]);
+        redis.GetDatabase().ScriptEvaluateAsync(InvalidateScript, [.. keys.Select(k => (RedisKey)k)], [GenerationTtlMs]).WithinCallBound();
 
     private void ScheduleRetry() => _retry.Schedule();
 

@@ -18,7 +18,9 @@ namespace Shop.Tests;
 /// RedisConnectionException, RedisTimeoutException, IOException, InvalidOperationException ("writing is
 /// not allowed after writer was completed") or a cancelled task, depending on where each command was.
 /// Every call must still answer from its source. Which types appear varies with timing, so the test
-/// runs many bursts.
+/// runs many bursts. Now and then the client also loses a command outright, never completing its task
+/// (seen in a memory dump of a hung run); the services' bound on every Redis call
+/// (<see cref="ShopRedisExtensions.CallBound"/>) is what lets such a call still answer.
 /// </summary>
 public sealed class RedisConnectionResetTests(ShopApp shop)
 {
@@ -30,6 +32,43 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
         public Task<int?> GetStampAsync(int userId, CancellationToken ct) => Task.FromResult<int?>(stamp);
     }
 
+    /// <summary>
+    /// A client of the app's real Redis through a fault proxy, with the services' cache and stamp check on it.
+    /// </summary>
+    private sealed class ClientThroughProxy : IAsyncDisposable
+    {
+        public required TcpFaultProxy Proxy { get; init; }
+        public required ConnectionMultiplexer Redis { get; init; }
+        public required CacheStore Cache { get; init; }
+        public required SecurityStamps Stamps { get; init; }
+
+        /// <param name="timeouts">The client's timeout settings, as in a connection string.</param>
+        public static async Task<ClientThroughProxy> ConnectAsync(ShopApp shop, string timeouts)
+        {
+            var connectionString = await shop.RedisConnectionStringAsync();
+            var comma = connectionString.IndexOf(',');
+            var proxy = TcpFaultProxy.Start(comma < 0 ? connectionString : connectionString[..comma]);
+            var redis = await ConnectionMultiplexer.ConnectAsync(
+                $"{proxy.Endpoint}{(comma < 0 ? "" : connectionString[comma..])},defaultDatabase=7,abortConnect=false,{timeouts}");
+            return new ClientThroughProxy
+            {
+                Proxy = proxy,
+                Redis = redis,
+                Cache = new CacheStore(redis, Options.Create(new JsonOptions()), NullLogger<CacheStore>.Instance),
+                Stamps = new SecurityStamps(redis,
+                    new ServiceCollection().AddSingleton<IAccountStampSource>(new FixedStampSource(5)).BuildServiceProvider(),
+                    NullLogger<SecurityStamps>.Instance),
+            };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Proxy.ReleaseReplies();
+            await Redis.DisposeAsync();
+            await Proxy.DisposeAsync();
+        }
+    }
+
     /// <summary>The multiplexer has reconnected since the last reset, so the next burst meets a live connection.</summary>
     private static async Task UntilRedisAnswersAsync(ConnectionMultiplexer redis, CancellationToken ct)
     {
@@ -38,7 +77,7 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
         {
             try
             {
-                await redis.GetDatabase().PingAsync();
+                await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(5), ct);
                 return;
             }
             catch (Exception) when (DateTime.UtcNow < deadline)
@@ -51,16 +90,9 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
     [Fact(Timeout = 180_000)]
     public async Task Cache_reads_and_stamp_checks_whose_connection_is_reset_mid_command_answer_from_their_source()
     {
-        var connectionString = await shop.RedisConnectionStringAsync();
-        var comma = connectionString.IndexOf(',');
-        await using var proxy = TcpFaultProxy.Start(comma < 0 ? connectionString : connectionString[..comma]);
         // The services' own client settings (ShopRedisExtensions.AddShopRedis), through the proxy.
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(
-            $"{proxy.Endpoint}{(comma < 0 ? "" : connectionString[comma..])},defaultDatabase=7,abortConnect=false,connectTimeout=2000,connectRetry=1,asyncTimeout=1000,syncTimeout=1000");
-        var cache = new CacheStore(redis, Options.Create(new JsonOptions()), NullLogger<CacheStore>.Instance);
-        var stamps = new SecurityStamps(redis,
-            new ServiceCollection().AddSingleton<IAccountStampSource>(new FixedStampSource(5)).BuildServiceProvider(),
-            NullLogger<SecurityStamps>.Instance);
+        await using var client = await ClientThroughProxy.ConnectAsync(shop, "connectTimeout=2000,connectRetry=1,asyncTimeout=1000,syncTimeout=1000");
+        var (proxy, redis, cache, stamps) = (client.Proxy, client.Redis, client.Cache, client.Stamps);
 
         var failures = new ConcurrentQueue<(int Round, Exception Error)>();
         var resets = 0;
@@ -98,5 +130,25 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
         Assert.True(resets > 0, "the proxy never reset a connection with a command in flight");
         Assert.True(failures.IsEmpty, $"{failures.Count} calls failed instead of answering from their source:\n"
             + string.Join("\n", failures.GroupBy(f => f.Error.GetType()).Select(g => $"{g.Count()} × {g.Key.FullName}, first in round {g.First().Round}: {g.First().Error.Message}")));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_Redis_call_the_client_never_completes_gives_up_after_the_bound_and_answers_from_its_source()
+    {
+        // The client's own timeouts far beyond the test: only the services' bound can end a call, as when the
+        // client has lost a command and its timeout never fires.
+        await using var client = await ClientThroughProxy.ConnectAsync(shop, "connectTimeout=2000,asyncTimeout=600000,syncTimeout=600000");
+        var (proxy, cache, stamps) = (client.Proxy, client.Cache, client.Stamps);
+        Assert.True(client.Redis.IsConnected);
+
+        proxy.HoldReplies();
+        // Far above the bound and far below the client's timeout: a call still waiting here would wait for ten minutes.
+        var patience = ShopRedisExtensions.CallBound * 5;
+        var item = await cache.GetOrLoadAsync($"test-stall:{Guid.NewGuid():N}", TimeSpan.FromMinutes(1),
+            _ => Task.FromResult<Item?>(new Item("from the database")), CancellationToken.None).WaitAsync(patience, TestContext.Current.CancellationToken);
+        Assert.Equal("from the database", item!.Name);
+        Assert.Equal(AccessTokenState.Current,
+            await stamps.CheckAsync(int.MaxValue - 1, 5, Guid.NewGuid().ToString("N"), CancellationToken.None).WaitAsync(patience, TestContext.Current.CancellationToken));
+        await stamps.PublishAsync(int.MaxValue - 1, 5).WaitAsync(patience, TestContext.Current.CancellationToken);
     }
 }

@@ -172,7 +172,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             try
             {
                 var options = _options.CurrentValue;
-                var (taken, wait) = await RedisTokenBucket.TakeAsync(_redis.GetDatabase(), bucket.Key, bucket.Settings, LeasedTokens.SizeFor(bucket.Settings, options.SharedLeaseMaxTokens));
+                var (taken, wait) = await RedisTokenBucket.TakeAsync(_redis.GetDatabase(), bucket.Key, bucket.Settings, LeasedTokens.SizeFor(bucket.Settings, options.SharedLeaseMaxTokens)).WithinCallBound();
                 if (Interlocked.Exchange(ref _usingFallback, 0) == 1)
                 {
                     LogRedisBack(_logger);

@@ -17,6 +17,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly string _upstreamHost;
     private readonly int _upstreamPort;
     private int _resetOnNextSend;
+    private TaskCompletionSource _repliesFlow = Completed();
 
     private TcpFaultProxy(string upstreamHost, int upstreamPort)
     {
@@ -39,6 +40,21 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     public void ResetOnNextSend() => Volatile.Write(ref _resetOnNextSend, 1);
 
     public bool ResetPending => Volatile.Read(ref _resetOnNextSend) == 1;
+
+    /// <summary>
+    /// From now on the server's bytes are held, not forwarded, until <see cref="ReleaseReplies"/>: the
+    /// connection stays open and every command stays unanswered, as with a server that stalls.
+    /// </summary>
+    public void HoldReplies() => Volatile.Write(ref _repliesFlow, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void ReleaseReplies() => Volatile.Read(ref _repliesFlow).TrySetResult();
+
+    private static TaskCompletionSource Completed()
+    {
+        var flowing = new TaskCompletionSource();
+        flowing.SetResult();
+        return flowing;
+    }
 
     private async Task AcceptAsync()
     {
@@ -93,6 +109,10 @@ public sealed class TcpFaultProxy : IAsyncDisposable
                     to.Close();
                     return;
                 }
+                if (!fromClient)
+                {
+                    await Volatile.Read(ref _repliesFlow).Task.WaitAsync(_stop.Token);
+                }
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
             }
         }
@@ -104,6 +124,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        ReleaseReplies();
         _listener.Stop();
         lock (_sockets)
         {

@@ -125,7 +125,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         try
         {
             waitMs = (long)await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript,
-                [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, .. RuleArguments()]);
+                [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, .. RuleArguments()]).WithinCallBound();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
@@ -153,7 +153,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         {
             await redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript,
                 [.. attempt.Keys.Select(k => (RedisKey)k)],
-                [now, (long)_options.Window.TotalMilliseconds, succeeded switch { true => "1", false => "0", null => "-" }, 2, .. RuleArguments()]);
+                [now, (long)_options.Window.TotalMilliseconds, succeeded switch { true => "1", false => "0", null => "-" }, 2, .. RuleArguments()]).WithinCallBound();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
