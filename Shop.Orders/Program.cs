@@ -75,6 +75,8 @@ builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName)
     .RemoveAllResilienceHandlers(); // the dispatcher owns retries and their schedule
 #pragma warning restore EXTEXP0001
 builder.Services.AddHostedService<WebhookDispatcher>();
+builder.Services.AddSingleton<OutboxAnnouncer>();
+builder.Services.AddHostedService(services => services.GetRequiredService<OutboxAnnouncer>());
 builder.Services.AddOpenTelemetry().WithTracing(t => t.AddSource(WebhookDispatcher.ActivitySource.Name));
 
 var app = builder.Build();

@@ -68,8 +68,21 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
     }
 
     [Fact]
-    public async Task A_webhook_leaves_when_its_order_commits_without_waiting_for_the_poll()
+    public async Task A_webhook_leaves_when_its_order_commits_and_the_other_replicas_hear_of_it_after_the_commit()
     {
+        // Not inside the transaction: a NOTIFY there makes the commit take PostgreSQL's server-wide
+        // notification lock through its WAL flush, which serialised every order's commit (docs/performance.md, Round 6).
+        await using var listener = await shop.OpenDatabaseAsync("ordersdb");
+        await using (var triggers = new NpgsqlCommand("SELECT string_agg(tgname, ', ') FROM pg_trigger WHERE tgrelid = 'webhook_deliveries'::regclass AND NOT tgisinternal", listener))
+        {
+            var names = await triggers.ExecuteScalarAsync();
+            Assert.True(names is DBNull, $"triggers on the outbox: {names}");
+        }
+        // What the other replicas hear instead: the writer's announcement on the channel they listen to.
+        var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener.Notification += (_, e) => heard.TrySetResult(e.Payload);
+        await ExecuteAsync(listener, "LISTEN webhook_outbox");
+
         await using var receiver = await WebhookReceiver.StartAsync();
         var admin = await shop.AdminAsync();
         var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
@@ -83,6 +96,13 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
             // commit can bring the delivery within this wait.
             var received = await receiver.WaitForAsync(orderId, "order.created", TimeSpan.FromSeconds(30));
             Assert.True(received is not null, $"order.created for {orderId} was not delivered within 30 s (poll interval {ScaledShopApp.SlowFallbackPoll})");
+
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!heard.Task.IsCompleted)
+            {
+                await listener.WaitAsync(patience.Token);
+            }
+            Assert.False(string.IsNullOrEmpty(await heard.Task), "the announcement names no replica, so the writer's own listener cannot tell it from another replica's");
         }
         finally
         {
@@ -91,15 +111,16 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
     }
 
     [Fact]
-    public async Task A_webhook_committed_by_another_process_wakes_the_dispatchers_without_waiting_for_the_poll()
+    public async Task A_webhook_announced_by_another_replica_wakes_the_dispatchers_without_waiting_for_the_poll()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         var admin = await shop.AdminAsync();
         var (hookId, secret) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
         try
         {
-            // An outbox row committed over SQL as the service's role stands in for a replica no dispatcher
-            // here shares memory with: only the database can tell them.
+            // An outbox row committed over SQL as the service's role, then announced as a replica's
+            // OutboxAnnouncer does, stands in for a replica no dispatcher here shares memory with: only the
+            // database can tell them.
             var orderId = Guid.NewGuid();
             var eventId = Guid.NewGuid();
             var payload = JsonSerializer.Serialize(new
@@ -115,10 +136,11 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
                     INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts, next_attempt_at, created_at)
                     VALUES (@subscription, @event, 'order.created', @order, @payload, 'pending', 0, now(), now())
                     """, ("subscription", Guid.Parse(hookId)), ("event", eventId), ("order", orderId), ("payload", payload));
+                await ExecuteAsync(db, "SELECT pg_notify('webhook_outbox', 'another-replica')");
             }
 
             var received = await receiver.WaitForAsync(orderId.ToString(), "order.created", TimeSpan.FromSeconds(30));
-            Assert.True(received is not null, $"an outbox row committed by another process was not delivered within 30 s (poll interval {ScaledShopApp.SlowFallbackPoll})");
+            Assert.True(received is not null, $"an outbox row announced by another process was not delivered within 30 s (poll interval {ScaledShopApp.SlowFallbackPoll})");
             Assert.True(WebhookReceiver.SignatureIsValid(secret, received));
         }
         finally

@@ -4,10 +4,11 @@ using Shop.ServiceDefaults;
 namespace Shop.Orders.Services;
 
 /// <summary>
-/// Holds one connection to the Orders database that <c>LISTEN</c>s for the work the database announces
-/// at commit (triggers of migration WorkNotifications): outbox rows written by any replica wake this
-/// replica's webhook dispatcher, a stock release made due now wakes its release worker. The workers
-/// keep a slow poll as the fallback for whatever a lost notification would leave behind.
+/// Holds one connection to the Orders database that <c>LISTEN</c>s for work announced by other processes:
+/// outbox rows committed by another replica (its <see cref="Webhooks.OutboxAnnouncer"/>) wake this
+/// replica's webhook dispatcher, a stock release made due now (a trigger of migration WorkNotifications)
+/// wakes its release worker. The workers keep a slow poll as the fallback for whatever a lost notification
+/// would leave behind.
 /// <para>
 /// When the connection drops (a PostgreSQL restart or failover, a network cut) <see cref="NpgsqlConnection.WaitAsync(CancellationToken)"/>
 /// throws; the loop reconnects with a back-off up to <see cref="MaxBackoff"/> for as long as the
@@ -18,7 +19,7 @@ namespace Shop.Orders.Services;
 public sealed class DatabaseNotificationListener(
     IConfiguration configuration, WebhookDispatchSignal webhooks, StockReleaseSignal releases, ILogger<DatabaseNotificationListener> logger) : BackgroundService
 {
-    /// <summary>Channels the triggers notify; the names are part of the migration's SQL.</summary>
+    /// <summary>The channels; the release channel's name is part of migration WorkNotifications' SQL.</summary>
     public const string OutboxChannel = "webhook_outbox";
     public const string StockReleaseChannel = "stock_release_due";
 
@@ -52,7 +53,7 @@ public sealed class DatabaseNotificationListener(
             try
             {
                 await using var connection = await _dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, e) => Wake(e.Channel);
+                connection.Notification += (_, e) => Wake(e.Channel, e.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {OutboxChannel}; LISTEN {StockReleaseChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
@@ -98,10 +99,13 @@ public sealed class DatabaseNotificationListener(
         }
     }
 
-    private void Wake(string channel)
+    private void Wake(string channel, string payload)
     {
         switch (channel)
         {
+            // This replica's own announcement: its dispatcher was woken before the NOTIFY was sent.
+            case OutboxChannel when payload == Webhooks.OutboxAnnouncer.ReplicaId:
+                break;
             case OutboxChannel:
                 webhooks.Notify();
                 break;

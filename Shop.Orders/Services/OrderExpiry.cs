@@ -61,6 +61,7 @@ public sealed class OrderExpiry(OrdersDbContext db, WebhookOutbox outbox, StockR
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        outbox.AnnounceCommitted();
         metrics.Expired(due.Count);
 
         foreach (var order in due)

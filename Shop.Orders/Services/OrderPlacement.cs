@@ -251,6 +251,7 @@ public sealed class OrderPlacement(
             return TooManyPending();
         }
         await tx.CommitAsync(ct);
+        outbox.AnnounceCommitted();
         return new PlacementOutcome.Placed(OrderSnapshot.From(order));
     }
 }

@@ -64,6 +64,7 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        outbox.AnnounceCommitted();
         await reader.InvalidateAsync(orderId);
 
         if (newStatus == OrderStatus.Cancelled)

@@ -8,12 +8,23 @@ namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// Writes one outbox row per interested active subscription, inside the caller's transaction, so an
-/// event exists exactly when the order change it describes was committed. The commit wakes every
-/// replica's dispatcher (a trigger notifies <see cref="DatabaseNotificationListener"/>).
+/// event exists exactly when the order change it describes was committed. After the commit the caller
+/// calls <see cref="AnnounceCommitted"/>, which wakes the dispatchers (<see cref="OutboxAnnouncer"/>).
 /// </summary>
-public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json)
+public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json, OutboxAnnouncer announcer)
 {
     private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
+    private bool _unannounced;
+
+    /// <summary>The caller's transaction has committed: if it wrote outbox rows, the dispatchers hear of them.</summary>
+    public void AnnounceCommitted()
+    {
+        if (_unannounced)
+        {
+            _unannounced = false;
+            announcer.Announce();
+        }
+    }
 
     public async Task AddAsync(string eventType, Order order, DateTime at, CancellationToken ct)
     {
@@ -31,6 +42,7 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
         }
         var eventId = Guid.NewGuid();
         var payload = JsonSerializer.Serialize(OrderWebhookV1.For(eventId, eventType, at, order), _json);
+        _unannounced = true;
         foreach (var subscriptionId in subscriptions)
         {
             db.WebhookDeliveries.Add(new WebhookDelivery

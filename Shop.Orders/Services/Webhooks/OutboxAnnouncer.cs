@@ -1,0 +1,58 @@
+using Microsoft.EntityFrameworkCore;
+using Shop.Orders.Data;
+
+namespace Shop.Orders.Services.Webhooks;
+
+/// <summary>
+/// Tells the dispatchers that outbox rows were committed, after the commit and outside the order's
+/// transaction. This replica's dispatcher is woken at once, in memory; the other replicas hear it from
+/// one <c>NOTIFY</c> on <see cref="DatabaseNotificationListener.OutboxChannel"/>, sent by this loop for
+/// every burst of commits rather than once per order.
+/// <para>
+/// Why not a trigger in the order's transaction, as before: PostgreSQL serialises every commit that has
+/// notifications queued on one server-wide lock, held through the commit's WAL flush, so concurrent orders
+/// could not share a flush (docs/performance.md, Round 6). A lost announcement only delays the other
+/// replicas until their fallback poll; the writer's own dispatcher has the rows already.
+/// </para>
+/// </summary>
+public sealed class OutboxAnnouncer(IServiceScopeFactory scopes, WebhookDispatchSignal dispatcher, ILogger<OutboxAnnouncer> logger) : BackgroundService
+{
+    /// <summary>The payload of this process' notifications, so that its own listener can ignore them.</summary>
+    public static readonly string ReplicaId = Guid.NewGuid().ToString("N");
+
+    private readonly SemaphoreSlim _pending = new(0, 1);
+
+    /// <summary>Outbox rows were committed: wakes this replica's dispatcher now and the others soon.</summary>
+    public void Announce()
+    {
+        dispatcher.Notify();
+        if (_pending.CurrentCount == 0)
+        {
+            try { _pending.Release(); } catch (SemaphoreFullException) { }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _pending.WaitAsync(stoppingToken);
+                // Announcements made while this one is sent collapse into the next: one NOTIFY per burst.
+                using var scope = scopes.CreateScope();
+                var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
+                await db.Database.ExecuteSqlAsync($"SELECT pg_notify({DatabaseNotificationListener.OutboxChannel}, {ReplicaId})", stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The other replicas find the rows at their next poll; nothing is lost.
+                logger.LogWarning(e, "Could not announce committed webhook deliveries to the other replicas; they will find them at their next poll");
+            }
+        }
+    }
+}
