@@ -20,16 +20,16 @@ public sealed class OutboxAnnouncer(IServiceScopeFactory scopes, WebhookDispatch
     /// <summary>The payload of this process' notifications, so that its own listener can ignore them.</summary>
     public static readonly string ReplicaId = Guid.NewGuid().ToString("N");
 
-    private readonly SemaphoreSlim _pending = new(0, 1);
+    /// <summary>Set by every announcement; those made while a NOTIFY is being sent collapse into the next one.</summary>
+    private sealed class PendingAnnouncement : WakeSignal;
+
+    private readonly PendingAnnouncement _pending = new();
 
     /// <summary>Outbox rows were committed: wakes this replica's dispatcher now and the others soon.</summary>
     public void Announce()
     {
         dispatcher.Notify();
-        if (_pending.CurrentCount == 0)
-        {
-            try { _pending.Release(); } catch (SemaphoreFullException) { }
-        }
+        _pending.Notify();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -39,7 +39,6 @@ public sealed class OutboxAnnouncer(IServiceScopeFactory scopes, WebhookDispatch
             try
             {
                 await _pending.WaitAsync(stoppingToken);
-                // Announcements made while this one is sent collapse into the next: one NOTIFY per burst.
                 using var scope = scopes.CreateScope();
                 var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
                 await db.Database.ExecuteSqlAsync($"SELECT pg_notify({DatabaseNotificationListener.OutboxChannel}, {ReplicaId})", stoppingToken);
