@@ -194,22 +194,32 @@ public static class ShopDatabaseExtensions
     public static Task<bool> TrySaveAsync(this DbContext db, string constraint, CancellationToken ct) =>
         db.TrySaveAsync(e => e.ConstraintName == constraint, ct);
 
-    private static async Task<bool> TrySaveAsync(this DbContext db, Func<PostgresException, bool> expected, CancellationToken ct)
+    private static Task<bool> TrySaveAsync(this DbContext db, Func<PostgresException, bool> expected, CancellationToken ct) =>
+        TryAsync(expected, () => db.SaveChangesAsync(ct));
+
+    /// <summary>
+    /// Runs <paramref name="statement"/> (EF Core raw SQL), answering false when the named constraint — or a
+    /// function raising with that <c>CONSTRAINT</c> — refuses it, logged at Debug like <see cref="TrySaveUniqueAsync"/>.
+    /// </summary>
+    public static Task<bool> TryStatementAsync(this DatabaseFacade database, string constraint, Func<Task> statement) =>
+        TryAsync(e => e.ConstraintName == constraint, statement);
+
+    private static async Task<bool> TryAsync(Func<PostgresException, bool> expected, Func<Task> work)
     {
         // Set inside this async method, the rule flows to EF's logging beneath it and never back to the caller.
         ExpectedConflictsLoggerFactory.Expected.Value = expected;
         try
         {
-            await db.SaveChangesAsync(ct);
+            await work();
             return true;
         }
-        catch (DbUpdateException e) when (ExpectedConflictsLoggerFactory.IsExpected(e, expected))
+        catch (Exception e) when (e is DbUpdateException or PostgresException && ExpectedConflictsLoggerFactory.IsExpected(e, expected))
         {
             return false;
         }
     }
 
-    /// <summary>Lowers EF Core's Error entries for an expected refusal to Debug, only inside <see cref="TrySaveAsync(DbContext, Func{PostgresException, bool}, CancellationToken)"/>.</summary>
+    /// <summary>Lowers EF Core's Error entries for an expected refusal to Debug, only inside <see cref="TryAsync"/>.</summary>
     private sealed class ExpectedConflictsLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     {
         public static readonly AsyncLocal<Func<PostgresException, bool>?> Expected = new();
@@ -243,9 +253,9 @@ public static class ShopDatabaseExtensions
 
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {
-                // EF logs the failed command without its exception, so inside TrySaveAsync it is lowered
-                // whatever the cause: any other failure still logs the failed save (SaveChangesFailed,
-                // with the exception) at Error, and throws.
+                // EF logs the failed command without its exception, so inside TryAsync it is lowered
+                // whatever the cause: any other failure still throws, and a save also logs SaveChangesFailed
+                // (with the exception) at Error; a raw statement's failure reaches the request's error handler.
                 if (Expected.Value is { } expected && logLevel >= LogLevel.Error &&
                     (eventId.Id == RelationalEventId.CommandError.Id || IsExpected(exception, expected)))
                 {

@@ -83,6 +83,31 @@ public sealed class TracingTests(TracedShopApp shop)
             $"{unasked.Count} server spans of requests not sampled were exported, e.g. {string.Join("; ", unasked.Take(5).Select(s => $"{s.Service}: {s.Name}"))}");
     }
 
+    [Fact]
+    public async Task An_order_costs_the_Orders_database_two_statements_the_keys_claim_and_the_orders_store()
+    {
+        var sku = await shop.NewItemAsync();
+        var (shopper, _) = await shop.NewUserAsync();
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        _sampled.Add(traceId);
+        var response = await shopper.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } }, r =>
+        {
+            r.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+            r.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
+        });
+        await response.ExpectAsync(201);
+        // Orders' server span ends after its statements, and its exporter sends spans in the order they ended.
+        await WaitUntilAsync(() => Receiver.Spans.Any(s => s.TraceId == traceId && s.Service == "orders" && s.Kind == ReceivedSpan.ServerKind),
+            "the order's server span from orders");
+
+        // The claim (with the release guard) before Inventory reserves, then one statement that stores the
+        // order, its event, its outbox rows and the key's answer in its own implicit transaction: no
+        // transaction held open across round trips paced by the service.
+        var statements = Receiver.Spans.Where(s => s.TraceId == traceId && s.Service == "orders" && s.Scope == "Npgsql").ToList();
+        Assert.True(statements.Count == 2,
+            $"placing an order sent {statements.Count} statements to the Orders database: {string.Join("; ", statements.Select(s => s.Name))}");
+    }
+
     private static readonly System.Collections.Concurrent.ConcurrentBag<string> _sampled = [];
 
     /// <summary>Sends a request whose client has decided to sample it (W3C <c>traceparent</c>, flag 01) and returns its trace id.</summary>

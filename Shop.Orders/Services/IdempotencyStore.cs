@@ -22,7 +22,9 @@ public abstract record IdempotencyClaim
 /// Idempotency-Key handling (IETF draft): the (user, key) primary key decides who runs a request;
 /// a concurrent duplicate waits for the first to finish and gets its stored answer; the same key with
 /// another body gets 422; keys live 24 hours. A claim abandoned by a crashed instance is taken over
-/// with the same order id, so Inventory's per-order reservation still deducts once.
+/// with the same order id, so Inventory's per-order reservation still deducts once. The answer is stored
+/// with the order by <c>store_order</c> (<see cref="OrderPlacement"/>), as the order's snapshot rather than
+/// REST JSON, so a replay is rendered in whatever the REST shape is when it is replayed.
 /// </summary>
 public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStore> logger)
 {
@@ -101,23 +103,4 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
     public Task ReleaseAsync(int userId, string key) =>
         db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key && k.State == IdempotencyState.Processing)
             .ExecuteDeleteAsync(CancellationToken.None);
-
-    /// <summary>
-    /// Stores the answer with the caller's next <c>SaveChanges</c>, in the same batch and transaction
-    /// as the order it describes. The order is kept as its snapshot, never as REST JSON, so the replay
-    /// is rendered in whatever the REST shape is when it is replayed.
-    /// </summary>
-    public void CompleteWith(int userId, string key, int status, OrderSnapshot order)
-    {
-        var record = new IdempotencyRecord { UserId = userId, Key = key, RequestHash = "" };
-        var entry = db.IdempotencyKeys.Attach(record);
-        record.State = IdempotencyState.Completed;
-        record.ResponseStatus = status;
-        record.ResponseBody = order.ToJson();
-        record.UpdatedAt = DateTime.UtcNow;
-        foreach (var property in (string[])[nameof(record.State), nameof(record.ResponseStatus), nameof(record.ResponseBody), nameof(record.UpdatedAt)])
-        {
-            entry.Property(property).IsModified = true;
-        }
-    }
 }

@@ -223,35 +223,29 @@ public sealed class OrderPlacement(
         };
         order.Total = order.Items.Sum(i => i.LineTotal);
 
-        // The execution strategy is off (see AddShopDbContext): one explicit transaction.
-        await using var tx = await db.Database.BeginAllOrNothingTransactionAsync(ct);
-        db.Orders.Add(order);
-        db.OrderEvents.Add(new OrderEvent
+        var snapshot = OrderSnapshot.From(order);
+        var created = outbox.NewEvent(WebhookEventTypes.OrderCreated, order, now);
+        var items = OrderItemsColumn.ToJson(db.Model, order.Items);
+        var description = $"Order placed: {order.Items.Count} line(s), total {order.Total:0.00}";
+        var answer = idempotencyKey is null ? null : snapshot.ToJson();
+        int? answerStatus = idempotencyKey is null ? null : StatusCodes.Status201Created;
+        List<int> outboxRows = [];
+        // One statement, one implicit transaction (Data/Migrations/…OrderStoredInOneStatement): the guard's
+        // deletion (refused if the worker already gave the stock back), the order, its event, its outbox rows
+        // and the Idempotency-Key's answer. The order's insert bumps the user's pending count under its row
+        // lock (a trigger) and fails past the cap, so one user's concurrent placements queue there and no two
+        // can both squeeze under it.
+        var stored = await db.Database.TryStatementAsync(PendingCapConstraint, async () => outboxRows = await db.Database.SqlQuery<int>($"""
+            SELECT store_order({orderId}, {userId}, {order.Status}, {order.Total}, {items}::jsonb, {now}, {order.ExpiresAt},
+                {OrderEventTypes.Created}, {description}, {created.Type}, {created.Id}, {created.Payload},
+                {idempotencyKey}, {answerStatus}, {answer}) AS "Value"
+            """).ToListAsync(ct));
+        if (!stored)
         {
-            OrderId = orderId,
-            EventType = OrderEventTypes.Created,
-            Description = $"Order placed: {order.Items.Count} line(s), total {order.Total:0.00}",
-            NewValue = OrderStatus.Pending,
-            UserId = userId,
-            CreatedAt = now,
-        });
-        await outbox.AddAsync(WebhookEventTypes.OrderCreated, order, now, ct);
-        releases.RemoveGuardWith(orderId);
-        if (idempotencyKey is not null)
-        {
-            idempotency.CompleteWith(userId, idempotencyKey, StatusCodes.Status201Created, OrderSnapshot.From(order));
-        }
-        // One batch: order, lines, event, outbox rows, guard deletion and the idempotent answer. The order's
-        // insert bumps the user's pending count under its row lock (a trigger), and fails past the cap: one
-        // user's concurrent placements queue there, so no two can both squeeze under it.
-        if (!await db.TrySaveAsync(PendingCapConstraint, ct))
-        {
-            await tx.RollbackAsync(ct);
-            db.ChangeTracker.Clear();
             return TooManyPending();
         }
-        await tx.CommitAsync(ct);
+        outbox.Written(outboxRows[0]);
         outbox.AnnounceCommitted();
-        return new PlacementOutcome.Placed(OrderSnapshot.From(order));
+        return new PlacementOutcome.Placed(snapshot);
     }
 }

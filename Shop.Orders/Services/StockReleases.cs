@@ -28,13 +28,6 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
             """, ct);
 
     /// <summary>
-    /// Marks the guard for deletion in the caller's unit of work, so it goes in the same batch and
-    /// transaction as the order. If the worker already released the stock (the guard is gone), the
-    /// save fails and the order is not stored without its stock.
-    /// </summary>
-    public void RemoveGuardWith(Guid orderId) => db.StockReleases.Remove(new StockRelease { OrderId = orderId });
-
-    /// <summary>
     /// Gives the stock back now; if Inventory or the database cannot be reached, wakes this replica's
     /// worker, which retries the due row with its back-off (no other replica is told: the row was due
     /// when written, which the database does not announce).

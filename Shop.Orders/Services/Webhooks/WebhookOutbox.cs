@@ -8,7 +8,8 @@ namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
 /// Writes one outbox row per interested active subscription, inside the caller's transaction, so an
-/// event exists exactly when the order change it describes was committed. After the commit the caller
+/// event exists exactly when the order change it describes was committed (the database function
+/// <c>add_webhook_outbox_rows</c> decides which subscriptions are interested). After the commit the caller
 /// calls <see cref="AnnounceCommitted"/>, which wakes the dispatchers (<see cref="OutboxAnnouncer"/>).
 /// </summary>
 public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json, OutboxAnnouncer announcer)
@@ -26,35 +27,35 @@ public sealed class WebhookOutbox(OrdersDbContext db, IOptions<JsonOptions> json
         }
     }
 
+    /// <summary>Writes the event's outbox rows in the caller's transaction (one statement: <c>add_webhook_outbox_rows</c>).</summary>
     public async Task AddAsync(string eventType, Order order, DateTime at, CancellationToken ct)
     {
-        // FOR KEY SHARE, in the caller's transaction: a subscription deleted meanwhile would otherwise fail
-        // this insert on its foreign key (and with it the order); the delete now waits for the commit.
-        var subscriptions = await db.Database.SqlQuery<Guid>($"""
-                SELECT id AS "Value" FROM webhook_subscriptions
-                WHERE is_active AND (events @> ARRAY['*']::text[] OR events @> ARRAY[{eventType}]::text[])
-                FOR KEY SHARE
-                """)
+        var e = NewEvent(eventType, order, at);
+        var written = await db.Database.SqlQuery<int>(
+                $"SELECT add_webhook_outbox_rows({e.Type}, {e.Id}, {order.Id}, {e.Payload}, {at}) AS \"Value\"")
             .ToListAsync(ct);
-        if (subscriptions.Count == 0)
-        {
-            return;
-        }
+        Written(written[0]);
+    }
+
+    /// <summary>
+    /// The event as every subscription receives it, for a statement that writes its outbox rows itself
+    /// (<c>store_order</c>); the caller reports the rows it wrote with <see cref="Written"/>.
+    /// </summary>
+    public OutboxEvent NewEvent(string eventType, Order order, DateTime at)
+    {
         var eventId = Guid.NewGuid();
-        var payload = JsonSerializer.Serialize(OrderWebhookV1.For(eventId, eventType, at, order), _json);
-        _unannounced = true;
-        foreach (var subscriptionId in subscriptions)
+        return new OutboxEvent(eventType, eventId, JsonSerializer.Serialize(OrderWebhookV1.For(eventId, eventType, at, order), _json));
+    }
+
+    /// <summary>Rows written in the caller's transaction, announced by <see cref="AnnounceCommitted"/>.</summary>
+    public void Written(int rows)
+    {
+        if (rows > 0)
         {
-            db.WebhookDeliveries.Add(new WebhookDelivery
-            {
-                SubscriptionId = subscriptionId,
-                EventId = eventId,
-                EventType = eventType,
-                OrderId = order.Id,
-                Payload = payload,
-                NextAttemptAt = at,
-                CreatedAt = at,
-            });
+            _unannounced = true;
         }
     }
 }
+
+/// <summary>One event for the outbox: the same id and payload for every subscription.</summary>
+public sealed record OutboxEvent(string Type, Guid Id, string Payload);
