@@ -39,6 +39,11 @@ public static class ShopDatabaseExtensions
                     // connection, PostgreSQL stops parsing and planning them on every call.
                     MaxAutoPrepare = 64,
                     AutoPrepareMinUsages = 2,
+                    // Npgsql would otherwise reset each pooled connection's session on its next use (a
+                    // multi-command RESET ALL/UNLISTEN/unlock run before every statement that opens it). The
+                    // services leave no session state behind: no SET outside a transaction, advisory locks only
+                    // per transaction, LISTEN only on the Orders listener's own unpooled session.
+                    NoResetOnClose = true,
                     Options = sessionSettings is null ? null : string.Join(' ', sessionSettings.Select(kv => $"-c {kv.Key}={kv.Value}")),
                 }.ConnectionString;
             }
