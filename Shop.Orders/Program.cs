@@ -57,8 +57,9 @@ builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSect
     // A subscriber that times out on every attempt holds a pass for ceil(BatchSize / MaxConcurrentPerSubscriber)
     // attempt timeouts; the lease must outlast that, or another replica claims the rows again mid-pass.
     .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.AttemptTimeout > TimeSpan.Zero
-            && o.ClaimLease > o.AttemptTimeout * Math.Ceiling((double)o.BatchSize / o.MaxConcurrentPerSubscriber),
-        "Webhooks: BatchSize and MaxConcurrentPerSubscriber must be positive, and ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber).")
+            && o.ClaimLease > o.AttemptTimeout * Math.Ceiling((double)o.BatchSize / o.MaxConcurrentPerSubscriber)
+            && o.GatherAfterWake >= TimeSpan.Zero && o.GatherAfterWake < TimeSpan.FromSeconds(1),
+        "Webhooks: BatchSize and MaxConcurrentPerSubscriber must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake from 0 to under a second.")
     .ValidateOnStart();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();

@@ -14,6 +14,12 @@ public abstract class SignalledJob(WakeSignal signal, ILogger logger) : Backgrou
     /// <summary>The longest sleep: what a lost notification could delay.</summary>
     protected abstract TimeSpan FallbackPoll { get; }
 
+    /// <summary>
+    /// How long a pass waits after a wake-up, so that work announced meanwhile shares the pass instead of
+    /// each announcement costing a pass of its own.
+    /// </summary>
+    protected virtual TimeSpan GatherAfterWake => TimeSpan.Zero;
+
     protected abstract Task<JobPass> RunOnceAsync(CancellationToken ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -34,7 +40,10 @@ public abstract class SignalledJob(WakeSignal signal, ILogger logger) : Backgrou
             {
                 try
                 {
-                    await signal.WaitAsync(pass.NextDue, FallbackPoll, stoppingToken);
+                    if (await signal.WaitAsync(pass.NextDue, FallbackPoll, stoppingToken) && GatherAfterWake > TimeSpan.Zero)
+                    {
+                        await Task.Delay(GatherAfterWake, stoppingToken);
+                    }
                 }
                 catch (OperationCanceledException)
                 {

@@ -26,8 +26,11 @@ public abstract class WakeSignal
     /// <summary>Sleeps until notified.</summary>
     public Task WaitAsync(CancellationToken ct) => _signal.WaitAsync(ct);
 
-    /// <summary>Sleeps until notified, until <paramref name="nextDueUtc"/> (when there is one), or for <paramref name="fallbackPoll"/>.</summary>
-    public Task WaitAsync(DateTime? nextDueUtc, TimeSpan fallbackPoll, CancellationToken ct) =>
+    /// <summary>
+    /// Sleeps until notified, until <paramref name="nextDueUtc"/> (when there is one), or for <paramref name="fallbackPoll"/>;
+    /// true when notified.
+    /// </summary>
+    public Task<bool> WaitAsync(DateTime? nextDueUtc, TimeSpan fallbackPoll, CancellationToken ct) =>
         _signal.WaitAsync(SleepFor(nextDueUtc, DateTime.UtcNow, fallbackPoll), ct);
 
     internal static TimeSpan SleepFor(DateTime? nextDueUtc, DateTime nowUtc, TimeSpan fallbackPoll) => nextDueUtc is { } due

@@ -30,6 +30,8 @@ public sealed class WebhookDispatcher(
 
     protected override TimeSpan FallbackPoll => _options.PollInterval;
 
+    protected override TimeSpan GatherAfterWake => _options.GatherAfterWake;
+
     private sealed record PendingSummary(long Count, DateTime? NextDue);
 
     protected override async Task<JobPass> RunOnceAsync(CancellationToken ct)
