@@ -74,7 +74,10 @@ public static class StockLedger
 /// A bounded background load of order placements, reads and cancellations. Every answer is classified: a
 /// placed order, a refusal (4xx), an unavailable dependency (a 503 problem with Retry-After, or a 502 problem
 /// for a request its service dropped while stopping), or unexpected (any other 5xx, a non-problem 5xx, a
-/// broken connection to the gateway), which is kept with its status and body.
+/// broken connection to the gateway), which is kept with its status and body. Each worker cancels its
+/// oldest pending order once it holds <see cref="MaxPendingPerWorker"/>, so however fast orders are placed the
+/// load can neither sell out the skus nor reach the pending-orders cap: a refusal never hides the outcome a
+/// test waits for.
 /// </summary>
 public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> shoppers, IReadOnlyList<string> skus) : IAsyncDisposable
 {
@@ -86,6 +89,9 @@ public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> 
     public int Sent;
     public readonly ConcurrentQueue<string> Unexpected = new();
 
+    /// <summary>Pending orders one worker keeps at most: ×3 units per order stays far below a test's stock and the cap.</summary>
+    public const int MaxPendingPerWorker = 25;
+
     public OrderLoad Start(int workers = 4, int maxRequestsPerWorker = 400)
     {
         for (var w = 0; w < workers; w++)
@@ -95,6 +101,7 @@ public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> 
             _workers.Add(Task.Run(async () =>
             {
                 var random = new Random(seed);
+                var pending = new Queue<string>();
                 for (var i = 0; i < maxRequestsPerWorker && !_stop.IsCancellationRequested; i++)
                 {
                     try
@@ -109,7 +116,16 @@ public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> 
                             {
                                 await RecordAsync(await client.PatchJsonAsync($"/orders/{id}", new { status = "cancelled" }));
                             }
+                            else
+                            {
+                                pending.Enqueue(id!);
+                            }
                             await RecordAsync(await client.GetAsync($"/orders/{id}"));
+                            if (pending.Count > MaxPendingPerWorker)
+                            {
+                                // A 409 here (the order was already cancelled or expired) is a refusal like any other.
+                                await RecordAsync(await client.PatchJsonAsync($"/orders/{pending.Dequeue()}", new { status = "cancelled" }));
+                            }
                         }
                         else if ((int)response.StatusCode < 500)
                         {
