@@ -20,6 +20,10 @@ public sealed class GatewayLimitsTests(ShopApp shop)
     public async Task Hammering_login_with_rotating_emails_gets_429s_while_another_clients_sign_in_succeeds_within_a_second()
     {
         var (_, user) = await shop.NewUserAsync();
+        // The same sign-in before the attack, from an address of its own: how long it takes on this machine now.
+        var baseline = Stopwatch.StartNew();
+        (await shop.ClientFrom(IPAddress.Parse("127.0.0.5")).PostJsonAsync("/users/login", new { email = user.Email, password = user.Password })).EnsureSuccessStatusCode();
+        baseline.Stop();
         var attacker = shop.ClientFrom(IPAddress.Parse("127.0.0.2"));
         var statuses = new ConcurrentBag<HttpStatusCode>();
         HttpResponseMessage? rejected = null;
@@ -59,7 +63,7 @@ public sealed class GatewayLimitsTests(ShopApp shop)
         Assert.Contains("sign-in", problem.GetProperty("detail").GetString());
         Assert.True(statuses.Count(s => s == HttpStatusCode.Unauthorized) <= 15, $"too many of the attacker's passwords were checked ({counts})");
         await owner.ExpectAsync(200);
-        Assert.True(signIn.Elapsed < TimeSpan.FromSeconds(1), $"the well-behaved client's sign-in took {signIn.Elapsed.TotalMilliseconds:0} ms under the attack ({counts})");
+        Assert.True(signIn.Elapsed < TimeSpan.FromSeconds(1), $"the well-behaved client's sign-in took {signIn.Elapsed.TotalMilliseconds:0} ms under the attack ({counts}); before it, {baseline.Elapsed.TotalMilliseconds:0} ms");
     }
 
     [Fact]

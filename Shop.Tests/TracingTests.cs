@@ -108,6 +108,49 @@ public sealed class TracingTests(TracedShopApp shop)
             $"placing an order sent {statements.Count} statements to the Orders database: {string.Join("; ", statements.Select(s => s.Name))}");
     }
 
+    [Fact]
+    public async Task A_client_refused_again_and_again_is_refused_from_memory_without_a_Redis_call_or_a_trace()
+    {
+        // Its own address, so its sign-in bucket (10 a minute) is fresh; unknown emails are 401s, each a
+        // full password check, until the bucket is empty.
+        var address = System.Net.IPAddress.Parse("127.0.0.20");
+        var client = shop.ClientFrom(address);
+        var refused = new List<string>();
+        using var redis = await shop.ConnectRedisAsync();
+        var bucket = redis.GetDatabase(3);
+        string? stateAtFirstRefusal = null;
+        for (var i = 0; i < 16; i++)
+        {
+            var traceId = ActivityTraceId.CreateRandom().ToHexString();
+            _sampled.Add(traceId);
+            var response = await client.PostJsonAsync("/users/login", new { email = $"nobody-{Guid.NewGuid():N}@example.com", password = "Summer2026!" },
+                r => r.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01"));
+            if (response.StatusCode == System.Net.HttpStatusCode.TooManyRequests)
+            {
+                await response.ExpectProblemAsync(429);
+                refused.Add(traceId);
+                // The bucket's script stamps the bucket with Redis' clock on every call, refusals too.
+                stateAtFirstRefusal ??= (string?)await bucket.HashGetAsync($"rl:signin:/users/login:a:{address}", "at");
+            }
+            else
+            {
+                await response.ExpectAsync(401);
+            }
+        }
+        Assert.True(refused.Count >= 5, $"only {refused.Count} of 16 sign-ins were refused");
+        var stateAtLastRefusal = (string?)await bucket.HashGetAsync($"rl:signin:/users/login:a:{address}", "at");
+
+        // Every span the gateway ended before this marker's has been sent by then.
+        var marker = await SampledRequestAsync(await shop.AdminAsync(), "/orders/");
+        await WaitUntilAsync(() => Receiver.Spans.Any(s => s.TraceId == marker && s.Service == "gateway" && s.Kind == ReceivedSpan.ServerKind),
+            "the marker's server span from gateway");
+        var traced = refused.Where(t => Receiver.Spans.Any(s => s.TraceId == t && s.Service == "gateway")).ToList();
+        Assert.True(traced.SequenceEqual(refused.Take(1)),
+            $"of {refused.Count} refused sign-ins, these were traced: {string.Join(", ", traced.Select(t => refused.IndexOf(t)))} (only the first, which asked Redis, should be)");
+        Assert.NotNull(stateAtFirstRefusal);
+        Assert.True(stateAtFirstRefusal == stateAtLastRefusal, "Redis was asked again after it had refused: the bucket was stamped at the first refusal and again later");
+    }
+
     private static readonly System.Collections.Concurrent.ConcurrentBag<string> _sampled = [];
 
     /// <summary>Sends a request whose client has decided to sample it (W3C <c>traceparent</c>, flag 01) and returns its trace id.</summary>

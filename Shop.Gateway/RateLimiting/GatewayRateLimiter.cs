@@ -27,6 +27,10 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     private readonly ILogger<GatewayRateLimiter> _logger;
     private readonly PartitionedRateLimiter<Bucket> _inProcess;
     private readonly MemoryCache _leases = new(new MemoryCacheOptions { SizeLimit = MaxLeases });
+    // Shared buckets Redis found empty, until their next token is due. Only time adds tokens to a bucket, so
+    // until then Redis would refuse again: a client hammering past its limit is refused here, without a round
+    // trip, and costs Redis nothing.
+    private readonly MemoryCache _refused = new(new MemoryCacheOptions { SizeLimit = MaxLeases });
     private readonly TimeProvider _clock = TimeProvider.System;
     private IPNetwork[] _exempt;
     private int _usingFallback;
@@ -49,7 +53,10 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         }));
     }
 
-    /// <summary>Buckets with tokens leased at once, at most; beyond it a bucket takes its tokens one call at a time.</summary>
+    /// <summary>
+    /// Buckets with tokens leased, or known to be empty, at once, at most; beyond it a bucket takes its tokens
+    /// (or its refusals) one call at a time.
+    /// </summary>
     private const int MaxLeases = 50_000;
 
     /// <summary>One bucket: its Redis key (kind, route, user or address) and its limits.</summary>
@@ -167,6 +174,10 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         {
             return Lease.Granted;
         }
+        if (bucket.Kind != "request" && KnownEmptyFor(bucket) is { } emptyFor)
+        {
+            return Lease.FromMemory(bucket.Kind, emptyFor);
+        }
         if (bucket.Kind != "request" && _redis.IsConnected)
         {
             try
@@ -181,7 +192,12 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
                 {
                     KeepLeased(bucket.Key, taken - 1, options.SharedLeaseLifetime);
                 }
-                return taken >= 1 ? Lease.Granted : new Lease(bucket.Kind, wait);
+                if (taken < 1)
+                {
+                    KeepRefused(bucket.Key, wait);
+                    return new Lease(bucket.Kind, wait);
+                }
+                return Lease.Granted;
             }
             catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
             {
@@ -197,7 +213,28 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         {
             return Lease.Granted;
         }
-        return new Lease(bucket.Kind, local.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : bucket.Settings.ReplenishmentPeriod);
+        return Lease.FromMemory(bucket.Kind, local.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : bucket.Settings.ReplenishmentPeriod);
+    }
+
+    /// <summary>How long until the shared bucket, found empty by Redis, has a token again; null when not known to be empty.</summary>
+    private TimeSpan? KnownEmptyFor(Bucket bucket)
+    {
+        if (!_refused.TryGetValue(bucket.Key, out long until))
+        {
+            return null;
+        }
+        var left = _clock.GetElapsedTime(_clock.GetTimestamp(), until);
+        return left > TimeSpan.Zero ? left : null;
+    }
+
+    private void KeepRefused(string key, TimeSpan wait)
+    {
+        if (wait <= TimeSpan.Zero)
+        {
+            return;
+        }
+        _refused.Set(key, _clock.GetTimestamp() + (long)(wait.TotalSeconds * _clock.TimestampFrequency),
+            new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = wait });
     }
 
     private bool TryTakeLeased(Bucket bucket) =>
@@ -229,6 +266,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         {
             _inProcess.Dispose();
             _leases.Dispose();
+            _refused.Dispose();
         }
         base.Dispose(disposing);
     }
@@ -240,12 +278,18 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     private static partial void LogRedisBack(ILogger logger);
 
     /// <summary>A granted lease, or a refusal that says which limit and when to retry.</summary>
-    internal sealed class Lease(string? kind, TimeSpan retryAfter) : RateLimitLease
+    /// <param name="inMemory">Refused by this process alone, without asking Redis.</param>
+    internal sealed class Lease(string? kind, TimeSpan retryAfter, bool inMemory = false) : RateLimitLease
     {
         public static readonly Lease Granted = new(null, TimeSpan.Zero);
         public static readonly Lease Undecided = new("undecided", TimeSpan.Zero);
 
+        public static Lease FromMemory(string kind, TimeSpan retryAfter) => new(kind, retryAfter, inMemory: true);
+
         public string? Kind { get; } = kind;
+
+        /// <summary>Refused by this process alone (a bucket in memory, or one Redis had already found empty).</summary>
+        public bool DecidedInMemory { get; } = inMemory;
 
         public override bool IsAcquired => Kind is null;
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Caching.Memory;
@@ -35,6 +37,14 @@ public static class GatewayRateLimitingExtensions
         var lease = context.Lease as GatewayRateLimiter.Lease;
         var seconds = Math.Max(1, (int)Math.Ceiling((lease?.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds));
         var http = context.HttpContext;
+        if (lease is { DecidedInMemory: true } && http.Features.Get<IHttpActivityFeature>()?.Activity is { } activity)
+        {
+            // A client hammering past its limit would otherwise fill the traces (and cost the exporter and
+            // the collector more than the refusals themselves). These are counted by the rate-limiting and
+            // request metrics; the refusal that asked Redis keeps its trace.
+            activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+            activity.IsAllDataRequested = false;
+        }
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var detail = lease?.Kind switch
         {
