@@ -119,6 +119,10 @@ public sealed class TracingTests(TracedShopApp shop)
         using var redis = await shop.ConnectRedisAsync();
         var bucket = redis.GetDatabase(3);
         string? stateAtFirstRefusal = null;
+        TimeSpan? firstRetryAfter = null;
+        var sinceFirstRefusal = new Stopwatch();
+        var retryAfter = TimeSpan.Zero;
+        var lastRefusalAt = TimeSpan.Zero;
         for (var i = 0; i < 16; i++)
         {
             var traceId = ActivityTraceId.CreateRandom().ToHexString();
@@ -127,6 +131,13 @@ public sealed class TracingTests(TracedShopApp shop)
                 r => r.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01"));
             if (response.StatusCode == System.Net.HttpStatusCode.TooManyRequests)
             {
+                retryAfter = response.Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
+                if (firstRetryAfter is null)
+                {
+                    firstRetryAfter = retryAfter;
+                    sinceFirstRefusal.Start();
+                }
+                lastRefusalAt = sinceFirstRefusal.Elapsed;
                 await response.ExpectProblemAsync(429);
                 refused.Add(traceId);
                 // The bucket's script stamps the bucket with Redis' clock on every call, refusals too.
@@ -149,6 +160,15 @@ public sealed class TracingTests(TracedShopApp shop)
             $"of {refused.Count} refused sign-ins, these were traced: {string.Join(", ", traced.Select(t => refused.IndexOf(t)))} (only the first, which asked Redis, should be)");
         Assert.NotNull(stateAtFirstRefusal);
         Assert.True(stateAtFirstRefusal == stateAtLastRefusal, "Redis was asked again after it had refused: the bucket was stamped at the first refusal and again later");
+
+        // Only until the bucket's next token is due, as Redis said at the first refusal (one token every 6 s;
+        // Retry-After is in whole seconds, rounded up, and the client's clock sees the answers a little later
+        // than the gateway's): then Redis decides again, and the sign-in reaches Users.
+        Assert.InRange(firstRetryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
+        var dueByRedis = firstRetryAfter.Value - lastRefusalAt + TimeSpan.FromSeconds(1.5);
+        Assert.True(retryAfter <= dueByRedis, $"the last refusal said to retry in {retryAfter}, later than Redis' first answer allows ({dueByRedis})");
+        await Task.Delay(retryAfter + TimeSpan.FromMilliseconds(500));
+        await (await client.PostJsonAsync("/users/login", new { email = $"nobody-{Guid.NewGuid():N}@example.com", password = "Summer2026!" })).ExpectAsync(401);
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentBag<string> _sampled = [];
