@@ -14,12 +14,18 @@ public abstract class WakeSignal
     private static readonly TimeSpan MinimumSleep = TimeSpan.FromMilliseconds(100);
 
     private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly Lock _notifying = new();
 
     public void Notify()
     {
-        if (_signal.CurrentCount == 0)
+        // Notifiers take turns, so two commits at once cannot both see the signal clear and both release it
+        // (the second release would throw). A waiter only ever lowers the count, which cannot make a release here fail.
+        lock (_notifying)
         {
-            try { _signal.Release(); } catch (SemaphoreFullException) { }
+            if (_signal.CurrentCount == 0)
+            {
+                _signal.Release();
+            }
         }
     }
 

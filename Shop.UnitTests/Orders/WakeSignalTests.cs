@@ -1,8 +1,9 @@
+using System.Runtime.ExceptionServices;
 using Shop.Orders.Services;
 
 namespace Shop.UnitTests.Orders;
 
-/// <summary>How long a background job sleeps between passes when nothing wakes it (<see cref="WakeSignal"/>).</summary>
+/// <summary>How a background job is woken (<see cref="WakeSignal"/>) and how long it sleeps when nothing wakes it.</summary>
 public sealed class WakeSignalTests
 {
     private static readonly DateTime Now = new(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);
@@ -23,4 +24,46 @@ public sealed class WakeSignalTests
     [Fact]
     public void Work_already_due_but_not_claimable_does_not_spin() =>
         Assert.Equal(TimeSpan.FromMilliseconds(100), WakeSignal.SleepFor(Now.AddSeconds(-5), Now, Poll));
+
+    [Fact]
+    public async Task Commits_notifying_at_once_never_overfill_the_signal_and_their_wake_ups_collapse_into_one()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var signal = new WebhookDispatchSignal();
+        var overfilled = 0;
+        EventHandler<FirstChanceExceptionEventArgs> countOverfills = (_, e) =>
+        {
+            if (e.Exception is SemaphoreFullException)
+            {
+                Interlocked.Increment(ref overfilled);
+            }
+        };
+        AppDomain.CurrentDomain.FirstChanceException += countOverfills;
+        try
+        {
+            // Two commits notifying at the same instant, again and again, each time with the signal clear:
+            // the moment when both could see it clear and both release it.
+            using var together = new Barrier(2, _ => signal.WaitAsync(null, TimeSpan.Zero, ct).GetAwaiter().GetResult());
+            await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
+            {
+                for (var i = 0; i < 50_000; i++)
+                {
+                    together.SignalAndWait(ct);
+                    signal.Notify();
+                }
+            }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+
+            Assert.True(Volatile.Read(ref overfilled) == 0, $"in {overfilled} of 50,000 rounds both notifications released the signal (a SemaphoreFullException, thrown and swallowed)");
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= countOverfills;
+        }
+
+        await signal.WaitAsync(null, TimeSpan.Zero, ct);
+        signal.Notify();
+        signal.Notify();
+        Assert.True(await signal.WaitAsync(null, TimeSpan.FromSeconds(10), ct), "a notification did not wake the loop");
+        Assert.False(await signal.WaitAsync(null, TimeSpan.FromMilliseconds(50), ct), "two notifications before a pass woke it twice");
+    }
 }
