@@ -118,6 +118,7 @@ public sealed class TracingTests(TracedShopApp shop)
         var refused = new List<string>();
         using var redis = await shop.ConnectRedisAsync();
         var bucket = redis.GetDatabase(3);
+        var bucketKey = $"rl:signin:/users/login:a:{address}";
         string? stateAtFirstRefusal = null;
         TimeSpan? firstRetryAfter = null;
         var sinceFirstRefusal = new Stopwatch();
@@ -141,7 +142,7 @@ public sealed class TracingTests(TracedShopApp shop)
                 await response.ExpectProblemAsync(429);
                 refused.Add(traceId);
                 // The bucket's script stamps the bucket with Redis' clock on every call, refusals too.
-                stateAtFirstRefusal ??= (string?)await bucket.HashGetAsync($"rl:signin:/users/login:a:{address}", "at");
+                stateAtFirstRefusal ??= (string?)await bucket.HashGetAsync(bucketKey, "at");
             }
             else
             {
@@ -149,7 +150,7 @@ public sealed class TracingTests(TracedShopApp shop)
             }
         }
         Assert.True(refused.Count >= 5, $"only {refused.Count} of 16 sign-ins were refused");
-        var stateAtLastRefusal = (string?)await bucket.HashGetAsync($"rl:signin:/users/login:a:{address}", "at");
+        var stateAtLastRefusal = (string?)await bucket.HashGetAsync(bucketKey, "at");
 
         // Every span the gateway ended before this marker's has been sent by then.
         var marker = await SampledRequestAsync(await shop.AdminAsync(), "/orders/");

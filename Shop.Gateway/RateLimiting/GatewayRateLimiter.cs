@@ -170,43 +170,9 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         // The general request budget is kept per gateway replica, in memory: a Redis round trip on every
         // read cost the gateway most of its throughput (docs/performance.md), and a per-replica budget is
         // only looser by the number of replicas. The sensitive flows (sign-in, orders) are shared in Redis.
-        if (bucket.Kind != "request" && TryTakeLeased(bucket))
+        if (bucket.Kind != "request" && await TakeSharedAsync(bucket) is { } shared)
         {
-            return Lease.Granted;
-        }
-        if (bucket.Kind != "request" && KnownEmptyFor(bucket) is { } emptyFor)
-        {
-            return Lease.FromMemory(bucket.Kind, emptyFor);
-        }
-        if (bucket.Kind != "request" && _redis.IsConnected)
-        {
-            try
-            {
-                var options = _options.CurrentValue;
-                var (taken, wait) = await RedisTokenBucket.TakeAsync(_redis.GetDatabase(), bucket.Key, bucket.Settings, LeasedTokens.SizeFor(bucket.Settings, options.SharedLeaseMaxTokens)).WithinCallBound();
-                if (Interlocked.Exchange(ref _usingFallback, 0) == 1)
-                {
-                    LogRedisBack(_logger);
-                }
-                if (taken > 1)
-                {
-                    KeepLeased(bucket.Key, taken - 1, options.SharedLeaseLifetime);
-                }
-                if (taken < 1)
-                {
-                    KeepRefused(bucket.Key, wait);
-                    return new Lease(bucket.Kind, wait);
-                }
-                return Lease.Granted;
-            }
-            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
-            {
-                WarnFallback(e);
-            }
-        }
-        else if (bucket.Kind != "request")
-        {
-            WarnFallback(null);
+            return shared;
         }
         using var local = _inProcess.AttemptAcquire(bucket);
         if (local.IsAcquired)
@@ -214,6 +180,51 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             return Lease.Granted;
         }
         return Lease.FromMemory(bucket.Kind, local.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : bucket.Settings.ReplenishmentPeriod);
+    }
+
+    /// <summary>
+    /// A shared bucket's answer: a token leased earlier, a refusal remembered until the next token is due, or
+    /// Redis. Null when Redis cannot answer, and this replica's own bucket decides instead.
+    /// </summary>
+    private async ValueTask<RateLimitLease?> TakeSharedAsync(Bucket bucket)
+    {
+        if (TryTakeLeased(bucket))
+        {
+            return Lease.Granted;
+        }
+        if (KnownEmptyFor(bucket) is { } emptyFor)
+        {
+            return Lease.FromMemory(bucket.Kind, emptyFor);
+        }
+        if (!_redis.IsConnected)
+        {
+            WarnFallback(null);
+            return null;
+        }
+        try
+        {
+            var options = _options.CurrentValue;
+            var (taken, wait) = await RedisTokenBucket.TakeAsync(_redis.GetDatabase(), bucket.Key, bucket.Settings, LeasedTokens.SizeFor(bucket.Settings, options.SharedLeaseMaxTokens)).WithinCallBound();
+            if (Interlocked.Exchange(ref _usingFallback, 0) == 1)
+            {
+                LogRedisBack(_logger);
+            }
+            if (taken > 1)
+            {
+                KeepLeased(bucket.Key, taken - 1, options.SharedLeaseLifetime);
+            }
+            if (taken < 1)
+            {
+                KeepRefused(bucket.Key, wait);
+                return new Lease(bucket.Kind, wait);
+            }
+            return Lease.Granted;
+        }
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
+        {
+            WarnFallback(e);
+            return null;
+        }
     }
 
     /// <summary>How long until the shared bucket, found empty by Redis, has a token again; null when not known to be empty.</summary>
