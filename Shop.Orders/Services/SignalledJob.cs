@@ -20,6 +20,10 @@ public abstract class SignalledJob(WakeSignal signal, ILogger logger) : Backgrou
     /// </summary>
     protected virtual TimeSpan GatherAfterWake => TimeSpan.Zero;
 
+    /// <summary>Waits <see cref="GatherAfterWake"/> after a wake-up.</summary>
+    protected virtual Task GatherAsync(CancellationToken ct) =>
+        GatherAfterWake > TimeSpan.Zero ? Task.Delay(GatherAfterWake, ct) : Task.CompletedTask;
+
     protected abstract Task<JobPass> RunOnceAsync(CancellationToken ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -40,9 +44,12 @@ public abstract class SignalledJob(WakeSignal signal, ILogger logger) : Backgrou
             {
                 try
                 {
-                    if (await signal.WaitAsync(pass.NextDue, FallbackPoll, stoppingToken) && GatherAfterWake > TimeSpan.Zero)
+                    if (await signal.WaitAsync(pass.NextDue, FallbackPoll, stoppingToken))
                     {
-                        await Task.Delay(GatherAfterWake, stoppingToken);
+                        await GatherAsync(stoppingToken);
+                        // Announcements are made after their commits, so the pass starting now sees the work
+                        // of every one made so far; those made while gathering need no pass of their own.
+                        signal.Clear();
                     }
                 }
                 catch (OperationCanceledException)

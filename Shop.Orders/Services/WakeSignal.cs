@@ -29,6 +29,9 @@ public abstract class WakeSignal
         }
     }
 
+    /// <summary>Forgets a notification not yet taken: the pass about to start covers what it announced.</summary>
+    public void Clear() => _signal.Wait(0);
+
     /// <summary>Sleeps until notified.</summary>
     public Task WaitAsync(CancellationToken ct) => _signal.WaitAsync(ct);
 

@@ -7,22 +7,28 @@ namespace Shop.UnitTests.Orders;
 public sealed class SignalledJobTests
 {
     [Fact]
-    public async Task Work_announced_while_the_job_gathers_after_a_wake_up_shares_that_pass()
+    public async Task Work_announced_while_the_job_gathers_after_a_wake_up_shares_that_pass_and_costs_no_pass_of_its_own()
     {
+        var ct = TestContext.Current.CancellationToken;
         var signal = new TestSignal();
-        var job = new CountingJob(signal, gatherAfterWake: TimeSpan.FromSeconds(1));
-        await job.StartAsync(TestContext.Current.CancellationToken);
+        var job = new CountingJob(signal);
+        await job.StartAsync(ct);
         try
         {
             await WaitForPassesAsync(job, 1); // the pass every job runs when it starts
 
             signal.Notify();
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-            signal.Notify(); // inside the first wake-up's gathering second
-
+            var gathering = await job.NextGatheringAsync().WaitAsync(TimeSpan.FromSeconds(30), ct);
+            var next = job.NextGatheringAsync();
+            signal.Notify(); // two more commits announced while the first wake-up gathers
+            signal.Notify();
+            gathering.SetResult();
             await WaitForPassesAsync(job, 2);
-            // Without the gathering, the second announcement would have had a pass of its own by now.
-            await Task.Delay(500, TestContext.Current.CancellationToken);
+
+            // That pass saw all three commits: the job must go back to sleep, not wake for the two announcements
+            // it already covered. (On a slow machine this only waits less long for a wrong wake-up to show.)
+            Assert.False(await Task.WhenAny(next, Task.Delay(300, ct)) == next,
+                "the job woke again for the two announcements its pass had already covered");
             Assert.Equal(2, job.Passes);
         }
         finally
@@ -42,15 +48,38 @@ public sealed class SignalledJobTests
 
     private sealed class TestSignal : WakeSignal;
 
-    private sealed class CountingJob(WakeSignal signal, TimeSpan gatherAfterWake) : SignalledJob(signal, NullLogger.Instance)
+    /// <summary>A job whose gathering after each wake-up lasts until the test ends it.</summary>
+    private sealed class CountingJob(WakeSignal signal) : SignalledJob(signal, NullLogger.Instance)
     {
+        private readonly Lock _gate = new();
+        private TaskCompletionSource<TaskCompletionSource> _gatheringStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _passes;
 
         public int Passes => Volatile.Read(ref _passes);
 
         protected override TimeSpan FallbackPoll => TimeSpan.FromMinutes(10);
 
-        protected override TimeSpan GatherAfterWake => gatherAfterWake;
+        /// <summary>The next gathering, once it has started; the job's pass follows when the test completes it.</summary>
+        public Task<TaskCompletionSource> NextGatheringAsync()
+        {
+            lock (_gate)
+            {
+                return _gatheringStarted.Task;
+            }
+        }
+
+        protected override async Task GatherAsync(CancellationToken ct)
+        {
+            var gathering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            TaskCompletionSource<TaskCompletionSource> started;
+            lock (_gate)
+            {
+                started = _gatheringStarted;
+                _gatheringStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            started.SetResult(gathering);
+            await gathering.Task.WaitAsync(ct);
+        }
 
         protected override Task<JobPass> RunOnceAsync(CancellationToken ct)
         {
