@@ -10,6 +10,8 @@ namespace Shop.Users.Services;
 /// (Identity's default of 100,000 iterations is below it). Older hashes verify and are upgraded.
 /// Each hash costs ~100 ms of a core, so at most a few run at once and a short queue waits for them:
 /// a flood of sign-ins or registrations gets quick 503s instead of starving every other request.
+/// The hashes run on threads of their own: on the thread pool they held the threads that read Redis'
+/// replies, and a burst of sign-ins delayed those replies past the client's timeout (docs/performance.md, Round 10).
 /// </summary>
 public sealed class PasswordService : IDisposable
 {
@@ -52,7 +54,13 @@ public sealed class PasswordService : IDisposable
         }
         using (lease)
         {
-            return lease.IsAcquired ? (true, work()) : (false, default!);
+            if (!lease.IsAcquired)
+            {
+                return (false, default!);
+            }
+            // One thread per check: creating it costs microseconds against the hash's ~100 ms, and the
+            // limiter above bounds how many exist at once.
+            return (true, await Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         }
     }
 
