@@ -264,4 +264,27 @@ public sealed class IdentityTests(ShopApp shop)
             await Task.Delay(delay);
         }
     }
+    [Fact]
+    public async Task An_attempt_whose_end_never_reached_Redis_stops_counting_and_the_owner_gets_in()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        for (var i = 0; i < 4; i++)
+        {
+            await (await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "attacker-guess-" + i })).ExpectAsync(401);
+        }
+        // What a sign-in leaves in its scope when Redis counted its start but its end was lost (a timeout
+        // or a dropped connection between the two): one attempt still in flight, here begun three minutes
+        // ago. With four failures that made five, and every later attempt waited for it to end: the owner
+        // was kept out until the scope's 15-minute window ran out.
+        await using var redis = await shop.ConnectRedisAsync();
+        var scope = $"login:account-address:{user.Email.Trim().ToLowerInvariant()}|127.0.0.1";
+        var users = redis.GetDatabase(0);
+        Assert.True(await users.KeyExistsAsync(scope), $"no throttle scope {scope}: the test no longer matches how the throttle stores its scopes");
+        await users.HashIncrementAsync(scope, "n");
+        await users.HashSetAsync(scope, "t", DateTimeOffset.UtcNow.AddMinutes(-3).ToUnixTimeMilliseconds());
+
+        var owner = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
+        Assert.True(owner.StatusCode == HttpStatusCode.OK,
+            $"the owner's sign-in got {(int)owner.StatusCode} (Retry-After {owner.Headers.RetryAfter?.Delta}) behind an attempt abandoned three minutes ago");
+    }
 }

@@ -32,6 +32,13 @@ public sealed class LoginThrottleOptions
 
     /// <summary>A scope with no attempt for this long starts again from zero.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// When no attempt has started in a scope for this long, none is still in flight: one still counted is
+    /// an attempt whose end never reached Redis (a timeout or a dropped connection), and it stops counting.
+    /// Far longer than an attempt can take (at most 15 s waiting for a password check, then the check).
+    /// </summary>
+    public TimeSpan AbandonedAttemptAfter { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>
@@ -40,20 +47,26 @@ public sealed class LoginThrottleOptions
 /// at most <see cref="ThrottleRule.FreeAttempts"/> of them are ever verified. Past the free attempts,
 /// one attempt at a time is let through and each failure doubles the wait (progressive delay, not a hard
 /// lock-out that anyone could renew for the owner). Three scopes: account+address, account, address.
+/// An attempt whose end never reached Redis stops counting after <see cref="LoginThrottleOptions.AbandonedAttemptAfter"/>.
 /// When Redis is away the same rule is kept per instance.
 /// </summary>
 public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginThrottleOptions> options, ILogger<LoginThrottle> logger)
 {
-    // Hash per scope: f = failures, n = attempts in flight, u = unix ms before which no attempt may start.
-    // ARGV: now, window, then (free, base, max) per key.
+    // Hash per scope: f = failures, n = attempts in flight, t = unix ms the last one started,
+    // u = unix ms before which no attempt may start.
+    // ARGV: now, window, abandoned-after, then (free, base, max) per key.
     private const string AcquireScript = """
         local now = tonumber(ARGV[1])
         local wait = 0
         for i, key in ipairs(KEYS) do
-          local free = tonumber(ARGV[3 * i])
+          local free = tonumber(ARGV[3 * i + 1])
           local f = tonumber(redis.call('HGET', key, 'f') or '0')
           local n = tonumber(redis.call('HGET', key, 'n') or '0')
           local u = tonumber(redis.call('HGET', key, 'u') or '0')
+          if n > 0 and tonumber(redis.call('HGET', key, 't') or '0') + tonumber(ARGV[3]) < now then
+            n = 0
+            redis.call('HSET', key, 'n', 0)
+          end
           if u > now then
             wait = math.max(wait, u - now)
           elseif f + n >= free and n > 0 then
@@ -62,11 +75,12 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         end
         if wait > 0 then return wait end
         for i, key in ipairs(KEYS) do
-          local free = tonumber(ARGV[3 * i])
-          local base = tonumber(ARGV[3 * i + 1])
-          local max = tonumber(ARGV[3 * i + 2])
+          local free = tonumber(ARGV[3 * i + 1])
+          local base = tonumber(ARGV[3 * i + 2])
+          local max = tonumber(ARGV[3 * i + 3])
           local f = tonumber(redis.call('HGET', key, 'f') or '0')
           local n = redis.call('HINCRBY', key, 'n', 1)
+          redis.call('HSET', key, 't', now)
           if f + n > free then
             redis.call('HSET', key, 'u', now + math.min(base * 2 ^ (f + n - free - 1), max))
           end
@@ -125,7 +139,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         try
         {
             waitMs = (long)await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript,
-                [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, .. RuleArguments()]).WithinCallBound();
+                [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, (long)_options.AbandonedAttemptAfter.TotalMilliseconds, .. RuleArguments()]).WithinCallBound();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
@@ -157,7 +171,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
-            // The scope expires on its own after the window.
+            // The attempt stays counted in flight until AbandonedAttemptAfter; its failure, if it was one, is not counted.
         }
     }
 
