@@ -264,6 +264,7 @@ public sealed class IdentityTests(ShopApp shop)
             await Task.Delay(delay);
         }
     }
+
     [Fact]
     public async Task An_attempt_whose_end_never_reached_Redis_stops_counting_and_the_owner_gets_in()
     {
