@@ -102,6 +102,10 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await SignInAsync(page, ShopApp.AdminEmail, ShopApp.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Inventory" }).ClickAsync();
         await page.WaitForURLAsync("**/admin/inventory");
+        // The list narrowed to the new sku first: other tests' items share this database, and the new row
+        // must appear because the list refreshed after the create, not depend on where it sorts among them.
+        await page.GetByLabel("Search").FillAsync(sku);
+        await page.GetByText("No items").WaitForAsync();
         await page.GetByLabel("SKU").FillAsync(sku);
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Browser-made teapot");
         await page.GetByLabel("Price").FillAsync("31.90");

@@ -1,8 +1,17 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
 using Microsoft.Playwright;
+using Xunit;
 
 namespace Shop.Tests.Infrastructure;
 
-/// <summary>Debian's headless Chromium (never a downloaded browser) driven by Playwright.</summary>
+/// <summary>
+/// Debian's headless Chromium (never a downloaded browser) driven by Playwright. Every page keeps a short
+/// journal (navigations, HTTP errors, failed requests, console errors); when the test fails, each page's
+/// journal, visible alerts and a screenshot are added to the test's output, so a failure seen once in CI
+/// says what the browser saw.
+/// </summary>
 public sealed class Chromium : IAsyncDisposable
 {
     /// <summary>Where the browser tests keep their screenshots (the README shows some of them, copied to docs/screenshots).</summary>
@@ -10,6 +19,7 @@ public sealed class Chromium : IAsyncDisposable
 
     private readonly IPlaywright _playwright;
     private readonly IBrowser _browser;
+    private readonly List<(IPage Page, PageJournal Journal)> _pages = [];
 
     private Chromium(IPlaywright playwright, IBrowser browser) => (_playwright, _browser) = (playwright, browser);
 
@@ -35,7 +45,12 @@ public sealed class Chromium : IAsyncDisposable
             ViewportSize = new ViewportSize { Width = width, Height = height },
         });
         context.SetDefaultTimeout(20_000);
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        lock (_pages)
+        {
+            _pages.Add((page, new PageJournal(page)));
+        }
+        return page;
     }
 
     public static async Task SignInAsync(IPage page, string email, string password)
@@ -49,7 +64,93 @@ public sealed class Chromium : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (TestContext.Current.TestState?.Result == TestResult.Failed)
+        {
+            await DescribePagesAsync(TestContext.Current.TestOutputHelper);
+        }
         await _browser.DisposeAsync();
         _playwright.Dispose();
+    }
+
+    private async Task DescribePagesAsync(ITestOutputHelper? output)
+    {
+        var test = string.Concat((TestContext.Current.Test?.TestDisplayName ?? "test").Split('.').Last().Take(80));
+        (IPage Page, PageJournal Journal)[] pages;
+        lock (_pages)
+        {
+            pages = [.. _pages];
+        }
+        for (var i = 0; i < pages.Length; i++)
+        {
+            var (page, journal) = pages[i];
+            var text = new StringBuilder($"Browser page {i + 1} of {pages.Length}");
+            if (page.IsClosed)
+            {
+                text.Append(" (closed)");
+            }
+            else
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try
+                {
+                    var screenshot = Path.Combine(ScreenshotDirectory, $"failed-{test}-{i + 1}.png");
+                    await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true, Timeout = 5_000 });
+                    var alerts = await page.GetByRole(AriaRole.Alert).AllInnerTextsAsync().WaitAsync(timeout.Token);
+                    text.Append($" at {page.Url}, screenshot {Path.GetRelativePath(ShopAppHost.RepositoryRoot, screenshot)}");
+                    text.Append(alerts.Count == 0 ? "; no alert shown" : "; alerts shown: " + string.Join(" | ", alerts.Select(a => a.ReplaceLineEndings(" "))));
+                }
+                catch (Exception e) when (e is PlaywrightException or TimeoutException or OperationCanceledException)
+                {
+                    text.Append($" at {page.Url} (could not capture it: {e.Message.Split('\n')[0]})");
+                }
+            }
+            text.AppendLine().Append(journal);
+            output?.WriteLine(text.ToString());
+        }
+    }
+
+    /// <summary>What one page did, in order, with the time since it opened.</summary>
+    private sealed class PageJournal
+    {
+        private const int MaxEntries = 200;
+        private readonly ConcurrentQueue<string> _entries = new();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        public PageJournal(IPage page)
+        {
+            page.FrameNavigated += (_, frame) =>
+            {
+                if (frame.ParentFrame is null)
+                {
+                    Add($"navigated to {frame.Url}");
+                }
+            };
+            page.Response += (_, response) =>
+            {
+                if (response.Status >= 400)
+                {
+                    Add($"{response.Request.Method} {response.Url} answered {response.Status}");
+                }
+            };
+            page.RequestFailed += (_, request) => Add($"{request.Method} {request.Url} failed: {request.Failure}");
+            page.Console += (_, message) =>
+            {
+                if (message.Type is "error" or "warning" || message.Text.StartsWith("[vite]", StringComparison.Ordinal))
+                {
+                    Add($"console {message.Type}: {message.Text}");
+                }
+            };
+            page.PageError += (_, error) => Add($"uncaught error: {error.Split('\n')[0]}");
+        }
+
+        private void Add(string entry)
+        {
+            if (_entries.Count < MaxEntries)
+            {
+                _entries.Enqueue($"  {_clock.Elapsed.TotalSeconds,6:F1} s  {entry}");
+            }
+        }
+
+        public override string ToString() => _entries.IsEmpty ? "  (nothing recorded)" : string.Join(Environment.NewLine, _entries);
     }
 }
