@@ -1,3 +1,6 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.RegularExpressions;
 using Shop.Tests.Infrastructure;
 using Xunit;
 
@@ -97,5 +100,50 @@ public sealed class FoundationTests(ShopApp shop)
         var response = await shop.Client().GetAsync("/orders/123", r => r.Headers.Add("Accept", "text/html,application/xhtml+xml"));
         await response.ExpectAsync(200);
         Assert.Contains("<div id=\"root\"", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>
+    /// Vite's hot reload talks over a websocket through the gateway. When the gateway cut it after a quiet
+    /// spell, the page lost hot updates and the Vite client tried to reload it, mid-edit.
+    /// </summary>
+    [Fact]
+    public async Task The_dev_servers_hot_reload_connection_outlives_a_quiet_spell_behind_the_gateway()
+    {
+        // The client script carries the token Vite wants on its websocket.
+        var client = await (await shop.Client().GetAsync("/@vite/client")).Content.ReadAsStringAsync();
+        var token = Regex.Match(client, @"const wsToken = ""([^""]+)""").Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(token), "no wsToken in /@vite/client");
+
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("vite-hmr");
+        var address = new UriBuilder(shop.GatewayAddress) { Scheme = "ws", Query = "token=" + token }.Uri;
+        using var connecting = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await socket.ConnectAsync(address, connecting.Token);
+        var buffer = new byte[4096];
+        var first = await socket.ReceiveAsync(buffer, connecting.Token);
+        Assert.Contains("connected", Encoding.UTF8.GetString(buffer, 0, first.Count));
+
+        // Nobody edits a file for longer than the gateway lets a proxied connection sit idle (25 s): the
+        // connection must stay open, kept so by the dev server's pings.
+        var pings = 0;
+        using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        try
+        {
+            while (true)
+            {
+                var next = await socket.ReceiveAsync(buffer, quiet.Token);
+                Assert.True(next.MessageType != WebSocketMessageType.Close, $"the hot reload connection was closed after a quiet spell ({next.CloseStatus} {next.CloseStatusDescription})");
+                pings += Encoding.UTF8.GetString(buffer, 0, next.Count).Contains("\"ping\"") ? 1 : 0;
+            }
+        }
+        catch (OperationCanceledException) when (quiet.IsCancellationRequested)
+        {
+            // Forty quiet seconds passed with the connection open.
+        }
+        catch (WebSocketException e)
+        {
+            Assert.Fail($"the hot reload connection ended after a quiet spell: {e.Message}");
+        }
+        Assert.True(pings > 0, "the dev server sent no keep-alive ping in 40 s");
     }
 }

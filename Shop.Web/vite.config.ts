@@ -1,5 +1,5 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 import tailwindcss from "@tailwindcss/vite";
 
@@ -12,8 +12,21 @@ import tailwindcss from "@tailwindcss/vite";
 // which proxies the websocket back to this server. Unset, Vite's default (its own port) applies.
 const hmrClientPort = Number(process.env.VITE_HMR_CLIENT_PORT) || undefined;
 
+// The gateway ends a proxied connection on which nothing moves for 25 s; an idle HMR websocket is one. A ping
+// every 10 s (a message the Vite client ignores) keeps it open, so hot updates keep arriving after a quiet spell.
+function hmrHeartbeat(): Plugin {
+  return {
+    name: "shop-hmr-heartbeat",
+    apply: "serve",
+    configureServer(server) {
+      const timer = setInterval(() => server.ws.send({ type: "ping" }), 10_000);
+      server.httpServer?.once("close", () => clearInterval(timer));
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), tailwindcss()],
+  plugins: [react(), tailwindcss(), hmrHeartbeat()],
   server: {
     hmr: hmrClientPort ? { clientPort: hmrClientPort } : undefined,
     // Transform the app and every lazily loaded page as soon as the server starts, instead of on the first
