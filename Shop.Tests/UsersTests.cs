@@ -249,4 +249,37 @@ public sealed class UsersTests(ShopApp shop)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString());
     }
+
+    /// <summary>An account from a release with a lower work factor still signs in, and its hash is stored again at today's.</summary>
+    [Fact]
+    public async Task A_password_hashed_at_an_older_work_factor_signs_in_and_is_stored_again_at_todays()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        await using var db = await shop.OpenDatabaseAsync("usersdb");
+        await RetentionTests.ExecuteAsync(db, "UPDATE users SET password_hash = @hash WHERE id = @id",
+            ("hash", IdentityV3Hash(user.Password, iterations: 100_000)), ("id", user.Id));
+
+        await shop.Client().LoginAsync(user.Email, user.Password);
+
+        await using var read = new Npgsql.NpgsqlCommand("SELECT password_hash FROM users WHERE id = @id", db);
+        read.Parameters.AddWithValue("id", user.Id);
+        var stored = Convert.FromBase64String((string)(await read.ExecuteScalarAsync())!);
+        Assert.Equal(220_000, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(stored.AsSpan(5, 4)));
+        await shop.Client().LoginAsync(user.Email, user.Password);
+    }
+
+    /// <summary>ASP.NET Core Identity's V3 format: marker, PRF (HMAC-SHA512), iterations, salt length, salt, PBKDF2 subkey.</summary>
+    private static string IdentityV3Hash(string password, int iterations)
+    {
+        var salt = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+        var subkey = System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2(password, salt, iterations, System.Security.Cryptography.HashAlgorithmName.SHA512, 32);
+        var hash = new byte[13 + salt.Length + subkey.Length];
+        hash[0] = 0x01;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(hash.AsSpan(1), 2);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(hash.AsSpan(5), iterations);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(hash.AsSpan(9), salt.Length);
+        salt.CopyTo(hash, 13);
+        subkey.CopyTo(hash, 13 + salt.Length);
+        return Convert.ToBase64String(hash);
+    }
 }

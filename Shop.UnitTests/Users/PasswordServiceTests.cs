@@ -35,4 +35,26 @@ public sealed class PasswordServiceTests
             .Select(_ => passwords.WithinCapAsync(() => 1, CancellationToken.None)));
         Assert.All(after, a => Assert.True(a.Ran));
     }
+
+    [Fact]
+    public void A_right_password_with_an_outdated_hash_comes_back_with_a_hash_at_todays_work_factor()
+    {
+        using var passwords = new PasswordService();
+        // Identity's own default work factor (100,000), below ours: what an older release stored.
+        var outdated = new PasswordHasher<object>(Microsoft.Extensions.Options.Options.Create(new PasswordHasherOptions { IterationCount = 100_000 }))
+            .HashPassword(null!, "correct horse battery");
+
+        var (result, upgraded) = passwords.VerifyAndUpgrade(outdated, "correct horse battery");
+
+        Assert.Equal(PasswordVerificationResult.SuccessRehashNeeded, result);
+        Assert.NotNull(upgraded);
+        Assert.Equal(PasswordService.IterationCount, IterationsOf(upgraded));
+        Assert.Equal(PasswordVerificationResult.Success, passwords.Verify(upgraded, "correct horse battery"));
+        Assert.Equal((PasswordVerificationResult.Failed, (string?)null), passwords.VerifyAndUpgrade(outdated, "wrong horse battery"));
+        Assert.Equal((PasswordVerificationResult.Success, (string?)null), passwords.VerifyAndUpgrade(upgraded, "correct horse battery"));
+    }
+
+    // Identity's V3 format: a marker byte, then the PRF and the iteration count as big-endian 32-bit numbers.
+    private static int IterationsOf(string hash) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(Convert.FromBase64String(hash).AsSpan(5, 4));
 }

@@ -71,6 +71,16 @@ public sealed class PasswordService : IDisposable
     public PasswordVerificationResult Verify(string hash, string password) =>
         _hasher.VerifyHashedPassword(null!, hash, password);
 
+    /// <summary>
+    /// Checks a password and, when it is right but its hash is below today's work factor, returns the new hash
+    /// to store: one call, so the upgrade's hash runs inside the same capped work as the check.
+    /// </summary>
+    public (PasswordVerificationResult Result, string? UpgradedHash) VerifyAndUpgrade(string hash, string password)
+    {
+        var result = Verify(hash, password);
+        return (result, result == PasswordVerificationResult.SuccessRehashNeeded ? Hash(password) : null);
+    }
+
     /// <summary>Costs what a real check costs and always fails.</summary>
     public PasswordVerificationResult VerifyAgainstDummy(string password)
     {

@@ -35,9 +35,9 @@ public sealed class PasswordSignIn(UsersDbContext db, PasswordService passwords,
         try
         {
             var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
-            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => user is null
-                ? passwords.VerifyAgainstDummy(password)
-                : passwords.Verify(user.PasswordHash, password), ct);
+            var (checkedPassword, (verification, upgradedHash)) = await passwords.WithinCapAsync(() => user is null
+                ? (passwords.VerifyAgainstDummy(password), null)
+                : passwords.VerifyAndUpgrade(user.PasswordHash, password), ct);
             if (!checkedPassword)
             {
                 return new SignInOutcome.Busy();
@@ -49,9 +49,9 @@ public sealed class PasswordSignIn(UsersDbContext db, PasswordService passwords,
                 return new SignInOutcome.InvalidCredentials();
             }
             succeeded = true;
-            if (verification == PasswordVerificationResult.SuccessRehashNeeded)
+            if (upgradedHash is not null)
             {
-                user.PasswordHash = passwords.Hash(password);
+                user.PasswordHash = upgradedHash;
                 await db.SaveChangesAsync(ct);
             }
             return new SignInOutcome.SignedIn(await sessions.StartAsync(user, ct));
