@@ -119,9 +119,10 @@ public abstract class ShopAppHost : IAsyncLifetime
             .WithEnvironment("Orders__ExpirySweepInterval", "00:00:01")
             .WithEnvironment("Orders__Retention__SweepInterval", "00:00:01");
 
-        // Every test client is 127.0.0.1: one client to the gateway, making hundreds of requests at once,
+        // Every HTTP test client is 127.0.0.1: one client to the gateway, making hundreds of requests at once,
         // which no production limit should allow. It is exempt, while the limits stay the production
-        // defaults for every other address (GatewayLimitsTests connects from 127.0.0.2 and up).
+        // defaults for every other address (GatewayLimitsTests connects from 127.0.0.2 and up). Chromium
+        // reaches "localhost" over ::1, so the browser tests run under the production limits, as a shopper would.
         builder.CreateResourceBuilder<ProjectResource>("gateway").WithEnvironment("RateLimiting__ExemptNetworks__0", "127.0.0.1/32");
 
         Configure(builder);
