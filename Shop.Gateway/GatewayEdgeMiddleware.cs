@@ -11,11 +11,12 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
     /// <summary>
     /// The one Content-Security-Policy of the web app (the production image's nginx sends none: every page
     /// reaches a browser through here). Only our own origin; forms post only to it. Vite's dev server injects
-    /// its HMR preamble and CSS as inline code, so Development also allows inline script and style.
+    /// its HMR preamble and CSS as inline code, and its client waits for a restarted server from a worker made
+    /// from a blob, so Development also allows inline script and style and blob workers.
     /// </summary>
     internal static string ContentSecurityPolicy(bool development) =>
         "default-src 'self'; "
-        + (development ? "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " : "")
+        + (development ? "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; " : "")
         + "img-src 'self' data:; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
     private readonly string _contentSecurityPolicy = ContentSecurityPolicy(environment.IsDevelopment());

@@ -62,9 +62,10 @@ public sealed class GatewayEdgeRulesTests
     }
 
     [Fact]
-    public void Development_allows_inline_script_and_style_and_nothing_else_does()
+    public void Development_allows_inline_script_and_style_and_blob_workers_and_nothing_else_does()
     {
         Assert.DoesNotContain("unsafe-inline", GatewayEdgeMiddleware.ContentSecurityPolicy(development: false));
+        Assert.DoesNotContain("blob:", GatewayEdgeMiddleware.ContentSecurityPolicy(development: false));
         Assert.Contains("script-src 'self' 'unsafe-inline'", GatewayEdgeMiddleware.ContentSecurityPolicy(development: true));
         Assert.All(new[] { false, true }, development =>
             Assert.Contains("form-action 'self'", GatewayEdgeMiddleware.ContentSecurityPolicy(development)));
