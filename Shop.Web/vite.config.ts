@@ -17,9 +17,11 @@ const hmrClientPort = Number(process.env.VITE_HMR_CLIENT_PORT) || undefined;
 function hmrHeartbeat(): Plugin {
   return {
     name: "shop-hmr-heartbeat",
-    apply: "serve",
+    // The dev server only: vitest serves modules too, but has no HMR client to keep connected.
+    apply: (_, env) => env.command === "serve" && !process.env.VITEST,
     configureServer(server) {
       const timer = setInterval(() => server.ws.send({ type: "ping" }), 10_000);
+      timer.unref(); // never what keeps the process alive
       server.httpServer?.once("close", () => clearInterval(timer));
     },
   };
