@@ -102,6 +102,9 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await SignInAsync(page, ShopApp.AdminEmail, ShopApp.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Inventory" }).ClickAsync();
         await page.WaitForURLAsync("**/admin/inventory");
+        // The address changes before React has replaced the catalogue (the router renders in a transition),
+        // and the catalogue has a "Search" box too: wait for this page's own heading first.
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Inventory", Exact = true }).WaitForAsync();
         // The list narrowed to the new sku first: other tests' items share this database, and the new row
         // must appear because the list refreshed after the create, not depend on where it sorts among them.
         await page.GetByLabel("Search").FillAsync(sku);
