@@ -35,9 +35,14 @@ public sealed class PasswordSignIn(UsersDbContext db, PasswordService passwords,
         try
         {
             var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
-            var (checkedPassword, (verification, upgradedHash)) = await passwords.WithinCapAsync(() => user is null
-                ? (passwords.VerifyAgainstDummy(password), null)
-                : passwords.VerifyAndUpgrade(user.PasswordHash, password), ct);
+            // Only an active account's hash is upgraded: a deactivated one answers like a wrong password, and
+            // a second hash would make that answer slower, telling the caller the password was right.
+            var (checkedPassword, (verification, upgradedHash)) = await passwords.WithinCapAsync(() => user switch
+            {
+                null => (passwords.VerifyAgainstDummy(password), null),
+                { IsActive: false } => (passwords.Verify(user.PasswordHash, password), null),
+                _ => passwords.VerifyAndUpgrade(user.PasswordHash, password),
+            }, ct);
             if (!checkedPassword)
             {
                 return new SignInOutcome.Busy();
