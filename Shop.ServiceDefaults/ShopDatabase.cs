@@ -12,6 +12,21 @@ using Npgsql;
 
 namespace Shop.ServiceDefaults;
 
+/// <summary>The <c>Database</c> section every service's connection pool is built from.</summary>
+public sealed class DatabaseOptions
+{
+    /// <summary>
+    /// The most connections one service process holds to its database (<c>Database__MaxPoolSize</c>). A request
+    /// that finds them all busy waits for one (up to the connect timeout, then 503) instead of opening another.
+    /// A database server runs only about as many statements at once as it has cores; Npgsql's default of 100
+    /// let a burst open dozens of new server processes, each of which starts cold (catalogue caches, PL/pgSQL
+    /// compiled again), exactly when the CPU is short: at 32 and 64 clients the order series ran at a third of
+    /// its throughput (docs/performance.md, Round 11). Raise it for a database server with many cores; keep
+    /// replicas × this under the server's <c>max_connections</c>.
+    /// </summary>
+    public int MaxPoolSize { get; set; } = 12;
+}
+
 public static class ShopDatabaseExtensions
 {
     /// <summary>
@@ -26,6 +41,11 @@ public static class ShopDatabaseExtensions
         where TContext : DbContext
         where TBuilder : IHostApplicationBuilder
     {
+        var database = builder.Configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
+        if (database.MaxPoolSize < 1)
+        {
+            throw new InvalidOperationException($"Database:MaxPoolSize is {database.MaxPoolSize}; give the most connections this service may hold to its database, at least 1.");
+        }
         builder.AddNpgsqlDbContext<TContext>(connectionName, settings =>
         {
             if (settings.ConnectionString is { Length: > 0 } cs)
@@ -34,7 +54,7 @@ public static class ShopDatabaseExtensions
                 {
                     Timeout = 5,
                     CommandTimeout = 20,
-                    MaxPoolSize = 100,
+                    MaxPoolSize = database.MaxPoolSize,
                     // The services run the same few statements all day: prepared once per
                     // connection, PostgreSQL stops parsing and planning them on every call.
                     MaxAutoPrepare = 64,
