@@ -16,13 +16,13 @@ namespace Shop.ServiceDefaults;
 public sealed class DatabaseOptions
 {
     /// <summary>
-    /// The most connections one service process holds to its database (<c>Database__MaxPoolSize</c>). A request
-    /// that finds them all busy waits for one (up to the connect timeout, then 503) instead of opening another.
-    /// A database server runs only about as many statements at once as it has cores; Npgsql's default of 100
-    /// let a burst open dozens of new server processes, each of which starts cold (catalogue caches, PL/pgSQL
-    /// compiled again), exactly when the CPU is short: at 32 and 64 clients the order series ran at a third of
-    /// its throughput (docs/performance.md, Round 11). Raise it for a database server with many cores; keep
-    /// replicas × this under the server's <c>max_connections</c>.
+    /// The most connections one service process holds to its database (<c>Database__MaxPoolSize</c>; the AppHost
+    /// sets it from <c>Shop:Database:MaxPoolSize</c> and sizes each server's <c>max_connections</c> to match). A
+    /// request that finds them all busy waits for one (up to the connect timeout, then 503) instead of opening
+    /// another. A database server runs only about as many statements at once as it has cores; Npgsql's default
+    /// of 100 let a burst open dozens of new server processes, each starting cold (catalogue caches, PL/pgSQL
+    /// compiled again) exactly when the CPU is short: at 32 and 64 clients the order series ran at a third of
+    /// its throughput (docs/performance.md, Round 11).
     /// </summary>
     public int MaxPoolSize { get; set; } = 12;
 }

@@ -5,13 +5,15 @@ namespace Shop.AppHost.Infrastructure;
 
 /// <summary>
 /// One service's database: the resource (its connection string is the superuser's, for the AppHost and
-/// the tests) and the connection strings of its two roles (<see cref="DatabaseRoles"/>).
+/// the tests), the connection strings of its two roles (<see cref="DatabaseRoles"/>), and the most
+/// connections one service process may hold to it (<see cref="DatabaseConnectionBudget"/>).
 /// </summary>
 public sealed record ServiceDatabase(
     IResourceBuilder<IResourceWithConnectionString> Resource,
     string ConnectionName,
     ReferenceExpression OwnerConnectionString,
-    ReferenceExpression AppConnectionString);
+    ReferenceExpression AppConnectionString,
+    int MaxPoolSize);
 
 public static class ServiceDatabaseExtensions
 {
@@ -35,6 +37,7 @@ public static class ServiceDatabaseExtensions
     public static IResourceBuilder<ProjectResource> WithServiceDatabase(this IResourceBuilder<ProjectResource> project, ServiceDatabase database)
     {
         project.WithEnvironment($"ConnectionStrings__{database.ConnectionName}", database.AppConnectionString)
+            .WithEnvironment("Database__MaxPoolSize", database.MaxPoolSize.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithReferenceRelationship(database.Resource.Resource)
             .WaitFor(database.Resource);
         var migrations = $"ConnectionStrings__{database.ConnectionName}{MigrationConnectionSuffix}";

@@ -32,6 +32,7 @@ public sealed class ShopInfrastructure
     private ShopInfrastructure(IDistributedApplicationBuilder builder, InfrastructureMode mode, string dataRoot)
     {
         _builder = builder;
+        ConnectionBudget = DatabaseConnectionBudget.From(builder.Configuration, ShopAppHostSettings.From(builder.Configuration).Replicas, builder.ExecutionContext.IsPublishMode);
         Mode = mode;
         DataRoot = dataRoot;
         BaseImages = BaseImageSet.From(builder.Configuration);
@@ -42,6 +43,9 @@ public sealed class ShopInfrastructure
     public BaseImageSet BaseImages { get; }
 
     public InfrastructureMode Mode { get; }
+
+    /// <summary>Each service process's pool and the <c>max_connections</c> its server needs for all of them.</summary>
+    public DatabaseConnectionBudget ConnectionBudget { get; }
 
     /// <summary>Where local servers keep their data (unused for containers, which use named volumes).</summary>
     public string DataRoot { get; }
@@ -106,7 +110,9 @@ public sealed class ShopInfrastructure
                 .WithImage(BaseImages.PostgresImage, BaseImages.PostgresTag)
                 .WithRegistry(BaseImages.PostgresRegistry)
                 // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
-                .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql");
+                .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
+                // Both images' entrypoints start the server with arguments that begin with '-'.
+                .WithArgs("-c", $"max_connections={ConnectionBudget.MaxConnections}");
             if (!EphemeralData)
             {
                 server.WithDataVolume($"shop-{serverName}-data");
@@ -133,11 +139,11 @@ public sealed class ShopInfrastructure
                 database.WithHealthCheck(healthKey);
             }
             return new ServiceDatabase(database, databaseName,
-                roles.OwnerConnectionString(server.Resource.PrimaryEndpoint), roles.AppConnectionString(server.Resource.PrimaryEndpoint));
+                roles.OwnerConnectionString(server.Resource.PrimaryEndpoint), roles.AppConnectionString(server.Resource.PrimaryEndpoint), ConnectionBudget.PoolPerProcess);
         }
         var local = _builder.AddLocalPostgres(serverName, DataRoot, password);
         return new ServiceDatabase(local.AddDatabase(databaseName, roles), databaseName,
-            roles.OwnerConnectionString(local.Resource.PrimaryEndpoint), roles.AppConnectionString(local.Resource.PrimaryEndpoint));
+            roles.OwnerConnectionString(local.Resource.PrimaryEndpoint), roles.AppConnectionString(local.Resource.PrimaryEndpoint), ConnectionBudget.PoolPerProcess);
     }
 
     private IResourceBuilder<ParameterResource> AddPassword(string name) =>

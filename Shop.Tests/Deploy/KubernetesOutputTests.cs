@@ -120,6 +120,38 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         }
     }
 
+    /// <summary>
+    /// The autoscaler may run <c>maxReplicas</c> of a service, each holding up to <c>Database__MaxPoolSize</c>
+    /// connections (+1: Orders' listening session): its PostgreSQL server must accept them all, with room left
+    /// for the migration step and an operator.
+    /// </summary>
+    [Fact]
+    public void Each_database_server_accepts_a_full_pool_from_every_replica_the_autoscaler_may_run()
+    {
+        var objects = Objects();
+        var configMaps = objects.OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
+        var autoscalers = objects.OfType<V2HorizontalPodAutoscaler>().ToDictionary(h => h.Metadata.Name);
+        var servers = objects.OfType<V1StatefulSet>().ToDictionary(s => s.Metadata.Name, s => s.Spec.Template.Spec.Containers.Single());
+        foreach (var (service, server) in new[] { ("users", "users-db"), ("orders", "orders-db"), ("inventory", "inventory-db") })
+        {
+            var container = Workloads().Single(w => w.Name == service).Template.Spec.Containers.Single();
+            var environment = (container.EnvFrom ?? []).Where(e => e.ConfigMapRef is not null)
+                .SelectMany(e => configMaps[e.ConfigMapRef.Name]).ToDictionary(kv => kv.Key, kv => kv.Value);
+            foreach (var env in container.Env ?? [])
+            {
+                environment[env.Name] = env.ValueFrom?.ConfigMapKeyRef is { } mapRef ? configMaps[mapRef.Name][mapRef.Key] : env.Value;
+            }
+            Assert.True(environment.TryGetValue("Database__MaxPoolSize", out var pool), $"{service} is not told its pool size (Database__MaxPoolSize).");
+            var args = servers[server].Args ?? [];
+            var setting = args.Select((a, i) => (a, i)).Where(x => x.a == "-c" && x.i + 1 < args.Count && args[x.i + 1].StartsWith("max_connections=", StringComparison.Ordinal))
+                .Select(x => int.Parse(args[x.i + 1]["max_connections=".Length..])).ToList();
+            var maxConnections = setting.Count == 1 ? setting[0] : 100; // PostgreSQL's default
+            var needed = autoscalers[service].Spec.MaxReplicas * (int.Parse(pool) + 1) + 5;
+            Assert.True(maxConnections >= needed,
+                $"{server} accepts {maxConnections} connections; {autoscalers[service].Spec.MaxReplicas} {service} replicas with pools of {pool} (+1) and 5 spare need {needed}.");
+        }
+    }
+
     [Fact]
     public void Every_environment_reference_resolves_to_a_secret_configmap_or_earlier_variable()
     {
