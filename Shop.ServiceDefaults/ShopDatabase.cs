@@ -52,6 +52,8 @@ public static class ShopDatabaseExtensions
             {
                 settings.ConnectionString = new NpgsqlConnectionStringBuilder(cs)
                 {
+                    // Names the service's sessions in pg_stat_activity (an operator's first question about a busy server).
+                    ApplicationName = builder.Environment.ApplicationName,
                     Timeout = 5,
                     CommandTimeout = 20,
                     MaxPoolSize = database.MaxPoolSize,
