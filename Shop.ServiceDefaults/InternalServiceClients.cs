@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace Shop.ServiceDefaults;
@@ -15,16 +16,44 @@ public sealed class ServiceClientOptions
 
     /// <summary>Well inside the gateway's timeout, so a slow dependency becomes a 503, not a 504.</summary>
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// One try's limit for calls that may wait in a queue (<see cref="ServiceCallKind.MayQueue"/>): most of
+    /// <see cref="TotalTimeout"/>, as such a try is not retried when it runs out.
+    /// </summary>
+    public TimeSpan QueuedAttemptTimeout { get; set; } = TimeSpan.FromSeconds(9);
+}
+
+/// <summary>How an internal call's tries are limited and retried.</summary>
+public enum ServiceCallKind
+{
+    /// <summary>A quick answer or none: a try that runs out of <see cref="ServiceClientOptions.AttemptTimeout"/> is retried (another replica may answer).</summary>
+    Quick,
+
+    /// <summary>
+    /// The answer may wait its turn behind others (Inventory's reservations queue on an item's row lock), so
+    /// slowness there is progress, not a dead peer: a try gets <see cref="ServiceClientOptions.QueuedAttemptTimeout"/>
+    /// and is not retried when it runs out, since cancelling it gives up its place in the queue and a retry
+    /// starts again at the end. Refused connections and 5xx answers are still retried.
+    /// </summary>
+    MayQueue,
 }
 
 /// <summary>Typed clients of other Shop services' internal APIs: service key, discovery and a pipeline for calls a user waits on.</summary>
 public static class InternalServiceClients
 {
     /// <param name="service">The service's name in service discovery, e.g. <c>users</c>.</param>
-    public static IHttpClientBuilder AddInternalServiceClient<TClient>(this IHostApplicationBuilder builder, string service)
+    /// <param name="kind">Whether the calls may wait their turn at the other service (see <see cref="ServiceCallKind"/>).</param>
+    public static IHttpClientBuilder AddInternalServiceClient<TClient>(this IHostApplicationBuilder builder, string service, ServiceCallKind kind = ServiceCallKind.Quick)
         where TClient : class
     {
         var options = builder.Configuration.GetSection("ServiceClients").Get<ServiceClientOptions>() ?? new ServiceClientOptions();
+        var attemptTimeout = kind == ServiceCallKind.MayQueue ? options.QueuedAttemptTimeout : options.AttemptTimeout;
+        if (attemptTimeout <= TimeSpan.Zero || attemptTimeout >= options.TotalTimeout)
+        {
+            throw new InvalidOperationException(
+                $"ServiceClients: AttemptTimeout and QueuedAttemptTimeout must be positive and shorter than TotalTimeout ({options.TotalTimeout}).");
+        }
         var serviceKey = builder.Configuration["ServiceAuth:ApiKey"] ?? "";
         var client = builder.Services.AddHttpClient<TClient>(c =>
         {
@@ -40,15 +69,20 @@ public static class InternalServiceClients
 #pragma warning restore EXTEXP0001
         client.AddStandardResilienceHandler(o =>
         {
-            o.AttemptTimeout.Timeout = options.AttemptTimeout;
+            o.AttemptTimeout.Timeout = attemptTimeout;
             o.TotalRequestTimeout.Timeout = options.TotalTimeout;
-            o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(Math.Max(10, options.AttemptTimeout.TotalSeconds * 2));
+            o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(Math.Max(10, attemptTimeout.TotalSeconds * 2));
             o.CircuitBreaker.MinimumThroughput = 10;
             o.CircuitBreaker.FailureRatio = 0.5;
             o.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(5);
             o.Retry.MaxRetryAttempts = 2;
             o.Retry.Delay = TimeSpan.FromMilliseconds(200);
             o.Retry.UseJitter = true;
+            if (kind == ServiceCallKind.MayQueue)
+            {
+                o.Retry.ShouldHandle = args => ValueTask.FromResult(
+                    HttpClientResiliencePredicates.IsTransient(args.Outcome) && args.Outcome.Exception is not Polly.Timeout.TimeoutRejectedException);
+            }
         });
         return client;
     }

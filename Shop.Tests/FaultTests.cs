@@ -111,6 +111,41 @@ public sealed class FaultTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task Orders_queued_on_a_busy_items_stock_are_waited_for_and_other_items_keep_selling()
+    {
+        var busy = await shop.NewItemAsync(qty: 100);
+        var other = await shop.NewItemAsync(qty: 100);
+        var shoppers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => shop.NewUserAsync()));
+        await WaitUntilNoStockReleaseIsDueAsync();
+
+        // Someone holds the busy item's stock row (a long stock edit, or a queue of buyers on a slow
+        // machine): reservations for it wait on the row lock. Ten of them fill the circuit breaker's
+        // minimum sample, and the pool keeps two connections for everything else.
+        await using var holder = await shop.OpenDatabaseAsync("inventorydb");
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM inventory WHERE sku = $1 FOR UPDATE", holder, hold))
+        {
+            lockRow.Parameters.Add(new Npgsql.NpgsqlParameter { Value = busy });
+            await lockRow.ExecuteNonQueryAsync();
+        }
+        var queued = Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
+            shoppers[i % shoppers.Length].Client.PostJsonAsync("/orders/", new { items = new[] { new { sku = busy, qty = 1 } } })));
+
+        // Past the 4 s a try used to get: those tries were cut off, counted as Inventory failing, and the
+        // circuit opened for every item; their retries started again at the back of the lock's queue.
+        await Task.Delay(TimeSpan.FromSeconds(5.5));
+        Assert.False(queued.IsCompleted, "the orders for the busy item did not wait for its lock");
+        var meanwhile = await shoppers[0].Client.PostJsonAsync("/orders/", new { items = new[] { new { sku = other, qty = 1 } } });
+        await hold.CommitAsync();
+        await meanwhile.ExpectAsync(201);
+
+        var responses = await queued;
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        Assert.Equal(90, await shoppers[0].Client.StockAsync(busy));
+        Assert.Equal(99, await shoppers[0].Client.StockAsync(other));
+    }
+
+    [Fact]
     public async Task Pending_webhooks_survive_an_orders_restart()
     {
         await using var receiver = new WebhookReceiver(); // down while the event happens

@@ -70,7 +70,8 @@ public static class ServiceClients
     /// <summary>Inventory's client; Users' (<see cref="UsersAccountClient"/>) comes with the shared authentication.</summary>
     public static IHostApplicationBuilder AddServiceClients(this IHostApplicationBuilder builder)
     {
-        builder.AddInternalServiceClient<InventoryClient>("inventory");
+        // Reservations and releases take the items' row locks, so under a rush on one item they wait in line.
+        builder.AddInternalServiceClient<InventoryClient>("inventory", ServiceCallKind.MayQueue);
         return builder;
     }
 }
