@@ -105,16 +105,9 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     [Fact]
     public void Services_sample_traces_parent_based_at_the_trace_sample_ratio()
     {
-        var configMaps = Objects().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
         foreach (var name in new[] { "gateway", "users", "orders", "inventory" })
         {
-            var container = Workloads().Single(w => w.Name == name).Template.Spec.Containers.Single();
-            var environment = (container.EnvFrom ?? []).Where(e => e.ConfigMapRef is not null)
-                .SelectMany(e => configMaps[e.ConfigMapRef.Name]).ToDictionary(kv => kv.Key, kv => kv.Value);
-            foreach (var env in container.Env ?? [])
-            {
-                environment[env.Name] = env.ValueFrom?.ConfigMapKeyRef is { } mapRef ? configMaps[mapRef.Name][mapRef.Key] : env.Value;
-            }
+            var environment = ServiceEnvironment(name);
             Assert.Equal("parentbased_traceidratio", environment.GetValueOrDefault("OTEL_TRACES_SAMPLER"));
             Assert.Equal("0.1", environment.GetValueOrDefault("OTEL_TRACES_SAMPLER_ARG"));
         }
@@ -129,19 +122,11 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     public void Each_database_server_accepts_a_full_pool_from_every_replica_the_autoscaler_may_run()
     {
         var objects = Objects();
-        var configMaps = objects.OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
         var autoscalers = objects.OfType<V2HorizontalPodAutoscaler>().ToDictionary(h => h.Metadata.Name);
         var servers = objects.OfType<V1StatefulSet>().ToDictionary(s => s.Metadata.Name, s => s.Spec.Template.Spec.Containers.Single());
         foreach (var (service, server) in new[] { ("users", "users-db"), ("orders", "orders-db"), ("inventory", "inventory-db") })
         {
-            var container = Workloads().Single(w => w.Name == service).Template.Spec.Containers.Single();
-            var environment = (container.EnvFrom ?? []).Where(e => e.ConfigMapRef is not null)
-                .SelectMany(e => configMaps[e.ConfigMapRef.Name]).ToDictionary(kv => kv.Key, kv => kv.Value);
-            foreach (var env in container.Env ?? [])
-            {
-                environment[env.Name] = env.ValueFrom?.ConfigMapKeyRef is { } mapRef ? configMaps[mapRef.Name][mapRef.Key] : env.Value;
-            }
-            Assert.True(environment.TryGetValue("Database__MaxPoolSize", out var pool), $"{service} is not told its pool size (Database__MaxPoolSize).");
+            Assert.True(ServiceEnvironment(service).TryGetValue("Database__MaxPoolSize", out var pool), $"{service} is not told its pool size (Database__MaxPoolSize).");
             var args = servers[server].Args ?? [];
             var setting = args.Select((a, i) => (a, i)).Where(x => x.a == "-c" && x.i + 1 < args.Count && args[x.i + 1].StartsWith("max_connections=", StringComparison.Ordinal))
                 .Select(x => int.Parse(args[x.i + 1]["max_connections=".Length..])).ToList();
@@ -150,6 +135,20 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             Assert.True(maxConnections >= needed,
                 $"{server} accepts {maxConnections} connections; {autoscalers[service].Spec.MaxReplicas} {service} replicas with pools of {pool} (+1) and 5 spare need {needed}.");
         }
+    }
+
+    /// <summary>A service container's environment as the pod gets it: its config maps, then its own variables over them.</summary>
+    private Dictionary<string, string> ServiceEnvironment(string service)
+    {
+        var configMaps = Objects().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
+        var container = Workloads().Single(w => w.Name == service).Template.Spec.Containers.Single();
+        var environment = (container.EnvFrom ?? []).Where(e => e.ConfigMapRef is not null)
+            .SelectMany(e => configMaps[e.ConfigMapRef.Name]).ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var env in container.Env ?? [])
+        {
+            environment[env.Name] = env.ValueFrom?.ConfigMapKeyRef is { } mapRef ? configMaps[mapRef.Name][mapRef.Key] : env.Value;
+        }
+        return environment;
     }
 
     [Fact]
