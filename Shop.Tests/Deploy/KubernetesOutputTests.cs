@@ -12,9 +12,14 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
 
     private string K8s(string file) => Path.Combine(output.KubernetesDirectory, file);
 
-    /// <summary>Every manifest file, deserialized into the KubernetesClient model types (unknown kinds fail).</summary>
+    private List<IKubernetesObject>? _objects;
+
+    /// <summary>
+    /// Every manifest file, deserialized into the KubernetesClient model types (unknown kinds fail). Read once per
+    /// test (xUnit makes an instance per test), as the workload and environment lookups each need them all.
+    /// </summary>
     private List<IKubernetesObject> Objects() =>
-        Directory.GetFiles(output.KubernetesDirectory, "*.yaml")
+        _objects ??= Directory.GetFiles(output.KubernetesDirectory, "*.yaml")
             .Where(f => Path.GetFileName(f) != "kustomization.yaml")
             .SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f)))
             .Cast<IKubernetesObject>()
