@@ -42,6 +42,8 @@ public sealed record BenchResults
     public Dictionary<string, double> HighWaterMarkMiB { get; init; } = [];
     /// <summary>Per series and level ("POST /orders/ via gateway c=8"): CPU milliseconds per request of each process group.</summary>
     public Dictionary<string, Dictionary<string, double>> CpuMsPerRequest { get; init; } = [];
+    /// <summary>Per series and level: how busy the whole machine was and its CPU per request (see <see cref="MachinePoint"/>).</summary>
+    public Dictionary<string, MachinePoint> MachineCpu { get; init; } = [];
     /// <summary>"tracing" scenario: bytes of trace exports the sink received during a series' point (warm-up included), per measured request.</summary>
     public Dictionary<string, double> TraceBytesPerRequest { get; init; } = [];
     public StockCheck? Stock { get; set; }

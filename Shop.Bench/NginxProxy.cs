@@ -25,6 +25,9 @@ public sealed class NginxProxy : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The master process; the workers are its children.</summary>
+    public int Pid => _process.Id;
+
     public static string? FindBinary() => Binaries.FirstOrDefault(File.Exists);
 
     /// <summary>

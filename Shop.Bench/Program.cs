@@ -122,17 +122,20 @@ async Task<PointResult> MeasureAsync(string phase, string series, int concurrenc
     }
     using var http = LoadRunner.Client(target, concurrency);
     // CPU from the end of the warm-up to the end of the series, divided by the requests measured in it.
-    var cpuAtStart = Task.Run(async () => { await Task.Delay(options.Warmup); return cpu.Read(); });
+    var cpuAtStart = Task.Run(async () => { await Task.Delay(options.Warmup); return (cpu.Read(), MachineCpu.Read()); });
     var result = await LoadRunner.RunAsync(series, concurrency, options.Warmup, options.Duration, operation(http));
-    var perRequest = CpuMeter.PerRequestMs(await cpuAtStart, cpu.Read(), result.Requests);
+    var (processesAtStart, machineAtStart) = await cpuAtStart;
+    var perRequest = CpuMeter.PerRequestMs(processesAtStart, cpu.Read(), result.Requests);
+    var machine = MachineCpu.Between(machineAtStart, MachineCpu.Read(), result.Requests, perRequest.Values.Sum());
     results.Points.Add(result);
     results.CpuMsPerRequest[$"{series} c={concurrency}"] = perRequest;
+    results.MachineCpu[$"{series} c={concurrency}"] = machine;
     var errors = result.Errors == 0 ? "[green]0 errors[/]" : $"[red]{result.Errors} errors ({Markup.Escape(string.Join(", ", result.ErrorKinds.Select(e => $"{e.Key}×{e.Value}")))})[/]";
     AnsiConsole.MarkupLine($"  {Markup.Escape(series),-42} c={concurrency,-3} [bold]{result.Throughput,8:0.0}/s[/]  p50 {result.P50Ms,7:0.00}  p95 {result.P95Ms,7:0.00}  p99 {result.P99Ms,7:0.00} ms  {errors}");
     if (perRequest.Count > 0)
     {
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"      CPU ms/request: {string.Join(", ", perRequest.Where(p => p.Value > 0.0005).OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value:0.000}"))}; total {perRequest.Values.Sum():0.000}")));
+            $"      CPU ms/request: {string.Join(", ", perRequest.Where(p => p.Value > 0.0005).OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value:0.000}"))}; total {perRequest.Values.Sum():0.000}; machine {machine.BusyShare:P0} busy, {machine.BusyMsPerRequest:0.000} ms/request (softirq {machine.SoftIrqMsPerRequest:0.000}, unmetered {machine.UnmeteredMsPerRequest:0.000})")));
     }
     return result;
 }
@@ -156,6 +159,7 @@ if (options.Runs("gateway") || options.Runs("cache"))
         if (NginxProxy.FindBinary() is { } nginxBinary)
         {
             nginx = await NginxProxy.StartAsync(nginxBinary, upstream, ct);
+            cpu.Add("nginx", nginx.Pid);
         }
         else
         {

@@ -74,6 +74,8 @@ public static class Report
         Section(md, "1c. YARP alone — the same read through a bare YARP forwarder (one route, no middleware of the Shop's) vs straight to Inventory", r, Scenarios.BareYarp, Scenarios.Direct, "bare YARP / direct", Pct, added: true);
         Section(md, "2. Cache — the same read with Redis warm vs a second Inventory with `Inventory__Cache__Enabled=false`", r, Scenarios.Direct, Scenarios.NoCache, "warm / off", v => $"{v:0.00}×", added: false);
 
+        WriteMachineCpu(md, r);
+
         md.AppendLine("## 3. Order placement — `POST /orders/` through the gateway");
         md.AppendLine();
         md.AppendLine("Two-line orders (qty 1 + 2), unique `Idempotency-Key` each, shoppers rotated over workers.");
@@ -167,6 +169,34 @@ public static class Report
         var path = Path.Combine(directory, "report.md");
         File.WriteAllText(path, md.ToString());
         return path;
+    }
+
+    /// <summary>
+    /// Per point: how busy the whole machine was, and where its CPU per request went. On a saturated machine a
+    /// series' throughput is about (busy cores) ÷ (machine CPU per request), so two series' ratio is explained
+    /// by the columns that differ.
+    /// </summary>
+    private static void WriteMachineCpu(StringBuilder md, BenchResults r)
+    {
+        if (r.MachineCpu.Count == 0)
+        {
+            return;
+        }
+        md.AppendLine("## Where the machine's CPU went, per request");
+        md.AppendLine();
+        md.AppendLine($"CPU ms per request between the end of each point's warm-up and its end, all {r.Machine.Cores} cores: the whole machine (`/proc/stat`), the metered processes (`/proc/<pid>/stat`: the services, the proxies, PostgreSQL and Redis, the load generator with the AppHost it hosts), and what none of them accounts for (mostly the kernel's softirq work on loopback packets, DCP).");
+        md.AppendLine();
+        md.AppendLine("| point | machine busy | machine ms | load generator | largest metered | softirq | unmetered |");
+        md.AppendLine("|---|---:|---:|---:|---|---:|---:|");
+        foreach (var (point, m) in r.MachineCpu)
+        {
+            var processes = r.CpuMsPerRequest.GetValueOrDefault(point) ?? [];
+            var largest = processes.Where(p => p.Key != CpuMeter.LoadGenerator && p.Value >= 0.001).OrderByDescending(p => p.Value).Take(3)
+                .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Value:0.000}"));
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {point} | {m.BusyShare:P0} | {m.BusyMsPerRequest:0.000} | {processes.GetValueOrDefault(CpuMeter.LoadGenerator):0.000} | {string.Join(", ", largest)} | {m.SoftIrqMsPerRequest:0.000} | {m.UnmeteredMsPerRequest:0.000} |"));
+        }
+        md.AppendLine();
     }
 
     private static void WriteComparison(StringBuilder md, BenchResults after, BenchResults before)
