@@ -94,6 +94,11 @@ await using var bareYarp = options.Runs("gateway") && stack.Inventory is { } inv
     : null;
 var metered = bareYarp is null ? pids : new Dictionary<string, int>(pids) { ["bare YARP"] = bareYarp.Pid };
 var cpu = CpuMeter.For(metered, stack.ServerPorts);
+// Scenario 2's cache-less Inventory: metered (its CPU is the uncached read's), but not a service of the Shop.
+if (stack.ProcessId(ShopStack.NoCacheInventory) is { } noCacheLauncher && ServiceProcesses.Find("Shop.Inventory", noCacheLauncher, repoRoot) is { } noCachePid)
+{
+    cpu.Add("Shop.Inventory (cache off)", noCachePid);
+}
 var jit = new TieredJit(metered.Values);
 
 var primed = new HashSet<string>();
@@ -268,6 +273,7 @@ if (options.Runs("kestrel"))
 {
     AnsiConsole.Write(new Rule("4. Physical limits: trivial Kestrel endpoint").LeftJustified());
     await using var trivial = await TrivialServer.StartAsync(ct);
+    cpu.Add("trivial endpoint", trivial.Pid);
     foreach (var c in options.Levels)
     {
         await MeasureAsync("kestrel", Scenarios.Kestrel, c, trivial.Address, Scenarios.Ping);
