@@ -106,8 +106,8 @@ public sealed class CpuMeter
 }
 
 /// <summary>
-/// The whole machine's CPU from <c>/proc/stat</c>, every core: what the metered processes do not cover (the
-/// kernel's network work outside any process, DCP, other tenants) shows as the difference.
+/// The whole machine's CPU from <c>/proc/stat</c>, every core: what the metered processes do not cover (DCP,
+/// Vite, kernel threads, other tenants) shows as the difference.
 /// </summary>
 public readonly record struct MachineCpu(double BusySeconds, double SoftIrqSeconds, double AllSeconds)
 {
@@ -148,6 +148,7 @@ public readonly record struct MachineCpu(double BusySeconds, double SoftIrqSecon
 
 /// <param name="BusyShare">Busy time ÷ all time of every core during the point (1 = saturated).</param>
 /// <param name="BusyMsPerRequest">CPU milliseconds of the whole machine per request.</param>
-/// <param name="SoftIrqMsPerRequest">Of it, the kernel's softirq time (loopback packets are processed there).</param>
-/// <param name="UnmeteredMsPerRequest">Of it, what no metered process accounts for.</param>
+/// <param name="SoftIrqMsPerRequest">Of it, the kernel's softirq time (loopback packets are processed there). The
+/// kernel mostly charges it to the process it interrupted, so it overlaps the processes' figures.</param>
+/// <param name="UnmeteredMsPerRequest">Of it, what no metered process accounts for (DCP, Vite, kernel threads).</param>
 public sealed record MachinePoint(double BusyShare, double BusyMsPerRequest, double SoftIrqMsPerRequest, double UnmeteredMsPerRequest);

@@ -184,7 +184,7 @@ public static class Report
         }
         md.AppendLine("## Where the machine's CPU went, per request");
         md.AppendLine();
-        md.AppendLine($"CPU ms per request between the end of each point's warm-up and its end, all {r.Machine.Cores} cores: the whole machine (`/proc/stat`), the metered processes (`/proc/<pid>/stat`: the services, the proxies, PostgreSQL and Redis, the load generator with the AppHost it hosts), and what none of them accounts for (mostly the kernel's softirq work on loopback packets, DCP).");
+        md.AppendLine($"CPU ms per request between the end of each point's warm-up and its end, all {r.Machine.Cores} cores: the whole machine (`/proc/stat`), the metered processes (`/proc/<pid>/stat`: the services, the proxies, PostgreSQL and Redis, the load generator with the AppHost it hosts), and what none of them accounts for (DCP, Vite, kernel threads). \"softirq\" is the kernel's work on loopback packets; it mostly counts in the process it interrupted, so it overlaps the other columns.");
         md.AppendLine();
         md.AppendLine("| point | machine busy | machine ms | load generator | largest metered | softirq | unmetered |");
         md.AppendLine("|---|---:|---:|---:|---|---:|---:|");
