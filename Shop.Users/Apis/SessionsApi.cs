@@ -53,6 +53,10 @@ public static class SessionsApi
                     detail: $"Too many attempts for this account or from this address. Try again in {throttled.RetryAfterSeconds} second(s).");
             case SignInOutcome.Busy:
                 return Busy(http);
+            case SignInOutcome.NotCounted:
+                http.Response.Headers.RetryAfter = "2";
+                return TypedResults.Problem(statusCode: 503, title: "Sign-in briefly unavailable",
+                    detail: "This attempt could not be counted against the account's sign-in limits in time, so the password was not checked. Try again in a few seconds.");
             default:
                 // One answer for unknown email, wrong password and inactive account.
                 return TypedResults.Problem(statusCode: 401, title: "Invalid credentials", detail: "The email or password is incorrect.");

@@ -41,32 +41,65 @@ public sealed class LoginThrottleOptions
     public TimeSpan AbandonedAttemptAfter { get; set; } = TimeSpan.FromMinutes(2);
 }
 
+/// <summary>What the throttle says of a sign-in attempt before its password may be checked.</summary>
+public abstract record Admission
+{
+    /// <summary>Counted: check the password, then say how it went with <see cref="LoginThrottle.ReleaseAsync"/>.</summary>
+    public sealed record Admitted(LoginThrottle.Attempt Attempt) : Admission;
+
+    /// <summary>Too many attempts in one of the scopes: none may start for this long.</summary>
+    public sealed record Wait(int RetryAfterSeconds) : Admission;
+
+    /// <summary>
+    /// The count was sent to Redis but no answer came in time, so whether it was made is unknown; the
+    /// attempt is refused unchecked rather than counted on this instance alone (which let each replica
+    /// check its own free attempts: 10 guesses checked across two replicas where 5 are the limit).
+    /// </summary>
+    public sealed record NotCounted : Admission;
+}
+
 /// <summary>
 /// Sign-in throttling that cannot be raced: an attempt is counted (atomically, in Redis, shared by every
 /// Users instance) before its password is checked, so N concurrent guesses are N counted attempts and
 /// at most <see cref="ThrottleRule.FreeAttempts"/> of them are ever verified. Past the free attempts,
 /// one attempt at a time is let through and each failure doubles the wait (progressive delay, not a hard
 /// lock-out that anyone could renew for the owner). Three scopes: account+address, account, address.
-/// An attempt whose end never reached Redis stops counting after <see cref="LoginThrottleOptions.AbandonedAttemptAfter"/>.
-/// When Redis is away the same rule is kept per instance.
+/// Each attempt in flight is a field of its own, so its end is applied exactly once, a count whose answer
+/// came too late can be taken back, and one whose end never reached Redis stops counting
+/// <see cref="LoginThrottleOptions.AbandonedAttemptAfter"/> after it began.
+/// While the client is not connected to Redis the same rule is kept per instance; when a count was sent but
+/// not answered in time, the attempt is refused (<see cref="Admission.NotCounted"/>).
 /// </summary>
 public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginThrottleOptions> options, ILogger<LoginThrottle> logger)
 {
-    // Hash per scope: f = failures, n = attempts in flight, t = unix ms the last one started,
-    // u = unix ms before which no attempt may start.
-    // ARGV: now, window, abandoned-after, then (free, base, max) per key.
+    // Hash per scope: f = failures, u = unix ms before which no attempt may start, a:<id> = unix ms an
+    // attempt still in flight began.
+    // ARGV: now, window, abandoned-after, attempt id, then (free, base, max) per key.
     private const string AcquireScript = """
         local now = tonumber(ARGV[1])
+        local abandoned = tonumber(ARGV[3])
         local wait = 0
+        local scopes = {}
         for i, key in ipairs(KEYS) do
-          local free = tonumber(ARGV[3 * i + 1])
-          local f = tonumber(redis.call('HGET', key, 'f') or '0')
-          local n = tonumber(redis.call('HGET', key, 'n') or '0')
-          local u = tonumber(redis.call('HGET', key, 'u') or '0')
-          if n > 0 and tonumber(redis.call('HGET', key, 't') or '0') + tonumber(ARGV[3]) < now then
-            n = 0
-            redis.call('HSET', key, 'n', 0)
+          local free = tonumber(ARGV[3 * i + 2])
+          local f, u, n = 0, 0, 0
+          local fields = redis.call('HGETALL', key)
+          for j = 1, #fields, 2 do
+            local name = fields[j]
+            local value = tonumber(fields[j + 1])
+            if name == 'f' then
+              f = value
+            elseif name == 'u' then
+              u = value
+            elseif string.sub(name, 1, 2) == 'a:' then
+              if value + abandoned < now then
+                redis.call('HDEL', key, name)
+              else
+                n = n + 1
+              end
+            end
           end
+          scopes[i] = { f, n }
           if u > now then
             wait = math.max(wait, u - now)
           elseif f + n >= free and n > 0 then
@@ -75,12 +108,12 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         end
         if wait > 0 then return wait end
         for i, key in ipairs(KEYS) do
-          local free = tonumber(ARGV[3 * i + 1])
-          local base = tonumber(ARGV[3 * i + 2])
-          local max = tonumber(ARGV[3 * i + 3])
-          local f = tonumber(redis.call('HGET', key, 'f') or '0')
-          local n = redis.call('HINCRBY', key, 'n', 1)
-          redis.call('HSET', key, 't', now)
+          local free = tonumber(ARGV[3 * i + 2])
+          local base = tonumber(ARGV[3 * i + 3])
+          local max = tonumber(ARGV[3 * i + 4])
+          local f = scopes[i][1]
+          local n = scopes[i][2] + 1
+          redis.call('HSET', key, 'a:' .. ARGV[4], now)
           if f + n > free then
             redis.call('HSET', key, 'u', now + math.min(base * 2 ^ (f + n - free - 1), max))
           end
@@ -89,26 +122,29 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         return 0
         """;
 
-    // ARGV: now, window, succeeded (1/0), number of leading keys a success clears, then (free, base, max) per key.
+    // ARGV: now, window, succeeded (1/0/-), number of leading keys a success clears, attempt id, then (free, base, max) per key.
+    // Only the attempt's own field is removed: ending an attempt that was never counted (a late count taken
+    // back) changes nothing.
     private const string ReleaseScript = """
         local now = tonumber(ARGV[1])
         for i, key in ipairs(KEYS) do
           if ARGV[3] == '1' and i <= tonumber(ARGV[4]) then
             redis.call('DEL', key)
           else
-            local n = redis.call('HINCRBY', key, 'n', -1)
-            if n < 0 then redis.call('HSET', key, 'n', 0) end
+            local ended = redis.call('HDEL', key, 'a:' .. ARGV[5])
             if ARGV[3] == '0' then
-              local free = tonumber(ARGV[3 * i + 2])
-              local base = tonumber(ARGV[3 * i + 3])
-              local max = tonumber(ARGV[3 * i + 4])
+              local free = tonumber(ARGV[3 * i + 3])
+              local base = tonumber(ARGV[3 * i + 4])
+              local max = tonumber(ARGV[3 * i + 5])
               local f = redis.call('HINCRBY', key, 'f', 1)
               if f >= free then
                 local u = tonumber(redis.call('HGET', key, 'u') or '0')
                 redis.call('HSET', key, 'u', math.max(u, now + math.min(base * 2 ^ (f - free), max)))
               end
             end
-            redis.call('PEXPIRE', key, ARGV[2])
+            if ended == 1 or ARGV[3] == '0' then
+              redis.call('PEXPIRE', key, ARGV[2])
+            end
           end
         end
         return 0
@@ -118,7 +154,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
     private readonly LocalThrottle _local = new();
 
     /// <summary>A counted attempt; say how it ended with <see cref="LoginThrottle.ReleaseAsync"/>.</summary>
-    public sealed record Attempt(string[] Keys, bool CountedLocally);
+    public sealed record Attempt(string[] Keys, string Id, bool CountedLocally);
 
     private ThrottleRule[] Rules => [_options.PerAccountAndAddress, _options.PerAccount, _options.PerAddress];
 
@@ -129,25 +165,48 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         return [$"login:account-address:{normalizedEmail}|{a}", $"login:account:{normalizedEmail}", $"login:address:{a}"];
     }
 
-    /// <summary>Counts the attempt, or says how many seconds to wait before one may start.</summary>
-    public async Task<(Attempt? Attempt, int RetryAfterSeconds)> TryAcquireAsync(string normalizedEmail, IPAddress? client)
+    /// <summary>Counts the attempt, or says how long to wait before one may start, or that it could not be counted.</summary>
+    public async Task<Admission> TryAcquireAsync(string normalizedEmail, IPAddress? client)
     {
         var keys = KeysFor(normalizedEmail, client);
+        var id = Guid.NewGuid().ToString("N");
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         long waitMs;
         var local = false;
-        try
+        if (redis.IsConnected)
         {
-            waitMs = (long)await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript,
-                [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, (long)_options.AbandonedAttemptAfter.TotalMilliseconds, .. RuleArguments()]).WithinCallBound();
+            try
+            {
+                waitMs = (long)await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript,
+                    [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, (long)_options.AbandonedAttemptAfter.TotalMilliseconds, id, .. RuleArguments()]).WithinCallBound();
+            }
+            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
+            {
+                // Sent, so perhaps counted: a late answer, or a connection the client dropped with the script
+                // in flight ("dead socket"), says nothing about whether Redis ran it. Take the count back (the
+                // release only removes this attempt's own field) and let this attempt go unchecked.
+                logger.LogWarning("Sign-in attempt refused uncounted: no answer from Redis in time ({Reason}: {Message})", e.GetType().Name, e.Message);
+                try
+                {
+                    _ = redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [.. keys.Select(k => (RedisKey)k)],
+                        ReleaseArguments(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, id), CommandFlags.FireAndForget);
+                }
+                catch (Exception compensation) when (ShopRedisExtensions.IsUnavailability(compensation))
+                {
+                    // Not sent either: a count that was made stops counting AbandonedAttemptAfter after it began.
+                }
+                return new Admission.NotCounted();
+            }
         }
-        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
+        else
         {
-            logger.LogWarning("Login throttle counting on this instance only: Redis unavailable");
+            logger.LogWarning("Login throttle counting on this instance only: not connected to Redis");
             waitMs = _local.Acquire(keys, Rules, now);
             local = true;
         }
-        return waitMs > 0 ? (null, (int)Math.Max(1, Math.Ceiling(waitMs / 1000.0))) : (new Attempt(keys, local), 0);
+        return waitMs > 0
+            ? new Admission.Wait((int)Math.Max(1, Math.Ceiling(waitMs / 1000.0)))
+            : new Admission.Admitted(new Attempt(keys, id, local));
     }
 
     /// <summary>
@@ -166,14 +225,16 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         try
         {
             await redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript,
-                [.. attempt.Keys.Select(k => (RedisKey)k)],
-                [now, (long)_options.Window.TotalMilliseconds, succeeded switch { true => "1", false => "0", null => "-" }, 2, .. RuleArguments()]).WithinCallBound();
+                [.. attempt.Keys.Select(k => (RedisKey)k)], ReleaseArguments(now, succeeded, attempt.Id)).WithinCallBound();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             // The attempt stays counted in flight until AbandonedAttemptAfter; its failure, if it was one, is not counted.
         }
     }
+
+    private RedisValue[] ReleaseArguments(long now, bool? succeeded, string id) =>
+        [now, (long)_options.Window.TotalMilliseconds, succeeded switch { true => "1", false => "0", null => "-" }, 2, id, .. RuleArguments()];
 
     private IEnumerable<RedisValue> RuleArguments() => Rules.SelectMany(r => new RedisValue[]
     {

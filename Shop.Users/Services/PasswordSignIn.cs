@@ -13,6 +13,8 @@ public abstract record SignInOutcome
     public sealed record Throttled(int RetryAfterSeconds) : SignInOutcome;
     /// <summary>Too many password checks in flight; the attempt was not counted.</summary>
     public sealed record Busy : SignInOutcome;
+    /// <summary>The throttle could not count the attempt in time, so the password was not checked.</summary>
+    public sealed record NotCounted : SignInOutcome;
 }
 
 /// <summary>
@@ -24,11 +26,17 @@ public sealed class PasswordSignIn(UsersDbContext db, PasswordService passwords,
     public async Task<SignInOutcome> SignInAsync(string email, string password, IPAddress? remoteAddress, CancellationToken ct)
     {
         var normalized = User.Normalize(email);
-        var (attempt, retryAfter) = await throttle.TryAcquireAsync(normalized, remoteAddress);
-        if (attempt is null)
+        LoginThrottle.Attempt attempt;
+        switch (await throttle.TryAcquireAsync(normalized, remoteAddress))
         {
-            audit.Record("auth.locked", normalized, normalized, $"retry after {retryAfter} s");
-            return new SignInOutcome.Throttled(retryAfter);
+            case Admission.Admitted admitted:
+                attempt = admitted.Attempt;
+                break;
+            case Admission.Wait wait:
+                audit.Record("auth.locked", normalized, normalized, $"retry after {wait.RetryAfterSeconds} s");
+                return new SignInOutcome.Throttled(wait.RetryAfterSeconds);
+            default:
+                return new SignInOutcome.NotCounted();
         }
 
         bool? succeeded = null;
