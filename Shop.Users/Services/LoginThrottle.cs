@@ -39,6 +39,13 @@ public sealed class LoginThrottleOptions
     /// Far longer than an attempt can take (at most 15 s waiting for a password check, then the check).
     /// </summary>
     public TimeSpan AbandonedAttemptAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// For this long after the client loses its connection to Redis, sign-ins are refused (503) rather than
+    /// counted on the instance alone: a stalled Redis or a reconnection is usually over sooner, and counting
+    /// alone lets every replica check its own free attempts. Past it Redis is taken to be away.
+    /// </summary>
+    public TimeSpan CountAloneAfter { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>What the throttle says of a sign-in attempt before its password may be checked.</summary>
@@ -67,10 +74,11 @@ public abstract record Admission
 /// Each attempt in flight is a field of its own, so its end is applied exactly once, a count whose answer
 /// came too late can be taken back, and one whose end never reached Redis stops counting
 /// <see cref="LoginThrottleOptions.AbandonedAttemptAfter"/> after it began.
-/// While the client is not connected to Redis the same rule is kept per instance; when a count was sent but
-/// not answered in time, the attempt is refused (<see cref="Admission.NotCounted"/>).
+/// When a count was sent but not answered in time, or the client has lost Redis only for a moment, the
+/// attempt is refused (<see cref="Admission.NotCounted"/>); once Redis has been away for
+/// <see cref="LoginThrottleOptions.CountAloneAfter"/>, the same rule is kept per instance.
 /// </summary>
-public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginThrottleOptions> options, ILogger<LoginThrottle> logger)
+public sealed class LoginThrottle
 {
     // Hash per scope: f = failures, u = unix ms before which no attempt may start, a:<id> = unix ms an
     // attempt still in flight began.
@@ -150,8 +158,34 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         return 0
         """;
 
-    private readonly LoginThrottleOptions _options = options.Value;
+    private readonly IConnectionMultiplexer _redis;
+    private readonly ILogger<LoginThrottle> _logger;
+    private readonly LoginThrottleOptions _options;
     private readonly LocalThrottle _local = new();
+
+    // Unix ms when the client lost its connection to Redis; 0 while connected.
+    private long _lostAt;
+
+    public LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginThrottleOptions> options, ILogger<LoginThrottle> logger)
+    {
+        _redis = redis;
+        _logger = logger;
+        _options = options.Value;
+        redis.ConnectionFailed += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+            {
+                Interlocked.CompareExchange(ref _lostAt, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0);
+            }
+        };
+        redis.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+            {
+                Interlocked.Exchange(ref _lostAt, 0);
+            }
+        };
+    }
 
     /// <summary>A counted attempt; say how it ended with <see cref="LoginThrottle.ReleaseAsync"/>.</summary>
     public sealed record Attempt(string[] Keys, string Id, bool CountedLocally);
@@ -173,11 +207,12 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         long waitMs;
         var local = false;
-        if (redis.IsConnected)
+        if (_redis.IsConnected)
         {
+            Interlocked.Exchange(ref _lostAt, 0);
             try
             {
-                waitMs = (long)await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript,
+                waitMs = (long)await _redis.GetDatabase().ScriptEvaluateAsync(AcquireScript,
                     [.. keys.Select(k => (RedisKey)k)], [now, (long)_options.Window.TotalMilliseconds, (long)_options.AbandonedAttemptAfter.TotalMilliseconds, id, .. RuleArguments()]).WithinCallBound();
             }
             catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
@@ -185,10 +220,10 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
                 // Sent, so perhaps counted: a late answer, or a connection the client dropped with the script
                 // in flight ("dead socket"), says nothing about whether Redis ran it. Take the count back (the
                 // release only removes this attempt's own field) and let this attempt go unchecked.
-                logger.LogWarning("Sign-in attempt refused uncounted: no answer from Redis in time ({Reason}: {Message})", e.GetType().Name, e.Message);
+                _logger.LogWarning("Sign-in attempt refused uncounted: no answer from Redis in time ({Reason}: {Message})", e.GetType().Name, e.Message);
                 try
                 {
-                    _ = redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [.. keys.Select(k => (RedisKey)k)],
+                    _ = _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [.. keys.Select(k => (RedisKey)k)],
                         ReleaseArguments(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, id), CommandFlags.FireAndForget);
                 }
                 catch (Exception compensation) when (ShopRedisExtensions.IsUnavailability(compensation))
@@ -200,7 +235,13 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         }
         else
         {
-            logger.LogWarning("Login throttle counting on this instance only: not connected to Redis");
+            var lostAt = Interlocked.CompareExchange(ref _lostAt, now, 0) is var previous and not 0 ? previous : now;
+            if (now - lostAt < (long)_options.CountAloneAfter.TotalMilliseconds)
+            {
+                _logger.LogWarning("Sign-in attempt refused uncounted: not connected to Redis for {Elapsed} ms", now - lostAt);
+                return new Admission.NotCounted();
+            }
+            _logger.LogWarning("Login throttle counting on this instance only: not connected to Redis for {Elapsed} ms", now - lostAt);
             waitMs = _local.Acquire(keys, Rules, now);
             local = true;
         }
@@ -224,7 +265,7 @@ public sealed class LoginThrottle(IConnectionMultiplexer redis, IOptions<LoginTh
         }
         try
         {
-            await redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript,
+            await _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript,
                 [.. attempt.Keys.Select(k => (RedisKey)k)], ReleaseArguments(now, succeeded, attempt.Id)).WithinCallBound();
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
