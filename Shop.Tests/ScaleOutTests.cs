@@ -90,6 +90,7 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
             shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "nope-" + i })));
         burst.Stop();
         await busy;
+        await shop.WaitUntilRedisClientsAreBackAsync();
         var codes = string.Join(", ", answers.GroupBy(a => (int)a.StatusCode).Select(g => $"{g.Count()}× {g.Key}"));
         var checkedGuesses = answers.Count(a => a.StatusCode == HttpStatusCode.Unauthorized);
         Assert.True(checkedGuesses <= IdentityTests.GuessesCheckedAtMost(burst.Elapsed),

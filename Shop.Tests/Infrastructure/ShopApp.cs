@@ -204,6 +204,21 @@ public abstract class ShopAppHost : IAsyncLifetime
     public async Task<string> RedisConnectionStringAsync() =>
         await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
 
+    /// <summary>
+    /// Waits until every Redis client connected at start is connected again (a test that stalls Redis makes
+    /// the services' clients drop and reopen their connections), so the next test meets the app as it was.
+    /// </summary>
+    public async Task WaitUntilRedisClientsAreBackAsync()
+    {
+        var missing = RedisClientsAtStart.ToList();
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); missing.Count > 0; await Task.Delay(200))
+        {
+            var connected = await RedisClientNamesAsync();
+            missing = [.. RedisClientsAtStart.Except(connected)];
+            Assert.True(missing.Count == 0 || DateTime.UtcNow < deadline, $"not connected to Redis again after 30 s: {string.Join(", ", missing)}");
+        }
+    }
+
     private async Task<IReadOnlyList<string>> RedisClientNamesAsync()
     {
         await using var redis = await ConnectRedisAsync(",allowAdmin=true");
