@@ -157,10 +157,16 @@ public abstract class ShopAppHost : IAsyncLifetime
     public IReadOnlyList<string> RedisClientsAtStart { get; private set; } = [];
 
     /// <summary>An open connection to one of the app's databases (usersdb, ordersdb, inventorydb).</summary>
+    /// <remarks>
+    /// A new connection each time, never a pooled one: a fault test that restarts a database leaves the pool's
+    /// idle connections dead, and the next test to take one failed with 57P01 "terminating connection due to
+    /// administrator command".
+    /// </remarks>
     public async Task<Npgsql.NpgsqlConnection> OpenDatabaseAsync(string database)
     {
-        var connection = new Npgsql.NpgsqlConnection(await App.GetConnectionStringAsync(database)
-            ?? throw new InvalidOperationException($"no connection string for {database}"));
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(await App.GetConnectionStringAsync(database)
+            ?? throw new InvalidOperationException($"no connection string for {database}")) { Pooling = false };
+        var connection = new Npgsql.NpgsqlConnection(settings.ConnectionString);
         await connection.OpenAsync();
         return connection;
     }
