@@ -54,9 +54,8 @@ public static class SessionsApi
             case SignInOutcome.Busy:
                 return Busy(http);
             case SignInOutcome.NotCounted:
-                http.Response.Headers.RetryAfter = "2";
-                return TypedResults.Problem(statusCode: 503, title: "Sign-in briefly unavailable",
-                    detail: "This attempt could not be counted against the account's sign-in limits in time, so the password was not checked. Try again in a few seconds.");
+                return Unavailable(http, "Sign-in briefly unavailable",
+                    "This attempt could not be counted against the account's sign-in limits in time, so the password was not checked. Try again in a few seconds.");
             default:
                 // One answer for unknown email, wrong password and inactive account.
                 return TypedResults.Problem(statusCode: 401, title: "Invalid credentials", detail: "The email or password is incorrect.");
@@ -130,10 +129,12 @@ public static class SessionsApi
     private static ProblemHttpResult SessionEnded(string detail) =>
         TypedResults.Problem(statusCode: 401, title: "Session ended", detail: detail);
 
-    internal static ProblemHttpResult Busy(HttpContext http)
+    internal static ProblemHttpResult Busy(HttpContext http) => Unavailable(http, "Too many sign-ins at once",
+        "The service is checking too many passwords right now. Try again in a few seconds.");
+
+    private static ProblemHttpResult Unavailable(HttpContext http, string title, string detail)
     {
         http.Response.Headers.RetryAfter = "2";
-        return TypedResults.Problem(statusCode: 503, title: "Too many sign-ins at once",
-            detail: "The service is checking too many passwords right now. Try again in a few seconds.");
+        return TypedResults.Problem(statusCode: 503, title: title, detail: detail);
     }
 }
