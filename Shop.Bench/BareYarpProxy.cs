@@ -16,18 +16,22 @@ public static class BareYarpProxy
 {
     public const string Argument = "--serve-bare-yarp";
 
+    /// <summary>Set when DCP starts the proxy (a booted stack): the port to listen on, until DCP stops it.</summary>
+    public const string PortVariable = "BENCH_PORT";
+
     /// <summary>The child process's entry point: <c>--serve-bare-yarp &lt;upstream&gt;</c>.</summary>
     public static Task ServeAsync(Uri upstream)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var port = Environment.GetEnvironmentVariable(PortVariable);
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port ?? "0"}");
         builder.Services.AddReverseProxy().LoadFromMemory(
             [new RouteConfig { RouteId = "all", ClusterId = "upstream", Match = new RouteMatch { Path = "{**rest}" } }],
             [new ClusterConfig { ClusterId = "upstream", Destinations = new Dictionary<string, DestinationConfig> { ["only"] = new() { Address = upstream.ToString() } } }]);
         var app = builder.Build();
         app.MapReverseProxy();
-        return ChildServer.ServeAsync(app);
+        return port is null ? ChildServer.ServeAsync(app) : app.RunAsync();
     }
 
     public static Task<ChildServer> StartAsync(Uri upstream, CancellationToken ct)

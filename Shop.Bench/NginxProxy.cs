@@ -35,7 +35,11 @@ public sealed class NginxProxy : IAsyncDisposable
     /// log (the gateway writes none at Information either), HTTP/1.1 to the upstream with idle connections
     /// kept, and the forwarding headers the YARP gateway sets too.
     /// </summary>
-    internal static string Configuration(string prefix, int port, Uri upstream) => $$"""
+    internal static string Configuration(string prefix, int port, Uri upstream) =>
+        Configuration(prefix, port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{upstream.Host}:{upstream.Port}");
+
+    /// <param name="upstream">Inventory's host:port.</param>
+    internal static string Configuration(string prefix, string port, string upstream) => $$"""
         daemon off;
         master_process on;
         worker_processes auto;
@@ -50,7 +54,7 @@ public sealed class NginxProxy : IAsyncDisposable
             uwsgi_temp_path {{prefix}}/uwsgi;
             scgi_temp_path {{prefix}}/scgi;
             upstream inventory {
-                server {{upstream.Host}}:{{upstream.Port}};
+                server {{upstream}};
                 keepalive 128;
             }
             server {

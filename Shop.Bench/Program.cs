@@ -89,9 +89,11 @@ foreach (var (resource, process) in ShopStack.Services)
 }
 await using var sampler = new RssSampler(pids);
 // Scenario 1c's proxy: metered and watched for its JIT like the services, but not one of them (no RSS row).
-await using var bareYarp = options.Runs("gateway") && stack.Inventory is { } inventoryAddress
+// A booted stack has DCP start it beside the gateway (ShopStack.AddReferenceProxies); attached, it is a child of ours.
+await using var bareYarpChild = stack.BareYarp is null && options.Runs("gateway") && stack.Inventory is { } inventoryAddress
     ? await BareYarpProxy.StartAsync(inventoryAddress, ct)
     : null;
+var bareYarp = stack.BareYarp ?? (bareYarpChild is null ? null : new ShopStack.ReferenceProxy(bareYarpChild.Address, bareYarpChild.Pid));
 var metered = bareYarp is null ? pids : new Dictionary<string, int>(pids) { ["bare YARP"] = bareYarp.Pid };
 var cpu = CpuMeter.For(metered, stack.ServerPorts);
 // Scenario 2's cache-less Inventory: metered (its CPU is the uncached read's), but not a service of the Shop.
@@ -158,20 +160,22 @@ if (options.Runs("gateway") || options.Runs("cache"))
         results.Notes.Add("Scenario 2 cache-off side skipped: attach mode needs --inventory-nocache URL of an Inventory started with Inventory__Cache__Enabled=false.");
     }
     // The reference proxy in front of the same Inventory (scenario 1b).
-    NginxProxy? nginx = null;
-    if (options.Runs("gateway") && stack.Inventory is { } upstream)
+    NginxProxy? nginxChild = null;
+    var nginx = stack.Nginx;
+    if (nginx is null && options.Runs("gateway") && stack.Inventory is { } upstream && NginxProxy.FindBinary() is { } nginxBinary)
     {
-        if (NginxProxy.FindBinary() is { } nginxBinary)
-        {
-            nginx = await NginxProxy.StartAsync(nginxBinary, upstream, ct);
-            cpu.Add("nginx", nginx.Pid);
-        }
-        else
-        {
-            results.Notes.Add("Scenario 1b skipped: nginx not found (apt install nginx-light; ./shop bench installs it).");
-        }
+        nginxChild = await NginxProxy.StartAsync(nginxBinary, upstream, ct);
+        nginx = new ShopStack.ReferenceProxy(nginxChild.Address, nginxChild.Pid);
     }
-    await using var nginxScope = nginx;
+    await using var nginxScope = nginxChild;
+    if (nginx is not null)
+    {
+        cpu.Add("nginx", nginx.Pid);
+    }
+    else if (options.Runs("gateway"))
+    {
+        results.Notes.Add("Scenario 1b skipped: nginx not found (apt install nginx-light; ./shop bench installs it).");
+    }
     foreach (var c in options.Levels)
     {
         if (options.Runs("gateway"))

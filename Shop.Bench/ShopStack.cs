@@ -21,12 +21,19 @@ public sealed class ShopStack : IAsyncDisposable
 
     private static readonly string[] Resources = ["users-db", "orders-db", "inventory-db", "redis", "users", "inventory", "orders", "web", "gateway", NoCacheInventory];
 
+    public const string BareYarpResource = "bench-bare-yarp";
+    public const string NginxResource = "bench-nginx";
+
     private DistributedApplication? _app;
 
     public required Uri Gateway { get; init; }
     public Uri? Inventory { get; init; }
     public Uri? InventoryNoCache { get; init; }
     public string? PostgresConnectionString { get; init; }
+
+    /// <summary>Scenario 1c's bare YARP and 1b's nginx, when DCP started them beside the gateway (booted stack only).</summary>
+    public ReferenceProxy? BareYarp { get; init; }
+    public ReferenceProxy? Nginx { get; init; }
 
     /// <summary>Each PostgreSQL server's port (users-db, orders-db, inventory-db) and Redis', for CPU accounting.</summary>
     public IReadOnlyDictionary<string, int> ServerPorts { get; init; } = new Dictionary<string, int>();
@@ -66,16 +73,19 @@ public sealed class ShopStack : IAsyncDisposable
             .AddFilter("Aspire.Hosting", LogLevel.Error)
             .AddFilter("Shop.AppHost.Resources", options.Verbose ? LogLevel.Warning : LogLevel.Critical));
         AddNoCacheInventory(builder);
+        var proxies = options.Runs("gateway") ? AddReferenceProxies(builder) : [];
         RaiseGatewayLimits(builder);
         // The bench's few shoppers place thousands of orders that stay pending: lift the hoarding cap for it.
         builder.CreateResourceBuilder<ProjectResource>("orders").WithEnvironment("Orders__MaxPendingOrdersPerUser", "10000000");
 
         var app = await builder.BuildAsync(ct);
         await app.StartAsync(ct);
-        foreach (var resource in Resources)
+        foreach (var resource in Resources.Concat(proxies))
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync(resource, ct);
         }
+        ReferenceProxy? Proxy(string name) =>
+            proxies.Contains(name) && ProcessIdOf(app, name) is { } pid ? new ReferenceProxy(app.GetEndpoint(name, "http"), pid) : null;
         return new ShopStack
         {
             _app = app,
@@ -92,8 +102,50 @@ public sealed class ShopStack : IAsyncDisposable
             },
             TraceSink = sink,
             Description = "booted by Shop.Bench: the real AppHost via Aspire.Hosting.Testing, throw-away data, random ports, no dashboard" +
-                (sink is null ? ", no telemetry export" : $", traces exported to an OTLP sink in the bench process, {BenchOptions.TracingSampleRatio:0.##} of root traces sampled"),
+                (sink is null ? ", no telemetry export" : $", traces exported to an OTLP sink in the bench process, {BenchOptions.TracingSampleRatio:0.##} of root traces sampled") +
+                (proxies.Length > 0 ? $", the reference proxies ({string.Join(", ", proxies)}) started by DCP like the gateway" : ""),
+            BareYarp = Proxy(BareYarpResource),
+            Nginx = Proxy(NginxResource),
         };
+    }
+
+    /// <summary>
+    /// Scenario 1's reference proxies, started by DCP like the gateway they are compared with. Linux
+    /// schedules by session ("autogroup"): DCP's processes share one group, the bench's own children
+    /// share the load generator's, and at one client a proxy in the load generator's group answered
+    /// ~0.2 ms sooner than the same gateway binary in DCP's (docs/performance.md, Round 16). Started
+    /// here, every proxy in the comparison sits in the same group as the gateway and Inventory.
+    /// Each one's health check is Inventory's <c>/health</c> through it, so it is proven to forward.
+    /// </summary>
+    private static string[] AddReferenceProxies(IDistributedApplicationTestingBuilder builder)
+    {
+        var inventoryService = builder.CreateResourceBuilder<ProjectResource>("inventory");
+        var inventory = inventoryService.GetEndpoint("http");
+        var bench = Environment.ProcessPath!;
+        string[] benchArgs = bench.EndsWith("/Shop.Bench", StringComparison.Ordinal) ? [] : [typeof(ShopStack).Assembly.Location];
+        var bareYarp = builder.AddExecutable(BareYarpResource, bench, AppContext.BaseDirectory, [.. benchArgs])
+            .WithArgs(context =>
+            {
+                context.Args.Add(BareYarpProxy.Argument);
+                context.Args.Add(inventory);
+            })
+            .WithEnvironment("DOTNET_gcServer", "1");
+        List<string> names = [BareYarpResource];
+        ResourceBuilderExtensions.WithEndpointProxySupport(bareYarp.WithHttpEndpoint(env: BareYarpProxy.PortVariable), proxyEnabled: false);
+        bareYarp.WithHttpHealthCheck("/health").WaitFor(inventoryService);
+        if (NginxProxy.FindBinary() is { } nginxBinary)
+        {
+            var prefix = Directory.CreateTempSubdirectory("shop-bench-nginx-").FullName;
+            File.WriteAllText(Path.Combine(prefix, "nginx.conf.template"), NginxProxy.Configuration(prefix, "@PORT@", "@UPSTREAM@"));
+            // nginx reads no environment: the port DCP allocates and Inventory's address go into its configuration at start.
+            var nginx = builder.AddExecutable(NginxResource, "/bin/sh", prefix, "-c",
+                    $"sed -e \"s/@PORT@/$PORT/\" -e \"s/@UPSTREAM@/$UPSTREAM/\" nginx.conf.template > nginx.conf && exec {nginxBinary} -p {prefix} -c {prefix}/nginx.conf")
+                .WithEnvironment("UPSTREAM", inventory.Property(EndpointProperty.HostAndPort));
+            ResourceBuilderExtensions.WithEndpointProxySupport(nginx.WithHttpEndpoint(env: "PORT"), proxyEnabled: false);
+            nginx.WithHttpHealthCheck("/health").WaitFor(inventoryService);
+            names.Add(NginxResource);
+        }
+        return [.. names];
     }
 
     /// <summary>
@@ -142,6 +194,9 @@ public sealed class ShopStack : IAsyncDisposable
         }
     }
 
+    /// <summary>A reference proxy's address and process (nginx's master, whose workers are its children).</summary>
+    public sealed record ReferenceProxy(Uri Address, int Pid);
+
     /// <summary>The Inventory project again, already built by the AppHost's build (so no second build at start).</summary>
     private sealed class InventoryProject : IProjectMetadata
     {
@@ -153,9 +208,11 @@ public sealed class ShopStack : IAsyncDisposable
     }
 
     /// <summary>The process id DCP reports for a resource (the service's own process, or the launcher that runs it).</summary>
-    public int? ProcessId(string resource)
+    public int? ProcessId(string resource) => _app is null ? null : ProcessIdOf(_app, resource);
+
+    private static int? ProcessIdOf(DistributedApplication app, string resource)
     {
-        if (_app is null || !_app.ResourceNotifications.TryGetCurrentState(resource, out var evt))
+        if (!app.ResourceNotifications.TryGetCurrentState(resource, out var evt))
         {
             return null;
         }
