@@ -25,6 +25,7 @@ public sealed class ShopStack : IAsyncDisposable
     public const string NginxResource = "bench-nginx";
 
     private DistributedApplication? _app;
+    private string? _nginxPrefix;
 
     public required Uri Gateway { get; init; }
     public Uri? Inventory { get; init; }
@@ -73,7 +74,8 @@ public sealed class ShopStack : IAsyncDisposable
             .AddFilter("Aspire.Hosting", LogLevel.Error)
             .AddFilter("Shop.AppHost.Resources", options.Verbose ? LogLevel.Warning : LogLevel.Critical));
         AddNoCacheInventory(builder);
-        var proxies = options.Runs("gateway") ? AddReferenceProxies(builder) : [];
+        var nginxPrefix = Directory.CreateTempSubdirectory("shop-bench-nginx-").FullName;
+        var proxies = options.Runs("gateway") ? AddReferenceProxies(builder, nginxPrefix) : [];
         RaiseGatewayLimits(builder);
         // The bench's few shoppers place thousands of orders that stay pending: lift the hoarding cap for it.
         builder.CreateResourceBuilder<ProjectResource>("orders").WithEnvironment("Orders__MaxPendingOrdersPerUser", "10000000");
@@ -104,6 +106,7 @@ public sealed class ShopStack : IAsyncDisposable
             Description = "booted by Shop.Bench: the real AppHost via Aspire.Hosting.Testing, throw-away data, random ports, no dashboard" +
                 (sink is null ? ", no telemetry export" : $", traces exported to an OTLP sink in the bench process, {BenchOptions.TracingSampleRatio:0.##} of root traces sampled") +
                 (proxies.Length > 0 ? $", the reference proxies ({string.Join(", ", proxies)}) started by DCP like the gateway" : ""),
+            _nginxPrefix = nginxPrefix,
             BareYarp = Proxy(BareYarpResource),
             Nginx = Proxy(NginxResource),
         };
@@ -117,7 +120,7 @@ public sealed class ShopStack : IAsyncDisposable
     /// here, every proxy in the comparison sits in the same group as the gateway and Inventory.
     /// Each one's health check is Inventory's <c>/health</c> through it, so it is proven to forward.
     /// </summary>
-    private static string[] AddReferenceProxies(IDistributedApplicationTestingBuilder builder)
+    private static string[] AddReferenceProxies(IDistributedApplicationTestingBuilder builder, string prefix)
     {
         var inventoryService = builder.CreateResourceBuilder<ProjectResource>("inventory");
         var inventory = inventoryService.GetEndpoint("http");
@@ -135,7 +138,6 @@ public sealed class ShopStack : IAsyncDisposable
         bareYarp.WithHttpHealthCheck("/health").WaitFor(inventoryService);
         if (NginxProxy.FindBinary() is { } nginxBinary)
         {
-            var prefix = Directory.CreateTempSubdirectory("shop-bench-nginx-").FullName;
             File.WriteAllText(Path.Combine(prefix, "nginx.conf.template"), NginxProxy.Configuration(prefix, "@PORT@", "@UPSTREAM@"));
             // nginx reads no environment: the port DCP allocates and Inventory's address go into its configuration at start.
             var nginx = builder.AddExecutable(NginxResource, "/bin/sh", prefix, "-c",
@@ -232,6 +234,17 @@ public sealed class ShopStack : IAsyncDisposable
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+        if (_nginxPrefix is not null)
+        {
+            try
+            {
+                Directory.Delete(_nginxPrefix, recursive: true);
+            }
+            catch (IOException)
+            {
+                // nginx's log files in a temporary directory: left for the system to clean.
+            }
         }
         if (TraceSink is not null)
         {
