@@ -38,23 +38,30 @@ public sealed class ChildServer : IAsyncDisposable
         await app.StopAsync();
     }
 
+    /// <summary>The variable that gives a child server Server GC, like the services.</summary>
+    public const string ServerGcVariable = "DOTNET_gcServer";
+
+    /// <summary>How to run this executable again: itself, or <c>dotnet Shop.Bench.dll</c> when run that way.</summary>
+    public static (string Path, string[] LeadingArguments) OwnCommand()
+    {
+        var path = Environment.ProcessPath!;
+        return path.EndsWith("/Shop.Bench", StringComparison.Ordinal) ? (path, []) : (path, [typeof(ChildServer).Assembly.Location]);
+    }
+
     public static async Task<ChildServer> StartAsync(string name, IEnumerable<string> arguments, CancellationToken ct)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        var (path, leading) = OwnCommand();
+        var start = new ProcessStartInfo(path)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        if (!Environment.ProcessPath!.EndsWith("/Shop.Bench", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add(typeof(ChildServer).Assembly.Location); // running as "dotnet Shop.Bench.dll"
-        }
-        foreach (var argument in arguments)
+        foreach (var argument in leading.Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }
-        start.Environment["DOTNET_gcServer"] = "1";
+        start.Environment[ServerGcVariable] = "1";
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the {name}.");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));

@@ -122,9 +122,15 @@ public sealed class NginxProxy : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        DeletePrefix(_prefix);
+    }
+
+    /// <summary>Removes nginx's configuration, logs and temporary files once it has stopped.</summary>
+    public static void DeletePrefix(string prefix)
+    {
         try
         {
-            Directory.Delete(_prefix, recursive: true);
+            Directory.Delete(prefix, recursive: true);
         }
         catch (IOException)
         {

@@ -74,8 +74,8 @@ public sealed class ShopStack : IAsyncDisposable
             .AddFilter("Aspire.Hosting", LogLevel.Error)
             .AddFilter("Shop.AppHost.Resources", options.Verbose ? LogLevel.Warning : LogLevel.Critical));
         AddNoCacheInventory(builder);
-        var nginxPrefix = Directory.CreateTempSubdirectory("shop-bench-nginx-").FullName;
-        var proxies = options.Runs("gateway") ? AddReferenceProxies(builder, nginxPrefix) : [];
+        string? nginxPrefix = null;
+        var proxies = options.Runs("gateway") ? AddReferenceProxies(builder, out nginxPrefix) : [];
         RaiseGatewayLimits(builder);
         // The bench's few shoppers place thousands of orders that stay pending: lift the hoarding cap for it.
         builder.CreateResourceBuilder<ProjectResource>("orders").WithEnvironment("Orders__MaxPendingOrdersPerUser", "10000000");
@@ -120,24 +120,26 @@ public sealed class ShopStack : IAsyncDisposable
     /// here, every proxy in the comparison sits in the same group as the gateway and Inventory.
     /// Each one's health check is Inventory's <c>/health</c> through it, so it is proven to forward.
     /// </summary>
-    private static string[] AddReferenceProxies(IDistributedApplicationTestingBuilder builder, string prefix)
+    /// <param name="nginxPrefix">nginx's directory, when nginx is installed; removed with the stack.</param>
+    private static string[] AddReferenceProxies(IDistributedApplicationTestingBuilder builder, out string? nginxPrefix)
     {
         var inventoryService = builder.CreateResourceBuilder<ProjectResource>("inventory");
         var inventory = inventoryService.GetEndpoint("http");
-        var bench = Environment.ProcessPath!;
-        string[] benchArgs = bench.EndsWith("/Shop.Bench", StringComparison.Ordinal) ? [] : [typeof(ShopStack).Assembly.Location];
-        var bareYarp = builder.AddExecutable(BareYarpResource, bench, AppContext.BaseDirectory, [.. benchArgs])
+        var (bench, leading) = ChildServer.OwnCommand();
+        var bareYarp = builder.AddExecutable(BareYarpResource, bench, AppContext.BaseDirectory, leading)
             .WithArgs(context =>
             {
                 context.Args.Add(BareYarpProxy.Argument);
                 context.Args.Add(inventory);
             })
-            .WithEnvironment("DOTNET_gcServer", "1");
+            .WithEnvironment(ChildServer.ServerGcVariable, "1");
         List<string> names = [BareYarpResource];
         ResourceBuilderExtensions.WithEndpointProxySupport(bareYarp.WithHttpEndpoint(env: BareYarpProxy.PortVariable), proxyEnabled: false);
         bareYarp.WithHttpHealthCheck("/health").WaitFor(inventoryService);
+        nginxPrefix = null;
         if (NginxProxy.FindBinary() is { } nginxBinary)
         {
+            var prefix = nginxPrefix = Directory.CreateTempSubdirectory("shop-bench-nginx-").FullName;
             File.WriteAllText(Path.Combine(prefix, "nginx.conf.template"), NginxProxy.Configuration(prefix, "@PORT@", "@UPSTREAM@"));
             // nginx reads no environment: the port DCP allocates and Inventory's address go into its configuration at start.
             var nginx = builder.AddExecutable(NginxResource, "/bin/sh", prefix, "-c",
@@ -237,14 +239,7 @@ public sealed class ShopStack : IAsyncDisposable
         }
         if (_nginxPrefix is not null)
         {
-            try
-            {
-                Directory.Delete(_nginxPrefix, recursive: true);
-            }
-            catch (IOException)
-            {
-                // nginx's log files in a temporary directory: left for the system to clean.
-            }
+            NginxProxy.DeletePrefix(_nginxPrefix);
         }
         if (TraceSink is not null)
         {
