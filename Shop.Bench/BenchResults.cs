@@ -36,6 +36,8 @@ public sealed record BenchResults
     /// <summary>How long each series was primed: at least <see cref="PrimeSeconds"/>, longer while the services' JIT was busy.</summary>
     public Dictionary<string, double> PrimedSecondsBySeries { get; init; } = [];
     public required int HeadlineConcurrency { get; init; }
+    /// <summary>The load generator's thread-pool spin limit (<see cref="LoadRunner.ThreadPoolSpinLimit"/>); the servers keep the runtime's.</summary>
+    public int? LoadGeneratorSpinLimit { get; init; }
     public List<PointResult> Points { get; init; } = [];
     public Dictionary<string, double> PeakRssMiB { get; init; } = [];
     public Dictionary<string, Dictionary<string, double>> PeakRssByPhaseMiB { get; init; } = [];

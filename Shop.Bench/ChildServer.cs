@@ -38,8 +38,17 @@ public sealed class ChildServer : IAsyncDisposable
         await app.StopAsync();
     }
 
-    /// <summary>The variable that gives a child server Server GC, like the services.</summary>
-    public const string ServerGcVariable = "DOTNET_gcServer";
+    /// <summary>
+    /// What makes this executable, started as a server, run like the services: Server GC (the load
+    /// generator uses Workstation GC) and the thread pool's default spinning (70, written in hex as the
+    /// runtime reads <c>DOTNET_</c> numbers), which Shop.Bench.csproj turns off for the load generator.
+    /// The variables win over the executable's runtimeconfig.json.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> ServerEnvironment = new Dictionary<string, string>
+    {
+        ["DOTNET_gcServer"] = "1",
+        ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0x46",
+    };
 
     /// <summary>How to run this executable again: itself, or <c>dotnet Shop.Bench.dll</c> when run that way.</summary>
     public static (string Path, string[] LeadingArguments) OwnCommand()
@@ -61,7 +70,10 @@ public sealed class ChildServer : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        start.Environment[ServerGcVariable] = "1";
+        foreach (var (variable, value) in ServerEnvironment)
+        {
+            start.Environment[variable] = value;
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the {name}.");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));

@@ -23,6 +23,24 @@ public sealed record PointResult(
 /// </summary>
 public static class LoadRunner
 {
+    private const int RuntimeDefaultSpinLimit = 70;
+
+    /// <summary>
+    /// How many times this process's idle thread-pool workers spin before they sleep: the
+    /// <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c> variable (hex, as the runtime reads it) when set,
+    /// else runtimeconfig.json's value (Shop.Bench.csproj: 0), else the runtime's default.
+    /// </summary>
+    public static int ThreadPoolSpinLimit()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") is { Length: > 0 } hex)
+        {
+            return Convert.ToInt32(hex, 16);
+        }
+        return AppContext.GetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit") is { } configured
+            ? Convert.ToInt32(configured, System.Globalization.CultureInfo.InvariantCulture)
+            : RuntimeDefaultSpinLimit;
+    }
+
     /// <summary>Returns null on success, or a short error kind ("503", "timeout", …).</summary>
     public delegate Task<string?> Operation(int worker, CancellationToken ct);
 

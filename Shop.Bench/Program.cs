@@ -69,6 +69,7 @@ var results = new BenchResults
     PrimeSeconds = options.Prime.TotalSeconds,
     PrimeMaxSeconds = Math.Max(options.Prime.TotalSeconds, options.PrimeMax.TotalSeconds),
     HeadlineConcurrency = options.HeadlineConcurrency,
+    LoadGeneratorSpinLimit = LoadRunner.ThreadPoolSpinLimit(),
 };
 
 BenchData data = null!;

@@ -41,6 +41,13 @@ public static class Report
         return list;
     }
 
+    private static string SpinLimit(BenchResults r) => r.LoadGeneratorSpinLimit switch
+    {
+        null => "the load generator's thread-pool spinning not recorded",
+        0 => "the load generator's idle thread-pool workers sleep without spinning (the servers' spin, the runtime's default)",
+        var limit => $"the load generator's idle thread-pool workers spin up to {limit} times before they sleep",
+    };
+
     private static string Primed(BenchResults r) => r.PrimedSecondsBySeries.Count == 0 ? "no series primed"
         : string.Join(", ", r.PrimedSecondsBySeries.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Value:0} s")));
 
@@ -52,7 +59,7 @@ public static class Report
         md.AppendLine($"- **Machine:** {r.Machine}");
         md.AppendLine($"- **Stack:** {r.Stack}");
         md.AppendLine($"- **Command:** `{r.Command}`");
-        md.AppendLine($"- **Method:** closed loop on loopback; each series primed with unmeasured load at c={r.HeadlineConcurrency} for at least {r.PrimeSeconds:0.#} s and on while the services' tiered-compilation workers were busy (at most {r.PrimeMaxSeconds:0} s; {Primed(r)}), then each point {r.WarmupSeconds:0.#} s warm-up (not recorded) + {r.DurationSeconds:0.#} s measured; one HTTP/1.1 connection per client; latency in HdrHistogram; whole run {r.TotalSeconds:0} s");
+        md.AppendLine($"- **Method:** closed loop on loopback; each series primed with unmeasured load at c={r.HeadlineConcurrency} for at least {r.PrimeSeconds:0.#} s and on while the services' tiered-compilation workers were busy (at most {r.PrimeMaxSeconds:0} s; {Primed(r)}), then each point {r.WarmupSeconds:0.#} s warm-up (not recorded) + {r.DurationSeconds:0.#} s measured; one HTTP/1.1 connection per client; {SpinLimit(r)}; latency in HdrHistogram; whole run {r.TotalSeconds:0} s");
         md.AppendLine();
         md.AppendLine("## Targets (issue 18)");
         md.AppendLine();

@@ -132,7 +132,13 @@ public sealed class ShopStack : IAsyncDisposable
                 context.Args.Add(BareYarpProxy.Argument);
                 context.Args.Add(inventory);
             })
-            .WithEnvironment(ChildServer.ServerGcVariable, "1");
+            .WithEnvironment(context =>
+            {
+                foreach (var (variable, value) in ChildServer.ServerEnvironment)
+                {
+                    context.EnvironmentVariables[variable] = value;
+                }
+            });
         List<string> names = [BareYarpResource];
         ResourceBuilderExtensions.WithEndpointProxySupport(bareYarp.WithHttpEndpoint(env: BareYarpProxy.PortVariable), proxyEnabled: false);
         bareYarp.WithHttpHealthCheck("/health").WaitFor(inventoryService);
