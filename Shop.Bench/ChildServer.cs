@@ -47,7 +47,7 @@ public sealed class ChildServer : IAsyncDisposable
     public static readonly IReadOnlyDictionary<string, string> ServerEnvironment = new Dictionary<string, string>
     {
         ["DOTNET_gcServer"] = "1",
-        ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0x46",
+        [LoadRunner.SpinLimitVariable] = "0x46",
     };
 
     /// <summary>How to run this executable again: itself, or <c>dotnet Shop.Bench.dll</c> when run that way.</summary>

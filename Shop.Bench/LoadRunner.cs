@@ -23,18 +23,22 @@ public sealed record PointResult(
 /// </summary>
 public static class LoadRunner
 {
+    /// <summary>The runtime's variable for the thread pool's spin limit; it wins over runtimeconfig.json.</summary>
+    public const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+
     private const int RuntimeDefaultSpinLimit = 70;
 
     /// <summary>
-    /// How many times this process's idle thread-pool workers spin before they sleep: the
-    /// <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c> variable (hex, as the runtime reads it) when set,
-    /// else runtimeconfig.json's value (Shop.Bench.csproj: 0), else the runtime's default.
+    /// How many times this process's idle thread-pool workers spin before they sleep: <see cref="SpinLimitVariable"/>
+    /// (hex, as the runtime reads it) when set, else runtimeconfig.json's value (Shop.Bench.csproj: 0), else the
+    /// runtime's default. Null when the variable is not a number the runtime would read.
     /// </summary>
-    public static int ThreadPoolSpinLimit()
+    public static int? ThreadPoolSpinLimit()
     {
-        if (Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") is { Length: > 0 } hex)
+        if (Environment.GetEnvironmentVariable(SpinLimitVariable) is { Length: > 0 } hex)
         {
-            return Convert.ToInt32(hex, 16);
+            var digits = hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? hex[2..] : hex;
+            return int.TryParse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var limit) ? limit : null;
         }
         return AppContext.GetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit") is { } configured
             ? Convert.ToInt32(configured, System.Globalization.CultureInfo.InvariantCulture)
