@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
@@ -40,15 +42,20 @@ public sealed class ChildServer : IAsyncDisposable
 
     /// <summary>
     /// What makes this executable, started as a server, run like the services: Server GC (the load
-    /// generator uses Workstation GC) and the thread pool's default spinning (70, written in hex as the
-    /// runtime reads <c>DOTNET_</c> numbers), which Shop.Bench.csproj turns off for the load generator.
-    /// The variables win over the executable's runtimeconfig.json.
+    /// generator uses Workstation GC) and the services' thread-pool spin limit (Directory.Build.props,
+    /// written in hex as the runtime reads <c>DOTNET_</c> numbers), where Shop.Bench.csproj sets 0 for the
+    /// load generator. The variables win over the executable's runtimeconfig.json.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> ServerEnvironment = new Dictionary<string, string>
     {
         ["DOTNET_gcServer"] = "1",
-        [LoadRunner.SpinLimitVariable] = "0x46",
+        [LoadRunner.SpinLimitVariable] = "0x" + ServiceSpinLimit().ToString("x", CultureInfo.InvariantCulture),
     };
+
+    /// <summary>The services' spin limit, which the build stamps into this assembly.</summary>
+    private static int ServiceSpinLimit() => int.Parse(
+        typeof(ChildServer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ShopServiceSpinLimit").Value!,
+        CultureInfo.InvariantCulture);
 
     /// <summary>How to run this executable again: itself, or <c>dotnet Shop.Bench.dll</c> when run that way.</summary>
     public static (string Path, string[] LeadingArguments) OwnCommand()

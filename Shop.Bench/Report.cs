@@ -44,7 +44,7 @@ public static class Report
     private static string SpinLimit(BenchResults r) => r.LoadGeneratorSpinLimit switch
     {
         null => "the load generator's thread-pool spinning not recorded",
-        0 => "the load generator's idle thread-pool workers sleep without spinning (the servers' spin, the runtime's default)",
+        0 => "the load generator's idle thread-pool workers sleep without spinning (the servers it starts spin like the services)",
         var limit => $"the load generator's idle thread-pool workers spin up to {limit} times before they sleep",
     };
 
