@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Shop.Orders.Data;
 
 namespace Shop.Orders.Services.Webhooks;
@@ -6,8 +7,8 @@ namespace Shop.Orders.Services.Webhooks;
 /// <summary>
 /// Tells the dispatchers that outbox rows were committed, after the commit and outside the order's
 /// transaction. This replica's dispatcher is woken at once, in memory; the other replicas hear it from
-/// one <c>NOTIFY</c> on <see cref="DatabaseNotificationListener.OutboxChannel"/>, sent by this loop for
-/// every burst of commits rather than once per order.
+/// one <c>NOTIFY</c> on <see cref="DatabaseNotificationListener.OutboxChannel"/>, sent by this loop at most once
+/// per <see cref="WebhookOptions.AnnounceInterval"/>, for every burst of commits rather than once per order.
 /// <para>
 /// Why not a trigger in the order's transaction, as before: PostgreSQL serialises every commit that has
 /// notifications queued on one server-wide lock, held through the commit's WAL flush, so concurrent orders
@@ -15,7 +16,8 @@ namespace Shop.Orders.Services.Webhooks;
 /// replicas until their fallback poll; the writer's own dispatcher has the rows already.
 /// </para>
 /// </summary>
-public sealed class OutboxAnnouncer(IServiceScopeFactory scopes, WebhookDispatchSignal dispatcher, ILogger<OutboxAnnouncer> logger) : BackgroundService
+public sealed class OutboxAnnouncer(
+    IServiceScopeFactory scopes, WebhookDispatchSignal dispatcher, IOptions<WebhookOptions> options, ILogger<OutboxAnnouncer> logger) : BackgroundService
 {
     /// <summary>The payload of this process' notifications, so that its own listener can ignore them.</summary>
     public static readonly string ReplicaId = Guid.NewGuid().ToString("N");
@@ -42,6 +44,9 @@ public sealed class OutboxAnnouncer(IServiceScopeFactory scopes, WebhookDispatch
                 using var scope = scopes.CreateScope();
                 var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
                 await db.Database.ExecuteSqlAsync($"SELECT pg_notify({DatabaseNotificationListener.OutboxChannel}, {ReplicaId})", stoppingToken);
+                // Collapsing only the commits made while a NOTIFY was being sent still left one for most orders
+                // at 8 clients (docs/performance.md, Round 18); the pause makes the next one cover a whole interval.
+                await Task.Delay(options.Value.AnnounceInterval, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

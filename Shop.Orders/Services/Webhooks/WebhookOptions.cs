@@ -30,6 +30,14 @@ public sealed class WebhookOptions
     /// </summary>
     public TimeSpan GatherAfterWake { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// The shortest time between two of this replica's announcements to the others (<see cref="OutboxAnnouncer"/>):
+    /// commits in the meantime share the next one. Under load that is one <c>NOTIFY</c> per interval instead of
+    /// one for most orders; the writer's own dispatcher is woken in memory, so only the other replicas hear of
+    /// a burst's later rows up to this much later, and they gather for <see cref="GatherAfterWake"/> anyway.
+    /// </summary>
+    public TimeSpan AnnounceInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>While one instance sends a claimed row, others leave it alone this long.</summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 
