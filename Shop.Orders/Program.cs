@@ -58,8 +58,7 @@ builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSect
     // attempt timeouts; the lease must outlast that, or another replica claims the rows again mid-pass.
     .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.AttemptTimeout > TimeSpan.Zero
             && o.ClaimLease > o.AttemptTimeout * Math.Ceiling((double)o.BatchSize / o.MaxConcurrentPerSubscriber)
-            && o.GatherAfterWake >= TimeSpan.Zero && o.GatherAfterWake < TimeSpan.FromSeconds(1)
-            && o.AnnounceInterval >= TimeSpan.Zero && o.AnnounceInterval < TimeSpan.FromSeconds(1),
+            && IsShortPause(o.GatherAfterWake) && IsShortPause(o.AnnounceInterval),
         "Webhooks: BatchSize and MaxConcurrentPerSubscriber must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.")
     .ValidateOnStart();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
@@ -95,4 +94,8 @@ app.MapOrdersRoutes();
 
 app.Run();
 
-public partial class Program;
+public partial class Program
+{
+    /// <summary>A pause the dispatcher or the announcer may take on every wake-up: from 0 to under a second.</summary>
+    private static bool IsShortPause(TimeSpan pause) => pause >= TimeSpan.Zero && pause < TimeSpan.FromSeconds(1);
+}
