@@ -47,6 +47,9 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         return 0
         """;
 
+    /// <summary>The scripts the stamp check runs, for <see cref="ShopRedisExtensions.AddRedisScripts"/>.</summary>
+    public static IEnumerable<string> Scripts => [SetIfNotOlderScript];
+
     private static RedisKey StampKey(int userId) => $"auth:stamp:{userId}";
     private static RedisKey RevokedSessionKey(string sessionId) => $"auth:revoked-session:{sessionId}";
 

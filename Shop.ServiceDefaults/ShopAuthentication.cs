@@ -56,6 +56,7 @@ public static class ShopAuthentication
             o => o.Events = new JwtBearerEvents { OnTokenValidated = SecurityStamps.OnTokenValidatedAsync, OnChallenge = ChallengeAsync });
 
         services.AddSingleton<SecurityStamps>();
+        services.AddRedisScripts(SecurityStamps.Scripts);
         services.AddSingleton<SecurityAudit>();
         if (localSigningKeys is null)
         {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,13 @@ public static class ShopRedisExtensions
     public static Task WithinCallBound(this Task call) => call.WaitAsync(CallBound);
 
     /// <summary>
+    /// Lua scripts the service runs: loaded into Redis while the service starts (see
+    /// <see cref="RedisStartupOptions"/>), so even its first call of each sends only the script's hash.
+    /// </summary>
+    public static IServiceCollection AddRedisScripts(this IServiceCollection services, params IEnumerable<string> scripts) =>
+        services.Configure<RedisStartupOptions>(o => o.Scripts.UnionWith(scripts));
+
+    /// <summary>
     /// Redis for one service: its own logical database (0 Users, 1 Orders, 2 Inventory, as in the
     /// original design), short timeouts, and a health check that reports <c>degraded</c> — never
     /// unhealthy — when Redis is away, because every service keeps serving from its database.
@@ -78,27 +86,91 @@ public static class ShopRedisExtensions
         // bounds what it holds to one second of requests; the spans are the same, exported a little sooner.
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddRedisInstrumentation(o => o.FlushInterval = TimeSpan.FromSeconds(1)));
         builder.Services.AddSingleton<CacheStore>();
-        builder.Services.AddHostedService<RedisConnectionAtStartup>();
+        builder.Services.AddOptions<RedisStartupOptions>().BindConfiguration("Redis")
+            .Validate(o => o.ReadyWithin >= TimeSpan.Zero, "Redis:ReadyWithin must not be negative.")
+            .ValidateOnStart();
+        builder.Services.AddRedisScripts(CacheStore.Scripts);
+        builder.Services.AddHostedService<RedisReadyAtStartup>();
         builder.Services.AddHealthChecks().AddCheck<RedisDegradedHealthCheck>("redis", failureStatus: HealthStatus.Degraded);
         return builder;
     }
 }
 
+/// <summary>What a service waits for from Redis while it starts (configuration section <c>Redis</c>).</summary>
+public sealed class RedisStartupOptions
+{
+    /// <summary>
+    /// How long a starting service waits for Redis to answer before it listens. Past it the service starts
+    /// anyway and serves from its database (Redis is never required), reconnecting in the background.
+    /// </summary>
+    public TimeSpan ReadyWithin { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The service's Lua scripts (<see cref="ShopRedisExtensions.AddRedisScripts"/>).</summary>
+    public HashSet<string> Scripts { get; } = new(StringComparer.Ordinal);
+}
+
 /// <summary>
-/// Connects to Redis while the service starts rather than on its first request. The client connects
-/// synchronously when first resolved; on a request path that blocked a thread-pool thread for
-/// seconds while a burst queued behind it (a second replica, never probed by the health check,
-/// met its first 40 orders that way and timed out its callers).
+/// Makes a starting service ready for Redis before it listens: connected, answered, and holding the
+/// service's scripts, so its first requests meet a warm client. The client connects synchronously when
+/// first resolved; on a request path that blocked a thread-pool thread for seconds while a burst queued
+/// behind it (a second replica met its first 40 orders that way). And on a cold process and a busy
+/// machine a first call can take longer than the client's 1 s timeout: a fresh Users replica refused a
+/// sign-in of the first burst as uncounted (503). So the start-up retries until Redis has answered, for
+/// at most <see cref="RedisStartupOptions.ReadyWithin"/>; past that the service starts anyway, serves
+/// from its database and reconnects in the background.
 /// </summary>
-internal sealed class RedisConnectionAtStartup(IServiceProvider services, ILogger<RedisConnectionAtStartup> logger) : IHostedService
+internal sealed class RedisReadyAtStartup(IServiceProvider services, IOptions<RedisStartupOptions> options, ILogger<RedisReadyAtStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
+        var settings = options.Value;
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(settings.ReadyWithin);
         // AbortOnConnectFail is off, so this returns within the connect timeout even when Redis is down.
         var redis = await Task.Run(services.GetRequiredService<IConnectionMultiplexer>, cancellationToken);
-        if (!redis.IsConnected)
+        string? lastFailure = null;
+        while (true)
         {
-            logger.LogWarning("Redis is not reachable at start; serving from the database and reconnecting in the background");
+            if (redis.IsConnected)
+            {
+                var attempt = Stopwatch.GetTimestamp();
+                try
+                {
+                    await AnsweredAsync(redis, settings.Scripts).WaitAsync(bound.Token);
+                    logger.LogInformation("Redis answered a ping and loaded {Scripts} script(s) in {AttemptMs} ms, {WaitedMs} ms after the start-up began waiting for it",
+                        settings.Scripts.Count, (long)Stopwatch.GetElapsedTime(attempt).TotalMilliseconds, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    return;
+                }
+                catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e) && !cancellationToken.IsCancellationRequested)
+                {
+                    lastFailure = $"{e.GetType().Name}: {e.Message}";
+                }
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), bound.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Redis did not answer within {ReadyWithin} of the start ({Reason}); serving from the database and reconnecting in the background",
+                    settings.ReadyWithin, lastFailure ?? "not connected");
+                return;
+            }
+        }
+    }
+
+    /// <summary>One round trip to each server, then each script loaded there (the client remembers their hashes).</summary>
+    private static async Task AnsweredAsync(IConnectionMultiplexer redis, IEnumerable<string> scripts)
+    {
+        foreach (var endpoint in redis.GetEndPoints())
+        {
+            var server = redis.GetServer(endpoint);
+            await server.PingAsync();
+            foreach (var script in scripts)
+            {
+                await server.ScriptLoadAsync(script);
+            }
         }
     }
 
@@ -165,6 +237,9 @@ public sealed class CacheStore
         end
         return 0
         """;
+
+    /// <summary>The scripts a cache runs, for <see cref="ShopRedisExtensions.AddRedisScripts"/>.</summary>
+    public static IEnumerable<string> Scripts => [InvalidateScript, FillScript];
 
     /// <summary>How long a generation is remembered: far longer than any load takes.</summary>
     private static readonly long GenerationTtlMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;

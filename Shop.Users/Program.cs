@@ -22,6 +22,7 @@ builder.AddShopAuthentication(localSigningKeys: [.. tokenIssuer.PublicKeys]);
 builder.Services.AddSingleton<PasswordService>();
 builder.Services.Configure<LoginThrottleOptions>(builder.Configuration.GetSection("LoginThrottle"));
 builder.Services.AddSingleton<LoginThrottle>();
+builder.Services.AddRedisScripts(LoginThrottle.Scripts);
 builder.Services.AddScoped<SignInSessions>();
 builder.Services.AddScoped<AccountChanges>();
 builder.Services.AddScoped<AccountReader>();

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Caching.Memory;
+using Shop.ServiceDefaults;
 
 namespace Shop.Gateway.RateLimiting;
 
@@ -21,6 +22,7 @@ public static class GatewayRateLimitingExtensions
             .Validate(o => o.ExemptNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), "RateLimiting:ExemptNetworks must be CIDRs such as 10.0.0.0/8.")
             .ValidateOnStart();
         builder.Services.AddSingleton<GatewayRateLimiter>();
+        builder.Services.AddRedisScripts(RedisTokenBucket.Scripts);
         builder.Services.AddSingleton(new TokenUsers(new MemoryCache(new MemoryCacheOptions { SizeLimit = TokenUsers.CacheEntries })));
         builder.Services.AddRateLimiter(_ => { });
         builder.Services.AddOptions<RateLimiterOptions>().Configure<GatewayRateLimiter>((o, limiter) =>

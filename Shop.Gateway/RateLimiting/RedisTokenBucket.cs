@@ -33,6 +33,9 @@ internal static class RedisTokenBucket
         return { taken, retry }
         """);
 
+    /// <summary>The script as sent, for <see cref="Shop.ServiceDefaults.ShopRedisExtensions.AddRedisScripts"/>.</summary>
+    public static IEnumerable<string> Scripts => [Script.ExecutableScript];
+
     /// <returns>The tokens taken (1 to <paramref name="want"/>), or none and how long until one will be there.</returns>
     public static async Task<(int Taken, TimeSpan RetryAfter)> TakeAsync(IDatabase database, string key, GatewayRateLimitOptions.TokenBucket bucket, int want)
     {

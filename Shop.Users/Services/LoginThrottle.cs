@@ -158,6 +158,9 @@ public sealed class LoginThrottle
         return 0
         """;
 
+    /// <summary>The scripts the throttle runs, for <see cref="ShopRedisExtensions.AddRedisScripts"/>.</summary>
+    public static IEnumerable<string> Scripts => [AcquireScript, ReleaseScript];
+
     private readonly IConnectionMultiplexer _redis;
     private readonly ILogger<LoginThrottle> _logger;
     private readonly LoginThrottleOptions _options;
