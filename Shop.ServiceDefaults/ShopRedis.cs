@@ -113,9 +113,9 @@ public sealed class RedisStartupOptions
 /// Makes a starting service ready for Redis before it listens: connected, answered, and holding the
 /// service's scripts, so its first requests meet a warm client. The client connects synchronously when
 /// first resolved; on a request path that blocked a thread-pool thread for seconds while a burst queued
-/// behind it (a second replica met its first 40 orders that way). And on a cold process and a busy
-/// machine a first call can take longer than the client's 1 s timeout: a fresh Users replica refused a
-/// sign-in of the first burst as uncounted (503). So the start-up retries until Redis has answered, for
+/// behind it (a second replica met its first 40 orders that way). And a cold client on a busy machine can
+/// take longer than its 1 s timeout (a fresh process took up to 1.6 s just to connect): a sign-in among a
+/// fresh stack's first requests was refused as uncounted (503). So the start-up retries until Redis has answered, for
 /// at most <see cref="RedisStartupOptions.ReadyWithin"/>; past that the service starts anyway, serves
 /// from its database and reconnects in the background.
 /// </summary>

@@ -11,8 +11,9 @@ namespace Shop.Tests;
 
 /// <summary>
 /// A service is ready for Redis before it listens. A sign-in among the first burst of requests to a
-/// freshly started stack was refused as uncounted (503): Users' first call to Redis, on a cold process and
-/// a busy machine, took longer than the client's 1 s timeout. So a starting service waits until Redis has
+/// freshly started stack was refused as uncounted (503): Users had no answer from Redis within the client's
+/// 1 s timeout, most likely a cold client's first calls on a busy machine (a cold process took up to 1.6 s
+/// just to connect here, docs/performance.md Round 19). So a starting service waits until Redis has
 /// answered it and holds every script it runs (even a first call is then a warm one that sends a hash),
 /// for at most <see cref="RedisStartupOptions.ReadyWithin"/>; past that it starts anyway and serves from
 /// its database. Each test starts the services' own Redis set-up (<see cref="ShopRedisExtensions.AddShopRedis"/>)
