@@ -45,11 +45,8 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
         /// <param name="timeouts">The client's timeout settings, as in a connection string.</param>
         public static async Task<ClientThroughProxy> ConnectAsync(ShopApp shop, string timeouts)
         {
-            var connectionString = await shop.RedisConnectionStringAsync();
-            var comma = connectionString.IndexOf(',');
-            var proxy = TcpFaultProxy.Start(comma < 0 ? connectionString : connectionString[..comma]);
-            var redis = await ConnectionMultiplexer.ConnectAsync(
-                $"{proxy.Endpoint}{(comma < 0 ? "" : connectionString[comma..])},defaultDatabase=7,abortConnect=false,{timeouts}");
+            var (proxy, connectionString) = await shop.RedisThroughProxyAsync();
+            var redis = await ConnectionMultiplexer.ConnectAsync($"{connectionString},defaultDatabase=7,abortConnect=false,{timeouts}");
             return new ClientThroughProxy
             {
                 Proxy = proxy,

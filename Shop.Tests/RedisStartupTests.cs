@@ -27,9 +27,10 @@ public sealed class RedisStartupTests(ShopApp shop)
     {
         // A script no other test or service runs, so Redis cannot hold it from anywhere else.
         var script = $"return '{Guid.NewGuid():N}'";
-        await using var proxy = await RedisProxyAsync();
+        var (proxy, connectionString) = await shop.RedisThroughProxyAsync();
+        await using var _ = proxy;
         proxy.HoldReplies();
-        using var host = await ServiceAsync(proxy, builder => builder.Services.AddRedisScripts(script));
+        using var host = Service(connectionString, builder => builder.Services.AddRedisScripts(script));
         var start = host.StartAsync(TestContext.Current.CancellationToken);
 
         // Longer than the client's connect timeout (2 s), where the start-up used to stop waiting.
@@ -48,9 +49,10 @@ public sealed class RedisStartupTests(ShopApp shop)
     [Fact]
     public async Task A_service_whose_Redis_never_answers_starts_once_its_wait_is_over()
     {
-        await using var proxy = await RedisProxyAsync();
+        var (proxy, connectionString) = await shop.RedisThroughProxyAsync();
+        await using var _ = proxy;
         proxy.HoldReplies();
-        using var host = await ServiceAsync(proxy, builder => builder.Configuration["Redis:ReadyWithin"] = "00:00:03");
+        using var host = Service(connectionString, builder => builder.Configuration["Redis:ReadyWithin"] = "00:00:03");
 
         // Well under the default wait (15 s): the setting is what ends it.
         await host.StartAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -58,21 +60,12 @@ public sealed class RedisStartupTests(ShopApp shop)
         await host.StopAsync(TestContext.Current.CancellationToken);
     }
 
-    private async Task<TcpFaultProxy> RedisProxyAsync()
+    /// <summary>A host with the services' Redis set-up, connecting with <paramref name="connectionString"/>.</summary>
+    private static IHost Service(string connectionString, Action<HostApplicationBuilder> configure)
     {
-        var connectionString = await shop.RedisConnectionStringAsync();
-        var comma = connectionString.IndexOf(',');
-        return TcpFaultProxy.Start(comma < 0 ? connectionString : connectionString[..comma]);
-    }
-
-    /// <summary>A host with the services' Redis set-up, connecting through <paramref name="proxy"/>.</summary>
-    private async Task<IHost> ServiceAsync(TcpFaultProxy proxy, Action<HostApplicationBuilder> configure)
-    {
-        var connectionString = await shop.RedisConnectionStringAsync();
-        var comma = connectionString.IndexOf(',');
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Configuration["ConnectionStrings:redis"] = proxy.Endpoint + (comma < 0 ? "" : connectionString[comma..]);
+        builder.Configuration["ConnectionStrings:redis"] = connectionString;
         configure(builder);
         builder.AddShopRedis(databaseIndex: 7);
         return builder.Build();

@@ -206,6 +206,18 @@ public abstract class ShopAppHost : IAsyncLifetime
     public async Task<StackExchange.Redis.ConnectionMultiplexer> ConnectRedisAsync(string options = "") =>
         await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(await RedisConnectionStringAsync() + ",connectTimeout=5000" + options);
 
+    /// <summary>
+    /// A fault proxy in front of the app's Redis, and the services' connection string (password and all) pointed
+    /// at the proxy instead. The caller disposes the proxy.
+    /// </summary>
+    public async Task<(TcpFaultProxy Proxy, string ConnectionString)> RedisThroughProxyAsync()
+    {
+        var connectionString = await RedisConnectionStringAsync();
+        var comma = connectionString.IndexOf(',');
+        var proxy = TcpFaultProxy.Start(comma < 0 ? connectionString : connectionString[..comma]);
+        return (proxy, proxy.Endpoint + (comma < 0 ? "" : connectionString[comma..]));
+    }
+
     /// <summary>The app's Redis connection string as the services get it (<c>host:port,password=…</c>).</summary>
     public async Task<string> RedisConnectionStringAsync() =>
         await App.GetConnectionStringAsync("redis") ?? throw new InvalidOperationException("no redis connection string");
