@@ -111,6 +111,69 @@ public sealed class WebhookTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task A_slow_subscriber_does_not_hold_back_another_subscribers_deliveries()
+    {
+        // Subscribers are separate integrations: one that takes seconds to answer (still within the attempt
+        // timeout) must cost only its own deliveries that time, not every other subscriber's.
+        await using var slow = await WebhookReceiver.StartAsync();
+        slow.HoldUntilReleased(TimeSpan.FromSeconds(4));
+        await using var fast = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (slowHook, _) = await SubscribeAsync(admin, slow.Url, "order.created");
+        var (fastHook, _) = await SubscribeAsync(admin, fast.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync(qty: 10);
+            var (client, _) = await shop.NewUserAsync();
+            var first = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            Assert.NotNull(await fast.WaitForAsync(first, "order.created", Patience));
+            Assert.True(await slow.WaitForInFlightAsync(Patience), "the slow subscriber never got a delivery");
+
+            var second = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            Assert.NotNull(await fast.WaitForAsync(second, "order.created", Patience));
+            var heldUntilTimeout = slow.HeldUntilTimeout;
+            slow.Release();
+            Assert.True(heldUntilTimeout == 0,
+                $"the fast subscriber got the second order only after {heldUntilTimeout} of the slow subscriber's deliveries had been held for the whole 4 s");
+
+            Assert.NotNull(await slow.WaitForAsync(first, "order.created", Patience));
+            Assert.NotNull(await slow.WaitForAsync(second, "order.created", Patience));
+        }
+        finally
+        {
+            slow.Release();
+            await admin.DeleteAsync($"/orders/webhooks/{slowHook}");
+            await admin.DeleteAsync($"/orders/webhooks/{fastHook}");
+        }
+    }
+
+    [Fact]
+    public async Task An_orders_status_change_waits_while_its_created_event_is_retried()
+    {
+        // Event order is per order, not per attempt: a failed order.created must not be overtaken by the
+        // order's later status change.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created", "order.status_changed");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, user) = await shop.NewUserAsync();
+            receiver.FailFirst(user.Id, 1);
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            await (await client.PatchJsonAsync($"/orders/{orderId}", new { status = "cancelled" })).ExpectAsync(200);
+
+            Assert.NotNull(await receiver.WaitForAsync(orderId, "order.status_changed", Patience));
+            Assert.Equal(["order.created", "order.status_changed"], receiver.Received.Where(r => r.OrderId == orderId).Select(r => r.EventType));
+            Assert.Equal(3, receiver.AttemptsFor(user.Id));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
     public async Task Failures_are_retried_and_logged_until_delivered()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

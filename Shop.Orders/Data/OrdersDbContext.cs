@@ -95,8 +95,10 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
             e.HasOne<WebhookSubscription>().WithMany().HasForeignKey(x => x.SubscriptionId).OnDelete(DeleteBehavior.Cascade)
                 .HasConstraintName("FK_webhook_deliveries_webhook_subscriptions_subscription_id");
             e.HasIndex(x => new { x.SubscriptionId, x.Id }).HasDatabaseName("ix_webhook_deliveries_subscription");
-            // The dispatcher's scan: only rows still to send.
-            e.HasIndex(x => x.NextAttemptAt).HasFilter("status = 'pending'").HasDatabaseName("ix_webhook_deliveries_due");
+            // The dispatcher's scans, only rows still to send: which subscribers have a row due, and a lane's claim.
+            e.HasIndex(x => new { x.SubscriptionId, x.NextAttemptAt }).HasFilter("status = 'pending'").HasDatabaseName("ix_webhook_deliveries_pending_by_subscription");
+            // A row waits while an earlier event of its order is pending (WebhookDispatcher.NoEarlierEventPending).
+            e.HasIndex(x => x.OrderId).HasFilter("status = 'pending'").HasDatabaseName("ix_webhook_deliveries_pending_by_order");
             // The retention job's scan: only rows that are done.
             e.HasIndex(x => x.CreatedAt).HasFilter("status <> 'pending'").HasDatabaseName("ix_webhook_deliveries_finished_created_at");
         });

@@ -31,6 +31,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private int _maxInFlight;
     private int _holdUntil;
     private TimeSpan _holdAtMost;
+    private TaskCompletionSource? _released;
+    private TimeSpan _heldAtMost;
+    private int _heldUntilTimeout;
 
     public WebhookReceiver() => Port = FreePort();
 
@@ -63,6 +66,32 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// </summary>
     public void HoldUntilConcurrent(int concurrent, TimeSpan atMost) => (_holdUntil, _holdAtMost) = (concurrent, atMost);
 
+    /// <summary>Deliveries in flight now.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>
+    /// Keep every delivery open until <see cref="Release"/>, or for <paramref name="atMost"/> (keep it under the
+    /// dispatcher's 5 s attempt timeout): a slow subscriber that still answers.
+    /// </summary>
+    public void HoldUntilReleased(TimeSpan atMost) => (_released, _heldAtMost) = (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), atMost);
+
+    /// <summary>Lets held deliveries (and later ones) answer at once.</summary>
+    public void Release() => _released?.TrySetResult();
+
+    /// <summary>Deliveries that <see cref="HoldUntilReleased"/> held for its whole time, not released by <see cref="Release"/>.</summary>
+    public int HeldUntilTimeout => Volatile.Read(ref _heldUntilTimeout);
+
+    /// <summary>Waits (bounded) until a delivery is in flight.</summary>
+    public async Task<bool> WaitForInFlightAsync(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (InFlight == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        return InFlight > 0;
+    }
+
     public async Task ListenAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -84,6 +113,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 while (Volatile.Read(ref _maxInFlight) < _holdUntil && DateTime.UtcNow < holdUntil)
                 {
                     await Task.Delay(20);
+                }
+                if (_released is { } released && await Task.WhenAny(released.Task, Task.Delay(_heldAtMost)) != released.Task)
+                {
+                    Interlocked.Increment(ref _heldUntilTimeout);
                 }
             }
             finally

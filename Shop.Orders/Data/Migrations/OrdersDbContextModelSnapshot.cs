@@ -40,7 +40,8 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("xml");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_data_protection_keys");
 
                     b.ToTable("data_protection_keys", (string)null);
                 });
@@ -88,7 +89,8 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
 
-                    b.HasKey("UserId", "Key");
+                    b.HasKey("UserId", "Key")
+                        .HasName("PK_idempotency_keys");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_idempotency_keys_created_at");
@@ -131,7 +133,8 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("user_id");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_orders");
 
                     b.HasIndex("CreatedAt")
                         .IsDescending()
@@ -205,7 +208,8 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("user_id");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_order_events");
 
                     b.HasIndex("OrderId")
                         .HasDatabaseName("ix_order_events_order_id");
@@ -231,7 +235,8 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("due_at");
 
-                    b.HasKey("OrderId");
+                    b.HasKey("OrderId")
+                        .HasName("PK_stock_releases");
 
                     b.HasIndex("DueAt")
                         .HasDatabaseName("ix_stock_releases_due_at");
@@ -302,18 +307,23 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("subscription_id");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_webhook_deliveries");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_webhook_deliveries_finished_created_at")
                         .HasFilter("status <> 'pending'");
 
-                    b.HasIndex("NextAttemptAt")
-                        .HasDatabaseName("ix_webhook_deliveries_due")
+                    b.HasIndex("OrderId")
+                        .HasDatabaseName("ix_webhook_deliveries_pending_by_order")
                         .HasFilter("status = 'pending'");
 
                     b.HasIndex("SubscriptionId", "Id")
                         .HasDatabaseName("ix_webhook_deliveries_subscription");
+
+                    b.HasIndex("SubscriptionId", "NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_pending_by_subscription")
+                        .HasFilter("status = 'pending'");
 
                     b.ToTable("webhook_deliveries", null, t =>
                         {
@@ -363,7 +373,8 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("character varying(2048)")
                         .HasColumnName("url");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_webhook_subscriptions");
 
                     b.ToTable("webhook_subscriptions", null, t =>
                         {
@@ -392,7 +403,8 @@ namespace Shop.Orders.Data.Migrations
 
                             b1.Property<decimal>("UnitPrice");
 
-                            b1.HasKey("OrderId", "__synthesizedOrdinal");
+                            b1.HasKey("OrderId", "__synthesizedOrdinal")
+                                .HasName("pk_orders");
 
                             b1.ToTable("orders");
 
@@ -401,7 +413,8 @@ namespace Shop.Orders.Data.Migrations
                                 .HasColumnType("jsonb");
 
                             b1.WithOwner()
-                                .HasForeignKey("OrderId");
+                                .HasForeignKey("OrderId")
+                                .HasConstraintName("fk_orders_orders_order_id");
                         });
 
                     b.Navigation("Items");
@@ -413,7 +426,8 @@ namespace Shop.Orders.Data.Migrations
                         .WithMany()
                         .HasForeignKey("OrderId")
                         .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .IsRequired()
+                        .HasConstraintName("FK_order_events_orders_order_id");
                 });
 
             modelBuilder.Entity("Shop.Orders.Data.WebhookDelivery", b =>
@@ -422,7 +436,8 @@ namespace Shop.Orders.Data.Migrations
                         .WithMany()
                         .HasForeignKey("SubscriptionId")
                         .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .IsRequired()
+                        .HasConstraintName("FK_webhook_deliveries_webhook_subscriptions_subscription_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -13,12 +13,14 @@ using Shop.Orders.Data;
 namespace Shop.Orders.Services.Webhooks;
 
 /// <summary>
-/// Sends the webhook outbox: claims due rows with <c>FOR UPDATE SKIP LOCKED</c> and a lease (so several
-/// Orders instances share the work and a crashed sender's rows come back), signs and POSTs each, then
-/// records the outcome: delivered on 2xx, otherwise the next attempt per the back-off schedule with
-/// jitter, and failed after the last. A crash between send and record means a re-send, never a loss.
-/// Committed outbox rows wake it on every replica (<see cref="WebhookDispatchSignal"/>); otherwise it
-/// sleeps until the earliest retry or lease falls due, at most <c>Webhooks:PollInterval</c>.
+/// Sends the webhook outbox, one lane per subscriber. Each lane claims its subscriber's due rows with
+/// <c>FOR UPDATE SKIP LOCKED</c> and a lease (so several Orders instances share the work and a crashed
+/// sender's rows come back), signs and POSTs each, then records the outcomes: delivered on 2xx, otherwise
+/// the next attempt per the back-off schedule with jitter, and failed after the last. A crash between send
+/// and record means a re-send, never a loss. Lanes run independently, so a subscriber that answers slowly
+/// or not at all delays only its own deliveries. Committed outbox rows wake the job on every replica
+/// (<see cref="WebhookDispatchSignal"/>), and so does a lane that ends; otherwise it sleeps until the
+/// earliest retry or lease falls due, at most <c>Webhooks:PollInterval</c>.
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, IHttpClientFactory httpClients, IOptions<WebhookOptions> options,
@@ -27,6 +29,9 @@ public sealed class WebhookDispatcher(
     public const string HttpClientName = "webhooks";
     public static readonly ActivitySource ActivitySource = new("Shop.Orders.Webhooks");
     private readonly WebhookOptions _options = options.Value;
+
+    /// <summary>The running lanes, by subscription. Only the job's own loop adds; a lane removes itself when it ends.</summary>
+    private readonly ConcurrentDictionary<Guid, Task> _lanes = new();
 
     protected override TimeSpan FallbackPoll => _options.PollInterval;
 
@@ -38,65 +43,132 @@ public sealed class WebhookDispatcher(
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
+        // One transaction, so both statements read the same now(): a row is either due (its subscriber gets a
+        // lane, has one, or waits for one to end, which wakes the job) or counted in the next due time.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
 
-        var claimed = await ClaimAsync(db, ct);
-        if (claimed.Count > 0)
+        var free = _options.MaxSubscribersAtOnce - _lanes.Count;
+        if (free > 0)
         {
-            await SendAllAsync(db, claimed, ct);
-        }
-        // After the attempts, so a failed one's retry time is included. Column names follow the snake_case convention.
-        var pending = (await db.Database.SqlQuery<PendingSummary>($"""
-                SELECT count(*) AS count, min(next_attempt_at) AS next_due FROM webhook_deliveries WHERE status = 'pending'
-                """).ToListAsync(ct))[0];
-        metrics.SetPending(pending.Count);
-        return new JobPass(claimed.Count == _options.BatchSize, pending.NextDue);
-    }
-
-    private async Task SendAllAsync(OrdersDbContext db, List<WebhookDelivery> claimed, CancellationToken ct)
-    {
-        var subscriptionIds = claimed.Select(d => d.SubscriptionId).Distinct().ToList();
-        var subscriptions = await db.WebhookSubscriptions.AsNoTracking()
-            .Where(s => subscriptionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
-
-        // One order's events reach a subscriber in event order (created before its status changes); different
-        // orders' events to the same subscriber go up to MaxConcurrentPerSubscriber at a time, and different
-        // subscribers in parallel. One POST at a time per subscriber was what bounded delivery under load
-        // (docs/performance.md). A subscriber's outcomes are written in one statement when its part of the
-        // batch is done; the claim's lease keeps the rows meanwhile, and a crash before the write means
-        // those deliveries are sent again (at least once, never lost).
-        await Parallel.ForEachAsync(claimed.GroupBy(d => d.SubscriptionId), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (bySubscriber, token) =>
+            // Subscribers with a row due and no lane here, the longest waiting first. A subscriber whose rows
+            // another replica has claimed has none due: the claim moved them past its lease.
+            var running = _lanes.Keys.ToArray();
+            var waiting = await db.Database.SqlQueryRaw<Guid>($$"""
+                SELECT s.id AS "Value" FROM webhook_subscriptions s
+                CROSS JOIN LATERAL (
+                    SELECT d.next_attempt_at AS due FROM webhook_deliveries d
+                    WHERE d.subscription_id = s.id AND d.status = 'pending' AND {{NoEarlierEventPending}}
+                    ORDER BY d.next_attempt_at
+                    LIMIT 1) oldest
+                WHERE oldest.due <= now() AND s.id <> ALL({0})
+                ORDER BY oldest.due
+                LIMIT {1}
+                """, running, free).ToListAsync(ct);
+            foreach (var subscriptionId in waiting)
             {
-                subscriptions.TryGetValue(bySubscriber.Key, out var subscription);
-                var outcomes = new ConcurrentBag<DeliveryOutcome>();
-                await Parallel.ForEachAsync(bySubscriber.GroupBy(d => d.OrderId),
-                    new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPerSubscriber, CancellationToken = token },
-                    async (byOrder, orderToken) =>
-                    {
-                        foreach (var delivery in byOrder.OrderBy(d => d.Id))
-                        {
-                            outcomes.Add(await AttemptAsync(delivery, subscription, orderToken));
-                        }
-                    });
-                using var innerScope = scopes.CreateScope();
-                await RecordAsync(innerScope.ServiceProvider.GetRequiredService<OrdersDbContext>(), [.. outcomes]);
-            });
+                StartLane(subscriptionId, ct);
+            }
+        }
+        // Column names follow the snake_case convention.
+        var pending = (await db.Database.SqlQuery<PendingSummary>($"""
+                SELECT count(*) AS count, min(next_attempt_at) FILTER (WHERE next_attempt_at > now()) AS next_due
+                FROM webhook_deliveries WHERE status = 'pending'
+                """).ToListAsync(ct))[0];
+        await transaction.CommitAsync(ct);
+        metrics.SetPending(pending.Count);
+        return new JobPass(false, pending.NextDue);
     }
 
-    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, CancellationToken ct) =>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // The lanes share the job's stopping token and are cancelled now; rows whose outcome was not written yet
+        // come back when their lease ends (at least once).
+        await Task.WhenAll(_lanes.Values).WaitAsync(cancellationToken);
+    }
+
+    private void StartLane(Guid subscriptionId, CancellationToken ct)
+    {
+        // Registered before it runs, so that a lane that ends at once still finds itself to remove.
+        var lane = new Task<Task>(() => RunLaneAsync(subscriptionId, ct));
+        _lanes[subscriptionId] = lane.Unwrap();
+        lane.Start(TaskScheduler.Default);
+    }
+
+    /// <summary>Claims, sends and records one subscriber's due rows, batch after batch, until none is left.</summary>
+    private async Task RunLaneAsync(Guid subscriptionId, CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                using var scope = scopes.CreateScope();
+                var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
+                var claimed = await ClaimAsync(db, subscriptionId, ct);
+                if (claimed.Count == 0)
+                {
+                    break;
+                }
+                var subscription = await db.WebhookSubscriptions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == subscriptionId, ct);
+                await SendAllAsync(db, subscription, claimed, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _lanes.TryRemove(subscriptionId, out _);
+            return;
+        }
+        catch (Exception e)
+        {
+            // The claimed rows keep their lease and come back when it ends; the job's next look starts a new lane
+            // (not at once: the database may be away).
+            _lanes.TryRemove(subscriptionId, out _);
+            logger.LogWarning(e, "Webhook lane for subscription {SubscriptionId} failed; its claimed deliveries are retried after their lease", subscriptionId);
+            return;
+        }
+        _lanes.TryRemove(subscriptionId, out _);
+        // Rows that came for this subscriber after the lane's last claim were announced while it still ran.
+        signal.Notify();
+    }
+
+    private async Task SendAllAsync(OrdersDbContext db, WebhookSubscription? subscription, List<WebhookDelivery> claimed, CancellationToken ct)
+    {
+        // A batch holds at most one event per order (NoEarlierEventPending), so its deliveries go up to
+        // MaxConcurrentPerSubscriber at a time in any order. One POST at a time per subscriber was what bounded
+        // delivery under load (docs/performance.md). The outcomes are written in one statement when the batch is
+        // done; the claim's lease keeps the rows meanwhile, and a crash before the write means those deliveries
+        // are sent again (at least once, never lost).
+        var outcomes = new ConcurrentBag<DeliveryOutcome>();
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPerSubscriber, CancellationToken = ct },
+            async (delivery, token) => outcomes.Add(await AttemptAsync(delivery, subscription, token)));
+        await RecordAsync(db, [.. outcomes]);
+    }
+
+    /// <summary>
+    /// A row (<c>d</c>) may be sent only once every earlier event of its order to its subscriber is delivered or
+    /// given up: one order's events arrive in event order even when the first attempt of one fails, and across
+    /// replicas (an earlier row claimed elsewhere is still pending). So one batch never holds two of an order's events.
+    /// </summary>
+    private const string NoEarlierEventPending = """
+        NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
+                    WHERE earlier.order_id = d.order_id AND earlier.subscription_id = d.subscription_id
+                      AND earlier.status = 'pending' AND earlier.id < d.id)
+        """;
+
+    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, CancellationToken ct) =>
         // One statement: the due rows are locked, skipped by other instances while locked, and leased for
         // ClaimLease so that no instance takes them again while they are being sent.
         await db.WebhookDeliveries
-            .FromSql($"""
-                UPDATE webhook_deliveries SET next_attempt_at = {DateTime.UtcNow + _options.ClaimLease}
+            .FromSqlRaw($$"""
+                UPDATE webhook_deliveries SET next_attempt_at = {0}
                 WHERE id IN (
-                    SELECT id FROM webhook_deliveries
-                    WHERE status = 'pending' AND next_attempt_at <= now()
+                    SELECT id FROM webhook_deliveries d
+                    WHERE subscription_id = {1} AND status = 'pending' AND next_attempt_at <= now() AND {{NoEarlierEventPending}}
                     ORDER BY id
-                    LIMIT {_options.BatchSize}
+                    LIMIT {2}
                     FOR UPDATE SKIP LOCKED)
                 RETURNING *
-                """)
+                """, DateTime.UtcNow + _options.ClaimLease, subscriptionId, _options.BatchSize)
             .AsNoTracking().ToListAsync(ct);
 
     /// <summary>What one attempt leaves in the delivery's row.</summary>

@@ -38,16 +38,29 @@ public sealed class WebhookOptions
     /// </summary>
     public TimeSpan AnnounceInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>While one instance sends a claimed row, others leave it alone this long.</summary>
-    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// While one instance sends a claimed row, others leave it alone this long. It must outlast a batch sent to a
+    /// subscriber that times out on every attempt (validated at start), and it is how long a crashed replica's
+    /// claimed rows wait before another replica sends them.
+    /// </summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
 
-    public int BatchSize { get; set; } = 20;
+    /// <summary>Rows one subscriber's lane claims at once: one claim and one outcome write per batch.</summary>
+    public int BatchSize { get; set; } = 100;
 
     /// <summary>
     /// Deliveries in flight to one subscriber at once, each about a different order (one order's events
-    /// always go one after another, in event order).
+    /// always go one after another, in event order). A subscriber's throughput is about this many divided by
+    /// its answer time: at 4, a subscriber answering in 15 ms on a busy machine fell behind 350 orders/s
+    /// (docs/performance.md, Round 21).
     /// </summary>
-    public int MaxConcurrentPerSubscriber { get; set; } = 4;
+    public int MaxConcurrentPerSubscriber { get; set; } = 16;
+
+    /// <summary>
+    /// Subscribers this replica sends to at once, each in a lane of its own; the others wait for a free lane,
+    /// the one waiting longest first.
+    /// </summary>
+    public int MaxSubscribersAtOnce { get; set; } = 8;
 
     /// <summary>Refuse private, link-local, multicast and unspecified targets (SSRF). Default: on outside Development.</summary>
     public bool? BlockPrivateNetworks { get; set; }
