@@ -95,7 +95,7 @@ public sealed class WebhookDispatcher(
         lane.Start(TaskScheduler.Default);
     }
 
-    /// <summary>Claims, sends and records one subscriber's due rows, batch after batch, until none is left.</summary>
+    /// <summary>Claims, sends and records one subscriber's due rows, batch after batch, until none is left (or others wait for a lane).</summary>
     private async Task RunLaneAsync(Guid subscriptionId, CancellationToken ct)
     {
         try
@@ -111,6 +111,12 @@ public sealed class WebhookDispatcher(
                 }
                 var subscription = await db.WebhookSubscriptions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == subscriptionId, ct);
                 await SendAllAsync(db, subscription, claimed, ct);
+                if (_lanes.Count >= _options.MaxSubscribersAtOnce)
+                {
+                    // Every lane is taken and other subscribers may be waiting: this one ends after each batch, and
+                    // the job's next look gives the lanes to the subscribers waiting longest, this one among them.
+                    break;
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -157,14 +163,15 @@ public sealed class WebhookDispatcher(
 
     private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, CancellationToken ct) =>
         // One statement: the due rows are locked, skipped by other instances while locked, and leased for
-        // ClaimLease so that no instance takes them again while they are being sent.
+        // ClaimLease so that no instance takes them again while they are being sent. Oldest due first, in the
+        // order of the subscriber's index, so a claim reads about a batch of rows however long the backlog.
         await db.WebhookDeliveries
             .FromSqlRaw($$"""
                 UPDATE webhook_deliveries SET next_attempt_at = {0}
                 WHERE id IN (
                     SELECT id FROM webhook_deliveries d
                     WHERE subscription_id = {1} AND status = 'pending' AND next_attempt_at <= now() AND {{NoEarlierEventPending}}
-                    ORDER BY id
+                    ORDER BY next_attempt_at, id
                     LIMIT {2}
                     FOR UPDATE SKIP LOCKED)
                 RETURNING *
