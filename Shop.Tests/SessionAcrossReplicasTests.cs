@@ -68,7 +68,7 @@ public sealed class SessionAcrossReplicasTests(ScaledShopApp shop)
         }
 
         await page.GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
-        await page.WaitForURLAsync("**/my/orders");
+        await Chromium.WaitForRouteAsync(page, "/my/orders");
         // The list loaded (an authenticated call answered), so the page got past the expired token.
         await page.GetByText("You have no orders yet").WaitForAsync();
         Assert.Contains("/my/orders", page.Url);

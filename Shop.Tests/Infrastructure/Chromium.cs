@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Xunit;
 
@@ -53,13 +54,27 @@ public sealed class Chromium : IAsyncDisposable
         return page;
     }
 
+    /// <summary>
+    /// Waits until the page's address is <paramref name="path"/>. The SPA changes routes in the page, and
+    /// <c>WaitForURLAsync</c> compares the address once, then listens for the next navigation event: an event that
+    /// reaches the client between the two can be missed, and the wait then times out although the page is there
+    /// (the likely cause of a CI run's timeout on <c>/admin/inventory</c>, whose page journal showed that navigation).
+    /// Polling the address has no such gap.
+    /// </summary>
+    public static Task WaitForRouteAsync(IPage page, string path) =>
+        WaitForRouteAsync(page, new Regex("^[^?#]*" + Regex.Escape(path) + "([?#].*)?$"));
+
+    /// <inheritdoc cref="WaitForRouteAsync(IPage, string)"/>
+    public static Task WaitForRouteAsync(IPage page, Regex address) =>
+        Assertions.Expect(page).ToHaveURLAsync(address, new() { Timeout = 20_000 });
+
     public static async Task SignInAsync(IPage page, string email, string password)
     {
         await page.GotoAsync("/signin");
         await page.GetByLabel("Email").FillAsync(email);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync("**/catalog");
+        await WaitForRouteAsync(page, "/catalog");
     }
 
     public async ValueTask DisposeAsync()
