@@ -17,8 +17,11 @@ public sealed class SignalledJobTests
         {
             await WaitForPassesAsync(job, 1); // the pass every job runs when it starts
 
+            // Taken before the wake-up: asked for after it, a gathering already started would be missed and the
+            // test would wait for the one after it, which never comes.
+            var started = job.NextGatheringAsync();
             signal.Notify();
-            var gathering = await job.NextGatheringAsync().WaitAsync(TimeSpan.FromSeconds(30), ct);
+            var gathering = await started.WaitAsync(TimeSpan.FromSeconds(30), ct);
             var next = job.NextGatheringAsync();
             signal.Notify(); // two more commits announced while the first wake-up gathers
             signal.Notify();
