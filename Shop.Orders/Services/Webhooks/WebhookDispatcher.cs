@@ -98,6 +98,7 @@ public sealed class WebhookDispatcher(
     /// <summary>Claims, sends and records one subscriber's due rows, batch after batch, until none is left (or others wait for a lane).</summary>
     private async Task RunLaneAsync(Guid subscriptionId, CancellationToken ct)
     {
+        var endedNormally = false;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -118,23 +119,27 @@ public sealed class WebhookDispatcher(
                     break;
                 }
             }
+            endedNormally = !ct.IsCancellationRequested;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            _lanes.TryRemove(subscriptionId, out _);
-            return;
         }
         catch (Exception e)
         {
             // The claimed rows keep their lease and come back when it ends; the job's next look starts a new lane
-            // (not at once: the database may be away).
-            _lanes.TryRemove(subscriptionId, out _);
+            // (not at once, since the database may be away: this lane does not wake the job).
             logger.LogWarning(e, "Webhook lane for subscription {SubscriptionId} failed; its claimed deliveries are retried after their lease", subscriptionId);
-            return;
         }
-        _lanes.TryRemove(subscriptionId, out _);
-        // Rows that came for this subscriber after the lane's last claim were announced while it still ran.
-        signal.Notify();
+        finally
+        {
+            _lanes.TryRemove(subscriptionId, out _);
+        }
+        if (endedNormally)
+        {
+            // Rows that came for this subscriber after the lane's last claim were announced while it still ran;
+            // the lane is gone first, so the job's look that follows can start a new one.
+            signal.Notify();
+        }
     }
 
     private async Task SendAllAsync(OrdersDbContext db, WebhookSubscription? subscription, List<WebhookDelivery> claimed, CancellationToken ct)
