@@ -246,11 +246,6 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
 
     private static async Task ExpectCountAsync(ILocator locator, int count)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (await locator.CountAsync() != count && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-        Assert.Equal(count, await locator.CountAsync());
+        Assert.Equal(count, await Eventually.ReadUntilAsync(locator.CountAsync, n => n == count, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(100)));
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Shop.ServiceDefaults;
+using Shop.Tests.Infrastructure;
 using Xunit;
 
 namespace Shop.Tests;
@@ -47,11 +48,7 @@ public sealed class CacheRetryTests
         pending.Enqueue("first");
         retry.Schedule();
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
-        while (!(pending.IsEmpty && done.Contains("late")) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.HoldsAsync(() => pending.IsEmpty && done.Contains("late"), TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(20));
         Assert.True(lateArrivalAdded, "the loop never ran its last check");
         Assert.Equal(["first", "late"], done.ToArray());
         Assert.Empty(pending);

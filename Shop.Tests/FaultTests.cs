@@ -182,41 +182,31 @@ public sealed class FaultTests(ShopApp shop)
     private async Task WaitUntilNoStockReleaseIsDueAsync()
     {
         await using var orders = await shop.OpenDatabaseAsync("ordersdb");
-        var until = DateTime.UtcNow + Patience;
-        while (true)
+        var count = await Eventually.ReadUntilAsync(async () =>
         {
             await using var due = new Npgsql.NpgsqlCommand("SELECT count(*)::int FROM stock_releases WHERE due_at <= now()", orders);
-            var count = (int)(await due.ExecuteScalarAsync())!;
-            if (count == 0)
-            {
-                return;
-            }
-            Assert.True(DateTime.UtcNow < until, $"{count} stock releases still due after {Patience.TotalSeconds:0} s: the release worker is not draining them.");
-            await Task.Delay(250);
-        }
+            return (int)(await due.ExecuteScalarAsync())!;
+        }, n => n == 0, Patience, TimeSpan.FromMilliseconds(250));
+        Assert.True(count == 0, $"{count} stock releases still due after {Patience.TotalSeconds:0} s: the release worker is not draining them.");
     }
 
     private async Task<HttpResponseMessage> PollAsync(string path, HttpStatusCode status, string? bodyContains = null)
     {
-        var deadline = DateTime.UtcNow + Patience;
-        HttpResponseMessage? last = null;
-        while (DateTime.UtcNow < deadline)
+        HttpResponseMessage? last = null; // the last answer, when the last attempt failed to connect too
+        var answered = await Eventually.ReadUntilAsync(async () =>
         {
             try
             {
                 last = await shop.Client().GetAsync(path);
-                if (last.StatusCode == status && (bodyContains is null || (await last.Content.ReadAsStringAsync()).Contains(bodyContains)))
-                {
-                    return last;
-                }
+                return last.StatusCode == status && (bodyContains is null || (await last.Content.ReadAsStringAsync()).Contains(bodyContains));
             }
             catch (HttpRequestException)
             {
+                return false;
             }
-            await Task.Delay(250);
-        }
-        Assert.Fail($"{path} never answered {(int)status} {bodyContains}; last: {(int?)last?.StatusCode} {(last is null ? "" : await last.Content.ReadAsStringAsync())}");
-        return null!;
+        }, ok => ok, Patience, TimeSpan.FromMilliseconds(250));
+        Assert.True(answered, $"{path} never answered {(int)status} {bodyContains}; last: {(int?)last?.StatusCode} {(last is null ? "" : await last.Content.ReadAsStringAsync())}");
+        return last!;
     }
 
     /// <summary>
@@ -227,20 +217,12 @@ public sealed class FaultTests(ShopApp shop)
     /// </summary>
     internal static async Task<HttpResponseMessage> UntilAsync(Func<Task<HttpResponseMessage>> request, Func<HttpResponseMessage, bool> done)
     {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
+        var response = await Eventually.ReadUntilAsync(request, done, Patience, TimeSpan.FromMilliseconds(500));
+        if (!done(response))
         {
-            var response = await request();
-            if (done(response))
-            {
-                return response;
-            }
-            if (DateTime.UtcNow >= deadline)
-            {
-                Assert.Fail($"still {(int)response.StatusCode} after {Patience.TotalSeconds} s from {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {await response.Content.ReadAsStringAsync()}");
-            }
-            await Task.Delay(500);
+            Assert.Fail($"still {(int)response.StatusCode} after {Patience.TotalSeconds} s from {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {await response.Content.ReadAsStringAsync()}");
         }
+        return response;
     }
 }
 
@@ -330,13 +312,8 @@ public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
         await RunAsync("users", async () =>
         {
             // A pooled connection to the stopped process may fail once before the refusal shows; bounded.
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            HttpResponseMessage login;
-            do
-            {
-                login = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
-            }
-            while ((int)login.StatusCode is not (502 or 503 or 504) && DateTime.UtcNow < deadline);
+            var login = await Eventually.ReadUntilAsync(() => shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password }),
+                r => (int)r.StatusCode is 502 or 503 or 504, TimeSpan.FromSeconds(30), TimeSpan.Zero);
             // A service that is down gives a 5xx problem at once, never a hang.
             // A single instance listens on its own port (no proxy in between), so the gateway's
             // connection is refused at once, and the gateway says so: 503 with Retry-After.

@@ -50,11 +50,7 @@ public sealed class GatewayLimitsTests(ShopApp shop)
 
         // Once the attacker's burst is spent and answered — every one of its loops is being refused (or
         // after 20 s, when nothing limits it) — and while it keeps hammering:
-        var deadline = Stopwatch.StartNew();
-        while (!lastAnswers.All(a => a == 429) && deadline.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.HoldsAsync(() => lastAnswers.All(a => a == 429), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
         var answeredBefore = statuses.Count;
         var signIn = Stopwatch.StartNew();
         var owner = await shop.ClientFrom(IPAddress.Parse("127.0.0.3")).PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });

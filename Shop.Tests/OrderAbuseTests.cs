@@ -218,30 +218,15 @@ public sealed class OrderAbuseTests(ShopApp shop)
 
     private static async Task<JsonElement> WaitForStatusAsync(ShopClient client, string id, string status)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        JsonElement order;
-        do
-        {
-            order = await (await client.GetAsync($"/orders/{id}")).JsonAsync();
-            if (order.GetProperty("status").GetString() == status)
-            {
-                return order;
-            }
-            await Task.Delay(250);
-        }
-        while (DateTime.UtcNow < deadline);
-        Assert.Fail($"order {id} is still {order.GetProperty("status").GetString()}, expected {status}");
-        return default;
+        var order = await Eventually.ReadUntilAsync(async () => await (await client.GetAsync($"/orders/{id}")).JsonAsync(),
+            o => o.GetProperty("status").GetString() == status, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
+        Assert.True(order.GetProperty("status").GetString() == status, $"order {id} is still {order.GetProperty("status").GetString()}, expected {status}");
+        return order;
     }
 
     private static async Task WaitForStockAsync(ShopClient client, string sku, int expected)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        int stock;
-        while ((stock = await client.StockAsync(sku)) != expected && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(250);
-        }
+        var stock = await Eventually.ReadUntilAsync(() => client.StockAsync(sku), s => s == expected, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
         Assert.Equal(expected, stock);
     }
 }

@@ -63,12 +63,7 @@ public sealed class RetentionTests(ShopApp shop)
 
     private static async Task WaitUntilAsync(NpgsqlConnection db, string countSql, long expected, params (string Name, object Value)[] parameters)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        long count;
-        while ((count = await ScalarAsync(db, countSql, parameters)) != expected && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(250);
-        }
+        var count = await Eventually.ReadUntilAsync(() => ScalarAsync(db, countSql, parameters), n => n == expected, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
         Assert.True(count == expected, $"still {count} rows (expected {expected}) after 20 s: {countSql}");
     }
 

@@ -196,12 +196,8 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         await ExecuteAsync(db, "INSERT INTO stock_releases (order_id, due_at, attempts, created_at) VALUES (@order, now() + interval '2 minutes', 0, now())", ("order", orderId));
         await ExecuteAsync(db, "UPDATE stock_releases SET due_at = now() WHERE order_id = @order", ("order", orderId));
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (await admin.StockAsync(sku) != 10 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200);
-        }
-        Assert.True(await admin.StockAsync(sku) == 10,
+        var stock = await Eventually.ReadUntilAsync(() => admin.StockAsync(sku), s => s == 10, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+        Assert.True(stock == 10,
             $"the stock of a release made due was not returned within 30 s (release poll interval {ScaledShopApp.SlowFallbackPoll}, guard due in 2 minutes)");
     }
 

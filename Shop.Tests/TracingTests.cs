@@ -186,14 +186,9 @@ public sealed class TracingTests(TracedShopApp shop)
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
-        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition())
+        if (!await Eventually.HoldsAsync(condition, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)))
         {
-            if (patience.IsCancellationRequested)
-            {
-                throw new TimeoutException($"Waited 60 s for {what}.");
-            }
-            await Task.Delay(100);
+            throw new TimeoutException($"Waited 60 s for {what}.");
         }
     }
 }

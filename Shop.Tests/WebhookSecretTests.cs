@@ -142,12 +142,9 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
             """, ("id", hookId), ("url", receiver.Url), ("secret", legacySecret));
         try
         {
-            var deadline = DateTime.UtcNow + Patience;
-            while (await RetentionTests.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE id = @id AND row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
-                       ("id", hookId), ("secret", legacySecret)) != 0 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
+            await Eventually.ReadUntilAsync(() => RetentionTests.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE id = @id AND row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
+                    ("id", hookId), ("secret", legacySecret)),
+                n => n == 0, Patience, TimeSpan.FromMilliseconds(250));
             Assert.Equal(0L, await RetentionTests.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
                 ("secret", legacySecret)));
 

@@ -264,22 +264,12 @@ public sealed class WebhookTests(ShopApp shop)
 
     internal static async Task<JsonElement> WaitForDeliveryAsync(ShopClient admin, string hookId, string orderId, string status, int minAttempts = 0)
     {
-        var deadline = DateTime.UtcNow + Patience;
-        JsonElement last = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            var page = await (await admin.GetAsync($"/orders/webhooks/{hookId}/deliveries?limit=200")).JsonAsync();
-            foreach (var row in page.GetProperty("items").EnumerateArray().Where(r => r.GetProperty("order_id").GetString() == orderId))
-            {
-                last = row;
-                if (row.GetProperty("status").GetString() == status && row.GetProperty("attempts").GetInt32() >= minAttempts)
-                {
-                    return row;
-                }
-            }
-            await Task.Delay(200);
-        }
-        Assert.Fail($"No {status} delivery for order {orderId}; last seen: {(last.ValueKind == JsonValueKind.Undefined ? "none" : last.GetRawText())}");
-        return default;
+        bool Matches(JsonElement row) => row.GetProperty("status").GetString() == status && row.GetProperty("attempts").GetInt32() >= minAttempts;
+        var rows = await Eventually.ReadUntilAsync(
+            async () => (await (await admin.GetAsync($"/orders/webhooks/{hookId}/deliveries?limit=200")).JsonAsync())
+                .GetProperty("items").EnumerateArray().Where(r => r.GetProperty("order_id").GetString() == orderId).ToList(),
+            found => found.Any(Matches), Patience, TimeSpan.FromMilliseconds(200));
+        Assert.True(rows.Any(Matches), $"No {status} delivery for order {orderId}; last seen: {(rows.Count == 0 ? "none" : rows[^1].GetRawText())}");
+        return rows.First(Matches);
     }
 }

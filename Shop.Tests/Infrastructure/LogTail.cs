@@ -14,17 +14,9 @@ public sealed class LogTail(string path)
     /// </summary>
     public async Task<string> WaitForAsync(string line)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var written = await ReadAsync();
-            if (written.Contains(line, StringComparison.Ordinal))
-            {
-                return written;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"{Path.GetFileName(path)} has no \"{line}\" after 30 s; written meanwhile:\n{written}");
-            await Task.Delay(200);
-        }
+        var written = await Eventually.ReadUntilAsync(ReadAsync, w => w.Contains(line, StringComparison.Ordinal), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+        Assert.True(written.Contains(line, StringComparison.Ordinal), $"{Path.GetFileName(path)} has no \"{line}\" after 30 s; written meanwhile:\n{written}");
+        return written;
     }
 
     private async Task<string> ReadAsync()

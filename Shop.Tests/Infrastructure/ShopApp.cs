@@ -228,13 +228,9 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// </summary>
     public async Task WaitUntilRedisClientsAreBackAsync()
     {
-        var missing = RedisClientsAtStart.ToList();
-        for (var deadline = DateTime.UtcNow.AddSeconds(30); missing.Count > 0; await Task.Delay(200))
-        {
-            var connected = await RedisClientNamesAsync();
-            missing = [.. RedisClientsAtStart.Except(connected)];
-            Assert.True(missing.Count == 0 || DateTime.UtcNow < deadline, $"not connected to Redis again after 30 s: {string.Join(", ", missing)}");
-        }
+        var missing = await Eventually.ReadUntilAsync(async () => RedisClientsAtStart.Except(await RedisClientNamesAsync()).ToList(),
+            m => m.Count == 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+        Assert.True(missing.Count == 0, $"not connected to Redis again after 30 s: {string.Join(", ", missing)}");
     }
 
     private async Task<IReadOnlyList<string>> RedisClientNamesAsync()

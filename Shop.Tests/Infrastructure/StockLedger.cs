@@ -14,19 +14,9 @@ public static class StockLedger
     public static async Task AssertConsistentAsync(ShopAppHost shop, IReadOnlyDictionary<string, int> initialStock, IEnumerable<int> userIds)
     {
         // Releases of abandoned reservations run in the background: give them a bounded while.
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        string? problem;
-        do
-        {
-            problem = await FindInconsistencyAsync(shop, initialStock, userIds.ToList());
-            if (problem is null)
-            {
-                return;
-            }
-            await Task.Delay(1000);
-        }
-        while (DateTime.UtcNow < deadline);
-        Assert.Fail(problem);
+        var users = userIds.ToList();
+        var problem = await Eventually.ReadUntilAsync(() => FindInconsistencyAsync(shop, initialStock, users), p => p is null, TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(1));
+        Assert.True(problem is null, problem);
     }
 
     private static async Task<string?> FindInconsistencyAsync(ShopAppHost shop, IReadOnlyDictionary<string, int> initialStock, List<int> userIds)
@@ -167,13 +157,13 @@ public sealed class OrderLoad(IReadOnlyList<(ShopClient Client, TestUser User)> 
     /// <summary>Waits (polling, at most a minute) until <paramref name="condition"/> holds; fails saying what did not happen.</summary>
     public async Task WaitUntilAsync(Func<bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (!condition())
+        await Eventually.HoldsAsync(() => condition() || _workers.All(w => w.IsCompleted), TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(100));
+        if (condition())
         {
-            Assert.False(_workers.All(w => w.IsCompleted), $"the load ended before {what} (placed {Placed}, refused {Refused}, unavailable {Unavailable}, sent {Sent})");
-            Assert.True(DateTime.UtcNow < deadline, $"no {what} within a minute (placed {Placed}, refused {Refused}, unavailable {Unavailable}, sent {Sent})");
-            await Task.Delay(100);
+            return;
         }
+        Assert.False(_workers.All(w => w.IsCompleted), $"the load ended before {what} (placed {Placed}, refused {Refused}, unavailable {Unavailable}, sent {Sent})");
+        Assert.Fail($"no {what} within a minute (placed {Placed}, refused {Refused}, unavailable {Unavailable}, sent {Sent})");
     }
 
     public async ValueTask DisposeAsync()

@@ -82,15 +82,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public int HeldUntilTimeout => Volatile.Read(ref _heldUntilTimeout);
 
     /// <summary>Waits (bounded) until a delivery is in flight.</summary>
-    public async Task<bool> WaitForInFlightAsync(TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (InFlight == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-        return InFlight > 0;
-    }
+    public Task<bool> WaitForInFlightAsync(TimeSpan within) =>
+        Eventually.HoldsAsync(() => InFlight > 0, within, TimeSpan.FromMilliseconds(20));
 
     public async Task ListenAsync()
     {
@@ -140,20 +133,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     }
 
     /// <summary>Waits (bounded) for a delivery about the order, or returns null.</summary>
-    public async Task<ReceivedWebhook?> WaitForAsync(string orderId, string eventType, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            var hit = Received.FirstOrDefault(r => r.EventType == eventType && r.OrderId == orderId);
-            if (hit is not null)
-            {
-                return hit;
-            }
-            await Task.Delay(100);
-        }
-        return null;
-    }
+    public Task<ReceivedWebhook?> WaitForAsync(string orderId, string eventType, TimeSpan within) =>
+        Eventually.ReadUntilAsync(() => Task.FromResult(Received.FirstOrDefault(r => r.EventType == eventType && r.OrderId == orderId)),
+            hit => hit is not null, within, TimeSpan.FromMilliseconds(100));
 
     /// <summary>As a subscriber should verify: a recent <c>t</c> and any <c>v1</c> that matches (two during a secret rotation).</summary>
     public static bool SignatureIsValid(string secret, ReceivedWebhook webhook)
