@@ -153,22 +153,7 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
             // OutboxAnnouncer does, stands in for a replica no dispatcher here shares memory with: only the
             // database can tell them.
             var orderId = Guid.NewGuid();
-            var eventId = Guid.NewGuid();
-            var payload = JsonSerializer.Serialize(new
-            {
-                id = eventId,
-                type = "order.created",
-                created_at = DateTime.UtcNow,
-                data = new { order = new { id = orderId, user_id = 0, status = "pending" } },
-            });
-            await using (var db = await OpenOrdersAsAppAsync())
-            {
-                await ExecuteAsync(db, """
-                    INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts, next_attempt_at, created_at)
-                    VALUES (@subscription, @event, 'order.created', @order, @payload, 'pending', 0, now(), now())
-                    """, ("subscription", Guid.Parse(hookId)), ("event", eventId), ("order", orderId), ("payload", payload));
-                await ExecuteAsync(db, "SELECT pg_notify('webhook_outbox', 'another-replica')");
-            }
+            await InsertAnnouncedDeliveryAsync(hookId, orderId, userId: 0);
 
             var received = await receiver.WaitForAsync(orderId.ToString(), "order.created", TimeSpan.FromSeconds(30));
             Assert.True(received is not null, $"an outbox row announced by another process was not delivered within 30 s (poll interval {ScaledShopApp.SlowFallbackPoll})");
@@ -199,6 +184,52 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         var stock = await Eventually.ReadUntilAsync(() => admin.StockAsync(sku), s => s == 10, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
         Assert.True(stock == 10,
             $"the stock of a release made due was not returned within 30 s (release poll interval {ScaledShopApp.SlowFallbackPoll}, guard due in 2 minutes)");
+    }
+
+    [Fact]
+    public async Task A_failed_delivery_is_retried_when_it_falls_due_without_waiting_for_the_poll()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            // The first attempt answers 500. Nothing announces the retry: only the next due time the job reads
+            // after its pass wakes a dispatcher for it (the default schedule's first wait, 10 s ± 20 %) before
+            // the 10-minute poll.
+            const int userId = 4242;
+            receiver.FailFirst(userId, 1);
+            var orderId = Guid.NewGuid();
+            await InsertAnnouncedDeliveryAsync(hookId, orderId, userId);
+
+            var received = await receiver.WaitForAsync(orderId.ToString(), "order.created", TimeSpan.FromSeconds(40));
+            Assert.True(received is not null,
+                $"a delivery that failed its first attempt was not retried within 40 s ({receiver.AttemptsFor(userId)} attempt(s) seen; poll interval {ScaledShopApp.SlowFallbackPoll})");
+            Assert.Equal(2, receiver.AttemptsFor(userId));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>An <c>order.created</c> outbox row for the subscription, committed over SQL and announced as a replica's <c>OutboxAnnouncer</c> does.</summary>
+    private async Task InsertAnnouncedDeliveryAsync(string hookId, Guid orderId, int userId)
+    {
+        var eventId = Guid.NewGuid();
+        var payload = JsonSerializer.Serialize(new
+        {
+            id = eventId,
+            type = "order.created",
+            created_at = DateTime.UtcNow,
+            data = new { order = new { id = orderId, user_id = userId, status = "pending" } },
+        });
+        await using var db = await OpenOrdersAsAppAsync();
+        await ExecuteAsync(db, """
+            INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts, next_attempt_at, created_at)
+            VALUES (@subscription, @event, 'order.created', @order, @payload, 'pending', 0, now(), now())
+            """, ("subscription", Guid.Parse(hookId)), ("event", eventId), ("order", orderId), ("payload", payload));
+        await ExecuteAsync(db, "SELECT pg_notify('webhook_outbox', 'another-replica')");
     }
 
     /// <summary>The Orders database as the service's own role, so the triggers run with the rights the service has.</summary>

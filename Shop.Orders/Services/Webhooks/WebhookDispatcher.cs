@@ -37,8 +37,6 @@ public sealed class WebhookDispatcher(
 
     protected override TimeSpan GatherAfterWake => _options.GatherAfterWake;
 
-    private sealed record PendingSummary(long Count, DateTime? NextDue);
-
     protected override async Task<JobPass> RunOnceAsync(CancellationToken ct)
     {
         using var scope = scopes.CreateScope();
@@ -69,14 +67,39 @@ public sealed class WebhookDispatcher(
                 StartLane(subscriptionId, ct);
             }
         }
-        // Column names follow the snake_case convention.
-        var pending = (await db.Database.SqlQuery<PendingSummary>($"""
-                SELECT count(*) AS count, min(next_attempt_at) FILTER (WHERE next_attempt_at > now()) AS next_due
-                FROM webhook_deliveries WHERE status = 'pending'
+        // Each subscriber's earliest row due later, one probe of its index each, so a pass costs the same whatever
+        // the backlog (a min over every pending row read all 50,000 of a dead subscriber's: Round 23).
+        var nextDue = (await db.Database.SqlQuery<DateTime?>($"""
+                SELECT min(later.due) AS "Value" FROM webhook_subscriptions s
+                CROSS JOIN LATERAL (
+                    SELECT d.next_attempt_at AS due FROM webhook_deliveries d
+                    WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at > now()
+                    ORDER BY d.next_attempt_at
+                    LIMIT 1) later
                 """).ToListAsync(ct))[0];
         await transaction.CommitAsync(ct);
-        metrics.SetPending(pending.Count);
-        return new JobPass(false, pending.NextDue);
+        await CountPendingAsync(db, ct);
+        return new JobPass(false, nextDue);
+    }
+
+    /// <summary>How stale the <c>shop.webhooks.pending</c> gauge may get while lanes are sending.</summary>
+    private static readonly TimeSpan PendingCountInterval = TimeSpan.FromSeconds(5);
+
+    private long _pendingCountedAt;
+
+    /// <summary>
+    /// Refreshes the pending gauge: at every pass while no lane runs (passes are rare then), otherwise at most every
+    /// <see cref="PendingCountInterval"/>. The count reads every pending row, and under load a pass runs for nearly
+    /// every commit.
+    /// </summary>
+    private async Task CountPendingAsync(OrdersDbContext db, CancellationToken ct)
+    {
+        if (!_lanes.IsEmpty && Stopwatch.GetElapsedTime(_pendingCountedAt) < PendingCountInterval)
+        {
+            return;
+        }
+        _pendingCountedAt = Stopwatch.GetTimestamp();
+        metrics.SetPending((await db.Database.SqlQuery<long>($"""SELECT count(*) AS "Value" FROM webhook_deliveries WHERE status = 'pending'""").ToListAsync(ct))[0]);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
