@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -36,9 +37,18 @@ public sealed class ShopClient(HttpClient http, string? token)
         return await Http.SendAsync(request);
     }
 
-    public async Task<string> LoginAsync(string email, string password)
+    /// <summary>
+    /// Signs in and returns the access token. A 503 is Users' own "try again" (its throttle could not count the
+    /// attempt in Redis in time, or too many password checks at once): <paramref name="whyUnavailable"/> adds
+    /// what explains it (Users' warnings, which CI does not keep) to the failure.
+    /// </summary>
+    public async Task<string> LoginAsync(string email, string password, Func<Task<string>>? whyUnavailable = null)
     {
         var response = await PostJsonAsync("/users/login", new { email, password });
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable && whyUnavailable is not null)
+        {
+            Assert.Fail($"The sign-in of {email} got 503: {await response.Content.ReadAsStringAsync()}\n{await whyUnavailable()}");
+        }
         await response.ExpectAsync(200);
         return (await response.JsonAsync()).GetProperty("access_token").GetString()!;
     }
