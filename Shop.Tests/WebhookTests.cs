@@ -262,6 +262,83 @@ public sealed class WebhookTests(ShopApp shop)
         await (await admin.GetAsync($"/orders/webhooks/{id}/deliveries")).ExpectProblemAsync(404);
     }
 
+    [Fact]
+    public async Task While_every_lane_is_taken_the_subscriber_waiting_longest_gets_the_next_lane_that_frees()
+    {
+        // Eight subscribers fill this replica's eight lanes (Webhooks:MaxSubscribersAtOnce) with three batches
+        // each, at a receiver that answers in 200 ms. A ninth's one delivery, due an hour ago, comes once all
+        // eight lanes are sending. While every lane is taken a lane ends after each batch, so the ninth gets the
+        // first lane that frees, before any of the eight has sent its whole backlog; a lane that kept its
+        // subscriber until its backlog was gone would leave the ninth waiting for that.
+        const int Backlog = 250; // BatchSize 100: three batches
+        await using var slow = await WebhookReceiver.StartAsync();
+        slow.AnswerAfter(TimeSpan.FromMilliseconds(200));
+        await using var waiting = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var hooks = new List<string>();
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            for (var lane = 1; lane <= 8; lane++)
+            {
+                var (hookId, _) = await SubscribeAsync(admin, $"{slow.Url}?lane={lane}", "order.created");
+                hooks.Add(hookId);
+                await InsertDeliveriesAsync(db, hookId, userId: lane, Backlog, dueAgo: TimeSpan.Zero);
+            }
+            Assert.True(await Eventually.HoldsAsync(() => Enumerable.Range(1, 8).All(lane => slow.AttemptsFor(lane) > 0), Patience, TimeSpan.FromMilliseconds(20)),
+                "the eight subscribers never all had a delivery in flight");
+
+            var (waitingHookId, _) = await SubscribeAsync(admin, waiting.Url, "order.created");
+            hooks.Add(waitingHookId);
+            var waitingOrder = (await InsertDeliveriesAsync(db, waitingHookId, userId: 9, 1, dueAgo: TimeSpan.FromHours(1)))[0];
+
+            var arrived = await waiting.WaitForAsync(waitingOrder.ToString(), "order.created", Patience);
+            var sentMeanwhile = Enumerable.Range(1, 8).Select(slow.AttemptsFor).ToArray();
+            Assert.True(arrived is not null, $"the waiting subscriber's delivery never arrived; the eight had received {string.Join(", ", sentMeanwhile)}");
+            Assert.True(sentMeanwhile.All(n => n < Backlog),
+                $"the waiting subscriber got a lane only once a backlog of {Backlog} was sent; the eight had received {string.Join(", ", sentMeanwhile)}");
+        }
+        finally
+        {
+            foreach (var hookId in hooks)
+            {
+                await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> <c>order.created</c> rows for the subscription, each about a new order of
+    /// <paramref name="userId"/>, due <paramref name="dueAgo"/> ago, committed over SQL and announced; their order ids.
+    /// </summary>
+    private static async Task<List<Guid>> InsertDeliveriesAsync(Npgsql.NpgsqlConnection db, string hookId, int userId, int count, TimeSpan dueAgo)
+    {
+        await using var insert = new Npgsql.NpgsqlCommand("""
+            INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts, next_attempt_at, created_at)
+            SELECT @subscription, e.event_id, 'order.created', e.order_id,
+                   json_build_object('id', e.event_id, 'type', 'order.created', 'created_at', now(),
+                       'data', json_build_object('order', json_build_object('id', e.order_id, 'user_id', @user, 'status', 'pending')))::text,
+                   'pending', 0, now() - @ago, now()
+            FROM (SELECT gen_random_uuid() AS event_id, gen_random_uuid() AS order_id FROM generate_series(1, @count)) e
+            RETURNING order_id;
+            """, db);
+        insert.Parameters.AddWithValue("subscription", Guid.Parse(hookId));
+        insert.Parameters.AddWithValue("user", userId);
+        insert.Parameters.AddWithValue("ago", dueAgo);
+        insert.Parameters.AddWithValue("count", count);
+        var orders = new List<Guid>();
+        await using (var reader = await insert.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                orders.Add(reader.GetGuid(0));
+            }
+        }
+        await using var announce = new Npgsql.NpgsqlCommand("SELECT pg_notify('webhook_outbox', 'test')", db);
+        await announce.ExecuteNonQueryAsync();
+        return orders;
+    }
+
     internal static async Task<JsonElement> WaitForDeliveryAsync(ShopClient admin, string hookId, string orderId, string status, int minAttempts = 0)
     {
         bool Matches(JsonElement row) => row.GetProperty("status").GetString() == status && row.GetProperty("attempts").GetInt32() >= minAttempts;

@@ -34,6 +34,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private TaskCompletionSource? _released;
     private TimeSpan _heldAtMost;
     private int _heldUntilTimeout;
+    private TimeSpan _answerAfter;
 
     public WebhookReceiver() => Port = FreePort();
 
@@ -74,6 +75,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// dispatcher's 5 s attempt timeout): a slow subscriber that still answers.
     /// </summary>
     public void HoldUntilReleased(TimeSpan atMost) => (_released, _heldAtMost) = (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), atMost);
+
+    /// <summary>
+    /// Count and keep each delivery as it arrives, then answer it only after <paramref name="delay"/>: a subscriber
+    /// that takes that long per request (outside <see cref="InFlight"/>).
+    /// </summary>
+    public void AnswerAfter(TimeSpan delay) => _answerAfter = delay;
 
     /// <summary>Lets held deliveries (and later ones) answer at once.</summary>
     public void Release() => _released?.TrySetResult();
@@ -127,6 +134,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 return Results.StatusCode(500);
             }
             Received.Enqueue(webhook);
+            if (_answerAfter > TimeSpan.Zero)
+            {
+                await Task.Delay(_answerAfter);
+            }
             return Results.Ok();
         });
         await _app.StartAsync();
