@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Npgsql;
 using Shop.Tests.Infrastructure;
 using Xunit;
@@ -152,8 +151,8 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
             // An outbox row committed over SQL as the service's role, then announced as a replica's
             // OutboxAnnouncer does, stands in for a replica no dispatcher here shares memory with: only the
             // database can tell them.
-            var orderId = Guid.NewGuid();
-            await InsertAnnouncedDeliveryAsync(hookId, orderId, userId: 0);
+            await using var db = await OpenOrdersAsAppAsync();
+            var orderId = (await WebhookTests.InsertDeliveriesAsync(db, hookId, userId: 0, count: 1, dueAgo: TimeSpan.Zero))[0];
 
             var received = await receiver.WaitForAsync(orderId.ToString(), "order.created", TimeSpan.FromSeconds(30));
             Assert.True(received is not null, $"an outbox row announced by another process was not delivered within 30 s (poll interval {ScaledShopApp.SlowFallbackPoll})");
@@ -199,8 +198,8 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
             // the 10-minute poll.
             const int userId = 4242;
             receiver.FailFirst(userId, 1);
-            var orderId = Guid.NewGuid();
-            await InsertAnnouncedDeliveryAsync(hookId, orderId, userId);
+            await using var db = await OpenOrdersAsAppAsync();
+            var orderId = (await WebhookTests.InsertDeliveriesAsync(db, hookId, userId, count: 1, dueAgo: TimeSpan.Zero))[0];
 
             var received = await receiver.WaitForAsync(orderId.ToString(), "order.created", TimeSpan.FromSeconds(40));
             Assert.True(received is not null,
@@ -211,25 +210,6 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         {
             await admin.DeleteAsync($"/orders/webhooks/{hookId}");
         }
-    }
-
-    /// <summary>An <c>order.created</c> outbox row for the subscription, committed over SQL and announced as a replica's <c>OutboxAnnouncer</c> does.</summary>
-    private async Task InsertAnnouncedDeliveryAsync(string hookId, Guid orderId, int userId)
-    {
-        var eventId = Guid.NewGuid();
-        var payload = JsonSerializer.Serialize(new
-        {
-            id = eventId,
-            type = "order.created",
-            created_at = DateTime.UtcNow,
-            data = new { order = new { id = orderId, user_id = userId, status = "pending" } },
-        });
-        await using var db = await OpenOrdersAsAppAsync();
-        await ExecuteAsync(db, """
-            INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts, next_attempt_at, created_at)
-            VALUES (@subscription, @event, 'order.created', @order, @payload, 'pending', 0, now(), now())
-            """, ("subscription", Guid.Parse(hookId)), ("event", eventId), ("order", orderId), ("payload", payload));
-        await ExecuteAsync(db, "SELECT pg_notify('webhook_outbox', 'another-replica')");
     }
 
     /// <summary>The Orders database as the service's own role, so the triggers run with the rights the service has.</summary>

@@ -309,9 +309,10 @@ public sealed class WebhookTests(ShopApp shop)
 
     /// <summary>
     /// <paramref name="count"/> <c>order.created</c> rows for the subscription, each about a new order of
-    /// <paramref name="userId"/>, due <paramref name="dueAgo"/> ago, committed over SQL and announced; their order ids.
+    /// <paramref name="userId"/>, due <paramref name="dueAgo"/> ago, committed over SQL and announced as another
+    /// replica's <c>OutboxAnnouncer</c> does (a payload that names no replica here); their order ids.
     /// </summary>
-    private static async Task<List<Guid>> InsertDeliveriesAsync(Npgsql.NpgsqlConnection db, string hookId, int userId, int count, TimeSpan dueAgo)
+    internal static async Task<List<Guid>> InsertDeliveriesAsync(Npgsql.NpgsqlConnection db, string hookId, int userId, int count, TimeSpan dueAgo)
     {
         await using var insert = new Npgsql.NpgsqlCommand("""
             INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts, next_attempt_at, created_at)
