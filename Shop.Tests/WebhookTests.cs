@@ -225,6 +225,85 @@ public sealed class WebhookTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task A_subscriber_that_is_down_is_probed_one_delivery_at_a_time_and_gets_its_whole_backlog_when_it_comes_back()
+    {
+        // 100 deliveries due at a subscriber that refuses connections. Tried one by one, each would take an attempt
+        // every second or two on this stack's schedule (1, 1, 2, 2, 3 s) and use up its budget while the
+        // subscriber is away. Paused instead, the subscriber gets the first batch's attempts already in flight and
+        // then one probe per pause; the others wait with their budgets whole and go out once a probe gets through.
+        const int Backlog = 100;
+        await using var receiver = new WebhookReceiver(); // not listening yet
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            var orders = await InsertDeliveriesAsync(db, hookId, userId: 0, Backlog, dueAgo: TimeSpan.Zero);
+            var tried = await Eventually.ReadUntilAsync(() => DeliveryLogAsync(admin, hookId), rows => rows.Sum(r => r.Attempts) > 0, Patience, TimeSpan.FromMilliseconds(100));
+            Assert.True(tried.Sum(r => r.Attempts) > 0, "no delivery was attempted");
+            await Task.Delay(TimeSpan.FromSeconds(4)); // about three pauses: 1, 1 and 2 s, each ±20 %
+            var whileDown = await DeliveryLogAsync(admin, hookId);
+            var attemptsWhileDown = whileDown.Sum(r => r.Attempts);
+            // The first batch's attempts that were in flight before the first refusal came back (about 16), then at
+            // most three probes.
+            Assert.True(attemptsWhileDown <= MaxConcurrentPerSubscriber + 8,
+                $"{attemptsWhileDown} attempts at a subscriber that refused every connection for 4 s ({whileDown.Count(r => r.Attempts > 0)} of {Backlog} deliveries tried)");
+            var waiting = whileDown.Where(r => r.Attempts == 0).ToList();
+            Assert.True(waiting.All(r => r.NextAttemptAt > DateTime.UtcNow.AddSeconds(-1)),
+                "the log shows deliveries that wait for the subscriber as due in the past");
+
+            await receiver.ListenAsync();
+            Assert.True(await Eventually.HoldsAsync(() => orders.All(o => receiver.Received.Any(r => r.OrderId == o.ToString())), Patience, TimeSpan.FromMilliseconds(200)),
+                $"{orders.Count(o => receiver.Received.Any(r => r.OrderId == o.ToString()))} of {Backlog} deliveries arrived within {Patience.TotalSeconds:0} s of the subscriber's return");
+            var log = await DeliveryLogAsync(admin, hookId);
+            Assert.All(log, r => Assert.Equal("delivered", r.Status));
+            Assert.True(log.Sum(r => r.Attempts) <= Backlog + attemptsWhileDown + 5, $"{log.Sum(r => r.Attempts)} attempts in all for {Backlog} deliveries");
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
+    public async Task Deliveries_held_for_a_subscriber_down_longer_than_the_retry_schedule_are_given_up_untried()
+    {
+        // The schedule (1, 1, 2, 2, 3 s here) bounds how long a delivery is kept, tried or not: a subscriber
+        // gone for good does not keep its backlog pending forever, and the log says why each was given up.
+        const int Backlog = 60; // more than the first batch's attempts in flight and the probes, so some are never tried
+        await using var receiver = new WebhookReceiver(); // never listening
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            await InsertDeliveriesAsync(db, hookId, userId: 0, Backlog, dueAgo: TimeSpan.Zero);
+            var log = await Eventually.ReadUntilAsync(() => DeliveryLogAsync(admin, hookId), rows => rows.All(r => r.Status == "failed"), Patience, TimeSpan.FromMilliseconds(200));
+            Assert.True(log.All(r => r.Status == "failed"), $"{log.Count(r => r.Status == "failed")} of {Backlog} deliveries given up within {Patience.TotalSeconds:0} s");
+            // The first batch's attempts in flight together, then one probe per pause until a failed probe finds the
+            // backlog older than the schedule's 9 s: about seven pauses.
+            Assert.True(log.Sum(r => r.Attempts) <= MaxConcurrentPerSubscriber + 12,
+                $"{log.Sum(r => r.Attempts)} attempts at a subscriber that was never there (per delivery: {string.Join(", ", log.Select(r => r.Attempts))})");
+            Assert.Contains(log, r => r.Attempts == 0 && r.LastError!.Contains("unavailable for longer than the retry schedule"));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>Webhooks:MaxConcurrentPerSubscriber's default: a batch's attempts in flight before the first outcome.</summary>
+    private const int MaxConcurrentPerSubscriber = 16;
+
+    private sealed record LoggedDelivery(string Status, int Attempts, string? LastError, DateTime? NextAttemptAt);
+
+    private static async Task<List<LoggedDelivery>> DeliveryLogAsync(ShopClient admin, string hookId) =>
+        [.. (await (await admin.GetAsync($"/orders/webhooks/{hookId}/deliveries?limit=200")).JsonAsync()).GetProperty("items").EnumerateArray()
+            .Select(r => new LoggedDelivery(r.GetProperty("status").GetString()!, r.GetProperty("attempts").GetInt32(),
+                r.GetProperty("last_error").GetString(),
+                r.GetProperty("next_attempt_at").ValueKind == JsonValueKind.Null ? null : r.GetProperty("next_attempt_at").GetDateTime().ToUniversalTime()))];
+
+    [Fact]
     public async Task A_malformed_target_is_refused_naming_the_url()
     {
         var admin = await shop.AdminAsync();

@@ -75,7 +75,11 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
         modelBuilder.Entity<WebhookSubscription>(e =>
         {
             // Exactly one form of the secret: encrypted, or plaintext from an older version awaiting encryption.
-            e.ToTable(t => t.HasCheckConstraint("ck_webhook_subscriptions_one_secret", "(secret IS NULL) <> (secret_protected IS NULL)"));
+            e.ToTable(t =>
+            {
+                t.HasCheckConstraint("ck_webhook_subscriptions_one_secret", "(secret IS NULL) <> (secret_protected IS NULL)");
+                t.HasCheckConstraint("ck_webhook_subscriptions_unavailable_streak", "unavailable_streak >= 0");
+            });
             e.HasKey(x => x.Id).HasName("PK_webhook_subscriptions");
             e.Property(x => x.Id).ValueGeneratedNever();
             e.Property(x => x.Url).HasMaxLength(2048);

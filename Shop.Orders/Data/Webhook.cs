@@ -18,6 +18,14 @@ public sealed class WebhookSubscription
     public bool IsActive { get; set; } = true;
     public DateTime CreatedAt { get; set; }
 
+    /// <summary>
+    /// Set while the subscriber is unavailable (it did not answer, or answered 429/502/503/504, and nothing in the
+    /// same batch got through): its due deliveries wait, and when this passes one of them goes out as a probe.
+    /// </summary>
+    public DateTime? PausedUntil { get; set; }
+
+    /// <summary>Batches in a row that found the subscriber unavailable; picks the pause from the retry schedule.</summary>
+    public int UnavailableStreak { get; set; }
 }
 
 /// <summary>The outbox row of one event for one subscription, and its delivery log.</summary>

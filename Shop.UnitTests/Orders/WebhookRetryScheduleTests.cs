@@ -55,4 +55,31 @@ public sealed class WebhookRetryScheduleTests
             Assert.InRange(delay, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(12));
         }
     }
+
+    [Fact]
+    public void A_subscribers_pause_follows_the_schedule_and_stays_at_its_last_entry()
+    {
+        Assert.Equal(Default[0], WebhookDispatcher.PauseAfter(Default, 1, 0.5));
+        Assert.Equal(Default[3], WebhookDispatcher.PauseAfter(Default, 4, 0.5));
+        Assert.Equal(Default[^1], WebhookDispatcher.PauseAfter(Default, Default.Count + 50, 0.5));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(429)]
+    [InlineData(502)]
+    [InlineData(503)]
+    [InlineData(504)]
+    public void No_answer_or_an_answer_that_says_it_cannot_take_deliveries_now_is_about_the_subscriber(int? status) =>
+        Assert.Equal(SubscriberReach.Unavailable, WebhookDispatcher.ReachOf(status));
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(204)]
+    [InlineData(400)]
+    [InlineData(404)]
+    [InlineData(410)]
+    [InlineData(500)]
+    public void Any_other_answer_is_about_the_delivery_and_the_subscriber_is_there(int status) =>
+        Assert.Equal(SubscriberReach.Answered, WebhookDispatcher.ReachOf(status));
 }

@@ -355,6 +355,10 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("secret");
 
+                    b.Property<DateTime?>("PausedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("paused_until");
+
                     b.Property<string>("PreviousProtectedSecret")
                         .HasColumnType("text")
                         .HasColumnName("previous_secret_protected");
@@ -366,6 +370,10 @@ namespace Shop.Orders.Data.Migrations
                     b.Property<string>("ProtectedSecret")
                         .HasColumnType("text")
                         .HasColumnName("secret_protected");
+
+                    b.Property<int>("UnavailableStreak")
+                        .HasColumnType("integer")
+                        .HasColumnName("unavailable_streak");
 
                     b.Property<string>("Url")
                         .IsRequired()
@@ -379,6 +387,8 @@ namespace Shop.Orders.Data.Migrations
                     b.ToTable("webhook_subscriptions", null, t =>
                         {
                             t.HasCheckConstraint("ck_webhook_subscriptions_one_secret", "(secret IS NULL) <> (secret_protected IS NULL)");
+
+                            t.HasCheckConstraint("ck_webhook_subscriptions_unavailable_streak", "unavailable_streak >= 0");
                         });
                 });
 

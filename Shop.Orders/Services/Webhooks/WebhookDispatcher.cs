@@ -18,7 +18,9 @@ namespace Shop.Orders.Services.Webhooks;
 /// sender's rows come back), signs and POSTs each, then records the outcomes: delivered on 2xx, otherwise
 /// the next attempt per the back-off schedule with jitter, and failed after the last. A crash between send
 /// and record means a re-send, never a loss. Lanes run independently, so a subscriber that answers slowly
-/// or not at all delays only its own deliveries. Committed outbox rows wake the job on every replica
+/// or not at all delays only its own deliveries. A subscriber found unavailable is paused rather than tried
+/// once per due delivery: its deliveries wait and keep their retry budgets, one probe goes out when the pause
+/// ends, and the backlog follows as soon as a probe gets through. Committed outbox rows wake the job on every replica
 /// (<see cref="WebhookDispatchSignal"/>), and so does a lane that ends; otherwise it sleeps until the
 /// earliest retry or lease falls due, at most <c>Webhooks:PollInterval</c>.
 /// </summary>
@@ -58,7 +60,7 @@ public sealed class WebhookDispatcher(
                     WHERE d.subscription_id = s.id AND d.status = 'pending' AND {{NoEarlierEventPending}}
                     ORDER BY d.next_attempt_at
                     LIMIT 1) oldest
-                WHERE oldest.due <= now() AND s.id <> ALL({0})
+                WHERE oldest.due <= now() AND s.id <> ALL({0}) AND (s.paused_until IS NULL OR s.paused_until <= now())
                 ORDER BY oldest.due
                 LIMIT {1}
                 """, running, free).ToListAsync(ct);
@@ -68,14 +70,20 @@ public sealed class WebhookDispatcher(
             }
         }
         // Each subscriber's earliest row due later, one probe of its index each, so a pass costs the same whatever
-        // the backlog (a min over every pending row read all 50,000 of a dead subscriber's: Round 23).
+        // the backlog (a min over every pending row read all 50,000 of a dead subscriber's: Round 23), and the end
+        // of each pause that holds rows back.
         var nextDue = (await db.Database.SqlQuery<DateTime?>($"""
-                SELECT min(later.due) AS "Value" FROM webhook_subscriptions s
-                CROSS JOIN LATERAL (
-                    SELECT d.next_attempt_at AS due FROM webhook_deliveries d
-                    WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at > now()
-                    ORDER BY d.next_attempt_at
-                    LIMIT 1) later
+                SELECT min(due) AS "Value" FROM (
+                    SELECT later.due FROM webhook_subscriptions s
+                    CROSS JOIN LATERAL (
+                        SELECT d.next_attempt_at AS due FROM webhook_deliveries d
+                        WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at > now()
+                        ORDER BY d.next_attempt_at
+                        LIMIT 1) later
+                    UNION ALL
+                    SELECT s.paused_until FROM webhook_subscriptions s
+                    WHERE s.paused_until > now()
+                      AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')) dues
                 """).ToListAsync(ct))[0];
         await transaction.CommitAsync(ct);
         await CountPendingAsync(db, ct);
@@ -128,12 +136,17 @@ public sealed class WebhookDispatcher(
             {
                 using var scope = scopes.CreateScope();
                 var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
-                var claimed = await ClaimAsync(db, subscriptionId, ct);
+                var subscription = await db.WebhookSubscriptions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == subscriptionId, ct);
+                if (subscription?.PausedUntil > DateTime.UtcNow)
+                {
+                    break; // paused by this lane's last batch or by another replica's
+                }
+                // A pause that has run out is probed with one delivery; the next batch is whole if it got through.
+                var claimed = await ClaimAsync(db, subscriptionId, subscription?.PausedUntil is null ? _options.BatchSize : 1, ct);
                 if (claimed.Count == 0)
                 {
                     break;
                 }
-                var subscription = await db.WebhookSubscriptions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == subscriptionId, ct);
                 await SendAllAsync(db, subscription, claimed, ct);
                 if (_lanes.Count >= _options.MaxSubscribersAtOnce)
                 {
@@ -171,12 +184,45 @@ public sealed class WebhookDispatcher(
         // MaxConcurrentPerSubscriber at a time in any order. One POST at a time per subscriber was what bounded
         // delivery under load (docs/performance.md). The outcomes are written in one statement when the batch is
         // done; the claim's lease keeps the rows meanwhile, and a crash before the write means those deliveries
-        // are sent again (at least once, never lost).
+        // are sent again (at least once, never lost). Once an attempt finds the subscriber unavailable and none
+        // has got an answer, the batch's other rows are not tried: they go back due, and the pause written with
+        // the outcomes holds them.
+        var reach = new BatchReach();
         var outcomes = new ConcurrentBag<DeliveryOutcome>();
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPerSubscriber, CancellationToken = ct },
-            async (delivery, token) => outcomes.Add(await AttemptAsync(delivery, subscription, token)));
-        await RecordAsync(db, [.. outcomes]);
+            async (delivery, token) =>
+            {
+                var outcome = reach.SubscriberSeemsDown ? Held(delivery) : await AttemptAsync(delivery, subscription, token);
+                reach.Add(outcome.Reach);
+                outcomes.Add(outcome);
+            });
+        await RecordAsync(db, subscription, [.. outcomes]);
     }
+
+    /// <summary>What one batch's attempts have found out about the subscriber so far (lanes' threads share it).</summary>
+    private sealed class BatchReach
+    {
+        private int _answered;
+        private int _unavailable;
+
+        public bool SubscriberSeemsDown => Volatile.Read(ref _unavailable) > 0 && Volatile.Read(ref _answered) == 0;
+
+        public void Add(SubscriberReach reach)
+        {
+            if (reach == SubscriberReach.Answered)
+            {
+                Interlocked.Increment(ref _answered);
+            }
+            else if (reach == SubscriberReach.Unavailable)
+            {
+                Interlocked.Increment(ref _unavailable);
+            }
+        }
+    }
+
+    /// <summary>A claimed row given back untried: due now, its attempts and last outcome as they were.</summary>
+    private static DeliveryOutcome Held(WebhookDelivery delivery) =>
+        new(delivery.Id, WebhookDeliveryStatus.Pending, delivery.Attempts, delivery.LastStatusCode, delivery.LastError, DateTime.UtcNow, null, SubscriberReach.NotTried);
 
     /// <summary>
     /// A row (<c>d</c>) may be sent only once every earlier event of its order to its subscriber is delivered or
@@ -189,7 +235,7 @@ public sealed class WebhookDispatcher(
                       AND earlier.status = 'pending' AND earlier.id < d.id)
         """;
 
-    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, CancellationToken ct) =>
+    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, int limit, CancellationToken ct) =>
         // One statement: the due rows are locked, skipped by other instances while locked, and leased for
         // ClaimLease so that no instance takes them again while they are being sent. Oldest due first, in the
         // order of the subscriber's index, so a claim reads about a batch of rows however long the backlog.
@@ -203,15 +249,20 @@ public sealed class WebhookDispatcher(
                     LIMIT {2}
                     FOR UPDATE SKIP LOCKED)
                 RETURNING *
-                """, DateTime.UtcNow + _options.ClaimLease, subscriptionId, _options.BatchSize)
+                """, DateTime.UtcNow + _options.ClaimLease, subscriptionId, limit)
             .AsNoTracking().ToListAsync(ct);
 
-    /// <summary>What one attempt leaves in the delivery's row.</summary>
-    private sealed record DeliveryOutcome(long Id, string Status, int Attempts, int? LastStatusCode, string? LastError, DateTime NextAttemptAt, DateTime? DeliveredAt);
+    /// <summary>What one attempt leaves in the delivery's row, and what it found out about the subscriber.</summary>
+    private sealed record DeliveryOutcome(long Id, string Status, int Attempts, int? LastStatusCode, string? LastError, DateTime NextAttemptAt, DateTime? DeliveredAt,
+        SubscriberReach Reach);
 
-    private static async Task RecordAsync(OrdersDbContext db, List<DeliveryOutcome> outcomes)
+    private async Task RecordAsync(OrdersDbContext db, WebhookSubscription? subscription, List<DeliveryOutcome> outcomes)
     {
-        // Not cancellable: an attempt that was made is recorded even while the service stops.
+        // Not cancellable: an attempt that was made is recorded even while the service stops. A change of the
+        // subscriber's pause is written in the same transaction as the outcomes that decided it; without one (the
+        // usual batch) the outcomes are one statement, as before pauses.
+        var reach = subscription is null ? ReachChange.None : ReachChangeOf(subscription, outcomes);
+        await using var transaction = reach == ReachChange.None ? null : await db.Database.BeginTransactionAsync(CancellationToken.None);
         await db.Database.ExecuteSqlRawAsync("""
             UPDATE webhook_deliveries AS d
             SET status = o.status, attempts = o.attempts, last_status_code = o.last_status_code,
@@ -229,6 +280,57 @@ public sealed class WebhookDispatcher(
                 new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = outcomes.Select(o => o.NextAttemptAt).ToArray() },
                 new NpgsqlParameter("delivered", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = outcomes.Select(o => o.DeliveredAt).ToArray() },
             ], CancellationToken.None);
+        if (transaction is not null)
+        {
+            await RecordReachAsync(db, subscription!, reach, outcomes);
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+    }
+
+    private enum ReachChange { None, Reachable, Unavailable }
+
+    /// <summary>
+    /// An answer ends a pause (or a streak); a batch in which nothing got an answer and something found the
+    /// subscriber unavailable starts or lengthens one.
+    /// </summary>
+    private static ReachChange ReachChangeOf(WebhookSubscription subscription, List<DeliveryOutcome> outcomes) =>
+        outcomes.Any(o => o.Reach == SubscriberReach.Answered)
+            ? subscription.UnavailableStreak > 0 || subscription.PausedUntil is not null ? ReachChange.Reachable : ReachChange.None
+            : outcomes.Any(o => o.Reach == SubscriberReach.Unavailable) ? ReachChange.Unavailable : ReachChange.None;
+
+    /// <summary>
+    /// Ends the pause, or starts or lengthens it along the retry schedule. Rows held back longer than the whole
+    /// schedule are then given up, as an attempted row is after its last attempt, so a subscriber gone for good does
+    /// not keep its backlog forever.
+    /// </summary>
+    private async Task RecordReachAsync(OrdersDbContext db, WebhookSubscription subscription, ReachChange change, List<DeliveryOutcome> outcomes)
+    {
+        if (change == ReachChange.Reachable)
+        {
+            await db.Database.ExecuteSqlAsync($"UPDATE webhook_subscriptions SET paused_until = NULL, unavailable_streak = 0 WHERE id = {subscription.Id}", CancellationToken.None);
+            logger.LogInformation("Webhook subscriber {SubscriptionId} answers again after {Streak} unavailable batch(es); its waiting deliveries go out", subscription.Id, subscription.UnavailableStreak);
+            return;
+        }
+        var schedule = _options.EffectiveSchedule;
+        var streak = subscription.UnavailableStreak + 1;
+        var pausedUntil = DateTime.UtcNow + PauseAfter(schedule, streak, Random.Shared.NextDouble());
+        await db.Database.ExecuteSqlAsync($"UPDATE webhook_subscriptions SET paused_until = {pausedUntil}, unavailable_streak = {streak} WHERE id = {subscription.Id}", CancellationToken.None);
+        var span = schedule.Aggregate(TimeSpan.Zero, (sum, wait) => sum + wait);
+        var error = Truncate($"Not sent: the subscriber was unavailable for longer than the retry schedule ({span}).", 500);
+        var givenUp = await db.Database.ExecuteSqlAsync($"""
+            UPDATE webhook_deliveries SET status = 'failed', last_error = CASE WHEN attempts = 0 THEN {error} ELSE last_error END
+            WHERE subscription_id = {subscription.Id} AND status = 'pending' AND next_attempt_at <= now() AND created_at < now() - {span}
+            """, CancellationToken.None);
+        metrics.Failed(givenUp);
+        var lastError = outcomes.First(o => o.Reach == SubscriberReach.Unavailable).LastError;
+        if (streak == 1)
+        {
+            logger.LogWarning("Webhook subscriber {SubscriptionId} is unavailable ({Error}); its deliveries wait, and one is tried at {PausedUntil:O}", subscription.Id, lastError, pausedUntil);
+        }
+        else
+        {
+            logger.LogInformation("Webhook subscriber {SubscriptionId} still unavailable after {Streak} probes ({Error}); next probe at {PausedUntil:O}, {GivenUp} waiting deliveries given up", subscription.Id, streak - 1, lastError, pausedUntil, givenUp);
+        }
     }
 
     private async Task<DeliveryOutcome> AttemptAsync(WebhookDelivery delivery, WebhookSubscription? subscription, CancellationToken ct)
@@ -241,6 +343,7 @@ public sealed class WebhookDispatcher(
 
         int? statusCode = null;
         string? error = null;
+        var sent = false;
         var started = Stopwatch.GetTimestamp();
         if (subscription is not { IsActive: true })
         {
@@ -257,6 +360,7 @@ public sealed class WebhookDispatcher(
         else
         {
             (statusCode, error) = await SendAsync(subscription, signingSecrets, delivery, ct);
+            sent = true;
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         metrics.RecordAttempt(elapsed, statusCode);
@@ -269,7 +373,7 @@ public sealed class WebhookDispatcher(
             // Debug, not Information: one line per delivery is the whole log under load; the delivered
             // counter and the delivery log carry the same facts.
             logger.LogDebug("Webhook delivery {DeliveryId} delivered on attempt {Attempt} ({StatusCode})", delivery.Id, attempts, statusCode);
-            return new DeliveryOutcome(delivery.Id, WebhookDeliveryStatus.Delivered, attempts, statusCode, null, delivery.NextAttemptAt, now);
+            return new DeliveryOutcome(delivery.Id, WebhookDeliveryStatus.Delivered, attempts, statusCode, null, delivery.NextAttemptAt, now, SubscriberReach.Answered);
         }
 
         activity?.SetStatus(ActivityStatusCode.Error, error ?? $"HTTP {statusCode}");
@@ -286,7 +390,8 @@ public sealed class WebhookDispatcher(
         {
             logger.LogInformation("Webhook delivery {DeliveryId} attempt {Attempt} failed ({Error}); next at {Next:O}", delivery.Id, attempts, lastError, next);
         }
-        return new DeliveryOutcome(delivery.Id, gaveUp ? WebhookDeliveryStatus.Failed : WebhookDeliveryStatus.Pending, attempts, statusCode, lastError, next, null);
+        return new DeliveryOutcome(delivery.Id, gaveUp ? WebhookDeliveryStatus.Failed : WebhookDeliveryStatus.Pending, attempts, statusCode, lastError, next, null,
+            sent ? ReachOf(statusCode) : SubscriberReach.NotTried);
     }
 
     private IReadOnlyList<string>? SigningSecrets(WebhookSubscription subscription)
@@ -343,6 +448,17 @@ public sealed class WebhookDispatcher(
     }
 
     /// <summary>
+    /// No answer at all, or one that says the subscriber cannot take deliveries now (rate limited, or its own
+    /// proxy without a backend), is about the subscriber; any other answer, a 500 included, is about the delivery.
+    /// </summary>
+    internal static SubscriberReach ReachOf(int? statusCode) =>
+        statusCode is null or 429 or 502 or 503 or 504 ? SubscriberReach.Unavailable : SubscriberReach.Answered;
+
+    /// <summary>The pause after <paramref name="streak"/> unavailable batches in a row: the retry schedule's entry, its last one past the end.</summary>
+    internal static TimeSpan PauseAfter(IReadOnlyList<TimeSpan> schedule, int streak, double random) =>
+        RetryDelay(schedule, Math.Min(streak, schedule.Count), random)!.Value;
+
+    /// <summary>
     /// The wait before the next attempt after <paramref name="attempts"/> failed ones: the schedule's entry within
     /// ±20 % (<paramref name="random"/> in [0, 1)), so subscribers that failed together are not retried together;
     /// null once the schedule is used up.
@@ -351,6 +467,15 @@ public sealed class WebhookDispatcher(
         attempts > schedule.Count ? null : schedule[attempts - 1] * (0.8 + random * 0.4);
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+}
+
+/// <summary>What an attempt says about whether the subscriber can take deliveries now.</summary>
+internal enum SubscriberReach
+{
+    /// <summary>Not sent: held back, or refused before sending (target policy, inactive subscription, secret).</summary>
+    NotTried,
+    Answered,
+    Unavailable,
 }
 
 public sealed class WebhookMetrics
@@ -370,7 +495,7 @@ public sealed class WebhookMetrics
     }
 
     public void Delivered() => _delivered.Add(1);
-    public void Failed() => _failed.Add(1);
+    public void Failed(long count = 1) => _failed.Add(count);
     public void SetPending(long count) => Interlocked.Exchange(ref _pending, count);
     public void RecordAttempt(TimeSpan elapsed, int? statusCode) =>
         _attemptDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("http.response.status_code", statusCode));

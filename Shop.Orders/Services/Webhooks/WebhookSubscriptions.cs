@@ -62,10 +62,25 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
         return (subscription, secret);
     }
 
-    /// <summary>Newest first; null when there is no such subscription.</summary>
-    public async Task<Page<WebhookDelivery>?> DeliveriesAsync(Guid id, Paging paging, CancellationToken ct) =>
-        await db.WebhookSubscriptions.AnyAsync(s => s.Id == id, ct)
-            ? await db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id)
-                .ToPageAsync(paging, deliveries => deliveries.OrderByDescending(d => d.Id), d => d, ct)
-            : null;
+    /// <summary>
+    /// Newest first; null when there is no such subscription. While the subscriber is paused as unavailable, a
+    /// pending row's next attempt is no earlier than the pause's end, which is when the dispatcher looks again.
+    /// </summary>
+    public async Task<Page<WebhookDelivery>?> DeliveriesAsync(Guid id, Paging paging, CancellationToken ct)
+    {
+        var subscription = await db.WebhookSubscriptions.AsNoTracking().Where(s => s.Id == id).Select(s => new { s.PausedUntil }).FirstOrDefaultAsync(ct);
+        if (subscription is null)
+        {
+            return null;
+        }
+        return await db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id)
+            .ToPageAsync(paging, deliveries => deliveries.OrderByDescending(d => d.Id), d =>
+            {
+                if (subscription.PausedUntil is { } until && d.Status == WebhookDeliveryStatus.Pending && d.NextAttemptAt < until)
+                {
+                    d.NextAttemptAt = until;
+                }
+                return d;
+            }, ct);
+    }
 }
