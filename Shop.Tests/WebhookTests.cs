@@ -309,19 +309,25 @@ public sealed class WebhookTests(ShopApp shop)
     /// The subscription's log rows about <paramref name="orders"/>, or all of them: the shared stack's other tests
     /// place orders meanwhile, and an <c>order.created</c> subscription gets theirs too.
     /// </summary>
-    private static async Task<List<LoggedDelivery>> DeliveryLogAsync(ShopClient admin, string hookId, List<Guid>? orders = null)
+    private static async Task<List<LoggedDelivery>> DeliveryLogAsync(ShopClient admin, string hookId, List<Guid>? orders = null) =>
+        [.. (await DeliveryLogRowsAsync(admin, hookId))
+            .Select(r => new LoggedDelivery(r.GetProperty("order_id").GetGuid(), r.GetProperty("status").GetString()!, r.GetProperty("attempts").GetInt32(),
+                r.GetProperty("last_error").GetString(),
+                r.GetProperty("next_attempt_at").ValueKind == JsonValueKind.Null ? null : r.GetProperty("next_attempt_at").GetDateTime().ToUniversalTime()))
+            .Where(r => orders is null || orders.Contains(r.OrderId))];
+
+    /// <summary>Every row of the subscription's delivery log, page after page, newest first.</summary>
+    private static async Task<List<JsonElement>> DeliveryLogRowsAsync(ShopClient admin, string hookId)
     {
-        var rows = new List<LoggedDelivery>();
+        var rows = new List<JsonElement>();
         for (var offset = 0; ; offset += 200)
         {
             var page = await (await admin.GetAsync($"/orders/webhooks/{hookId}/deliveries?limit=200&offset={offset}")).JsonAsync();
             var items = page.GetProperty("items").EnumerateArray().ToList();
-            rows.AddRange(items.Select(r => new LoggedDelivery(r.GetProperty("order_id").GetGuid(), r.GetProperty("status").GetString()!, r.GetProperty("attempts").GetInt32(),
-                r.GetProperty("last_error").GetString(),
-                r.GetProperty("next_attempt_at").ValueKind == JsonValueKind.Null ? null : r.GetProperty("next_attempt_at").GetDateTime().ToUniversalTime())));
+            rows.AddRange(items);
             if (offset + items.Count >= page.GetProperty("total").GetInt32() || items.Count == 0)
             {
-                return orders is null ? rows : [.. rows.Where(r => orders.Contains(r.OrderId))];
+                return rows;
             }
         }
     }
@@ -446,8 +452,7 @@ public sealed class WebhookTests(ShopApp shop)
     {
         bool Matches(JsonElement row) => row.GetProperty("status").GetString() == status && row.GetProperty("attempts").GetInt32() >= minAttempts;
         var rows = await Eventually.ReadUntilAsync(
-            async () => (await (await admin.GetAsync($"/orders/webhooks/{hookId}/deliveries?limit=200")).JsonAsync())
-                .GetProperty("items").EnumerateArray().Where(r => r.GetProperty("order_id").GetString() == orderId).ToList(),
+            async () => (await DeliveryLogRowsAsync(admin, hookId)).Where(r => r.GetProperty("order_id").GetString() == orderId).ToList(),
             found => found.Any(Matches), Patience, TimeSpan.FromMilliseconds(200));
         Assert.True(rows.Any(Matches), $"No {status} delivery for order {orderId}; last seen: {(rows.Count == 0 ? "none" : rows[^1].GetRawText())}");
         return rows.First(Matches);

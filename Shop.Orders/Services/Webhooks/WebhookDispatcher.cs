@@ -196,7 +196,7 @@ public sealed class WebhookDispatcher(
                 reach.Add(outcome.Reach);
                 outcomes.Add(outcome);
             });
-        await RecordAsync(db, subscription, [.. outcomes]);
+        await RecordAsync(db, subscription, reach, [.. outcomes]);
     }
 
     /// <summary>What one batch's attempts have found out about the subscriber so far (lanes' threads share it).</summary>
@@ -205,7 +205,11 @@ public sealed class WebhookDispatcher(
         private int _answered;
         private int _unavailable;
 
-        public bool SubscriberSeemsDown => Volatile.Read(ref _unavailable) > 0 && Volatile.Read(ref _answered) == 0;
+        public bool Answered => Volatile.Read(ref _answered) > 0;
+
+        public bool Unavailable => Volatile.Read(ref _unavailable) > 0;
+
+        public bool SubscriberSeemsDown => Unavailable && !Answered;
 
         public void Add(SubscriberReach reach)
         {
@@ -256,12 +260,12 @@ public sealed class WebhookDispatcher(
     private sealed record DeliveryOutcome(long Id, string Status, int Attempts, int? LastStatusCode, string? LastError, DateTime NextAttemptAt, DateTime? DeliveredAt,
         SubscriberReach Reach);
 
-    private async Task RecordAsync(OrdersDbContext db, WebhookSubscription? subscription, List<DeliveryOutcome> outcomes)
+    private async Task RecordAsync(OrdersDbContext db, WebhookSubscription? subscription, BatchReach batch, List<DeliveryOutcome> outcomes)
     {
         // Not cancellable: an attempt that was made is recorded even while the service stops. A change of the
         // subscriber's pause is written in the same transaction as the outcomes that decided it; without one (the
         // usual batch) the outcomes are one statement, as before pauses.
-        var reach = subscription is null ? ReachChange.None : ReachChangeOf(subscription, outcomes);
+        var reach = subscription is null ? ReachChange.None : ReachChangeOf(subscription, batch);
         await using var transaction = reach == ReachChange.None ? null : await db.Database.BeginTransactionAsync(CancellationToken.None);
         await db.Database.ExecuteSqlRawAsync("""
             UPDATE webhook_deliveries AS d
@@ -293,10 +297,10 @@ public sealed class WebhookDispatcher(
     /// An answer ends a pause (or a streak); a batch in which nothing got an answer and something found the
     /// subscriber unavailable starts or lengthens one.
     /// </summary>
-    private static ReachChange ReachChangeOf(WebhookSubscription subscription, List<DeliveryOutcome> outcomes) =>
-        outcomes.Any(o => o.Reach == SubscriberReach.Answered)
+    private static ReachChange ReachChangeOf(WebhookSubscription subscription, BatchReach batch) =>
+        batch.Answered
             ? subscription.UnavailableStreak > 0 || subscription.PausedUntil is not null ? ReachChange.Reachable : ReachChange.None
-            : outcomes.Any(o => o.Reach == SubscriberReach.Unavailable) ? ReachChange.Unavailable : ReachChange.None;
+            : batch.Unavailable ? ReachChange.Unavailable : ReachChange.None;
 
     /// <summary>
     /// Ends the pause, or starts or lengthens it along the retry schedule. Rows held back longer than the whole
