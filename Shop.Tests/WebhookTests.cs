@@ -259,6 +259,8 @@ public sealed class WebhookTests(ShopApp shop)
             var waiting = whileDown.Where(r => r.Attempts == 0).ToList();
             Assert.True(waiting.All(r => r.NextAttemptAt > DateTime.UtcNow.AddSeconds(-2)),
                 "the log shows deliveries that wait for the subscriber as due in the past");
+            // An admin sees that the subscriber is treated as down, and when the next probe goes.
+            Assert.NotNull(await PausedUntilAsync(admin, hookId));
 
             await receiver.ListenAsync();
             Assert.True(await Eventually.HoldsAsync(() => orders.All(o => receiver.Received.Any(r => r.OrderId == o.ToString())), Patience, TimeSpan.FromMilliseconds(200)),
@@ -266,6 +268,7 @@ public sealed class WebhookTests(ShopApp shop)
             var log = await DeliveryLogAsync(admin, hookId, orders);
             Assert.All(log, r => Assert.Equal("delivered", r.Status));
             Assert.True(log.Sum(r => r.Attempts) <= Backlog + attemptsWhileDown + 5, $"{log.Sum(r => r.Attempts)} attempts in all for {Backlog} deliveries");
+            Assert.Null(await PausedUntilAsync(admin, hookId));
         }
         finally
         {
@@ -315,6 +318,13 @@ public sealed class WebhookTests(ShopApp shop)
                 r.GetProperty("last_error").GetString(),
                 r.GetProperty("next_attempt_at").ValueKind == JsonValueKind.Null ? null : r.GetProperty("next_attempt_at").GetDateTime().ToUniversalTime()))
             .Where(r => orders is null || orders.Contains(r.OrderId))];
+
+    /// <summary>The subscription's <c>paused_until</c> as the admin list shows it (null when absent or null).</summary>
+    private static async Task<DateTime?> PausedUntilAsync(ShopClient admin, string hookId)
+    {
+        var listed = (await (await admin.GetAsync("/orders/webhooks")).JsonAsync()).EnumerateArray().Single(h => h.GetProperty("id").GetString() == hookId);
+        return listed.TryGetProperty("paused_until", out var until) && until.ValueKind != JsonValueKind.Null ? until.GetDateTime().ToUniversalTime() : null;
+    }
 
     /// <summary>Every row of the subscription's delivery log, page after page, newest first.</summary>
     private static async Task<List<JsonElement>> DeliveryLogRowsAsync(ShopClient admin, string hookId)

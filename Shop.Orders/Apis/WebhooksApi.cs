@@ -9,12 +9,18 @@ namespace Shop.Orders.Apis;
 public sealed record CreateWebhookRequest(string? Url, List<string?>? Events, string? Secret);
 
 /// <param name="Secret">Only in the answers that create it (create, rotate-secret); never stored in plaintext.</param>
+/// <param name="PausedUntil">
+/// Set while the subscriber is treated as down (its last attempts got no answer, or 429/502/503/504): its
+/// deliveries wait, and one goes out as a probe at this time (in the past while that probe is on its way). Null
+/// once an attempt gets an answer. Added within v1 of the API (an answer may carry fields a client does not know).
+/// </param>
 public sealed record WebhookResponse(Guid Id, string Url, IReadOnlyList<string> Events, string? Secret, bool IsActive, DateTime CreatedAt,
-    DateTime? PreviousSecretExpiresAt)
+    DateTime? PreviousSecretExpiresAt, DateTime? PausedUntil)
 {
     public static WebhookResponse From(WebhookSubscription s, string? secret = null) =>
         new(s.Id, s.Url, s.Events, secret, s.IsActive, DateTime.SpecifyKind(s.CreatedAt, DateTimeKind.Utc),
-            s.PreviousSecretExpiresAt is { } until && until > DateTime.UtcNow ? DateTime.SpecifyKind(until, DateTimeKind.Utc) : null);
+            s.PreviousSecretExpiresAt is { } until && until > DateTime.UtcNow ? DateTime.SpecifyKind(until, DateTimeKind.Utc) : null,
+            s.PausedUntil is { } paused ? DateTime.SpecifyKind(paused, DateTimeKind.Utc) : null);
 }
 
 public sealed record WebhookDeliveryResponse(long Id, Guid EventId, string EventType, Guid OrderId, string Status, int Attempts,

@@ -86,29 +86,35 @@ public sealed class WebhookDispatcher(
                       AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')) dues
                 """).ToListAsync(ct))[0];
         await transaction.CommitAsync(ct);
-        await CountPendingAsync(db, ct);
+        await CountBacklogAsync(db, ct);
         return new JobPass(false, nextDue);
     }
 
-    /// <summary>How stale the <c>shop.webhooks.pending</c> gauge may get while lanes are sending.</summary>
+    /// <summary>How stale the <c>shop.webhooks.pending</c> and <c>shop.webhooks.paused_subscribers</c> gauges may get while lanes are sending.</summary>
     private static readonly TimeSpan PendingCountInterval = TimeSpan.FromSeconds(5);
 
     private long _pendingCountedAt;
 
     /// <summary>
-    /// Refreshes the pending gauge: at every pass while no lane runs (passes are rare then), otherwise at most every
+    /// Refreshes the backlog gauges: at every pass while no lane runs (passes are rare then), otherwise at most every
     /// <see cref="PendingCountInterval"/>. The count reads every pending row, and under load a pass runs for nearly
     /// every commit.
     /// </summary>
-    private async Task CountPendingAsync(OrdersDbContext db, CancellationToken ct)
+    private async Task CountBacklogAsync(OrdersDbContext db, CancellationToken ct)
     {
         if (!_lanes.IsEmpty && Stopwatch.GetElapsedTime(_pendingCountedAt) < PendingCountInterval)
         {
             return;
         }
         _pendingCountedAt = Stopwatch.GetTimestamp();
-        metrics.SetPending((await db.Database.SqlQuery<long>($"""SELECT count(*) AS "Value" FROM webhook_deliveries WHERE status = 'pending'""").ToListAsync(ct))[0]);
+        var counts = (await db.Database.SqlQuery<WebhookBacklog>($"""
+            SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
+                   (SELECT count(*) FROM webhook_subscriptions WHERE paused_until IS NOT NULL) AS paused_subscribers
+            """).ToListAsync(ct))[0];
+        metrics.SetBacklog(counts.Pending, counts.PausedSubscribers);
     }
+
+    private sealed record WebhookBacklog(long Pending, long PausedSubscribers);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -488,6 +494,7 @@ public sealed class WebhookMetrics
     private readonly Counter<long> _failed;
     private readonly Histogram<double> _attemptDuration;
     private long _pending;
+    private long _pausedSubscribers;
 
     public WebhookMetrics(IMeterFactory meters)
     {
@@ -496,11 +503,19 @@ public sealed class WebhookMetrics
         _failed = meter.CreateCounter<long>("shop.webhooks.failed", description: "Deliveries given up after the last attempt");
         _attemptDuration = meter.CreateHistogram<double>("shop.webhooks.attempt.duration", unit: "s", description: "Duration of one delivery attempt");
         meter.CreateObservableGauge("shop.webhooks.pending", () => Interlocked.Read(ref _pending), description: "Deliveries waiting to be sent");
+        meter.CreateObservableGauge("shop.webhooks.paused_subscribers", () => Interlocked.Read(ref _pausedSubscribers),
+            description: "Subscriptions whose subscriber is treated as down: their deliveries wait for a probe to get through");
     }
 
     public void Delivered() => _delivered.Add(1);
     public void Failed(long count = 1) => _failed.Add(count);
-    public void SetPending(long count) => Interlocked.Exchange(ref _pending, count);
+
+    public void SetBacklog(long pending, long pausedSubscribers)
+    {
+        Interlocked.Exchange(ref _pending, pending);
+        Interlocked.Exchange(ref _pausedSubscribers, pausedSubscribers);
+    }
+
     public void RecordAttempt(TimeSpan elapsed, int? statusCode) =>
         _attemptDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("http.response.status_code", statusCode));
 }

@@ -82,6 +82,11 @@ export interface Webhook {
   secret?: string;
   is_active: boolean;
   created_at: string;
+  /**
+   * Set while the subscriber is treated as down: its deliveries wait, and one is tried as a probe at this time.
+   * Absent from Shops older than this field.
+   */
+  paused_until?: string | null;
 }
 
 export type DeliveryStatus = "pending" | "delivered" | "failed";

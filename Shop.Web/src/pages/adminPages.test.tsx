@@ -7,6 +7,7 @@ import { createMemoryRouter, RouterProvider } from "react-router";
 import { createQueryClient } from "../api/queries";
 import { clearSession, saveSession } from "../api/session";
 import { AuthProvider } from "../auth/AuthContext";
+import { formatDateTime } from "../lib/format";
 import { routes } from "../router";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
@@ -103,6 +104,17 @@ describe("admin pages", () => {
     fireEvent.click(within(card).getByRole("button", { name: "Delete" }));
     fireEvent.click(within(card).getByRole("button", { name: "Confirm delete" }));
     await waitFor(() => expect(calls("DELETE")).toEqual(["/orders/webhooks/9"]));
+  });
+
+  it("webhooks: a subscriber treated as down says so and when the next try is; one that answers does not", async () => {
+    const down = { ...hook, id: 10, url: "https://down.example.com/shop", paused_until: "2026-01-01T10:30:00Z" };
+    fetchMock.mockResolvedValue(json(200, [hook, down]));
+    renderAt("/admin/webhooks");
+    const paused = await screen.findByRole("article", { name: down.url });
+    expect(within(paused).getByText("Not answering")).toBeTruthy();
+    expect(paused.textContent).toContain(`next try is at ${formatDateTime(down.paused_until)}`);
+    const answering = screen.getByRole("article", { name: hook.url });
+    expect(within(answering).queryByText("Not answering")).toBeNull();
   });
 
   it("all orders: a non-numeric user id shows its error and no list", async () => {

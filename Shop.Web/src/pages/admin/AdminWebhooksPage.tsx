@@ -182,8 +182,15 @@ function WebhookCard({ webhook }: { webhook: Webhook }) {
                   </Badge>
                 ))}
                 {webhook.is_active ? <Badge tone="good">Active</Badge> : <Badge>Inactive</Badge>}
+                {webhook.paused_until ? <Badge tone="warn">Not answering</Badge> : null}
                 <span className="text-xs text-stone-500">Created {formatDateTime(webhook.created_at)}</span>
               </div>
+              {webhook.paused_until ? (
+                <p className="mt-2 text-sm text-amber-800">
+                  Its last attempts got no answer (or 429, 502, 503, 504). Deliveries wait with their retries untouched: the
+                  next try is at {formatDateTime(webhook.paused_until)}, and the rest follow as soon as one gets through.
+                </p>
+              ) : null}
             </div>
             <div className="flex shrink-0 flex-wrap gap-2">
               <Button size="sm" variant="secondary" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen((o) => !o)}>
