@@ -42,7 +42,15 @@ public sealed class QuietLogsTests(ShopApp shop)
         var sku = await shop.NewItemAsync(qty: 2);
         var admin = await shop.AdminAsync();
         await (await admin.PostJsonAsync("/inventory/", new { sku, name = "Same sku again", price = 1.00m, qty = 1 })).ExpectProblemAsync(409);
-        await shopper.PlaceOrderAsync((sku, 1));
+        // With a subscriber, so the window holds a dispatcher pass with work to do and a delivery: a failed pass is
+        // retried 5 s later and a failed lane's rows after their lease, so their errors would otherwise show only
+        // as late deliveries.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        var orderId = (await shopper.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString();
+        Assert.True(await Eventually.HoldsAsync(() => receiver.Received.Any(r => r.OrderId == orderId), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100)),
+            "the order's webhook was not delivered");
+        await (await admin.DeleteAsync($"/orders/webhooks/{hookId}")).ExpectAsync(204);
         await (await shopper.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 5 } } })).ExpectProblemAsync(409);
         await (await shopper.GetAsync($"/orders/{Guid.NewGuid()}")).ExpectProblemAsync(404);
         await (await shopper.GetAsync("/users/")).ExpectProblemAsync(403);
