@@ -8,6 +8,7 @@ import { createQueryClient } from "../api/queries";
 import { clearSession, saveSession } from "../api/session";
 import { AuthProvider } from "../auth/AuthContext";
 import { formatDateTime } from "../lib/format";
+import { WEBHOOKS_REFRESH_MS } from "./admin/AdminWebhooksPage";
 import { routes } from "../router";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
@@ -115,6 +116,22 @@ describe("admin pages", () => {
     expect(paused.textContent).toContain(`next try is at ${formatDateTime(down.paused_until)}`);
     const answering = screen.getByRole("article", { name: hook.url });
     expect(within(answering).queryByText("Not answering")).toBeNull();
+  });
+
+  it("webhooks: the open page notices a subscriber going down without a reload", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let paused: string | null = null;
+      fetchMock.mockImplementation(async () => json(200, [{ ...hook, paused_until: paused }]));
+      renderAt("/admin/webhooks");
+      const card = await screen.findByRole("article", { name: hook.url });
+      expect(within(card).queryByText("Not answering")).toBeNull();
+      paused = "2026-01-01T10:30:00Z";
+      await vi.advanceTimersByTimeAsync(WEBHOOKS_REFRESH_MS);
+      expect(await within(card).findByText("Not answering")).toBeTruthy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("all orders: a non-numeric user id shows its error and no list", async () => {

@@ -8,12 +8,17 @@ import { PagedTable } from "../../components/PagedTable";
 import { Alert, Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Loading, PageHeader, TextField } from "../../components/ui";
 import { formatDateTime, shortId } from "../../lib/format";
 
+/** How often the open Webhooks page re-reads the subscriptions, so "Not answering" comes and goes without a reload. */
+export const WEBHOOKS_REFRESH_MS = 15_000;
+
 export default function AdminWebhooksPage() {
   const [created, setCreated] = useState<Webhook | null>(null);
   const list = useQuery({
     queryKey: queryKeys.webhooks,
     queryFn: api.listWebhooks,
     select: (v) => itemsOf<Webhook>(v),
+    // A subscriber's pause starts and ends on its own (background dispatcher): refresh while the page is open.
+    refetchInterval: WEBHOOKS_REFRESH_MS,
   });
 
   return (
