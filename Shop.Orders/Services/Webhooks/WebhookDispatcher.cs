@@ -91,22 +91,22 @@ public sealed class WebhookDispatcher(
     }
 
     /// <summary>How stale the <c>shop.webhooks.pending</c> and <c>shop.webhooks.paused_subscribers</c> gauges may get while lanes are sending.</summary>
-    private static readonly TimeSpan PendingCountInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan BacklogCountInterval = TimeSpan.FromSeconds(5);
 
-    private long _pendingCountedAt;
+    private long _backlogCountedAt;
 
     /// <summary>
     /// Refreshes the backlog gauges: at every pass while no lane runs (passes are rare then), otherwise at most every
-    /// <see cref="PendingCountInterval"/>. The count reads every pending row, and under load a pass runs for nearly
+    /// <see cref="BacklogCountInterval"/>. The count reads every pending row, and under load a pass runs for nearly
     /// every commit.
     /// </summary>
     private async Task CountBacklogAsync(OrdersDbContext db, CancellationToken ct)
     {
-        if (!_lanes.IsEmpty && Stopwatch.GetElapsedTime(_pendingCountedAt) < PendingCountInterval)
+        if (!_lanes.IsEmpty && Stopwatch.GetElapsedTime(_backlogCountedAt) < BacklogCountInterval)
         {
             return;
         }
-        _pendingCountedAt = Stopwatch.GetTimestamp();
+        _backlogCountedAt = Stopwatch.GetTimestamp();
         var counts = (await db.Database.SqlQuery<WebhookBacklog>($"""
             SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
                    (SELECT count(*) FROM webhook_subscriptions WHERE paused_until IS NOT NULL) AS paused_subscribers

@@ -8,7 +8,10 @@ import { PagedTable } from "../../components/PagedTable";
 import { Alert, Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Loading, PageHeader, TextField } from "../../components/ui";
 import { formatDateTime, shortId } from "../../lib/format";
 
-/** How often the open Webhooks page re-reads the subscriptions, so "Not answering" comes and goes without a reload. */
+/**
+ * How often the open page re-reads what the background dispatcher changes on its own: the subscriptions (so "Not
+ * answering" comes and goes without a reload) and an open delivery log.
+ */
 export const WEBHOOKS_REFRESH_MS = 15_000;
 
 export default function AdminWebhooksPage() {
@@ -226,7 +229,7 @@ function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
     placeholderData: keepPreviousData,
     // Delivery state moves on its own (background dispatcher): refresh while open.
     staleTime: 10_000,
-    refetchInterval: 15_000,
+    refetchInterval: WEBHOOKS_REFRESH_MS,
   });
 
   return (
