@@ -172,6 +172,36 @@ public sealed class TracingTests(TracedShopApp shop)
         await (await client.PostJsonAsync("/users/login", new { email = $"nobody-{Guid.NewGuid():N}@example.com", password = "Summer2026!" })).ExpectAsync(401);
     }
 
+    [Fact]
+    public async Task Orders_exports_a_subscriber_that_is_down_and_the_deliveries_waiting_for_it_as_gauges()
+    {
+        // What an operator alerts on: shop.webhooks.paused_subscribers (a subscriber treated as down) and
+        // shop.webhooks.pending (deliveries piling up), as a collector receives them from Orders.
+        double? Paused() => Receiver.LatestValue("orders", "shop.webhooks.paused_subscribers");
+        double? Pending() => Receiver.LatestValue("orders", "shop.webhooks.pending");
+        await using var subscriber = new WebhookReceiver(); // not listening yet
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, subscriber.Url, "order.created");
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            await WebhookTests.InsertDeliveriesAsync(db, hookId, userId: 0, count: 20, dueAgo: TimeSpan.Zero);
+            await WaitUntilAsync(() => Paused() >= 1 && Pending() >= 1, "orders to export a paused subscriber and pending deliveries");
+
+            await subscriber.ListenAsync();
+            // Fresh rows: the first ones may be given up meanwhile (the schedule is 9 s here), and only an attempt
+            // that gets an answer ends the pause.
+            var fresh = await WebhookTests.InsertDeliveriesAsync(db, hookId, userId: 0, count: 5, dueAgo: TimeSpan.Zero);
+            await WaitUntilAsync(() => fresh.All(o => subscriber.Received.Any(r => r.OrderId == o.ToString())), "the subscriber, back, to get the fresh deliveries");
+            var cleared = await Eventually.HoldsAsync(() => Paused() == 0 && Pending() == 0, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
+            Assert.True(cleared, $"60 s after the subscriber came back, orders still exported {Paused()} paused subscriber(s) and {Pending()} pending deliveries");
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
     private static readonly System.Collections.Concurrent.ConcurrentBag<string> _sampled = [];
 
     /// <summary>Sends a request whose client has decided to sample it (W3C <c>traceparent</c>, flag 01) and returns its trace id.</summary>

@@ -16,14 +16,15 @@ public sealed record ReceivedSpan(string Service, string Scope, string TraceId, 
 }
 
 /// <summary>
-/// An OTLP/HTTP (protobuf) receiver on 127.0.0.1, as a collector would be: records every span it is sent
-/// and counts metric exports per service. It reads the few OTLP fields it needs straight off the
+/// An OTLP/HTTP (protobuf) receiver on 127.0.0.1, as a collector would be: records every span it is sent,
+/// counts metric exports per service and keeps the latest value of each gauge and sum. It reads the few OTLP fields it needs straight off the
 /// protobuf wire format, so the tests need no generated OTLP types.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _metricExports = new();
+    private readonly ConcurrentDictionary<(string Service, string Metric), double> _latestValues = new();
 
     public OtlpReceiver()
     {
@@ -42,9 +43,13 @@ public sealed class OtlpReceiver : IAsyncDisposable
         });
         _app.MapPost("/v1/metrics", async (HttpContext context) =>
         {
-            foreach (var service in ReadMetricServices(await BodyAsync(context.Request)))
+            foreach (var (service, values) in ReadMetrics(await BodyAsync(context.Request)))
             {
                 _metricExports.AddOrUpdate(service, 1, (_, n) => n + 1);
+                foreach (var (metric, value) in values)
+                {
+                    _latestValues[(service, metric)] = value;
+                }
             }
             return Results.Bytes([], "application/x-protobuf");
         });
@@ -58,6 +63,10 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     /// <summary>How many metric exports a service has sent: its exporter runs on a fixed interval, so this counts time in that service's own clock.</summary>
     public int MetricExportsFrom(string service) => _metricExports.GetValueOrDefault(service);
+
+    /// <summary>The last exported value of a gauge or sum without attributes (its first data point); null before its first export.</summary>
+    public double? LatestValue(string service, string metric) =>
+        _latestValues.TryGetValue((service, metric), out var value) ? value : null;
 
     private static async Task<byte[]> BodyAsync(HttpRequest request)
     {
@@ -94,9 +103,29 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    // ExportMetricsServiceRequest { 1: ResourceMetrics { 1: Resource } }
-    private static IEnumerable<string> ReadMetricServices(byte[] request) =>
-        Fields(request).Where(f => f.Number == 1).Select(r => ServiceName(Fields(r.Bytes).ToList()));
+    // ExportMetricsServiceRequest { 1: ResourceMetrics { 1: Resource, 2: ScopeMetrics { 2: Metric { 1: name, 5: Gauge, 7: Sum } } } }
+    // Gauge and Sum { 1: NumberDataPoint { 4: as_double (fixed64), 6: as_int (sfixed64) } }; histograms are left out.
+    private static IEnumerable<(string Service, List<(string Metric, double Value)> Values)> ReadMetrics(byte[] request)
+    {
+        foreach (var resourceMetrics in Fields(request).Where(f => f.Number == 1))
+        {
+            var fields = Fields(resourceMetrics.Bytes).ToList();
+            var values = new List<(string, double)>();
+            foreach (var metric in fields.Where(f => f.Number == 2).SelectMany(scope => Fields(scope.Bytes)).Where(f => f.Number == 2))
+            {
+                var metricFields = Fields(metric.Bytes).ToList();
+                var points = metricFields.Where(f => f.Number is 5 or 7).SelectMany(data => Fields(data.Bytes)).Where(f => f.Number == 1);
+                foreach (var point in points.Take(1).Select(p => Fields(p.Bytes).ToList()))
+                {
+                    var value = point.Any(f => f.Number == 6) ? (long)point.First(f => f.Number == 6).Value
+                        : point.Any(f => f.Number == 4) ? BitConverter.Int64BitsToDouble((long)point.First(f => f.Number == 4).Value)
+                        : double.NaN;
+                    values.Add((Text(metricFields, 1) ?? "", value));
+                }
+            }
+            yield return (ServiceName(fields), values);
+        }
+    }
 
     // Resource { 1: KeyValue { 1: key, 2: AnyValue { 1: string_value } } }
     private static string ServiceName(List<Field> resourceMessage)
