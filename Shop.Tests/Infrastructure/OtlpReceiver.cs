@@ -17,8 +17,8 @@ public sealed record ReceivedSpan(string Service, string Scope, string TraceId, 
 
 /// <summary>
 /// An OTLP/HTTP (protobuf) receiver on 127.0.0.1, as a collector would be: records every span it is sent,
-/// counts metric exports per service and keeps the latest value of each gauge and sum. It reads the few OTLP fields it needs straight off the
-/// protobuf wire format, so the tests need no generated OTLP types.
+/// counts metric exports per service and keeps the latest value of each gauge and sum. It reads the few
+/// OTLP fields it needs straight off the protobuf wire format, so the tests need no generated OTLP types.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -114,14 +114,18 @@ public sealed class OtlpReceiver : IAsyncDisposable
             foreach (var metric in fields.Where(f => f.Number == 2).SelectMany(scope => Fields(scope.Bytes)).Where(f => f.Number == 2))
             {
                 var metricFields = Fields(metric.Bytes).ToList();
-                var points = metricFields.Where(f => f.Number is 5 or 7).SelectMany(data => Fields(data.Bytes)).Where(f => f.Number == 1);
-                foreach (var point in points.Take(1).Select(p => Fields(p.Bytes).ToList()))
+                var point = Bytes(metricFields.Where(f => f.Number is 5 or 7).SelectMany(data => Fields(data.Bytes)), 1);
+                if (point.Length == 0)
                 {
-                    var value = point.Any(f => f.Number == 6) ? (long)point.First(f => f.Number == 6).Value
-                        : point.Any(f => f.Number == 4) ? BitConverter.Int64BitsToDouble((long)point.First(f => f.Number == 4).Value)
-                        : double.NaN;
-                    values.Add((Text(metricFields, 1) ?? "", value));
+                    continue; // a histogram, or no data point
                 }
+                var value = Fields(point).FirstOrDefault(f => f.Number is 4 or 6) switch
+                {
+                    { Number: 6 } asInt => (long)asInt.Value,
+                    { Number: 4 } asDouble => BitConverter.Int64BitsToDouble((long)asDouble.Value),
+                    _ => double.NaN,
+                };
+                values.Add((Text(metricFields, 1) ?? "", value));
             }
             yield return (ServiceName(fields), values);
         }
