@@ -20,13 +20,15 @@ public sealed record ReceivedWebhook(string EventType, string DeliveryHeader, st
 
 /// <summary>
 /// A real HTTP subscriber on 127.0.0.1 (Kestrel): records every delivery and answers with the
-/// status codes it is told to (then 200). Can be created before it listens, to play "down".
+/// status codes it is told to (then 200). Can be created before it listens, to play "down": its port
+/// is held until then, so connections are refused and nothing else started meanwhile can take it.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<int, int> _attemptsPerUser = new();
     private readonly ConcurrentDictionary<int, int> _failuresPerUser = new();
     private WebApplication? _app;
+    private Socket? _portHolder;
     private int _inFlight;
     private int _maxInFlight;
     private int _holdUntil;
@@ -36,7 +38,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private int _heldUntilTimeout;
     private TimeSpan _answerAfter;
 
-    public WebhookReceiver() => Port = FreePort();
+    public WebhookReceiver()
+    {
+        _portHolder = HoldPort();
+        Port = ((IPEndPoint)_portHolder.LocalEndPoint!).Port;
+    }
 
     public int Port { get; }
     public string Url => $"http://127.0.0.1:{Port}/hooks/shop";
@@ -94,6 +100,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public async Task ListenAsync()
     {
+        _portHolder?.Dispose();
+        _portHolder = null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{Port}");
@@ -166,8 +174,24 @@ public sealed class WebhookReceiver : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// A loopback port bound but not listening: connections to it are refused, and no other socket can bind it.
+    /// A port that was only found free can be taken by any listener a parallel test starts (a booted app's
+    /// endpoint, another receiver), and one answer there ends a "down" subscriber's pause. The protocol is left
+    /// unspecified because .NET sets SO_REUSEADDR before binding a socket created as TCP on Linux, which lets
+    /// another SO_REUSEADDR socket bind and listen on a port bound by one that does not listen; the kernel
+    /// makes a stream socket TCP either way.
+    /// </summary>
+    private static Socket HoldPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        _portHolder?.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();
