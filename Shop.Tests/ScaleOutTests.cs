@@ -194,7 +194,7 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         try
         {
             // The first attempt answers 500. Nothing announces the retry: only the next due time the job reads
-            // after its pass wakes a dispatcher for it (the default schedule's first wait, 10 s ± 20 %) before
+            // after its pass wakes a dispatcher for it (this app's schedule's first wait, 1 s ± 20 %) before
             // the 10-minute poll.
             const int userId = 4242;
             receiver.FailFirst(userId, 1);
@@ -210,6 +210,60 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         {
             await admin.DeleteAsync($"/orders/webhooks/{hookId}");
         }
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_is_down_is_probed_by_one_replica_when_its_pause_ends()
+    {
+        // Every replica's job sleeps until the pause ends and then starts a lane for the subscriber. Each failed probe
+        // lengthens the subscriber's unavailable streak by one, so with one probe per pause end the attempts made while
+        // it is paused equal the streak's growth; when every replica sent its own, they wrote the same streak for two
+        // attempts (or more).
+        await using var receiver = new WebhookReceiver(); // never listening
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var subscription = Guid.Parse(hookId);
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            await WebhookTests.InsertDeliveriesAsync(db, hookId, userId: 0, count: 1, dueAgo: TimeSpan.Zero);
+            var paused = await Eventually.ReadUntilAsync(() => ProbingAsync(db, subscription), p => p.Streak >= 1 && p.Claimed == 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+            Assert.True(paused.Streak >= 1 && paused.Claimed == 0, $"a subscriber that refuses connections was not paused within 30 s (streak {paused.Streak}, {paused.Claimed} claimed)");
+
+            // Deliveries that come while it is paused wait for the probes, and their announcement has both replicas'
+            // jobs read when the pause ends. This app's schedule (1, 1, 2, 2, 3 s) gives them up after about 9 s.
+            await WebhookTests.InsertDeliveriesAsync(db, hookId, userId: 0, count: 20, dueAgo: TimeSpan.Zero);
+            var before = await Eventually.ReadUntilAsync(() => ProbingAsync(db, subscription), p => p.Claimed == 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+            var after = await Eventually.ReadUntilAsync(() => ProbingAsync(db, subscription), p => p.Pending == 0, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
+            Assert.True(after.Pending == 0, $"{after.Pending} deliveries still pending 60 s after they came for a subscriber that is down");
+            var (probes, attempts) = (after.Streak - before.Streak, after.Attempts - before.Attempts);
+            Assert.True(probes >= 2, $"{probes} failed probes recorded while the subscriber was down");
+            Assert.True(attempts == probes, $"{attempts} attempts at the subscriber for {probes} ends of its pause with two Orders replicas");
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>
+    /// The subscription's unavailable streak (one more per failed probe), every attempt at it recorded so far, its
+    /// deliveries claimed and not recorded yet (leased a minute ahead, further than any retry of this app's schedule),
+    /// and those pending, claimed or not.
+    /// </summary>
+    private static async Task<(int Streak, long Attempts, long Claimed, long Pending)> ProbingAsync(NpgsqlConnection db, Guid subscription)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT s.unavailable_streak,
+                   (SELECT coalesce(sum(d.attempts), 0) FROM webhook_deliveries d WHERE d.subscription_id = s.id),
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at > now() + interval '30 seconds'),
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')
+            FROM webhook_subscriptions s WHERE s.id = @id
+            """, db);
+        command.Parameters.AddWithValue("id", subscription);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
     /// <summary>The Orders database as the service's own role, so the triggers run with the rights the service has.</summary>

@@ -20,7 +20,7 @@ namespace Shop.Orders.Services.Webhooks;
 /// and record means a re-send, never a loss. Lanes run independently, so a subscriber that answers slowly
 /// or not at all delays only its own deliveries. A subscriber found unavailable is paused rather than tried
 /// once per due delivery: its deliveries wait and keep their retry budgets, one probe goes out when the pause
-/// ends, and the backlog follows as soon as a probe gets through. Committed outbox rows wake the job on every replica
+/// ends (from one replica), and the backlog follows as soon as a probe gets through. Committed outbox rows wake the job on every replica
 /// (<see cref="WebhookDispatchSignal"/>), and so does a lane that ends; otherwise it sleeps until the
 /// earliest retry or lease falls due, at most <c>Webhooks:PollInterval</c>.
 /// </summary>
@@ -147,10 +147,22 @@ public sealed class WebhookDispatcher(
                 {
                     break; // paused by this lane's last batch or by another replica's
                 }
-                // A pause that has run out is probed with one delivery; the next batch is whole if it got through.
-                var claimed = await ClaimAsync(db, subscriptionId, subscription?.PausedUntil is null ? _options.BatchSize : 1, ct);
+                // A pause that has run out is probed with one delivery, by the one replica that takes the probe; the
+                // next batch is whole if it got through.
+                var pauseEnded = subscription?.PausedUntil;
+                var probeLease = pauseEnded is { } ended ? await TakeProbeAsync(db, subscriptionId, ended, ct) : null;
+                if (pauseEnded is not null && probeLease is null)
+                {
+                    break; // another replica is probing
+                }
+                var claimed = await ClaimAsync(db, subscriptionId, pauseEnded is null ? _options.BatchSize : 1, ct);
                 if (claimed.Count == 0)
                 {
+                    if (probeLease is { } lease)
+                    {
+                        // Nothing to probe with: the pause is as it was, so a delivery that comes is probed at once.
+                        await db.Database.ExecuteSqlAsync($"UPDATE webhook_subscriptions SET paused_until = {pauseEnded} WHERE id = {subscriptionId} AND paused_until = {lease}", ct);
+                    }
                     break;
                 }
                 await SendAllAsync(db, subscription, claimed, ct);
@@ -204,6 +216,18 @@ public sealed class WebhookDispatcher(
             });
         await RecordAsync(db, subscription, reach, [.. outcomes]);
     }
+
+    /// <summary>
+    /// Takes the probe of a pause that has run out, so that one replica sends it rather than each replica woken by the
+    /// pause's end: the pause is extended by the claim's lease (the probe's outcome then sets it, and a replica that
+    /// stops mid-probe leaves the next one to another). Null when another replica took it first.
+    /// </summary>
+    private async Task<DateTime?> TakeProbeAsync(OrdersDbContext db, Guid subscriptionId, DateTime pauseEnded, CancellationToken ct) =>
+        (await db.Database.SqlQuery<DateTime>($"""
+            UPDATE webhook_subscriptions SET paused_until = now() + {_options.ClaimLease}
+            WHERE id = {subscriptionId} AND paused_until = {pauseEnded}
+            RETURNING paused_until AS "Value"
+            """).ToListAsync(ct)) is [var lease] ? lease : null;
 
     /// <summary>What one batch's attempts have found out about the subscriber so far (lanes' threads share it).</summary>
     private sealed class BatchReach
