@@ -193,8 +193,8 @@ public sealed class TracingTests(TracedShopApp shop)
             // that gets an answer ends the pause.
             var fresh = await WebhookTests.InsertDeliveriesAsync(db, hookId, userId: 0, count: 5, dueAgo: TimeSpan.Zero);
             await WaitUntilAsync(() => fresh.All(o => subscriber.Received.Any(r => r.OrderId == o.ToString())), "the subscriber, back, to get the fresh deliveries");
-            var cleared = await Eventually.HoldsAsync(() => Paused() == 0 && Pending() == 0, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
-            Assert.True(cleared, $"60 s after the subscriber came back, orders still exported {Paused()} paused subscriber(s) and {Pending()} pending deliveries");
+            await WaitUntilAsync(() => Paused() == 0 && Pending() == 0, "orders to export no paused subscriber and no pending delivery after the subscriber came back",
+                () => $"it last exported {Paused()} paused subscriber(s) and {Pending()} pending deliveries");
         }
         finally
         {
@@ -214,11 +214,12 @@ public sealed class TracingTests(TracedShopApp shop)
         return traceId;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    /// <param name="state">What the failure should also say, read when the wait runs out.</param>
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, Func<string>? state = null)
     {
         if (!await Eventually.HoldsAsync(condition, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)))
         {
-            throw new TimeoutException($"Waited 60 s for {what}.");
+            throw new TimeoutException(state is null ? $"Waited 60 s for {what}." : $"Waited 60 s for {what}: {state()}.");
         }
     }
 }

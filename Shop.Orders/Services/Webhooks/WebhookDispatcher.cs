@@ -158,10 +158,9 @@ public sealed class WebhookDispatcher(
                 var claimed = await ClaimAsync(db, subscriptionId, pauseEnded is null ? _options.BatchSize : 1, ct);
                 if (claimed.Count == 0)
                 {
-                    if (probeLease is { } lease)
+                    if (pauseEnded is { } unprobed && probeLease is { } lease)
                     {
-                        // Nothing to probe with: the pause is as it was, so a delivery that comes is probed at once.
-                        await db.Database.ExecuteSqlAsync($"UPDATE webhook_subscriptions SET paused_until = {pauseEnded} WHERE id = {subscriptionId} AND paused_until = {lease}", ct);
+                        await GiveBackProbeAsync(db, subscriptionId, unprobed, lease, ct);
                     }
                     break;
                 }
@@ -228,6 +227,10 @@ public sealed class WebhookDispatcher(
             WHERE id = {subscriptionId} AND paused_until = {pauseEnded}
             RETURNING paused_until AS "Value"
             """).ToListAsync(ct)) is [var lease] ? lease : null;
+
+    /// <summary>A probe taken with nothing to probe with: the pause is as it was, so a delivery that comes is probed at once.</summary>
+    private static Task GiveBackProbeAsync(OrdersDbContext db, Guid subscriptionId, DateTime pauseEnded, DateTime lease, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"UPDATE webhook_subscriptions SET paused_until = {pauseEnded} WHERE id = {subscriptionId} AND paused_until = {lease}", ct);
 
     /// <summary>What one batch's attempts have found out about the subscriber so far (lanes' threads share it).</summary>
     private sealed class BatchReach
