@@ -6,7 +6,7 @@ namespace Shop.Tests.Deploy;
 /// <summary>
 /// The compose deployment started for real and driven end to end (<c>./shop deploy-test</c>:
 /// scripts/deploy-test/deploy-test.sh). Runs with <c>./shop test --deploy</c>, which sets the private
-/// container platform up first; skipped, saying so, otherwise.
+/// container platform up first and runs this test in a tier of its own (CI does); skipped, saying so, otherwise.
 /// </summary>
 public sealed class DeploymentTests(ITestOutputHelper log)
 {
@@ -16,7 +16,7 @@ public sealed class DeploymentTests(ITestOutputHelper log)
         if (Environment.GetEnvironmentVariable("SHOP_DEPLOY_TEST") != "1")
         {
             Assert.Skip("The compose deployment test runs with `./shop test --deploy` (it sets up a private Docker engine and builds images: "
-                + "minutes on a first run, see docs/deploy.md); plain `./shop test` and CI leave it out.");
+                + "minutes on a first run, see docs/deploy.md), as CI does; plain `./shop test` leaves it out.");
         }
         var root = PublishOutput.RepositoryRoot;
         var platform = Path.Combine(root, "scripts", "container-platform", "platform.sh");
