@@ -20,6 +20,14 @@ public sealed class ShopApp : ShopAppHost
     // time; the dashboard process took about 3 s of CPU per test class on this app's telemetry.
     protected override bool Dashboard => true;
 
+    /// <summary>
+    /// Set to <c>off</c> by <c>./shop test --deploy</c> for its deployment tier, which runs DeploymentTests alone:
+    /// the shared app is an assembly fixture, booted for any selection, and would take the cores for nothing.
+    /// </summary>
+    public const string SharedAppVariable = "SHOP_TESTS_SHARED_APP";
+
+    protected override bool Boots => Environment.GetEnvironmentVariable(SharedAppVariable) != "off";
+
     protected override void Configure(IDistributedApplicationTestingBuilder builder) =>
         // Every test client signs in from 127.0.0.1; in production that would be thousands of clients,
         // so the per-address spraying limit is lifted here (the scaled app keeps the default and tests it).
@@ -64,6 +72,9 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// <summary>Whether the Aspire dashboard runs with this app, as under <c>./shop run</c> (DashboardTests).</summary>
     protected virtual bool Dashboard => false;
 
+    /// <summary>Whether the app starts at all (<see cref="ShopApp.SharedAppVariable"/>).</summary>
+    protected virtual bool Boots => true;
+
     /// <summary>Test-only settings of this app's resources.</summary>
     protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
     {
@@ -83,6 +94,10 @@ public abstract class ShopAppHost : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        if (!Boots)
+        {
+            return;
+        }
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shop_AppHost>(new DistributedApplicationTestingBuilderOptions { EnableDashboard = Dashboard },
         [
