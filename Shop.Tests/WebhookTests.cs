@@ -277,6 +277,52 @@ public sealed class WebhookTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task A_lanes_claim_takes_at_most_its_limit_whatever_plan_the_database_chooses()
+    {
+        // A probe claims one row and a batch BatchSize rows. Within `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP
+        // LOCKED)`, a plan that rescans the subquery for each row (a nested-loop semi-join) takes a new row on every
+        // rescan once the earlier ones are updated: one CI-like run's probe went out as a batch of 16 at a subscriber
+        // that was down. The planner's choice depends on the table's statistics, so both plans are pinned here.
+        await using var receiver = new WebhookReceiver(); // never listening: nothing here is sent
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            // Uncommitted, so the running dispatcher never sees these rows, and rolled back at the end.
+            await using var transaction = await db.BeginTransactionAsync();
+            await InsertDeliveriesAsync(db, hookId, userId: 0, 30, dueAgo: TimeSpan.FromSeconds(1));
+            foreach (var (plan, settings) in new[]
+            {
+                ("the planner's own", ""),
+                ("a nested-loop semi-join", "SET LOCAL enable_hashagg = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; " +
+                    "SET LOCAL enable_material = off; SET LOCAL enable_sort = off;"),
+            })
+            {
+                if (settings.Length > 0)
+                {
+                    await using var set = new Npgsql.NpgsqlCommand(settings, db);
+                    await set.ExecuteNonQueryAsync();
+                }
+                foreach (var limit in new[] { 1, 5 })
+                {
+                    await using var claim = new Npgsql.NpgsqlCommand(
+                        "SELECT count(*) FROM claim_webhook_deliveries(@subscription, @limit, now() + interval '1 minute')", db);
+                    claim.Parameters.AddWithValue("subscription", Guid.Parse(hookId));
+                    claim.Parameters.AddWithValue("limit", limit);
+                    var claimed = (long)(await claim.ExecuteScalarAsync())!;
+                    Assert.True(claimed == limit, $"a claim of {limit} took {claimed} rows with {plan} plan");
+                }
+            }
+            await transaction.RollbackAsync();
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
     public async Task Deliveries_held_for_a_subscriber_down_longer_than_the_retry_schedule_are_given_up_untried()
     {
         // The schedule (1, 1, 2, 2, 3 s here) bounds how long a delivery is kept, tried or not: a subscriber

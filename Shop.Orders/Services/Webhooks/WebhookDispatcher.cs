@@ -265,6 +265,7 @@ public sealed class WebhookDispatcher(
     /// A row (<c>d</c>) may be sent only once every earlier event of its order to its subscriber is delivered or
     /// given up: one order's events arrive in event order even when the first attempt of one fails, and across
     /// replicas (an earlier row claimed elsewhere is still pending). So one batch never holds two of an order's events.
+    /// The claim (<c>claim_webhook_deliveries</c>) applies the same condition in the database.
     /// </summary>
     private const string NoEarlierEventPending = """
         NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
@@ -273,20 +274,11 @@ public sealed class WebhookDispatcher(
         """;
 
     private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, int limit, CancellationToken ct) =>
-        // One statement: the due rows are locked, skipped by other instances while locked, and leased for
-        // ClaimLease so that no instance takes them again while they are being sent. Oldest due first, in the
-        // order of the subscriber's index, so a claim reads about a batch of rows however long the backlog.
+        // One statement (Data/Migrations/…WebhookClaimTakesItsLimit): at most `limit` of the subscriber's due rows,
+        // oldest first and never two of one order's events (NoEarlierEventPending), locked, skipped by other
+        // instances while locked, and leased for ClaimLease so that no instance takes them again while they are sent.
         await db.WebhookDeliveries
-            .FromSqlRaw($$"""
-                UPDATE webhook_deliveries SET next_attempt_at = {0}
-                WHERE id IN (
-                    SELECT id FROM webhook_deliveries d
-                    WHERE subscription_id = {1} AND status = 'pending' AND next_attempt_at <= now() AND {{NoEarlierEventPending}}
-                    ORDER BY next_attempt_at, id
-                    LIMIT {2}
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING *
-                """, DateTime.UtcNow + _options.ClaimLease, subscriptionId, limit)
+            .FromSql($"SELECT * FROM claim_webhook_deliveries({subscriptionId}, {limit}, {DateTime.UtcNow + _options.ClaimLease})")
             .AsNoTracking().ToListAsync(ct);
 
     /// <summary>What one attempt leaves in the delivery's row, and what it found out about the subscriber.</summary>
