@@ -53,11 +53,13 @@ public sealed class WebhookDispatcher(
             // Subscribers with a row due and no lane here, the longest waiting first. A subscriber whose rows
             // another replica has claimed has none due: the claim moved them past its lease.
             var running = _lanes.Keys.ToArray();
-            var waiting = await db.Database.SqlQueryRaw<Guid>($$"""
+            // webhook_deliveries_in_turn (Data/Migrations/…WebhookDeliveriesInTurn): pending rows whose order has no
+            // earlier event pending for the subscriber. The lanes' claim reads the same view, so the rule stands once.
+            var waiting = await db.Database.SqlQueryRaw<Guid>("""
                 SELECT s.id AS "Value" FROM webhook_subscriptions s
                 CROSS JOIN LATERAL (
-                    SELECT d.next_attempt_at AS due FROM webhook_deliveries d
-                    WHERE d.subscription_id = s.id AND d.status = 'pending' AND {{NoEarlierEventPending}}
+                    SELECT d.next_attempt_at AS due FROM webhook_deliveries_in_turn d
+                    WHERE d.subscription_id = s.id
                     ORDER BY d.next_attempt_at
                     LIMIT 1) oldest
                 WHERE oldest.due <= now() AND s.id <> ALL({0}) AND (s.paused_until IS NULL OR s.paused_until <= now())
@@ -197,7 +199,7 @@ public sealed class WebhookDispatcher(
 
     private async Task SendAllAsync(OrdersDbContext db, WebhookSubscription? subscription, List<WebhookDelivery> claimed, CancellationToken ct)
     {
-        // A batch holds at most one event per order (NoEarlierEventPending), so its deliveries go up to
+        // A batch holds at most one event per order (rows in turn, ClaimAsync), so its deliveries go up to
         // MaxConcurrentPerSubscriber at a time in any order. One POST at a time per subscriber was what bounded
         // delivery under load (docs/performance.md). The outcomes are written in one statement when the batch is
         // done; the claim's lease keeps the rows meanwhile, and a crash before the write means those deliveries
@@ -261,22 +263,13 @@ public sealed class WebhookDispatcher(
     private static DeliveryOutcome Held(WebhookDelivery delivery) =>
         new(delivery.Id, WebhookDeliveryStatus.Pending, delivery.Attempts, delivery.LastStatusCode, delivery.LastError, DateTime.UtcNow, null, SubscriberReach.NotTried);
 
-    /// <summary>
-    /// A row (<c>d</c>) may be sent only once every earlier event of its order to its subscriber is delivered or
-    /// given up: one order's events arrive in event order even when the first attempt of one fails, and across
-    /// replicas (an earlier row claimed elsewhere is still pending). So one batch never holds two of an order's events.
-    /// The claim (<c>claim_webhook_deliveries</c>) applies the same condition in the database.
-    /// </summary>
-    private const string NoEarlierEventPending = """
-        NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
-                    WHERE earlier.order_id = d.order_id AND earlier.subscription_id = d.subscription_id
-                      AND earlier.status = 'pending' AND earlier.id < d.id)
-        """;
-
     private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, int limit, CancellationToken ct) =>
-        // One statement (Data/Migrations/…WebhookClaimTakesItsLimit): at most `limit` of the subscriber's due rows,
-        // oldest first and never two of one order's events (NoEarlierEventPending), locked, skipped by other
-        // instances while locked, and leased for ClaimLease so that no instance takes them again while they are sent.
+        // One statement (Data/Migrations/…WebhookClaimTakesItsLimit, …WebhookDeliveriesInTurn): at most `limit` of the
+        // subscriber's due rows, oldest first, only rows in turn, locked, skipped by other instances while locked, and
+        // leased for ClaimLease so that no instance takes them again while they are sent. A row is in turn once every
+        // earlier event of its order to its subscriber is delivered or given up: one order's events arrive in event
+        // order even when the first attempt of one fails, and across replicas (an earlier row claimed elsewhere is
+        // still pending). So one batch never holds two of an order's events.
         await db.WebhookDeliveries
             .FromSql($"SELECT * FROM claim_webhook_deliveries({subscriptionId}, {limit}, {DateTime.UtcNow + _options.ClaimLease})")
             .AsNoTracking().ToListAsync(ct);
