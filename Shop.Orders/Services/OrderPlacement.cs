@@ -230,11 +230,11 @@ public sealed class OrderPlacement(
         var answer = idempotencyKey is null ? null : snapshot.ToJson();
         int? answerStatus = idempotencyKey is null ? null : StatusCodes.Status201Created;
         List<int> outboxRows = [];
-        // One statement, one implicit transaction (Data/Migrations/…OrderStoredInOneStatement): the guard's
-        // deletion (refused if the worker already gave the stock back), the order, its event, its outbox rows
-        // and the Idempotency-Key's answer. The order's insert bumps the user's pending count under its row
-        // lock (a trigger) and fails past the cap, so one user's concurrent placements queue there and no two
-        // can both squeeze under it.
+        // One statement, one implicit transaction (Data/Migrations/…OrderStoredInOneStatement, as changed by
+        // …ReleaseGuardDeletedByKey): the guard's deletion (refused if the worker already gave the stock back),
+        // the order, its event, its outbox rows and the Idempotency-Key's answer. The order's insert bumps the
+        // user's pending count under its row lock (a trigger) and fails past the cap, so one user's concurrent
+        // placements queue there and no two can both squeeze under it.
         var stored = await db.Database.TryStatementAsync(PendingCapConstraint, async () => outboxRows = await db.Database.SqlQuery<int>($"""
             SELECT store_order({orderId}, {userId}, {order.Status}, {order.Total}, {items}::jsonb, {now}, {order.ExpiresAt},
                 {OrderEventTypes.Created}, {description}, {created.Type}, {created.Id}, {created.Payload},
