@@ -27,16 +27,16 @@ public sealed class ReleaseGuardTests(ShopApp shop)
         {
             // What a pass finds under load: pages of deleted guards, two guards still in flight at the end.
             // Due in a day, so the release worker leaves them alone.
-            await ExecuteAsync(db, """
+            await RetentionTests.ExecuteAsync(db, """
                 INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
                 SELECT gen_random_uuid(), now() + interval '1 day', 0, @mark FROM generate_series(1, 5000)
-                """, churnMark);
-            await ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", churnMark);
-            await ExecuteAsync(db, """
+                """, ("mark", churnMark));
+            await RetentionTests.ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", ("mark", churnMark));
+            await RetentionTests.ExecuteAsync(db, """
                 INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
                 SELECT gen_random_uuid(), now() + interval '1 day', 0, @mark FROM generate_series(1, 2)
-                """, churnMark);
-            await ExecuteAsync(db, "VACUUM stock_releases", churnMark);
+                """, ("mark", churnMark));
+            await RetentionTests.ExecuteAsync(db, "VACUUM stock_releases");
 
             var (sequentialScans, indexScans) = await StoreOrderRolledBackAsync(db);
             Assert.True(sequentialScans == 0 && indexScans >= 1,
@@ -44,15 +44,8 @@ public sealed class ReleaseGuardTests(ShopApp shop)
         }
         finally
         {
-            await ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", churnMark);
+            await RetentionTests.ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", ("mark", churnMark));
         }
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection db, string sql, DateTime mark)
-    {
-        await using var command = new NpgsqlCommand(sql, db);
-        command.Parameters.AddWithValue("mark", mark);
-        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>Calls <c>store_order</c> for a new order and its guard in a transaction that is rolled back; the scans of <c>stock_releases</c> it made.</summary>

@@ -50,7 +50,7 @@ public sealed class StockReleaseWorker(
                 reached = true;
                 logger.LogInformation("Released stock of order {OrderId}", release.OrderId);
             }
-            await db.StockReleases.Where(r => r.OrderId == release.OrderId).ExecuteDeleteAsync(ct);
+            await StockReleases.DeleteRowAsync(db, release.OrderId, ct);
         }
         if (reached)
         {

@@ -69,9 +69,7 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
     {
         try
         {
-            // Through the key's index whatever the table's statistics say (Data/Migrations/…ReleaseGuardDeletedByKey):
-            // a refused placement deletes its guard as often as a stored one during a sell-out.
-            await db.Database.ExecuteSqlInterpolatedAsync($"SELECT delete_stock_release({orderId})", CancellationToken.None);
+            await DeleteRowAsync(db, orderId, CancellationToken.None);
         }
         catch (Exception e) when (IsDatabaseFailure(e))
         {
@@ -79,6 +77,14 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
             logger.LogWarning(e, "Could not delete the stock release row of order {OrderId}", orderId);
         }
     }
+
+    /// <summary>
+    /// Deletes an order's row through its key's index whatever the table's statistics say
+    /// (Data/Migrations/…ReleaseGuardDeletedByKey): the worker's deletions, and a refused placement's, which come as
+    /// often as stored orders' during a sell-out.
+    /// </summary>
+    public static Task DeleteRowAsync(OrdersDbContext db, Guid orderId, CancellationToken ct) =>
+        db.Database.ExecuteSqlInterpolatedAsync($"SELECT delete_stock_release({orderId})", ct);
 
     private static bool IsDatabaseFailure(Exception e) => e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException;
 }
