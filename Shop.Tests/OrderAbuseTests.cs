@@ -105,8 +105,8 @@ public sealed class OrderAbuseTests(ShopApp shop)
     private async Task AssertPendingCountAsync(int userId, int expected)
     {
         await using var db = await shop.OpenDatabaseAsync("ordersdb");
-        var actual = await RetentionTests.ScalarAsync(db, "SELECT count(*) FROM orders WHERE user_id = @u AND status = 'pending'", ("u", userId));
-        var kept = await RetentionTests.ScalarAsync(db, "SELECT coalesce((SELECT pending FROM pending_order_counts WHERE user_id = @u), 0)", ("u", userId));
+        var actual = await Sql.ScalarAsync(db, "SELECT count(*) FROM orders WHERE user_id = @u AND status = 'pending'", ("u", userId));
+        var kept = await Sql.ScalarAsync(db, "SELECT coalesce((SELECT pending FROM pending_order_counts WHERE user_id = @u), 0)", ("u", userId));
         Assert.Equal(expected, (int)actual);
         Assert.Equal(actual, kept);
     }

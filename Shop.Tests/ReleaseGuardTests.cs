@@ -27,16 +27,16 @@ public sealed class ReleaseGuardTests(ShopApp shop)
         {
             // What a pass finds under load: pages of deleted guards, two guards still in flight at the end.
             // Due in a day, so the release worker leaves them alone.
-            await RetentionTests.ExecuteAsync(db, """
+            await Sql.ExecuteAsync(db, """
                 INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
                 SELECT gen_random_uuid(), now() + interval '1 day', 0, @mark FROM generate_series(1, 5000)
                 """, ("mark", churnMark));
-            await RetentionTests.ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", ("mark", churnMark));
-            await RetentionTests.ExecuteAsync(db, """
+            await Sql.ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", ("mark", churnMark));
+            await Sql.ExecuteAsync(db, """
                 INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
                 SELECT gen_random_uuid(), now() + interval '1 day', 0, @mark FROM generate_series(1, 2)
                 """, ("mark", churnMark));
-            await RetentionTests.ExecuteAsync(db, "VACUUM stock_releases");
+            await Sql.ExecuteAsync(db, "VACUUM stock_releases");
 
             var (sequentialScans, indexScans) = await StoreOrderRolledBackAsync(db);
             Assert.True(sequentialScans == 0 && indexScans >= 1,
@@ -44,7 +44,7 @@ public sealed class ReleaseGuardTests(ShopApp shop)
         }
         finally
         {
-            await RetentionTests.ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", ("mark", churnMark));
+            await Sql.ExecuteAsync(db, "DELETE FROM stock_releases WHERE created_at = @mark", ("mark", churnMark));
         }
     }
 

@@ -18,15 +18,15 @@ public sealed class RetentionTests(ShopApp shop)
         await using var db = await shop.OpenDatabaseAsync("ordersdb");
         foreach (var (key, age) in new[] { ("old-1", "25 hours"), ("old-2", "3 days"), ("young", "23 hours") })
         {
-            await ExecuteAsync(db, $$"""
+            await Sql.ExecuteAsync(db, $$"""
                 INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, state, response_status, response_body, created_at, updated_at)
                 VALUES (@user, @key, 'h', gen_random_uuid(), 'completed', 201, '{}', now() - interval '{{age}}', now() - interval '{{age}}')
                 """, ("user", userId), ("key", key));
         }
 
         await WaitUntilAsync(db, "SELECT count(*) FROM idempotency_keys WHERE user_id = @user AND key LIKE 'old-%'", 0, ("user", userId));
-        Assert.Equal(1L, await ScalarAsync(db, "SELECT count(*) FROM idempotency_keys WHERE user_id = @user AND key = 'young'", ("user", userId)));
-        await ExecuteAsync(db, "DELETE FROM idempotency_keys WHERE user_id = @user", ("user", userId));
+        Assert.Equal(1L, await Sql.ScalarAsync(db, "SELECT count(*) FROM idempotency_keys WHERE user_id = @user AND key = 'young'", ("user", userId)));
+        await Sql.ExecuteAsync(db, "DELETE FROM idempotency_keys WHERE user_id = @user", ("user", userId));
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class RetentionTests(ShopApp shop)
             var rows = new[] { ("delivered", "15 days"), ("failed", "20 days"), ("pending", "20 days"), ("delivered", "13 days") };
             foreach (var (status, age) in rows)
             {
-                await ExecuteAsync(db, $$"""
+                await Sql.ExecuteAsync(db, $$"""
                     INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_id, payload, status, attempts,
                         next_attempt_at, delivered_at, created_at)
                     VALUES (@hook, gen_random_uuid(), 'order.created', gen_random_uuid(), '{}', '{{status}}', 1,
@@ -52,8 +52,8 @@ public sealed class RetentionTests(ShopApp shop)
                 ("hook", Guid.Parse(hookId)));
             // Only the rows written above (days old): orders placed by parallel tests also queue fresh
             // deliveries to this subscription while it exists.
-            Assert.Equal(1L, await ScalarAsync(db, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = @hook AND status = 'pending' AND created_at < now() - interval '1 day'", ("hook", Guid.Parse(hookId))));
-            Assert.Equal(1L, await ScalarAsync(db, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = @hook AND status = 'delivered' AND created_at < now() - interval '1 day'", ("hook", Guid.Parse(hookId))));
+            Assert.Equal(1L, await Sql.ScalarAsync(db, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = @hook AND status = 'pending' AND created_at < now() - interval '1 day'", ("hook", Guid.Parse(hookId))));
+            Assert.Equal(1L, await Sql.ScalarAsync(db, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = @hook AND status = 'delivered' AND created_at < now() - interval '1 day'", ("hook", Guid.Parse(hookId))));
         }
         finally
         {
@@ -63,30 +63,7 @@ public sealed class RetentionTests(ShopApp shop)
 
     private static async Task WaitUntilAsync(NpgsqlConnection db, string countSql, long expected, params (string Name, object Value)[] parameters)
     {
-        var count = await Eventually.ReadUntilAsync(() => ScalarAsync(db, countSql, parameters), n => n == expected, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
+        var count = await Eventually.ReadUntilAsync(() => Sql.ScalarAsync(db, countSql, parameters), n => n == expected, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
         Assert.True(count == expected, $"still {count} rows (expected {expected}) after 20 s: {countSql}");
-    }
-
-    internal static async Task ExecuteAsync(NpgsqlConnection db, string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var command = Command(db, sql, parameters);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    internal static async Task<long> ScalarAsync(NpgsqlConnection db, string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var command = Command(db, sql, parameters);
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
-
-    private static NpgsqlCommand Command(NpgsqlConnection db, string sql, (string Name, object Value)[] parameters)
-    {
-        var command = db.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-        return command;
     }
 }

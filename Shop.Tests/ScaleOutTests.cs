@@ -111,7 +111,7 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         // What the other replicas hear instead: the writer's announcement on the channel they listen to.
         var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         listener.Notification += (_, e) => heard.TrySetResult(e.Payload);
-        await RetentionTests.ExecuteAsync(listener, "LISTEN webhook_outbox");
+        await Sql.ExecuteAsync(listener, "LISTEN webhook_outbox");
 
         await using var receiver = await WebhookReceiver.StartAsync();
         var admin = await shop.AdminAsync();
@@ -177,8 +177,8 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
         // The guard a placement writes before reserving, then made due now as a placement that lost
         // Inventory does (StockReleases.ExpediteAsync): here over SQL, as a process no worker shares memory with.
         await using var db = await OpenOrdersAsAppAsync();
-        await RetentionTests.ExecuteAsync(db, "INSERT INTO stock_releases (order_id, due_at, attempts, created_at) VALUES (@order, now() + interval '2 minutes', 0, now())", ("order", orderId));
-        await RetentionTests.ExecuteAsync(db, "UPDATE stock_releases SET due_at = now() WHERE order_id = @order", ("order", orderId));
+        await Sql.ExecuteAsync(db, "INSERT INTO stock_releases (order_id, due_at, attempts, created_at) VALUES (@order, now() + interval '2 minutes', 0, now())", ("order", orderId));
+        await Sql.ExecuteAsync(db, "UPDATE stock_releases SET due_at = now() WHERE order_id = @order", ("order", orderId));
 
         var stock = await Eventually.ReadUntilAsync(() => admin.StockAsync(sku), s => s == 10, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
         Assert.True(stock == 10,
@@ -270,7 +270,7 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
     private async Task<NpgsqlConnection> OpenOrdersAsAppAsync()
     {
         var db = await shop.OpenDatabaseAsync("ordersdb");
-        await RetentionTests.ExecuteAsync(db, "SET ROLE ordersdb_app");
+        await Sql.ExecuteAsync(db, "SET ROLE ordersdb_app");
         return db;
     }
 

@@ -256,7 +256,7 @@ public sealed class UsersTests(ShopApp shop)
     {
         var (_, user) = await shop.NewUserAsync();
         await using var db = await shop.OpenDatabaseAsync("usersdb");
-        await RetentionTests.ExecuteAsync(db, "UPDATE users SET password_hash = @hash WHERE id = @id",
+        await Sql.ExecuteAsync(db, "UPDATE users SET password_hash = @hash WHERE id = @id",
             ("hash", IdentityV3Hash(user.Password, iterations: 100_000)), ("id", user.Id));
 
         await shop.Client().LoginAsync(user.Email, user.Password);

@@ -136,16 +136,16 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
         const string legacySecret = "legacy-secret-chosen-by-an-admin-0123";
         await using var db = await shop.OpenDatabaseAsync("ordersdb");
         // A row as the previous version wrote it (and as an older replica still does during a rolling update).
-        await RetentionTests.ExecuteAsync(db, """
+        await Sql.ExecuteAsync(db, """
             INSERT INTO webhook_subscriptions (id, url, events, secret, is_active, created_at)
             VALUES (@id, @url, ARRAY['order.created'], @secret, true, now())
             """, ("id", hookId), ("url", receiver.Url), ("secret", legacySecret));
         try
         {
-            await Eventually.ReadUntilAsync(() => RetentionTests.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE id = @id AND row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
+            await Eventually.ReadUntilAsync(() => Sql.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE id = @id AND row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
                     ("id", hookId), ("secret", legacySecret)),
                 n => n == 0, Patience, TimeSpan.FromMilliseconds(250));
-            Assert.Equal(0L, await RetentionTests.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
+            Assert.Equal(0L, await Sql.ScalarAsync(db, "SELECT count(*) FROM webhook_subscriptions WHERE row_to_json(webhook_subscriptions)::text LIKE '%' || @secret || '%'",
                 ("secret", legacySecret)));
 
             var (user, _) = await shop.NewUserAsync();
