@@ -91,9 +91,6 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
         modelBuilder.Entity<WebhookDelivery>(e =>
         {
             e.ToTable(t => t.HasCheckConstraint("ck_webhook_deliveries_status", "status IN ('pending', 'delivered', 'failed')"));
-            // Room on each page for a claim's new row version, so that it stays on the page: an update that changes
-            // no indexed column and fits on the page adds no index entries (docs/performance.md, Round 33).
-            e.HasStorageParameter("fillfactor", 70);
             e.HasKey(x => x.Id).HasName("PK_webhook_deliveries");
             e.Property(x => x.Id).UseIdentityAlwaysColumn();
             e.Property(x => x.EventType).HasMaxLength(64);
