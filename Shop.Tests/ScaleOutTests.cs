@@ -248,15 +248,14 @@ public sealed class ScaleOutTests(ScaledShopApp shop)
 
     /// <summary>
     /// The subscription's unavailable streak (one more per failed probe), every attempt at it recorded so far, its
-    /// deliveries claimed and not recorded yet (leased a minute ahead, further than any retry of this app's schedule),
-    /// and those pending, claimed or not.
+    /// deliveries claimed and not recorded yet (their lease still running), and those pending, claimed or not.
     /// </summary>
     private static async Task<(int Streak, long Attempts, long Claimed, long Pending)> ProbingAsync(NpgsqlConnection db, Guid subscription)
     {
         await using var command = new NpgsqlCommand("""
             SELECT s.unavailable_streak,
                    (SELECT coalesce(sum(d.attempts), 0) FROM webhook_deliveries d WHERE d.subscription_id = s.id),
-                   (SELECT count(*) FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at > now() + interval '30 seconds'),
+                   (SELECT count(*) FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.leased_until > now()),
                    (SELECT count(*) FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')
             FROM webhook_subscriptions s WHERE s.id = @id
             """, db);

@@ -323,6 +323,47 @@ public sealed class WebhookTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task A_lanes_claim_rewrites_its_rows_in_place_without_new_index_entries()
+    {
+        // The claim leases the rows it takes. When the lease was written to next_attempt_at, an indexed column, each
+        // claimed row was written again with a new entry in every index over a pending row (docs/performance.md,
+        // Round 32). In a column no index names, and with room left on the row's page (the table's fillfactor), the
+        // claim is a heap-only (HOT) update, which PostgreSQL counts per transaction. Each test row is claimed alone:
+        // an insert leaves a tenth of its page free, room for one such row's new version, not for any number.
+        await using var receiver = new WebhookReceiver(); // never listening: nothing here is sent
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            // Uncommitted, so the running dispatcher never sees these rows, and rolled back at the end.
+            await using var transaction = await db.BeginTransactionAsync();
+            const int Rows = 2;
+            for (var i = 0; i < Rows; i++)
+            {
+                await InsertDeliveriesAsync(db, hookId, userId: 0, 1, dueAgo: TimeSpan.FromSeconds(1));
+                await using var claim = new Npgsql.NpgsqlCommand(
+                    "SELECT count(*) FROM claim_webhook_deliveries(@subscription, 1, now() + interval '1 minute')", db);
+                claim.Parameters.AddWithValue("subscription", Guid.Parse(hookId));
+                Assert.Equal(1L, (long)(await claim.ExecuteScalarAsync())!);
+            }
+            await using var counts = new Npgsql.NpgsqlCommand(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'webhook_deliveries'", db);
+            await using (var reader = await counts.ExecuteReaderAsync())
+            {
+                Assert.True(await reader.ReadAsync());
+                var (updated, hot) = (reader.GetInt64(0), reader.GetInt64(1));
+                Assert.True(updated == Rows && hot == Rows, $"{Rows} claims made {updated} row updates, {hot} of them heap-only (HOT)");
+            }
+            await transaction.RollbackAsync();
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    [Fact]
     public async Task Deliveries_held_for_a_subscriber_down_longer_than_the_retry_schedule_are_given_up_untried()
     {
         // The schedule (1, 1, 2, 2, 3 s here) bounds how long a delivery is kept, tried or not: a subscriber

@@ -45,6 +45,13 @@ public sealed class WebhookDelivery
     public int? LastStatusCode { get; set; }
     public string? LastError { get; set; }
     public DateTime NextAttemptAt { get; set; }
+
+    /// <summary>
+    /// While set and in the future, a dispatcher lane has claimed the row and is sending it; others leave it alone.
+    /// No index names it, so a claim rewrites the row in place (a HOT update) instead of adding an entry to each index.
+    /// </summary>
+    public DateTime? LeasedUntil { get; set; }
+
     public DateTime? DeliveredAt { get; set; }
     public DateTime CreatedAt { get; set; }
 }

@@ -284,6 +284,10 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("last_status_code");
 
+                    b.Property<DateTime?>("LeasedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("leased_until");
+
                     b.Property<DateTime>("NextAttemptAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("next_attempt_at");
@@ -329,6 +333,8 @@ namespace Shop.Orders.Data.Migrations
                         {
                             t.HasCheckConstraint("ck_webhook_deliveries_status", "status IN ('pending', 'delivered', 'failed')");
                         });
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 90);
                 });
 
             modelBuilder.Entity("Shop.Orders.Data.WebhookSubscription", b =>

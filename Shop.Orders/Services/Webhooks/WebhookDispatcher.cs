@@ -22,7 +22,7 @@ namespace Shop.Orders.Services.Webhooks;
 /// once per due delivery: its deliveries wait and keep their retry budgets, one probe goes out when the pause
 /// ends (from one replica), and the backlog follows as soon as a probe gets through. Committed outbox rows wake the job on every replica
 /// (<see cref="WebhookDispatchSignal"/>), and so does a lane that ends; otherwise it sleeps until the
-/// earliest retry or lease falls due, at most <c>Webhooks:PollInterval</c>.
+/// earliest retry falls due (or the lease of a lane of its own that failed ends), at most <c>Webhooks:PollInterval</c>.
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, IHttpClientFactory httpClients, IOptions<WebhookOptions> options,
@@ -51,14 +51,15 @@ public sealed class WebhookDispatcher(
         if (free > 0)
         {
             // Subscribers with a row due and no lane here, the longest waiting first. A subscriber whose rows
-            // another replica has claimed has none due: the claim moved them past its lease.
+            // another replica has claimed has none due until their lease ends.
             var running = _lanes.Keys.ToArray();
-            // webhook_deliveries_in_turn (Data/Migrations/…WebhookDeliveriesInTurn): pending rows whose order has no
-            // earlier event pending for the subscriber. The lanes' claim reads the same view, so the rule stands once.
+            // webhook_deliveries_claimable (Data/Migrations/…WebhookLeaseOutsideTheIndexes): pending rows not leased
+            // whose order has no earlier event pending for the subscriber. The lanes' claim reads the same view, so
+            // the rule stands once.
             var waiting = await db.Database.SqlQueryRaw<Guid>("""
                 SELECT s.id AS "Value" FROM webhook_subscriptions s
                 CROSS JOIN LATERAL (
-                    SELECT d.next_attempt_at AS due FROM webhook_deliveries_in_turn d
+                    SELECT d.next_attempt_at AS due FROM webhook_deliveries_claimable d
                     WHERE d.subscription_id = s.id
                     ORDER BY d.next_attempt_at
                     LIMIT 1) oldest
@@ -73,7 +74,9 @@ public sealed class WebhookDispatcher(
         }
         // Each subscriber's earliest row due later, one probe of its index each, so a pass costs the same whatever
         // the backlog (a min over every pending row read all 50,000 of a dead subscriber's: Round 23), and the end
-        // of each pause that holds rows back.
+        // of each pause that holds rows back. Leases are not in an index, so their ends are not looked up here: a
+        // lane of this replica that fails keeps its lease's end (below), and another replica's that stopped mid-batch
+        // is found by the fallback poll after its lease.
         var nextDue = (await db.Database.SqlQuery<DateTime?>($"""
                 SELECT min(due) AS "Value" FROM (
                     SELECT later.due FROM webhook_subscriptions s
@@ -89,8 +92,43 @@ public sealed class WebhookDispatcher(
                 """).ToListAsync(ct))[0];
         await transaction.CommitAsync(ct);
         await CountBacklogAsync(db, ct);
-        return new JobPass(false, nextDue);
+        return new JobPass(false, Earliest(nextDue, FailedLeaseEnd()));
     }
+
+    /// <summary>Ticks of the latest lease held by a lane of this replica that failed; 0 when none is still running.</summary>
+    private long _failedLeaseEndTicks;
+
+    private DateTime? FailedLeaseEnd()
+    {
+        var ticks = Interlocked.Read(ref _failedLeaseEndTicks);
+        if (ticks == 0)
+        {
+            return null;
+        }
+        if (ticks <= DateTime.UtcNow.Ticks)
+        {
+            // Over: this pass found the rows it held claimable again. A later failure keeps its own.
+            Interlocked.CompareExchange(ref _failedLeaseEndTicks, 0, ticks);
+            return null;
+        }
+        return new DateTime(ticks, DateTimeKind.Utc);
+    }
+
+    /// <summary>
+    /// Remembers a failed lane's lease so the job looks again when it ends. Only the latest is kept: lanes fail
+    /// together (the database away), and rows of an earlier lease are found then or by the fallback poll.
+    /// </summary>
+    private void KeepFailedLease(DateTime leaseEnd)
+    {
+        long seen;
+        do
+        {
+            seen = Interlocked.Read(ref _failedLeaseEndTicks);
+        }
+        while (seen < leaseEnd.Ticks && Interlocked.CompareExchange(ref _failedLeaseEndTicks, leaseEnd.Ticks, seen) != seen);
+    }
+
+    private static DateTime? Earliest(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     /// <summary>How stale the <c>shop.webhooks.pending</c> and <c>shop.webhooks.paused_subscribers</c> gauges may get while lanes are sending.</summary>
     private static readonly TimeSpan BacklogCountInterval = TimeSpan.FromSeconds(5);
@@ -138,6 +176,7 @@ public sealed class WebhookDispatcher(
     private async Task RunLaneAsync(Guid subscriptionId, CancellationToken ct)
     {
         var endedNormally = false;
+        DateTime? claimLease = null;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -157,7 +196,8 @@ public sealed class WebhookDispatcher(
                 {
                     break; // another replica is probing
                 }
-                var claimed = await ClaimAsync(db, subscriptionId, pauseEnded is null ? _options.BatchSize : 1, ct);
+                claimLease = DateTime.UtcNow + _options.ClaimLease;
+                var claimed = await ClaimAsync(db, subscriptionId, pauseEnded is null ? _options.BatchSize : 1, claimLease.Value, ct);
                 if (claimed.Count == 0)
                 {
                     if (pauseEnded is { } unprobed && probeLease is { } lease)
@@ -181,8 +221,12 @@ public sealed class WebhookDispatcher(
         }
         catch (Exception e)
         {
-            // The claimed rows keep their lease and come back when it ends; the job's next look starts a new lane
+            // The claimed rows keep their lease and come back when it ends; the job's look then starts a new lane
             // (not at once, since the database may be away: this lane does not wake the job).
+            if (claimLease is { } held)
+            {
+                KeepFailedLease(held);
+            }
             logger.LogWarning(e, "Webhook lane for subscription {SubscriptionId} failed; its claimed deliveries are retried after their lease", subscriptionId);
         }
         finally
@@ -263,15 +307,15 @@ public sealed class WebhookDispatcher(
     private static DeliveryOutcome Held(WebhookDelivery delivery) =>
         new(delivery.Id, WebhookDeliveryStatus.Pending, delivery.Attempts, delivery.LastStatusCode, delivery.LastError, DateTime.UtcNow, null, SubscriberReach.NotTried);
 
-    private async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, int limit, CancellationToken ct) =>
-        // One statement (Data/Migrations/…WebhookClaimTakesItsLimit, …WebhookDeliveriesInTurn): at most `limit` of the
-        // subscriber's due rows, oldest first, only rows in turn, locked, skipped by other instances while locked, and
-        // leased for ClaimLease so that no instance takes them again while they are sent. A row is in turn once every
+    private static async Task<List<WebhookDelivery>> ClaimAsync(OrdersDbContext db, Guid subscriptionId, int limit, DateTime leaseUntil, CancellationToken ct) =>
+        // One statement (Data/Migrations/…WebhookClaimTakesItsLimit, …WebhookLeaseOutsideTheIndexes): at most `limit` of
+        // the subscriber's due rows, oldest first, only rows in turn, locked, skipped by other instances while locked, and
+        // leased (leased_until, a HOT update) so that no instance takes them again while they are sent. A row is in turn once every
         // earlier event of its order to its subscriber is delivered or given up: one order's events arrive in event
         // order even when the first attempt of one fails, and across replicas (an earlier row claimed elsewhere is
         // still pending). So one batch never holds two of an order's events.
         await db.WebhookDeliveries
-            .FromSql($"SELECT * FROM claim_webhook_deliveries({subscriptionId}, {limit}, {DateTime.UtcNow + _options.ClaimLease})")
+            .FromSql($"SELECT * FROM claim_webhook_deliveries({subscriptionId}, {limit}, {leaseUntil})")
             .AsNoTracking().ToListAsync(ct);
 
     /// <summary>What one attempt leaves in the delivery's row, and what it found out about the subscriber.</summary>
@@ -288,7 +332,7 @@ public sealed class WebhookDispatcher(
         await db.Database.ExecuteSqlRawAsync("""
             UPDATE webhook_deliveries AS d
             SET status = o.status, attempts = o.attempts, last_status_code = o.last_status_code,
-                last_error = o.last_error, next_attempt_at = o.next_attempt_at, delivered_at = o.delivered_at
+                last_error = o.last_error, next_attempt_at = o.next_attempt_at, delivered_at = o.delivered_at, leased_until = NULL
             FROM unnest(@ids, @statuses, @attempts, @codes, @errors, @next, @delivered)
                 AS o(id, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at)
             WHERE d.id = o.id
@@ -339,9 +383,11 @@ public sealed class WebhookDispatcher(
         await db.Database.ExecuteSqlAsync($"UPDATE webhook_subscriptions SET paused_until = {pausedUntil}, unavailable_streak = {streak} WHERE id = {subscription.Id}", CancellationToken.None);
         var span = schedule.Aggregate(TimeSpan.Zero, (sum, wait) => sum + wait);
         var error = Truncate($"Not sent: the subscriber was unavailable for longer than the retry schedule ({span}).", 500);
+        // Not rows another replica's lane holds: it is sending them, and records their outcome itself.
         var givenUp = await db.Database.ExecuteSqlAsync($"""
             UPDATE webhook_deliveries SET status = 'failed', last_error = CASE WHEN attempts = 0 THEN {error} ELSE last_error END
             WHERE subscription_id = {subscription.Id} AND status = 'pending' AND next_attempt_at <= now() AND created_at < now() - {span}
+              AND (leased_until IS NULL OR leased_until <= now())
             """, CancellationToken.None);
         metrics.Failed(givenUp);
         var lastError = outcomes.First(o => o.Reach == SubscriberReach.Unavailable).LastError;

@@ -40,8 +40,9 @@ public sealed class WebhookOptions
 
     /// <summary>
     /// While one instance sends a claimed row, others leave it alone this long. It must outlast a batch sent to a
-    /// subscriber that times out on every attempt (validated at start), and it is how long a crashed replica's
-    /// claimed rows wait before another replica sends them.
+    /// subscriber that times out on every attempt (validated at start). A lane that fails has its rows sent again
+    /// when the lease ends; a crashed replica's claimed rows are found by another replica's fallback poll
+    /// (<see cref="PollInterval"/>) after it.
     /// </summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
 
