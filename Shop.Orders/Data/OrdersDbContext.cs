@@ -92,8 +92,8 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
         {
             e.ToTable(t => t.HasCheckConstraint("ck_webhook_deliveries_status", "status IN ('pending', 'delivered', 'failed')"));
             // A tenth of each page kept free for a claim's new row version: an update that changes no indexed column
-            // and fits on its page adds no index entries (a HOT update). 70 made the table half again as large and
-            // the order series slower (docs/performance.md, Round 33).
+            // and fits on its page adds no index entries (a HOT update). 70 made the order series slower in four
+            // alternated pairs of four (docs/performance.md, Round 33).
             e.HasStorageParameter("fillfactor", 90);
             e.HasKey(x => x.Id).HasName("PK_webhook_deliveries");
             e.Property(x => x.Id).UseIdentityAlwaysColumn();
