@@ -20,10 +20,34 @@ public sealed class DashboardTests(ShopApp shop)
         var signIn = await shop.App.GetDashboardUrlAsync();
         await using var chromium = await Chromium.LaunchAsync();
         var page = await chromium.NewPageAsync(new Uri(signIn.GetLeftPart(UriPartial.Authority)), 1440, 800);
+        // The dashboard is a Blazor Server app, and an exception in its circuit ends the circuit: the page stays as
+        // it was, and Blazor reports it in the browser's console. One CI-like run (2026-12-05) hit a race inside
+        // Blazor's Virtualize there (ObjectDisposedException from VirtualizeJsInterop in OnAfterRenderAsync, in the
+        // AppHost's log) and the grid stayed at "No resources found". A person reloads the page; so does this test,
+        // once, and only after that report.
+        var circuitEnded = false;
+        page.Console += (_, message) => circuitEnded |= message.Type == "error" && message.Text.Contains("circuit will be terminated", StringComparison.Ordinal);
         await page.GotoAsync(signIn.ToString());
         await page.GetByRole(AriaRole.Heading, new() { Name = "Resources" }).WaitForAsync();
         Assert.Equal("/", new Uri(page.Url).PathAndQuery);
+        try
+        {
+            await ExpectEveryResourceRunningAsync(page);
+        }
+        catch (PlaywrightException) when (circuitEnded)
+        {
+            circuitEnded = false;
+            await page.ReloadAsync();
+            await page.GetByRole(AriaRole.Heading, new() { Name = "Resources" }).WaitForAsync();
+            await ExpectEveryResourceRunningAsync(page);
+        }
 
+        Directory.CreateDirectory(Chromium.ScreenshotDirectory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDirectory, "dashboard.png") });
+    }
+
+    private static async Task ExpectEveryResourceRunningAsync(IPage page)
+    {
         var grid = page.GetByRole(AriaRole.Region, new() { Name = "Resources" });
         foreach (var name in ShopAppHost.ResourceNames)
         {
@@ -35,8 +59,5 @@ public sealed class DashboardTests(ShopApp shop)
             });
             await Assertions.Expect(row.GetByRole(AriaRole.Gridcell).Nth(1)).ToHaveAccessibleNameAsync("Running", new() { Timeout = 30_000 });
         }
-
-        Directory.CreateDirectory(Chromium.ScreenshotDirectory);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDirectory, "dashboard.png") });
     }
 }
