@@ -36,7 +36,6 @@ public sealed class DashboardTests(ShopApp shop)
         }
         catch (PlaywrightException) when (circuitEnded)
         {
-            circuitEnded = false;
             await page.ReloadAsync();
             await page.GetByRole(AriaRole.Heading, new() { Name = "Resources" }).WaitForAsync();
             await ExpectEveryResourceRunningAsync(page);

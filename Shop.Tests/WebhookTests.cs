@@ -301,16 +301,11 @@ public sealed class WebhookTests(ShopApp shop)
             {
                 if (settings.Length > 0)
                 {
-                    await using var set = new Npgsql.NpgsqlCommand(settings, db);
-                    await set.ExecuteNonQueryAsync();
+                    await Sql.ExecuteAsync(db, settings);
                 }
                 foreach (var limit in new[] { 1, 5 })
                 {
-                    await using var claim = new Npgsql.NpgsqlCommand(
-                        "SELECT count(*) FROM claim_webhook_deliveries(@subscription, @limit, now() + interval '1 minute')", db);
-                    claim.Parameters.AddWithValue("subscription", Guid.Parse(hookId));
-                    claim.Parameters.AddWithValue("limit", limit);
-                    var claimed = (long)(await claim.ExecuteScalarAsync())!;
+                    var claimed = await ClaimAsync(db, hookId, limit);
                     Assert.True(claimed == limit, $"a claim of {limit} took {claimed} rows with {plan} plan");
                 }
             }
@@ -342,19 +337,11 @@ public sealed class WebhookTests(ShopApp shop)
             for (var i = 0; i < Rows; i++)
             {
                 await InsertDeliveriesAsync(db, hookId, userId: 0, 1, dueAgo: TimeSpan.FromSeconds(1));
-                await using var claim = new Npgsql.NpgsqlCommand(
-                    "SELECT count(*) FROM claim_webhook_deliveries(@subscription, 1, now() + interval '1 minute')", db);
-                claim.Parameters.AddWithValue("subscription", Guid.Parse(hookId));
-                Assert.Equal(1L, (long)(await claim.ExecuteScalarAsync())!);
+                Assert.Equal(1L, await ClaimAsync(db, hookId, 1));
             }
-            await using var counts = new Npgsql.NpgsqlCommand(
-                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'webhook_deliveries'", db);
-            await using (var reader = await counts.ExecuteReaderAsync())
-            {
-                Assert.True(await reader.ReadAsync());
-                var (updated, hot) = (reader.GetInt64(0), reader.GetInt64(1));
-                Assert.True(updated == Rows && hot == Rows, $"{Rows} claims made {updated} row updates, {hot} of them heap-only (HOT)");
-            }
+            var updated = await Sql.ScalarAsync(db, "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'webhook_deliveries'");
+            var hot = await Sql.ScalarAsync(db, "SELECT n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'webhook_deliveries'");
+            Assert.True(updated == Rows && hot == Rows, $"{Rows} claims made {updated} row updates, {hot} of them heap-only (HOT)");
             await transaction.RollbackAsync();
         }
         finally
@@ -511,6 +498,11 @@ public sealed class WebhookTests(ShopApp shop)
             }
         }
     }
+
+    /// <summary>A lane's claim of at most <paramref name="limit"/> of the subscription's due rows, leased a minute; how many it took.</summary>
+    private static Task<long> ClaimAsync(Npgsql.NpgsqlConnection db, string hookId, int limit) =>
+        Sql.ScalarAsync(db, "SELECT count(*) FROM claim_webhook_deliveries(@subscription, @limit, now() + interval '1 minute')",
+            ("subscription", Guid.Parse(hookId)), ("limit", limit));
 
     /// <summary>
     /// <paramref name="count"/> <c>order.created</c> rows for the subscription, each about a new order of
