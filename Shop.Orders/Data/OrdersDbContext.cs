@@ -105,7 +105,7 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
             e.HasIndex(x => new { x.SubscriptionId, x.Id }).HasDatabaseName("ix_webhook_deliveries_subscription");
             // The dispatcher's scans, only rows still to send: which subscribers have a row due, and a lane's claim.
             e.HasIndex(x => new { x.SubscriptionId, x.NextAttemptAt }).HasFilter("status = 'pending'").HasDatabaseName("ix_webhook_deliveries_pending_by_subscription");
-            // A row waits while an earlier event of its order is pending (the view webhook_deliveries_in_turn).
+            // A row waits while an earlier event of its order is pending (the view webhook_deliveries_claimable).
             e.HasIndex(x => x.OrderId).HasFilter("status = 'pending'").HasDatabaseName("ix_webhook_deliveries_pending_by_order");
             // The retention job's scan: only rows that are done.
             e.HasIndex(x => x.CreatedAt).HasFilter("status <> 'pending'").HasDatabaseName("ix_webhook_deliveries_finished_created_at");
