@@ -50,7 +50,7 @@ else
 }
 app.MapReverseProxy(proxy =>
 {
-    proxy.Use(UnreachableServiceMiddleware.InvokeAsync);
+    proxy.Use(ForwarderErrorMiddleware.InvokeAsync);
     proxy.UseSessionAffinity();
     proxy.UseLoadBalancing();
     proxy.UsePassiveHealthChecks();

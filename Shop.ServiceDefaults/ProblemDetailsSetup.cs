@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -21,10 +22,39 @@ public static class ProblemDetailsSetup
                 ctx.ProblemDetails.Extensions["trace_id"] = activity.TraceId.ToString();
             }
             ctx.ProblemDetails.Type ??= $"https://httpstatuses.io/{ctx.ProblemDetails.Status}";
+            ctx.ProblemDetails.Detail ??= FallbackDetail(ctx.HttpContext, ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode);
         });
         services.AddExceptionHandler<ShopExceptionHandler>();
         return services;
     }
+
+    /// <summary>
+    /// The detail of a problem nobody wrote one for: the answers the framework gives by itself (no route
+    /// matched, a method the route does not take, a bare status code page). Every problem body carries a
+    /// detail a person can act on.
+    /// </summary>
+    internal static string FallbackDetail(HttpContext http, int status)
+    {
+        var method = http.Request.Method;
+        var path = http.Request.Path.Value ?? "/";
+        // The path is the caller's own text, echoed so a typo is easy to see; a long one is cut.
+        var shown = path.Length <= MaxPathShown ? path : string.Concat(path.AsSpan(0, MaxPathShown), "…");
+        return status switch
+        {
+            StatusCodes.Status404NotFound =>
+                $"Nothing here answers {method} {shown}. Check the path against the API reference (/api-docs).",
+            StatusCodes.Status405MethodNotAllowed when http.Response.Headers.Allow is { Count: > 0 } allow =>
+                $"{shown} does not take {method}; it takes {allow}.",
+            StatusCodes.Status405MethodNotAllowed =>
+                $"{shown} does not take {method}. Check the method against the API reference (/api-docs).",
+            >= 500 =>
+                $"The request failed ({status} {ReasonPhrases.GetReasonPhrase(status)}). Try again shortly; if it keeps failing, quote the request id when reporting it.",
+            _ =>
+                $"The request was refused ({status} {ReasonPhrases.GetReasonPhrase(status)}). Check it against the API reference (/api-docs).",
+        };
+    }
+
+    private const int MaxPathShown = 120;
 }
 
 /// <summary>

@@ -316,8 +316,8 @@ public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
                 r => (int)r.StatusCode is 502 or 503 or 504, TimeSpan.FromSeconds(30), TimeSpan.Zero);
             // A service that is down gives a 5xx problem at once, never a hang.
             // A single instance listens on its own port (no proxy in between), so the gateway's
-            // connection is refused at once, and the gateway says so: 503 with Retry-After.
-            await login.ExpectUnavailableAsync(cause: null);
+            // connection is refused at once, and the gateway says so: 503 with Retry-After, naming Users.
+            await login.ExpectUnavailableAsync("users service");
             await (await client.GetAsync("/orders/")).ExpectAsync(200);
             await (await client.GetAsync($"/inventory/{sku}")).ExpectAsync(200);
             // Placing this account's first order needs Users (is the account active?): refused cleanly.

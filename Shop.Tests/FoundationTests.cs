@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -28,7 +29,21 @@ public sealed class FoundationTests(ShopApp shop)
     public async Task Unknown_api_path_is_problem_json_404(string path)
     {
         var response = await shop.Client().GetAsync(path);
-        await response.ExpectProblemAsync(404);
+        var problem = await response.ExpectProblemAsync(404);
+        // Even the framework's own answer tells the caller what was wrong.
+        Assert.Contains($"GET {path}", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_method_the_path_does_not_take_is_a_405_problem_naming_the_ones_it_does()
+    {
+        var response = await shop.Client().SendAsync(HttpMethod.Put, "/inventory/ANY-SKU", JsonContent.Create(new { name = "x" }));
+        var problem = await response.ExpectProblemAsync(405);
+        var allowed = response.Content.Headers.Allow;
+        Assert.Contains("PATCH", allowed);
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Contains("PUT", detail);
+        Assert.Contains("PATCH", detail);
     }
 
     [Fact]

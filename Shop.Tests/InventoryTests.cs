@@ -28,7 +28,13 @@ public sealed class InventoryTests(ShopApp shop)
         await adjusted.ExpectAsync(200);
         Assert.Equal(8, (await adjusted.JsonAsync()).GetProperty("qty").GetInt32());
 
-        await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = -9 })).ExpectProblemAsync(409);
+        // Refused either way with nothing changed, and the detail says which bound and what the stock is.
+        var below = await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = -9 })).ExpectProblemAsync(409);
+        Assert.Contains("below zero", below.GetProperty("detail").GetString());
+        Assert.Contains("8 in stock", below.GetProperty("detail").GetString());
+        var above = await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = 1_000_000_000 })).ExpectProblemAsync(409);
+        Assert.Contains("above the maximum of 1000000000", above.GetProperty("detail").GetString());
+        Assert.Contains("8 in stock", above.GetProperty("detail").GetString());
         Assert.Equal(8, await admin.StockAsync(sku));
 
         await (await admin.DeleteAsync($"/inventory/{sku}")).ExpectAsync(204);

@@ -73,7 +73,10 @@ public static class InventoryApi
         return await catalogue.AdjustAsync(sku, request.Delta!.Value, ct) switch
         {
             AdjustStockOutcome.Adjusted adjusted => TypedResults.Ok(ItemResponse.From(adjusted.Item)),
-            AdjustStockOutcome.OutOfRange => TypedResults.Problem(statusCode: 409, title: "Insufficient stock", detail: "The adjustment would take stock below zero; nothing was changed."),
+            AdjustStockOutcome.OutOfRange { BelowZero: true } refused => TypedResults.Problem(statusCode: 409, title: "Insufficient stock",
+                detail: $"The adjustment would take stock below zero ({refused.Qty} in stock); nothing was changed."),
+            AdjustStockOutcome.OutOfRange refused => TypedResults.Problem(statusCode: 409, title: "Stock limit exceeded",
+                detail: $"The adjustment would take stock above the maximum of {CatalogueChanges.QtyMax} ({refused.Qty} in stock); nothing was changed."),
             _ => NotFound(sku),
         };
     }

@@ -20,7 +20,11 @@ public abstract record AdjustStockOutcome
     public sealed record Adjusted(InventoryItem Item) : AdjustStockOutcome;
     public sealed record NotFound : AdjustStockOutcome;
     /// <summary>The delta would take stock below zero or above the maximum; nothing was changed.</summary>
-    public sealed record OutOfRange : AdjustStockOutcome;
+    /// <param name="Qty">The stock when the change was refused, for the caller's message.</param>
+    public sealed record OutOfRange(int Qty, int Delta) : AdjustStockOutcome
+    {
+        public bool BelowZero => (long)Qty + Delta < 0;
+    }
 }
 
 /// <summary>
@@ -73,7 +77,8 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
             .AsNoTracking().ToListAsync(ct);
         if (updated.Count == 0)
         {
-            return await db.Items.AnyAsync(i => i.Sku == sku, ct) ? new AdjustStockOutcome.OutOfRange() : new AdjustStockOutcome.NotFound();
+            var current = await db.Items.Where(i => i.Sku == sku).Select(i => (int?)i.Qty).FirstOrDefaultAsync(ct);
+            return current is { } qty ? new AdjustStockOutcome.OutOfRange(qty, delta) : new AdjustStockOutcome.NotFound();
         }
         await reader.InvalidateAsync(sku);
         return new AdjustStockOutcome.Adjusted(updated[0]);

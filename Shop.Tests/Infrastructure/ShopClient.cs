@@ -111,17 +111,14 @@ public static class HttpAssertions
 
     /// <summary>
     /// Asserts what is promised when something is away: a 503 problem with a Retry-After that shows no internals
-    /// (driver names, stack traces) and, from a service, a detail naming <paramref name="cause"/>. The gateway's
-    /// own 503 for a service that refuses connections has no detail (<paramref name="cause"/> null).
+    /// (driver names, stack traces) and a detail naming <paramref name="cause"/> (from a service, the dependency;
+    /// from the gateway, the service that refuses connections).
     /// </summary>
-    public static async Task<JsonElement> ExpectUnavailableAsync(this HttpResponseMessage response, string? cause)
+    public static async Task<JsonElement> ExpectUnavailableAsync(this HttpResponseMessage response, string cause)
     {
         var problem = await response.ExpectProblemAsync(503);
         Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "503 without Retry-After");
-        if (cause is not null)
-        {
-            Assert.Contains(cause, problem.GetProperty("detail").GetString());
-        }
+        Assert.Contains(cause, problem.GetProperty("detail").GetString());
         var text = problem.GetRawText();
         Assert.DoesNotContain("Npgsql", text);
         Assert.DoesNotContain("   at ", text);

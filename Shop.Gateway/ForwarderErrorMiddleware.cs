@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Shop.Gateway;
+
+/// <summary>
+/// The gateway's own answers when forwarding fails, as problems that name the service. A service that refuses
+/// the connection is not running: that is 503 Service Unavailable with a Retry-After, not YARP's 502 Bad Gateway
+/// (which stays for a service that broke off or answered wrongly); 504 is a service that went quiet for longer
+/// than the cluster's activity timeout. Any other forwarding error (a client that sent a broken body) is left to
+/// the status code pages.
+/// </summary>
+public static class ForwarderErrorMiddleware
+{
+    public static async Task InvokeAsync(HttpContext context, Func<Task> next)
+    {
+        await next();
+        if (context.GetForwarderErrorFeature() is not { } error || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        var service = ServiceName(context);
+        string detail;
+        if (error.Error == ForwarderError.Request && error.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
+            detail = $"The {service} is not accepting connections (stopped or restarting). Try again in a few seconds.";
+        }
+        else if (context.Response.StatusCode == StatusCodes.Status504GatewayTimeout)
+        {
+            detail = $"The {service} did not answer in time. Try again; if it keeps happening, quote the request id when reporting it.";
+        }
+        else if (context.Response.StatusCode == StatusCodes.Status502BadGateway)
+        {
+            detail = $"The {service} broke off or answered in a way the gateway cannot pass on. Try again; if it keeps happening, quote the request id when reporting it.";
+        }
+        else
+        {
+            return;
+        }
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = context.Response.StatusCode, Title = ReasonPhrases.GetReasonPhrase(context.Response.StatusCode), Detail = detail },
+        });
+    }
+
+    private static string ServiceName(HttpContext context) =>
+        context.GetReverseProxyFeature().Cluster.Config.ClusterId switch
+        {
+            GatewayRoutes.WebCluster => "web app",
+            var cluster => $"{cluster} service",
+        };
+}
