@@ -197,6 +197,48 @@ public sealed class IdentityTests(ShopApp shop)
         await shop.Client().SignInAsync(byAdmin, user.Password);
     }
 
+    /// <summary>
+    /// A current-password check is a password guess: with only a stolen access token, an attacker gets the same
+    /// five free guesses as at sign-in, then waits; and the limits are shared, so guesses made one way count
+    /// the other way too (the owner's right password is refused while the delay lasts, as at sign-in).
+    /// </summary>
+    [Fact]
+    public async Task Wrong_current_passwords_count_against_the_sign_in_limits()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await (await client.PatchJsonAsync($"/users/{user.Id}", new { password = "new-password-1", current_password = "guess-" + i }))
+                .ExpectValidationAsync("current_password");
+        }
+        var sixth = await client.PatchJsonAsync($"/users/{user.Id}", new { password = "new-password-1", current_password = user.Password });
+        await sixth.ExpectProblemAsync(429);
+        Assert.True(sixth.Headers.RetryAfter?.Delta > TimeSpan.Zero, "429 without Retry-After");
+        await (await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password })).ExpectProblemAsync(429);
+        // Nothing was changed: the old password still signs in once the delay has passed.
+        await Task.Delay(sixth.Headers.RetryAfter!.Delta!.Value);
+        await shop.Client().SignInAsync(user.Email, user.Password);
+    }
+
+    /// <summary>
+    /// An IPv6 client picks any address of its /64 at will: Users counts sign-ins by the /64, as the gateway's
+    /// limits do. Straight to Users, which believes X-Forwarded-For from loopback (the gateway's place).
+    /// </summary>
+    [Fact]
+    public async Task Addresses_in_one_ipv6_64_count_as_one_client_at_sign_in()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var users = shop.ServiceClient("users", withServiceKey: false);
+        Task<HttpResponseMessage> Guess(int i) => users.PostJsonAsync("/users/login", new { email = user.Email, password = "v6-guess-" + i },
+            r => r.Headers.Add("X-Forwarded-For", $"2001:db8:5:6::{i + 1:x}"));
+        for (var i = 0; i < 5; i++)
+        {
+            await (await Guess(i)).ExpectProblemAsync(401);
+        }
+        // Five free attempts per account and client, and this is the same client: its sixth address waits.
+        AssertRefusedUnchecked(await Guess(5));
+    }
+
     [Fact]
     public async Task A_burst_of_concurrent_wrong_passwords_gets_at_most_five_checked()
     {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -116,21 +115,8 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         return exempt.Any(n => n.Contains(normalized));
     }
 
-    /// <summary>An IPv4 address, or an IPv6 /64: one subscriber is usually given a whole /64.</summary>
-    internal static string ClientKey(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            var bytes = address.GetAddressBytes();
-            Array.Clear(bytes, 8, 8);
-            return "a:" + new IPAddress(bytes) + "/64";
-        }
-        return "a:" + address;
-    }
+    /// <summary>An IPv4 address, or an IPv6 /64 (<see cref="ClientAddress"/>).</summary>
+    internal static string ClientKey(IPAddress address) => "a:" + ClientAddress.Key(address);
 
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 

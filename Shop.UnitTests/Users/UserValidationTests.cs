@@ -97,6 +97,7 @@ public sealed class UserValidationTests
         { Update(email: "new@b.co"), true, "current_password" },
         { Update(password: "new-password"), true, "current_password" },
         { Update(password: "new-password", currentPassword: ""), true, "current_password" },
+        { Update(password: "new-password", currentPassword: new string('c', 129)), true, "current_password" },
         { Update(role: "root"), false, "role" },
         { Update(role: "Admin"), false, "role" },
     };

@@ -48,14 +48,11 @@ public static class SessionsApi
             case SignInOutcome.SignedIn signedIn:
                 return TypedResults.Ok(Respond(http, signedIn.Tokens, request.ReturnRefreshToken == true));
             case SignInOutcome.Throttled throttled:
-                http.Response.Headers.RetryAfter = throttled.RetryAfterSeconds.ToString();
-                return TypedResults.Problem(statusCode: 429, title: "Too many sign-in attempts",
-                    detail: $"Too many attempts for this account or from this address. Try again in {throttled.RetryAfterSeconds} second(s).");
+                return Throttled(http, throttled.RetryAfterSeconds);
             case SignInOutcome.Busy:
                 return Busy(http);
             case SignInOutcome.NotCounted:
-                return Unavailable(http, "Sign-in briefly unavailable",
-                    "This attempt could not be counted against the account's sign-in limits in time, so the password was not checked. Try again in a few seconds.");
+                return NotCounted(http);
             default:
                 // One answer for unknown email, wrong password and inactive account.
                 return TypedResults.Problem(statusCode: 401, title: "Invalid credentials", detail: "The email or password is incorrect.");
@@ -128,6 +125,17 @@ public static class SessionsApi
 
     private static ProblemHttpResult SessionEnded(string detail) =>
         TypedResults.Problem(statusCode: 401, title: "Session ended", detail: detail);
+
+    /// <summary>Too many password guesses (a sign-in or a current-password check) for the account or from the address.</summary>
+    internal static ProblemHttpResult Throttled(HttpContext http, int retryAfterSeconds)
+    {
+        http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: 429, title: "Too many sign-in attempts",
+            detail: $"Too many password attempts for this account or from this address. Try again in {retryAfterSeconds} second(s).");
+    }
+
+    internal static ProblemHttpResult NotCounted(HttpContext http) => Unavailable(http, "Sign-in briefly unavailable",
+        "This attempt could not be counted against the account's sign-in limits in time, so the password was not checked. Try again in a few seconds.");
 
     internal static ProblemHttpResult Busy(HttpContext http) => Unavailable(http, "Too many sign-ins at once",
         "The service is checking too many passwords right now. Try again in a few seconds.");

@@ -55,6 +55,11 @@ internal static class UserValidation
         {
             errors.Add("current_password", "Required to change your email or password.");
         }
+        else if (request.CurrentPassword is { Length: > PasswordService.MaxLength })
+        {
+            // No password is longer, and a long one would only cost a hash.
+            errors.Add("current_password", $"Must be at most {PasswordService.MaxLength} characters.");
+        }
         if (request.Role is not null && !Roles.All.Contains(request.Role))
         {
             errors.Add("role", "Must be one of: user, admin.");

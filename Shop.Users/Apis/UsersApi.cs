@@ -26,7 +26,9 @@ public static class UsersApi
             .WithSummary("Change a user (self: profile, email and password, with current_password for the last two; admin: also role and activity)")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapDelete("/{id:int}", DeactivateAsync).RequireAuthorization(ShopAuthentication.AdminPolicy).WithSummary("Deactivate a user and end their sessions (admin)");
         return api;
     }
@@ -84,7 +86,7 @@ public static class UsersApi
     private static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
         int id, UpdateUserRequest request, ClaimsPrincipal principal, AccountUpdates updates, HttpContext http, CancellationToken ct)
     {
-        var actor = ActorOf(principal);
+        var actor = ActorOf(principal) with { Address = http.Connection.RemoteIpAddress };
         var isSelf = actor.UserId == id;
         if (!actor.IsAdmin && !isSelf)
         {
@@ -111,6 +113,8 @@ public static class UsersApi
             UpdateOutcome.EmailTaken => TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "Another account uses this email."),
             UpdateOutcome.ConcurrentChange => TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Reload it and try again."),
             UpdateOutcome.Busy => SessionsApi.Busy(http),
+            UpdateOutcome.Throttled throttled => SessionsApi.Throttled(http, throttled.RetryAfterSeconds),
+            UpdateOutcome.NotCounted => SessionsApi.NotCounted(http),
             _ => throw new InvalidOperationException("Unexpected update outcome."),
         };
     }

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Shop.Users.Data;
@@ -7,8 +8,8 @@ namespace Shop.Users.Services;
 /// <summary>A change to an account, already validated and authorised: each field that is not null is set.</summary>
 public sealed record AccountUpdate(string? Name, string? Email, string? Password, string? CurrentPassword, string? Role, bool? IsActive);
 
-/// <summary>Who asks for a change: the account itself, an admin, or both.</summary>
-public sealed record Actor(int? UserId, Guid? SessionId, bool IsAdmin);
+/// <summary>Who asks for a change: the account itself, an admin, or both; and from which client address.</summary>
+public sealed record Actor(int? UserId, Guid? SessionId, bool IsAdmin, IPAddress? Address = null);
 
 public abstract record UpdateOutcome
 {
@@ -17,6 +18,10 @@ public abstract record UpdateOutcome
     /// <summary>The account changing itself is deactivated.</summary>
     public sealed record InactiveCaller : UpdateOutcome;
     public sealed record WrongCurrentPassword : UpdateOutcome;
+    /// <summary>Too many password guesses for this account or from this address (sign-in's limits): wait this long.</summary>
+    public sealed record Throttled(int RetryAfterSeconds) : UpdateOutcome;
+    /// <summary>The guess could not be counted against the sign-in limits in time, so it was not checked.</summary>
+    public sealed record NotCounted : UpdateOutcome;
     /// <summary>An admin tried to deactivate or demote their own account.</summary>
     public sealed record SelfLockout : UpdateOutcome;
     public sealed record EmailTaken : UpdateOutcome;
@@ -29,10 +34,12 @@ public enum DeactivateOutcome { Deactivated, NotFound, SelfLockout, ConcurrentCh
 
 /// <summary>
 /// Changes to an account by itself or an admin. Changing one's own email or password needs the current
-/// password, so a stolen access token alone cannot take the account over; an admin cannot lock themselves
-/// out. <see cref="AccountChanges"/> then saves and revokes what the change implies.
+/// password, so a stolen access token alone cannot take the account over; that check is a password guess
+/// like a sign-in and counts against the same <see cref="LoginThrottle"/> limits, or the token would buy
+/// unlimited guesses (and a flood of them would hold every sign-in's password checks). An admin cannot lock
+/// themselves out. <see cref="AccountChanges"/> then saves and revokes what the change implies.
 /// </summary>
-public sealed class AccountUpdates(UsersDbContext db, PasswordService passwords, AccountChanges changes)
+public sealed class AccountUpdates(UsersDbContext db, PasswordService passwords, AccountChanges changes, LoginThrottle throttle, SecurityAudit audit)
 {
     private static bool NeedsCurrentPassword(AccountUpdate update) => update.Password is not null || update.Email is not null;
 
@@ -48,17 +55,9 @@ public sealed class AccountUpdates(UsersDbContext db, PasswordService passwords,
         {
             return new UpdateOutcome.InactiveCaller();
         }
-        if (isSelf && NeedsCurrentPassword(update))
+        if (isSelf && NeedsCurrentPassword(update) && await CheckCurrentPasswordAsync(user, update.CurrentPassword!, actor.Address, ct) is { } refused)
         {
-            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => passwords.Verify(user.PasswordHash, update.CurrentPassword!), ct);
-            if (!checkedPassword)
-            {
-                return new UpdateOutcome.Busy();
-            }
-            if (verification == PasswordVerificationResult.Failed)
-            {
-                return new UpdateOutcome.WrongCurrentPassword();
-            }
+            return refused;
         }
         if (isSelf && actor.IsAdmin && (update.IsActive == false || update.Role == Roles.User))
         {
@@ -89,6 +88,43 @@ public sealed class AccountUpdates(UsersDbContext db, PasswordService passwords,
             ChangeOutcome.ConcurrentChange => new UpdateOutcome.ConcurrentChange(),
             _ => new UpdateOutcome.Updated(user),
         };
+    }
+
+    /// <returns>Null when the password is right; otherwise why the change is refused.</returns>
+    private async Task<UpdateOutcome?> CheckCurrentPasswordAsync(User user, string currentPassword, IPAddress? address, CancellationToken ct)
+    {
+        LoginThrottle.Attempt attempt;
+        switch (await throttle.TryAcquireAsync(user.NormalizedEmail, address))
+        {
+            case Admission.Admitted admitted:
+                attempt = admitted.Attempt;
+                break;
+            case Admission.Wait wait:
+                audit.Record("auth.locked", user.Id.ToString(), user.Id.ToString(), $"current password; retry after {wait.RetryAfterSeconds} s");
+                return new UpdateOutcome.Throttled(wait.RetryAfterSeconds);
+            default:
+                return new UpdateOutcome.NotCounted();
+        }
+        bool? succeeded = null;
+        try
+        {
+            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => passwords.Verify(user.PasswordHash, currentPassword), ct);
+            if (!checkedPassword)
+            {
+                return new UpdateOutcome.Busy();
+            }
+            succeeded = verification != PasswordVerificationResult.Failed;
+            if (succeeded == false)
+            {
+                audit.Record("auth.current_password_failed", user.Id.ToString(), user.Id.ToString());
+                return new UpdateOutcome.WrongCurrentPassword();
+            }
+            return null;
+        }
+        finally
+        {
+            await throttle.ReleaseAsync(attempt, succeeded);
+        }
     }
 
     /// <summary>Deactivates an account (an admin's act) and ends its sessions.</summary>

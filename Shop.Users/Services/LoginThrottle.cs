@@ -197,8 +197,8 @@ public sealed class LoginThrottle
 
     private static string[] KeysFor(string normalizedEmail, IPAddress? client)
     {
-        var address = client?.IsIPv4MappedToIPv6 == true ? client.MapToIPv4() : client;
-        var a = address?.ToString() ?? "unknown";
+        // An IPv6 client is counted by its /64, as the gateway counts it: it can pick any address in it.
+        var a = ClientAddress.Key(client);
         return [$"login:account-address:{normalizedEmail}|{a}", $"login:account:{normalizedEmail}", $"login:address:{a}"];
     }
 
