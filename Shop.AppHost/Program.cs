@@ -61,6 +61,7 @@ var gateway = builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
     .WithDirectEndpoints()
     .WithExternalHttpEndpoints()
+    .WithClientAddressAtTheEdge()
     .WithAppHostEnvironment()
     .WithShopTelemetry(settings)
     .WithReference(redis) // rate limits; no WaitFor: without Redis the gateway limits in its own memory

@@ -1,6 +1,7 @@
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Shop.Publishing;
 
 namespace Shop.AppHost;
 
@@ -44,19 +45,54 @@ public static class ShopProjectExtensions
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithShopDefaults(this IResourceBuilder<ProjectResource> project, ShopAppHostSettings settings)
     {
-        project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment().WithShopTelemetry(settings);
+        project.WithHttpEndpoint().WithHttpHealthCheck("/health").WithAppHostEnvironment().WithShopTelemetry(settings)
+            .WithClientAddressFromPrivateNetworks();
+        return settings.Replicas > 1 ? project.WithReplicas(settings.Replicas) : project.WithDirectEndpoints();
+    }
+
+    /// <summary>The networks a proxy in front of a deployed service is on: pod and compose networks.</summary>
+    private static readonly string[] PrivateNetworks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"];
+
+    /// <summary>
+    /// In a deployment the gateway reaches the services from a pod or compose network, not loopback: a service
+    /// takes the client's address from the gateway's X-Forwarded-For when the request comes from a private
+    /// network (nothing else can reach a service there), or every client would share the gateway's address in
+    /// sign-in throttling. ServiceDefaults reads <c>ForwardedHeaders:KnownNetworks</c>; Aspire's own switch
+    /// (<c>ASPNETCORE_FORWARDEDHEADERS_ENABLED</c>, on by default when publishing) would trust the header from anyone.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithClientAddressFromPrivateNetworks(this IResourceBuilder<ProjectResource> project)
+    {
+        project.DisableForwardedHeaders();
         if (project.ApplicationBuilder.ExecutionContext.IsPublishMode)
         {
-            // In a deployment the gateway reaches the services from a pod or compose network, not
-            // loopback: trust its X-Forwarded-For from private networks (nothing else can reach a
-            // service there), or every client would share the gateway's address in sign-in throttling.
-            string[] privateNetworks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"];
-            for (var i = 0; i < privateNetworks.Length; i++)
-            {
-                project.WithEnvironment($"ForwardedHeaders__KnownNetworks__{i}", privateNetworks[i]);
-            }
+            TrustPrivateNetworks((name, value) => project.WithEnvironment(name, value));
         }
-        return settings.Replicas > 1 ? project.WithReplicas(settings.Replicas) : project.WithDirectEndpoints();
+        return project;
+    }
+
+    /// <summary>
+    /// The gateway is the edge. Where the deployment publishes its port (compose), the connection's address is the
+    /// client's and no forwarded header is believed: a client cannot pick the address its sign-ins and requests
+    /// are counted under. Behind the Kubernetes output's Ingress, the controller (on the pod network) names the
+    /// client in X-Forwarded-For, and the gateway believes it from private networks only.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithClientAddressAtTheEdge(this IResourceBuilder<ProjectResource> gateway)
+    {
+        gateway.DisableForwardedHeaders();
+        if (gateway.ApplicationBuilder.ExecutionContext.IsPublishMode)
+        {
+            TrustPrivateNetworks((name, value) => gateway.WithIngressEnvironment(name, value));
+        }
+        return gateway;
+    }
+
+    /// <summary>Names the private networks as <c>ForwardedHeaders:KnownNetworks</c>, the setting ServiceDefaults reads.</summary>
+    private static void TrustPrivateNetworks(Action<string, string> setEnvironment)
+    {
+        for (var i = 0; i < PrivateNetworks.Length; i++)
+        {
+            setEnvironment($"ForwardedHeaders__KnownNetworks__{i}", PrivateNetworks[i]);
+        }
     }
 
     /// <summary>

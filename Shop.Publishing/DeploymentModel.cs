@@ -43,6 +43,9 @@ public sealed record DeployService(
 {
     /// <summary>Services with data volumes keep state: one replica, StatefulSet on Kubernetes.</summary>
     public bool Stateful => Volumes.Count > 0;
+
+    /// <summary>Literal settings only for a deployment that puts its own proxy in front of the service (<see cref="IngressEnvironmentAnnotation"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> IngressEnvironment { get; init; } = [];
 }
 
 /// <summary>

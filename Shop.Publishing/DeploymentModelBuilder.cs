@@ -131,7 +131,10 @@ public sealed class DeploymentModelBuilder
         return new DeployService(resource.Name, kind, image, build, ports, environment,
             (resource as ContainerResource)?.Entrypoint, args, volumes, dependsOn, readiness, liveness,
             volumes.Count > 0 ? 1 : replicas, [.. references.Where(r => r != resource.Name).Order(StringComparer.Ordinal)],
-            PublishConventions.Runtime(resource), steps, await ContainerFilesAsync(resource, ct));
+            PublishConventions.Runtime(resource), steps, await ContainerFilesAsync(resource, ct))
+        {
+            IngressEnvironment = [.. resource.Annotations.OfType<IngressEnvironmentAnnotation>().Select(a => new KeyValuePair<string, string>(a.Name, a.Value))],
+        };
     }
 
     /// <summary>The files of <c>WithContainerFiles</c>, with the paths they get in the container.</summary>

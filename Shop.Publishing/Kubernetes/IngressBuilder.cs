@@ -6,8 +6,10 @@ namespace Shop.Publishing;
 /// <summary>A TLS Ingress for a service's external HTTP port; none for a service without one.</summary>
 internal static class IngressBuilder
 {
-    public static V1Ingress? Build(ServicePlan plan) =>
-        plan.Service.Ports.FirstOrDefault(p => p.External && p.Scheme is "http" or "https") is { } port ? Build(plan, port) : null;
+    public static V1Ingress? Build(ServicePlan plan) => Port(plan.Service) is { } port ? Build(plan, port) : null;
+
+    /// <summary>The port an Ingress serves: the service's first external HTTP one.</summary>
+    public static DeployPort? Port(DeployService service) => service.Ports.FirstOrDefault(p => p.External && p.Scheme is "http" or "https");
 
     private static V1Ingress Build(ServicePlan plan, DeployPort port) => Typed(new V1Ingress
     {

@@ -17,6 +17,13 @@ internal sealed class ServicePlan
         Host = host;
         Labels = new Dictionary<string, string> { [KubernetesWriter.NameLabel] = service.Name };
         Environment = ContainerBuilder.EnvironmentVariables(service.Environment, PlainEnvironment);
+        if (IngressBuilder.Port(service) is not null)
+        {
+            foreach (var (name, value) in service.IngressEnvironment)
+            {
+                PlainEnvironment[name] = value;
+            }
+        }
         // Read-only root filesystem: the image's writable directories are emptyDir volumes.
         Scratch = [.. service.Runtime.WritablePaths.Select(p => new ScratchDirectory(p, VolumeName(p)))];
         // The service's files: a ConfigMap per directory, mounted read-only there.

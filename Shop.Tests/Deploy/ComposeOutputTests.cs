@@ -67,6 +67,25 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
         Assert.Equal("0.1", _env.GetValueOrDefault("TRACE_SAMPLE_RATIO"));
     }
 
+    /// <summary>
+    /// The gateway publishes its own port here, so the connection's address is the client's and no
+    /// X-Forwarded-For is believed (a client would pick the address its sign-ins are counted under); the
+    /// services believe the gateway's from private networks only. Aspire's own switch would trust anyone.
+    /// </summary>
+    [Fact]
+    public void Only_the_services_believe_a_forwarded_client_address_and_only_from_private_networks()
+    {
+        foreach (var name in new[] { "gateway", "users", "orders", "inventory" })
+        {
+            Assert.DoesNotContain("ASPNETCORE_FORWARDEDHEADERS_ENABLED", Environment(Service(name)).Keys);
+        }
+        Assert.DoesNotContain(Environment(Service("gateway")).Keys, k => k.StartsWith("ForwardedHeaders__", StringComparison.Ordinal));
+        foreach (var name in new[] { "users", "orders", "inventory" })
+        {
+            Assert.Equal("10.0.0.0/8", Environment(Service(name)).GetValueOrDefault("ForwardedHeaders__KnownNetworks__0"));
+        }
+    }
+
     [Fact]
     public void Jwt_signing_key_is_a_pkcs8_p256_key()
     {

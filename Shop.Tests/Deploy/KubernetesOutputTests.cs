@@ -107,6 +107,22 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         Assert.All(Objects().OfType<V1Service>(), s => Assert.Equal("ClusterIP", s.Spec.Type));
     }
 
+    /// <summary>
+    /// Behind the Ingress the controller names the client in X-Forwarded-For: the gateway believes it from the
+    /// pod network's private ranges only, and nothing believes it from anyone (Aspire's own switch).
+    /// </summary>
+    [Fact]
+    public void The_gateway_believes_the_ingress_controllers_client_address_and_nobody_believes_anyones()
+    {
+        foreach (var name in new[] { "gateway", "users", "orders", "inventory" })
+        {
+            var environment = ServiceEnvironment(name);
+            Assert.DoesNotContain("ASPNETCORE_FORWARDEDHEADERS_ENABLED", environment.Keys);
+            Assert.Equal(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"],
+                Enumerable.Range(0, 4).Select(i => environment.GetValueOrDefault($"ForwardedHeaders__KnownNetworks__{i}")));
+        }
+    }
+
     [Fact]
     public void Services_sample_traces_parent_based_at_the_trace_sample_ratio()
     {

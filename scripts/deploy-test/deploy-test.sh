@@ -3,7 +3,7 @@
 # (scripts/container-platform/platform.sh) and driven end to end through its gateway.
 #
 # Phases: platform, publish, images (and the web image alongside), up + health, journey, database restart,
-# TLS, down. Each prints its time; the last line says what passed and the machine's load. Exit code 0
+# TLS, the client's address, down. Each prints its time; the last line says what passed and the machine's load. Exit code 0
 # only if every phase passed.
 # Options: --keep (on failure, leave the deployment and the daemon for inspection), --no-tls (skip the HTTPS
 # phase), --cold (a first run: rebuild the AppHost, the services and the web image from scratch, see below).
@@ -238,6 +238,22 @@ if [ $TLS -eq 1 ]; then
     --env "$COMPOSE_DIR/.env" --hook-bind "$NETWORK_GATEWAY" --hook-port "$HOOK_PORT" | grep -v '^JOURNEY_RESULT'
   done_phase
 fi
+
+phase client-address "the gateway counts sign-ins per connection: a client's own X-Forwarded-For changes nothing"
+# Last, because it spends this address's sign-in budget (10 a minute). Each attempt claims another address;
+# a gateway that believed the header would give each its own bucket and never answer 429.
+# After the TLS phase plain HTTP is redirected, so the attempts go where the gateway serves them.
+LOGIN_URL="http://127.0.0.1:$HTTP_PORT/users/login"; CURL_TLS=()
+if [ $TLS -eq 1 ]; then LOGIN_URL="https://127.0.0.1:$HTTPS_PORT/users/login"; CURL_TLS=(--cacert "$WORK/tls.crt"); fi
+statuses=""
+for i in $(seq 1 12); do
+  code=$(curl -sS -m 10 "${CURL_TLS[@]}" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H "X-Forwarded-For: 203.0.113.$i" \
+    -d "{\"email\":\"nobody-$i@example.com\",\"password\":\"wrong-password\"}" "$LOGIN_URL")
+  statuses="$statuses $code"
+done
+case "$statuses" in *429*) ;; *) echo "12 sign-ins claiming 12 addresses were never throttled:$statuses" >&2; exit 1 ;; esac
+echo "    answers:$statuses"
+done_phase
 
 phase down "docker-compose down -v"
 compose down -v --remove-orphans >/dev/null 2>&1
