@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Shop.Users.Data;
 
@@ -25,27 +26,32 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     {
         // Expired tokens of this account are of no further use, not even for reuse detection.
         await db.RefreshTokens.Where(r => r.UserId == user.Id && r.ExpiresAt < DateTime.UtcNow).ExecuteDeleteAsync(ct);
-        return await IssueAsync(user, Guid.NewGuid(), ct);
+        var (row, refresh) = NextToken(user.Id, Guid.NewGuid());
+        db.RefreshTokens.Add(row);
+        await db.SaveChangesAsync(ct);
+        return await HandOutAsync(user, row, refresh);
     }
 
     public async Task<(RefreshOutcome Outcome, IssuedTokens? Tokens)> RefreshAsync(string presented, CancellationToken ct)
     {
         var hash = Hash(presented);
+        if (await db.RefreshTokens.Where(r => r.TokenHash == hash).Select(r => (int?)r.UserId).FirstOrDefaultAsync(ct) is not { } userId)
+        {
+            return (RefreshOutcome.Invalid, null);
+        }
         var now = DateTime.UtcNow;
+        await using var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
+        await LockSessionsAsync(userId, ct);
         // One statement decides who consumes the token: of two concurrent refreshes, one wins and the other is reuse.
         var consumed = await db.RefreshTokens
             .Where(r => r.TokenHash == hash && r.ConsumedAt == null && r.RevokedAt == null && r.ExpiresAt > now)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConsumedAt, now), ct);
-        var token = await db.RefreshTokens.AsNoTracking().FirstOrDefaultAsync(r => r.TokenHash == hash, ct);
-        if (token is null)
-        {
-            return (RefreshOutcome.Invalid, null);
-        }
+        var token = await db.RefreshTokens.AsNoTracking().FirstAsync(r => r.TokenHash == hash, ct);
         if (consumed == 0)
         {
             if (token.ConsumedAt is not null && token.RevokedAt is null)
             {
-                await RevokeFamilyAsync(token.FamilyId, ct);
+                await EndSessionAsync(transaction, token.FamilyId, ct);
                 audit.Record("auth.token_reuse", token.UserId.ToString(), $"session {token.FamilyId:N}", "a used refresh token was presented again; the session is revoked");
                 return (RefreshOutcome.Reused, null);
             }
@@ -55,10 +61,22 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == token.UserId, ct);
         if (user is null || !user.IsActive)
         {
-            await RevokeFamilyAsync(token.FamilyId, ct);
+            await EndSessionAsync(transaction, token.FamilyId, ct);
             return (RefreshOutcome.Invalid, null);
         }
-        return (RefreshOutcome.Refreshed, await IssueAsync(user, token.FamilyId, ct));
+        var (row, refresh) = NextToken(user.Id, token.FamilyId);
+        db.RefreshTokens.Add(row);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return (RefreshOutcome.Refreshed, await HandOutAsync(user, row, refresh));
+    }
+
+    /// <summary>Revokes the session's refresh tokens in the refresh's transaction, commits, then ends its access tokens.</summary>
+    private async Task EndSessionAsync(IDbContextTransaction transaction, Guid sessionId, CancellationToken ct)
+    {
+        await RevokeFamilyRowsAsync(sessionId, ct);
+        await transaction.CommitAsync(ct);
+        await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime);
     }
 
     /// <summary>The session a refresh token belongs to, if it is one of ours.</summary>
@@ -86,8 +104,15 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// <summary>Ends one session: its refresh tokens stop working, and so do its access tokens at every service.</summary>
     public async Task RevokeFamilyAsync(Guid sessionId, CancellationToken ct)
     {
-        await db.RefreshTokens.Where(r => r.FamilyId == sessionId && r.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
+        await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
+        {
+            if (await db.RefreshTokens.Where(r => r.FamilyId == sessionId).Select(r => (int?)r.UserId).FirstOrDefaultAsync(ct) is { } userId)
+            {
+                await LockSessionsAsync(userId, ct);
+                await RevokeFamilyRowsAsync(sessionId, ct);
+            }
+            await transaction.CommitAsync(ct);
+        }
         await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime);
     }
 
@@ -95,27 +120,50 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// Ends the account's sessions except <paramref name="keep"/>. Callers also raise the security stamp,
     /// which ends every access token; the kept session gets a new one at its next refresh.
     /// </summary>
-    public Task RevokeAllAsync(int userId, Guid? keep, CancellationToken ct) =>
-        db.RefreshTokens.Where(r => r.UserId == userId && r.RevokedAt == null && r.FamilyId != keep)
+    public async Task RevokeAllAsync(int userId, Guid? keep, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
+        await LockSessionsAsync(userId, ct);
+        await db.RefreshTokens.Where(r => r.UserId == userId && r.RevokedAt == null && r.FamilyId != keep)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// A refresh and a revocation of the same account's sessions take turns, until the end of the transaction.
+    /// Without it a refresh that consumed its token before a sign-out began stored the session's next token
+    /// after the sign-out's update had run, and that update (whose snapshot predates the new row) left it working.
+    /// </summary>
+    private Task LockSessionsAsync(int userId, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({SessionsLockClass}, {userId})", ct);
+
+    // The first key of the two-key advisory locks on an account's sessions (the second is the user id).
+    private const int SessionsLockClass = 0x5345_5353; // "SESS"
+
+    private Task RevokeFamilyRowsAsync(Guid sessionId, CancellationToken ct) =>
+        db.RefreshTokens.Where(r => r.FamilyId == sessionId && r.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
 
-    private async Task<IssuedTokens> IssueAsync(User user, Guid sessionId, CancellationToken ct)
+    private (RefreshToken Row, string Refresh) NextToken(int userId, Guid sessionId)
     {
         var refresh = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var now = DateTime.UtcNow;
-        var row = new RefreshToken
+        return (new RefreshToken
         {
             Id = Guid.CreateVersion7(),
             FamilyId = sessionId,
-            UserId = user.Id,
+            UserId = userId,
             TokenHash = Hash(refresh),
             CreatedAt = now,
             ExpiresAt = now + _refreshLifetime,
-        };
-        db.RefreshTokens.Add(row);
-        await db.SaveChangesAsync(ct);
+        }, refresh);
+    }
+
+    /// <summary>After the new refresh token is stored: the account's stamp for the other services, and the access token.</summary>
+    private async Task<IssuedTokens> HandOutAsync(User user, RefreshToken row, string refresh)
+    {
         await stamps.PublishAsync(user.Id, user.SecurityStamp);
-        var (access, expiresIn) = tokens.Issue(user, sessionId);
+        var (access, expiresIn) = tokens.Issue(user, row.FamilyId);
         return new IssuedTokens(user, access, expiresIn, refresh, row.ExpiresAt);
     }
 
