@@ -248,4 +248,32 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
     {
         Assert.Equal(count, await Eventually.ReadUntilAsync(locator.CountAsync, n => n == count, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(100)));
     }
+
+    /// <summary>
+    /// Sign-out ends the session on the server even when the page's access token was refused before it expired
+    /// (the account changed since it was issued: here an admin makes it admin). The session goes on in the
+    /// refresh cookie, which the browser sends only to <c>/users/token</c>: the page exchanges it, then signs that out.
+    /// </summary>
+    [Fact]
+    public async Task Sign_out_ends_the_session_on_the_server_after_the_account_changed_under_the_page()
+    {
+        var page = await NewPageAsync();
+        var (_, user) = await shop.NewUserAsync();
+        await using var db = await shop.OpenDatabaseAsync("usersdb");
+        const string Working = "SELECT count(*) FROM refresh_tokens WHERE user_id = @id AND revoked_at IS NULL AND consumed_at IS NULL AND expires_at > now()";
+        var before = await Sql.ScalarAsync(db, Working, ("id", user.Id)); // the registration's own session
+        await Chromium.SignInAsync(page, user.Email, user.Password);
+        Assert.Equal(before + 1, await Sql.ScalarAsync(db, Working, ("id", user.Id)));
+        var admin = await shop.AdminAsync();
+        await (await admin.PatchJsonAsync($"/users/{user.Id}", new { role = "admin" })).ExpectAsync(200);
+        var pageToken = await page.EvaluateAsync<string>("() => sessionStorage.getItem('shop.token')");
+        await (await shop.Client(pageToken).GetAsync("/users/me")).ExpectProblemAsync(401);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).First.WaitForAsync();
+        // No refresh token of the page's session may still work (the sign-out request may still be in flight).
+        var working = await Eventually.ReadUntilAsync(() => Sql.ScalarAsync(db, Working, ("id", user.Id)),
+            n => n == before, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
+        Assert.Equal(before, working);
+    }
 }

@@ -133,6 +133,19 @@ public sealed class IdentityTests(ShopApp shop)
         await (await shop.Client(otherAccess).GetAsync("/users/me")).ExpectAsync(200);
     }
 
+    /// <summary>A token refused since it was issued (the account was made admin) still names its session for sign-out.</summary>
+    [Fact]
+    public async Task Logout_with_a_token_issued_before_the_account_changed_still_ends_its_session()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (access, refresh) = await shop.Client().SignInAsync(user.Email, user.Password);
+        await (await (await shop.AdminAsync()).PatchJsonAsync($"/users/{user.Id}", new { role = "admin" })).ExpectAsync(200);
+        await (await shop.Client(access).GetAsync("/users/me")).ExpectProblemAsync(401);
+
+        await (await shop.Client(access).PostJsonAsync("/users/logout", null)).ExpectAsync(204);
+        await (await shop.Client().RefreshAsync(refresh)).ExpectProblemAsync(401);
+    }
+
     [Fact]
     public async Task Logout_everywhere_ends_every_session()
     {

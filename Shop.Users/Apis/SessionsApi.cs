@@ -83,13 +83,23 @@ public static class SessionsApi
     }
 
     private static async Task<NoContent> LogoutAsync(
-        [FromBody] RefreshRequest? request, ClaimsPrincipal principal, SignInSessions sessions, HttpContext http, CancellationToken ct)
+        [FromBody] RefreshRequest? request, ClaimsPrincipal principal, SignInSessions sessions, TokenIssuer tokens, HttpContext http, CancellationToken ct)
     {
         var presented = !string.IsNullOrEmpty(request?.RefreshToken) ? request!.RefreshToken : http.Request.Cookies[RefreshCookie];
-        await sessions.SignOutAsync(principal.GetSessionId(), presented, principal.GetUserId(), ct);
+        // An access token refused since it was issued (the account changed: a new role, a new email) still names
+        // its session, whose refresh token lives in a cookie only /users/token receives: a browser signing out
+        // has nothing else to name it with.
+        var session = principal.GetSessionId()
+            ?? (BearerToken(http) is { } bearer ? await tokens.SessionOfAsync(bearer) : null);
+        await sessions.SignOutAsync(session, presented, principal.GetUserId(), ct);
         ClearCookie(http);
         return TypedResults.NoContent();
     }
+
+    private static string? BearerToken(HttpContext http) =>
+        http.Request.Headers.Authorization.ToString() is var header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? header["Bearer ".Length..].Trim()
+            : null;
 
     private static async Task<NoContent> LogoutEverywhereAsync(
         ClaimsPrincipal principal, AccountChanges changes, HttpContext http, CancellationToken ct)

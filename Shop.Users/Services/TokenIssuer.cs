@@ -99,6 +99,26 @@ public sealed class TokenIssuer
         return (token, (int)Lifetime.TotalSeconds);
     }
 
+    /// <summary>
+    /// The sign-in session an access token of ours names, whether or not the token is still accepted (expired,
+    /// or issued before the account changed): enough to end that session, which only a holder of one of its
+    /// tokens can name. Null for a token this service did not sign.
+    /// </summary>
+    public async Task<Guid?> SessionOfAsync(string token)
+    {
+        var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            ValidIssuer = ShopAuthentication.Issuer,
+            ValidAudience = ShopAuthentication.Audience,
+            ValidAlgorithms = [ShopAuthentication.Algorithm],
+            ValidTypes = [ShopAuthentication.AccessTokenType],
+            IssuerSigningKeys = PublicKeys,
+            RequireSignedTokens = true,
+            ValidateLifetime = false,
+        });
+        return result.IsValid && result.Claims.TryGetValue(SecurityStamps.SessionClaim, out var sid) && Guid.TryParse(sid as string, out var id) ? id : null;
+    }
+
     /// <summary>The RFC 7517 key set: only public members, ES256 pinned.</summary>
     public object Jwks() => new Dictionary<string, object>
     {
