@@ -57,6 +57,11 @@ public static class OrdersApi
                 return OrderJson(placed.Order, StatusCodes.Status201Created, json.Value);
             case PlacementOutcome.Replayed replayed:
                 return OrderJson(replayed.Order, replayed.Status, json.Value);
+            case PlacementOutcome.StillProcessing:
+                // Not a final answer: the same request again will get the first one's outcome. Retry-After says
+                // so to a client, which must then keep its key (a new key could place a second order).
+                http.Response.Headers.RetryAfter = "1";
+                break;
         }
         return outcome switch
         {
@@ -65,7 +70,7 @@ public static class OrdersApi
             PlacementOutcome.IdempotencyKeyReused => TypedResults.Problem(statusCode: 422, title: "Idempotency-Key reused",
                 detail: "This Idempotency-Key was already used with a different request body."),
             PlacementOutcome.StillProcessing => TypedResults.Problem(statusCode: 409, title: "Request in progress",
-                detail: "A request with this Idempotency-Key is still being processed; retry shortly."),
+                detail: "A request with this Idempotency-Key is still being processed. Send the same request with the same key again shortly to get its outcome; a new key could place a second order."),
             PlacementOutcome.UserNotAllowed => TypedResults.Problem(statusCode: 403, title: "Account not allowed to order",
                 detail: "This account does not exist or is deactivated."),
             PlacementOutcome.TooManyPending cap => TypedResults.Problem(statusCode: 409, title: "Too many pending orders",

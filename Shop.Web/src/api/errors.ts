@@ -11,6 +11,8 @@ export class ApiError extends Error {
   readonly fieldErrors: Record<string, string[]>;
   /** For a 409 stock problem: the skus that could not be met. */
   readonly shortSkus: string[];
+  /** The Retry-After the answer carried: the server says the same request may succeed later. */
+  retryAfter: string | null = null;
 
   constructor(
     status: number,
@@ -146,6 +148,12 @@ export function problemToError(
   problem: ProblemDetails | null,
   context: ProblemContext = {},
 ): ApiError {
+  const error = describeProblem(status, problem, context);
+  error.retryAfter = context.retryAfter ?? null;
+  return error;
+}
+
+function describeProblem(status: number, problem: ProblemDetails | null, context: ProblemContext): ApiError {
   const detail = isReadable(problem?.detail) ? problem!.detail! : undefined;
   const title = isReadable(problem?.title) ? problem!.title! : undefined;
   const fieldErrors = normalizeFieldErrors(problem?.errors);
@@ -192,6 +200,14 @@ export function problemToError(
           shortages.map(describeShortage).join(", ") +
           ". Lower the quantity or remove the item, then try again.";
         return new ApiError(status, message, problem, {}, skus);
+      }
+      if (context.retryAfter) {
+        // The same request is still being worked on (an order placed with this Idempotency-Key).
+        return new ApiError(
+          status,
+          `This is still being processed. Try again ${retryAfterText(context.retryAfter)}: it will not be done twice.`,
+          problem,
+        );
       }
       return new ApiError(
         status,

@@ -29,6 +29,8 @@ describe("idempotency key per checkout attempt", () => {
     expect(keepKeyAfterError(409)).toBe(false);
     expect(keepKeyAfterError(400)).toBe(false);
     expect(keepKeyAfterError(422)).toBe(false);
+    // 409 "Request in progress": the first request with this key may still place the order.
+    expect(keepKeyAfterError(409, "1")).toBe(true);
   });
 
   it("generates UUID v4 keys within the 255 character limit", () => {

@@ -37,11 +37,12 @@ export function attemptFor(
 }
 
 /**
- * Whether the key should be kept after a failure. Transient failures (network, 5xx, timeouts)
- * keep it so a retry cannot create a second order; a definite answer (4xx) ends the attempt.
+ * Whether the key should be kept after a failure. Transient failures (network, 5xx, timeouts) and
+ * answers that say when to retry (Retry-After: a 409 while the first request with this key is still
+ * being processed) keep it, so a retry cannot create a second order; a definite answer (4xx) ends the attempt.
  */
-export function keepKeyAfterError(status: number): boolean {
-  return status === 0 || status === 408 || status === 429 || status >= 500;
+export function keepKeyAfterError(status: number, retryAfter: string | null = null): boolean {
+  return status === 0 || status === 408 || status === 429 || status >= 500 || retryAfter !== null;
 }
 
 const STORAGE_KEY = "shop.checkout.attempt";

@@ -41,7 +41,7 @@ export default function CheckoutPage() {
     },
     onError: (error) => {
       const status = error instanceof ApiError ? error.status : 0;
-      if (!keepKeyAfterError(status)) {
+      if (!keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
         attempt.current = null;
         storeAttempt(null);
       }
@@ -95,7 +95,7 @@ export default function CheckoutPage() {
             The final price is computed by the shop when the order is placed.
           </p>
           <ErrorAlert error={placeOrder.error} />
-          {placeOrder.error instanceof ApiError && placeOrder.error.status === 409 ? (
+          {placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.retryAfter === null ? (
             <Link to="/cart" className="block text-sm font-medium text-indigo-700 hover:underline">
               Edit your cart
             </Link>

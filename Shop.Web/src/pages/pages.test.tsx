@@ -173,4 +173,24 @@ describe("pages", () => {
     expect(keys[0]).toBe(keys[1]);
     expect(screen.getByText("Not enough stock")).toBeTruthy();
   });
+  it("checkout: a 409 that says to retry (the first request still in progress) keeps the key, so the retry cannot place a second order", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    const inProgress = new Response(
+      JSON.stringify({ status: 409, title: "Request in progress", detail: "A request with this Idempotency-Key is still being processed; retry shortly." }),
+      { status: 409, headers: { "content-type": "application/problem+json", "retry-after": "1" } },
+    );
+    fetchMock.mockRejectedValueOnce(new TypeError("Failed to fetch")).mockResolvedValueOnce(inProgress);
+    renderAt("/checkout");
+    fireEvent.click(await screen.findByRole("button", { name: "Place order" }));
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
+    fireEvent.click(screen.getByRole("button", { name: "Place order" }));
+    expect((await screen.findByRole("alert", {}, { timeout: 2000 })).textContent).toMatch(/still being (placed|processed)/);
+    expect(screen.queryByRole("link", { name: "Edit your cart" })).toBeNull();
+    fetchMock.mockResolvedValueOnce(json(409, { status: 409, title: "Request in progress" }, "application/problem+json"));
+    fireEvent.click(screen.getByRole("button", { name: "Place order" }));
+    await waitFor(() => expect(fetchMock.mock.calls).toHaveLength(3));
+    const keys = fetchMock.mock.calls.map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+    expect(new Set(keys).size).toBe(1);
+  });
 });
