@@ -105,4 +105,10 @@ public sealed class StockRelease
     public DateTime DueAt { get; set; }
     public int Attempts { get; set; }
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>
+    /// Set, and committed, before the stock is given back: from then on <c>store_order</c> refuses to store the
+    /// order (it takes only a guard nobody is releasing), so a release and a store of one order never both happen.
+    /// </summary>
+    public bool Releasing { get; set; }
 }

@@ -30,27 +30,29 @@ public sealed class StockReleaseWorker(
         var failed = 0;
         foreach (var release in due)
         {
-            // A guard for an order that was stored is stale (the store deletes it; belt and braces).
-            var live = await db.Orders.AnyAsync(o => o.Id == release.OrderId && !OrderStatus.Released.Contains(o.Status), ct);
-            if (!live)
+            StockReleases.ReleaseOutcome outcome;
+            try
             {
-                try
-                {
-                    await inventory.ReleaseAsync(release.OrderId, ct);
-                }
-                catch (ServiceUnavailableException)
-                {
-                    failed++;
-                    var backoff = TimeSpan.FromSeconds(Math.Min(300, 5 * Math.Pow(2, Math.Min(release.Attempts, 6))));
-                    await db.StockReleases.Where(r => r.OrderId == release.OrderId)
-                        .ExecuteUpdateAsync(s => s.SetProperty(r => r.Attempts, r => r.Attempts + 1)
-                            .SetProperty(r => r.DueAt, DateTime.UtcNow + backoff), ct);
-                    continue;
-                }
+                outcome = await StockReleases.ReleaseAsync(db, inventory, release.OrderId, ct);
+            }
+            catch (ServiceUnavailableException)
+            {
+                failed++;
+                var backoff = TimeSpan.FromSeconds(Math.Min(300, 5 * Math.Pow(2, Math.Min(release.Attempts, 6))));
+                await db.StockReleases.Where(r => r.OrderId == release.OrderId)
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Attempts, r => r.Attempts + 1)
+                        .SetProperty(r => r.DueAt, DateTime.UtcNow + backoff), ct);
+                continue;
+            }
+            if (outcome == StockReleases.ReleaseOutcome.Released)
+            {
                 reached = true;
                 logger.LogInformation("Released stock of order {OrderId}", release.OrderId);
             }
-            await StockReleases.DeleteRowAsync(db, release.OrderId, ct);
+            if (outcome != StockReleases.ReleaseOutcome.NothingToRelease)
+            {
+                await StockReleases.DeleteRowAsync(db, release.OrderId, ct);
+            }
         }
         if (reached)
         {

@@ -28,23 +28,61 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
             """, ct);
 
     /// <summary>
-    /// Gives the stock back now; if Inventory or the database cannot be reached, wakes this replica's
-    /// worker, which retries the due row with its back-off (no other replica is told: the row was due
-    /// when written, which the database does not announce).
+    /// Gives the stock back now if the order was not stored (<see cref="ReleaseAsync"/>); if Inventory or the
+    /// database cannot be reached, wakes this replica's worker, which retries the due row with its back-off (no
+    /// other replica is told: the row was due when written, which the database does not announce).
     /// </summary>
     public async Task TryReleaseNowAsync(Guid orderId)
     {
         try
         {
             using var timeout = new CancellationTokenSource(ReleaseTimeout);
-            await inventory.ReleaseAsync(orderId, timeout.Token);
-            await DeleteAsync(orderId);
+            if (await ReleaseAsync(db, inventory, orderId, timeout.Token) != ReleaseOutcome.NothingToRelease)
+            {
+                await DeleteAsync(orderId);
+            }
         }
-        catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException)
+        catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException || IsDatabaseFailure(e))
         {
             logger.LogWarning("Release of order {OrderId} deferred to the background worker", orderId);
             worker.Notify();
         }
+    }
+
+    public enum ReleaseOutcome
+    {
+        /// <summary>Inventory has the stock back (or never had any); the row may be deleted.</summary>
+        Released,
+        /// <summary>The order is live: nothing was given back, and the row may be deleted.</summary>
+        OrderLive,
+        /// <summary>No row: the order was stored (its store took the guard) or another release finished first.</summary>
+        NothingToRelease,
+    }
+
+    /// <summary>
+    /// Gives an order's stock back through its row, never around it. The row is first marked
+    /// <see cref="StockRelease.Releasing"/> and that is committed: a store of the order that has not taken the
+    /// guard yet will now refuse, and one that has (it deleted the row) leaves nothing to mark. Only then is the
+    /// order checked and Inventory asked. Without the mark, a release decided on "no order stored" could race a
+    /// store committing meanwhile (or a store whose commit succeeded but whose answer was lost): an order stored
+    /// with its stock given back, sold twice.
+    /// </summary>
+    public static async Task<ReleaseOutcome> ReleaseAsync(OrdersDbContext db, InventoryClient inventory, Guid orderId, CancellationToken ct)
+    {
+        var marked = await db.StockReleases.Where(r => r.OrderId == orderId)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Releasing, true), ct);
+        if (marked == 0)
+        {
+            return ReleaseOutcome.NothingToRelease;
+        }
+        // A cancelled or expired order's stock is released through its row too; a live order's never (its store
+        // took the guard, so a row for it is a cancellation's that a status change reverted: belt and braces).
+        if (await db.Orders.AnyAsync(o => o.Id == orderId && !OrderStatus.Released.Contains(o.Status), ct))
+        {
+            return ReleaseOutcome.OrderLive;
+        }
+        await inventory.ReleaseAsync(orderId, ct);
+        return ReleaseOutcome.Released;
     }
 
     /// <summary>

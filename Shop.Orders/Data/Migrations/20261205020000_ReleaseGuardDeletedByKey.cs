@@ -18,21 +18,8 @@ namespace Shop.Orders.Data.Migrations
     [Migration("20261205020000_ReleaseGuardDeletedByKey")]
     public partial class ReleaseGuardDeletedByKey : Migration
     {
-        /// <inheritdoc />
-        protected override void Up(MigrationBuilder migrationBuilder)
-        {
-            migrationBuilder.Sql("""
-                CREATE FUNCTION delete_stock_release(p_order_id uuid) RETURNS boolean LANGUAGE plpgsql
-                -- A key lookup reads two or three pages whatever the statistics say; a sequential scan reads them all.
-                -- Set on this function alone: store_order's other statements keep the planner's own choices.
-                SET enable_seqscan = off AS $$
-                BEGIN
-                    DELETE FROM stock_releases WHERE order_id = p_order_id;
-                    RETURN FOUND;
-                END
-                $$;
-                """);
-            migrationBuilder.Sql("""
+        /// <summary>store_order as this migration defines it (ReleaseMarkedBeforeTheStockGoesBack restores it on the way down).</summary>
+        internal const string StoreOrderFunction = """
                 CREATE OR REPLACE FUNCTION store_order(
                     p_order_id uuid, p_user_id integer, p_status text, p_total numeric, p_items jsonb,
                     p_at timestamptz, p_expires_at timestamptz,
@@ -69,7 +56,23 @@ namespace Shop.Orders.Data.Migrations
                     RETURN add_webhook_outbox_rows(p_webhook_event_type, p_webhook_event_id, p_order_id, p_webhook_payload, p_at);
                 END
                 $$;
+            """;
+
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.Sql("""
+                CREATE FUNCTION delete_stock_release(p_order_id uuid) RETURNS boolean LANGUAGE plpgsql
+                -- A key lookup reads two or three pages whatever the statistics say; a sequential scan reads them all.
+                -- Set on this function alone: store_order's other statements keep the planner's own choices.
+                SET enable_seqscan = off AS $$
+                BEGIN
+                    DELETE FROM stock_releases WHERE order_id = p_order_id;
+                    RETURN FOUND;
+                END
+                $$;
                 """);
+            migrationBuilder.Sql(StoreOrderFunction);
         }
 
         /// <inheritdoc />

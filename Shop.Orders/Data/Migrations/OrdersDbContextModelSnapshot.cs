@@ -235,6 +235,10 @@ namespace Shop.Orders.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("due_at");
 
+                    b.Property<bool>("Releasing")
+                        .HasColumnType("boolean")
+                        .HasColumnName("releasing");
+
                     b.HasKey("OrderId")
                         .HasName("PK_stock_releases");
 
