@@ -42,6 +42,30 @@ public sealed class InventoryTests(ShopApp shop)
         await (await admin.DeleteAsync($"/inventory/{sku}")).ExpectProblemAsync(404);
     }
 
+    /// <summary>A change to an item deleted meanwhile is a 404, not a 500: the delete commits while the change waits on the row.</summary>
+    [Fact]
+    public async Task A_change_to_an_item_deleted_meanwhile_is_not_found()
+    {
+        var admin = await shop.AdminAsync();
+        var sku = await shop.NewItemAsync(qty: 5);
+        await using var holder = await shop.OpenDatabaseAsync("inventorydb");
+        await using var watcher = await shop.OpenDatabaseAsync("inventorydb");
+        Task<HttpResponseMessage> patching;
+        await using (var deleting = await holder.BeginTransactionAsync())
+        {
+            await Sql.ExecuteAsync(holder, "SELECT 1 FROM inventory WHERE sku = @sku FOR UPDATE", ("sku", sku));
+            patching = admin.PatchJsonAsync($"/inventory/{sku}", new { price = 2.5m });
+            var waiting = await Eventually.ReadUntilAsync(
+                () => Sql.ScalarAsync(watcher, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"),
+                n => n > 0, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+            Assert.True(waiting > 0, "the change never waited for the row");
+            await Sql.ExecuteAsync(holder, "DELETE FROM inventory WHERE sku = @sku", ("sku", sku));
+            await deleting.CommitAsync();
+        }
+        var problem = await (await patching).ExpectProblemAsync(404);
+        Assert.Contains(sku, problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Shoppers_read_but_cannot_write()
     {

@@ -60,7 +60,15 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
         if (change.Price is { } price) item.Price = price;
         if (change.Qty is { } qty) item.Qty = qty;
         item.UpdatedAt = DateTime.UtcNow;
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Deleted between the read and the update: there is no item with this sku any more.
+            return null;
+        }
         await reader.InvalidateAsync(sku);
         return item;
     }

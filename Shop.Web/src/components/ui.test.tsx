@@ -18,6 +18,17 @@ describe("ConfirmDeleteButton", () => {
     expect(onConfirm).toHaveBeenCalledTimes(1);
   });
 
+  it("a double click on Delete does not delete: its second click lands on Confirm delete", () => {
+    const onConfirm = vi.fn();
+    render(<ConfirmDeleteButton onConfirm={onConfirm} busy={false} />);
+    const button = screen.getByRole("button", { name: "Delete" });
+    fireEvent.click(button, { detail: 1 });
+    fireEvent.click(button.isConnected ? button : screen.getByRole("button", { name: "Confirm delete" }), { detail: 2 });
+    expect(onConfirm).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByRole("button", { name: "Confirm delete" }), { detail: 1 });
+    expect(onConfirm).toHaveBeenCalledTimes(1);
+  });
+
   it("Keep goes back to a plain Delete without deleting", () => {
     const onConfirm = vi.fn();
     render(<ConfirmDeleteButton onConfirm={onConfirm} busy={false} />);

@@ -114,7 +114,11 @@ export function SelectField({
   );
 }
 
-/** "Delete", then "Confirm delete" / "Keep": one click alone never deletes. */
+/**
+ * "Delete", then "Confirm delete" / "Keep": one click alone never deletes, nor does a double click (its
+ * second click lands on "Confirm delete", which takes the place of "Delete": a click counted past the first,
+ * `detail` > 1, is ignored there).
+ */
 export function ConfirmDeleteButton({ onConfirm, busy }: { onConfirm: () => void; busy: boolean }) {
   const [confirming, setConfirming] = useState(false);
   if (!confirming) {
@@ -126,7 +130,7 @@ export function ConfirmDeleteButton({ onConfirm, busy }: { onConfirm: () => void
   }
   return (
     <>
-      <Button size="sm" variant="danger" onClick={onConfirm} disabled={busy} busy={busy}>
+      <Button size="sm" variant="danger" onClick={(e) => e.detail <= 1 && onConfirm()} disabled={busy} busy={busy}>
         Confirm delete
       </Button>
       <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>

@@ -34,6 +34,11 @@ export default function OrderDetailPage() {
       // Cancelling restocks every line.
       void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
     },
+    onError: () => {
+      // Refused (paid, shipped or expired meanwhile): show the order as it is now, not the button that failed.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.order(id) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orderEvents(id) });
+    },
   });
 
   const back = fromAdmin ? (

@@ -77,6 +77,18 @@ describe("admin pages", () => {
     expect((await screen.findByRole("status", {}, { timeout: 2000 })).textContent).toBe("Deleted MUG.");
   });
 
+  it("inventory: a price cleared (or one the field cannot read) is refused, never saved as 0", async () => {
+    fetchMock.mockImplementation(async () => json(200, { items: [mug], total: 1, limit: 25, offset: 0 }));
+    renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    fireEvent.click(within(row).getByRole("button", { name: "Edit" }));
+    fireEvent.change(within(row).getByLabelText("Price of MUG"), { target: { value: "" } });
+    fireEvent.click(within(row).getByRole("button", { name: "Save" }));
+    expect((await within(row).findByRole("alert")).textContent).toMatch(/price of 0 or more/);
+    expect(calls("PATCH")).toEqual([]);
+    expect(within(row).getByLabelText("Price of MUG").getAttribute("aria-invalid")).toBe("true");
+  });
+
   it("users: a row per user named by email, with the role select and the pager", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockResolvedValue(json(200, { items: [admin, bob], total: 30, limit: 25, offset: 0 }));

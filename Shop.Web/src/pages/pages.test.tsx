@@ -193,4 +193,24 @@ describe("pages", () => {
     const keys = fetchMock.mock.calls.map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(new Set(keys).size).toBe(1);
   });
+  it("order: a cancel the shop refuses (shipped meanwhile) shows the order as it is now", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const id = "3f2a9c1d-0000-4000-8000-000000000000";
+    const order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+    let current = order;
+    fetchMock.mockImplementation(async (input, init) => {
+      const url = String(input);
+      if (init?.method === "PATCH") {
+        current = { ...order, status: "shipped" };
+        return json(409, { status: 409, title: "Invalid transition", detail: "A shipped order cannot be cancelled." }, "application/problem+json");
+      }
+      if (url.endsWith("/events")) return json(200, []);
+      return json(200, current);
+    });
+    renderAt(`/my/orders/${id}`);
+    fireEvent.click(await screen.findByRole("button", { name: "Cancel order" }));
+    expect((await screen.findByRole("alert")).textContent).toMatch(/cannot be cancelled/);
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Cancel order" })).toBeNull());
+    expect(screen.getAllByText("Shipped").length).toBeGreaterThan(0);
+  });
 });

@@ -108,6 +108,9 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(item.name);
   const [price, setPrice] = useState(String(item.price));
+  // A number input reports "" for what it cannot read ("12,50") as for an empty field; either is refused
+  // here rather than sent as Number("") = 0, a free item.
+  const [priceError, setPriceError] = useState<string | null>(null);
   const [delta, setDelta] = useState("");
   const invalidate = () => queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
 
@@ -160,7 +163,25 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
             <label htmlFor={`price-${item.id}`} className="sr-only">
               Price of {item.sku}
             </label>
-            <input id={`price-${item.id}`} type="number" min="0" step="0.01" value={price} onChange={(e) => setPrice(e.target.value)} className="w-28 rounded-md border-0 px-2 py-1 text-right text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600" />
+            <input
+              id={`price-${item.id}`}
+              type="number"
+              min="0"
+              step="0.01"
+              value={price}
+              onChange={(e) => {
+                setPrice(e.target.value);
+                setPriceError(null);
+              }}
+              aria-invalid={priceError ? true : undefined}
+              aria-describedby={priceError ? `price-error-${item.id}` : undefined}
+              className="w-28 rounded-md border-0 px-2 py-1 text-right text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600"
+            />
+            {priceError ? (
+              <span id={`price-error-${item.id}`} role="alert" className="mt-1 block text-xs text-red-700">
+                {priceError}
+              </span>
+            ) : null}
           </>
         ) : (
           formatMoney(item.price)
@@ -173,7 +194,19 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
         <div className="flex flex-wrap items-center gap-2">
           {editing ? (
             <>
-              <Button size="sm" onClick={() => update.mutate()} disabled={update.isPending} busy={update.isPending}>
+              <Button
+                size="sm"
+                onClick={() => {
+                  const value = price.trim() === "" ? Number.NaN : Number(price);
+                  if (!Number.isFinite(value) || value < 0) {
+                    setPriceError("Enter a price of 0 or more, such as 12.50.");
+                    return;
+                  }
+                  update.mutate();
+                }}
+                disabled={update.isPending}
+                busy={update.isPending}
+              >
                 Save
               </Button>
               <Button
@@ -183,6 +216,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
                   setEditing(false);
                   setName(item.name);
                   setPrice(String(item.price));
+                  setPriceError(null);
                   update.reset();
                 }}
               >
