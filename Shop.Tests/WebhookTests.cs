@@ -110,6 +110,44 @@ public sealed class WebhookTests(ShopApp shop)
         }
     }
 
+    /// <summary>
+    /// A lane whose lease ran out (a stalled replica) comes back with an outcome for a row another lane has since
+    /// sent and recorded: the late outcome is not written. Here the other lane's record is written over SQL while
+    /// this one's attempt is held open, and the held attempt then fails; written, it would put the delivered row
+    /// back to pending and send it again.
+    /// </summary>
+    [Fact]
+    public async Task A_late_outcome_does_not_overwrite_a_row_another_lane_recorded()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var userId = Random.Shared.Next(1_000_000, 2_000_000);
+            receiver.FailFirst(userId, 1);
+            receiver.HoldUntilReleased(TimeSpan.FromSeconds(4));
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            var orderId = (await InsertDeliveriesAsync(db, hookId, userId, count: 1, dueAgo: TimeSpan.Zero))[0];
+            Assert.True(await receiver.WaitForInFlightAsync(Patience), "the delivery was not sent");
+
+            await Sql.ExecuteAsync(db, """
+                UPDATE webhook_deliveries SET status = 'delivered', attempts = 1, last_status_code = 200, delivered_at = now(), leased_until = NULL
+                WHERE order_id = @order
+                """, ("order", orderId));
+            receiver.Release(); // the held attempt answers 500 now
+
+            // The retry schedule's first wait is 1 s (±20 %): a row put back to pending would have been sent again by now.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.Equal(1, receiver.AttemptsFor(userId));
+            Assert.Equal(1, await Sql.ScalarAsync(db, "SELECT count(*) FROM webhook_deliveries WHERE order_id = @order AND status = 'delivered' AND attempts = 1 AND last_status_code = 200", ("order", orderId)));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
     [Fact]
     public async Task A_slow_subscriber_does_not_hold_back_another_subscribers_deliveries()
     {

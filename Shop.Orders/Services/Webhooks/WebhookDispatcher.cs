@@ -196,7 +196,9 @@ public sealed class WebhookDispatcher(
                 {
                     break; // another replica is probing
                 }
-                claimLease = DateTime.UtcNow + _options.ClaimLease;
+                // To the microsecond, as PostgreSQL keeps it: the outcomes are written only where the lease is still this one.
+                var until = DateTime.UtcNow + _options.ClaimLease;
+                claimLease = until.AddTicks(-(until.Ticks % TimeSpan.TicksPerMicrosecond));
                 var claimed = await ClaimAsync(db, subscriptionId, pauseEnded is null ? _options.BatchSize : 1, claimLease.Value, ct);
                 if (claimed.Count == 0)
                 {
@@ -206,7 +208,7 @@ public sealed class WebhookDispatcher(
                     }
                     break;
                 }
-                await SendAllAsync(db, subscription, claimed, ct);
+                await SendAllAsync(db, subscription, claimed, claimLease.Value, ct);
                 if (_lanes.Count >= _options.MaxSubscribersAtOnce)
                 {
                     // Every lane is taken and other subscribers may be waiting: this one ends after each batch, and
@@ -241,7 +243,7 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    private async Task SendAllAsync(OrdersDbContext db, WebhookSubscription? subscription, List<WebhookDelivery> claimed, CancellationToken ct)
+    private async Task SendAllAsync(OrdersDbContext db, WebhookSubscription? subscription, List<WebhookDelivery> claimed, DateTime lease, CancellationToken ct)
     {
         // A batch holds at most one event per order (rows in turn, ClaimAsync), so its deliveries go up to
         // MaxConcurrentPerSubscriber at a time in any order. One POST at a time per subscriber was what bounded
@@ -250,16 +252,19 @@ public sealed class WebhookDispatcher(
         // are sent again (at least once, never lost). Once an attempt finds the subscriber unavailable and none
         // has got an answer, the batch's other rows are not tried: they go back due, and the pause written with
         // the outcomes holds them.
+        // When the service stops, attempts under way finish (each within AttemptTimeout, inside the host's shutdown
+        // time) and the rows not started yet go back untried, and every outcome is written: cancelling the whole batch
+        // dropped the outcomes of deliveries already made (sent again after the lease) and held the rest for the lease.
         var reach = new BatchReach();
         var outcomes = new ConcurrentBag<DeliveryOutcome>();
-        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPerSubscriber, CancellationToken = ct },
-            async (delivery, token) =>
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentPerSubscriber },
+            async (delivery, _) =>
             {
-                var outcome = reach.SubscriberSeemsDown ? Held(delivery) : await AttemptAsync(delivery, subscription, token);
+                var outcome = reach.SubscriberSeemsDown || ct.IsCancellationRequested ? Held(delivery) : await AttemptAsync(delivery, subscription, CancellationToken.None);
                 reach.Add(outcome.Reach);
                 outcomes.Add(outcome);
             });
-        await RecordAsync(db, subscription, reach, [.. outcomes]);
+        await RecordAsync(db, subscription, reach, lease, [.. outcomes]);
     }
 
     /// <summary>
@@ -322,11 +327,14 @@ public sealed class WebhookDispatcher(
     private sealed record DeliveryOutcome(long Id, string Status, int Attempts, int? LastStatusCode, string? LastError, DateTime NextAttemptAt, DateTime? DeliveredAt,
         SubscriberReach Reach);
 
-    private async Task RecordAsync(OrdersDbContext db, WebhookSubscription? subscription, BatchReach batch, List<DeliveryOutcome> outcomes)
+    private async Task RecordAsync(OrdersDbContext db, WebhookSubscription? subscription, BatchReach batch, DateTime lease, List<DeliveryOutcome> outcomes)
     {
         // Not cancellable: an attempt that was made is recorded even while the service stops. A change of the
         // subscriber's pause is written in the same transaction as the outcomes that decided it; without one (the
-        // usual batch) the outcomes are one statement, as before pauses.
+        // usual batch) the outcomes are one statement, as before pauses. Only rows that still carry this lane's lease
+        // are written: a lane slower than its lease (a stalled process) finds its rows taken by another replica,
+        // perhaps already delivered and recorded, and must not put them back to pending (sent again, after the
+        // order's later events).
         var reach = subscription is null ? ReachChange.None : ReachChangeOf(subscription, batch);
         await using var transaction = reach == ReachChange.None ? null : await db.Database.BeginTransactionAsync(CancellationToken.None);
         await db.Database.ExecuteSqlRawAsync("""
@@ -335,9 +343,10 @@ public sealed class WebhookDispatcher(
                 last_error = o.last_error, next_attempt_at = o.next_attempt_at, delivered_at = o.delivered_at, leased_until = NULL
             FROM unnest(@ids, @statuses, @attempts, @codes, @errors, @next, @delivered)
                 AS o(id, status, attempts, last_status_code, last_error, next_attempt_at, delivered_at)
-            WHERE d.id = o.id
+            WHERE d.id = o.id AND d.leased_until = @lease
             """,
             [
+                new NpgsqlParameter("lease", NpgsqlDbType.TimestampTz) { Value = lease },
                 new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = outcomes.Select(o => o.Id).ToArray() },
                 new NpgsqlParameter("statuses", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = outcomes.Select(o => o.Status).ToArray() },
                 new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = outcomes.Select(o => o.Attempts).ToArray() },
@@ -401,6 +410,27 @@ public sealed class WebhookDispatcher(
         }
     }
 
+    /// <summary>
+    /// The target check resolves the host for every attempt (an address that changed to an internal one is refused),
+    /// within the attempt's time: a resolver that does not answer must not stretch a batch past its claim's lease.
+    /// </summary>
+    private async Task<string?> CheckTargetAsync(Uri uri, DateTime attemptEnds, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Remaining(attemptEnds));
+        try
+        {
+            return await targets.CheckAsync(uri, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return $"The host name did not resolve within {_options.AttemptTimeout.TotalSeconds:0} s.";
+        }
+    }
+
+    private static TimeSpan Remaining(DateTime attemptEnds) =>
+        attemptEnds - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+
     private async Task<DeliveryOutcome> AttemptAsync(WebhookDelivery delivery, WebhookSubscription? subscription, CancellationToken ct)
     {
         using var activity = ActivitySource.StartActivity("webhook deliver", ActivityKind.Producer);
@@ -413,13 +443,19 @@ public sealed class WebhookDispatcher(
         string? error = null;
         var sent = false;
         var started = Stopwatch.GetTimestamp();
+        // One AttemptTimeout for the target check and the request together (the claim's lease counts on it).
+        var attemptEnds = DateTime.UtcNow + _options.AttemptTimeout;
         if (subscription is not { IsActive: true })
         {
             error = "Subscription is inactive.";
         }
-        else if (!WebhookTargetPolicy.IsWellFormed(subscription.Url, out var uri) || await targets.CheckAsync(uri!, ct) is { } refusal)
+        else if (!WebhookTargetPolicy.IsWellFormed(subscription.Url, out var uri))
         {
-            error = "Target refused: internal address, port or scheme not allowed.";
+            error = "Target refused: the URL is not an absolute http(s) URL.";
+        }
+        else if (await CheckTargetAsync(uri!, attemptEnds, ct) is { } refusal)
+        {
+            error = $"Target refused: {refusal}";
         }
         else if (SigningSecrets(subscription) is not { } signingSecrets)
         {
@@ -427,7 +463,7 @@ public sealed class WebhookDispatcher(
         }
         else
         {
-            (statusCode, error) = await SendAsync(subscription, signingSecrets, delivery, ct);
+            (statusCode, error) = await SendAsync(subscription, signingSecrets, delivery, attemptEnds, ct);
             sent = true;
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -475,7 +511,7 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    private async Task<(int? StatusCode, string? Error)> SendAsync(WebhookSubscription subscription, IReadOnlyList<string> signingSecrets, WebhookDelivery delivery, CancellationToken ct)
+    private async Task<(int? StatusCode, string? Error)> SendAsync(WebhookSubscription subscription, IReadOnlyList<string> signingSecrets, WebhookDelivery delivery, DateTime attemptEnds, CancellationToken ct)
     {
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, subscription.Url)
@@ -488,7 +524,7 @@ public sealed class WebhookDispatcher(
         request.Headers.UserAgent.ParseAdd("Shop-Webhooks/1.0");
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_options.AttemptTimeout);
+        timeout.CancelAfter(Remaining(attemptEnds));
         try
         {
             using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
