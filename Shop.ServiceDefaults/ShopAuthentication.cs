@@ -115,6 +115,7 @@ public static class ShopAuthentication
                 c.BaseAddress = new Uri(builder.Configuration["Jwt:JwksBaseAddress"] ?? "http://users");
                 c.Timeout = TimeSpan.FromSeconds(10);
             });
+            builder.Services.AddSingleton<SigningKeysReach>();
             builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
         }
     }
@@ -130,6 +131,13 @@ public static class ShopAuthentication
     /// </summary>
     private static async Task ChallengeAsync(JwtBearerChallengeContext context)
     {
+        if (context.AuthenticateFailure is SecurityTokenSignatureKeyNotFoundException
+            && context.HttpContext.RequestServices.GetService<SigningKeysReach>() is { Unreachable: true })
+        {
+            // No key to check the signature with because Users could not be asked for them (a service started while
+            // Users is away): the token may well be valid, so this is the service's unavailability, not the caller's fault.
+            throw new ServiceUnavailableException("users (the access tokens' signing keys)");
+        }
         var (detail, description) = context.AuthenticateFailure switch
         {
             null => ("No access token was sent, and this request needs one. Sign in (POST /users/login) and send the token as 'Authorization: Bearer <token>'.", null),
@@ -203,7 +211,7 @@ public static class ShopAuthentication
         Guid.TryParse(principal.FindFirstValue(SecurityStamps.SessionClaim), out var id) ? id : null;
 
     /// <summary>Points JwtBearer at the JWKS Users publishes, refreshed when an unknown key id shows up.</summary>
-    private sealed class JwksConfiguration(IHttpClientFactory httpClientFactory) : IPostConfigureOptions<JwtBearerOptions>
+    private sealed class JwksConfiguration(IHttpClientFactory httpClientFactory, SigningKeysReach reach) : IPostConfigureOptions<JwtBearerOptions>
     {
         public void PostConfigure(string? name, JwtBearerOptions options)
         {
@@ -214,7 +222,7 @@ public static class ShopAuthentication
             var http = httpClientFactory.CreateClient(JwksHttpClient);
             var address = new Uri(http.BaseAddress!, JwksPath).ToString();
             options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(
-                address, new JwksRetriever(), new HttpDocumentRetriever(http) { RequireHttps = false })
+                address, new JwksRetriever(reach), new HttpDocumentRetriever(http) { RequireHttps = false })
             {
                 AutomaticRefreshInterval = TimeSpan.FromHours(1),
                 RefreshInterval = TimeSpan.FromSeconds(30),
@@ -222,11 +230,44 @@ public static class ShopAuthentication
         }
     }
 
-    private sealed class JwksRetriever : IConfigurationRetriever<OpenIdConnectConfiguration>
+    /// <summary>
+    /// Whether the last attempt to fetch Users' signing keys failed. IdentityModel swallows that failure and then
+    /// finds no key for the token, which JwtBearer reports as a bad signature; this tells the two apart.
+    /// </summary>
+    private sealed class SigningKeysReach(ILogger<SigningKeysReach> logger)
+    {
+        private volatile bool _unreachable;
+
+        public bool Unreachable => _unreachable;
+
+        public void Fetched() => _unreachable = false;
+
+        public void Failed(Exception e)
+        {
+            if (!_unreachable)
+            {
+                logger.LogWarning("Could not fetch the access tokens' signing keys from Users ({Reason}); tokens signed with a key not seen yet are answered 503", e.GetBaseException().Message);
+            }
+            _unreachable = true;
+        }
+    }
+
+    private sealed class JwksRetriever(SigningKeysReach reach) : IConfigurationRetriever<OpenIdConnectConfiguration>
     {
         public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
         {
-            var keySet = new JsonWebKeySet(await retriever.GetDocumentAsync(address, cancel));
+            string document;
+            try
+            {
+                document = await retriever.GetDocumentAsync(address, cancel);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
+            {
+                reach.Failed(e);
+                throw;
+            }
+            reach.Fetched();
+            var keySet = new JsonWebKeySet(document);
             var configuration = new OpenIdConnectConfiguration { Issuer = Issuer, JsonWebKeySet = keySet };
             foreach (var key in keySet.GetSigningKeys())
             {

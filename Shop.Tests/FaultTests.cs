@@ -14,6 +14,34 @@ public sealed class FaultTests(ShopApp shop)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// A service that starts while Users is away has not fetched the keys that sign access tokens: a valid token is
+    /// then a 503 naming Users (try again shortly), not a 401 telling the shopper to sign in again, and it works
+    /// once Users is back.
+    /// </summary>
+    [Fact]
+    public async Task A_service_started_while_users_is_away_answers_503_not_401_to_a_valid_token()
+    {
+        var sku = await shop.NewItemAsync();
+        var (client, _) = await shop.NewUserAsync();
+        await shop.StopResourceAsync("users");
+        try
+        {
+            await shop.StopResourceAsync("inventory");
+            await shop.StartAndWaitHealthyAsync("inventory");
+            var response = await client.GetAsync($"/inventory/{sku}");
+            var problem = await response.ExpectUnavailableAsync("users");
+            Assert.False(response.Headers.WwwAuthenticate.Count > 0, "a 503 that asks for a new token");
+        }
+        finally
+        {
+            await shop.StartAndWaitHealthyAsync("users");
+        }
+        var answered = await Eventually.ReadUntilAsync(async () => (await client.GetAsync($"/inventory/{sku}")).StatusCode,
+            s => s == HttpStatusCode.OK, Patience, TimeSpan.FromSeconds(1));
+        Assert.Equal(HttpStatusCode.OK, answered);
+    }
+
     [Fact]
     public async Task A_services_database_down_makes_its_healthz_503_and_it_recovers()
     {
