@@ -1,6 +1,6 @@
 import type { FormEvent, ReactNode } from "react";
 import { Link } from "react-router";
-import { Button, Card } from "./ui";
+import { Button, Card, usePageTitle } from "./ui";
 
 /**
  * The sign-in and registration page: heading, a form whose submit button is busy while the request runs
@@ -23,6 +23,8 @@ export function AuthForm({
   other: { prompt: string; to: string; label: string };
   children: ReactNode;
 }) {
+  usePageTitle(title);
+
   function submit(e: FormEvent) {
     e.preventDefault();
     if (!busy) onSubmit();

@@ -1,4 +1,4 @@
-import { useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import { useEffect, useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
 import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
@@ -170,7 +170,15 @@ export function ErrorAlert({ error, className }: { error: unknown; className?: s
   return <Alert className={className}>{errorMessage(error)}</Alert>;
 }
 
+/** The browser tab and a screen reader's first announcement name the page (WCAG 2.4.2), not just "Shop". */
+export function usePageTitle(title: string): void {
+  useEffect(() => {
+    document.title = `${title} · Shop`;
+  }, [title]);
+}
+
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {
+  usePageTitle(title);
   return (
     <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-end sm:justify-between">
       <div>

@@ -51,10 +51,12 @@ describe("pages", () => {
     });
     renderAt("/signin");
     expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    expect(document.title).toBe("Sign in · Shop");
     fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
     fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
     fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+    expect(document.title).toBe("Catalogue · Shop");
     expect(screen.getByRole("button", { name: "Sign out" })).toBeTruthy();
     expect(screen.queryByRole("link", { name: "Inventory" })).toBeNull();
   });
