@@ -179,6 +179,7 @@ export const api = {
   deactivateUser: (id: number) => apiRequest<void>(`/users/${id}`, { method: "DELETE" }),
 
   // Inventory
+  getItem: (sku: string) => apiRequest<InventoryItem>(`/inventory/${encodeURIComponent(sku)}`),
   listInventory: (q: PageQuery & { q?: string; in_stock?: boolean }) =>
     apiRequest<Paged<InventoryItem>>("/inventory/", { query: { ...q } }),
   createItem: (body: { sku: string; name: string; price: number; qty: number }) =>

@@ -26,6 +26,7 @@ export const queryKeys = {
   users: ["users", "list"] as const,
   usersPage: (limit: number, offset: number) => ["users", "list", { limit, offset }] as const,
   inventory: ["inventory"] as const,
+  item: (sku: string) => ["inventory", "item", sku] as const,
   inventoryPage: (params: { q: string; inStock: boolean; limit: number; offset: number }) =>
     ["inventory", "list", params] as const,
   orders: ["orders"] as const,

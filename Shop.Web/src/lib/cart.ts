@@ -41,6 +41,32 @@ export function setQuantity(cart: Cart, sku: string, qty: number): Cart {
   return cart.map((l) => (l.sku === sku ? { ...l, qty: clampQty(qty, l.stock) } : l));
 }
 
+/** A change of price since a line was added: what the shopper saw, and what the shop charges now. */
+export interface PriceChange {
+  sku: string;
+  name: string;
+  was: number;
+  now: number;
+}
+
+/** The cart with today's names, prices and stock of the items given; the price changes it made. */
+export function withCurrentItems(
+  cart: Cart,
+  items: { sku: string; name: string; price: number; qty: number }[],
+): { cart: Cart; changes: PriceChange[] } {
+  const bySku = new Map(items.map((i) => [i.sku, i]));
+  const changes: PriceChange[] = [];
+  const updated = cart.map((line) => {
+    const item = bySku.get(line.sku);
+    if (!item) return line;
+    if (toCents(item.price) !== toCents(line.price)) {
+      changes.push({ sku: line.sku, name: item.name, was: line.price, now: item.price });
+    }
+    return { ...line, name: item.name, price: item.price, stock: item.qty };
+  });
+  return { cart: updated, changes };
+}
+
 export function removeFromCart(cart: Cart, sku: string): Cart {
   return cart.filter((l) => l.sku !== sku);
 }

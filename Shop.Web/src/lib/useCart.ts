@@ -4,6 +4,7 @@ import {
   parseCart,
   removeFromCart,
   setQuantity,
+  withCurrentItems,
   type Cart,
   type CartLine,
 } from "./cart";
@@ -61,5 +62,12 @@ export function useCart() {
   const setQty = useCallback((sku: string, qty: number) => write(setQuantity(read(), sku, qty)), []);
   const remove = useCallback((sku: string) => write(removeFromCart(read(), sku)), []);
   const clear = useCallback(() => write([]), []);
-  return { cart, add, setQty, remove, clear };
+  /** Takes today's prices into the cart; returns the price changes (none: nothing is written). */
+  const refresh = useCallback((items: { sku: string; name: string; price: number; qty: number }[]) => {
+    const current = read();
+    const { cart: updated, changes } = withCurrentItems(current, items);
+    if (JSON.stringify(updated) !== JSON.stringify(current)) write(updated);
+    return changes;
+  }, []);
+  return { cart, add, setQty, remove, clear, refresh };
 }

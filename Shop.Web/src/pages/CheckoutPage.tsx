@@ -1,5 +1,5 @@
-import { useRef } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
+import { useMutation, useQueries, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { api } from "../api/client";
 import { ApiError } from "../api/errors";
@@ -7,8 +7,8 @@ import { queryKeys } from "../api/queries";
 import type { Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
 import { LineItemsTable } from "../components/LineItemsTable";
-import { Button, Card, ErrorAlert, PageHeader } from "../components/ui";
-import { cartTotal, lineTotal, toOrderRequest } from "../lib/cart";
+import { Alert, Button, Card, ErrorAlert, PageHeader } from "../components/ui";
+import { cartTotal, lineTotal, toOrderRequest, type PriceChange } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import {
   attemptFor,
@@ -20,7 +20,22 @@ import {
 import { useCart } from "../lib/useCart";
 
 export default function CheckoutPage() {
-  const { cart, clear } = useCart();
+  const { cart, clear, refresh } = useCart();
+  // The cart keeps the prices seen when each item was added; the order is charged at today's. Read them again
+  // here, take them into the cart, and say which changed, so the total shown is the total charged.
+  const current = useQueries({
+    queries: cart.map((line) => ({ queryKey: queryKeys.item(line.sku), queryFn: () => api.getItem(line.sku), staleTime: 0 })),
+  });
+  const [priceChanges, setPriceChanges] = useState<PriceChange[]>([]);
+  const fetched = current.flatMap((q) => (q.data ? [q.data] : []));
+  const fetchedKey = fetched.map((i) => `${i.sku}:${i.price}:${i.qty}`).join("|");
+  useEffect(() => {
+    if (fetched.length === 0) return;
+    const changes = refresh(fetched);
+    if (changes.length) setPriceChanges((seen) => [...seen.filter((c) => !changes.some((n) => n.sku === c.sku)), ...changes]);
+    // fetchedKey stands for the fetched items: a new array each render, the same contents.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [fetchedKey, refresh]);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   // One Idempotency-Key per checkout attempt, reused on retry / double click (kept in
@@ -94,6 +109,14 @@ export default function CheckoutPage() {
           <p className="text-xs text-stone-500">
             The final price is computed by the shop when the order is placed.
           </p>
+          {priceChanges.length ? (
+            <Alert tone="info">
+              {priceChanges.length === 1 ? "A price changed" : "Prices changed"} since you added{" "}
+              {priceChanges.length === 1 ? "this item" : "these items"}:{" "}
+              {priceChanges.map((c) => `${c.name} ${formatMoney(c.was)} → ${formatMoney(c.now)}`).join(", ")}. The total is
+              today&apos;s.
+            </Alert>
+          ) : null}
           <ErrorAlert error={placeOrder.error} />
           {placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.retryAfter === null ? (
             <Link to="/cart" className="block text-sm font-medium text-indigo-700 hover:underline">

@@ -30,6 +30,20 @@ function json(status: number, body: unknown, type = "application/json") {
 
 const fetchMock = vi.fn<typeof fetch>();
 
+/** Checkout's own reads of today's prices answered with the cart's price; POST /orders/ gets the answers given, in turn. */
+function checkoutFetch(price: number, ...orderAnswers: (() => Promise<Response>)[]) {
+  fetchMock.mockImplementation(async (input) => {
+    const url = String(input);
+    if (url.startsWith("/inventory/")) {
+      const sku = decodeURIComponent(url.slice("/inventory/".length));
+      return json(200, { id: 1, sku, name: "Mug", price, qty: 50, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
+    }
+    const answer = orderAnswers.shift();
+    if (!answer) throw new Error(`unexpected request ${url}`);
+    return answer();
+  });
+}
+
 beforeEach(() => {
   sessionStorage.clear();
   localStorage.clear();
@@ -162,15 +176,17 @@ describe("pages", () => {
   it("checkout: a 409 names the short items and a retry of a network failure reuses the key", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5 }]));
-    fetchMock
-      .mockRejectedValueOnce(new TypeError("Failed to fetch"))
-      .mockResolvedValueOnce(json(409, { status: 409, title: "Insufficient stock", short_skus: ["MUG"] }, "application/problem+json"));
+    checkoutFetch(
+      8.5,
+      () => Promise.reject(new TypeError("Failed to fetch")),
+      async () => json(409, { status: 409, title: "Insufficient stock", short_skus: ["MUG"] }, "application/problem+json"),
+    );
     renderAt("/checkout");
     fireEvent.click(await screen.findByRole("button", { name: "Place order" }));
     expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
     fireEvent.click(screen.getByRole("button", { name: "Place order" }));
     expect((await screen.findByRole("alert", {}, { timeout: 2000 })).textContent).toMatch(/Not enough stock for this item: MUG/);
-    const keys = fetchMock.mock.calls.map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+    const keys = fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/").map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe(keys[1]);
     expect(screen.getByText("Not enough stock")).toBeTruthy();
@@ -182,17 +198,22 @@ describe("pages", () => {
       JSON.stringify({ status: 409, title: "Request in progress", detail: "A request with this Idempotency-Key is still being processed; retry shortly." }),
       { status: 409, headers: { "content-type": "application/problem+json", "retry-after": "1" } },
     );
-    fetchMock.mockRejectedValueOnce(new TypeError("Failed to fetch")).mockResolvedValueOnce(inProgress);
+    checkoutFetch(
+      8.5,
+      () => Promise.reject(new TypeError("Failed to fetch")),
+      async () => inProgress,
+      async () => json(409, { status: 409, title: "Request in progress" }, "application/problem+json"),
+    );
     renderAt("/checkout");
     fireEvent.click(await screen.findByRole("button", { name: "Place order" }));
     expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
     fireEvent.click(screen.getByRole("button", { name: "Place order" }));
     expect((await screen.findByRole("alert", {}, { timeout: 2000 })).textContent).toMatch(/still being (placed|processed)/);
     expect(screen.queryByRole("link", { name: "Edit your cart" })).toBeNull();
-    fetchMock.mockResolvedValueOnce(json(409, { status: 409, title: "Request in progress" }, "application/problem+json"));
     fireEvent.click(screen.getByRole("button", { name: "Place order" }));
-    await waitFor(() => expect(fetchMock.mock.calls).toHaveLength(3));
-    const keys = fetchMock.mock.calls.map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+    const posts = () => fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/");
+    await waitFor(() => expect(posts()).toHaveLength(3));
+    const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(new Set(keys).size).toBe(1);
   });
   it("order: a cancel the shop refuses (shipped meanwhile) shows the order as it is now", async () => {
@@ -214,5 +235,18 @@ describe("pages", () => {
     expect((await screen.findByRole("alert")).textContent).toMatch(/cannot be cancelled/);
     await waitFor(() => expect(screen.queryByRole("button", { name: "Cancel order" })).toBeNull());
     expect(screen.getAllByText("Shipped").length).toBeGreaterThan(0);
+  });
+  it("checkout: a price changed since the item was added is shown, and the total is today's", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
+    fetchMock.mockImplementation(async (input) =>
+      String(input) === "/inventory/MUG"
+        ? json(200, { id: 1, sku: "MUG", name: "Mug", price: 10, qty: 50, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-02T00:00:00Z" })
+        : json(404, { status: 404, title: "Not found" }, "application/problem+json"),
+    );
+    renderAt("/checkout");
+    expect((await screen.findByRole("status", {}, { timeout: 2000 })).textContent).toMatch(/Mug.*\$8\.50.*\$10\.00/);
+    expect(screen.getAllByText("$20.00").length).toBeGreaterThan(0);
+    expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[0].price).toBe(10);
   });
 });
