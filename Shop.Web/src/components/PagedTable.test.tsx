@@ -86,4 +86,16 @@ describe("PagedTable", () => {
     await screen.findByRole("row", { name: "Apple" });
     expect(screen.queryByRole("navigation")).toBeNull();
   });
+  it("a page left empty past the end (its last row deleted) moves to the last page there is", async () => {
+    const onChange = vi.fn();
+    renderFruits({ load: async () => page([], 2, 2), offset: 2, onChange });
+    await vi.waitFor(() => expect(onChange).toHaveBeenCalledWith(0));
+  });
+
+  it("an empty first page stays where it is", async () => {
+    const onChange = vi.fn();
+    renderFruits({ load: async () => page([], 0, 0), onChange });
+    expect(await screen.findByText("No fruit")).toBeTruthy();
+    expect(onChange).not.toHaveBeenCalled();
+  });
 });
