@@ -87,7 +87,8 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await page.GetByRole(AriaRole.Link, new() { Name = $"Order {orderId[..8]}" }).ClickAsync();
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Cancel order" }).ClickAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel order" }).WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm cancellation" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm cancellation" }).WaitForAsync(new() { State = WaitForSelectorState.Detached });
         await page.GetByRole(AriaRole.List, new() { Name = "Order events" }).GetByText("cancelled", new() { Exact = false }).First.WaitForAsync();
         await ScreenshotAsync(page, "07-order-cancelled");
         Assert.Equal(5, await admin.StockAsync(skuA));

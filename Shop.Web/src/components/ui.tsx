@@ -115,29 +115,52 @@ export function SelectField({
 }
 
 /**
- * "Delete", then "Confirm delete" / "Keep": one click alone never deletes, nor does a double click (its
- * second click lands on "Confirm delete", which takes the place of "Delete": a click counted past the first,
- * `detail` > 1, is ignored there).
+ * An action that cannot be undone takes two clicks: `label`, then `confirmLabel` (or `keepLabel` to back out). A
+ * double click is not two: its second click lands on `confirmLabel`, which takes the place of `label`, and a click
+ * counted past the first there (`detail` > 1) is ignored.
  */
-export function ConfirmDeleteButton({ onConfirm, busy }: { onConfirm: () => void; busy: boolean }) {
+export function ConfirmButton({
+  label,
+  confirmLabel,
+  keepLabel,
+  onConfirm,
+  busy,
+  size = "sm",
+  disabled,
+  title,
+}: {
+  label: string;
+  confirmLabel: string;
+  keepLabel: string;
+  onConfirm: () => void;
+  busy: boolean;
+  size?: "sm" | "md";
+  disabled?: boolean;
+  title?: string;
+}) {
   const [confirming, setConfirming] = useState(false);
   if (!confirming) {
     return (
-      <Button size="sm" variant="danger" onClick={() => setConfirming(true)}>
-        Delete
+      <Button size={size} variant="danger" disabled={disabled} title={title} onClick={() => setConfirming(true)}>
+        {label}
       </Button>
     );
   }
   return (
     <>
-      <Button size="sm" variant="danger" onClick={(e) => e.detail <= 1 && onConfirm()} disabled={busy} busy={busy}>
-        Confirm delete
+      <Button size={size} variant="danger" onClick={(e) => e.detail <= 1 && onConfirm()} disabled={busy} busy={busy}>
+        {confirmLabel}
       </Button>
-      <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
-        Keep
+      <Button size={size} variant="ghost" onClick={() => setConfirming(false)}>
+        {keepLabel}
       </Button>
     </>
   );
+}
+
+/** "Delete", then "Confirm delete" / "Keep". */
+export function ConfirmDeleteButton({ onConfirm, busy }: { onConfirm: () => void; busy: boolean }) {
+  return <ConfirmButton label="Delete" confirmLabel="Confirm delete" keepLabel="Keep" onConfirm={onConfirm} busy={busy} />;
 }
 
 export function Alert({

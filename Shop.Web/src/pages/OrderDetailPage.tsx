@@ -5,7 +5,7 @@ import { queryKeys } from "../api/queries";
 import type { OrderEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { LineItemsTable } from "../components/LineItemsTable";
-import { Alert, Button, Card, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
+import { Alert, Button, Card, ConfirmButton, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { statusNote } from "../lib/orderStatus";
 
@@ -81,9 +81,15 @@ export default function OrderDetailPage() {
           <div className="flex items-center gap-3">
             <StatusBadge status={o.status} />
             {cancellable ? (
-              <Button variant="danger" onClick={() => cancel.mutate()} disabled={cancel.isPending} busy={cancel.isPending}>
-                Cancel order
-              </Button>
+              // Final: the stock goes back and subscribers are told.
+              <ConfirmButton
+                size="md"
+                label="Cancel order"
+                confirmLabel="Confirm cancellation"
+                keepLabel="Keep order"
+                onConfirm={() => cancel.mutate()}
+                busy={cancel.isPending}
+              />
             ) : null}
           </div>
         }

@@ -100,6 +100,21 @@ describe("admin pages", () => {
     expect(screen.getByRole("navigation", { name: "User pages" }).textContent).toContain("1–25 of 30");
   });
 
+  it("users: Deactivate (which ends the account's sessions) asks first", async () => {
+    const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "DELETE" ? json(204, null) : json(200, { items: [admin, bob], total: 2, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/users");
+    const row = await screen.findByRole("row", { name: "bob@example.com" });
+    fireEvent.click(within(row).getByRole("button", { name: "Deactivate" }));
+    expect(calls("DELETE")).toEqual([]);
+    fireEvent.click(within(row).getByRole("button", { name: "Keep active" }));
+    fireEvent.click(within(row).getByRole("button", { name: "Deactivate" }));
+    fireEvent.click(within(row).getByRole("button", { name: "Confirm deactivation" }));
+    await waitFor(() => expect(calls("DELETE")).toEqual(["/users/2"]));
+  });
+
   it("webhooks: the delivery log opens as a table, and Delete asks to confirm", async () => {
     fetchMock.mockImplementation(async (input, init) => {
       const url = String(input);

@@ -232,6 +232,9 @@ describe("pages", () => {
     });
     renderAt(`/my/orders/${id}`);
     fireEvent.click(await screen.findByRole("button", { name: "Cancel order" }));
+    // Final (stock back, subscribers told): one click only asks.
+    expect(fetchMock.mock.calls.filter(([, init]) => init?.method === "PATCH")).toHaveLength(0);
+    fireEvent.click(screen.getByRole("button", { name: "Confirm cancellation" }));
     expect((await screen.findByRole("alert")).textContent).toMatch(/cannot be cancelled/);
     await waitFor(() => expect(screen.queryByRole("button", { name: "Cancel order" })).toBeNull());
     expect(screen.getAllByText("Shipped").length).toBeGreaterThan(0);

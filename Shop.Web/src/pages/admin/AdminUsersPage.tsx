@@ -6,7 +6,7 @@ import { updateSessionUser } from "../../api/session";
 import type { Role, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { PagedTable } from "../../components/PagedTable";
-import { Alert, Badge, Button, EmptyState, ErrorAlert, PageHeader, SelectField } from "../../components/ui";
+import { Alert, Badge, Button, ConfirmButton, EmptyState, ErrorAlert, PageHeader, SelectField } from "../../components/ui";
 import { formatDate } from "../../lib/format";
 
 const PAGE_SIZE = 25;
@@ -93,15 +93,16 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => vo
       <td className={cell}>{user.is_active ? <Badge tone="good">Active</Badge> : <Badge tone="bad">Inactive</Badge>}</td>
       <td className={cell}>
         {user.is_active ? (
-          <Button
-            size="sm"
-            variant="danger"
-            disabled={deactivate.isPending || isMe}
+          // Ends the account's sessions at once.
+          <ConfirmButton
+            label="Deactivate"
+            confirmLabel="Confirm deactivation"
+            keepLabel="Keep active"
+            disabled={isMe}
             title={isMe ? "You cannot deactivate yourself" : undefined}
-            onClick={() => deactivate.mutate()}
-          >
-            Deactivate
-          </Button>
+            onConfirm={() => deactivate.mutate()}
+            busy={deactivate.isPending}
+          />
         ) : (
           <Button size="sm" variant="secondary" disabled={activate.isPending} onClick={() => activate.mutate()}>
             Activate

@@ -1,0 +1,5 @@
+import { configure } from "@testing-library/dom";
+
+// findBy* and waitFor give up after 1 s by default; a page's first render (its modules compiled cold) on a busy
+// 2-core machine can take longer. Waiting longer costs nothing when the page is quick.
+configure({ asyncUtilTimeout: 5000 });
