@@ -100,6 +100,19 @@ describe("admin pages", () => {
     expect(screen.getByRole("navigation", { name: "User pages" }).textContent).toContain("1–25 of 30");
   });
 
+  it("users: choosing a role in the select changes nothing until Change role", async () => {
+    const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "PATCH" ? json(200, { ...bob, role: "admin" }) : json(200, { items: [admin, bob], total: 2, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/users");
+    const row = await screen.findByRole("row", { name: "bob@example.com" });
+    fireEvent.change(within(row).getByRole("combobox", { name: "Role for bob@example.com" }), { target: { value: "admin" } });
+    expect(calls("PATCH")).toEqual([]);
+    fireEvent.click(within(row).getByRole("button", { name: "Change role" }));
+    await waitFor(() => expect(calls("PATCH")).toEqual(["/users/2"]));
+  });
+
   it("users: Deactivate (which ends the account's sessions) asks first", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockImplementation(async (_input, init) =>

@@ -62,6 +62,9 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => vo
     mutationFn: () => api.deactivateUser(user.id),
     onSuccess: () => done(undefined, `${user.email} was deactivated.`),
   });
+  // The select only chooses; "Change role" applies it. A select that applied on change made a user an admin with
+  // one arrow key on a focused select (Windows browsers change the value without opening it).
+  const [chosenRole, setChosenRole] = useState<Role>(user.role);
   const error = setRole.error ?? activate.error ?? deactivate.error;
   const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3 md:align-middle";
 
@@ -81,14 +84,24 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => vo
           label={`Role for ${user.email}`}
           hideLabel
           className="w-28"
-          value={user.role}
+          value={chosenRole}
           disabled={setRole.isPending || isMe}
           title={isMe ? "You cannot change your own role" : undefined}
-          onChange={(e) => setRole.mutate(e.target.value as Role)}
+          onChange={(e) => setChosenRole(e.target.value as Role)}
         >
           <option value="user">User</option>
           <option value="admin">Admin</option>
         </SelectField>
+        {chosenRole !== user.role ? (
+          <div className="mt-2 flex gap-2">
+            <Button size="sm" onClick={() => setRole.mutate(chosenRole)} disabled={setRole.isPending} busy={setRole.isPending}>
+              Change role
+            </Button>
+            <Button size="sm" variant="ghost" onClick={() => setChosenRole(user.role)}>
+              Keep {user.role}
+            </Button>
+          </div>
+        ) : null}
       </td>
       <td className={cell}>{user.is_active ? <Badge tone="good">Active</Badge> : <Badge tone="bad">Inactive</Badge>}</td>
       <td className={cell}>
