@@ -24,8 +24,9 @@ public sealed class StockReleaseWorker(
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
         var inventory = scope.ServiceProvider.GetRequiredService<InventoryClient>();
+        var releaseNow = signal.ToReleaseNow();
         var due = await db.StockReleases.AsNoTracking()
-            .Where(r => r.DueAt <= DateTime.UtcNow).OrderBy(r => r.DueAt).Take(BatchSize).ToListAsync(ct);
+            .Where(r => r.DueAt <= DateTime.UtcNow || releaseNow.Contains(r.OrderId)).OrderBy(r => r.DueAt).Take(BatchSize).ToListAsync(ct);
         var reached = false;
         var failed = 0;
         foreach (var release in due)
@@ -54,6 +55,9 @@ public sealed class StockReleaseWorker(
                 await StockReleases.DeleteRowAsync(db, release.OrderId, ct);
             }
         }
+        // Handed over and tried now, or with no row left (stored, or released elsewhere); a full batch may have left
+        // some out, which stay for the next pass, and a pass that failed keeps them all.
+        signal.Released(due.Count < BatchSize ? releaseNow : releaseNow.Where(id => due.Any(r => r.OrderId == id)));
         if (reached)
         {
             // Inventory answers again: what was backing off while it was away is due now, not minutes later.

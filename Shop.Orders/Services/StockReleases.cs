@@ -29,8 +29,8 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
 
     /// <summary>
     /// Gives the stock back now if the order was not stored (<see cref="ReleaseAsync"/>); if Inventory or the
-    /// database cannot be reached, wakes this replica's worker, which retries the due row with its back-off (no
-    /// other replica is told: the row was due when written, which the database does not announce).
+    /// database cannot be reached, hands the order to this replica's worker (<see cref="StockReleaseSignal.ReleaseNow"/>),
+    /// which tries it at once and after each failed pass, and the row falls due for every replica at the guard's delay.
     /// </summary>
     public async Task TryReleaseNowAsync(Guid orderId)
     {
@@ -44,8 +44,10 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
         }
         catch (Exception e) when (e is ServiceUnavailableException or OperationCanceledException || IsDatabaseFailure(e))
         {
+            // Perhaps the store committed and only its answer was lost: only the row can tell, so the worker
+            // releases through it as soon as the database and Inventory answer.
             logger.LogWarning("Release of order {OrderId} deferred to the background worker", orderId);
-            worker.Notify();
+            worker.ReleaseNow(orderId);
         }
     }
 

@@ -51,4 +51,29 @@ public abstract class WakeSignal
 public sealed class WebhookDispatchSignal : WakeSignal;
 
 /// <summary>Wakes <see cref="StockReleaseWorker"/>: a stock release was made due now.</summary>
-public sealed class StockReleaseSignal : WakeSignal;
+/// <summary>
+/// Wakes the release worker, and names the orders whose stock this replica could not give back at once (the
+/// database or Inventory away when a placement failed): the worker takes them before their rows fall due, so the
+/// stock comes back once both answer again rather than at the guard's delay. Lost with the process; the rows
+/// still fall due.
+/// </summary>
+public sealed class StockReleaseSignal : WakeSignal
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, byte> _releaseNow = new();
+
+    public void ReleaseNow(Guid orderId)
+    {
+        _releaseNow[orderId] = 0;
+        Notify();
+    }
+
+    public Guid[] ToReleaseNow() => [.. _releaseNow.Keys];
+
+    public void Released(IEnumerable<Guid> orderIds)
+    {
+        foreach (var id in orderIds)
+        {
+            _releaseNow.TryRemove(id, out _);
+        }
+    }
+}
