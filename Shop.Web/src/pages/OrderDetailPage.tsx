@@ -5,7 +5,7 @@ import { queryKeys } from "../api/queries";
 import type { OrderEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { LineItemsTable } from "../components/LineItemsTable";
-import { Alert, Button, Card, ConfirmButton, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
+import { Alert, Card, ConfirmButton, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { statusNote } from "../lib/orderStatus";
 
