@@ -63,18 +63,7 @@ builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSect
     .ValidateOnStart();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();
-// RemoveAllResilienceHandlers is experimental, but it is the documented way to opt one client out of the defaults.
-#pragma warning disable EXTEXP0001
-builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName)
-    .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
-    {
-        ConnectCallback = sp.GetRequiredService<WebhookTargetPolicy>().ConnectAsync,
-        AllowAutoRedirect = false, // a redirect could point anywhere, including inside
-        UseProxy = false, // with a proxy (HTTP_PROXY), the connect-time check would see the proxy's address, not the target's
-        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-    })
-    .RemoveAllResilienceHandlers(); // the dispatcher owns retries and their schedule
-#pragma warning restore EXTEXP0001
+WebhookDispatcher.AddHttpClient(builder.Services);
 builder.Services.AddHostedService<WebhookDispatcher>();
 builder.Services.AddSingleton<OutboxAnnouncer>();
 builder.Services.AddHostedService(services => services.GetRequiredService<OutboxAnnouncer>());

@@ -81,7 +81,7 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation(t =>
                     // Probes would drown the real traffic in the dashboard.
                     t.Filter = ctx => !IsProbePath(ctx.Request.Path))
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation(t => t.EnrichWithHttpRequestMessage = ConfidentialUrls.Enrich));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Shop.Orders.Data;
+using Shop.ServiceDefaults;
 
 namespace Shop.Orders.Services.Webhooks;
 
@@ -538,6 +539,28 @@ public sealed class WebhookDispatcher(
         {
             return (null, e.Message);
         }
+    }
+
+    /// <summary>
+    /// The client deliveries go out with: every connection checked against <see cref="WebhookTargetPolicy"/>,
+    /// no redirects, no proxy, no resilience handlers (the dispatcher owns retries and their schedule), and the
+    /// subscriber's URL kept out of the traces (it is often a capability).
+    /// </summary>
+    public static IHttpClientBuilder AddHttpClient(IServiceCollection services)
+    {
+        // RemoveAllResilienceHandlers is experimental, but it is the documented way to opt one client out of the defaults.
+#pragma warning disable EXTEXP0001
+        return services.AddHttpClient(HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                ConnectCallback = sp.GetRequiredService<WebhookTargetPolicy>().ConnectAsync,
+                AllowAutoRedirect = false, // a redirect could point anywhere, including inside
+                UseProxy = false, // with a proxy (HTTP_PROXY), the connect-time check would see the proxy's address, not the target's
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            })
+            .RemoveAllResilienceHandlers()
+            .KeepUrlPathsOutOfTelemetry();
+#pragma warning restore EXTEXP0001
     }
 
     /// <summary>
