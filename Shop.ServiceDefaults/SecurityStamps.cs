@@ -134,7 +134,19 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
             return;
         }
         var stamps = context.HttpContext.RequestServices.GetRequiredService<SecurityStamps>();
-        var state = await stamps.CheckAsync(userId, stamp, principal.FindFirstValue(SessionClaim), context.HttpContext.RequestAborted);
+        AccessTokenState state;
+        try
+        {
+            state = await stamps.CheckAsync(userId, stamp, principal.FindFirstValue(SessionClaim), context.HttpContext.RequestAborted);
+        }
+        catch (ServiceUnavailableException e)
+        {
+            // Not thrown from here: JwtBearer logs an exception from its events at Error, and an outage's 503 is an
+            // expected answer. The failure leaves the request anonymous; where the endpoint needs a user, the
+            // challenge turns it into the 503 (ShopAuthentication.ChallengeAsync).
+            context.Fail(e);
+            return;
+        }
         if (state != AccessTokenState.Current)
         {
             context.Fail(state == AccessTokenState.Revoked

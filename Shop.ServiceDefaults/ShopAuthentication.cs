@@ -138,6 +138,11 @@ public static class ShopAuthentication
             // Users is away): the token may well be valid, so this is the service's unavailability, not the caller's fault.
             throw new ServiceUnavailableException("users (the access tokens' signing keys)");
         }
+        if (context.AuthenticateFailure is ServiceUnavailableException unavailable)
+        {
+            // The token's account could not be checked (SecurityStamps): say when to come back, not "sign in again".
+            throw unavailable;
+        }
         var (detail, description) = context.AuthenticateFailure switch
         {
             null => ("No access token was sent, and this request needs one. Sign in (POST /users/login) and send the token as 'Authorization: Bearer <token>'.", null),
