@@ -1,8 +1,9 @@
-import { createContext, useCallback, useContext, useMemo, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { endSession } from "../api/client";
 import { getSession, saveSession, subscribeSession, type Session } from "../api/session";
 import type { TokenResponse, User } from "../api/types";
+import { clearCart } from "../lib/useCart";
 
 interface AuthValue {
   user: User | null;
@@ -29,10 +30,23 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [queryClient],
   );
 
-  const signOut = useCallback(() => {
-    void endSession();
-    queryClient.clear();
+  // However a session ends (Sign out, or a refused token whose refresh failed: both clear it), the next person at
+  // this browser must not find the user's cart (kept in localStorage, not per user) or their cached data.
+  useEffect(() => {
+    let signedIn = getSession() !== null;
+    return subscribeSession(() => {
+      const now = getSession() !== null;
+      if (signedIn && !now) {
+        clearCart();
+        queryClient.clear();
+      }
+      signedIn = now;
+    });
   }, [queryClient]);
+
+  const signOut = useCallback(() => {
+    void endSession(); // clears the session at once: the effect above empties the cart and the cache
+  }, []);
 
   const value = useMemo<AuthValue>(
     () => ({

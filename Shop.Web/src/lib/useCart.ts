@@ -56,6 +56,11 @@ function subscribe(listener: () => void) {
 
 const EMPTY: Cart = [];
 
+/** Empties the cart outside a component: a session's end does (see AuthProvider). */
+export function clearCart(): void {
+  write([]);
+}
+
 export function useCart() {
   const cart = useSyncExternalStore(subscribe, read, () => EMPTY);
   const add = useCallback((item: Omit<CartLine, "qty">, qty = 1) => write(addToCart(read(), item, qty)), []);

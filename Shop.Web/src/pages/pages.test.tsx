@@ -12,10 +12,10 @@ import { routes } from "../router";
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
 
-function renderAt(path: string) {
+function renderAt(path: string, queryClient = createQueryClient()) {
   const router = createMemoryRouter(routes, { initialEntries: [path] });
   render(
-    <QueryClientProvider client={createQueryClient()}>
+    <QueryClientProvider client={queryClient}>
       <AuthProvider>
         <RouterProvider router={router} />
       </AuthProvider>
@@ -251,5 +251,44 @@ describe("pages", () => {
     expect((await screen.findByRole("status", {}, { timeout: 2000 })).textContent).toMatch(/Mug.*\$8\.50.*\$10\.00/);
     expect(screen.getAllByText("$20.00").length).toBeGreaterThan(0);
     expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[0].price).toBe(10);
+  });
+
+  it("sign out empties the cart and forgets the user's data, so the next person at the computer sees neither", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
+    fetchMock.mockImplementation(async (input) =>
+      String(input).startsWith("/orders/")
+        ? json(200, { items: [{ id: "3f2a9c1d-0000-4000-8000-000000000000", user_id: 2, status: "pending", total: 17, items: [], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" }], total: 1, limit: 20, offset: 0 })
+        : new Response(null, { status: 204 }),
+    );
+    const queryClient = createQueryClient();
+    renderAt("/my/orders", queryClient);
+    expect(await screen.findByRole("link", { name: "Order 3f2a9c1d" })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Cart (2)" })).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Cart (0)" })).toBeTruthy();
+    expect(JSON.parse(localStorage.getItem("shop.cart.v1") ?? "[]")).toEqual([]);
+    expect(queryClient.getQueryCache().getAll().filter((q) => q.state.data !== undefined)).toEqual([]);
+  });
+
+  it("a session that ends because it cannot be refreshed empties the cart and forgets the user's data too", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
+    let ended = false;
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      if (ended) return json(401, { status: 401, title: "Unauthorized" }, "application/problem+json");
+      if (url.startsWith("/orders/")) return json(200, { items: [{ id: "3f2a9c1d-0000-4000-8000-000000000000", user_id: 2, status: "pending", total: 17, items: [], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" }], total: 1, limit: 20, offset: 0 });
+      return json(200, { items: [], total: 0, limit: 12, offset: 0 });
+    });
+    const queryClient = createQueryClient();
+    const router = renderAt("/my/orders", queryClient);
+    expect(await screen.findByRole("link", { name: "Order 3f2a9c1d" })).toBeTruthy();
+    ended = true; // signed out elsewhere: the access token and the refresh cookie are both refused now
+    await act(() => router.navigate("/catalog"));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Cart (0)" })).toBeTruthy();
+    expect(queryClient.getQueryCache().getAll().filter((q) => q.state.data !== undefined)).toEqual([]);
   });
 });
