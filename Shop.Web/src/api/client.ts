@@ -213,6 +213,9 @@ export const api = {
   listWebhooks: () => apiRequest<Webhook[] | Paged<Webhook>>("/orders/webhooks"),
   createWebhook: (body: { url: string; events: WebhookEvent[]; secret?: string }) =>
     apiRequest<Webhook>("/orders/webhooks", { method: "POST", body }),
+  /** A new signing secret, in this answer only; the previous one keeps signing for a grace period. */
+  rotateWebhookSecret: (id: Webhook["id"]) =>
+    apiRequest<Webhook>(`/orders/webhooks/${encodeURIComponent(String(id))}/rotate-secret`, { method: "POST" }),
   deleteWebhook: (id: Webhook["id"]) =>
     apiRequest<void>(`/orders/webhooks/${encodeURIComponent(String(id))}`, { method: "DELETE" }),
   webhookDeliveries: (id: Webhook["id"], q: PageQuery) =>

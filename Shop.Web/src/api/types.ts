@@ -78,8 +78,10 @@ export interface Webhook {
   id: number | string;
   url: string;
   events: WebhookEvent[];
-  /** Present only in the response that created the webhook. */
+  /** Present only in the response that created the webhook or rotated its secret. */
   secret?: string;
+  /** After a rotation: until then deliveries are signed with the previous secret too. */
+  previous_secret_expires_at?: string | null;
   is_active: boolean;
   created_at: string;
   /**

@@ -147,6 +147,40 @@ describe("admin pages", () => {
     await waitFor(() => expect(calls("DELETE")).toEqual(["/orders/webhooks/9"]));
   });
 
+  it("webhooks: Rotate secret asks first, then shows the new secret once, as at creation", async () => {
+    fetchMock.mockImplementation(async (input, init) =>
+      init?.method === "POST" && String(input) === "/orders/webhooks/9/rotate-secret"
+        ? json(200, { ...hook, secret: "whsec_new", previous_secret_expires_at: "2026-01-02T00:00:00Z" })
+        : json(200, [hook]),
+    );
+    renderAt("/admin/webhooks");
+    const card = await screen.findByRole("article", { name: hook.url });
+    fireEvent.click(within(card).getByRole("button", { name: "Rotate secret" }));
+    expect(calls("POST")).toEqual([]);
+    fireEvent.click(within(card).getByRole("button", { name: "Confirm rotation" }));
+    await waitFor(() => expect(calls("POST")).toEqual(["/orders/webhooks/9/rotate-secret"]));
+    const box = await screen.findByRole("region", { name: `Signing secret for ${hook.url}` });
+    expect(within(box).getByTestId("webhook-secret").textContent).toBe("whsec_new");
+    expect(box.textContent).toContain(formatDateTime("2026-01-02T00:00:00Z"));
+    // Done asking: a further click must not rotate again (and void the secret just shown).
+    expect(within(card).queryByRole("button", { name: "Confirm rotation" })).toBeNull();
+    expect(within(card).getByRole("button", { name: "Rotate secret" })).toBeTruthy();
+    fireEvent.click(within(box).getByRole("button", { name: "Done" }));
+    await waitFor(() => expect(screen.queryByTestId("webhook-secret")).toBeNull());
+  });
+
+  it("webhooks: a refused rotation says why, in the problem's words", async () => {
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "POST" ? json(404, { status: 404, title: "Not Found", detail: "No such webhook." }) : json(200, [hook]),
+    );
+    renderAt("/admin/webhooks");
+    const card = await screen.findByRole("article", { name: hook.url });
+    fireEvent.click(within(card).getByRole("button", { name: "Rotate secret" }));
+    fireEvent.click(within(card).getByRole("button", { name: "Confirm rotation" }));
+    expect((await within(card).findByRole("alert")).textContent).toBe("No such webhook.");
+    expect(screen.queryByTestId("webhook-secret")).toBeNull();
+  });
+
   it("webhooks: a subscriber treated as down says so and when the next try is; one that answers does not", async () => {
     const down = { ...hook, id: 10, url: "https://down.example.com/shop", paused_until: "2026-01-01T10:30:00Z" };
     fetchMock.mockResolvedValue(json(200, [hook, down]));

@@ -1,11 +1,11 @@
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, itemsOf } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery, type WebhookEvent } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
-import { Alert, Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Loading, PageHeader, TextField } from "../../components/ui";
+import { Alert, Badge, Button, Card, ConfirmButton, ConfirmDeleteButton, EmptyState, ErrorAlert, Loading, PageHeader, TextField } from "../../components/ui";
 import { formatDateTime, shortId } from "../../lib/format";
 
 /**
@@ -127,8 +127,10 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
   );
 }
 
+/** A secret just made (at creation or by a rotation), shown this once: the Shop keeps no readable copy to show again. */
 function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => void }) {
   const [copied, setCopied] = useState<"yes" | "no" | null>(null);
+  const headingId = useId(); // two boxes can be open at once: a creation's and a rotation's
   async function copy() {
     try {
       await navigator.clipboard.writeText(webhook.secret ?? "");
@@ -138,12 +140,15 @@ function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => 
     }
   }
   return (
-    <section aria-labelledby="secret-heading" className="rounded-xl border-2 border-amber-300 bg-amber-50 p-5">
-      <h2 id="secret-heading" className="font-medium text-amber-900">
+    <section aria-labelledby={headingId} className="rounded-xl border-2 border-amber-300 bg-amber-50 p-5">
+      <h2 id={headingId} className="font-medium text-amber-900">
         Signing secret for {webhook.url}
       </h2>
       <p className="mt-1 text-sm text-amber-900">
         Copy it now: it is shown only once. Use it to verify the <code className="font-mono">X-Shop-Signature</code> header.
+        {webhook.previous_secret_expires_at
+          ? ` Deliveries are signed with the previous secret too until ${formatDateTime(webhook.previous_secret_expires_at)}: switch the subscriber before then.`
+          : null}
       </p>
       <div className="mt-3 flex flex-col gap-2 sm:flex-row sm:items-center">
         <code data-testid="webhook-secret" className="block flex-1 select-all break-all rounded-lg bg-white px-3 py-2 font-mono text-sm text-stone-900 ring-1 ring-amber-200">
@@ -170,6 +175,12 @@ function WebhookCard({ webhook }: { webhook: Webhook }) {
   const [open, setOpen] = useState(false);
   const remove = useMutation({
     mutationFn: () => api.deleteWebhook(webhook.id),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
+    },
+  });
+  const rotate = useMutation({
+    mutationFn: () => api.rotateWebhookSecret(webhook.id),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
     },
@@ -204,10 +215,23 @@ function WebhookCard({ webhook }: { webhook: Webhook }) {
               <Button size="sm" variant="secondary" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen((o) => !o)}>
                 {open ? "Hide deliveries" : "Deliveries"}
               </Button>
+              {/* Asks first: the subscriber must be given the new secret before the grace period runs out. A new key per
+                  secret made puts it back to asking, so a further click cannot rotate again and void the one shown. */}
+              <ConfirmButton
+                key={rotate.data?.secret ?? ""}
+                label="Rotate secret"
+                confirmLabel="Confirm rotation"
+                keepLabel="Keep current secret"
+                onConfirm={() => rotate.mutate()}
+                busy={rotate.isPending}
+              />
               <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending} />
             </div>
           </div>
           <ErrorAlert error={remove.error} className="mt-3" />
+          <ErrorAlert error={rotate.error} className="mt-3" />
+          {/* The new secret lives only in this mutation's answer (not the list's cache); Done forgets it. */}
+          {rotate.data?.secret ? <SecretBox webhook={rotate.data} onDismiss={() => rotate.reset()} /> : null}
           {open ? (
             <div id={panelId} className="mt-4">
               <DeliveryLog webhookId={webhook.id} />
