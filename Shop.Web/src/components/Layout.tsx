@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState, type RefObject } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate, useNavigation } from "react-router";
 import { setUnauthorizedHandler } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
@@ -13,6 +13,23 @@ function navClass({ isActive }: { isActive: boolean }) {
   );
 }
 
+/**
+ * After a navigation (not the first load, and not a change of query string such as a search being typed), focus goes
+ * to the new page's h1, or to `<main>` while the page has none yet: otherwise keyboard and screen-reader users stay
+ * on the link they followed (or on nothing, if it went away), and nothing announces the page they are on now.
+ */
+function useFocusOnNavigation(main: RefObject<HTMLElement | null>, pathname: string) {
+  const shown = useRef(pathname);
+  useEffect(() => {
+    if (shown.current === pathname) return;
+    shown.current = pathname;
+    const target = main.current?.querySelector<HTMLElement>("h1") ?? main.current;
+    if (!target) return;
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1"); // focusable by script, not by Tab
+    target.focus();
+  }, [main, pathname]);
+}
+
 export default function Layout() {
   const { user, isAdmin, signOut } = useAuth();
   const { cart } = useCart();
@@ -21,6 +38,8 @@ export default function Layout() {
   const location = useLocation();
   const navigation = useNavigation();
   const [menuOpen, setMenuOpen] = useState(false);
+  const main = useRef<HTMLElement>(null);
+  useFocusOnNavigation(main, location.pathname);
 
   // A 401 on an authenticated call clears the session (in the API client) and lands here.
   useEffect(() => {
@@ -154,7 +173,7 @@ export default function Layout() {
           </div>
         ) : null}
       </header>
-      <main id="main" className="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6">
+      <main id="main" ref={main} tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 px-4 py-8 outline-none sm:px-6">
         <Outlet />
       </main>
       <footer className="border-t border-stone-200 bg-white">

@@ -291,4 +291,18 @@ describe("pages", () => {
     expect(screen.getByRole("link", { name: "Cart (0)" })).toBeTruthy();
     expect(queryClient.getQueryCache().getAll().filter((q) => q.state.data !== undefined)).toEqual([]);
   });
+
+  it("a navigation moves focus to the new page's heading (a first load leaves it alone)", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    fetchMock.mockImplementation(async () => json(200, { items: [], total: 0, limit: 12, offset: 0 }));
+    renderAt("/catalog");
+    expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+    expect(document.activeElement).toBe(document.body);
+    const link = screen.getByRole("link", { name: "My orders" });
+    link.focus();
+    fireEvent.click(link);
+    const heading = await screen.findByRole("heading", { level: 1, name: "My orders" });
+    await waitFor(() => expect(document.activeElement).toBe(heading), { timeout: 2000 });
+    expect(heading.getAttribute("tabindex")).toBe("-1");
+  });
 });
