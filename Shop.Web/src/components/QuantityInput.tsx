@@ -1,5 +1,5 @@
-import { useEffect, useState } from "react";
-import { MAX_LINE_QTY } from "../lib/cart";
+import { useEffect, useId, useState } from "react";
+import { MAX_LINE_QTY, clampQty } from "../lib/cart";
 
 /** Quantity editor: − / + buttons and a number field committed on blur or Enter. */
 export function QuantityInput({
@@ -14,39 +14,69 @@ export function QuantityInput({
   onChange: (qty: number) => void;
 }) {
   const [draft, setDraft] = useState(String(value));
+  const [note, setNote] = useState("");
+  const noteId = useId();
   useEffect(() => setDraft(String(value)), [value]);
   const upper = Math.min(MAX_LINE_QTY, max && max > 0 ? max : MAX_LINE_QTY);
 
   function commit() {
     const n = Number.parseInt(draft, 10);
-    if (Number.isNaN(n)) setDraft(String(value));
-    else onChange(n);
+    if (Number.isNaN(n)) {
+      setDraft(String(value));
+      return;
+    }
+    if (n <= 0) {
+      onChange(n); // removes the line
+      return;
+    }
+    // The cart keeps at most `upper` (the cart's own rule). Show what it holds, not what was typed: when that is
+    // the amount it already had, `value` does not change and the typed number would stay. And say why.
+    const held = clampQty(n, max);
+    setDraft(String(held));
+    // (Editing the field clears the note; committing the held amount again, as a blur after Enter does, keeps it.)
+    if (held < n) setNote(upper < MAX_LINE_QTY ? `Only ${upper} in stock.` : `At most ${MAX_LINE_QTY} per order.`);
+    onChange(held);
+  }
+
+  function step(qty: number) {
+    setNote("");
+    onChange(qty);
   }
 
   const btn =
     "flex size-8 items-center justify-center text-stone-600 hover:bg-stone-100 disabled:cursor-not-allowed disabled:text-stone-300";
   return (
-    <div className="inline-flex items-center rounded-lg bg-white ring-1 ring-stone-300 ring-inset">
-      <button type="button" className={`${btn} rounded-l-lg`} aria-label={`Decrease ${label}`} disabled={value <= 1} onClick={() => onChange(value - 1)}>
-        −
-      </button>
-      <input
-        type="number"
-        inputMode="numeric"
-        min={1}
-        max={upper}
-        aria-label={label}
-        value={draft}
-        onChange={(e) => setDraft(e.target.value)}
-        onBlur={commit}
-        onKeyDown={(e) => {
-          if (e.key === "Enter") commit();
-        }}
-        className="w-12 border-0 bg-transparent p-0 text-center text-sm text-stone-900 focus:ring-0 [appearance:textfield] [&::-webkit-inner-spin-button]:appearance-none"
-      />
-      <button type="button" className={`${btn} rounded-r-lg`} aria-label={`Increase ${label}`} disabled={value >= upper} onClick={() => onChange(value + 1)}>
-        +
-      </button>
+    <div>
+      <div className="inline-flex items-center rounded-lg bg-white ring-1 ring-stone-300 ring-inset">
+        <button type="button" className={`${btn} rounded-l-lg`} aria-label={`Decrease ${label}`} disabled={value <= 1} onClick={() => step(value - 1)}>
+          −
+        </button>
+        <input
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={upper}
+          aria-label={label}
+          aria-describedby={note ? noteId : undefined}
+          value={draft}
+          onChange={(e) => {
+            setDraft(e.target.value);
+            setNote("");
+          }}
+          onBlur={commit}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") commit();
+          }}
+          className="w-12 border-0 bg-transparent p-0 text-center text-sm text-stone-900 focus:ring-0 [appearance:textfield] [&::-webkit-inner-spin-button]:appearance-none"
+        />
+        <button type="button" className={`${btn} rounded-r-lg`} aria-label={`Increase ${label}`} disabled={value >= upper} onClick={() => step(value + 1)}>
+          +
+        </button>
+      </div>
+      {/* Always there (hidden while empty), so a screen reader announces the note when it appears. */}
+      <p id={noteId} aria-live="polite" className={note ? "mt-1 text-xs text-amber-800" : "sr-only"}>
+        {note}
+      </p>
     </div>
   );
 }

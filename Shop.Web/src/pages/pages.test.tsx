@@ -305,4 +305,18 @@ describe("pages", () => {
     await waitFor(() => expect(document.activeElement).toBe(heading), { timeout: 2000 });
     expect(heading.getAttribute("tabindex")).toBe("-1");
   });
+
+  it("cart: a quantity typed past the stock shows what the cart holds, and says why", async () => {
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 3, stock: 3 }]));
+    renderAt("/cart");
+    const input = (await screen.findByRole("spinbutton", { name: "quantity of Mug" })) as HTMLInputElement;
+    fireEvent.change(input, { target: { value: "10" } });
+    fireEvent.keyDown(input, { key: "Enter" });
+    fireEvent.blur(input); // commits again: the note stays
+    expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[0].qty).toBe(3);
+    expect(input.value).toBe("3");
+    const why = document.getElementById(input.getAttribute("aria-describedby") ?? "");
+    expect(why?.textContent).toBe("Only 3 in stock.");
+    expect(why?.getAttribute("aria-live")).toBe("polite");
+  });
 });
