@@ -1,8 +1,10 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import colors from "tailwindcss/colors";
 import { ApiError } from "../api/errors";
-import { ConfirmDeleteButton, ErrorAlert, TextField } from "./ui";
+import { ORDER_STATUSES } from "../api/types";
+import { Badge, ConfirmDeleteButton, ErrorAlert, StatusBadge, TextField } from "./ui";
 
 afterEach(cleanup);
 
@@ -66,5 +68,52 @@ describe("ErrorAlert", () => {
     const alert = screen.getByRole("alert");
     expect(alert.textContent).toBe("That item no longer exists.");
     expect(alert.className).toContain("mt-2");
+  });
+});
+
+/** WCAG relative luminance of a Tailwind palette colour (its `oklch(L% C h)`), by way of linear sRGB. */
+function luminance(color: string): number {
+  const m = /^oklch\(([\d.]+)% ([\d.]+) ([\d.]+)\)$/.exec(color);
+  if (!m) throw new Error(`not an oklch colour: ${color}`);
+  const [L, C, h] = [Number(m[1]) / 100, Number(m[2]), (Number(m[3]) * Math.PI) / 180];
+  const [a, b] = [C * Math.cos(h), C * Math.sin(h)];
+  const l = (L + 0.3963377774 * a + 0.2158037573 * b) ** 3;
+  const mm = (L - 0.1055613458 * a - 0.0638541728 * b) ** 3;
+  const s = (L - 0.0894841775 * a - 1.291485548 * b) ** 3;
+  const clip = (x: number) => Math.min(1, Math.max(0, x));
+  const r = clip(4.0767416621 * l - 3.3077115913 * mm + 0.2309699292 * s);
+  const g = clip(-1.2684380046 * l + 2.6097574011 * mm - 0.3413193965 * s);
+  const bl = clip(-0.0041960863 * l - 0.7034186147 * mm + 1.707614701 * s);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+}
+
+/** The contrast of an element's `text-<hue>-<shade>` on its `bg-<hue>-<shade>`, from Tailwind's own palette. */
+function contrastOf(element: Element): number {
+  const shade = (prefix: string) => {
+    const m = new RegExp(`(?:^| )${prefix}-([a-z]+)-(\\d+)(?: |$)`).exec(element.className);
+    if (!m) throw new Error(`no ${prefix} colour in "${element.className}"`);
+    return (colors as unknown as Record<string, Record<string, string>>)[m[1]][m[2]];
+  };
+  const [fg, bg] = [luminance(shade("text")), luminance(shade("bg"))];
+  return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+}
+
+describe("badges", () => {
+  it("every status badge's text reaches WCAG AA contrast (4.5:1) on its background", () => {
+    render(
+      <>
+        {[...ORDER_STATUSES, "unknown"].map((s) => <StatusBadge key={s} status={s} />)}
+      </>,
+    );
+    for (const status of [...ORDER_STATUSES, "unknown"]) {
+      const badge = screen.getByText(status[0].toUpperCase() + status.slice(1));
+      expect(contrastOf(badge), status).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+
+  it("every badge tone's text reaches WCAG AA contrast (4.5:1) on its background", () => {
+    const tones = ["neutral", "good", "bad", "warn", "accent"] as const;
+    render(<>{tones.map((t) => <Badge key={t} tone={t}>{t}</Badge>)}</>);
+    for (const tone of tones) expect(contrastOf(screen.getByText(tone)), tone).toBeGreaterThanOrEqual(4.5);
   });
 });

@@ -219,13 +219,15 @@ export function Card({ children, className }: { children: ReactNode; className?:
   );
 }
 
+// Text on its background at 4.5:1 or more (WCAG AA; ui.test.tsx computes it from Tailwind's palette).
 const statusStyles: Record<OrderStatus, string> = {
   pending: "bg-amber-50 text-amber-800 ring-amber-600/20",
   paid: "bg-sky-50 text-sky-800 ring-sky-600/20",
   shipped: "bg-indigo-50 text-indigo-800 ring-indigo-600/20",
   delivered: "bg-emerald-50 text-emerald-800 ring-emerald-600/20",
   cancelled: "bg-stone-100 text-stone-600 ring-stone-500/20",
-  expired: "bg-stone-100 text-stone-500 ring-stone-400/20",
+  // Paler than cancelled by its fill, not its text: stone-500 on stone-100 was 4.4:1.
+  expired: "bg-stone-50 text-stone-600 ring-stone-400/40",
 };
 
 export function StatusBadge({ status }: { status: string }) {
