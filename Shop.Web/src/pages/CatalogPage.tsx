@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { api } from "../api/client";
@@ -18,6 +18,15 @@ export default function CatalogPage() {
   const offset = Math.max(0, Number(params.get("offset")) || 0);
   const [search, setSearch] = useState(q);
   const debouncedSearch = useDebounced(search.trim(), 300);
+  // The URL's q is what is listed, so the box shows it whenever something else changes it (the nav's Catalogue link
+  // clears it, Back restores one). The q this page wrote itself from the box is not put back there: the box may
+  // already hold more typing.
+  const written = useRef(q);
+  useEffect(() => {
+    if (q === written.current) return;
+    written.current = q;
+    setSearch(q);
+  }, [q]);
   const { cart, add } = useCart();
   const [lastAdded, setLastAdded] = useState<string | null>(null);
 
@@ -26,6 +35,7 @@ export default function CatalogPage() {
     const nq = next.q ?? q;
     const ns = next.inStock ?? inStock;
     const no = next.offset ?? 0;
+    written.current = nq;
     if (nq) p.set("q", nq);
     if (ns) p.set("in_stock", "true");
     if (no) p.set("offset", String(no));

@@ -319,4 +319,23 @@ describe("pages", () => {
     expect(why?.textContent).toBe("Only 3 in stock.");
     expect(why?.getAttribute("aria-live")).toBe("polite");
   });
+
+  it("catalogue: the search box follows the URL, so the Catalogue link that clears the search clears the box too", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    fetchMock.mockImplementation(async () => json(200, { items: [], total: 0, limit: 12, offset: 0 }));
+    const router = renderAt("/catalog?q=mug");
+    const box = (await screen.findByRole("searchbox", { name: "Search" })) as HTMLInputElement;
+    expect(box.value).toBe("mug");
+    fireEvent.click(screen.getByRole("link", { name: "Catalogue" }));
+    await waitFor(() => expect(router.state.location.search).toBe(""));
+    await waitFor(() => expect(box.value).toBe(""), { timeout: 2000 });
+    // The box's own (debounced) search must not put the old query back.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(router.state.location.search).toBe("");
+    expect(box.value).toBe("");
+    // And what is typed still goes to the URL, the box keeping it.
+    fireEvent.change(box, { target: { value: "cap" } });
+    await waitFor(() => expect(router.state.location.search).toBe("?q=cap"), { timeout: 2000 });
+    expect(box.value).toBe("cap");
+  });
 });
