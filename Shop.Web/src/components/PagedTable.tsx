@@ -1,6 +1,7 @@
-import { useEffect, useRef, type ReactNode } from "react";
+import type { ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
 import type { Paged } from "../api/types";
+import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
 import { DataTable, type Column } from "./DataTable";
 import { ErrorAlert, Loading, Pagination, cx } from "./ui";
 
@@ -28,17 +29,7 @@ export function PagedTable<T>({
   /** The page size the query asked for, its offset, how to move to another offset, and the pager's name. */
   pages: { size: number; offset: number; onChange: (offset: number) => void; label: string };
 }) {
-  // A page past the end (its last rows deleted, or filtered away by a change) moves to the last page there is,
-  // rather than showing "empty" with no pager to go back by.
-  const lastOffset = query.data && query.data.items.length === 0 && pages.offset > 0
-    ? Math.max(0, Math.floor((query.data.total - 1) / pages.size) * pages.size)
-    : null;
-  // Once per page found past the end, whatever function the caller passes each render.
-  const onChange = useRef(pages.onChange);
-  onChange.current = pages.onChange;
-  useEffect(() => {
-    if (lastOffset !== null) onChange.current(lastOffset);
-  }, [lastOffset]);
+  useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
 
   if (query.isPending) return <Loading label={loadingLabel} />;
   if (query.isError) return <ErrorAlert error={query.error} />;

@@ -6,6 +6,7 @@ import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
 import { Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../components/ui";
 import { formatMoney } from "../lib/format";
+import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
 import { useCart } from "../lib/useCart";
 import { useDebounced } from "../lib/useDebounced";
 
@@ -51,6 +52,8 @@ export default function CatalogPage() {
     queryFn: () => api.listInventory({ q: q || undefined, in_stock: inStock || undefined, limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
   });
+
+  useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => update({ offset: o }));
 
   function addItem(item: InventoryItem) {
     add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);

@@ -338,4 +338,17 @@ describe("pages", () => {
     await waitFor(() => expect(router.state.location.search).toBe("?q=cap"), { timeout: 2000 });
     expect(box.value).toBe("cap");
   });
+
+  it("catalogue: a page past the end (items deleted meanwhile) moves to the last page there is", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const cap = { id: 2, sku: "CAP", name: "Cap", price: 12, qty: 4, created_at: "", updated_at: "" };
+    fetchMock.mockImplementation(async (input) => {
+      const offset = Number(new URL(String(input), "http://shop.test").searchParams.get("offset") ?? 0);
+      return json(200, { items: offset === 12 ? [cap] : [], total: 13, limit: 12, offset });
+    });
+    const router = renderAt("/catalog?offset=24");
+    expect(await screen.findByRole("article", { name: "Cap" }, { timeout: 2000 })).toBeTruthy();
+    expect(router.state.location.search).toBe("?offset=12");
+    expect(screen.getByRole("navigation", { name: "Catalogue pages" }).textContent).toContain("13–13 of 13");
+  });
 });

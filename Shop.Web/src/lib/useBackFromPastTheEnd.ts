@@ -1,0 +1,23 @@
+import { useEffect, useRef } from "react";
+import type { Paged } from "../api/types";
+
+/**
+ * A page past the end (its last rows deleted, or filtered away by a change) moves to the last page there is,
+ * rather than showing "empty" with no pager to go back by. Shared by every paged list (PagedTable, the catalogue).
+ */
+export function useBackFromPastTheEnd(
+  page: Paged<unknown> | undefined,
+  size: number,
+  offset: number,
+  onChange: (offset: number) => void,
+): void {
+  const lastOffset = page && page.items.length === 0 && offset > 0
+    ? Math.max(0, Math.floor((page.total - 1) / size) * size)
+    : null;
+  // Once per page found past the end, whatever function the caller passes each render.
+  const change = useRef(onChange);
+  change.current = onChange;
+  useEffect(() => {
+    if (lastOffset !== null) change.current(lastOffset);
+  }, [lastOffset]);
+}
