@@ -65,12 +65,12 @@ describe("pages", () => {
     });
     renderAt("/signin");
     expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
-    expect(document.title).toBe("Sign in · Shop");
+    await waitFor(() => expect(document.title).toBe("Sign in · Shop"), { timeout: 2000 });
     fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
     fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
     fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
-    expect(document.title).toBe("Catalogue · Shop");
+    await waitFor(() => expect(document.title).toBe("Catalogue · Shop"), { timeout: 2000 });
     expect(screen.getByRole("button", { name: "Sign out" })).toBeTruthy();
     expect(screen.queryByRole("link", { name: "Inventory" })).toBeNull();
   });
