@@ -65,6 +65,22 @@ describe("api client", () => {
     expect(onUnauthorized).toHaveBeenCalledOnce();
   });
 
+  it.each([
+    ["Users answering 503", () => Promise.resolve(jsonResponse(503, { title: "Service unavailable", status: 503, detail: "users is unavailable. Try again in a few seconds." }, "application/problem+json"))],
+    ["no answer at all", () => Promise.reject(new TypeError("Failed to fetch"))],
+  ])("on 401 with a refresh that cannot be made now (%s), keeps the session and says to try again", async (_, refreshAnswer) => {
+    saveSession({ access_token: "tok", token_type: "bearer", expires_in: 3600, user });
+    const onUnauthorized = vi.fn();
+    setUnauthorizedHandler(onUnauthorized);
+    fetchMock.mockResolvedValueOnce(jsonResponse(401, { title: "Unauthorized", status: 401 }, "application/problem+json"));
+    fetchMock.mockImplementationOnce(refreshAnswer);
+    const err = await api.me().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).message).not.toMatch(/sign in/i);
+    expect(getSession()?.token).toBe("tok"); // the refresh cookie may still work once Users is back
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
   it("on 401 refreshes silently and repeats the request with the new token", async () => {
     saveSession({ access_token: "old", token_type: "bearer", expires_in: 3600, user });
     const onUnauthorized = vi.fn();

@@ -57,31 +57,53 @@ async function readProblem(response: Response): Promise<ProblemDetails | null> {
   }
 }
 
-/** A new access token for the session in the refresh cookie, or null when that session has ended. */
-async function fetchRefreshedTokens(): Promise<TokenResponse | null> {
+/**
+ * What exchanging the refresh cookie came to: new tokens; the session has ended (the server refused the
+ * cookie); or no answer that says either (Users away, the network down), when the session may still be good.
+ */
+type Refresh =
+  | { outcome: "refreshed"; tokens: TokenResponse }
+  | { outcome: "ended" }
+  | { outcome: "unavailable"; error: ApiError };
+
+async function fetchRefreshedTokens(): Promise<Refresh> {
+  let response: Response;
   try {
-    const response = await fetch("/users/token/refresh", {
+    response = await fetch("/users/token/refresh", {
       method: "POST",
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     });
-    return response.ok ? ((await response.json()) as TokenResponse) : null;
   } catch {
-    return null;
+    return { outcome: "unavailable", error: networkError() };
   }
+  if (response.ok) {
+    try {
+      return { outcome: "refreshed", tokens: (await response.json()) as TokenResponse };
+    } catch {
+      return { outcome: "unavailable", error: new ApiError(response.status, "The shop sent an unexpected answer. Please try again.") };
+    }
+  }
+  // 429 and 5xx say nothing about the session: signing the shopper out (and emptying the cart) for them
+  // would turn a short outage into a lost cart.
+  if (response.status === 429 || response.status >= 500) {
+    const error = problemToError(response.status, await readProblem(response), { retryAfter: response.headers.get("retry-after") });
+    return { outcome: "unavailable", error };
+  }
+  return { outcome: "ended" };
 }
 
-let refreshing: Promise<boolean> | null = null;
+let refreshing: Promise<Refresh> | null = null;
 
 /**
  * Exchanges the refresh cookie for a new access token. One refresh at a time: concurrent callers share
  * it, because the server treats a second use of the same refresh token as theft and ends the session.
  */
-export function refreshSession(): Promise<boolean> {
+export function refreshSession(): Promise<Refresh> {
   refreshing ??= fetchRefreshedTokens()
-    .then((tokens) => {
-      if (tokens && getSession()) saveSession(tokens);
-      return tokens !== null;
+    .then((refresh) => {
+      if (refresh.outcome === "refreshed" && getSession()) saveSession(refresh.tokens);
+      return refresh;
     })
     .finally(() => {
       refreshing = null;
@@ -101,8 +123,13 @@ export async function endSession(): Promise<void> {
   const session = getSession();
   clearSession();
   if (!session) return;
-  const token = tokenNeedsRefresh(session) ? (await fetchRefreshedTokens())?.access_token : session.token;
-  if (!token) return; // the refresh cookie no longer works: the server has already ended the session
+  let token: string | undefined = session.token;
+  if (tokenNeedsRefresh(session)) {
+    const refresh = await fetchRefreshedTokens();
+    // Ended: the server has ended the session already. Unavailable: it ends when its refresh token expires.
+    token = refresh.outcome === "refreshed" ? refresh.tokens.access_token : undefined;
+  }
+  if (!token) return;
   try {
     await fetch("/users/logout", {
       method: "POST",
@@ -144,7 +171,9 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}, 
     if (response.status === 401 && token) {
       // The token expired or the account changed (role, password): a fresh one from the refresh
       // cookie carries the current state. Only when that fails is the user really signed out.
-      if (!retried && (await refreshSession())) return apiRequest<T>(path, options, true);
+      const refresh = retried ? null : await refreshSession();
+      if (refresh?.outcome === "refreshed") return apiRequest<T>(path, options, true);
+      if (refresh?.outcome === "unavailable") throw refresh.error; // still signed in: try again later
       clearSession();
       unauthorizedHandler?.();
     }
