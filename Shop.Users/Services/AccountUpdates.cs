@@ -93,38 +93,30 @@ public sealed class AccountUpdates(UsersDbContext db, PasswordService passwords,
     /// <returns>Null when the password is right; otherwise why the change is refused.</returns>
     private async Task<UpdateOutcome?> CheckCurrentPasswordAsync(User user, string currentPassword, IPAddress? address, CancellationToken ct)
     {
-        LoginThrottle.Attempt attempt;
-        switch (await throttle.TryAcquireAsync(user.NormalizedEmail, address))
-        {
-            case Admission.Admitted admitted:
-                attempt = admitted.Attempt;
-                break;
-            case Admission.Wait wait:
-                audit.Record("auth.locked", user.Id.ToString(), user.Id.ToString(), $"current password; retry after {wait.RetryAfterSeconds} s");
-                return new UpdateOutcome.Throttled(wait.RetryAfterSeconds);
-            default:
+        return await throttle.CountedCheckAsync<UpdateOutcome?>(user.NormalizedEmail, address,
+            refused: admission =>
+            {
+                if (admission is Admission.Wait wait)
+                {
+                    audit.Record("auth.locked", user.Id.ToString(), user.Id.ToString(), $"current password; retry after {wait.RetryAfterSeconds} s");
+                    return new UpdateOutcome.Throttled(wait.RetryAfterSeconds);
+                }
                 return new UpdateOutcome.NotCounted();
-        }
-        bool? succeeded = null;
-        try
-        {
-            var (checkedPassword, verification) = await passwords.WithinCapAsync(() => passwords.Verify(user.PasswordHash, currentPassword), ct);
-            if (!checkedPassword)
+            },
+            checkPassword: async () =>
             {
-                return new UpdateOutcome.Busy();
-            }
-            succeeded = verification != PasswordVerificationResult.Failed;
-            if (succeeded == false)
-            {
-                audit.Record("auth.current_password_failed", user.Id.ToString(), user.Id.ToString());
-                return new UpdateOutcome.WrongCurrentPassword();
-            }
-            return null;
-        }
-        finally
-        {
-            await throttle.ReleaseAsync(attempt, succeeded);
-        }
+                var (checkedPassword, verification) = await passwords.WithinCapAsync(() => passwords.Verify(user.PasswordHash, currentPassword), ct);
+                if (!checkedPassword)
+                {
+                    return (new UpdateOutcome.Busy(), null);
+                }
+                if (verification == PasswordVerificationResult.Failed)
+                {
+                    audit.Record("auth.current_password_failed", user.Id.ToString(), user.Id.ToString());
+                    return (new UpdateOutcome.WrongCurrentPassword(), false);
+                }
+                return (null, true);
+            });
     }
 
     /// <summary>Deactivates an account (an admin's act) and ends its sessions.</summary>

@@ -51,7 +51,7 @@ public sealed class LoginThrottleOptions
 /// <summary>What the throttle says of a sign-in attempt before its password may be checked.</summary>
 public abstract record Admission
 {
-    /// <summary>Counted: check the password, then say how it went with <see cref="LoginThrottle.ReleaseAsync"/>.</summary>
+    /// <summary>Counted: the password may be checked (<see cref="LoginThrottle.CountedCheckAsync"/>).</summary>
     public sealed record Admitted(LoginThrottle.Attempt Attempt) : Admission;
 
     /// <summary>Too many attempts in one of the scopes: none may start for this long.</summary>
@@ -202,8 +202,33 @@ public sealed class LoginThrottle
         return [$"login:account-address:{normalizedEmail}|{a}", $"login:account:{normalizedEmail}", $"login:address:{a}"];
     }
 
+    /// <summary>
+    /// Runs one password check as a counted attempt: <paramref name="checkPassword"/> runs only when the throttle
+    /// admits it, and says how it went (true right, false wrong, null not checked), which ends the attempt even
+    /// when the check throws. A refused attempt's answer comes from <paramref name="refused"/>.
+    /// </summary>
+    public async Task<T> CountedCheckAsync<T>(string normalizedEmail, IPAddress? client,
+        Func<Admission, T> refused, Func<Task<(T Outcome, bool? Succeeded)>> checkPassword)
+    {
+        var admission = await TryAcquireAsync(normalizedEmail, client);
+        if (admission is not Admission.Admitted admitted)
+        {
+            return refused(admission);
+        }
+        bool? succeeded = null;
+        try
+        {
+            (var outcome, succeeded) = await checkPassword();
+            return outcome;
+        }
+        finally
+        {
+            await ReleaseAsync(admitted.Attempt, succeeded);
+        }
+    }
+
     /// <summary>Counts the attempt, or says how long to wait before one may start, or that it could not be counted.</summary>
-    public async Task<Admission> TryAcquireAsync(string normalizedEmail, IPAddress? client)
+    private async Task<Admission> TryAcquireAsync(string normalizedEmail, IPAddress? client)
     {
         var keys = KeysFor(normalizedEmail, client);
         var id = Guid.NewGuid().ToString("N");
@@ -258,7 +283,7 @@ public sealed class LoginThrottle
     /// a sprayer with one good password stays slowed), false counts a failure, null (the password was never
     /// checked) only frees the slot.
     /// </summary>
-    public async Task ReleaseAsync(Attempt attempt, bool? succeeded)
+    private async Task ReleaseAsync(Attempt attempt, bool? succeeded)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (attempt.CountedLocally)

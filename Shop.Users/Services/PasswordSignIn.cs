@@ -26,52 +26,44 @@ public sealed class PasswordSignIn(UsersDbContext db, PasswordService passwords,
     public async Task<SignInOutcome> SignInAsync(string email, string password, IPAddress? remoteAddress, CancellationToken ct)
     {
         var normalized = User.Normalize(email);
-        LoginThrottle.Attempt attempt;
-        switch (await throttle.TryAcquireAsync(normalized, remoteAddress))
-        {
-            case Admission.Admitted admitted:
-                attempt = admitted.Attempt;
-                break;
-            case Admission.Wait wait:
-                audit.Record("auth.locked", normalized, normalized, $"retry after {wait.RetryAfterSeconds} s");
-                return new SignInOutcome.Throttled(wait.RetryAfterSeconds);
-            default:
-                return new SignInOutcome.NotCounted();
-        }
+        return await throttle.CountedCheckAsync<SignInOutcome>(normalized, remoteAddress,
+            refused: admission => Refused(admission, normalized),
+            checkPassword: async () =>
+            {
+                var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
+                // Only an active account's hash is upgraded: a deactivated one answers like a wrong password, and
+                // a second hash would make that answer slower, telling the caller the password was right.
+                var (checkedPassword, (verification, upgradedHash)) = await passwords.WithinCapAsync(() => user switch
+                {
+                    null => (passwords.VerifyAgainstDummy(password), null),
+                    { IsActive: false } => (passwords.Verify(user.PasswordHash, password), null),
+                    _ => passwords.VerifyAndUpgrade(user.PasswordHash, password),
+                }, ct);
+                if (!checkedPassword)
+                {
+                    return (new SignInOutcome.Busy(), null);
+                }
+                if (user is null || verification == PasswordVerificationResult.Failed || !user.IsActive)
+                {
+                    audit.Record("auth.login_failed", normalized, user?.Id.ToString());
+                    return (new SignInOutcome.InvalidCredentials(), false);
+                }
+                if (upgradedHash is not null)
+                {
+                    user.PasswordHash = upgradedHash;
+                    await db.SaveChangesAsync(ct);
+                }
+                return (new SignInOutcome.SignedIn(await sessions.StartAsync(user, ct)), true);
+            });
+    }
 
-        bool? succeeded = null;
-        try
+    private SignInOutcome Refused(Admission admission, string normalized)
+    {
+        if (admission is Admission.Wait wait)
         {
-            var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
-            // Only an active account's hash is upgraded: a deactivated one answers like a wrong password, and
-            // a second hash would make that answer slower, telling the caller the password was right.
-            var (checkedPassword, (verification, upgradedHash)) = await passwords.WithinCapAsync(() => user switch
-            {
-                null => (passwords.VerifyAgainstDummy(password), null),
-                { IsActive: false } => (passwords.Verify(user.PasswordHash, password), null),
-                _ => passwords.VerifyAndUpgrade(user.PasswordHash, password),
-            }, ct);
-            if (!checkedPassword)
-            {
-                return new SignInOutcome.Busy();
-            }
-            if (user is null || verification == PasswordVerificationResult.Failed || !user.IsActive)
-            {
-                succeeded = false;
-                audit.Record("auth.login_failed", normalized, user?.Id.ToString());
-                return new SignInOutcome.InvalidCredentials();
-            }
-            succeeded = true;
-            if (upgradedHash is not null)
-            {
-                user.PasswordHash = upgradedHash;
-                await db.SaveChangesAsync(ct);
-            }
-            return new SignInOutcome.SignedIn(await sessions.StartAsync(user, ct));
+            audit.Record("auth.locked", normalized, normalized, $"retry after {wait.RetryAfterSeconds} s");
+            return new SignInOutcome.Throttled(wait.RetryAfterSeconds);
         }
-        finally
-        {
-            await throttle.ReleaseAsync(attempt, succeeded);
-        }
+        return new SignInOutcome.NotCounted();
     }
 }
