@@ -55,10 +55,7 @@ public sealed class InventoryTests(ShopApp shop)
         {
             await Sql.ExecuteAsync(holder, "SELECT 1 FROM inventory WHERE sku = @sku FOR UPDATE", ("sku", sku));
             patching = admin.PatchJsonAsync($"/inventory/{sku}", new { price = 2.5m });
-            var waiting = await Eventually.ReadUntilAsync(
-                () => Sql.ScalarAsync(watcher, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"),
-                n => n > 0, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
-            Assert.True(waiting > 0, "the change never waited for the row");
+            await Sql.UntilALockIsAwaitedAsync(watcher, "the change");
             await Sql.ExecuteAsync(holder, "DELETE FROM inventory WHERE sku = @sku", ("sku", sku));
             await deleting.CommitAsync();
         }

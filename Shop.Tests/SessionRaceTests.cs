@@ -28,10 +28,10 @@ public sealed class SessionRaceTests(ShopApp shop)
         {
             await Sql.ExecuteAsync(holder, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
             refreshing = shop.Client().RefreshAsync(refresh);
-            await WaitForAsync(() => Task.FromResult(false), watcher, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'users' AND NOT l.granted");
+            await Sql.UntilALockIsAwaitedAsync(watcher, "the refresh", waitEvent: "relation");
             signingOut = shop.Client(access).PostJsonAsync("/users/logout", null);
             // The sign-out either finishes now or waits for the refresh to finish: let the refresh go then.
-            await WaitForAsync(() => Task.FromResult(signingOut.IsCompleted), watcher, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+            await Sql.UntilALockIsAwaitedAsync(watcher, "the sign-out", waitEvent: "advisory", done: () => signingOut.IsCompleted);
             await hold.CommitAsync();
         }
         await (await signingOut).ExpectAsync(204);
@@ -46,16 +46,5 @@ public sealed class SessionRaceTests(ShopApp shop)
             await refreshed.ExpectProblemAsync(401);
         }
         await (await shop.Client().RefreshAsync(refresh)).ExpectProblemAsync(401);
-    }
-
-    /// <summary>Until <paramref name="done"/> or the query counts a row; 20 s at most.</summary>
-    private static async Task WaitForAsync(Func<Task<bool>> done, Npgsql.NpgsqlConnection db, string countQuery)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await done() && await Sql.ScalarAsync(db, countQuery) == 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"nothing waited in 20 s: {countQuery}");
-            await Task.Delay(20);
-        }
     }
 }

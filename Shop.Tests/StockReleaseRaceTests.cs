@@ -47,10 +47,7 @@ public sealed class StockReleaseRaceTests(ShopApp shop)
             await Sql.ExecuteAsync(other, "UPDATE stock_releases SET due_at = clock_timestamp() WHERE order_id = @order", ("order", wake));
 
             // The worker reaches this order's guard (the earlier due) and waits for the store's row lock.
-            var waited = await Eventually.ReadUntilAsync(
-                () => Sql.ScalarAsync(other, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"),
-                n => n > 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
-            Assert.True(waited > 0, "no release worker reached the guard within 30 s");
+            await Sql.UntilALockIsAwaitedAsync(other, "the release worker, at the order's guard,");
             await storing.CommitAsync();
 
             // Once the worker's pass is over (the wake-up guard is gone), the stock is still held for the stored order.

@@ -1,4 +1,5 @@
 using Npgsql;
+using Xunit;
 
 namespace Shop.Tests.Infrastructure;
 
@@ -15,6 +16,23 @@ internal static class Sql
     {
         await using var command = Command(db, sql, parameters);
         return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>
+    /// Until a session of <paramref name="watcher"/>'s database waits for a lock (<paramref name="waitEvent"/>:
+    /// pg_stat_activity's name for its kind, e.g. 'relation', 'transactionid', 'advisory'; any when null), or until
+    /// <paramref name="done"/>: how a race test knows the statement it started has reached the lock it holds. 30 s at most.
+    /// </summary>
+    public static async Task UntilALockIsAwaitedAsync(NpgsqlConnection watcher, string what, string? waitEvent = null, Func<bool>? done = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(done?.Invoke() ?? false) && await ScalarAsync(watcher,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (@event = '' OR wait_event = @event)",
+            ("event", waitEvent ?? "")) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{what} did not wait for a lock within 30 s");
+            await Task.Delay(20);
+        }
     }
 
     private static NpgsqlCommand Command(NpgsqlConnection db, string sql, (string Name, object Value)[] parameters)
