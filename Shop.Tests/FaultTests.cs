@@ -245,6 +245,67 @@ public sealed class FaultTests(ShopApp shop)
         }
     }
 
+    /// <summary>
+    /// A delivery under way when Orders stops is finished and recorded before the process exits: its row says
+    /// delivered, and the subscriber does not get it again from the restarted service (at least once, but not
+    /// again for no reason). The subscriber holds the request until Orders has stopped taking requests.
+    /// </summary>
+    [Fact]
+    public async Task A_delivery_under_way_when_orders_stops_is_recorded_and_not_sent_again()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        var restarted = false;
+        try
+        {
+            receiver.HoldUntilReleased(TimeSpan.FromSeconds(4.5)); // under the 5 s attempt timeout
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            Assert.True(await receiver.WaitForInFlightAsync(Patience), "the delivery never reached the subscriber");
+
+            var stopping = shop.StopResourceAsync("orders");
+            var stopped = await Eventually.ReadUntilAsync(async () =>
+            {
+                try
+                {
+                    return (await shop.Client().GetAsync("/orders/healthz")).StatusCode != HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    return true;
+                }
+            }, ok => ok, TimeSpan.FromSeconds(4), TimeSpan.FromMilliseconds(50));
+            Assert.True(stopped, "Orders did not stop taking requests while the delivery was held");
+            receiver.Release();
+            await stopping;
+            Assert.Equal(0, receiver.HeldUntilTimeout);
+
+            await using (var orders = await shop.OpenDatabaseAsync("ordersdb"))
+            {
+                var delivered = await Sql.ScalarAsync(orders,
+                    "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = @hook AND order_id = @order AND status = 'delivered' AND attempts = 1",
+                    ("hook", Guid.Parse(hookId)), ("order", Guid.Parse(orderId)));
+                Assert.True(delivered == 1, "the delivery made while Orders stopped was not recorded as delivered");
+            }
+            await shop.StartAndWaitHealthyAsync("orders");
+            restarted = true;
+            await Task.Delay(TimeSpan.FromSeconds(3)); // a pass of the restarted dispatcher
+            Assert.Single(receiver.Received, r => r.OrderId == orderId);
+        }
+        finally
+        {
+            if (!restarted)
+            {
+                await shop.StartAndWaitHealthyAsync("orders");
+            }
+            var admin2 = await shop.AdminAsync();
+            var deleted = await UntilAsync(() => admin2.DeleteAsync($"/orders/webhooks/{hookId}"), r => r.StatusCode != HttpStatusCode.ServiceUnavailable);
+            Assert.True(deleted.IsSuccessStatusCode, $"deleting the subscription answered {(int)deleted.StatusCode}");
+        }
+    }
+
     private async Task WaitUntilNoStockReleaseIsDueAsync()
     {
         await using var orders = await shop.OpenDatabaseAsync("ordersdb");
