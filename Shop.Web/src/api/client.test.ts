@@ -68,6 +68,7 @@ describe("api client", () => {
   it.each([
     ["Users answering 503", () => Promise.resolve(jsonResponse(503, { title: "Service unavailable", status: 503, detail: "users is unavailable. Try again in a few seconds." }, "application/problem+json"))],
     ["no answer at all", () => Promise.reject(new TypeError("Failed to fetch"))],
+    ["a proxy's 404 during a deployment", () => Promise.resolve(new Response("Not Found", { status: 404, headers: { "content-type": "text/plain" } }))],
   ])("on 401 with a refresh that cannot be made now (%s), keeps the session and says to try again", async (_, refreshAnswer) => {
     saveSession({ access_token: "tok", token_type: "bearer", expires_in: 3600, user });
     const onUnauthorized = vi.fn();

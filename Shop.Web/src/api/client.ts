@@ -84,13 +84,11 @@ async function fetchRefreshedTokens(): Promise<Refresh> {
       return { outcome: "unavailable", error: new ApiError(response.status, "The shop sent an unexpected answer. Please try again.") };
     }
   }
-  // 429 and 5xx say nothing about the session: signing the shopper out (and emptying the cart) for them
-  // would turn a short outage into a lost cart.
-  if (response.status === 429 || response.status >= 500) {
-    const error = problemToError(response.status, await readProblem(response), { retryAfter: response.headers.get("retry-after") });
-    return { outcome: "unavailable", error };
-  }
-  return { outcome: "ended" };
+  // Only Users refusing the cookie ends the session. Anything else (429, 5xx, a proxy's 404 or 408 during a
+  // deployment) says nothing about it: signing the shopper out for that would turn a short outage into a new sign-in.
+  if (response.status === 400 || response.status === 401 || response.status === 403) return { outcome: "ended" };
+  const error = problemToError(response.status, await readProblem(response), { retryAfter: response.headers.get("retry-after") });
+  return { outcome: "unavailable", error };
 }
 
 let refreshing: Promise<Refresh> | null = null;

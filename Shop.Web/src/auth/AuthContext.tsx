@@ -31,21 +31,21 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   // However a session ends (Sign out, or a refused token whose refresh failed: both clear it), the next person at
-  // this browser must not find the user's cart (kept in localStorage, not per user) or their cached data.
+  // this tab must not find the user's cached data.
   useEffect(() => {
     let signedIn = getSession() !== null;
     return subscribeSession(() => {
       const now = getSession() !== null;
-      if (signedIn && !now) {
-        clearCart();
-        queryClient.clear();
-      }
+      if (signedIn && !now) queryClient.clear();
       signedIn = now;
     });
   }, [queryClient]);
 
   const signOut = useCallback(() => {
-    void endSession(); // clears the session at once: the effect above empties the cart and the cache
+    // Signing out says "I am leaving this computer": the cart (kept in localStorage, not per user) goes too. A session
+    // that merely expired keeps it, so a shopper who signs in again at checkout still has it.
+    clearCart();
+    void endSession(); // clears the session at once: the effect above empties the cache
   }, []);
 
   const value = useMemo<AuthValue>(

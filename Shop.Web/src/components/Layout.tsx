@@ -14,15 +14,30 @@ function navClass({ isActive }: { isActive: boolean }) {
 }
 
 /**
- * After a navigation (not the first load, and not a change of query string such as a search being typed), focus goes
- * to the new page's h1, or to `<main>` while the page has none yet: otherwise keyboard and screen-reader users stay
- * on the link they followed (or on nothing, if it went away), and nothing announces the page they are on now.
+ * After a navigation the user made (not the first load, nor the redirects it may go through, such as "/" to the
+ * catalogue, and not a change of query string such as a search being typed), focus goes to the new page's h1, or to
+ * `<main>` while the page has none yet: otherwise keyboard and screen-reader users stay on the link they followed (or
+ * on nothing, if it went away), and nothing announces the page they are on now. Until the user has pressed a key or a
+ * pointer, focus stays where the browser put it, so a page load still starts at "Skip to content".
  */
 function useFocusOnNavigation(main: RefObject<HTMLElement | null>, pathname: string) {
   const shown = useRef(pathname);
+  const interacted = useRef(false);
+  useEffect(() => {
+    const note = () => {
+      interacted.current = true;
+    };
+    document.addEventListener("pointerdown", note, { capture: true, once: true });
+    document.addEventListener("keydown", note, { capture: true, once: true });
+    return () => {
+      document.removeEventListener("pointerdown", note, { capture: true });
+      document.removeEventListener("keydown", note, { capture: true });
+    };
+  }, []);
   useEffect(() => {
     if (shown.current === pathname) return;
     shown.current = pathname;
+    if (!interacted.current) return;
     const target = main.current?.querySelector<HTMLElement>("h1") ?? main.current;
     if (!target) return;
     if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1"); // focusable by script, not by Tab

@@ -151,7 +151,7 @@ export function ConfirmButton({
       <Button size={size} variant="danger" onClick={(e) => e.detail <= 1 && onConfirm()} disabled={busy} busy={busy}>
         {confirmLabel}
       </Button>
-      <Button size={size} variant="ghost" onClick={() => setConfirming(false)}>
+      <Button size={size} variant="ghost" onClick={() => setConfirming(false)} disabled={busy}>
         {keepLabel}
       </Button>
     </>

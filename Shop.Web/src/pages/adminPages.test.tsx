@@ -162,11 +162,30 @@ describe("admin pages", () => {
     const box = await screen.findByRole("region", { name: `Signing secret for ${hook.url}` });
     expect(within(box).getByTestId("webhook-secret").textContent).toBe("whsec_new");
     expect(box.textContent).toContain(formatDateTime("2026-01-02T00:00:00Z"));
+    expect(document.activeElement).toBe(within(box).getByRole("heading")); // announced, and focus not lost with the button
     // Done asking: a further click must not rotate again (and void the secret just shown).
     expect(within(card).queryByRole("button", { name: "Confirm rotation" })).toBeNull();
     expect(within(card).getByRole("button", { name: "Rotate secret" })).toBeTruthy();
     fireEvent.click(within(box).getByRole("button", { name: "Done" }));
     await waitFor(() => expect(screen.queryByTestId("webhook-secret")).toBeNull());
+  });
+
+  it("webhooks: a rotated secret stays shown when the list cannot be re-read just after", async () => {
+    let rotated = false;
+    fetchMock.mockImplementation(async (input, init) => {
+      if (init?.method === "POST" && String(input) === "/orders/webhooks/9/rotate-secret") {
+        rotated = true;
+        return json(200, { ...hook, secret: "whsec_new", previous_secret_expires_at: "2026-01-02T00:00:00Z" });
+      }
+      return rotated ? json(503, { status: 503, title: "Service Unavailable", detail: "orders is unavailable." }) : json(200, [hook]);
+    });
+    renderAt("/admin/webhooks");
+    const card = await screen.findByRole("article", { name: hook.url });
+    fireEvent.click(within(card).getByRole("button", { name: "Rotate secret" }));
+    fireEvent.click(within(card).getByRole("button", { name: "Confirm rotation" }));
+    // The list's re-read fails (after its one retry): the cards give way to the error.
+    await waitFor(() => expect(screen.queryByRole("article", { name: hook.url })).toBeNull(), { timeout: 4000 });
+    expect(screen.getByTestId("webhook-secret").textContent).toBe("whsec_new");
   });
 
   it("webhooks: a refused rotation says why, in the problem's words", async () => {

@@ -272,7 +272,7 @@ describe("pages", () => {
     expect(queryClient.getQueryCache().getAll().filter((q) => q.state.data !== undefined)).toEqual([]);
   });
 
-  it("a session that ends because it cannot be refreshed empties the cart and forgets the user's data too", async () => {
+  it("a session that ends because it cannot be refreshed forgets the user's data but keeps the cart for their next sign-in", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
     let ended = false;
@@ -288,7 +288,7 @@ describe("pages", () => {
     ended = true; // signed out elsewhere: the access token and the refresh cookie are both refused now
     await act(() => router.navigate("/catalog"));
     expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
-    expect(screen.getByRole("link", { name: "Cart (0)" })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Cart (2)" })).toBeTruthy();
     expect(queryClient.getQueryCache().getAll().filter((q) => q.state.data !== undefined)).toEqual([]);
   });
 
@@ -300,10 +300,20 @@ describe("pages", () => {
     expect(document.activeElement).toBe(document.body);
     const link = screen.getByRole("link", { name: "My orders" });
     link.focus();
+    fireEvent.pointerDown(link);
     fireEvent.click(link);
     const heading = await screen.findByRole("heading", { level: 1, name: "My orders" });
     await waitFor(() => expect(document.activeElement).toBe(heading), { timeout: 2000 });
     expect(heading.getAttribute("tabindex")).toBe("-1");
+  });
+
+  it("a first load that redirects (/ to the catalogue) leaves focus where the browser put it", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    fetchMock.mockImplementation(async () => json(200, { items: [], total: 0, limit: 12, offset: 0 }));
+    renderAt("/");
+    expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the effects after the redirect have run
+    expect(document.activeElement).toBe(document.body);
   });
 
   it("cart: a quantity typed past the stock shows what the cart holds, and says why", async () => {

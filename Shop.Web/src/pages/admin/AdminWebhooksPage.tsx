@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, itemsOf } from "../../api/client";
 import { fieldError } from "../../api/errors";
@@ -15,7 +15,10 @@ import { formatDateTime, shortId } from "../../lib/format";
 export const WEBHOOKS_REFRESH_MS = 15_000;
 
 export default function AdminWebhooksPage() {
-  const [created, setCreated] = useState<Webhook | null>(null);
+  // Secrets just made (at creation or by a rotation), shown until Done: kept here, above the list, so a failed
+  // re-read of the list (which replaces it with an error) cannot take away one that will never be shown again.
+  const [secrets, setSecrets] = useState<Webhook[]>([]);
+  const show = useCallback((w: Webhook) => setSecrets((shown) => [w, ...shown.filter((s) => s.id !== w.id)]), []);
   const list = useQuery({
     queryKey: queryKeys.webhooks,
     queryFn: api.listWebhooks,
@@ -28,8 +31,10 @@ export default function AdminWebhooksPage() {
     <>
       <PageHeader title="Webhooks" subtitle="Notify other systems when orders are created or change status." />
       <div className="space-y-6">
-        <CreateWebhookForm onCreated={setCreated} />
-        {created?.secret ? <SecretBox webhook={created} onDismiss={() => setCreated(null)} /> : null}
+        <CreateWebhookForm onCreated={show} />
+        {secrets.map((w) =>
+          w.secret ? <SecretBox key={w.secret} webhook={w} onDismiss={() => setSecrets((shown) => shown.filter((s) => s !== w))} /> : null,
+        )}
         {list.isPending ? (
           <Loading />
         ) : list.isError ? (
@@ -39,7 +44,7 @@ export default function AdminWebhooksPage() {
         ) : (
           <ul className="space-y-4" aria-label="Webhooks">
             {list.data.map((w) => (
-              <WebhookCard key={w.id} webhook={w} />
+              <WebhookCard key={w.id} webhook={w} onRotated={show} />
             ))}
           </ul>
         )}
@@ -130,7 +135,10 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
 /** A secret just made (at creation or by a rotation), shown this once: the Shop keeps no readable copy to show again. */
 function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => void }) {
   const [copied, setCopied] = useState<"yes" | "no" | null>(null);
-  const headingId = useId(); // two boxes can be open at once: a creation's and a rotation's
+  const headingId = useId(); // several boxes can be open at once: a creation's and rotations'
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The box replaces the button that made it (focus would fall to the page) and must be read now: move focus to it.
+  useEffect(() => heading.current?.focus(), []);
   async function copy() {
     try {
       await navigator.clipboard.writeText(webhook.secret ?? "");
@@ -141,7 +149,7 @@ function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => 
   }
   return (
     <section aria-labelledby={headingId} className="rounded-xl border-2 border-amber-300 bg-amber-50 p-5">
-      <h2 id={headingId} className="font-medium text-amber-900">
+      <h2 id={headingId} ref={heading} tabIndex={-1} className="font-medium text-amber-900 outline-none">
         Signing secret for {webhook.url}
       </h2>
       <p className="mt-1 text-sm text-amber-900">
@@ -170,7 +178,7 @@ function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => 
   );
 }
 
-function WebhookCard({ webhook }: { webhook: Webhook }) {
+function WebhookCard({ webhook, onRotated }: { webhook: Webhook; onRotated: (rotated: Webhook) => void }) {
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
   const remove = useMutation({
@@ -179,9 +187,12 @@ function WebhookCard({ webhook }: { webhook: Webhook }) {
       void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
     },
   });
+  const [rotations, setRotations] = useState(0);
   const rotate = useMutation({
     mutationFn: () => api.rotateWebhookSecret(webhook.id),
-    onSuccess: () => {
+    onSuccess: (rotated) => {
+      setRotations((n) => n + 1);
+      onRotated(rotated);
       void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
     },
   });
@@ -216,13 +227,15 @@ function WebhookCard({ webhook }: { webhook: Webhook }) {
                 {open ? "Hide deliveries" : "Deliveries"}
               </Button>
               {/* Asks first: the subscriber must be given the new secret before the grace period runs out. A new key per
-                  secret made puts it back to asking, so a further click cannot rotate again and void the one shown. */}
+                  rotation puts it back to asking, so a further click cannot rotate again and void the secret shown. */}
               <ConfirmButton
-                key={rotate.data?.secret ?? ""}
+                key={rotations}
                 label="Rotate secret"
                 confirmLabel="Confirm rotation"
                 keepLabel="Keep current secret"
-                onConfirm={() => rotate.mutate()}
+                onConfirm={() => {
+                  if (!rotate.isPending) rotate.mutate();
+                }}
                 busy={rotate.isPending}
               />
               <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending} />
@@ -230,8 +243,6 @@ function WebhookCard({ webhook }: { webhook: Webhook }) {
           </div>
           <ErrorAlert error={remove.error} className="mt-3" />
           <ErrorAlert error={rotate.error} className="mt-3" />
-          {/* The new secret lives only in this mutation's answer (not the list's cache); Done forgets it. */}
-          {rotate.data?.secret ? <SecretBox webhook={rotate.data} onDismiss={() => rotate.reset()} /> : null}
           {open ? (
             <div id={panelId} className="mt-4">
               <DeliveryLog webhookId={webhook.id} />
