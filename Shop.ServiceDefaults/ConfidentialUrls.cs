@@ -5,10 +5,9 @@ namespace Shop.ServiceDefaults;
 
 /// <summary>
 /// Outgoing URLs whose path is a credential (a webhook subscriber's URL is often a capability: whoever knows
-/// it can post to it). Requests sent by a client marked with <see cref="KeepUrlPathsOutOfTelemetry"/> are
-/// traced with scheme, host and port only, so the exported spans (<c>url.full</c>) do not hand the
-/// secret to whoever reads the telemetry. The logs never carry these URLs (the HttpClient categories log
-/// at Warning and up, and our own messages name the subscription, not its URL).
+/// it can post to it). A client marked with <see cref="KeepUrlPathsOutOfTelemetry"/> is traced with scheme,
+/// host and port only, so the exported spans (<c>url.full</c>) do not hand the secret to whoever reads the
+/// telemetry, and it has none of IHttpClientFactory's loggers, whose messages and scopes carry the path.
 /// </summary>
 public static class ConfidentialUrls
 {
@@ -18,7 +17,7 @@ public static class ConfidentialUrls
     public const string RedactedPath = "/Redacted";
 
     public static IHttpClientBuilder KeepUrlPathsOutOfTelemetry(this IHttpClientBuilder builder) =>
-        builder.AddHttpMessageHandler(() => new MarkConfidential());
+        builder.RemoveAllLoggers().AddHttpMessageHandler(() => new MarkConfidential());
 
     /// <summary>The HttpClient instrumentation's enrichment: runs when the request's span starts.</summary>
     internal static void Enrich(Activity activity, HttpRequestMessage request)

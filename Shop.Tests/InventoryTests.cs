@@ -55,7 +55,7 @@ public sealed class InventoryTests(ShopApp shop)
         {
             await Sql.ExecuteAsync(holder, "SELECT 1 FROM inventory WHERE sku = @sku FOR UPDATE", ("sku", sku));
             patching = admin.PatchJsonAsync($"/inventory/{sku}", new { price = 2.5m });
-            await Sql.UntilALockIsAwaitedAsync(watcher, "the change");
+            await Sql.UntilALockIsAwaitedAsync(watcher, "the change", holder: holder);
             await Sql.ExecuteAsync(holder, "DELETE FROM inventory WHERE sku = @sku", ("sku", sku));
             await deleting.CommitAsync();
         }

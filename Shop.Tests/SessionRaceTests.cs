@@ -28,9 +28,10 @@ public sealed class SessionRaceTests(ShopApp shop)
         {
             await Sql.ExecuteAsync(holder, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
             refreshing = shop.Client().RefreshAsync(refresh);
-            await Sql.UntilALockIsAwaitedAsync(watcher, "the refresh", waitEvent: "relation");
+            await Sql.UntilALockIsAwaitedAsync(watcher, "the refresh", holder: holder);
             signingOut = shop.Client(access).PostJsonAsync("/users/logout", null);
             // The sign-out either finishes now or waits for the refresh to finish: let the refresh go then.
+            // The refresh's own backend holds the advisory lock the sign-out waits for (no other test takes it).
             await Sql.UntilALockIsAwaitedAsync(watcher, "the sign-out", waitEvent: "advisory", done: () => signingOut.IsCompleted);
             await hold.CommitAsync();
         }

@@ -47,7 +47,7 @@ public sealed class StockReleaseRaceTests(ShopApp shop)
             await Sql.ExecuteAsync(other, "UPDATE stock_releases SET due_at = clock_timestamp() WHERE order_id = @order", ("order", wake));
 
             // The worker reaches this order's guard (the earlier due) and waits for the store's row lock.
-            await Sql.UntilALockIsAwaitedAsync(other, "the release worker, at the order's guard,");
+            await Sql.UntilALockIsAwaitedAsync(other, "the release worker, at the order's guard,", holder: store);
             await storing.CommitAsync();
 
             // Once the worker's pass is over (the wake-up guard is gone), the stock is still held for the stored order.

@@ -19,16 +19,20 @@ internal static class Sql
     }
 
     /// <summary>
-    /// Until a session of <paramref name="watcher"/>'s database waits for a lock (<paramref name="waitEvent"/>:
-    /// pg_stat_activity's name for its kind, e.g. 'relation', 'transactionid', 'advisory'; any when null), or until
-    /// <paramref name="done"/>: how a race test knows the statement it started has reached the lock it holds. 30 s at most.
+    /// Until a session of <paramref name="watcher"/>'s database waits for a lock that <paramref name="holder"/> holds
+    /// (any lock of kind <paramref name="waitEvent"/> when no holder is named: pg_stat_activity's name for it, e.g.
+    /// 'relation', 'transactionid', 'advisory'), or until <paramref name="done"/>: how a race test knows the statement
+    /// it started has reached the lock it holds. Naming the holder matters where other tests run at the same time:
+    /// their sessions wait on locks in the same database too. 30 s at most.
     /// </summary>
-    public static async Task UntilALockIsAwaitedAsync(NpgsqlConnection watcher, string what, string? waitEvent = null, Func<bool>? done = null)
+    public static async Task UntilALockIsAwaitedAsync(NpgsqlConnection watcher, string what, NpgsqlConnection? holder = null, string? waitEvent = null, Func<bool>? done = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!(done?.Invoke() ?? false) && await ScalarAsync(watcher,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (@event = '' OR wait_event = @event)",
-            ("event", waitEvent ?? "")) == 0)
+        while (!(done?.Invoke() ?? false) && await ScalarAsync(watcher, """
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+              AND (@holder = 0 OR @holder = ANY (pg_blocking_pids(pid))) AND (@event = '' OR wait_event = @event)
+            """, ("holder", holder?.ProcessID ?? 0), ("event", waitEvent ?? "")) == 0)
         {
             Assert.True(DateTime.UtcNow < deadline, $"{what} did not wait for a lock within 30 s");
             await Task.Delay(20);

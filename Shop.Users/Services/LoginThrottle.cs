@@ -204,8 +204,9 @@ public sealed class LoginThrottle
 
     /// <summary>
     /// Runs one password check as a counted attempt: <paramref name="checkPassword"/> runs only when the throttle
-    /// admits it, and says how it went (true right, false wrong, null not checked), which ends the attempt even
-    /// when the check throws. A refused attempt's answer comes from <paramref name="refused"/>.
+    /// admits it, and says how it went (true right, false wrong, null not checked), which ends the attempt. A check
+    /// that throws ends it as not checked: nothing counted, nothing cleared (also when the password was right and
+    /// what followed it, such as starting the session, failed). A refused attempt's answer comes from <paramref name="refused"/>.
     /// </summary>
     public async Task<T> CountedCheckAsync<T>(string normalizedEmail, IPAddress? client,
         Func<Admission, T> refused, Func<Task<(T Outcome, bool? Succeeded)>> checkPassword)
