@@ -50,12 +50,11 @@ public abstract class WakeSignal
 /// <summary>Wakes <see cref="Webhooks.WebhookDispatcher"/>: outbox rows were committed.</summary>
 public sealed class WebhookDispatchSignal : WakeSignal;
 
-/// <summary>Wakes <see cref="StockReleaseWorker"/>: a stock release was made due now.</summary>
 /// <summary>
-/// Wakes the release worker, and names the orders whose stock this replica could not give back at once (the
-/// database or Inventory away when a placement failed): the worker takes them before their rows fall due, so the
-/// stock comes back once both answer again rather than at the guard's delay. Lost with the process; the rows
-/// still fall due.
+/// Wakes <see cref="StockReleaseWorker"/> (a stock release was made due now), and names the orders whose stock
+/// this replica could not give back at once (the database or Inventory away when a placement failed): the worker
+/// takes them before their rows fall due, so the stock comes back once both answer again rather than at the
+/// guard's delay. Lost with the process; the rows still fall due.
 /// </summary>
 public sealed class StockReleaseSignal : WakeSignal
 {

@@ -56,7 +56,7 @@ function subscribe(listener: () => void) {
 
 const EMPTY: Cart = [];
 
-/** Empties the cart outside a component: a session's end does (see AuthProvider). */
+/** Empties the cart, also outside a component: Sign out does (see AuthProvider). */
 export function clearCart(): void {
   write([]);
 }
@@ -66,7 +66,6 @@ export function useCart() {
   const add = useCallback((item: Omit<CartLine, "qty">, qty = 1) => write(addToCart(read(), item, qty)), []);
   const setQty = useCallback((sku: string, qty: number) => write(setQuantity(read(), sku, qty)), []);
   const remove = useCallback((sku: string) => write(removeFromCart(read(), sku)), []);
-  const clear = useCallback(() => write([]), []);
   /** Takes today's prices into the cart; returns the price changes (none: nothing is written). */
   const refresh = useCallback((items: { sku: string; name: string; price: number; qty: number }[]) => {
     const current = read();
@@ -74,5 +73,5 @@ export function useCart() {
     if (JSON.stringify(updated) !== JSON.stringify(current)) write(updated);
     return changes;
   }, []);
-  return { cart, add, setQty, remove, clear, refresh };
+  return { cart, add, setQty, remove, clear: clearCart, refresh };
 }
