@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type RefObject } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate, useNavigation } from "react-router";
 import { setUnauthorizedHandler } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
@@ -23,7 +23,9 @@ function navClass({ isActive }: { isActive: boolean }) {
 function useFocusOnNavigation(main: RefObject<HTMLElement | null>, pathname: string) {
   const shown = useRef(pathname);
   const interacted = useRef(false);
-  useEffect(() => {
+  // A layout effect, so the listeners are there once anything of the page is: with a passive effect a click
+  // right after the first paint (a test's, under load) could come before them and not count.
+  useLayoutEffect(() => {
     const note = () => {
       interacted.current = true;
     };
