@@ -196,7 +196,7 @@ public sealed class ShopStack : IAsyncDisposable
     private static void RaiseGatewayLimits(IDistributedApplicationTestingBuilder builder)
     {
         var gateway = builder.CreateResourceBuilder<ProjectResource>("gateway");
-        foreach (var bucket in new[] { "Requests", "SignIn", "PlaceOrder" })
+        foreach (var bucket in new[] { "Requests", "SignIn", "AccountChange", "PlaceOrder" })
         {
             gateway.WithEnvironment($"RateLimiting__{bucket}__TokenLimit", "1000000")
                 .WithEnvironment($"RateLimiting__{bucket}__TokensPerPeriod", "1000000")

@@ -97,6 +97,40 @@ public sealed class GatewayLimitsTests(ShopApp shop)
         await shop.ClientFrom(address, user.Token).PlaceOrderAsync((sku, 1));
     }
 
+    /// <summary>
+    /// A change of one's own email checks the current password: a hash as costly as a sign-in. From one address, spread
+    /// over accounts of its own, such changes are held to the address's budget (10 at once), not to each account's
+    /// 100 requests a second; an admin's changes to other accounts there (no password checked) are not counted with them.
+    /// </summary>
+    [Fact]
+    public async Task Changes_to_ones_own_account_are_held_to_the_addresss_budget_whatever_the_account()
+    {
+        var address = IPAddress.Parse("127.0.0.6");
+        var accounts = new[] { (await shop.NewUserAsync()).User, (await shop.NewUserAsync()).User };
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 16; i++)
+        {
+            var account = accounts[i % 2];
+            answers.Add(await shop.ClientFrom(address, account.Token)
+                .PatchJsonAsync($"/users/{account.Id}", new { email = account.Email, current_password = account.Password }));
+        }
+        var counts = string.Join(", ", answers.GroupBy(a => (int)a.StatusCode).OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}"));
+        // 10 at once, then one every 6 s: at most a token or two come back while the 16 are sent.
+        Assert.True(answers.Count(a => a.StatusCode == HttpStatusCode.TooManyRequests) >= 4, $"the address's account changes were not limited ({counts})");
+        Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
+        var refused = answers.First(a => a.StatusCode == HttpStatusCode.TooManyRequests);
+        var problem = await refused.ExpectProblemAsync(429);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, "429 without Retry-After");
+        Assert.Contains("email or password", problem.GetProperty("detail").GetString());
+
+        // The admin at the same address renames both accounts: not an account change of its own, no password checked.
+        var admin = shop.ClientFrom(address, (await shop.AdminAsync()).Token);
+        foreach (var account in accounts)
+        {
+            await (await admin.PatchJsonAsync($"/users/{account.Id}", new { name = "Renamed by the admin" })).ExpectAsync(200);
+        }
+    }
+
     private static string ForgedToken(int sub)
     {
         static string Part(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -5,8 +5,10 @@ namespace Shop.Gateway.RateLimiting;
 /// <summary>
 /// The gateway's rate limits (<c>RateLimiting</c> in configuration). Each request draws one token from
 /// one bucket: <see cref="SignIn"/> for sign-in, registration and token refresh (per client address and
-/// route: each costs a password hash or a session lookup), <see cref="PlaceOrder"/> for <c>POST /orders/</c>
-/// and <see cref="Requests"/> for everything else (both per signed-in user, or per address when anonymous).
+/// route: each costs a password hash or a session lookup), <see cref="AccountChange"/> for a signed-in user's
+/// <c>PATCH</c> of their own account (per client address: it checks the current password),
+/// <see cref="PlaceOrder"/> for <c>POST /orders/</c> and <see cref="Requests"/> for everything else (both per
+/// signed-in user, or per address when anonymous).
 /// </summary>
 public sealed class GatewayRateLimitOptions
 {
@@ -17,6 +19,8 @@ public sealed class GatewayRateLimitOptions
     public TokenBucket Requests { get; set; } = new() { TokenLimit = 600, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
 
     public TokenBucket SignIn { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
+
+    public TokenBucket AccountChange { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 
     public TokenBucket PlaceOrder { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 30, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 

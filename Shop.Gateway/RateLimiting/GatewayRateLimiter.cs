@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Caching.Memory;
@@ -76,26 +77,46 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         var options = _options.CurrentValue;
         var address = context.Connection.RemoteIpAddress!;
         var userKey = await UserKeyAsync(context);
-        return SharedBucket(context.Request, address, options) is { } shared ? shared.WithUser(userKey) : RequestsBucket(address, userKey, options);
+        return SharedBucket(context.Request, address, userKey, options) is { } shared ? shared.WithUser(userKey) : RequestsBucket(address, userKey, options);
     }
 
     /// <summary>
-    /// Sign-in (per path and client address) and order placement (per user, see <see cref="Bucket.WithUser"/>)
-    /// draw from buckets shared in Redis; null for every other request.
+    /// Sign-in (per path and client address), a signed-in user's change to their own account (per client address)
+    /// and order placement (per user, see <see cref="Bucket.WithUser"/>) draw from buckets shared in Redis; null for
+    /// every other request. <paramref name="userKey"/> is the validated user's key, or null.
     /// </summary>
-    internal static Bucket? SharedBucket(HttpRequest request, IPAddress address, GatewayRateLimitOptions options)
+    internal static Bucket? SharedBucket(HttpRequest request, IPAddress address, string? userKey, GatewayRateLimitOptions options)
     {
+        var path = request.Path.Value?.TrimEnd('/').ToLowerInvariant() ?? "";
+        if (HttpMethods.IsPatch(request.Method))
+        {
+            // A change of one's own email or password checks the current password: a password hash, as costly as a
+            // sign-in, which the user's own request budget (100 a second) would let every account of one address
+            // ask for without end. Counted per address, like sign-in, since one address can hold many accounts.
+            // An admin's change to someone else's account checks no password and is not counted here.
+            return userKey is not null && IsOwnAccount(path, userKey)
+                ? new Bucket("account-change", $"rl:account:{ClientKey(address)}", options.AccountChange)
+                : null;
+        }
         if (!HttpMethods.IsPost(request.Method))
         {
             return null;
         }
-        var path = request.Path.Value?.TrimEnd('/').ToLowerInvariant() ?? "";
         if (SignInPaths.Contains(path))
         {
             return new Bucket("sign-in", $"rl:signin:{path}:{ClientKey(address)}", options.SignIn);
         }
         return path == "/orders" ? new Bucket("order", "rl:order:", options.PlaceOrder, ClientKey(address)) : null;
     }
+
+    /// <summary>
+    /// Whether the path is <c>/users/{id}</c> of the user itself. The id is read as Users' <c>{id:int}</c> route reads it
+    /// (sign, spaces, leading zeros), so that no spelling of one's own id reaches Users uncounted.
+    /// </summary>
+    private static bool IsOwnAccount(string path, string userKey) =>
+        path.StartsWith("/users/", StringComparison.Ordinal)
+        && int.TryParse(path.AsSpan("/users/".Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out var id)
+        && userKey == "u:" + id.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The general request budget: per user when the token is valid, else per client address.</summary>
     internal static Bucket RequestsBucket(IPAddress address, string? userKey, GatewayRateLimitOptions options) =>
@@ -138,7 +159,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         var options = _options.CurrentValue;
         var address = resource.Connection.RemoteIpAddress!;
         var userKey = sub is null ? null : "u:" + sub;
-        if (SharedBucket(resource.Request, address, options) is { } shared)
+        if (SharedBucket(resource.Request, address, userKey, options) is { } shared)
         {
             return TryTakeLeased(shared.WithUser(userKey)) ? Lease.Granted : Lease.Undecided;
         }

@@ -15,7 +15,7 @@ public static class GatewayRateLimitingExtensions
     {
         builder.Services.AddOptions<GatewayRateLimitOptions>()
             .BindConfiguration(GatewayRateLimitOptions.Section)
-            .Validate(o => new[] { o.Requests, o.SignIn, o.PlaceOrder }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
+            .Validate(o => new[] { o.Requests, o.SignIn, o.AccountChange, o.PlaceOrder }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
                 "Every RateLimiting bucket needs TokenLimit, TokensPerPeriod and ReplenishmentPeriod above zero.")
             .Validate(o => o.SharedLeaseMaxTokens >= 1 && o.SharedLeaseLifetime > TimeSpan.Zero,
                 "RateLimiting:SharedLeaseMaxTokens must be at least 1 (1 turns leasing off) and SharedLeaseLifetime above zero.")
@@ -51,6 +51,7 @@ public static class GatewayRateLimitingExtensions
         var detail = lease?.Kind switch
         {
             "sign-in" => $"Too many sign-in, registration or token refresh attempts from your network address. Wait {seconds} s (Retry-After) before trying again.",
+            "account-change" => $"Too many changes to an account's email or password from your network address (each checks a password). Wait {seconds} s (Retry-After) before trying again.",
             "order" => $"Too many orders in a short time. Wait {seconds} s (Retry-After), then place the order again with the same Idempotency-Key.",
             _ => $"Too many requests in a short time. Wait {seconds} s (Retry-After) and send requests more slowly.",
         };

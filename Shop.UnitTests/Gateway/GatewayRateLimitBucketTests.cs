@@ -25,7 +25,7 @@ public sealed class GatewayRateLimitBucketTests
     [InlineData("/Users/Login/")]
     public void Sign_in_posts_draw_from_a_shared_bucket_per_route_and_address(string path)
     {
-        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("POST", path), Client, Options);
+        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("POST", path), Client, "u:7", Options);
 
         Assert.NotNull(bucket);
         Assert.Equal(("sign-in", $"rl:signin:{path.TrimEnd('/').ToLowerInvariant()}:a:203.0.113.7"), (bucket.Kind, bucket.Key));
@@ -38,7 +38,7 @@ public sealed class GatewayRateLimitBucketTests
     [InlineData("/orders/")]
     public void Placing_an_order_draws_from_a_shared_bucket_per_user_or_else_per_address(string path)
     {
-        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("POST", path), Client, Options);
+        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("POST", path), Client, "u:7", Options);
 
         Assert.NotNull(bucket);
         Assert.Equal("order", bucket.Kind);
@@ -53,8 +53,36 @@ public sealed class GatewayRateLimitBucketTests
     [InlineData("POST", "/orders/0b6c5e4e-0000-0000-0000-000000000001/cancel")]
     [InlineData("POST", "/inventory/items")]
     [InlineData("POST", "/users/logout")]
+    [InlineData("PATCH", "/users/8")]
+    [InlineData("PATCH", "/users/me")]
+    [InlineData("PATCH", "/orders/0b6c5e4e-0000-0000-0000-000000000001")]
+    [InlineData("GET", "/users/7")]
     public void Every_other_request_draws_from_the_general_budget(string method, string path) =>
-        Assert.Null(GatewayRateLimiter.SharedBucket(TestRequest.Create(method, path), Client, Options));
+        Assert.Null(GatewayRateLimiter.SharedBucket(TestRequest.Create(method, path), Client, "u:7", Options));
+
+    /// <summary>
+    /// A change of one's own email or password checks the current password (a hash as costly as a sign-in), so it is
+    /// counted per address as sign-in is, whatever spelling of the id Users' <c>{id:int}</c> route would accept.
+    /// </summary>
+    [Theory]
+    [InlineData("/users/7")]
+    [InlineData("/users/7/")]
+    [InlineData("/users/007")]
+    [InlineData("/users/+7")]
+    [InlineData("/USERS/7")]
+    public void A_users_change_to_their_own_account_draws_from_a_shared_bucket_per_address(string path)
+    {
+        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("PATCH", path), Client, "u:7", Options);
+
+        Assert.NotNull(bucket);
+        Assert.Equal(("account-change", "rl:account:a:203.0.113.7"), (bucket.Kind, bucket.Key));
+        Assert.Same(Options.AccountChange, bucket.Settings);
+        Assert.Same(bucket, bucket.WithUser("u:7"));
+    }
+
+    [Fact]
+    public void An_anonymous_change_to_an_account_is_left_to_the_general_budget_and_users_401() =>
+        Assert.Null(GatewayRateLimiter.SharedBucket(TestRequest.Create("PATCH", "/users/7"), Client, null, Options));
 
     [Fact]
     public void The_general_budget_counts_a_validated_user_by_id_and_anyone_else_by_address()
