@@ -127,6 +127,26 @@ public sealed class InventoryTests(ShopApp shop)
         Assert.Equal(10, await admin.StockAsync(sku));
     }
 
+    /// <summary>
+    /// A sku no item can have is a 404 before the cache is asked: the cache keeps an item's generation beside it
+    /// (<c>…:gen</c>, written by every change), and a colon in the path read that as the item (a 500 and an error
+    /// logged per request). A sku with a final line break, which .NET's <c>$</c> let through to the database, is a 400.
+    /// </summary>
+    [Fact]
+    public async Task A_sku_no_item_can_have_is_not_found_and_never_read_from_the_cache()
+    {
+        var sku = await shop.NewItemAsync(qty: 5);
+        var admin = await shop.AdminAsync();
+        await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = 1 })).ExpectAsync(200); // advances the item's cache generation
+        var (shopper, _) = await shop.NewUserAsync();
+
+        var problem = await (await shopper.GetAsync($"/inventory/{sku}:gen")).ExpectProblemAsync(404);
+        Assert.Contains($"'{sku}:gen'", problem.GetProperty("detail").GetString());
+        Assert.Equal(6, await shopper.StockAsync(sku));
+
+        await (await admin.PostJsonAsync("/inventory/", new { sku = sku + "-B\n", name = "Line break", price = 1, qty = 1 })).ExpectValidationAsync("sku");
+    }
+
     [Fact]
     public async Task Reservation_api_requires_the_service_key_not_a_user_token()
     {

@@ -32,8 +32,10 @@ public static class InventoryApi
         return TypedResults.Ok(await reader.SearchAsync(q, inStock == true, paging, ItemResponse.From, ct));
     }
 
+    // A sku no item can have is not looked up: the cache keeps other keys beside an item's (its generation,
+    // "…:gen"), and a colon in the path would read one of those as an item.
     private static async Task<Results<Ok<ItemResponse>, ProblemHttpResult>> GetAsync(string sku, ItemReader reader, CancellationToken ct) =>
-        await reader.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : NotFound(sku);
+        ItemValidation.SkuPattern().IsMatch(sku) && await reader.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : NotFound(sku);
 
     private static async Task<Results<Created<ItemResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         CreateItemRequest request, CatalogueChanges catalogue, CancellationToken ct)

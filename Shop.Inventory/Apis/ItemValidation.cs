@@ -13,7 +13,8 @@ internal static partial class ItemValidation
     public const int ReserveLinesMax = 100;
     public const int ReserveQtyMax = 1000;
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    // \z, not $: .NET's $ also matches before a final line break, which the database's CHECK (PostgreSQL's $) refuses.
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z")]
     public static partial Regex SkuPattern();
 
     public static ValidationErrors Search(string? q, int? limit, int? offset, out Paging paging)

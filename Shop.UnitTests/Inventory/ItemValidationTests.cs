@@ -39,6 +39,14 @@ public sealed class ItemValidationTests
     public void Create_names_the_bad_field(CreateItemRequest request, string field) =>
         AssertOnly(field, ItemValidation.Create(request));
 
+    /// <summary>A sku ending in a line break passed .NET's <c>$</c> and then failed the database's CHECK (a 500, not a 400).</summary>
+    [Fact]
+    public void A_sku_with_a_final_line_break_is_refused()
+    {
+        AssertOnly("sku", ItemValidation.Create(new("OK-1\n", "n", 1, 1)));
+        Assert.DoesNotMatch(ItemValidation.SkuPattern(), "OK-1\n");
+    }
+
     // A fact, not theory rows: a theory prints its values in the test's name, and a NUL or BEL there is
     // not valid XML, which cut the TRX report short.
     [Fact]
