@@ -1,4 +1,5 @@
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Health;
 
 namespace Shop.Gateway;
 
@@ -58,7 +59,13 @@ internal static class GatewayRoutes
 
     /// <summary>
     /// One cluster per service, resolved by service discovery (<c>http://{name}</c>, every replica). A replica
-    /// that fails two active probes in a row (every 3 s) gets no traffic until it answers again.
+    /// that fails two active probes in a row (every 3 s) gets no traffic until it answers again, as long as
+    /// another one answers: when every destination has failed, requests still go out (HealthyOrPanic). In
+    /// Kubernetes the one destination is the Service's address, behind which kube-proxy spreads connections
+    /// over every ready pod; the probes there reach whichever pod their connection landed on, so one pod that
+    /// hangs or is shutting down would otherwise take the whole API out of the gateway (503 for every request,
+    /// with the other pods healthy). A service that is really down still gets its 503 (connection refused,
+    /// <see cref="ForwarderErrorMiddleware"/>).
     /// </summary>
     private static ClusterConfig Cluster(string name, string healthPath) => new()
     {
@@ -67,6 +74,7 @@ internal static class GatewayRoutes
         Destinations = new Dictionary<string, DestinationConfig> { ["d1"] = new() { Address = $"http://{name}" } },
         HealthCheck = new()
         {
+            AvailableDestinationsPolicy = HealthCheckConstants.AvailableDestinations.HealthyOrPanic,
             Active = new()
             {
                 Enabled = true,

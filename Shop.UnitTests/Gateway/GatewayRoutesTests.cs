@@ -53,6 +53,14 @@ public sealed class GatewayRoutesTests
         });
     }
 
+    /// <summary>
+    /// In Kubernetes a cluster's one destination is the Service's address (every ready pod), and its probes reach one
+    /// pod: a pod that hangs must not make the gateway refuse the whole API while the others serve.
+    /// </summary>
+    [Fact]
+    public void A_cluster_whose_every_destination_failed_its_probes_still_forwards() =>
+        Assert.All(Clusters, c => Assert.Equal("HealthyOrPanic", c.HealthCheck!.AvailableDestinationsPolicy));
+
     [Fact]
     public async Task Yarp_accepts_every_route_and_cluster()
     {
