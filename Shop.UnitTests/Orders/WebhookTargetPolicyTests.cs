@@ -6,8 +6,9 @@ using Shop.Orders.Services.Webhooks;
 namespace Shop.UnitTests.Orders;
 
 /// <summary>
-/// The SSRF guard's address, scheme and port rules on literal addresses (no DNS). The full-stack suite keeps
-/// one refused target to show a refusal arrives as a 400 naming <c>url</c>.
+/// The SSRF guard's address, scheme and port rules on literal addresses (no DNS), and its connect step on a name
+/// (resolved from the hosts file, no packet sent). The full-stack suite keeps one refused target to show a
+/// refusal arrives as a 400 naming <c>url</c>.
 /// </summary>
 public sealed class WebhookTargetPolicyTests
 {
@@ -133,6 +134,25 @@ public sealed class WebhookTargetPolicyTests
 
         Assert.Null(await CheckAsync(policy, url));
         Assert.NotNull(await CheckAsync(policy, "http://10.1.2.3:5123/hook"));
+    }
+
+    /// <summary>
+    /// The check at delivery time (the webhook client's <c>ConnectCallback</c>), which is what stops DNS rebinding:
+    /// a name that passed at subscription may resolve to an internal address by the time of a delivery. Here the
+    /// name resolves to loopback, on a port the production policy allows, and the policy is production's (not the
+    /// test stack's loopback allowance): the connection is refused before any socket is opened.
+    /// </summary>
+    [Theory]
+    [InlineData("https://localhost/hook")]
+    [InlineData("http://localhost/hook")]
+    [InlineData("https://LOCALHOST:443/hook")]
+    public async Task A_name_that_resolves_to_an_internal_address_is_refused_at_connect_time(string url)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { ConnectCallback = Production.ConnectAsync, UseProxy = false });
+
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(url, TestContext.Current.CancellationToken));
+
+        Assert.Contains("Webhook target refused: internal address.", refused.Message);
     }
 
     [Fact]
