@@ -1,3 +1,4 @@
+using Npgsql;
 using Shop.Tests.Infrastructure;
 using Xunit;
 
@@ -57,6 +58,39 @@ public sealed class StockReleaseRaceTests(ShopApp shop)
             Assert.Equal(0, left);
         }
         Assert.Equal(6, await admin.StockAsync(sku));
+    }
+
+    /// <summary>
+    /// The other half of the rule above, on the real <c>store_order</c>: once the release path has marked an
+    /// order's guard <c>releasing</c> (StockReleases marks it and commits before it asks Inventory), the store of
+    /// that order is refused (migration ReleaseMarkedBeforeTheStockGoesBack) and no order is written.
+    /// </summary>
+    [Fact]
+    public async Task Store_order_refuses_an_order_whose_guard_is_marked_releasing()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var orderId = Guid.NewGuid();
+        await using var db = await OpenOrdersAsAppAsync();
+        // Due in an hour, so the worker leaves it to this test; marked as the release path marks it.
+        await Sql.ExecuteAsync(db, "INSERT INTO stock_releases (order_id, due_at, attempts, created_at) VALUES (@order, now() + interval '1 hour', 0, now())", ("order", orderId));
+        await Sql.ExecuteAsync(db, "UPDATE stock_releases SET releasing = true WHERE order_id = @order", ("order", orderId));
+        try
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => Sql.ExecuteAsync(db, """
+                SELECT store_order(@order, @user, 'pending', 40, '[]'::jsonb, now(), now() + interval '30 minutes',
+                    'created', 'Order placed: 1 line(s), total 40.00', 'order.created', gen_random_uuid(), '{}',
+                    NULL, NULL, NULL)
+                """, ("order", orderId), ("user", user.Id)));
+
+            Assert.Equal(PostgresErrorCodes.ObjectNotInPrerequisiteState, refused.SqlState);
+            Assert.Contains("already given back", refused.MessageText);
+            Assert.Equal(0, await Sql.ScalarAsync(db, "SELECT count(*) FROM orders WHERE id = @order", ("order", orderId)));
+            Assert.Equal(1, await Sql.ScalarAsync(db, "SELECT count(*) FROM stock_releases WHERE order_id = @order AND releasing", ("order", orderId)));
+        }
+        finally
+        {
+            await Sql.ExecuteAsync(db, "DELETE FROM stock_releases WHERE order_id = @order", ("order", orderId));
+        }
     }
 
     private async Task<Npgsql.NpgsqlConnection> OpenOrdersAsAppAsync()
