@@ -1,3 +1,5 @@
+using System.Buffers.Text;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Shop.Tests.Infrastructure;
@@ -73,13 +75,7 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
             Assert.Matches(SecretFormat(), firstSecret);
             Assert.NotEqual(firstSecret, secondSecret);
 
-            await using var db = await shop.OpenDatabaseAsync("ordersdb");
-            await using var read = db.CreateCommand();
-            read.CommandText = "SELECT row_to_json(s)::text FROM webhook_subscriptions s WHERE id = @id";
-            read.Parameters.AddWithValue("id", Guid.Parse(first));
-            var row = (string)(await read.ExecuteScalarAsync())!;
-            Assert.DoesNotContain(firstSecret["whsec_".Length..], row);
-            Assert.DoesNotContain(Convert.ToBase64String(Convert.FromHexString(firstSecret["whsec_".Length..])), row);
+            await AssertNotStoredInClearAsync(first, firstSecret);
 
             var listed = await (await admin.GetAsync("/orders/webhooks")).JsonAsync();
             Assert.DoesNotContain(firstSecret, listed.GetRawText());
@@ -111,6 +107,8 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
             Assert.NotEqual(oldSecret, newSecret);
             var graceEnds = body.GetProperty("previous_secret_expires_at").GetDateTime();
             Assert.InRange(graceEnds - DateTime.UtcNow, TimeSpan.FromHours(23), TimeSpan.FromHours(25));
+            // Both secrets sign for the grace period, so both are stored: neither may be readable in the row.
+            await AssertNotStoredInClearAsync(hookId, newSecret, oldSecret);
 
             var sku = await shop.NewItemAsync();
             var orderId = (await user.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
@@ -124,6 +122,37 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
         finally
         {
             await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>
+    /// The subscription's whole row (every column, as JSON) holds none of <paramref name="secrets"/> in a form
+    /// that reads them back without the key ring: the secret as the API returns it, its 32 bytes in hex or base64,
+    /// or its text's bytes in hex (a <c>bytea</c> column) or base64.
+    /// </summary>
+    private async Task AssertNotStoredInClearAsync(string subscriptionId, params string[] secrets)
+    {
+        await using var db = await shop.OpenDatabaseAsync("ordersdb");
+        await using var read = db.CreateCommand();
+        read.CommandText = "SELECT row_to_json(s)::text FROM webhook_subscriptions s WHERE id = @id";
+        read.Parameters.AddWithValue("id", Guid.Parse(subscriptionId));
+        var row = (string)(await read.ExecuteScalarAsync())!;
+        foreach (var secret in secrets)
+        {
+            var hex = secret["whsec_".Length..];
+            var bytes = Convert.FromHexString(hex);
+            var text = Encoding.UTF8.GetBytes(secret);
+            foreach (var (form, value) in new[]
+            {
+                ("hex, as the API returns it", hex),
+                ("its bytes in base64", Convert.ToBase64String(bytes)),
+                ("its bytes in base64url", Base64Url.EncodeToString(bytes)),
+                ("its text in hex", Convert.ToHexString(text)),
+                ("its text in base64", Convert.ToBase64String(text)),
+            })
+            {
+                Assert.False(row.Contains(value, StringComparison.OrdinalIgnoreCase), $"the subscription's row holds the secret {secret} in clear ({form}): {row}");
+            }
         }
     }
 
