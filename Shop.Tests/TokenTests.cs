@@ -26,12 +26,17 @@ public sealed class TokenTests(ShopApp shop)
     public async Task Forged_tokens_are_rejected_with_401(string path)
     {
         var (_, user) = await shop.NewUserAsync();
+        var accepted = new List<string>();
         foreach (var (name, token) in await ForgeriesAsync(user))
         {
             var response = await shop.Client(token).GetAsync(path);
-            Assert.True(response.StatusCode == System.Net.HttpStatusCode.Unauthorized, $"{name} token was not rejected by {path}: {(int)response.StatusCode}");
-            Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString());
+            if (response.StatusCode != System.Net.HttpStatusCode.Unauthorized || !response.Headers.WwwAuthenticate.ToString().Contains("Bearer"))
+            {
+                accepted.Add($"{name}: {(int)response.StatusCode}");
+            }
         }
+        // Every forgery that got through, not just the first.
+        Assert.True(accepted.Count == 0, $"{path} did not answer 401 with a Bearer challenge to: {string.Join("; ", accepted)}");
     }
 
     private async Task<List<(string Name, string Token)>> ForgeriesAsync(TestUser user)
@@ -65,17 +70,42 @@ public sealed class TokenTests(ShopApp shop)
         }
 
         static string B64(string json) => Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(json));
-        var payload = $$"""{"sub":"{{user.Id}}","role":"admin","iss":"shop-users","aud":"shop","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}}}""";
-
-        // HS256 keyed with the published public key: the classic algorithm-confusion attack.
-        var publicKeyBytes = Encoding.UTF8.GetBytes(jwks.GetProperty("keys")[0].GetRawText());
         var parts = user.Token.Split('.');
         var tamperedPayload = B64(Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1])).Replace("\"role\":\"user\"", "\"role\":\"admin\""));
 
+        // The genuine token's payload (its own sub, sst, sid, exp …) under a header that differs from the genuine one
+        // only in alg, so each of these fails for its algorithm alone and not for a missing claim or a wrong typ.
+        string Header(string alg) => B64($$"""{"alg":"{{alg}}","kid":"{{kid}}","typ":"at+jwt"}""");
+        var unsigned = Header("none") + "." + parts[1] + ".";
+
+        // HS256 keyed with the issuer's public key, which anyone can fetch: the classic algorithm-confusion attack
+        // (a verifier that takes the algorithm from the token would use the key's bytes as the HMAC secret). The
+        // key's bytes in each form an attacker would try.
+        var jwk = jwks.GetProperty("keys")[0];
+        using var publicKey = ECDsa.Create(new ECParameters
+        {
+            Curve = ECCurve.NamedCurves.nistP256,
+            Q = new ECPoint { X = Base64UrlEncoder.DecodeBytes(jwk.GetProperty("x").GetString()), Y = Base64UrlEncoder.DecodeBytes(jwk.GetProperty("y").GetString()) },
+        });
+        var publicKeyForms = new (string Name, byte[] Bytes)[]
+        {
+            ("SubjectPublicKeyInfo", publicKey.ExportSubjectPublicKeyInfo()),
+            ("PEM", Encoding.UTF8.GetBytes(publicKey.ExportSubjectPublicKeyInfoPem())),
+            ("JWK x||y", [.. publicKey.ExportParameters(false).Q.X!, .. publicKey.ExportParameters(false).Q.Y!]),
+            ("JWK JSON", Encoding.UTF8.GetBytes(jwk.GetRawText())),
+        };
+        string Hs256(byte[] secret)
+        {
+            var signed = Header("HS256") + "." + parts[1];
+            return signed + "." + Base64UrlEncoder.Encode(HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(signed)));
+        }
+
         return
         [
-            ("alg:none", B64("""{"alg":"none","typ":"JWT"}""") + "." + B64(payload) + "."),
-            ("HS256 with public key", Sign(new SymmetricSecurityKey(publicKeyBytes.Concat(new byte[32]).ToArray()), SecurityAlgorithms.HmacSha256)),
+            ("alg:none", unsigned),
+            ("alg:none with the genuine signature", unsigned + parts[2]),
+            ("alg:None", Header("None") + "." + parts[1] + "."),
+            .. publicKeyForms.Select(form => ($"HS256 keyed with the public key's {form.Name}", Hs256(form.Bytes))),
             ("tampered payload", parts[0] + "." + tamperedPayload + "." + parts[2]),
             ("expired", Sign(realKey, SecurityAlgorithms.EcdsaSha256, expires: DateTime.UtcNow.AddMinutes(-5))),
             ("wrong audience", Sign(realKey, SecurityAlgorithms.EcdsaSha256, audience: "someone-else")),
