@@ -66,14 +66,22 @@ public sealed class FoundationTests(ShopApp shop)
     }
 
     // The rule for every path shape is GatewayEdgeRulesTests (fast tier); this checks the gateway applies it,
-    // even to a caller holding a real service key.
-    [Fact]
-    public async Task Internal_routes_are_never_routed()
+    // even to a caller holding a real service key. A service would answer these paths 404 by itself too (its
+    // internal routes are not under its prefix), so the test asserts the gateway's own refusal, "No such route.",
+    // where a service's 404 names the path it did not find: the request never reached the service.
+    [Theory]
+    [InlineData("GET", "/inventory/internal/reservations")]
+    [InlineData("POST", "/inventory/internal/reservations/")]
+    [InlineData("POST", "/inventory/Internal/reservations/00000000-0000-0000-0000-000000000001/release")]
+    [InlineData("GET", "/users/internal/users/1")]
+    [InlineData("GET", "/orders/INTERNAL/")]
+    public async Task Internal_routes_are_never_routed(string method, string path)
     {
         var client = shop.Client();
         client.Http.DefaultRequestHeaders.Add("X-Service-Key", shop.ParameterValue("orders-service-key"));
-        var response = await client.GetAsync("/inventory/internal/reservations");
-        await response.ExpectProblemAsync(404);
+        var response = await client.SendAsync(new HttpMethod(method), path, method == "POST" ? JsonContent.Create(new { }) : null);
+        var problem = await response.ExpectProblemAsync(404);
+        Assert.Equal("No such route.", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
