@@ -1,4 +1,5 @@
 using System.Net;
+using Npgsql;
 using Shop.Tests.Infrastructure;
 using Xunit;
 
@@ -259,5 +260,23 @@ public sealed class InventoryTests(ShopApp shop)
         var adjustments = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = -1 })));
         Assert.Single(adjustments, r => r.StatusCode == HttpStatusCode.OK);
         Assert.Equal(0, await admin.StockAsync(sku));
+    }
+
+    /// <summary>
+    /// The CHECK constraint behind the guarantee above: a write that skips the service's own checks (a bug, a
+    /// hand-written fix) still cannot make stock negative, with the service's own database role.
+    /// </summary>
+    [Fact]
+    public async Task The_database_refuses_negative_stock_even_from_the_services_own_role()
+    {
+        var sku = await shop.NewItemAsync(qty: 1);
+        await using var db = await shop.OpenDatabaseAsync("inventorydb");
+        await Sql.ExecuteAsync(db, "SET ROLE inventorydb_app");
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => Sql.ExecuteAsync(db, "UPDATE inventory SET qty = qty - 2 WHERE sku = @sku", ("sku", sku)));
+
+        Assert.Equal(PostgresErrorCodes.CheckViolation, refused.SqlState);
+        Assert.Equal("ck_inventory_qty_non_negative", refused.ConstraintName);
+        Assert.Equal(1, await Sql.ScalarAsync(db, "SELECT qty FROM inventory WHERE sku = @sku", ("sku", sku)));
     }
 }
