@@ -28,6 +28,9 @@ var adminPassword = builder.ExecutionContext.IsPublishMode
     ? builder.AddParameter("admin-password", secret: true)
     : builder.AddParameter("admin-password", settings.AdminPassword, secret: true);
 
+// Each service's memory in a deployment: the request at or above its measured peak RSS (docs/performance.md:
+// gateway 172, Users 202, Orders 285, Inventory 240 MiB at most), so a node is never filled past what its pods
+// need; the limit twice that, for a heap that grows under a load the benchmark did not reach (docs/deploy.md).
 var users = builder.AddProject<Projects.Shop_Users>("users")
     .WithServiceDatabase(usersDb)
     .WithReference(redis).WaitFor(redis)
@@ -36,6 +39,7 @@ var users = builder.AddProject<Projects.Shop_Users>("users")
     .WithEnvironment("ServiceAuth__Callers__inventory__0", inventoryServiceKey)
     .WithEnvironment("Admin__Email", adminEmail)
     .WithEnvironment("Admin__Password", adminPassword)
+    .WithDeploymentMemory("224Mi", "448Mi")
     .WithShopDefaults(settings);
 
 var inventory = builder.AddProject<Projects.Shop_Inventory>("inventory")
@@ -44,6 +48,7 @@ var inventory = builder.AddProject<Projects.Shop_Inventory>("inventory")
     .WithReference(users)
     .WithEnvironment("ServiceAuth__ApiKey", inventoryServiceKey)
     .WithEnvironment("ServiceAuth__Callers__orders__0", ordersServiceKey)
+    .WithDeploymentMemory("272Mi", "544Mi")
     .WithShopDefaults(settings);
 
 var orders = builder.AddProject<Projects.Shop_Orders>("orders")
@@ -53,6 +58,7 @@ var orders = builder.AddProject<Projects.Shop_Orders>("orders")
     .WithReference(inventory).WaitFor(inventory)
     .WithEnvironment("ServiceAuth__ApiKey", ordersServiceKey)
     .WithEnvironment("DataProtection__KeyRingKey", ordersKeyRingKey)
+    .WithDeploymentMemory("320Mi", "640Mi")
     .WithShopDefaults(settings);
 
 var web = builder.AddShopWebApp("web", Path.Combine(builder.AppHostDirectory, "..", "Shop.Web"), settings.GatewayPort, infrastructure.BaseImages);
@@ -69,6 +75,7 @@ var gateway = builder.AddProject<Projects.Shop_Gateway>("gateway")
     .WithReference(orders).WaitFor(orders)
     .WithReference(inventory).WaitFor(inventory)
     .WithReference(web.GetEndpoint("http"))
+    .WithDeploymentMemory("192Mi", "384Mi")
     .WithHttpHealthCheck("/health");
 if (builder.ExecutionContext.IsPublishMode)
 {

@@ -29,3 +29,16 @@ public static class DeploymentProbeExtensions
     public static IResourceBuilder<T> WithDeploymentHttpProbe<T>(this IResourceBuilder<T> builder, string path) where T : IResource =>
         builder.WithAnnotation(new DeploymentHttpProbeAnnotation(path), ResourceAnnotationMutationBehavior.Replace);
 }
+
+/// <summary>
+/// The memory a container asks for (what the scheduler reserves on a node) and may use (beyond it the kernel
+/// kills it) in a deployment, as Kubernetes quantities (<c>320Mi</c>). Declare it where the resource is added,
+/// from its measured peak; a container without one gets <c>Shop:Publish:MemoryRequest</c>/<c>MemoryLimit</c>.
+/// </summary>
+public sealed record DeploymentMemoryAnnotation(string Request, string Limit) : IResourceAnnotation;
+
+public static class DeploymentMemoryExtensions
+{
+    public static IResourceBuilder<T> WithDeploymentMemory<T>(this IResourceBuilder<T> builder, string request, string limit) where T : IResource =>
+        builder.WithAnnotation(new DeploymentMemoryAnnotation(request, limit), ResourceAnnotationMutationBehavior.Replace);
+}

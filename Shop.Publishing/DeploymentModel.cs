@@ -46,6 +46,9 @@ public sealed record DeployService(
 
     /// <summary>Literal settings only for a deployment that puts its own proxy in front of the service (<see cref="IngressEnvironmentAnnotation"/>).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> IngressEnvironment { get; init; } = [];
+
+    /// <summary>Its own memory request and limit (<see cref="DeploymentMemoryAnnotation"/>); null: the publish options' defaults.</summary>
+    public DeploymentMemoryAnnotation? Memory { get; init; }
 }
 
 /// <summary>

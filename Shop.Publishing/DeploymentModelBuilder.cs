@@ -134,6 +134,7 @@ public sealed class DeploymentModelBuilder
             PublishConventions.Runtime(resource), steps, await ContainerFilesAsync(resource, ct))
         {
             IngressEnvironment = [.. resource.Annotations.OfType<IngressEnvironmentAnnotation>().Select(a => new KeyValuePair<string, string>(a.Name, a.Value))],
+            Memory = resource.TryGetLastAnnotation<DeploymentMemoryAnnotation>(out var memory) ? memory : null,
         };
     }
 

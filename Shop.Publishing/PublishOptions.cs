@@ -37,6 +37,12 @@ public sealed record PublishOptions(
 
     public const int DefaultHttpsPort = 8443;
 
+    /// <summary>Kubernetes: the pods a rolling update starts above the replica count, in percent (Kubernetes' default).</summary>
+    public const int RolloutSurgePercent = 25;
+
+    /// <summary>The pods a rollout of <paramref name="replicas"/> may add: Kubernetes rounds the surge up.</summary>
+    public static int RolloutSurge(int replicas) => (replicas * RolloutSurgePercent + 99) / 100;
+
     /// <summary>The host name the Ingress serves the gateway on (Kubernetes).</summary>
     public const string DefaultIngressHost = "shop.example.com";
 

@@ -22,6 +22,15 @@ public sealed class ShopInfrastructure
         /// <summary>The redis user of the Alpine images: uid 999, gid 1000.</summary>
         public const long RedisUser = 999;
         public const long RedisGroup = 1000;
+
+        /// <summary>Redis' container memory limit in a deployment, MiB.</summary>
+        public const int RedisMemoryLimitMiB = 512;
+
+        /// <summary>
+        /// Redis' <c>--maxmemory</c>, MiB: half the limit, as rewriting the append-only file forks Redis and the
+        /// copy-on-write pages and the clients' buffers come on top of the data set.
+        /// </summary>
+        public const int RedisMaxMemoryMiB = RedisMemoryLimitMiB / 2;
     }
 
     public const string DataDirectoryKey = "Shop:DataDirectory";
@@ -159,7 +168,8 @@ public sealed class ShopInfrastructure
                 .WithImage(BaseImages.RedisImage, BaseImages.RedisTag)
                 .WithRegistry(BaseImages.RedisRegistry)
                 .WithContainerRuntime(Images.RedisUser, Images.RedisGroup) // writes only to its data volume
-                .WithArgs(ExecRedisServer);
+                .WithDeploymentMemory($"{Images.RedisMaxMemoryMiB}Mi", $"{Images.RedisMemoryLimitMiB}Mi")
+                .WithArgs(RedisServerCommandLine);
             if (!EphemeralData)
             {
                 redis.WithDataVolume($"shop-{name}-data");
@@ -173,18 +183,29 @@ public sealed class ShopInfrastructure
     /// Aspire starts Redis as <c>/bin/sh -c "redis-server …"</c>. A shell that stays PID 1 (Debian's does)
     /// never passes the stop signal on, so Docker and Kubernetes kill Redis at the end of their grace
     /// period, without its final save. <c>exec</c> makes redis-server the container's main process.
+    /// Security stamps and revoked sessions live in Redis, so it also logs every write (append-only file,
+    /// fsync every second, Redis' default) instead of only the snapshots of <c>WithPersistence</c>, up to a
+    /// minute old after a crash (a revoked token valid again); and its memory is capped below the container's
+    /// with the default noeviction policy: full, it refuses writes (an LRU policy would evict revocations).
+    /// The options go into the line this rewrites: words added after a joined <c>sh -c</c> script would become
+    /// the shell's <c>$0</c>, <c>$1</c>, never seen by Redis.
     /// </summary>
-    private static void ExecRedisServer(CommandLineArgsCallbackContext context)
+    private static void RedisServerCommandLine(CommandLineArgsCallbackContext context)
     {
+        string[] durability = ["--appendonly", "yes", "--maxmemory", $"{Images.RedisMaxMemoryMiB}mb"];
         switch (context.Args)
         {
             // The command line's words, which the resource's ShellExecution joins into sh -c's script …
             case ["redis-server", ..]:
                 context.Args.Insert(0, "exec");
+                foreach (var word in durability)
+                {
+                    context.Args.Add(word);
+                }
                 break;
             // … or, for Aspire's own manifest, the script already joined.
             case ["-c", string script] when script.StartsWith("redis-server ", StringComparison.Ordinal):
-                context.Args[1] = "exec " + script;
+                context.Args[1] = $"exec {script} {string.Join(' ', durability)}";
                 break;
             default:
                 throw new InvalidOperationException($"Expected Aspire's Redis command line to start with redis-server, got: {string.Join(' ', context.Args)}");

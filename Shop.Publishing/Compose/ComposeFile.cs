@@ -32,6 +32,10 @@ internal sealed record ComposeService
     public ComposeDeploy? Deploy { get; init; }
     public required IReadOnlyList<string> Networks { get; init; }
 
+    /// <summary>How long <c>docker compose stop</c> waits after the stop signal before it kills (null: Docker's 10 s).</summary>
+    [YamlMember(Alias = "stop_grace_period", ApplyNamingConventions = false)]
+    public string? StopGracePeriod { get; init; }
+
     /// <summary>Null: compose's default, "no".</summary>
     public string? Restart { get; init; }
 }

@@ -181,6 +181,8 @@ public static class ComposeWriter
             DependsOn = dependsOn.Count > 0 ? dependsOn : null,
             Deploy = service.Replicas > 1 ? new ComposeDeploy(service.Replicas) : null,
             Networks = [Network],
+            // A .NET service needs its shutdown timeout to finish what is under way (StopTiming).
+            StopGracePeriod = service.Kind == ServiceKind.Project ? $"{StopTiming.ComposeGracePeriodSeconds}s" : null,
             Restart = "unless-stopped",
         };
     }

@@ -12,7 +12,7 @@ internal static class ContainerBuilder
         {
             Name = service.Name,
             Image = service.Image,
-            ImagePullPolicy = "IfNotPresent",
+            ImagePullPolicy = PullPolicy(service.Image),
             Command = service.Entrypoint is { } entrypoint ? [entrypoint] : null,
             Args = service.Args.Count > 0 ? [.. service.Args.Select(KubernetesText)] : null,
             Ports = service.Ports.Count > 0
@@ -22,7 +22,9 @@ internal static class ContainerBuilder
             Env = plan.Environment.Count > 0 ? plan.Environment : null,
             ReadinessProbe = Probe(service.Readiness, initialDelay: 5),
             LivenessProbe = Probe(service.Liveness, initialDelay: 30),
-            Resources = Resources(plan.Options),
+            Resources = Resources(plan),
+            // A replica that is stopping keeps serving until it is out of rotation, then stops (StopTiming).
+            Lifecycle = service.Stateful ? null : new V1Lifecycle { PreStop = new V1LifecycleHandler { Sleep = new V1SleepAction { Seconds = StopTiming.PreStopSeconds } } },
             VolumeMounts =
             [
                 .. service.Volumes.Select(v => new V1VolumeMount { Name = v.Name, MountPath = v.Target, ReadOnlyProperty = v.ReadOnly }),
@@ -80,7 +82,7 @@ internal static class ContainerBuilder
             ImagePullPolicy = main.ImagePullPolicy,
             Args = step.Args.Count > 0 ? [.. step.Args.Select(KubernetesText)] : null,
             Env = EnvironmentVariables(step.Environment, plain: null) is { Count: > 0 } env ? env : null,
-            Resources = Resources(plan.Options),
+            Resources = Resources(plan),
             VolumeMounts = [.. TmpMounts(main)],
             SecurityContext = Security(),
         });
@@ -130,11 +132,32 @@ internal static class ContainerBuilder
         SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
     };
 
-    private static V1ResourceRequirements Resources(PublishOptions options) => new()
+    /// <summary>The service's own memory figures where it declares them (its measured peak), else the options' defaults.</summary>
+    private static V1ResourceRequirements Resources(ServicePlan plan)
     {
-        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuRequest), ["memory"] = new(options.MemoryRequest) },
-        Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuLimit), ["memory"] = new(options.MemoryLimit) },
-    };
+        var options = plan.Options;
+        var memory = plan.Service.Memory;
+        return new()
+        {
+            Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuRequest), ["memory"] = new(memory?.Request ?? options.MemoryRequest) },
+            Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuLimit), ["memory"] = new(memory?.Limit ?? options.MemoryLimit) },
+        };
+    }
+
+    /// <summary>
+    /// <c>:latest</c> (or no tag) names a different build over time: a node that has one cached would run it
+    /// for ever, so it is pulled at every start. Any other tag (or a digest) is taken to be immutable.
+    /// </summary>
+    internal static string PullPolicy(string image)
+    {
+        var name = image[(image.LastIndexOf('/') + 1)..];
+        if (name.Contains('@', StringComparison.Ordinal))
+        {
+            return "IfNotPresent";
+        }
+        var colon = name.LastIndexOf(':');
+        return colon < 0 || name[(colon + 1)..] == "latest" ? "Always" : "IfNotPresent";
+    }
 
     private static IEnumerable<V1VolumeMount> TmpMounts(V1Container main) => main.VolumeMounts.Where(m => m.MountPath == "/tmp");
 

@@ -7,10 +7,20 @@ namespace Shop.Publishing;
 internal static class DeploymentBuilder
 {
     // No replica count: the HorizontalPodAutoscaler owns it (a count here would reset it on every apply).
+    // The surge is written out (Kubernetes' default) because the databases' max_connections counts its pods.
     public static V1Deployment Build(ServicePlan plan, V1PodTemplateSpec template) => Typed(new V1Deployment
     {
         Metadata = Metadata(plan.Name, plan.Options),
-        Spec = new V1DeploymentSpec { Selector = new V1LabelSelector { MatchLabels = plan.Labels }, Template = template },
+        Spec = new V1DeploymentSpec
+        {
+            Selector = new V1LabelSelector { MatchLabels = plan.Labels },
+            Template = template,
+            Strategy = new V1DeploymentStrategy
+            {
+                Type = "RollingUpdate",
+                RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = $"{PublishOptions.RolloutSurgePercent}%" },
+            },
+        },
     });
 }
 

@@ -15,6 +15,8 @@ internal static class PodTemplateBuilder
             Spec = new V1PodSpec
             {
                 AutomountServiceAccountToken = false,
+                // Kubernetes' default of 30 s in all would cut a stateless service's shutdown short after its preStop sleep.
+                TerminationGracePeriodSeconds = plan.Service.Stateful ? null : StopTiming.PodGracePeriodSeconds,
                 SecurityContext = Security(plan.Service),
                 InitContainers = initContainers.Count > 0 ? initContainers : null,
                 Containers = [container],

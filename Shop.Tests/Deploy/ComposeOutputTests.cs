@@ -243,6 +243,71 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
         }
     }
 
+    /// <summary>
+    /// Security stamps and revoked sessions live in Redis: a crash must not bring back a snapshot up to a minute
+    /// old (<c>--save 60 1</c> alone), in which a revoked token is valid again, and a full Redis must not evict them.
+    /// So every write goes to the append-only file (fsync every second, Redis' default), and memory is capped with
+    /// noeviction (Redis' default policy): a full Redis refuses writes rather than forgetting revocations.
+    /// </summary>
+    [Fact]
+    public void Redis_logs_every_write_and_caps_its_memory_without_evicting()
+    {
+        var command = Strings(Service("redis")["command"]);
+        Assert.Equal("-c", command[0]);
+        Assert.StartsWith("exec redis-server ", command[1]); // the options go into the line ShopInfrastructure rewrites
+        var options = RedisServerOptions(command[1]);
+        Assert.Equal("yes", options.GetValueOrDefault("--appendonly"));
+        Assert.Equal("everysec", options.GetValueOrDefault("--appendfsync", "everysec"));
+        Assert.Equal("noeviction", options.GetValueOrDefault("--maxmemory-policy", "noeviction"));
+        Assert.True(options.TryGetValue("--maxmemory", out var maxMemory) && RedisBytes(maxMemory) > 0, $"Redis has no --maxmemory: {command[1]}");
+        Assert.Equal("60 1", options.GetValueOrDefault("--save")); // snapshots stay: a quick restart reads the latest
+    }
+
+    /// <summary><c>exec redis-server --a x --b y z</c> → {--a: x, --b: "y z"}.</summary>
+    public static Dictionary<string, string> RedisServerOptions(string commandLine)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? option = null;
+        foreach (var word in commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries).SkipWhile(w => w != "redis-server").Skip(1))
+        {
+            if (word.StartsWith("--", StringComparison.Ordinal))
+            {
+                options[option = word] = "";
+            }
+            else if (option is not null)
+            {
+                options[option] = options[option].Length == 0 ? word : options[option] + " " + word;
+            }
+        }
+        return options;
+    }
+
+    /// <summary>A Redis memory size in bytes: <c>kb</c>/<c>mb</c>/<c>gb</c> count in 1024s, <c>k</c>/<c>m</c>/<c>g</c> in 1000s.</summary>
+    public static long RedisBytes(string size)
+    {
+        var match = Regex.Match(size.ToLowerInvariant(), "^([0-9]+)(b|k|kb|m|mb|g|gb)?$");
+        Assert.True(match.Success, $"not a Redis memory size: {size}");
+        long factor = match.Groups[2].Value switch
+        {
+            "k" => 1000, "kb" => 1024, "m" => 1_000_000, "mb" => 1024 * 1024, "g" => 1_000_000_000, "gb" => 1024L * 1024 * 1024, _ => 1,
+        };
+        return long.Parse(match.Groups[1].Value) * factor;
+    }
+
+    /// <summary>
+    /// A stopping .NET service finishes the requests and webhook attempts under way within its host's shutdown
+    /// timeout (30 s, .NET's default); Docker kills it after <c>stop_grace_period</c>, 10 s unless set.
+    /// </summary>
+    [Fact]
+    public void The_services_get_the_time_their_shutdown_takes_before_docker_kills_them()
+    {
+        foreach (var name in new[] { "gateway", "users", "orders", "inventory" })
+        {
+            var grace = Service(name).GetValueOrDefault("stop_grace_period") as string;
+            Assert.True(grace is not null && int.Parse(grace.TrimEnd('s')) >= 30, $"{name}: stop_grace_period {grace ?? "unset (Docker's 10 s)"} is shorter than .NET's 30 s shutdown");
+        }
+    }
+
     [GeneratedRegex(@"\$\{([A-Z0-9_]+)(?::[-?][^}]*)?\}")]
     private static partial Regex VariableReference();
 

@@ -156,6 +156,28 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         }
     }
 
+    /// <summary>
+    /// On a rollout or scale-in, kubelet stops a pod while the endpoints and the Ingress controller still send it
+    /// new connections for a few seconds more. The main container first sleeps in preStop (the pod stays in
+    /// rotation until it is taken out), then gets SIGTERM; the grace period covers the sleep and .NET's shutdown
+    /// (its host's 30 s ShutdownTimeout, in which Kestrel finishes the requests under way). Kubernetes' default is 30 s in all.
+    /// </summary>
+    [Fact]
+    public void Stateless_pods_leave_rotation_before_they_stop_and_have_time_to_finish()
+    {
+        const int DotnetShutdownSeconds = 30;
+        var deployments = Objects().OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
+        Assert.Equal(Stateless.Order(), deployments.Keys.Order());
+        foreach (var name in Stateless)
+        {
+            var pod = deployments[name].Spec.Template.Spec;
+            var sleep = pod.Containers[0].Lifecycle?.PreStop?.Sleep?.Seconds;
+            Assert.True(sleep is >= 3 and <= 15, $"{name}: preStop sleeps {sleep?.ToString() ?? "not at all"} (3 to 15 s expected)");
+            var grace = pod.TerminationGracePeriodSeconds ?? 30;
+            Assert.True(grace >= sleep + DotnetShutdownSeconds, $"{name}: a grace period of {grace} s does not cover the {sleep} s preStop and the {DotnetShutdownSeconds} s shutdown");
+        }
+    }
+
     /// <summary>Who may open a connection to each workload, evaluated from all NetworkPolicies ("*" = anyone).</summary>
     [Fact]
     public void Network_policies_let_each_workload_be_reached_only_by_its_callers()

@@ -18,8 +18,10 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     /// Every manifest file, deserialized into the KubernetesClient model types (unknown kinds fail). Read once per
     /// test (xUnit makes an instance per test), as the workload and environment lookups each need them all.
     /// </summary>
-    private List<IKubernetesObject> Objects() =>
-        _objects ??= Directory.GetFiles(output.KubernetesDirectory, "*.yaml")
+    private List<IKubernetesObject> Objects() => _objects ??= ObjectsIn(output.KubernetesDirectory);
+
+    private static List<IKubernetesObject> ObjectsIn(string directory) =>
+        Directory.GetFiles(directory, "*.yaml")
             .Where(f => Path.GetFileName(f) != "kustomization.yaml")
             .SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f)))
             .Cast<IKubernetesObject>()
@@ -46,6 +48,18 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         Assert.All(objects.Where(o => o is not V1Namespace), o => Assert.Equal("shop", ((IMetadata<V1ObjectMeta>)o).Metadata.NamespaceProperty));
     }
 
+    /// <summary>
+    /// The highest peak RSS of each service in the benchmark's full runs from 2026-12-01 03:47 to 2026-12-05 09:22 UTC
+    /// (docs/performance.md, "Peak RSS" of each run; the runs before had Inventory at 345–356 MiB before fixes since made).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, int> MeasuredPeakMiB = new Dictionary<string, int>
+    {
+        ["gateway"] = 172,
+        ["users"] = 202,
+        ["orders"] = 285,
+        ["inventory"] = 240,
+    };
+
     [Fact]
     public void Stateless_services_are_deployments_with_probes_and_resources()
     {
@@ -53,7 +67,8 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         Assert.Equal(["gateway", "inventory", "orders", "users", "web"], deployments.Keys.Order());
         foreach (var name in (string[])["gateway", "inventory", "orders", "users"])
         {
-            var container = Assert.Single(deployments[name].Spec.Template.Spec.Containers);
+            var pod = deployments[name].Spec.Template.Spec;
+            var container = Assert.Single(pod.Containers);
             Assert.Equal("/health", container.ReadinessProbe.HttpGet.Path);
             Assert.Equal("/alive", container.LivenessProbe.HttpGet.Path);
             Assert.Equal("8080", container.ReadinessProbe.HttpGet.Port.Value);
@@ -61,11 +76,62 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             Assert.Equal($"shop/{name}:latest", container.Image);
             Assert.True(container.SecurityContext.RunAsNonRoot);
             Assert.NotNull(container.Resources.Requests["cpu"]);
-            Assert.NotNull(container.Resources.Limits["memory"]);
+
+            // The scheduler places a pod by its request: below the service's measured peak, a node can be
+            // filled with pods that together need more than it has. The limit leaves room above the peak.
+            var request = container.Resources.Requests["memory"].ToInt64();
+            var limit = container.Resources.Limits["memory"].ToInt64();
+            Assert.True(request >= MeasuredPeakMiB[name] * MiB, $"{name}: memory request {request / MiB} MiB is below its measured peak of {MeasuredPeakMiB[name]} MiB");
+            Assert.True(limit >= request * 3 / 2, $"{name}: memory limit {limit / MiB} MiB leaves too little above the request ({request / MiB} MiB)");
+            // The migration step runs the same process, with the same memory.
+            Assert.All(pod.InitContainers.Where(c => c.Name == "migrate"), m => Assert.Equal(request, m.Resources.Requests["memory"].ToInt64()));
         }
         // nginx.conf's own health endpoint, probed over HTTP (kubelet needs no tool in the image).
         var web = deployments["web"].Spec.Template.Spec.Containers[0];
         Assert.Equal(("/healthz", "8080"), (web.ReadinessProbe.HttpGet.Path, web.ReadinessProbe.HttpGet.Port.Value));
+
+        // :latest names a different build over time: a node that has one cached would never pull the next,
+        // so it is pulled on every start. An explicit tag is immutable and pulled once per node.
+        foreach (var (directory, tag, policy) in (IEnumerable<(string, string, string)>)
+            [(output.KubernetesDirectory, "latest", "Always"), (output.KubernetesOptionsDirectory, PublishOutput.ImageTag, "IfNotPresent")])
+        {
+            var objects = ObjectsIn(directory);
+            foreach (var deployment in objects.OfType<V1Deployment>())
+            {
+                var pod = deployment.Spec.Template.Spec;
+                Assert.All(pod.Containers.Concat(pod.InitContainers ?? []), c =>
+                {
+                    Assert.Equal($"shop/{deployment.Metadata.Name}:{tag}", c.Image);
+                    Assert.True(c.ImagePullPolicy == policy, $"{deployment.Metadata.Name}/{c.Name}: imagePullPolicy {c.ImagePullPolicy} for tag {tag}, expected {policy}");
+                });
+            }
+            // The databases' and Redis' images carry a version tag.
+            Assert.All(objects.OfType<V1StatefulSet>(), s => Assert.Equal("IfNotPresent", s.Spec.Template.Spec.Containers[0].ImagePullPolicy));
+        }
+    }
+
+    private const long MiB = 1024 * 1024;
+
+    /// <summary>
+    /// Security stamps and revoked sessions live in Redis. Snapshots alone (<c>--save 60 1</c>) lose up to a
+    /// minute of writes in a crash, and a revoked token is valid again; an LRU policy would evict revocations
+    /// under memory pressure. So Redis logs every write (appendfsync everysec, Redis' default) and caps its
+    /// memory below the container's limit with noeviction: a full Redis refuses writes rather than forgetting.
+    /// </summary>
+    [Fact]
+    public void Redis_logs_every_write_and_keeps_its_memory_below_the_containers_limit()
+    {
+        var redis = Objects().OfType<V1StatefulSet>().Single(s => s.Metadata.Name == "redis").Spec.Template.Spec.Containers.Single();
+        var script = Assert.Single(redis.Args, a => a.StartsWith("exec redis-server ", StringComparison.Ordinal));
+        var options = ComposeOutputTests.RedisServerOptions(script);
+        Assert.Equal("yes", options.GetValueOrDefault("--appendonly"));
+        Assert.Equal("everysec", options.GetValueOrDefault("--appendfsync", "everysec"));
+        Assert.Equal("noeviction", options.GetValueOrDefault("--maxmemory-policy", "noeviction"));
+        Assert.True(options.TryGetValue("--maxmemory", out var maxMemory), $"Redis has no --maxmemory: {script}");
+        var cap = ComposeOutputTests.RedisBytes(maxMemory);
+        var limit = redis.Resources.Limits["memory"].ToInt64();
+        // Rewriting the append-only file forks Redis: its copy-on-write pages and the clients' buffers come on top of the data.
+        Assert.True(cap > 0 && cap <= limit * 3 / 4, $"--maxmemory {maxMemory} is not below three quarters of the container's {limit / MiB} MiB limit");
     }
 
     [Fact]
@@ -135,15 +201,19 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     }
 
     /// <summary>
-    /// The autoscaler may run <c>maxReplicas</c> of a service, each holding up to <c>Database__MaxPoolSize</c>
-    /// connections (+1: Orders' listening session): its PostgreSQL server must accept them all, with room left
-    /// for the migration step and an operator.
+    /// The autoscaler may run <c>maxReplicas</c> of a service, and a rollout at that size starts the Deployment's
+    /// surge of new pods before the old ones go (Kubernetes' default maxSurge: 25 %, rounded up); each holds up to
+    /// <c>Database__MaxPoolSize</c> connections (+1: Orders' listening session). Its PostgreSQL server must accept
+    /// them all beside the 3 connections it keeps for superusers (<c>superuser_reserved_connections</c>), which the
+    /// services' roles cannot use, with room left for the migration step and an operator.
     /// </summary>
     [Fact]
     public void Each_database_server_accepts_a_full_pool_from_every_replica_the_autoscaler_may_run()
     {
+        const int SuperuserReserved = 3;
         var objects = Objects();
         var autoscalers = objects.OfType<V2HorizontalPodAutoscaler>().ToDictionary(h => h.Metadata.Name);
+        var deployments = objects.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
         var servers = objects.OfType<V1StatefulSet>().ToDictionary(s => s.Metadata.Name, s => s.Spec.Template.Spec.Containers.Single());
         foreach (var (service, server) in new[] { ("users", "users-db"), ("orders", "orders-db"), ("inventory", "inventory-db") })
         {
@@ -152,9 +222,23 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             var setting = args.Select((a, i) => (a, i)).Where(x => x.a == "-c" && x.i + 1 < args.Count && args[x.i + 1].StartsWith("max_connections=", StringComparison.Ordinal))
                 .Select(x => int.Parse(args[x.i + 1]["max_connections=".Length..])).ToList();
             var maxConnections = setting.Count == 1 ? setting[0] : 100; // PostgreSQL's default
-            var needed = autoscalers[service].Spec.MaxReplicas * (int.Parse(pool) + 1) + 5;
+            var maxReplicas = autoscalers[service].Spec.MaxReplicas;
+            var surge = Surge(deployments[service].Spec.Strategy, maxReplicas);
+            var needed = (maxReplicas + surge) * (int.Parse(pool) + 1) + SuperuserReserved + 5;
             Assert.True(maxConnections >= needed,
-                $"{server} accepts {maxConnections} connections; {autoscalers[service].Spec.MaxReplicas} {service} replicas with pools of {pool} (+1) and 5 spare need {needed}.");
+                $"{server} accepts {maxConnections} connections; {maxReplicas} {service} replicas and a rollout's surge of {surge} with pools of {pool} (+1), "
+                + $"{SuperuserReserved} reserved for superusers and 5 spare need {needed}.");
+        }
+
+        // The pods a rolling update adds above the replica count (Kubernetes rounds a percentage up).
+        static int Surge(V1DeploymentStrategy? strategy, int replicas)
+        {
+            if (strategy?.Type == "Recreate")
+            {
+                return 0;
+            }
+            var maxSurge = strategy?.RollingUpdate?.MaxSurge?.Value ?? "25%";
+            return maxSurge.EndsWith('%') ? (int)Math.Ceiling(replicas * int.Parse(maxSurge.TrimEnd('%')) / 100.0) : int.Parse(maxSurge);
         }
     }
 

@@ -15,10 +15,11 @@ public sealed class PublishOutput : IAsyncLifetime
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "shop-deploy-test-" + Guid.NewGuid().ToString("N"));
     public string ComposeDirectory => Path.Combine(Root, "compose");
     public string KubernetesDirectory => Path.Combine(Root, "k8s");
-    /// <summary>Kubernetes output published with the Ingress options set (<see cref="IngressOptions"/>).</summary>
+    /// <summary>Kubernetes output published with the Ingress options and an image tag set (<see cref="KubernetesOptions"/>).</summary>
     public string KubernetesOptionsDirectory => Path.Combine(Root, "k8s-options");
-    public static readonly string[] IngressOptions =
-        ["--Shop:Publish:IngressHost=shop.acme.test", "--Shop:Publish:TlsSecret=acme-shop-tls", "--Shop:Publish:IngressClass=nginx"];
+    public const string ImageTag = "1.4.0";
+    public static readonly string[] KubernetesOptions =
+        ["--Shop:Publish:IngressHost=shop.acme.test", "--Shop:Publish:TlsSecret=acme-shop-tls", "--Shop:Publish:IngressClass=nginx", $"--Shop:Publish:Tag={ImageTag}"];
     public string ManifestPath => Path.Combine(Root, "manifest.json");
     /// <summary>Compose output published with a TLS certificate and the locally built base images (<see cref="VariantOptions"/>).</summary>
     public string ComposeVariantDirectory => Path.Combine(Root, "compose-variant");
@@ -36,7 +37,7 @@ public sealed class PublishOutput : IAsyncLifetime
         await Task.WhenAll(
             RunAppHostAsync("--operation", "publish", "--step", "publish-compose", "--output-path", ComposeDirectory),
             RunAppHostAsync("--operation", "publish", "--step", "publish-k8s", "--output-path", KubernetesDirectory),
-            RunAppHostAsync(["--operation", "publish", "--step", "publish-k8s", "--output-path", KubernetesOptionsDirectory, .. IngressOptions]),
+            RunAppHostAsync(["--operation", "publish", "--step", "publish-k8s", "--output-path", KubernetesOptionsDirectory, .. KubernetesOptions]),
             RunAppHostAsync("--publisher", "manifest", "--output-path", ManifestPath),
             RunAppHostAsync(["--operation", "publish", "--step", "publish-compose", "--output-path", ComposeVariantDirectory, .. VariantOptions]));
     }
