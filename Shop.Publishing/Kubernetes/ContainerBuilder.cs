@@ -36,11 +36,16 @@ internal static class ContainerBuilder
     }
 
     /// <summary>
-    /// The AppHost's <c>WaitFor</c> as init containers: each loops until the dependency's Service
-    /// accepts a TCP connection. A Service only routes to Ready pods (a headless one only resolves
-    /// them), so this waits for the dependency's readiness probe, like compose's
-    /// <c>service_healthy</c>. Only for the .NET services: they run in our Alpine images, whose
-    /// busybox has <c>nc</c>; another image may have no shell, and relies on readiness and restarts.
+    /// The AppHost's <c>WaitFor</c> of a database or Redis as init containers: each loops until the
+    /// dependency's Service accepts a TCP connection. A Service only routes to Ready pods (a headless one
+    /// only resolves them), so this waits for the dependency's readiness probe, like compose's
+    /// <c>service_healthy</c>. Not for a wait on another stateless service (Orders on Users and Inventory,
+    /// the gateway on every API and the SPA): an init container runs at every pod start, not only the first
+    /// deployment's, so a pod rescheduled or added by the autoscaler while that service had no ready pod
+    /// (a database restart takes Inventory's out) would sit in Init, and the gateway would shrink to the pods
+    /// already up. The services answer 503 for a peer that is away and their readiness does not depend on
+    /// one. Only for the .NET services: they run in our Alpine images, whose busybox has <c>nc</c>; another
+    /// image may have no shell, and relies on readiness and restarts.
     /// </summary>
     public static IEnumerable<V1Container> WaitForDependencies(ServicePlan plan, V1Container main)
     {
@@ -50,7 +55,7 @@ internal static class ContainerBuilder
         }
         return plan.Service.DependsOn
             .Select(name => plan.Model.Services.Single(s => s.Name == name))
-            .Where(dependency => dependency.Ports.Count > 0)
+            .Where(dependency => dependency.Stateful && dependency.Ports.Count > 0)
             .Select(dependency => (dependency.Name, Port: KubernetesObjects.ServicePort(dependency.Ports[0])))
             .Select(dependency => new V1Container
             {

@@ -84,7 +84,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             Assert.True(request >= MeasuredPeakMiB[name] * MiB, $"{name}: memory request {request / MiB} MiB is below its measured peak of {MeasuredPeakMiB[name]} MiB");
             Assert.True(limit >= request * 3 / 2, $"{name}: memory limit {limit / MiB} MiB leaves too little above the request ({request / MiB} MiB)");
             // The migration step runs the same process, with the same memory.
-            Assert.All(pod.InitContainers.Where(c => c.Name == "migrate"), m => Assert.Equal(request, m.Resources.Requests["memory"].ToInt64()));
+            Assert.All((pod.InitContainers ?? []).Where(c => c.Name == "migrate"), m => Assert.Equal(request, m.Resources.Requests["memory"].ToInt64()));
         }
         // nginx.conf's own health endpoint, probed over HTTP (kubelet needs no tool in the image).
         var web = deployments["web"].Spec.Template.Spec.Containers[0];
