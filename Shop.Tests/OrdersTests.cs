@@ -109,6 +109,42 @@ public sealed class OrdersTests(ShopApp shop)
         Assert.Equal(96, await client.StockAsync(sku));
     }
 
+    /// <summary>
+    /// A request whose key a request with the same body still holds waits for it (up to 15 s) and then, the first one
+    /// still under way, gets 409 with Retry-After and changes nothing: the client must send it again with the same key
+    /// (a new key could place a second order). The first request is stood in for by the claim row a placement still
+    /// running leaves.
+    /// </summary>
+    [Fact]
+    public async Task A_request_whose_key_is_still_in_progress_gets_409_with_retry_after_and_changes_nothing()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var (client, user) = await shop.NewUserAsync();
+        var key = Guid.NewGuid().ToString();
+        // The same body's hash as Orders keeps it (IdempotencyStore.RequestHash): a different one would be a 422.
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{sku}:2")));
+        await using var db = await shop.OpenDatabaseAsync("ordersdb");
+        await Sql.ExecuteAsync(db, """
+            INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, state, created_at, updated_at)
+            VALUES (@user, @key, @hash, gen_random_uuid(), 'processing', now(), now())
+            """, ("user", user.Id), ("key", key), ("hash", hash));
+        try
+        {
+            var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 2 } } }, r => r.Headers.Add("Idempotency-Key", key));
+
+            var problem = await response.ExpectProblemAsync(409);
+            Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "409 without Retry-After");
+            Assert.Contains("same key", problem.GetProperty("detail").GetString());
+            Assert.Equal(10, await client.StockAsync(sku));
+            Assert.Equal(0, await Sql.ScalarAsync(db, "SELECT count(*) FROM orders WHERE user_id = @user", ("user", user.Id)));
+            Assert.Equal(1, await Sql.ScalarAsync(db, "SELECT count(*) FROM idempotency_keys WHERE user_id = @user AND key = @key AND state = 'processing'", ("user", user.Id), ("key", key)));
+        }
+        finally
+        {
+            await Sql.ExecuteAsync(db, "DELETE FROM idempotency_keys WHERE user_id = @user AND key = @key", ("user", user.Id), ("key", key));
+        }
+    }
+
     [Fact]
     public async Task Idempotency_key_longer_than_255_is_400()
     {
