@@ -15,6 +15,7 @@ namespace Shop.UnitTests.Orders;
 /// request names its scheme, host and port only, and no log message or scope carries it. The request goes to a loopback address the production target
 /// policy refuses at connect time: the span is made all the same, and no packet leaves the process.
 /// </summary>
+[Collection(ServiceDefaults.TracerProviderCollection.Name)]
 public sealed class WebhookTelemetryTests
 {
     [Fact]

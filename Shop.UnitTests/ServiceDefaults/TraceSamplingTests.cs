@@ -10,8 +10,9 @@ namespace Shop.UnitTests.ServiceDefaults;
 /// <summary>
 /// Which activities the services record: the sampler comes from OpenTelemetry's standard variables
 /// through configuration, and a database command with nothing around it is not traced.
-/// One class, so no two tracer providers listen to the same source at once (the strictest listener would win).
+/// One collection with every other class that builds a tracer provider (<see cref="TracerProviderCollection"/>).
 /// </summary>
+[Collection(TracerProviderCollection.Name)]
 public sealed class TraceSamplingTests
 {
     [Fact]
