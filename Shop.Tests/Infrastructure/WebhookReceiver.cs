@@ -19,20 +19,20 @@ public sealed record ReceivedWebhook(string EventType, string DeliveryHeader, st
 }
 
 /// <summary>
-/// A real HTTP subscriber on 127.0.0.1 (Kestrel): records every delivery and answers with the
-/// status codes it is told to (then 200). Can be created before it listens, to play "down": its port
+/// A real HTTP subscriber on 127.0.0.1 (Kestrel): records every delivery as it arrives (<see cref="Arrived"/>, before
+/// any hold) and as it is accepted (<see cref="Received"/>), and answers with the status codes it is told to (then 200). Can be created before it listens, to play "down": its port
 /// is held until then, so connections are refused and nothing else started meanwhile can take it.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<int, int> _attemptsPerUser = new();
     private readonly ConcurrentDictionary<int, int> _failuresPerUser = new();
+    private readonly ConcurrentDictionary<string, int> _inFlightPerOrder = new();
     private WebApplication? _app;
     private Socket? _portHolder;
     private int _inFlight;
     private int _maxInFlight;
-    private int _holdUntil;
-    private TimeSpan _holdAtMost;
+    private TimeSpan _holdEach;
     private TaskCompletionSource? _released;
     private TimeSpan _heldAtMost;
     private int _heldUntilTimeout;
@@ -47,6 +47,18 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public int Port { get; }
     public string Url => $"http://127.0.0.1:{Port}/hooks/shop";
     public ConcurrentQueue<ReceivedWebhook> Received { get; } = new();
+
+    /// <summary>
+    /// Every delivery in the order it arrived, before any hold or chosen failure: what the subscriber saw, retries and
+    /// duplicates included.
+    /// </summary>
+    public ConcurrentQueue<ReceivedWebhook> Arrived { get; } = new();
+
+    /// <summary>
+    /// An order's id each time a delivery about it arrived while another about the same order was still in flight
+    /// (not yet answered): a sender that keeps one order's events in turn never does that.
+    /// </summary>
+    public ConcurrentQueue<string> OrdersWithTwoInFlight { get; } = new();
 
     public static async Task<WebhookReceiver> StartAsync()
     {
@@ -67,11 +79,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
 
     /// <summary>
-    /// Keep each delivery open until <paramref name="concurrent"/> are in flight at once, or for
-    /// <paramref name="atMost"/> (keep it under the dispatcher's 5 s attempt timeout). A sender that sends
-    /// one at a time never gets there: each of its deliveries takes the whole wait and <see cref="MaxInFlight"/> stays 1.
+    /// Keep every delivery open for <paramref name="hold"/> (with any other hold, under the dispatcher's 5 s attempt
+    /// timeout): deliveries sent together are in flight together (<see cref="MaxInFlight"/>, <see cref="OrdersWithTwoInFlight"/>),
+    /// and a sender that sends one at a time never has two in flight.
     /// </summary>
-    public void HoldUntilConcurrent(int concurrent, TimeSpan atMost) => (_holdUntil, _holdAtMost) = (concurrent, atMost);
+    public void HoldEach(TimeSpan hold) => _holdEach = hold;
 
     /// <summary>Deliveries in flight now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -110,43 +122,56 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
-            var inFlight = Interlocked.Increment(ref _inFlight);
-            try
-            {
-                for (var max = Volatile.Read(ref _maxInFlight); inFlight > max; max = Volatile.Read(ref _maxInFlight))
-                {
-                    Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
-                }
-                var holdUntil = DateTime.UtcNow + _holdAtMost;
-                while (Volatile.Read(ref _maxInFlight) < _holdUntil && DateTime.UtcNow < holdUntil)
-                {
-                    await Task.Delay(20);
-                }
-                if (_released is { } released && await Task.WhenAny(released.Task, Task.Delay(_heldAtMost)) != released.Task)
-                {
-                    Interlocked.Increment(ref _heldUntilTimeout);
-                }
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _inFlight);
-            }
             var webhook = new ReceivedWebhook(
                 context.Request.Headers["X-Shop-Event"].ToString(),
                 context.Request.Headers["X-Shop-Delivery"].ToString(),
                 context.Request.Headers["X-Shop-Signature"].ToString(),
                 body);
-            var attempt = _attemptsPerUser.AddOrUpdate(webhook.UserId, 1, (_, n) => n + 1);
-            if (attempt <= _failuresPerUser.GetValueOrDefault(webhook.UserId))
+            var orderId = webhook.OrderId ?? "";
+            Arrived.Enqueue(webhook);
+            // Counted until the answer is returned: the sender learns the outcome only after that.
+            if (_inFlightPerOrder.AddOrUpdate(orderId, 1, (_, n) => n + 1) > 1)
             {
-                return Results.StatusCode(500);
+                OrdersWithTwoInFlight.Enqueue(orderId);
             }
-            Received.Enqueue(webhook);
-            if (_answerAfter > TimeSpan.Zero)
+            try
             {
-                await Task.Delay(_answerAfter);
+                var inFlight = Interlocked.Increment(ref _inFlight);
+                try
+                {
+                    for (var max = Volatile.Read(ref _maxInFlight); inFlight > max; max = Volatile.Read(ref _maxInFlight))
+                    {
+                        Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
+                    }
+                    if (_holdEach > TimeSpan.Zero)
+                    {
+                        await Task.Delay(_holdEach);
+                    }
+                    if (_released is { } released && await Task.WhenAny(released.Task, Task.Delay(_heldAtMost)) != released.Task)
+                    {
+                        Interlocked.Increment(ref _heldUntilTimeout);
+                    }
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                }
+                var attempt = _attemptsPerUser.AddOrUpdate(webhook.UserId, 1, (_, n) => n + 1);
+                if (attempt <= _failuresPerUser.GetValueOrDefault(webhook.UserId))
+                {
+                    return Results.StatusCode(500);
+                }
+                Received.Enqueue(webhook);
+                if (_answerAfter > TimeSpan.Zero)
+                {
+                    await Task.Delay(_answerAfter);
+                }
+                return Results.Ok();
             }
-            return Results.Ok();
+            finally
+            {
+                _inFlightPerOrder.AddOrUpdate(orderId, 0, (_, n) => n - 1);
+            }
         });
         await _app.StartAsync();
     }
