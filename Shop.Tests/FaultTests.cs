@@ -250,7 +250,11 @@ public sealed class FaultTests(ShopApp shop)
     /// <summary>
     /// A delivery under way when Orders stops is finished and recorded before the process exits: its row says
     /// delivered, so the restarted service does not send it again (at least once, but not again for no reason).
-    /// The subscriber holds the request until Orders has stopped taking requests.
+    /// The subscriber holds the request until Orders has stopped taking requests. Not sent again is checked where
+    /// it shows, at the subscriber: once the restarted Orders has recorded a later order's delivery (its dispatcher
+    /// claims the oldest due rows first, so a re-send would be in that batch or an earlier one, and a batch is
+    /// recorded after each of its deliveries was answered), the subscriber has had the first order's delivery
+    /// exactly once.
     /// </summary>
     [Fact]
     public async Task A_delivery_under_way_when_orders_stops_is_recorded_and_not_sent_again()
@@ -294,6 +298,11 @@ public sealed class FaultTests(ShopApp shop)
             }
             await shop.StartAndWaitHealthyAsync("orders");
             restarted = true;
+
+            var laterId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            await WebhookTests.WaitForDeliveryAsync(admin, hookId, laterId, "delivered");
+            var sent = receiver.Arrived.Count(r => r.OrderId == orderId && r.EventType == "order.created");
+            Assert.True(sent == 1, $"the subscriber got the delivery made while Orders stopped {sent} times");
         }
         finally
         {
