@@ -18,6 +18,7 @@ internal static class PodTemplateBuilder
                 // Kubernetes' default of 30 s in all would cut a stateless service's shutdown short after its preStop sleep.
                 TerminationGracePeriodSeconds = plan.Service.Stateful ? null : StopTiming.PodGracePeriodSeconds,
                 SecurityContext = Security(plan.Service),
+                TopologySpreadConstraints = plan.Service.Stateful ? null : [SpreadOverNodes(plan)],
                 InitContainers = initContainers.Count > 0 ? initContainers : null,
                 Containers = [container],
                 Volumes =
@@ -28,6 +29,20 @@ internal static class PodTemplateBuilder
             },
         };
     }
+
+    /// <summary>
+    /// A stateless service's replicas on as many nodes as there are: one node lost takes its share, not the
+    /// whole service. ScheduleAnyway, so a cluster with fewer nodes than replicas (one node) still runs them all.
+    /// pod-template-hash counts only the current ReplicaSet's pods: a rollout's old ones, about to go, do not skew it.
+    /// </summary>
+    private static V1TopologySpreadConstraint SpreadOverNodes(ServicePlan plan) => new()
+    {
+        MaxSkew = 1,
+        TopologyKey = "kubernetes.io/hostname",
+        WhenUnsatisfiable = "ScheduleAnyway",
+        LabelSelector = new V1LabelSelector { MatchLabels = plan.Labels },
+        MatchLabelKeys = ["pod-template-hash"],
+    };
 
     private static V1PodSecurityContext Security(DeployService service) => new()
     {

@@ -178,6 +178,32 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         }
     }
 
+    /// <summary>
+    /// The replicas of a stateless service spread over the nodes, so one node lost takes its share and not the
+    /// whole service. ScheduleAnyway: a cluster with fewer nodes than replicas (one node) still schedules them all.
+    /// </summary>
+    [Fact]
+    public void Stateless_replicas_spread_over_the_nodes()
+    {
+        var deployments = Objects().OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
+        Assert.Equal(Stateless.Order(), deployments.Keys.Order());
+        foreach (var name in Stateless)
+        {
+            var spread = (deployments[name].Spec.Template.Spec.TopologySpreadConstraints ?? [])
+                .Where(c => c.TopologyKey == "kubernetes.io/hostname")
+                .ToList();
+            Assert.True(spread.Count == 1, $"{name}: {spread.Count} topologySpreadConstraints over kubernetes.io/hostname (1 expected)");
+            var constraint = spread[0];
+            Assert.Equal((1, "ScheduleAnyway"), (constraint.MaxSkew, constraint.WhenUnsatisfiable));
+            // It counts the Deployment's own pods, no other's.
+            foreach (var other in Stateless)
+            {
+                Assert.True(Selects(constraint.LabelSelector, deployments[other].Spec.Template.Metadata.Labels) == (other == name),
+                    $"{name}: the spread constraint {(other == name ? "does not select its own pods" : $"selects {other}'s pods")}");
+            }
+        }
+    }
+
     /// <summary>Who may open a connection to each workload, evaluated from all NetworkPolicies ("*" = anyone).</summary>
     [Fact]
     public void Network_policies_let_each_workload_be_reached_only_by_its_callers()
