@@ -49,7 +49,13 @@ public sealed record DeployService(
 
     /// <summary>Its own memory request and limit (<see cref="DeploymentMemoryAnnotation"/>); null: the publish options' defaults.</summary>
     public DeploymentMemoryAnnotation? Memory { get; init; }
+
+    /// <summary>A first start that may take longer than liveness allows (<see cref="PublishConventions.Startup"/>); null: none.</summary>
+    public DeployStartup? Startup { get; init; }
 }
+
+/// <summary>A check that holds liveness off until it first passes, for up to <paramref name="Seconds"/> after the start.</summary>
+public sealed record DeployStartup(DeployProbe Probe, int Seconds);
 
 /// <summary>
 /// The user and group the image runs as (null: unknown, the image's own) and the directories its

@@ -135,6 +135,7 @@ public sealed class DeploymentModelBuilder
         {
             IngressEnvironment = [.. resource.Annotations.OfType<IngressEnvironmentAnnotation>().Select(a => new KeyValuePair<string, string>(a.Name, a.Value))],
             Memory = resource.TryGetLastAnnotation<DeploymentMemoryAnnotation>(out var memory) ? memory : null,
+            Startup = PublishConventions.Startup(resource, liveness),
         };
     }
 

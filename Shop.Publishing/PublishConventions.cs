@@ -40,6 +40,17 @@ public static class PublishConventions
     }
 
     /// <summary>
+    /// How long a server's start may take before liveness counts. PostgreSQL's first start runs initdb and the
+    /// init scripts (the roles) with the server on its socket only, so its probe fails throughout; killed part-way,
+    /// the next start finds a data directory and skips the scripts, and the application roles never exist. Redis
+    /// answers LOADING, not PONG, while it reads a large append-only file. Five minutes covers initdb on slow storage.
+    /// </summary>
+    public const int FirstStartSeconds = 300;
+
+    public static DeployStartup? Startup(IResource resource, DeployProbe? liveness) =>
+        resource is PostgresServerResource or RedisResource && liveness is not null ? new DeployStartup(liveness, FirstStartSeconds) : null;
+
+    /// <summary>
     /// The user an image runs as and where it writes: declared with <see cref="ContainerRuntimeAnnotation"/>
     /// where the image is chosen; the .NET images are built here to run as their 'app' user. Unknown
     /// otherwise: the pod still requires a non-root user, which the image must then have as a number.

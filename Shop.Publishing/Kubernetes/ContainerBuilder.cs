@@ -22,6 +22,8 @@ internal static class ContainerBuilder
             Env = plan.Environment.Count > 0 ? plan.Environment : null,
             ReadinessProbe = Probe(service.Readiness, initialDelay: 5),
             LivenessProbe = Probe(service.Liveness, initialDelay: 30),
+            // Readiness and liveness wait until it has passed once.
+            StartupProbe = service.Startup is { } startup ? Probe(startup.Probe, initialDelay: 0)! with { FailureThreshold = startup.Seconds / ProbePeriodSeconds } : null,
             Resources = Resources(plan),
             // A replica that is stopping keeps serving until it is out of rotation, then stops (StopTiming).
             Lifecycle = service.Stateful ? null : new V1Lifecycle { PreStop = new V1LifecycleHandler { Sleep = new V1SleepAction { Seconds = StopTiming.PreStopSeconds } } },
@@ -176,6 +178,8 @@ internal static class ContainerBuilder
             : new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = KubernetesWriter.ParametersConfigMap, Key = parameter.Key } },
     };
 
+    private const int ProbePeriodSeconds = 10;
+
     private static V1Probe? Probe(DeployProbe? probe, int initialDelay)
     {
         var handler = probe switch
@@ -185,6 +189,6 @@ internal static class ContainerBuilder
             TcpProbe tcp => new V1Probe { TcpSocket = new V1TCPSocketAction { Port = tcp.Port } },
             _ => null,
         };
-        return handler is null ? null : handler with { InitialDelaySeconds = initialDelay, PeriodSeconds = 10, TimeoutSeconds = 5, FailureThreshold = 6 };
+        return handler is null ? null : handler with { InitialDelaySeconds = initialDelay, PeriodSeconds = ProbePeriodSeconds, TimeoutSeconds = 5, FailureThreshold = 6 };
     }
 }

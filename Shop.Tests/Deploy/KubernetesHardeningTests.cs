@@ -204,6 +204,34 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         }
     }
 
+    /// <summary>
+    /// A database's first start runs initdb and the roles script while the server listens on its socket only, so
+    /// pg_isready on 127.0.0.1 fails throughout. Liveness alone would kill it after its window, part-way, and the
+    /// next start finds a data directory and skips the init scripts: the application roles would never exist. A
+    /// startup probe holds liveness off until the server answers, for as long as initdb takes on slow storage.
+    /// Redis has the same shape: loading a large append-only file it answers LOADING, not PONG.
+    /// </summary>
+    [Fact]
+    public void Databases_and_redis_have_time_to_initialise_before_liveness_counts()
+    {
+        const int FirstStartSeconds = 300;
+        var workloads = Workloads().ToDictionary(w => w.Name, w => w.Template.Spec);
+        foreach (var name in (string[])[.. Databases, "redis"])
+        {
+            var container = workloads[name].Containers[0];
+            var liveness = Window(container.LivenessProbe);
+            Assert.True(container.StartupProbe is not null, $"{name}: no startupProbe, so liveness kills a first start that takes more than {liveness} s");
+            var startup = Window(container.StartupProbe);
+            Assert.True(startup >= FirstStartSeconds, $"{name}: the startup probe allows {startup} s ({FirstStartSeconds} s expected)");
+            Assert.Equal(container.ReadinessProbe.Exec.Command, container.StartupProbe.Exec?.Command);
+            // Once started, a hung server is still restarted at liveness' pace.
+            Assert.True(liveness <= 120, $"{name}: liveness takes {liveness} s to restart a hung server");
+        }
+    }
+
+    /// <summary>How long a probe may fail from the container's start before kubelet acts.</summary>
+    private static int Window(V1Probe probe) => (probe.InitialDelaySeconds ?? 0) + (probe.PeriodSeconds ?? 10) * (probe.FailureThreshold ?? 3);
+
     /// <summary>Who may open a connection to each workload, evaluated from all NetworkPolicies ("*" = anyone).</summary>
     [Fact]
     public void Network_policies_let_each_workload_be_reached_only_by_its_callers()
