@@ -43,6 +43,9 @@ public sealed record PublishOptions(
     /// <summary>The pods a rollout of <paramref name="replicas"/> may add: Kubernetes rounds the surge up.</summary>
     public static int RolloutSurge(int replicas) => (replicas * RolloutSurgePercent + 99) / 100;
 
+    /// <summary>The memory a service's container may use: its own figure (its measured peak's) or the default.</summary>
+    public string MemoryLimitOf(DeployService service) => service.Memory?.Limit ?? MemoryLimit;
+
     /// <summary>The host name the Ingress serves the gateway on (Kubernetes).</summary>
     public const string DefaultIngressHost = "shop.example.com";
 

@@ -24,6 +24,27 @@ internal sealed record ComposeService
     public IReadOnlyList<string>? Ports { get; init; }
     public IReadOnlyList<string>? Expose { get; init; }
     public IReadOnlyList<string>? Volumes { get; init; }
+
+    /// <summary><c>uid:gid</c>; null: the image's own user. Quoted: YAML 1.1 (docker-compose 1.29's PyYAML) reads <c>70:70</c> as the base-60 number 4270.</summary>
+    [YamlMember(ScalarStyle = YamlDotNet.Core.ScalarStyle.DoubleQuoted)]
+    public string? User { get; init; }
+
+    [YamlMember(Alias = "read_only", ApplyNamingConventions = false)]
+    public bool? ReadOnly { get; init; }
+
+    /// <summary>Directories mounted as tmpfs (writable under a read-only root filesystem).</summary>
+    public IReadOnlyList<string>? Tmpfs { get; init; }
+
+    [YamlMember(Alias = "cap_drop", ApplyNamingConventions = false)]
+    public IReadOnlyList<string>? CapDrop { get; init; }
+
+    [YamlMember(Alias = "security_opt", ApplyNamingConventions = false)]
+    public IReadOnlyList<string>? SecurityOpt { get; init; }
+
+    /// <summary>Docker's byte notation (<c>448m</c>, in 1024s).</summary>
+    [YamlMember(Alias = "mem_limit", ApplyNamingConventions = false)]
+    public string? MemLimit { get; init; }
+
     public ComposeHealthCheck? Healthcheck { get; init; }
 
     [YamlMember(Alias = "depends_on", ApplyNamingConventions = false)]

@@ -113,13 +113,11 @@ public static class ComposeWriter
     /// A step as a one-shot service of the same image: only its own arguments and environment, started
     /// once its dependencies are healthy, never restarted.
     /// </summary>
-    internal static ComposeService StepService(DeployService service, DeployStep step, DeploymentModel model, PublishOptions options) => new()
+    internal static ComposeService StepService(DeployService service, DeployStep step, DeploymentModel model, PublishOptions options) => Hardened(service, options, ["/tmp"]) with
     {
-        Image = Image(service, options),
         Command = [.. step.Args.Select(Interpolate)],
         Environment = step.Environment.Count > 0 ? step.Environment.ToDictionary(e => e.Key, e => Interpolate(e.Value)) : null,
         DependsOn = step.DependsOn.Count > 0 ? step.DependsOn.ToDictionary(d => d, d => DependsOnCondition(model, d)) : null,
-        Networks = [Network],
         // No restart policy (compose's default, "no"): a step that fails stays failed, and its service does not start.
     };
 
@@ -156,9 +154,8 @@ public static class ComposeWriter
             // compose 1.29 and later: the step's container must have exited with 0.
             dependsOn[StepServiceName(service, step)] = new ComposeDependency("service_completed_successfully");
         }
-        return new ComposeService
+        return Hardened(service, options, service.Runtime.WritablePaths) with
         {
-            Image = Image(service, options),
             Build = service.Build is { } build
                 ? new ComposeBuild(
                     Path.GetRelativePath(outputDirectory, build.ContextPath),
@@ -180,11 +177,35 @@ public static class ComposeWriter
                 : null,
             DependsOn = dependsOn.Count > 0 ? dependsOn : null,
             Deploy = service.Replicas > 1 ? new ComposeDeploy(service.Replicas) : null,
-            Networks = [Network],
             // A .NET service needs its shutdown timeout to finish what is under way (StopTiming).
             StopGracePeriod = service.Kind == ServiceKind.Project ? $"{StopTiming.ComposeGracePeriodSeconds}s" : null,
             Restart = "unless-stopped",
         };
+    }
+
+    /// <summary>
+    /// The Kubernetes pods' hardening, as far as compose says it: the image's numeric user (the postgres and redis
+    /// images would start as root and need capabilities to chown and switch user), a read-only root filesystem
+    /// with a tmpfs where the pod has an emptyDir, no capabilities, no privilege gained through setuid binaries,
+    /// and the pod's memory limit.
+    /// </summary>
+    private static ComposeService Hardened(DeployService service, PublishOptions options, IReadOnlyList<string> writablePaths) => new()
+    {
+        Image = Image(service, options),
+        Networks = [Network],
+        User = service.Runtime.User is { } user ? $"{user}:{service.Runtime.Group ?? user}" : null,
+        ReadOnly = true,
+        Tmpfs = writablePaths,
+        CapDrop = ["ALL"],
+        SecurityOpt = ["no-new-privileges:true"],
+        MemLimit = DockerBytes(options.MemoryLimitOf(service)),
+    };
+
+    /// <summary>A Kubernetes quantity (<c>448Mi</c>) in Docker's notation (<c>448m</c>: Docker's units count in 1024s).</summary>
+    internal static string DockerBytes(string quantity)
+    {
+        var bytes = new k8s.Models.ResourceQuantity(quantity).ToInt64();
+        return bytes % (1 << 20) == 0 ? $"{bytes >> 20}m" : bytes.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>

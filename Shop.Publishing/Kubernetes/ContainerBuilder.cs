@@ -147,7 +147,7 @@ internal static class ContainerBuilder
         return new()
         {
             Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuRequest), ["memory"] = new(memory?.Request ?? options.MemoryRequest) },
-            Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuLimit), ["memory"] = new(memory?.Limit ?? options.MemoryLimit) },
+            Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(options.CpuLimit), ["memory"] = new(options.MemoryLimitOf(plan.Service)) },
         };
     }
 

@@ -1,5 +1,8 @@
 using Xunit;
 using System.Text.RegularExpressions;
+using k8s;
+using k8s.Models;
+using Shop.Publishing;
 
 namespace Shop.Tests.Deploy;
 
@@ -306,6 +309,43 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
             var grace = Service(name).GetValueOrDefault("stop_grace_period") as string;
             Assert.True(grace is not null && int.Parse(grace.TrimEnd('s')) >= 30, $"{name}: stop_grace_period {grace ?? "unset (Docker's 10 s)"} is shorter than .NET's 30 s shutdown");
         }
+    }
+
+    /// <summary>
+    /// Each container gets its Kubernetes pod's hardening, as far as compose can say it: a read-only root
+    /// filesystem with a tmpfs wherever the pod has an emptyDir (data volumes stay volumes), no capabilities, no
+    /// privilege gained through setuid binaries, the pod's numeric user (the postgres and redis images would
+    /// otherwise start as root, whose chown and user switch need capabilities) and the pod's memory limit.
+    /// </summary>
+    [Fact]
+    public void Containers_are_hardened_like_their_kubernetes_pods()
+    {
+        var pods = KubernetesYaml.LoadAllFromString(output.Rendered(output.KubernetesDirectory), strict: true)
+            .Select(o => o switch { V1Deployment d => d.Spec.Template, V1StatefulSet s => s.Spec.Template, _ => null })
+            .OfType<V1PodTemplateSpec>()
+            .ToDictionary(t => t.Metadata.Labels[KubernetesWriter.NameLabel]);
+        foreach (var (name, service) in Services.Select(kv => ((string)kv.Key, (Dictionary<object, object>)kv.Value)))
+        {
+            // A migration step is its service's init container of that name.
+            var step = ServiceDatabases.FirstOrDefault(d => d.Migrate == name).Service;
+            var pod = pods[step ?? name].Spec;
+            var container = step is null ? pod.Containers[0] : pod.InitContainers.Single(c => c.Name == "migrate");
+            Assert.True(service.GetValueOrDefault("read_only") as string == "true", $"{name}: read_only is {service.GetValueOrDefault("read_only") ?? "unset"}");
+            Assert.Equal(["ALL"], Strings(service.GetValueOrDefault("cap_drop")));
+            Assert.Equal(["no-new-privileges:true"], Strings(service.GetValueOrDefault("security_opt")));
+            Assert.Equal($"{pod.SecurityContext.RunAsUser}:{pod.SecurityContext.RunAsGroup}", service.GetValueOrDefault("user"));
+            var scratch = container.VolumeMounts.Where(m => pod.Volumes.Any(v => v.Name == m.Name && v.EmptyDir is not null)).Select(m => m.MountPath);
+            Assert.Equal(scratch.Order(), Strings(service.GetValueOrDefault("tmpfs")).Order());
+            Assert.Equal(container.Resources.Limits["memory"].ToInt64(), DockerBytes(service.GetValueOrDefault("mem_limit") as string));
+        }
+    }
+
+    /// <summary>A Docker memory size in bytes: <c>k</c>/<c>m</c>/<c>g</c> count in 1024s.</summary>
+    private static long DockerBytes(string? size)
+    {
+        var match = Regex.Match(size ?? "", "^([0-9]+)([bkmg]?)$");
+        Assert.True(match.Success, $"not a Docker memory size: '{size}'");
+        return long.Parse(match.Groups[1].Value) << match.Groups[2].Value switch { "k" => 10, "m" => 20, "g" => 30, _ => 0 };
     }
 
     [GeneratedRegex(@"\$\{([A-Z0-9_]+)(?::[-?][^}]*)?\}")]

@@ -61,6 +61,8 @@ public sealed class ComposeServiceTests
         Assert.Contains("    depends_on:\n      users-db:\n        condition: service_healthy\n", yaml);
         Assert.Contains("      start_period: 20s\n", yaml);
         Assert.Contains("volumes:\n  users-db-data: {}\n", yaml);
+        Assert.Contains("    user: \"70:70\"\n    read_only: true\n    tmpfs:\n    - /tmp\n    - /var/run/postgresql\n", yaml);
+        Assert.Contains("    cap_drop:\n    - ALL\n    security_opt:\n    - no-new-privileges:true\n    mem_limit: 512m\n", yaml);
         Assert.DoesNotContain("build:", yaml);
         Assert.DoesNotContain(": null", yaml);
     }
