@@ -39,8 +39,11 @@ public sealed record DatabaseConnectionBudget(int PoolPerProcess, int Processes)
         {
             return new DatabaseConnectionBudget(pool, replicas);
         }
-        // A rollout at the autoscaler's maximum runs the Deployment's surge on top (compose's recreate has none; it gets the same servers).
+        // A rollout at the autoscaler's maximum runs the Deployment's surge on top, and the old pods it replaced hold their
+        // pools until they have stopped (the preStop sleep, then the shutdown): the Deployment controller does not count
+        // stopping pods, so the next batch starts meanwhile. One batch of them is counted; a pod stops in seconds, well
+        // before the next batch is ready. Compose's recreate has none of this; it gets the same servers.
         var replicasAtMost = Math.Max(replicas, PublishOptions.From(configuration).MaxReplicas);
-        return new DatabaseConnectionBudget(pool, replicasAtMost + PublishOptions.RolloutSurge(replicasAtMost));
+        return new DatabaseConnectionBudget(pool, replicasAtMost + 2 * PublishOptions.RolloutSurge(replicasAtMost));
     }
 }

@@ -168,7 +168,8 @@ public sealed class ShopInfrastructure
                 .WithImage(BaseImages.RedisImage, BaseImages.RedisTag)
                 .WithRegistry(BaseImages.RedisRegistry)
                 .WithContainerRuntime(Images.RedisUser, Images.RedisGroup) // writes only to its data volume
-                .WithDeploymentMemory($"{Images.RedisMaxMemoryMiB}Mi", $"{Images.RedisMemoryLimitMiB}Mi")
+                // Requested above its data cap: the clients' buffers and Redis' own memory come on top of the data set.
+                .WithDeploymentMemory($"{Images.RedisMaxMemoryMiB + 64}Mi", $"{Images.RedisMemoryLimitMiB}Mi")
                 .WithArgs(RedisServerCommandLine);
             if (!EphemeralData)
             {

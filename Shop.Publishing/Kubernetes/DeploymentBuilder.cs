@@ -7,7 +7,9 @@ namespace Shop.Publishing;
 internal static class DeploymentBuilder
 {
     // No replica count: the HorizontalPodAutoscaler owns it (a count here would reset it on every apply).
-    // The surge is written out (Kubernetes' default) because the databases' max_connections counts its pods.
+    // The strategy is written out because the databases' max_connections counts its pods: a surge of 25 % (Kubernetes'
+    // default) and no old pod stopped before its replacement is ready (maxUnavailable 0, not the default 25 %), so a
+    // rollout runs at most the replicas, the surge, and the batch of old pods still stopping (DatabaseConnectionBudget).
     public static V1Deployment Build(ServicePlan plan, V1PodTemplateSpec template) => Typed(new V1Deployment
     {
         Metadata = Metadata(plan.Name, plan.Options),
@@ -18,7 +20,7 @@ internal static class DeploymentBuilder
             Strategy = new V1DeploymentStrategy
             {
                 Type = "RollingUpdate",
-                RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = $"{PublishOptions.RolloutSurgePercent}%" },
+                RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = $"{PublishOptions.RolloutSurgePercent}%", MaxUnavailable = 0 },
             },
         },
     });

@@ -202,7 +202,9 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
 
     /// <summary>
     /// The autoscaler may run <c>maxReplicas</c> of a service, and a rollout at that size starts the Deployment's
-    /// surge of new pods before the old ones go (Kubernetes' default maxSurge: 25 %, rounded up); each holds up to
+    /// surge of new pods before the old ones go (Kubernetes' default maxSurge: 25 %, rounded up), while the batch of
+    /// old pods it replaced still holds its pools until they have stopped (the controller does not count stopping
+    /// pods, and with maxUnavailable above 0 it would stop old pods before their replacements too); each holds up to
     /// <c>Database__MaxPoolSize</c> connections (+1: Orders' listening session). Its PostgreSQL server must accept
     /// them all beside the 3 connections it keeps for superusers (<c>superuser_reserved_connections</c>), which the
     /// services' roles cannot use, with room left for the migration step and an operator.
@@ -223,10 +225,12 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
                 .Select(x => int.Parse(args[x.i + 1]["max_connections=".Length..])).ToList();
             var maxConnections = setting.Count == 1 ? setting[0] : 100; // PostgreSQL's default
             var maxReplicas = autoscalers[service].Spec.MaxReplicas;
-            var surge = Surge(deployments[service].Spec.Strategy, maxReplicas);
-            var needed = (maxReplicas + surge) * (int.Parse(pool) + 1) + SuperuserReserved + 5;
+            var strategy = deployments[service].Spec.Strategy;
+            Assert.Equal("0", strategy?.RollingUpdate?.MaxUnavailable?.Value);
+            var surge = Surge(strategy, maxReplicas);
+            var needed = (maxReplicas + 2 * surge) * (int.Parse(pool) + 1) + SuperuserReserved + 5;
             Assert.True(maxConnections >= needed,
-                $"{server} accepts {maxConnections} connections; {maxReplicas} {service} replicas and a rollout's surge of {surge} with pools of {pool} (+1), "
+                $"{server} accepts {maxConnections} connections; {maxReplicas} {service} replicas, a rollout's surge of {surge} and as many old pods stopping, with pools of {pool} (+1), "
                 + $"{SuperuserReserved} reserved for superusers and 5 spare need {needed}.");
         }
 
