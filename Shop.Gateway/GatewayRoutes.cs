@@ -65,7 +65,9 @@ internal static class GatewayRoutes
     /// over every ready pod; the probes there reach whichever pod their connection landed on, so one pod that
     /// hangs or is shutting down would otherwise take the whole API out of the gateway (503 for every request,
     /// with the other pods healthy). A service that is really down still gets its 503 (connection refused,
-    /// <see cref="ForwarderErrorMiddleware"/>).
+    /// <see cref="ForwarderErrorMiddleware"/>). The price, taken knowingly: a lone instance that accepts connections
+    /// but never answers (run mode, compose) now costs each request the activity timeout (504 after 25 s) instead
+    /// of a 503 once two probes have failed.
     /// </summary>
     private static ClusterConfig Cluster(string name, string healthPath) => new()
     {

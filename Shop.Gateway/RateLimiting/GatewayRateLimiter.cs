@@ -8,7 +8,8 @@ using StackExchange.Redis;
 namespace Shop.Gateway.RateLimiting;
 
 /// <summary>
-/// Decides, per request, which bucket it draws from. Sign-in and order placement draw from buckets in Redis
+/// Decides, per request, which bucket it draws from. Sign-in, a user's change to their own account and order
+/// placement draw from buckets in Redis
 /// (shared by every gateway replica; a bucket sized for heavy traffic is leased a few tokens at a time, see
 /// <see cref="LeasedTokens"/>); every other request draws from this replica's own bucket in memory.
 /// When Redis cannot answer, the shared limits too are kept in this process — per replica, so looser by the
@@ -176,7 +177,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         var bucket = await BucketForAsync(resource);
         // The general request budget is kept per gateway replica, in memory: a Redis round trip on every
         // read cost the gateway most of its throughput (docs/performance.md), and a per-replica budget is
-        // only looser by the number of replicas. The sensitive flows (sign-in, orders) are shared in Redis.
+        // only looser by the number of replicas. The sensitive flows (sign-in, account changes, orders) are shared in Redis.
         if (bucket.Kind != "request" && await TakeSharedAsync(bucket) is { } shared)
         {
             return shared;

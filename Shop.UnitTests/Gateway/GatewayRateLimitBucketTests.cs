@@ -55,6 +55,8 @@ public sealed class GatewayRateLimitBucketTests
     [InlineData("POST", "/users/logout")]
     [InlineData("PATCH", "/users/8")]
     [InlineData("PATCH", "/users/me")]
+    [InlineData("PATCH", "/users//7")]
+    [InlineData("PATCH", "/users/7/x")]
     [InlineData("PATCH", "/orders/0b6c5e4e-0000-0000-0000-000000000001")]
     [InlineData("GET", "/users/7")]
     public void Every_other_request_draws_from_the_general_budget(string method, string path) =>
@@ -69,6 +71,8 @@ public sealed class GatewayRateLimitBucketTests
     [InlineData("/users/7/")]
     [InlineData("/users/007")]
     [InlineData("/users/+7")]
+    [InlineData("/users/ 7")]
+    [InlineData("/users/7 ")]
     [InlineData("/USERS/7")]
     public void A_users_change_to_their_own_account_draws_from_a_shared_bucket_per_address(string path)
     {
