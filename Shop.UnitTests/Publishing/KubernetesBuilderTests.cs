@@ -134,13 +134,14 @@ public sealed class KubernetesBuilderTests
     [Fact]
     public void Every_container_runs_hardened()
     {
-        var orders = Project("orders", ports: [Http(8080)], dependsOn: ["users"],
+        var orders = Project("orders", ports: [Http(8080)], dependsOn: ["orders-db", "users"],
             steps: [new DeployStep("migrate", [Literal("--migrate")], [new("ConnectionStrings__owner", ConnectionString)], [])]);
-        var model = Model(orders, Project("users", ports: [Http(8080)]));
+        var model = Model(orders, Project("users", ports: [Http(8080)]), Database("orders-db"));
 
         var pod = Objects(orders, model).OfType<V1Deployment>().Single().Spec.Template.Spec;
 
-        Assert.Equal(["wait-for-users", "migrate"], pod.InitContainers.Select(c => c.Name));
+        // A wait for its database (not for another service: ContainerBuilder.WaitForDependencies), then its step.
+        Assert.Equal(["wait-for-orders-db", "migrate"], pod.InitContainers.Select(c => c.Name));
         Assert.All(pod.InitContainers.Concat(pod.Containers), c =>
         {
             Assert.True(c.SecurityContext.ReadOnlyRootFilesystem);
