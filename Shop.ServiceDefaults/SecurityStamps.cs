@@ -20,7 +20,8 @@ public enum AccessTokenState { Current, Stale, Revoked }
 /// Makes authorization follow the account's current state rather than what its token said when it
 /// was issued. Every access token carries the account's security stamp (<c>sst</c>) and its sign-in
 /// session (<c>sid</c>). Users raises the stamp on a role change, deactivation, password or email
-/// change and sign-out everywhere, and writes it to Redis before it answers; every service compares
+/// change and sign-out everywhere, and writes it to Redis before it answers (or, where Redis refuses the
+/// write, deletes the older one); every service compares
 /// the token's stamp with Redis' on each authenticated request, so the change holds from the next
 /// request on. A revoked session (sign-out, refresh-token reuse) is a Redis key that lives as long as
 /// an access token can. When Redis has no stamp (evicted, restarted, unreachable), the source
@@ -89,25 +90,47 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
             }
             if (redisAnswered)
             {
-                await PublishAsync(userId, current.Value);
+                // A refill that fails is not news: Users warned when it could not publish, and a full Redis
+                // would otherwise log a warning on every authenticated request of every service.
+                await PublishAsync(userId, current.Value, LogLevel.Debug);
             }
         }
         return current == stamp ? AccessTokenState.Current : AccessTokenState.Stale;
     }
 
     /// <summary>Records the account's stamp. Users calls it after every change that raised it, before answering.</summary>
-    public async Task PublishAsync(int userId, int stamp)
+    public Task PublishAsync(int userId, int stamp) => PublishAsync(userId, stamp, LogLevel.Warning);
+
+    private async Task PublishAsync(int userId, int stamp, LogLevel failureLevel)
     {
+        var db = redis.GetDatabase(RedisDatabase);
+        string reason;
         try
         {
-            await redis.GetDatabase(RedisDatabase).ScriptEvaluateAsync(SetIfNotOlderScript,
+            await db.ScriptEvaluateAsync(SetIfNotOlderScript,
                 [StampKey(userId)], [stamp, (long)StampTtl.TotalMilliseconds]).WithinCallBound();
+            return;
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
-            // Readers that miss the key ask the source; the danger is a key left at an older stamp.
-            // Deleting it is what is needed, and it cannot be done while Redis is away: say so loudly.
-            logger.LogWarning("Could not publish security stamp {Stamp} of user {UserId}: Redis unavailable. Old tokens stay valid until Redis has the new stamp or they expire.", stamp, userId);
+            reason = e.Message;
+        }
+
+        // The danger is a key left at an older stamp, which every service would keep accepting old tokens
+        // against. Deleting it is what is needed: readers that miss the key ask the source for the new stamp.
+        // A full Redis (maxmemory with noeviction: "OOM command not allowed") refuses the write but still
+        // deletes; so does one that only timed out on the write. A delete is always safe, it costs the next
+        // readers one lookup at the source each.
+        try
+        {
+            await db.KeyDeleteAsync(StampKey(userId)).WithinCallBound();
+            logger.Log(failureLevel, "Could not publish security stamp {Stamp} of user {UserId} ({Reason}); deleted its Redis key instead, so every service asks Users for the stamp until Redis has it again.",
+                stamp, userId, reason);
+        }
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
+        {
+            logger.Log(failureLevel, "Could not publish security stamp {Stamp} of user {UserId} nor delete the older one ({Reason}; the delete: {DeleteReason}). Where Redis still holds an older stamp, the account's access tokens issued before the change stay valid until Redis has the new stamp or loses the key (its TTL, a day), or they expire (Jwt:Lifetime).",
+                stamp, userId, reason, e.Message);
         }
     }
 
@@ -120,7 +143,8 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
-            logger.LogWarning("Could not mark session {SessionId} revoked: Redis unavailable. Its access token stays valid until it expires; it cannot be refreshed.", sessionId);
+            // No delete helps here: the marker is the only record that the session's access tokens are revoked.
+            logger.LogWarning("Could not mark session {SessionId} revoked ({Reason}). Its access tokens stay valid until they expire; they cannot be refreshed.", sessionId, e.Message);
         }
     }
 
