@@ -88,8 +88,13 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     /// </summary>
     internal static Bucket? SharedBucket(HttpRequest request, IPAddress address, string? userKey, GatewayRateLimitOptions options)
     {
+        var patch = HttpMethods.IsPatch(request.Method);
+        if (!patch && !HttpMethods.IsPost(request.Method))
+        {
+            return null; // every read, among others: decided before the path is copied and lower-cased
+        }
         var path = request.Path.Value?.TrimEnd('/').ToLowerInvariant() ?? "";
-        if (HttpMethods.IsPatch(request.Method))
+        if (patch)
         {
             // A change of one's own email or password checks the current password: a password hash, as costly as a
             // sign-in, which the user's own request budget (100 a second) would let every account of one address
@@ -98,10 +103,6 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             return userKey is not null && IsOwnAccount(path, userKey)
                 ? new Bucket("account-change", $"rl:account:{ClientKey(address)}", options.AccountChange)
                 : null;
-        }
-        if (!HttpMethods.IsPost(request.Method))
-        {
-            return null;
         }
         if (SignInPaths.Contains(path))
         {
