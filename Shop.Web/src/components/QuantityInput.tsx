@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from "react";
+import { useId, useState } from "react";
 import { MAX_LINE_QTY, clampQty } from "../lib/cart";
 
 /** Quantity editor: − / + buttons and a number field committed on blur or Enter. */
@@ -16,7 +16,14 @@ export function QuantityInput({
   const [draft, setDraft] = useState(String(value));
   const [note, setNote] = useState("");
   const noteId = useId();
-  useEffect(() => setDraft(String(value)), [value]);
+  // A quantity changed from outside (the − / + buttons, another tab) replaces the draft. Adjusted while rendering,
+  // not in an effect: an effect runs after the first render too, and its stale "3" would overwrite what a shopper
+  // typed in between (the cause of a flaky cart test on a loaded machine).
+  const [shown, setShown] = useState(value);
+  if (shown !== value) {
+    setShown(value);
+    setDraft(String(value));
+  }
   const upper = Math.min(MAX_LINE_QTY, max && max > 0 ? max : MAX_LINE_QTY);
 
   function commit() {

@@ -1,0 +1,42 @@
+// @vitest-environment jsdom
+import { useLayoutEffect, useRef, useState } from "react";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { fireEvent as dispatch } from "@testing-library/dom"; // no act(): this runs inside a commit
+import { QuantityInput } from "./QuantityInput";
+
+afterEach(cleanup);
+
+/** A cart line of 3 with 3 in stock whose field is typed into as soon as it is on the page, before React's passive
+ *  effects of that first render have run (what a shopper, or a test on a loaded machine, can do). */
+function TypedAtOnce({ typed }: { typed: string }) {
+  const [qty, setQty] = useState(3);
+  const box = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    dispatch.change(box.current!.querySelector("input")!, { target: { value: typed } });
+  }, [typed]);
+  return (
+    <div ref={box}>
+      <QuantityInput value={qty} max={3} label="quantity of Mug" onChange={setQty} />
+    </div>
+  );
+}
+
+describe("QuantityInput", () => {
+  it("keeps what was typed before its first render's effects ran, and says why it holds less", () => {
+    render(<TypedAtOnce typed="10" />);
+    const input = screen.getByRole("spinbutton", { name: "quantity of Mug" }) as HTMLInputElement;
+    expect(input.value).toBe("10");
+    fireEvent.keyDown(input, { key: "Enter" });
+    expect(input.value).toBe("3");
+    expect(document.getElementById(input.getAttribute("aria-describedby") ?? "")?.textContent).toBe("Only 3 in stock.");
+  });
+
+  it("shows a quantity changed from outside (another tab, the + button) in place of the draft", () => {
+    const { rerender } = render(<QuantityInput value={2} max={5} label="q" onChange={() => {}} />);
+    const input = screen.getByRole("spinbutton", { name: "q" }) as HTMLInputElement;
+    fireEvent.change(input, { target: { value: "4" } });
+    rerender(<QuantityInput value={5} max={5} label="q" onChange={() => {}} />);
+    expect(input.value).toBe("5");
+  });
+});
