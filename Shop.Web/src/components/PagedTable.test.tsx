@@ -90,6 +90,9 @@ describe("PagedTable", () => {
     const onChange = vi.fn();
     renderFruits({ load: async () => page([], 2, 2), offset: 2, onChange });
     await vi.waitFor(() => expect(onChange).toHaveBeenCalledWith(0));
+    // Rows exist, on an earlier page: while it moves there the list is not "empty".
+    expect(screen.getByRole("status").textContent).toBe("Loading fruit…");
+    expect(screen.queryByText("No fruit")).toBeNull();
   });
 
   it("an empty first page stays where it is", async () => {

@@ -29,9 +29,9 @@ export function PagedTable<T>({
   /** The page size the query asked for, its offset, how to move to another offset, and the pager's name. */
   pages: { size: number; offset: number; onChange: (offset: number) => void; label: string };
 }) {
-  useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
+  const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
 
-  if (query.isPending) return <Loading label={loadingLabel} />;
+  if (query.isPending || movingBack) return <Loading label={loadingLabel} />;
   if (query.isError) return <ErrorAlert error={query.error} />;
   if (query.data.items.length === 0) return <>{empty}</>;
   return (

@@ -4,13 +4,14 @@ import type { Paged } from "../api/types";
 /**
  * A page past the end (its last rows deleted, or filtered away by a change) moves to the last page there is,
  * rather than showing "empty" with no pager to go back by. Shared by every paged list (PagedTable, the catalogue).
+ * Returns whether it is on its way there: the list then says it is loading, not that it is empty, since rows exist.
  */
 export function useBackFromPastTheEnd(
   page: Paged<unknown> | undefined,
   size: number,
   offset: number,
   onChange: (offset: number) => void,
-): void {
+): boolean {
   const lastOffset = page && page.items.length === 0 && offset > 0
     ? Math.max(0, Math.floor((page.total - 1) / size) * size)
     : null;
@@ -20,4 +21,5 @@ export function useBackFromPastTheEnd(
   useEffect(() => {
     if (lastOffset !== null) change.current(lastOffset);
   }, [lastOffset]);
+  return lastOffset !== null;
 }

@@ -53,7 +53,7 @@ export default function CatalogPage() {
     placeholderData: keepPreviousData,
   });
 
-  useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => update({ offset: o }));
+  const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => update({ offset: o }));
 
   function addItem(item: InventoryItem) {
     add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);
@@ -88,7 +88,7 @@ export default function CatalogPage() {
         {lastAdded ? `${lastAdded} added to cart` : ""}
       </div>
 
-      {query.isPending ? (
+      {query.isPending || movingBack ? (
         <Loading label="Loading the catalogue…" />
       ) : query.isError ? (
         <ErrorAlert error={query.error} />
