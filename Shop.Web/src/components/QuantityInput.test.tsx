@@ -39,4 +39,18 @@ describe("QuantityInput", () => {
     rerender(<QuantityInput value={5} max={5} label="q" onChange={() => {}} />);
     expect(input.value).toBe("5");
   });
+
+  it("words the note from the stock as it is now, and drops it once the line is below its limit", () => {
+    const line = (value: number, max: number) => <QuantityInput value={value} max={max} label="q" onChange={() => {}} />;
+    const { rerender } = render(line(3, 3));
+    const input = screen.getByRole("spinbutton", { name: "q" }) as HTMLInputElement;
+    const note = () => document.getElementById(input.getAttribute("aria-describedby") ?? "")?.textContent;
+    fireEvent.change(input, { target: { value: "10" } });
+    fireEvent.keyDown(input, { key: "Enter" });
+    expect(note()).toBe("Only 3 in stock.");
+    rerender(line(2, 2)); // the stock fell to 2 and the cart followed it
+    expect(note()).toBe("Only 2 in stock.");
+    rerender(line(2, 8)); // restocked: 2 is no longer the most the cart may hold
+    expect(note()).toBeUndefined();
+  });
 });

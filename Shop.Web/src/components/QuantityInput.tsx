@@ -14,7 +14,9 @@ export function QuantityInput({
   onChange: (qty: number) => void;
 }) {
   const [draft, setDraft] = useState(String(value));
-  const [note, setNote] = useState("");
+  // Whether the last commit asked for more than the cart may hold. The note is worded from today's limit each render,
+  // so a stock figure refreshed since (or a line no longer at its limit) never leaves an outdated "Only 3 in stock.".
+  const [capped, setCapped] = useState(false);
   const noteId = useId();
   // A quantity changed from outside (the − / + buttons, another tab) replaces the draft. Adjusted while rendering,
   // not in an effect: an effect runs after the first render too, and its stale "3" would overwrite what a shopper
@@ -25,6 +27,7 @@ export function QuantityInput({
     setDraft(String(value));
   }
   const upper = Math.min(MAX_LINE_QTY, max && max > 0 ? max : MAX_LINE_QTY);
+  const note = !capped || value < upper ? "" : upper < MAX_LINE_QTY ? `Only ${upper} in stock.` : `At most ${MAX_LINE_QTY} per order.`;
 
   function commit() {
     const n = Number.parseInt(draft, 10);
@@ -41,12 +44,12 @@ export function QuantityInput({
     const held = clampQty(n, max);
     setDraft(String(held));
     // (Editing the field clears the note; committing the held amount again, as a blur after Enter does, keeps it.)
-    if (held < n) setNote(upper < MAX_LINE_QTY ? `Only ${upper} in stock.` : `At most ${MAX_LINE_QTY} per order.`);
+    if (held < n) setCapped(true);
     onChange(held);
   }
 
   function step(qty: number) {
-    setNote("");
+    setCapped(false);
     onChange(qty);
   }
 
@@ -68,7 +71,7 @@ export function QuantityInput({
           value={draft}
           onChange={(e) => {
             setDraft(e.target.value);
-            setNote("");
+            setCapped(false);
           }}
           onBlur={commit}
           onKeyDown={(e) => {
