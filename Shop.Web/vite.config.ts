@@ -43,5 +43,8 @@ export default defineConfig({
     environment: "node",
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test-setup.ts"],
+    // Above the 5 s each findBy/waitFor may take (test-setup.ts): a test with several waits on a loaded machine ends
+    // with the wait that failed, not a bare "Test timed out".
+    testTimeout: 20_000,
   },
 });

@@ -12,9 +12,11 @@ export function useBackFromPastTheEnd(
   offset: number,
   onChange: (offset: number) => void,
 ): boolean {
-  const lastOffset = page && page.items.length === 0 && offset > 0
-    ? Math.max(0, Math.floor((page.total - 1) / size) * size)
-    : null;
+  // Null when there is nowhere to move: a page the count says is there but that came back without rows (a delete
+  // between the count and the rows) stays, showing "empty", rather than "loading" until the next refetch. Compared
+  // with the offset the page was read at: while the earlier page loads, the one shown is still the old one.
+  const target = page && page.items.length === 0 && offset > 0 ? Math.max(0, Math.floor((page.total - 1) / size) * size) : null;
+  const lastOffset = target === page?.offset ? null : target;
   // Once per page found past the end, whatever function the caller passes each render.
   const change = useRef(onChange);
   change.current = onChange;

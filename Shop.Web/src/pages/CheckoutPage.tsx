@@ -42,12 +42,16 @@ export default function CheckoutPage() {
   // sessionStorage so a reload during a slow request still reuses it).
   const attempt = useRef<CheckoutAttempt | null>(loadAttempt());
   const inFlight = useRef(false);
+  // Set before the cart is emptied: TanStack calls onSuccess before isSuccess turns true, and the order's page may
+  // still be loading, so without it the checkout would say "Your cart is empty" right after the order was placed.
+  const placed = useRef(false);
 
   const placeOrder = useMutation({
     mutationFn: ({ body, key }: { body: OrderRequest; key: string }) => api.placeOrder(body, key),
     onSuccess: (order: Order) => {
       attempt.current = null;
       storeAttempt(null);
+      placed.current = true;
       queryClient.setQueryData(queryKeys.order(order.id), order);
       void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
       void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
@@ -77,7 +81,7 @@ export default function CheckoutPage() {
     placeOrder.mutate({ body, key: attempt.current.key });
   }
 
-  if (cart.length === 0 && !placeOrder.isSuccess) {
+  if (cart.length === 0 && !placeOrder.isSuccess && !placed.current) {
     return <EmptyCart title="Checkout" />;
   }
 

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useCallback, useId, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, itemsOf } from "../../api/client";
 import { fieldError } from "../../api/errors";
@@ -137,8 +137,9 @@ function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => 
   const [copied, setCopied] = useState<"yes" | "no" | null>(null);
   const headingId = useId(); // several boxes can be open at once: a creation's and rotations'
   const heading = useRef<HTMLHeadingElement>(null);
-  // The box replaces the button that made it (focus would fall to the page) and must be read now: move focus to it.
-  useEffect(() => heading.current?.focus(), []);
+  // The box replaces the button that made it (focus would fall to the page) and must be read now: move focus to it,
+  // before the box is painted (a passive effect could run after a keystroke already went to the page).
+  useLayoutEffect(() => heading.current?.focus(), []);
   async function copy() {
     try {
       await navigator.clipboard.writeText(webhook.secret ?? "");
