@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { api, buildUrl, setUnauthorizedHandler } from "./client";
+import { api, buildUrl, endSession, setUnauthorizedHandler } from "./client";
 import { ApiError } from "./errors";
 import { clearSession, getSession, saveSession } from "./session";
 
@@ -93,6 +93,31 @@ describe("api client", () => {
     expect((fetchMock.mock.calls[2][1]?.headers as Record<string, string>).Authorization).toBe("Bearer new");
     expect(getSession()?.token).toBe("new");
     expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
+  it("a refresh that comes back as another user (signed in from another tab) ends this tab's session rather than becoming them", async () => {
+    saveSession({ access_token: "old", token_type: "bearer", expires_in: 3600, user });
+    const onUnauthorized = vi.fn();
+    setUnauthorizedHandler(onUnauthorized);
+    const bob = { ...user, id: 3, name: "Bob", email: "bob@example.com" };
+    fetchMock.mockResolvedValueOnce(jsonResponse(401, { title: "Unauthorized", status: 401 }, "application/problem+json"));
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, { access_token: "bobs", token_type: "bearer", expires_in: 600, user: bob }));
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, bob));
+    await expect(api.me()).rejects.toBeInstanceOf(ApiError);
+    expect(getSession()).toBeNull();
+    expect(onUnauthorized).toHaveBeenCalledTimes(1);
+    expect(fetchMock).toHaveBeenCalledTimes(2); // not sent again with Bob's token
+  });
+
+  it("signing out a tab whose token expired does not sign out another user signed in from another tab since", async () => {
+    saveSession({ access_token: "old", token_type: "bearer", expires_in: 1, user });
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 60_000);
+    const bob = { ...user, id: 3, name: "Bob", email: "bob@example.com" };
+    fetchMock.mockResolvedValue(jsonResponse(200, { access_token: "bobs", token_type: "bearer", expires_in: 600, user: bob }));
+    await endSession();
+    vi.restoreAllMocks();
+    expect(getSession()).toBeNull();
+    expect(fetchMock.mock.calls.map(([url]) => url)).toEqual(["/users/token/refresh"]); // no /users/logout with Bob's token
   });
 
   it("refreshes an expired access token before sending, once for concurrent requests", async () => {

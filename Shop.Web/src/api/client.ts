@@ -99,8 +99,17 @@ let refreshing: Promise<Refresh> | null = null;
  */
 export function refreshSession(): Promise<Refresh> {
   refreshing ??= fetchRefreshedTokens()
-    .then((refresh) => {
-      if (refresh.outcome === "refreshed" && getSession()) saveSession(refresh.tokens);
+    .then((refresh): Refresh => {
+      const current = getSession();
+      if (refresh.outcome !== "refreshed" || !current) return refresh;
+      // The refresh cookie is the browser's, shared by its tabs: after someone signed in as another user in another
+      // tab, it names them. This tab's session (and the data it shows) was the first user's: it ends, rather than
+      // quietly becoming the other user's with the first one's pages still on screen.
+      if (refresh.tokens.user.id !== current.user.id) {
+        clearSession();
+        return { outcome: "ended" };
+      }
+      saveSession(refresh.tokens);
       return refresh;
     })
     .finally(() => {
@@ -124,8 +133,9 @@ export async function endSession(): Promise<void> {
   let token: string | undefined = session.token;
   if (tokenNeedsRefresh(session)) {
     const refresh = await fetchRefreshedTokens();
-    // Ended: the server has ended the session already. Unavailable: it ends when its refresh token expires.
-    token = refresh.outcome === "refreshed" ? refresh.tokens.access_token : undefined;
+    // Ended: the server has ended the session already. Unavailable: it ends when its refresh token expires. Another
+    // user's tokens (signed in from another tab since): theirs is not the session being signed out here.
+    token = refresh.outcome === "refreshed" && refresh.tokens.user.id === session.user.id ? refresh.tokens.access_token : undefined;
   }
   if (!token) return;
   try {
