@@ -5,6 +5,7 @@ import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
 import { Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../components/ui";
+import { MAX_LINES, MAX_LINE_QTY } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
 import { useCart } from "../lib/useCart";
@@ -55,9 +56,10 @@ export default function CatalogPage() {
 
   const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => update({ offset: o }));
 
-  function addItem(item: InventoryItem) {
+  function addItem(item: InventoryItem, inCart: number) {
     add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);
-    setLastAdded(item.name);
+    // Says how many are in the cart now: a screen reader announces a change, so the same words twice would be silent.
+    setLastAdded(`${item.name} added to cart: ${inCart + 1} in your cart.`);
   }
 
   return (
@@ -85,7 +87,7 @@ export default function CatalogPage() {
       </div>
 
       <div aria-live="polite" className="sr-only">
-        {lastAdded ? `${lastAdded} added to cart` : ""}
+        {lastAdded ?? ""}
       </div>
 
       {query.isPending || movingBack ? (
@@ -101,6 +103,12 @@ export default function CatalogPage() {
           <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
             {query.data.items.map((item) => {
               const inCart = cart.find((l) => l.sku === item.sku)?.qty ?? 0;
+              // Where one more would not fit (the cart keeps at most the stock, 1000 a line, 100 lines), the button says
+              // why instead of doing nothing when pressed.
+              const full =
+                item.qty > 0 && inCart >= Math.min(item.qty, MAX_LINE_QTY)
+                  ? inCart >= MAX_LINE_QTY ? `At most ${MAX_LINE_QTY} per order are in your cart.` : `All ${item.qty} in stock are in your cart.`
+                  : !inCart && cart.length >= MAX_LINES ? `Your cart has ${MAX_LINES} lines, the most an order can hold.` : null;
               return (
                 <li key={item.sku}>
                   <article
@@ -121,9 +129,10 @@ export default function CatalogPage() {
                       {inCart ? <span className="text-xs text-stone-500">{inCart} in cart</span> : null}
                     </div>
                     <div className="mt-auto pt-5">
-                      <Button className="w-full" disabled={item.qty <= 0} onClick={() => addItem(item)}>
+                      <Button className="w-full" disabled={item.qty <= 0 || full !== null} onClick={() => addItem(item, inCart)}>
                         Add to cart
                       </Button>
+                      {full ? <p className="mt-2 text-xs text-stone-500">{full}</p> : null}
                     </div>
                   </article>
                 </li>

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 // Accessibility contract of the pages (labels, button names, headings) and checkout behaviour.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
 import { createQueryClient } from "../api/queries";
@@ -136,6 +136,14 @@ describe("pages", () => {
     fireEvent.click(buttons[0]);
     expect(screen.getByRole("link", { name: "Cart (2)" })).toBeTruthy();
     expect(String(fetchMock.mock.calls[0][0])).toContain("/inventory/?");
+    const announced = () => document.querySelector("[aria-live=polite].sr-only")?.textContent;
+    expect(announced()).toBe("Mug added to cart: 2 in your cart.");
+    fireEvent.click(buttons[0]); // the third of 3 in stock
+    expect(announced()).toBe("Mug added to cart: 3 in your cart.");
+    // With every unit in stock in the cart, another click would do nothing: the button says so instead.
+    const mug = screen.getByRole("article", { name: "Mug" });
+    expect((within(mug).getByRole("button", { name: "Add to cart" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(within(mug).getByText("All 3 in stock are in your cart.")).toBeTruthy();
   });
 
   it("checkout: a double click places one order with one Idempotency-Key, then shows the order", async () => {
