@@ -266,7 +266,7 @@ public sealed class FaultTests(ShopApp shop)
         Task? stopping = null;
         try
         {
-            receiver.HoldUntilReleased(TimeSpan.FromSeconds(4.5)); // under the 5 s attempt timeout
+            receiver.HoldUntilReleased(TimeSpan.FromSeconds(7.5)); // under the test app's 8 s attempt timeout
             var sku = await shop.NewItemAsync();
             var (client, _) = await shop.NewUserAsync();
             var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
@@ -283,7 +283,7 @@ public sealed class FaultTests(ShopApp shop)
                 {
                     return true;
                 }
-            }, ok => ok, TimeSpan.FromSeconds(4), TimeSpan.FromMilliseconds(50));
+            }, ok => ok, TimeSpan.FromSeconds(7), TimeSpan.FromMilliseconds(50));
             Assert.True(stopped, "Orders did not stop taking requests while the delivery was held");
             receiver.Release();
             await stopping;

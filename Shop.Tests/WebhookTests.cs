@@ -85,7 +85,7 @@ public sealed class WebhookTests(ShopApp shop)
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.HoldEach(TimeSpan.FromSeconds(1));
-        receiver.HoldUntilReleased(TimeSpan.FromSeconds(3)); // both under the 5 s attempt timeout
+        receiver.HoldUntilReleased(TimeSpan.FromSeconds(6)); // both under the test app's 8 s attempt timeout
         var admin = await shop.AdminAsync();
         var (hookId, _) = await SubscribeAsync(admin, receiver.Url, "order.created", "order.status_changed");
         try
@@ -141,7 +141,7 @@ public sealed class WebhookTests(ShopApp shop)
         {
             var userId = Random.Shared.Next(1_000_000, 2_000_000);
             receiver.FailFirst(userId, 1);
-            receiver.HoldUntilReleased(TimeSpan.FromSeconds(4));
+            receiver.HoldUntilReleased(TimeSpan.FromSeconds(7));
             await using var db = await shop.OpenDatabaseAsync("ordersdb");
             var orderId = (await InsertDeliveriesAsync(db, hookId, userId, count: 1, dueAgo: TimeSpan.Zero))[0];
             Assert.True(await receiver.WaitForInFlightAsync(Patience), "the delivery was not sent");
@@ -169,7 +169,7 @@ public sealed class WebhookTests(ShopApp shop)
         // Subscribers are separate integrations: one that takes seconds to answer (still within the attempt
         // timeout) must cost only its own deliveries that time, not every other subscriber's.
         await using var slow = await WebhookReceiver.StartAsync();
-        slow.HoldUntilReleased(TimeSpan.FromSeconds(4));
+        slow.HoldUntilReleased(TimeSpan.FromSeconds(7)); // under the test app's 8 s attempt timeout
         await using var fast = await WebhookReceiver.StartAsync();
         var admin = await shop.AdminAsync();
         var (slowHook, _) = await SubscribeAsync(admin, slow.Url, "order.created");
@@ -187,7 +187,7 @@ public sealed class WebhookTests(ShopApp shop)
             var heldUntilTimeout = slow.HeldUntilTimeout;
             slow.Release();
             Assert.True(heldUntilTimeout == 0,
-                $"the fast subscriber got the second order only after {heldUntilTimeout} of the slow subscriber's deliveries had been held for the whole 4 s");
+                $"the fast subscriber got the second order only after {heldUntilTimeout} of the slow subscriber's deliveries had been held for the whole 7 s");
 
             Assert.NotNull(await slow.WaitForAsync(first, "order.created", Patience));
             Assert.NotNull(await slow.WaitForAsync(second, "order.created", Patience));

@@ -119,6 +119,9 @@ public abstract class ShopAppHost : IAsyncLifetime
             .WithEnvironment("Webhooks__RetrySchedule__3", "00:00:02")
             .WithEnvironment("Webhooks__RetrySchedule__4", "00:00:03")
             .WithEnvironment("Webhooks__PollInterval", "00:00:00.200")
+            // Room for the tests that hold a delivery open while they act (up to 7.5 s; 5 s, the default, left a loaded
+            // machine little). ClaimLease (60 s) must stay above it × ceil(BatchSize 100 / 16 at once) = 56 s.
+            .WithEnvironment("Webhooks__AttemptTimeout", "00:00:08")
             .WithEnvironment("Webhooks__BlockPrivateNetworks", "true")
             .WithEnvironment("Webhooks__AllowLoopback", "true")
             // The production target rules (https, ports 80/443) on; loopback receivers are exempt from them.
