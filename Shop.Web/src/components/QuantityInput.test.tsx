@@ -53,4 +53,16 @@ describe("QuantityInput", () => {
     rerender(line(2, 8)); // restocked: 2 is no longer the most the cart may hold
     expect(note()).toBeUndefined();
   });
+
+  it("says why when the stock fell below the line's quantity (read again at checkout), though nothing was typed", () => {
+    const line = (value: number, max: number) => <QuantityInput value={value} max={max} label="q" onChange={() => {}} />;
+    const { rerender } = render(line(5, 2));
+    const input = screen.getByRole("spinbutton", { name: "q" }) as HTMLInputElement;
+    const note = () => document.getElementById(input.getAttribute("aria-describedby") ?? "")?.textContent;
+    expect(note()).toBe("Only 2 in stock.");
+    expect((screen.getByRole("button", { name: "Increase q" }) as HTMLButtonElement).disabled).toBe(true);
+    rerender(line(5, 0)); // sold out
+    expect(note()).toBe("Out of stock.");
+    expect((screen.getByRole("button", { name: "Increase q" }) as HTMLButtonElement).disabled).toBe(true);
+  });
 });

@@ -27,7 +27,18 @@ export function QuantityInput({
     setDraft(String(value));
   }
   const upper = Math.min(MAX_LINE_QTY, max && max > 0 ? max : MAX_LINE_QTY);
-  const note = !capped || value < upper ? "" : upper < MAX_LINE_QTY ? `Only ${upper} in stock.` : `At most ${MAX_LINE_QTY} per order.`;
+  // The cart does not hold 0 as a limit (clampQty), but a stock read as 0 (at checkout) still has to be said.
+  const soldOut = max === 0;
+  // The note also stands without a capped commit when the line holds more than the limit: the stock fell after the
+  // line was filled (checkout reads it again), and the shopper must see why "+" is off and the order is refused.
+  const over = value > upper || (capped && value === upper);
+  const note = soldOut
+    ? "Out of stock."
+    : !over
+      ? ""
+      : upper < MAX_LINE_QTY
+        ? `Only ${upper} in stock.`
+        : `At most ${MAX_LINE_QTY} per order.`;
 
   function commit() {
     const n = Number.parseInt(draft, 10);
@@ -79,7 +90,7 @@ export function QuantityInput({
           }}
           className="w-12 border-0 bg-transparent p-0 text-center text-sm text-stone-900 focus:ring-0 [appearance:textfield] [&::-webkit-inner-spin-button]:appearance-none"
         />
-        <button type="button" className={`${btn} rounded-r-lg`} aria-label={`Increase ${label}`} disabled={value >= upper} onClick={() => step(value + 1)}>
+        <button type="button" className={`${btn} rounded-r-lg`} aria-label={`Increase ${label}`} disabled={value >= upper || soldOut} onClick={() => step(value + 1)}>
           +
         </button>
       </div>
