@@ -81,4 +81,10 @@ describe("cart", () => {
       { sku: "D", name: "D", price: 3, qty: MAX_LINE_QTY, stock: undefined },
     ]);
   });
+
+  it("keeps a stored quantity above the stock last read, so a reload does not lower it without a word", () => {
+    // Checkout stores today's stock without touching the quantity; the cart then says "Only 2 in stock.".
+    const raw = JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 2 }]);
+    expect(parseCart(raw)).toEqual([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 2 }]);
+  });
 });

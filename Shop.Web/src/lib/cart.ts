@@ -113,7 +113,9 @@ export function parseCart(raw: string | null): Cart {
         sku: l.sku,
         name: typeof l.name === "string" ? l.name : l.sku,
         price: l.price,
-        qty: clampQty(l.qty, stock),
+        // Not capped at the stock: a line above it (the stock fell, read at checkout) stays as the shopper left it,
+        // and the cart and checkout say why it cannot be ordered so; lowering it here would do it without a word.
+        qty: clampQty(l.qty),
         stock,
       });
     }
