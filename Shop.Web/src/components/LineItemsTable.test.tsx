@@ -30,13 +30,13 @@ describe("LineItemsTable", () => {
     expect(screen.queryByText("Not enough stock")).toBeNull();
   });
 
-  it("marks a short line and says so", () => {
+  it("marks a line that cannot be ordered so and says why", () => {
     render(
       <LineItemsTable
         caption="Order summary"
         priceLabel="Price"
         lines={[
-          { sku: "MUG", name: "Mug", qty: 5, unitPrice: 8.5, total: 42.5, short: true },
+          { sku: "MUG", name: "Mug", qty: 5, unitPrice: 8.5, total: 42.5, problem: "Not enough stock" },
           { sku: "CAP", name: "Cap", qty: 1, unitPrice: 12, total: 12 },
         ]}
       />,

@@ -9,8 +9,10 @@ export interface LineItem {
   qty: number;
   unitPrice: number;
   total: number;
-  /** Marks the line and says "Not enough stock" (the server refused this quantity). */
-  short?: boolean;
+  /** Marks the line and says what stands between it and the order ("Not enough stock"). */
+  problem?: string;
+  /** What the shopper can do about the problem here (a Remove button). */
+  action?: ReactNode;
 }
 
 /** The lines of a cart or an order: item, quantity, unit price (hidden on phones) and line total. */
@@ -34,11 +36,12 @@ export function LineItemsTable({
   return (
     <DataTable columns={columns} caption={caption} footer={footer}>
       {lines.map((line) => (
-        <tr key={line.sku} className={cx(line.short && "bg-red-50")}>
+        <tr key={line.sku} className={cx(line.problem && "bg-red-50")}>
           <td className="px-4 py-3">
             <p className="font-medium wrap-anywhere text-stone-900">{line.name}</p>
             <p className="font-mono text-xs break-all text-stone-500">{line.sku}</p>
-            {line.short ? <p className="mt-1 text-xs font-medium text-red-700">Not enough stock</p> : null}
+            {line.problem ? <p className="mt-1 text-xs font-medium text-red-700">{line.problem}</p> : null}
+            {line.action}
           </td>
           <td className="px-4 py-3 text-right">{line.qty}</td>
           <td className="hidden px-4 py-3 text-right sm:table-cell">{formatMoney(line.unitPrice)}</td>

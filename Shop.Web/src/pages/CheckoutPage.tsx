@@ -1,14 +1,14 @@
-import { useEffect, useRef, useState } from "react";
-import { useMutation, useQueries, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useRef, useState } from "react";
+import { useMutation, useQueries, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { api } from "../api/client";
-import { ApiError } from "../api/errors";
+import { ApiError, errorMessage } from "../api/errors";
 import { queryKeys } from "../api/queries";
-import type { Order, OrderRequest } from "../api/types";
+import type { InventoryItem, Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
 import { LineItemsTable } from "../components/LineItemsTable";
 import { Alert, Button, Card, ErrorAlert, PageHeader } from "../components/ui";
-import { cartTotal, lineTotal, toOrderRequest, type PriceChange } from "../lib/cart";
+import { cartTotal, lineTotal, toOrderRequest, withCurrentItems, type PriceChange } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import {
   attemptFor,
@@ -19,8 +19,18 @@ import {
 } from "../lib/idempotency";
 import { useCart } from "../lib/useCart";
 
+/** Where the read of a line's item today stands: under way, gone from the shop (404), failed for now, or read. */
+type Read = "checking" | "gone" | "failed" | "read";
+
+function readOf(query: UseQueryResult<InventoryItem>): Read {
+  // A read again (after a 409, or Check again) counts as under way: what is shown may be about to change.
+  if (query.isPending || query.isFetching) return "checking";
+  if (query.error) return query.error instanceof ApiError && query.error.status === 404 ? "gone" : "failed";
+  return "read";
+}
+
 export default function CheckoutPage() {
-  const { cart, clear, refresh } = useCart();
+  const { cart, clear, refresh, remove } = useCart();
   // The cart keeps the prices seen when each item was added; the order is charged at today's. Read them again
   // here, take them into the cart, and say which changed, so the total shown is the total charged.
   const current = useQueries({
@@ -33,9 +43,29 @@ export default function CheckoutPage() {
     if (fetched.length === 0) return;
     const changes = refresh(fetched);
     if (changes.length) setPriceChanges((seen) => [...seen.filter((c) => !changes.some((n) => n.sku === c.sku)), ...changes]);
-    // fetchedKey stands for the fetched items: a new array each render, the same contents.
+    // fetchedKey stands for the fetched items: a new array each render, the same contents. The cart too: another
+    // tab may write an older price back, and the order waits until the cart shows today's (see `reason`).
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [fetchedKey, refresh]);
+  }, [fetchedKey, cart, refresh]);
+  const reads = current.map(readOf);
+  // Today's prices are read in one render and taken into the cart by the effect after it: until then the page
+  // still shows the old ones.
+  const takenIn = JSON.stringify(withCurrentItems(cart, fetched).cart) === JSON.stringify(cart);
+  const checking = !takenIn || reads.includes("checking");
+  const failure = checking ? null : current.find((_, i) => reads[i] === "failed")?.error;
+  // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it
+  // too, with Check again, rather than letting the order go at a price the shopper has not seen; and Orders reserves
+  // the stock at Inventory, so while Inventory does not answer the order would fail anyway. A gone item is removed
+  // here, in one click.
+  const reason =
+    checking
+      ? "Checking today's prices…"
+      : failure
+        ? `Could not check today's prices. ${errorMessage(failure)}`
+        : reads.includes("gone")
+          ? "Remove the items no longer sold to place your order."
+          : "";
+  const reasonId = useId();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   // One Idempotency-Key per checkout attempt, reused on retry / double click (kept in
@@ -73,7 +103,7 @@ export default function CheckoutPage() {
   });
 
   function submit() {
-    if (inFlight.current || cart.length === 0) return;
+    if (inFlight.current || cart.length === 0 || reason) return;
     inFlight.current = true;
     const body = toOrderRequest(cart);
     attempt.current = attemptFor(attempt.current, body);
@@ -95,13 +125,26 @@ export default function CheckoutPage() {
           <LineItemsTable
             caption="Order summary"
             priceLabel="Price"
-            lines={cart.map((line) => ({
+            lines={cart.map((line, i) => ({
               sku: line.sku,
               name: line.name,
               qty: line.qty,
               unitPrice: line.price,
               total: lineTotal(line),
-              short: short.has(line.sku),
+              problem:
+                reads[i] === "gone"
+                  ? "No longer sold — remove it to continue"
+                  : reads[i] === "failed"
+                    ? "Could not check today's price"
+                    : short.has(line.sku)
+                      ? "Not enough stock"
+                      : undefined,
+              action:
+                reads[i] === "gone" ? (
+                  <Button variant="secondary" size="sm" className="mt-2" aria-label={`Remove ${line.name}`} onClick={() => remove(line.sku)}>
+                    Remove
+                  </Button>
+                ) : undefined,
             }))}
           />
         </Card>
@@ -130,11 +173,21 @@ export default function CheckoutPage() {
           <Button
             className="w-full"
             onClick={submit}
-            disabled={placeOrder.isPending || placeOrder.isSuccess}
+            disabled={placeOrder.isPending || placeOrder.isSuccess || reason !== ""}
             busy={placeOrder.isPending}
+            aria-describedby={reason ? reasonId : undefined}
           >
             Place order
           </Button>
+          {/* Always there (empty while nothing holds the order), so a screen reader announces the reason as it comes. */}
+          <p id={reasonId} aria-live="polite" className={reason ? "text-sm text-stone-600" : "sr-only"}>
+            {reason}
+          </p>
+          {failure ? (
+            <Button variant="secondary" className="w-full" onClick={() => current.forEach((q, i) => reads[i] === "failed" && void q.refetch())}>
+              Check again
+            </Button>
+          ) : null}
         </Card>
       </div>
     </>

@@ -30,18 +30,32 @@ function json(status: number, body: unknown, type = "application/json") {
 
 const fetchMock = vi.fn<typeof fetch>();
 
+/** GET /inventory/{sku} as the shop answers it today. */
+function inventoryItem(sku: string, price: number, qty = 50, name = "Mug") {
+  return { id: 1, sku, name, price, qty, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+}
+
 /** Checkout's own reads of today's prices answered with the cart's price; POST /orders/ gets the answers given, in turn. */
 function checkoutFetch(price: number, ...orderAnswers: (() => Promise<Response>)[]) {
   fetchMock.mockImplementation(async (input) => {
     const url = String(input);
-    if (url.startsWith("/inventory/")) {
-      const sku = decodeURIComponent(url.slice("/inventory/".length));
-      return json(200, { id: 1, sku, name: "Mug", price, qty: 50, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
-    }
+    if (url.startsWith("/inventory/")) return json(200, inventoryItem(decodeURIComponent(url.slice("/inventory/".length)), price));
     const answer = orderAnswers.shift();
     if (!answer) throw new Error(`unexpected request ${url}`);
     return answer();
   });
+}
+
+/** Place order once it may be clicked: checkout reads today's prices and stock first. */
+async function readyToOrder(): Promise<HTMLButtonElement> {
+  const button = () => screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
+  await waitFor(() => expect(button().disabled).toBe(false));
+  return button();
+}
+
+/** The words that say why a control is as it is (its aria-describedby). */
+function description(element: HTMLElement): string | null | undefined {
+  return document.getElementById(element.getAttribute("aria-describedby") ?? "")?.textContent;
 }
 
 beforeEach(() => {
@@ -166,7 +180,7 @@ describe("pages", () => {
       return Promise.resolve(json(200, order));
     });
     renderAt("/checkout");
-    const button = await screen.findByRole("button", { name: "Place order" });
+    const button = await readyToOrder();
     fireEvent.click(button);
     fireEvent.click(button);
     await waitFor(() => expect((screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement).disabled).toBe(true));
@@ -198,9 +212,9 @@ describe("pages", () => {
       async () => json(409, { status: 409, title: "Insufficient stock", short_skus: ["MUG"] }, "application/problem+json"),
     );
     renderAt("/checkout");
-    fireEvent.click(await screen.findByRole("button", { name: "Place order" }));
+    fireEvent.click(await readyToOrder());
     expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
-    fireEvent.click(screen.getByRole("button", { name: "Place order" }));
+    fireEvent.click(await readyToOrder());
     expect((await screen.findByRole("alert", {})).textContent).toMatch(/Not enough stock for this item: MUG/);
     const keys = fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/").map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(keys).toHaveLength(2);
@@ -221,12 +235,12 @@ describe("pages", () => {
       async () => json(409, { status: 409, title: "Request in progress" }, "application/problem+json"),
     );
     renderAt("/checkout");
-    fireEvent.click(await screen.findByRole("button", { name: "Place order" }));
+    fireEvent.click(await readyToOrder());
     expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
-    fireEvent.click(screen.getByRole("button", { name: "Place order" }));
+    fireEvent.click(await readyToOrder());
     expect((await screen.findByRole("alert", {})).textContent).toMatch(/still being (placed|processed)/);
     expect(screen.queryByRole("link", { name: "Edit your cart" })).toBeNull();
-    fireEvent.click(screen.getByRole("button", { name: "Place order" }));
+    fireEvent.click(await readyToOrder()); // the 409 had the stock read again
     const posts = () => fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/");
     await waitFor(() => expect(posts()).toHaveLength(3));
     const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
@@ -267,6 +281,72 @@ describe("pages", () => {
     expect((await screen.findByRole("status", {})).textContent).toMatch(/Mug.*\$8\.50.*\$10\.00/);
     expect(screen.getAllByText("$20.00").length).toBeGreaterThan(0);
     expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[0].price).toBe(10);
+  });
+
+  it("checkout: Place order waits, saying why, until today's prices are read, so a quick click cannot order at a price not seen", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
+    let answerRead: (r: Response) => void = () => {};
+    fetchMock.mockImplementation((input) => {
+      if (String(input) === "/inventory/MUG") return new Promise<Response>((r) => (answerRead = r)); // a slow network
+      return Promise.resolve(json(201, {}));
+    });
+    renderAt("/checkout");
+    const button = (await screen.findByRole("button", { name: "Place order" })) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    expect(description(button)).toBe("Checking today's prices…");
+    expect(document.getElementById(button.getAttribute("aria-describedby")!)?.getAttribute("aria-live")).toBe("polite");
+    fireEvent.click(button);
+    await new Promise((r) => setTimeout(r, 0)); // a click that were taken would have sent the order by now
+    expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/")).toHaveLength(0);
+    await act(async () => answerRead(json(200, inventoryItem("MUG", 10))));
+    expect(await readyToOrder()).toBe(button);
+    expect(screen.getByRole("status").textContent).toMatch(/Mug.*\$8\.50.*\$10\.00/);
+    expect(button.getAttribute("aria-describedby")).toBeNull();
+  });
+
+  it("checkout: an item no longer sold (404) is marked in words, and Place order waits until it is removed", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem(
+      "shop.cart.v1",
+      JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }, { sku: "CAP", name: "Cap", price: 12, qty: 1 }]),
+    );
+    fetchMock.mockImplementation(async (input) =>
+      String(input) === "/inventory/MUG"
+        ? json(200, inventoryItem("MUG", 8.5))
+        : json(404, { status: 404, title: "Not found" }, "application/problem+json"),
+    );
+    renderAt("/checkout");
+    const note = await screen.findByText("No longer sold — remove it to continue");
+    expect(note.closest("tr")?.textContent).toContain("Cap");
+    const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    expect(description(button)).toMatch(/no longer sold/i);
+    fireEvent.click(screen.getByRole("button", { name: "Remove Cap" }));
+    await readyToOrder();
+    expect(JSON.parse(localStorage.getItem("shop.cart.v1")!).map((l: { sku: string }) => l.sku)).toEqual(["MUG"]);
+  });
+
+  it("checkout: a read that fails for now (503) is said in words, and Check again lets the order go once it answers", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    let answering = false;
+    fetchMock.mockImplementation(async () =>
+      answering
+        ? json(200, inventoryItem("MUG", 8.5))
+        : json(503, { status: 503, title: "Service Unavailable" }, "application/problem+json"),
+    );
+    renderAt("/checkout");
+    const again = await screen.findByRole("button", { name: "Check again" }); // after the query's own retry
+    const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    expect(description(button)).toMatch(/temporarily unavailable/);
+    expect(screen.getByText("Could not check today's price").closest("tr")?.textContent).toContain("Mug");
+    answering = true;
+    fireEvent.click(again);
+    await readyToOrder();
+    expect(screen.queryByText("Could not check today's price")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Check again" })).toBeNull();
   });
 
   it("sign out empties the cart and forgets the user's data, so the next person at the computer sees neither", async () => {
