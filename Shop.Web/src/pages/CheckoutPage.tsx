@@ -8,7 +8,7 @@ import type { InventoryItem, Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
 import { LineItemsTable } from "../components/LineItemsTable";
 import { Alert, Button, Card, ErrorAlert, PageHeader } from "../components/ui";
-import { cartTotal, lineTotal, toOrderRequest, withCurrentItems, type PriceChange } from "../lib/cart";
+import { cartTotal, lineTotal, toOrderRequest, withCurrentItems, type CartLine, type PriceChange } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import {
   attemptFor,
@@ -19,14 +19,35 @@ import {
 } from "../lib/idempotency";
 import { useCart } from "../lib/useCart";
 
-/** Where the read of a line's item today stands: under way, gone from the shop (404), failed for now, or read. */
-type Read = "checking" | "gone" | "failed" | "read";
+/**
+ * A line as today's read of its item finds it: the read under way, the item gone from the shop (404), the read
+ * failed for now, out of stock, fewer in stock than the line holds, or fine.
+ */
+type LineState = "checking" | "gone" | "failed" | "soldOut" | "short" | "ok";
 
-function readOf(query: UseQueryResult<InventoryItem>): Read {
+function stateOf(line: CartLine, query: UseQueryResult<InventoryItem>): LineState {
   // A read again (after a 409, or Check again) counts as under way: what is shown may be about to change.
   if (query.isPending || query.isFetching) return "checking";
   if (query.error) return query.error instanceof ApiError && query.error.status === 404 ? "gone" : "failed";
-  return "read";
+  const stock = query.data?.qty;
+  if (stock === 0) return "soldOut";
+  return stock !== undefined && line.qty > stock ? "short" : "ok";
+}
+
+/** The line's problem in words, as the order summary marks it. */
+function problemOf(state: LineState, stock: number | undefined): string | undefined {
+  switch (state) {
+    case "gone":
+      return "No longer sold — remove it to continue";
+    case "failed":
+      return "Could not check today's price";
+    case "soldOut":
+      return "Out of stock — remove it to continue";
+    case "short":
+      return `Only ${stock} in stock — lower the quantity`;
+    default:
+      return undefined;
+  }
 }
 
 export default function CheckoutPage() {
@@ -47,23 +68,25 @@ export default function CheckoutPage() {
     // tab may write an older price back, and the order waits until the cart shows today's (see `reason`).
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [fetchedKey, cart, refresh]);
-  const reads = current.map(readOf);
+  const states = cart.map((line, i) => stateOf(line, current[i]));
   // Today's prices are read in one render and taken into the cart by the effect after it: until then the page
   // still shows the old ones.
   const takenIn = JSON.stringify(withCurrentItems(cart, fetched).cart) === JSON.stringify(cart);
-  const checking = !takenIn || reads.includes("checking");
-  const failure = checking ? null : current.find((_, i) => reads[i] === "failed")?.error;
+  const checking = !takenIn || states.includes("checking");
+  const failure = checking ? null : current.find((_, i) => states[i] === "failed")?.error;
   // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it
   // too, with Check again, rather than letting the order go at a price the shopper has not seen; and Orders reserves
-  // the stock at Inventory, so while Inventory does not answer the order would fail anyway. A gone item is removed
-  // here, in one click.
-  const reason =
-    checking
-      ? "Checking today's prices…"
-      : failure
-        ? `Could not check today's prices. ${errorMessage(failure)}`
-        : reads.includes("gone")
-          ? "Remove the items no longer sold to place your order."
+  // the stock at Inventory, so while Inventory does not answer the order would fail anyway. A gone or sold-out item
+  // is removed here, in one click. A line above today's stock is not lowered here: the shopper chooses between fewer
+  // and none (and whether the rest is still worth ordering) in the cart, which says "Only 2 in stock.".
+  const reason = checking
+    ? "Checking today's prices…"
+    : failure
+      ? `Could not check today's prices. ${errorMessage(failure)}`
+      : states.includes("gone") || states.includes("soldOut")
+        ? "Remove the items no longer sold or out of stock to place your order."
+        : states.includes("short")
+          ? "Lower the quantities marked to today's stock to place your order."
           : "";
   const reasonId = useId();
   const navigate = useNavigate();
@@ -131,16 +154,9 @@ export default function CheckoutPage() {
               qty: line.qty,
               unitPrice: line.price,
               total: lineTotal(line),
-              problem:
-                reads[i] === "gone"
-                  ? "No longer sold — remove it to continue"
-                  : reads[i] === "failed"
-                    ? "Could not check today's price"
-                    : short.has(line.sku)
-                      ? "Not enough stock"
-                      : undefined,
+              problem: problemOf(states[i], current[i].data?.qty) ?? (short.has(line.sku) ? "Not enough stock" : undefined),
               action:
-                reads[i] === "gone" ? (
+                states[i] === "gone" || states[i] === "soldOut" ? (
                   <Button variant="secondary" size="sm" className="mt-2" aria-label={`Remove ${line.name}`} onClick={() => remove(line.sku)}>
                     Remove
                   </Button>
@@ -165,7 +181,8 @@ export default function CheckoutPage() {
             </Alert>
           ) : null}
           <ErrorAlert error={placeOrder.error} />
-          {placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.retryAfter === null ? (
+          {states.includes("short") ||
+          (placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.retryAfter === null) ? (
             <Link to="/cart" className="block text-sm font-medium text-indigo-700 hover:underline">
               Edit your cart
             </Link>
@@ -184,7 +201,7 @@ export default function CheckoutPage() {
             {reason}
           </p>
           {failure ? (
-            <Button variant="secondary" className="w-full" onClick={() => current.forEach((q, i) => reads[i] === "failed" && void q.refetch())}>
+            <Button variant="secondary" className="w-full" onClick={() => current.forEach((q, i) => states[i] === "failed" && void q.refetch())}>
               Check again
             </Button>
           ) : null}

@@ -297,7 +297,7 @@ describe("pages", () => {
     expect(description(button)).toBe("Checking today's prices…");
     expect(document.getElementById(button.getAttribute("aria-describedby")!)?.getAttribute("aria-live")).toBe("polite");
     fireEvent.click(button);
-    await new Promise((r) => setTimeout(r, 0)); // a click that were taken would have sent the order by now
+    await new Promise((r) => setTimeout(r, 0)); // had the click been taken, the order would have been sent by now
     expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/")).toHaveLength(0);
     await act(async () => answerRead(json(200, inventoryItem("MUG", 10))));
     expect(await readyToOrder()).toBe(button);
@@ -347,6 +347,42 @@ describe("pages", () => {
     await readyToOrder();
     expect(screen.queryByText("Could not check today's price")).toBeNull();
     expect(screen.queryByRole("button", { name: "Check again" })).toBeNull();
+  });
+
+  it("checkout: lines above today's stock are marked in words, and Place order waits until the cart fits", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem(
+      "shop.cart.v1",
+      JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 9 }, { sku: "CAP", name: "Cap", price: 12, qty: 1, stock: 4 }]),
+    );
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      if (url === "/inventory/MUG") return json(200, inventoryItem("MUG", 8.5, 2));
+      if (url === "/inventory/CAP") return json(200, inventoryItem("CAP", 12, 0, "Cap"));
+      return json(201, {});
+    });
+    renderAt("/checkout");
+    const mug = await screen.findByText("Only 2 in stock — lower the quantity");
+    expect(mug.closest("tr")?.textContent).toContain("Mug");
+    expect(screen.getByText("Out of stock — remove it to continue").closest("tr")?.textContent).toContain("Cap");
+    const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    fireEvent.click(button);
+    await new Promise((r) => setTimeout(r, 0)); // had the click been taken, the order would have been sent by now
+    expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/")).toHaveLength(0);
+    fireEvent.click(screen.getByRole("button", { name: "Remove Cap" }));
+    await waitFor(() => expect(description(button)).toMatch(/lower the quantit/i));
+    expect(button.disabled).toBe(true);
+    // Nothing was lowered without a word: the shopper does it in the cart, which says why.
+    fireEvent.click(screen.getByRole("link", { name: "Edit your cart" }));
+    const input = (await screen.findByRole("spinbutton", { name: "quantity of Mug" })) as HTMLInputElement;
+    expect(input.value).toBe("5");
+    expect(description(input)).toBe("Only 2 in stock.");
+    fireEvent.change(input, { target: { value: "2" } });
+    fireEvent.keyDown(input, { key: "Enter" });
+    fireEvent.click(screen.getByRole("link", { name: "Go to checkout" }));
+    await readyToOrder();
+    expect(screen.queryByText("Only 2 in stock — lower the quantity")).toBeNull();
   });
 
   it("sign out empties the cart and forgets the user's data, so the next person at the computer sees neither", async () => {
