@@ -80,6 +80,7 @@ describe("problem+json → message", () => {
     expect(problemToError(422, null).message).toMatch(/already sent with different contents/);
     expect(problemToError(429, null, { retryAfter: "120" }).message).toBe("Too many attempts. Please try again in 2 minutes.");
     expect(problemToError(429, null, { retryAfter: "30" }).message).toBe("Too many attempts. Please try again in 30 seconds.");
+    expect(problemToError(429, null, { retryAfter: "1" }).message).toBe("Too many attempts. Please try again in 1 second.");
     expect(problemToError(503, { detail: "Npgsql.NpgsqlException at Foo.Bar()" }).message).toBe(
       "The shop is temporarily unavailable. Please try again in a moment.",
     );

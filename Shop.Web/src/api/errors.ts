@@ -122,7 +122,10 @@ function retryAfterText(retryAfter: string | null | undefined): string {
   if (!retryAfter) return "later";
   const seconds = Number(retryAfter);
   if (Number.isFinite(seconds) && seconds >= 0) {
-    if (seconds < 60) return `in ${Math.max(1, Math.ceil(seconds))} seconds`;
+    if (seconds < 60) {
+      const whole = Math.max(1, Math.ceil(seconds));
+      return `in ${whole} second${whole === 1 ? "" : "s"}`;
+    }
     const minutes = Math.ceil(seconds / 60);
     return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
   }

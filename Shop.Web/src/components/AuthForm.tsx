@@ -20,7 +20,8 @@ export function AuthForm({
   submitLabel: string;
   busy: boolean;
   onSubmit: () => void;
-  other: { prompt: string; to: string; label: string };
+  /** The link to the other page; `state` carries where to return afterwards (a shopper sent here from checkout). */
+  other: { prompt: string; to: string; label: string; state?: unknown };
   children: ReactNode;
 }) {
   usePageTitle(title);
@@ -44,7 +45,7 @@ export function AuthForm({
       </Card>
       <p className="mt-6 text-center text-sm text-stone-500">
         {other.prompt}{" "}
-        <Link to={other.to} className="font-medium text-indigo-700 hover:underline">
+        <Link to={other.to} state={other.state} className="font-medium text-indigo-700 hover:underline">
           {other.label}
         </Link>
       </p>

@@ -1,21 +1,24 @@
 import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
-import { Navigate } from "react-router";
+import { Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
 import { fieldError } from "../api/errors";
 import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert, TextField } from "../components/ui";
 import { AuthForm } from "../components/AuthForm";
+import { safeReturnPath, type ReturnState } from "../lib/returnPath";
 
 export default function RegisterPage() {
   const { user, signIn } = useAuth();
+  // Where the visitor was going when sent to sign in (checkout, say), kept through "Create an account".
+  const from = ((useLocation().state ?? {}) as ReturnState).from;
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
   const register = useMutation({ mutationFn: api.register, onSuccess: signIn });
 
-  if (user) return <Navigate to="/catalog" replace />;
+  if (user) return <Navigate to={safeReturnPath(from)} replace />;
 
   function submit() {
     if (!name.trim() || !email.trim()) {
@@ -37,7 +40,7 @@ export default function RegisterPage() {
       submitLabel="Create account"
       busy={register.isPending}
       onSubmit={submit}
-      other={{ prompt: "Already have an account?", to: "/signin", label: "Sign in" }}
+      other={{ prompt: "Already have an account?", to: "/signin", label: "Sign in", state: { from } satisfies ReturnState }}
     >
       {localError ? <Alert>{localError}</Alert> : <ErrorAlert error={register.error} />}
       <TextField

@@ -5,21 +5,17 @@ import { api } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert, TextField } from "../components/ui";
 import { AuthForm } from "../components/AuthForm";
-
-interface FromState {
-  from?: string;
-  expired?: boolean;
-}
+import { safeReturnPath, type ReturnState } from "../lib/returnPath";
 
 export default function SignInPage() {
   const { user, signIn } = useAuth();
   const location = useLocation();
-  const state = (location.state ?? {}) as FromState;
+  const state = (location.state ?? {}) as ReturnState;
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const login = useMutation({ mutationFn: api.login, onSuccess: signIn });
 
-  if (user) return <Navigate to={safeFrom(state.from)} replace />;
+  if (user) return <Navigate to={safeReturnPath(state.from)} replace />;
 
   return (
     <AuthForm
@@ -28,7 +24,7 @@ export default function SignInPage() {
       submitLabel="Sign in"
       busy={login.isPending}
       onSubmit={() => login.mutate({ email: email.trim(), password })}
-      other={{ prompt: "New here?", to: "/register", label: "Create an account" }}
+      other={{ prompt: "New here?", to: "/register", label: "Create an account", state: { from: state.from } satisfies ReturnState }}
     >
       {state.expired && !login.error ? <Alert tone="info">Your session has ended. Please sign in again.</Alert> : null}
       <ErrorAlert error={login.error} />
@@ -44,12 +40,4 @@ export default function SignInPage() {
       />
     </AuthForm>
   );
-}
-
-/** Only same-app paths are accepted as a return target. */
-function safeFrom(from: string | undefined): string {
-  if (!from || !from.startsWith("/") || from.startsWith("//") || from.startsWith("/signin") || from.startsWith("/register")) {
-    return "/catalog";
-  }
-  return from;
 }

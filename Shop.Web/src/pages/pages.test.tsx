@@ -89,6 +89,25 @@ describe("pages", () => {
     expect(screen.queryByRole("link", { name: "Inventory" })).toBeNull();
   });
 
+  it("a shopper sent to sign in at checkout who creates an account instead lands back at checkout", async () => {
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1, stock: 5 }]));
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      if (url === "/users/register") return json(201, { access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+      if (url.startsWith("/inventory/")) return json(200, { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 5, created_at: "", updated_at: "" });
+      throw new Error(`unexpected request ${url}`);
+    });
+    renderAt("/cart");
+    fireEvent.click(await screen.findByRole("link", { name: "Sign in to check out" }));
+    fireEvent.click(await screen.findByRole("link", { name: "Create an account" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Create account" })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Name"), { target: { value: "Bob" } });
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Checkout" })).toBeTruthy();
+  });
+
   it("sign in failure is shown in words with role=alert", async () => {
     fetchMock.mockResolvedValue(json(401, { status: 401, title: "Unauthorized" }, "application/problem+json"));
     renderAt("/signin");

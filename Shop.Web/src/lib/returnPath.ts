@@ -1,0 +1,13 @@
+/** What a page that sends a visitor to sign in (or to register) passes along: where to go back to afterwards. */
+export interface ReturnState {
+  from?: string;
+  expired?: boolean;
+}
+
+/** Only same-app paths are accepted as a return target; anything else (or the auth pages themselves) goes to the catalogue. */
+export function safeReturnPath(from: string | undefined): string {
+  if (!from || !from.startsWith("/") || from.startsWith("//") || from.startsWith("/signin") || from.startsWith("/register")) {
+    return "/catalog";
+  }
+  return from;
+}
