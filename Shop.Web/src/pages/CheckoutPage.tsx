@@ -69,6 +69,15 @@ export default function CheckoutPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [fetchedKey, cart, refresh]);
   const states = cart.map((line, i) => stateOf(line, current[i]));
+  // A 429 (or a still-in-progress 409) says how long to wait: Place order waits that long rather than offering a
+  // click that can only be refused again.
+  const [waitUntil, setWaitUntil] = useState<number | null>(null);
+  useEffect(() => {
+    if (waitUntil === null) return;
+    const timer = setTimeout(() => setWaitUntil(null), Math.max(0, waitUntil - Date.now()));
+    return () => clearTimeout(timer);
+  }, [waitUntil]);
+  const waiting = waitUntil !== null;
   // Today's prices are read in one render and taken into the cart by the effect after it: until then the page
   // still shows the old ones.
   const takenIn = JSON.stringify(withCurrentItems(cart, fetched).cart) === JSON.stringify(cart);
@@ -79,15 +88,17 @@ export default function CheckoutPage() {
   // the stock at Inventory, so while Inventory does not answer the order would fail anyway. A gone or sold-out item
   // is removed here, in one click. A line above today's stock is not lowered here: the shopper chooses between fewer
   // and none (and whether the rest is still worth ordering) in the cart, which says "Only 2 in stock.".
-  const reason = checking
-    ? "Checking today's prices…"
-    : failure
-      ? `Could not check today's prices. ${errorMessage(failure)}`
-      : states.includes("gone") || states.includes("soldOut")
-        ? "Remove the items no longer sold or out of stock to place your order."
-        : states.includes("short")
-          ? "Lower the quantities marked to today's stock to place your order."
-          : "";
+  const reason = waiting
+    ? "Wait a moment before placing the order again, as the message above says."
+    : checking
+      ? "Checking today's prices…"
+      : failure
+        ? `Could not check today's prices. ${errorMessage(failure)}`
+        : states.includes("gone") || states.includes("soldOut")
+          ? "Remove the items no longer sold or out of stock to place your order."
+          : states.includes("short")
+            ? "Lower the quantities marked to today's stock to place your order."
+            : "";
   const reasonId = useId();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
@@ -113,6 +124,8 @@ export default function CheckoutPage() {
     },
     onError: (error) => {
       const status = error instanceof ApiError ? error.status : 0;
+      const pause = error instanceof ApiError ? Number(error.retryAfter) : Number.NaN;
+      if (Number.isFinite(pause) && pause > 0) setWaitUntil(Date.now() + Math.min(pause, 300) * 1000);
       if (!keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
         attempt.current = null;
         storeAttempt(null);

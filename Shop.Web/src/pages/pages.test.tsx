@@ -265,6 +265,26 @@ describe("pages", () => {
     const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(new Set(keys).size).toBe(1);
   });
+  it("checkout: after a 429 Place order waits out its Retry-After, saying so, then sends with the same key", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    const tooMany = new Response(JSON.stringify({ status: 429, title: "Too many requests", detail: "Too many orders in a short time." }), {
+      status: 429,
+      headers: { "content-type": "application/problem+json", "retry-after": "1" },
+    });
+    checkoutFetch(8.5, async () => tooMany, async () => json(409, { status: 409, title: "Conflict" }, "application/problem+json"));
+    renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Too many attempts/);
+    const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    expect(description(button)).toMatch(/^Wait/);
+    fireEvent.click(await readyToOrder()); // enabled again once the second has passed
+    const posts = () => fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/");
+    await waitFor(() => expect(posts()).toHaveLength(2));
+    const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+    expect(new Set(keys).size).toBe(1);
+  });
   it("order: a cancel the shop refuses (shipped meanwhile) shows the order as it is now", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     const id = "3f2a9c1d-0000-4000-8000-000000000000";
