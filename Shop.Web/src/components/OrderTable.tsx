@@ -40,6 +40,7 @@ export function OrderTable({
       row={(o) => <OrderRow key={o.id} order={o} linkBase={linkBase} showUser={showUser} actions={actions} />}
       empty={empty}
       loadingLabel={loadingLabel}
+      what="the orders"
       pages={{ ...pages, label: "Order pages" }}
     />
   );

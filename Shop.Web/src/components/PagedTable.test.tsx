@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { QueryClient, QueryClientProvider, useQuery } from "@tanstack/react-query";
 import { ApiError } from "../api/errors";
 import type { Paged } from "../api/types";
@@ -26,17 +26,20 @@ function Fruits({ load, offset = 0, onChange = () => {} }: { load: () => Promise
       empty={<p>No fruit</p>}
       loadingLabel="Loading fruit…"
       caption="Fruit"
+      what="the fruit"
       pages={{ size: 2, offset, onChange, label: "Fruit pages" }}
     />
   );
 }
 
 function renderFruits(props: Parameters<typeof Fruits>[0]) {
+  const client = new QueryClient();
   render(
-    <QueryClientProvider client={new QueryClient()}>
+    <QueryClientProvider client={client}>
       <Fruits {...props} />
     </QueryClientProvider>,
   );
+  return client;
 }
 
 const page = (items: Fruit[], total: number, offset = 0): Paged<Fruit> => ({ items, total, limit: 2, offset });
@@ -54,6 +57,30 @@ describe("PagedTable", () => {
     renderFruits({ load: () => Promise.reject(new ApiError(503, "The shop is busy. Try again in a moment.")) });
     expect((await screen.findByRole("alert")).textContent).toBe("The shop is busy. Try again in a moment.");
     expect(screen.queryByRole("table")).toBeNull();
+  });
+
+  it("a failed re-read keeps the rows and says above them that they may be out of date", async () => {
+    let fail = false;
+    const client = renderFruits({
+      load: async () => {
+        if (fail) throw new ApiError(503, "The shop is busy. Try again in a moment.");
+        return page([{ id: 1, name: "Apple" }, { id: 2, name: "Pear" }], 5);
+      },
+    });
+    await screen.findByRole("row", { name: "Apple" });
+    fail = true;
+    await act(() => client.refetchQueries());
+    // The failure is shown either way; React Query keeps the data but sets isError: the rows (and the pager) stay.
+    await screen.findByText(/The shop is busy/);
+    expect(screen.getByRole("row", { name: "Apple" })).toBeTruthy();
+    expect(screen.getByRole("navigation", { name: "Fruit pages" })).toBeTruthy();
+    expect(screen.getByRole("status").textContent).toBe(
+      "Could not refresh the fruit, so what is shown may be out of date. The shop is busy. Try again in a moment.",
+    );
+    // The next re-read that works takes the note away.
+    fail = false;
+    await act(() => client.refetchQueries());
+    await waitFor(() => expect(screen.queryByRole("status")).toBeNull());
   });
 
   it("shows the empty state, and no table or pager, when the page has no rows", async () => {

@@ -3,10 +3,12 @@ import type { UseQueryResult } from "@tanstack/react-query";
 import type { Paged } from "../api/types";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
 import { DataTable, type Column } from "./DataTable";
-import { ErrorAlert, Loading, Pagination, cx } from "./ui";
+import { QueryView } from "./QueryView";
+import { Loading, Pagination, cx } from "./ui";
 
 /**
- * One page of a paged list as a table: loading, error and empty states, the table, then the pager.
+ * One page of a paged list as a table: loading, error and empty states, the table, then the pager (a failed re-read
+ * keeps them, with a note: QueryView).
  * The caller owns the query (and so its key and the offset) and renders each row as a keyed `<tr>`.
  */
 export function PagedTable<T>({
@@ -16,6 +18,7 @@ export function PagedTable<T>({
   empty,
   loadingLabel,
   caption,
+  what,
   dense = false,
   pages,
 }: {
@@ -25,28 +28,37 @@ export function PagedTable<T>({
   empty: ReactNode;
   loadingLabel?: string;
   caption?: string;
+  /** What the list holds, for the note when a re-read fails: "the orders". */
+  what: string;
   dense?: boolean;
   /** The page size the query asked for, its offset, how to move to another offset, and the pager's name. */
   pages: { size: number; offset: number; onChange: (offset: number) => void; label: string };
 }) {
   const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
+  const loading = <Loading label={loadingLabel} />;
 
-  if (query.isPending || movingBack) return <Loading label={loadingLabel} />;
-  if (query.isError) return <ErrorAlert error={query.error} />;
-  if (query.data.items.length === 0) return <>{empty}</>;
+  if (movingBack) return loading;
   return (
-    <>
-      <div
-        className={cx(
-          "overflow-x-auto border border-stone-200",
-          dense ? "rounded-lg" : "rounded-xl bg-white shadow-sm",
-        )}
-      >
-        <DataTable columns={columns} caption={caption} dense={dense} stacked>
-          {query.data.items.map(row)}
-        </DataTable>
-      </div>
-      <Pagination total={query.data.total} limit={pages.size} offset={pages.offset} onChange={pages.onChange} label={pages.label} />
-    </>
+    <QueryView query={query} loading={loading} what={what}>
+      {(page) =>
+        page.items.length === 0 ? (
+          empty
+        ) : (
+          <>
+            <div
+              className={cx(
+                "overflow-x-auto border border-stone-200",
+                dense ? "rounded-lg" : "rounded-xl bg-white shadow-sm",
+              )}
+            >
+              <DataTable columns={columns} caption={caption} dense={dense} stacked>
+                {page.items.map(row)}
+              </DataTable>
+            </div>
+            <Pagination total={page.total} limit={pages.size} offset={pages.offset} onChange={pages.onChange} label={pages.label} />
+          </>
+        )
+      }
+    </QueryView>
   );
 }

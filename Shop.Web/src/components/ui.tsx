@@ -169,11 +169,13 @@ export function Alert({
   className,
 }: {
   children: ReactNode;
-  tone?: "error" | "success" | "info";
+  tone?: "error" | "warn" | "success" | "info";
   className?: string;
 }) {
   const tones = {
     error: "border-red-200 bg-red-50 text-red-800",
+    // Something that did not work in the background (nothing the user did): said politely, as a status.
+    warn: "border-amber-200 bg-amber-50 text-amber-900",
     success: "border-emerald-200 bg-emerald-50 text-emerald-800",
     info: "border-indigo-200 bg-indigo-50 text-indigo-900",
   };

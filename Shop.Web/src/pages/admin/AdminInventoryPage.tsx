@@ -53,6 +53,7 @@ export default function AdminInventoryPage() {
           columns={columns}
           row={(item) => <ItemRow key={item.sku} item={item} onNotice={setNotice} />}
           empty={<EmptyState title="No items" />}
+          what="the inventory"
           pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "Inventory pages" }}
         />
       </div>

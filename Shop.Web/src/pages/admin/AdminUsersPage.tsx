@@ -34,6 +34,7 @@ export default function AdminUsersPage() {
         columns={columns}
         row={(u) => <UserRow key={u.id} user={u} onNotice={setNotice} />}
         empty={<EmptyState title="No users" />}
+        what="the users"
         pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "User pages" }}
       />
     </>

@@ -276,6 +276,7 @@ function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
       empty={<p className="text-sm text-stone-500">No deliveries yet.</p>}
       loadingLabel="Loading deliveries…"
       caption="Delivery log"
+      what="the delivery log"
       dense
       pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "Delivery pages" }}
     />
