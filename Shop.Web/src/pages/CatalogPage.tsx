@@ -4,7 +4,8 @@ import { Link, useSearchParams } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
-import { Badge, Button, EmptyState, ErrorAlert, Loading, PageHeader, Pagination, TextField } from "../components/ui";
+import { QueryView } from "../components/QueryView";
+import { Badge, Button, EmptyState, Loading, PageHeader, Pagination, TextField } from "../components/ui";
 import { MAX_LINES, MAX_LINE_QTY } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
@@ -55,6 +56,7 @@ export default function CatalogPage() {
   });
 
   const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => update({ offset: o }));
+  const loading = <Loading label="Loading the catalogue…" />;
 
   function addItem(item: InventoryItem, inCart: number) {
     add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);
@@ -90,63 +92,67 @@ export default function CatalogPage() {
         {lastAdded ?? ""}
       </div>
 
-      {query.isPending || movingBack ? (
-        <Loading label="Loading the catalogue…" />
-      ) : query.isError ? (
-        <ErrorAlert error={query.error} />
-      ) : query.data.items.length === 0 ? (
-        <EmptyState title={q || inStock ? "No items match your search" : "The catalogue is empty"}>
-          {q || inStock ? "Try another search term or show out-of-stock items." : "Check back soon."}
-        </EmptyState>
+      {movingBack ? (
+        loading
       ) : (
-        <>
-          <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
-            {query.data.items.map((item) => {
-              const inCart = cart.find((l) => l.sku === item.sku)?.qty ?? 0;
-              // Where one more would not fit (the cart keeps at most the stock, 1000 a line, 100 lines), the button says
-              // why instead of doing nothing when pressed.
-              const full =
-                item.qty > 0 && inCart >= Math.min(item.qty, MAX_LINE_QTY)
-                  ? inCart >= MAX_LINE_QTY ? `At most ${MAX_LINE_QTY} per order are in your cart.` : `All ${item.qty} in stock are in your cart.`
-                  : !inCart && cart.length >= MAX_LINES ? `Your cart has ${MAX_LINES} lines, the most an order can hold.` : null;
-              return (
-                <li key={item.sku}>
-                  <article
-                    aria-labelledby={`item-${item.id}`}
-                    className="flex h-full flex-col rounded-xl border border-stone-200 bg-white p-5 shadow-sm"
-                  >
-                    <div className="flex items-start justify-between gap-3">
-                      <div className="min-w-0">
-                        <h2 id={`item-${item.id}`} className="truncate font-medium text-stone-900" title={item.name}>
-                          {item.name}
-                        </h2>
-                        <p className="mt-0.5 font-mono text-xs break-all text-stone-500">{item.sku}</p>
-                      </div>
-                      <p className="shrink-0 text-lg font-semibold text-stone-900">{formatMoney(item.price)}</p>
-                    </div>
-                    <div className="mt-4 flex items-center gap-2">
-                      <StockBadge qty={item.qty} />
-                      {inCart ? <span className="text-xs text-stone-500">{inCart} in cart</span> : null}
-                    </div>
-                    <div className="mt-auto pt-5">
-                      <Button className="w-full" disabled={item.qty <= 0 || full !== null} onClick={() => addItem(item, inCart)}>
-                        Add to cart
-                      </Button>
-                      {full ? <p className="mt-2 text-xs text-stone-500">{full}</p> : null}
-                    </div>
-                  </article>
-                </li>
-              );
-            })}
-          </ul>
-          <Pagination
-            total={query.data.total}
-            limit={PAGE_SIZE}
-            offset={offset}
-            onChange={(o) => update({ offset: o })}
-            label="Catalogue pages"
-          />
-        </>
+        <QueryView query={query} loading={loading} what="the catalogue">
+          {(page) =>
+            page.items.length === 0 ? (
+              <EmptyState title={q || inStock ? "No items match your search" : "The catalogue is empty"}>
+                {q || inStock ? "Try another search term or show out-of-stock items." : "Check back soon."}
+              </EmptyState>
+            ) : (
+              <>
+                <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
+                  {page.items.map((item) => {
+                    const inCart = cart.find((l) => l.sku === item.sku)?.qty ?? 0;
+                    // Where one more would not fit (the cart keeps at most the stock, 1000 a line, 100 lines), the
+                    // button says why instead of doing nothing when pressed.
+                    const full =
+                      item.qty > 0 && inCart >= Math.min(item.qty, MAX_LINE_QTY)
+                        ? inCart >= MAX_LINE_QTY ? `At most ${MAX_LINE_QTY} per order are in your cart.` : `All ${item.qty} in stock are in your cart.`
+                        : !inCart && cart.length >= MAX_LINES ? `Your cart has ${MAX_LINES} lines, the most an order can hold.` : null;
+                    return (
+                      <li key={item.sku}>
+                        <article
+                          aria-labelledby={`item-${item.id}`}
+                          className="flex h-full flex-col rounded-xl border border-stone-200 bg-white p-5 shadow-sm"
+                        >
+                          <div className="flex items-start justify-between gap-3">
+                            <div className="min-w-0">
+                              <h2 id={`item-${item.id}`} className="truncate font-medium text-stone-900" title={item.name}>
+                                {item.name}
+                              </h2>
+                              <p className="mt-0.5 font-mono text-xs break-all text-stone-500">{item.sku}</p>
+                            </div>
+                            <p className="shrink-0 text-lg font-semibold text-stone-900">{formatMoney(item.price)}</p>
+                          </div>
+                          <div className="mt-4 flex items-center gap-2">
+                            <StockBadge qty={item.qty} />
+                            {inCart ? <span className="text-xs text-stone-500">{inCart} in cart</span> : null}
+                          </div>
+                          <div className="mt-auto pt-5">
+                            <Button className="w-full" disabled={item.qty <= 0 || full !== null} onClick={() => addItem(item, inCart)}>
+                              Add to cart
+                            </Button>
+                            {full ? <p className="mt-2 text-xs text-stone-500">{full}</p> : null}
+                          </div>
+                        </article>
+                      </li>
+                    );
+                  })}
+                </ul>
+                <Pagination
+                  total={page.total}
+                  limit={PAGE_SIZE}
+                  offset={offset}
+                  onChange={(o) => update({ offset: o })}
+                  label="Catalogue pages"
+                />
+              </>
+            )
+          }
+        </QueryView>
       )}
 
       {cart.length ? (

@@ -2,9 +2,10 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useLocation, useParams } from "react-router";
 import { api, itemsOf } from "../api/client";
 import { queryKeys } from "../api/queries";
-import type { OrderEvent } from "../api/types";
+import type { Order, OrderEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { LineItemsTable } from "../components/LineItemsTable";
+import { QueryView } from "../components/QueryView";
 import { Alert, Card, ConfirmButton, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { statusNote } from "../lib/orderStatus";
@@ -51,103 +52,112 @@ export default function OrderDetailPage() {
     </Link>
   );
 
-  if (order.isPending) return <Loading label="Loading the order…" />;
-  if (order.isError) {
+  // The page as the order is: what QueryView shows once there is one (still shown when a re-read fails).
+  function shown(o: Order) {
+    const cancellable = o.status === "pending" || o.status === "paid";
+    const note = statusNote(o.status, o.expires_at);
+
     return (
       <>
-        <PageHeader title={`Order ${shortId(id)}`} />
-        <ErrorAlert error={order.error} />
-        <div className="mt-4">{back}</div>
+        <div className="mb-4">{back}</div>
+        <PageHeader
+          title={`Order ${shortId(o.id)}`}
+          subtitle={
+            <>
+              Placed {formatDateTime(o.created_at)}
+              {isAdmin ? ` · user #${o.user_id}` : null}
+            </>
+          }
+          actions={
+            <div className="flex items-center gap-3">
+              <StatusBadge status={o.status} />
+              {cancellable ? (
+                // Final: the stock goes back and subscribers are told.
+                <ConfirmButton
+                  size="md"
+                  label="Cancel order"
+                  confirmLabel="Confirm cancellation"
+                  keepLabel="Keep order"
+                  onConfirm={() => cancel.mutate()}
+                  busy={cancel.isPending}
+                />
+              ) : null}
+            </div>
+          }
+        />
+        <div className="space-y-4">
+          {placed && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
+          {cancel.isSuccess ? <Alert tone="success">The order was cancelled and its items were returned to stock.</Alert> : null}
+          {note ? <Alert tone="info">{note}</Alert> : null}
+          <ErrorAlert error={cancel.error} />
+        </div>
+
+        <div className="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
+          <Card className="overflow-x-auto lg:col-span-2">
+            <LineItemsTable
+              caption="Items"
+              priceLabel="Unit price"
+              lines={o.items.map((line) => ({ ...line, unitPrice: line.unit_price, total: line.line_total }))}
+              footer={
+                <tr className="border-t border-stone-200">
+                  <th scope="row" colSpan={2} className="px-4 py-3 text-left font-semibold text-stone-900 sm:hidden">
+                    Total
+                  </th>
+                  <th scope="row" colSpan={3} className="hidden px-4 py-3 text-left font-semibold text-stone-900 sm:table-cell">
+                    Total
+                  </th>
+                  <td className="px-4 py-3 text-right text-base font-semibold text-stone-900">{formatMoney(o.total)}</td>
+                </tr>
+              }
+            />
+          </Card>
+
+          <Card className="h-fit p-5">
+            <h2 className="font-medium text-stone-900">Timeline</h2>
+            <QueryView query={events} loading={<Loading label="Loading events…" />} what="the timeline" className="mt-3">
+              {(list) =>
+                list.length === 0 ? (
+                  <p className="mt-3 text-sm text-stone-500">No events yet.</p>
+                ) : (
+                  <ol className="mt-4 space-y-4 border-l border-stone-200 pl-4" aria-label="Order events">
+                    {list.map((e) => (
+                      <li key={e.id} className="relative">
+                        <span className="absolute -left-[21px] top-1.5 size-2.5 rounded-full bg-indigo-600 ring-4 ring-white" aria-hidden="true" />
+                        <p className="text-sm font-medium text-stone-900">{describeEvent(e)}</p>
+                        {e.description && e.description !== describeEvent(e) ? (
+                          <p className="text-sm text-stone-600">{e.description}</p>
+                        ) : null}
+                        <p className="text-xs text-stone-500">
+                          <time dateTime={e.created_at}>{formatDateTime(e.created_at)}</time>
+                        </p>
+                      </li>
+                    ))}
+                  </ol>
+                )
+              }
+            </QueryView>
+          </Card>
+        </div>
       </>
     );
   }
 
-  const o = order.data;
-  const cancellable = o.status === "pending" || o.status === "paid";
-  const note = statusNote(o.status, o.expires_at);
-
   return (
-    <>
-      <div className="mb-4">{back}</div>
-      <PageHeader
-        title={`Order ${shortId(o.id)}`}
-        subtitle={
-          <>
-            Placed {formatDateTime(o.created_at)}
-            {isAdmin ? ` · user #${o.user_id}` : null}
-          </>
-        }
-        actions={
-          <div className="flex items-center gap-3">
-            <StatusBadge status={o.status} />
-            {cancellable ? (
-              // Final: the stock goes back and subscribers are told.
-              <ConfirmButton
-                size="md"
-                label="Cancel order"
-                confirmLabel="Confirm cancellation"
-                keepLabel="Keep order"
-                onConfirm={() => cancel.mutate()}
-                busy={cancel.isPending}
-              />
-            ) : null}
-          </div>
-        }
-      />
-      <div className="space-y-4">
-        {placed && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
-        {cancel.isSuccess ? <Alert tone="success">The order was cancelled and its items were returned to stock.</Alert> : null}
-        {note ? <Alert tone="info">{note}</Alert> : null}
-        <ErrorAlert error={cancel.error} />
-      </div>
-
-      <div className="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
-        <Card className="overflow-x-auto lg:col-span-2">
-          <LineItemsTable
-            caption="Items"
-            priceLabel="Unit price"
-            lines={o.items.map((line) => ({ ...line, unitPrice: line.unit_price, total: line.line_total }))}
-            footer={
-              <tr className="border-t border-stone-200">
-                <th scope="row" colSpan={2} className="px-4 py-3 text-left font-semibold text-stone-900 sm:hidden">
-                  Total
-                </th>
-                <th scope="row" colSpan={3} className="hidden px-4 py-3 text-left font-semibold text-stone-900 sm:table-cell">
-                  Total
-                </th>
-                <td className="px-4 py-3 text-right text-base font-semibold text-stone-900">{formatMoney(o.total)}</td>
-              </tr>
-            }
-          />
-        </Card>
-
-        <Card className="h-fit p-5">
-          <h2 className="font-medium text-stone-900">Timeline</h2>
-          {events.isPending ? (
-            <Loading label="Loading events…" />
-          ) : events.isError ? (
-            <ErrorAlert error={events.error} className="mt-3" />
-          ) : events.data.length === 0 ? (
-            <p className="mt-3 text-sm text-stone-500">No events yet.</p>
-          ) : (
-            <ol className="mt-4 space-y-4 border-l border-stone-200 pl-4" aria-label="Order events">
-              {events.data.map((e) => (
-                <li key={e.id} className="relative">
-                  <span className="absolute -left-[21px] top-1.5 size-2.5 rounded-full bg-indigo-600 ring-4 ring-white" aria-hidden="true" />
-                  <p className="text-sm font-medium text-stone-900">{describeEvent(e)}</p>
-                  {e.description && e.description !== describeEvent(e) ? (
-                    <p className="text-sm text-stone-600">{e.description}</p>
-                  ) : null}
-                  <p className="text-xs text-stone-500">
-                    <time dateTime={e.created_at}>{formatDateTime(e.created_at)}</time>
-                  </p>
-                </li>
-              ))}
-            </ol>
-          )}
-        </Card>
-      </div>
-    </>
+    <QueryView
+      query={order}
+      loading={<Loading label="Loading the order…" />}
+      what="this order"
+      className="mb-4"
+      failed={(error) => (
+        <>
+          <PageHeader title={`Order ${shortId(id)}`} />
+          <ErrorAlert error={error} />
+          <div className="mt-4">{back}</div>
+        </>
+      )}
+    >
+      {shown}
+    </QueryView>
   );
 }
 

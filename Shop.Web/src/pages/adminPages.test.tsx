@@ -1,10 +1,10 @@
 // @vitest-environment jsdom
 // The admin pages' tables and delete flow, by role and accessible name (what the browser tests rely on).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
-import { createQueryClient } from "../api/queries";
+import { createQueryClient, queryKeys } from "../api/queries";
 import { clearSession, saveSession } from "../api/session";
 import { AuthProvider } from "../auth/AuthContext";
 import { formatDateTime } from "../lib/format";
@@ -31,14 +31,16 @@ function json(status: number, body: unknown) {
   return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
-function renderAt(path: string) {
+function renderAt(path: string, queryClient = createQueryClient()) {
+  const router = createMemoryRouter(routes, { initialEntries: [path] });
   render(
-    <QueryClientProvider client={createQueryClient()}>
+    <QueryClientProvider client={queryClient}>
       <AuthProvider>
-        <RouterProvider router={createMemoryRouter(routes, { initialEntries: [path] })} />
+        <RouterProvider router={router} />
       </AuthProvider>
     </QueryClientProvider>,
   );
+  return router;
 }
 
 const fetchMock = vi.fn<typeof fetch>();
@@ -183,9 +185,35 @@ describe("admin pages", () => {
     const card = await screen.findByRole("article", { name: hook.url });
     fireEvent.click(within(card).getByRole("button", { name: "Rotate secret" }));
     fireEvent.click(within(card).getByRole("button", { name: "Confirm rotation" }));
-    // The list's re-read fails (after its one retry): the cards give way to the error.
-    await waitFor(() => expect(screen.queryByRole("article", { name: hook.url })).toBeNull());
+    // The list's re-read fails (after its one retry): the cards stay, with a note.
+    expect(await screen.findByText(/^Could not refresh the webhooks/)).toBeTruthy();
     expect(screen.getByTestId("webhook-secret").textContent).toBe("whsec_new");
+    expect(screen.getByRole("article", { name: hook.url })).toBeTruthy();
+  });
+
+  it("webhooks: a failed re-read keeps the cards, an open delivery log and a half-done rotation, and says so", async () => {
+    let down = false;
+    fetchMock.mockImplementation(async (input) => {
+      if (down) return json(429, { status: 429, title: "Too Many Requests" });
+      return String(input).includes("/deliveries") ? json(200, { items: [delivery], total: 1, limit: 20, offset: 0 }) : json(200, [hook]);
+    });
+    const queryClient = createQueryClient();
+    renderAt("/admin/webhooks", queryClient);
+    const card = await screen.findByRole("article", { name: hook.url });
+    fireEvent.click(within(card).getByRole("button", { name: "Deliveries" }));
+    await within(card).findByRole("table", { name: "Delivery log" });
+    fireEvent.click(within(card).getByRole("button", { name: "Rotate secret" }));
+    down = true;
+    // What the 15 s refresh does, without waiting for it: the list and the open log are read again, and refused.
+    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.webhooks }));
+    await waitFor(() => expect(screen.getAllByText(/Too many attempts/).length).toBeGreaterThan(0));
+    expect(screen.getByRole("article", { name: hook.url })).toBe(card);
+    expect(within(card).getByRole("table", { name: "Delivery log" })).toBeTruthy();
+    expect(within(card).getByRole("button", { name: "Confirm rotation" })).toBeTruthy();
+    expect(screen.getAllByRole("status").map((s) => s.textContent)).toEqual([
+      "Could not refresh the webhooks, so what is shown may be out of date. Too many attempts. Please try again later.",
+      "Could not refresh the delivery log, so what is shown may be out of date. Too many attempts. Please try again later.",
+    ]);
   });
 
   it("webhooks: a refused rotation says why, in the problem's words", async () => {

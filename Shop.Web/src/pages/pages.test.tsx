@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
-import { createQueryClient } from "../api/queries";
+import { createQueryClient, queryKeys } from "../api/queries";
 import { saveSession, clearSession } from "../api/session";
 import { AuthProvider } from "../auth/AuthContext";
 import { routes } from "../router";
@@ -499,6 +499,51 @@ describe("pages", () => {
     const why = document.getElementById(input.getAttribute("aria-describedby") ?? "");
     expect(why?.textContent).toBe("Only 3 in stock.");
     expect(why?.getAttribute("aria-live")).toBe("polite");
+  });
+
+  it("catalogue: a failed re-read keeps the items shown and says they may be out of date", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    let down = false;
+    fetchMock.mockImplementation(async () =>
+      down
+        ? json(429, { status: 429, title: "Too Many Requests" }, "application/problem+json")
+        : json(200, { items: [{ id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" }], total: 1, limit: 12, offset: 0 }),
+    );
+    const queryClient = createQueryClient();
+    renderAt("/catalog", queryClient);
+    await screen.findByRole("article", { name: "Mug" });
+    down = true;
+    await act(() => queryClient.refetchQueries({ queryKey: ["inventory"] }));
+    const note = await screen.findByText(/Too many attempts/);
+    expect(screen.getByRole("article", { name: "Mug" })).toBeTruthy();
+    expect(note.textContent).toBe("Could not refresh the catalogue, so what is shown may be out of date. Too many attempts. Please try again later.");
+  });
+
+  it("order: a failed re-read keeps the order and its timeline shown, Cancel order included, and says so", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const id = "3f2a9c1d-0000-4000-8000-000000000000";
+    const order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+    let down = false;
+    fetchMock.mockImplementation(async (input) => {
+      if (down) return json(429, { status: 429, title: "Too Many Requests" }, "application/problem+json");
+      if (String(input).endsWith("/events")) return json(200, [{ id: 1, order_id: id, event_type: "created", description: "Order created", old_value: null, new_value: "pending", user_id: 2, created_at: order.created_at }]);
+      return json(200, order);
+    });
+    const queryClient = createQueryClient();
+    renderAt(`/my/orders/${id}`, queryClient);
+    expect(await screen.findByText("Order placed")).toBeTruthy();
+    down = true;
+    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.order(id) }));
+    const note = await screen.findByText(/Too many attempts/);
+    expect(screen.getByRole("heading", { level: 1, name: "Order 3f2a9c1d" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Cancel order" })).toBeTruthy();
+    expect(screen.getByText("Order placed")).toBeTruthy();
+    expect(note.textContent).toBe("Could not refresh this order, so what is shown may be out of date. Too many attempts. Please try again later.");
+    // The timeline's own re-read failing keeps its events too.
+    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.orderEvents(id) }));
+    await waitFor(() => expect(screen.getAllByText(/Too many attempts/)).toHaveLength(2));
+    expect(screen.getByText("Order placed")).toBeTruthy();
+    expect(screen.getByText(/^Could not refresh the timeline, so what is shown may be out of date/)).toBeTruthy();
   });
 
   it("catalogue: the search box follows the URL, so the Catalogue link that clears the search clears the box too", async () => {

@@ -5,6 +5,7 @@ import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery, type WebhookEvent } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
+import { QueryView } from "../../components/QueryView";
 import { Alert, Badge, Button, Card, ConfirmButton, ConfirmDeleteButton, EmptyState, ErrorAlert, Loading, PageHeader, TextField } from "../../components/ui";
 import { formatDateTime, shortId } from "../../lib/format";
 
@@ -15,8 +16,9 @@ import { formatDateTime, shortId } from "../../lib/format";
 export const WEBHOOKS_REFRESH_MS = 15_000;
 
 export default function AdminWebhooksPage() {
-  // Secrets just made (at creation or by a rotation), shown until Done: kept here, above the list, so a failed
-  // re-read of the list (which replaces it with an error) cannot take away one that will never be shown again.
+  // Secrets just made (at creation or by a rotation), shown until Done: kept here, above the list, so nothing that
+  // happens to the list (a first read that fails, a card gone from a re-read) can take away one that will never be
+  // shown again.
   const [secrets, setSecrets] = useState<Webhook[]>([]);
   const show = useCallback((w: Webhook) => setSecrets((shown) => [w, ...shown.filter((s) => s.id !== w.id)]), []);
   const list = useQuery({
@@ -35,19 +37,20 @@ export default function AdminWebhooksPage() {
         {secrets.map((w) =>
           w.secret ? <SecretBox key={w.secret} webhook={w} onDismiss={() => setSecrets((shown) => shown.filter((s) => s !== w))} /> : null,
         )}
-        {list.isPending ? (
-          <Loading />
-        ) : list.isError ? (
-          <ErrorAlert error={list.error} />
-        ) : list.data.length === 0 ? (
-          <EmptyState title="No webhooks yet">Create one above to start receiving order events.</EmptyState>
-        ) : (
-          <ul className="space-y-4" aria-label="Webhooks">
-            {list.data.map((w) => (
-              <WebhookCard key={w.id} webhook={w} onRotated={show} />
-            ))}
-          </ul>
-        )}
+        {/* A failed 15 s re-read keeps the cards, so an open delivery log or a half-done rotation stays as it was. */}
+        <QueryView query={list} loading={<Loading />} what="the webhooks">
+          {(hooks) =>
+            hooks.length === 0 ? (
+              <EmptyState title="No webhooks yet">Create one above to start receiving order events.</EmptyState>
+            ) : (
+              <ul className="space-y-4" aria-label="Webhooks">
+                {hooks.map((w) => (
+                  <WebhookCard key={w.id} webhook={w} onRotated={show} />
+                ))}
+              </ul>
+            )
+          }
+        </QueryView>
       </div>
     </>
   );
