@@ -1,4 +1,4 @@
-import type { OrderStatus } from "../api/types";
+import type { Order, OrderStatus } from "../api/types";
 import { formatDateTime } from "./format";
 
 /**
@@ -28,4 +28,20 @@ export function statusNote(status: OrderStatus, expiresAt: string | null | undef
   if (status === "expired") return "This order was not paid in time and has expired; its items were returned to stock.";
   if (status === "pending" && expiresAt) return `Expires at ${formatDateTime(expiresAt)} unless it is paid.`;
   return null;
+}
+
+/** While the server still says pending past the deadline (its sweep runs every 15 s), how often to ask again. */
+export const PAST_DUE_RECHECK_MS = 5_000;
+// A timer longer than 2^31-1 ms fires at once: a far deadline is checked hourly instead.
+const LONGEST_WAIT_MS = 60 * 60_000;
+
+/**
+ * When an order's page should read it again because of its deadline: as a pending order's expires_at passes, then
+ * every few seconds until the server has expired it. False for any other order: nothing happens to it on a clock.
+ */
+export function expiryRecheckMs(order: Pick<Order, "status" | "expires_at"> | undefined, now = Date.now()): number | false {
+  if (order?.status !== "pending" || !order.expires_at) return false;
+  const left = Date.parse(order.expires_at) - now;
+  if (Number.isNaN(left)) return false;
+  return left > 0 ? Math.min(left, LONGEST_WAIT_MS) : PAST_DUE_RECHECK_MS;
 }

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useLocation, useParams } from "react-router";
 import { api, itemsOf } from "../api/client";
@@ -8,7 +9,7 @@ import { LineItemsTable } from "../components/LineItemsTable";
 import { QueryView } from "../components/QueryView";
 import { Alert, Card, ConfirmButton, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
-import { statusNote } from "../lib/orderStatus";
+import { expiryRecheckMs, statusNote } from "../lib/orderStatus";
 
 export default function OrderDetailPage() {
   const { id = "" } = useParams();
@@ -18,13 +19,30 @@ export default function OrderDetailPage() {
   const fromAdmin = location.pathname.startsWith("/admin/");
   const placed = (location.state as { placed?: boolean } | null)?.placed;
 
-  const order = useQuery({ queryKey: queryKeys.order(id), queryFn: () => api.getOrder(id), enabled: Boolean(id) });
+  const order = useQuery({
+    queryKey: queryKeys.order(id),
+    queryFn: () => api.getOrder(id),
+    enabled: Boolean(id),
+    // A page left open past a pending order's deadline would still say "Expires at …" and offer Cancel.
+    refetchInterval: (query) => expiryRecheckMs(query.state.data),
+  });
   const events = useQuery({
     queryKey: queryKeys.orderEvents(id),
     queryFn: () => api.orderEvents(id),
     enabled: Boolean(id),
     select: (v) => itemsOf<OrderEvent>(v),
   });
+  // The timeline follows the order: a status read anew and found changed (expired at its deadline, paid meanwhile)
+  // has its event in the timeline too. The first read is not a change; a read already on its way (a cancel's
+  // invalidation) is not started twice.
+  const status = order.data?.status;
+  const seenStatus = useRef(status);
+  useEffect(() => {
+    if (seenStatus.current && status !== seenStatus.current) {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orderEvents(id) }, { cancelRefetch: false });
+    }
+    seenStatus.current = status;
+  }, [status, id, queryClient]);
 
   const cancel = useMutation({
     mutationFn: () => api.setOrderStatus(id, "cancelled"),

@@ -546,6 +546,67 @@ describe("pages", () => {
     expect(screen.getByText(/^Could not refresh the timeline, so what is shown may be out of date/)).toBeTruthy();
   });
 
+  it("my orders: an order paid meanwhile shows as paid when the shopper comes back to the list", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const id = "3f2a9c1d-0000-4000-8000-000000000000";
+    let order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      if (url.endsWith("/events")) return json(200, []);
+      if (url.startsWith(`/orders/${id}`)) return json(200, order);
+      return json(200, { items: [order], total: 1, limit: 20, offset: 0 });
+    });
+    const router = renderAt("/my/orders");
+    fireEvent.click(await screen.findByRole("link", { name: "Order 3f2a9c1d" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Order 3f2a9c1d" })).toBeTruthy();
+    order = { ...order, status: "paid" }; // an admin marks it paid
+    fireEvent.click(screen.getByRole("link", { name: "← My orders" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/my/orders"));
+    const row = (await screen.findByRole("link", { name: "Order 3f2a9c1d" })).closest("tr")!;
+    await waitFor(() => expect(row.textContent).toContain("Paid"));
+  });
+
+  it("order: a pending order's page shows it paid once the window has the focus again", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const id = "3f2a9c1d-0000-4000-8000-000000000000";
+    let order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+    fetchMock.mockImplementation(async (input) => (String(input).endsWith("/events") ? json(200, []) : json(200, order)));
+    renderAt(`/my/orders/${id}`);
+    expect(await screen.findByRole("button", { name: "Cancel order" })).toBeTruthy();
+    expect(screen.getByText("Pending")).toBeTruthy();
+    order = { ...order, status: "paid" };
+    // The shopper comes back to the tab (React Query listens for visibilitychange).
+    act(() => {
+      document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+    });
+    expect(await screen.findByText("Paid")).toBeTruthy();
+  });
+
+  it("order: a pending order's page left open reads it again when its expires_at passes", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+      const id = "3f2a9c1d-0000-4000-8000-000000000000";
+      const expiresAt = new Date(Date.now() + 15 * 60_000).toISOString();
+      let order: Record<string, unknown> = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", expires_at: expiresAt };
+      let events: unknown[] = [];
+      fetchMock.mockImplementation(async (input) => (String(input).endsWith("/events") ? json(200, events) : json(200, order)));
+      renderAt(`/my/orders/${id}`);
+      expect(await screen.findByText(/^Expires at .* unless it is paid\.$/)).toBeTruthy();
+      // The server's sweep expires it (every 15 s): the first read after the deadline may still find it pending.
+      await vi.advanceTimersByTimeAsync(15 * 60_000);
+      order = { ...order, status: "expired", expires_at: null };
+      events = [{ id: 2, order_id: id, event_type: "status_changed", description: "", old_value: "pending", new_value: "expired", user_id: null, created_at: expiresAt }];
+      await vi.advanceTimersByTimeAsync(15_000);
+      expect(await screen.findByText(/has expired/)).toBeTruthy();
+      expect(screen.queryByRole("button", { name: "Cancel order" })).toBeNull();
+      // The timeline follows: the expiry is in it too.
+      expect(await screen.findByText("Status changed from pending to expired")).toBeTruthy();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("catalogue: the search box follows the URL, so the Catalogue link that clears the search clears the box too", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     fetchMock.mockImplementation(async () => json(200, { items: [], total: 0, limit: 12, offset: 0 }));
