@@ -1,10 +1,18 @@
 import type { ComponentProps, ReactNode } from "react";
-import { Link } from "react-router";
+import { Link, useLocation } from "react-router";
 import type { UseQueryResult } from "@tanstack/react-query";
 import { ORDER_STATUSES, type Order, type Paged } from "../api/types";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { PagedTable } from "./PagedTable";
 import { SelectField, StatusBadge } from "./ui";
+
+/** What an order's page is told by the link that opened it. */
+export interface OrderPageState {
+  /** Just placed (the checkout): the page thanks the shopper. */
+  placed?: boolean;
+  /** The filters and page ("?status=paid&offset=50") of the list it was opened from. */
+  listSearch?: string;
+}
 
 /** A page of orders as a table on wide screens; rows stack into cards on phones. */
 export function OrderTable({
@@ -59,10 +67,13 @@ function OrderRow({
 }) {
   const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3";
   const label = "mr-2 text-xs text-stone-500 md:hidden";
+  // The list's filters and page go with the link, for the order page's link back to this list as it is.
+  const { search } = useLocation();
+  const state: OrderPageState = { listSearch: search };
   return (
     <tr className="block py-3 md:table-row md:py-0">
       <td className={cell}>
-        <Link to={`${linkBase}/${o.id}`} className="font-medium text-indigo-700 hover:underline">
+        <Link to={`${linkBase}/${o.id}`} state={state} className="font-medium text-indigo-700 hover:underline">
           Order {shortId(o.id)}
         </Link>
       </td>

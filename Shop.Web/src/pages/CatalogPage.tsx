@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
@@ -10,44 +10,18 @@ import { MAX_LINES, MAX_LINE_QTY } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
 import { useCart } from "../lib/useCart";
-import { useDebounced } from "../lib/useDebounced";
+import { useListParams, useParamBox } from "../lib/useListParams";
 
 const PAGE_SIZE = 12;
 
 export default function CatalogPage() {
-  const [params, setParams] = useSearchParams();
-  const q = params.get("q") ?? "";
-  const inStock = params.get("in_stock") === "true";
-  const offset = Math.max(0, Number(params.get("offset")) || 0);
-  const [search, setSearch] = useState(q);
-  const debouncedSearch = useDebounced(search.trim(), 300);
-  // The URL's q is what is listed, so the box shows it whenever something else changes it (the nav's Catalogue link
-  // clears it, Back restores one). The q this page wrote itself from the box is not put back there: the box may
-  // already hold more typing.
-  const written = useRef(q);
-  useEffect(() => {
-    if (q === written.current) return;
-    written.current = q;
-    setSearch(q);
-  }, [q]);
+  const { values, offset, set } = useListParams(["q", "in_stock"] as const);
+  const q = values.q;
+  const inStock = values.in_stock === "true";
+  // The URL's q is what is listed; the box follows it (the nav's Catalogue link clears it, Back restores one).
+  const [search, setSearch] = useParamBox(q, (typed) => set({ q: typed }));
   const { cart, add } = useCart();
   const [lastAdded, setLastAdded] = useState<string | null>(null);
-
-  function update(next: { q?: string; inStock?: boolean; offset?: number }) {
-    const p = new URLSearchParams();
-    const nq = next.q ?? q;
-    const ns = next.inStock ?? inStock;
-    const no = next.offset ?? 0;
-    written.current = nq;
-    if (nq) p.set("q", nq);
-    if (ns) p.set("in_stock", "true");
-    if (no) p.set("offset", String(no));
-    setParams(p, { replace: true });
-  }
-
-  useEffect(() => {
-    if (debouncedSearch !== q) update({ q: debouncedSearch, offset: 0 });
-  }, [debouncedSearch]);
 
   const query = useQuery({
     queryKey: queryKeys.inventoryPage({ q, inStock, limit: PAGE_SIZE, offset }),
@@ -55,7 +29,7 @@ export default function CatalogPage() {
     placeholderData: keepPreviousData,
   });
 
-  const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => update({ offset: o }));
+  const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => set({ offset: o }));
   const loading = <Loading label="Loading the catalogue…" />;
 
   function addItem(item: InventoryItem, inCart: number) {
@@ -81,7 +55,7 @@ export default function CatalogPage() {
           <input
             type="checkbox"
             checked={inStock}
-            onChange={(e) => update({ inStock: e.target.checked, offset: 0 })}
+            onChange={(e) => set({ in_stock: e.target.checked ? "true" : "" })}
             className="size-4 rounded border-stone-300 accent-indigo-600"
           />
           In stock only
@@ -146,7 +120,7 @@ export default function CatalogPage() {
                   total={page.total}
                   limit={PAGE_SIZE}
                   offset={offset}
-                  onChange={(o) => update({ offset: o })}
+                  onChange={(o) => set({ offset: o })}
                   label="Catalogue pages"
                 />
               </>

@@ -6,6 +6,7 @@ import { queryKeys } from "../api/queries";
 import type { Order, OrderEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { LineItemsTable } from "../components/LineItemsTable";
+import type { OrderPageState } from "../components/OrderTable";
 import { QueryView } from "../components/QueryView";
 import { Alert, Card, ConfirmButton, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
@@ -17,7 +18,7 @@ export default function OrderDetailPage() {
   const { isAdmin } = useAuth();
   const queryClient = useQueryClient();
   const fromAdmin = location.pathname.startsWith("/admin/");
-  const placed = (location.state as { placed?: boolean } | null)?.placed;
+  const { placed, listSearch } = (location.state as OrderPageState | null) ?? {};
 
   const order = useQuery({
     queryKey: queryKeys.order(id),
@@ -61,11 +62,11 @@ export default function OrderDetailPage() {
   });
 
   const back = fromAdmin ? (
-    <Link to="/admin/orders" className="text-sm font-medium text-indigo-700 hover:underline">
+    <Link to={{ pathname: "/admin/orders", search: listSearch }} className="text-sm font-medium text-indigo-700 hover:underline">
       ← All orders
     </Link>
   ) : (
-    <Link to="/my/orders" className="text-sm font-medium text-indigo-700 hover:underline">
+    <Link to={{ pathname: "/my/orders", search: listSearch }} className="text-sm font-medium text-indigo-700 hover:underline">
       ← My orders
     </Link>
   );

@@ -264,4 +264,42 @@ describe("admin pages", () => {
     await waitFor(() => expect(screen.queryByText("No orders match these filters")).toBeNull());
     expect(screen.queryByRole("status")).toBeNull();
   });
+
+  it("all orders: the status, user and page chosen are still there after opening an order, by Back or by '← All orders'", async () => {
+    const order = { id: "3f2a9c1d-0000-4000-8000-000000000000", user_id: 7, status: "paid", total: 17, items: [{ sku: "MUG", name: "Mug", qty: 2, unit_price: 8.5, line_total: 17 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+    fetchMock.mockImplementation(async (input) => {
+      const url = new URL(String(input), "http://shop.test");
+      if (url.pathname.endsWith("/events")) return json(200, []);
+      if (url.pathname === `/orders/${order.id}`) return json(200, order);
+      return json(200, { items: [order], total: 75, limit: 25, offset: Number(url.searchParams.get("offset") ?? 0) });
+    });
+    const router = renderAt("/admin/orders");
+    await screen.findByRole("link", { name: "Order 3f2a9c1d" });
+    fireEvent.change(screen.getByRole("combobox", { name: "Status" }), { target: { value: "paid" } });
+    fireEvent.change(screen.getByLabelText("User ID"), { target: { value: "7" } });
+    await waitFor(() => expect(calls("GET").some((u) => u.includes("user_id=7"))).toBe(true));
+    for (let i = 0; i < 2; i++) {
+      const pager = await screen.findByRole("navigation", { name: "Order pages" });
+      const next = within(pager).getByRole("button", { name: "Next" });
+      await waitFor(() => expect((next as HTMLButtonElement).disabled).toBe(false));
+      fireEvent.click(next);
+    }
+    await waitFor(() => expect(screen.getByRole("navigation", { name: "Order pages" }).textContent).toContain("Page 3 of 3"));
+
+    const chosen = async () => {
+      expect(await screen.findByRole("heading", { level: 1, name: "All orders" })).toBeTruthy();
+      await waitFor(() => expect(screen.getByRole("navigation", { name: "Order pages" }).textContent).toContain("Page 3 of 3"));
+      expect((screen.getByRole("combobox", { name: "Status" }) as HTMLSelectElement).value).toBe("paid");
+      expect((screen.getByLabelText("User ID") as HTMLInputElement).value).toBe("7");
+    };
+    fireEvent.click(screen.getByRole("link", { name: "Order 3f2a9c1d" }));
+    fireEvent.click(await screen.findByRole("link", { name: "← All orders" }));
+    await chosen();
+    fireEvent.click(screen.getByRole("link", { name: "Order 3f2a9c1d" }));
+    await screen.findByRole("link", { name: "← All orders" });
+    await act(() => router.navigate(-1));
+    await chosen();
+    const lastList = calls("GET").filter((u) => u.startsWith("/orders/?")).at(-1)!;
+    expect(new URL(lastList, "http://shop.test").searchParams.toString()).toBe("status=paid&user_id=7&limit=25&offset=50");
+  });
 });

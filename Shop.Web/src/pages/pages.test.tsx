@@ -12,6 +12,25 @@ import { routes } from "../router";
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
 
+const orderId = "3f2a9c1d-0000-4000-8000-000000000000";
+/** The customer's one-line order as the shop sends it: pending unless told otherwise. */
+function anOrder(changes: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id: orderId, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", ...changes };
+}
+const orderPlaced = { id: 1, order_id: orderId, event_type: "created", description: "Order created", old_value: null, new_value: "pending", user_id: 2, created_at: "2026-01-01T00:00:00Z" };
+
+/** The orders service as it is at each request: the order, its events and a page of a list holding it. */
+function serveOrder(now: () => { order: Record<string, unknown>; events?: unknown[]; page?: { total: number; offset: number } }) {
+  fetchMock.mockImplementation(async (input) => {
+    const url = String(input);
+    const { order, events = [], page = { total: 1, offset: 0 } } = now();
+    if (url.endsWith("/events")) return json(200, events);
+    if (url.startsWith(`/orders/${orderId}`)) return json(200, order);
+    return json(200, { items: [order], limit: 20, ...page });
+  });
+}
+const tooManyRequests = () => json(429, { status: 429, title: "Too Many Requests" }, "application/problem+json");
+
 function renderAt(path: string, queryClient = createQueryClient()) {
   const router = createMemoryRouter(routes, { initialEntries: [path] });
   render(
@@ -506,7 +525,7 @@ describe("pages", () => {
     let down = false;
     fetchMock.mockImplementation(async () =>
       down
-        ? json(429, { status: 429, title: "Too Many Requests" }, "application/problem+json")
+        ? tooManyRequests()
         : json(200, { items: [{ id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" }], total: 1, limit: 12, offset: 0 }),
     );
     const queryClient = createQueryClient();
@@ -521,26 +540,19 @@ describe("pages", () => {
 
   it("order: a failed re-read keeps the order and its timeline shown, Cancel order included, and says so", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
-    const id = "3f2a9c1d-0000-4000-8000-000000000000";
-    const order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
-    let down = false;
-    fetchMock.mockImplementation(async (input) => {
-      if (down) return json(429, { status: 429, title: "Too Many Requests" }, "application/problem+json");
-      if (String(input).endsWith("/events")) return json(200, [{ id: 1, order_id: id, event_type: "created", description: "Order created", old_value: null, new_value: "pending", user_id: 2, created_at: order.created_at }]);
-      return json(200, order);
-    });
+    serveOrder(() => ({ order: anOrder(), events: [orderPlaced] }));
     const queryClient = createQueryClient();
-    renderAt(`/my/orders/${id}`, queryClient);
+    renderAt(`/my/orders/${orderId}`, queryClient);
     expect(await screen.findByText("Order placed")).toBeTruthy();
-    down = true;
-    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.order(id) }));
+    fetchMock.mockImplementation(async () => tooManyRequests());
+    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.order(orderId) }));
     const note = await screen.findByText(/Too many attempts/);
     expect(screen.getByRole("heading", { level: 1, name: "Order 3f2a9c1d" })).toBeTruthy();
     expect(screen.getByRole("button", { name: "Cancel order" })).toBeTruthy();
     expect(screen.getByText("Order placed")).toBeTruthy();
     expect(note.textContent).toBe("Could not refresh this order, so what is shown may be out of date. Too many attempts. Please try again later.");
     // The timeline's own re-read failing keeps its events too.
-    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.orderEvents(id) }));
+    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.orderEvents(orderId) }));
     await waitFor(() => expect(screen.getAllByText(/Too many attempts/)).toHaveLength(2));
     expect(screen.getByText("Order placed")).toBeTruthy();
     expect(screen.getByText(/^Could not refresh the timeline, so what is shown may be out of date/)).toBeTruthy();
@@ -548,33 +560,37 @@ describe("pages", () => {
 
   it("my orders: an order paid meanwhile shows as paid when the shopper comes back to the list", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
-    const id = "3f2a9c1d-0000-4000-8000-000000000000";
-    let order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
-    fetchMock.mockImplementation(async (input) => {
-      const url = String(input);
-      if (url.endsWith("/events")) return json(200, []);
-      if (url.startsWith(`/orders/${id}`)) return json(200, order);
-      return json(200, { items: [order], total: 1, limit: 20, offset: 0 });
-    });
+    let order = anOrder();
+    serveOrder(() => ({ order }));
     const router = renderAt("/my/orders");
     fireEvent.click(await screen.findByRole("link", { name: "Order 3f2a9c1d" }));
     expect(await screen.findByRole("heading", { level: 1, name: "Order 3f2a9c1d" })).toBeTruthy();
-    order = { ...order, status: "paid" }; // an admin marks it paid
+    order = anOrder({ status: "paid" }); // an admin marks it paid
     fireEvent.click(screen.getByRole("link", { name: "← My orders" }));
     await waitFor(() => expect(router.state.location.pathname).toBe("/my/orders"));
     const row = (await screen.findByRole("link", { name: "Order 3f2a9c1d" })).closest("tr")!;
     await waitFor(() => expect(row.textContent).toContain("Paid"));
   });
 
+  it("my orders: '← My orders' goes back to the list as it was left, its filter and page", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    serveOrder(() => ({ order: anOrder({ status: "paid" }), page: { total: 45, offset: 20 } }));
+    const router = renderAt("/my/orders?status=paid&offset=20");
+    fireEvent.click(await screen.findByRole("link", { name: "Order 3f2a9c1d" }));
+    fireEvent.click(await screen.findByRole("link", { name: "← My orders" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/my/orders"));
+    expect(router.state.location.search).toBe("?status=paid&offset=20");
+    expect(await screen.findByText("Page 2 of 3")).toBeTruthy();
+  });
+
   it("order: a pending order's page shows it paid once the window has the focus again", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
-    const id = "3f2a9c1d-0000-4000-8000-000000000000";
-    let order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
-    fetchMock.mockImplementation(async (input) => (String(input).endsWith("/events") ? json(200, []) : json(200, order)));
-    renderAt(`/my/orders/${id}`);
+    let order = anOrder();
+    serveOrder(() => ({ order }));
+    renderAt(`/my/orders/${orderId}`);
     expect(await screen.findByRole("button", { name: "Cancel order" })).toBeTruthy();
     expect(screen.getByText("Pending")).toBeTruthy();
-    order = { ...order, status: "paid" };
+    order = anOrder({ status: "paid" });
     // The shopper comes back to the tab (React Query listens for visibilitychange).
     act(() => {
       document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
@@ -586,17 +602,16 @@ describe("pages", () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
       saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
-      const id = "3f2a9c1d-0000-4000-8000-000000000000";
       const expiresAt = new Date(Date.now() + 15 * 60_000).toISOString();
-      let order: Record<string, unknown> = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", expires_at: expiresAt };
+      let order = anOrder({ expires_at: expiresAt });
       let events: unknown[] = [];
-      fetchMock.mockImplementation(async (input) => (String(input).endsWith("/events") ? json(200, events) : json(200, order)));
-      renderAt(`/my/orders/${id}`);
+      serveOrder(() => ({ order, events }));
+      renderAt(`/my/orders/${orderId}`);
       expect(await screen.findByText(/^Expires at .* unless it is paid\.$/)).toBeTruthy();
       // The server's sweep expires it (every 15 s): the first read after the deadline may still find it pending.
       await vi.advanceTimersByTimeAsync(15 * 60_000);
-      order = { ...order, status: "expired", expires_at: null };
-      events = [{ id: 2, order_id: id, event_type: "status_changed", description: "", old_value: "pending", new_value: "expired", user_id: null, created_at: expiresAt }];
+      order = anOrder({ status: "expired", expires_at: null });
+      events = [{ id: 2, order_id: orderId, event_type: "status_changed", description: "", old_value: "pending", new_value: "expired", user_id: null, created_at: expiresAt }];
       await vi.advanceTimersByTimeAsync(15_000);
       expect(await screen.findByText(/has expired/)).toBeTruthy();
       expect(screen.queryByRole("button", { name: "Cancel order" })).toBeNull();

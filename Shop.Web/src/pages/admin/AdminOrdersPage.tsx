@@ -7,15 +7,16 @@ import { OrderStatusFilter, OrderTable } from "../../components/OrderTable";
 import { Alert, Button, EmptyState, ErrorAlert, PageHeader, SelectField, TextField } from "../../components/ui";
 import { capitalize, shortId } from "../../lib/format";
 import { nextStatuses } from "../../lib/orderStatus";
-import { useDebounced } from "../../lib/useDebounced";
+import { useListParams, useParamBox } from "../../lib/useListParams";
 
 const PAGE_SIZE = 25;
 
 export default function AdminOrdersPage() {
-  const [status, setStatus] = useState<OrderStatus | "">("");
-  const [userIdInput, setUserIdInput] = useState("");
-  const userId = useDebounced(userIdInput.trim(), 300);
-  const [offset, setOffset] = useState(0);
+  // In the URL, like My orders: opening an order and coming back (Back, "← All orders") finds the list as it was.
+  const { values, offset, set } = useListParams(["status", "user_id"] as const);
+  const status = values.status as OrderStatus | "";
+  const userId = values.user_id;
+  const [userIdInput, setUserIdInput] = useParamBox(userId, (typed) => set({ user_id: typed }));
   const [notice, setNotice] = useState<string | null>(null);
   const validUserId = userId === "" || /^\d+$/.test(userId);
 
@@ -34,20 +35,14 @@ export default function AdminOrdersPage() {
         <OrderStatusFilter
           className="sm:w-48"
           value={status}
-          onChange={(e) => {
-            setStatus(e.target.value as OrderStatus | "");
-            setOffset(0);
-          }}
+          onChange={(e) => set({ status: e.target.value })}
         />
         <TextField
           label="User ID"
           className="sm:w-40"
           inputMode="numeric"
           value={userIdInput}
-          onChange={(e) => {
-            setUserIdInput(e.target.value);
-            setOffset(0);
-          }}
+          onChange={(e) => setUserIdInput(e.target.value)}
           error={validUserId ? undefined : "Enter a number."}
         />
       </div>
@@ -64,7 +59,7 @@ export default function AdminOrdersPage() {
           showUser
           actions={(o) => <StatusChanger order={o} onChanged={setNotice} />}
           empty={<EmptyState title="No orders match these filters" />}
-          pages={{ size: PAGE_SIZE, offset, onChange: setOffset }}
+          pages={{ size: PAGE_SIZE, offset, onChange: (o) => set({ offset: o }) }}
         />
       ) : null}
     </>
