@@ -14,6 +14,7 @@ import { routes } from "../router";
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const mug = { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" };
 const hook = { id: 9, url: "https://hooks.example.com/shop", events: ["order.created"], is_active: true, created_at: "2026-01-01T00:00:00Z" };
+const customerOrder = { id: "3f2a9c1d-0000-4000-8000-000000000000", user_id: 7, status: "paid", total: 17, items: [{ sku: "MUG", name: "Mug", qty: 2, unit_price: 8.5, line_total: 17 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
 const delivery = {
   id: 4,
   event_id: "e1",
@@ -266,7 +267,7 @@ describe("admin pages", () => {
   });
 
   it("all orders: the status, user and page chosen are still there after opening an order, by Back or by '← All orders'", async () => {
-    const order = { id: "3f2a9c1d-0000-4000-8000-000000000000", user_id: 7, status: "paid", total: 17, items: [{ sku: "MUG", name: "Mug", qty: 2, unit_price: 8.5, line_total: 17 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+    const order = customerOrder;
     fetchMock.mockImplementation(async (input) => {
       const url = new URL(String(input), "http://shop.test");
       if (url.pathname.endsWith("/events")) return json(200, []);
@@ -301,5 +302,27 @@ describe("admin pages", () => {
     await chosen();
     const lastList = calls("GET").filter((u) => u.startsWith("/orders/?")).at(-1)!;
     expect(new URL(lastList, "http://shop.test").searchParams.toString()).toBe("status=paid&user_id=7&limit=25&offset=50");
+  });
+
+  it("all orders: an Update status refused because another admin moved the order shows the order as it is now, and why", async () => {
+    const order = { ...customerOrder, status: "pending" };
+    let current = order;
+    fetchMock.mockImplementation(async (_input, init) => {
+      if (init?.method === "PATCH") {
+        current = { ...order, status: "cancelled" }; // another admin's cancellation got there first
+        return json(409, { status: 409, title: "Invalid transition", detail: "A cancelled order cannot be marked paid." });
+      }
+      return json(200, { items: [current], total: 1, limit: 25, offset: 0 });
+    });
+    renderAt("/admin/orders");
+    const row = (await screen.findByRole("link", { name: "Order 3f2a9c1d" })).closest("tr")!;
+    const badge = () => within(row).getAllByRole("cell")[5].textContent; // Order, User, Placed, Items, Total, Status
+    expect(badge()).toBe("Pending");
+    fireEvent.click(within(row).getByRole("button", { name: "Update status" }));
+    await waitFor(() => expect(calls("PATCH")).toEqual([`/orders/${order.id}`]));
+    // The list is read again: the row's badge and choices are the order's now, and the refusal is said in words.
+    await waitFor(() => expect(badge()).toBe("Cancelled"));
+    expect(within(row).queryByRole("button", { name: "Update status" })).toBeNull();
+    expect(within(row).getByRole("alert").textContent).toBe("A cancelled order cannot be marked paid.");
   });
 });

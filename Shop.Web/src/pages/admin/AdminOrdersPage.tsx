@@ -79,9 +79,23 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
       if (updated.status === "cancelled") void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
       onChanged(`Order ${shortId(order.id)} is now ${updated.status}.`);
     },
+    onError: () => {
+      // Refused (409: another admin moved the order meanwhile): the row shows the order as it is now, not the badge
+      // and choices the refusal was about.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
+    },
   });
+  // Stays with the row when the re-read makes it final, so why the change was refused is still said.
+  const refusal = <ErrorAlert error={mutation.error} className="mt-2" />;
 
-  if (options.length === 0) return <span className="text-xs text-stone-600">Final</span>;
+  if (options.length === 0) {
+    return (
+      <div>
+        <span className="text-xs text-stone-600">Final</span>
+        {refusal}
+      </div>
+    );
+  }
   const value = options.includes(target as OrderStatus) ? target : options[0];
 
   return (
@@ -110,7 +124,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
           Update status
         </Button>
       </form>
-      <ErrorAlert error={mutation.error} className="mt-2" />
+      {refusal}
     </div>
   );
 }
