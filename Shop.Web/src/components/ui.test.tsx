@@ -1,10 +1,11 @@
 // @vitest-environment jsdom
+import { useState } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import colors from "tailwindcss/colors";
 import { ApiError } from "../api/errors";
 import { ORDER_STATUSES } from "../api/types";
-import { Badge, ConfirmDeleteButton, ErrorAlert, StatusBadge, TextField } from "./ui";
+import { Badge, ConfirmDeleteButton, ErrorAlert, Pagination, StatusBadge, TextField } from "./ui";
 
 afterEach(cleanup);
 
@@ -115,5 +116,51 @@ describe("badges", () => {
     const tones = ["neutral", "good", "bad", "warn", "accent"] as const;
     render(<>{tones.map((t) => <Badge key={t} tone={t}>{t}</Badge>)}</>);
     for (const tone of tones) expect(contrastOf(screen.getByText(tone)), tone).toBeGreaterThanOrEqual(4.5);
+  });
+});
+
+describe("Pagination", () => {
+  // A disabled button loses focus in browsers (to <body>): a keyboard user pressing Next onto the last page, or
+  // Previous onto the first, would be thrown to the top of the page.
+  it("Next pressed onto the last page keeps focus: it says it is unavailable (aria-disabled) and ignores a press", () => {
+    const onChange = vi.fn();
+    function Pager() {
+      const [offset, setOffset] = useState(12);
+      return (
+        <Pagination
+          total={30}
+          limit={12}
+          offset={offset}
+          onChange={(o) => {
+            onChange(o);
+            setOffset(o);
+          }}
+        />
+      );
+    }
+    const focusedButUnavailable = (button: HTMLButtonElement) => {
+      expect(button.disabled).toBe(false);
+      expect(button.getAttribute("aria-disabled")).toBe("true");
+      expect(document.activeElement).toBe(button);
+    };
+    render(<Pager />);
+    const pager = screen.getByRole("navigation", { name: "Pages" });
+    const next = within(pager).getByRole("button", { name: "Next" }) as HTMLButtonElement;
+    next.focus();
+    fireEvent.click(next);
+    expect(pager.textContent).toContain("25–30 of 30");
+    focusedButUnavailable(next);
+    fireEvent.click(next);
+    expect(onChange.mock.calls).toEqual([[24]]);
+
+    const previous = within(pager).getByRole("button", { name: "Previous" }) as HTMLButtonElement;
+    expect(previous.getAttribute("aria-disabled")).toBeNull();
+    previous.focus();
+    fireEvent.click(previous);
+    fireEvent.click(previous);
+    expect(pager.textContent).toContain("1–12 of 30");
+    focusedButUnavailable(previous);
+    fireEvent.click(previous);
+    expect(onChange.mock.calls).toEqual([[24], [12], [0]]);
   });
 });

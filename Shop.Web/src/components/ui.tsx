@@ -10,31 +10,49 @@ export function cx(...classes: (string | false | null | undefined)[]): string {
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 const variants: Record<Variant, string> = {
   primary:
-    "bg-indigo-600 text-white shadow-sm hover:bg-indigo-500 focus-visible:outline-indigo-600 disabled:bg-indigo-300",
+    "bg-indigo-600 text-white shadow-sm hover:bg-indigo-500 focus-visible:outline-indigo-600 disabled:bg-indigo-300 aria-disabled:bg-indigo-300",
   secondary:
-    "bg-white text-stone-800 ring-1 ring-inset ring-stone-300 shadow-sm hover:bg-stone-50 disabled:text-stone-400",
+    "bg-white text-stone-800 ring-1 ring-inset ring-stone-300 shadow-sm hover:bg-stone-50 disabled:text-stone-400 aria-disabled:text-stone-400",
   danger:
-    "bg-white text-red-700 ring-1 ring-inset ring-red-200 shadow-sm hover:bg-red-50 disabled:text-red-300",
-  ghost: "text-stone-700 hover:bg-stone-100 disabled:text-stone-400",
+    "bg-white text-red-700 ring-1 ring-inset ring-red-200 shadow-sm hover:bg-red-50 disabled:text-red-300 aria-disabled:text-red-300",
+  ghost: "text-stone-700 hover:bg-stone-100 disabled:text-stone-400 aria-disabled:text-stone-400",
 };
 
+/**
+ * `focusableWhenDisabled`: for a button that can become unavailable while it has focus (Next on reaching the last
+ * page, a confirmation while its request runs). A disabled button loses focus in browsers, dropping a keyboard user
+ * to <body>; this one stays focusable and says it is unavailable (aria-disabled), and a press does nothing.
+ */
 export function Button({
   variant = "primary",
   size = "md",
   className,
   type = "button",
   busy = false,
+  disabled,
+  focusableWhenDisabled = false,
+  onClick,
   children,
   ...props
-}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: "sm" | "md"; busy?: boolean }) {
+}: ButtonHTMLAttributes<HTMLButtonElement> & {
+  variant?: Variant;
+  size?: "sm" | "md";
+  busy?: boolean;
+  focusableWhenDisabled?: boolean;
+}) {
+  const unavailable = Boolean(disabled) && focusableWhenDisabled;
   // The accessible name stays the same while busy (tests and screen readers find it by name).
   return (
     <button
       type={type}
       aria-busy={busy || undefined}
+      disabled={unavailable ? undefined : disabled}
+      aria-disabled={unavailable || undefined}
+      // preventDefault: a submit button must not submit either.
+      onClick={unavailable ? (e) => e.preventDefault() : onClick}
       className={cx(
         "inline-flex items-center justify-center gap-2 rounded-lg font-medium transition-colors",
-        "focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed",
+        "focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed aria-disabled:cursor-not-allowed",
         size === "sm" ? "px-2.5 py-1.5 text-sm" : "px-4 py-2 text-sm",
         variants[variant],
         className,
@@ -298,13 +316,21 @@ export function Pagination({
         {from}–{to} of {total}
       </p>
       <div className="flex items-center gap-2">
-        <Button variant="secondary" size="sm" disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - limit))}>
+        {/* Focusable when unavailable: pressing Next onto the last page (or Previous onto the first) leaves focus on
+            it, where a keyboard user can press the other one, rather than at the top of the page. */}
+        <Button
+          variant="secondary"
+          size="sm"
+          focusableWhenDisabled
+          disabled={offset === 0}
+          onClick={() => onChange(Math.max(0, offset - limit))}
+        >
           Previous
         </Button>
         <span aria-current="page" className="px-1">
           Page {page} of {pages}
         </span>
-        <Button variant="secondary" size="sm" disabled={offset + limit >= total} onClick={() => onChange(offset + limit)}>
+        <Button variant="secondary" size="sm" focusableWhenDisabled disabled={offset + limit >= total} onClick={() => onChange(offset + limit)}>
           Next
         </Button>
       </div>
