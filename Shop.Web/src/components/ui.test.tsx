@@ -42,13 +42,39 @@ describe("ConfirmDeleteButton", () => {
     expect(onConfirm).not.toHaveBeenCalled();
   });
 
-  it("while the delete runs, Confirm delete keeps its name but is disabled and busy", () => {
+  it("while the delete runs, Confirm delete keeps its name but is unavailable and busy", () => {
     const { rerender } = render(<ConfirmDeleteButton onConfirm={() => {}} busy={false} />);
     fireEvent.click(screen.getByRole("button", { name: "Delete" }));
     rerender(<ConfirmDeleteButton onConfirm={() => {}} busy />);
     const confirm = screen.getByRole("button", { name: "Confirm delete" }) as HTMLButtonElement;
-    expect(confirm.disabled).toBe(true);
+    expect(confirm.getAttribute("aria-disabled")).toBe("true");
     expect(confirm.getAttribute("aria-busy")).toBe("true");
+  });
+
+  // Each button takes the place of the one pressed, which goes away under the user's focus: a keyboard user must not
+  // be left at <body>, Tabbing from the top of the page to find Confirm delete.
+  it("from the keyboard, focus follows: Delete to Confirm delete, Keep back to Delete, and stays on Confirm delete while it runs", () => {
+    const onConfirm = vi.fn();
+    const { rerender } = render(<ConfirmDeleteButton onConfirm={onConfirm} busy={false} />);
+    const del = screen.getByRole("button", { name: "Delete" });
+    del.focus();
+    fireEvent.click(del);
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Confirm delete" }));
+    const keep = screen.getByRole("button", { name: "Keep" });
+    keep.focus();
+    fireEvent.click(keep);
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Delete" }));
+    fireEvent.click(screen.getByRole("button", { name: "Delete" }));
+    const confirm = screen.getByRole("button", { name: "Confirm delete" }) as HTMLButtonElement;
+    expect(document.activeElement).toBe(confirm);
+    fireEvent.click(confirm, { detail: 1 });
+    rerender(<ConfirmDeleteButton onConfirm={onConfirm} busy />);
+    // A disabled button loses focus in browsers: while the request runs it says it is unavailable instead.
+    expect(confirm.disabled).toBe(false);
+    expect(confirm.getAttribute("aria-disabled")).toBe("true");
+    expect(document.activeElement).toBe(confirm);
+    fireEvent.click(confirm, { detail: 1 });
+    expect(onConfirm).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -1,4 +1,15 @@
-import { useEffect, useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import {
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type ButtonHTMLAttributes,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type Ref,
+  type SelectHTMLAttributes,
+} from "react";
 import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
@@ -39,6 +50,7 @@ export function Button({
   size?: "sm" | "md";
   busy?: boolean;
   focusableWhenDisabled?: boolean;
+  ref?: Ref<HTMLButtonElement>;
 }) {
   const unavailable = Boolean(disabled) && focusableWhenDisabled;
   // The accessible name stays the same while busy (tests and screen readers find it by name).
@@ -157,19 +169,41 @@ export function ConfirmButton({
   title?: string;
 }) {
   const [confirming, setConfirming] = useState(false);
+  // The button pressed goes away (its place taken by `confirmLabel`, or by `label` again after `keepLabel`), and with
+  // it a keyboard user's focus: it moves to the button now in front, before a keystroke could reach the page.
+  const front = useRef<HTMLButtonElement>(null);
+  const swapped = useRef(false);
+  const swap = (to: boolean) => {
+    swapped.current = true;
+    setConfirming(to);
+  };
+  useLayoutEffect(() => {
+    if (!swapped.current) return;
+    swapped.current = false;
+    if (document.activeElement === document.body || !document.activeElement) front.current?.focus();
+  }, [confirming]);
   if (!confirming) {
     return (
-      <Button size={size} variant="danger" disabled={disabled} title={title} onClick={() => setConfirming(true)}>
+      <Button ref={front} size={size} variant="danger" disabled={disabled} title={title} onClick={() => swap(true)}>
         {label}
       </Button>
     );
   }
   return (
     <>
-      <Button size={size} variant="danger" onClick={(e) => e.detail <= 1 && onConfirm()} disabled={busy} busy={busy}>
+      {/* Focusable while busy: a disabled button would drop focus, and a refused request leaves it in place. */}
+      <Button
+        ref={front}
+        size={size}
+        variant="danger"
+        onClick={(e) => e.detail <= 1 && onConfirm()}
+        disabled={busy}
+        focusableWhenDisabled
+        busy={busy}
+      >
         {confirmLabel}
       </Button>
-      <Button size={size} variant="ghost" onClick={() => setConfirming(false)} disabled={busy}>
+      <Button size={size} variant="ghost" onClick={() => swap(false)} disabled={busy}>
         {keepLabel}
       </Button>
     </>
