@@ -1,4 +1,5 @@
 import {
+  useCallback,
   useEffect,
   useId,
   useLayoutEffect,
@@ -13,6 +14,7 @@ import {
 import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
+import { useTakeFocus } from "../lib/focus";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -215,36 +217,82 @@ export function ConfirmDeleteButton({ onConfirm, busy }: { onConfirm: () => void
   return <ConfirmButton label="Delete" confirmLabel="Confirm delete" keepLabel="Keep" onConfirm={onConfirm} busy={busy} />;
 }
 
+type Tone = "error" | "warn" | "success" | "info";
+const tones: Record<Tone, string> = {
+  error: "border-red-200 bg-red-50 text-red-800",
+  // Something that did not work in the background (nothing the user did): said politely, as a status.
+  warn: "border-amber-200 bg-amber-50 text-amber-900",
+  success: "border-emerald-200 bg-emerald-50 text-emerald-800",
+  info: "border-indigo-200 bg-indigo-50 text-indigo-900",
+};
+const alertClass = (tone: Tone, className?: string) => cx("rounded-lg border px-4 py-3 text-sm", tones[tone], className);
+
 export function Alert({
   children,
   tone = "error",
   className,
+  ref,
+  tabIndex,
 }: {
   children: ReactNode;
-  tone?: "error" | "warn" | "success" | "info";
+  tone?: Tone;
   className?: string;
+  ref?: Ref<HTMLDivElement>;
+  tabIndex?: number;
 }) {
-  const tones = {
-    error: "border-red-200 bg-red-50 text-red-800",
-    // Something that did not work in the background (nothing the user did): said politely, as a status.
-    warn: "border-amber-200 bg-amber-50 text-amber-900",
-    success: "border-emerald-200 bg-emerald-50 text-emerald-800",
-    info: "border-indigo-200 bg-indigo-50 text-indigo-900",
-  };
   return (
-    <div
-      role={tone === "error" ? "alert" : "status"}
-      className={cx("rounded-lg border px-4 py-3 text-sm", tones[tone], className)}
-    >
+    <div ref={ref} tabIndex={tabIndex} role={tone === "error" ? "alert" : "status"} className={alertClass(tone, className)}>
       {children}
     </div>
   );
 }
 
-/** The error in words, or nothing when there is none (so it can stand where an error may come). */
-export function ErrorAlert({ error, className }: { error: unknown; className?: string }) {
+/**
+ * The error in words, or nothing when there is none (so it can stand where an error may come). `takeFocus`: each new
+ * error takes focus, where the control that failed may go away with it (a cancel refused because the order shipped).
+ */
+export function ErrorAlert({ error, className, takeFocus = false }: { error: unknown; className?: string; takeFocus?: boolean }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useTakeFocus(ref, takeFocus ? error : null);
   if (!error) return null;
-  return <Alert className={className}>{errorMessage(error)}</Alert>;
+  return (
+    <Alert ref={ref} tabIndex={takeFocus ? -1 : undefined} className={className}>
+      {errorMessage(error)}
+    </Alert>
+  );
+}
+
+/** Words given to `say`, numbered: the same words said again are a new node, which a screen reader reads again. */
+export interface Said {
+  words: string;
+  n: number;
+  focus: boolean;
+}
+
+/** What a Notice shows, and `say` to change it; `{ focus: true }` when the control that acted goes away. */
+export function useNotice(): [Said | null, (words: string, options?: { focus?: boolean }) => void] {
+  const [said, setSaid] = useState<Said | null>(null);
+  const say = useCallback(
+    (words: string, options?: { focus?: boolean }) =>
+      setSaid((prev) => ({ words, n: (prev?.n ?? 0) + 1, focus: options?.focus ?? false })),
+    [],
+  );
+  return [said, say];
+}
+
+/**
+ * What an action did ("Deleted MUG."), in a polite live region that is on the page from the start, empty and taking
+ * no room until there is something to say: a region added together with its words (`{notice ? <Alert/> : null}`) is
+ * often not read. Said with `focus`, it takes focus once its words are in (see useTakeFocus).
+ */
+export function Notice({ said, className }: { said: Said | null; className?: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useTakeFocus(ref, said?.focus ? said : null);
+  return (
+    <div ref={ref} role="status" tabIndex={-1} className={said ? alertClass("success", className) : "sr-only"}>
+      {said ? <span key={said.n}>{said.words}</span> : null}
+    </div>
+  );
 }
 
 /** The browser tab and a screen reader's first announcement name the page (WCAG 2.4.2), not just "Shop". */

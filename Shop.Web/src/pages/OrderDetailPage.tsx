@@ -8,7 +8,7 @@ import { useAuth } from "../auth/AuthContext";
 import { LineItemsTable } from "../components/LineItemsTable";
 import type { OrderPageState } from "../components/OrderTable";
 import { QueryView } from "../components/QueryView";
-import { Alert, Card, ConfirmButton, ErrorAlert, Loading, PageHeader, StatusBadge } from "../components/ui";
+import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, StatusBadge, useNotice } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { expiryRecheckMs, statusNote } from "../lib/orderStatus";
 
@@ -45,10 +45,13 @@ export default function OrderDetailPage() {
     seenStatus.current = status;
   }, [status, id, queryClient]);
 
+  const [notice, say] = useNotice();
   const cancel = useMutation({
     mutationFn: () => api.setOrderStatus(id, "cancelled"),
     onSuccess: (updated) => {
       queryClient.setQueryData(queryKeys.order(id), updated);
+      // The cancel button goes with this render: focus goes to the words.
+      say("The order was cancelled and its items were returned to stock.", { focus: true });
       void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
       void queryClient.invalidateQueries({ queryKey: queryKeys.orderEvents(id) });
       // Cancelling restocks every line.
@@ -105,10 +108,12 @@ export default function OrderDetailPage() {
           }
         />
         <div className="space-y-4">
+          {/* First: empty, it takes no room, and as a last child it would leave a gap below the one before it. */}
+          <Notice said={notice} />
           {placed && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
-          {cancel.isSuccess ? <Alert tone="success">The order was cancelled and its items were returned to stock.</Alert> : null}
           {note ? <Alert tone="info">{note}</Alert> : null}
-          <ErrorAlert error={cancel.error} />
+          {/* A refusal (shipped meanwhile) is followed by the order as it is now, without the button: focus to the words. */}
+          <ErrorAlert error={cancel.error} takeFocus />
         </div>
 
         <div className="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-3">

@@ -77,6 +77,25 @@ function description(element: HTMLElement): string | null | undefined {
   return document.getElementById(element.getAttribute("aria-describedby") ?? "")?.textContent;
 }
 
+/**
+ * The customer's pending order of one Mug (no events yet) opened at its page. Its PATCH gets `answer`, and the order
+ * reads with status `after` from then on: cancelled, or moved on meanwhile (the reason for a refusal).
+ */
+function openPendingOrder(after: string, answer: (order: object) => Response) {
+  saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+  const id = "3f2a9c1d-0000-4000-8000-000000000000";
+  const order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
+  let current = order;
+  fetchMock.mockImplementation(async (input, init) => {
+    if (init?.method === "PATCH") return answer((current = { ...order, status: after }));
+    return json(200, String(input).endsWith("/events") ? [] : current);
+  });
+  renderAt(`/my/orders/${id}`);
+}
+
+const refusedAsShipped = () =>
+  json(409, { status: 409, title: "Invalid transition", detail: "A shipped order cannot be cancelled." }, "application/problem+json");
+
 beforeEach(() => {
   sessionStorage.clear();
   localStorage.clear();
@@ -305,20 +324,7 @@ describe("pages", () => {
     expect(new Set(keys).size).toBe(1);
   });
   it("order: a cancel the shop refuses (shipped meanwhile) shows the order as it is now", async () => {
-    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
-    const id = "3f2a9c1d-0000-4000-8000-000000000000";
-    const order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
-    let current = order;
-    fetchMock.mockImplementation(async (input, init) => {
-      const url = String(input);
-      if (init?.method === "PATCH") {
-        current = { ...order, status: "shipped" };
-        return json(409, { status: 409, title: "Invalid transition", detail: "A shipped order cannot be cancelled." }, "application/problem+json");
-      }
-      if (url.endsWith("/events")) return json(200, []);
-      return json(200, current);
-    });
-    renderAt(`/my/orders/${id}`);
+    openPendingOrder("shipped", refusedAsShipped);
     fireEvent.click(await screen.findByRole("button", { name: "Cancel order" }));
     // Final (stock back, subscribers told): one click only asks.
     expect(fetchMock.mock.calls.filter(([, init]) => init?.method === "PATCH")).toHaveLength(0);
@@ -660,5 +666,33 @@ describe("pages", () => {
     expect(saidEmpty).toEqual([]);
     expect(router.state.location.search).toBe("?offset=12");
     expect(screen.getByRole("navigation", { name: "Catalogue pages" }).textContent).toContain("13–13 of 13");
+  });
+
+  it("order: Confirm cancellation pressed from the keyboard leaves focus on the words that say so, in a live region already there", async () => {
+    openPendingOrder("cancelled", (order) => json(200, order));
+    const cancel = await screen.findByRole("button", { name: "Cancel order" });
+    await screen.findByText("No events yet.");
+    const regions = screen.getAllByRole("status"); // before any words: a region added with its words is often not read
+    cancel.focus();
+    fireEvent.click(cancel);
+    fireEvent.click(screen.getByRole("button", { name: "Confirm cancellation" }));
+    const words = await screen.findByText("The order was cancelled and its items were returned to stock.");
+    // The button is gone: focus is on the words, not on the page.
+    await waitFor(() => expect(document.activeElement).toBe(words.closest("[role=status]")));
+    expect(regions).toContain(words.closest("[role=status]"));
+    expect(screen.queryByRole("button", { name: "Confirm cancellation" })).toBeNull();
+  });
+
+  it("order: a cancel refused from the keyboard (shipped meanwhile) leaves focus on the error once the button is gone", async () => {
+    openPendingOrder("shipped", refusedAsShipped);
+    const cancel = await screen.findByRole("button", { name: "Cancel order" });
+    cancel.focus();
+    fireEvent.click(cancel);
+    fireEvent.click(screen.getByRole("button", { name: "Confirm cancellation" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toMatch(/cannot be cancelled/);
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Confirm cancellation" })).toBeNull());
+    expect(screen.getAllByText("Shipped").length).toBeGreaterThan(0);
+    expect(document.activeElement).toBe(alert);
   });
 });
