@@ -324,5 +324,39 @@ describe("admin pages", () => {
     await waitFor(() => expect(badge()).toBe("Cancelled"));
     expect(within(row).queryByRole("button", { name: "Update status" })).toBeNull();
     expect(within(row).getByRole("alert").textContent).toBe("A cancelled order cannot be marked paid.");
+  it("users: Deactivate and Activate pressed from the keyboard leave focus on the words that say what was done", async () => {
+    const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+    let active = true;
+    let answerActivate: (r: Response) => void = () => {};
+    fetchMock.mockImplementation(async (_input, init) => {
+      if (init?.method === "DELETE") {
+        active = false;
+        return json(204, null);
+      }
+      if (init?.method === "PATCH") return new Promise<Response>((r) => (answerActivate = r));
+      return json(200, { items: [admin, { ...bob, is_active: active }], total: 2, limit: 25, offset: 0 });
+    });
+    renderAt("/admin/users");
+    const row = await screen.findByRole("row", { name: "bob@example.com" });
+    const regions = screen.getAllByRole("status"); // before any words: a region added with its words is often not read
+    const deactivate = within(row).getByRole("button", { name: "Deactivate" });
+    deactivate.focus();
+    fireEvent.click(deactivate);
+    fireEvent.click(within(row).getByRole("button", { name: "Confirm deactivation" }));
+    const deactivated = await screen.findByText("bob@example.com was deactivated.");
+    const notice = deactivated.closest("[role=status]");
+    expect(regions).toContain(notice);
+    await waitFor(() => expect(document.activeElement).toBe(notice));
+
+    const activate = await within(row).findByRole("button", { name: "Activate" });
+    activate.focus();
+    fireEvent.click(activate);
+    // While it runs it is unavailable, but keeps focus (a disabled button would drop it).
+    await waitFor(() => expect(activate.getAttribute("aria-disabled")).toBe("true"));
+    expect(document.activeElement).toBe(activate);
+    active = true;
+    answerActivate(json(200, { ...bob, is_active: true }));
+    expect(await screen.findByText("bob@example.com was activated.")).toBeTruthy();
+    await waitFor(() => expect(document.activeElement).toBe(notice));
   });
 });

@@ -6,7 +6,7 @@ import { updateSessionUser } from "../../api/session";
 import type { Role, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { PagedTable } from "../../components/PagedTable";
-import { Alert, Badge, Button, ConfirmButton, EmptyState, ErrorAlert, PageHeader, SelectField } from "../../components/ui";
+import { Badge, Button, ConfirmButton, EmptyState, ErrorAlert, Notice, PageHeader, SelectField, useNotice } from "../../components/ui";
 import { formatDate } from "../../lib/format";
 
 const PAGE_SIZE = 25;
@@ -14,7 +14,7 @@ const columns = [{ label: "User" }, { label: "Joined" }, { label: "Role" }, { la
 
 export default function AdminUsersPage() {
   const [offset, setOffset] = useState(0);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, say] = useNotice();
   const query = useQuery({
     queryKey: queryKeys.usersPage(PAGE_SIZE, offset),
     queryFn: () => api.listUsers({ limit: PAGE_SIZE, offset }),
@@ -24,15 +24,11 @@ export default function AdminUsersPage() {
   return (
     <>
       <PageHeader title="Users" subtitle="Change roles and activate or deactivate accounts." />
-      {notice ? (
-        <div className="mb-4">
-          <Alert tone="success">{notice}</Alert>
-        </div>
-      ) : null}
+      <Notice said={notice} className="mb-4" />
       <PagedTable
         query={query}
         columns={columns}
-        row={(u) => <UserRow key={u.id} user={u} onNotice={setNotice} />}
+        row={(u) => <UserRow key={u.id} user={u} onNotice={say} />}
         empty={<EmptyState title="No users" />}
         what="the users"
         pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "User pages" }}
@@ -41,14 +37,16 @@ export default function AdminUsersPage() {
   );
 }
 
-function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => void }) {
+function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string, options: { focus: boolean }) => void }) {
   const queryClient = useQueryClient();
   const { user: me } = useAuth();
   const isMe = me?.id === user.id;
   const done = (updated: User | undefined, msg: string) => {
     if (updated && isMe) updateSessionUser(updated);
     void queryClient.invalidateQueries({ queryKey: queryKeys.users });
-    onNotice(msg);
+    // The button pressed goes away once the list is read again (Deactivate becomes Activate, Change role goes): focus
+    // goes to the words now, not to <body> then.
+    onNotice(msg, { focus: true });
   };
 
   const setRole = useMutation({
@@ -95,7 +93,13 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => vo
         </SelectField>
         {chosenRole !== user.role ? (
           <div className="mt-2 flex gap-2">
-            <Button size="sm" onClick={() => setRole.mutate(chosenRole)} disabled={setRole.isPending} busy={setRole.isPending}>
+            <Button
+              size="sm"
+              onClick={() => setRole.mutate(chosenRole)}
+              disabled={setRole.isPending}
+              focusableWhenDisabled
+              busy={setRole.isPending}
+            >
               Change role
             </Button>
             <Button size="sm" variant="ghost" onClick={() => setChosenRole(user.role)}>
@@ -118,7 +122,7 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string) => vo
             busy={deactivate.isPending}
           />
         ) : (
-          <Button size="sm" variant="secondary" disabled={activate.isPending} onClick={() => activate.mutate()}>
+          <Button size="sm" variant="secondary" disabled={activate.isPending} focusableWhenDisabled onClick={() => activate.mutate()}>
             Activate
           </Button>
         )}
