@@ -11,3 +11,18 @@ export function useTakeFocus(ref: RefObject<HTMLElement | null>, when: unknown):
     if (when) ref.current?.focus();
   }, [ref, when]);
 }
+
+const controls =
+  "a[href], button:not(:disabled), input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])";
+
+/**
+ * For an item about to go (a deleted row): the first control of the item after it, else of the one before it, where a
+ * keyboard user carries on down the list; null when it is alone. Read before it goes, while its neighbours are known.
+ */
+export function neighbourControl(item: Element | null): HTMLElement | null {
+  for (const other of [item?.nextElementSibling, item?.previousElementSibling]) {
+    const control = other?.querySelector<HTMLElement>(controls);
+    if (control) return control;
+  }
+  return null;
+}

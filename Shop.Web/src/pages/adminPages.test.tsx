@@ -77,7 +77,8 @@ describe("admin pages", () => {
     expect(calls("DELETE")).toEqual([]);
     fireEvent.click(within(row).getByRole("button", { name: "Confirm delete" }));
     await waitFor(() => expect(calls("DELETE")).toEqual(["/inventory/MUG"]));
-    expect((await screen.findByRole("status", {})).textContent).toBe("Deleted MUG.");
+    // The notice's region is there from the start (empty): wait for its words.
+    await waitFor(() => expect(screen.getByRole("status").textContent).toBe("Deleted MUG."));
   });
 
   it("inventory: a price cleared (or one the field cannot read) is refused, never saved as 0", async () => {
@@ -358,5 +359,35 @@ describe("admin pages", () => {
     answerActivate(json(200, { ...bob, is_active: true }));
     expect(await screen.findByText("bob@example.com was activated.")).toBeTruthy();
     await waitFor(() => expect(document.activeElement).toBe(notice));
+  });
+
+  it("inventory: a row deleted from the keyboard leaves focus on the next row, or on the words when no row is left", async () => {
+    let items = [mug, { ...mug, id: 2, sku: "CUP", name: "Cup" }];
+    fetchMock.mockImplementation(async (input, init) => {
+      if (init?.method === "DELETE") {
+        items = items.filter((i) => String(input) !== `/inventory/${i.sku}`);
+        return json(204, null);
+      }
+      return json(200, { items, total: items.length, limit: 25, offset: 0 });
+    });
+    renderAt("/admin/inventory");
+    const deleteFromKeyboard = (sku: string) => {
+      const row = screen.getByRole("row", { name: sku });
+      const button = within(row).getByRole("button", { name: "Delete" });
+      button.focus();
+      fireEvent.click(button);
+      fireEvent.click(within(row).getByRole("button", { name: "Confirm delete" }));
+    };
+    await screen.findByRole("row", { name: "MUG" });
+    const regions = screen.queryAllByRole("status"); // before any words: a region added with its words is often not read
+    deleteFromKeyboard("MUG");
+    await waitFor(() => expect(screen.queryByRole("row", { name: "MUG" })).toBeNull());
+    // Where a keyboard user carries on down the list.
+    expect(document.activeElement).toBe(within(screen.getByRole("row", { name: "CUP" })).getByRole("button", { name: "Edit" }));
+    expect(regions).toContain(screen.getByText("Deleted MUG.").closest("[role=status]"));
+
+    deleteFromKeyboard("CUP");
+    expect(await screen.findByText("No items")).toBeTruthy();
+    expect(document.activeElement).toBe(screen.getByText("Deleted CUP.").closest("[role=status]"));
   });
 });

@@ -1,11 +1,12 @@
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import type { InventoryItem } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
-import { Alert, Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, PageHeader, TextField } from "../../components/ui";
+import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, TextField, useNotice } from "../../components/ui";
+import { neighbourControl } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
 
@@ -22,7 +23,7 @@ export default function AdminInventoryPage() {
   const [search, setSearch] = useState("");
   const q = useDebounced(search.trim(), 300);
   const [offset, setOffset] = useState(0);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, say] = useNotice();
 
   const query = useQuery({
     queryKey: queryKeys.inventoryPage({ q, inStock: false, limit: PAGE_SIZE, offset }),
@@ -34,8 +35,8 @@ export default function AdminInventoryPage() {
     <>
       <PageHeader title="Inventory" subtitle="Create items, change prices and adjust stock." />
       <div className="space-y-6">
-        <CreateItemForm onCreated={(item) => setNotice(`Created ${item.sku}.`)} />
-        {notice ? <Alert tone="success">{notice}</Alert> : null}
+        <CreateItemForm onCreated={(item) => say(`Created ${item.sku}.`)} />
+        <Notice said={notice} />
         <TextField
           label="Search"
           hideLabel
@@ -51,7 +52,7 @@ export default function AdminInventoryPage() {
         <PagedTable
           query={query}
           columns={columns}
-          row={(item) => <ItemRow key={item.sku} item={item} onNotice={setNotice} />}
+          row={(item) => <ItemRow key={item.sku} item={item} onNotice={say} />}
           empty={<EmptyState title="No items" />}
           what="the inventory"
           pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "Inventory pages" }}
@@ -104,8 +105,9 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
   );
 }
 
-function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: string) => void }) {
+function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: string, options?: { focus: boolean }) => void }) {
   const queryClient = useQueryClient();
+  const rowRef = useRef<HTMLTableRowElement>(null);
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(item.name);
   const [price, setPrice] = useState(String(item.price));
@@ -134,7 +136,14 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
   const remove = useMutation({
     mutationFn: () => api.deleteItem(item.sku),
     onSuccess: () => {
-      onNotice(`Deleted ${item.sku}.`);
+      // The row goes once the list is read again, and with it a focused Confirm delete. Focus moves now to the next
+      // row (else the previous one), before the words are said so the move does not cut them off; with no row left
+      // the words take it. Focus the user has taken elsewhere meanwhile stays there.
+      const active = document.activeElement;
+      const ours = !active || active === document.body || rowRef.current?.contains(active);
+      const next = ours ? neighbourControl(rowRef.current) : null;
+      next?.focus();
+      onNotice(`Deleted ${item.sku}.`, { focus: Boolean(ours && !next) });
       void invalidate();
     },
   });
@@ -144,7 +153,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
   const deltaNumber = Number.parseInt(delta, 10);
 
   return (
-    <tr className="block py-3 md:table-row md:py-0" aria-label={item.sku}>
+    <tr ref={rowRef} className="block py-3 md:table-row md:py-0" aria-label={item.sku}>
       <td className={`${cell} font-mono text-xs break-all text-stone-600`}>{item.sku}</td>
       <td className={cell}>
         {editing ? (
