@@ -4,6 +4,7 @@ import { setUnauthorizedHandler } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { cartCount } from "../lib/cart";
 import { useCart } from "../lib/useCart";
+import { Announcer } from "./Announcer";
 import { cx } from "./ui";
 
 function navClass({ isActive }: { isActive: boolean }) {
@@ -191,7 +192,10 @@ export default function Layout() {
         ) : null}
       </header>
       <main id="main" ref={main} tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 px-4 py-8 outline-none sm:px-6">
-        <Outlet />
+        {/* Its live region stays while pages come and go. */}
+        <Announcer>
+          <Outlet />
+        </Announcer>
       </main>
       <footer className="border-t border-stone-200 bg-white">
         <div className="mx-auto max-w-6xl px-4 py-6 text-xs text-stone-500 sm:px-6">© Shop</div>

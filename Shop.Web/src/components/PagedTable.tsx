@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
 import type { Paged } from "../api/types";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
+import { useAnnounceResults } from "./Announcer";
 import { DataTable, type Column } from "./DataTable";
 import { QueryView } from "./QueryView";
 import { Loading, Pagination, cx } from "./ui";
@@ -36,6 +37,7 @@ export function PagedTable<T>({
 }) {
   const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
   const loading = <Loading label={loadingLabel} />;
+  useAnnounceResults(movingBack ? undefined : query.data);
 
   if (movingBack) return loading;
   return (

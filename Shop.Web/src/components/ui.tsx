@@ -290,9 +290,14 @@ export function Notice({ said, className }: { said: Said | null; className?: str
   useTakeFocus(ref, said?.focus ? said : null);
   return (
     <div ref={ref} role="status" tabIndex={-1} className={said ? alertClass("success", className) : "sr-only"}>
-      {said ? <span key={said.n}>{said.words}</span> : null}
+      <SaidWords said={said} />
     </div>
   );
+}
+
+/** The words in a live region: a new node for each `say`, so the same words said again are read again. */
+export function SaidWords({ said }: { said: Said | null }) {
+  return said ? <span key={said.n}>{said.words}</span> : null;
 }
 
 /** The browser tab and a screen reader's first announcement name the page (WCAG 2.4.2), not just "Shop". */

@@ -4,6 +4,7 @@ import { Link } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
+import { useAnnounceResults } from "../components/Announcer";
 import { QueryView } from "../components/QueryView";
 import { Badge, Button, EmptyState, Loading, PageHeader, Pagination, TextField } from "../components/ui";
 import { MAX_LINES, MAX_LINE_QTY } from "../lib/cart";
@@ -31,6 +32,7 @@ export default function CatalogPage() {
 
   const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => set({ offset: o }));
   const loading = <Loading label="Loading the catalogue…" />;
+  useAnnounceResults(movingBack ? undefined : query.data);
 
   function addItem(item: InventoryItem, inCart: number) {
     add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);

@@ -325,6 +325,8 @@ describe("admin pages", () => {
     await waitFor(() => expect(badge()).toBe("Cancelled"));
     expect(within(row).queryByRole("button", { name: "Update status" })).toBeNull();
     expect(within(row).getByRole("alert").textContent).toBe("A cancelled order cannot be marked paid.");
+  });
+
   it("users: Deactivate and Activate pressed from the keyboard leave focus on the words that say what was done", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     let active = true;
@@ -389,5 +391,24 @@ describe("admin pages", () => {
     deleteFromKeyboard("CUP");
     expect(await screen.findByText("No items")).toBeTruthy();
     expect(document.activeElement).toBe(screen.getByText("Deleted CUP.").closest("[role=status]"));
+  });
+
+  it("users: another page of the list is said in words, by a live region already on the page", async () => {
+    const users = Array.from({ length: 30 }, (_, i) => ({ ...admin, id: i + 1, email: `user${i + 1}@example.com` }));
+    fetchMock.mockImplementation(async (input) => {
+      const offset = Number(new URL(String(input), "http://shop.test").searchParams.get("offset") ?? 0);
+      return json(200, { items: users.slice(offset, offset + 25), total: 30, limit: 25, offset });
+    });
+    renderAt("/admin/users");
+    await screen.findByRole("row", { name: "user1@example.com" });
+    const regions = [...document.querySelectorAll("[aria-live=polite]")]; // before any words: a region added with its words is often not read
+    expect(screen.queryByText("Showing 1 to 25 of 30 results.")).toBeNull(); // arriving, the heading and the list speak
+    const next = screen.getByRole("button", { name: "Next" });
+    next.focus();
+    fireEvent.click(next);
+    await screen.findByRole("row", { name: "user26@example.com" });
+    const said = await screen.findByText("Showing 26 to 30 of 30 results.");
+    expect(regions).toContain(said.closest("[aria-live=polite]"));
+    expect(document.activeElement).toBe(next);
   });
 });

@@ -695,4 +695,33 @@ describe("pages", () => {
     expect(screen.getAllByText("Shipped").length).toBeGreaterThan(0);
     expect(document.activeElement).toBe(alert);
   });
+
+  it("catalogue: a search's new results are said once, in words, by a live region already on the page", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const mug = inventoryItem("MUG", 8.5);
+    const others = Array.from({ length: 12 }, (_, i) => ({ ...inventoryItem(`CAP${i}`, 12, 5, `Cap ${i}`), id: i + 2 }));
+    fetchMock.mockImplementation(async (input) => {
+      const q = new URL(String(input), "http://shop.test").searchParams.get("q");
+      const items = q === "mug" ? [mug] : q ? [] : others;
+      return json(200, { items, total: q ? items.length : 30, limit: 12, offset: 0 });
+    });
+    renderAt("/catalog");
+    await screen.findByRole("article", { name: "Cap 0" });
+    const regions = [...document.querySelectorAll("[aria-live=polite]")]; // before any words: a region added with its words is often not read
+    fireEvent.change(screen.getByRole("searchbox", { name: "Search" }), { target: { value: "mug" } });
+    const said = await screen.findByText("1 result.");
+    const region = said.closest("[aria-live=polite]");
+    expect(regions).toContain(region);
+    // Said once: other renders (the cart changing) say nothing more.
+    const additions: Node[] = [];
+    const watch = new MutationObserver((records) => records.forEach((r) => additions.push(...r.addedNodes)));
+    watch.observe(region!, { childList: true, subtree: true, characterData: true });
+    fireEvent.click(screen.getByRole("button", { name: "Add to cart" }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(additions).toEqual([]);
+    fireEvent.change(screen.getByRole("searchbox", { name: "Search" }), { target: { value: "zzz" } });
+    expect(await screen.findByText("No items match your search")).toBeTruthy();
+    await waitFor(() => expect(region?.textContent).toBe("No results."));
+    watch.disconnect();
+  });
 });

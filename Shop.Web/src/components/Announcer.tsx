@@ -1,0 +1,48 @@
+import { createContext, useContext, useEffect, useRef, type ReactNode } from "react";
+import type { Paged } from "../api/types";
+import { SaidWords, useNotice } from "./ui";
+
+const Announce = createContext<(words: string) => void>(() => {});
+
+/**
+ * The app's polite live region, for words no element shows as they change (a list's new results). Rendered by Layout,
+ * so it is on the page before any words: a region added together with its words is often not read, and a list's own
+ * markup comes and goes with its states (loading, empty, rows, no pager when everything fits on a page).
+ */
+export function Announcer({ children }: { children: ReactNode }) {
+  const [said, say] = useNotice();
+  return (
+    <Announce value={say}>
+      {children}
+      <div aria-live="polite" aria-atomic="true" className="sr-only">
+        <SaidWords said={said} />
+      </div>
+    </Announce>
+  );
+}
+
+/** A page of results as a screen reader should hear it ("13–24" would be read as "13 24" at default punctuation). */
+export function resultsInWords(page: Paged<unknown>): string {
+  const shown = page.items.length;
+  if (shown === 0) return "No results.";
+  if (page.offset === 0 && shown >= page.total) return shown === 1 ? "1 result." : `${shown} results.`;
+  return `Showing ${page.offset + 1} to ${page.offset + shown} of ${page.total} results.`;
+}
+
+/**
+ * Says a list's results each time they change after the first (another page, a search, a filter, rows gone), which
+ * otherwise happens without a word. The words are compared, not the renders, so a change is said once; the first
+ * results are not said (the page's heading and the list itself are what a user arriving reads). `page`: what is shown,
+ * or undefined while there is nothing settled to say (first load, on the way back from past the end).
+ */
+export function useAnnounceResults(page: Paged<unknown> | undefined): void {
+  const announce = useContext(Announce);
+  const words = page ? resultsInWords(page) : null;
+  const heard = useRef<string | null>(null);
+  useEffect(() => {
+    if (words === null) return;
+    const before = heard.current;
+    heard.current = words;
+    if (before !== null && before !== words) announce(words);
+  }, [words, announce]);
+}
