@@ -56,6 +56,11 @@ function subscribe(listener: () => void) {
 
 const EMPTY: Cart = [];
 
+/** The cart as stored now (also after a write in this render's effects, which the rendered `cart` does not show yet). */
+export function currentCart(): Cart {
+  return read();
+}
+
 /** Empties the cart, also outside a component: Sign out does (see AuthProvider). */
 export function clearCart(): void {
   write([]);

@@ -17,7 +17,7 @@ import {
   storeAttempt,
   type CheckoutAttempt,
 } from "../lib/idempotency";
-import { useCart } from "../lib/useCart";
+import { currentCart, useCart } from "../lib/useCart";
 
 /**
  * A line as today's read of its item finds it: the read under way, the item gone from the shop (404), the read
@@ -59,15 +59,24 @@ export default function CheckoutPage() {
   });
   const [priceChanges, setPriceChanges] = useState<PriceChange[]>([]);
   const fetched = current.flatMap((q) => (q.data ? [q.data] : []));
-  const fetchedKey = fetched.map((i) => `${i.sku}:${i.price}:${i.qty}`).join("|");
+  // Each read taken into the cart once, when it arrives (a re-read with the same figures too).
+  const readsKey = current.map((q) => q.dataUpdatedAt).join("|");
   useEffect(() => {
     if (fetched.length === 0) return;
     const changes = refresh(fetched);
     if (changes.length) setPriceChanges((seen) => [...seen.filter((c) => !changes.some((n) => n.sku === c.sku)), ...changes]);
-    // fetchedKey stands for the fetched items: a new array each render, the same contents. The cart too: another
-    // tab may write an older price back, and the order waits until the cart shows today's (see `reason`).
+    // readsKey stands for the fetched items: a new array each render, the same contents.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [fetchedKey, cart, refresh]);
+  }, [readsKey, refresh]);
+  // The cart written since by another tab (its own checkout, with reads older or newer than these) is read again,
+  // not written back: two checkouts writing back each other's figures would do so without end. The cart as stored
+  // now is compared, since this render's reads may just have been written above.
+  useEffect(() => {
+    if (fetched.length === 0 || current.some((q) => q.isFetching)) return;
+    const stored = currentCart();
+    if (JSON.stringify(withCurrentItems(stored, fetched).cart) !== JSON.stringify(stored)) current.forEach((q) => void q.refetch());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [cart, readsKey]);
   const states = cart.map((line, i) => stateOf(line, current[i]));
   // A 429 (or a still-in-progress 409) says how long to wait: Place order waits that long rather than offering a
   // click that can only be refused again.

@@ -213,8 +213,11 @@ describe("pages", () => {
     expect(announced()).toBe("Mug added to cart: 3 in your cart.");
     // With every unit in stock in the cart, another click would do nothing: the button says so instead.
     const mug = screen.getByRole("article", { name: "Mug" });
-    expect((within(mug).getByRole("button", { name: "Add to cart" }) as HTMLButtonElement).disabled).toBe(true);
-    expect(within(mug).getByText("All 3 in stock are in your cart.")).toBeTruthy();
+    const add = within(mug).getByRole("button", { name: "Add to cart" });
+    expect(add.getAttribute("aria-disabled")).toBe("true"); // keeps focus, unlike a disabled button
+    expect(description(add)).toBe("All 3 in stock are in your cart.");
+    fireEvent.click(add);
+    expect(screen.getByRole("link", { name: "Cart (3)" })).toBeTruthy();
   });
 
   it("checkout: a double click places one order with one Idempotency-Key, then shows the order", async () => {
@@ -322,6 +325,24 @@ describe("pages", () => {
     await waitFor(() => expect(posts()).toHaveLength(2));
     const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(new Set(keys).size).toBe(1);
+  });
+  it("checkout: a cart another tab wrote with other prices is read again, not written back (two checkouts would write each other's forever)", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    checkoutFetch(8.5);
+    renderAt("/checkout");
+    await readyToOrder();
+    const reads = () => fetchMock.mock.calls.filter(([u]) => String(u) === "/inventory/MUG").length;
+    const before = reads();
+    // Another tab's checkout, with reads older than ours, writes its price.
+    const theirs = JSON.stringify([{ sku: "MUG", name: "Mug", price: 7, qty: 1, stock: 50 }]);
+    act(() => {
+      localStorage.setItem("shop.cart.v1", theirs);
+      window.dispatchEvent(new StorageEvent("storage", { key: "shop.cart.v1", newValue: theirs }));
+    });
+    await waitFor(() => expect(reads()).toBe(before + 1));
+    await readyToOrder();
+    expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[0].price).toBe(8.5);
   });
   it("order: a cancel the shop refuses (shipped meanwhile) shows the order as it is now", async () => {
     openPendingOrder("shipped", refusedAsShipped);
