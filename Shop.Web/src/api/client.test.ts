@@ -109,6 +109,20 @@ describe("api client", () => {
     expect(fetchMock).toHaveBeenCalledTimes(2); // not sent again with Bob's token
   });
 
+  it("a refresh before sending that comes back as another user ends the tab's session as a refused one does, and sends nothing", async () => {
+    saveSession({ access_token: "old", token_type: "bearer", expires_in: 1, user });
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 60_000);
+    const onUnauthorized = vi.fn();
+    setUnauthorizedHandler(onUnauthorized);
+    const bob = { ...user, id: 3, name: "Bob", email: "bob@example.com" };
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, { access_token: "bobs", token_type: "bearer", expires_in: 600, user: bob }));
+    await expect(api.me()).rejects.toBeInstanceOf(ApiError);
+    vi.restoreAllMocks();
+    expect(getSession()).toBeNull();
+    expect(onUnauthorized).toHaveBeenCalledTimes(1);
+    expect(fetchMock.mock.calls.map(([url]) => url)).toEqual(["/users/token/refresh"]);
+  });
+
   it("signing out a tab whose token expired does not sign out another user signed in from another tab since", async () => {
     saveSession({ access_token: "old", token_type: "bearer", expires_in: 1, user });
     vi.spyOn(Date, "now").mockReturnValue(Date.now() + 60_000);

@@ -121,7 +121,12 @@ export function refreshSession(): Promise<Refresh> {
 /** The access token to send: refreshed first when it has expired or is about to. */
 async function currentToken(): Promise<string | null> {
   const session = getSession();
-  if (session && tokenNeedsRefresh(session)) await refreshSession();
+  if (session && tokenNeedsRefresh(session) && (await refreshSession()).outcome === "ended") {
+    // As a 401 whose refresh fails: signed out here and sent to sign in (told the session ended), nothing sent.
+    clearSession();
+    unauthorizedHandler?.();
+    throw problemToError(401, null, { authenticated: true });
+  }
   return getSession()?.token ?? null;
 }
 
