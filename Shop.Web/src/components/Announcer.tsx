@@ -35,14 +35,16 @@ export function resultsInWords(page: Paged<unknown>): string {
  * results are not said (the page's heading and the list itself are what a user arriving reads). `page`: what is shown,
  * or undefined while there is nothing settled to say (first load, on the way back from past the end).
  */
-export function useAnnounceResults(page: Paged<unknown> | undefined): void {
+export function useAnnounceResults(page: Paged<unknown> | undefined, { pageChangesOnly = false } = {}): void {
   const announce = useContext(Announce);
   const words = page ? resultsInWords(page) : null;
-  const heard = useRef<string | null>(null);
+  const offset = page?.offset;
+  const heard = useRef<{ words: string; offset?: number } | null>(null);
   useEffect(() => {
     if (words === null) return;
     const before = heard.current;
-    heard.current = words;
-    if (before !== null && before !== words) announce(words);
-  }, [words, announce]);
+    heard.current = { words, offset };
+    // pageChangesOnly: a list that moves on its own (re-read on a timer) is said when the user pages, not at every poll.
+    if (before !== null && before.words !== words && (!pageChangesOnly || before.offset !== offset)) announce(words);
+  }, [words, offset, pageChangesOnly, announce]);
 }

@@ -22,6 +22,7 @@ export function PagedTable<T>({
   what,
   dense = false,
   pages,
+  announcePageChangesOnly = false,
 }: {
   query: UseQueryResult<Paged<T>>;
   columns: Column[];
@@ -34,10 +35,12 @@ export function PagedTable<T>({
   dense?: boolean;
   /** The page size the query asked for, its offset, how to move to another offset, and the pager's name. */
   pages: { size: number; offset: number; onChange: (offset: number) => void; label: string };
+  /** For a list re-read on a timer: its new results are said when the user pages, not whenever it moves on its own. */
+  announcePageChangesOnly?: boolean;
 }) {
   const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
   const loading = <Loading label={loadingLabel} />;
-  useAnnounceResults(movingBack ? undefined : query.data);
+  useAnnounceResults(movingBack ? undefined : query.data, { pageChangesOnly: announcePageChangesOnly });
 
   if (movingBack) return loading;
   return (

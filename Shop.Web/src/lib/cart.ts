@@ -9,7 +9,7 @@ export interface CartLine {
   /** Unit price as seen in the catalogue; the server recomputes prices at order time. */
   price: number;
   qty: number;
-  /** Stock seen when the item was last added; used to cap the quantity, not authoritative. */
+  /** Stock last read (when the item was added, or at checkout); caps what adding and editing may reach, not authoritative. A line may hold more once it fell (the cart and checkout say so). */
   stock?: number;
 }
 

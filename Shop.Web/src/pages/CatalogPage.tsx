@@ -82,8 +82,9 @@ export default function CatalogPage() {
                 <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
                   {page.items.map((item) => {
                     const inCart = cart.find((l) => l.sku === item.sku)?.qty ?? 0;
-                    // Where one more would not fit (the cart keeps at most the stock, 1000 a line, 100 lines), the
-                    // button says why instead of doing nothing when pressed.
+                    // Where one more would not fit (adding keeps a line at most at the stock, 1000 a line, 100 lines),
+                    // the button says why instead of doing nothing when pressed; it keeps focus (a disabled button
+                    // would drop a keyboard user's to the page) and is described by the reason.
                     const full =
                       item.qty > 0 && inCart >= Math.min(item.qty, MAX_LINE_QTY)
                         ? inCart >= MAX_LINE_QTY ? `At most ${MAX_LINE_QTY} per order are in your cart.` : `All ${item.qty} in stock are in your cart.`
@@ -108,10 +109,20 @@ export default function CatalogPage() {
                             {inCart ? <span className="text-xs text-stone-500">{inCart} in cart</span> : null}
                           </div>
                           <div className="mt-auto pt-5">
-                            <Button className="w-full" disabled={item.qty <= 0 || full !== null} onClick={() => addItem(item, inCart)}>
+                            <Button
+                              className="w-full"
+                              disabled={item.qty <= 0 || full !== null}
+                              focusableWhenDisabled={full !== null}
+                              aria-describedby={full ? `full-${item.id}` : undefined}
+                              onClick={() => addItem(item, inCart)}
+                            >
                               Add to cart
                             </Button>
-                            {full ? <p className="mt-2 text-xs text-stone-500">{full}</p> : null}
+                            {full ? (
+                              <p id={`full-${item.id}`} className="mt-2 text-xs text-stone-500">
+                                {full}
+                              </p>
+                            ) : null}
                           </div>
                         </article>
                       </li>

@@ -282,6 +282,7 @@ function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
       what="the delivery log"
       dense
       pages={{ size: PAGE_SIZE, offset, onChange: setOffset, label: "Delivery pages" }}
+      announcePageChangesOnly
     />
   );
 }
