@@ -119,12 +119,17 @@ export function refreshSession(): Promise<Refresh> {
 }
 
 /** The access token to send: refreshed first when it has expired or is about to. */
+/** The session is over for this tab: it is signed out here, and the page is sent to sign in (told the session ended). */
+function signedOutHere(): void {
+  clearSession();
+  unauthorizedHandler?.();
+}
+
 async function currentToken(): Promise<string | null> {
   const session = getSession();
   if (session && tokenNeedsRefresh(session) && (await refreshSession()).outcome === "ended") {
     // As a 401 whose refresh fails: signed out here and sent to sign in (told the session ended), nothing sent.
-    clearSession();
-    unauthorizedHandler?.();
+    signedOutHere();
     throw problemToError(401, null, { authenticated: true });
   }
   return getSession()?.token ?? null;
@@ -187,8 +192,7 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}, 
       const refresh = retried ? null : await refreshSession();
       if (refresh?.outcome === "refreshed") return apiRequest<T>(path, options, true);
       if (refresh?.outcome === "unavailable") throw refresh.error; // still signed in: try again later
-      clearSession();
-      unauthorizedHandler?.();
+      signedOutHere();
     }
     throw error;
   }

@@ -49,22 +49,27 @@ export interface PriceChange {
   now: number;
 }
 
-/** The cart with today's names, prices and stock of the items given; the price changes it made. */
+/**
+ * The cart with today's names, prices and stock of the items given; the price changes it made; and whether it changed
+ * anything at all (false: the cart already holds these reads, and `cart` is the one given).
+ */
 export function withCurrentItems(
   cart: Cart,
   items: { sku: string; name: string; price: number; qty: number }[],
-): { cart: Cart; changes: PriceChange[] } {
+): { cart: Cart; changes: PriceChange[]; changed: boolean } {
   const bySku = new Map(items.map((i) => [i.sku, i]));
   const changes: PriceChange[] = [];
+  let changed = false;
   const updated = cart.map((line) => {
     const item = bySku.get(line.sku);
-    if (!item) return line;
+    if (!item || (item.name === line.name && item.price === line.price && item.qty === line.stock)) return line;
+    changed = true;
     if (toCents(item.price) !== toCents(line.price)) {
       changes.push({ sku: line.sku, name: item.name, was: line.price, now: item.price });
     }
     return { ...line, name: item.name, price: item.price, stock: item.qty };
   });
-  return { cart: updated, changes };
+  return { cart: changed ? updated : cart, changes, changed };
 }
 
 export function removeFromCart(cart: Cart, sku: string): Cart {

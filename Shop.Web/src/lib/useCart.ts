@@ -74,8 +74,8 @@ export function useCart() {
   /** Takes today's prices into the cart; returns the price changes (none: nothing is written). */
   const refresh = useCallback((items: { sku: string; name: string; price: number; qty: number }[]) => {
     const current = read();
-    const { cart: updated, changes } = withCurrentItems(current, items);
-    if (JSON.stringify(updated) !== JSON.stringify(current)) write(updated);
+    const { cart: updated, changes, changed } = withCurrentItems(current, items);
+    if (changed) write(updated);
     return changes;
   }, []);
   return { cart, add, setQty, remove, clear: clearCart, refresh };

@@ -73,8 +73,7 @@ export default function CheckoutPage() {
   // now is compared, since this render's reads may just have been written above.
   useEffect(() => {
     if (fetched.length === 0 || current.some((q) => q.isFetching)) return;
-    const stored = currentCart();
-    if (JSON.stringify(withCurrentItems(stored, fetched).cart) !== JSON.stringify(stored)) current.forEach((q) => void q.refetch());
+    if (withCurrentItems(currentCart(), fetched).changed) current.forEach((q) => void q.refetch());
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [cart, readsKey]);
   const states = cart.map((line, i) => stateOf(line, current[i]));
@@ -89,7 +88,7 @@ export default function CheckoutPage() {
   const waiting = waitUntil !== null;
   // Today's prices are read in one render and taken into the cart by the effect after it: until then the page
   // still shows the old ones.
-  const takenIn = JSON.stringify(withCurrentItems(cart, fetched).cart) === JSON.stringify(cart);
+  const takenIn = !withCurrentItems(cart, fetched).changed;
   const checking = !takenIn || states.includes("checking");
   const failure = checking ? null : current.find((_, i) => states[i] === "failed")?.error;
   // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it
