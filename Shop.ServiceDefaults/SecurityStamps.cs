@@ -134,17 +134,21 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         }
     }
 
-    /// <summary>Ends a sign-in session's access tokens at once (their refresh tokens are revoked in the database).</summary>
-    public async Task RevokeSessionAsync(string sessionId, TimeSpan accessTokenLifetime)
+    /// <summary>
+    /// Ends a sign-in session's access tokens at once (their refresh tokens are revoked in the database). False when
+    /// Redis did not record it (full, or away): the caller must end the tokens another way.
+    /// </summary>
+    public async Task<bool> RevokeSessionAsync(string sessionId, TimeSpan accessTokenLifetime)
     {
         try
         {
             await redis.GetDatabase(RedisDatabase).StringSetAsync(RevokedSessionKey(sessionId), 1, accessTokenLifetime + TimeSpan.FromMinutes(1)).WithinCallBound();
+            return true;
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
-            // No delete helps here: the marker is the only record that the session's access tokens are revoked.
-            logger.LogWarning("Could not mark session {SessionId} revoked ({Reason}). Its access tokens stay valid until they expire; they cannot be refreshed.", sessionId, e.Message);
+            logger.LogWarning("Could not mark session {SessionId} revoked ({Reason}); ending the account's access tokens by raising its security stamp instead.", sessionId, e.Message);
+            return false;
         }
     }
 

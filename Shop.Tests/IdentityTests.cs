@@ -182,6 +182,47 @@ public sealed class IdentityTests(ShopApp shop)
         Assert.Contains(refreshed.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=", StringComparison.Ordinal) && !c.StartsWith(value + ";", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// One browser, two people: Alice's tab is still open when Bob signs in from another tab, and the browser's one
+    /// refresh cookie becomes Bob's. Alice signing out (or out everywhere) ends her sessions; it must not delete the
+    /// cookie, which a browser never sends to the sign-out routes, so Users cannot tell it is Bob's. A cookie left
+    /// behind by a sign-out is a revoked token: the next refresh refuses it and deletes it then.
+    /// </summary>
+    [Fact]
+    public async Task Signing_out_does_not_delete_a_browsers_refresh_cookie_it_cannot_see()
+    {
+        var (_, alice) = await shop.NewUserAsync();
+        var (_, bob) = await shop.NewUserAsync();
+        var (aliceTab, _) = await BrowserSignInAsync(alice.Email, alice.Password);
+        var (aliceOtherTab, aliceCookie) = await BrowserSignInAsync(alice.Email, alice.Password);
+        var (_, bobCookie) = await BrowserSignInAsync(bob.Email, bob.Password);
+
+        foreach (var (route, access) in new[] { ("/users/logout", aliceTab), ("/users/logout-everywhere", aliceOtherTab) })
+        {
+            var signedOut = await shop.Client(access).PostJsonAsync(route, null);
+            await signedOut.ExpectAsync(204);
+            Assert.False(signedOut.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("shop_refresh=", StringComparison.Ordinal)),
+                $"{route} answered with a Set-Cookie for shop_refresh, which deletes the browser's cookie, here Bob's");
+        }
+
+        var asBob = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", bobCookie));
+        await asBob.ExpectAsync(200);
+        Assert.Equal(bob.Id, (await asBob.JsonAsync()).GetProperty("user").GetProperty("id").GetInt32());
+
+        var leftBehind = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", aliceCookie));
+        await leftBehind.ExpectProblemAsync(401);
+        Assert.Contains(leftBehind.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=;", StringComparison.Ordinal));
+    }
+
+    /// <summary>Signs in as a browser does: the refresh token comes back only as the cookie (returned as "name=value").</summary>
+    private async Task<(string Access, string Cookie)> BrowserSignInAsync(string email, string password)
+    {
+        var login = await shop.Client().PostJsonAsync("/users/login", new { email, password });
+        await login.ExpectAsync(200);
+        var access = (await login.JsonAsync()).GetProperty("access_token").GetString()!;
+        return (access, login.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("shop_refresh=", StringComparison.Ordinal)).Split(';')[0]);
+    }
+
     [Fact]
     public async Task Access_tokens_are_typed_at_jwt_short_lived_and_carry_jti_stamp_and_session()
     {

@@ -92,7 +92,9 @@ public static class SessionsApi
         var session = principal.GetSessionId()
             ?? (BearerToken(http) is { } bearer ? await tokens.SessionOfAsync(bearer) : null);
         await sessions.SignOutAsync(session, presented, principal.GetUserId(), ct);
-        ClearCookie(http);
+        // The cookie is not deleted here: a browser never sends it to this route, so it may be another user's (signed
+        // in from another tab since). Where it was this session's, it is a revoked token now, refused and deleted by
+        // the next refresh, and replaced by the next sign-in.
         return TypedResults.NoContent();
     }
 
@@ -102,10 +104,10 @@ public static class SessionsApi
             : null;
 
     private static async Task<NoContent> LogoutEverywhereAsync(
-        ClaimsPrincipal principal, AccountChanges changes, HttpContext http, CancellationToken ct)
+        ClaimsPrincipal principal, AccountChanges changes, CancellationToken ct)
     {
         await changes.SignOutEverywhereAsync(principal.GetUserId()!.Value, ct);
-        ClearCookie(http);
+        // The browser's cookie is left alone, as at sign-out (above): it may be another user's.
         return TypedResults.NoContent();
     }
 

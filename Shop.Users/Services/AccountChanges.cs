@@ -77,9 +77,7 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
     /// <summary>Ends every session and access token of the account (sign-out everywhere).</summary>
     public async Task SignOutEverywhereAsync(int userId, CancellationToken ct)
     {
-        await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.SecurityStamp, u => u.SecurityStamp + 1), ct);
-        var stamp = await db.Users.Where(u => u.Id == userId).Select(u => u.SecurityStamp).FirstAsync(ct);
-        await stamps.PublishAsync(userId, stamp);
+        await sessions.RaiseStampAsync(userId, ct);
         await sessions.RevokeAllAsync(userId, keep: null, ct);
         audit.Record("auth.logout_everywhere", userId.ToString(), userId.ToString());
     }

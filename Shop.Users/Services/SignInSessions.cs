@@ -51,7 +51,7 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         {
             if (token.ConsumedAt is not null && token.RevokedAt is null)
             {
-                await EndSessionAsync(transaction, token.FamilyId, ct);
+                await EndSessionAsync(transaction, token.FamilyId, token.UserId, ct);
                 audit.Record("auth.token_reuse", token.UserId.ToString(), $"session {token.FamilyId:N}", "a used refresh token was presented again; the session is revoked");
                 return (RefreshOutcome.Reused, null);
             }
@@ -61,7 +61,7 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == token.UserId, ct);
         if (user is null || !user.IsActive)
         {
-            await EndSessionAsync(transaction, token.FamilyId, ct);
+            await EndSessionAsync(transaction, token.FamilyId, token.UserId, ct);
             return (RefreshOutcome.Invalid, null);
         }
         var (row, refresh) = NextToken(user.Id, token.FamilyId);
@@ -72,11 +72,11 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     }
 
     /// <summary>Revokes the session's refresh tokens in the refresh's transaction, commits, then ends its access tokens.</summary>
-    private async Task EndSessionAsync(IDbContextTransaction transaction, Guid sessionId, CancellationToken ct)
+    private async Task EndSessionAsync(IDbContextTransaction transaction, Guid sessionId, int userId, CancellationToken ct)
     {
         await RevokeFamilyRowsAsync(sessionId, ct);
         await transaction.CommitAsync(ct);
-        await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime);
+        await EndAccessTokensAsync(sessionId, userId);
     }
 
     /// <summary>The session a refresh token belongs to, if it is one of ours.</summary>
@@ -104,16 +104,43 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// <summary>Ends one session: its refresh tokens stop working, and so do its access tokens at every service.</summary>
     public async Task RevokeFamilyAsync(Guid sessionId, CancellationToken ct)
     {
+        int? userId;
         await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
         {
-            if (await db.RefreshTokens.Where(r => r.FamilyId == sessionId).Select(r => (int?)r.UserId).FirstOrDefaultAsync(ct) is { } userId)
+            userId = await db.RefreshTokens.Where(r => r.FamilyId == sessionId).Select(r => (int?)r.UserId).FirstOrDefaultAsync(ct);
+            if (userId is { } owner)
             {
-                await LockSessionsAsync(userId, ct);
+                await LockSessionsAsync(owner, ct);
                 await RevokeFamilyRowsAsync(sessionId, ct);
             }
             await transaction.CommitAsync(ct);
         }
-        await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime);
+        if (userId is { } id)
+        {
+            await EndAccessTokensAsync(sessionId, id);
+        }
+    }
+
+    /// <summary>
+    /// Ends the session's access tokens at every service: a marker in Redis names the session. Where Redis does not
+    /// take it (full, or away), the account's stamp rises instead, which ends every access token of the account; its
+    /// other sessions get new ones at their next refresh. Not cancelled with the request: the refresh tokens are
+    /// revoked already, and tokens left working after a sign-out is the one outcome to avoid.
+    /// </summary>
+    private async Task EndAccessTokensAsync(Guid sessionId, int userId)
+    {
+        if (!await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime))
+        {
+            await RaiseStampAsync(userId, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Raises the account's security stamp and publishes it: every access token issued before ends at its next request.</summary>
+    public async Task RaiseStampAsync(int userId, CancellationToken ct)
+    {
+        await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.SecurityStamp, u => u.SecurityStamp + 1), ct);
+        var stamp = await db.Users.Where(u => u.Id == userId).Select(u => u.SecurityStamp).FirstAsync(ct);
+        await stamps.PublishAsync(userId, stamp);
     }
 
     /// <summary>
