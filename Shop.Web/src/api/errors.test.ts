@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, errorMessage, extractShortages, fieldError, humanizeField, NETWORK_ERROR_MESSAGE, networkError, problemToError } from "./errors";
+import { ApiError, errorMessage, extractShortages, fieldError, humanizeField, NETWORK_ERROR_MESSAGE, networkError, problemToError, retryAfterSeconds } from "./errors";
 
 describe("problem+json → message", () => {
   it("lists validation errors per field", () => {
@@ -86,6 +86,13 @@ describe("problem+json → message", () => {
     );
   });
 
+  it("reads a Retry-After given in seconds or as an HTTP date, and nothing else", () => {
+    const now = Date.parse("2026-12-05T12:00:00Z");
+    expect(retryAfterSeconds("120", now)).toBe(120);
+    expect(retryAfterSeconds("Sat, 05 Dec 2026 12:02:00 GMT", now)).toBe(120);
+    expect(retryAfterSeconds("Sat, 05 Dec 2026 11:00:00 GMT", now)).toBe(0);
+    for (const nothing of [null, undefined, "", " ", "-5", "soon"]) expect(retryAfterSeconds(nothing, now)).toBeNull();
+  });
   it("never shows raw JSON or stack traces from the body", () => {
     const e = problemToError(418, { detail: '{"raw":"json"}', title: "   at Shop.Orders.Foo(Bar x)" });
     expect(e.message).toBe("Request failed (418).");

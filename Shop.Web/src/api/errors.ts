@@ -118,20 +118,27 @@ function describeShortage(s: Shortage): string {
   return s.sku;
 }
 
-function retryAfterText(retryAfter: string | null | undefined): string {
-  if (!retryAfter) return "later";
+/**
+ * How many seconds from now a Retry-After says to wait (it is either seconds or an HTTP date), or null when it
+ * says nothing usable. The message and any control held until then read it through here, so they agree.
+ */
+export function retryAfterSeconds(retryAfter: string | null | undefined, now = Date.now()): number | null {
+  if (!retryAfter) return null;
   const seconds = Number(retryAfter);
-  if (Number.isFinite(seconds) && seconds >= 0) {
-    if (seconds < 60) {
-      const whole = Math.max(1, Math.ceil(seconds));
-      return `in ${whole} second${whole === 1 ? "" : "s"}`;
-    }
-    const minutes = Math.ceil(seconds / 60);
-    return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
-  }
+  if (retryAfter.trim() !== "" && Number.isFinite(seconds)) return seconds >= 0 ? seconds : null;
   const date = Date.parse(retryAfter);
-  if (!Number.isNaN(date)) return `after ${new Date(date).toLocaleTimeString()}`;
-  return "later";
+  return Number.isNaN(date) ? null : Math.max(0, (date - now) / 1000);
+}
+
+function retryAfterText(retryAfter: string | null | undefined): string {
+  const seconds = retryAfterSeconds(retryAfter);
+  if (seconds === null) return "later";
+  if (seconds < 60) {
+    const whole = Math.max(1, Math.ceil(seconds));
+    return `in ${whole} second${whole === 1 ? "" : "s"}`;
+  }
+  const minutes = Math.ceil(seconds / 60);
+  return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
 }
 
 function isReadable(text: unknown): text is string {

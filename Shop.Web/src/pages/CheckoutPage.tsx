@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import { useMutation, useQueries, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { api } from "../api/client";
-import { ApiError, errorMessage } from "../api/errors";
+import { ApiError, errorMessage, retryAfterSeconds } from "../api/errors";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem, Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
@@ -132,8 +132,8 @@ export default function CheckoutPage() {
     },
     onError: (error) => {
       const status = error instanceof ApiError ? error.status : 0;
-      const pause = error instanceof ApiError ? Number(error.retryAfter) : Number.NaN;
-      if (Number.isFinite(pause) && pause > 0) setWaitUntil(Date.now() + Math.min(pause, 300) * 1000);
+      const pause = error instanceof ApiError ? retryAfterSeconds(error.retryAfter) : null;
+      if (pause) setWaitUntil(Date.now() + pause * 1000);
       if (!keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
         attempt.current = null;
         storeAttempt(null);

@@ -326,6 +326,19 @@ describe("pages", () => {
     const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(new Set(keys).size).toBe(1);
   });
+  it("checkout: a Retry-After given as a date holds Place order until then, as the message says", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    const tooMany = new Response(JSON.stringify({ status: 429, title: "Too many requests", detail: "Too many orders in a short time." }), {
+      status: 429,
+      headers: { "content-type": "application/problem+json", "retry-after": new Date(Date.now() + 120_000).toUTCString() },
+    });
+    checkoutFetch(8.5, async () => tooMany);
+    renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Too many attempts\. Please try again in 2 minutes\./);
+    expect(description(screen.getByRole("button", { name: "Place order" }))).toMatch(/^Wait/);
+  });
   it("checkout: a cart another tab wrote with other prices is read again, not written back (two checkouts would write each other's forever)", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
