@@ -212,6 +212,7 @@ export default function CheckoutPage() {
             className="w-full"
             onClick={submit}
             disabled={placeOrder.isPending || placeOrder.isSuccess || reason !== ""}
+            focusableWhenDisabled
             busy={placeOrder.isPending}
             aria-describedby={reason ? reasonId : undefined}
           >

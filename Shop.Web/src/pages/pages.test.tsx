@@ -68,7 +68,8 @@ function checkoutFetch(price: number, ...orderAnswers: (() => Promise<Response>)
 /** Place order once it may be clicked: checkout reads today's prices and stock first. */
 async function readyToOrder(): Promise<HTMLButtonElement> {
   const button = () => screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
-  await waitFor(() => expect(button().disabled).toBe(false));
+  // Held, Place order stays focusable (aria-disabled, never natively disabled).
+  await waitFor(() => expect(button().getAttribute("aria-disabled")).toBeNull());
   return button();
 }
 
@@ -243,7 +244,7 @@ describe("pages", () => {
     const button = await readyToOrder();
     fireEvent.click(button);
     fireEvent.click(button);
-    await waitFor(() => expect((screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement).disabled).toBe(true));
+    await waitFor(() => expect(screen.getByRole("button", { name: "Place order" }).getAttribute("aria-disabled")).toBe("true"));
     const posts = fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/");
     expect(posts).toHaveLength(1);
     const key = (posts[0][1]?.headers as Record<string, string>)["Idempotency-Key"];
@@ -318,7 +319,9 @@ describe("pages", () => {
     fireEvent.click(await readyToOrder());
     expect((await screen.findByRole("alert")).textContent).toMatch(/Too many attempts/);
     const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
-    expect(button.disabled).toBe(true);
+    // Held, and still focusable: a natively disabled button drops a keyboard user's focus to the page.
+    expect(button.getAttribute("aria-disabled")).toBe("true");
+    expect(button.disabled).toBe(false);
     expect(description(button)).toMatch(/^Wait/);
     fireEvent.click(await readyToOrder()); // enabled again once the second has passed
     const posts = () => fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/");
@@ -391,7 +394,7 @@ describe("pages", () => {
     });
     renderAt("/checkout");
     const button = (await screen.findByRole("button", { name: "Place order" })) as HTMLButtonElement;
-    expect(button.disabled).toBe(true);
+    expect(button.getAttribute("aria-disabled")).toBe("true");
     expect(description(button)).toBe("Checking today's prices…");
     expect(document.getElementById(button.getAttribute("aria-describedby")!)?.getAttribute("aria-live")).toBe("polite");
     fireEvent.click(button);
@@ -418,7 +421,7 @@ describe("pages", () => {
     const note = await screen.findByText("No longer sold — remove it to continue");
     expect(note.closest("tr")?.textContent).toContain("Cap");
     const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
-    expect(button.disabled).toBe(true);
+    expect(button.getAttribute("aria-disabled")).toBe("true");
     expect(description(button)).toMatch(/no longer sold/i);
     fireEvent.click(screen.getByRole("button", { name: "Remove Cap" }));
     await readyToOrder();
@@ -437,7 +440,7 @@ describe("pages", () => {
     renderAt("/checkout");
     const again = await screen.findByRole("button", { name: "Check again" }); // after the query's own retry
     const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
-    expect(button.disabled).toBe(true);
+    expect(button.getAttribute("aria-disabled")).toBe("true");
     expect(description(button)).toMatch(/temporarily unavailable/);
     expect(screen.getByText("Could not check today's price").closest("tr")?.textContent).toContain("Mug");
     answering = true;
@@ -464,13 +467,13 @@ describe("pages", () => {
     expect(mug.closest("tr")?.textContent).toContain("Mug");
     expect(screen.getByText("Out of stock — remove it to continue").closest("tr")?.textContent).toContain("Cap");
     const button = screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
-    expect(button.disabled).toBe(true);
+    expect(button.getAttribute("aria-disabled")).toBe("true");
     fireEvent.click(button);
     await new Promise((r) => setTimeout(r, 0)); // had the click been taken, the order would have been sent by now
     expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/")).toHaveLength(0);
     fireEvent.click(screen.getByRole("button", { name: "Remove Cap" }));
     await waitFor(() => expect(description(button)).toMatch(/lower the quantit/i));
-    expect(button.disabled).toBe(true);
+    expect(button.getAttribute("aria-disabled")).toBe("true");
     // Nothing was lowered without a word: the shopper does it in the cart, which says why.
     fireEvent.click(screen.getByRole("link", { name: "Edit your cart" }));
     const input = (await screen.findByRole("spinbutton", { name: "quantity of Mug" })) as HTMLInputElement;
