@@ -118,13 +118,13 @@ export function refreshSession(): Promise<Refresh> {
   return refreshing;
 }
 
-/** The access token to send: refreshed first when it has expired or is about to. */
 /** The session is over for this tab: it is signed out here, and the page is sent to sign in (told the session ended). */
 function signedOutHere(): void {
   clearSession();
   unauthorizedHandler?.();
 }
 
+/** The access token to send: refreshed first when it has expired or is about to. */
 async function currentToken(): Promise<string | null> {
   const session = getSession();
   if (session && tokenNeedsRefresh(session) && (await refreshSession()).outcome === "ended") {
