@@ -14,7 +14,7 @@ import {
 import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
-import { useTakeFocus } from "../lib/focus";
+import { focusStillIn, useTakeFocus } from "../lib/focus";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -269,14 +269,21 @@ export interface Said {
   focus: boolean;
 }
 
-/** What a Notice shows, and `say` to change it; `{ focus: true }` when the control that acted goes away. */
-export function useNotice(): [Said | null, (words: string, options?: { focus?: boolean }) => void] {
+/**
+ * Changes what a Notice shows. `focusFrom`: the row or part of the page whose control acted, when that control goes
+ * away with the outcome; the words take focus if it is still there (or fell to <body>), not from wherever the user
+ * went while the request ran.
+ */
+export type Say = (words: string, options?: { focusFrom?: Element | null }) => void;
+
+/** What a Notice shows, and `say` to change it. */
+export function useNotice(): [Said | null, Say] {
   const [said, setSaid] = useState<Said | null>(null);
-  const say = useCallback(
-    (words: string, options?: { focus?: boolean }) =>
-      setSaid((prev) => ({ words, n: (prev?.n ?? 0) + 1, focus: options?.focus ?? false })),
-    [],
-  );
+  const say = useCallback<Say>((words, options) => {
+    // Decided now, while the control that acted is still on the page.
+    const focus = options?.focusFrom !== undefined && focusStillIn(options.focusFrom);
+    setSaid((prev) => ({ words, n: (prev?.n ?? 0) + 1, focus }));
+  }, []);
   return [said, say];
 }
 

@@ -12,6 +12,16 @@ export function useTakeFocus(ref: RefObject<HTMLElement | null>, when: unknown):
   }, [ref, when]);
 }
 
+/**
+ * Whether focus is still where the user acted: in `place` (the row or part of the page whose control was pressed), or
+ * on <body>, where it fell if that control went. Focus the user has taken elsewhere meanwhile is theirs: an outcome
+ * that arrives later does not move it.
+ */
+export function focusStillIn(place: Element | null): boolean {
+  const active = document.activeElement;
+  return !active || active === document.body || Boolean(place?.contains(active));
+}
+
 const controls =
   "a[href], button:not(:disabled), input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])";
 

@@ -46,12 +46,13 @@ export default function OrderDetailPage() {
   }, [status, id, queryClient]);
 
   const [notice, say] = useNotice();
+  const actions = useRef<HTMLDivElement>(null);
   const cancel = useMutation({
     mutationFn: () => api.setOrderStatus(id, "cancelled"),
     onSuccess: (updated) => {
+      // The cancel button goes with the order as it is now: focus goes to the words (said first, while it is there).
+      say("The order was cancelled and its items were returned to stock.", { focusFrom: actions.current });
       queryClient.setQueryData(queryKeys.order(id), updated);
-      // The cancel button goes with this render: focus goes to the words.
-      say("The order was cancelled and its items were returned to stock.", { focus: true });
       void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
       void queryClient.invalidateQueries({ queryKey: queryKeys.orderEvents(id) });
       // Cancelling restocks every line.
@@ -91,7 +92,7 @@ export default function OrderDetailPage() {
             </>
           }
           actions={
-            <div className="flex items-center gap-3">
+            <div ref={actions} className="flex items-center gap-3">
               <StatusBadge status={o.status} />
               {cancellable ? (
                 // Final: the stock goes back and subscribers are told.

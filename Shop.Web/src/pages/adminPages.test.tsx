@@ -363,6 +363,29 @@ describe("admin pages", () => {
     await waitFor(() => expect(document.activeElement).toBe(notice));
   });
 
+  it("users: a deactivation that ends after the user moved on leaves focus where they took it", async () => {
+    const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+    let answerDeactivate: (r: Response) => void = () => {};
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "DELETE"
+        ? new Promise<Response>((r) => (answerDeactivate = r))
+        : json(200, { items: [admin, bob], total: 2, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/users");
+    const row = await screen.findByRole("row", { name: "bob@example.com" });
+    const deactivate = within(row).getByRole("button", { name: "Deactivate" });
+    deactivate.focus();
+    fireEvent.click(deactivate);
+    fireEvent.click(within(row).getByRole("button", { name: "Confirm deactivation" }));
+    await waitFor(() => expect(calls("DELETE")).toEqual(["/users/2"]));
+    // While it runs, the user goes on to something else.
+    const elsewhere = screen.getAllByRole("link", { name: "Inventory" })[0];
+    elsewhere.focus();
+    answerDeactivate(json(204, null));
+    expect(await screen.findByText("bob@example.com was deactivated.")).toBeTruthy();
+    expect(document.activeElement).toBe(elsewhere);
+  });
+
   it("inventory: a row deleted from the keyboard leaves focus on the next row, or on the words when no row is left", async () => {
     let items = [mug, { ...mug, id: 2, sku: "CUP", name: "Cup" }];
     fetchMock.mockImplementation(async (input, init) => {

@@ -82,7 +82,7 @@ function description(element: HTMLElement): string | null | undefined {
  * The customer's pending order of one Mug (no events yet) opened at its page. Its PATCH gets `answer`, and the order
  * reads with status `after` from then on: cancelled, or moved on meanwhile (the reason for a refusal).
  */
-function openPendingOrder(after: string, answer: (order: object) => Response) {
+function openPendingOrder(after: string, answer: (order: object) => Response | Promise<Response>) {
   saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
   const id = "3f2a9c1d-0000-4000-8000-000000000000";
   const order = { id, user_id: 2, status: "pending", total: 5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 5, line_total: 5 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
@@ -718,6 +718,22 @@ describe("pages", () => {
     await waitFor(() => expect(document.activeElement).toBe(words.closest("[role=status]")));
     expect(regions).toContain(words.closest("[role=status]"));
     expect(screen.queryByRole("button", { name: "Confirm cancellation" })).toBeNull();
+  });
+
+  it("order: a cancellation that ends after the user moved on leaves focus where they took it", async () => {
+    let answerCancel: (r: Response) => void = () => {};
+    openPendingOrder("cancelled", (order) => new Promise<Response>((r) => (answerCancel = () => r(json(200, order)))));
+    const cancel = await screen.findByRole("button", { name: "Cancel order" });
+    cancel.focus();
+    fireEvent.click(cancel);
+    fireEvent.click(screen.getByRole("button", { name: "Confirm cancellation" }));
+    await waitFor(() => expect(fetchMock.mock.calls.some(([, init]) => init?.method === "PATCH")).toBe(true));
+    // While it runs, the user goes on to something else.
+    const elsewhere = screen.getByRole("link", { name: "← My orders" });
+    elsewhere.focus();
+    answerCancel(json(200, {}));
+    expect(await screen.findByText("The order was cancelled and its items were returned to stock.")).toBeTruthy();
+    expect(document.activeElement).toBe(elsewhere);
   });
 
   it("order: a cancel refused from the keyboard (shipped meanwhile) leaves focus on the error once the button is gone", async () => {

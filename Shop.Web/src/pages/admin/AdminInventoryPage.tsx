@@ -5,8 +5,8 @@ import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import type { InventoryItem } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
-import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, TextField, useNotice } from "../../components/ui";
-import { neighbourControl } from "../../lib/focus";
+import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, TextField, useNotice, type Say } from "../../components/ui";
+import { focusStillIn, neighbourControl } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
 
@@ -105,7 +105,7 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
   );
 }
 
-function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: string, options?: { focus: boolean }) => void }) {
+function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
   const queryClient = useQueryClient();
   const rowRef = useRef<HTMLTableRowElement>(null);
   const [editing, setEditing] = useState(false);
@@ -139,11 +139,9 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: (msg: stri
       // The row goes once the list is read again, and with it a focused Confirm delete. Focus moves now to the next
       // row (else the previous one), before the words are said so the move does not cut them off; with no row left
       // the words take it. Focus the user has taken elsewhere meanwhile stays there.
-      const active = document.activeElement;
-      const ours = !active || active === document.body || rowRef.current?.contains(active);
-      const next = ours ? neighbourControl(rowRef.current) : null;
+      const next = focusStillIn(rowRef.current) ? neighbourControl(rowRef.current) : null;
       next?.focus();
-      onNotice(`Deleted ${item.sku}.`, { focus: Boolean(ours && !next) });
+      onNotice(`Deleted ${item.sku}.`, next ? undefined : { focusFrom: rowRef.current });
       void invalidate();
     },
   });

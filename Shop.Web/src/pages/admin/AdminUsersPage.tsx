@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
@@ -6,7 +6,7 @@ import { updateSessionUser } from "../../api/session";
 import type { Role, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { PagedTable } from "../../components/PagedTable";
-import { Badge, Button, ConfirmButton, EmptyState, ErrorAlert, Notice, PageHeader, SelectField, useNotice } from "../../components/ui";
+import { Badge, Button, ConfirmButton, EmptyState, ErrorAlert, Notice, PageHeader, SelectField, useNotice, type Say } from "../../components/ui";
 import { formatDate } from "../../lib/format";
 
 const PAGE_SIZE = 25;
@@ -37,8 +37,9 @@ export default function AdminUsersPage() {
   );
 }
 
-function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string, options: { focus: boolean }) => void }) {
+function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
   const queryClient = useQueryClient();
+  const rowRef = useRef<HTMLTableRowElement>(null);
   const { user: me } = useAuth();
   const isMe = me?.id === user.id;
   const done = (updated: User | undefined, msg: string) => {
@@ -46,7 +47,7 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string, optio
     void queryClient.invalidateQueries({ queryKey: queryKeys.users });
     // The button pressed goes away once the list is read again (Deactivate becomes Activate, Change role goes): focus
     // goes to the words now, not to <body> then.
-    onNotice(msg, { focus: true });
+    onNotice(msg, { focusFrom: rowRef.current });
   };
 
   const setRole = useMutation({
@@ -68,7 +69,7 @@ function UserRow({ user, onNotice }: { user: User; onNotice: (msg: string, optio
   const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3 md:align-middle";
 
   return (
-    <tr className="block py-3 md:table-row md:py-0" aria-label={user.email}>
+    <tr ref={rowRef} className="block py-3 md:table-row md:py-0" aria-label={user.email}>
       <td className={cell}>
         <p className="font-medium text-stone-900">
           {user.name} {isMe ? <span className="text-xs font-normal text-stone-500">(you)</span> : null}
