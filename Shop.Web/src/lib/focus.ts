@@ -26,13 +26,19 @@ const controls =
   "a[href], button:not(:disabled), input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])";
 
 /**
- * For an item about to go (a deleted row): the first control of the item after it, else of the one before it, where a
- * keyboard user carries on down the list; null when it is alone. Read before it goes, while its neighbours are known.
+ * For an item about to go (a deleted row or card) with focus still in it (focusStillIn): focus moves now to the first
+ * control of the item after it, else of the one before it, where a keyboard user carries on down the list. Called
+ * before it goes, while its neighbours are known. False when focus did not move (the item is alone, or the user is
+ * elsewhere): then the words saying what happened are given `focusFrom: item` (useNotice), and take it if it is ours.
  */
-export function neighbourControl(item: Element | null): HTMLElement | null {
+export function focusNeighbour(item: Element | null): boolean {
+  if (!focusStillIn(item)) return false;
   for (const other of [item?.nextElementSibling, item?.previousElementSibling]) {
     const control = other?.querySelector<HTMLElement>(controls);
-    if (control) return control;
+    if (control) {
+      control.focus();
+      return true;
+    }
   }
-  return null;
+  return false;
 }

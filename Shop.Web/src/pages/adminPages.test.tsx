@@ -213,6 +213,7 @@ describe("admin pages", () => {
     expect(within(card).getByRole("table", { name: "Delivery log" })).toBeTruthy();
     expect(within(card).getByRole("button", { name: "Confirm rotation" })).toBeTruthy();
     expect(screen.getAllByRole("status").map((s) => s.textContent)).toEqual([
+      "", // the page's notice, empty until something is done
       "Could not refresh the webhooks, so what is shown may be out of date. Too many attempts. Please try again later.",
       "Could not refresh the delivery log, so what is shown may be out of date. Too many attempts. Please try again later.",
     ]);
@@ -414,6 +415,37 @@ describe("admin pages", () => {
     deleteFromKeyboard("CUP");
     expect(await screen.findByText("No items")).toBeTruthy();
     expect(document.activeElement).toBe(screen.getByText("Deleted CUP.").closest("[role=status]"));
+  });
+
+  it("webhooks: a card deleted from the keyboard leaves focus on the next card, or on the words when none is left", async () => {
+    const other = { ...hook, id: 10, url: "https://other.example.com/shop" };
+    let hooks = [hook, other];
+    fetchMock.mockImplementation(async (input, init) => {
+      if (init?.method === "DELETE") {
+        hooks = hooks.filter((h) => String(input) !== `/orders/webhooks/${h.id}`);
+        return json(204, null);
+      }
+      return json(200, hooks);
+    });
+    renderAt("/admin/webhooks");
+    const deleteFromKeyboard = (url: string) => {
+      const card = screen.getByRole("article", { name: url });
+      const button = within(card).getByRole("button", { name: "Delete" });
+      button.focus();
+      fireEvent.click(button);
+      fireEvent.click(within(card).getByRole("button", { name: "Confirm delete" }));
+    };
+    await screen.findByRole("article", { name: hook.url });
+    const regions = screen.queryAllByRole("status"); // before any words: a region added with its words is often not read
+    deleteFromKeyboard(hook.url);
+    await waitFor(() => expect(screen.queryByRole("article", { name: hook.url })).toBeNull());
+    // Where a keyboard user carries on down the list.
+    expect(document.activeElement).toBe(within(screen.getByRole("article", { name: other.url })).getByRole("button", { name: "Deliveries" }));
+    expect(regions).toContain(screen.getByText(`Deleted the webhook for ${hook.url}.`).closest("[role=status]"));
+
+    deleteFromKeyboard(other.url);
+    expect(await screen.findByText("No webhooks yet")).toBeTruthy();
+    expect(document.activeElement).toBe(screen.getByText(`Deleted the webhook for ${other.url}.`).closest("[role=status]"));
   });
 
   it("users: another page of the list is said in words, by a live region already on the page", async () => {

@@ -6,7 +6,7 @@ import { queryKeys } from "../../api/queries";
 import type { InventoryItem } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
 import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, TextField, useNotice, type Say } from "../../components/ui";
-import { focusStillIn, neighbourControl } from "../../lib/focus";
+import { focusNeighbour } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
 
@@ -139,9 +139,8 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
       // The row goes once the list is read again, and with it a focused Confirm delete. Focus moves now to the next
       // row (else the previous one), before the words are said so the move does not cut them off; with no row left
       // the words take it. Focus the user has taken elsewhere meanwhile stays there.
-      const next = focusStillIn(rowRef.current) ? neighbourControl(rowRef.current) : null;
-      next?.focus();
-      onNotice(`Deleted ${item.sku}.`, next ? undefined : { focusFrom: rowRef.current });
+      const moved = focusNeighbour(rowRef.current);
+      onNotice(`Deleted ${item.sku}.`, moved ? undefined : { focusFrom: rowRef.current });
       void invalidate();
     },
   });

@@ -6,7 +6,23 @@ import { queryKeys } from "../../api/queries";
 import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery, type WebhookEvent } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
 import { QueryView } from "../../components/QueryView";
-import { Alert, Badge, Button, Card, ConfirmButton, ConfirmDeleteButton, EmptyState, ErrorAlert, Loading, PageHeader, TextField } from "../../components/ui";
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  ConfirmButton,
+  ConfirmDeleteButton,
+  EmptyState,
+  ErrorAlert,
+  Loading,
+  Notice,
+  PageHeader,
+  TextField,
+  useNotice,
+  type Say,
+} from "../../components/ui";
+import { focusNeighbour } from "../../lib/focus";
 import { formatDateTime, shortId } from "../../lib/format";
 
 /**
@@ -21,6 +37,7 @@ export default function AdminWebhooksPage() {
   // shown again.
   const [secrets, setSecrets] = useState<Webhook[]>([]);
   const show = useCallback((w: Webhook) => setSecrets((shown) => [w, ...shown.filter((s) => s.id !== w.id)]), []);
+  const [notice, say] = useNotice();
   const list = useQuery({
     queryKey: queryKeys.webhooks,
     queryFn: api.listWebhooks,
@@ -37,6 +54,7 @@ export default function AdminWebhooksPage() {
         {secrets.map((w) =>
           w.secret ? <SecretBox key={w.secret} webhook={w} onDismiss={() => setSecrets((shown) => shown.filter((s) => s !== w))} /> : null,
         )}
+        <Notice said={notice} />
         {/* A failed 15 s re-read keeps the cards, so an open delivery log or a half-done rotation stays as it was. */}
         <QueryView query={list} loading={<Loading />} what="the webhooks">
           {(hooks) =>
@@ -45,7 +63,7 @@ export default function AdminWebhooksPage() {
             ) : (
               <ul className="space-y-4" aria-label="Webhooks">
                 {hooks.map((w) => (
-                  <WebhookCard key={w.id} webhook={w} onRotated={show} />
+                  <WebhookCard key={w.id} webhook={w} onRotated={show} onNotice={say} />
                 ))}
               </ul>
             )
@@ -182,12 +200,16 @@ function SecretBox({ webhook, onDismiss }: { webhook: Webhook; onDismiss: () => 
   );
 }
 
-function WebhookCard({ webhook, onRotated }: { webhook: Webhook; onRotated: (rotated: Webhook) => void }) {
+function WebhookCard({ webhook, onRotated, onNotice }: { webhook: Webhook; onRotated: (rotated: Webhook) => void; onNotice: Say }) {
   const queryClient = useQueryClient();
+  const cardRef = useRef<HTMLLIElement>(null);
   const [open, setOpen] = useState(false);
   const remove = useMutation({
     mutationFn: () => api.deleteWebhook(webhook.id),
     onSuccess: () => {
+      // The card goes once the list is read again, and with it a focused Confirm delete: as an Inventory row's delete.
+      const moved = focusNeighbour(cardRef.current);
+      onNotice(`Deleted the webhook for ${webhook.url}.`, moved ? undefined : { focusFrom: cardRef.current });
       void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
     },
   });
@@ -203,7 +225,7 @@ function WebhookCard({ webhook, onRotated }: { webhook: Webhook; onRotated: (rot
   const panelId = `deliveries-${webhook.id}`;
 
   return (
-    <li>
+    <li ref={cardRef}>
       <Card className="p-5">
         <article aria-label={webhook.url}>
           <div className="flex flex-col gap-3 sm:flex-row sm:items-start sm:justify-between">
