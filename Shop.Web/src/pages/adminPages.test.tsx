@@ -448,6 +448,45 @@ describe("admin pages", () => {
     expect(document.activeElement).toBe(screen.getByText(`Deleted the webhook for ${other.url}.`).closest("[role=status]"));
   });
 
+  it("inventory and webhooks: a Confirm delete pressed again before the list is read again sends nothing more", async () => {
+    let deleted = false;
+    let slow = false;
+    let answerLists: (() => void)[] = [];
+    fetchMock.mockImplementation(async (input, init) => {
+      if (init?.method === "DELETE") {
+        deleted = slow = true;
+        return json(204, null);
+      }
+      const list = String(input).startsWith("/inventory") ? { items: deleted ? [] : [mug], total: deleted ? 0 : 1, limit: 25, offset: 0 } : deleted ? [] : [hook];
+      // Just after a delete the list's re-read is slow: the row or card stays meanwhile.
+      return slow ? new Promise<Response>((r) => answerLists.push(() => r(json(200, list)))) : json(200, list);
+    });
+    for (const [path, item, words, empty] of [
+      ["/admin/inventory", () => screen.getByRole("row", { name: "MUG" }), "Deleted MUG.", "No items"],
+      ["/admin/webhooks", () => screen.getByRole("article", { name: hook.url }), `Deleted the webhook for ${hook.url}.`, "No webhooks yet"],
+    ] as const) {
+      deleted = false;
+      fetchMock.mockClear();
+      const router = renderAt(path);
+      await waitFor(() => expect(item()).toBeTruthy());
+      fireEvent.click(within(item()).getByRole("button", { name: "Delete" }));
+      fireEvent.click(within(item()).getByRole("button", { name: "Confirm delete" }));
+      await screen.findByText(words);
+      await waitFor(() => expect(answerLists).toHaveLength(1)); // the re-read, not answered yet
+      fireEvent.click(within(item()).getByRole("button", { name: "Confirm delete" }));
+      // Any re-read (a second delete's too) is answered: the list is read again without the item.
+      slow = false;
+      await waitFor(() => {
+        answerLists.forEach((answer) => answer());
+        answerLists = [];
+        expect(screen.getByText(empty)).toBeTruthy();
+      });
+      expect(calls("DELETE")).toHaveLength(1);
+      router.dispose();
+      cleanup();
+    }
+  });
+
   it("users: another page of the list is said in words, by a live region already on the page", async () => {
     const users = Array.from({ length: 30 }, (_, i) => ({ ...admin, id: i + 1, email: `user${i + 1}@example.com` }));
     fetchMock.mockImplementation(async (input) => {

@@ -266,7 +266,8 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
               Adjust
             </Button>
           </form>
-          <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending} />
+          {/* Busy from the press until the row goes with the re-read: pressed again once done, it would send a second DELETE (a 404). */}
+          <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending || remove.isSuccess} />
         </div>
         <ErrorAlert error={error} className="mt-2" />
       </td>

@@ -264,7 +264,8 @@ function WebhookCard({ webhook, onRotated, onNotice }: { webhook: Webhook; onRot
                 }}
                 busy={rotate.isPending}
               />
-              <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending} />
+              {/* Busy from the press until the card goes with the re-read: pressed again once done, it would send a second DELETE (a 404). */}
+              <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending || remove.isSuccess} />
             </div>
           </div>
           <ErrorAlert error={remove.error} className="mt-3" />
