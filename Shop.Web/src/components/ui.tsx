@@ -2,7 +2,6 @@ import {
   useCallback,
   useEffect,
   useId,
-  useLayoutEffect,
   useRef,
   useState,
   type ButtonHTMLAttributes,
@@ -14,7 +13,7 @@ import {
 import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
-import { focusStillIn, useTakeFocus } from "../lib/focus";
+import { focusStillIn, useSwap, useTakeFocus } from "../lib/focus";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -170,20 +169,10 @@ export function ConfirmButton({
   disabled?: boolean;
   title?: string;
 }) {
-  const [confirming, setConfirming] = useState(false);
   // The button pressed goes away (its place taken by `confirmLabel`, or by `label` again after `keepLabel`), and with
-  // it a keyboard user's focus: it moves to the button now in front, before a keystroke could reach the page.
+  // it a keyboard user's focus: it moves to the button now in front.
   const front = useRef<HTMLButtonElement>(null);
-  const swapped = useRef(false);
-  const swap = (to: boolean) => {
-    swapped.current = true;
-    setConfirming(to);
-  };
-  useLayoutEffect(() => {
-    if (!swapped.current) return;
-    swapped.current = false;
-    if (document.activeElement === document.body || !document.activeElement) front.current?.focus();
-  }, [confirming]);
+  const [confirming, swap] = useSwap(false, () => front.current);
   if (!confirming) {
     return (
       <Button ref={front} size={size} variant="danger" disabled={disabled} title={title} onClick={() => swap(true)}>

@@ -1,4 +1,4 @@
-import { useLayoutEffect, type RefObject } from "react";
+import { useCallback, useLayoutEffect, useRef, useState, type RefObject } from "react";
 
 /**
  * Focus `ref` each time `when` becomes something new (a message just shown, an error just got): for words that say
@@ -20,6 +20,29 @@ export function useTakeFocus(ref: RefObject<HTMLElement | null>, when: unknown):
 export function focusStillIn(place: Element | null): boolean {
   const active = document.activeElement;
   return !active || active === document.body || Boolean(place?.contains(active));
+}
+
+/**
+ * State whose change puts one control in the place of another that may have focus (Delete and Confirm delete, Edit and
+ * its editor): after each change made with the setter returned, focus goes to `front(state)`, the control now in
+ * front, if it fell to <body> with the control that went (focus the user has put elsewhere stays there). In a layout
+ * effect, before a keystroke could reach the page.
+ */
+export function useSwap<T>(initial: T, front: (state: T) => HTMLElement | null): [T, (to: T) => void] {
+  const [state, setState] = useState(initial);
+  const swapped = useRef(false);
+  const swap = useCallback((to: T) => {
+    swapped.current = true;
+    setState(to);
+  }, []);
+  const inFront = useRef(front);
+  inFront.current = front;
+  useLayoutEffect(() => {
+    if (!swapped.current) return;
+    swapped.current = false;
+    if (document.activeElement === document.body || !document.activeElement) inFront.current(state)?.focus();
+  }, [state]);
+  return [state, swap];
 }
 
 const controls =

@@ -93,6 +93,63 @@ describe("admin pages", () => {
     expect(within(row).getByLabelText("Price of MUG").getAttribute("aria-invalid")).toBe("true");
   });
 
+  it("inventory: Edit, Cancel and Save pressed from the keyboard keep focus: in the editor, then on Edit again", async () => {
+    let answer: (r: Response) => void = () => {};
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "PATCH" ? new Promise<Response>((r) => (answer = r)) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    const press = (name: string) => {
+      const button = within(row).getByRole("button", { name });
+      button.focus();
+      fireEvent.click(button);
+      return button;
+    };
+    press("Edit");
+    expect(document.activeElement).toBe(within(row).getByLabelText("Name of MUG"));
+    press("Cancel");
+    expect(document.activeElement).toBe(within(row).getByRole("button", { name: "Edit" }));
+
+    press("Edit");
+    const save = press("Save");
+    // While it runs it is unavailable, but keeps focus (a disabled button would drop it).
+    await waitFor(() => expect(save.getAttribute("aria-disabled")).toBe("true"));
+    expect(document.activeElement).toBe(save);
+    // Refused: the editor stays, and so does focus, with the reason said.
+    answer(json(422, { status: 422, title: "Unprocessable", detail: "The name is taken." }));
+    expect((await within(row).findByRole("alert")).textContent).toBe("The name is taken.");
+    expect(document.activeElement).toBe(save);
+    press("Save");
+    await waitFor(() => expect(save.getAttribute("aria-disabled")).toBe("true"));
+    answer(json(200, mug));
+    expect(await screen.findByText("Saved MUG.")).toBeTruthy();
+    expect(document.activeElement).toBe(within(row).getByRole("button", { name: "Edit" }));
+  });
+
+  it("inventory: Adjust keeps focus while its request runs and once the change is cleared", async () => {
+    let answer: (r: Response) => void = () => {};
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "POST" ? new Promise<Response>((r) => (answer = r)) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    fireEvent.change(within(row).getByLabelText("Stock change for MUG"), { target: { value: "2" } });
+    const adjust = within(row).getByRole("button", { name: "Adjust" });
+    adjust.focus();
+    fireEvent.click(adjust);
+    await waitFor(() => expect(calls("POST")).toEqual(["/inventory/MUG/adjust"]));
+    await waitFor(() => expect(adjust.getAttribute("aria-disabled")).toBe("true"));
+    expect(document.activeElement).toBe(adjust);
+    fireEvent.click(adjust); // unavailable: sends nothing more
+    answer(json(200, { ...mug, qty: 5 }));
+    expect(await screen.findByText("Stock of MUG is now 5.")).toBeTruthy();
+    // The change is cleared, so there is nothing to adjust by: still unavailable, still focused.
+    expect(adjust.getAttribute("aria-disabled")).toBe("true");
+    expect(document.activeElement).toBe(adjust);
+    expect(calls("POST")).toHaveLength(1);
+  });
+
   it("users: a row per user named by email, with the role select and the pager", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockResolvedValue(json(200, { items: [admin, bob], total: 30, limit: 25, offset: 0 }));

@@ -6,7 +6,7 @@ import { queryKeys } from "../../api/queries";
 import type { InventoryItem } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
 import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, TextField, useNotice, type Say } from "../../components/ui";
-import { focusNeighbour } from "../../lib/focus";
+import { focusNeighbour, useSwap } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
 
@@ -108,7 +108,10 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
 function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
   const queryClient = useQueryClient();
   const rowRef = useRef<HTMLTableRowElement>(null);
-  const [editing, setEditing] = useState(false);
+  // Edit gives way to the editor, and Save or Cancel to Edit again: focus follows, to the first field, then to Edit.
+  const nameField = useRef<HTMLInputElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const [editing, setEditing] = useSwap(false, (open) => (open ? nameField.current : editButton.current));
   const [name, setName] = useState(item.name);
   const [price, setPrice] = useState(String(item.price));
   // A number input reports "" for what it cannot read ("12,50") as for an empty field; either is refused
@@ -158,7 +161,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
             <label htmlFor={`name-${item.id}`} className="sr-only">
               Name of {item.sku}
             </label>
-            <input id={`name-${item.id}`} value={name} maxLength={100} onChange={(e) => setName(e.target.value)} className="w-full rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600" />
+            <input ref={nameField} id={`name-${item.id}`} value={name} maxLength={100} onChange={(e) => setName(e.target.value)} className="w-full rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600" />
           </>
         ) : (
           <span className="font-medium text-stone-900">{item.name}</span>
@@ -212,6 +215,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
                   update.mutate();
                 }}
                 disabled={update.isPending}
+                focusableWhenDisabled
                 busy={update.isPending}
               >
                 Save
@@ -232,6 +236,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
             </>
           ) : (
             <Button
+              ref={editButton}
               size="sm"
               variant="secondary"
               onClick={() => {
@@ -247,7 +252,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
             className="flex items-center gap-1"
             onSubmit={(e) => {
               e.preventDefault();
-              if (Number.isInteger(deltaNumber) && deltaNumber !== 0) adjust.mutate(deltaNumber);
+              if (!adjust.isPending && Number.isInteger(deltaNumber) && deltaNumber !== 0) adjust.mutate(deltaNumber);
             }}
           >
             <label htmlFor={`delta-${item.id}`} className="sr-only">
@@ -262,7 +267,15 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
               onChange={(e) => setDelta(e.target.value)}
               className="w-20 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600"
             />
-            <Button type="submit" size="sm" variant="secondary" disabled={adjust.isPending || !Number.isInteger(deltaNumber) || deltaNumber === 0}>
+            {/* Focusable when unavailable: pressed, it is busy and then has nothing to adjust by (the change is cleared). */}
+            <Button
+              type="submit"
+              size="sm"
+              variant="secondary"
+              disabled={adjust.isPending || !Number.isInteger(deltaNumber) || deltaNumber === 0}
+              focusableWhenDisabled
+              busy={adjust.isPending}
+            >
               Adjust
             </Button>
           </form>
