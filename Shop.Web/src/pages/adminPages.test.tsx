@@ -150,6 +150,44 @@ describe("admin pages", () => {
     expect(calls("POST")).toHaveLength(1);
   });
 
+  it("inventory and webhooks: Add item and Create webhook keep focus while their request runs, and a press then sends nothing", async () => {
+    let answer: (r: Response) => void = () => {};
+    fetchMock.mockImplementation(async (input, init) => {
+      if (init?.method === "POST") return new Promise<Response>((r) => (answer = r));
+      return json(200, String(input).startsWith("/inventory") ? { items: [], total: 0, limit: 25, offset: 0 } : []);
+    });
+    const submitFromKeyboard = async (form: HTMLElement, name: string) => {
+      const button = within(form).getByRole("button", { name });
+      button.focus();
+      fireEvent.click(button);
+      await waitFor(() => expect(calls("POST")).toHaveLength(1));
+      // Unavailable, but focused (a disabled button would drop focus to the page).
+      await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
+      expect(document.activeElement).toBe(button);
+      fireEvent.click(button);
+    };
+
+    renderAt("/admin/inventory");
+    const item = await screen.findByRole("form", { name: "New item" });
+    fireEvent.change(within(item).getByLabelText("SKU"), { target: { value: "CUP" } });
+    fireEvent.change(within(item).getByLabelText("Name"), { target: { value: "Cup" } });
+    fireEvent.change(within(item).getByLabelText("Price"), { target: { value: "4" } });
+    await submitFromKeyboard(item, "Add item");
+    answer(json(201, { ...mug, id: 2, sku: "CUP", name: "Cup" }));
+    expect(await screen.findByText("Created CUP.")).toBeTruthy();
+    expect(calls("POST")).toEqual(["/inventory/"]);
+    cleanup();
+    fetchMock.mockClear();
+
+    renderAt("/admin/webhooks");
+    const hookForm = await screen.findByRole("form", { name: "New webhook" });
+    fireEvent.change(within(hookForm).getByLabelText("URL"), { target: { value: hook.url } });
+    await submitFromKeyboard(hookForm, "Create webhook");
+    answer(json(201, { ...hook, secret: "whsec_1" }));
+    expect(await screen.findByTestId("webhook-secret")).toBeTruthy();
+    expect(calls("POST")).toEqual(["/orders/webhooks"]);
+  });
+
   it("users: a row per user named by email, with the role select and the pager", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockResolvedValue(json(200, { items: [admin, bob], total: 30, limit: 25, offset: 0 }));

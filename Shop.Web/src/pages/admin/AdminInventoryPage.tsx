@@ -95,7 +95,8 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
         <TextField label="Price" required type="number" min="0" step="0.01" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} error={fieldError(create.error, "price")} />
         <TextField label="Quantity" required type="number" min="0" step="1" inputMode="numeric" value={qty} onChange={(e) => setQty(e.target.value)} error={fieldError(create.error, "qty")} />
         <div className="lg:pt-6">
-          <Button type="submit" className="w-full" disabled={create.isPending} busy={create.isPending}>
+          {/* Focusable while busy: a disabled button would drop focus to the page. */}
+          <Button type="submit" className="w-full" disabled={create.isPending} focusableWhenDisabled busy={create.isPending}>
             Add item
           </Button>
         </div>

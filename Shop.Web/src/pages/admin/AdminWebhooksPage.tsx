@@ -145,7 +145,8 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
         ) : (
           <ErrorAlert error={create.error} />
         )}
-        <Button type="submit" disabled={create.isPending} busy={create.isPending}>
+        {/* Focusable while busy: a disabled button would drop focus to the page. */}
+        <Button type="submit" disabled={create.isPending} focusableWhenDisabled busy={create.isPending}>
           Create webhook
         </Button>
       </form>
