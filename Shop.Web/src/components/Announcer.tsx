@@ -1,4 +1,5 @@
 import { createContext, useContext, useEffect, useRef, type ReactNode } from "react";
+import { hashKey, type QueryKey } from "@tanstack/react-query";
 import type { Paged } from "../api/types";
 import { SaidWords, useNotice } from "./ui";
 
@@ -31,20 +32,23 @@ export function resultsInWords(page: Paged<unknown>): string {
 
 /**
  * Says a list's results each time they change after the first (another page, a search, a filter, rows gone), which
- * otherwise happens without a word. The words are compared, not the renders, so a change is said once; the first
- * results are not said (the page's heading and the list itself are what a user arriving reads). `page`: what is shown,
- * or undefined while there is nothing settled to say (first load, on the way back from past the end).
+ * otherwise happens without a word. Said once per change, not per render; the first results are not said (the page's
+ * heading and the list itself are what a user arriving reads). `page`: what is shown, or undefined while there is
+ * nothing settled to say (first load, a new query's results on their way, on the way back from past the end).
+ * `queryKey`: the query `page` answers.
  */
-export function useAnnounceResults(page: Paged<unknown> | undefined, { pageChangesOnly = false } = {}): void {
+export function useAnnounceResults(page: Paged<unknown> | undefined, queryKey: QueryKey, { pageChangesOnly = false } = {}): void {
   const announce = useContext(Announce);
   const words = page ? resultsInWords(page) : null;
-  const offset = page?.offset;
-  const heard = useRef<{ words: string; offset?: number } | null>(null);
+  const asked = hashKey(queryKey);
+  const heard = useRef<{ words: string; asked: string } | null>(null);
   useEffect(() => {
     if (words === null) return;
     const before = heard.current;
-    heard.current = { words, offset };
+    heard.current = { words, asked };
+    if (before === null) return;
+    // Results of another query (a second search as long as the first) are said even in the same words: the user asked.
     // pageChangesOnly: a list that moves on its own (re-read on a timer) is said when the user pages, not at every poll.
-    if (before !== null && before.words !== words && (!pageChangesOnly || before.offset !== offset)) announce(words);
-  }, [words, offset, pageChangesOnly, announce]);
+    if (before.asked !== asked || (!pageChangesOnly && before.words !== words)) announce(words);
+  }, [words, asked, pageChangesOnly, announce]);
 }

@@ -23,6 +23,7 @@ function Orders({ admin }: { admin: boolean }) {
   return (
     <OrderTable
       query={query}
+      queryKey={["orders"]}
       linkBase={admin ? "/admin/orders" : "/my/orders"}
       showUser={admin}
       actions={admin ? () => <button>Update status</button> : undefined}

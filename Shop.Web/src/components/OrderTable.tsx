@@ -1,6 +1,6 @@
 import type { ComponentProps, ReactNode } from "react";
 import { Link, useLocation } from "react-router";
-import type { UseQueryResult } from "@tanstack/react-query";
+import type { QueryKey, UseQueryResult } from "@tanstack/react-query";
 import { ORDER_STATUSES, type Order, type Paged } from "../api/types";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { PagedTable } from "./PagedTable";
@@ -17,6 +17,7 @@ export interface OrderPageState {
 /** A page of orders as a table on wide screens; rows stack into cards on phones. */
 export function OrderTable({
   query,
+  queryKey,
   linkBase,
   showUser = false,
   actions,
@@ -25,6 +26,7 @@ export function OrderTable({
   pages,
 }: {
   query: UseQueryResult<Paged<Order>>;
+  queryKey: QueryKey;
   linkBase: string;
   showUser?: boolean;
   actions?: (order: Order) => ReactNode;
@@ -44,6 +46,7 @@ export function OrderTable({
   return (
     <PagedTable
       query={query}
+      queryKey={queryKey}
       columns={columns}
       row={(o) => <OrderRow key={o.id} order={o} linkBase={linkBase} showUser={showUser} actions={actions} />}
       empty={empty}

@@ -16,6 +16,7 @@ function Fruits({ load, offset = 0, onChange = () => {} }: { load: () => Promise
   return (
     <PagedTable
       query={query}
+      queryKey={["fruits", offset]}
       columns={[{ label: "Name" }, { label: "Id", className: "text-right" }]}
       row={(f) => (
         <tr key={f.id} aria-label={f.name}>

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import type { UseQueryResult } from "@tanstack/react-query";
+import type { QueryKey, UseQueryResult } from "@tanstack/react-query";
 import type { Paged } from "../api/types";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
 import { useAnnounceResults } from "./Announcer";
@@ -14,6 +14,7 @@ import { Loading, Pagination, cx } from "./ui";
  */
 export function PagedTable<T>({
   query,
+  queryKey,
   columns,
   row,
   empty,
@@ -25,6 +26,8 @@ export function PagedTable<T>({
   announcePageChangesOnly = false,
 }: {
   query: UseQueryResult<Paged<T>>;
+  /** The query's key: a new one's results are said even in the same words as the last ("1 result." twice). */
+  queryKey: QueryKey;
   columns: Column[];
   row: (item: T) => ReactNode;
   empty: ReactNode;
@@ -40,7 +43,8 @@ export function PagedTable<T>({
 }) {
   const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
   const loading = <Loading label={loadingLabel} />;
-  useAnnounceResults(movingBack ? undefined : query.data, { pageChangesOnly: announcePageChangesOnly });
+  // Not the previous results shown while a new query's are on their way (keepPreviousData): they answer the old one.
+  useAnnounceResults(movingBack || query.isPlaceholderData ? undefined : query.data, queryKey, { pageChangesOnly: announcePageChangesOnly });
 
   if (movingBack) return loading;
   return (

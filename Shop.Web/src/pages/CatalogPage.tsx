@@ -24,15 +24,17 @@ export default function CatalogPage() {
   const { cart, add } = useCart();
   const [lastAdded, setLastAdded] = useState<string | null>(null);
 
+  const queryKey = queryKeys.inventoryPage({ q, inStock, limit: PAGE_SIZE, offset });
   const query = useQuery({
-    queryKey: queryKeys.inventoryPage({ q, inStock, limit: PAGE_SIZE, offset }),
+    queryKey,
     queryFn: () => api.listInventory({ q: q || undefined, in_stock: inStock || undefined, limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
   });
 
   const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => set({ offset: o }));
   const loading = <Loading label="Loading the catalogue…" />;
-  useAnnounceResults(movingBack ? undefined : query.data);
+  // Not the previous results shown while a new query's are on their way (keepPreviousData): they answer the old one.
+  useAnnounceResults(movingBack || query.isPlaceholderData ? undefined : query.data, queryKey);
 
   function addItem(item: InventoryItem, inCart: number) {
     add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);

@@ -13,8 +13,9 @@ export default function MyOrdersPage() {
   const { values, offset, set } = useListParams(["status"] as const);
   const status = values.status as OrderStatus | "";
 
+  const queryKey = queryKeys.ordersPage({ status, userId: "", limit: PAGE_SIZE, offset, scope: "mine" });
   const query = useQuery({
-    queryKey: queryKeys.ordersPage({ status, userId: "", limit: PAGE_SIZE, offset, scope: "mine" }),
+    queryKey,
     queryFn: () => api.listOrders({ status: status || undefined, limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
   });
@@ -29,6 +30,7 @@ export default function MyOrdersPage() {
       />
       <OrderTable
         query={query}
+        queryKey={queryKey}
         linkBase="/my/orders"
         loadingLabel="Loading your orders…"
         empty={

@@ -582,6 +582,27 @@ describe("admin pages", () => {
     }
   });
 
+  it("inventory: a second search with as many results as the first is said too", async () => {
+    const cup = { ...mug, id: 2, sku: "CUP", name: "Cup" };
+    fetchMock.mockImplementation(async (input) => {
+      const q = new URL(String(input), "http://shop.test").searchParams.get("q");
+      const items = [mug, cup].filter((i) => !q || i.sku.toLowerCase() === q);
+      return json(200, { items, total: items.length, limit: 25, offset: 0 });
+    });
+    renderAt("/admin/inventory");
+    await screen.findByRole("row", { name: "CUP" });
+    const region = document.querySelector("[aria-live=polite]")!;
+    const search = screen.getByRole("searchbox", { name: "Search" });
+    fireEvent.change(search, { target: { value: "mug" } });
+    await waitFor(() => expect(region.textContent).toBe("1 result."));
+    const first = region.firstChild;
+    fireEvent.change(search, { target: { value: "cup" } });
+    await waitFor(() => expect(screen.queryByRole("row", { name: "MUG" })).toBeNull());
+    // Said again: new words in the region (the same words, as a new node, which a screen reader reads again).
+    await waitFor(() => expect(region.firstChild).not.toBe(first));
+    expect(region.textContent).toBe("1 result.");
+  });
+
   it("users: another page of the list is said in words, by a live region already on the page", async () => {
     const users = Array.from({ length: 30 }, (_, i) => ({ ...admin, id: i + 1, email: `user${i + 1}@example.com` }));
     fetchMock.mockImplementation(async (input) => {

@@ -25,8 +25,9 @@ export default function AdminInventoryPage() {
   const [offset, setOffset] = useState(0);
   const [notice, say] = useNotice();
 
+  const queryKey = queryKeys.inventoryPage({ q, inStock: false, limit: PAGE_SIZE, offset });
   const query = useQuery({
-    queryKey: queryKeys.inventoryPage({ q, inStock: false, limit: PAGE_SIZE, offset }),
+    queryKey,
     queryFn: () => api.listInventory({ q: q || undefined, limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
   });
@@ -51,6 +52,7 @@ export default function AdminInventoryPage() {
         />
         <PagedTable
           query={query}
+          queryKey={queryKey}
           columns={columns}
           row={(item) => <ItemRow key={item.sku} item={item} onNotice={say} />}
           empty={<EmptyState title="No items" />}

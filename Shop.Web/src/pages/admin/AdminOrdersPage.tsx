@@ -20,8 +20,9 @@ export default function AdminOrdersPage() {
   const [notice, setNotice] = useState<string | null>(null);
   const validUserId = userId === "" || /^\d+$/.test(userId);
 
+  const queryKey = queryKeys.ordersPage({ status, userId, limit: PAGE_SIZE, offset, scope: "all" });
   const query = useQuery({
-    queryKey: queryKeys.ordersPage({ status, userId, limit: PAGE_SIZE, offset, scope: "all" }),
+    queryKey,
     queryFn: () =>
       api.listOrders({ status: status || undefined, user_id: userId || undefined, limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
@@ -55,6 +56,7 @@ export default function AdminOrdersPage() {
       {validUserId ? (
         <OrderTable
           query={query}
+          queryKey={queryKey}
           linkBase="/admin/orders"
           showUser
           actions={(o) => <StatusChanger order={o} onChanged={setNotice} />}

@@ -15,8 +15,9 @@ const columns = [{ label: "User" }, { label: "Joined" }, { label: "Role" }, { la
 export default function AdminUsersPage() {
   const [offset, setOffset] = useState(0);
   const [notice, say] = useNotice();
+  const queryKey = queryKeys.usersPage(PAGE_SIZE, offset);
   const query = useQuery({
-    queryKey: queryKeys.usersPage(PAGE_SIZE, offset),
+    queryKey,
     queryFn: () => api.listUsers({ limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
   });
@@ -27,6 +28,7 @@ export default function AdminUsersPage() {
       <Notice said={notice} className="mb-4" />
       <PagedTable
         query={query}
+        queryKey={queryKey}
         columns={columns}
         row={(u) => <UserRow key={u.id} user={u} onNotice={say} />}
         empty={<EmptyState title="No users" />}

@@ -286,8 +286,9 @@ const PAGE_SIZE = 20;
 
 function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
   const [offset, setOffset] = useState(0);
+  const queryKey = queryKeys.webhookDeliveries(webhookId, offset);
   const query = useQuery({
-    queryKey: queryKeys.webhookDeliveries(webhookId, offset),
+    queryKey,
     queryFn: () => api.webhookDeliveries(webhookId, { limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
     // Delivery state moves on its own (background dispatcher): refresh while open.
@@ -298,6 +299,7 @@ function DeliveryLog({ webhookId }: { webhookId: Webhook["id"] }) {
   return (
     <PagedTable
       query={query}
+      queryKey={queryKey}
       columns={deliveryColumns}
       row={(d) => <DeliveryRow key={d.id} delivery={d} />}
       empty={<p className="text-sm text-stone-500">No deliveries yet.</p>}
