@@ -59,6 +59,21 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+/** Requests sent with `method` wait to be answered (the function returned answers the last one); the others get `list`. */
+function holding(method: string, list: unknown): (r: Response) => void {
+  let answer: (r: Response) => void = () => {};
+  fetchMock.mockImplementation(async (_input, init) => (init?.method === method ? new Promise<Response>((r) => (answer = r)) : json(200, list)));
+  return (r) => answer(r);
+}
+
+/** Delete, then Confirm delete, in `item` (a row or a card), from the keyboard: focus is on Delete when it is pressed. */
+function deleteFromKeyboard(item: HTMLElement) {
+  const button = within(item).getByRole("button", { name: "Delete" });
+  button.focus();
+  fireEvent.click(button);
+  fireEvent.click(within(item).getByRole("button", { name: "Confirm delete" }));
+}
+
 const calls = (method: string) => fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") === method).map(([u]) => String(u));
 
 describe("admin pages", () => {
@@ -94,10 +109,7 @@ describe("admin pages", () => {
   });
 
   it("inventory: Edit, Cancel and Save pressed from the keyboard keep focus: in the editor, then on Edit again", async () => {
-    let answer: (r: Response) => void = () => {};
-    fetchMock.mockImplementation(async (_input, init) =>
-      init?.method === "PATCH" ? new Promise<Response>((r) => (answer = r)) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
-    );
+    const answer = holding("PATCH", { items: [mug], total: 1, limit: 25, offset: 0 });
     renderAt("/admin/inventory");
     const row = await screen.findByRole("row", { name: "MUG" });
     const press = (name: string) => {
@@ -128,10 +140,7 @@ describe("admin pages", () => {
   });
 
   it("inventory: Adjust keeps focus while its request runs and once the change is cleared", async () => {
-    let answer: (r: Response) => void = () => {};
-    fetchMock.mockImplementation(async (_input, init) =>
-      init?.method === "POST" ? new Promise<Response>((r) => (answer = r)) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
-    );
+    const answer = holding("POST", { items: [mug], total: 1, limit: 25, offset: 0 });
     renderAt("/admin/inventory");
     const row = await screen.findByRole("row", { name: "MUG" });
     fireEvent.change(within(row).getByLabelText("Stock change for MUG"), { target: { value: "2" } });
@@ -492,22 +501,15 @@ describe("admin pages", () => {
       return json(200, { items, total: items.length, limit: 25, offset: 0 });
     });
     renderAt("/admin/inventory");
-    const deleteFromKeyboard = (sku: string) => {
-      const row = screen.getByRole("row", { name: sku });
-      const button = within(row).getByRole("button", { name: "Delete" });
-      button.focus();
-      fireEvent.click(button);
-      fireEvent.click(within(row).getByRole("button", { name: "Confirm delete" }));
-    };
     await screen.findByRole("row", { name: "MUG" });
     const regions = screen.queryAllByRole("status"); // before any words: a region added with its words is often not read
-    deleteFromKeyboard("MUG");
+    deleteFromKeyboard(screen.getByRole("row", { name: "MUG" }));
     await waitFor(() => expect(screen.queryByRole("row", { name: "MUG" })).toBeNull());
     // Where a keyboard user carries on down the list.
     expect(document.activeElement).toBe(within(screen.getByRole("row", { name: "CUP" })).getByRole("button", { name: "Edit" }));
     expect(regions).toContain(screen.getByText("Deleted MUG.").closest("[role=status]"));
 
-    deleteFromKeyboard("CUP");
+    deleteFromKeyboard(screen.getByRole("row", { name: "CUP" }));
     expect(await screen.findByText("No items")).toBeTruthy();
     expect(document.activeElement).toBe(screen.getByText("Deleted CUP.").closest("[role=status]"));
   });
@@ -523,22 +525,15 @@ describe("admin pages", () => {
       return json(200, hooks);
     });
     renderAt("/admin/webhooks");
-    const deleteFromKeyboard = (url: string) => {
-      const card = screen.getByRole("article", { name: url });
-      const button = within(card).getByRole("button", { name: "Delete" });
-      button.focus();
-      fireEvent.click(button);
-      fireEvent.click(within(card).getByRole("button", { name: "Confirm delete" }));
-    };
     await screen.findByRole("article", { name: hook.url });
     const regions = screen.queryAllByRole("status"); // before any words: a region added with its words is often not read
-    deleteFromKeyboard(hook.url);
+    deleteFromKeyboard(screen.getByRole("article", { name: hook.url }));
     await waitFor(() => expect(screen.queryByRole("article", { name: hook.url })).toBeNull());
     // Where a keyboard user carries on down the list.
     expect(document.activeElement).toBe(within(screen.getByRole("article", { name: other.url })).getByRole("button", { name: "Deliveries" }));
     expect(regions).toContain(screen.getByText(`Deleted the webhook for ${hook.url}.`).closest("[role=status]"));
 
-    deleteFromKeyboard(other.url);
+    deleteFromKeyboard(screen.getByRole("article", { name: other.url }));
     expect(await screen.findByText("No webhooks yet")).toBeTruthy();
     expect(document.activeElement).toBe(screen.getByText(`Deleted the webhook for ${other.url}.`).closest("[role=status]"));
   });
