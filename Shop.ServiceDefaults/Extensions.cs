@@ -111,12 +111,19 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app, string publicPrefix)
     {
-        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync, ResultStatusCodes = HealthResponse.StatusCodes });
-        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync, ResultStatusCodes = HealthResponse.StatusCodes })
+            .WithMetadata(ProbeMethods);
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") })
+            .WithMetadata(ProbeMethods);
         app.MapHealthChecks($"{publicPrefix.TrimEnd('/')}/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync, ResultStatusCodes = HealthResponse.StatusCodes })
+            .WithMetadata(ProbeMethods)
             .DisableHttpMetrics();
         return app;
     }
+
+    // A probe only reads. MapHealthChecks answers every method, so a DELETE or PATCH of a service's route that the
+    // health path shadows got 200 "healthy" instead of the route's own answer.
+    private static readonly HttpMethodMetadata ProbeMethods = new([HttpMethods.Get, HttpMethods.Head]);
 
     /// <summary>
     /// The client's address is what the gateway says it is (X-Forwarded-For, which the gateway sets and

@@ -69,7 +69,7 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await page.GetByRole(AriaRole.Link, new() { Name = "Go to checkout" }).ClickAsync();
         await Chromium.WaitForRouteAsync(page, "/checkout");
         await ScreenshotAsync(page, "04-checkout");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Place order" }).ClickAsync();
+        await Chromium.PlaceOrderAsync(page);
 
         await Chromium.WaitForRouteAsync(page, new Regex("/my/orders/[0-9a-f-]{36}$"));
         var orderId = page.Url.Split('/').Last();
@@ -221,7 +221,7 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await shopper.GetByRole(AriaRole.Article, new() { Name = name }).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
         await CheckAsync(shopper, "/cart", "cart");
         await CheckAsync(shopper, "/checkout", "checkout");
-        await shopper.GetByRole(AriaRole.Button, new() { Name = "Place order" }).ClickAsync();
+        await Chromium.PlaceOrderAsync(shopper);
         await Chromium.WaitForRouteAsync(shopper, new Regex("/my/orders/[0-9a-f-]{36}$"));
         var orderId = shopper.Url.Split('/').Last();
         await CheckAsync(shopper, "", "order", () => shopper.GetByRole(AriaRole.List, new() { Name = "Order events" }).WaitForAsync());

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Npgsql;
 using Shop.Tests.Infrastructure;
 using Xunit;
@@ -278,5 +279,34 @@ public sealed class InventoryTests(ShopApp shop)
         Assert.Equal(PostgresErrorCodes.CheckViolation, refused.SqlState);
         Assert.Equal("ck_inventory_qty_non_negative", refused.ConstraintName);
         Assert.Equal(1, await Sql.ScalarAsync(db, "SELECT qty FROM inventory WHERE sku = @sku", ("sku", sku)));
+    }
+
+    /// <summary>
+    /// Every item must stay addressable as <c>/inventory/{sku}</c>. ".." and "." are dot segments that a URL parser
+    /// removes (the item could be listed and ordered but never read, changed or deleted), and "healthz" is the
+    /// service's public health route, which answered a DELETE of that item with 200 "healthy" and deleted nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_sku_that_could_not_be_addressed_is_refused_and_the_health_route_answers_reads_only()
+    {
+        var admin = await shop.AdminAsync();
+        foreach (var sku in new[] { "..", ".", "healthz", "HealthZ" })
+        {
+            await (await admin.PostJsonAsync("/inventory/", new { sku, name = "Unreachable", price = 1, qty = 5 })).ExpectValidationAsync("sku");
+        }
+
+        await using var db = await shop.OpenDatabaseAsync("inventorydb");
+        await Sql.ExecuteAsync(db, "SET ROLE inventorydb_app");
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => Sql.ExecuteAsync(db,
+            "INSERT INTO inventory (sku, name, price, qty) VALUES ('..', 'Unreachable', 1, 5)"));
+        Assert.Equal(PostgresErrorCodes.CheckViolation, refused.SqlState);
+        Assert.Equal("ck_inventory_sku_addressable", refused.ConstraintName);
+
+        foreach (var method in new[] { HttpMethod.Delete, HttpMethod.Patch, HttpMethod.Post })
+        {
+            var answer = await admin.SendAsync(method, "/inventory/healthz", JsonContent.Create(new { qty = 1 }));
+            Assert.False(answer.IsSuccessStatusCode, $"{method} /inventory/healthz answered {(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
+        }
+        await (await shop.Client().GetAsync("/inventory/healthz")).ExpectAsync(200);
     }
 }

@@ -104,7 +104,19 @@ internal static partial class ItemValidation
         {
             errors.Add(field, "Must be 1 to 64 characters of letters, digits, '.', '_' or '-'.");
         }
+        else if (!IsAddressable(sku))
+        {
+            errors.Add(field, $"'{sku}' cannot be a sku: it would not be reachable as /inventory/{sku}. Choose another.");
+        }
     }
+
+    /// <summary>
+    /// Whether <c>/inventory/{sku}</c> reaches the item: "." and ".." are dot segments that URL parsers remove, and
+    /// "healthz" is the service's health route (routes match case-insensitively). The database's
+    /// <c>ck_inventory_sku_addressable</c> says the same.
+    /// </summary>
+    public static bool IsAddressable(string sku) =>
+        sku is not ("." or "..") && !sku.Equals("healthz", StringComparison.OrdinalIgnoreCase);
 
     private static void Price(ValidationErrors errors, decimal? price)
     {

@@ -8,6 +8,9 @@ public sealed class InventoryDbContext(DbContextOptions<InventoryDbContext> opti
     public DbSet<Reservation> Reservations => Set<Reservation>();
     public DbSet<ReservationLine> ReservationLines => Set<ReservationLine>();
 
+    /// <summary>Every sku reachable as <c>/inventory/{sku}</c> (ItemValidation.IsAddressable says why).</summary>
+    internal const string SkuAddressableSql = "sku NOT IN ('.', '..') AND lower(sku) <> 'healthz'";
+
     // Table, column and index names come from the snake_case convention (ShopDatabase.cs); only names that
     // differ from it are spelled out. Primary and foreign keys keep EF's default PK_/FK_ names, which the
     // schema already has.
@@ -21,6 +24,7 @@ public sealed class InventoryDbContext(DbContextOptions<InventoryDbContext> opti
                 t.HasCheckConstraint("ck_inventory_qty_non_negative", "qty >= 0");
                 t.HasCheckConstraint("ck_inventory_price_non_negative", "price >= 0");
                 t.HasCheckConstraint("ck_inventory_sku_format", "sku ~ '^[A-Za-z0-9._-]{1,64}$'");
+                t.HasCheckConstraint("ck_inventory_sku_addressable", SkuAddressableSql);
             });
             e.HasKey(i => i.Id).HasName("PK_inventory");
             e.Property(i => i.Id).UseIdentityAlwaysColumn();

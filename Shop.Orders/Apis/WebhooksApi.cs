@@ -59,8 +59,10 @@ public static class WebhooksApi
     {
         var errors = new ValidationErrors();
         Uri? uri = null;
+        // The length is the stored form's (Uri.ToString(), which can be longer than what was sent: "https://host?q"
+        // gains a "/"); the column holds MaxUrlLength, and an overflow there would be a 500.
         if (string.IsNullOrWhiteSpace(request.Url) || request.Url.Length > MaxUrlLength || request.Url.Any(char.IsControl)
-            || !WebhookTargetPolicy.IsWellFormed(request.Url.Trim(), out uri))
+            || !WebhookTargetPolicy.IsWellFormed(request.Url.Trim(), out uri) || uri.ToString().Length > MaxUrlLength)
         {
             errors.Add("url", $"Must be an absolute http or https URL of at most {MaxUrlLength} characters.");
         }

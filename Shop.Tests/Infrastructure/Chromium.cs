@@ -77,6 +77,18 @@ public sealed class Chromium : IAsyncDisposable
         await WaitForRouteAsync(page, "/catalog");
     }
 
+    /// <summary>
+    /// Presses Place order once checkout lets the order go. The button is held with aria-disabled, never natively
+    /// disabled (it keeps a keyboard user's focus), so the wait names the attribute rather than trusting a click's
+    /// own wait for an enabled element.
+    /// </summary>
+    public static async Task PlaceOrderAsync(IPage page)
+    {
+        var placeOrder = page.GetByRole(AriaRole.Button, new() { Name = "Place order" });
+        await Assertions.Expect(placeOrder).Not.ToHaveAttributeAsync("aria-disabled", "true", new() { Timeout = 20_000 });
+        await placeOrder.ClickAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (TestContext.Current.TestState?.Result == TestResult.Failed)

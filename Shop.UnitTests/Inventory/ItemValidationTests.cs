@@ -21,6 +21,11 @@ public sealed class ItemValidationTests
         { new("a/b", "n", 1, 1), "sku" },
         { new("ü-1", "n", 1, 1), "sku" },
         { new(Sku64 + "s", "n", 1, 1), "sku" },
+        // Not addressable as /inventory/{sku}: dot segments, and the health route (matched case-insensitively).
+        { new(".", "n", 1, 1), "sku" },
+        { new("..", "n", 1, 1), "sku" },
+        { new("healthz", "n", 1, 1), "sku" },
+        { new("HealthZ", "n", 1, 1), "sku" },
         { new("OK-1", null, 1, 1), "name" },
         { new("OK-1", "", 1, 1), "name" },
         { new("OK-1", "   ", 1, 1), "name" },

@@ -78,6 +78,8 @@ namespace Shop.Inventory.Data.Migrations
 
                             t.HasCheckConstraint("ck_inventory_qty_non_negative", "qty >= 0");
 
+                            t.HasCheckConstraint("ck_inventory_sku_addressable", "sku NOT IN ('.', '..') AND lower(sku) <> 'healthz'");
+
                             t.HasCheckConstraint("ck_inventory_sku_format", "sku ~ '^[A-Za-z0-9._-]{1,64}$'");
                         });
                 });

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
@@ -44,7 +45,7 @@ public sealed class WebhookTargetPolicy
 
     private static readonly IPNetwork[] NonGlobalInsideV6 = [.. new[] { "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20" }.Select(IPNetwork.Parse)];
 
-    public static bool IsWellFormed(string url, out Uri? uri) =>
+    public static bool IsWellFormed(string url, [NotNullWhen(true)] out Uri? uri) =>
         Uri.TryCreate(url, UriKind.Absolute, out uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
         && string.IsNullOrEmpty(uri.UserInfo);
 
