@@ -112,7 +112,7 @@ public sealed class UsersAccountClient(HttpClient http, IOptions<JsonOptions> js
             }
             if (!response.IsSuccessStatusCode)
             {
-                throw new ServiceUnavailableException("users");
+                throw ServiceUnavailableException.FromAnswer("users", response);
             }
             return await response.Content.ReadFromJsonAsync<AccountStatus>(json.Value.SerializerOptions, ct);
         }

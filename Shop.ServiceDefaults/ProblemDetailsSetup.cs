@@ -89,7 +89,15 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 return true; // the client left; nobody to answer
             case ServiceUnavailableException unavailable:
-                logger.LogWarning("Dependency unavailable: {Dependency}", unavailable.Dependency);
+                if (unavailable.RefusedKeyStatus is not null)
+                {
+                    // Looks like an outage to the client, but only an operator can end it, and no health check shows it.
+                    logger.LogError("{Reason}", unavailable.Message);
+                }
+                else
+                {
+                    logger.LogWarning("Dependency unavailable: {Dependency}", unavailable.Dependency);
+                }
                 problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}) is unavailable. Try again shortly." };
                 context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
                 break;
@@ -147,8 +155,22 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
 }
 
 /// <summary>Thrown when a downstream service cannot answer in time; answered as 503.</summary>
-public sealed class ServiceUnavailableException(string dependency, Exception? inner = null)
-    : Exception($"{dependency} is unavailable", inner)
+public sealed class ServiceUnavailableException(string dependency, Exception? inner = null, int? refusedKeyStatus = null)
+    : Exception(refusedKeyStatus is { } status
+        ? $"{dependency} refused this service's key ({status}): its ServiceAuth:Callers do not hold this service's ServiceAuth:ApiKey (a key rotation step missed or done out of order?). Every call to it fails until they match."
+        : $"{dependency} is unavailable", inner)
 {
     public string Dependency { get; } = dependency;
+
+    /// <summary>
+    /// Set when the dependency answered but refused this service's key (401 or 403): a configuration error for
+    /// an operator to fix, not an outage that passes. The caller's client still answers 503.
+    /// </summary>
+    public int? RefusedKeyStatus { get; } = refusedKeyStatus;
+
+    /// <summary>For an internal API's answer that is neither a success nor a refusal the caller expects.</summary>
+    public static ServiceUnavailableException FromAnswer(string dependency, HttpResponseMessage response) =>
+        response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden
+            ? new(dependency, refusedKeyStatus: (int)response.StatusCode)
+            : new(dependency);
 }

@@ -36,8 +36,13 @@ public sealed class StockReleaseWorker(
             {
                 outcome = await StockReleases.ReleaseAsync(db, inventory, release.OrderId, ct);
             }
-            catch (ServiceUnavailableException)
+            catch (ServiceUnavailableException e)
             {
+                if (e.RefusedKeyStatus is not null && failed == 0)
+                {
+                    // Once a pass: stock stays held until an operator fixes the keys, and no health check says so.
+                    logger.LogError("Stock releases are held back: {Reason}", e.Message);
+                }
                 failed++;
                 var backoff = TimeSpan.FromSeconds(Math.Min(300, 5 * Math.Pow(2, Math.Min(release.Attempts, 6))));
                 await db.StockReleases.Where(r => r.OrderId == release.OrderId)

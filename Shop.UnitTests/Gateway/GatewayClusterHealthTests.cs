@@ -1,11 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Shop.Gateway;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
@@ -27,7 +23,7 @@ public sealed class GatewayClusterHealthTests
     [Fact]
     public async Task A_lone_destination_whose_probes_fail_still_gets_the_requests()
     {
-        await using var service = await StartAsync(app =>
+        await using var service = await LoopbackApp.StartAsync(app =>
         {
             app.MapGet("/alive", () => Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
             app.MapGet("/users/me", () => "served");
@@ -36,14 +32,14 @@ public sealed class GatewayClusterHealthTests
         // The production cluster with two changes only: the destination's address, and probes every 100 ms rather than 3 s.
         var cluster = production with
         {
-            Destinations = new Dictionary<string, DestinationConfig> { ["d1"] = new() { Address = Address(service) } },
+            Destinations = new Dictionary<string, DestinationConfig> { ["d1"] = new() { Address = LoopbackApp.Address(service) } },
             HealthCheck = production.HealthCheck! with
             {
                 Active = production.HealthCheck.Active! with { Interval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(1) },
             },
         };
         var routes = GatewayRoutes.Routes().Where(r => r.ClusterId == cluster.ClusterId).ToList();
-        await using var gateway = await StartAsync(app => app.MapReverseProxy(), services => services.AddReverseProxy().LoadFromMemory(routes, [cluster]));
+        await using var gateway = await LoopbackApp.StartAsync(app => app.MapReverseProxy(), services => services.AddReverseProxy().LoadFromMemory(routes, [cluster]));
 
         var lookup = gateway.Services.GetRequiredService<IProxyStateLookup>();
         bool MarkedUnhealthy() => lookup.TryGetCluster(cluster.ClusterId, out var state)
@@ -56,23 +52,8 @@ public sealed class GatewayClusterHealthTests
         Assert.True(markedUnhealthy, "YARP never marked the destination unhealthy: the test did not set up what it is about");
 
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
-        var answer = await client.GetAsync(Address(gateway) + "users/me", TestContext.Current.CancellationToken);
+        var answer = await client.GetAsync(LoopbackApp.Address(gateway) + "users/me", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal("served", await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
-
-    private static async Task<WebApplication> StartAsync(Action<WebApplication> map, Action<IServiceCollection>? services = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        services?.Invoke(builder.Services);
-        var app = builder.Build();
-        map(app);
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        return app;
-    }
-
-    private static string Address(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/";
 }

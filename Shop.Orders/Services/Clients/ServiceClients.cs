@@ -37,7 +37,7 @@ public sealed class InventoryClient(HttpClient http, IOptions<JsonOptions> json)
             }
             if (!response.IsSuccessStatusCode)
             {
-                throw new ServiceUnavailableException("inventory");
+                throw ServiceUnavailableException.FromAnswer("inventory", response);
             }
             return (await response.Content.ReadFromJsonAsync<Reservation>(_json, ct))!;
         }
@@ -55,7 +55,7 @@ public sealed class InventoryClient(HttpClient http, IOptions<JsonOptions> json)
             using var response = await http.PostAsync($"/internal/reservations/{orderId}/release", content: null, ct);
             if (!response.IsSuccessStatusCode)
             {
-                throw new ServiceUnavailableException("inventory");
+                throw ServiceUnavailableException.FromAnswer("inventory", response);
             }
         }
         catch (Exception e) when (InternalServiceClients.IsUnavailability(e, ct))
