@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { useLayoutEffect, useRef, useState } from "react";
+import { useLayoutEffect, useRef, useState, type ReactElement } from "react";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { fireEvent as dispatch } from "@testing-library/dom"; // no act(): this runs inside a commit
@@ -52,6 +52,21 @@ describe("QuantityInput", () => {
     expect(note()).toBe("Only 2 in stock.");
     rerender(line(2, 8)); // restocked: 2 is no longer the most the cart may hold
     expect(note()).toBeUndefined();
+  });
+
+  it("says which limit held what was typed: the stock, the order's 100 units, or 1000 a line", () => {
+    const typedPast = (line: ReactElement, typed: string) => {
+      const { unmount } = render(line);
+      const input = screen.getByRole("spinbutton", { name: "q" }) as HTMLInputElement;
+      fireEvent.change(input, { target: { value: typed } });
+      fireEvent.keyDown(input, { key: "Enter" });
+      const note = document.getElementById(input.getAttribute("aria-describedby") ?? "")?.textContent;
+      unmount();
+      return note;
+    };
+    expect(typedPast(<QuantityInput value={30} max={30} room={40} label="q" onChange={() => {}} />, "50")).toBe("Only 30 in stock.");
+    expect(typedPast(<QuantityInput value={40} max={500} room={40} label="q" onChange={() => {}} />, "50")).toBe("At most 100 units per order.");
+    expect(typedPast(<QuantityInput value={1000} label="q" onChange={() => {}} />, "5000")).toBe("At most 1000 per order.");
   });
 
   it("says why when the stock fell below the line's quantity (read again at checkout), though nothing was typed", () => {

@@ -1,15 +1,18 @@
 import { useId, useState } from "react";
-import { MAX_LINE_QTY, clampQty } from "../lib/cart";
+import { MAX_LINE_QTY, MAX_UNITS_PER_ORDER, clampQty } from "../lib/cart";
 
 /** Quantity editor: − / + buttons and a number field committed on blur or Enter. */
 export function QuantityInput({
   value,
   max,
+  room = MAX_LINE_QTY,
   label,
   onChange,
 }: {
   value: number;
   max?: number;
+  /** What the order's unit cap leaves for this line with the rest of the cart (roomFor). */
+  room?: number;
   label: string;
   onChange: (qty: number) => void;
 }) {
@@ -26,7 +29,8 @@ export function QuantityInput({
     setShown(value);
     setDraft(String(value));
   }
-  const upper = Math.min(MAX_LINE_QTY, max && max > 0 ? max : MAX_LINE_QTY);
+  const inStock = max && max > 0 ? max : MAX_LINE_QTY;
+  const upper = Math.min(MAX_LINE_QTY, inStock, room);
   // The cart does not hold 0 as a limit (clampQty), but a stock read as 0 (at checkout) still has to be said.
   const soldOut = max === 0;
   // The note also stands without a capped commit when the line holds more than the limit: the stock fell after the
@@ -36,9 +40,11 @@ export function QuantityInput({
     ? "Out of stock."
     : !over
       ? ""
-      : upper < MAX_LINE_QTY
+      : inStock === upper && upper < MAX_LINE_QTY
         ? `Only ${upper} in stock.`
-        : `At most ${MAX_LINE_QTY} per order.`;
+        : upper < MAX_LINE_QTY
+          ? `At most ${MAX_UNITS_PER_ORDER} units per order.`
+          : `At most ${MAX_LINE_QTY} per order.`;
 
   function commit() {
     const n = Number.parseInt(draft, 10);
@@ -52,7 +58,7 @@ export function QuantityInput({
     }
     // The cart keeps at most `upper` (the cart's own rule). Show what it holds, not what was typed: when that is
     // the amount it already had, `value` does not change and the typed number would stay. And say why.
-    const held = clampQty(n, max);
+    const held = clampQty(n, max, room);
     setDraft(String(held));
     // (Editing the field clears the note; committing the held amount again, as a blur after Enter does, keeps it.)
     if (held < n) setCapped(true);
@@ -76,7 +82,7 @@ export function QuantityInput({
           type="number"
           inputMode="numeric"
           min={1}
-          max={upper}
+          max={Math.max(1, upper)}
           aria-label={label}
           aria-describedby={note ? noteId : undefined}
           value={draft}

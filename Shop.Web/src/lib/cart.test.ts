@@ -35,6 +35,18 @@ describe("cart", () => {
     expect(clampQty(Number.NaN)).toBe(1);
   });
 
+  it("keeps the cart within the 100 units an order may hold (Orders:MaxUnitsPerOrder), as the shop refuses more", () => {
+    let cart = addToCart([], gadget, 150);
+    expect(cart[0].qty).toBe(100);
+    expect(addToCart(cart, widget)).toEqual(cart); // no room left: nothing added
+    cart = setQuantity(cart, "G-2", 95);
+    cart = addToCart(cart, widget, 10);
+    expect(cart.find((l) => l.sku === "W-1")?.qty).toBe(5);
+    cart = setQuantity(cart, "G-2", 200);
+    expect(cart.find((l) => l.sku === "G-2")?.qty).toBe(95);
+    expect(cartCount(cart)).toBe(100);
+  });
+
   it("sets quantities, removing the line at 0", () => {
     let cart = addToCart(addToCart([], widget), gadget);
     cart = setQuantity(cart, "G-2", 7);

@@ -2,6 +2,9 @@
 
 export const MAX_LINE_QTY = 1000; // the server accepts qty 1..1000 per line
 export const MAX_LINES = 100; // and 1..100 lines per order
+// Mirrors Orders:MaxUnitsPerOrder's default (Shop.Orders appsettings.json): an order of more units in all is refused
+// (422 "Order too large"), so the cart stops there rather than letting the shopper find out at checkout.
+export const MAX_UNITS_PER_ORDER = 100;
 
 export interface CartLine {
   sku: string;
@@ -15,30 +18,44 @@ export interface CartLine {
 
 export type Cart = CartLine[];
 
-export function clampQty(qty: number, stock?: number): number {
+/** `room`: what the order's unit cap leaves for the line (roomFor); never below 1, which only removing goes under. */
+export function clampQty(qty: number, stock?: number, room = MAX_LINE_QTY): number {
   if (!Number.isFinite(qty)) return 1;
-  const upper = Math.min(MAX_LINE_QTY, stock !== undefined && stock > 0 ? stock : MAX_LINE_QTY);
+  const upper = Math.min(MAX_LINE_QTY, stock !== undefined && stock > 0 ? stock : MAX_LINE_QTY, room);
   return Math.max(1, Math.min(upper, Math.floor(qty)));
 }
 
-/** Adds `qty` of an item; an item already in the cart has its quantity increased. */
+/** The most units line `sku` may hold with the rest of the cart as it is (MAX_UNITS_PER_ORDER less the others). */
+export function roomFor(cart: Cart, sku: string): number {
+  return MAX_UNITS_PER_ORDER - cart.reduce((n, l) => (l.sku === sku ? n : n + l.qty), 0);
+}
+
+/** Why a cart at MAX_UNITS_PER_ORDER takes no more (the catalogue), or one past it cannot be ordered (checkout). */
+export function unitsCapNote(units: number): string {
+  return `One order can hold at most ${MAX_UNITS_PER_ORDER} units; your cart has ${units}.`;
+}
+
+/** Adds `qty` of an item; an item already in the cart has its quantity increased. Nothing when the order is full. */
 export function addToCart(cart: Cart, item: Omit<CartLine, "qty">, qty = 1): Cart {
   const existing = cart.find((l) => l.sku === item.sku);
+  const room = roomFor(cart, item.sku);
+  if (room <= (existing?.qty ?? 0)) return cart;
   if (existing) {
     return cart.map((l) =>
       l.sku === item.sku
-        ? { ...l, name: item.name, price: item.price, stock: item.stock, qty: clampQty(l.qty + qty, item.stock) }
+        ? { ...l, name: item.name, price: item.price, stock: item.stock, qty: clampQty(l.qty + qty, item.stock, room) }
         : l,
     );
   }
   if (cart.length >= MAX_LINES) return cart;
-  return [...cart, { ...item, qty: clampQty(qty, item.stock) }];
+  return [...cart, { ...item, qty: clampQty(qty, item.stock, room) }];
 }
 
 /** Sets a line's quantity; 0 or less removes the line. */
 export function setQuantity(cart: Cart, sku: string, qty: number): Cart {
   if (!Number.isFinite(qty) || qty <= 0) return removeFromCart(cart, sku);
-  return cart.map((l) => (l.sku === sku ? { ...l, qty: clampQty(qty, l.stock) } : l));
+  const room = roomFor(cart, sku);
+  return cart.map((l) => (l.sku === sku ? { ...l, qty: clampQty(qty, l.stock, room) } : l));
 }
 
 /** A change of price since a line was added: what the shopper saw, and what the shop charges now. */

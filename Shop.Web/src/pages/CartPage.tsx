@@ -3,7 +3,7 @@ import { useAuth } from "../auth/AuthContext";
 import { QuantityInput } from "../components/QuantityInput";
 import { EmptyCart } from "../components/EmptyCart";
 import { Button, Card, PageHeader } from "../components/ui";
-import { cartCount, cartTotal, lineTotal } from "../lib/cart";
+import { cartCount, cartTotal, lineTotal, roomFor } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
 
@@ -42,6 +42,7 @@ export default function CartPage() {
                   <QuantityInput
                     value={line.qty}
                     max={line.stock}
+                    room={roomFor(cart, line.sku)}
                     label={`quantity of ${line.name}`}
                     onChange={(q) => setQty(line.sku, q)}
                   />

@@ -7,7 +7,7 @@ import type { InventoryItem } from "../api/types";
 import { useAnnounceResults } from "../components/Announcer";
 import { QueryView } from "../components/QueryView";
 import { Badge, Button, EmptyState, Loading, PageHeader, Pagination, TextField } from "../components/ui";
-import { MAX_LINES, MAX_LINE_QTY } from "../lib/cart";
+import { MAX_LINES, MAX_UNITS_PER_ORDER, cartCount, unitsCapNote } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
 import { useCart } from "../lib/useCart";
@@ -22,6 +22,7 @@ export default function CatalogPage() {
   // The URL's q is what is listed; the box follows it (the nav's Catalogue link clears it, Back restores one).
   const [search, setSearch] = useParamBox(q, (typed) => set({ q: typed }));
   const { cart, add } = useCart();
+  const units = cartCount(cart);
   const [lastAdded, setLastAdded] = useState<string | null>(null);
 
   const queryKey = queryKeys.inventoryPage({ q, inStock, limit: PAGE_SIZE, offset });
@@ -84,13 +85,16 @@ export default function CatalogPage() {
                 <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-busy={query.isFetching}>
                   {page.items.map((item) => {
                     const inCart = cart.find((l) => l.sku === item.sku)?.qty ?? 0;
-                    // Where one more would not fit (adding keeps a line at most at the stock, 1000 a line, 100 lines),
-                    // the button says why instead of doing nothing when pressed; it keeps focus (a disabled button
-                    // would drop a keyboard user's to the page) and is described by the reason.
+                    // Where one more would not fit (adding keeps a line at most at the stock, the cart at 100 units and
+                    // 100 lines; the units stop a line long before its 1000), the button says why instead of doing
+                    // nothing when pressed; it keeps focus (a disabled button would drop a keyboard user's to the
+                    // page) and is described by the reason.
                     const full =
-                      item.qty > 0 && inCart >= Math.min(item.qty, MAX_LINE_QTY)
-                        ? inCart >= MAX_LINE_QTY ? `At most ${MAX_LINE_QTY} per order are in your cart.` : `All ${item.qty} in stock are in your cart.`
-                        : !inCart && cart.length >= MAX_LINES ? `Your cart has ${MAX_LINES} lines, the most an order can hold.` : null;
+                      item.qty > 0 && inCart >= item.qty
+                        ? `All ${item.qty} in stock are in your cart.`
+                        : units >= MAX_UNITS_PER_ORDER
+                          ? unitsCapNote(units)
+                          : !inCart && cart.length >= MAX_LINES ? `Your cart has ${MAX_LINES} lines, the most an order can hold.` : null;
                     return (
                       <li key={item.sku}>
                         <article

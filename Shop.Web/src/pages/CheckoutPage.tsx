@@ -8,10 +8,21 @@ import type { InventoryItem, Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
 import { LineItemsTable } from "../components/LineItemsTable";
 import { Alert, Button, Card, ErrorAlert, PageHeader } from "../components/ui";
-import { cartTotal, lineTotal, toOrderRequest, withCurrentItems, type CartLine, type PriceChange } from "../lib/cart";
+import {
+  MAX_UNITS_PER_ORDER,
+  cartCount,
+  cartTotal,
+  lineTotal,
+  toOrderRequest,
+  unitsCapNote,
+  withCurrentItems,
+  type CartLine,
+  type PriceChange,
+} from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import {
   attemptFor,
+  fingerprintOf,
   keepKeyAfterError,
   loadAttempt,
   storeAttempt,
@@ -86,27 +97,12 @@ export default function CheckoutPage() {
     return () => clearTimeout(timer);
   }, [waitUntil]);
   const waiting = waitUntil !== null;
+  const units = cartCount(cart);
   // Today's prices are read in one render and taken into the cart by the effect after it: until then the page
   // still shows the old ones.
   const takenIn = !withCurrentItems(cart, fetched).changed;
   const checking = !takenIn || states.includes("checking");
   const failure = checking ? null : current.find((_, i) => states[i] === "failed")?.error;
-  // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it
-  // too, with Check again, rather than letting the order go at a price the shopper has not seen; and Orders reserves
-  // the stock at Inventory, so while Inventory does not answer the order would fail anyway. A gone or sold-out item
-  // is removed here, in one click. A line above today's stock is not lowered here: the shopper chooses between fewer
-  // and none (and whether the rest is still worth ordering) in the cart, which says "Only 2 in stock.".
-  const reason = waiting
-    ? "Wait a moment before placing the order again, as the message above says."
-    : checking
-      ? "Checking today's prices…"
-      : failure
-        ? `Could not check today's prices. ${errorMessage(failure)}`
-        : states.includes("gone") || states.includes("soldOut")
-          ? "Remove the items no longer sold or out of stock to place your order."
-          : states.includes("short")
-            ? "Lower the quantities marked to today's stock to place your order."
-            : "";
   const reasonId = useId();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
@@ -145,6 +141,32 @@ export default function CheckoutPage() {
       inFlight.current = false;
     },
   });
+
+  // The shop's cap may be set lower than MAX_UNITS_PER_ORDER: once it refused this cart as too large, the same cart
+  // waits until the shopper changes it, rather than each press being refused again (and then rate limited).
+  const tooLarge = placeOrder.error instanceof ApiError && placeOrder.error.status === 422 && placeOrder.error.problem?.title === "Order too large";
+  const tooLargeAsSent = tooLarge && placeOrder.variables !== undefined && fingerprintOf(placeOrder.variables.body) === fingerprintOf(toOrderRequest(cart));
+  // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it
+  // too, with Check again, rather than letting the order go at a price the shopper has not seen; and Orders reserves
+  // the stock at Inventory, so while Inventory does not answer the order would fail anyway. A gone or sold-out item
+  // is removed here, in one click. A line above today's stock is not lowered here: the shopper chooses between fewer
+  // and none (and whether the rest is still worth ordering) in the cart, which says "Only 2 in stock."; so is a cart past
+  // the units one order may hold (from before the cap, or two tabs), which the shop would refuse.
+  const reason = waiting
+    ? "Wait a moment before placing the order again, as the message above says."
+    : units > MAX_UNITS_PER_ORDER
+      ? `${unitsCapNote(units)} Lower the quantities to place your order.`
+      : tooLargeAsSent
+        ? "Lower the quantities to place your order, as the message above says."
+        : checking
+          ? "Checking today's prices…"
+          : failure
+            ? `Could not check today's prices. ${errorMessage(failure)}`
+            : states.includes("gone") || states.includes("soldOut")
+              ? "Remove the items no longer sold or out of stock to place your order."
+              : states.includes("short")
+                ? "Lower the quantities marked to today's stock to place your order."
+                : "";
 
   function submit() {
     if (inFlight.current || cart.length === 0 || reason) return;
@@ -203,6 +225,8 @@ export default function CheckoutPage() {
           ) : null}
           <ErrorAlert error={placeOrder.error} />
           {states.includes("short") ||
+          units > MAX_UNITS_PER_ORDER ||
+          tooLarge ||
           (placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.retryAfter === null) ? (
             <Link to="/cart" className="block text-sm font-medium text-indigo-700 hover:underline">
               Edit your cart

@@ -221,6 +221,63 @@ describe("pages", () => {
     expect(screen.getByRole("link", { name: "Cart (3)" })).toBeTruthy();
   });
 
+  it("catalogue: Add to cart stops at the 100 units an order may hold, saying why", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "CAP", name: "Cap", price: 12, qty: 99, stock: 500 }]));
+    fetchMock.mockImplementation(async () => json(200, { items: [inventoryItem("MUG", 8.5, 500)], total: 1, limit: 12, offset: 0 }));
+    renderAt("/catalog");
+    const add = await screen.findByRole("button", { name: "Add to cart" });
+    fireEvent.click(add); // the 100th unit
+    expect(await screen.findByRole("link", { name: "Cart (100)" })).toBeTruthy();
+    await waitFor(() => expect(add.getAttribute("aria-disabled")).toBe("true"));
+    expect(description(add)).toBe("One order can hold at most 100 units; your cart has 100.");
+  });
+
+  it("cart: a quantity typed past the 100 units an order may hold keeps what fits, and says why", async () => {
+    localStorage.setItem(
+      "shop.cart.v1",
+      JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 60, stock: 500 }, { sku: "CAP", name: "Cap", price: 12, qty: 30, stock: 500 }]),
+    );
+    renderAt("/cart");
+    const input = (await screen.findByRole("spinbutton", { name: "quantity of Cap" })) as HTMLInputElement;
+    fireEvent.change(input, { target: { value: "50" } });
+    fireEvent.keyDown(input, { key: "Enter" });
+    await waitFor(() => expect(input.value).toBe("40"));
+    expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[1].qty).toBe(40);
+    expect(description(input)).toBe("At most 100 units per order.");
+    expect((screen.getByRole("button", { name: "Increase quantity of Cap" }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("checkout: a cart of more than 100 units holds Place order, saying why, with a link to the cart", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem(
+      "shop.cart.v1",
+      JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 90 }, { sku: "CAP", name: "Cap", price: 12, qty: 60 }]),
+    );
+    fetchMock.mockImplementation(async (input) => json(200, inventoryItem(String(input).slice("/inventory/".length), 8.5, 500)));
+    renderAt("/checkout");
+    const button = await screen.findByRole("button", { name: "Place order" });
+    await waitFor(() =>
+      expect(description(button)).toBe("One order can hold at most 100 units; your cart has 150. Lower the quantities to place your order."),
+    );
+    expect(button.getAttribute("aria-disabled")).toBe("true");
+    expect(screen.getByRole("link", { name: "Edit your cart" })).toBeTruthy();
+  });
+
+  it("checkout: a 422 'Order too large' (the shop's cap set lower) offers Edit your cart and holds Place order until the cart changes", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 40 }]));
+    const tooLarge = { status: 422, title: "Order too large", detail: "An order may hold at most 30 units in total; this one has 40. Lower the quantities or split the order." };
+    checkoutFetch(8.5, async () => json(422, tooLarge, "application/problem+json"));
+    renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    expect((await screen.findByRole("alert")).textContent).toBe(tooLarge.detail);
+    expect(await screen.findByRole("link", { name: "Edit your cart" })).toBeTruthy();
+    const button = screen.getByRole("button", { name: "Place order" });
+    await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
+    expect(description(button)).toBe("Lower the quantities to place your order, as the message above says.");
+  });
+
   it("checkout: a double click places one order with one Idempotency-Key, then shows the order", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
