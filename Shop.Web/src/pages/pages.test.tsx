@@ -672,6 +672,18 @@ describe("pages", () => {
     await waitFor(() => expect(row.textContent).toContain("Paid"));
   });
 
+  it("my orders: an admin sees their own orders there, not every customer's", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: admin });
+    // Orders answers an admin's list without user_id with everyone's orders (the customer's order 3f2a9c1d here).
+    fetchMock.mockImplementation(async (input) => {
+      const mine = new URL(String(input), "http://shop.test").searchParams.get("user_id") === "1";
+      return json(200, { items: mine ? [] : [anOrder()], total: mine ? 0 : 1, limit: 20, offset: 0 });
+    });
+    renderAt("/my/orders");
+    expect(await screen.findByText("You have no orders yet")).toBeTruthy();
+    expect(screen.queryByRole("link", { name: "Order 3f2a9c1d" })).toBeNull();
+  });
+
   it("my orders: '← My orders' goes back to the list as it was left, its filter and page", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     serveOrder(() => ({ order: anOrder({ status: "paid" }), page: { total: 45, offset: 20 } }));
