@@ -1,7 +1,8 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { QueryClient, QueryClientProvider, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { keepPreviousData, QueryClient, QueryClientProvider, useQuery, type UseQueryResult } from "@tanstack/react-query";
 import { ApiError } from "../api/errors";
 import type { Paged } from "../api/types";
 import { PagedTable } from "./PagedTable";
@@ -11,8 +12,7 @@ interface Fruit {
   name: string;
 }
 
-function Fruits({ load, offset = 0, onChange = () => {} }: { load: () => Promise<Paged<Fruit>>; offset?: number; onChange?: (o: number) => void }) {
-  const query = useQuery({ queryKey: ["fruits", offset], queryFn: load, retry: false });
+function FruitTable({ query, offset, onChange }: { query: UseQueryResult<Paged<Fruit>>; offset: number; onChange: (o: number) => void }) {
   return (
     <PagedTable
       query={query}
@@ -33,12 +33,22 @@ function Fruits({ load, offset = 0, onChange = () => {} }: { load: () => Promise
   );
 }
 
-function renderFruits(props: Parameters<typeof Fruits>[0]) {
+function Fruits({ load, offset = 0, onChange = () => {} }: { load: () => Promise<Paged<Fruit>>; offset?: number; onChange?: (o: number) => void }) {
+  const query = useQuery({ queryKey: ["fruits", offset], queryFn: load, retry: false });
+  return <FruitTable query={query} offset={offset} onChange={onChange} />;
+}
+
+/** As the pages use it: the offset moves with the pager, the page shown stays until the next is read (keepPreviousData). */
+function PagedFruits({ load }: { load: (offset: number) => Promise<Paged<Fruit>> }) {
+  const [offset, setOffset] = useState(0);
+  const query = useQuery({ queryKey: ["fruits", offset], queryFn: () => load(offset), retry: false, placeholderData: keepPreviousData });
+  return <FruitTable query={query} offset={offset} onChange={setOffset} />;
+}
+
+function renderFruits(props: Parameters<typeof Fruits>[0] | { paged: Parameters<typeof PagedFruits>[0]["load"] }) {
   const client = new QueryClient();
   render(
-    <QueryClientProvider client={client}>
-      <Fruits {...props} />
-    </QueryClientProvider>,
+    <QueryClientProvider client={client}>{"paged" in props ? <PagedFruits load={props.paged} /> : <Fruits {...props} />}</QueryClientProvider>,
   );
   return client;
 }
@@ -82,6 +92,29 @@ describe("PagedTable", () => {
     fail = false;
     await act(() => client.refetchQueries());
     await waitFor(() => expect(screen.queryByRole("status")).toBeNull());
+  });
+
+  it("a new page that cannot be read says why, with Try again, and keeps the pager to go back by", async () => {
+    let fail = true;
+    renderFruits({
+      paged: async (offset) => {
+        if (offset === 2 && fail) throw new ApiError(503, "The shop is busy. Try again in a moment.");
+        return offset === 0 ? page([{ id: 1, name: "Apple" }, { id: 2, name: "Pear" }], 3) : page([{ id: 3, name: "Plum" }], 3, 2);
+      },
+    });
+    await screen.findByRole("row", { name: "Apple" });
+    const pager = () => screen.getByRole("navigation", { name: "Fruit pages" });
+    fireEvent.click(within(pager()).getByRole("button", { name: "Next" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("The shop is busy. Try again in a moment.");
+    expect(pager().textContent).toContain("Page 2 of 2");
+    fireEvent.click(within(pager()).getByRole("button", { name: "Previous" }));
+    expect(await screen.findByRole("row", { name: "Apple" })).toBeTruthy();
+    fireEvent.click(within(pager()).getByRole("button", { name: "Next" }));
+    await screen.findByRole("alert");
+    fail = false;
+    fireEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByRole("row", { name: "Plum" })).toBeTruthy();
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 
   it("shows the empty state, and no table or pager, when the page has no rows", async () => {

@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import type { QueryKey, UseQueryResult } from "@tanstack/react-query";
 import type { Paged } from "../api/types";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
+import { useLastTotal } from "../lib/useLastTotal";
 import { useAnnounceResults } from "./Announcer";
 import { DataTable, type Column } from "./DataTable";
 import { QueryView } from "./QueryView";
@@ -9,7 +10,7 @@ import { Loading, Pagination, cx } from "./ui";
 
 /**
  * One page of a paged list as a table: loading, error and empty states, the table, then the pager (a failed re-read
- * keeps them, with a note: QueryView).
+ * keeps them, with a note: QueryView; a new page that cannot be read keeps the pager, with Try again).
  * The caller owns the query (and so its key and the offset) and renders each row as a keyed `<tr>`.
  */
 export function PagedTable<T>({
@@ -43,12 +44,16 @@ export function PagedTable<T>({
 }) {
   const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
   const loading = <Loading label={loadingLabel} />;
+  const total = useLastTotal(query.data);
+  const pager = (count: number) => (
+    <Pagination total={count} limit={pages.size} offset={pages.offset} onChange={pages.onChange} label={pages.label} />
+  );
   // Not the previous results shown while a new query's are on their way (keepPreviousData): they answer the old one.
   useAnnounceResults(movingBack || query.isPlaceholderData ? undefined : query.data, queryKey, { pageChangesOnly: announcePageChangesOnly });
 
   if (movingBack) return loading;
   return (
-    <QueryView query={query} loading={loading} what={what}>
+    <QueryView query={query} loading={loading} what={what} keep={total !== undefined && pager(total)}>
       {(page) =>
         page.items.length === 0 ? (
           empty
@@ -64,7 +69,7 @@ export function PagedTable<T>({
                 {page.items.map(row)}
               </DataTable>
             </div>
-            <Pagination total={page.total} limit={pages.size} offset={pages.offset} onChange={pages.onChange} label={pages.label} />
+            {pager(page.total)}
           </>
         )
       }

@@ -10,6 +10,7 @@ import { Badge, Button, EmptyState, Loading, PageHeader, Pagination, TextField }
 import { MAX_LINES, MAX_UNITS_PER_ORDER, cartCount, unitsCapNote } from "../lib/cart";
 import { formatMoney } from "../lib/format";
 import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
+import { useLastTotal } from "../lib/useLastTotal";
 import { useCart } from "../lib/useCart";
 import { useListParams, useParamBox } from "../lib/useListParams";
 
@@ -34,6 +35,10 @@ export default function CatalogPage() {
 
   const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => set({ offset: o }));
   const loading = <Loading label="Loading the catalogue…" />;
+  const total = useLastTotal(query.data);
+  const pager = (count: number) => (
+    <Pagination total={count} limit={PAGE_SIZE} offset={offset} onChange={(o) => set({ offset: o })} label="Catalogue pages" />
+  );
   // Not the previous results shown while a new query's are on their way (keepPreviousData): they answer the old one.
   useAnnounceResults(movingBack || query.isPlaceholderData ? undefined : query.data, queryKey);
 
@@ -74,7 +79,7 @@ export default function CatalogPage() {
       {movingBack ? (
         loading
       ) : (
-        <QueryView query={query} loading={loading} what="the catalogue">
+        <QueryView query={query} loading={loading} what="the catalogue" keep={total !== undefined && pager(total)}>
           {(page) =>
             page.items.length === 0 ? (
               <EmptyState title={q || inStock ? "No items match your search" : "The catalogue is empty"}>
@@ -135,13 +140,7 @@ export default function CatalogPage() {
                     );
                   })}
                 </ul>
-                <Pagination
-                  total={page.total}
-                  limit={PAGE_SIZE}
-                  offset={offset}
-                  onChange={(o) => set({ offset: o })}
-                  label="Catalogue pages"
-                />
+                {pager(page.total)}
               </>
             )
           }

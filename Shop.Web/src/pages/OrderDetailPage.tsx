@@ -173,10 +173,11 @@ export default function OrderDetailPage() {
       loading={<Loading label="Loading the order…" />}
       what="this order"
       className="mb-4"
-      failed={(error) => (
+      failed={(error, tryAgain) => (
         <>
           <PageHeader title={`Order ${shortId(id)}`} />
           <ErrorAlert error={error} />
+          {tryAgain}
           <div className="mt-4">{back}</div>
         </>
       )}

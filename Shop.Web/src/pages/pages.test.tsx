@@ -638,6 +638,26 @@ describe("pages", () => {
     expect(note.textContent).toBe("Could not refresh the catalogue, so what is shown may be out of date. Too many attempts. Please try again later.");
   });
 
+  it("catalogue: a next page that cannot be read says why, with Try again, and keeps the pager to go back by", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const first = Array.from({ length: 12 }, (_, i) => ({ ...inventoryItem(`MUG${i}`, 8.5, 5, `Mug ${i}`), id: i + 1 }));
+    let down = true;
+    fetchMock.mockImplementation(async (input) => {
+      const offset = Number(new URL(String(input), "http://shop.test").searchParams.get("offset") ?? 0);
+      if (offset === 12 && down) return tooManyRequests();
+      return json(200, { items: offset === 12 ? [inventoryItem("CAP", 12, 4, "Cap")] : first, total: 13, limit: 12, offset });
+    });
+    renderAt("/catalog");
+    await screen.findByRole("article", { name: "Mug 0" });
+    const pager = () => screen.getByRole("navigation", { name: "Catalogue pages" });
+    fireEvent.click(within(pager()).getByRole("button", { name: "Next" }));
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Too many attempts/);
+    expect(pager().textContent).toContain("Page 2 of 2");
+    down = false;
+    fireEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByRole("article", { name: "Cap" })).toBeTruthy();
+  });
+
   it("order: a failed re-read keeps the order and its timeline shown, Cancel order included, and says so", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     serveOrder(() => ({ order: anOrder(), events: [orderPlaced] }));
