@@ -2,6 +2,7 @@ import { useEffect, useRef } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useLocation, useParams } from "react-router";
 import { api, itemsOf } from "../api/client";
+import { ApiError } from "../api/errors";
 import { queryKeys } from "../api/queries";
 import type { Order, OrderEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
@@ -12,8 +13,13 @@ import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, St
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { expiryRecheckMs, statusNote } from "../lib/orderStatus";
 
+// An order id as Orders' /orders/{id:guid} takes it. Anything else (the short name "3f2a9c1d" the pages show, cut
+// from a link) would get the server's catch-all 404, whose words are for developers: it is not asked.
+const ORDER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export default function OrderDetailPage() {
   const { id = "" } = useParams();
+  const isOrderId = ORDER_ID.test(id);
   const location = useLocation();
   const { isAdmin } = useAuth();
   const queryClient = useQueryClient();
@@ -23,14 +29,14 @@ export default function OrderDetailPage() {
   const order = useQuery({
     queryKey: queryKeys.order(id),
     queryFn: () => api.getOrder(id),
-    enabled: Boolean(id),
+    enabled: isOrderId,
     // A page left open past a pending order's deadline would still say "Expires at …" and offer Cancel.
     refetchInterval: (query) => expiryRecheckMs(query.state.data),
   });
   const events = useQuery({
     queryKey: queryKeys.orderEvents(id),
     queryFn: () => api.orderEvents(id),
-    enabled: Boolean(id),
+    enabled: isOrderId,
     select: (v) => itemsOf<OrderEvent>(v),
   });
   // The timeline follows the order: a status read anew and found changed (expired at its deadline, paid meanwhile)
@@ -167,20 +173,34 @@ export default function OrderDetailPage() {
     );
   }
 
+  // Not an order id, or none the shop finds that this user may see (Orders answers both with 404).
+  const noSuchOrder = (
+    <>
+      <PageHeader title="No such order" />
+      <Alert>There is no order at this address that you can open. Check the link, or find the order in the list.</Alert>
+      <div className="mt-4">{back}</div>
+    </>
+  );
+  if (!isOrderId) return noSuchOrder;
+
   return (
     <QueryView
       query={order}
       loading={<Loading label="Loading the order…" />}
       what="this order"
       className="mb-4"
-      failed={(error, tryAgain) => (
-        <>
-          <PageHeader title={`Order ${shortId(id)}`} />
-          <ErrorAlert error={error} />
-          {tryAgain}
-          <div className="mt-4">{back}</div>
-        </>
-      )}
+      failed={(error, tryAgain) =>
+        error instanceof ApiError && error.status === 404 ? (
+          noSuchOrder
+        ) : (
+          <>
+            <PageHeader title={`Order ${shortId(id)}`} />
+            <ErrorAlert error={error} />
+            {tryAgain}
+            <div className="mt-4">{back}</div>
+          </>
+        )
+      }
     >
       {shown}
     </QueryView>

@@ -715,6 +715,31 @@ describe("pages", () => {
     expect(await screen.findByText("Page 2 of 3")).toBeTruthy();
   });
 
+  it("order: a link cut to the order's short name (not a UUID) says there is no such order, without asking the shop", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    // What Orders' fallback answers a path its {id:guid} route does not match: words for a developer.
+    fetchMock.mockImplementation(async (input) =>
+      json(404, { status: 404, title: "Not Found", detail: `Nothing here answers GET ${String(input)}. Check the path against the API reference (/api-docs).` }, "application/problem+json"),
+    );
+    renderAt("/my/orders/3f2a9c1d");
+    expect(await screen.findByRole("heading", { level: 1, name: "No such order" })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "← My orders" })).toBeTruthy();
+    expect(document.body.textContent).not.toContain("api-docs");
+    expect(fetchMock.mock.calls.filter(([u]) => String(u).startsWith("/orders/"))).toEqual([]);
+  });
+
+  it("order: an order the shop does not find (404) is said in a shopper's words, not the server's", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    fetchMock.mockImplementation(async (input) =>
+      json(404, { status: 404, title: "Not Found", detail: `Nothing here answers GET ${String(input)}. Check the path against the API reference (/api-docs).` }, "application/problem+json"),
+    );
+    renderAt(`/my/orders/${orderId}`);
+    expect(await screen.findByRole("heading", { level: 1, name: "No such order" })).toBeTruthy();
+    expect(screen.getByRole("alert").textContent).toBe("There is no order at this address that you can open. Check the link, or find the order in the list.");
+    expect(screen.getByRole("link", { name: "← My orders" })).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
+  });
+
   it("order: a pending order's page shows it paid once the window has the focus again", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     let order = anOrder();
