@@ -182,6 +182,9 @@ export default function CheckoutPage() {
   }
 
   const short = new Set(placeOrder.error instanceof ApiError ? placeOrder.error.shortSkus : []);
+  const tooManyPending =
+    placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.problem?.title === "Too many pending orders";
+  const actionLink = "block text-sm font-medium text-indigo-700 hover:underline";
 
   return (
     <>
@@ -224,12 +227,15 @@ export default function CheckoutPage() {
             </Alert>
           ) : null}
           <ErrorAlert error={placeOrder.error} />
-          {states.includes("short") ||
-          units > MAX_UNITS_PER_ORDER ||
-          tooLarge ||
-          (placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.retryAfter === null) ? (
-            <Link to="/cart" className="block text-sm font-medium text-indigo-700 hover:underline">
+          {/* What the shopper can do about it: a cart to change (short items, too many units), or pending orders to
+              cancel (Orders' "Too many pending orders", a 409 that no edit of the cart gets past). */}
+          {states.includes("short") || units > MAX_UNITS_PER_ORDER || tooLarge || short.size > 0 ? (
+            <Link to="/cart" className={actionLink}>
               Edit your cart
+            </Link>
+          ) : tooManyPending ? (
+            <Link to="/my/orders?status=pending" className={actionLink}>
+              Your pending orders
             </Link>
           ) : null}
           <Button

@@ -339,6 +339,22 @@ describe("pages", () => {
     expect(keys[0]).toBe(keys[1]);
     expect(screen.getByText("Not enough stock")).toBeTruthy();
   });
+  it("checkout: a 409 for too many pending orders links to them, not to the cart", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    const cap = {
+      status: 409,
+      title: "Too many pending orders",
+      detail: "This account already has 10 pending orders, the most allowed at once. Cancel one you no longer want, or wait for one to be paid or to expire (30 minutes after it was placed), then order again.",
+    };
+    checkoutFetch(8.5, async () => json(409, cap, "application/problem+json"));
+    const router = renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    expect((await screen.findByRole("alert")).textContent).toBe(cap.detail);
+    expect(screen.queryByRole("link", { name: "Edit your cart" })).toBeNull();
+    fireEvent.click(await screen.findByRole("link", { name: "Your pending orders" }));
+    await waitFor(() => expect(router.state.location.pathname + router.state.location.search).toBe("/my/orders?status=pending"));
+  });
   it("checkout: a 409 that says to retry (the first request still in progress) keeps the key, so the retry cannot place a second order", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
