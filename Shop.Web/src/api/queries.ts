@@ -31,6 +31,7 @@ export const queryKeys = {
   usersPage: (limit: number, offset: number) => ["users", "list", { limit, offset }] as const,
   inventory: ["inventory"] as const,
   item: (sku: string) => ["inventory", "item", sku] as const,
+  inventoryLists: ["inventory", "list"] as const,
   inventoryPage: (params: { q: string; inStock: boolean; limit: number; offset: number }) =>
     ["inventory", "list", params] as const,
   orders: ["orders"] as const,

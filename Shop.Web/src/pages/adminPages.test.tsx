@@ -139,6 +139,30 @@ describe("admin pages", () => {
     expect(document.activeElement).toBe(within(row).getByRole("button", { name: "Edit" }));
   });
 
+  it("inventory: a saved edit or stock change shows in its row at once, even when the list cannot be read again", async () => {
+    let listed = false;
+    fetchMock.mockImplementation(async (_input, init) => {
+      if (init?.method === "PATCH") return json(200, { ...mug, name: "Big mug", price: 9 });
+      if (init?.method === "POST") return json(200, { ...mug, name: "Big mug", price: 9, qty: 5 });
+      if (listed) return json(429, { status: 429, title: "Too Many Requests" }); // the re-read after each write fails
+      listed = true;
+      return json(200, { items: [mug], total: 1, limit: 25, offset: 0 });
+    });
+    renderAt("/admin/inventory");
+    const row = () => screen.getByRole("row", { name: "MUG" });
+    fireEvent.click(within(await screen.findByRole("row", { name: "MUG" })).getByRole("button", { name: "Edit" }));
+    fireEvent.change(within(row()).getByLabelText("Name of MUG"), { target: { value: "Big mug" } });
+    fireEvent.change(within(row()).getByLabelText("Price of MUG"), { target: { value: "9" } });
+    fireEvent.click(within(row()).getByRole("button", { name: "Save" }));
+    expect(await screen.findByText("Saved MUG.")).toBeTruthy();
+    expect(await within(row()).findByText("Big mug")).toBeTruthy();
+    expect(within(row()).getByText("$9.00")).toBeTruthy();
+    fireEvent.change(within(row()).getByLabelText("Stock change for MUG"), { target: { value: "2" } });
+    fireEvent.click(within(row()).getByRole("button", { name: "Adjust" }));
+    expect(await screen.findByText("Stock of MUG is now 5.")).toBeTruthy();
+    expect(await within(row()).findByText("5")).toBeTruthy();
+  });
+
   it("inventory: Adjust keeps focus while its request runs and once the change is cleared", async () => {
     const answer = holding("POST", { items: [mug], total: 1, limit: 25, offset: 0 });
     renderAt("/admin/inventory");

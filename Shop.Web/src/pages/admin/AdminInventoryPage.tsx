@@ -3,7 +3,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { api } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
-import type { InventoryItem } from "../../api/types";
+import type { InventoryItem, Paged } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
 import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, TextField, useNotice, type Say } from "../../components/ui";
 import { focusNeighbour, useSwap } from "../../lib/focus";
@@ -122,13 +122,22 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
   const [priceError, setPriceError] = useState<string | null>(null);
   const [delta, setDelta] = useState("");
   const invalidate = () => queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
+  // The item as saved goes into every list page holding it at once: the editor closes and "Saved MUG." is said now,
+  // and the row must not show the old name, price or stock until the re-read lands (or keep them if it fails).
+  const showSaved = (saved: InventoryItem) => {
+    queryClient.setQueriesData<Paged<InventoryItem>>(
+      { queryKey: queryKeys.inventoryLists },
+      (page) => page && { ...page, items: page.items.map((i) => (i.sku === saved.sku ? saved : i)) },
+    );
+    void invalidate();
+  };
 
   const update = useMutation({
     mutationFn: () => api.updateItem(item.sku, { name: name.trim(), price: Number(price) }),
-    onSuccess: () => {
+    onSuccess: (saved) => {
       setEditing(false);
       onNotice(`Saved ${item.sku}.`);
-      void invalidate();
+      showSaved(saved);
     },
   });
   const adjust = useMutation({
@@ -136,7 +145,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
     onSuccess: (updated) => {
       setDelta("");
       onNotice(`Stock of ${item.sku} is now ${updated.qty}.`);
-      void invalidate();
+      showSaved(updated);
     },
   });
   const remove = useMutation({
