@@ -245,6 +245,21 @@ describe("admin pages", () => {
     await waitFor(() => expect(calls("PATCH")).toEqual(["/users/2"]));
   });
 
+  it("users: a role changed elsewhere shows in the select once the list is read again, with no change pending", async () => {
+    let bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as "user" | "admin" };
+    fetchMock.mockImplementation(async () => json(200, { items: [admin, bob], total: 2, limit: 25, offset: 0 }));
+    const queryClient = createQueryClient();
+    renderAt("/admin/users", queryClient);
+    const select = () => within(screen.getByRole("row", { name: "bob@example.com" })).getByRole("combobox", { name: "Role for bob@example.com" }) as HTMLSelectElement;
+    await screen.findByRole("row", { name: "bob@example.com" });
+    expect(select().value).toBe("user");
+    bob = { ...bob, role: "admin" }; // another admin (or this one, in another tab) makes Bob an admin
+    await act(() => queryClient.refetchQueries({ queryKey: queryKeys.users }));
+    await waitFor(() => expect(select().value).toBe("admin"));
+    // Nothing pending: a press would have made Bob a user again.
+    expect(screen.queryByRole("button", { name: "Change role" })).toBeNull();
+  });
+
   it("users: Deactivate (which ends the account's sessions) asks first", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockImplementation(async (_input, init) =>

@@ -67,6 +67,14 @@ function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
   // The select only chooses; "Change role" applies it. A select that applied on change made a user an admin with
   // one arrow key on a focused select (Windows browsers change the value without opening it).
   const [chosenRole, setChosenRole] = useState<Role>(user.role);
+  // A role read anew (changed by another admin, or by this Change role) replaces the choice: left as it was, the
+  // select would show the old role with Change role pending, and a press would undo the change. Adjusted while
+  // rendering, as QuantityInput's draft, so no render shows the stale choice.
+  const [shownRole, setShownRole] = useState<Role>(user.role);
+  if (shownRole !== user.role) {
+    setShownRole(user.role);
+    setChosenRole(user.role);
+  }
   const error = setRole.error ?? activate.error ?? deactivate.error;
   const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3 md:align-middle";
 
