@@ -2,7 +2,7 @@ namespace Shop.Publishing;
 
 /// <summary>
 /// The <c>KEY=value</c> files the publishers write and read back: compose's <c>.env</c> and the
-/// kustomize <c>secrets.env</c>. Lines starting with <c>#</c> and lines without a key are skipped;
+/// kustomize <c>secrets.env</c> and <c>parameters.env</c>. Lines starting with <c>#</c> and lines without a key are skipped;
 /// the value is everything after the first <c>=</c>, without its surrounding single quotes.
 /// </summary>
 public static class EnvFile
@@ -29,6 +29,15 @@ public static class EnvFile
         }
         return values;
     }
+
+    /// <summary>
+    /// A value for a kustomize generator's env file, which takes everything after the first <c>=</c> as it is.
+    /// A newline cannot be held; a value in single quotes would lose them when read back (<see cref="Parse"/>).
+    /// </summary>
+    public static string KustomizeValue(string value) =>
+        value.Contains('\n') || value.Length >= 2 && value[0] == '\'' && value[^1] == '\''
+            ? throw new InvalidOperationException("A setting's value contains a newline or is in single quotes, which a kustomize env file cannot hold.")
+            : value;
 
     /// <summary>
     /// A value for compose's <c>.env</c>: single-quoted when it holds <c>$</c>, <c>#</c>, a space, <c>"</c>

@@ -32,9 +32,9 @@ public static class ShopPublishingExtensions
     {
         // No dependency on Aspire's parameter processing (it prompts for values without defaults and
         // would wait forever in a script): ParameterValues resolves values itself.
-        builder.Pipeline.AddStep(ComposeStep, ctx => PublishAsync(ctx, ComposeStep, ComposeFolder, ComposeWriter.EnvFileName, ComposeWriter.Write),
+        builder.Pipeline.AddStep(ComposeStep, ctx => PublishAsync(ctx, ComposeStep, ComposeFolder, d => EnvFile.Read(Path.Combine(d, ComposeWriter.EnvFileName)), ComposeWriter.Write),
             requiredBy: WellKnownPipelineSteps.Publish);
-        builder.Pipeline.AddStep(KubernetesStep, ctx => PublishAsync(ctx, KubernetesStep, KubernetesFolder, KubernetesWriter.SecretsEnvFile, KubernetesWriter.Write),
+        builder.Pipeline.AddStep(KubernetesStep, ctx => PublishAsync(ctx, KubernetesStep, KubernetesFolder, KubernetesWriter.ReadValues, KubernetesWriter.Write),
             requiredBy: WellKnownPipelineSteps.Publish);
         builder.Pipeline.AddStep(ImagesStep, ContainerImageBuilder.BuildAllAsync);
         return builder;
@@ -42,7 +42,7 @@ public static class ShopPublishingExtensions
 
     private delegate void Writer(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory);
 
-    private static async Task PublishAsync(PipelineStepContext ctx, string step, string folder, string valuesFile, Writer write)
+    private static async Task PublishAsync(PipelineStepContext ctx, string step, string folder, Func<string, IReadOnlyDictionary<string, string>> readValues, Writer write)
     {
         var configuration = ctx.Services.GetRequiredService<IConfiguration>();
         var options = PublishOptions.From(configuration);
@@ -54,7 +54,7 @@ public static class ShopPublishingExtensions
 
         var builder = new DeploymentModelBuilder(ctx.Model, ctx.ExecutionContext, options);
         var model = await builder.BuildAsync(ctx.CancellationToken);
-        var existing = EnvFile.Read(Path.Combine(outputDirectory, valuesFile));
+        var existing = readValues(outputDirectory);
         var values = ParameterValues.Resolve(builder.ParameterResources, configuration, existing, m => ctx.Logger.LogWarning("{Message}", m));
 
         write(model, values, options, outputDirectory);

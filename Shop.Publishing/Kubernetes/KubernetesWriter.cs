@@ -13,14 +13,19 @@ namespace Shop.Publishing;
 /// HorizontalPodAutoscaler) or a StatefulSet (has volumes), its ClusterIP Service, a NetworkPolicy
 /// admitting only the services that connect to it, a ConfigMap of its plain settings, one per
 /// directory of files it mounts, its steps as init containers and, for the external service, a TLS
-/// Ingress; a ConfigMap of the non-secret parameters; and a kustomization whose secretGenerator
-/// builds the Secret from <c>secrets.env</c> (generated, git-ignored), so no secret value is in a manifest.
+/// Ingress; and a kustomization whose secretGenerator builds the Secret from <c>secrets.env</c>
+/// (generated, git-ignored), so no secret value is in a manifest, and whose configMapGenerator builds the
+/// ConfigMaps the containers read at start (the non-secret parameters, each service's settings) from
+/// <c>.env</c> files beside it. Generated objects get a hash of their content in their name, so a changed
+/// value (an edit of <c>parameters.env</c>, a new publish) renames them and rolls every pod that reads them.
 /// </summary>
 public static class KubernetesWriter
 {
     public const string KustomizationFile = "kustomization.yaml";
     public const string NamespaceFile = "namespace.yaml";
-    public const string ParametersFile = "parameters.yaml";
+    public const string ParametersEnvFile = "parameters.env";
+    /// <summary>Where earlier versions kept the non-secret parameters (a plain ConfigMap): read once, then removed.</summary>
+    public const string LegacyParametersFile = "parameters.yaml";
     public const string SecretsEnvFile = "secrets.env";
     public const string SecretsExampleFile = "secrets.env.example";
     public const string SecretName = "shop-secrets";
@@ -32,7 +37,8 @@ public static class KubernetesWriter
     public static void Write(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory)
     {
         Directory.CreateDirectory(outputDirectory);
-        var files = new List<string> { NamespaceFile, ParametersFile };
+        var files = new List<string> { NamespaceFile };
+        var configMaps = new List<KustomizeGenerator>();
         WriteFile(Path.Combine(outputDirectory, NamespaceFile),
             "The Shop's namespace: pods must meet Pod Security \"restricted\"; no pod accepts connections unless a NetworkPolicy allows them.",
             SerializeAll([Namespace(options), NetworkPolicyBuilder.DefaultDeny(options)]));
@@ -50,8 +56,8 @@ public static class KubernetesWriter
                 parameterData[key] = values[key];
             }
         }
-        WriteFile(Path.Combine(outputDirectory, ParametersFile), "Non-secret AppHost parameters.",
-            SerializeAll([ConfigMapBuilder.Build(ParametersConfigMap, options, parameterData)]));
+        configMaps.Add(WriteEnvironment(outputDirectory, ParametersConfigMap, ParametersEnvFile, parameterData));
+        File.Delete(Path.Combine(outputDirectory, LegacyParametersFile)); // its values were read back (ReadValues)
 
         var external = model.Services.Where(s => s.Ports.Any(p => p.External)).ToList();
         foreach (var service in model.Services)
@@ -60,8 +66,10 @@ public static class KubernetesWriter
             files.Add(file);
             // One external service (the gateway) gets the configured host; any other, a subdomain of it.
             var host = external.IndexOf(service) > 0 ? $"{service.Name}.{options.IngressHost}" : options.IngressHost;
+            var plan = new ServicePlan(service, model, options, host);
+            configMaps.Add(WriteEnvironment(outputDirectory, plan.EnvironmentConfigMap, $"{service.Name}.env", plan.PlainEnvironment));
             WriteFile(Path.Combine(outputDirectory, file), $"{service.Name}: generated from the Shop AppHost model (./shop publish k8s).",
-                SerializeAll(ServiceObjects(new ServicePlan(service, model, options, host))));
+                SerializeAll(ServiceObjects(plan)));
         }
 
         WriteSecretFile(Path.Combine(outputDirectory, SecretsEnvFile),
@@ -75,7 +83,8 @@ public static class KubernetesWriter
         {
             Namespace = options.Namespace,
             Resources = files,
-            SecretGenerator = [new KustomizeSecretGenerator(SecretName, [SecretsEnvFile])],
+            ConfigMapGenerator = configMaps,
+            SecretGenerator = [new KustomizeGenerator(SecretName, [SecretsEnvFile])],
             Replacements = [.. secretKeys.Select(Kustomization.RequiredSecretKey)],
             Labels = [new KustomizeLabels(new Dictionary<string, string> { [PartOfLabel] = "shop" })],
         };
@@ -87,17 +96,52 @@ public static class KubernetesWriter
             Serialize(kustomization));
     }
 
+    /// <summary>
+    /// The parameter values already in an output directory, for publishing again to keep: the secrets and the
+    /// non-secret parameters (or, from an output of an earlier version, its <c>parameters.yaml</c>).
+    /// </summary>
+    public static Dictionary<string, string> ReadValues(string outputDirectory)
+    {
+        var values = EnvFile.Read(Path.Combine(outputDirectory, ParametersEnvFile));
+        var legacy = Path.Combine(outputDirectory, LegacyParametersFile);
+        if (File.Exists(legacy))
+        {
+            foreach (var map in KubernetesYaml.LoadAllFromString(File.ReadAllText(legacy)).OfType<V1ConfigMap>())
+            {
+                foreach (var (key, value) in map.Data ?? new Dictionary<string, string>())
+                {
+                    values.TryAdd(key, value);
+                }
+            }
+        }
+        foreach (var (key, value) in EnvFile.Read(Path.Combine(outputDirectory, SecretsEnvFile)))
+        {
+            values[key] = value;
+        }
+        return values;
+    }
+
+    /// <summary>
+    /// A ConfigMap as kustomize's generator builds it from a <c>KEY=value</c> file: each value verbatim, to
+    /// the end of its line (kustomize neither trims nor unquotes it).
+    /// </summary>
+    private static KustomizeGenerator WriteEnvironment(string outputDirectory, string name, string file, IReadOnlyDictionary<string, string> data)
+    {
+        File.WriteAllText(Path.Combine(outputDirectory, file), string.Concat(data.Select(kv => $"{kv.Key}={EnvFile.KustomizeValue(kv.Value)}\n")));
+        // The name label every other object of the Shop carries (part-of comes from the kustomization's labels).
+        return new KustomizeGenerator(name, [file], new KustomizeGeneratorOptions(new Dictionary<string, string> { [NameLabel] = name }));
+    }
+
     private static bool IsSecretKey(DeploymentModel model, string key) =>
         model.Parameters.Any(p => p.Secret && (p.Key == key || p.UriKey == key));
 
     /// <summary>
-    /// One service's objects, in this order: its settings ConfigMap, a ConfigMap per directory of
-    /// files, a StatefulSet (with volumes) or a Deployment with its PodDisruptionBudget and
+    /// One service's objects, in this order: a ConfigMap per directory of files (its settings are a
+    /// generated ConfigMap, <see cref="WriteEnvironment"/>), a StatefulSet (with volumes) or a Deployment with its PodDisruptionBudget and
     /// HorizontalPodAutoscaler, and, when it has ports, its Service, NetworkPolicy and Ingress.
     /// </summary>
     internal static IEnumerable<IKubernetesObject> ServiceObjects(ServicePlan plan)
     {
-        yield return ConfigMapBuilder.Environment(plan);
         foreach (var files in ConfigMapBuilder.Files(plan))
         {
             yield return files;

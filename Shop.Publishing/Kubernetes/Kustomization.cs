@@ -7,7 +7,8 @@ internal sealed record Kustomization
     public string Kind { get; } = "Kustomization";
     public required string Namespace { get; init; }
     public required IReadOnlyList<string> Resources { get; init; }
-    public required IReadOnlyList<KustomizeSecretGenerator> SecretGenerator { get; init; }
+    public required IReadOnlyList<KustomizeGenerator> ConfigMapGenerator { get; init; }
+    public required IReadOnlyList<KustomizeGenerator> SecretGenerator { get; init; }
     public required IReadOnlyList<KustomizeReplacement> Replacements { get; init; }
     public required IReadOnlyList<KustomizeLabels> Labels { get; init; }
 
@@ -20,7 +21,10 @@ internal sealed record Kustomization
         [new KustomizeTarget(new KustomizeSelect("ShopRequiredSecretKey"), [$"data.{key}"])]);
 }
 
-internal sealed record KustomizeSecretGenerator(string Name, IReadOnlyList<string> Envs);
+/// <summary>A configMapGenerator or secretGenerator entry: its name gets a hash of its content.</summary>
+internal sealed record KustomizeGenerator(string Name, IReadOnlyList<string> Envs, KustomizeGeneratorOptions? Options = null);
+
+internal sealed record KustomizeGeneratorOptions(IReadOnlyDictionary<string, string> Labels);
 
 internal sealed record KustomizeReplacement(KustomizeSource Source, IReadOnlyList<KustomizeTarget> Targets);
 

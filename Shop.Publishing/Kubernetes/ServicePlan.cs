@@ -46,7 +46,7 @@ internal sealed class ServicePlan
     /// <summary>The pod labels its selectors match.</summary>
     public Dictionary<string, string> Labels { get; }
 
-    /// <summary>Literal settings: the data of the ConfigMap <see cref="EnvironmentConfigMap"/>.</summary>
+    /// <summary>Literal settings: the data of the generated ConfigMap <see cref="EnvironmentConfigMap"/>, read by the container with <c>envFrom</c>.</summary>
     public Dictionary<string, string> PlainEnvironment { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Variables from parameters (the Secret, the parameters ConfigMap) and composites of them.</summary>
