@@ -43,6 +43,16 @@ public sealed record PublishOptions(
     /// <summary>The pods a rollout of <paramref name="replicas"/> may add: Kubernetes rounds the surge up.</summary>
     public static int RolloutSurge(int replicas) => (replicas * RolloutSurgePercent + 99) / 100;
 
+    /// <summary>
+    /// The autoscaler's bounds for a service the app model runs <paramref name="replicas"/> of: at least those, and
+    /// a maximum raised to the minimum when configured below it. Its maximum is what the databases' connections count.
+    /// </summary>
+    public (int Min, int Max) AutoscalerReplicas(int replicas)
+    {
+        var min = Math.Max(MinReplicas, replicas);
+        return (min, Math.Max(MaxReplicas, min));
+    }
+
     /// <summary>The memory a service's container may use: its own figure (its measured peak's) or the default.</summary>
     public string MemoryLimitOf(DeployService service) => service.Memory?.Limit ?? MemoryLimit;
 

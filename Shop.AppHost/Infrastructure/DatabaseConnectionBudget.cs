@@ -5,8 +5,8 @@ namespace Shop.AppHost.Infrastructure;
 
 /// <summary>
 /// How many connections a service's PostgreSQL server must accept: a full pool from every process of the
-/// service that may run at once (<c>Shop:Replicas</c>; in a deployment the autoscaler's <c>Shop:Publish:MaxReplicas</c>
-/// plus the pods a rolling update starts before the old ones go), each with Orders' one listening session on top,
+/// service that may run at once (<c>Shop:Replicas</c>; in a deployment the autoscaler's maximum, <c>Shop:Publish:MaxReplicas</c> or a higher
+/// <c>MinReplicas</c> (<see cref="PublishOptions.AutoscalerReplicas"/>), plus the pods a rolling update starts before the old ones go), each with Orders' one listening session on top,
 /// plus the connections PostgreSQL keeps for superusers and room for the migration step and an operator's session.
 /// Without it the deployments' servers kept PostgreSQL's 100, which ten autoscaled replicas' pools overrun, and the
 /// last replicas' requests fail with "too many clients".
@@ -43,7 +43,7 @@ public sealed record DatabaseConnectionBudget(int PoolPerProcess, int Processes)
         // pools until they have stopped (the preStop sleep, then the shutdown): the Deployment controller does not count
         // stopping pods, so the next batch starts meanwhile. One batch of them is counted; a pod stops in seconds, well
         // before the next batch is ready. Compose's recreate has none of this; it gets the same servers.
-        var replicasAtMost = Math.Max(replicas, PublishOptions.From(configuration).MaxReplicas);
+        var replicasAtMost = PublishOptions.From(configuration).AutoscalerReplicas(replicas).Max;
         return new DatabaseConnectionBudget(pool, replicasAtMost + 2 * PublishOptions.RolloutSurge(replicasAtMost));
     }
 }

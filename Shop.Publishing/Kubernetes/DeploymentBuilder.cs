@@ -42,7 +42,7 @@ internal static class HorizontalPodAutoscalerBuilder
     public static V2HorizontalPodAutoscaler Build(ServicePlan plan)
     {
         var options = plan.Options;
-        var minReplicas = Math.Max(options.MinReplicas, plan.Service.Replicas);
+        var (minReplicas, maxReplicas) = options.AutoscalerReplicas(plan.Service.Replicas);
         return Typed(new V2HorizontalPodAutoscaler
         {
             Metadata = Metadata(plan.Name, options),
@@ -50,7 +50,7 @@ internal static class HorizontalPodAutoscalerBuilder
             {
                 ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = V1Deployment.KubeKind, Name = plan.Name },
                 MinReplicas = minReplicas,
-                MaxReplicas = Math.Max(options.MaxReplicas, minReplicas),
+                MaxReplicas = maxReplicas,
                 Metrics =
                 [
                     new V2MetricSpec

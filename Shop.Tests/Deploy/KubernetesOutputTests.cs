@@ -44,8 +44,10 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             });
     }
 
-    private IEnumerable<(string Name, V1PodTemplateSpec Template, V1LabelSelector Selector)> Workloads() =>
-        Objects().Select(o => o switch
+    private IEnumerable<(string Name, V1PodTemplateSpec Template, V1LabelSelector Selector)> Workloads() => Workloads(Objects());
+
+    private static IEnumerable<(string Name, V1PodTemplateSpec Template, V1LabelSelector Selector)> Workloads(List<IKubernetesObject> objects) =>
+        objects.Select(o => o switch
         {
             V1Deployment d => (d.Metadata.Name, d.Spec.Template, d.Spec.Selector),
             V1StatefulSet s => (s.Metadata.Name, s.Spec.Template, s.Spec.Selector),
@@ -227,16 +229,34 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     /// services' roles cannot use, with room left for the migration step and an operator.
     /// </summary>
     [Fact]
-    public void Each_database_server_accepts_a_full_pool_from_every_replica_the_autoscaler_may_run()
+    public void Each_database_server_accepts_a_full_pool_from_every_replica_the_autoscaler_may_run() =>
+        AssertServersAcceptEveryReplicasPool(Objects());
+
+    /// <summary>
+    /// A minimum above the maximum raises the autoscaler's maximum to it (HorizontalPodAutoscalerBuilder): the
+    /// servers must count those replicas too.
+    /// </summary>
+    [Fact]
+    public async Task Each_database_server_accepts_every_replicas_pool_when_the_minimum_is_above_the_maximum()
+    {
+        var directory = Path.Combine(output.Root, "k8s-min-above-max");
+        await PublishOutput.RunAppHostAsync("--operation", "publish", "--step", "publish-k8s", "--output-path", directory,
+            "--Shop:Publish:MinReplicas=12", "--Shop:Publish:MaxReplicas=10");
+
+        var objects = ObjectsIn(directory);
+        Assert.All(objects.OfType<V2HorizontalPodAutoscaler>(), h => Assert.Equal((12, 12), (h.Spec.MinReplicas, h.Spec.MaxReplicas)));
+        AssertServersAcceptEveryReplicasPool(objects);
+    }
+
+    private static void AssertServersAcceptEveryReplicasPool(List<IKubernetesObject> objects)
     {
         const int SuperuserReserved = 3;
-        var objects = Objects();
         var autoscalers = objects.OfType<V2HorizontalPodAutoscaler>().ToDictionary(h => h.Metadata.Name);
         var deployments = objects.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
         var servers = objects.OfType<V1StatefulSet>().ToDictionary(s => s.Metadata.Name, s => s.Spec.Template.Spec.Containers.Single());
         foreach (var (service, server) in new[] { ("users", "users-db"), ("orders", "orders-db"), ("inventory", "inventory-db") })
         {
-            Assert.True(ServiceEnvironment(service).TryGetValue("Database__MaxPoolSize", out var pool), $"{service} is not told its pool size (Database__MaxPoolSize).");
+            Assert.True(ServiceEnvironment(objects, service).TryGetValue("Database__MaxPoolSize", out var pool), $"{service} is not told its pool size (Database__MaxPoolSize).");
             var args = servers[server].Args ?? [];
             var setting = args.Select((a, i) => (a, i)).Where(x => x.a == "-c" && x.i + 1 < args.Count && args[x.i + 1].StartsWith("max_connections=", StringComparison.Ordinal))
                 .Select(x => int.Parse(args[x.i + 1]["max_connections=".Length..])).ToList();
@@ -264,10 +284,12 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     }
 
     /// <summary>A service container's environment as the pod gets it: its config maps, then its own variables over them.</summary>
-    private Dictionary<string, string> ServiceEnvironment(string service)
+    private Dictionary<string, string> ServiceEnvironment(string service) => ServiceEnvironment(Objects(), service);
+
+    private static Dictionary<string, string> ServiceEnvironment(List<IKubernetesObject> objects, string service)
     {
-        var configMaps = Objects().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
-        var container = Workloads().Single(w => w.Name == service).Template.Spec.Containers.Single();
+        var configMaps = objects.OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
+        var container = Workloads(objects).Single(w => w.Name == service).Template.Spec.Containers.Single();
         var environment = (container.EnvFrom ?? []).Where(e => e.ConfigMapRef is not null)
             .SelectMany(e => configMaps[e.ConfigMapRef.Name]).ToDictionary(kv => kv.Key, kv => kv.Value);
         foreach (var env in container.Env ?? [])

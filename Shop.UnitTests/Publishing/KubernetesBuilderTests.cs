@@ -31,6 +31,21 @@ public sealed class KubernetesBuilderTests
         Assert.Equal("users", service.Spec.Selector[KubernetesWriter.NameLabel]);
     }
 
+    /// <summary>The databases' max_connections counts the same maximum (DatabaseConnectionBudget: PublishOptions.AutoscalerReplicas).</summary>
+    [Theory]
+    [InlineData(2, 10, 12, 12)]
+    [InlineData(12, 10, 12, 12)]
+    public void The_autoscalers_maximum_is_raised_to_a_minimum_above_it(int min, int max, int expectedMin, int expectedMax)
+    {
+        var options = Options with { MinReplicas = min, MaxReplicas = max };
+        var users = Project("users", ports: [Http(8080)]) with { Replicas = 12 };
+
+        var autoscaler = KubernetesWriter.ServiceObjects(new ServicePlan(users, Model(users), options, "shop.example.com")).OfType<V2HorizontalPodAutoscaler>().Single();
+
+        Assert.Equal((expectedMin, expectedMax), (autoscaler.Spec.MinReplicas, autoscaler.Spec.MaxReplicas));
+        Assert.Equal((expectedMin, expectedMax), options.AutoscalerReplicas(users.Replicas));
+    }
+
     [Fact]
     public void A_service_without_an_endpoint_gets_no_service_no_policy_no_ingress_and_no_probe()
     {
