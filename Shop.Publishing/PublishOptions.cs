@@ -6,6 +6,8 @@ namespace Shop.Publishing;
 /// Deployment knobs, from the AppHost's configuration (<c>Shop:Publish:*</c>; command line
 /// <c>--Shop:Publish:Registry=ghcr.io/acme</c> or environment <c>Shop__Publish__Registry</c>).
 /// </summary>
+/// <param name="ImagePullSecret">Kubernetes: the docker-registry Secret (the operator's) that the pods of the images built here
+/// pull with, for a registry that needs credentials; null: none.</param>
 public sealed record PublishOptions(
     string Registry,
     string Tag,
@@ -27,8 +29,10 @@ public sealed record PublishOptions(
     string? TlsCertificate = null,
     string? TlsKey = null,
     int HttpsPort = PublishOptions.DefaultHttpsPort,
-    bool ReadyToRun = true)
+    bool ReadyToRun = true,
+    string? ImagePullSecret = null)
 {
+
     /// <summary>The images the deployment starts from (<see cref="BaseImageSet.ConfigurationKey"/>).</summary>
     public BaseImageSet Images => BaseImages ?? BaseImageSet.Official;
 
@@ -103,7 +107,8 @@ public sealed record PublishOptions(
             TlsCertificate: certificate,
             TlsKey: key,
             HttpsPort: section.GetValue("HttpsPort", DefaultHttpsPort),
-            ReadyToRun: section.GetValue("ReadyToRun", true));
+            ReadyToRun: section.GetValue("ReadyToRun", true),
+            ImagePullSecret: section["ImagePullSecret"] is { Length: > 0 } pullSecret ? pullSecret : null);
     }
 
     /// <summary>The image of a service built here (a .NET project or a Dockerfile): <c>&lt;registry&gt;/&lt;name&gt;:&lt;tag&gt;</c>.</summary>

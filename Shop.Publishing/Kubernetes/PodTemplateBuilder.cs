@@ -19,6 +19,7 @@ internal static class PodTemplateBuilder
                 TerminationGracePeriodSeconds = plan.Service.Stateful ? null : StopTiming.PodGracePeriodSeconds,
                 SecurityContext = Security(plan.Service),
                 TopologySpreadConstraints = plan.Service.Stateful ? null : [SpreadOverNodes(plan)],
+                ImagePullSecrets = PullSecrets(plan),
                 InitContainers = initContainers.Count > 0 ? initContainers : null,
                 Containers = [container],
                 Volumes =
@@ -29,6 +30,15 @@ internal static class PodTemplateBuilder
             },
         };
     }
+
+    /// <summary>
+    /// The images built here are pushed to <c>Shop:Publish:Registry</c>, which may need credentials
+    /// (<c>Shop:Publish:ImagePullSecret</c>); the databases' and Redis' come from a public registry.
+    /// </summary>
+    private static List<V1LocalObjectReference>? PullSecrets(ServicePlan plan) =>
+        plan.Options.ImagePullSecret is { } secret && plan.Service.Kind is ServiceKind.Project or ServiceKind.DockerfileBuild
+            ? [new V1LocalObjectReference { Name = secret }]
+            : null;
 
     /// <summary>
     /// A stateless service's replicas on as many nodes as there are: one node lost takes its share, not the

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using k8s;
 using k8s.Models;
 using Shop.Publishing;
@@ -44,6 +45,34 @@ public sealed class KubernetesBuilderTests
 
         Assert.Equal((expectedMin, expectedMax), (autoscaler.Spec.MinReplicas, autoscaler.Spec.MaxReplicas));
         Assert.Equal((expectedMin, expectedMax), options.AutoscalerReplicas(users.Replicas));
+    }
+
+    /// <summary>
+    /// Shop:Publish:ImagePullSecret names a docker-registry Secret the operator created: the pods of the images built
+    /// here (pushed to Shop:Publish:Registry) pull with it; the databases' and Redis' public images need none.
+    /// </summary>
+    [Fact]
+    public void The_shops_own_images_are_pulled_with_the_configured_registry_secret()
+    {
+        var options = PublishOptions.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Shop:Publish:Registry"] = "ghcr.io/acme",
+            ["Shop:Publish:ImagePullSecret"] = "acme-registry",
+        }).Build());
+        var users = Project("users", ports: [Http(8080)]);
+        var web = Project("web", ports: [Http(8080)]) with { Kind = ServiceKind.DockerfileBuild };
+        var database = Database("users-db");
+        var model = Model(users, web, database);
+
+        V1PodSpec Pod(DeployService service, PublishOptions options) =>
+            KubernetesWriter.ServiceObjects(new ServicePlan(service, model, options, "shop.example.com"))
+                .Select(o => o switch { V1Deployment d => d.Spec.Template.Spec, V1StatefulSet s => s.Spec.Template.Spec, _ => null })
+                .Single(p => p is not null)!;
+
+        Assert.Equal(["acme-registry"], Pod(users, options).ImagePullSecrets?.Select(r => r.Name) ?? []);
+        Assert.Equal(["acme-registry"], Pod(web, options).ImagePullSecrets?.Select(r => r.Name) ?? []);
+        Assert.Null(Pod(database, options).ImagePullSecrets);
+        Assert.Null(Pod(users, Options).ImagePullSecrets); // not set: the node's own credentials, if any
     }
 
     [Fact]
