@@ -115,10 +115,7 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
             }
             await transaction.CommitAsync(ct);
         }
-        if (userId is { } id)
-        {
-            await EndAccessTokensAsync(sessionId, id);
-        }
+        await EndAccessTokensAsync(sessionId, userId);
     }
 
     /// <summary>
@@ -127,11 +124,12 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// other sessions get new ones at their next refresh. Not cancelled with the request: the refresh tokens are
     /// revoked already, and tokens left working after a sign-out is the one outcome to avoid.
     /// </summary>
-    private async Task EndAccessTokensAsync(Guid sessionId, int userId)
+    /// <param name="userId">The session's account; null when the session has no refresh tokens left to name it by.</param>
+    private async Task EndAccessTokensAsync(Guid sessionId, int? userId)
     {
-        if (!await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime))
+        if (!await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime) && userId is { } account)
         {
-            await RaiseStampAsync(userId, CancellationToken.None);
+            await RaiseStampAsync(account, CancellationToken.None);
         }
     }
 
