@@ -250,6 +250,11 @@ export function networkError(): ApiError {
 }
 
 /** Message for anything thrown by a query or mutation. */
+/** Whether `error` is the server's problem of that status and title (a refusal the page answers in its own way). */
+export function isProblem(error: unknown, status: number, title: string): boolean {
+  return error instanceof ApiError && error.status === status && error.problem?.title === title;
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   return "Something went wrong. Please try again.";

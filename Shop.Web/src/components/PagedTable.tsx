@@ -38,22 +38,16 @@ export function PagedTable<T>({
   what: string;
   dense?: boolean;
   /** The page size the query asked for, its offset, how to move to another offset, and the pager's name. */
-  pages: { size: number; offset: number; onChange: (offset: number) => void; label: string };
+  pages: Pages;
   /** For a list re-read on a timer: its new results are said when the user pages, not whenever it moves on its own. */
   announcePageChangesOnly?: boolean;
 }) {
-  const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
+  const { movingBack, pager, keep } = usePagedList(query, queryKey, pages, { announcePageChangesOnly });
   const loading = <Loading label={loadingLabel} />;
-  const total = useLastTotal(query.data);
-  const pager = (count: number) => (
-    <Pagination total={count} limit={pages.size} offset={pages.offset} onChange={pages.onChange} label={pages.label} />
-  );
-  // Not the previous results shown while a new query's are on their way (keepPreviousData): they answer the old one.
-  useAnnounceResults(movingBack || query.isPlaceholderData ? undefined : query.data, queryKey, { pageChangesOnly: announcePageChangesOnly });
 
   if (movingBack) return loading;
   return (
-    <QueryView query={query} loading={loading} what={what} keep={total !== undefined && pager(total)}>
+    <QueryView query={query} loading={loading} what={what} keep={keep}>
       {(page) =>
         page.items.length === 0 ? (
           empty
@@ -75,4 +69,33 @@ export function PagedTable<T>({
       }
     </QueryView>
   );
+}
+
+/** A paged list's page size, its offset, how to move to another offset, and its pager's name. */
+export interface Pages {
+  size: number;
+  offset: number;
+  onChange: (offset: number) => void;
+  label: string;
+}
+
+/**
+ * What every paged list does around its rows (PagedTable's table, the catalogue's grid): move back from a page past
+ * the end (`movingBack`: show loading meanwhile), say new results (not the previous ones kept on screen while a new
+ * query's load, which answer the old one), and a pager (`pager(total)` under the rows; `keep`, for QueryView, with
+ * the last total known when a new page, search or filter fails).
+ */
+export function usePagedList<T>(
+  query: UseQueryResult<Paged<T>>,
+  queryKey: QueryKey,
+  pages: Pages,
+  { announcePageChangesOnly = false } = {},
+): { movingBack: boolean; pager: (total: number) => ReactNode; keep: ReactNode } {
+  const movingBack = useBackFromPastTheEnd(query.data, pages.size, pages.offset, pages.onChange);
+  const total = useLastTotal(query.data);
+  const pager = (count: number) => (
+    <Pagination total={count} limit={pages.size} offset={pages.offset} onChange={pages.onChange} label={pages.label} />
+  );
+  useAnnounceResults(movingBack || query.isPlaceholderData ? undefined : query.data, queryKey, { pageChangesOnly: announcePageChangesOnly });
+  return { movingBack, pager, keep: total !== undefined && pager(total) };
 }

@@ -40,7 +40,7 @@ export function useSwap<T>(initial: T, front: (state: T) => HTMLElement | null):
   useLayoutEffect(() => {
     if (!swapped.current) return;
     swapped.current = false;
-    if (document.activeElement === document.body || !document.activeElement) inFront.current(state)?.focus();
+    if (focusStillIn(null)) inFront.current(state)?.focus(); // on <body>: nowhere else the user put it
   }, [state]);
   return [state, swap];
 }

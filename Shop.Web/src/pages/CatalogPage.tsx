@@ -4,13 +4,11 @@ import { Link } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
-import { useAnnounceResults } from "../components/Announcer";
+import { usePagedList } from "../components/PagedTable";
 import { QueryView } from "../components/QueryView";
-import { Badge, Button, EmptyState, Loading, PageHeader, Pagination, TextField } from "../components/ui";
+import { Badge, Button, EmptyState, Loading, PageHeader, TextField } from "../components/ui";
 import { MAX_LINES, MAX_UNITS_PER_ORDER, cartCount, unitsCapNote } from "../lib/cart";
 import { formatMoney } from "../lib/format";
-import { useBackFromPastTheEnd } from "../lib/useBackFromPastTheEnd";
-import { useLastTotal } from "../lib/useLastTotal";
 import { useCart } from "../lib/useCart";
 import { useListParams, useParamBox } from "../lib/useListParams";
 
@@ -33,14 +31,13 @@ export default function CatalogPage() {
     placeholderData: keepPreviousData,
   });
 
-  const movingBack = useBackFromPastTheEnd(query.data, PAGE_SIZE, offset, (o) => set({ offset: o }));
+  const { movingBack, pager, keep } = usePagedList(query, queryKey, {
+    size: PAGE_SIZE,
+    offset,
+    onChange: (o) => set({ offset: o }),
+    label: "Catalogue pages",
+  });
   const loading = <Loading label="Loading the catalogue…" />;
-  const total = useLastTotal(query.data);
-  const pager = (count: number) => (
-    <Pagination total={count} limit={PAGE_SIZE} offset={offset} onChange={(o) => set({ offset: o })} label="Catalogue pages" />
-  );
-  // Not the previous results shown while a new query's are on their way (keepPreviousData): they answer the old one.
-  useAnnounceResults(movingBack || query.isPlaceholderData ? undefined : query.data, queryKey);
 
   function addItem(item: InventoryItem, inCart: number) {
     add({ sku: item.sku, name: item.name, price: item.price, stock: item.qty }, 1);
@@ -79,7 +76,7 @@ export default function CatalogPage() {
       {movingBack ? (
         loading
       ) : (
-        <QueryView query={query} loading={loading} what="the catalogue" keep={total !== undefined && pager(total)}>
+        <QueryView query={query} loading={loading} what="the catalogue" keep={keep}>
           {(page) =>
             page.items.length === 0 ? (
               <EmptyState title={q || inStock ? "No items match your search" : "The catalogue is empty"}>

@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import { useMutation, useQueries, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { api } from "../api/client";
-import { ApiError, errorMessage, retryAfterSeconds } from "../api/errors";
+import { ApiError, errorMessage, isProblem, retryAfterSeconds } from "../api/errors";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem, Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
@@ -144,7 +144,7 @@ export default function CheckoutPage() {
 
   // The shop's cap may be set lower than MAX_UNITS_PER_ORDER: once it refused this cart as too large, the same cart
   // waits until the shopper changes it, rather than each press being refused again (and then rate limited).
-  const tooLarge = placeOrder.error instanceof ApiError && placeOrder.error.status === 422 && placeOrder.error.problem?.title === "Order too large";
+  const tooLarge = isProblem(placeOrder.error, 422, "Order too large");
   const tooLargeAsSent = tooLarge && placeOrder.variables !== undefined && fingerprintOf(placeOrder.variables.body) === fingerprintOf(toOrderRequest(cart));
   // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it
   // too, with Check again, rather than letting the order go at a price the shopper has not seen; and Orders reserves
@@ -182,8 +182,7 @@ export default function CheckoutPage() {
   }
 
   const short = new Set(placeOrder.error instanceof ApiError ? placeOrder.error.shortSkus : []);
-  const tooManyPending =
-    placeOrder.error instanceof ApiError && placeOrder.error.status === 409 && placeOrder.error.problem?.title === "Too many pending orders";
+  const tooManyPending = isProblem(placeOrder.error, 409, "Too many pending orders");
   const actionLink = "block text-sm font-medium text-indigo-700 hover:underline";
 
   return (
