@@ -140,8 +140,7 @@ public sealed class KubernetesBuilderTests
     [Fact]
     public void Secret_values_are_written_only_to_the_git_ignored_secrets_env()
     {
-        var directory = Directory.CreateTempSubdirectory("shop-k8s-unit-");
-        try
+        InOutputDirectory(directory =>
         {
             var users = Project("users", ports: [Http(8080)], environment: [new("ConnectionStrings__db", ConnectionString), new("Admin__Email", Parameter(Plain))]);
             var values = new Dictionary<string, string>
@@ -155,11 +154,7 @@ public sealed class KubernetesBuilderTests
             var holders = directory.EnumerateFiles().Where(f => File.ReadAllText(f.FullName).Contains("s3cret-value")).Select(f => f.Name);
             Assert.Equal([KubernetesWriter.SecretsEnvFile], holders);
             Assert.Equal("ADMIN_EMAIL=admin@example.com\n", File.ReadAllText(Path.Combine(directory.FullName, KubernetesWriter.ParametersEnvFile)));
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+        });
     }
 
     /// <summary>
@@ -170,8 +165,7 @@ public sealed class KubernetesBuilderTests
     [Fact]
     public void Settings_and_parameters_are_generated_config_maps_and_read_back_from_the_output()
     {
-        var directory = Directory.CreateTempSubdirectory("shop-k8s-unit-");
-        try
+        InOutputDirectory(directory =>
         {
             var users = Project("users", ports: [Http(8080)], environment: [new("Admin__Email", Parameter(Plain)), new("Greeting", Literal("a=b #c $(x)"))]);
             var values = new Dictionary<string, string> { ["DB_PASSWORD"] = "s3cret-value", ["ADMIN_EMAIL"] = "admin@example.com" };
@@ -184,19 +178,14 @@ public sealed class KubernetesBuilderTests
             Assert.Equal("Greeting=a=b #c $(x)\n", File.ReadAllText(Path.Combine(directory.FullName, "users.env")));
             Assert.DoesNotContain("kind: ConfigMap", File.ReadAllText(Path.Combine(directory.FullName, "users.yaml")));
             Assert.Equal(values, KubernetesWriter.ReadValues(directory.FullName));
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+        });
     }
 
     /// <summary>An output of an earlier version kept the non-secret parameters in parameters.yaml: its values are kept once, and the file goes.</summary>
     [Fact]
     public void The_parameters_of_an_earlier_outputs_parameters_yaml_are_read_back()
     {
-        var directory = Directory.CreateTempSubdirectory("shop-k8s-unit-");
-        try
+        InOutputDirectory(directory =>
         {
             File.WriteAllText(Path.Combine(directory.FullName, KubernetesWriter.LegacyParametersFile),
                 "# Non-secret AppHost parameters.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-parameters\ndata:\n  TRACE_SAMPLE_RATIO: \"0.25\"\n");
@@ -206,11 +195,7 @@ public sealed class KubernetesBuilderTests
 
             KubernetesWriter.Write(Model(), new Dictionary<string, string> { ["DB_PASSWORD"] = "kept", ["ADMIN_EMAIL"] = "a@b" }, Options, directory.FullName);
             Assert.False(File.Exists(Path.Combine(directory.FullName, KubernetesWriter.LegacyParametersFile)));
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+        });
     }
 
     [Fact]
@@ -247,5 +232,19 @@ public sealed class KubernetesBuilderTests
         });
         Assert.False(pod.AutomountServiceAccountToken);
         Assert.True(pod.SecurityContext.RunAsNonRoot);
+    }
+
+    /// <summary>Runs a writer test in an output directory of its own, removed afterwards.</summary>
+    private static void InOutputDirectory(Action<DirectoryInfo> test)
+    {
+        var directory = Directory.CreateTempSubdirectory("shop-k8s-unit-");
+        try
+        {
+            test(directory);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 }
