@@ -8,6 +8,7 @@ import {
   type InputHTMLAttributes,
   type ReactNode,
   type Ref,
+  type RefObject,
   type SelectHTMLAttributes,
 } from "react";
 import type { OrderStatus } from "../api/types";
@@ -237,15 +238,16 @@ export function Alert({
 }
 
 /**
- * The error in words, or nothing when there is none (so it can stand where an error may come). `takeFocus`: each new
- * error takes focus, where the control that failed may go away with it (a cancel refused because the order shipped).
+ * The error in words, or nothing when there is none (so it can stand where an error may come). `focusFrom`: the part
+ * of the page whose control failed, where that control may go away with the error (a cancel refused because the order
+ * shipped); each new error takes focus if it is still there or fell to <body>, not from where the user went meanwhile.
  */
-export function ErrorAlert({ error, className, takeFocus = false }: { error: unknown; className?: string; takeFocus?: boolean }) {
+export function ErrorAlert({ error, className, focusFrom }: { error: unknown; className?: string; focusFrom?: RefObject<Element | null> }) {
   const ref = useRef<HTMLDivElement>(null);
-  useTakeFocus(ref, takeFocus ? error : null);
+  useTakeFocus(ref, focusFrom ? error : null, focusFrom);
   if (!error) return null;
   return (
-    <Alert ref={ref} tabIndex={takeFocus ? -1 : undefined} className={className}>
+    <Alert ref={ref} tabIndex={focusFrom ? -1 : undefined} className={className}>
       {errorMessage(error)}
     </Alert>
   );

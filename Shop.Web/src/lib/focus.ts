@@ -4,12 +4,14 @@ import { useCallback, useLayoutEffect, useRef, useState, type RefObject } from "
  * Focus `ref` each time `when` becomes something new (a message just shown, an error just got): for words that say
  * what an action did, when the control that did it goes away with the outcome and would take focus down to <body>.
  * Focus lands on the words, so a screen reader reads them as it lands. In a layout effect: before the browser paints,
- * so no keystroke can reach the page in between (a passive effect may run after one).
+ * so no keystroke can reach the page in between (a passive effect may run after one). `from`: the part of the page
+ * whose control acted, when that is known only as the words come; they take focus only if it is still there
+ * (focusStillIn).
  */
-export function useTakeFocus(ref: RefObject<HTMLElement | null>, when: unknown): void {
+export function useTakeFocus(ref: RefObject<HTMLElement | null>, when: unknown, from?: RefObject<Element | null>): void {
   useLayoutEffect(() => {
-    if (when) ref.current?.focus();
-  }, [ref, when]);
+    if (when && (!from || focusStillIn(from.current))) ref.current?.focus();
+  }, [ref, when, from]);
 }
 
 /**

@@ -120,7 +120,7 @@ export default function OrderDetailPage() {
           {placed && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
           {note ? <Alert tone="info">{note}</Alert> : null}
           {/* A refusal (shipped meanwhile) is followed by the order as it is now, without the button: focus to the words. */}
-          <ErrorAlert error={cancel.error} takeFocus />
+          <ErrorAlert error={cancel.error} focusFrom={actions} />
         </div>
 
         <div className="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-3">

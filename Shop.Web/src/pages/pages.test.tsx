@@ -97,6 +97,18 @@ function openPendingOrder(after: string, answer: (order: object) => Response | P
 const refusedAsShipped = () =>
   json(409, { status: 409, title: "Invalid transition", detail: "A shipped order cannot be cancelled." }, "application/problem+json");
 
+/** Cancel order and Confirm cancellation from the keyboard; while the PATCH runs, focus goes on to "← My orders", returned. */
+async function cancelThenMoveOn(): Promise<HTMLElement> {
+  const cancel = await screen.findByRole("button", { name: "Cancel order" });
+  cancel.focus();
+  fireEvent.click(cancel);
+  fireEvent.click(screen.getByRole("button", { name: "Confirm cancellation" }));
+  await waitFor(() => expect(fetchMock.mock.calls.some(([, init]) => init?.method === "PATCH")).toBe(true));
+  const elsewhere = screen.getByRole("link", { name: "← My orders" });
+  elsewhere.focus();
+  return elsewhere;
+}
+
 beforeEach(() => {
   sessionStorage.clear();
   localStorage.clear();
@@ -851,17 +863,10 @@ describe("pages", () => {
   });
 
   it("order: a cancellation that ends after the user moved on leaves focus where they took it", async () => {
-    let answerCancel: (r: Response) => void = () => {};
+    let answerCancel: () => void = () => {};
     openPendingOrder("cancelled", (order) => new Promise<Response>((r) => (answerCancel = () => r(json(200, order)))));
-    const cancel = await screen.findByRole("button", { name: "Cancel order" });
-    cancel.focus();
-    fireEvent.click(cancel);
-    fireEvent.click(screen.getByRole("button", { name: "Confirm cancellation" }));
-    await waitFor(() => expect(fetchMock.mock.calls.some(([, init]) => init?.method === "PATCH")).toBe(true));
-    // While it runs, the user goes on to something else.
-    const elsewhere = screen.getByRole("link", { name: "← My orders" });
-    elsewhere.focus();
-    answerCancel(json(200, {}));
+    const elsewhere = await cancelThenMoveOn();
+    answerCancel();
     expect(await screen.findByText("The order was cancelled and its items were returned to stock.")).toBeTruthy();
     expect(document.activeElement).toBe(elsewhere);
   });
@@ -877,6 +882,16 @@ describe("pages", () => {
     await waitFor(() => expect(screen.queryByRole("button", { name: "Confirm cancellation" })).toBeNull());
     expect(screen.getAllByText("Shipped").length).toBeGreaterThan(0);
     expect(document.activeElement).toBe(alert);
+  });
+
+  it("order: a cancel refused after the user moved on leaves focus where they took it", async () => {
+    let refuse: () => void = () => {};
+    openPendingOrder("shipped", () => new Promise<Response>((r) => (refuse = () => r(refusedAsShipped()))));
+    const elsewhere = await cancelThenMoveOn();
+    refuse();
+    expect((await screen.findByRole("alert")).textContent).toMatch(/cannot be cancelled/);
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Confirm cancellation" })).toBeNull());
+    expect(document.activeElement).toBe(elsewhere);
   });
 
   it("catalogue: a search's new results are said once, in words, by a live region already on the page", async () => {
