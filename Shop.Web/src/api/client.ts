@@ -106,7 +106,7 @@ export function refreshSession(): Promise<Refresh> {
       // tab, it names them. This tab's session (and the data it shows) was the first user's: it ends, rather than
       // quietly becoming the other user's with the first one's pages still on screen.
       if (refresh.tokens.user.id !== current.user.id) {
-        clearSession();
+        clearSession({ refusedByShop: true });
         return { outcome: "ended" };
       }
       saveSession(refresh.tokens);
@@ -120,7 +120,7 @@ export function refreshSession(): Promise<Refresh> {
 
 /** The session is over for this tab: it is signed out here, and the page is sent to sign in (told the session ended). */
 function signedOutHere(): void {
-  clearSession();
+  clearSession({ refusedByShop: true });
   unauthorizedHandler?.();
 }
 

@@ -15,6 +15,8 @@ export interface Session {
 type Listener = () => void;
 const listeners = new Set<Listener>();
 let cached: Session | null | undefined;
+/** The session this tab had was ended by the shop (its token and refresh refused), not by signing out. */
+let refused = false;
 
 function storage(): Storage | null {
   try {
@@ -65,6 +67,7 @@ export function saveSession(response: TokenResponse): Session {
   s?.setItem(USER_KEY, JSON.stringify(session.user));
   s?.setItem(EXPIRES_KEY, String(session.expiresAt));
   cached = session;
+  refused = false;
   emit();
   return session;
 }
@@ -77,14 +80,21 @@ export function updateSessionUser(user: User): void {
   emit();
 }
 
-export function clearSession(): void {
+/** Signs this tab out. `refusedByShop`: the shop ended the session (expired, revoked), which the sign-in page says. */
+export function clearSession({ refusedByShop = false } = {}): void {
   const s = storage();
   s?.removeItem(TOKEN_KEY);
   s?.removeItem(USER_KEY);
   s?.removeItem(EXPIRES_KEY);
   const had = cached !== null;
   cached = null;
+  refused = refusedByShop;
   if (had) emit();
+}
+
+/** Whether this tab, signed out now, was signed out by the shop refusing its session (see clearSession). */
+export function sessionRefused(): boolean {
+  return refused;
 }
 
 export function subscribeSession(listener: Listener): () => void {

@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { endSession } from "../api/client";
-import { getSession, saveSession, subscribeSession, type Session } from "../api/session";
+import { getSession, saveSession, sessionRefused, subscribeSession, type Session } from "../api/session";
 import type { TokenResponse, User } from "../api/types";
 import { clearCart } from "../lib/useCart";
 
@@ -9,6 +9,8 @@ interface AuthValue {
   user: User | null;
   token: string | null;
   isAdmin: boolean;
+  /** Signed out by the shop refusing the session (expired, revoked), not by Sign out: sign-in says so. */
+  sessionRefused: boolean;
   signIn: (response: TokenResponse) => void;
   signOut: () => void;
 }
@@ -19,6 +21,7 @@ const serverSnapshot = (): Session | null => null;
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const session = useSyncExternalStore(subscribeSession, getSession, serverSnapshot);
+  const refused = useSyncExternalStore(subscribeSession, sessionRefused, () => false);
   const queryClient = useQueryClient();
 
   const signIn = useCallback(
@@ -53,10 +56,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       user: session?.user ?? null,
       token: session?.token ?? null,
       isAdmin: session?.user.role === "admin",
+      sessionRefused: refused,
       signIn,
       signOut,
     }),
-    [session, signIn, signOut],
+    [session, refused, signIn, signOut],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

@@ -1,13 +1,18 @@
 import { Navigate, Outlet, useLocation } from "react-router";
 import { useAuth } from "../auth/AuthContext";
+import type { ReturnState } from "../lib/returnPath";
 import { PageHeader, Alert } from "./ui";
 
-/** Routes below need a signed-in user; others are sent to sign in and brought back afterwards. */
+/**
+ * Routes below need a signed-in user; others are sent to sign in and brought back afterwards. A session the shop ended
+ * while the page was open lands here too (this redirect comes before any other), so it carries the reason.
+ */
 export function RequireAuth() {
-  const { user } = useAuth();
+  const { user, sessionRefused } = useAuth();
   const location = useLocation();
   if (!user) {
-    return <Navigate to="/signin" replace state={{ from: location.pathname + location.search }} />;
+    const state: ReturnState = { from: location.pathname + location.search, expired: sessionRefused || undefined };
+    return <Navigate to="/signin" replace state={state} />;
   }
   return <Outlet />;
 }

@@ -610,6 +610,32 @@ describe("pages", () => {
     expect(queryClient.getQueryCache().getAll().filter((q) => q.state.data !== undefined)).toEqual([]);
   });
 
+  it("a session that ends at Place order (its refresh refused) lands at sign in saying so, and signing in again returns to checkout with the cart", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    const refused = async () => json(401, { status: 401, title: "Unauthorized" }, "application/problem+json");
+    let signedIn = true;
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      if (url === "/users/login") return json(200, { access_token: "t2", token_type: "bearer", expires_in: 3600, user: customer });
+      if (url.startsWith("/inventory/")) return json(200, inventoryItem("MUG", 8.5));
+      if (url === "/orders/") {
+        signedIn = false; // signed out elsewhere: the access token and the refresh cookie are both refused now
+        return refused();
+      }
+      return signedIn ? json(200, {}) : refused();
+    });
+    renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    expect(screen.getByRole("status").textContent).toBe("Your session has ended. Please sign in again.");
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Checkout" })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Cart (1)" })).toBeTruthy();
+  });
+
   it("a navigation moves focus to the new page's heading (a first load leaves it alone)", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     fetchMock.mockImplementation(async () => json(200, { items: [], total: 0, limit: 12, offset: 0 }));
