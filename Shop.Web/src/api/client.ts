@@ -106,7 +106,7 @@ export function refreshSession(): Promise<Refresh> {
       // tab, it names them. This tab's session (and the data it shows) was the first user's: it ends, rather than
       // quietly becoming the other user's with the first one's pages still on screen.
       if (refresh.tokens.user.id !== current.user.id) {
-        clearSession({ refusedByShop: true });
+        clearSession("refused");
         return { outcome: "ended" };
       }
       saveSession(refresh.tokens);
@@ -120,7 +120,7 @@ export function refreshSession(): Promise<Refresh> {
 
 /** The session is over for this tab: it is signed out here, and the page is sent to sign in (told the session ended). */
 function signedOutHere(): void {
-  clearSession({ refusedByShop: true });
+  clearSession("refused");
   unauthorizedHandler?.();
 }
 
@@ -138,7 +138,7 @@ async function currentToken(): Promise<string | null> {
 /** Signs out here at once, and ends the session on the server (its refresh token and access tokens). */
 export async function endSession(): Promise<void> {
   const session = getSession();
-  clearSession();
+  clearSession("signed-out");
   if (!session) return;
   let token: string | undefined = session.token;
   if (tokenNeedsRefresh(session)) {

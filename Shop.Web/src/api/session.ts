@@ -15,8 +15,9 @@ export interface Session {
 type Listener = () => void;
 const listeners = new Set<Listener>();
 let cached: Session | null | undefined;
-/** The session this tab had was ended by the shop (its token and refresh refused), not by signing out. */
-let refused = false;
+/** How this tab's last session ended: by Sign out here, or by the shop refusing it (expired, revoked). */
+export type SessionEnd = "signed-out" | "refused";
+let ended: SessionEnd | null = null;
 
 function storage(): Storage | null {
   try {
@@ -67,7 +68,7 @@ export function saveSession(response: TokenResponse): Session {
   s?.setItem(USER_KEY, JSON.stringify(session.user));
   s?.setItem(EXPIRES_KEY, String(session.expiresAt));
   cached = session;
-  refused = false;
+  ended = null;
   emit();
   return session;
 }
@@ -80,21 +81,21 @@ export function updateSessionUser(user: User): void {
   emit();
 }
 
-/** Signs this tab out. `refusedByShop`: the shop ended the session (expired, revoked), which the sign-in page says. */
-export function clearSession({ refusedByShop = false } = {}): void {
+/** Signs this tab out. `how`: what the pages make of it (the sign-in page says a refused session has ended). */
+export function clearSession(how: SessionEnd | null = null): void {
   const s = storage();
   s?.removeItem(TOKEN_KEY);
   s?.removeItem(USER_KEY);
   s?.removeItem(EXPIRES_KEY);
   const had = cached !== null;
   cached = null;
-  refused = refusedByShop;
+  ended = how;
   if (had) emit();
 }
 
-/** Whether this tab, signed out now, was signed out by the shop refusing its session (see clearSession). */
-export function sessionRefused(): boolean {
-  return refused;
+/** How this tab, signed out now, came to be (see clearSession); null when not told. */
+export function sessionEnd(): SessionEnd | null {
+  return ended;
 }
 
 export function subscribeSession(listener: Listener): () => void {

@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { endSession } from "../api/client";
-import { getSession, saveSession, sessionRefused, subscribeSession, type Session } from "../api/session";
+import { getSession, saveSession, sessionEnd, subscribeSession, type Session, type SessionEnd } from "../api/session";
 import type { TokenResponse, User } from "../api/types";
 import { clearCart } from "../lib/useCart";
 
@@ -9,8 +9,8 @@ interface AuthValue {
   user: User | null;
   token: string | null;
   isAdmin: boolean;
-  /** Signed out by the shop refusing the session (expired, revoked), not by Sign out: sign-in says so. */
-  sessionRefused: boolean;
+  /** While signed out, how the last session ended: Sign out here, or the shop refusing it (sign-in says so). */
+  sessionEnd: SessionEnd | null;
   signIn: (response: TokenResponse) => void;
   signOut: () => void;
 }
@@ -21,7 +21,7 @@ const serverSnapshot = (): Session | null => null;
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const session = useSyncExternalStore(subscribeSession, getSession, serverSnapshot);
-  const refused = useSyncExternalStore(subscribeSession, sessionRefused, () => false);
+  const end = useSyncExternalStore(subscribeSession, sessionEnd, () => null);
   const queryClient = useQueryClient();
 
   const signIn = useCallback(
@@ -56,11 +56,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       user: session?.user ?? null,
       token: session?.token ?? null,
       isAdmin: session?.user.role === "admin",
-      sessionRefused: refused,
+      sessionEnd: end,
       signIn,
       signOut,
     }),
-    [session, refused, signIn, signOut],
+    [session, end, signIn, signOut],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

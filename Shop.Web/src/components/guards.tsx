@@ -4,14 +4,16 @@ import type { ReturnState } from "../lib/returnPath";
 import { PageHeader, Alert } from "./ui";
 
 /**
- * Routes below need a signed-in user; others are sent to sign in and brought back afterwards. A session the shop ended
- * while the page was open lands here too (this redirect comes before any other), so it carries the reason.
+ * Routes below need a signed-in user; others are sent to sign in and brought back afterwards. A session that ends
+ * while such a page is open lands here too (this redirect comes before any other): one the shop refused says so, and
+ * after Sign out whoever signs in next starts afresh, not on the page the last user left.
  */
 export function RequireAuth() {
-  const { user, sessionRefused } = useAuth();
+  const { user, sessionEnd } = useAuth();
   const location = useLocation();
   if (!user) {
-    const state: ReturnState = { from: location.pathname + location.search, expired: sessionRefused || undefined };
+    const state: ReturnState =
+      sessionEnd === "signed-out" ? {} : { from: location.pathname + location.search, expired: sessionEnd === "refused" || undefined };
     return <Navigate to="/signin" replace state={state} />;
   }
   return <Outlet />;

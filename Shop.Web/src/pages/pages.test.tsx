@@ -590,6 +590,28 @@ describe("pages", () => {
     expect(queryClient.getQueryCache().getAll().filter((q) => q.state.data !== undefined)).toEqual([]);
   });
 
+  it("after Sign out, the next person to sign in starts at the catalogue, not on the page the last one left", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const next = { ...customer, id: 3, name: "Cy", email: "cy@example.com" };
+    serveOrder(() => ({ order: anOrder() }));
+    const orders = fetchMock.getMockImplementation()!;
+    fetchMock.mockImplementation(async (input, init) => {
+      const url = String(input);
+      if (url === "/users/logout") return new Response(null, { status: 204 });
+      if (url === "/users/login") return json(200, { access_token: "t2", token_type: "bearer", expires_in: 3600, user: next });
+      if (url.startsWith("/inventory/")) return json(200, { items: [], total: 0, limit: 12, offset: 0 });
+      return orders(input, init);
+    });
+    renderAt(`/my/orders/${orderId}`);
+    await screen.findByText("No events yet.");
+    fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "cy@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+  });
+
   it("a session that ends because it cannot be refreshed forgets the user's data but keeps the cart for their next sign-in", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
