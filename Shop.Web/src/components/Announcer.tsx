@@ -22,6 +22,14 @@ export function Announcer({ children }: { children: ReactNode }) {
   );
 }
 
+/**
+ * Says `words` in the app's live region: for words a page shows as it arrives (a region of its own, added with its
+ * words, is often not read).
+ */
+export function useAnnounce(): (words: string) => void {
+  return useContext(Announce);
+}
+
 /** A page of results as a screen reader should hear it ("13–24" would be read as "13 24" at default punctuation). */
 export function resultsInWords(page: Paged<unknown>): string {
   const shown = page.items.length;
@@ -38,7 +46,7 @@ export function resultsInWords(page: Paged<unknown>): string {
  * `queryKey`: the query `page` answers.
  */
 export function useAnnounceResults(page: Paged<unknown> | undefined, queryKey: QueryKey, { pageChangesOnly = false } = {}): void {
-  const announce = useContext(Announce);
+  const announce = useAnnounce();
   const words = page ? resultsInWords(page) : null;
   const asked = hashKey(queryKey);
   const heard = useRef<{ words: string; asked: string } | null>(null);

@@ -217,21 +217,25 @@ const tones: Record<Tone, string> = {
 };
 const alertClass = (tone: Tone, className?: string) => cx("rounded-lg border px-4 py-3 text-sm", tones[tone], className);
 
+/** `live={false}`: words said elsewhere (useAnnounce), shown here without being said again. */
 export function Alert({
   children,
   tone = "error",
   className,
   ref,
   tabIndex,
+  live = true,
 }: {
   children: ReactNode;
   tone?: Tone;
   className?: string;
   ref?: Ref<HTMLDivElement>;
   tabIndex?: number;
+  live?: boolean;
 }) {
+  const role = !live ? undefined : tone === "error" ? "alert" : "status";
   return (
-    <div ref={ref} tabIndex={tabIndex} role={tone === "error" ? "alert" : "status"} className={alertClass(tone, className)}>
+    <div ref={ref} tabIndex={tabIndex} role={role} className={alertClass(tone, className)}>
       {children}
     </div>
   );

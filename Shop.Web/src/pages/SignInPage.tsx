@@ -1,11 +1,14 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert, TextField } from "../components/ui";
+import { useAnnounce } from "../components/Announcer";
 import { AuthForm } from "../components/AuthForm";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
+
+const SESSION_ENDED = "Your session has ended. Please sign in again.";
 
 export default function SignInPage() {
   const { user, signIn } = useAuth();
@@ -14,6 +17,11 @@ export default function SignInPage() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const login = useMutation({ mutationFn: api.login, onSuccess: signIn });
+  const announce = useAnnounce();
+  // Said by the app's live region, on the page before this one came: this page's own words come with it.
+  useEffect(() => {
+    if (state.expired) announce(SESSION_ENDED);
+  }, [state.expired, announce]);
 
   if (user) return <Navigate to={safeReturnPath(state.from)} replace />;
 
@@ -26,7 +34,11 @@ export default function SignInPage() {
       onSubmit={() => login.mutate({ email: email.trim(), password })}
       other={{ prompt: "New here?", to: "/register", label: "Create an account", state: { from: state.from } satisfies ReturnState }}
     >
-      {state.expired && !login.error ? <Alert tone="info">Your session has ended. Please sign in again.</Alert> : null}
+      {state.expired && !login.error ? (
+        <Alert tone="info" live={false}>
+          {SESSION_ENDED}
+        </Alert>
+      ) : null}
       <ErrorAlert error={login.error} />
       <TextField label="Email" name="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
       <TextField
