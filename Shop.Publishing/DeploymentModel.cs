@@ -92,7 +92,7 @@ public sealed record ExecProbe(IReadOnlyList<string> Command) : DeployProbe;
 
 public sealed record TcpProbe(int Port) : DeployProbe;
 
-/// <summary>An AppHost parameter; <see cref="Key"/> names it in <c>.env</c> / the Secret / the ConfigMap.</summary>
+/// <summary>An AppHost parameter; <see cref="Key"/> names it in <c>.env</c> / its Secret / the ConfigMap.</summary>
 public sealed record DeployParameter(string Name, string Key, bool Secret)
 {
     /// <summary>The key holding the URI-escaped form of the value (for <c>postgresql://</c> style URIs).</summary>

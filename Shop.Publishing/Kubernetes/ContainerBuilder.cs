@@ -95,7 +95,7 @@ internal static class ContainerBuilder
         });
 
     /// <summary>
-    /// A container's environment: parameters from the Secret or the parameters ConfigMap, composites
+    /// A container's environment: parameters from their own Secrets or the parameters ConfigMap, composites
     /// (connection strings, URIs) as <c>$(VAR)</c> references to them. Literal values go to
     /// <paramref name="plain"/> (the service's own ConfigMap) when given, else inline.
     /// </summary>
@@ -174,7 +174,7 @@ internal static class ContainerBuilder
     {
         Name = name,
         ValueFrom = parameter.Parameter.Secret
-            ? new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KubernetesWriter.SecretName, Key = parameter.Key } }
+            ? new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KubernetesWriter.SecretName(parameter.Parameter), Key = parameter.Key } }
             : new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = KubernetesWriter.ParametersConfigMap, Key = parameter.Key } },
     };
 

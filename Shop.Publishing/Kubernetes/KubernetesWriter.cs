@@ -13,11 +13,12 @@ namespace Shop.Publishing;
 /// HorizontalPodAutoscaler) or a StatefulSet (has volumes), its ClusterIP Service, a NetworkPolicy
 /// admitting only the services that connect to it, a ConfigMap of its plain settings, one per
 /// directory of files it mounts, its steps as init containers and, for the external service, a TLS
-/// Ingress; and a kustomization whose secretGenerator builds the Secret from <c>secrets.env</c>
-/// (generated, git-ignored), so no secret value is in a manifest, and whose configMapGenerator builds the
-/// ConfigMaps the containers read at start (the non-secret parameters, each service's settings) from
-/// <c>.env</c> files beside it. Generated objects get a hash of their content in their name, so a changed
-/// value (an edit of <c>parameters.env</c>, a new publish) renames them and rolls every pod that reads them.
+/// Ingress; and a kustomization whose secretGenerator builds one Secret per secret parameter from its own
+/// <c>secrets/&lt;name&gt;.env</c> (generated, git-ignored), so no secret value is in a manifest, and whose
+/// configMapGenerator builds the ConfigMaps the containers read at start (the non-secret parameters, each
+/// service's settings) from <c>.env</c> files beside it. Generated objects get a hash of their content in their
+/// name, so a changed value (an edit of <c>parameters.env</c> or of one secret's file, a new publish) renames
+/// them and rolls the pods that read them, and only those: a pod references only the Secrets it reads.
 /// </summary>
 public static class KubernetesWriter
 {
@@ -26,9 +27,11 @@ public static class KubernetesWriter
     public const string ParametersEnvFile = "parameters.env";
     /// <summary>Where earlier versions kept the non-secret parameters (a plain ConfigMap): read once, then removed.</summary>
     public const string LegacyParametersFile = "parameters.yaml";
-    public const string SecretsEnvFile = "secrets.env";
+    /// <summary>The secret parameters' values, one <c>&lt;name&gt;.env</c> per Secret (<see cref="SecretFile"/>).</summary>
+    public const string SecretsDirectory = "secrets";
+    /// <summary>Where earlier versions kept every secret (one Secret, <c>shop-secrets</c>): read once, then removed.</summary>
+    public const string LegacySecretsFile = "secrets.env";
     public const string SecretsExampleFile = "secrets.env.example";
-    public const string SecretName = "shop-secrets";
     public const string ParametersConfigMap = "shop-parameters";
     public const string NameLabel = "app.kubernetes.io/name";
     public const string PartOfLabel = "app.kubernetes.io/part-of";
@@ -43,13 +46,14 @@ public static class KubernetesWriter
             "The Shop's namespace: pods must meet Pod Security \"restricted\"; no pod accepts connections unless a NetworkPolicy allows them.",
             SerializeAll([Namespace(options), NetworkPolicyBuilder.DefaultDeny(options)]));
 
-        var secretKeys = new List<string>();
+        // A secret parameter's keys (its value, and the URI-escaped form where a URI uses it) make its Secret.
+        var secrets = new Dictionary<DeployParameter, List<string>>();
         var parameterData = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in UsedKeys(model))
         {
-            if (IsSecretKey(model, key))
+            if (model.Parameters.FirstOrDefault(p => p.Secret && (p.Key == key || p.UriKey == key)) is { } secret)
             {
-                secretKeys.Add(key);
+                (secrets.TryGetValue(secret, out var keys) ? keys : secrets[secret] = []).Add(key);
             }
             else
             {
@@ -72,28 +76,64 @@ public static class KubernetesWriter
                 SerializeAll(ServiceObjects(plan)));
         }
 
-        WriteSecretFile(Path.Combine(outputDirectory, SecretsEnvFile),
-            string.Concat(secretKeys.Select(k => $"{k}={values[k]}\n")));
+        var secretGenerators = WriteSecrets(outputDirectory, secrets, values);
         File.WriteAllText(Path.Combine(outputDirectory, SecretsExampleFile),
-            "# Keys of secrets.env (the values of the Secret shop-secrets). secrets.env is generated and git-ignored.\n" +
-            string.Concat(secretKeys.Select(k => $"{k}=\n")));
-        WriteGitIgnore(outputDirectory, SecretsEnvFile);
+            $"# The Secrets kustomize generates, one per secret parameter, each from its own file {SecretsDirectory}/<name>.env\n" +
+            "# (generated, git-ignored): a new value renames only its Secret, and rolls only the pods that read it.\n" +
+            string.Concat(secrets.Select(s => $"# Secret {SecretName(s.Key)}: {SecretFile(s.Key)}\n" + string.Concat(s.Value.Select(k => $"{k}=\n")))));
+        WriteGitIgnore(outputDirectory, SecretsDirectory + "/");
 
         var kustomization = new Kustomization
         {
             Namespace = options.Namespace,
             Resources = files,
             ConfigMapGenerator = configMaps,
-            SecretGenerator = [new KustomizeGenerator(SecretName, [SecretsEnvFile])],
-            Replacements = [.. secretKeys.Select(Kustomization.RequiredSecretKey)],
+            SecretGenerator = secretGenerators,
+            Replacements = [.. secrets.SelectMany(s => s.Value.Select(key => Kustomization.RequiredSecretKey(SecretName(s.Key), key)))],
+            // On every object the output makes: apply -k --prune -l selects by it (docs/deploy.md).
             Labels = [new KustomizeLabels(new Dictionary<string, string> { [PartOfLabel] = "shop" })],
         };
         WriteFile(Path.Combine(outputDirectory, KustomizationFile),
-            "kubectl apply -k <this directory>\n" +
-            "# replacements: one per key of secrets.env. Each fails the build with \"fieldPath `data.<KEY>` is missing\"\n" +
-            "# when secrets.env lacks that key; their target kind matches no object, so no value is copied anywhere.\n" +
-            "# Using your own secret store instead? Delete secretGenerator and replacements, and create shop-secrets there.",
+            $"kubectl apply -k <this directory> --prune -l {PartOfLabel}=shop --prune-allowlist=core/v1/ConfigMap --prune-allowlist=core/v1/Secret\n" +
+            "# (--prune deletes the ConfigMaps and Secrets of earlier hash names; docs/deploy.md.)\n" +
+            "# replacements: one per key of a Secret. Each fails the build with \"fieldPath `data.<KEY>` is missing\"\n" +
+            $"# when the Secret's file in {SecretsDirectory}/ lacks that key; their target kind matches no object, so no value is copied anywhere.\n" +
+            "# Using your own secret store instead? Delete secretGenerator and replacements, and create the Secrets of secrets.env.example there.",
             Serialize(kustomization));
+    }
+
+    /// <summary>The Secret of a secret parameter: named after it (kustomize adds the hash of its content).</summary>
+    public static string SecretName(DeployParameter parameter) => parameter.Name.ToLowerInvariant();
+
+    /// <summary>The file, relative to the output directory, that the Secret of a secret parameter is generated from.</summary>
+    public static string SecretFile(DeployParameter parameter) => $"{SecretsDirectory}/{SecretName(parameter)}.env";
+
+    /// <summary>
+    /// Each secret parameter's file (owner-only, in an owner-only directory) and its generator. The files of parameters
+    /// the model no longer has, and an earlier version's single <see cref="LegacySecretsFile"/>, were read back
+    /// (<see cref="ReadValues"/>) and are removed.
+    /// </summary>
+    private static List<KustomizeGenerator> WriteSecrets(string outputDirectory, Dictionary<DeployParameter, List<string>> secrets, IReadOnlyDictionary<string, string> values)
+    {
+        var directory = Path.Combine(outputDirectory, SecretsDirectory);
+        Directory.CreateDirectory(directory);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var generators = new List<KustomizeGenerator>();
+        foreach (var (parameter, keys) in secrets)
+        {
+            WriteSecretFile(Path.Combine(outputDirectory, SecretFile(parameter)), EnvironmentText(keys.Select(k => KeyValuePair.Create(k, values[k]))));
+            generators.Add(Generator(SecretName(parameter), SecretFile(parameter)));
+        }
+        var written = secrets.Keys.Select(p => Path.GetFullPath(Path.Combine(outputDirectory, SecretFile(p)))).ToHashSet();
+        foreach (var stale in Directory.GetFiles(directory, "*.env").Where(f => !written.Contains(Path.GetFullPath(f))))
+        {
+            File.Delete(stale);
+        }
+        File.Delete(Path.Combine(outputDirectory, LegacySecretsFile));
+        return generators;
     }
 
     /// <summary>
@@ -114,9 +154,15 @@ public static class KubernetesWriter
                 }
             }
         }
-        foreach (var (key, value) in EnvFile.Read(Path.Combine(outputDirectory, SecretsEnvFile)))
+        // An earlier version's single secrets.env first, then each Secret's own file over it.
+        var secretsDirectory = Path.Combine(outputDirectory, SecretsDirectory);
+        var secretFiles = Directory.Exists(secretsDirectory) ? Directory.GetFiles(secretsDirectory, "*.env").Order(StringComparer.Ordinal) : Enumerable.Empty<string>();
+        foreach (var file in secretFiles.Prepend(Path.Combine(outputDirectory, LegacySecretsFile)))
         {
-            values[key] = value;
+            foreach (var (key, value) in EnvFile.Read(file))
+            {
+                values[key] = value;
+            }
         }
         return values;
     }
@@ -127,13 +173,16 @@ public static class KubernetesWriter
     /// </summary>
     private static KustomizeGenerator WriteEnvironment(string outputDirectory, string name, string file, IReadOnlyDictionary<string, string> data)
     {
-        File.WriteAllText(Path.Combine(outputDirectory, file), string.Concat(data.Select(kv => $"{kv.Key}={EnvFile.KustomizeValue(kv.Value)}\n")));
-        // The name label every other object of the Shop carries (part-of comes from the kustomization's labels).
-        return new KustomizeGenerator(name, [file], new KustomizeGeneratorOptions(new Dictionary<string, string> { [NameLabel] = name }));
+        File.WriteAllText(Path.Combine(outputDirectory, file), EnvironmentText(data));
+        return Generator(name, file);
     }
 
-    private static bool IsSecretKey(DeploymentModel model, string key) =>
-        model.Parameters.Any(p => p.Secret && (p.Key == key || p.UriKey == key));
+    private static string EnvironmentText(IEnumerable<KeyValuePair<string, string>> data) =>
+        string.Concat(data.Select(kv => $"{kv.Key}={EnvFile.KustomizeValue(kv.Value)}\n"));
+
+    /// <summary>A generator with the name label every other object of the Shop carries (part-of comes from the kustomization's labels).</summary>
+    private static KustomizeGenerator Generator(string name, string file) =>
+        new(name, [file], new KustomizeGeneratorOptions(new Dictionary<string, string> { [NameLabel] = name }));
 
     /// <summary>
     /// One service's objects, in this order: a ConfigMap per directory of files (its settings are a

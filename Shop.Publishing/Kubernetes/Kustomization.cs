@@ -13,11 +13,11 @@ internal sealed record Kustomization
     public required IReadOnlyList<KustomizeLabels> Labels { get; init; }
 
     /// <summary>
-    /// A replacement that reads <c>data.KEY</c> of the generated Secret, which fails the build when
-    /// secrets.env lacks the key; its target kind matches no object, so no value is copied anywhere.
+    /// A replacement that reads <c>data.KEY</c> of a generated Secret, which fails the build when the
+    /// Secret's file lacks the key; its target kind matches no object, so no value is copied anywhere.
     /// </summary>
-    public static KustomizeReplacement RequiredSecretKey(string key) => new(
-        new KustomizeSource("Secret", KubernetesWriter.SecretName, $"data.{key}"),
+    public static KustomizeReplacement RequiredSecretKey(string secret, string key) => new(
+        new KustomizeSource("Secret", secret, $"data.{key}"),
         [new KustomizeTarget(new KustomizeSelect("ShopRequiredSecretKey"), [$"data.{key}"])]);
 }
 

@@ -49,7 +49,7 @@ internal sealed class ServicePlan
     /// <summary>Literal settings: the data of the generated ConfigMap <see cref="EnvironmentConfigMap"/>, read by the container with <c>envFrom</c>.</summary>
     public Dictionary<string, string> PlainEnvironment { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Variables from parameters (the Secret, the parameters ConfigMap) and composites of them.</summary>
+    /// <summary>Variables from parameters (their Secrets, the parameters ConfigMap) and composites of them.</summary>
     public List<V1EnvVar> Environment { get; }
 
     public string EnvironmentConfigMap => $"{Service.Name}-env";

@@ -71,7 +71,8 @@ public sealed class AddedResourceTests : IDisposable
         Assert.Contains(container.Env, e => e.Name == "ConnectionStrings__cache" && e.Value == "cache:6379,password=$(PARAM_CACHE_PASSWORD)");
         Assert.Equal("mailer", Assert.Single(objects.OfType<V1Service>()).Metadata.Name);
         Assert.Contains("mailer.yaml", File.ReadAllText(Path.Combine(k8s, "kustomization.yaml")));
-        Assert.Contains("MAILER_API_KEY=", File.ReadAllText(Path.Combine(k8s, "secrets.env")));
+        Assert.Contains(container.Env, e => e.Name == "MAILER_API_KEY" && e.ValueFrom.SecretKeyRef.Name == "mailer-api-key");
+        Assert.StartsWith("MAILER_API_KEY=", File.ReadAllText(Path.Combine(k8s, "secrets", "mailer-api-key.env")));
     }
 
     public void Dispose()

@@ -25,10 +25,11 @@ public sealed class AspireCliPublishTests : IDisposable
             PublishOutput.RunAsync(script, ["publish", "compose", Path.Combine(shop, "compose")], noBuild),
             PublishOutput.RunAsync(script, ["publish", "k8s", Path.Combine(shop, "k8s")], noBuild));
 
-        foreach (var (folder, valuesFile) in (ValueTuple<string, string>[])[("compose", ".env"), ("k8s", "secrets.env")])
+        var secretFiles = Directory.GetFiles(Path.Combine(shop, "k8s", "secrets")).Select(f => Path.Combine("k8s", "secrets", Path.GetFileName(f)));
+        foreach (var valuesFile in secretFiles.Prepend(Path.Combine("compose", ".env")))
         {
-            Directory.CreateDirectory(Path.Combine(cli, folder));
-            File.Copy(Path.Combine(shop, folder, valuesFile), Path.Combine(cli, folder, valuesFile));
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(cli, valuesFile))!);
+            File.Copy(Path.Combine(shop, valuesFile), Path.Combine(cli, valuesFile));
         }
         // `dotnet aspire` is the local tool (dotnet-tools.json); the CLI has no configuration option, MSBuild reads it from the environment.
         await PublishOutput.RunAsync("dotnet", ["aspire", "publish", "-o", cli, "--non-interactive", "--nologo", "--no-build"],

@@ -347,16 +347,16 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
     }
 
     [Fact]
-    public void Secret_values_are_only_in_the_generated_secret()
+    public void Secret_values_are_only_in_the_generated_secrets()
     {
-        var secrets = PublishOutput.LoadEnvFile(Path.Combine(output.KubernetesDirectory, "secrets.env"));
+        var secrets = PublishOutput.SecretValues(output.KubernetesDirectory);
         var documents = Regex.Split(output.Rendered(output.KubernetesDirectory), "^---\n", RegexOptions.Multiline);
-        var secret = Assert.Single(documents, d => Regex.IsMatch(d, "^kind: Secret$", RegexOptions.Multiline));
-        Assert.Matches("(?m)^  name: shop-secrets-[a-z0-9]+$", secret);
-        var generated = Assert.Single(Objects().OfType<V1Secret>());
-        Assert.Equal(secrets.Keys.Order(), generated.Data.Keys.Order());
+        var secretDocuments = documents.Where(d => Regex.IsMatch(d, "^kind: Secret$", RegexOptions.Multiline)).ToList();
+        var generated = Objects().OfType<V1Secret>().ToList();
+        Assert.All(generated, s => Assert.Matches("^[a-z0-9-]+-[a-z0-9]{10}$", s.Metadata.Name)); // kustomize's hash
+        Assert.Equal(secrets.Keys.Order(), generated.SelectMany(s => s.Data.Keys).Order());
 
-        var everythingElse = string.Join('\n', documents.Where(d => d != secret));
+        var everythingElse = string.Join('\n', documents.Except(secretDocuments));
         foreach (var (key, value) in secrets.Where(kv => kv.Value.Length >= 8))
         {
             Assert.False(everythingElse.Contains(value, StringComparison.Ordinal), $"{key}'s value is in a rendered object");
@@ -364,24 +364,48 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         }
     }
 
+    /// <summary>
+    /// Kubelet fetches every Secret a pod references, whole, and a node may read the Secrets of the pods it runs: a pod
+    /// references only Secrets whose values it reads (Inventory's holds neither the Users database's passwords nor the
+    /// JWT signing key). A key and its URI-escaped form (<c>_URI</c>) are one value.
+    /// </summary>
+    [Fact]
+    public void Each_pod_references_only_secrets_whose_values_it_reads()
+    {
+        var secrets = Objects().OfType<V1Secret>().ToDictionary(s => s.Metadata.Name);
+        foreach (var (name, template) in Workloads())
+        {
+            var read = AllContainers(template.Spec).SelectMany(c => c.Env ?? [])
+                .Select(e => e.ValueFrom?.SecretKeyRef?.Key).OfType<string>().Select(Value).ToHashSet();
+            foreach (var secret in PublishOutput.SecretNames(template.Spec))
+            {
+                var unused = secrets[secret].Data.Keys.Where(k => !read.Contains(Value(k))).Order().ToList();
+                Assert.True(unused.Count == 0, $"{name}: its pod can read {string.Join(", ", unused)} from the Secret {secret} without using them");
+            }
+        }
+
+        static string Value(string key) => key.EndsWith("_URI", StringComparison.Ordinal) ? key[..^"_URI".Length] : key;
+    }
+
     [Fact]
     public void A_missing_secret_key_fails_the_build_naming_the_key()
     {
         var copy = output.CopyOf(output.KubernetesDirectory);
-        var secretsFile = Path.Combine(copy, "secrets.env");
-        var keys = PublishOutput.LoadEnvFile(secretsFile).Keys.ToList();
-        Assert.Equal(PublishOutput.LoadEnvFile(Path.Combine(copy, "secrets.env.example")).Keys.Order(), keys.Order());
-        foreach (var missing in (string[])["ADMIN_PASSWORD", "USERS_DB_APP_PASSWORD", "REDIS_PASSWORD_URI"])
+        Assert.Equal(PublishOutput.LoadEnvFile(Path.Combine(copy, "secrets.env.example")).Keys.Order(), PublishOutput.SecretValues(copy).Keys.Order());
+        foreach (var (missing, file) in (ValueTuple<string, string>[])[("ADMIN_PASSWORD", "admin-password"), ("USERS_DB_APP_PASSWORD", "users-db-app-password"), ("REDIS_PASSWORD_URI", "redis-password")])
         {
-            File.WriteAllLines(secretsFile, File.ReadAllLines(Path.Combine(output.KubernetesDirectory, "secrets.env")).Where(l => !l.StartsWith(missing + "=", StringComparison.Ordinal)));
+            var secretFile = Path.Combine(copy, "secrets", file + ".env");
+            var lines = File.ReadAllLines(secretFile);
+            File.WriteAllLines(secretFile, lines.Where(l => !l.StartsWith(missing + "=", StringComparison.Ordinal)));
             var (exitCode, _, error) = PublishOutput.Kustomize(copy);
             Assert.NotEqual(0, exitCode);
             Assert.Contains($"data.{missing}`", error);
+            File.WriteAllLines(secretFile, lines);
         }
 
-        File.Delete(secretsFile);
+        File.Delete(Path.Combine(copy, "secrets", "jwt-signing-key.env"));
         var (noFileExit, _, noFileError) = PublishOutput.Kustomize(copy);
         Assert.NotEqual(0, noFileExit);
-        Assert.Contains("secrets.env", noFileError);
+        Assert.Contains("secrets/jwt-signing-key.env", noFileError);
     }
 }

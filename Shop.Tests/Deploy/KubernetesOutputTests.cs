@@ -32,17 +32,21 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     /// The ConfigMaps the kustomization generates from env files, under the names the manifests refer to them by
     /// (kustomize adds a hash of the content to the name and to every reference; KubernetesValidationTests renders it).
     /// </summary>
-    private static IEnumerable<V1ConfigMap> GeneratedConfigMaps(string directory)
-    {
-        var kustomization = PublishOutput.LoadMap(Path.Combine(directory, "kustomization.yaml"));
-        return ((List<object>)kustomization["configMapGenerator"])
+    private static IEnumerable<V1ConfigMap> GeneratedConfigMaps(string directory) =>
+        Generated(directory, "configMapGenerator").Select(g => new V1ConfigMap
+        {
+            Metadata = new V1ObjectMeta { Name = g.Name, NamespaceProperty = (string)PublishOutput.LoadMap(Path.Combine(directory, "kustomization.yaml"))["namespace"] },
+            Data = g.Data,
+        });
+
+    /// <summary>Each Secret the kustomization generates: its name (before kustomize's hash), and its keys and values from its files.</summary>
+    private Dictionary<string, Dictionary<string, string>> GeneratedSecrets() =>
+        Generated(output.KubernetesDirectory, "secretGenerator").ToDictionary(g => g.Name, g => g.Data);
+
+    private static IEnumerable<(string Name, Dictionary<string, string> Data)> Generated(string directory, string generator) =>
+        ((List<object>)PublishOutput.LoadMap(Path.Combine(directory, "kustomization.yaml"))[generator])
             .Cast<Dictionary<object, object>>()
-            .Select(g => new V1ConfigMap
-            {
-                Metadata = new V1ObjectMeta { Name = (string)g["name"], NamespaceProperty = (string)kustomization["namespace"] },
-                Data = ((List<object>)g["envs"]).Cast<string>().SelectMany(f => PublishOutput.LoadEnvFile(Path.Combine(directory, f))).ToDictionary(),
-            });
-    }
+            .Select(g => ((string)g["name"], ((List<object>)g["envs"]).Cast<string>().SelectMany(f => PublishOutput.LoadEnvFile(Path.Combine(directory, f))).ToDictionary()));
 
     private IEnumerable<(string Name, V1PodTemplateSpec Template, V1LabelSelector Selector)> Workloads() => Workloads(Objects());
 
@@ -302,7 +306,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     [Fact]
     public void Every_environment_reference_resolves_to_a_secret_configmap_or_earlier_variable()
     {
-        var secrets = PublishOutput.LoadEnvFile(K8s("secrets.env"));
+        var secrets = GeneratedSecrets();
         var configMaps = Objects().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name, c => c.Data ?? new Dictionary<string, string>());
         var services = Objects().OfType<V1Service>().ToDictionary(s => s.Metadata.Name, s => s.Spec.Ports.Select(p => p.Port).ToHashSet());
         var addresses = 0;
@@ -321,8 +325,8 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
                 {
                     if (env.ValueFrom?.SecretKeyRef is { } secretRef)
                     {
-                        Assert.Equal("shop-secrets", secretRef.Name);
-                        Assert.True(secrets.ContainsKey(secretRef.Key), $"{name}: secret key {secretRef.Key} not in secrets.env");
+                        Assert.True(secrets.TryGetValue(secretRef.Name, out var secret) && secret.ContainsKey(secretRef.Key),
+                            $"{name}: secret key {secretRef.Key} not in a generated Secret {secretRef.Name}");
                     }
                     else if (env.ValueFrom?.ConfigMapKeyRef is { } mapRef)
                     {
@@ -351,15 +355,15 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     }
 
     [Fact]
-    public void Secrets_stay_in_the_git_ignored_secrets_file()
+    public void Secrets_stay_in_the_git_ignored_secrets_files()
     {
-        var secrets = PublishOutput.LoadEnvFile(K8s("secrets.env"));
+        var secrets = PublishOutput.SecretValues(output.KubernetesDirectory);
         foreach (var (parameter, secret) in _manifest.Parameters)
         {
             var key = AppHostManifest.Key(parameter);
             if (secret)
             {
-                Assert.False(string.IsNullOrEmpty(secrets.GetValueOrDefault(key)), $"{key} missing from secrets.env");
+                Assert.False(string.IsNullOrEmpty(secrets.GetValueOrDefault(key)), $"{key} missing from secrets/");
             }
             else
             {
@@ -369,13 +373,15 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         var manifests = string.Join('\n', Directory.GetFiles(output.KubernetesDirectory, "*.yaml").Select(File.ReadAllText));
         Assert.All(secrets.Values.Where(v => v.Length >= 8), v => Assert.DoesNotContain(v, manifests));
         Assert.Empty(Objects().OfType<V1Secret>());
-        Assert.Contains("secrets.env", File.ReadAllLines(K8s(".gitignore")));
-        Assert.All(PublishOutput.LoadEnvFile(K8s("secrets.env.example")).Values, v => Assert.Equal("", v));
+        Assert.Contains("secrets/", File.ReadAllLines(K8s(".gitignore")));
+        var example = PublishOutput.LoadEnvFile(K8s("secrets.env.example"));
+        Assert.Equal(secrets.Keys.Order(), example.Keys.Order());
+        Assert.All(example.Values, v => Assert.Equal("", v));
     }
 
     /// <summary>
     /// docs/deploy.md: a non-secret parameter is edited in the output, and publishing again keeps the value
-    /// already there (as it keeps secrets.env's), rather than putting the default back. The ConfigMap it is in
+    /// already there (as it keeps the secrets'), rather than putting the default back. The ConfigMap it is in
     /// is generated by kustomize, its name a hash of its content: the edit renames it in every pod that reads
     /// it, so <c>kubectl apply -k</c> rolls them (a ConfigMap changed in place reaches no running process).
     /// </summary>
@@ -406,17 +412,42 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
                 .ToDictionary(d => d.Name, d => d.Reference!);
     }
 
+    /// <summary>
+    /// docs/deploy.md, rotating a password: publishing again with one new value (every other one read back from the
+    /// output) renames only the Secrets that hold it, so <c>kubectl apply -k</c> rolls the workloads that read it
+    /// (Orders' application role: the orders pods and their database server's, whose roles script reads it) and no other.
+    /// </summary>
     [Fact]
-    public void Kustomization_lists_every_manifest_and_generates_the_secret()
+    public async Task Rotating_one_password_rolls_only_the_workloads_that_read_it()
+    {
+        var directory = output.CopyOf(output.KubernetesDirectory);
+        await PublishOutput.RunAppHostAsync("--operation", "publish", "--step", "publish-k8s", "--output-path", directory,
+            $"--Parameters:orders-db-app-password={Guid.NewGuid():N}");
+
+        var before = SecretReferences(output.Rendered(output.KubernetesDirectory));
+        var after = SecretReferences(output.Rendered(directory));
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        Assert.Equal(["orders", "orders-db"], after.Where(w => !w.Value.SetEquals(before[w.Key])).Select(w => w.Key).Order());
+
+        // Each workload's names of the Secrets its pod reads, in the rendered output (hash-named).
+        static Dictionary<string, HashSet<string>> SecretReferences(string rendered) =>
+            Workloads([.. KubernetesYaml.LoadAllFromString(rendered).Cast<IKubernetesObject>()])
+                .ToDictionary(w => w.Name, w => PublishOutput.SecretNames(w.Template.Spec).ToHashSet());
+    }
+
+    /// <summary>One Secret per secret parameter of the AppHost, named after it, from its own file in secrets/.</summary>
+    [Fact]
+    public void Kustomization_lists_every_manifest_and_generates_a_secret_per_secret_parameter()
     {
         var kustomization = PublishOutput.LoadMap(K8s("kustomization.yaml"));
         Assert.Equal("shop", kustomization["namespace"]);
         var resources = ((List<object>)kustomization["resources"]).Cast<string>().ToList();
         var files = Directory.GetFiles(output.KubernetesDirectory, "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml");
         Assert.Equal(files.Order(), resources.Order());
-        var generator = (Dictionary<object, object>)Assert.Single((List<object>)kustomization["secretGenerator"]);
-        Assert.Equal("shop-secrets", generator["name"]);
-        Assert.Equal(["secrets.env"], ((List<object>)generator["envs"]).Cast<string>());
+        var generators = ((List<object>)kustomization["secretGenerator"]).Cast<Dictionary<object, object>>().ToList();
+        Assert.Equal(_manifest.Parameters.Where(p => p.Secret).Select(p => p.Name).Order(), generators.Select(g => (string)g["name"]).Order());
+        Assert.All(generators, g => Assert.Equal([$"secrets/{g["name"]}.env"], ((List<object>)g["envs"]).Cast<string>()));
+        Assert.Equal(Directory.GetFiles(K8s("secrets")).Select(Path.GetFileName).Order(), generators.Select(g => $"{g["name"]}.env").Order());
     }
 
     /// <summary>

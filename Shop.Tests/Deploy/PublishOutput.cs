@@ -1,5 +1,6 @@
 using Xunit;
 using System.Diagnostics;
+using k8s.Models;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
 
@@ -178,6 +179,21 @@ public sealed class PublishOutput : IAsyncLifetime
 
     public static Dictionary<string, object> LoadMap(string path) =>
         new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(File.ReadAllText(path));
+
+    /// <summary>
+    /// The Secrets a pod's containers read (environment and volumes; not its image pull Secrets, which kubelet
+    /// reads itself): kubelet fetches each of them whole for the pod, and a new name rolls the pod.
+    /// </summary>
+    public static IEnumerable<string> SecretNames(V1PodSpec pod) =>
+        pod.Containers.Concat(pod.InitContainers ?? [])
+            .SelectMany(c => (c.Env ?? []).Select(e => e.ValueFrom?.SecretKeyRef?.Name).Concat((c.EnvFrom ?? []).Select(e => e.SecretRef?.Name)))
+            .Concat((pod.Volumes ?? []).Select(v => v.Secret?.SecretName))
+            .OfType<string>()
+            .Distinct();
+
+    /// <summary>Every secret value of a Kubernetes output: its Secrets' files (<c>secrets/&lt;name&gt;.env</c>), read together.</summary>
+    public static Dictionary<string, string> SecretValues(string directory) =>
+        Directory.GetFiles(Path.Combine(directory, "secrets"), "*.env").SelectMany(LoadEnvFile).ToDictionary();
 
     public static Dictionary<string, string> LoadEnvFile(string path) =>
         File.ReadAllLines(path)

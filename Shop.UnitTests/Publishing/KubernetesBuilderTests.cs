@@ -131,29 +131,61 @@ public sealed class KubernetesBuilderTests
         var data = plan.PlainEnvironment.Concat(objects.OfType<V1ConfigMap>().SelectMany(c => c.Data)).ToList();
         Assert.Equal(["Logging__LogLevel__Default"], data.Select(d => d.Key));
         var env = objects.OfType<V1Deployment>().Single().Spec.Template.Spec.Containers.Single().Env.ToDictionary(e => e.Name);
-        Assert.Equal((KubernetesWriter.SecretName, "DB_PASSWORD"), (env["Jwt__SigningKey"].ValueFrom.SecretKeyRef.Name, env["Jwt__SigningKey"].ValueFrom.SecretKeyRef.Key));
-        Assert.Equal(KubernetesWriter.SecretName, env["PARAM_DB_PASSWORD"].ValueFrom.SecretKeyRef.Name);
+        // The parameter's own Secret (named after it; kustomize adds the hash).
+        Assert.Equal(("db-password", "DB_PASSWORD"), (env["Jwt__SigningKey"].ValueFrom.SecretKeyRef.Name, env["Jwt__SigningKey"].ValueFrom.SecretKeyRef.Key));
+        Assert.Equal("db-password", env["PARAM_DB_PASSWORD"].ValueFrom.SecretKeyRef.Name);
         Assert.Equal("Host=db;Password=$(PARAM_DB_PASSWORD)", env["ConnectionStrings__db"].Value);
         Assert.Equal(KubernetesWriter.ParametersConfigMap, env["Admin__Email"].ValueFrom.ConfigMapKeyRef.Name);
     }
 
+    /// <summary>
+    /// Each secret parameter is a Secret of its own, generated from its own git-ignored file (its key, and its URI-escaped
+    /// form when a URI uses it): a new value renames only that Secret, so only the pods that read it roll.
+    /// </summary>
     [Fact]
-    public void Secret_values_are_written_only_to_the_git_ignored_secrets_env()
+    public void Secret_values_are_written_only_to_their_own_git_ignored_file_each_generating_its_secret()
     {
         InOutputDirectory(directory =>
         {
-            var users = Project("users", ports: [Http(8080)], environment: [new("ConnectionStrings__db", ConnectionString), new("Admin__Email", Parameter(Plain))]);
+            var uri = new DeployValue([new LiteralSegment("redis://:"), new ParameterSegment(Secret, UriEncoded: true), new LiteralSegment("@redis:6379")]);
+            var users = Project("users", ports: [Http(8080)], environment: [new("ConnectionStrings__db", ConnectionString), new("Cache", uri), new("Admin__Email", Parameter(Plain))]);
             var values = new Dictionary<string, string>
             {
-                ["DB_PASSWORD"] = "s3cret-value", ["DB_PASSWORD_URI"] = "s3cret-value",
+                ["DB_PASSWORD"] = "s3cret-value", ["DB_PASSWORD_URI"] = "s3cret-value%21",
                 ["ADMIN_EMAIL"] = "admin@example.com", ["ADMIN_EMAIL_URI"] = "admin%40example.com",
             };
 
             KubernetesWriter.Write(Model(users), values, Options, directory.FullName);
 
-            var holders = directory.EnumerateFiles().Where(f => File.ReadAllText(f.FullName).Contains("s3cret-value")).Select(f => f.Name);
-            Assert.Equal([KubernetesWriter.SecretsEnvFile], holders);
+            var holders = directory.EnumerateFiles("*", SearchOption.AllDirectories).Where(f => File.ReadAllText(f.FullName).Contains("s3cret-value"))
+                .Select(f => Path.GetRelativePath(directory.FullName, f.FullName));
+            Assert.Equal(["secrets/db-password.env"], holders);
+            Assert.Equal("DB_PASSWORD=s3cret-value\nDB_PASSWORD_URI=s3cret-value%21\n", File.ReadAllText(Path.Combine(directory.FullName, "secrets", "db-password.env")));
+            Assert.Contains("secretGenerator:\n- name: db-password\n  envs:\n  - secrets/db-password.env\n", File.ReadAllText(Path.Combine(directory.FullName, KubernetesWriter.KustomizationFile)));
+            Assert.Contains("secrets/", File.ReadAllLines(Path.Combine(directory.FullName, ".gitignore")));
             Assert.Equal("ADMIN_EMAIL=admin@example.com\n", File.ReadAllText(Path.Combine(directory.FullName, KubernetesWriter.ParametersEnvFile)));
+            Assert.Equal(values.Where(v => v.Key != "ADMIN_EMAIL_URI").OrderBy(v => v.Key), KubernetesWriter.ReadValues(directory.FullName).OrderBy(v => v.Key));
+        });
+    }
+
+    /// <summary>
+    /// An output of an earlier version kept every secret in one <c>secrets.env</c> (one Secret, <c>shop-secrets</c>): its
+    /// values are read back once, written to each Secret's own file, and the file goes.
+    /// </summary>
+    [Fact]
+    public void The_secrets_of_an_earlier_outputs_single_secrets_env_are_read_back_once()
+    {
+        InOutputDirectory(directory =>
+        {
+            var legacy = Path.Combine(directory.FullName, "secrets.env");
+            File.WriteAllText(legacy, "DB_PASSWORD=kept\n");
+            var values = KubernetesWriter.ReadValues(directory.FullName);
+            Assert.Equal("kept", values["DB_PASSWORD"]);
+
+            KubernetesWriter.Write(Model(), new Dictionary<string, string> { ["DB_PASSWORD"] = values["DB_PASSWORD"], ["ADMIN_EMAIL"] = "a@b" }, Options, directory.FullName);
+
+            Assert.False(File.Exists(legacy), "secrets.env of the earlier layout is still there");
+            Assert.Equal(new Dictionary<string, string> { ["ADMIN_EMAIL"] = "a@b", ["DB_PASSWORD"] = "kept" }, KubernetesWriter.ReadValues(directory.FullName));
         });
     }
 
@@ -189,7 +221,7 @@ public sealed class KubernetesBuilderTests
         {
             File.WriteAllText(Path.Combine(directory.FullName, KubernetesWriter.LegacyParametersFile),
                 "# Non-secret AppHost parameters.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-parameters\ndata:\n  TRACE_SAMPLE_RATIO: \"0.25\"\n");
-            File.WriteAllText(Path.Combine(directory.FullName, KubernetesWriter.SecretsEnvFile), "DB_PASSWORD=kept\n");
+            File.WriteAllText(Path.Combine(directory.FullName, KubernetesWriter.LegacySecretsFile), "DB_PASSWORD=kept\n");
 
             Assert.Equal(new Dictionary<string, string> { ["TRACE_SAMPLE_RATIO"] = "0.25", ["DB_PASSWORD"] = "kept" }, KubernetesWriter.ReadValues(directory.FullName));
 
