@@ -387,6 +387,28 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         static string Value(string key) => key.EndsWith("_URI", StringComparison.Ordinal) ? key[..^"_URI".Length] : key;
     }
 
+    /// <summary>
+    /// docs/deploy.md, pruning: <c>kubectl apply -k DIR --prune -l app.kubernetes.io/part-of=shop</c> applies only the
+    /// objects with that label and deletes the ones it applied before that are no longer in the output (the
+    /// ConfigMaps and Secrets of old hash names): every object the output makes must carry it, or it is never applied.
+    /// Not in a workload's selector, which the API server refuses to change on an existing Deployment or StatefulSet
+    /// (kustomize's commonLabels would put it there).
+    /// </summary>
+    [Fact]
+    public void Every_object_carries_the_label_apply_prunes_by()
+    {
+        var selector = $"{KubernetesWriter.PartOfLabel}=shop";
+        foreach (var directory in (string[])[output.KubernetesDirectory, output.KubernetesOptionsDirectory])
+        {
+            Assert.All(Objects(directory).Cast<IKubernetesObject<V1ObjectMeta>>(), o =>
+                Assert.True(o.Metadata.Labels?.TryGetValue(KubernetesWriter.PartOfLabel, out var partOf) == true && partOf == "shop", $"{o.Kind} {o.Metadata.Name} lacks the label {selector}"));
+        }
+        var selectors = Objects().OfType<V1Deployment>().Select(d => d.Spec.Selector).Concat(Objects().OfType<V1StatefulSet>().Select(s => s.Spec.Selector));
+        Assert.All(selectors, s => Assert.DoesNotContain(KubernetesWriter.PartOfLabel, s.MatchLabels.Keys));
+        var docs = File.ReadAllText(Path.Combine(PublishOutput.RepositoryRoot, "docs", "deploy.md"));
+        Assert.Contains($"--prune -l {selector}", docs);
+    }
+
     [Fact]
     public void A_missing_secret_key_fails_the_build_naming_the_key()
     {
