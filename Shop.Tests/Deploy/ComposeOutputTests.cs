@@ -320,16 +320,8 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
     [Fact]
     public void Containers_are_hardened_like_their_kubernetes_pods()
     {
-        var pods = KubernetesYaml.LoadAllFromString(output.Rendered(output.KubernetesDirectory), strict: true)
-            .Select(o => o switch { V1Deployment d => d.Spec.Template, V1StatefulSet s => s.Spec.Template, _ => null })
-            .OfType<V1PodTemplateSpec>()
-            .ToDictionary(t => t.Metadata.Labels[KubernetesWriter.NameLabel]);
-        foreach (var (name, service) in Services.Select(kv => ((string)kv.Key, (Dictionary<object, object>)kv.Value)))
+        foreach (var (name, service, pod, container) in WithKubernetesContainers())
         {
-            // A migration step is its service's init container of that name.
-            var step = ServiceDatabases.FirstOrDefault(d => d.Migrate == name).Service;
-            var pod = pods[step ?? name].Spec;
-            var container = step is null ? pod.Containers[0] : pod.InitContainers.Single(c => c.Name == "migrate");
             Assert.True(service.GetValueOrDefault("read_only") as string == "true", $"{name}: read_only is {service.GetValueOrDefault("read_only") ?? "unset"}");
             Assert.Equal(["ALL"], Strings(service.GetValueOrDefault("cap_drop")));
             Assert.Equal(["no-new-privileges:true"], Strings(service.GetValueOrDefault("security_opt")));
@@ -337,6 +329,44 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
             var scratch = container.VolumeMounts.Where(m => pod.Volumes.Any(v => v.Name == m.Name && v.EmptyDir is not null)).Select(m => m.MountPath);
             Assert.Equal(scratch.Order(), Strings(service.GetValueOrDefault("tmpfs")).Order());
             Assert.Equal(container.Resources.Limits["memory"].ToInt64(), DockerBytes(service.GetValueOrDefault("mem_limit") as string));
+        }
+    }
+
+    /// <summary>
+    /// <c>.env</c> only feeds compose's interpolation (no service reads it whole with <c>env_file</c>), so a container
+    /// holds exactly the secrets its own entries name, and <c>docker compose up -d</c> recreates only the containers
+    /// whose values changed: the same secrets as its Kubernetes container reads from the parameters' own Secrets.
+    /// </summary>
+    [Fact]
+    public void Each_container_holds_only_the_secrets_its_kubernetes_container_reads()
+    {
+        var secretKeys = _manifest.Parameters.Where(p => p.Secret).Select(p => AppHostManifest.Key(p.Name)).SelectMany(k => (string[])[k, k + "_URI"]).ToHashSet();
+        foreach (var (name, service, _, container) in WithKubernetesContainers())
+        {
+            Assert.False(service.ContainsKey("env_file"), $"{name} reads an env_file whole");
+            var values = Environment(service).Values.Concat(Strings(service.GetValueOrDefault("command")));
+            var named = values.SelectMany(v => VariableReference().Matches(v).Select(m => m.Groups[1].Value)).Where(secretKeys.Contains).ToHashSet();
+            var read = (container.Env ?? []).Select(e => e.ValueFrom?.SecretKeyRef?.Key).OfType<string>().ToHashSet();
+            Assert.True(read.SetEquals(named), $"{name} names {string.Join(", ", named.Order())}; its Kubernetes container reads {string.Join(", ", read.Order())}");
+        }
+        Assert.Contains("ORDERS_DB_APP_PASSWORD", Environment(Service("orders")).Values.Single(v => v.Contains("Username=ordersdb_app", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// Each compose service with its pod and container in the Kubernetes output (rendered): a migration step is its
+    /// service's init container of that name.
+    /// </summary>
+    private IEnumerable<(string Name, Dictionary<object, object> Service, V1PodSpec Pod, V1Container Container)> WithKubernetesContainers()
+    {
+        var pods = KubernetesYaml.LoadAllFromString(output.Rendered(output.KubernetesDirectory), strict: true)
+            .Select(o => o switch { V1Deployment d => d.Spec.Template, V1StatefulSet s => s.Spec.Template, _ => null })
+            .OfType<V1PodTemplateSpec>()
+            .ToDictionary(t => t.Metadata.Labels[KubernetesWriter.NameLabel], t => t.Spec);
+        foreach (var (name, service) in Services.Select(kv => ((string)kv.Key, (Dictionary<object, object>)kv.Value)))
+        {
+            var step = ServiceDatabases.FirstOrDefault(d => d.Migrate == name).Service;
+            var pod = pods[step ?? name];
+            yield return (name, service, pod, step is null ? pod.Containers[0] : pod.InitContainers.Single(c => c.Name == "migrate"));
         }
     }
 
