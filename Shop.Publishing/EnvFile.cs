@@ -2,7 +2,7 @@ namespace Shop.Publishing;
 
 /// <summary>
 /// The <c>KEY=value</c> files the publishers write and read back: compose's <c>.env</c> and the
-/// kustomize <c>secrets.env</c> and <c>parameters.env</c>. Lines starting with <c>#</c> and lines without a key are skipped;
+/// kustomize <c>secrets/*.env</c> and <c>parameters.env</c>. Lines starting with <c>#</c> and lines without a key are skipped;
 /// the value is everything after the first <c>=</c>, without its surrounding single quotes.
 /// </summary>
 public static class EnvFile

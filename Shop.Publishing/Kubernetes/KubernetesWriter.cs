@@ -94,8 +94,9 @@ public static class KubernetesWriter
             Labels = [new KustomizeLabels(new Dictionary<string, string> { [PartOfLabel] = "shop" })],
         };
         WriteFile(Path.Combine(outputDirectory, KustomizationFile),
-            $"kubectl apply -k <this directory> --prune -l {PartOfLabel}=shop --prune-allowlist=core/v1/ConfigMap --prune-allowlist=core/v1/Secret\n" +
-            "# (--prune deletes the ConfigMaps and Secrets of earlier hash names; docs/deploy.md.)\n" +
+            "kubectl apply -k <this directory>\n" +
+            $"# Once the rollout is done, the same with --prune -l {PartOfLabel}=shop --prune-allowlist=core/v1/ConfigMap\n" +
+            "# --prune-allowlist=core/v1/Secret deletes the ConfigMaps and Secrets of earlier hash names (docs/deploy.md).\n" +
             "# replacements: one per key of a Secret. Each fails the build with \"fieldPath `data.<KEY>` is missing\"\n" +
             $"# when the Secret's file in {SecretsDirectory}/ lacks that key; their target kind matches no object, so no value is copied anywhere.\n" +
             "# Using your own secret store instead? Delete secretGenerator and replacements, and create the Secrets of secrets.env.example there.",

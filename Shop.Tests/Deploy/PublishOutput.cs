@@ -154,7 +154,7 @@ public sealed class PublishOutput : IAsyncLifetime
         }
     }
 
-    /// <summary>Copies a published directory (secrets.env and the files services mount included) to a new temporary one.</summary>
+    /// <summary>Copies a published directory (secrets/ and the files services mount included) to a new temporary one.</summary>
     public string CopyOf(string directory)
     {
         var copy = Path.Combine(Root, "copy-" + Guid.NewGuid().ToString("N"));
