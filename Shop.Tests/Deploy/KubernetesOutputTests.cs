@@ -32,12 +32,11 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     /// The ConfigMaps the kustomization generates from env files, under the names the manifests refer to them by
     /// (kustomize adds a hash of the content to the name and to every reference; KubernetesValidationTests renders it).
     /// </summary>
-    private static IEnumerable<V1ConfigMap> GeneratedConfigMaps(string directory) =>
-        Generated(directory, "configMapGenerator").Select(g => new V1ConfigMap
-        {
-            Metadata = new V1ObjectMeta { Name = g.Name, NamespaceProperty = (string)PublishOutput.LoadMap(Path.Combine(directory, "kustomization.yaml"))["namespace"] },
-            Data = g.Data,
-        });
+    private static IEnumerable<V1ConfigMap> GeneratedConfigMaps(string directory)
+    {
+        var ns = (string)PublishOutput.LoadMap(Path.Combine(directory, "kustomization.yaml"))["namespace"];
+        return Generated(directory, "configMapGenerator").Select(g => new V1ConfigMap { Metadata = new V1ObjectMeta { Name = g.Name, NamespaceProperty = ns }, Data = g.Data });
+    }
 
     /// <summary>Each Secret the kustomization generates: its name (before kustomize's hash), and its keys and values from its files.</summary>
     private Dictionary<string, Dictionary<string, string>> GeneratedSecrets() =>
