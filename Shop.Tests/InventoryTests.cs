@@ -253,6 +253,32 @@ public sealed class InventoryTests(ShopApp shop)
         Assert.Equal(10, await admin.StockAsync(sku));
     }
 
+    /// <summary>
+    /// A restock is never refused (the order's stock goes back whatever the item holds now), so stock can stand above
+    /// the adjust limit after an admin topped it up meanwhile. Taking stock out of such an item must still work: only
+    /// a change that leaves the range is refused, not one that moves back towards it.
+    /// </summary>
+    [Fact]
+    public async Task Stock_above_the_maximum_after_a_restock_can_still_be_taken_out()
+    {
+        const int max = 1_000_000_000;
+        var sku = await shop.NewItemAsync(qty: max);
+        var service = shop.ServiceClient("inventory", withServiceKey: true);
+        var orderId = Guid.NewGuid();
+        await (await service.PostJsonAsync("/internal/reservations/", new { order_id = orderId, items = new[] { new { sku, qty = 10 } } })).ExpectAsync(200);
+        var admin = await shop.AdminAsync();
+        await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = 10 })).ExpectAsync(200);
+        await (await service.PostJsonAsync($"/internal/reservations/{orderId}/release", null)).ExpectAsync(200);
+        Assert.Equal(max + 10, await admin.StockAsync(sku));
+
+        var lowered = await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = -1 });
+        await lowered.ExpectAsync(200);
+        Assert.Equal(max + 9, (await lowered.JsonAsync()).GetProperty("qty").GetInt32());
+        // Adding to it is still refused, with nothing changed.
+        await (await admin.PostJsonAsync($"/inventory/{sku}/adjust", new { delta = 1 })).ExpectProblemAsync(409);
+        Assert.Equal(max + 9, await admin.StockAsync(sku));
+    }
+
     [Fact]
     public async Task Stock_can_never_go_negative_in_the_database()
     {

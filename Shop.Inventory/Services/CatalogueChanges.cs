@@ -75,11 +75,13 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
 
     public async Task<AdjustStockOutcome> AdjustAsync(string sku, int delta, CancellationToken ct)
     {
-        // One atomic statement: the stock check and the change cannot be split by another writer.
+        // One atomic statement: the stock check and the change cannot be split by another writer. Only an addition
+        // is held to QtyMax: a restock is never refused, so stock can stand above it, and taking some out must work.
+        // The sum is bigint so that stock so far above the limit cannot overflow it.
         var updated = await db.Items
             .FromSql($"""
                 UPDATE inventory SET qty = qty + {delta}, updated_at = now()
-                WHERE sku = {sku} AND qty + {delta} >= 0 AND qty + {delta} <= {QtyMax}
+                WHERE sku = {sku} AND qty::bigint + {delta} >= 0 AND ({delta} <= 0 OR qty::bigint + {delta} <= {QtyMax})
                 RETURNING *
                 """)
             .AsNoTracking().ToListAsync(ct);
