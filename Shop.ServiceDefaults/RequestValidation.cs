@@ -20,19 +20,33 @@ public sealed class ValidationErrors
         return this;
     }
 
-    /// <summary>Checks presence and length (after trimming) of a required string.</summary>
+    /// <summary>Checks presence and length (after trimming, in <see cref="Characters"/>) of a required string.</summary>
     public ValidationErrors RequireString(string field, string? value, int maxLength, int minLength = 1)
     {
         if (string.IsNullOrWhiteSpace(value))
         {
             return Add(field, "This field is required.");
         }
-        var length = value.Trim().Length;
+        var length = Characters(value.Trim());
         if (length < minLength || length > maxLength)
         {
             Add(field, minLength > 1 ? $"Must be {minLength} to {maxLength} characters." : $"Must be at most {maxLength} characters.");
         }
         return RejectControlCharacters(field, value);
+    }
+
+    /// <summary>
+    /// A text's length as the databases count it (PostgreSQL's char_length and varchar(n)): in Unicode characters, so
+    /// an emoji counts once, where <see cref="string.Length"/> counts its two UTF-16 code units.
+    /// </summary>
+    public static int Characters(string value)
+    {
+        var count = 0;
+        foreach (var _ in value.EnumerateRunes())
+        {
+            count++;
+        }
+        return count;
     }
 
     /// <summary>

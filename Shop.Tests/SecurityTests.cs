@@ -42,6 +42,25 @@ public sealed class SecurityTests(ShopApp shop)
         Assert.True(user.Id > 0);
     }
 
+    /// <summary>
+    /// "Names 100" is 100 characters, as the databases count them (char_length, varchar(100)), not 100 UTF-16 code
+    /// units: a name of 100 emoji is a valid name, stored and returned as sent; a 101st character is refused.
+    /// </summary>
+    [Fact]
+    public async Task A_name_of_100_characters_outside_the_BMP_is_stored_and_a_longer_one_refused()
+    {
+        var name = string.Concat(Enumerable.Repeat("😀", 100));
+        var (client, _) = await shop.NewUserAsync(name);
+        Assert.Equal(name, (await (await client.GetAsync("/users/me")).JsonAsync()).GetProperty("name").GetString());
+        await (await shop.Client().PostJsonAsync("/users/register", new { name = name + "😀", email = $"long-{Guid.NewGuid():N}@example.com", password = "correct-horse-battery" }))
+            .ExpectValidationAsync("name");
+
+        var admin = await shop.AdminAsync();
+        var sku = "BMP-" + Guid.NewGuid().ToString("N")[..10];
+        await (await admin.PostJsonAsync("/inventory/", new { sku, name, price = 1, qty = 1 })).ExpectAsync(201);
+        Assert.Equal(name, (await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync()).GetProperty("name").GetString());
+    }
+
     [Fact]
     public async Task Control_characters_are_refused_not_crashed_on()
     {

@@ -62,6 +62,17 @@ public sealed class UserValidationTests
     public void Register_accepts_fields_within_bounds(RegisterRequest request) =>
         Assert.True(UserValidation.Register(request).IsValid);
 
+    [Fact]
+    public void A_name_of_100_characters_outside_the_BMP_is_within_bounds_and_an_email_of_them_is_still_checked()
+    {
+        var emoji = string.Concat(Enumerable.Repeat("😀", 100));
+        Assert.True(UserValidation.Register(new(emoji, "a@b.co", Good)).IsValid);
+        Assert.True(UserValidation.Update(Update(name: emoji), true).IsValid);
+        AssertOnly("name", UserValidation.Register(new(emoji + "😀", "a@b.co", Good)));
+        // 130 characters (within 254) but 260 UTF-16 code units, and no address at all: refused for its form.
+        AssertOnly("email", UserValidation.Register(new("A", emoji + emoji[..60], Good)));
+    }
+
     public static TheoryData<LoginRequest, string> BadLogins => new()
     {
         { new(null, Good), "email" },

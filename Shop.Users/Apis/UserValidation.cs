@@ -70,7 +70,7 @@ internal static class UserValidation
     private static void Email(ValidationErrors errors, string? email)
     {
         errors.RequireString("email", email, EmailMax);
-        if (string.IsNullOrWhiteSpace(email) || email.Trim().Length > EmailMax)
+        if (string.IsNullOrWhiteSpace(email) || ValidationErrors.Characters(email.Trim()) > EmailMax)
         {
             return;
         }
