@@ -279,6 +279,28 @@ public sealed class InventoryTests(ShopApp shop)
         Assert.Equal(max + 9, await admin.StockAsync(sku));
     }
 
+    /// <summary>
+    /// An order's stock goes back to the item it was taken from. When that item was deleted meanwhile and another
+    /// item created under the same sku, the new item never had that stock: a release crediting it would offer units
+    /// that do not exist.
+    /// </summary>
+    [Fact]
+    public async Task A_release_never_credits_another_item_that_took_a_deleted_items_sku()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var service = shop.ServiceClient("inventory", withServiceKey: true);
+        var orderId = Guid.NewGuid();
+        await (await service.PostJsonAsync("/internal/reservations/", new { order_id = orderId, items = new[] { new { sku, qty = 4 } } })).ExpectAsync(200);
+        var admin = await shop.AdminAsync();
+        await (await admin.DeleteAsync($"/inventory/{sku}")).ExpectAsync(204);
+        await (await admin.PostJsonAsync("/inventory/", new { sku, name = "Another product", price = 1, qty = 0 })).ExpectAsync(201);
+
+        var release = await service.PostJsonAsync($"/internal/reservations/{orderId}/release", null);
+        await release.ExpectAsync(200);
+        Assert.True((await release.JsonAsync()).GetProperty("released").GetBoolean());
+        Assert.Equal(0, await admin.StockAsync(sku));
+    }
+
     [Fact]
     public async Task Stock_can_never_go_negative_in_the_database()
     {

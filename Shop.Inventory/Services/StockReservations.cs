@@ -91,16 +91,20 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
             return false;
         }
 
-        var lines = await db.ReservationLines.AsNoTracking().Where(l => l.OrderId == orderId)
-            .OrderBy(l => l.Sku).ToListAsync(ct);
-        var skus = lines.Select(l => l.Sku).ToArray();
-        var qtys = lines.Select(l => l.Qty).ToArray();
-        // Lock in sku order first, like reservations do, so the two never deadlock each other.
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT 1 FROM inventory WHERE sku = ANY({skus}) ORDER BY sku FOR UPDATE", ct);
+        var skus = await db.ReservationLines.AsNoTracking().Where(l => l.OrderId == orderId)
+            .OrderBy(l => l.Sku).Select(l => l.Sku).ToArrayAsync(ct);
+        // Each line goes back to the item it was taken from (item_id, migration ReservationLinesKeepTheirItem): an item
+        // deleted meanwhile takes its stock with it, and one created since under the same sku is not credited. Lines
+        // reserved before that migration name no item and go back by sku. Locked in sku order first, like
+        // reservations do, so the two never deadlock each other.
         await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE inventory AS i SET qty = i.qty + r.qty, updated_at = now()
-            FROM unnest({skus}::text[], {qtys}::int[]) AS r(sku, qty)
-            WHERE i.sku = r.sku
+            SELECT 1 FROM inventory AS i JOIN reservation_lines AS l ON i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku)
+            WHERE l.order_id = {orderId} ORDER BY i.sku FOR UPDATE OF i
+            """, ct);
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE inventory AS i SET qty = i.qty + l.qty, updated_at = now()
+            FROM reservation_lines AS l
+            WHERE l.order_id = {orderId} AND (i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku))
             """, ct);
         await tx.CommitAsync(ct);
         await reader.InvalidateAsync(skus);

@@ -33,10 +33,12 @@ BEGIN
             UPDATE inventory AS i SET qty = i.qty - r.qty, updated_at = now()
             FROM unnest(p_skus, p_qtys) AS r(sku, qty)
             WHERE i.sku = r.sku
-            RETURNING i.sku::text AS sku, i.name::text AS name, r.qty, i.qty AS left_qty, i.price),
+            RETURNING i.id AS item_id, i.sku::text AS sku, i.name::text AS name, r.qty, i.qty AS left_qty, i.price),
         recorded AS (
-            INSERT INTO reservation_lines (order_id, sku, name, qty, unit_price)
-            SELECT p_order_id, t.sku, t.name, t.qty, t.price FROM taken AS t)
+            -- The item, not only its sku: the release gives the stock back to this item, never to another one
+            -- created later under the same sku.
+            INSERT INTO reservation_lines (order_id, sku, name, qty, unit_price, item_id)
+            SELECT p_order_id, t.sku, t.name, t.qty, t.price, t.item_id FROM taken AS t)
         SELECT 'reserved', t.sku, t.name, t.qty, t.left_qty, t.price::numeric FROM taken AS t ORDER BY t.sku;
 END
 $$;
