@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { useMutation, useQueries, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
+import { useQueries, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { api } from "../api/client";
 import { ApiError, errorMessage, isProblem, retryAfterSeconds } from "../api/errors";
@@ -29,6 +29,7 @@ import {
   type CheckoutAttempt,
 } from "../lib/idempotency";
 import { currentCart, useCart } from "../lib/useCart";
+import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 /**
  * A line as today's read of its item finds it: the read under way, the item gone from the shop (404), the read
@@ -109,13 +110,17 @@ export default function CheckoutPage() {
   // One Idempotency-Key per checkout attempt, reused on retry / double click (kept in
   // sessionStorage so a reload during a slow request still reuses it).
   const attempt = useRef<CheckoutAttempt | null>(loadAttempt());
-  const inFlight = useRef(false);
   // Set before the cart is emptied: TanStack calls onSuccess before isSuccess turns true, and the order's page may
   // still be loading, so without it the checkout would say "Your cart is empty" right after the order was placed.
   const placed = useRef(false);
 
-  const placeOrder = useMutation({
-    mutationFn: ({ body, key }: { body: OrderRequest; key: string }) => api.placeOrder(body, key),
+  const placeOrder = useSubmitMutation({
+    mutationFn: (body: OrderRequest) => {
+      // The key is chosen as the request goes: the same cart as the attempt before (a retry) keeps its key.
+      attempt.current = attemptFor(attempt.current, body);
+      storeAttempt(attempt.current);
+      return api.placeOrder(body, attempt.current.key);
+    },
     onSuccess: (order: Order) => {
       attempt.current = null;
       storeAttempt(null);
@@ -137,15 +142,12 @@ export default function CheckoutPage() {
       // Stock may have changed: refresh the catalogue.
       if (status === 409) void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
     },
-    onSettled: () => {
-      inFlight.current = false;
-    },
   });
 
   // The shop's cap may be set lower than MAX_UNITS_PER_ORDER: once it refused this cart as too large, the same cart
   // waits until the shopper changes it, rather than each press being refused again (and then rate limited).
   const tooLarge = isProblem(placeOrder.error, 422, "Order too large");
-  const tooLargeAsSent = tooLarge && placeOrder.variables !== undefined && fingerprintOf(placeOrder.variables.body) === fingerprintOf(toOrderRequest(cart));
+  const tooLargeAsSent = tooLarge && placeOrder.variables !== undefined && fingerprintOf(placeOrder.variables) === fingerprintOf(toOrderRequest(cart));
   // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it
   // too, with Check again, rather than letting the order go at a price the shopper has not seen; and Orders reserves
   // the stock at Inventory, so while Inventory does not answer the order would fail anyway. A gone or sold-out item
@@ -169,12 +171,8 @@ export default function CheckoutPage() {
                 : "";
 
   function submit() {
-    if (inFlight.current || cart.length === 0 || reason) return;
-    inFlight.current = true;
-    const body = toOrderRequest(cart);
-    attempt.current = attemptFor(attempt.current, body);
-    storeAttempt(attempt.current);
-    placeOrder.mutate({ body, key: attempt.current.key });
+    if (cart.length === 0 || reason) return;
+    placeOrder.submit(toOrderRequest(cart));
   }
 
   if (cart.length === 0 && !placeOrder.isSuccess && !placed.current) {

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useLocation, useParams } from "react-router";
 import { api, itemsOf } from "../api/client";
 import { ApiError } from "../api/errors";
@@ -12,6 +12,7 @@ import { QueryView } from "../components/QueryView";
 import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, StatusBadge, useNotice } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { expiryRecheckMs, statusNote } from "../lib/orderStatus";
+import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 // An order id as Orders' /orders/{id:guid} takes it. Anything else (the short name "3f2a9c1d" the pages show, cut
 // from a link) would get the server's catch-all 404, whose words are for developers: it is not asked.
@@ -53,7 +54,7 @@ export default function OrderDetailPage() {
 
   const [notice, say] = useNotice();
   const actions = useRef<HTMLDivElement>(null);
-  const cancel = useMutation({
+  const cancel = useSubmitMutation({
     mutationFn: () => api.setOrderStatus(id, "cancelled"),
     onSuccess: (updated) => {
       // The cancel button goes with the order as it is now: focus goes to the words (said first, while it is there).
@@ -107,7 +108,7 @@ export default function OrderDetailPage() {
                   label="Cancel order"
                   confirmLabel="Confirm cancellation"
                   keepLabel="Keep order"
-                  onConfirm={() => cancel.mutate()}
+                  onConfirm={() => cancel.submit()}
                   busy={cancel.isPending}
                 />
               ) : null}

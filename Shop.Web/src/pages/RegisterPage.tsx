@@ -1,5 +1,4 @@
 import { useState } from "react";
-import { useMutation } from "@tanstack/react-query";
 import { Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
 import { fieldError } from "../api/errors";
@@ -7,6 +6,7 @@ import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert, TextField } from "../components/ui";
 import { AuthForm } from "../components/AuthForm";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
+import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 export default function RegisterPage() {
   const { user, signIn } = useAuth();
@@ -16,7 +16,7 @@ export default function RegisterPage() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
-  const register = useMutation({ mutationFn: api.register, onSuccess: signIn });
+  const register = useSubmitMutation({ mutationFn: api.register, onSuccess: signIn });
 
   if (user) return <Navigate to={safeReturnPath(from)} replace />;
 
@@ -30,7 +30,7 @@ export default function RegisterPage() {
       return;
     }
     setLocalError(null);
-    register.mutate({ name: name.trim(), email: email.trim(), password });
+    register.submit({ name: name.trim(), email: email.trim(), password });
   }
 
   return (

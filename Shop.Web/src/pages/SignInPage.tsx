@@ -1,5 +1,4 @@
 import { useEffect, useState } from "react";
-import { useMutation } from "@tanstack/react-query";
 import { Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
@@ -7,6 +6,7 @@ import { Alert, ErrorAlert, TextField } from "../components/ui";
 import { useAnnounce } from "../components/Announcer";
 import { AuthForm } from "../components/AuthForm";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
+import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 const SESSION_ENDED = "Your session has ended. Please sign in again.";
 
@@ -16,7 +16,7 @@ export default function SignInPage() {
   const state = (location.state ?? {}) as ReturnState;
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const login = useMutation({ mutationFn: api.login, onSuccess: signIn });
+  const login = useSubmitMutation({ mutationFn: api.login, onSuccess: signIn });
   const announce = useAnnounce();
   // Said by the app's live region, on the page before this one came: this page's own words come with it.
   useEffect(() => {
@@ -31,7 +31,7 @@ export default function SignInPage() {
       subtitle="Welcome back. Sign in to shop and track your orders."
       submitLabel="Sign in"
       busy={login.isPending}
-      onSubmit={() => login.mutate({ email: email.trim(), password })}
+      onSubmit={() => login.submit({ email: email.trim(), password })}
       other={{ prompt: "New here?", to: "/register", label: "Create an account", state: { from: state.from } satisfies ReturnState }}
     >
       {state.expired && !login.error ? (

@@ -221,6 +221,50 @@ describe("admin pages", () => {
     expect(calls("POST")).toEqual(["/orders/webhooks"]);
   });
 
+  it("inventory, orders and webhooks: two submits in one task (Enter pressed twice, a double click on a busy page) send one request", async () => {
+    fetchMock.mockImplementation(async (input, init) => {
+      if ((init?.method ?? "GET") !== "GET") return new Promise<Response>(() => {}); // never answered
+      const url = String(input);
+      if (url.startsWith("/inventory")) return json(200, { items: [mug], total: 1, limit: 25, offset: 0 });
+      if (url.startsWith("/orders/webhooks")) return json(200, []);
+      return json(200, { items: [customerOrder], total: 1, limit: 25, offset: 0 });
+    });
+    const twice = (form: HTMLElement) => {
+      fireEvent.submit(form);
+      fireEvent.submit(form);
+    };
+    const sent = () => fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") !== "GET").map(([u]) => String(u));
+
+    renderAt("/admin/inventory");
+    const item = await screen.findByRole("form", { name: "New item" });
+    fireEvent.change(within(item).getByLabelText("SKU"), { target: { value: "CUP" } });
+    fireEvent.change(within(item).getByLabelText("Name"), { target: { value: "Cup" } });
+    fireEvent.change(within(item).getByLabelText("Price"), { target: { value: "4" } });
+    twice(item);
+    const row = await screen.findByRole("row", { name: "MUG" });
+    fireEvent.change(within(row).getByLabelText("Stock change for MUG"), { target: { value: "5" } });
+    twice(within(row).getByLabelText("Stock change for MUG").closest("form")!);
+    await act(async () => {});
+    expect(sent()).toEqual(["/inventory/", "/inventory/MUG/adjust"]);
+    cleanup();
+    fetchMock.mockClear();
+
+    renderAt("/admin/orders");
+    const order = await screen.findByRole("combobox", { name: "New status for order 3f2a9c1d" });
+    twice(order.closest("form")!);
+    await act(async () => {});
+    expect(sent()).toEqual([`/orders/${customerOrder.id}`]);
+    cleanup();
+    fetchMock.mockClear();
+
+    renderAt("/admin/webhooks");
+    const hookForm = await screen.findByRole("form", { name: "New webhook" });
+    fireEvent.change(within(hookForm).getByLabelText("URL"), { target: { value: hook.url } });
+    twice(hookForm);
+    await act(async () => {});
+    expect(sent()).toEqual(["/orders/webhooks"]);
+  });
+
   it("users: a row per user named by email, with the role select and the pager", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockResolvedValue(json(200, { items: [admin, bob], total: 30, limit: 25, offset: 0 }));

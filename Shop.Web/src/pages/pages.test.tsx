@@ -168,6 +168,25 @@ describe("pages", () => {
     expect((await screen.findByRole("alert")).textContent).toBe("The email or password is incorrect.");
   });
 
+  it("sign in and register: two submits in one task (Enter pressed twice, a double click on a busy page) send one request", async () => {
+    fetchMock.mockImplementation(() => new Promise<Response>(() => {})); // never answered: both submits find it on its way
+    const forms = [
+      { path: "/signin", fields: ["Email", "Password"], button: "Sign in", sends: "/users/login" },
+      { path: "/register", fields: ["Name", "Email", "Password"], button: "Create account", sends: "/users/register" },
+    ];
+    for (const { path, fields, button, sends } of forms) {
+      renderAt(path);
+      for (const label of fields) fireEvent.change(await screen.findByLabelText(label), { target: { value: "bob@example.com" } });
+      const press = screen.getByRole("button", { name: button });
+      fireEvent.click(press);
+      fireEvent.click(press);
+      await waitFor(() => expect(press.getAttribute("aria-busy")).toBe("true"));
+      expect(fetchMock.mock.calls.map(([u]) => String(u))).toEqual([sends]);
+      cleanup();
+      fetchMock.mockClear();
+    }
+  });
+
   it("register: Name, Email, Password and Create account", async () => {
     renderAt("/register");
     expect(await screen.findByRole("heading", { level: 1, name: "Create account" })).toBeTruthy();

@@ -1,5 +1,5 @@
 import { useRef, useState, type FormEvent } from "react";
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
@@ -9,6 +9,7 @@ import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notic
 import { focusNeighbour, useSwap } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
+import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
 const PAGE_SIZE = 25;
 const columns = [
@@ -70,7 +71,7 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
   const [name, setName] = useState("");
   const [price, setPrice] = useState("");
   const [qty, setQty] = useState("0");
-  const create = useMutation({
+  const create = useSubmitMutation({
     mutationFn: api.createItem,
     onSuccess: (item) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
@@ -84,8 +85,7 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (create.isPending) return;
-    create.mutate({ sku: sku.trim(), name: name.trim(), price: Number(price), qty: Number.parseInt(qty, 10) });
+    create.submit({ sku: sku.trim(), name: name.trim(), price: Number(price), qty: Number.parseInt(qty, 10) });
   }
 
   return (
@@ -132,7 +132,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
     void invalidate();
   };
 
-  const update = useMutation({
+  const update = useSubmitMutation({
     mutationFn: () => api.updateItem(item.sku, { name: name.trim(), price: Number(price) }),
     onSuccess: (saved) => {
       setEditing(false);
@@ -140,7 +140,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
       showSaved(saved);
     },
   });
-  const adjust = useMutation({
+  const adjust = useSubmitMutation({
     mutationFn: (d: number) => api.adjustStock(item.sku, d),
     onSuccess: (updated) => {
       setDelta("");
@@ -148,7 +148,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
       showSaved(updated);
     },
   });
-  const remove = useMutation({
+  const remove = useSubmitMutation({
     mutationFn: () => api.deleteItem(item.sku),
     onSuccess: () => {
       // The row goes once the list is read again, and with it a focused Confirm delete. Focus moves now to the next
@@ -224,7 +224,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
                     setPriceError("Enter a price of 0 or more, such as 12.50.");
                     return;
                   }
-                  update.mutate();
+                  update.submit();
                 }}
                 disabled={update.isPending}
                 focusableWhenDisabled
@@ -264,7 +264,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
             className="flex items-center gap-1"
             onSubmit={(e) => {
               e.preventDefault();
-              if (!adjust.isPending && Number.isInteger(deltaNumber) && deltaNumber !== 0) adjust.mutate(deltaNumber);
+              if (Number.isInteger(deltaNumber) && deltaNumber !== 0) adjust.submit(deltaNumber);
             }}
           >
             <label htmlFor={`delta-${item.id}`} className="sr-only">
@@ -292,7 +292,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
             </Button>
           </form>
           {/* Busy from the press until the row goes with the re-read: pressed again once done, it would send a second DELETE (a 404). */}
-          <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending || remove.isSuccess} />
+          <ConfirmDeleteButton onConfirm={() => remove.submit()} busy={remove.isPending || remove.isSuccess} />
         </div>
         <ErrorAlert error={error} className="mt-2" />
       </td>

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
 import type { Order, OrderStatus } from "../../api/types";
@@ -8,6 +8,7 @@ import { Alert, Button, EmptyState, ErrorAlert, PageHeader, SelectField, TextFie
 import { capitalize, shortId } from "../../lib/format";
 import { nextStatuses } from "../../lib/orderStatus";
 import { useListParams, useParamBox } from "../../lib/useListParams";
+import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
 const PAGE_SIZE = 25;
 
@@ -72,7 +73,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
   const queryClient = useQueryClient();
   const options = nextStatuses(order.status);
   const [target, setTarget] = useState<OrderStatus | "">(options[0] ?? "");
-  const mutation = useMutation({
+  const mutation = useSubmitMutation({
     mutationFn: (s: OrderStatus) => api.setOrderStatus(order.id, s),
     onSuccess: (updated) => {
       queryClient.setQueryData(queryKeys.order(order.id), updated);
@@ -106,7 +107,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
         className="flex items-center gap-2"
         onSubmit={(e) => {
           e.preventDefault();
-          if (value) mutation.mutate(value as OrderStatus);
+          if (value) mutation.submit(value as OrderStatus);
         }}
       >
         <SelectField

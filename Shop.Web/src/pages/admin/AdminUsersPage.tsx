@@ -1,5 +1,5 @@
 import { useRef, useState } from "react";
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
 import { updateSessionUser } from "../../api/session";
@@ -8,6 +8,7 @@ import { useAuth } from "../../auth/AuthContext";
 import { PagedTable } from "../../components/PagedTable";
 import { Badge, Button, ConfirmButton, EmptyState, ErrorAlert, Notice, PageHeader, SelectField, useNotice, type Say } from "../../components/ui";
 import { formatDate } from "../../lib/format";
+import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
 const PAGE_SIZE = 25;
 const columns = [{ label: "User" }, { label: "Joined" }, { label: "Role" }, { label: "Status" }, { label: "Actions" }];
@@ -52,15 +53,15 @@ function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
     onNotice(msg, { focusFrom: rowRef.current });
   };
 
-  const setRole = useMutation({
+  const setRole = useSubmitMutation({
     mutationFn: (role: Role) => api.updateUser(user.id, { role }),
     onSuccess: (u, role) => done(u, `${user.email} is now ${role === "admin" ? "an admin" : "a user"}.`),
   });
-  const activate = useMutation({
+  const activate = useSubmitMutation({
     mutationFn: () => api.updateUser(user.id, { is_active: true }),
     onSuccess: (u) => done(u, `${user.email} was activated.`),
   });
-  const deactivate = useMutation({
+  const deactivate = useSubmitMutation({
     mutationFn: () => api.deactivateUser(user.id),
     onSuccess: () => done(undefined, `${user.email} was deactivated.`),
   });
@@ -106,7 +107,7 @@ function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
           <div className="mt-2 flex gap-2">
             <Button
               size="sm"
-              onClick={() => setRole.mutate(chosenRole)}
+              onClick={() => setRole.submit(chosenRole)}
               disabled={setRole.isPending}
               focusableWhenDisabled
               busy={setRole.isPending}
@@ -129,11 +130,11 @@ function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
             keepLabel="Keep active"
             disabled={isMe}
             title={isMe ? "You cannot deactivate yourself" : undefined}
-            onConfirm={() => deactivate.mutate()}
+            onConfirm={() => deactivate.submit()}
             busy={deactivate.isPending}
           />
         ) : (
-          <Button size="sm" variant="secondary" disabled={activate.isPending} focusableWhenDisabled onClick={() => activate.mutate()}>
+          <Button size="sm" variant="secondary" disabled={activate.isPending} focusableWhenDisabled onClick={() => activate.submit()}>
             Activate
           </Button>
         )}

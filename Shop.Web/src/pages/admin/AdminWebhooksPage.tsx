@@ -1,5 +1,5 @@
 import { useCallback, useId, useLayoutEffect, useRef, useState, type FormEvent } from "react";
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, itemsOf } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
@@ -24,6 +24,7 @@ import {
 } from "../../components/ui";
 import { focusNeighbour } from "../../lib/focus";
 import { formatDateTime, shortId } from "../../lib/format";
+import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
 /**
  * How often the open page re-reads what the background dispatcher changes on its own: the subscriptions (so "Not
@@ -79,7 +80,7 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
   const [url, setUrl] = useState("");
   const [events, setEvents] = useState<WebhookEvent[]>(["order.created"]);
   const [localError, setLocalError] = useState<string | null>(null);
-  const create = useMutation({
+  const create = useSubmitMutation({
     mutationFn: api.createWebhook,
     onSuccess: (w) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
@@ -97,13 +98,12 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (create.isPending) return;
     if (events.length === 0) {
       setLocalError("Choose at least one event.");
       return;
     }
     setLocalError(null);
-    create.mutate({ url: url.trim(), events });
+    create.submit({ url: url.trim(), events });
   }
 
   return (
@@ -205,7 +205,7 @@ function WebhookCard({ webhook, onRotated, onNotice }: { webhook: Webhook; onRot
   const queryClient = useQueryClient();
   const cardRef = useRef<HTMLLIElement>(null);
   const [open, setOpen] = useState(false);
-  const remove = useMutation({
+  const remove = useSubmitMutation({
     mutationFn: () => api.deleteWebhook(webhook.id),
     onSuccess: () => {
       // The card goes once the list is read again, and with it a focused Confirm delete: as an Inventory row's delete.
@@ -215,7 +215,7 @@ function WebhookCard({ webhook, onRotated, onNotice }: { webhook: Webhook; onRot
     },
   });
   const [rotations, setRotations] = useState(0);
-  const rotate = useMutation({
+  const rotate = useSubmitMutation({
     mutationFn: () => api.rotateWebhookSecret(webhook.id),
     onSuccess: (rotated) => {
       setRotations((n) => n + 1);
@@ -260,13 +260,11 @@ function WebhookCard({ webhook, onRotated, onNotice }: { webhook: Webhook; onRot
                 label="Rotate secret"
                 confirmLabel="Confirm rotation"
                 keepLabel="Keep current secret"
-                onConfirm={() => {
-                  if (!rotate.isPending) rotate.mutate();
-                }}
+                onConfirm={() => rotate.submit()}
                 busy={rotate.isPending}
               />
               {/* Busy from the press until the card goes with the re-read: pressed again once done, it would send a second DELETE (a 404). */}
-              <ConfirmDeleteButton onConfirm={() => remove.mutate()} busy={remove.isPending || remove.isSuccess} />
+              <ConfirmDeleteButton onConfirm={() => remove.submit()} busy={remove.isPending || remove.isSuccess} />
             </div>
           </div>
           <ErrorAlert error={remove.error} className="mt-3" />

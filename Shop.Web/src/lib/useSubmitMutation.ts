@@ -1,0 +1,40 @@
+import { useCallback, useRef } from "react";
+import { useMutation, type DefaultError, type UseMutationOptions, type UseMutationResult } from "@tanstack/react-query";
+
+/** A mutation sent by a user's press: `submit` sends it, and nothing else does (no `mutate`, which has no guard). */
+export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, DefaultError, TVariables>, "mutate" | "mutateAsync"> & {
+  /** Sends the request, unless the one sent before is still on its way: then nothing, and false. */
+  submit: (variables: TVariables) => boolean;
+};
+
+/**
+ * useMutation for a request a press sends (a form's submit, a button): a second press while the first request is on
+ * its way is refused. `isPending` cannot guard it: React sees it only after React Query has scheduled the update, so
+ * two presses in one task (Enter pressed twice, a double click on a busy page) both find it false, and a sign-in would
+ * count twice toward the lockout, an "Add item" answer 409 for the item it just made.
+ */
+export function useSubmitMutation<TData, TVariables = void>(
+  options: UseMutationOptions<TData, DefaultError, TVariables>,
+): SubmitMutation<TData, TVariables> {
+  // Set in the same task as the press, so the next press sees it whatever React has rendered meanwhile.
+  const inFlight = useRef(false);
+  const mutation = useMutation<TData, DefaultError, TVariables>({
+    ...options,
+    // The mutation's own options run even if the form has gone meanwhile, unlike mutate()'s.
+    onSettled: (...settled) => {
+      inFlight.current = false;
+      return options.onSettled?.(...settled);
+    },
+  });
+  const { mutate } = mutation;
+  const submit = useCallback(
+    (variables: TVariables) => {
+      if (inFlight.current) return false;
+      inFlight.current = true;
+      mutate(variables);
+      return true;
+    },
+    [mutate],
+  );
+  return { ...mutation, submit };
+}
