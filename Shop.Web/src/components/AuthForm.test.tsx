@@ -39,11 +39,14 @@ describe("AuthForm", () => {
     expect(onSubmit).toHaveBeenCalledTimes(1);
   });
 
-  it("ignores a submit while busy (Enter in a field still submits a form)", () => {
+  it("ignores a submit while busy (Enter in a field still submits a form), its button unavailable but focusable", () => {
     const onSubmit = vi.fn();
     renderForm(true, onSubmit);
     const button = screen.getByRole("button", { name: "Sign in" }) as HTMLButtonElement;
-    expect(button.disabled).toBe(true);
+    // Natively disabled, the button pressed would drop a keyboard user's focus to the page.
+    expect(button.getAttribute("aria-disabled")).toBe("true");
+    expect(button.disabled).toBe(false);
+    fireEvent.click(button);
     fireEvent.submit(screen.getByLabelText("Email").closest("form")!);
     expect(onSubmit).not.toHaveBeenCalled();
   });

@@ -1,16 +1,17 @@
-import type { FormEvent, ReactNode } from "react";
+import { useId, type FormEvent, type ReactNode } from "react";
 import { Link } from "react-router";
 import { Button, Card, usePageTitle } from "./ui";
 
 /**
- * The sign-in and registration page: heading, a form whose submit button is busy while the request runs
- * (a second submit meanwhile is ignored), and a link to the other page.
+ * The sign-in and registration page: heading, a form whose submit button is busy while the request runs and held
+ * while the shop has said to wait (`holdReason`), a submit meanwhile ignored, and a link to the other page.
  */
 export function AuthForm({
   title,
   subtitle,
   submitLabel,
   busy,
+  holdReason,
   onSubmit,
   other,
   children,
@@ -19,16 +20,21 @@ export function AuthForm({
   subtitle: string;
   submitLabel: string;
   busy: boolean;
+  /** Why the submit is held (a 429's Retry-After), or nothing: the button's description, not said again as it comes. */
+  holdReason?: string;
   onSubmit: () => void;
   /** The link to the other page; `state` carries where to return afterwards (a shopper sent here from checkout). */
   other: { prompt: string; to: string; label: string; state?: unknown };
   children: ReactNode;
 }) {
   usePageTitle(title);
+  const reasonId = useId();
+  const held = busy || Boolean(holdReason);
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (!busy) onSubmit();
+    // Enter in a field submits without the button: held is checked here, not only on the button.
+    if (!held) onSubmit();
   }
 
   return (
@@ -38,9 +44,23 @@ export function AuthForm({
       <Card className="mt-6 p-6">
         <form onSubmit={submit} className="space-y-4" noValidate>
           {children}
-          <Button type="submit" className="w-full" disabled={busy} busy={busy}>
+          {/* Focusable while held: a disabled button would drop a keyboard user's focus to the page. */}
+          <Button
+            type="submit"
+            className="w-full"
+            disabled={held}
+            focusableWhenDisabled
+            busy={busy}
+            aria-describedby={holdReason ? reasonId : undefined}
+          >
             {submitLabel}
           </Button>
+          {/* Not a live region: the alert above has said it. */}
+          {holdReason ? (
+            <p id={reasonId} className="text-sm text-stone-600">
+              {holdReason}
+            </p>
+          ) : null}
         </form>
       </Card>
       <p className="mt-6 text-center text-sm text-stone-500">

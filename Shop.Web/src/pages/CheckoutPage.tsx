@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import { useQueries, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { api } from "../api/client";
-import { ApiError, errorMessage, isProblem, retryAfterSeconds } from "../api/errors";
+import { ApiError, errorMessage, isProblem } from "../api/errors";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem, Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
@@ -29,6 +29,7 @@ import {
   type CheckoutAttempt,
 } from "../lib/idempotency";
 import { currentCart, useCart } from "../lib/useCart";
+import { useRetryAfterHold } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 /**
@@ -91,13 +92,8 @@ export default function CheckoutPage() {
   const states = cart.map((line, i) => stateOf(line, current[i]));
   // A 429 (or a still-in-progress 409) says how long to wait: Place order waits that long rather than offering a
   // click that can only be refused again.
-  const [waitUntil, setWaitUntil] = useState<number | null>(null);
-  useEffect(() => {
-    if (waitUntil === null) return;
-    const timer = setTimeout(() => setWaitUntil(null), Math.max(0, waitUntil - Date.now()));
-    return () => clearTimeout(timer);
-  }, [waitUntil]);
-  const waiting = waitUntil !== null;
+  const retryAfter = useRetryAfterHold();
+  const waiting = retryAfter.held;
   const units = cartCount(cart);
   // Today's prices are read in one render and taken into the cart by the effect after it: until then the page
   // still shows the old ones.
@@ -133,8 +129,7 @@ export default function CheckoutPage() {
     },
     onError: (error) => {
       const status = error instanceof ApiError ? error.status : 0;
-      const pause = error instanceof ApiError ? retryAfterSeconds(error.retryAfter) : null;
-      if (pause) setWaitUntil(Date.now() + pause * 1000);
+      retryAfter.holdFor(error);
       if (!keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
         attempt.current = null;
         storeAttempt(null);

@@ -187,6 +187,35 @@ describe("pages", () => {
     }
   });
 
+  it("sign in and register: a 429 holds the button (focusable) for its Retry-After, and neither a press nor Enter sends again", async () => {
+    const limited = () =>
+      new Response(JSON.stringify({ status: 429, title: "Too Many Requests" }), {
+        status: 429,
+        headers: { "content-type": "application/problem+json", "retry-after": "840" },
+      });
+    fetchMock.mockImplementation(async () => limited());
+    const fields = { "/signin": ["Email", "Password"], "/register": ["Name", "Email", "Password"] };
+    for (const [path, button] of [["/signin", "Sign in"], ["/register", "Create account"]] as const) {
+      renderAt(path);
+      for (const label of fields[path]) fireEvent.change(await screen.findByLabelText(label), { target: { value: "bob@example.com" } });
+      const press = screen.getByRole("button", { name: button }) as HTMLButtonElement;
+      press.focus();
+      fireEvent.click(press);
+      expect((await screen.findByRole("alert")).textContent).toBe("Too many attempts. Please try again in 14 minutes.");
+      // Held, and still focusable: a natively disabled button drops a keyboard user's focus to the page.
+      await waitFor(() => expect(press.getAttribute("aria-disabled")).toBe("true"));
+      expect(press.disabled).toBe(false);
+      expect(document.activeElement).toBe(press);
+      expect(description(press)).toMatch(/^Wait/);
+      fireEvent.click(press);
+      fireEvent.submit(press.closest("form")!); // Enter in a field submits without the button
+      await act(async () => {});
+      expect(fetchMock.mock.calls).toHaveLength(1);
+      cleanup();
+      fetchMock.mockClear();
+    }
+  });
+
   it("register: Name, Email, Password and Create account", async () => {
     renderAt("/register");
     expect(await screen.findByRole("heading", { level: 1, name: "Create account" })).toBeTruthy();
