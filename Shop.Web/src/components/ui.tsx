@@ -92,7 +92,7 @@ export function TextField({
   className,
   id,
   ...props
-}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: string; hideLabel?: boolean }) {
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: ReactNode; hint?: string; hideLabel?: boolean }) {
   const generated = useId();
   const inputId = id ?? generated;
   const describedBy = error ? `${inputId}-error` : hint ? `${inputId}-hint` : undefined;
@@ -105,7 +105,7 @@ export function TextField({
         id={inputId}
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy}
-        className={cx(inputClass, error && "ring-red-400")}
+        className={cx(inputClass, Boolean(error) && "ring-red-400")}
         {...props}
       />
       {error ? (

@@ -2,6 +2,8 @@
 export interface ReturnState {
   from?: string;
   expired?: boolean;
+  /** The email to sign in with: one registration found already taken. */
+  email?: string;
 }
 
 /** Only same-app paths are accepted as a return target; anything else (or the auth pages themselves) goes to the catalogue. */

@@ -1,7 +1,7 @@
 import { useState } from "react";
-import { Navigate, useLocation } from "react-router";
+import { Link, Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
-import { fieldError } from "../api/errors";
+import { ApiError, fieldError } from "../api/errors";
 import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert, TextField } from "../components/ui";
 import { AuthForm } from "../components/AuthForm";
@@ -22,6 +22,21 @@ export default function RegisterPage() {
   const register = useSubmitMutation({ mutationFn: api.register, onSuccess: signIn, onError: retryAfter.holdFor });
 
   if (user) return <Navigate to={safeReturnPath(from)} replace />;
+
+  // A 409 (registration's one conflict: the email has an account) marks Email while it still holds that email, with
+  // the way on: Sign in, with the email, keeping where the shopper was going (checkout, say).
+  const takenEmail = register.error instanceof ApiError && register.error.status === 409 ? register.variables?.email : undefined;
+  const emailError =
+    takenEmail !== undefined && takenEmail === email.trim() ? (
+      <>
+        This email already has an account.{" "}
+        <Link to="/signin" state={{ from, email: takenEmail } satisfies ReturnState} className="font-medium text-indigo-700 underline">
+          Sign in with this email
+        </Link>
+      </>
+    ) : (
+      fieldError(register.error, "email")
+    );
 
   function submit() {
     if (!name.trim() || !email.trim()) {
@@ -66,7 +81,7 @@ export default function RegisterPage() {
         maxLength={254}
         value={email}
         onChange={(e) => setEmail(e.target.value)}
-        error={fieldError(register.error, "email")}
+        error={emailError}
       />
       <TextField
         label="Password"

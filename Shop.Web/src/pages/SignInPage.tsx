@@ -15,7 +15,7 @@ export default function SignInPage() {
   const { user, signIn } = useAuth();
   const location = useLocation();
   const state = (location.state ?? {}) as ReturnState;
-  const [email, setEmail] = useState("");
+  const [email, setEmail] = useState(state.email ?? "");
   const [password, setPassword] = useState("");
   // Five wrong passwords lock the email for 15 minutes (429): each press before then would only be refused again.
   const retryAfter = useRetryAfterHold();

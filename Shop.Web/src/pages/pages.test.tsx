@@ -216,6 +216,44 @@ describe("pages", () => {
     }
   });
 
+  it("register: an email already registered (409) marks the Email field and offers Sign in, which returns the shopper to checkout", async () => {
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1, stock: 5 }]));
+    const taken = {
+      status: 409,
+      title: "Email already registered",
+      detail: "An account with this email already exists. Sign in instead, or register with another email.",
+    };
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      if (url === "/users/register") return json(409, taken, "application/problem+json");
+      if (url === "/users/login") return json(200, { access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+      if (url.startsWith("/inventory/")) return json(200, inventoryItem("MUG", 8.5, 5));
+      throw new Error(`unexpected request ${url}`);
+    });
+    renderAt("/cart");
+    fireEvent.click(await screen.findByRole("link", { name: "Sign in to check out" }));
+    fireEvent.click(await screen.findByRole("link", { name: "Create an account" }));
+    fireEvent.change(await screen.findByLabelText("Name"), { target: { value: "Bob" } });
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    // Said once (the alert); the field is marked and described by why.
+    expect((await screen.findByRole("alert")).textContent).toBe(taken.detail);
+    const email = screen.getByLabelText("Email");
+    await waitFor(() => expect(email.getAttribute("aria-invalid")).toBe("true"));
+    expect(description(email)).toMatch(/already/);
+    // Marked while it holds the email refused: another one typed may be free.
+    fireEvent.change(email, { target: { value: "bob2@example.com" } });
+    expect(email.getAttribute("aria-invalid")).toBeNull();
+    fireEvent.change(email, { target: { value: "bob@example.com" } });
+    fireEvent.click(screen.getByRole("link", { name: "Sign in with this email" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    expect((screen.getByLabelText("Email") as HTMLInputElement).value).toBe("bob@example.com");
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Checkout" })).toBeTruthy();
+  });
+
   it("register: Name, Email, Password and Create account", async () => {
     renderAt("/register");
     expect(await screen.findByRole("heading", { level: 1, name: "Create account" })).toBeTruthy();
