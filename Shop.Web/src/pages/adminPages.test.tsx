@@ -515,6 +515,19 @@ describe("admin pages", () => {
     expect(within(row).getByRole("alert").textContent).toBe("A cancelled order cannot be marked paid.");
   });
 
+  it("all orders: Update status pressed from the keyboard keeps focus while its request runs", async () => {
+    holding("PATCH", { items: [customerOrder], total: 1, limit: 25, offset: 0 });
+    renderAt("/admin/orders");
+    const row = (await screen.findByRole("link", { name: "Order 3f2a9c1d" })).closest("tr")!;
+    const button = within(row).getByRole("button", { name: "Update status" }) as HTMLButtonElement;
+    button.focus();
+    fireEvent.click(button);
+    // Unavailable, but focusable: a natively disabled button would drop focus to the page.
+    await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
+    expect(button.disabled).toBe(false);
+    expect(document.activeElement).toBe(button);
+  });
+
   it("users: Deactivate and Activate pressed from the keyboard leave focus on the words that say what was done", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     let active = true;

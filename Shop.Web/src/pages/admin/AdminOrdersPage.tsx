@@ -123,7 +123,8 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
             </option>
           ))}
         </SelectField>
-        <Button type="submit" size="sm" variant="secondary" disabled={mutation.isPending} busy={mutation.isPending}>
+        {/* Focusable while busy: a disabled button would drop focus to the page. */}
+        <Button type="submit" size="sm" variant="secondary" disabled={mutation.isPending} focusableWhenDisabled busy={mutation.isPending}>
           Update status
         </Button>
       </form>
