@@ -1,15 +1,12 @@
 // @vitest-environment jsdom
 // The admin pages' tables and delete flow, by role and accessible name (what the browser tests rely on).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { QueryClientProvider } from "@tanstack/react-query";
-import { createMemoryRouter, RouterProvider } from "react-router";
+import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient, queryKeys } from "../api/queries";
 import { clearSession, saveSession } from "../api/session";
-import { AuthProvider } from "../auth/AuthContext";
 import { formatDateTime } from "../lib/format";
 import { WEBHOOKS_REFRESH_MS } from "./admin/AdminWebhooksPage";
-import { routes } from "../router";
+import { json, renderAt } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const mug = { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" };
@@ -27,22 +24,6 @@ const delivery = {
   next_attempt_at: null,
   delivered_at: null,
 };
-
-function json(status: number, body: unknown) {
-  return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
-
-function renderAt(path: string, queryClient = createQueryClient()) {
-  const router = createMemoryRouter(routes, { initialEntries: [path] });
-  render(
-    <QueryClientProvider client={queryClient}>
-      <AuthProvider>
-        <RouterProvider router={router} />
-      </AuthProvider>
-    </QueryClientProvider>,
-  );
-  return router;
-}
 
 const fetchMock = vi.fn<typeof fetch>();
 

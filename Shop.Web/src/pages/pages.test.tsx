@@ -1,13 +1,10 @@
 // @vitest-environment jsdom
 // Accessibility contract of the pages (labels, button names, headings) and checkout behaviour.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { QueryClientProvider } from "@tanstack/react-query";
-import { createMemoryRouter, RouterProvider } from "react-router";
+import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient, queryKeys } from "../api/queries";
 import { saveSession, clearSession } from "../api/session";
-import { AuthProvider } from "../auth/AuthContext";
-import { routes } from "../router";
+import { json, renderAt } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
@@ -30,22 +27,6 @@ function serveOrder(now: () => { order: Record<string, unknown>; events?: unknow
   });
 }
 const tooManyRequests = () => json(429, { status: 429, title: "Too Many Requests" }, "application/problem+json");
-
-function renderAt(path: string, queryClient = createQueryClient()) {
-  const router = createMemoryRouter(routes, { initialEntries: [path] });
-  render(
-    <QueryClientProvider client={queryClient}>
-      <AuthProvider>
-        <RouterProvider router={router} />
-      </AuthProvider>
-    </QueryClientProvider>,
-  );
-  return router;
-}
-
-function json(status: number, body: unknown, type = "application/json") {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
-}
 
 const fetchMock = vi.fn<typeof fetch>();
 
