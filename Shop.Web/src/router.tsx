@@ -36,6 +36,7 @@ export const routes: RouteObject[] = [
           { path: "checkout", ...page(() => import("./pages/CheckoutPage")) },
           { path: "my/orders", ...page(() => import("./pages/MyOrdersPage")) },
           { path: "my/orders/:id", ...page(() => import("./pages/OrderDetailPage")) },
+          { path: "account", ...page(() => import("./pages/AccountPage")) },
           {
             path: "admin",
             element: <RequireAdmin />,

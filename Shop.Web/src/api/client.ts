@@ -220,8 +220,13 @@ export const api = {
     apiRequest<TokenResponse>("/users/register", { method: "POST", body }),
   me: () => apiRequest<User>("/users/me"),
   listUsers: (q: PageQuery) => apiRequest<Paged<User>>("/users/", { query: { ...q } }),
-  updateUser: (id: number, body: Partial<{ role: Role; is_active: boolean; name: string; email: string }>) =>
-    apiRequest<User>(`/users/${id}`, { method: "PATCH", body }),
+  /** A change of one's own email or password needs `current_password`. */
+  updateUser: (
+    id: number,
+    body: Partial<{ role: Role; is_active: boolean; name: string; email: string; password: string; current_password: string }>,
+  ) => apiRequest<User>(`/users/${id}`, { method: "PATCH", body }),
+  /** Ends every session and access token of the signed-in account, this tab's included. */
+  logoutEverywhere: () => apiRequest<void>("/users/logout-everywhere", { method: "POST" }),
   deactivateUser: (id: number) => apiRequest<void>(`/users/${id}`, { method: "DELETE" }),
 
   // Inventory

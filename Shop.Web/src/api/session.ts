@@ -15,8 +15,8 @@ export interface Session {
 type Listener = () => void;
 const listeners = new Set<Listener>();
 let cached: Session | null | undefined;
-/** How this tab's last session ended: by Sign out here, or by the shop refusing it (expired, revoked). */
-export type SessionEnd = "signed-out" | "refused";
+/** How this tab's last session ended: by Sign out here, by Sign out everywhere, or by the shop refusing it (expired, revoked). */
+export type SessionEnd = "signed-out" | "signed-out-everywhere" | "refused";
 let ended: SessionEnd | null = null;
 
 function storage(): Storage | null {

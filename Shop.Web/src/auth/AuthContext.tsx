@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { endSession } from "../api/client";
-import { getSession, saveSession, sessionEnd, subscribeSession, type Session, type SessionEnd } from "../api/session";
+import { clearSession, getSession, saveSession, sessionEnd, subscribeSession, type Session, type SessionEnd } from "../api/session";
 import type { TokenResponse, User } from "../api/types";
 import { clearCart } from "../lib/useCart";
 
@@ -13,6 +13,8 @@ interface AuthValue {
   sessionEnd: SessionEnd | null;
   signIn: (response: TokenResponse) => void;
   signOut: () => void;
+  /** After the shop ended every session of the account: signed out here as by Sign out, and sign in says so. */
+  signedOutEverywhere: () => void;
 }
 
 const AuthContext = createContext<AuthValue | null>(null);
@@ -51,6 +53,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     void endSession(); // clears the session at once: the effect above empties the cache
   }, []);
 
+  const signedOutEverywhere = useCallback(() => {
+    clearCart(); // as Sign out: the shopper signed out here too, on purpose
+    clearSession("signed-out-everywhere");
+  }, []);
+
   const value = useMemo<AuthValue>(
     () => ({
       user: session?.user ?? null,
@@ -59,8 +66,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       sessionEnd: end,
       signIn,
       signOut,
+      signedOutEverywhere,
     }),
-    [session, end, signIn, signOut],
+    [session, end, signIn, signOut, signedOutEverywhere],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

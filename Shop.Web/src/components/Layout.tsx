@@ -76,9 +76,14 @@ export default function Layout() {
         Catalogue
       </NavLink>
       {user ? (
-        <NavLink to="/my/orders" className={navClass}>
-          My orders
-        </NavLink>
+        <>
+          <NavLink to="/my/orders" className={navClass}>
+            My orders
+          </NavLink>
+          <NavLink to="/account" className={navClass}>
+            Account
+          </NavLink>
+        </>
       ) : null}
       {isAdmin ? (
         <>

@@ -13,7 +13,11 @@ export function RequireAuth() {
   const location = useLocation();
   if (!user) {
     const state: ReturnState =
-      sessionEnd === "signed-out" ? {} : { from: location.pathname + location.search, expired: sessionEnd === "refused" || undefined };
+      sessionEnd === "signed-out"
+        ? {}
+        : sessionEnd === "signed-out-everywhere"
+          ? { signedOutEverywhere: true }
+          : { from: location.pathname + location.search, expired: sessionEnd === "refused" || undefined };
     return <Navigate to="/signin" replace state={state} />;
   }
   return <Outlet />;

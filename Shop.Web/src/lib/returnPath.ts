@@ -4,6 +4,8 @@ export interface ReturnState {
   expired?: boolean;
   /** The email to sign in with: one registration found already taken. */
   email?: string;
+  /** The shopper pressed Sign out everywhere: sign in says so. */
+  signedOutEverywhere?: boolean;
 }
 
 /** Only same-app paths are accepted as a return target; anything else (or the auth pages themselves) goes to the catalogue. */

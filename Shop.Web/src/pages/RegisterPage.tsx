@@ -3,8 +3,10 @@ import { Link, Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
 import { ApiError, fieldError } from "../api/errors";
 import { useAuth } from "../auth/AuthContext";
-import { Alert, ErrorAlert, TextField } from "../components/ui";
+import { Alert, ErrorAlert } from "../components/ui";
 import { AuthForm } from "../components/AuthForm";
+import { NameAndEmailFields } from "../components/NameAndEmailFields";
+import { NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
 import { useRetryAfterHold } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
@@ -26,7 +28,7 @@ export default function RegisterPage() {
   // A 409 (registration's one conflict: the email has an account) marks Email while it still holds that email, with
   // the way on: Sign in, with the email, keeping where the shopper was going (checkout, say).
   const takenEmail = register.error instanceof ApiError && register.error.status === 409 ? register.variables?.email : undefined;
-  const emailError =
+  const emailTakenNote =
     takenEmail !== undefined && takenEmail === email.trim() ? (
       <>
         This email already has an account.{" "}
@@ -34,17 +36,16 @@ export default function RegisterPage() {
           Sign in with this email
         </Link>
       </>
-    ) : (
-      fieldError(register.error, "email")
-    );
+    ) : null;
 
   function submit() {
     if (!name.trim() || !email.trim()) {
       setLocalError("Please enter your name and email.");
       return;
     }
-    if (password.length < 8) {
-      setLocalError("Password must be at least 8 characters.");
+    const passwordProblem = newPasswordProblem(password);
+    if (passwordProblem) {
+      setLocalError(passwordProblem);
       return;
     }
     setLocalError(null);
@@ -62,39 +63,20 @@ export default function RegisterPage() {
       other={{ prompt: "Already have an account?", to: "/signin", label: "Sign in", state: { from } satisfies ReturnState }}
     >
       {localError ? <Alert>{localError}</Alert> : <ErrorAlert error={register.error} />}
-      <TextField
-        label="Name"
-        name="name"
-        autoComplete="name"
-        required
-        maxLength={100}
-        value={name}
-        onChange={(e) => setName(e.target.value)}
-        error={fieldError(register.error, "name")}
+      <NameAndEmailFields
+        name={name}
+        email={email}
+        onNameChange={setName}
+        onEmailChange={setEmail}
+        error={register.error}
+        emailTaken={emailTakenNote}
       />
-      <TextField
-        label="Email"
-        name="email"
-        type="email"
-        autoComplete="email"
-        required
-        maxLength={254}
-        value={email}
-        onChange={(e) => setEmail(e.target.value)}
-        error={emailError}
-      />
-      <TextField
+      <NewPasswordField
         label="Password"
         name="password"
-        type="password"
-        autoComplete="new-password"
-        required
-        minLength={8}
-        maxLength={128}
         value={password}
         onChange={(e) => setPassword(e.target.value)}
         error={fieldError(register.error, "password")}
-        hint="At least 8 characters."
       />
     </AuthForm>
   );

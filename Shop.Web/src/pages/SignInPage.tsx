@@ -5,11 +5,13 @@ import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert, TextField } from "../components/ui";
 import { useAnnounce } from "../components/Announcer";
 import { AuthForm } from "../components/AuthForm";
+import { CurrentPasswordField } from "../components/PasswordFields";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
 import { useRetryAfterHold } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 const SESSION_ENDED = "Your session has ended. Please sign in again.";
+const SIGNED_OUT_EVERYWHERE = "You were signed out everywhere, on this device too. Sign in again to go on shopping.";
 
 export default function SignInPage() {
   const { user, signIn } = useAuth();
@@ -22,9 +24,10 @@ export default function SignInPage() {
   const login = useSubmitMutation({ mutationFn: api.login, onSuccess: signIn, onError: retryAfter.holdFor });
   const announce = useAnnounce();
   // Said by the app's live region, on the page before this one came: this page's own words come with it.
+  const ended = state.signedOutEverywhere ? SIGNED_OUT_EVERYWHERE : state.expired ? SESSION_ENDED : null;
   useEffect(() => {
-    if (state.expired) announce(SESSION_ENDED);
-  }, [state.expired, announce]);
+    if (ended) announce(ended);
+  }, [ended, announce]);
 
   if (user) return <Navigate to={safeReturnPath(state.from)} replace />;
 
@@ -38,22 +41,14 @@ export default function SignInPage() {
       onSubmit={() => login.submit({ email: email.trim(), password })}
       other={{ prompt: "New here?", to: "/register", label: "Create an account", state: { from: state.from } satisfies ReturnState }}
     >
-      {state.expired && !login.error ? (
+      {ended && !login.error ? (
         <Alert tone="info" live={false}>
-          {SESSION_ENDED}
+          {ended}
         </Alert>
       ) : null}
       <ErrorAlert error={login.error} />
       <TextField label="Email" name="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      <TextField
-        label="Password"
-        name="password"
-        type="password"
-        autoComplete="current-password"
-        required
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-      />
+      <CurrentPasswordField label="Password" name="password" value={password} onChange={(e) => setPassword(e.target.value)} />
     </AuthForm>
   );
 }

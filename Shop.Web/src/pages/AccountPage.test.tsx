@@ -1,0 +1,226 @@
+// @vitest-environment jsdom
+// The Account page: a shopper's own name, email and password, and Sign out everywhere, against a fake Users service.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { clearSession, getSession, saveSession } from "../api/session";
+import { json, renderAt } from "../test/app";
+
+const shopper = { id: 2, name: "Bob", email: "bob@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
+const problem = (status: number, body: object) => json(status, { status, ...body }, "application/problem+json");
+const fetchMock = vi.fn<typeof fetch>();
+
+interface Sent {
+  url: string;
+  method: string;
+  body: unknown;
+  token: string | undefined;
+}
+const sent: Sent[] = [];
+const sentTo = (url: string, method = "GET") => sent.filter((r) => r.url === url && r.method === method);
+
+/**
+ * Users as the shopper's account is: GET /users/me, PATCH /users/2 answered by `patch` (the account then reads as it
+ * answered), Sign out everywhere, and a refresh that hands out `t2`. `refused`: access tokens Users refuses now (401).
+ */
+function serveAccount(patch: (body: Record<string, unknown>) => Response | Promise<Response> = (body) => json(200, { ...shopper, ...body }), refused: string[] = []) {
+  let account = shopper;
+  fetchMock.mockImplementation(async (input, init) => {
+    const url = String(input);
+    const method = init?.method ?? "GET";
+    const token = (init?.headers as Record<string, string> | undefined)?.Authorization?.replace("Bearer ", "");
+    const body: unknown = init?.body ? JSON.parse(String(init.body)) : undefined;
+    sent.push({ url, method, body, token });
+    if (url === "/users/token/refresh") return json(200, { access_token: "t2", token_type: "bearer", expires_in: 3600, user: account });
+    if (url === "/users/login") return json(200, { access_token: "t3", token_type: "bearer", expires_in: 3600, user: account });
+    if (token && refused.includes(token)) return problem(401, { title: "Unauthorized", detail: "The token is no longer valid." });
+    if (url === "/users/me") return json(200, account);
+    if (url === "/users/logout-everywhere") return new Response(null, { status: 204 });
+    if (url === `/users/${shopper.id}` && method === "PATCH") {
+      const answer = await patch(body as Record<string, unknown>);
+      if (answer.ok) account = (await answer.clone().json()) as typeof shopper;
+      return answer;
+    }
+    return json(200, { items: [], total: 0, limit: 20, offset: 0 });
+  });
+}
+
+function signedIn() {
+  saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: shopper });
+}
+
+/** The account page's form named by its heading. */
+const form = (name: string) => screen.getByRole("form", { name });
+/** The words that say why a field is as it is (its aria-describedby). */
+const description = (field: HTMLElement) => document.getElementById(field.getAttribute("aria-describedby") ?? "")?.textContent;
+/** Every polite live region on the page now, to see later what was said (a region added with its words is often not read). */
+const liveRegions = () => [...document.querySelectorAll("[aria-live=polite], [role=status]")];
+
+/** The Account page opened, its email changed to `to` and saved with the current password. */
+async function changeEmail(to: string) {
+  renderAt("/account");
+  const profile = await screen.findByRole("form", { name: "Profile" });
+  const email = await within(profile).findByLabelText("Email");
+  fireEvent.change(email, { target: { value: to } });
+  fireEvent.change(within(profile).getByLabelText("Current password"), { target: { value: "old-pass-1" } });
+  fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+  return { profile, email };
+}
+
+beforeEach(() => {
+  sessionStorage.clear();
+  localStorage.clear();
+  clearSession();
+  sent.length = 0;
+  fetchMock.mockReset();
+  vi.stubGlobal("fetch", fetchMock);
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("account page", () => {
+  it("is linked from the signed-in navigation, named like the other pages, and shows the profile as the shop has it", async () => {
+    signedIn();
+    serveAccount();
+    renderAt("/my/orders");
+    fireEvent.click(await screen.findByRole("link", { name: "Account" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Account" })).toBeTruthy();
+    await waitFor(() => expect(document.title).toBe("Account · Shop"));
+    const profile = form("Profile");
+    expect((await within(profile).findByLabelText<HTMLInputElement>("Name")).value).toBe("Bob");
+    expect(within(profile).getByLabelText<HTMLInputElement>("Email").value).toBe("bob@example.com");
+    expect(within(form("Password")).getByLabelText("Current password")).toBeTruthy();
+    expect(within(form("Password")).getByLabelText("New password")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Sign out everywhere" })).toBeTruthy();
+  });
+
+  it("profile: Save sends only the name that changed, says so once, and the header shows the new name", async () => {
+    signedIn();
+    serveAccount();
+    renderAt("/account");
+    const profile = await screen.findByRole("form", { name: "Profile" });
+    const name = await within(profile).findByLabelText("Name");
+    const regions = liveRegions();
+    fireEvent.change(name, { target: { value: "  Robert " } });
+    // Only an email change asks for the current password.
+    expect(within(profile).queryByLabelText("Current password")).toBeNull();
+    fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+    await waitFor(() => expect(within(screen.getByRole("banner")).getByText("Robert")).toBeTruthy());
+    expect(sentTo("/users/2", "PATCH").map((r) => r.body)).toEqual([{ name: "Robert" }]);
+    expect(getSession()?.user.name).toBe("Robert");
+    const saved = "Your profile was saved.";
+    await waitFor(() => expect(regions.filter((r) => r.textContent === saved)).toHaveLength(1));
+  });
+
+  it("profile: an email change sends the current password with it; the shop's field errors stand on their fields", async () => {
+    signedIn();
+    serveAccount(() => problem(400, { title: "One or more validation errors occurred.", errors: { email: ["Must be a valid email address."] } }));
+    const { profile, email } = await changeEmail("bob@example");
+    await waitFor(() => expect(email.getAttribute("aria-invalid")).toBe("true"));
+    expect(description(email)).toBe("Must be a valid email address.");
+    expect(within(profile).getByLabelText("Name").getAttribute("aria-invalid")).toBeNull();
+    expect(within(profile).getByRole("alert").textContent).toMatch(/Email: Must be a valid email address/);
+    expect(sentTo("/users/2", "PATCH").map((r) => r.body)).toEqual([{ email: "bob@example", current_password: "old-pass-1" }]);
+  });
+
+  it("profile: an email another account uses (409) is said on the Email field", async () => {
+    signedIn();
+    serveAccount(() => problem(409, { title: "Email already registered", detail: "Another account uses this email." }));
+    const { email } = await changeEmail("ada@example.com");
+    await waitFor(() => expect(email.getAttribute("aria-invalid")).toBe("true"));
+    expect(description(email)).toBe("Another account uses this email.");
+  });
+
+  it("password: while it is changed the button stays focusable; then the other sessions are said to be signed out and the tab keeps working", async () => {
+    signedIn();
+    let answer: () => void = () => {};
+    const refused: string[] = [];
+    serveAccount(
+      (body) =>
+        new Promise<Response>((resolve) => {
+          answer = () => {
+            refused.push("t"); // the stamp rose: this tab's access token is refused from now on, its session kept
+            resolve(json(200, shopper));
+          };
+          expect(body).toEqual({ current_password: "old-pass-1", password: "new-pass-12" });
+        }),
+      refused,
+    );
+    renderAt("/account");
+    const password = await screen.findByRole("form", { name: "Password" });
+    expect(within(password).getByLabelText("New password").getAttribute("autocomplete")).toBe("new-password");
+    expect(description(within(password).getByLabelText("New password"))).toBe("At least 8 characters.");
+    const regions = liveRegions();
+    fireEvent.change(within(password).getByLabelText("Current password"), { target: { value: "old-pass-1" } });
+    fireEvent.change(within(password).getByLabelText("New password"), { target: { value: "new-pass-12" } });
+    const change = within(password).getByRole("button", { name: "Change password" });
+    change.focus();
+    fireEvent.click(change);
+    await waitFor(() => expect(change.getAttribute("aria-disabled")).toBe("true"));
+    expect(document.activeElement).toBe(change);
+    answer();
+    const words = "Your password was changed. Your other sessions were signed out.";
+    await waitFor(() => expect(regions.filter((r) => r.textContent === words)).toHaveLength(1));
+    expect(within(password).getByLabelText<HTMLInputElement>("Current password").value).toBe("");
+    expect(within(password).getByLabelText<HTMLInputElement>("New password").value).toBe("");
+    expect(document.activeElement).toBe(change);
+
+    fireEvent.click(screen.getByRole("link", { name: "My orders" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "My orders" })).toBeTruthy();
+    await waitFor(() => expect(sent.some((r) => r.url.startsWith("/orders") && r.token === "t2")).toBe(true));
+    expect(getSession()?.token).toBe("t2");
+  });
+
+  it("password: a wrong current password is said on that field", async () => {
+    signedIn();
+    serveAccount(() => problem(400, { title: "One or more validation errors occurred.", errors: { current_password: ["The current password is incorrect."] } }));
+    renderAt("/account");
+    const password = await screen.findByRole("form", { name: "Password" });
+    fireEvent.change(within(password).getByLabelText("Current password"), { target: { value: "wrong-pass" } });
+    fireEvent.change(within(password).getByLabelText("New password"), { target: { value: "new-pass-12" } });
+    fireEvent.click(within(password).getByRole("button", { name: "Change password" }));
+    const current = within(password).getByLabelText("Current password");
+    await waitFor(() => expect(current.getAttribute("aria-invalid")).toBe("true"));
+    expect(description(current)).toBe("The current password is incorrect.");
+    expect(within(password).getByLabelText("New password").getAttribute("aria-invalid")).toBeNull();
+  });
+
+  it("password: a new password shorter than sign-up allows is refused before it is sent, as Create account refuses it", async () => {
+    signedIn();
+    serveAccount();
+    renderAt("/account");
+    const password = await screen.findByRole("form", { name: "Password" });
+    fireEvent.change(within(password).getByLabelText("Current password"), { target: { value: "old-pass-1" } });
+    fireEvent.change(within(password).getByLabelText("New password"), { target: { value: "short" } });
+    fireEvent.click(within(password).getByRole("button", { name: "Change password" }));
+    expect((await within(password).findByRole("alert")).textContent).toBe("Password must be at least 8 characters.");
+    expect(sentTo("/users/2", "PATCH")).toEqual([]);
+  });
+
+  it("sign out everywhere: after Confirm every session ends, this one too, and sign in says so", async () => {
+    signedIn();
+    serveAccount();
+    renderAt("/account");
+    const signOutEverywhere = await screen.findByRole("button", { name: "Sign out everywhere" });
+    const regions = liveRegions();
+    fireEvent.click(signOutEverywhere);
+    fireEvent.click(screen.getByRole("button", { name: "Confirm sign out everywhere" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    expect(sentTo("/users/logout-everywhere", "POST").map((r) => r.token)).toEqual(["t"]);
+    expect(getSession()).toBeNull();
+    const words = "You were signed out everywhere, on this device too.";
+    expect(screen.getAllByText(words, { exact: false }).length).toBeGreaterThan(0);
+    await waitFor(() => expect(regions.some((r) => r.textContent?.includes(words))).toBe(true));
+  });
+
+  it("a signed-out visit goes to sign in, and back to the account page after it", async () => {
+    serveAccount();
+    renderAt("/account");
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "old-pass-1" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Account" })).toBeTruthy();
+  });
+});

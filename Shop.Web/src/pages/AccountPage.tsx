@@ -1,0 +1,234 @@
+import { useId, useState, type ReactNode } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "../api/client";
+import { fieldError } from "../api/errors";
+import { queryKeys } from "../api/queries";
+import { updateSessionUser } from "../api/session";
+import type { User } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { NameAndEmailFields } from "../components/NameAndEmailFields";
+import { CurrentPasswordField, NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
+import { QueryView } from "../components/QueryView";
+import { Alert, Button, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, useNotice, type Said } from "../components/ui";
+
+/** The signed-in shopper's own account: name and email, password, and Sign out everywhere. */
+export default function AccountPage() {
+  const me = useQuery({ queryKey: queryKeys.me, queryFn: api.me });
+  return (
+    <div className="max-w-2xl space-y-6">
+      <PageHeader title="Account" subtitle="Your details, your password, and the devices you are signed in on." />
+      <QueryView query={me} loading={<Loading label="Loading your account…" />} what="your account">
+        {(user) => (
+          <>
+            <ProfileForm user={user} />
+            <PasswordForm user={user} />
+          </>
+        )}
+      </QueryView>
+      <SignOutEverywhere />
+    </div>
+  );
+}
+
+/**
+ * One part of the page, its heading naming its form. The submit button stays focusable while its request runs
+ * (aria-disabled): a disabled one would drop a keyboard user's focus to <body>. What the last submit came to is said
+ * once: `said` (done) in a live region that is there from the start, or the problem found before sending
+ * (`localError`) or the shop's refusal (`request.error`) as an alert.
+ */
+function AccountForm({
+  title,
+  description,
+  submitLabel,
+  request,
+  localError,
+  onSubmit,
+  said,
+  children,
+}: {
+  title: string;
+  description: string;
+  submitLabel: string;
+  request: { isPending: boolean; error: unknown };
+  localError: string | null;
+  onSubmit: () => void;
+  said: Said | null;
+  children: ReactNode;
+}) {
+  const busy = request.isPending;
+  const heading = useId();
+  return (
+    <Card className="p-6">
+      <h2 id={heading} className="text-lg font-semibold text-stone-900">
+        {title}
+      </h2>
+      <p className="mt-1 text-sm text-stone-500">{description}</p>
+      <form
+        aria-labelledby={heading}
+        noValidate
+        className="mt-4 space-y-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!busy) onSubmit(); // Enter in a field submits too
+        }}
+      >
+        <Notice said={request.error || localError ? null : said} />
+        {localError ? <Alert>{localError}</Alert> : <ErrorAlert error={request.error} />}
+        {children}
+        <Button type="submit" disabled={busy} focusableWhenDisabled busy={busy}>
+          {submitLabel}
+        </Button>
+      </form>
+    </Card>
+  );
+}
+
+/** Name and email. Only what changed is sent; a new email needs the current password (Users asks for it). */
+function ProfileForm({ user }: { user: User }) {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(user.name);
+  const [email, setEmail] = useState(user.email);
+  const [currentPassword, setCurrentPassword] = useState("");
+  const [localError, setLocalError] = useState<string | null>(null);
+  const [said, say] = useNotice();
+  const save = useMutation({
+    mutationFn: (changes: Parameters<typeof api.updateUser>[1]) => api.updateUser(user.id, changes),
+    onSuccess: (updated) => {
+      queryClient.setQueryData(queryKeys.me, updated);
+      updateSessionUser(updated); // the header shows the new name
+      setName(updated.name);
+      setEmail(updated.email);
+      setCurrentPassword("");
+      say("Your profile was saved.");
+    },
+  });
+  const emailChanged = email.trim() !== user.email;
+
+  function submit() {
+    const changes = {
+      ...(name.trim() !== user.name ? { name: name.trim() } : {}),
+      ...(emailChanged ? { email: email.trim(), current_password: currentPassword } : {}),
+    };
+    const problem = !name.trim()
+      ? "Please enter your name."
+      : !email.trim()
+        ? "Please enter your email."
+        : emailChanged && !currentPassword
+          ? "Please enter your current password to change your email."
+          : null;
+    setLocalError(problem);
+    if (problem) return;
+    if (Object.keys(changes).length === 0) {
+      say("Nothing to save: your name and email are as they were.");
+      return;
+    }
+    save.mutate(changes);
+  }
+
+  return (
+    <AccountForm
+      title="Profile"
+      description="Your name is shown in the shop; your email is how you sign in."
+      submitLabel="Save profile"
+      request={save}
+      localError={localError}
+      onSubmit={submit}
+      said={said}
+    >
+      <NameAndEmailFields name={name} email={email} onNameChange={setName} onEmailChange={setEmail} error={save.error} />
+      {emailChanged ? (
+        <CurrentPasswordField
+          label="Current password"
+          name="current_password"
+          value={currentPassword}
+          onChange={(e) => setCurrentPassword(e.target.value)}
+          error={fieldError(save.error, "current_password")}
+          hint="Needed to change the email you sign in with."
+        />
+      ) : null}
+    </AccountForm>
+  );
+}
+
+/**
+ * A new password. Users then ends the account's other sessions and this tab's access token (its session is kept): the
+ * API client exchanges the refresh cookie for a new token at the next refused request, so the tab goes on working.
+ */
+function PasswordForm({ user }: { user: User }) {
+  const [currentPassword, setCurrentPassword] = useState("");
+  const [newPassword, setNewPassword] = useState("");
+  const [localError, setLocalError] = useState<string | null>(null);
+  const [said, say] = useNotice();
+  const change = useMutation({
+    mutationFn: (passwords: { current_password: string; password: string }) => api.updateUser(user.id, passwords),
+    onSuccess: () => {
+      setCurrentPassword("");
+      setNewPassword("");
+      say("Your password was changed. Your other sessions were signed out.");
+    },
+  });
+
+  function submit() {
+    const problem = !currentPassword ? "Please enter your current password." : newPasswordProblem(newPassword);
+    setLocalError(problem);
+    if (!problem) change.mutate({ current_password: currentPassword, password: newPassword });
+  }
+
+  return (
+    <AccountForm
+      title="Password"
+      description="Changing it signs you out on your other devices; you stay signed in here."
+      submitLabel="Change password"
+      request={change}
+      localError={localError}
+      onSubmit={submit}
+      said={said}
+    >
+      <CurrentPasswordField
+        label="Current password"
+        name="current_password"
+        value={currentPassword}
+        onChange={(e) => setCurrentPassword(e.target.value)}
+        error={fieldError(change.error, "current_password")}
+      />
+      <NewPasswordField
+        label="New password"
+        name="password"
+        value={newPassword}
+        onChange={(e) => setNewPassword(e.target.value)}
+        error={fieldError(change.error, "password")}
+      />
+    </AccountForm>
+  );
+}
+
+/** Ends every session of the account, this one too (a device left signed in elsewhere): then sign in says so. */
+function SignOutEverywhere() {
+  const { signedOutEverywhere } = useAuth();
+  const end = useMutation({ mutationFn: api.logoutEverywhere, onSuccess: signedOutEverywhere });
+  const heading = useId();
+  return (
+    <Card className="p-6">
+      <section aria-labelledby={heading}>
+        <h2 id={heading} className="text-lg font-semibold text-stone-900">
+          Signed-in devices
+        </h2>
+        <p className="mt-1 text-sm text-stone-500">
+          Left yourself signed in on another device? Sign out everywhere ends every session of your account, this one
+          included.
+        </p>
+        <ErrorAlert error={end.error} className="mt-4" />
+        <div className="mt-4 flex flex-wrap gap-2">
+          <ConfirmButton
+            label="Sign out everywhere"
+            confirmLabel="Confirm sign out everywhere"
+            keepLabel="Stay signed in"
+            size="md"
+            busy={end.isPending}
+            onConfirm={() => end.mutate()}
+          />
+        </div>
+      </section>
+    </Card>
+  );
+}
