@@ -280,4 +280,39 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
             n => n == before, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
         Assert.Equal(before, working);
     }
+
+    /// <summary>
+    /// A shopper changes their password on the Account page. Users ends the page's access token with it (the session is
+    /// kept), so the next page's request is refused and the page carries on with a refreshed one. After Sign out the old
+    /// password no longer signs in; the new one does.
+    /// </summary>
+    [Fact]
+    public async Task A_shopper_changes_their_password_on_the_account_page_and_then_only_the_new_one_signs_in()
+    {
+        const string NewPassword = "changed-pass-1";
+        var page = await NewPageAsync();
+        var (_, user) = await shop.NewUserAsync();
+        await SignInAsync(page, user.Email, user.Password);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Account" }).ClickAsync();
+        await Chromium.WaitForRouteAsync(page, "/account");
+        var password = page.GetByRole(AriaRole.Form, new() { Name = "Password" });
+        await password.GetByLabel("Current password").FillAsync(user.Password);
+        await password.GetByLabel("New password").FillAsync(NewPassword);
+        await password.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
+        await Assertions.Expect(password.GetByRole(AriaRole.Status))
+            .ToHaveTextAsync("Your password was changed. Your other sessions were signed out.", new() { Timeout = 20_000 });
+        await ScreenshotAsync(page, "account-password-changed");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("You have no orders yet")).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        await Chromium.WaitForRouteAsync(page, "/my/orders");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Chromium.WaitForRouteAsync(page, "/signin");
+        await page.GetByLabel("Email").FillAsync(user.Email);
+        await page.GetByLabel("Password").FillAsync(user.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("The email or password is incorrect.", new() { Timeout = 20_000 });
+        await SignInAsync(page, user.Email, NewPassword);
+    }
 }
