@@ -226,6 +226,7 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         var orderId = shopper.Url.Split('/').Last();
         await CheckAsync(shopper, "", "order", () => shopper.GetByRole(AriaRole.List, new() { Name = "Order events" }).WaitForAsync());
         await CheckAsync(shopper, "/my/orders", "my-orders", () => shopper.GetByRole(AriaRole.Link, new() { Name = $"Order {orderId[..8]}" }).WaitForAsync());
+        await CheckAsync(shopper, "/account", "account", () => shopper.GetByLabel("Name").WaitForAsync());
 
         var adminPage = await NewPageAsync(360, 740);
         await SignInAsync(adminPage, ShopApp.AdminEmail, ShopApp.AdminPassword);
