@@ -1,5 +1,5 @@
 import { useId, useState, type ReactNode } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { fieldError } from "../api/errors";
 import { queryKeys } from "../api/queries";
@@ -10,6 +10,7 @@ import { NameAndEmailFields } from "../components/NameAndEmailFields";
 import { CurrentPasswordField, NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
 import { QueryView } from "../components/QueryView";
 import { Alert, Button, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, useNotice, type Said } from "../components/ui";
+import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 /** The signed-in shopper's own account: name and email, password, and Sign out everywhere. */
 export default function AccountPage() {
@@ -69,7 +70,7 @@ function AccountForm({
         className="mt-4 space-y-4"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!busy) onSubmit(); // Enter in a field submits too
+          onSubmit(); // Enter in a field submits too; a second submit while one is on its way sends nothing (useSubmitMutation)
         }}
       >
         <Notice said={request.error || localError ? null : said} />
@@ -91,7 +92,7 @@ function ProfileForm({ user }: { user: User }) {
   const [currentPassword, setCurrentPassword] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
   const [said, say] = useNotice();
-  const save = useMutation({
+  const save = useSubmitMutation({
     mutationFn: (changes: Parameters<typeof api.updateUser>[1]) => api.updateUser(user.id, changes),
     onSuccess: (updated) => {
       queryClient.setQueryData(queryKeys.me, updated);
@@ -122,7 +123,7 @@ function ProfileForm({ user }: { user: User }) {
       say("Nothing to save: your name and email are as they were.");
       return;
     }
-    save.mutate(changes);
+    save.submit(changes);
   }
 
   return (
@@ -159,7 +160,7 @@ function PasswordForm({ user }: { user: User }) {
   const [newPassword, setNewPassword] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
   const [said, say] = useNotice();
-  const change = useMutation({
+  const change = useSubmitMutation({
     mutationFn: (passwords: { current_password: string; password: string }) => api.updateUser(user.id, passwords),
     onSuccess: () => {
       setCurrentPassword("");
@@ -171,7 +172,7 @@ function PasswordForm({ user }: { user: User }) {
   function submit() {
     const problem = !currentPassword ? "Please enter your current password." : newPasswordProblem(newPassword);
     setLocalError(problem);
-    if (!problem) change.mutate({ current_password: currentPassword, password: newPassword });
+    if (!problem) change.submit({ current_password: currentPassword, password: newPassword });
   }
 
   return (
@@ -205,7 +206,7 @@ function PasswordForm({ user }: { user: User }) {
 /** Ends every session of the account, this one too (a device left signed in elsewhere): then sign in says so. */
 function SignOutEverywhere() {
   const { signedOutEverywhere } = useAuth();
-  const end = useMutation({ mutationFn: api.logoutEverywhere, onSuccess: signedOutEverywhere });
+  const end = useSubmitMutation({ mutationFn: api.logoutEverywhere, onSuccess: signedOutEverywhere });
   const heading = useId();
   return (
     <Card className="p-6">
@@ -225,7 +226,7 @@ function SignOutEverywhere() {
             keepLabel="Stay signed in"
             size="md"
             busy={end.isPending}
-            onConfirm={() => end.mutate()}
+            onConfirm={() => end.submit()}
           />
         </div>
       </section>
