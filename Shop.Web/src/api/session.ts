@@ -93,9 +93,19 @@ export function clearSession(how: SessionEnd | null = null): void {
   if (had) emit();
 }
 
-/** How this tab, signed out now, came to be (see clearSession); null when not told. */
+/** How this tab, signed out now, came to be (see clearSession); null when not told, or once sign in has said it. */
 export function sessionEnd(): SessionEnd | null {
   return ended;
+}
+
+/**
+ * The sign-in page has taken how the session ended into its own state: later redirects to sign in are someone's own
+ * links (the next person at a shared computer), brought back to after sign in, and not told about that ending again.
+ */
+export function forgetSessionEnd(): void {
+  if (ended === null) return;
+  ended = null;
+  emit();
 }
 
 export function subscribeSession(listener: Listener): () => void {

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
+import { forgetSessionEnd } from "../api/session";
 import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert, TextField } from "../components/ui";
 import { useAnnounce } from "../components/Announcer";
@@ -28,6 +29,7 @@ export default function SignInPage() {
   useEffect(() => {
     if (ended) announce(ended);
   }, [ended, announce]);
+  useEffect(forgetSessionEnd, []);
 
   if (user) return <Navigate to={safeReturnPath(state.from)} replace />;
 

@@ -679,6 +679,29 @@ describe("pages", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
   });
 
+  it("after Sign out, the next person's own link to a signed-in page still brings them back to it after sign in", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    serveOrder(() => ({ order: anOrder() }));
+    const orders = fetchMock.getMockImplementation()!;
+    fetchMock.mockImplementation(async (input, init) => {
+      const url = String(input);
+      if (url === "/users/logout") return new Response(null, { status: 204 });
+      if (url === "/users/login") return json(200, { access_token: "t2", token_type: "bearer", expires_in: 3600, user: customer });
+      if (url.startsWith("/inventory/")) return json(200, { items: [], total: 0, limit: 12, offset: 0 });
+      return orders(input, init);
+    });
+    const router = renderAt("/catalog");
+    fireEvent.click(await screen.findByRole("button", { name: "Sign out" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    // The next person opens a link of their own (an order's e-mail, a bookmark): the Sign out before is not about it.
+    await act(() => router.navigate(`/my/orders/${orderId}`));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "bob@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByText("No events yet.")).toBeTruthy();
+  });
+
   it("a session that ends because it cannot be refreshed forgets the user's data but keeps the cart for their next sign-in", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2 }]));
