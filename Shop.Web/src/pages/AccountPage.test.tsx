@@ -127,9 +127,39 @@ describe("account page", () => {
   it("profile: an email another account uses (409) is said on the Email field", async () => {
     signedIn();
     serveAccount(() => problem(409, { title: "Email already registered", detail: "Another account uses this email." }));
-    const { email } = await changeEmail("ada@example.com");
+    const { profile, email } = await changeEmail("ada@example.com");
     await waitFor(() => expect(email.getAttribute("aria-invalid")).toBe("true"));
     expect(description(email)).toBe("Another account uses this email.");
+    // Their own email typed back: the refusal was about the other one, and there is nothing to save now.
+    fireEvent.change(email, { target: { value: "bob@example.com" } });
+    expect(email.getAttribute("aria-invalid")).toBeNull();
+    fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+    expect(await within(profile).findByText("Nothing to save: your name and email are as they were.")).toBeTruthy();
+    expect(sentTo("/users/2", "PATCH")).toHaveLength(1);
+  });
+
+  it("password: while a second change is on its way, the first one's success is not shown (nor said) again", async () => {
+    signedIn();
+    let answers = [() => json(200, shopper), () => problem(400, { title: "One or more validation errors occurred.", errors: { current_password: ["The current password is incorrect."] } })];
+    let last: (r: Response) => void = () => {};
+    serveAccount(() => (answers.length > 0 ? answers.shift()!() : new Promise<Response>((resolve) => (last = resolve))));
+    renderAt("/account");
+    const password = await screen.findByRole("form", { name: "Password" });
+    const change = async (current: string) => {
+      fireEvent.change(within(password).getByLabelText("Current password"), { target: { value: current } });
+      fireEvent.change(within(password).getByLabelText("New password"), { target: { value: "new-pass-12" } });
+      fireEvent.click(within(password).getByRole("button", { name: "Change password" }));
+    };
+    const words = "Your password was changed. Your other sessions were signed out.";
+    await change("old-pass-1");
+    expect(await within(password).findByText(words)).toBeTruthy();
+    await change("wrong-pass");
+    await waitFor(() => expect(within(password).getByLabelText("Current password").getAttribute("aria-invalid")).toBe("true"));
+    await change("new-pass-12");
+    await waitFor(() => expect(within(password).getByRole("button", { name: "Change password" }).getAttribute("aria-busy")).toBe("true"));
+    expect(within(password).queryByText(words)).toBeNull();
+    answers = [];
+    last(json(200, shopper));
   });
 
   it("password: one request for a double click, and while it is changed the button stays focusable; then the other sessions are said to be signed out and the tab keeps working", async () => {

@@ -73,7 +73,8 @@ function AccountForm({
           onSubmit(); // Enter in a field submits too; a second submit while one is on its way sends nothing (useSubmitMutation)
         }}
       >
-        <Notice said={request.error || localError ? null : said} />
+        {/* A request on its way hides the last outcome's words, which would otherwise come back (and be said) as it clears the error. */}
+        <Notice said={request.error || localError || request.isPending ? null : said} />
         {localError ? <Alert>{localError}</Alert> : <ErrorAlert error={request.error} />}
         {children}
         <Button type="submit" disabled={busy} focusableWhenDisabled busy={busy}>
@@ -120,6 +121,8 @@ function ProfileForm({ user }: { user: User }) {
     setLocalError(problem);
     if (problem) return;
     if (Object.keys(changes).length === 0) {
+      // The last refusal was about what the fields held then: it would hide these words.
+      if (!save.isPending) save.reset();
       say("Nothing to save: your name and email are as they were.");
       return;
     }
@@ -136,7 +139,14 @@ function ProfileForm({ user }: { user: User }) {
       onSubmit={submit}
       said={said}
     >
-      <NameAndEmailFields name={name} email={email} onNameChange={setName} onEmailChange={setEmail} error={save.error} />
+      <NameAndEmailFields
+        name={name}
+        email={email}
+        onNameChange={setName}
+        onEmailChange={setEmail}
+        error={save.error}
+        emailTaken={save.variables?.email === email.trim() ? undefined : null /* only while Email holds the refused one */}
+      />
       {emailChanged ? (
         <CurrentPasswordField
           label="Current password"
