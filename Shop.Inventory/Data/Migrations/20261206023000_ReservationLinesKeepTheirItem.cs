@@ -19,7 +19,7 @@ namespace Shop.Inventory.Data.Migrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.Sql("ALTER TABLE reservation_lines ADD COLUMN item_id integer;");
+            migrationBuilder.Sql("ALTER TABLE reservation_lines ADD COLUMN IF NOT EXISTS item_id integer;");
             migrationBuilder.Sql(InventorySql.Read("reserve_stock.sql"));
         }
 
