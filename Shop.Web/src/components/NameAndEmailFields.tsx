@@ -4,8 +4,9 @@ import { TextField } from "./ui";
 
 /**
  * An account's Name and Email, as at sign-up and on the Account page: Users' length caps, and the shop's refusal of
- * either (`error`: the request's) on its field, an email another account has (409) included. `emailTaken`: what Email
- * says for that 409 instead of the shop's words (null: nothing, once the field no longer holds the refused email).
+ * either (`error`: the request's) on its field, an email another account has (409) included. That 409 marks Email
+ * only while it still holds `sentEmail`, the email the refused request sent: typed back or changed, it is no longer
+ * the one refused. `emailTaken`: what Email says then instead of the shop's words.
  */
 export function NameAndEmailFields({
   name,
@@ -13,6 +14,7 @@ export function NameAndEmailFields({
   onNameChange,
   onEmailChange,
   error,
+  sentEmail,
   emailTaken,
 }: {
   name: string;
@@ -20,9 +22,11 @@ export function NameAndEmailFields({
   onNameChange: (name: string) => void;
   onEmailChange: (email: string) => void;
   error: unknown;
+  sentEmail: string | undefined;
   emailTaken?: ReactNode;
 }) {
-  const taken = isProblem(error, 409, "Email already registered") ? (emailTaken === undefined ? errorMessage(error) : emailTaken) : undefined;
+  const taken =
+    isProblem(error, 409, "Email already registered") && sentEmail === email.trim() ? (emailTaken ?? errorMessage(error)) : undefined;
   return (
     <>
       <TextField

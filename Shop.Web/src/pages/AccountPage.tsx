@@ -145,7 +145,7 @@ function ProfileForm({ user }: { user: User }) {
         onNameChange={setName}
         onEmailChange={setEmail}
         error={save.error}
-        emailTaken={save.variables?.email === email.trim() ? undefined : null /* only while Email holds the refused one */}
+        sentEmail={save.variables?.email}
       />
       {emailChanged ? (
         <CurrentPasswordField

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { Link, Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
-import { ApiError, fieldError } from "../api/errors";
+import { fieldError } from "../api/errors";
 import { useAuth } from "../auth/AuthContext";
 import { Alert, ErrorAlert } from "../components/ui";
 import { AuthForm } from "../components/AuthForm";
@@ -25,18 +25,16 @@ export default function RegisterPage() {
 
   if (user) return <Navigate to={safeReturnPath(from)} replace />;
 
-  // A 409 (registration's one conflict: the email has an account) marks Email while it still holds that email, with
-  // the way on: Sign in, with the email, keeping where the shopper was going (checkout, say).
-  const takenEmail = register.error instanceof ApiError && register.error.status === 409 ? register.variables?.email : undefined;
-  const emailTakenNote =
-    takenEmail !== undefined && takenEmail === email.trim() ? (
-      <>
-        This email already has an account.{" "}
-        <Link to="/signin" state={{ from, email: takenEmail } satisfies ReturnState} className="font-medium text-indigo-700 underline">
-          Sign in with this email
-        </Link>
-      </>
-    ) : null;
+  // A 409 (registration's one conflict: the email has an account) offers the way on: Sign in, with the email, keeping
+  // where the shopper was going (checkout, say).
+  const emailTakenNote = (
+    <>
+      This email already has an account.{" "}
+      <Link to="/signin" state={{ from, email: email.trim() } satisfies ReturnState} className="font-medium text-indigo-700 underline">
+        Sign in with this email
+      </Link>
+    </>
+  );
 
   function submit() {
     if (!name.trim() || !email.trim()) {
@@ -69,6 +67,7 @@ export default function RegisterPage() {
         onNameChange={setName}
         onEmailChange={setEmail}
         error={register.error}
+        sentEmail={register.variables?.email}
         emailTaken={emailTakenNote}
       />
       <NewPasswordField
