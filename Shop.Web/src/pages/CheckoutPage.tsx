@@ -164,6 +164,9 @@ export default function CheckoutPage() {
               : states.includes("short")
                 ? "Lower the quantities marked to today's stock to place your order."
                 : "";
+  // A reason that points to the error alert above (a 429's wait, the shop's own cap) is shown, and describes Place order,
+  // but is not said: the alert has said it, and a screen reader would hear it twice.
+  const alertSaidIt = waiting || (units <= MAX_UNITS_PER_ORDER && tooLargeAsSent);
 
   function submit() {
     if (cart.length === 0 || reason) return;
@@ -240,10 +243,16 @@ export default function CheckoutPage() {
           >
             Place order
           </Button>
-          {/* Always there (empty while nothing holds the order), so a screen reader announces the reason as it comes. */}
-          <p id={reasonId} aria-live="polite" className={reason ? "text-sm text-stone-600" : "sr-only"}>
-            {reason}
+          {/* Always there (empty while nothing holds the order, or the alert has said why), so a screen reader announces the
+              reason as it comes. */}
+          <p id={alertSaidIt ? undefined : reasonId} aria-live="polite" className={reason && !alertSaidIt ? "text-sm text-stone-600" : "sr-only"}>
+            {alertSaidIt ? "" : reason}
           </p>
+          {alertSaidIt ? (
+            <p id={reasonId} className="text-sm text-stone-600">
+              {reason}
+            </p>
+          ) : null}
           {failure ? (
             <Button variant="secondary" className="w-full" onClick={() => current.forEach((q, i) => states[i] === "failed" && void q.refetch())}>
               Check again

@@ -59,6 +59,11 @@ function description(element: HTMLElement): string | null | undefined {
   return document.getElementById(element.getAttribute("aria-describedby") ?? "")?.textContent;
 }
 
+/** The words in every live region on the page now (alerts, status and aria-live regions): what a screen reader says. */
+function spoken(): string[] {
+  return [...document.querySelectorAll("[aria-live], [role=alert], [role=status]")].flatMap((r) => (r.textContent ? [r.textContent] : []));
+}
+
 /**
  * The customer's pending order of one Mug (no events yet) opened at its page. Its PATCH gets `answer`, and the order
  * reads with status `after` from then on: cancelled, or moved on meanwhile (the reason for a refusal).
@@ -355,6 +360,7 @@ describe("pages", () => {
     const button = screen.getByRole("button", { name: "Place order" });
     await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
     expect(description(button)).toBe("Lower the quantities to place your order, as the message above says.");
+    expect(spoken()).toEqual([tooLarge.detail]); // said once, by the alert
   });
 
   it("checkout: a double click places one order with one Idempotency-Key, then shows the order", async () => {
@@ -480,6 +486,22 @@ describe("pages", () => {
     await waitFor(() => expect(posts()).toHaveLength(2));
     const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
     expect(new Set(keys).size).toBe(1);
+  });
+  it("checkout: a 429 is said once, by its alert: Place order's reason shows the wait without saying it again", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    const tooMany = new Response(JSON.stringify({ status: 429, title: "Too Many Requests" }), {
+      status: 429,
+      headers: { "content-type": "application/problem+json", "retry-after": "840" },
+    });
+    checkoutFetch(8.5, async () => tooMany);
+    renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    await screen.findByRole("alert");
+    const button = screen.getByRole("button", { name: "Place order" });
+    await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
+    expect(description(button)).toMatch(/^Wait/); // shown, as the button's description
+    expect(spoken()).toEqual(["Too many attempts. Please try again in 14 minutes."]);
   });
   it("checkout: a Retry-After given as a date holds Place order until then, as the message says", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
