@@ -1,4 +1,4 @@
-import { useCallback, useRef } from "react";
+import { useCallback, useRef, useState } from "react";
 import { useMutation, type DefaultError, type UseMutationOptions, type UseMutationResult } from "@tanstack/react-query";
 
 /** A mutation sent by a user's press: `submit` sends it, and nothing else does (no `mutate`, which has no guard). */
@@ -9,20 +9,26 @@ export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, De
 
 /**
  * useMutation for a request a press sends (a form's submit, a button): a second press while the first request is on
- * its way is refused. `isPending` cannot guard it: React sees it only after React Query has scheduled the update, so
- * two presses in one task (Enter pressed twice, a double click on a busy page) both find it false, and a sign-in would
- * count twice toward the lockout, an "Add item" answer 409 for the item it just made.
+ * its way is refused. React Query's own `isPending` cannot guard it: React sees it only after React Query has
+ * scheduled the update, so two presses in one task (Enter pressed twice, a double click on a busy page) both find it
+ * false, and a sign-in would count twice toward the lockout, an "Add item" answer 409 for the item it just made.
+ *
+ * `isPending` here is true from the press until the request settles: rendered with the press itself, so the next
+ * press finds the controls it should (a Cancel beside Save) unavailable, and kept through a `reset()` meanwhile, which
+ * forgets the request but cannot call it back (its outcome still comes, to the mutation's own callbacks).
  */
 export function useSubmitMutation<TData, TVariables = void>(
   options: UseMutationOptions<TData, DefaultError, TVariables>,
 ): SubmitMutation<TData, TVariables> {
   // Set in the same task as the press, so the next press sees it whatever React has rendered meanwhile.
   const inFlight = useRef(false);
+  const [sending, setSending] = useState(false);
   const mutation = useMutation<TData, DefaultError, TVariables>({
     ...options,
     // The mutation's own options run even if the form has gone meanwhile, unlike mutate()'s.
     onSettled: (...settled) => {
       inFlight.current = false;
+      setSending(false);
       return options.onSettled?.(...settled);
     },
   });
@@ -31,10 +37,11 @@ export function useSubmitMutation<TData, TVariables = void>(
     (variables: TVariables) => {
       if (inFlight.current) return false;
       inFlight.current = true;
+      setSending(true);
       mutate(variables);
       return true;
     },
     [mutate],
   );
-  return { ...mutation, submit };
+  return { ...mutation, isPending: mutation.isPending || sending, submit };
 }

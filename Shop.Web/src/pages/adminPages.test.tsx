@@ -47,11 +47,17 @@ function holding(method: string, list: unknown): (r: Response) => void {
   return (r) => answer(r);
 }
 
-/** Delete, then Confirm delete, in `item` (a row or a card), from the keyboard: focus is on Delete when it is pressed. */
-function deleteFromKeyboard(item: HTMLElement) {
-  const button = within(item).getByRole("button", { name: "Delete" });
+/** The button `name` in `item` (a row or a card) pressed from the keyboard: focus is on it when it is pressed. */
+function pressFromKeyboard(item: HTMLElement, name: string): HTMLElement {
+  const button = within(item).getByRole("button", { name });
   button.focus();
   fireEvent.click(button);
+  return button;
+}
+
+/** Delete, then Confirm delete, in `item` (a row or a card), from the keyboard: focus is on Delete when it is pressed. */
+function deleteFromKeyboard(item: HTMLElement) {
+  pressFromKeyboard(item, "Delete");
   fireEvent.click(within(item).getByRole("button", { name: "Confirm delete" }));
 }
 
@@ -93,12 +99,7 @@ describe("admin pages", () => {
     const answer = holding("PATCH", { items: [mug], total: 1, limit: 25, offset: 0 });
     renderAt("/admin/inventory");
     const row = await screen.findByRole("row", { name: "MUG" });
-    const press = (name: string) => {
-      const button = within(row).getByRole("button", { name });
-      button.focus();
-      fireEvent.click(button);
-      return button;
-    };
+    const press = (name: string) => pressFromKeyboard(row, name);
     press("Edit");
     expect(document.activeElement).toBe(within(row).getByLabelText("Name of MUG"));
     press("Cancel");
@@ -118,6 +119,39 @@ describe("admin pages", () => {
     answer(json(200, mug));
     expect(await screen.findByText("Saved MUG.")).toBeTruthy();
     expect(document.activeElement).toBe(within(row).getByRole("button", { name: "Edit" }));
+  });
+
+  it("inventory: Cancel is not offered while a Save is on its way; the save's outcome then closes the editor and shows in the row", async () => {
+    let item = mug;
+    let answer: (r: Response) => void = () => {};
+    fetchMock.mockImplementation(async (_input, init) => {
+      if (init?.method !== "PATCH") return json(200, { items: [item], total: 1, limit: 25, offset: 0 });
+      item = { ...mug, name: "Big mug" }; // saved, whatever the editor does meanwhile
+      return new Promise<Response>((r) => (answer = r));
+    });
+    renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    const press = (name: string) => pressFromKeyboard(row, name);
+    press("Edit");
+    fireEvent.change(within(row).getByLabelText("Name of MUG"), { target: { value: "Big mug" } });
+    const save = press("Save");
+    // Pressed at once (before the request's own state is rendered) and again once it is: the save goes on, and so
+    // does the editor, with Save busy, rather than a Save that looks ready and ignores presses.
+    const cancel = press("Cancel");
+    await waitFor(() => expect(calls("PATCH")).toEqual(["/inventory/MUG"]));
+    expect(cancel.getAttribute("aria-disabled")).toBe("true");
+    expect(document.activeElement).toBe(cancel);
+    press("Cancel");
+    expect(within(row).getByLabelText("Name of MUG")).toBeTruthy();
+    expect(save.getAttribute("aria-busy")).toBe("true");
+    answer(json(200, item));
+    expect(await screen.findByText("Saved MUG.")).toBeTruthy();
+    expect(within(row).getByText("Big mug")).toBeTruthy();
+    expect(document.activeElement).toBe(within(row).getByRole("button", { name: "Edit" }));
+    // And the next edit saves at its first press.
+    press("Edit");
+    press("Save");
+    await waitFor(() => expect(calls("PATCH")).toHaveLength(2));
   });
 
   it("inventory: a saved edit or stock change shows in its row at once, even when the list cannot be read again", async () => {

@@ -232,9 +232,13 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
               >
                 Save
               </Button>
+              {/* Not offered while the save is on its way (it cannot be called back, and its outcome closes the editor):
+                  focusable, as Save beside it. */}
               <Button
                 size="sm"
                 variant="ghost"
+                disabled={update.isPending}
+                focusableWhenDisabled
                 onClick={() => {
                   setEditing(false);
                   setName(item.name);
