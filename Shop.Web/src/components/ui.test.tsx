@@ -9,10 +9,14 @@ import { Badge, ConfirmDeleteButton, ErrorAlert, Pagination, StatusBadge, TextFi
 
 afterEach(cleanup);
 
+/** The request a Confirm button sends: not sent yet, and on its way. */
+const idle = { isPending: false, held: false, error: null };
+const running = { ...idle, isPending: true };
+
 describe("ConfirmDeleteButton", () => {
   it("deletes only after Delete, then Confirm delete", () => {
     const onConfirm = vi.fn();
-    render(<ConfirmDeleteButton onConfirm={onConfirm} busy={false} />);
+    render(<ConfirmDeleteButton onConfirm={onConfirm} request={idle} />);
     expect(screen.queryByRole("button", { name: "Confirm delete" })).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Delete" }));
     expect(onConfirm).not.toHaveBeenCalled();
@@ -23,7 +27,7 @@ describe("ConfirmDeleteButton", () => {
 
   it("a double click on Delete does not delete: its second click lands on Confirm delete", () => {
     const onConfirm = vi.fn();
-    render(<ConfirmDeleteButton onConfirm={onConfirm} busy={false} />);
+    render(<ConfirmDeleteButton onConfirm={onConfirm} request={idle} />);
     const button = screen.getByRole("button", { name: "Delete" });
     fireEvent.click(button, { detail: 1 });
     fireEvent.click(button.isConnected ? button : screen.getByRole("button", { name: "Confirm delete" }), { detail: 2 });
@@ -34,7 +38,7 @@ describe("ConfirmDeleteButton", () => {
 
   it("Keep goes back to a plain Delete without deleting", () => {
     const onConfirm = vi.fn();
-    render(<ConfirmDeleteButton onConfirm={onConfirm} busy={false} />);
+    render(<ConfirmDeleteButton onConfirm={onConfirm} request={idle} />);
     fireEvent.click(screen.getByRole("button", { name: "Delete" }));
     fireEvent.click(screen.getByRole("button", { name: "Keep" }));
     expect(screen.getByRole("button", { name: "Delete" })).toBeTruthy();
@@ -43,9 +47,9 @@ describe("ConfirmDeleteButton", () => {
   });
 
   it("while the delete runs, Confirm delete keeps its name but is unavailable and busy", () => {
-    const { rerender } = render(<ConfirmDeleteButton onConfirm={() => {}} busy={false} />);
+    const { rerender } = render(<ConfirmDeleteButton onConfirm={() => {}} request={idle} />);
     fireEvent.click(screen.getByRole("button", { name: "Delete" }));
-    rerender(<ConfirmDeleteButton onConfirm={() => {}} busy />);
+    rerender(<ConfirmDeleteButton onConfirm={() => {}} request={running} />);
     const confirm = screen.getByRole("button", { name: "Confirm delete" }) as HTMLButtonElement;
     expect(confirm.getAttribute("aria-disabled")).toBe("true");
     expect(confirm.getAttribute("aria-busy")).toBe("true");
@@ -55,7 +59,7 @@ describe("ConfirmDeleteButton", () => {
   // be left at <body>, Tabbing from the top of the page to find Confirm delete.
   it("from the keyboard, focus follows: Delete to Confirm delete, Keep back to Delete, and stays on Confirm delete while it runs", () => {
     const onConfirm = vi.fn();
-    const { rerender } = render(<ConfirmDeleteButton onConfirm={onConfirm} busy={false} />);
+    const { rerender } = render(<ConfirmDeleteButton onConfirm={onConfirm} request={idle} />);
     const del = screen.getByRole("button", { name: "Delete" });
     del.focus();
     fireEvent.click(del);
@@ -68,7 +72,7 @@ describe("ConfirmDeleteButton", () => {
     const confirm = screen.getByRole("button", { name: "Confirm delete" }) as HTMLButtonElement;
     expect(document.activeElement).toBe(confirm);
     fireEvent.click(confirm, { detail: 1 });
-    rerender(<ConfirmDeleteButton onConfirm={onConfirm} busy />);
+    rerender(<ConfirmDeleteButton onConfirm={onConfirm} request={running} />);
     // A disabled button loses focus in browsers: while the request runs it says it is unavailable instead.
     expect(confirm.disabled).toBe(false);
     expect(confirm.getAttribute("aria-disabled")).toBe("true");

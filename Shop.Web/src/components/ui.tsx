@@ -5,6 +5,7 @@ import {
   useRef,
   useState,
   type ButtonHTMLAttributes,
+  type ComponentProps,
   type InputHTMLAttributes,
   type ReactNode,
   type Ref,
@@ -78,6 +79,48 @@ export function Button({
       ) : null}
       {children}
     </button>
+  );
+}
+
+/** What a button shows of the request it sends: useSubmitMutation's result. */
+export interface Sending {
+  isPending: boolean;
+  /** The shop said to wait (a Retry-After) and the time has not passed. */
+  held: boolean;
+  error: unknown;
+}
+
+/**
+ * The button that sends `request`: busy while it is on its way, held while the shop has said to wait (a 429's
+ * Retry-After), unavailable both times but focusable (a disabled button would drop a keyboard user's focus to the
+ * page). Held, its description says why in the error's own words: not a live region, as the error's alert has said
+ * them. `busy`: busy after the request too (a deleted row until the re-read takes it away); `disabled`: unavailable
+ * for a reason of the page's own.
+ */
+export function SendButton({
+  request,
+  busy = false,
+  disabled,
+  ...props
+}: Omit<ComponentProps<typeof Button>, "focusableWhenDisabled"> & { request: Sending }) {
+  const reasonId = useId();
+  const working = request.isPending || busy;
+  // The words come first: the button stays its container's last child (space-y gives every other child a margin).
+  return (
+    <>
+      {request.held ? (
+        <span id={reasonId} className="sr-only">
+          {errorMessage(request.error)}
+        </span>
+      ) : null}
+      <Button
+        {...props}
+        disabled={working || request.held || disabled}
+        focusableWhenDisabled
+        busy={working}
+        aria-describedby={request.held ? reasonId : props["aria-describedby"]}
+      />
+    </>
   );
 }
 
@@ -156,7 +199,8 @@ export function ConfirmButton({
   confirmLabel,
   keepLabel,
   onConfirm,
-  busy,
+  request,
+  busy = false,
   size = "sm",
   disabled,
   title,
@@ -165,7 +209,9 @@ export function ConfirmButton({
   confirmLabel: string;
   keepLabel: string;
   onConfirm: () => void;
-  busy: boolean;
+  /** The request `confirmLabel` sends (see SendButton); `busy`: busy after it too. */
+  request: Sending;
+  busy?: boolean;
   size?: "sm" | "md";
   disabled?: boolean;
   title?: string;
@@ -183,19 +229,11 @@ export function ConfirmButton({
   }
   return (
     <>
-      {/* Focusable while busy: a disabled button would drop focus, and a refused request leaves it in place. */}
-      <Button
-        ref={front}
-        size={size}
-        variant="danger"
-        onClick={(e) => e.detail <= 1 && onConfirm()}
-        disabled={busy}
-        focusableWhenDisabled
-        busy={busy}
-      >
+      {/* Focusable while busy or held: a disabled button would drop focus, and a refused request leaves it in place. */}
+      <SendButton ref={front} size={size} variant="danger" onClick={(e) => e.detail <= 1 && onConfirm()} request={request} busy={busy}>
         {confirmLabel}
-      </Button>
-      <Button size={size} variant="ghost" onClick={() => swap(false)} disabled={busy}>
+      </SendButton>
+      <Button size={size} variant="ghost" onClick={() => swap(false)} disabled={busy || request.isPending}>
         {keepLabel}
       </Button>
     </>
@@ -203,8 +241,8 @@ export function ConfirmButton({
 }
 
 /** "Delete", then "Confirm delete" / "Keep". */
-export function ConfirmDeleteButton({ onConfirm, busy }: { onConfirm: () => void; busy: boolean }) {
-  return <ConfirmButton label="Delete" confirmLabel="Confirm delete" keepLabel="Keep" onConfirm={onConfirm} busy={busy} />;
+export function ConfirmDeleteButton({ onConfirm, request, busy }: { onConfirm: () => void; request: Sending; busy?: boolean }) {
+  return <ConfirmButton label="Delete" confirmLabel="Confirm delete" keepLabel="Keep" onConfirm={onConfirm} request={request} busy={busy} />;
 }
 
 type Tone = "error" | "warn" | "success" | "info";

@@ -7,7 +7,8 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /**
  * Holds the control that sent a request whose answer carried a Retry-After (a 429, a 409 still in progress) until
  * then: a press before it can only be refused again, and at sign-in each refused press counts toward the lockout.
- * `holdFor(error)` starts the hold when the error says how long; `held` is true until it ends.
+ * `holdFor(error)` starts the hold when the error says how long; `held` is true until it ends. useSubmitMutation holds
+ * every press's request with it, so each form waits the same way.
  */
 export function useRetryAfterHold(): { held: boolean; holdFor: (error: unknown) => void } {
   const [until, setUntil] = useState<number | null>(null);

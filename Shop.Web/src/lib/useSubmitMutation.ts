@@ -1,10 +1,16 @@
 import { useCallback, useRef, useState } from "react";
 import { useMutation, type DefaultError, type UseMutationOptions, type UseMutationResult } from "@tanstack/react-query";
+import { useRetryAfterHold } from "./useRetryAfterHold";
 
 /** A mutation sent by a user's press: `submit` sends it, and nothing else does (no `mutate`, which has no guard). */
 export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, DefaultError, TVariables>, "mutate" | "mutateAsync"> & {
-  /** Sends the request, unless the one sent before is still on its way: then nothing, and false. */
+  /**
+   * Sends the request, unless the one sent before is still on its way, or the shop said to wait (`held`): then
+   * nothing, and false.
+   */
   submit: (variables: TVariables) => boolean;
+  /** The last answer carried a Retry-After (a 429, an order still being placed) that has not passed yet. */
+  held: boolean;
 };
 
 /**
@@ -16,6 +22,9 @@ export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, De
  * `isPending` here is true from the press until the request settles: rendered with the press itself, so the next
  * press finds the controls it should (a Cancel beside Save) unavailable, and kept through a `reset()` meanwhile, which
  * forgets the request but cannot call it back (its outcome still comes, to the mutation's own callbacks).
+ *
+ * An answer with a Retry-After holds the sending until then (useRetryAfterHold), for every form alike: a press before
+ * it could only be refused again, and at sign-in each refused press counts toward the lockout.
  */
 export function useSubmitMutation<TData, TVariables = void>(
   options: UseMutationOptions<TData, DefaultError, TVariables>,
@@ -23,8 +32,13 @@ export function useSubmitMutation<TData, TVariables = void>(
   // Set in the same task as the press, so the next press sees it whatever React has rendered meanwhile.
   const inFlight = useRef(false);
   const [sending, setSending] = useState(false);
+  const { held, holdFor } = useRetryAfterHold();
   const mutation = useMutation<TData, DefaultError, TVariables>({
     ...options,
+    onError: (...failed) => {
+      holdFor(failed[0]);
+      return options.onError?.(...failed);
+    },
     // The mutation's own options run even if the form has gone meanwhile, unlike mutate()'s.
     onSettled: (...settled) => {
       inFlight.current = false;
@@ -35,13 +49,13 @@ export function useSubmitMutation<TData, TVariables = void>(
   const { mutate } = mutation;
   const submit = useCallback(
     (variables: TVariables) => {
-      if (inFlight.current) return false;
+      if (inFlight.current || held) return false;
       inFlight.current = true;
       setSending(true);
       mutate(variables);
       return true;
     },
-    [mutate],
+    [mutate, held],
   );
-  return { ...mutation, isPending: mutation.isPending || sending, submit };
+  return { ...mutation, isPending: mutation.isPending || sending, held, submit };
 }

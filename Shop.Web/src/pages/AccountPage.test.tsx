@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { clearSession, getSession, saveSession } from "../api/session";
-import { json, renderAt } from "../test/app";
+import { json, pressRefusedAndHeld, renderAt, tooManyRequests } from "../test/app";
 
 const shopper = { id: 2, name: "Bob", email: "bob@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const problem = (status: number, body: object) => json(status, { status, ...body }, "application/problem+json");
@@ -244,6 +244,42 @@ describe("account page", () => {
     const words = "You were signed out everywhere, on this device too.";
     expect(screen.getAllByText(words, { exact: false }).length).toBeGreaterThan(0);
     await waitFor(() => expect(regions.some((r) => r.textContent?.includes(words))).toBe(true));
+  });
+
+  it("each of its writes held by a 429 (10 account changes a minute): the button stays focusable but unavailable, says why, and neither a press nor Enter sends again", async () => {
+    signedIn();
+    fetchMock.mockImplementation(async (input, init) =>
+      (init?.method ?? "GET") === "GET"
+        ? json(200, String(input) === "/users/me" ? shopper : { items: [], total: 0, limit: 20, offset: 0 })
+        : tooManyRequests("30"),
+    );
+    const writes: [() => Promise<unknown>, () => HTMLElement][] = [
+      [
+        async () => fireEvent.change(within(await screen.findByRole("form", { name: "Profile" })).getByLabelText("Name"), { target: { value: "Robert" } }),
+        () => within(form("Profile")).getByRole("button", { name: "Save profile" }),
+      ],
+      [
+        async () => {
+          const password = await screen.findByRole("form", { name: "Password" });
+          fireEvent.change(within(password).getByLabelText("Current password"), { target: { value: "old-pass-1" } });
+          fireEvent.change(within(password).getByLabelText("New password"), { target: { value: "new-pass-1" } });
+        },
+        () => within(form("Password")).getByRole("button", { name: "Change password" }),
+      ],
+      [
+        async () => fireEvent.click(await screen.findByRole("button", { name: "Sign out everywhere" })),
+        () => screen.getByRole("button", { name: "Confirm sign out everywhere" }),
+      ],
+    ];
+    const writesSent = () => fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") !== "GET").length;
+    for (const [prepare, button] of writes) {
+      renderAt("/account");
+      await prepare();
+      await pressRefusedAndHeld(button, "Too many attempts. Please try again in 30 seconds.", writesSent);
+      expect(writesSent()).toBe(1);
+      cleanup();
+      fetchMock.mockClear();
+    }
   });
 
   it("a signed-out visit goes to sign in, and back to the account page after it", async () => {

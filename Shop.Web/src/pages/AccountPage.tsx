@@ -9,7 +9,7 @@ import { useAuth } from "../auth/AuthContext";
 import { NameAndEmailFields } from "../components/NameAndEmailFields";
 import { CurrentPasswordField, NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
 import { QueryView } from "../components/QueryView";
-import { Alert, Button, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, useNotice, type Said } from "../components/ui";
+import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, SendButton, useNotice, type Said, type Sending } from "../components/ui";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 /** The signed-in shopper's own account: name and email, password, and Sign out everywhere. */
@@ -32,8 +32,8 @@ export default function AccountPage() {
 }
 
 /**
- * One part of the page, its heading naming its form. The submit button stays focusable while its request runs
- * (aria-disabled): a disabled one would drop a keyboard user's focus to <body>. What the last submit came to is said
+ * One part of the page, its heading naming its form. The submit button stays focusable while its request runs or the
+ * shop has said to wait (SendButton). What the last submit came to is said
  * once: `said` (done) in a live region that is there from the start, or the problem found before sending
  * (`localError`) or the shop's refusal (`request.error`) as an alert.
  */
@@ -50,13 +50,12 @@ function AccountForm({
   title: string;
   description: string;
   submitLabel: string;
-  request: { isPending: boolean; error: unknown };
+  request: Sending;
   localError: string | null;
   onSubmit: () => void;
   said: Said | null;
   children: ReactNode;
 }) {
-  const busy = request.isPending;
   const heading = useId();
   return (
     <Card className="p-6">
@@ -70,16 +69,18 @@ function AccountForm({
         className="mt-4 space-y-4"
         onSubmit={(e) => {
           e.preventDefault();
-          onSubmit(); // Enter in a field submits too; a second submit while one is on its way sends nothing (useSubmitMutation)
+          // Enter in a field submits too: held, nothing is checked or said (a second submit while one is on its way sends
+          // nothing either: useSubmitMutation).
+          if (!request.held) onSubmit();
         }}
       >
         {/* A request on its way hides the last outcome's words, which would otherwise come back (and be said) as it clears the error. */}
         <Notice said={request.error || localError || request.isPending ? null : said} />
         {localError ? <Alert>{localError}</Alert> : <ErrorAlert error={request.error} />}
         {children}
-        <Button type="submit" disabled={busy} focusableWhenDisabled busy={busy}>
+        <SendButton type="submit" request={request}>
           {submitLabel}
-        </Button>
+        </SendButton>
       </form>
     </Card>
   );
@@ -235,7 +236,7 @@ function SignOutEverywhere() {
             confirmLabel="Confirm sign out everywhere"
             keepLabel="Stay signed in"
             size="md"
-            busy={end.isPending}
+            request={end}
             onConfirm={() => end.submit()}
           />
         </div>

@@ -29,7 +29,6 @@ import {
   type CheckoutAttempt,
 } from "../lib/idempotency";
 import { currentCart, useCart } from "../lib/useCart";
-import { useRetryAfterHold } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 /**
@@ -90,10 +89,6 @@ export default function CheckoutPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [cart, readsKey]);
   const states = cart.map((line, i) => stateOf(line, current[i]));
-  // A 429 (or a still-in-progress 409) says how long to wait: Place order waits that long rather than offering a
-  // click that can only be refused again.
-  const retryAfter = useRetryAfterHold();
-  const waiting = retryAfter.held;
   const units = cartCount(cart);
   // Today's prices are read in one render and taken into the cart by the effect after it: until then the page
   // still shows the old ones.
@@ -129,7 +124,6 @@ export default function CheckoutPage() {
     },
     onError: (error) => {
       const status = error instanceof ApiError ? error.status : 0;
-      retryAfter.holdFor(error);
       if (!keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
         attempt.current = null;
         storeAttempt(null);
@@ -141,6 +135,9 @@ export default function CheckoutPage() {
 
   // The shop's cap may be set lower than MAX_UNITS_PER_ORDER: once it refused this cart as too large, the same cart
   // waits until the shopper changes it, rather than each press being refused again (and then rate limited).
+  // A 429 (or a still-in-progress 409) says how long to wait: Place order waits that long (useSubmitMutation) rather
+  // than offering a click that can only be refused again.
+  const waiting = placeOrder.held;
   const tooLarge = isProblem(placeOrder.error, 422, "Order too large");
   const tooLargeAsSent = tooLarge && placeOrder.variables !== undefined && fingerprintOf(placeOrder.variables) === fingerprintOf(toOrderRequest(cart));
   // Place order waits until the total shown is the total charged. A read failed for now (503, the network) holds it

@@ -109,7 +109,7 @@ export default function OrderDetailPage() {
                   confirmLabel="Confirm cancellation"
                   keepLabel="Keep order"
                   onConfirm={() => cancel.submit()}
-                  busy={cancel.isPending}
+                  request={cancel}
                 />
               ) : null}
             </div>

@@ -8,7 +8,6 @@ import { AuthForm } from "../components/AuthForm";
 import { NameAndEmailFields } from "../components/NameAndEmailFields";
 import { NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
-import { useRetryAfterHold } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 export default function RegisterPage() {
@@ -19,9 +18,8 @@ export default function RegisterPage() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
-  // The gateway limits registrations (429): as at sign in, Create account waits out the Retry-After.
-  const retryAfter = useRetryAfterHold();
-  const register = useSubmitMutation({ mutationFn: api.register, onSuccess: signIn, onError: retryAfter.holdFor });
+  // The gateway limits registrations (429): as at sign in, Create account waits out the Retry-After (useSubmitMutation).
+  const register = useSubmitMutation({ mutationFn: api.register, onSuccess: signIn });
 
   if (user) return <Navigate to={safeReturnPath(from)} replace />;
 
@@ -56,7 +54,7 @@ export default function RegisterPage() {
       subtitle="It takes a few seconds. You can start shopping right after."
       submitLabel="Create account"
       busy={register.isPending}
-      holdReason={retryAfter.held ? "Wait before creating the account again, as the message above says." : undefined}
+      holdReason={register.held ? "Wait before creating the account again, as the message above says." : undefined}
       onSubmit={submit}
       other={{ prompt: "Already have an account?", to: "/signin", label: "Sign in", state: { from } satisfies ReturnState }}
     >

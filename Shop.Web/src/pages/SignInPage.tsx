@@ -8,7 +8,6 @@ import { useAnnounce } from "../components/Announcer";
 import { AuthForm } from "../components/AuthForm";
 import { CurrentPasswordField } from "../components/PasswordFields";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
-import { useRetryAfterHold } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 const SESSION_ENDED = "Your session has ended. Please sign in again.";
@@ -20,9 +19,9 @@ export default function SignInPage() {
   const state = (location.state ?? {}) as ReturnState;
   const [email, setEmail] = useState(state.email ?? "");
   const [password, setPassword] = useState("");
-  // Five wrong passwords lock the email for 15 minutes (429): each press before then would only be refused again.
-  const retryAfter = useRetryAfterHold();
-  const login = useSubmitMutation({ mutationFn: api.login, onSuccess: signIn, onError: retryAfter.holdFor });
+  // Five wrong passwords lock the email for 15 minutes (429): each press before then would only be refused again, and
+  // the request is held till then (useSubmitMutation).
+  const login = useSubmitMutation({ mutationFn: api.login, onSuccess: signIn });
   const announce = useAnnounce();
   // Said by the app's live region, on the page before this one came: this page's own words come with it.
   const ended = state.signedOutEverywhere ? SIGNED_OUT_EVERYWHERE : state.expired ? SESSION_ENDED : null;
@@ -39,7 +38,7 @@ export default function SignInPage() {
       subtitle="Welcome back. Sign in to shop and track your orders."
       submitLabel="Sign in"
       busy={login.isPending}
-      holdReason={retryAfter.held ? "Wait before signing in again, as the message above says." : undefined}
+      holdReason={login.held ? "Wait before signing in again, as the message above says." : undefined}
       onSubmit={() => login.submit({ email: email.trim(), password })}
       other={{ prompt: "New here?", to: "/register", label: "Create an account", state: { from: state.from } satisfies ReturnState }}
     >

@@ -6,7 +6,7 @@ import { createQueryClient, queryKeys } from "../api/queries";
 import { clearSession, saveSession } from "../api/session";
 import { formatDateTime } from "../lib/format";
 import { WEBHOOKS_REFRESH_MS } from "./admin/AdminWebhooksPage";
-import { json, renderAt } from "../test/app";
+import { json, pressRefusedAndHeld, renderAt, tooManyRequests } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const mug = { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" };
@@ -278,6 +278,69 @@ describe("admin pages", () => {
     twice(hookForm);
     await act(async () => {});
     expect(sent()).toEqual(["/orders/webhooks"]);
+  });
+
+  it("every admin write held by a 429: its button stays focusable but unavailable, says why, and neither a press nor Enter sends again", async () => {
+    const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+    fetchMock.mockImplementation(async (input, init) => {
+      if ((init?.method ?? "GET") !== "GET") return tooManyRequests("840");
+      const url = String(input);
+      if (url.startsWith("/inventory")) return json(200, { items: [mug], total: 1, limit: 25, offset: 0 });
+      if (url.startsWith("/orders/webhooks")) return json(200, [hook]);
+      if (url.startsWith("/users")) return json(200, { items: [admin, bob], total: 2, limit: 25, offset: 0 });
+      return json(200, { items: [customerOrder], total: 1, limit: 25, offset: 0 });
+    });
+    const row = (name: string) => screen.findByRole("row", { name });
+    // Each write: the page, what the admin does up to the press, and the button pressed (found again afterwards).
+    const writes: [string, () => Promise<unknown>, () => HTMLElement][] = [
+      [
+        "/admin/inventory",
+        async () => {
+          const form = await screen.findByRole("form", { name: "New item" });
+          fireEvent.change(within(form).getByLabelText("SKU"), { target: { value: "CUP" } });
+          fireEvent.change(within(form).getByLabelText("Name"), { target: { value: "Cup" } });
+          fireEvent.change(within(form).getByLabelText("Price"), { target: { value: "4" } });
+        },
+        () => screen.getByRole("button", { name: "Add item" }),
+      ],
+      ["/admin/inventory", async () => fireEvent.click(within(await row("MUG")).getByRole("button", { name: "Edit" })), () => screen.getByRole("button", { name: "Save" })],
+      [
+        "/admin/inventory",
+        async () => fireEvent.change(within(await row("MUG")).getByLabelText("Stock change for MUG"), { target: { value: "2" } }),
+        () => screen.getByRole("button", { name: "Adjust" }),
+      ],
+      ["/admin/inventory", async () => fireEvent.click(within(await row("MUG")).getByRole("button", { name: "Delete" })), () => screen.getByRole("button", { name: "Confirm delete" })],
+      [
+        "/admin/webhooks",
+        async () => fireEvent.change(within(await screen.findByRole("form", { name: "New webhook" })).getByLabelText("URL"), { target: { value: hook.url } }),
+        () => screen.getByRole("button", { name: "Create webhook" }),
+      ],
+      [
+        "/admin/webhooks",
+        async () => fireEvent.click(within(await screen.findByRole("article", { name: hook.url })).getByRole("button", { name: "Rotate secret" })),
+        () => screen.getByRole("button", { name: "Confirm rotation" }),
+      ],
+      ["/admin/orders", () => screen.findByRole("button", { name: "Update status" }), () => screen.getByRole("button", { name: "Update status" })],
+      [
+        "/admin/users",
+        async () => fireEvent.change(within(await row("bob@example.com")).getByRole("combobox", { name: "Role for bob@example.com" }), { target: { value: "admin" } }),
+        () => screen.getByRole("button", { name: "Change role" }),
+      ],
+      [
+        "/admin/users",
+        async () => fireEvent.click(within(await row("bob@example.com")).getByRole("button", { name: "Deactivate" })),
+        () => screen.getByRole("button", { name: "Confirm deactivation" }),
+      ],
+    ];
+    const writesSent = () => fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") !== "GET").length;
+    for (const [path, prepare, button] of writes) {
+      renderAt(path);
+      await prepare();
+      await pressRefusedAndHeld(button, "Too many attempts. Please try again in 14 minutes.", writesSent);
+      expect(writesSent(), path).toBe(1);
+      cleanup();
+      fetchMock.mockClear();
+    }
   });
 
   it("users: a row per user named by email, with the role select and the pager", async () => {

@@ -1,5 +1,6 @@
 // What the page tests share: the whole app rendered at an address, and the shop's answers as fetch returns them.
-import { render } from "@testing-library/react";
+import { expect } from "vitest";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
 import { createQueryClient } from "../api/queries";
@@ -22,4 +23,35 @@ export function renderAt(path: string, queryClient: QueryClient = createQueryCli
 /** A JSON answer (a 204 has no body, as the shop sends it). */
 export function json(status: number, body: unknown, type = "application/json") {
   return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { "content-type": type } });
+}
+
+/** A 429 as the gateway answers it: its problem+json and how long to wait. */
+export function tooManyRequests(retryAfter: string) {
+  return new Response(JSON.stringify({ status: 429, title: "Too Many Requests" }), {
+    status: 429,
+    headers: { "content-type": "application/problem+json", "retry-after": retryAfter },
+  });
+}
+
+/**
+ * The button `button()` finds, pressed from the keyboard and refused with a 429 whose alert says `words`: it is then
+ * held, still focusable (a natively disabled button drops a keyboard user's focus to the page) and described by those
+ * words, and neither a press nor Enter in its form sends again (`sent`: the writes sent so far).
+ */
+export async function pressRefusedAndHeld(button: () => HTMLElement, words: string, sent: () => number) {
+  const press = button() as HTMLButtonElement;
+  press.focus();
+  fireEvent.click(press);
+  expect((await screen.findByRole("alert")).textContent).toBe(words);
+  await waitFor(() => expect(button().getAttribute("aria-disabled"), press.textContent ?? "").toBe("true"));
+  expect(button()).toBe(press);
+  expect(press.disabled).toBe(false);
+  expect(document.activeElement).toBe(press);
+  expect(document.getElementById(press.getAttribute("aria-describedby") ?? "")?.textContent).toBe(words);
+  const before = sent();
+  fireEvent.click(press);
+  const form = press.closest("form");
+  if (form) fireEvent.submit(form); // Enter in a field submits without the button
+  await act(async () => {});
+  expect(sent()).toBe(before);
 }

@@ -5,7 +5,7 @@ import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import type { InventoryItem, Paged } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
-import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, TextField, useNotice, type Say } from "../../components/ui";
+import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, SendButton, TextField, useNotice, type Say } from "../../components/ui";
 import { focusNeighbour, useSwap } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
@@ -97,10 +97,9 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
         <TextField label="Price" required type="number" min="0" step="0.01" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} error={fieldError(create.error, "price")} />
         <TextField label="Quantity" required type="number" min="0" step="1" inputMode="numeric" value={qty} onChange={(e) => setQty(e.target.value)} error={fieldError(create.error, "qty")} />
         <div className="lg:pt-6">
-          {/* Focusable while busy: a disabled button would drop focus to the page. */}
-          <Button type="submit" className="w-full" disabled={create.isPending} focusableWhenDisabled busy={create.isPending}>
+          <SendButton type="submit" className="w-full" request={create}>
             Add item
-          </Button>
+          </SendButton>
         </div>
         <ErrorAlert error={create.error} className="sm:col-span-2 lg:col-span-5" />
       </form>
@@ -216,8 +215,9 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
         <div className="flex flex-wrap items-center gap-2">
           {editing ? (
             <>
-              <Button
+              <SendButton
                 size="sm"
+                request={update}
                 onClick={() => {
                   const value = price.trim() === "" ? Number.NaN : Number(price);
                   if (!Number.isFinite(value) || value < 0) {
@@ -226,12 +226,9 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
                   }
                   update.submit();
                 }}
-                disabled={update.isPending}
-                focusableWhenDisabled
-                busy={update.isPending}
               >
                 Save
-              </Button>
+              </SendButton>
               {/* Not offered while the save is on its way (it cannot be called back, and its outcome closes the editor):
                   focusable, as Save beside it. */}
               <Button
@@ -284,19 +281,12 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
               className="w-20 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600"
             />
             {/* Focusable when unavailable: pressed, it is busy and then has nothing to adjust by (the change is cleared). */}
-            <Button
-              type="submit"
-              size="sm"
-              variant="secondary"
-              disabled={adjust.isPending || !Number.isInteger(deltaNumber) || deltaNumber === 0}
-              focusableWhenDisabled
-              busy={adjust.isPending}
-            >
+            <SendButton type="submit" size="sm" variant="secondary" request={adjust} disabled={!Number.isInteger(deltaNumber) || deltaNumber === 0}>
               Adjust
-            </Button>
+            </SendButton>
           </form>
           {/* Busy from the press until the row goes with the re-read: pressed again once done, it would send a second DELETE (a 404). */}
-          <ConfirmDeleteButton onConfirm={() => remove.submit()} busy={remove.isPending || remove.isSuccess} />
+          <ConfirmDeleteButton onConfirm={() => remove.submit()} request={remove} busy={remove.isSuccess} />
         </div>
         <ErrorAlert error={error} className="mt-2" />
       </td>

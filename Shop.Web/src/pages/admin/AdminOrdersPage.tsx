@@ -4,7 +4,7 @@ import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
 import type { Order, OrderStatus } from "../../api/types";
 import { OrderStatusFilter, OrderTable } from "../../components/OrderTable";
-import { Alert, Button, EmptyState, ErrorAlert, PageHeader, SelectField, TextField } from "../../components/ui";
+import { Alert, EmptyState, ErrorAlert, PageHeader, SelectField, SendButton, TextField } from "../../components/ui";
 import { capitalize, shortId } from "../../lib/format";
 import { nextStatuses } from "../../lib/orderStatus";
 import { useListParams, useParamBox } from "../../lib/useListParams";
@@ -123,10 +123,9 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
             </option>
           ))}
         </SelectField>
-        {/* Focusable while busy: a disabled button would drop focus to the page. */}
-        <Button type="submit" size="sm" variant="secondary" disabled={mutation.isPending} focusableWhenDisabled busy={mutation.isPending}>
+        <SendButton type="submit" size="sm" variant="secondary" request={mutation}>
           Update status
-        </Button>
+        </SendButton>
       </form>
       {refusal}
     </div>

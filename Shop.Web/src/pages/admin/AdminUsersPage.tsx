@@ -6,7 +6,7 @@ import { updateSessionUser } from "../../api/session";
 import type { Role, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { PagedTable } from "../../components/PagedTable";
-import { Badge, Button, ConfirmButton, EmptyState, ErrorAlert, Notice, PageHeader, SelectField, useNotice, type Say } from "../../components/ui";
+import { Badge, Button, ConfirmButton, EmptyState, ErrorAlert, Notice, PageHeader, SelectField, SendButton, useNotice, type Say } from "../../components/ui";
 import { formatDate } from "../../lib/format";
 import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
@@ -105,15 +105,9 @@ function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
         </SelectField>
         {chosenRole !== user.role ? (
           <div className="mt-2 flex gap-2">
-            <Button
-              size="sm"
-              onClick={() => setRole.submit(chosenRole)}
-              disabled={setRole.isPending}
-              focusableWhenDisabled
-              busy={setRole.isPending}
-            >
+            <SendButton size="sm" onClick={() => setRole.submit(chosenRole)} request={setRole}>
               Change role
-            </Button>
+            </SendButton>
             <Button size="sm" variant="ghost" onClick={() => setChosenRole(user.role)}>
               Keep {user.role}
             </Button>
@@ -131,12 +125,12 @@ function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
             disabled={isMe}
             title={isMe ? "You cannot deactivate yourself" : undefined}
             onConfirm={() => deactivate.submit()}
-            busy={deactivate.isPending}
+            request={deactivate}
           />
         ) : (
-          <Button size="sm" variant="secondary" disabled={activate.isPending} focusableWhenDisabled onClick={() => activate.submit()}>
+          <SendButton size="sm" variant="secondary" request={activate} onClick={() => activate.submit()}>
             Activate
-          </Button>
+          </SendButton>
         )}
         <ErrorAlert error={error} className="mt-2" />
       </td>

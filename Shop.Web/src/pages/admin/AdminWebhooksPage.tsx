@@ -18,6 +18,7 @@ import {
   Loading,
   Notice,
   PageHeader,
+  SendButton,
   TextField,
   useNotice,
   type Say,
@@ -145,10 +146,9 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
         ) : (
           <ErrorAlert error={create.error} />
         )}
-        {/* Focusable while busy: a disabled button would drop focus to the page. */}
-        <Button type="submit" disabled={create.isPending} focusableWhenDisabled busy={create.isPending}>
+        <SendButton type="submit" request={create}>
           Create webhook
-        </Button>
+        </SendButton>
       </form>
     </Card>
   );
@@ -261,10 +261,10 @@ function WebhookCard({ webhook, onRotated, onNotice }: { webhook: Webhook; onRot
                 confirmLabel="Confirm rotation"
                 keepLabel="Keep current secret"
                 onConfirm={() => rotate.submit()}
-                busy={rotate.isPending}
+                request={rotate}
               />
               {/* Busy from the press until the card goes with the re-read: pressed again once done, it would send a second DELETE (a 404). */}
-              <ConfirmDeleteButton onConfirm={() => remove.submit()} busy={remove.isPending || remove.isSuccess} />
+              <ConfirmDeleteButton onConfirm={() => remove.submit()} request={remove} busy={remove.isSuccess} />
             </div>
           </div>
           <ErrorAlert error={remove.error} className="mt-3" />
