@@ -1,6 +1,6 @@
 import { useId, type FormEvent, type ReactNode } from "react";
 import { Link } from "react-router";
-import { Button, Card, usePageTitle } from "./ui";
+import { Button, Card, focusFieldTooLong, usePageTitle } from "./ui";
 
 /**
  * The sign-in and registration page: heading, a form whose submit button is busy while the request runs and held
@@ -33,8 +33,9 @@ export function AuthForm({
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    // Enter in a field submits without the button: held is checked here, not only on the button.
-    if (!held) onSubmit();
+    // Enter in a field submits without the button: held is checked here, not only on the button. A field past its cap
+    // says so itself: it takes focus instead.
+    if (!held && !focusFieldTooLong(e.currentTarget)) onSubmit();
   }
 
   return (

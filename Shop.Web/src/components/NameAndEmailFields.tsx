@@ -2,6 +2,10 @@ import type { ReactNode } from "react";
 import { errorMessage, fieldError, isProblem } from "../api/errors";
 import { TextField } from "./ui";
 
+// Users' caps (UserValidation.NameMax and EmailMax), in characters as Users counts them: TextField's maxCharacters.
+const NAME_MAX = 100;
+const EMAIL_MAX = 254;
+
 /**
  * An account's Name and Email, as at sign-up and on the Account page: Users' length caps, and the shop's refusal of
  * either (`error`: the request's) on its field, an email another account has (409) included. That 409 marks Email
@@ -34,7 +38,7 @@ export function NameAndEmailFields({
         name="name"
         autoComplete="name"
         required
-        maxLength={100}
+        maxCharacters={NAME_MAX}
         value={name}
         onChange={(e) => onNameChange(e.target.value)}
         error={fieldError(error, "name")}
@@ -45,7 +49,7 @@ export function NameAndEmailFields({
         type="email"
         autoComplete="email"
         required
-        maxLength={254}
+        maxCharacters={EMAIL_MAX}
         value={email}
         onChange={(e) => onEmailChange(e.target.value)}
         error={fieldError(error, "email") ?? taken}

@@ -2,6 +2,8 @@ import type { InputHTMLAttributes } from "react";
 import { TextField } from "./ui";
 
 // Users' rule for a password (PasswordService: 8 to 128 characters), said and checked the same way wherever one is chosen.
+// Users counts a password's UTF-16 units (string.Length), as String.length and maxLength do: so the field keeps its
+// native maxLength, which password managers also read when they make one up.
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 128;
 

@@ -2,6 +2,7 @@ import {
   useCallback,
   useEffect,
   useId,
+  useLayoutEffect,
   useRef,
   useState,
   type ButtonHTMLAttributes,
@@ -16,6 +17,7 @@ import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
 import { focusStillIn, useSwap, useTakeFocus } from "../lib/focus";
+import { tooLongProblem } from "../lib/characters";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -124,34 +126,71 @@ export function SendButton({
   );
 }
 
-const inputClass =
-  "block w-full rounded-lg border-0 bg-white px-3 py-2 text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-500 focus:ring-2 focus:ring-inset focus:ring-indigo-600 sm:text-sm disabled:bg-stone-100";
+const inputBase =
+  "block w-full border-0 bg-white text-stone-900 shadow-sm ring-1 ring-inset ring-stone-300 placeholder:text-stone-500 focus:ring-2 focus:ring-inset focus:ring-indigo-600 disabled:bg-stone-100";
+const inputClass = cx(inputBase, "rounded-lg px-3 py-2 sm:text-sm");
 
+/**
+ * A labelled input with its error or hint below it. `maxCharacters`: the API's cap on the field, in characters as the
+ * API counts them (lib/characters): not maxLength, which counts UTF-16 units (an emoji is two, so a name of emoji was
+ * stopped at half the cap) and cuts a paste without a word. Past the cap the field says how far to shorten it, in a
+ * polite live region that is there from the start (said as it comes, not only seen), and holds that as its custom
+ * validity: a form the browser validates is not sent, and the others ask focusFieldTooLong before sending. `dense`: the
+ * smaller input of a table row's editor.
+ */
 export function TextField({
   label,
   error,
   hint,
   hideLabel,
+  maxCharacters,
+  dense = false,
   className,
   id,
+  ref,
   ...props
-}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: ReactNode; hint?: string; hideLabel?: boolean }) {
+}: InputHTMLAttributes<HTMLInputElement> & {
+  label: string;
+  error?: ReactNode;
+  hint?: string;
+  hideLabel?: boolean;
+  maxCharacters?: number;
+  dense?: boolean;
+  ref?: Ref<HTMLInputElement>;
+}) {
   const generated = useId();
   const inputId = id ?? generated;
-  const describedBy = error ? `${inputId}-error` : hint ? `${inputId}-hint` : undefined;
+  const tooLong = maxCharacters !== undefined && typeof props.value === "string" ? tooLongProblem(props.value, maxCharacters) : null;
+  const input = useRef<HTMLInputElement | null>(null);
+  useLayoutEffect(() => input.current?.setCustomValidity(tooLong ?? ""), [tooLong]);
+  const setInput = useCallback(
+    (element: HTMLInputElement | null) => {
+      input.current = element;
+      if (typeof ref === "function") ref(element);
+      else if (ref) ref.current = element;
+    },
+    [ref],
+  );
+  const describedBy = tooLong ? `${inputId}-limit` : error ? `${inputId}-error` : hint ? `${inputId}-hint` : undefined;
   return (
     <div className={className}>
       <label htmlFor={inputId} className={hideLabel ? "sr-only" : "mb-1 block text-sm font-medium text-stone-700"}>
         {label}
       </label>
       <input
+        ref={setInput}
         id={inputId}
-        aria-invalid={error ? true : undefined}
+        aria-invalid={tooLong || error ? true : undefined}
         aria-describedby={describedBy}
-        className={cx(inputClass, Boolean(error) && "ring-red-400")}
+        className={cx(dense ? cx(inputBase, "rounded-md px-2 py-1 text-sm") : inputClass, Boolean(tooLong || error) && "ring-red-400")}
         {...props}
       />
-      {error ? (
+      {maxCharacters !== undefined ? (
+        <p id={`${inputId}-limit`} aria-live="polite" className={tooLong ? "mt-1 text-sm text-red-700" : "sr-only"}>
+          {tooLong}
+        </p>
+      ) : null}
+      {tooLong ? null : error ? (
         <p id={`${inputId}-error`} className="mt-1 text-sm text-red-700">
           {error}
         </p>
@@ -162,6 +201,17 @@ export function TextField({
       ) : null}
     </div>
   );
+}
+
+/**
+ * Before a form the browser does not validate (noValidate) or a row's editor sends: the first field in `container`
+ * past its cap (TextField's maxCharacters) takes focus, where a screen reader reads it with its words. True when there
+ * was one: then nothing is to be sent.
+ */
+export function focusFieldTooLong(container: Element | null): boolean {
+  const field = [...(container?.querySelectorAll("input") ?? [])].find((input) => input.validity.customError);
+  field?.focus();
+  return field !== undefined;
 }
 
 export function SelectField({

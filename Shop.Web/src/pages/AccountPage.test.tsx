@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { clearSession, getSession, saveSession } from "../api/session";
-import { json, pressRefusedAndHeld, renderAt, tooManyRequests } from "../test/app";
+import { emojiName, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
 
 const shopper = { id: 2, name: "Bob", email: "bob@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const problem = (status: number, body: object) => json(status, { status, ...body }, "application/problem+json");
@@ -111,6 +111,23 @@ describe("account page", () => {
     expect(getSession()?.user.name).toBe("Robert");
     const saved = "Your profile was saved.";
     await waitFor(() => expect(regions.filter((r) => r.textContent === saved)).toHaveLength(1));
+  });
+
+  it("profile: a name longer than the shop takes (counted in characters: an emoji is one) is said on the field and not sent", async () => {
+    signedIn();
+    serveAccount();
+    renderAt("/account");
+    const profile = await screen.findByRole("form", { name: "Profile" });
+    const name = await within(profile).findByLabelText("Name");
+    typeInto(name, emojiName(101));
+    expect(name.getAttribute("aria-invalid")).toBe("true");
+    expect(description(name)).toBe("Shorten this to 100 characters: it has 101.");
+    fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+    await waitFor(() => expect(document.activeElement).toBe(name));
+    expect(sentTo("/users/2", "PATCH")).toEqual([]);
+    typeInto(name, emojiName(100));
+    fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+    await waitFor(() => expect(sentTo("/users/2", "PATCH").map((r) => r.body)).toEqual([{ name: emojiName(100) }]));
   });
 
   it("profile: an email change sends the current password with it; the shop's field errors stand on their fields", async () => {

@@ -9,7 +9,7 @@ import { useAuth } from "../auth/AuthContext";
 import { NameAndEmailFields } from "../components/NameAndEmailFields";
 import { CurrentPasswordField, NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
 import { QueryView } from "../components/QueryView";
-import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, SendButton, useNotice, type Said, type Sending } from "../components/ui";
+import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, SendButton, focusFieldTooLong, useNotice, type Said, type Sending } from "../components/ui";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 /** The signed-in shopper's own account: name and email, password, and Sign out everywhere. */
@@ -70,8 +70,8 @@ function AccountForm({
         onSubmit={(e) => {
           e.preventDefault();
           // Enter in a field submits too: held, nothing is checked or said (a second submit while one is on its way sends
-          // nothing either: useSubmitMutation).
-          if (!request.held) onSubmit();
+          // nothing either: useSubmitMutation). A field past its cap says so itself: it takes focus instead.
+          if (!request.held && !focusFieldTooLong(e.currentTarget)) onSubmit();
         }}
       >
         {/* A request on its way hides the last outcome's words, which would otherwise come back (and be said) as it clears the error. */}

@@ -6,7 +6,7 @@ import { createQueryClient, queryKeys } from "../api/queries";
 import { clearSession, saveSession } from "../api/session";
 import { formatDateTime } from "../lib/format";
 import { WEBHOOKS_REFRESH_MS } from "./admin/AdminWebhooksPage";
-import { json, pressRefusedAndHeld, renderAt, tooManyRequests } from "../test/app";
+import { emojiName, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const mug = { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" };
@@ -93,6 +93,37 @@ describe("admin pages", () => {
     expect((await within(row).findByRole("alert")).textContent).toMatch(/price of 0 or more/);
     expect(calls("PATCH")).toEqual([]);
     expect(within(row).getByLabelText("Price of MUG").getAttribute("aria-invalid")).toBe("true");
+  });
+
+  it("inventory: an item's name is capped in characters as Inventory counts them (an emoji is one), at creation and in the editor, and one too long is said on its field, not sent", async () => {
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "POST" ? json(201, { ...mug, id: 2, sku: "CUP", name: emojiName(100) }) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/inventory");
+    const form = await screen.findByRole("form", { name: "New item" });
+    const name = within(form).getByLabelText("Name");
+    typeInto(within(form).getByLabelText("SKU"), "CUP");
+    typeInto(within(form).getByLabelText("Price"), "4");
+    typeInto(name, emojiName(101));
+    expect(name.getAttribute("aria-invalid")).toBe("true");
+    expect(document.getElementById(name.getAttribute("aria-describedby") ?? "")?.textContent).toBe("Shorten this to 100 characters: it has 101.");
+    fireEvent.click(within(form).getByRole("button", { name: "Add item" }));
+    await act(async () => {});
+    expect(calls("POST")).toEqual([]);
+    typeInto(name, emojiName(100));
+    fireEvent.click(within(form).getByRole("button", { name: "Add item" }));
+    await waitFor(() => expect(calls("POST")).toEqual(["/inventory/"]));
+    expect(JSON.parse(String(fetchMock.mock.calls.find(([, init]) => init?.method === "POST")![1]!.body)).name).toBe(emojiName(100));
+
+    const row = screen.getByRole("row", { name: "MUG" });
+    fireEvent.click(within(row).getByRole("button", { name: "Edit" }));
+    const rowName = within(row).getByLabelText("Name of MUG");
+    typeInto(rowName, emojiName(101));
+    expect(rowName.getAttribute("aria-invalid")).toBe("true");
+    pressFromKeyboard(row, "Save");
+    await act(async () => {});
+    expect(calls("PATCH")).toEqual([]);
+    expect(document.activeElement).toBe(rowName); // where its words are read
   });
 
   it("inventory: Edit, Cancel and Save pressed from the keyboard keep focus: in the editor, then on Edit again", async () => {
@@ -760,7 +791,7 @@ describe("admin pages", () => {
     });
     renderAt("/admin/inventory");
     await screen.findByRole("row", { name: "CUP" });
-    const region = document.querySelector("[aria-live=polite]")!;
+    const region = document.querySelector("[aria-live=polite][aria-atomic=true]")!; // the app's (Announcer), not a field's
     const search = screen.getByRole("searchbox", { name: "Search" });
     fireEvent.change(search, { target: { value: "mug" } });
     await waitFor(() => expect(region.textContent).toBe("1 result."));

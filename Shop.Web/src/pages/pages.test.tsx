@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient, queryKeys } from "../api/queries";
 import { saveSession, clearSession } from "../api/session";
-import { json, renderAt } from "../test/app";
+import { emojiName, json, renderAt, typeInto } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
@@ -238,6 +238,27 @@ describe("pages", () => {
     fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
     fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByRole("heading", { level: 1, name: "Checkout" })).toBeTruthy();
+  });
+
+  it("register: a name of 100 emoji is taken whole (the shop counts characters, not UTF-16 units); one more is said on the field, and nothing is sent", async () => {
+    fetchMock.mockImplementation(async () => json(201, { access_token: "t", token_type: "bearer", expires_in: 3600, user: customer }));
+    renderAt("/register");
+    const name = await screen.findByLabelText("Name");
+    typeInto(name, emojiName(101)); // pasted: nothing is cut
+    typeInto(screen.getByLabelText("Email"), "bob@example.com");
+    typeInto(screen.getByLabelText("Password"), "secret123");
+    expect((name as HTMLInputElement).value).toBe(emojiName(101));
+    expect(name.getAttribute("aria-invalid")).toBe("true");
+    expect(description(name)).toBe("Shorten this to 100 characters: it has 101.");
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    await act(async () => {});
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(document.activeElement).toBe(name); // where its words are read
+    typeInto(name, emojiName(100));
+    expect(name.getAttribute("aria-invalid")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    await waitFor(() => expect(fetchMock).toHaveBeenCalled());
+    expect(JSON.parse(String(fetchMock.mock.calls[0][1]?.body)).name).toBe(emojiName(100));
   });
 
   it("register: Name, Email, Password and Create account", async () => {

@@ -55,3 +55,15 @@ export async function pressRefusedAndHeld(button: () => HTMLElement, words: stri
   await act(async () => {});
   expect(sent()).toBe(before);
 }
+
+/**
+ * Types or pastes `text` into `field` as a browser does: no more than its maxLength, which counts UTF-16 units (an
+ * emoji is two), the rest dropped without a word. fireEvent.change alone would put in what no browser would.
+ */
+export function typeInto(field: HTMLElement, text: string) {
+  const input = field as HTMLInputElement;
+  fireEvent.change(input, { target: { value: input.maxLength >= 0 ? text.slice(0, input.maxLength) : text } });
+}
+
+/** A name of `n` emoji: `n` characters as the shop counts them, twice as many UTF-16 units. */
+export const emojiName = (n: number) => "😀".repeat(n);

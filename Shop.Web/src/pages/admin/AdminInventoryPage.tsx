@@ -5,13 +5,29 @@ import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import type { InventoryItem, Paged } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
-import { Badge, Button, Card, ConfirmDeleteButton, EmptyState, ErrorAlert, Notice, PageHeader, SendButton, TextField, useNotice, type Say } from "../../components/ui";
+import {
+  Badge,
+  Button,
+  Card,
+  ConfirmDeleteButton,
+  EmptyState,
+  ErrorAlert,
+  Notice,
+  PageHeader,
+  SendButton,
+  TextField,
+  focusFieldTooLong,
+  useNotice,
+  type Say,
+} from "../../components/ui";
 import { focusNeighbour, useSwap } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
 import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
 const PAGE_SIZE = 25;
+// Inventory's cap on a name (ItemValidation.NameMax), in characters as Inventory counts them: TextField's maxCharacters.
+const NAME_MAX = 100;
 const columns = [
   { label: "SKU" },
   { label: "Name" },
@@ -92,8 +108,9 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
     <Card className="p-5">
       <h2 className="font-medium text-stone-900">New item</h2>
       <form onSubmit={submit} className="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-start" aria-label="New item">
+        {/* A sku is ASCII only (Inventory's pattern), so maxLength's UTF-16 units are its characters. */}
         <TextField label="SKU" required maxLength={64} pattern="[A-Za-z0-9._\-]+" value={sku} onChange={(e) => setSku(e.target.value)} error={fieldError(create.error, "sku")} />
-        <TextField label="Name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} error={fieldError(create.error, "name")} />
+        <TextField label="Name" required maxCharacters={NAME_MAX} value={name} onChange={(e) => setName(e.target.value)} error={fieldError(create.error, "name")} />
         <TextField label="Price" required type="number" min="0" step="0.01" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} error={fieldError(create.error, "price")} />
         <TextField label="Quantity" required type="number" min="0" step="1" inputMode="numeric" value={qty} onChange={(e) => setQty(e.target.value)} error={fieldError(create.error, "qty")} />
         <div className="lg:pt-6">
@@ -168,12 +185,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
       <td className={`${cell} font-mono text-xs break-all text-stone-600`}>{item.sku}</td>
       <td className={cell}>
         {editing ? (
-          <>
-            <label htmlFor={`name-${item.id}`} className="sr-only">
-              Name of {item.sku}
-            </label>
-            <input ref={nameField} id={`name-${item.id}`} value={name} maxLength={100} onChange={(e) => setName(e.target.value)} className="w-full rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600" />
-          </>
+          <TextField ref={nameField} label={`Name of ${item.sku}`} hideLabel dense maxCharacters={NAME_MAX} value={name} onChange={(e) => setName(e.target.value)} />
         ) : (
           <span className="font-medium text-stone-900">{item.name}</span>
         )}
@@ -219,6 +231,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
                 size="sm"
                 request={update}
                 onClick={() => {
+                  if (focusFieldTooLong(rowRef.current)) return;
                   const value = price.trim() === "" ? Number.NaN : Number(price);
                   if (!Number.isFinite(value) || value < 0) {
                     setPriceError("Enter a price of 0 or more, such as 12.50.");
