@@ -56,11 +56,12 @@ builder.Services.AddScoped<WebhookSubscriptions>();
 builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection("Webhooks"))
     // A subscriber that times out on every attempt holds its lane's batch for ceil(BatchSize / MaxConcurrentPerSubscriber)
     // attempt timeouts; the lease must outlast that, or another replica claims the rows again mid-batch.
-    .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.MaxSubscribersAtOnce > 0 && o.AttemptTimeout > TimeSpan.Zero
+    .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.MaxSubscribersAtOnce > 0 && o.AttemptTimeout > TimeSpan.Zero && o.ResolveTimeout > TimeSpan.Zero
             && o.ClaimLease > o.AttemptTimeout * Math.Ceiling((double)o.BatchSize / o.MaxConcurrentPerSubscriber)
             && IsShortPause(o.GatherAfterWake) && IsShortPause(o.AnnounceInterval),
-        "Webhooks: BatchSize, MaxConcurrentPerSubscriber and MaxSubscribersAtOnce must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.")
+        "Webhooks: BatchSize, MaxConcurrentPerSubscriber, MaxSubscribersAtOnce and ResolveTimeout must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.")
     .ValidateOnStart();
+builder.Services.AddSingleton<HostResolver>();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();
 WebhookDispatcher.AddHttpClient(builder.Services);

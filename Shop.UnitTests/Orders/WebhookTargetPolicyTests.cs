@@ -1,5 +1,8 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Shop.Orders.Services.Webhooks;
 
@@ -12,11 +15,12 @@ namespace Shop.UnitTests.Orders;
 /// </summary>
 public sealed class WebhookTargetPolicyTests
 {
-    private static WebhookTargetPolicy Policy(string environment, Action<WebhookOptions>? configure = null)
+    private static WebhookTargetPolicy Policy(string environment, Action<WebhookOptions>? configure = null, HostResolver? resolver = null)
     {
         var options = new WebhookOptions();
         configure?.Invoke(options);
-        return new WebhookTargetPolicy(Options.Create(options), new HostingEnvironment { EnvironmentName = environment });
+        return new WebhookTargetPolicy(Options.Create(options), new HostingEnvironment { EnvironmentName = environment }, resolver ?? new HostResolver(),
+            NullLogger<WebhookTargetPolicy>.Instance);
     }
 
     private static readonly WebhookTargetPolicy Production = Policy(Environments.Production);
@@ -162,5 +166,62 @@ public sealed class WebhookTargetPolicyTests
 
         Assert.Null(await CheckAsync(policy, "https://1.1.1.1:8443/x"));
         Assert.Contains("port", await CheckAsync(policy, "https://1.1.1.1/x"));
+    }
+
+    /// <summary>A resolver that never answers, as a DNS server that drops the query: it waits until it is cancelled.</summary>
+    private sealed class HangingResolver : HostResolver
+    {
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Calls;
+
+        public override async Task<IPAddress[]> ResolveAsync(string host, CancellationToken ct)
+        {
+            Interlocked.Increment(ref Calls);
+            using var _ = ct.Register(() => Cancelled.TrySetResult());
+            await Task.Delay(Timeout.Infinite, ct);
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Subscribing holds the admin's request while the host is resolved; a resolver that does not answer must not
+    /// hold it for the OS resolver's whole timeout. The answer names the host and the budget, so the admin can act.
+    /// </summary>
+    [Fact]
+    public async Task A_host_that_does_not_resolve_in_time_is_refused_with_its_name_and_the_budget()
+    {
+        var resolver = new HangingResolver();
+        var policy = Policy(Environments.Production, o => o.ResolveTimeout = TimeSpan.FromMilliseconds(200), resolver);
+
+        // The bound only keeps a failing run from hanging the suite; the budget itself is 200 ms.
+        var refusal = await CheckAsync(policy, "https://hangs.example/hook").WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal("The host name hangs.example did not resolve within 0.2 s; check the name, or try again if its DNS is having trouble.", refusal);
+    }
+
+    /// <summary>
+    /// The delivery client resolves again at connect time (<see cref="WebhookTargetPolicy.ConnectAsync"/>). The
+    /// dispatcher cancels its request when the attempt's time is up; that must end the resolution too, not leave a
+    /// connection attempt waiting on the resolver for the pool after the request has gone.
+    /// </summary>
+    [Fact]
+    public async Task A_delivery_given_up_at_its_attempt_timeout_ends_a_resolution_that_does_not_answer()
+    {
+        var resolver = new HangingResolver();
+        var services = new ServiceCollection().AddLogging();
+        services.AddOptions<WebhookOptions>().Configure(o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+        services.AddSingleton<IHostEnvironment>(new HostingEnvironment { EnvironmentName = Environments.Production });
+        services.AddSingleton<HostResolver>(resolver);
+        services.AddSingleton<WebhookTargetPolicy>();
+        WebhookDispatcher.AddHttpClient(services);
+        await using var provider = services.BuildServiceProvider();
+        using var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
+
+        // As the dispatcher does: the request is given up when the attempt's time is up.
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        attempt.CancelAfter(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.PostAsync("https://hangs.example/hook", new StringContent("{}"), attempt.Token));
+
+        await resolver.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
     }
 }

@@ -54,6 +54,7 @@ public sealed class WebhookTelemetryTests
         builder.Logging.SetMinimumLevel(LogLevel.Trace).AddProvider(logs);
         builder.Services.AddOpenTelemetry().WithTracing(t => t.AddProcessor(new Capture(spans)));
         builder.Services.AddOptions<WebhookOptions>();
+        builder.Services.AddSingleton<HostResolver>();
         builder.Services.AddSingleton<WebhookTargetPolicy>();
         WebhookDispatcher.AddHttpClient(builder.Services);
         builder.Services.AddHttpClient("another");

@@ -18,6 +18,13 @@ public sealed class WebhookOptions
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How long subscribing waits for the target's host name to resolve before it refuses the URL (the admin's
+    /// request waits meanwhile; the OS resolver alone can take much longer). A delivery attempt's resolution is
+    /// bounded by this and by <see cref="AttemptTimeout"/>, whichever ends first.
+    /// </summary>
+    public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// The fallback scan of the outbox. New rows wake the dispatcher through the database's notification
     /// and a retry wakes it when due, so this only bounds what a lost notification could delay.
     /// </summary>

@@ -18,10 +18,16 @@ public sealed class WebhookTargetPolicy
     private readonly bool _allowLoopback;
     private readonly bool _requireHttps;
     private readonly IReadOnlyCollection<int>? _allowedPorts; // null: any
+    private readonly HostResolver _resolver;
+    private readonly TimeSpan _resolveTimeout;
+    private readonly ILogger _logger;
 
-    public WebhookTargetPolicy(IOptions<WebhookOptions> options, IHostEnvironment environment)
+    public WebhookTargetPolicy(IOptions<WebhookOptions> options, IHostEnvironment environment, HostResolver resolver, ILogger<WebhookTargetPolicy> logger)
     {
+        _resolver = resolver;
+        _logger = logger;
         var o = options.Value;
+        _resolveTimeout = o.ResolveTimeout;
         var development = environment.IsDevelopment();
         _blockPrivate = o.BlockPrivateNetworks ?? !development;
         _allowLoopback = o.AllowLoopback ?? development;
@@ -53,15 +59,24 @@ public sealed class WebhookTargetPolicy
     public async Task<string?> CheckAsync(Uri uri, CancellationToken ct)
     {
         IPAddress[] addresses;
+        using var resolving = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        resolving.CancelAfter(_resolveTimeout);
         try
         {
             addresses = IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var literal)
                 ? [literal]
-                : await Dns.GetHostAddressesAsync(uri.IdnHost, ct);
+                : await _resolver.ResolveAsync(uri.IdnHost, resolving.Token);
         }
         catch (SocketException)
         {
             return _blockPrivate ? "The host name does not resolve." : null;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Refused even where private targets are allowed: an unchecked name would be accepted unseen. A warning,
+            // not an error: the resolver is someone else's, and the admin is told.
+            _logger.LogWarning("Webhook target host {Host} did not resolve within {Timeout}", uri.IdnHost, _resolveTimeout);
+            return $"The host name {uri.IdnHost} did not resolve within {_resolveTimeout.TotalSeconds:0.###} s; check the name, or try again if its DNS is having trouble.";
         }
         if (!IsExemptLoopback(addresses))
         {
@@ -116,7 +131,7 @@ public sealed class WebhookTargetPolicy
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
         var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
+        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await _resolver.ResolveAsync(host, ct);
         var allowed = addresses.Where(IsAllowed).ToArray();
         if (allowed.Length == 0)
         {
