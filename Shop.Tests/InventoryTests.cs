@@ -301,6 +301,27 @@ public sealed class InventoryTests(ShopApp shop)
         Assert.Equal(0, await admin.StockAsync(sku));
     }
 
+    /// <summary>
+    /// The held totals (what the stock reconciliation compares orders with) count each line under the item it will go
+    /// back to, as a release does: the units a deleted item's order still holds are no one's, and never the new
+    /// item's that took its sku.
+    /// </summary>
+    [Fact]
+    public async Task Held_totals_never_count_a_deleted_items_units_under_the_item_that_took_its_sku()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var service = shop.ServiceClient("inventory", withServiceKey: true);
+        await (await service.PostJsonAsync("/internal/reservations/", new { order_id = Guid.NewGuid(), items = new[] { new { sku, qty = 4 } } })).ExpectAsync(200);
+        var admin = await shop.AdminAsync();
+        await (await admin.DeleteAsync($"/inventory/{sku}")).ExpectAsync(204);
+        await (await admin.PostJsonAsync("/inventory/", new { sku, name = "Another product", price = 1, qty = 5 })).ExpectAsync(201);
+        await (await service.PostJsonAsync("/internal/reservations/", new { order_id = Guid.NewGuid(), items = new[] { new { sku, qty = 2 } } })).ExpectAsync(200);
+
+        var totals = await (await service.GetAsync("/internal/reservations/totals")).JsonAsync();
+
+        Assert.Equal(2, totals.GetProperty(sku).GetInt32());
+    }
+
     [Fact]
     public async Task Stock_can_never_go_negative_in_the_database()
     {

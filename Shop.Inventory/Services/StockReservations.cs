@@ -120,13 +120,25 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
         return reservation;
     }
 
-    /// <summary>Σ quantity held by active reservations per sku: what the invariant checks reconcile against.</summary>
+    /// <summary>
+    /// Σ quantity held by active reservations per item, keyed by the item's sku: what the invariant checks reconcile
+    /// against. A line counts for the item a release would return it to (its item_id; by sku for lines from before
+    /// ReservationLinesKeepTheirItem), so a deleted item's held units count for no one, not for the item that took its sku.
+    /// </summary>
     public Task<Dictionary<string, int>> HeldTotalsAsync(CancellationToken ct) =>
-        db.ReservationLines.AsNoTracking()
-            .Where(l => db.Reservations.Any(r => r.OrderId == l.OrderId && r.Status == ReservationStatus.Reserved))
-            .GroupBy(l => l.Sku)
-            .Select(g => new { Sku = g.Key, Qty = g.Sum(l => l.Qty) })
-            .ToDictionaryAsync(x => x.Sku, x => x.Qty, ct);
+        db.Database.SqlQuery<HeldTotalRow>($"""
+            SELECT i.sku, sum(l.qty)::int AS qty
+            FROM reservation_lines AS l
+            JOIN reservations AS r ON r.order_id = l.order_id AND r.status = 'reserved'
+            JOIN inventory AS i ON i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku)
+            GROUP BY i.sku
+            """).ToDictionaryAsync(x => x.Sku, x => x.Qty, ct);
+
+    private sealed class HeldTotalRow
+    {
+        public required string Sku { get; init; }
+        public int Qty { get; init; }
+    }
 
     private async Task<ReserveOutcome> ExistingAsync(Guid orderId, CancellationToken ct)
     {
