@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,14 +22,33 @@ public enum AccessTokenState { Current, Stale, Revoked }
 /// was issued. Every access token carries the account's security stamp (<c>sst</c>) and its sign-in
 /// session (<c>sid</c>). Users raises the stamp on a role change, deactivation, password or email
 /// change and sign-out everywhere, and writes it to Redis before it answers (or, where Redis refuses the
-/// write, deletes the older one); every service compares
+/// write, deletes the older one; where it takes neither, or did not answer a sign-out, publishes it every second
+/// until Redis takes it); every service compares
 /// the token's stamp with Redis' on each authenticated request, so the change holds from the next
 /// request on. A revoked session (sign-out, refresh-token reuse) is a Redis key that lives as long as
 /// an access token can. When Redis has no stamp (evicted, restarted, unreachable), the source
 /// (Users' database, or Users' internal API for the other services) answers and Redis is refilled.
 /// </summary>
-public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvider services, ILogger<SecurityStamps> logger)
+public sealed class SecurityStamps
 {
+    private readonly IConnectionMultiplexer redis;
+    private readonly IServiceProvider services;
+    private readonly ILogger<SecurityStamps> logger;
+
+    /// <summary>Stamps Redis took neither the write nor the delete of, by account: published again until it takes one.</summary>
+    private readonly ConcurrentDictionary<int, Unpublished> _unpublished = new();
+    private readonly BackgroundRetry _retry;
+
+    private sealed record Unpublished(int Stamp, DateTime Since);
+
+    public SecurityStamps(IConnectionMultiplexer redis, IServiceProvider services, ILogger<SecurityStamps> logger)
+    {
+        this.redis = redis;
+        this.services = services;
+        this.logger = logger;
+        _retry = new BackgroundRetry(() => !_unpublished.IsEmpty, PublishUnpublishedAsync, TimeSpan.FromSeconds(1));
+    }
+
     /// <summary>Users' logical database: Users writes the auth state, every service reads it.</summary>
     public const int RedisDatabase = 0;
     public const string StampClaim = "sst";
@@ -92,24 +112,56 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
             {
                 // A refill that fails is not news: Users warned when it could not publish, and a full Redis
                 // would otherwise log a warning on every authenticated request of every service.
-                await PublishAsync(userId, current.Value, LogLevel.Debug);
+                await TryPublishAsync(userId, current.Value, LogLevel.Debug);
             }
         }
         return current == stamp ? AccessTokenState.Current : AccessTokenState.Stale;
     }
 
-    /// <summary>Records the account's stamp. Users calls it after every change that raised it, before answering.</summary>
-    public Task PublishAsync(int userId, int stamp) => PublishAsync(userId, stamp, LogLevel.Warning);
-
-    private async Task PublishAsync(int userId, int stamp, LogLevel failureLevel)
+    /// <summary>
+    /// Records the account's stamp. Users calls it after every change that raised it, before answering. Where Redis
+    /// takes neither the stamp nor the delete of the older one, it is published again every second until it does.
+    /// </summary>
+    public async Task PublishAsync(int userId, int stamp)
     {
-        var db = redis.GetDatabase(RedisDatabase);
+        if (!await TryPublishAsync(userId, stamp, LogLevel.Warning))
+        {
+            PublishLater(userId, stamp);
+        }
+    }
+
+    /// <summary>
+    /// Publishes the stamp in the background, every second until Redis takes it (or the delete of the older one), so a
+    /// key left at an older stamp stops letting the account's older tokens through soon after Redis answers again.
+    /// </summary>
+    private void PublishLater(int userId, int stamp)
+    {
+        _unpublished.AddOrUpdate(userId, _ => new Unpublished(stamp, DateTime.UtcNow), (_, old) => new Unpublished(Math.Max(stamp, old.Stamp), DateTime.UtcNow));
+        _retry.Schedule();
+    }
+
+    private async Task PublishUnpublishedAsync()
+    {
+        foreach (var (userId, pending) in _unpublished)
+        {
+            // Past the keys' TTL an older stamp has left Redis on its own.
+            if (DateTime.UtcNow - pending.Since > StampTtl || await TryPublishAsync(userId, pending.Stamp, LogLevel.Debug))
+            {
+                // Only this entry: a newer stamp that arrived meanwhile is published on the next round.
+                _unpublished.TryRemove(KeyValuePair.Create(userId, pending));
+            }
+        }
+    }
+
+    /// <summary>True when Redis holds the stamp now, or at least no older one (its key deleted).</summary>
+    private async Task<bool> TryPublishAsync(int userId, int stamp, LogLevel failureLevel)
+    {
         string reason;
         try
         {
-            await db.ScriptEvaluateAsync(SetIfNotOlderScript,
+            await redis.GetDatabase(RedisDatabase).ScriptEvaluateAsync(SetIfNotOlderScript,
                 [StampKey(userId)], [stamp, (long)StampTtl.TotalMilliseconds]).WithinCallBound();
-            return;
+            return true;
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
@@ -123,32 +175,59 @@ public sealed class SecurityStamps(IConnectionMultiplexer redis, IServiceProvide
         // readers one lookup at the source each.
         try
         {
-            await db.KeyDeleteAsync(StampKey(userId)).WithinCallBound();
+            await redis.GetDatabase(RedisDatabase).KeyDeleteAsync(StampKey(userId)).WithinCallBound();
             logger.Log(failureLevel, "Could not publish security stamp {Stamp} of user {UserId} ({Reason}); deleted its Redis key instead, so every service asks Users for the stamp until Redis has it again.",
                 stamp, userId, reason);
-        }
-        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
-        {
-            logger.Log(failureLevel, "Could not publish security stamp {Stamp} of user {UserId} nor delete the older one ({Reason}; the delete: {DeleteReason}). Where Redis still holds an older stamp, the account's access tokens issued before the change stay valid until Redis has the new stamp or loses the key (its TTL, a day), or they expire (Jwt:Lifetime).",
-                stamp, userId, reason, e.Message);
-        }
-    }
-
-    /// <summary>
-    /// Ends a sign-in session's access tokens at once (their refresh tokens are revoked in the database). False when
-    /// Redis did not record it (full, or away): the caller must end the tokens another way.
-    /// </summary>
-    public async Task<bool> RevokeSessionAsync(string sessionId, TimeSpan accessTokenLifetime)
-    {
-        try
-        {
-            await redis.GetDatabase(RedisDatabase).StringSetAsync(RevokedSessionKey(sessionId), 1, accessTokenLifetime + TimeSpan.FromMinutes(1)).WithinCallBound();
             return true;
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
-            logger.LogWarning("Could not mark session {SessionId} revoked ({Reason}); ending the account's access tokens by raising its security stamp instead.", sessionId, e.Message);
+            logger.Log(failureLevel, "Could not publish security stamp {Stamp} of user {UserId} nor delete the older one ({Reason}; the delete: {DeleteReason}); trying again every second. Where Redis answers the services meanwhile with an older stamp, they accept the account's access tokens issued before the change.",
+                stamp, userId, reason, e.Message);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Ends a sign-in session's access tokens at every service (their refresh tokens are revoked in the database
+    /// already): a marker in Redis names the session. Where Redis does not take it (full, or away), the account's
+    /// stamp rises instead (<paramref name="raiseStamp"/>, in the source), which ends every access token of the
+    /// account; its other sessions get new ones at their next refresh.
+    /// </summary>
+    /// <param name="userId">The session's account; null when the session has no refresh tokens left to name it by.</param>
+    /// <param name="raiseStamp">Raises the account's stamp in the source and returns the new one.</param>
+    public async Task EndSessionAsync(string sessionId, TimeSpan accessTokenLifetime, int? userId, Func<int, Task<int>> raiseStamp)
+    {
+        var revocation = await RevokeSessionAsync(sessionId, accessTokenLifetime);
+        if (revocation == SessionRevocation.Recorded || userId is not { } account)
+        {
+            return;
+        }
+        var stamp = await raiseStamp(account);
+        if (revocation == SessionRevocation.Unanswered)
+        {
+            // Redis did not answer in time: the stamp's write and then its delete would each wait as long again, and the
+            // user with them. The raised stamp is in the source, which every service asks while Redis does not answer
+            // it; Redis gets the stamp in the background once it answers.
+            PublishLater(account, stamp);
+            return;
+        }
+        await PublishAsync(account, stamp);
+    }
+
+    private enum SessionRevocation { Recorded, Refused, Unanswered }
+
+    private async Task<SessionRevocation> RevokeSessionAsync(string sessionId, TimeSpan accessTokenLifetime)
+    {
+        try
+        {
+            await redis.GetDatabase(RedisDatabase).StringSetAsync(RevokedSessionKey(sessionId), 1, accessTokenLifetime + TimeSpan.FromMinutes(1)).WithinCallBound();
+            return SessionRevocation.Recorded;
+        }
+        catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
+        {
+            logger.LogWarning("Could not mark session {SessionId} revoked ({Reason}); ending the account's access tokens by raising its security stamp instead.", sessionId, e.Message);
+            return e is TimeoutException ? SessionRevocation.Unanswered : SessionRevocation.Refused;
         }
     }
 

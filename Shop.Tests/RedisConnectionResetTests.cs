@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Shop.ServiceDefaults;
 using Shop.Tests.Infrastructure;
 using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
 using Xunit;
 
 namespace Shop.Tests;
@@ -147,5 +148,38 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
         Assert.Equal(AccessTokenState.Current,
             await stamps.CheckAsync(int.MaxValue - 1, 5, Guid.NewGuid().ToString("N"), CancellationToken.None).WaitAsync(patience, TestContext.Current.CancellationToken));
         await stamps.PublishAsync(int.MaxValue - 1, 5).WaitAsync(patience, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>
+    /// A sign-out while Redis does not answer: the session's marker does not reach Redis in time, so the account's
+    /// stamp rises in the source, which every service asks while Redis does not answer them either, and the new stamp
+    /// must reach Redis once it answers again (else a key still holding the old stamp would let the signed-out
+    /// token work again until it expires). Publishing it at once would only wait out the same timeout twice more
+    /// (the write, then the delete): the user waited ~9 s for a sign-out.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task A_sign_out_Redis_does_not_answer_waits_for_one_call_and_its_raised_stamp_reaches_Redis_once_it_answers()
+    {
+        // The services' own client settings (ShopRedisExtensions.AddShopRedis), through the proxy.
+        await using var client = await ClientThroughProxy.ConnectAsync(shop, "connectTimeout=2000,connectRetry=1,asyncTimeout=1000,syncTimeout=1000");
+        var commands = new ProfilingSession();
+        client.Redis.RegisterProfiler(() => commands);
+        // An account id no real account, nor the other tests here, uses.
+        const int userId = int.MaxValue - 100_000;
+        var raised = 0;
+
+        client.Proxy.HoldReplies();
+        await client.Stamps.EndSessionAsync(Guid.NewGuid().ToString("N"), TimeSpan.FromMinutes(5), userId, _ => Task.FromResult(6 + Interlocked.Increment(ref raised)))
+            .WaitAsync(ShopRedisExtensions.CallBound * 5, TestContext.Current.CancellationToken);
+        var sent = commands.FinishProfiling().Select(c => c.Command).Where(c => c is not ("PING" or "ECHO" or "INFO" or "CLUSTER" or "CONFIG" or "SUBSCRIBE" or "CLIENT")).ToList();
+        client.Proxy.ReleaseReplies();
+
+        Assert.Equal(1, raised);
+        Assert.Equal(["SETEX"], sent);
+        await using var redis = await shop.ConnectRedisAsync();
+        var stamp = await Eventually.ReadUntilAsync(() => redis.GetDatabase(SecurityStamps.RedisDatabase).StringGetAsync($"auth:stamp:{userId}"),
+            v => v == 7, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+        Assert.Equal(7, (int)stamp);
+        await redis.GetDatabase(SecurityStamps.RedisDatabase).KeyDeleteAsync($"auth:stamp:{userId}");
     }
 }

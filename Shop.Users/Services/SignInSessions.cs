@@ -119,26 +119,23 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     }
 
     /// <summary>
-    /// Ends the session's access tokens at every service: a marker in Redis names the session. Where Redis does not
-    /// take it (full, or away), the account's stamp rises instead, which ends every access token of the account; its
-    /// other sessions get new ones at their next refresh. Not cancelled with the request: the refresh tokens are
-    /// revoked already, and tokens left working after a sign-out is the one outcome to avoid.
+    /// Ends the session's access tokens at every service (<see cref="SecurityStamps.EndSessionAsync"/>). Not cancelled
+    /// with the request: the refresh tokens are revoked already, and tokens left working after a sign-out is the one
+    /// outcome to avoid.
     /// </summary>
     /// <param name="userId">The session's account; null when the session has no refresh tokens left to name it by.</param>
-    private async Task EndAccessTokensAsync(Guid sessionId, int? userId)
-    {
-        if (!await stamps.RevokeSessionAsync(sessionId.ToString("N"), tokens.Lifetime) && userId is { } account)
-        {
-            await RaiseStampAsync(account, CancellationToken.None);
-        }
-    }
+    private Task EndAccessTokensAsync(Guid sessionId, int? userId) =>
+        stamps.EndSessionAsync(sessionId.ToString("N"), tokens.Lifetime, userId, account => RaiseStoredStampAsync(account, CancellationToken.None));
 
     /// <summary>Raises the account's security stamp and publishes it: every access token issued before ends at its next request.</summary>
-    public async Task RaiseStampAsync(int userId, CancellationToken ct)
+    public async Task RaiseStampAsync(int userId, CancellationToken ct) =>
+        await stamps.PublishAsync(userId, await RaiseStoredStampAsync(userId, ct));
+
+    /// <summary>Raises the account's security stamp in the database (the source every service asks when Redis does not answer).</summary>
+    private async Task<int> RaiseStoredStampAsync(int userId, CancellationToken ct)
     {
         await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.SecurityStamp, u => u.SecurityStamp + 1), ct);
-        var stamp = await db.Users.Where(u => u.Id == userId).Select(u => u.SecurityStamp).FirstAsync(ct);
-        await stamps.PublishAsync(userId, stamp);
+        return await db.Users.Where(u => u.Id == userId).Select(u => u.SecurityStamp).FirstAsync(ct);
     }
 
     /// <summary>
