@@ -28,7 +28,7 @@ public sealed class StockReleaseWorker(
         var due = await db.StockReleases.AsNoTracking()
             .Where(r => r.DueAt <= DateTime.UtcNow || releaseNow.Contains(r.OrderId)).OrderBy(r => r.DueAt).Take(BatchSize).ToListAsync(ct);
         var reached = false;
-        var failed = 0;
+        var failed = new ReleaseFailures();
         foreach (var release in due)
         {
             StockReleases.ReleaseOutcome outcome;
@@ -38,12 +38,10 @@ public sealed class StockReleaseWorker(
             }
             catch (ServiceUnavailableException e)
             {
-                if (e.RefusedKeyStatus is not null && failed == 0)
+                if (failed.Add(e))
                 {
-                    // Once a pass: stock stays held until an operator fixes the keys, and no health check says so.
                     logger.LogError("Stock releases are held back: {Reason}", e.Message);
                 }
-                failed++;
                 var backoff = TimeSpan.FromSeconds(Math.Min(300, 5 * Math.Pow(2, Math.Min(release.Attempts, 6))));
                 await db.StockReleases.Where(r => r.OrderId == release.OrderId)
                     .ExecuteUpdateAsync(s => s.SetProperty(r => r.Attempts, r => r.Attempts + 1)
@@ -70,6 +68,30 @@ public sealed class StockReleaseWorker(
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAt, DateTime.UtcNow), ct);
         }
         var nextDue = await db.StockReleases.MinAsync(r => (DateTime?)r.DueAt, ct);
-        return new JobPass(due.Count == BatchSize && failed < due.Count, nextDue);
+        return new JobPass(due.Count == BatchSize && failed.Count < due.Count, nextDue);
+    }
+}
+
+/// <summary>One pass's failed releases, and which of them an operator must hear of.</summary>
+internal sealed class ReleaseFailures
+{
+    private bool _refusalReported;
+
+    public int Count { get; private set; }
+
+    /// <summary>
+    /// Counts the failure; true when it is to be logged as an Error. A refused service key is, once a pass: stock
+    /// stays held until an operator fixes the keys, and no health check says so. An outage passes by itself.
+    /// </summary>
+    public bool Add(ServiceUnavailableException failure)
+    {
+        Count++;
+        // The first refusal, not the first failure: an outage earlier in the pass must not hide it.
+        if (failure.RefusedKeyStatus is null || _refusalReported)
+        {
+            return false;
+        }
+        _refusalReported = true;
+        return true;
     }
 }
