@@ -2,7 +2,9 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Shop.Orders.Services.Webhooks;
 
@@ -15,12 +17,13 @@ namespace Shop.UnitTests.Orders;
 /// </summary>
 public sealed class WebhookTargetPolicyTests
 {
-    private static WebhookTargetPolicy Policy(string environment, Action<WebhookOptions>? configure = null, HostResolver? resolver = null)
+    private static WebhookTargetPolicy Policy(string environment, Action<WebhookOptions>? configure = null, HostResolver? resolver = null,
+        ILogger<WebhookTargetPolicy>? logger = null)
     {
         var options = new WebhookOptions();
         configure?.Invoke(options);
         return new WebhookTargetPolicy(Options.Create(options), new HostingEnvironment { EnvironmentName = environment }, resolver ?? new HostResolver(),
-            NullLogger<WebhookTargetPolicy>.Instance);
+            logger ?? NullLogger<WebhookTargetPolicy>.Instance);
     }
 
     private static readonly WebhookTargetPolicy Production = Policy(Environments.Production);
@@ -191,12 +194,15 @@ public sealed class WebhookTargetPolicyTests
     public async Task A_host_that_does_not_resolve_in_time_is_refused_with_its_name_and_the_budget()
     {
         var resolver = new HangingResolver();
-        var policy = Policy(Environments.Production, o => o.ResolveTimeout = TimeSpan.FromMilliseconds(200), resolver);
+        var log = new FakeLogger<WebhookTargetPolicy>();
+        var policy = Policy(Environments.Production, o => o.ResolveTimeout = TimeSpan.FromMilliseconds(200), resolver, log);
 
         // The bound only keeps a failing run from hanging the suite; the budget itself is 200 ms.
         var refusal = await CheckAsync(policy, "https://hangs.example/hook").WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
         Assert.Equal("The host name hangs.example did not resolve within 0.2 s; check the name, or try again if its DNS is having trouble.", refusal);
+        // Someone else's resolver, and the admin is told: a Warning, not an Error.
+        Assert.Equal(LogLevel.Warning, Assert.Single(log.Collector.GetSnapshot()).Level);
     }
 
     /// <summary>
