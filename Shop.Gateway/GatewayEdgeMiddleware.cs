@@ -4,7 +4,7 @@ namespace Shop.Gateway;
 
 /// <summary>
 /// Rules the gateway enforces before proxying: internal routes are never reachable from outside,
-/// and oversized bodies are refused before a byte reaches a service.
+/// oversized bodies are refused before a byte reaches a service, and CONNECT (no proxying) is refused.
 /// </summary>
 public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsService problems, IHostEnvironment environment)
 {
@@ -41,6 +41,17 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
             }
             return Task.CompletedTask;
         });
+        if (HttpMethods.IsConnect(context.Request.Method)
+            && context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpExtendedConnectFeature>() is not { IsExtendedConnect: true })
+        {
+            // The gateway is no proxy, and YARP cannot forward CONNECT: every open-proxy probe was answered 502, as if
+            // a service were broken, with a warning and its stack trace in the log. An extended CONNECT (a WebSocket
+            // over HTTP/2, RFC 8441) is not a tunnel request: YARP forwards it.
+            context.Response.Headers.Allow = ApiMethods;
+            await WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "Method Not Allowed",
+                $"The Shop is not a proxy and does not take CONNECT. Its API takes {ApiMethods}, as the API reference (/api-docs) describes.");
+            return;
+        }
         if (IsInternalPath(context.Request.Path))
         {
             await WriteAsync(context, StatusCodes.Status404NotFound, "Not Found", "No such route.");
@@ -58,6 +69,9 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
         }
         await next(context);
     }
+
+    /// <summary>The methods the services' routes take, named in the answer to a method the gateway refuses.</summary>
+    private const string ApiMethods = "GET, HEAD, POST, PATCH, DELETE";
 
     /// <summary>Set by the gateway only; the "spa-navigation" route sends such requests to the web app.</summary>
     public const string SpaNavigationHeader = "X-Shop-Spa-Navigation";

@@ -81,6 +81,32 @@ public sealed class ProblemDetailTests(ShopApp shop)
         await ExpectDetailedProblemAsync(await client.PostRawAsync(path, "{\"qty\": \"many\", \"price\": \"free\", \"items\": 3, \"email\": 5}"), 400, "type", "wrong type");
     }
 
+    /// <summary>
+    /// CONNECT, as open-proxy scanners send it all day to anything listening, is the client's mistake: the gateway is
+    /// no proxy, and YARP cannot forward the method. It answered 502 "the web app broke off" (or the orders service),
+    /// a client's request counted as a broken service, with a warning and its stack trace in the gateway's log.
+    /// </summary>
+    [Theory]
+    [InlineData("example.com:443")]
+    [InlineData("/orders/")]
+    public async Task A_CONNECT_is_refused_as_the_clients_mistake_not_answered_502(string target)
+    {
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(shop.GatewayAddress.Host, shop.GatewayAddress.Port);
+        var stream = socket.GetStream();
+        // A scanner's authority-form target names its Host too (Kestrel refuses the two when they differ).
+        var host = target.StartsWith('/') ? shop.GatewayAddress.Authority : target;
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"CONNECT {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var answer = await new StreamReader(stream).ReadToEndAsync(bound.Token);
+        var statusLine = answer[..answer.IndexOf('\r')];
+        Assert.True(statusLine.StartsWith("HTTP/1.1 405", StringComparison.Ordinal), $"CONNECT {target}: {statusLine}");
+        Assert.Contains("Allow: GET, HEAD, POST, PATCH, DELETE", answer);
+        // The body is one small JSON object, whole or as a single chunk: from its first brace to its last.
+        var detail = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement.GetProperty("detail").GetString();
+        Assert.Contains("CONNECT", detail);
+    }
+
     private static async Task<JsonElement> ExpectDetailedProblemAsync(HttpResponseMessage response, int status, string expectedInDetail, string because)
     {
         var problem = await response.ExpectProblemAsync(status);
