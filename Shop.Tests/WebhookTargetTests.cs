@@ -37,6 +37,24 @@ public sealed class WebhookTargetTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A host name longer than DNS allows (255 characters) is a well-formed URL to .NET's parser, but the resolver
+    /// throws on it (ArgumentOutOfRangeException, not the SocketException of a name that does not resolve): the
+    /// subscription was answered 500 and logged at Error as an unhandled exception.
+    /// </summary>
+    [Fact]
+    public async Task A_host_name_longer_than_dns_allows_is_refused_naming_the_url()
+    {
+        var admin = await shop.AdminAsync();
+        var from = DateTimeOffset.UtcNow;
+        var host = string.Join('.', Enumerable.Repeat(new string('a', 60), 5)) + ".com";
+        var problem = await (await admin.PostJsonAsync("/orders/webhooks", new { url = $"https://{host}/hook", events = new[] { "*" } })).ExpectValidationAsync("url");
+        Assert.Contains("absolute http or https URL", problem.GetProperty("errors").GetProperty("url")[0].GetString());
+        await Task.Delay(TimeSpan.FromSeconds(2)); // the console lines reach the log file a moment later
+        var errors = await shop.ErrorEntriesAsync(["orders"], from, DateTimeOffset.UtcNow, containing: "Unhandled exception");
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    /// <summary>
     /// The URL is stored as parsed, and parsing can lengthen it ("https://host?q" gains the path's "/"): a URL of the
     /// most characters allowed, as sent, overflowed the stored column and answered 500. The limit holds for the
     /// stored form, so one character too many is a 400, and the longest stored form is accepted.

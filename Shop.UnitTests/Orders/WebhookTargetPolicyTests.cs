@@ -126,6 +126,18 @@ public sealed class WebhookTargetPolicyTests
     public void Only_absolute_http_and_https_urls_without_credentials_are_well_formed(string url) =>
         Assert.False(WebhookTargetPolicy.IsWellFormed(url, out _));
 
+    /// <summary>DNS holds names of up to 253 characters (a final dot aside); the resolver throws on longer ones.</summary>
+    [Theory]
+    [InlineData(253, true)]
+    [InlineData(254, false)]
+    public void A_host_name_is_well_formed_up_to_the_length_dns_holds(int length, bool wellFormed)
+    {
+        var labels = Enumerable.Repeat(new string('a', 63), 4).ToList();
+        var host = string.Join('.', labels)[..length];
+        Assert.Equal(wellFormed, WebhookTargetPolicy.IsWellFormed($"https://{host}/x", out _));
+        Assert.Equal(wellFormed, WebhookTargetPolicy.IsWellFormed($"https://{host}./x", out _));
+    }
+
     [Theory]
     [InlineData("http://10.1.2.3:8080/x")]
     [InlineData("http://127.0.0.1:5000/x")]

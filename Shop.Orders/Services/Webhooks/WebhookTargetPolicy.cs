@@ -51,9 +51,16 @@ public sealed class WebhookTargetPolicy
 
     private static readonly IPNetwork[] NonGlobalInsideV6 = [.. new[] { "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20" }.Select(IPNetwork.Parse)];
 
+    /// <summary>The longest host name DNS holds (RFC 1035), as text without a final dot.</summary>
+    private const int MaxHostNameLength = 253;
+
+    /// <summary>
+    /// An absolute http(s) URL without user info whose host DNS could hold: .NET's parser takes longer host names,
+    /// on which the resolver throws (not the SocketException of a name that does not resolve).
+    /// </summary>
     public static bool IsWellFormed(string url, [NotNullWhen(true)] out Uri? uri) =>
         Uri.TryCreate(url, UriKind.Absolute, out uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
-        && string.IsNullOrEmpty(uri.UserInfo);
+        && string.IsNullOrEmpty(uri.UserInfo) && uri.IdnHost.TrimEnd('.').Length <= MaxHostNameLength;
 
     /// <summary>Why the URL may not be a target, as an instruction to the admin; null when it may.</summary>
     public async Task<string?> CheckAsync(Uri uri, CancellationToken ct)
