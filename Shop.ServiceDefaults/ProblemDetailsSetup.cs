@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
@@ -73,7 +74,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                 break;
             case BadHttpRequestException bad:
                 var field = FindJsonField(bad);
-                var parameter = field is null ? FindParameter(bad) : null;
+                var parameter = field is null ? FindParameter(context, bad) : null;
                 var message = field is not null ? "The value has the wrong type or format."
                     : parameter is not null ? "The value has the wrong format."
                     : "The request body is not valid JSON for this operation.";
@@ -136,9 +137,28 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
         return false;
     }
 
-    /// <summary>A route or query value that did not bind: "Failed to bind parameter "int limit" from "x"." → "limit".</summary>
-    private static string? FindParameter(BadHttpRequestException exception) =>
-        System.Text.RegularExpressions.Regex.Match(exception.Message, "^Failed to bind parameter \"[^\" ]+ ([A-Za-z0-9_]+)\"") is { Success: true } m ? m.Groups[1].Value : null;
+    /// <summary>
+    /// A route, query or header value that did not bind: "Failed to bind parameter "int limit" from "x"." → "limit".
+    /// The message names the handler's parameter; the client sent the name it binds from (<c>[FromQuery(Name = "in_stock")]
+    /// bool? inStock</c> → "in_stock"), which the endpoint that failed still tells.
+    /// </summary>
+    private static string? FindParameter(HttpContext context, BadHttpRequestException exception)
+    {
+        if (System.Text.RegularExpressions.Regex.Match(exception.Message, "^Failed to bind parameter \"[^\" ]+ ([A-Za-z0-9_]+)\"") is not { Success: true } m)
+        {
+            return null;
+        }
+        var name = m.Groups[1].Value;
+        var handler = context.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<System.Reflection.MethodInfo>();
+        var attributes = handler?.GetParameters().FirstOrDefault(p => p.Name == name)?.GetCustomAttributes(inherit: false) ?? [];
+        return attributes.Select(a => a switch
+        {
+            IFromQueryMetadata query => query.Name,
+            IFromRouteMetadata route => route.Name,
+            IFromHeaderMetadata header => header.Name,
+            _ => null,
+        }).FirstOrDefault(n => !string.IsNullOrEmpty(n)) ?? name;
+    }
 
     private static string? FindJsonField(Exception exception)
     {

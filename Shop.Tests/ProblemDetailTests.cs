@@ -82,6 +82,20 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A query value that does not bind is named as the client sent it: the framework's message names the C#
+    /// parameter, and the problem said "'inStock' has the wrong format" to a client that had sent in_stock.
+    /// </summary>
+    [Theory]
+    [InlineData("/inventory/?in_stock=yes", "in_stock")]
+    [InlineData("/orders/?user_id=me", "user_id")]
+    [InlineData("/orders/?limit=many", "limit")]
+    public async Task A_query_value_of_the_wrong_type_is_named_as_the_client_sent_it(string path, string field)
+    {
+        var problem = await (await (await shop.AdminAsync()).GetAsync(path)).ExpectValidationAsync(field);
+        Assert.Contains($"'{field}'", problem.GetProperty("detail").GetString());
+    }
+
+    /// <summary>
     /// CONNECT, as open-proxy scanners send it all day to anything listening, is the client's mistake: the gateway is
     /// no proxy, and YARP cannot forward the method. It answered 502 "the web app broke off" (or the orders service),
     /// a client's request counted as a broken service, with a warning and its stack trace in the gateway's log.
