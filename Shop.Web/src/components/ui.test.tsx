@@ -89,6 +89,36 @@ describe("TextField", () => {
     expect(input).toBeTruthy();
     expect(screen.getByText("Search").className).toBe("sr-only");
   });
+
+  it("past maxCharacters it is said once, as it goes over (and again only after coming back under), while the count stays in sight", async () => {
+    function Name() {
+      const [value, setValue] = useState("");
+      return <TextField label="Name" maxCharacters={5} value={value} onChange={(e) => setValue(e.target.value)} />;
+    }
+    const { container } = render(<Name />);
+    const input = screen.getByLabelText("Name");
+    // What a screen reader is given to say: a live region's words each time the DOM under it changes.
+    const said: string[] = [];
+    const observer = new MutationObserver((records) => {
+      const regions = new Set(records.map((r) => (r.target instanceof Element ? r.target : r.target.parentElement)?.closest("[aria-live]")));
+      for (const region of regions) if (region?.textContent) said.push(region.textContent);
+    });
+    observer.observe(container, { subtree: true, childList: true, characterData: true });
+    const type = async (value: string) => {
+      fireEvent.change(input, { target: { value } });
+      await Promise.resolve(); // MutationObserver reports in a microtask
+    };
+    for (const value of ["abcdef", "abcdefg", "abcdefgh", "abcde", "abcdef", "abcdefg"]) await type(value);
+    observer.disconnect();
+    expect(said).toEqual(["Too long: shorten this to 5 characters.", "Too long: shorten this to 5 characters."]);
+    // In sight and in its description, the count as it is now; the field is invalid.
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(document.getElementById(input.getAttribute("aria-describedby") ?? "")?.textContent).toBe("Shorten this to 5 characters: it has 7.");
+    expect(screen.getByText("Shorten this to 5 characters: it has 7.").className).not.toContain("sr-only");
+    await type("abc");
+    expect(input.getAttribute("aria-invalid")).toBeNull();
+    expect(input.getAttribute("aria-describedby")).toBeNull();
+  });
 });
 
 describe("ErrorAlert", () => {

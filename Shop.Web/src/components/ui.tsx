@@ -17,7 +17,7 @@ import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
 import { focusStillIn, useSwap, useTakeFocus } from "../lib/focus";
-import { tooLongProblem } from "../lib/characters";
+import { tooLongAlert, tooLongProblem } from "../lib/characters";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -133,8 +133,9 @@ const inputClass = cx(inputBase, "rounded-lg px-3 py-2 sm:text-sm");
 /**
  * A labelled input with its error or hint below it. `maxCharacters`: the API's cap on the field, in characters as the
  * API counts them (lib/characters): not maxLength, which counts UTF-16 units (an emoji is two, so a name of emoji was
- * stopped at half the cap) and cuts a paste without a word. Past the cap the field says how far to shorten it, in a
- * polite live region that is there from the start (said as it comes, not only seen), and holds that as its custom
+ * stopped at half the cap) and cuts a paste without a word. Past the cap the field shows how far to shorten it (its
+ * description), says it is too long once as it goes over (a polite live region there from the start, whose words do
+ * not change with the count, so a keystroke past the cap is not answered again), and holds that as its custom
  * validity: a form the browser validates is not sent, and the others ask focusFieldTooLong before sending. `dense`: the
  * smaller input of a table row's editor.
  */
@@ -185,9 +186,15 @@ export function TextField({
         className={cx(dense ? cx(inputBase, "rounded-md px-2 py-1 text-sm") : inputClass, Boolean(tooLong || error) && "ring-red-400")}
         {...props}
       />
-      {maxCharacters !== undefined ? (
-        <p id={`${inputId}-limit`} aria-live="polite" className={tooLong ? "mt-1 text-sm text-red-700" : "sr-only"}>
+      {tooLong ? (
+        <p id={`${inputId}-limit`} className="mt-1 text-sm text-red-700">
           {tooLong}
+        </p>
+      ) : null}
+      {/* Said once as the field goes over: these words stay the same while it is over (the count is in sight above). */}
+      {maxCharacters !== undefined ? (
+        <p aria-live="polite" className="sr-only">
+          {tooLong ? tooLongAlert(maxCharacters) : null}
         </p>
       ) : null}
       {tooLong ? null : error ? (

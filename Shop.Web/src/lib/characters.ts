@@ -15,3 +15,11 @@ export function tooLongProblem(text: string, max: number): string | null {
   const count = characters(text.trim());
   return count > max ? `Shorten this to ${max} characters: it has ${count}.` : null;
 }
+
+/**
+ * What a screen reader is told once, as a field goes past `max`: without the count, which changes at each keystroke
+ * and would have the words said again each time (tooLongProblem, with the count, is what stays in sight).
+ */
+export function tooLongAlert(max: number): string {
+  return `Too long: shorten this to ${max} characters.`;
+}
