@@ -1,9 +1,18 @@
 import type { InputHTMLAttributes } from "react";
+
+declare module "react" {
+  // Apple's password rules for a generated password (not in React's types; React passes it to the DOM as written).
+  interface InputHTMLAttributes<T> {
+    passwordrules?: string;
+  }
+}
 import { TextField } from "./ui";
 
 // Users' rule for a password (PasswordService: 8 to 128 characters), said and checked the same way wherever one is chosen.
-// Users counts a password's UTF-16 units (string.Length), as String.length and maxLength do: so the field keeps its
-// native maxLength, which password managers also read when they make one up.
+// Users counts a password's UTF-16 units (string.Length), as typed: TextField's maxCharacters, counting "utf16". Not
+// maxLength, though it counts the same: it cuts a paste (or a password manager's fill, some ignore it) without a word,
+// and the account would get a password other than the one saved. Password managers that make one up read
+// passwordrules instead (Safari, 1Password): a hint only, it cuts nothing; the others ignore it.
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 128;
 
@@ -30,7 +39,9 @@ export function NewPasswordField({
       autoComplete="new-password"
       required
       minLength={MIN_LENGTH}
-      maxLength={MAX_LENGTH}
+      maxCharacters={MAX_LENGTH}
+      counting="utf16"
+      passwordrules={`minlength: ${MIN_LENGTH}; maxlength: ${MAX_LENGTH};`}
       error={error}
       hint={`At least ${MIN_LENGTH} characters.`}
       {...props}

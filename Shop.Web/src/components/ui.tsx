@@ -17,7 +17,7 @@ import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
 import { errorMessage } from "../api/errors";
 import { focusStillIn, useSwap, useTakeFocus } from "../lib/focus";
-import { tooLongAlert, tooLongProblem } from "../lib/characters";
+import { tooLongAlert, tooLongProblem, type Counting } from "../lib/characters";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -136,7 +136,8 @@ const inputClass = cx(inputBase, "rounded-lg px-3 py-2 sm:text-sm");
  * stopped at half the cap) and cuts a paste without a word. Past the cap the field shows how far to shorten it (its
  * description), says it is too long once as it goes over (a polite live region there from the start, whose words do
  * not change with the count, so a keystroke past the cap is not answered again), and holds that as its custom
- * validity: a form the browser validates is not sent, and the others ask focusFieldTooLong before sending. `dense`: the
+ * validity: a form the browser validates is not sent, and the others ask focusFieldTooLong before sending. `counting`:
+ * how the API counts this field (characters of the trimmed text unless said). `dense`: the
  * smaller input of a table row's editor.
  */
 export function TextField({
@@ -145,6 +146,7 @@ export function TextField({
   hint,
   hideLabel,
   maxCharacters,
+  counting,
   dense = false,
   className,
   id,
@@ -156,12 +158,13 @@ export function TextField({
   hint?: string;
   hideLabel?: boolean;
   maxCharacters?: number;
+  counting?: Counting;
   dense?: boolean;
   ref?: Ref<HTMLInputElement>;
 }) {
   const generated = useId();
   const inputId = id ?? generated;
-  const tooLong = maxCharacters !== undefined && typeof props.value === "string" ? tooLongProblem(props.value, maxCharacters) : null;
+  const tooLong = maxCharacters !== undefined && typeof props.value === "string" ? tooLongProblem(props.value, maxCharacters, counting) : null;
   const input = useRef<HTMLInputElement | null>(null);
   useLayoutEffect(() => input.current?.setCustomValidity(tooLong ?? ""), [tooLong]);
   const setInput = useCallback(

@@ -1,6 +1,6 @@
 // The API's count of a text's characters, as the SPA's field caps apply it.
 import { describe, expect, it } from "vitest";
-import { characters, tooLongProblem } from "./characters";
+import { characters, countAs, tooLongProblem } from "./characters";
 
 describe("characters", () => {
   it("counts an emoji (two UTF-16 units) once, as the API and PostgreSQL count it", () => {
@@ -22,5 +22,13 @@ describe("tooLongProblem", () => {
 
   it("says how far to shorten one that does not", () => {
     expect(tooLongProblem("😀".repeat(101), 100)).toBe("Shorten this to 100 characters: it has 101.");
+  });
+});
+
+describe("countAs", () => {
+  it("counts a password as Users does: as typed, in UTF-16 units (string.Length)", () => {
+    expect(countAs(" 😀 ", "utf16")).toBe(4);
+    expect(countAs(" 😀 ", "characters")).toBe(1);
+    expect(tooLongProblem("😀".repeat(65), 128, "utf16")).toBe("Shorten this to 128 characters: it has 130.");
   });
 });

@@ -8,11 +8,23 @@ export function characters(text: string): number {
 }
 
 /**
- * What to do about `text` holding more than `max` characters, of the text as it is sent (trimmed, as the API also
- * counts it), in words for its field; null when it fits.
+ * How the API counts a field's length. "characters": of the text trimmed, in characters (ValidationErrors.RequireString:
+ * a name, an email; a sku, ASCII only by Inventory's pattern, counts the same either way). "utf16": of the text as
+ * typed, in UTF-16 units (string.Length: Users' check of a password, which is neither trimmed nor counted per emoji).
  */
-export function tooLongProblem(text: string, max: number): string | null {
-  const count = characters(text.trim());
+export type Counting = "characters" | "utf16";
+
+/** `text`'s length as the API counts it for a field counted so. */
+export function countAs(text: string, counting: Counting): number {
+  return counting === "utf16" ? text.length : characters(text.trim());
+}
+
+/**
+ * What to do about `text` holding more than `max` characters, counted as the API counts it (`counting`), in words for
+ * its field; null when it fits.
+ */
+export function tooLongProblem(text: string, max: number, counting: Counting = "characters"): string | null {
+  const count = countAs(text, counting);
   return count > max ? `Shorten this to ${max} characters: it has ${count}.` : null;
 }
 

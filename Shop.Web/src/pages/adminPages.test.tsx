@@ -126,6 +126,27 @@ describe("admin pages", () => {
     expect(document.activeElement).toBe(rowName); // where its words are read
   });
 
+  it("inventory: a pasted sku longer than Inventory takes (64) is kept whole and said on its field, not cut and sent", async () => {
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "POST" ? json(201, { ...mug, id: 2, sku: "C".repeat(64), name: "Cup" }) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/inventory");
+    const form = await screen.findByRole("form", { name: "New item" });
+    const sku = within(form).getByLabelText("SKU");
+    typeInto(sku, "C".repeat(65));
+    typeInto(within(form).getByLabelText("Name"), "Cup");
+    typeInto(within(form).getByLabelText("Price"), "4");
+    expect((sku as HTMLInputElement).value).toBe("C".repeat(65));
+    expect(sku.getAttribute("aria-invalid")).toBe("true");
+    expect(document.getElementById(sku.getAttribute("aria-describedby") ?? "")?.textContent).toBe("Shorten this to 64 characters: it has 65.");
+    fireEvent.click(within(form).getByRole("button", { name: "Add item" }));
+    await act(async () => {});
+    expect(calls("POST")).toEqual([]);
+    typeInto(sku, "C".repeat(64));
+    fireEvent.click(within(form).getByRole("button", { name: "Add item" }));
+    await waitFor(() => expect(calls("POST")).toEqual(["/inventory/"]));
+  });
+
   it("inventory: Edit, Cancel and Save pressed from the keyboard keep focus: in the editor, then on Edit again", async () => {
     const answer = holding("PATCH", { items: [mug], total: 1, limit: 25, offset: 0 });
     renderAt("/admin/inventory");

@@ -261,6 +261,33 @@ describe("pages", () => {
     expect(JSON.parse(String(fetchMock.mock.calls[0][1]?.body)).name).toBe(emojiName(100));
   });
 
+  it("register: a pasted password longer than the shop takes is kept whole and said on its field (counted in UTF-16 units, as Users does), not cut and sent", async () => {
+    fetchMock.mockImplementation(async () => json(201, { access_token: "t", token_type: "bearer", expires_in: 3600, user: customer }));
+    renderAt("/register");
+    typeInto(await screen.findByLabelText("Name"), "Bob");
+    typeInto(screen.getByLabelText("Email"), "bob@example.com");
+    const password = screen.getByLabelText("Password");
+    // What a password manager that ignores maxlength puts in: cut, the account would get a password other than the one saved.
+    typeInto(password, "p".repeat(129));
+    expect((password as HTMLInputElement).value).toBe("p".repeat(129));
+    expect(password.getAttribute("aria-invalid")).toBe("true");
+    expect(description(password)).toBe("Shorten this to 128 characters: it has 129.");
+    // Password managers that make one up still read the cap, from a hint that cuts nothing.
+    expect(password.getAttribute("passwordrules")).toBe("minlength: 8; maxlength: 128;");
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    await act(async () => {});
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(document.activeElement).toBe(password);
+    // 64 emoji are 128 UTF-16 units: the most Users takes; a password is sent as typed, its spaces counted.
+    typeInto(password, `${"😀".repeat(64)} `);
+    expect(description(password)).toBe("Shorten this to 128 characters: it has 129.");
+    typeInto(password, "😀".repeat(64));
+    expect(password.getAttribute("aria-invalid")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    await waitFor(() => expect(fetchMock).toHaveBeenCalled());
+    expect(JSON.parse(String(fetchMock.mock.calls[0][1]?.body)).password).toBe("😀".repeat(64));
+  });
+
   it("register: Name, Email, Password and Create account", async () => {
     renderAt("/register");
     expect(await screen.findByRole("heading", { level: 1, name: "Create account" })).toBeTruthy();

@@ -26,8 +26,10 @@ import { useDebounced } from "../../lib/useDebounced";
 import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
 const PAGE_SIZE = 25;
-// Inventory's cap on a name (ItemValidation.NameMax), in characters as Inventory counts them: TextField's maxCharacters.
+// Inventory's caps on a name (ItemValidation.NameMax) and a sku (SkuPattern's {1,64}), in characters as Inventory
+// counts them: TextField's maxCharacters.
 const NAME_MAX = 100;
+const SKU_MAX = 64;
 const columns = [
   { label: "SKU" },
   { label: "Name" },
@@ -108,8 +110,9 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
     <Card className="p-5">
       <h2 className="font-medium text-stone-900">New item</h2>
       <form onSubmit={submit} className="mt-4 grid gap-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-start" aria-label="New item">
-        {/* A sku is ASCII only (Inventory's pattern), so maxLength's UTF-16 units are its characters. */}
-        <TextField label="SKU" required maxLength={64} pattern="[A-Za-z0-9._\-]+" value={sku} onChange={(e) => setSku(e.target.value)} error={fieldError(create.error, "sku")} />
+        {/* Capped as a name is (maxCharacters, not maxLength, which cuts a paste without a word): ASCII only by
+            Inventory's pattern, so its characters are its UTF-16 units either way. */}
+        <TextField label="SKU" required maxCharacters={SKU_MAX} pattern="[A-Za-z0-9._\-]+" value={sku} onChange={(e) => setSku(e.target.value)} error={fieldError(create.error, "sku")} />
         <TextField label="Name" required maxCharacters={NAME_MAX} value={name} onChange={(e) => setName(e.target.value)} error={fieldError(create.error, "name")} />
         <TextField label="Price" required type="number" min="0" step="0.01" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} error={fieldError(create.error, "price")} />
         <TextField label="Quantity" required type="number" min="0" step="1" inputMode="numeric" value={qty} onChange={(e) => setQty(e.target.value)} error={fieldError(create.error, "qty")} />
