@@ -5,6 +5,7 @@ import { RouterProvider } from "react-router/dom";
 import { createQueryClient } from "./api/queries";
 import { AuthProvider } from "./auth/AuthContext";
 import { createRouter } from "./router";
+import { HoldsProvider } from "./lib/useRetryAfterHold";
 import "./index.css";
 
 const queryClient = createQueryClient();
@@ -14,7 +15,9 @@ createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <AuthProvider>
-        <RouterProvider router={router} />
+        <HoldsProvider>
+          <RouterProvider router={router} />
+        </HoldsProvider>
       </AuthProvider>
     </QueryClientProvider>
   </StrictMode>,

@@ -89,6 +89,8 @@ export interface Sending {
   isPending: boolean;
   /** The shop said to wait (a Retry-After) and the time has not passed. */
   held: boolean;
+  /** Why, in the refusal's words: this request's error, or another's on the same budget (useSubmitMutation). */
+  holdReason?: string | null;
   error: unknown;
 }
 
@@ -112,7 +114,7 @@ export function SendButton({
     <>
       {request.held ? (
         <span id={reasonId} className="sr-only">
-          {errorMessage(request.error)}
+          {request.holdReason ?? errorMessage(request.error)}
         </span>
       ) : null}
       <Button

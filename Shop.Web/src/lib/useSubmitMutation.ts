@@ -1,6 +1,6 @@
 import { useCallback, useRef, useState } from "react";
 import { useMutation, type DefaultError, type UseMutationOptions, type UseMutationResult } from "@tanstack/react-query";
-import { useRetryAfterHold } from "./useRetryAfterHold";
+import { useRetryAfterHold, type Budget } from "./useRetryAfterHold";
 
 /** A mutation sent by a user's press: `submit` sends it, and nothing else does (no `mutate`, which has no guard). */
 export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, DefaultError, TVariables>, "mutate" | "mutateAsync"> & {
@@ -9,8 +9,13 @@ export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, De
    * nothing, and false.
    */
   submit: (variables: TVariables) => boolean;
-  /** The last answer carried a Retry-After (a 429, an order still being placed) that has not passed yet. */
+  /**
+   * An answer on the same budget carried a Retry-After (a 429, an order still being placed) that has not passed yet:
+   * this request's, or another control's on that budget.
+   */
   held: boolean;
+  /** While held: the refusal's words (of whichever request was refused). */
+  holdReason: string | null;
 };
 
 /**
@@ -24,15 +29,18 @@ export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, De
  * forgets the request but cannot call it back (its outcome still comes, to the mutation's own callbacks).
  *
  * An answer with a Retry-After holds the sending until then (useRetryAfterHold), for every form alike: a press before
- * it could only be refused again, and at sign-in each refused press counts toward the lockout.
+ * it could only be refused again, and at sign-in each refused press counts toward the lockout. The hold is the
+ * budget's (`budget`: the gateway's bucket the request draws from; the general one unless said), so every control
+ * drawing from it waits, not only the one refused.
  */
-export function useSubmitMutation<TData, TVariables = void>(
-  options: UseMutationOptions<TData, DefaultError, TVariables>,
-): SubmitMutation<TData, TVariables> {
+export function useSubmitMutation<TData, TVariables = void>({
+  budget,
+  ...options
+}: UseMutationOptions<TData, DefaultError, TVariables> & { budget?: Budget }): SubmitMutation<TData, TVariables> {
   // Set in the same task as the press, so the next press sees it whatever React has rendered meanwhile.
   const inFlight = useRef(false);
   const [sending, setSending] = useState(false);
-  const { held, holdFor } = useRetryAfterHold();
+  const { held, reason, holdFor } = useRetryAfterHold(budget);
   const mutation = useMutation<TData, DefaultError, TVariables>({
     ...options,
     onError: (...failed) => {
@@ -57,5 +65,5 @@ export function useSubmitMutation<TData, TVariables = void>(
     },
     [mutate, held],
   );
-  return { ...mutation, isPending: mutation.isPending || sending, held, submit };
+  return { ...mutation, isPending: mutation.isPending || sending, held, holdReason: reason, submit };
 }

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 // The Account page: a shopper's own name, email and password, and Sign out everywhere, against a fake Users service.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { clearSession, getSession, saveSession } from "../api/session";
 import { emojiName, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
 
@@ -46,6 +46,15 @@ function serveAccount(patch: (body: Record<string, unknown>) => Response | Promi
 
 function signedIn() {
   saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: shopper });
+}
+
+/** The shop reads as usual and answers every write with a 429 (30 seconds to wait). */
+function refuseEveryWrite() {
+  fetchMock.mockImplementation(async (input, init) =>
+    (init?.method ?? "GET") === "GET"
+      ? json(200, String(input) === "/users/me" ? shopper : { items: [], total: 0, limit: 20, offset: 0 })
+      : tooManyRequests("30"),
+  );
 }
 
 /** The account page's form named by its heading. */
@@ -265,11 +274,7 @@ describe("account page", () => {
 
   it("each of its writes held by a 429 (10 account changes a minute): the button stays focusable but unavailable, says why, and neither a press nor Enter sends again", async () => {
     signedIn();
-    fetchMock.mockImplementation(async (input, init) =>
-      (init?.method ?? "GET") === "GET"
-        ? json(200, String(input) === "/users/me" ? shopper : { items: [], total: 0, limit: 20, offset: 0 })
-        : tooManyRequests("30"),
-    );
+    refuseEveryWrite();
     const writes: [() => Promise<unknown>, () => HTMLElement][] = [
       [
         async () => fireEvent.change(within(await screen.findByRole("form", { name: "Profile" })).getByLabelText("Name"), { target: { value: "Robert" } }),
@@ -297,6 +302,25 @@ describe("account page", () => {
       cleanup();
       fetchMock.mockClear();
     }
+  });
+
+  it("a 429 on one change of one's account holds the other (one budget, 10 a minute), and not Sign out everywhere (another)", async () => {
+    signedIn();
+    refuseEveryWrite();
+    renderAt("/account");
+    fireEvent.change(within(await screen.findByRole("form", { name: "Profile" })).getByLabelText("Name"), { target: { value: "Robert" } });
+    const password = form("Password");
+    fireEvent.change(within(password).getByLabelText("Current password"), { target: { value: "old-pass-1" } });
+    fireEvent.change(within(password).getByLabelText("New password"), { target: { value: "new-pass-1" } });
+    fireEvent.click(within(form("Profile")).getByRole("button", { name: "Save profile" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("Too many attempts. Please try again in 30 seconds.");
+    const change = within(password).getByRole("button", { name: "Change password" });
+    await waitFor(() => expect(change.getAttribute("aria-disabled")).toBe("true"));
+    expect(document.getElementById(change.getAttribute("aria-describedby") ?? "")?.textContent).toContain("Too many attempts. Please try again in 30 seconds.");
+    fireEvent.submit(password);
+    await act(async () => {});
+    expect(fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") !== "GET").length).toBe(1);
+    expect(screen.getByRole("button", { name: "Sign out everywhere" }).getAttribute("aria-disabled")).toBeNull();
   });
 
   it("a signed-out visit goes to sign in, and back to the account page after it", async () => {

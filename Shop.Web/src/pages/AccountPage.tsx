@@ -94,7 +94,10 @@ function ProfileForm({ user }: { user: User }) {
   const [currentPassword, setCurrentPassword] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
   const [said, say] = useNotice();
+  // A change of one's own account draws from the gateway's account-change budget, as Change password does: a 429 on
+  // either holds both.
   const save = useSubmitMutation({
+    budget: "account-change",
     mutationFn: (changes: Parameters<typeof api.updateUser>[1]) => api.updateUser(user.id, changes),
     onSuccess: (updated) => {
       queryClient.setQueryData(queryKeys.me, updated);
@@ -172,6 +175,7 @@ function PasswordForm({ user }: { user: User }) {
   const [localError, setLocalError] = useState<string | null>(null);
   const [said, say] = useNotice();
   const change = useSubmitMutation({
+    budget: "account-change",
     mutationFn: (passwords: { current_password: string; password: string }) => api.updateUser(user.id, passwords),
     onSuccess: () => {
       setCurrentPassword("");

@@ -106,6 +106,7 @@ export default function CheckoutPage() {
   const placed = useRef(false);
 
   const placeOrder = useSubmitMutation({
+    budget: "order",
     mutationFn: (body: OrderRequest) => {
       // The key is chosen as the request goes: the same cart as the attempt before (a retry) keeps its key.
       attempt.current = attemptFor(attempt.current, body);

@@ -19,7 +19,7 @@ export default function RegisterPage() {
   const [password, setPassword] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
   // The gateway limits registrations (429): as at sign in, Create account waits out the Retry-After (useSubmitMutation).
-  const register = useSubmitMutation({ mutationFn: api.register, onSuccess: signIn });
+  const register = useSubmitMutation({ budget: "register", mutationFn: api.register, onSuccess: signIn });
 
   if (user) return <Navigate to={safeReturnPath(from)} replace />;
 

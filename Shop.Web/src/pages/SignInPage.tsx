@@ -21,7 +21,7 @@ export default function SignInPage() {
   const [password, setPassword] = useState("");
   // Five wrong passwords lock the email for 15 minutes (429): each press before then would only be refused again, and
   // the request is held till then (useSubmitMutation).
-  const login = useSubmitMutation({ mutationFn: api.login, onSuccess: signIn });
+  const login = useSubmitMutation({ budget: "sign-in", mutationFn: api.login, onSuccess: signIn });
   const announce = useAnnounce();
   // Said by the app's live region, on the page before this one came: this page's own words come with it.
   const ended = state.signedOutEverywhere ? SIGNED_OUT_EVERYWHERE : state.expired ? SESSION_ENDED : null;

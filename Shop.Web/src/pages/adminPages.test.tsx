@@ -395,6 +395,31 @@ describe("admin pages", () => {
     }
   });
 
+  it("a 429 holds every write of the page that draws from the same budget (the gateway's general one, per admin), not only the button pressed", async () => {
+    fetchMock.mockImplementation(async (_input, init) =>
+      (init?.method ?? "GET") === "GET" ? json(200, { items: [mug], total: 1, limit: 25, offset: 0 }) : tooManyRequests("840"),
+    );
+    renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    fireEvent.change(within(row).getByLabelText("Stock change for MUG"), { target: { value: "2" } });
+    fireEvent.click(within(row).getByRole("button", { name: "Edit" }));
+    fireEvent.click(within(row).getByRole("button", { name: "Save" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("Too many attempts. Please try again in 14 minutes.");
+    const writesSent = () => fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") !== "GET").length;
+    expect(writesSent()).toBe(1);
+    // The same row's Adjust and the page's Add item would be refused too: held, and saying why.
+    for (const other of [within(row).getByRole("button", { name: "Adjust" }), screen.getByRole("button", { name: "Add item" })]) {
+      await waitFor(() => expect(other.getAttribute("aria-disabled"), other.textContent ?? "").toBe("true"));
+      expect(document.getElementById(other.getAttribute("aria-describedby") ?? "")?.textContent, other.textContent ?? "").toContain(
+        "Too many attempts. Please try again in 14 minutes.",
+      );
+      fireEvent.click(other);
+    }
+    fireEvent.submit(within(row).getByRole("button", { name: "Adjust" }).closest("form")!); // Enter in the change
+    await act(async () => {});
+    expect(writesSent()).toBe(1);
+  });
+
   it("users: a row per user named by email, with the role select and the pager", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockResolvedValue(json(200, { items: [admin, bob], total: 30, limit: 25, offset: 0 }));

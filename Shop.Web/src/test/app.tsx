@@ -6,14 +6,17 @@ import { createMemoryRouter, RouterProvider } from "react-router";
 import { createQueryClient } from "../api/queries";
 import { AuthProvider } from "../auth/AuthContext";
 import { routes } from "../router";
+import { HoldsProvider } from "../lib/useRetryAfterHold";
 
-/** The app as main.tsx puts it together (its routes, auth, a query cache), opened at `path`. */
+/** The app as main.tsx puts it together (its routes, auth, holds, a query cache), opened at `path`. */
 export function renderAt(path: string, queryClient: QueryClient = createQueryClient()) {
   const router = createMemoryRouter(routes, { initialEntries: [path] });
   render(
     <QueryClientProvider client={queryClient}>
       <AuthProvider>
-        <RouterProvider router={router} />
+        <HoldsProvider>
+          <RouterProvider router={router} />
+        </HoldsProvider>
       </AuthProvider>
     </QueryClientProvider>,
   );
