@@ -89,7 +89,7 @@ export interface Sending {
   isPending: boolean;
   /** The shop said to wait (a Retry-After) and the time has not passed. */
   held: boolean;
-  /** Why, in the refusal's words: this request's error, or another's on the same budget (useSubmitMutation). */
+  /** While held, what the button shows and is described by (useSubmitMutation's, the same for every held button). */
   holdReason?: string | null;
   error: unknown;
 }
@@ -97,8 +97,8 @@ export interface Sending {
 /**
  * The button that sends `request`: busy while it is on its way, held while the shop has said to wait (a 429's
  * Retry-After), unavailable both times but focusable (a disabled button would drop a keyboard user's focus to the
- * page). Held, its description says why in the error's own words: not a live region, as the error's alert has said
- * them. `busy`: busy after the request too (a deleted row until the re-read takes it away); `disabled`: unavailable
+ * page). Held, it shows when it can be sent again, and those words are its description: the same for every held
+ * button (sign-in's and checkout's too), and not a live region, as the refusal's alert has said it once. `busy`: busy after the request too (a deleted row until the re-read takes it away); `disabled`: unavailable
  * for a reason of the page's own.
  */
 export function SendButton({
@@ -113,7 +113,7 @@ export function SendButton({
   return (
     <>
       {request.held ? (
-        <span id={reasonId} className="sr-only">
+        <span id={reasonId} className="text-sm text-stone-600">
           {request.holdReason ?? errorMessage(request.error)}
         </span>
       ) : null}

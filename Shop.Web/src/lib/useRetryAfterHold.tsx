@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { ApiError, errorMessage, retryAfterSeconds } from "../api/errors";
+import { ApiError, retryAfterSeconds } from "../api/errors";
 import { useAuth } from "../auth/AuthContext";
 
 // setTimeout fires at once for a delay past this (about 24.8 days): a longer hold is cut to it.
@@ -15,8 +15,16 @@ export type Budget = "requests" | "account-change" | "order" | "sign-in" | "regi
 
 interface Hold {
   until: number;
-  /** The refusal's words, for a button held by a request it did not send itself. */
-  reason: string;
+}
+
+/**
+ * What every held button shows and is described by: when it can be sent again, a time of day (the minute after the
+ * hold ends), which stays true as time passes, unlike "in 14 minutes", and does not need the refusal's alert in sight
+ * (a button on the same budget elsewhere is held too).
+ */
+export function heldWords(until: number): string {
+  const time = new Date(Math.ceil(until / 60_000) * 60_000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  return `The shop asked to wait: try again at ${time}.`;
 }
 
 interface Holds {
@@ -46,7 +54,7 @@ function useHolds(owner: unknown = null): Holds {
   }, [holds]);
   const holdFor = useCallback((budget: Budget, error: unknown) => {
     const pause = error instanceof ApiError ? retryAfterSeconds(error.retryAfter) : null;
-    if (pause) setHolds((now) => ({ ...now, [budget]: { until: Date.now() + pause * 1000, reason: errorMessage(error) } }));
+    if (pause) setHolds((now) => ({ ...now, [budget]: { until: Date.now() + pause * 1000 } }));
   }, []);
   return useMemo(() => ({ holds, holdFor }), [holds, holdFor]);
 }
@@ -67,11 +75,11 @@ export function HoldsProvider({ children }: { children: ReactNode }) {
  * until then: a press before it can only be refused again, and at sign-in each refused press counts toward the
  * lockout. `holdFor(error)` starts the hold when the error says how long; `held` is true until it ends, for each
  * control of the app on that budget (without a HoldsProvider, a component rendered alone: for this control only);
- * `reason`, the refusal's words. useSubmitMutation holds every press's request with it, so each form waits the same way.
+ * `reason`, what the held button says (heldWords). useSubmitMutation holds every press's request with it, so each form waits the same way.
  */
 export function useRetryAfterHold(budget: Budget = "requests"): { held: boolean; reason: string | null; holdFor: (error: unknown) => void } {
   const own = useHolds();
   const { holds, holdFor } = useContext(HoldsContext) ?? own;
   const hold = holds[budget];
-  return { held: hold !== undefined, reason: hold?.reason ?? null, holdFor: useCallback((error: unknown) => holdFor(budget, error), [holdFor, budget]) };
+  return { held: hold !== undefined, reason: hold ? heldWords(hold.until) : null, holdFor: useCallback((error: unknown) => holdFor(budget, error), [holdFor, budget]) };
 }

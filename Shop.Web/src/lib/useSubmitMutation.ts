@@ -14,7 +14,7 @@ export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, De
    * this request's, or another control's on that budget.
    */
   held: boolean;
-  /** While held: the refusal's words (of whichever request was refused). */
+  /** While held: what the held button shows and is described by (heldWords), the same for every button. */
   holdReason: string | null;
 };
 

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { clearSession, getSession, saveSession } from "../api/session";
-import { emojiName, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
+import { emojiName, expectHeldExplanation, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
 
 const shopper = { id: 2, name: "Bob", email: "bob@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const problem = (status: number, body: object) => json(status, { status, ...body }, "application/problem+json");
@@ -316,7 +316,7 @@ describe("account page", () => {
     expect((await screen.findByRole("alert")).textContent).toBe("Too many attempts. Please try again in 30 seconds.");
     const change = within(password).getByRole("button", { name: "Change password" });
     await waitFor(() => expect(change.getAttribute("aria-disabled")).toBe("true"));
-    expect(document.getElementById(change.getAttribute("aria-describedby") ?? "")?.textContent).toContain("Too many attempts. Please try again in 30 seconds.");
+    expectHeldExplanation(change);
     fireEvent.submit(password);
     await act(async () => {});
     expect(fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") !== "GET").length).toBe(1);

@@ -148,7 +148,7 @@ export default function CheckoutPage() {
   // and none (and whether the rest is still worth ordering) in the cart, which says "Only 2 in stock."; so is a cart past
   // the units one order may hold (from before the cap, or two tabs), which the shop would refuse.
   const reason = waiting
-    ? "Wait a moment before placing the order again, as the message above says."
+    ? (placeOrder.holdReason ?? "")
     : units > MAX_UNITS_PER_ORDER
       ? `${unitsCapNote(units)} Lower the quantities to place your order.`
       : tooLargeAsSent

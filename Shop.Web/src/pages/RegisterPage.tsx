@@ -54,7 +54,7 @@ export default function RegisterPage() {
       subtitle="It takes a few seconds. You can start shopping right after."
       submitLabel="Create account"
       busy={register.isPending}
-      holdReason={register.held ? "Wait before creating the account again, as the message above says." : undefined}
+      holdReason={register.holdReason ?? undefined}
       onSubmit={submit}
       other={{ prompt: "Already have an account?", to: "/signin", label: "Sign in", state: { from } satisfies ReturnState }}
     >

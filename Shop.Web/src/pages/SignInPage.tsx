@@ -38,7 +38,7 @@ export default function SignInPage() {
       subtitle="Welcome back. Sign in to shop and track your orders."
       submitLabel="Sign in"
       busy={login.isPending}
-      holdReason={login.held ? "Wait before signing in again, as the message above says." : undefined}
+      holdReason={login.holdReason ?? undefined}
       onSubmit={() => login.submit({ email: email.trim(), password })}
       other={{ prompt: "New here?", to: "/register", label: "Create an account", state: { from: state.from } satisfies ReturnState }}
     >

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient, queryKeys } from "../api/queries";
 import { saveSession, clearSession } from "../api/session";
-import { emojiName, json, renderAt, typeInto } from "../test/app";
+import { emojiName, expectHeldExplanation, json, renderAt, typeInto } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
@@ -192,7 +192,7 @@ describe("pages", () => {
       await waitFor(() => expect(press.getAttribute("aria-disabled")).toBe("true"));
       expect(press.disabled).toBe(false);
       expect(document.activeElement).toBe(press);
-      expect(description(press)).toMatch(/^Wait/);
+      expectHeldExplanation(press);
       fireEvent.click(press);
       fireEvent.submit(press.closest("form")!); // Enter in a field submits without the button
       await act(async () => {});
@@ -528,7 +528,7 @@ describe("pages", () => {
     // Held, and still focusable: a natively disabled button drops a keyboard user's focus to the page.
     expect(button.getAttribute("aria-disabled")).toBe("true");
     expect(button.disabled).toBe(false);
-    expect(description(button)).toMatch(/^Wait/);
+    expectHeldExplanation(button);
     fireEvent.click(await readyToOrder()); // enabled again once the second has passed
     const posts = () => fetchMock.mock.calls.filter(([u]) => String(u) === "/orders/");
     await waitFor(() => expect(posts()).toHaveLength(2));
@@ -548,7 +548,7 @@ describe("pages", () => {
     await screen.findByRole("alert");
     const button = screen.getByRole("button", { name: "Place order" });
     await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
-    expect(description(button)).toMatch(/^Wait/); // shown, as the button's description
+    expectHeldExplanation(button); // shown, as the button's description
     expect(spoken()).toEqual(["Too many attempts. Please try again in 14 minutes."]);
   });
   it("checkout: a Retry-After given as a date holds Place order until then, as the message says", async () => {
@@ -562,7 +562,7 @@ describe("pages", () => {
     renderAt("/checkout");
     fireEvent.click(await readyToOrder());
     expect((await screen.findByRole("alert")).textContent).toMatch(/Too many attempts\. Please try again in 2 minutes\./);
-    expect(description(screen.getByRole("button", { name: "Place order" }))).toMatch(/^Wait/);
+    expectHeldExplanation(screen.getByRole("button", { name: "Place order" }));
   });
   it("checkout: a cart another tab wrote with other prices is read again, not written back (two checkouts would write each other's forever)", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });

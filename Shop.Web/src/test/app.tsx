@@ -50,13 +50,24 @@ export async function pressRefusedAndHeld(button: () => HTMLElement, words: stri
   expect(button()).toBe(press);
   expect(press.disabled).toBe(false);
   expect(document.activeElement).toBe(press);
-  expect(document.getElementById(press.getAttribute("aria-describedby") ?? "")?.textContent).toBe(words);
+  expectHeldExplanation(press);
   const before = sent();
   fireEvent.click(press);
   const form = press.closest("form");
   if (form) fireEvent.submit(form); // Enter in a field submits without the button
   await act(async () => {});
   expect(sent()).toBe(before);
+}
+
+/**
+ * A button held by a Retry-After explains it as every held button does: in sight and as its description, the same
+ * words, when it can be sent again; not in a live region (the refusal's alert is what is said, once).
+ */
+export function expectHeldExplanation(button: HTMLElement) {
+  const explanation = document.getElementById(button.getAttribute("aria-describedby") ?? "");
+  expect(explanation?.textContent, button.textContent ?? "").toMatch(/^The shop asked to wait: try again at \d\d:\d\d\.$/);
+  expect(explanation?.closest(".sr-only"), button.textContent ?? "").toBeNull();
+  expect(explanation?.closest("[aria-live], [role=alert], [role=status]"), button.textContent ?? "").toBeNull();
 }
 
 /**
