@@ -218,6 +218,31 @@ public sealed class WebhookTargetPolicyTests
     }
 
     /// <summary>
+    /// A resolver that does not stop when cancelled, as .NET's own does on Linux: getaddrinfo cannot be called off, and
+    /// Dns.GetHostAddressesAsync(host, ct) returns only when it does (measured: cancelled after 300 ms, it answered
+    /// a SocketException after the OS resolver's 4 s timeout).
+    /// </summary>
+    private sealed class UncancellableResolver : HostResolver
+    {
+        public override Task<IPAddress[]> ResolveAsync(string host, CancellationToken ct) => new TaskCompletionSource<IPAddress[]>().Task;
+    }
+
+    /// <summary>
+    /// The budget must hold with the real resolver, which does not end a lookup when cancelled: the admin's request
+    /// waited for the OS resolver's whole timeout (and a name that then failed was refused as "does not resolve", or
+    /// accepted unchecked where private targets are allowed).
+    /// </summary>
+    [Fact]
+    public async Task The_resolve_budget_holds_even_when_the_resolver_ignores_cancellation()
+    {
+        var policy = Policy(Environments.Production, o => o.ResolveTimeout = TimeSpan.FromMilliseconds(200), new UncancellableResolver());
+
+        var refusal = await CheckAsync(policy, "https://hangs.example/hook").WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+
+        Assert.Equal("The host name hangs.example did not resolve within 0.2 s; check the name, or try again if its DNS is having trouble.", refusal);
+    }
+
+    /// <summary>
     /// The delivery client resolves again at connect time (<see cref="WebhookTargetPolicy.ConnectAsync"/>). The
     /// dispatcher cancels its request when the attempt's time is up; that must end the resolution too, not leave a
     /// connection attempt waiting on the resolver for the pool after the request has gone.

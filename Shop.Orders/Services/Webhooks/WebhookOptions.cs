@@ -20,7 +20,7 @@ public sealed class WebhookOptions
     /// <summary>
     /// How long subscribing waits for the target's host name to resolve before it refuses the URL (the admin's
     /// request waits meanwhile; the OS resolver alone can take much longer). A delivery attempt's resolution is
-    /// bounded by this and by <see cref="AttemptTimeout"/>, whichever ends first.
+    /// bounded by <see cref="AttemptTimeout"/> alone.
     /// </summary>
     public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

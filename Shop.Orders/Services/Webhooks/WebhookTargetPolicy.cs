@@ -66,13 +66,16 @@ public sealed class WebhookTargetPolicy
     public async Task<string?> CheckAsync(Uri uri, CancellationToken ct)
     {
         IPAddress[] addresses;
+        // The wait is bounded here, not left to the resolver: .NET's does not end a lookup when cancelled (getaddrinfo
+        // cannot be called off), so the admin's request would wait for the OS resolver's own timeout. The lookup
+        // itself runs on to that timeout on a pool thread; its outcome is dropped.
         using var resolving = CancellationTokenSource.CreateLinkedTokenSource(ct);
         resolving.CancelAfter(_resolveTimeout);
         try
         {
             addresses = IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var literal)
                 ? [literal]
-                : await _resolver.ResolveAsync(uri.IdnHost, resolving.Token);
+                : await _resolver.ResolveAsync(uri.IdnHost, resolving.Token).WaitAsync(resolving.Token);
         }
         catch (SocketException)
         {
@@ -138,7 +141,7 @@ public sealed class WebhookTargetPolicy
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
         var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await _resolver.ResolveAsync(host, ct);
+        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await _resolver.ResolveAsync(host, ct).WaitAsync(ct);
         var allowed = addresses.Where(IsAllowed).ToArray();
         if (allowed.Length == 0)
         {
