@@ -71,15 +71,22 @@ export function HoldsProvider({ children }: { children: ReactNode }) {
 }
 
 /**
- * Holds every control that draws from `budget` once an answer carried a Retry-After (a 429, a 409 still in progress),
- * until then: a press before it can only be refused again, and at sign-in each refused press counts toward the
- * lockout. `holdFor(error)` starts the hold when the error says how long; `held` is true until it ends, for each
- * control of the app on that budget (without a HoldsProvider, a component rendered alone: for this control only);
+ * Holds a control once an answer carried a Retry-After, until then: a press before it can only be refused again, and at
+ * sign-in each refused press counts toward the lockout. A 429 holds every control of the app that draws from `budget`
+ * (without a HoldsProvider, a component rendered alone: this control only); another Retry-After (a 503, a 409 still in
+ * progress) holds this control only. `holdFor(error)` starts the hold when the error says how long; `held` is true
+ * until it ends;
  * `reason`, what the held button says (heldWords). useSubmitMutation holds every press's request with it, so each form waits the same way.
  */
 export function useRetryAfterHold(budget: Budget = "requests"): { held: boolean; reason: string | null; holdFor: (error: unknown) => void } {
   const own = useHolds();
-  const { holds, holdFor } = useContext(HoldsContext) ?? own;
-  const hold = holds[budget];
-  return { held: hold !== undefined, reason: hold ? heldWords(hold.until) : null, holdFor: useCallback((error: unknown) => holdFor(budget, error), [holdFor, budget]) };
+  const shared = useContext(HoldsContext) ?? own;
+  // Only a 429 spent the budget. Another Retry-After (a 503 for one service or its database away, an order still being
+  // placed) is about this request's own service: it holds this control, not every write of the app on the budget.
+  const hold = [shared.holds[budget], own.holds[budget]].reduce<Hold | undefined>((a, b) => (a && b ? (a.until > b.until ? a : b) : (a ?? b)), undefined);
+  const holdFor = useCallback(
+    (error: unknown) => (error instanceof ApiError && error.status === 429 ? shared.holdFor : own.holdFor)(budget, error),
+    [shared.holdFor, own.holdFor, budget],
+  );
+  return { held: hold !== undefined, reason: hold ? heldWords(hold.until) : null, holdFor };
 }

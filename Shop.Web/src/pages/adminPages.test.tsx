@@ -418,6 +418,35 @@ describe("admin pages", () => {
     expect(writesSent()).toBe(1);
   });
 
+  it("a 503 naming one service down holds only the button it answered, not every admin write of the app: the budget is the gateway's 429's", async () => {
+    const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
+    fetchMock.mockImplementation(async (input, init) => {
+      const url = String(input);
+      if ((init?.method ?? "GET") !== "GET") {
+        return url.startsWith("/inventory")
+          ? new Response(JSON.stringify({ status: 503, title: "Service temporarily unavailable", detail: "This service's database is unavailable or overloaded. Try again shortly." }), {
+              status: 503,
+              headers: { "content-type": "application/problem+json", "retry-after": "5" },
+            })
+          : json(200, { ...bob, role: "admin" });
+      }
+      return url.startsWith("/users") ? json(200, { items: [admin, bob], total: 2, limit: 25, offset: 0 }) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 });
+    });
+    const router = renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    fireEvent.change(within(row).getByLabelText("Stock change for MUG"), { target: { value: "2" } });
+    fireEvent.click(within(row).getByRole("button", { name: "Adjust" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("The shop is temporarily unavailable. Please try again in a moment.");
+    // Inventory's database is away; Users is not, and the gateway's budget was not spent.
+    await act(() => router.navigate("/admin/users"));
+    const bobRow = await screen.findByRole("row", { name: "bob@example.com" });
+    fireEvent.change(within(bobRow).getByRole("combobox", { name: "Role for bob@example.com" }), { target: { value: "admin" } });
+    const changeRole = within(bobRow).getByRole("button", { name: "Change role" });
+    expect(changeRole.getAttribute("aria-disabled")).toBeNull();
+    fireEvent.click(changeRole);
+    await waitFor(() => expect(calls("PATCH")).toEqual(["/users/2"]));
+  });
+
   it("users: a row per user named by email, with the role select and the pager", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockResolvedValue(json(200, { items: [admin, bob], total: 30, limit: 25, offset: 0 }));
