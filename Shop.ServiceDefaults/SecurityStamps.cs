@@ -46,7 +46,7 @@ public sealed class SecurityStamps
         this.redis = redis;
         this.services = services;
         this.logger = logger;
-        _retry = new BackgroundRetry(() => !_unpublished.IsEmpty, PublishUnpublishedAsync, TimeSpan.FromSeconds(1));
+        _retry = new BackgroundRetry(() => !_unpublished.IsEmpty, PublishUnpublishedAsync, TimeSpan.FromSeconds(1), logger);
     }
 
     /// <summary>Users' logical database: Users writes the auth state, every service reads it.</summary>

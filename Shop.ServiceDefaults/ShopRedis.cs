@@ -215,7 +215,7 @@ public sealed class CacheStore
         this.redis = redis;
         _json = json.Value.SerializerOptions;
         this.logger = logger;
-        _retry = new BackgroundRetry(() => !_pendingInvalidations.IsEmpty, RetryPendingInvalidationsAsync, TimeSpan.FromSeconds(2));
+        _retry = new BackgroundRetry(() => !_pendingInvalidations.IsEmpty, RetryPendingInvalidationsAsync, TimeSpan.FromSeconds(2), logger);
     }
 
     // Every invalidation raises the key's generation; a fill writes only if the generation is still the
@@ -333,7 +333,7 @@ public sealed class CacheStore
 /// <paramref name="hasWork"/> says there is something to do; <see cref="Schedule"/> starts the loop
 /// unless it is already running.
 /// </summary>
-public sealed class BackgroundRetry(Func<bool> hasWork, Func<Task> attempt, TimeSpan interval)
+public sealed class BackgroundRetry(Func<bool> hasWork, Func<Task> attempt, TimeSpan interval, ILogger logger)
 {
     private int _scheduled;
 
@@ -345,12 +345,25 @@ public sealed class BackgroundRetry(Func<bool> hasWork, Func<Task> attempt, Time
         }
         _ = Task.Run(async () =>
         {
+            var failing = false;
             while (true)
             {
                 while (hasWork())
                 {
                     await Task.Delay(interval);
-                    await attempt();
+                    try
+                    {
+                        await attempt();
+                        failing = false;
+                    }
+                    catch (Exception e)
+                    {
+                        // Attempts handle Redis being away themselves; anything else is a bug. It must not end the loop:
+                        // the loop would stay marked as running and nothing would be retried for the life of the process.
+                        // Said once a streak, not every interval.
+                        logger.Log(failing ? LogLevel.Debug : LogLevel.Error, e, "A background retry failed unexpectedly; trying again every {Interval}.", interval);
+                        failing = true;
+                    }
                 }
                 Volatile.Write(ref _scheduled, 0);
                 // Work that arrived after the last check found the loop still marked as running, so its

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
 using Shop.ServiceDefaults;
 using Shop.Tests.Infrastructure;
 using Xunit;
@@ -43,7 +44,8 @@ public sealed class CacheRetryTests
                 }
                 return Task.CompletedTask;
             },
-            interval: TimeSpan.FromMilliseconds(10));
+            interval: TimeSpan.FromMilliseconds(10),
+            logger: NullLogger.Instance);
 
         pending.Enqueue("first");
         retry.Schedule();
