@@ -59,7 +59,7 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
         }
         if (context.Request.ContentLength > ServiceDefaultsExtensions.MaxRequestBodyBytes)
         {
-            await WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large", "The request body is larger than 1 MiB.");
+            await WriteAsync(context, ShopProblems.BodyTooLarge());
             return;
         }
         context.Request.Headers.Remove(SpaNavigationHeader);
@@ -127,13 +127,12 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
         return false;
     }
 
-    private Task WriteAsync(HttpContext context, int status, string title, string detail)
+    private Task WriteAsync(HttpContext context, int status, string title, string detail) =>
+        WriteAsync(context, new ProblemDetails { Status = status, Title = title, Detail = detail });
+
+    private Task WriteAsync(HttpContext context, ProblemDetails problem)
     {
-        context.Response.StatusCode = status;
-        return problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        }).AsTask();
+        context.Response.StatusCode = problem.Status!.Value;
+        return problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
     }
 }

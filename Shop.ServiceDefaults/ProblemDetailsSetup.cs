@@ -70,7 +70,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
         switch (exception)
         {
             case BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge:
-                problem = new ProblemDetails { Status = 413, Title = "Request body too large", Detail = "The request body is larger than 1 MiB." };
+                problem = ShopProblems.BodyTooLarge();
                 break;
             case BadHttpRequestException bad:
                 var field = FindJsonField(bad);
