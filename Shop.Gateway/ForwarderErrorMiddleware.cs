@@ -9,8 +9,9 @@ namespace Shop.Gateway;
 /// The gateway's own answers when forwarding fails, as problems that name the service. A service that refuses
 /// the connection is not running: that is 503 Service Unavailable with a Retry-After, not YARP's 502 Bad Gateway
 /// (which stays for a service that broke off or answered wrongly); 504 is a service that went quiet for longer
-/// than the cluster's activity timeout. Any other forwarding error (a client that sent a broken body) is left to
-/// the status code pages.
+/// than the cluster's activity timeout. A chunked body Kestrel refused past 1 MiB while YARP forwarded it is answered
+/// as the edge answers a declared one. Any other forwarding error (a client that sent a broken body) is left to the
+/// status code pages.
 /// </summary>
 public static class ForwarderErrorMiddleware
 {
@@ -19,6 +20,13 @@ public static class ForwarderErrorMiddleware
         await next();
         if (context.GetForwarderErrorFeature() is not { } error || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
         {
+            return;
+        }
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        if (error.Error == ForwarderError.RequestBodyClient && context.Response.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // No Content-Length to refuse it on at the edge: Kestrel stopped reading it at the limit, YARP set its 413.
+            await problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = ShopProblems.BodyTooLarge() });
             return;
         }
         var service = ServiceName(context);
@@ -41,7 +49,6 @@ public static class ForwarderErrorMiddleware
         {
             return;
         }
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
         await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,

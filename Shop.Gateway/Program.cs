@@ -21,6 +21,7 @@ builder.Services.AddReverseProxy()
         context.AddXForwarded(ForwardedTransformActions.Set);
     })
     .AddServiceDiscoveryDestinationResolver();
+ClientBodyErrors.UseClientBodyErrorLogger(builder.Services);
 
 var app = builder.Build();
 app.UseGatewayTls();

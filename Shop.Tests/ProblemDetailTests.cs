@@ -121,6 +121,75 @@ public sealed class ProblemDetailTests(ShopApp shop)
         Assert.Contains("CONNECT", detail);
     }
 
+    /// <summary>
+    /// A chunked body carries no Content-Length, so the gateway learns it is too large only while YARP forwards it.
+    /// It was answered 413 with the generic "The request was refused" and logged as a forwarding fault, a warning
+    /// with an ~85-line stack trace, per request: anyone could fill the operator's log at 1 MiB a line.
+    /// </summary>
+    [Fact]
+    public async Task A_chunked_body_over_one_mebibyte_is_refused_as_a_measured_one_is_and_not_logged_as_a_fault()
+    {
+        var measured = await (await shop.Client().PostRawAsync("/users/register", "{\"name\":\"" + new string('a', 1024 * 1024 + 10) + "\"}",
+            r => r.Headers.ExpectContinue = true)).ExpectProblemAsync(413);
+        var from = DateTimeOffset.UtcNow;
+
+        var answer = await SendChunkedAsync("/users/register", chunks: 17, finish: true); // 17 × 64 KiB: 1 MiB and one chunk more
+        var until = DateTimeOffset.UtcNow;
+
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the console lines reach the log files a moment later
+        var logged = await shop.ErrorEntriesAsync(["gateway"], from, until.AddSeconds(1), containing: "RequestBody", linesPerEntry: 3, warnings: true);
+        Assert.True(logged.Count == 0, "A client's oversized body was logged as the gateway's fault:\n" + string.Join("\n\n", logged));
+        var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
+        Assert.True(statusLine.StartsWith("HTTP/1.1 413", StringComparison.Ordinal), $"a chunked body over 1 MiB: {answer}");
+        Assert.Contains("Content-Type: application/problem+json", answer, StringComparison.OrdinalIgnoreCase);
+        var problem = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement;
+        Assert.Equal(measured.GetProperty("detail").GetString(), problem.GetProperty("detail").GetString());
+    }
+
+    /// <summary>A client that gives up halfway through its body is its own business: no warning in the gateway's log.</summary>
+    [Fact]
+    public async Task A_body_the_client_breaks_off_is_not_logged_as_a_fault()
+    {
+        var from = DateTimeOffset.UtcNow;
+        await SendChunkedAsync("/users/register", chunks: 4, finish: false);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var logged = await shop.ErrorEntriesAsync(["gateway"], from, DateTimeOffset.UtcNow, containing: "RequestBody", linesPerEntry: 3, warnings: true);
+        Assert.True(logged.Count == 0, "A client's broken-off body was logged as the gateway's fault:\n" + string.Join("\n\n", logged));
+    }
+
+    /// <summary>
+    /// Posts a chunked body of 64 KiB chunks over a raw connection and reads the answer to its end; without
+    /// <paramref name="finish"/> the connection is closed halfway through the body instead (answer empty).
+    /// </summary>
+    private async Task<string> SendChunkedAsync(string path, int chunks, bool finish)
+    {
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(shop.GatewayAddress.Host, shop.GatewayAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST {path} HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        var chunk = System.Text.Encoding.ASCII.GetBytes("10000\r\n" + new string('a', 64 * 1024) + "\r\n");
+        try
+        {
+            for (var i = 0; i < chunks; i++)
+            {
+                await stream.WriteAsync(chunk);
+            }
+        }
+        catch (IOException)
+        {
+            // The gateway answered and closed before the last chunk: its answer is still there to read.
+        }
+        if (!finish)
+        {
+            await Task.Delay(500); // the gateway has begun forwarding the body
+            socket.Client.Close(0); // a reset, as a client that crashed or gave up
+            return "";
+        }
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await new StreamReader(stream).ReadToEndAsync(bound.Token);
+    }
+
     private static async Task<JsonElement> ExpectDetailedProblemAsync(HttpResponseMessage response, int status, string expectedInDetail, string because)
     {
         var problem = await response.ExpectProblemAsync(status);

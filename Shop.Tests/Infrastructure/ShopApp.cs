@@ -314,9 +314,10 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// <summary>
     /// Error and Critical entries (console format "fail:"/"crit:" and the <paramref name="linesPerEntry"/>
     /// lines from it) that <paramref name="services"/> logged in the window, optionally only those whose
-    /// first two lines contain <paramref name="containing"/>; each prefixed with its service.
+    /// first two lines contain <paramref name="containing"/>; each prefixed with its service. With
+    /// <paramref name="warnings"/>, Warning entries ("warn:") too.
     /// </summary>
-    public async Task<List<string>> ErrorEntriesAsync(IEnumerable<string> services, DateTimeOffset from, DateTimeOffset until, string? containing = null, int linesPerEntry = 4)
+    public async Task<List<string>> ErrorEntriesAsync(IEnumerable<string> services, DateTimeOffset from, DateTimeOffset until, string? containing = null, int linesPerEntry = 4, bool warnings = false)
     {
         var found = new List<string>();
         foreach (var service in services)
@@ -337,7 +338,8 @@ public abstract class ShopAppHost : IAsyncLifetime
                     continue;
                 }
                 var text = line[(line.IndexOf(' ') + 1)..];
-                if ((text.StartsWith("fail: ", StringComparison.Ordinal) || text.StartsWith("crit: ", StringComparison.Ordinal))
+                if ((text.StartsWith("fail: ", StringComparison.Ordinal) || text.StartsWith("crit: ", StringComparison.Ordinal)
+                        || (warnings && text.StartsWith("warn: ", StringComparison.Ordinal)))
                     && (containing is null || string.Join(" ", lines.Skip(i).Take(2)).Contains(containing, StringComparison.Ordinal)))
                 {
                     var entry = lines.Skip(i).Take(linesPerEntry).Select(l => PlainText(l).TrimEnd());
