@@ -18,6 +18,26 @@ interface Hold {
 }
 
 /**
+ * An email as Users keys an account by it (Shop.Users' User.Normalize: trimmed, lower-cased), so " Bob@Example.com"
+ * and "bob@example.com" are one account's scope.
+ */
+export function accountScope(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/**
+ * Users' own refusal of password guesses (Shop.Users' SessionsApi.Throttled: "Too many sign-in attempts"), not the
+ * gateway's ("Too many requests", per path and address). It locks mostly one account (the email), so it holds only
+ * while the request is for that account again (`scope`); any other 429 holds the whole budget.
+ */
+function isAccountLockout(error: ApiError): boolean {
+  return error.problem?.title === "Too many sign-in attempts";
+}
+
+/** The holds are kept per budget, and per budget and account (a lockout): this is the key of the latter. */
+const scoped = (budget: Budget, scope: string) => `${budget}\u0000${scope}`;
+
+/**
  * What every held button shows and is described by: when it can be sent again, a time of day (the minute after the
  * hold ends), which stays true as time passes, unlike "in 14 minutes", and does not need the refusal's alert in sight
  * (a button on the same budget elsewhere is held too).
@@ -28,13 +48,14 @@ export function heldWords(until: number): string {
 }
 
 interface Holds {
-  holds: Partial<Record<Budget, Hold>>;
-  holdFor: (budget: Budget, error: unknown) => void;
+  /** By budget (`Budget`) or by budget and account (`scoped`). */
+  holds: Record<string, Hold>;
+  holdFor: (key: string, error: unknown) => void;
 }
 
 /** `owner`: whose holds they are (the signed-in user); another owner's start empty. */
 function useHolds(owner: unknown = null): Holds {
-  const [kept, setHolds] = useState<Partial<Record<Budget, Hold>>>({});
+  const [kept, setHolds] = useState<Record<string, Hold>>({});
   const [keptFor, setKeptFor] = useState(owner);
   if (keptFor !== owner) {
     // Adjusted while rendering (React's way to reset state on a prop's change), not by remounting the app below.
@@ -52,9 +73,9 @@ function useHolds(owner: unknown = null): Holds {
     );
     return () => clearTimeout(timer);
   }, [holds]);
-  const holdFor = useCallback((budget: Budget, error: unknown) => {
+  const holdFor = useCallback((key: string, error: unknown) => {
     const pause = error instanceof ApiError ? retryAfterSeconds(error.retryAfter) : null;
-    if (pause) setHolds((now) => ({ ...now, [budget]: { until: Date.now() + pause * 1000 } }));
+    if (pause) setHolds((now) => ({ ...now, [key]: { until: Date.now() + pause * 1000 } }));
   }, []);
   return useMemo(() => ({ holds, holdFor }), [holds, holdFor]);
 }
@@ -77,15 +98,33 @@ export function HoldsProvider({ children }: { children: ReactNode }) {
  * progress) holds this control only. `holdFor(error)` starts the hold when the error says how long; `held` is true
  * until it ends;
  * `reason`, what the held button says (heldWords). useSubmitMutation holds every press's request with it, so each form waits the same way.
+ *
+ * `scope`: the account the control's request is for now (accountScope of the Email field), where Users may lock one
+ * account (sign-in). Users' lockout then holds only while the scope is the one the refused request was for
+ * (`holdFor(error, scope)`): a shopper who locked a mistyped email, or whose email a stranger locked, can still sign in
+ * with theirs. The gateway's 429 refuses every email from this address alike, and holds whatever the scope.
  */
-export function useRetryAfterHold(budget: Budget = "requests"): { held: boolean; reason: string | null; holdFor: (error: unknown) => void } {
+export function useRetryAfterHold(
+  budget: Budget = "requests",
+  scope?: string,
+): { held: boolean; reason: string | null; holdFor: (error: unknown, scope?: string) => void } {
   const own = useHolds();
   const shared = useContext(HoldsContext) ?? own;
   // Only a 429 spent the budget. Another Retry-After (a 503 for one service or its database away, an order still being
   // placed) is about this request's own service: it holds this control, not every write of the app on the budget.
-  const hold = [shared.holds[budget], own.holds[budget]].reduce<Hold | undefined>((a, b) => (a && b ? (a.until > b.until ? a : b) : (a ?? b)), undefined);
+  const keys = scope === undefined ? [budget] : [budget, scoped(budget, scope)];
+  const hold = keys
+    .flatMap((key) => [shared.holds[key], own.holds[key]])
+    .reduce<Hold | undefined>((a, b) => (a && b ? (a.until > b.until ? a : b) : (a ?? b)), undefined);
   const holdFor = useCallback(
-    (error: unknown) => (error instanceof ApiError && error.status === 429 ? shared.holdFor : own.holdFor)(budget, error),
+    (error: unknown, requestScope?: string) => {
+      if (!(error instanceof ApiError) || error.status !== 429) return own.holdFor(budget, error);
+      // Users says the same words whether it locked the account or this address (several accounts tried from it): a
+      // lockout of the address then holds the next email only once Users refuses it too. That costs one refused press
+      // per email tried, each of which Users would have refused anyway, and never holds an email Users did not refuse.
+      if (requestScope !== undefined && isAccountLockout(error)) return shared.holdFor(scoped(budget, requestScope), error);
+      return shared.holdFor(budget, error);
+    },
     [shared.holdFor, own.holdFor, budget],
   );
   return { held: hold !== undefined, reason: hold ? heldWords(hold.until) : null, holdFor };

@@ -31,20 +31,26 @@ export type SubmitMutation<TData, TVariables> = Omit<UseMutationResult<TData, De
  * An answer with a Retry-After holds the sending until then (useRetryAfterHold), for every form alike: a press before
  * it could only be refused again, and at sign-in each refused press counts toward the lockout. The hold is the
  * budget's (`budget`: the gateway's bucket the request draws from; the general one unless said), so every control
- * drawing from it waits, not only the one refused.
+ * drawing from it waits, not only the one refused. `account`, where Users may lock one account (sign-in): the account
+ * the form's request is for now (`current`, accountScope of its email) and the one a request sent was for (`of`), so
+ * that Users' lockout holds that account's requests only (useRetryAfterHold's `scope`).
  */
 export function useSubmitMutation<TData, TVariables = void>({
   budget,
+  account,
   ...options
-}: UseMutationOptions<TData, DefaultError, TVariables> & { budget?: Budget }): SubmitMutation<TData, TVariables> {
+}: UseMutationOptions<TData, DefaultError, TVariables> & {
+  budget?: Budget;
+  account?: { current: string; of: (variables: TVariables) => string };
+}): SubmitMutation<TData, TVariables> {
   // Set in the same task as the press, so the next press sees it whatever React has rendered meanwhile.
   const inFlight = useRef(false);
   const [sending, setSending] = useState(false);
-  const { held, reason, holdFor } = useRetryAfterHold(budget);
+  const { held, reason, holdFor } = useRetryAfterHold(budget, account?.current);
   const mutation = useMutation<TData, DefaultError, TVariables>({
     ...options,
     onError: (...failed) => {
-      holdFor(failed[0]);
+      holdFor(failed[0], account?.of(failed[1]));
       return options.onError?.(...failed);
     },
     // The mutation's own options run even if the form has gone meanwhile, unlike mutate()'s.

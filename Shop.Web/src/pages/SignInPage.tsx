@@ -8,6 +8,7 @@ import { useAnnounce } from "../components/Announcer";
 import { AuthForm } from "../components/AuthForm";
 import { CurrentPasswordField } from "../components/PasswordFields";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
+import { accountScope } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 const SESSION_ENDED = "Your session has ended. Please sign in again.";
@@ -19,9 +20,14 @@ export default function SignInPage() {
   const state = (location.state ?? {}) as ReturnState;
   const [email, setEmail] = useState(state.email ?? "");
   const [password, setPassword] = useState("");
-  // Five wrong passwords lock the email for 15 minutes (429): each press before then would only be refused again, and
-  // the request is held till then (useSubmitMutation).
-  const login = useSubmitMutation({ budget: "sign-in", mutationFn: api.login, onSuccess: signIn });
+  // Five wrong passwords lock the email for 15 minutes (429): each press for it before then would only be refused
+  // again, and the request is held till then (useSubmitMutation), for that email only; the gateway's 429, for any.
+  const login = useSubmitMutation({
+    budget: "sign-in",
+    account: { current: accountScope(email), of: (sent) => accountScope(sent.email) },
+    mutationFn: api.login,
+    onSuccess: signIn,
+  });
   const announce = useAnnounce();
   // Said by the app's live region, on the page before this one came: this page's own words come with it.
   const ended = state.signedOutEverywhere ? SIGNED_OUT_EVERYWHERE : state.expired ? SESSION_ENDED : null;

@@ -202,6 +202,57 @@ describe("pages", () => {
     }
   });
 
+  it("sign in: Users' lockout (429) holds Sign in only while Email is the email refused; the gateway's 429 holds every email", async () => {
+    const refusal = (title: string, detail: string) => () =>
+      new Response(JSON.stringify({ status: 429, title, detail }), {
+        status: 429,
+        headers: { "content-type": "application/problem+json", "retry-after": "840" },
+      });
+    const lockout = refusal("Too many sign-in attempts", "Too many password attempts for this account or from this address. Try again in 840 second(s).");
+    const gateway = refusal("Too many requests", "Too many sign-in, registration or token refresh attempts from your network address. Wait 840 s (Retry-After) before trying again.");
+    const signIn = () => screen.getByRole("button", { name: "Sign in" });
+    const held = () => signIn().getAttribute("aria-disabled") === "true";
+    const typeEmail = (email: string) => fireEvent.change(screen.getByLabelText("Email"), { target: { value: email } });
+    /** Sign in pressed for a@x.example, refused with `answer`: then held. */
+    const refusedWith = async (answer: () => Response) => {
+      fetchMock.mockImplementation(async () => answer());
+      renderAt("/signin");
+      fireEvent.change(await screen.findByLabelText("Password"), { target: { value: "wrong password" } });
+      typeEmail("a@x.example");
+      fireEvent.click(signIn());
+      await waitFor(() => expect(held()).toBe(true));
+      expectHeldExplanation(signIn());
+    };
+
+    await refusedWith(lockout);
+    // Another email is not the account locked: Sign in may be pressed for it, and the press is sent.
+    typeEmail("b@x.example");
+    await act(async () => {});
+    expect(held()).toBe(false);
+    expect(signIn().getAttribute("aria-describedby")).toBeNull();
+    // The email refused, however it is written (Users trims and lower-cases it), is held still.
+    typeEmail("  A@X.Example ");
+    await act(async () => {});
+    expect(held()).toBe(true);
+    typeEmail("b@x.example");
+    await act(async () => {});
+    fireEvent.click(signIn());
+    await waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(2));
+    expect(JSON.parse(String(fetchMock.mock.calls[1][1]?.body)).email).toBe("b@x.example");
+    cleanup();
+    fetchMock.mockClear();
+
+    // The gateway refuses this browser's sign-ins whatever the email: every email waits.
+    await refusedWith(gateway);
+    typeEmail("b@x.example");
+    await act(async () => {});
+    expect(held()).toBe(true);
+    expectHeldExplanation(signIn());
+    fireEvent.click(signIn());
+    await act(async () => {});
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+  });
+
   it("register: an email already registered (409) marks the Email field and offers Sign in, which returns the shopper to checkout", async () => {
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1, stock: 5 }]));
     const taken = {
