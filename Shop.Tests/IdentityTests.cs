@@ -160,6 +160,64 @@ public sealed class IdentityTests(ShopApp shop)
         await shop.Client().SignInAsync(user.Email, user.Password);
     }
 
+    /// <summary>
+    /// Someone holding a stolen refresh token keeps refreshing while the owner signs out everywhere or changes the
+    /// password. Whichever refresh lands while the change is under way, no access token it hands out may outlive the
+    /// change: one issued after the stamp rose (and before the sessions were revoked) carried the new stamp and
+    /// worked for its whole lifetime.
+    /// </summary>
+    [Fact]
+    public async Task A_refresh_racing_sign_out_everywhere_or_a_password_change_gets_no_access_token_that_outlives_it()
+    {
+        var survivors = new List<string>();
+        for (var round = 0; round < 8; round++)
+        {
+            var (owner, user) = await shop.NewUserAsync();
+            var stolen = new List<string>();
+            for (var i = 0; i < 3; i++)
+            {
+                stolen.Add((await shop.Client().SignInAsync(user.Email, user.Password)).RefreshToken);
+            }
+            using var stop = new CancellationTokenSource();
+            var issued = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var thieves = stolen.Select(refresh => Task.Run(async () =>
+            {
+                var client = shop.Client();
+                while (!stop.IsCancellationRequested)
+                {
+                    var response = await client.RefreshAsync(refresh);
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        return;
+                    }
+                    var body = await response.JsonAsync();
+                    refresh = body.GetProperty("refresh_token").GetString()!;
+                    issued.Add(body.GetProperty("access_token").GetString()!);
+                }
+            })).ToList();
+            await Task.Delay(100 + 15 * round);
+            var change = round % 2 == 0 ? "sign-out everywhere" : "password change";
+            if (round % 2 == 0)
+            {
+                await (await owner.PostJsonAsync("/users/logout-everywhere", null)).ExpectAsync(204);
+            }
+            else
+            {
+                await (await owner.PatchJsonAsync($"/users/{user.Id}", new { password = "another-horse-" + round, current_password = user.Password })).ExpectAsync(200);
+            }
+            // Every thief's next refresh is refused: each chain ends on its own.
+            await Task.WhenAll(thieves).WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (var access in issued)
+            {
+                if ((await shop.Client(access).GetAsync("/users/me")).StatusCode == HttpStatusCode.OK)
+                {
+                    survivors.Add($"round {round} ({change}): an access token from a racing refresh still works");
+                }
+            }
+        }
+        Assert.True(survivors.Count == 0, string.Join("\n", survivors));
+    }
+
     [Fact]
     public async Task A_browser_gets_the_refresh_token_only_as_a_strict_httponly_cookie_on_the_refresh_path()
     {

@@ -39,11 +39,23 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
             user.SecurityStamp++;
         }
 
+        // Deactivation ends every session; a password change every one but the caller's own. The change and the
+        // revocation are one transaction under the account's sessions lock: a refresh in between (after the new
+        // stamp, before the revocation) handed out an access token with the new stamp, which then outlived the change.
+        var deactivated = activityChanged && !user.IsActive;
+        var endsSessions = deactivated || passwordChanged;
+        Guid? keep = deactivated || actorId != user.Id ? null : actorSession;
         try
         {
+            await using var transaction = endsSessions ? await sessions.LockAccountSessionsAsync(user.Id, ct) : null;
             if (!await db.TrySaveUniqueAsync(ct))
             {
                 return ChangeOutcome.EmailTaken;
+            }
+            if (transaction is not null)
+            {
+                await sessions.RevokeAllLockedAsync(user.Id, keep, ct);
+                await transaction.CommitAsync(ct);
             }
         }
         catch (DbUpdateConcurrencyException)
@@ -54,14 +66,6 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
         if (endsTokens)
         {
             await stamps.PublishAsync(user.Id, user.SecurityStamp);
-        }
-        if (activityChanged && !user.IsActive)
-        {
-            await sessions.RevokeAllAsync(user.Id, keep: null, ct);
-        }
-        else if (passwordChanged)
-        {
-            await sessions.RevokeAllAsync(user.Id, keep: actorId == user.Id ? actorSession : null, ct);
         }
         await cache.InvalidateAsync(CacheKey(user.Id));
 
@@ -77,8 +81,10 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
     /// <summary>Ends every session and access token of the account (sign-out everywhere).</summary>
     public async Task SignOutEverywhereAsync(int userId, CancellationToken ct)
     {
-        await sessions.RaiseStampAsync(userId, ct);
+        // Sessions first, then the stamp: a refresh that got in before the revocation handed out a token with the
+        // old stamp, which the raise then ends; raised first, that refresh's token carried the new stamp and lived on.
         await sessions.RevokeAllAsync(userId, keep: null, ct);
+        await sessions.RaiseStampAsync(userId, ct);
         audit.Record("auth.logout_everywhere", userId.ToString(), userId.ToString());
     }
 }

@@ -144,12 +144,35 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// </summary>
     public async Task RevokeAllAsync(int userId, Guid? keep, CancellationToken ct)
     {
-        await using var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
-        await LockSessionsAsync(userId, ct);
-        await db.RefreshTokens.Where(r => r.UserId == userId && r.RevokedAt == null && r.FamilyId != keep)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
+        await using var transaction = await LockAccountSessionsAsync(userId, ct);
+        await RevokeAllLockedAsync(userId, keep, ct);
         await transaction.CommitAsync(ct);
     }
+
+    /// <summary>
+    /// Begins a transaction holding the account's sessions lock (<see cref="LockSessionsAsync"/>): a change that must
+    /// end sessions saves itself and <see cref="RevokeAllLockedAsync"/> in it, so that no refresh runs between the two
+    /// and hands out a token that reads the changed account but escapes the revocation.
+    /// </summary>
+    public async Task<IDbContextTransaction> LockAccountSessionsAsync(int userId, CancellationToken ct)
+    {
+        var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
+        try
+        {
+            await LockSessionsAsync(userId, ct);
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Revokes the account's sessions except <paramref name="keep"/>, inside <see cref="LockAccountSessionsAsync"/>'s transaction.</summary>
+    public Task RevokeAllLockedAsync(int userId, Guid? keep, CancellationToken ct) =>
+        db.RefreshTokens.Where(r => r.UserId == userId && r.RevokedAt == null && r.FamilyId != keep)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
 
     /// <summary>
     /// A refresh and a revocation of the same account's sessions take turns, until the end of the transaction.
