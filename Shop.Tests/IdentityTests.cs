@@ -218,6 +218,50 @@ public sealed class IdentityTests(ShopApp shop)
         Assert.True(survivors.Count == 0, string.Join("\n", survivors));
     }
 
+    /// <summary>
+    /// The owner changes a leaked password while the attacker keeps signing in with it. A sign-in whose password was
+    /// checked before the change but whose session was stored after the change revoked the others kept a refresh token
+    /// that worked on, for the refresh token's whole lifetime: the change meant to end the attacker's access did not.
+    /// </summary>
+    [Fact]
+    public async Task A_sign_in_racing_a_password_change_keeps_no_session_past_it()
+    {
+        var survivors = new List<string>();
+        for (var round = 0; round < 4; round++)
+        {
+            var (owner, user) = await shop.NewUserAsync();
+            var started = new System.Collections.Concurrent.ConcurrentBag<string>();
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var attackers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+            {
+                var client = shop.Client();
+                while (!stop.IsCancellationRequested)
+                {
+                    var response = await client.PostJsonAsync("/users/login", new { email = user.Email, password = user.Password, return_refresh_token = true });
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        started.Add((await response.JsonAsync()).GetProperty("refresh_token").GetString()!);
+                    }
+                    else if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
+                    {
+                        return; // the old password is refused now
+                    }
+                }
+            })).ToList();
+            await Task.Delay(300 + 50 * round);
+            await (await owner.PatchJsonAsync($"/users/{user.Id}", new { password = "another-horse-" + round, current_password = user.Password })).ExpectAsync(200);
+            await Task.WhenAll(attackers);
+            foreach (var refresh in started)
+            {
+                if ((await shop.Client().RefreshAsync(refresh)).StatusCode == HttpStatusCode.OK)
+                {
+                    survivors.Add($"round {round}: a session signed in with the old password still refreshes after the change");
+                }
+            }
+        }
+        Assert.True(survivors.Count == 0, string.Join("\n", survivors));
+    }
+
     [Fact]
     public async Task A_browser_gets_the_refresh_token_only_as_a_strict_httponly_cookie_on_the_refresh_path()
     {

@@ -51,10 +51,26 @@ public sealed class PasswordSignIn(UsersDbContext db, PasswordService passwords,
                 if (upgradedHash is not null)
                 {
                     user.PasswordHash = upgradedHash;
-                    await db.SaveChangesAsync(ct);
+                    try
+                    {
+                        await db.SaveChangesAsync(ct);
+                    }
+                    catch (DbUpdateConcurrencyException)
+                    {
+                        // The account changed while its password was checked (its stamp is the concurrency token).
+                        return Changed(user);
+                    }
                 }
-                return (new SignInOutcome.SignedIn(await sessions.StartAsync(user, ct)), true);
+                // Null: the account changed (a new password, most likely) while the old one was being checked.
+                return await sessions.StartAsync(user, ct) is { } tokens ? (new SignInOutcome.SignedIn(tokens), true) : Changed(user);
             });
+    }
+
+    /// <summary>A password checked against an account that has changed since: answered, and counted, as a wrong one.</summary>
+    private (SignInOutcome, bool?) Changed(User user)
+    {
+        audit.Record("auth.login_failed", user.NormalizedEmail, user.Id.ToString(), "the account changed while its password was checked");
+        return (new SignInOutcome.InvalidCredentials(), false);
     }
 
     private SignInOutcome Refused(Admission admission, string normalized)

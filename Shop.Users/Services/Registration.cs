@@ -44,6 +44,8 @@ public sealed class Registration(UsersDbContext db, PasswordService passwords, S
         {
             return new RegistrationOutcome.EmailTaken();
         }
-        return new RegistrationOutcome.Registered(await sessions.StartAsync(user, ct));
+        // A new account cannot have changed yet.
+        return new RegistrationOutcome.Registered(await sessions.StartAsync(user, ct)
+            ?? throw new InvalidOperationException("A new account changed before its first session started."));
     }
 }

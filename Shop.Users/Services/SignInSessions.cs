@@ -22,13 +22,26 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
 {
     private readonly TimeSpan _refreshLifetime = options.Value.RefreshLifetime;
 
-    public async Task<IssuedTokens> StartAsync(User user, CancellationToken ct)
+    /// <summary>
+    /// Starts a session for <paramref name="user"/> as it was read when its password was checked. Null when the account
+    /// changed since (its stamp rose: a new password, deactivation, another role or email): a password change that
+    /// committed while this sign-in checked the old password has revoked the sessions already, and one stored after it
+    /// would outlive the change. The check and the new session are under the sessions lock that such a change holds.
+    /// </summary>
+    public async Task<IssuedTokens?> StartAsync(User user, CancellationToken ct)
     {
         // Expired tokens of this account are of no further use, not even for reuse detection.
         await db.RefreshTokens.Where(r => r.UserId == user.Id && r.ExpiresAt < DateTime.UtcNow).ExecuteDeleteAsync(ct);
+        await using var transaction = await LockAccountSessionsAsync(user.Id, ct);
+        var stamp = await db.Users.Where(u => u.Id == user.Id).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct);
+        if (stamp != user.SecurityStamp)
+        {
+            return null;
+        }
         var (row, refresh) = NextToken(user.Id, Guid.NewGuid());
         db.RefreshTokens.Add(row);
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return await HandOutAsync(user, row, refresh);
     }
 
