@@ -45,6 +45,18 @@ public sealed class UserValidationTests
         AssertOnly("name", UserValidation.Update(Update(name: "nul\u0000byte"), true));
     }
 
+    // An email that shows as another one (an invisible character, a DNS root dot) was a second account that an admin's
+    // user list showed as that account: "admin@shop.local" twice. A fact for the same reason as the one above.
+    [Fact]
+    public void Emails_that_show_as_another_address_are_refused()
+    {
+        foreach (var email in new[] { "a@b.co\u200b", "a\u200b@b.co", "a@b.co.", "a@b\u00ad.co", "\u202ea@b.co", "a\u2060@b.co", "\ufeffa@b.co" })
+        {
+            Assert.True(Fields(UserValidation.Register(new("A", email, Good))).SequenceEqual(["email"]), $"accepted U+{string.Join(" U+", email.Select(c => ((int)c).ToString("X4")))}");
+            AssertOnly("email", UserValidation.Update(Update(email: email, currentPassword: Good), true));
+        }
+    }
+
     [Fact]
     public void Register_reports_every_overlong_field_at_once() =>
         Assert.Equal(["name", "email", "password"],

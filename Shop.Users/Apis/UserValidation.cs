@@ -79,7 +79,17 @@ internal static class UserValidation
         {
             errors.Add("email", "Must be a valid email address.");
         }
+        else if (parsed.Host.EndsWith('.') || trimmed.Any(Invisible))
+        {
+            // Each would be a second account that reads as the first one: "a@b.co" and "a@b.co." (the DNS root) or
+            // "a@b.co" with a zero-width space, which an admin's user list shows alike.
+            errors.Add("email", "Must be a valid email address, without a trailing dot or invisible characters (such as a zero-width space).");
+        }
     }
+
+    /// <summary>Characters that show as nothing: format characters (zero-width spaces and joiners, direction marks, soft hyphen, BOM), spaces, controls.</summary>
+    private static bool Invisible(char c) =>
+        char.IsWhiteSpace(c) || char.IsControl(c) || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 
     private static void Password(ValidationErrors errors, string? password)
     {
