@@ -96,7 +96,8 @@ describe("account page", () => {
     fireEvent.click(await screen.findByRole("link", { name: "Account" }));
     expect(await screen.findByRole("heading", { level: 1, name: "Account" })).toBeTruthy();
     await waitFor(() => expect(document.title).toBe("Account · Shop"));
-    const profile = form("Profile");
+    // The heading and title come before the account is read: the forms come with it.
+    const profile = await screen.findByRole("form", { name: "Profile" });
     expect((await within(profile).findByLabelText<HTMLInputElement>("Name")).value).toBe("Bob");
     expect(within(profile).getByLabelText<HTMLInputElement>("Email").value).toBe("bob@example.com");
     expect(within(form("Password")).getByLabelText("Current password")).toBeTruthy();
