@@ -33,6 +33,12 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
         public Task<int?> GetStampAsync(int userId, CancellationToken ct) => Task.FromResult<int?>(stamp);
     }
 
+    /// <summary>Stands in for Users' account API: each account has a stamp of its own.</summary>
+    private sealed class StampPerAccount(Func<int, int> stampOf) : IAccountStampSource
+    {
+        public Task<int?> GetStampAsync(int userId, CancellationToken ct) => Task.FromResult<int?>(stampOf(userId));
+    }
+
     /// <summary>
     /// A client of the app's real Redis through a fault proxy, with the services' cache and stamp check on it.
     /// </summary>
@@ -44,7 +50,8 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
         public required SecurityStamps Stamps { get; init; }
 
         /// <param name="timeouts">The client's timeout settings, as in a connection string.</param>
-        public static async Task<ClientThroughProxy> ConnectAsync(ShopApp shop, string timeouts)
+        /// <param name="stamps">The accounts' stamps at the source; every account has stamp 5 where not given.</param>
+        public static async Task<ClientThroughProxy> ConnectAsync(ShopApp shop, string timeouts, IAccountStampSource? stamps = null)
         {
             var (proxy, connectionString) = await shop.RedisThroughProxyAsync();
             var redis = await ConnectionMultiplexer.ConnectAsync($"{connectionString},defaultDatabase=7,abortConnect=false,{timeouts}");
@@ -54,7 +61,7 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
                 Redis = redis,
                 Cache = new CacheStore(redis, Options.Create(new JsonOptions()), NullLogger<CacheStore>.Instance),
                 Stamps = new SecurityStamps(redis,
-                    new ServiceCollection().AddSingleton<IAccountStampSource>(new FixedStampSource(5)).BuildServiceProvider(),
+                    new ServiceCollection().AddSingleton(stamps ?? new FixedStampSource(5)).BuildServiceProvider(),
                     NullLogger<SecurityStamps>.Instance),
             };
         }
@@ -127,6 +134,109 @@ public sealed class RedisConnectionResetTests(ShopApp shop)
 
         Assert.True(resets > 0, "the proxy never reset a connection with a command in flight");
         Assert.True(failures.IsEmpty, $"{failures.Count} calls failed instead of answering from their source:\n"
+            + string.Join("\n", failures.GroupBy(f => f.Error.GetType()).Select(g => $"{g.Count()} × {g.Key.FullName}, first in round {g.First().Round}: {g.First().Error.Message}")));
+    }
+
+    /// <summary>
+    /// A reset must never hand a call another call's reply. StackExchange.Redis 2.13.17 did, now and then: a writer
+    /// still holding the torn-down connection queued its command while the teardown drained the queue, and a reply
+    /// already read was matched to it, shifting every later reply by one (upstream #3200 and #3205). The first
+    /// test above met it as an IndexOutOfRangeException (an MGET of two keys given a GET's one-value reply); a
+    /// shifted reply of the same shape is worse: a cache read answers with another item's JSON, a stamp check
+    /// compares a token's stamp with another account's. Here every key holds a value of its own, in Redis and at
+    /// the source alike, so any answer but the call's own is caught.
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public async Task Every_call_whose_connection_is_reset_mid_command_gets_its_own_answer()
+    {
+        const int accounts = 600;
+        // Account ids near int.MaxValue, clear of the first test's: no real account's stamp in the app's Redis is touched.
+        const int firstAccount = int.MaxValue - 300_000;
+        static int StampOf(int userId) => 1_000 + (firstAccount - userId);
+        await using var client = await ClientThroughProxy.ConnectAsync(shop, "connectTimeout=2000,connectRetry=1,asyncTimeout=1000,syncTimeout=1000",
+            new StampPerAccount(StampOf));
+        var (proxy, redis, cache, stamps) = (client.Proxy, client.Redis, client.Cache, client.Stamps);
+
+        // Every item cached and every stamp in Redis beforehand, so the calls are answered by Redis, each with its own value.
+        var run = Guid.NewGuid().ToString("N");
+        string ItemKey(int i) => $"test-own:{run}:{i}";
+        static string ItemName(int i) => $"item {i}";
+        await using (var direct = await shop.ConnectRedisAsync())
+        {
+            var itemsDb = direct.GetDatabase(7);
+            var stampsDb = direct.GetDatabase(SecurityStamps.RedisDatabase);
+            await Task.WhenAll(Enumerable.Range(0, accounts).SelectMany(i => new Task[]
+            {
+                itemsDb.StringSetAsync(ItemKey(i), $$"""{"name":"{{ItemName(i)}}"}""", TimeSpan.FromMinutes(5)),
+                stampsDb.StringSetAsync($"auth:stamp:{firstAccount - i}", StampOf(firstAccount - i), TimeSpan.FromMinutes(5)),
+            }));
+        }
+
+        var failures = new ConcurrentQueue<(int Round, Exception Error)>();
+        var wrong = new ConcurrentQueue<string>();
+        async Task CallAsync(int round, int n)
+        {
+            var i = n % accounts;
+            try
+            {
+                if (n % 2 == 0)
+                {
+                    var item = await cache.GetOrLoadAsync(ItemKey(i), TimeSpan.FromMinutes(5),
+                        _ => Task.FromResult<Item?>(new Item(ItemName(i))), CancellationToken.None);
+                    if (item?.Name != ItemName(i))
+                    {
+                        wrong.Enqueue($"round {round}: cache read of {ItemKey(i)} answered \"{item?.Name}\"");
+                    }
+                }
+                else
+                {
+                    var userId = firstAccount - i;
+                    // Half with a session (an MGET of the stamp and the session's revocation), half without (one key).
+                    var state = await stamps.CheckAsync(userId, StampOf(userId), n % 4 == 1 ? Guid.NewGuid().ToString("N") : null, CancellationToken.None);
+                    if (state != AccessTokenState.Current)
+                    {
+                        wrong.Enqueue($"round {round}: stamp check of account {userId} with its current stamp {StampOf(userId)} answered {state}");
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue((round, e));
+            }
+        }
+
+        var resets = 0;
+        for (var round = 0; round < 20; round++)
+        {
+            await UntilRedisAnswersAsync(redis, TestContext.Current.CancellationToken);
+            // The reset comes once the burst is under way, with commands written and replies arriving, not before its
+            // first command: a reply read but not yet matched is what a late writer's command could be given.
+            // Callers each making several calls one after another, so commands are still being written while replies arrive.
+            var callers = 100 + round * 20;
+            const int callsEach = 6;
+            var answered = 0;
+            var armAt = callers * (1 + round % 4) / 2;
+            var burst = Enumerable.Range(0, callers).Select(async caller =>
+            {
+                await Task.Yield();
+                for (var k = 0; k < callsEach; k++)
+                {
+                    await CallAsync(round, caller * callsEach + k);
+                    if (Interlocked.Increment(ref answered) == armAt)
+                    {
+                        proxy.ResetOnNextSend();
+                    }
+                }
+            });
+            await Task.WhenAll(burst);
+            resets += proxy.ResetPending ? 0 : 1;
+            proxy.CancelReset();
+        }
+
+        Assert.True(resets > 0, "the proxy never reset a connection with a command in flight");
+        Assert.True(wrong.IsEmpty && failures.IsEmpty, $"{wrong.Count} calls got another call's answer, {failures.Count} failed:\n"
+            + string.Join("\n", wrong.Take(10))
+            + (wrong.Count > 10 ? "\n…" : "") + "\n"
             + string.Join("\n", failures.GroupBy(f => f.Error.GetType()).Select(g => $"{g.Count()} × {g.Key.FullName}, first in round {g.First().Round}: {g.First().Error.Message}")));
     }
 

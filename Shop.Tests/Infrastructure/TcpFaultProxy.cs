@@ -41,6 +41,9 @@ public sealed class TcpFaultProxy : IAsyncDisposable
 
     public bool ResetPending => Volatile.Read(ref _resetOnNextSend) == 1;
 
+    /// <summary>A reset asked for and not yet done is not done.</summary>
+    public void CancelReset() => Volatile.Write(ref _resetOnNextSend, 0);
+
     /// <summary>
     /// From now on the server's bytes are held, not forwarded, until <see cref="ReleaseReplies"/>: the
     /// connection stays open and every command stays unanswered, as with a server that stalls.
