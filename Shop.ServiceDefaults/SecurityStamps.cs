@@ -83,20 +83,27 @@ public sealed class SecurityStamps
             try
             {
                 RedisKey[] keys = sessionId is null ? [StampKey(userId)] : [StampKey(userId), RevokedSessionKey(sessionId)];
-                var values = await redis.GetDatabase(RedisDatabase).StringGetAsync(keys).WithinCallBound();
-                redisAnswered = true;
+                // A reply of another shape, or a stamp that is no number, is another command's answer: asking the
+                // source is right, comparing the token's stamp with it (another account's, perhaps) never is.
+                var values = (await redis.GetDatabase(RedisDatabase).StringGetAsync(keys).WithinCallBound()).WithLength(keys.Length, "MGET");
+                var stored = 0;
+                if (values[0].HasValue && !values[0].TryParse(out stored))
+                {
+                    throw ShopRedisExtensions.WrongReply($"Redis answered the stamp read of user {userId} with a value that is no stamp: a reply that is not this command's");
+                }
                 if (sessionId is not null && values[1].HasValue)
                 {
                     return AccessTokenState.Revoked;
                 }
+                redisAnswered = true;
                 if (values[0].HasValue)
                 {
-                    current = (int)values[0];
+                    current = stored;
                 }
             }
             catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
             {
-                logger.LogDebug(e, "Security stamp read failed; asking the source");
+                logger.Log(ShopRedisExtensions.IsWrongReply(e) ? LogLevel.Warning : LogLevel.Debug, e, "Security stamp read failed; asking the source");
             }
         }
 

@@ -26,7 +26,39 @@ public static class ShopRedisExtensions
     /// to answer a request, so each of these means "carry on without it", never a 500.
     /// </summary>
     public static bool IsUnavailability(Exception e) =>
-        e is RedisException or TimeoutException or IOException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException or ArgumentException;
+        e is RedisException or TimeoutException or IOException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException or ArgumentException
+            // A reply of the wrong type (a cast of RedisValue or RedisResult that fails): see WrongShape.
+            or InvalidCastException or FormatException;
+
+    /// <summary>
+    /// A reply whose shape is not the command's (an MGET of two keys answered with one value, a script's array
+    /// with too few entries): Redis answered another command's question. StackExchange.Redis 2.13.17 could pair
+    /// a command with another's reply after a connection reset (upstream #3200, #3205); whatever the cause, such
+    /// a reply is no answer, and the caller treats it as Redis being unavailable (an <see cref="IsUnavailability"/>).
+    /// </summary>
+    public static RedisException WrongShape(string command, int expected, int got) =>
+        WrongReply($"Redis answered {command} with {got} values where {expected} were asked for: a reply that is not this command's");
+
+    /// <summary>A reply that is not the command's (see <see cref="WrongShape"/>), described.</summary>
+    public static RedisException WrongReply(string message)
+    {
+        var e = new RedisException(message);
+        e.Data[WrongReplyMark] = true;
+        return e;
+    }
+
+    private const string WrongReplyMark = "shop.redis.wrong-reply";
+
+    /// <summary>
+    /// The failure is a reply that was not the command's (of the wrong shape or type, or not the JSON it should be):
+    /// worth a warning, where a timeout or a reset is only Debug news.
+    /// </summary>
+    public static bool IsWrongReply(Exception e) =>
+        e is InvalidCastException or FormatException or System.Text.Json.JsonException || e.Data.Contains(WrongReplyMark);
+
+    /// <summary>The reply itself, or <see cref="WrongShape"/> when it has not <paramref name="expected"/> values.</summary>
+    public static T[] WithLength<T>(this T[]? reply, int expected, string command) =>
+        reply is not null && reply.Length == expected ? reply : throw WrongShape(command, expected, reply?.Length ?? 0);
 
     /// <summary>
     /// The longest a Redis call may keep its caller waiting. The client's AsyncTimeout (1 s, checked on its
@@ -255,16 +287,19 @@ public sealed class CacheStore
             try
             {
                 // One round trip: the value, and the generation a fill must still see.
-                var values = await redis.GetDatabase().StringGetAsync([key, GenerationKey(key)]).WithinCallBound();
+                var values = (await redis.GetDatabase().StringGetAsync([key, GenerationKey(key)]).WithinCallBound()).WithLength(2, "MGET");
                 if (values[0].HasValue)
                 {
                     return JsonSerializer.Deserialize<T>((string)values[0]!, _json);
                 }
                 generation = values[1].HasValue ? values[1] : (RedisValue)"0";
             }
-            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
+            catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e) || e is JsonException)
             {
-                logger.LogDebug(e, "Cache read failed for {Key}", key);
+                // A value that is not this type's JSON is another key's answer as much as a wrong-shaped reply is:
+                // the loader answers, and no fill follows (the generation read with it is not to be trusted either).
+                generation = RedisValue.Null;
+                logger.Log(ShopRedisExtensions.IsWrongReply(e) ? LogLevel.Warning : LogLevel.Debug, e, "Cache read failed for {Key}", key);
             }
         }
 

@@ -39,13 +39,14 @@ internal static class RedisTokenBucket
     /// <returns>The tokens taken (1 to <paramref name="want"/>), or none and how long until one will be there.</returns>
     public static async Task<(int Taken, TimeSpan RetryAfter)> TakeAsync(IDatabase database, string key, GatewayRateLimitOptions.TokenBucket bucket, int want)
     {
-        var answer = (RedisResult[])(await Script.EvaluateAsync(database, new
+        // A reply of another shape is another command's answer (ShopRedisExtensions.WrongShape): an unavailability.
+        var answer = ((RedisResult[]?)(await Script.EvaluateAsync(database, new
         {
             key = (RedisKey)key,
             capacity = bucket.TokenLimit,
             rate = bucket.TokensPerSecond,
             want,
-        }))!;
+        }))).WithLength(2, "the token bucket's script");
         return ((int)answer[0], TimeSpan.FromMilliseconds((long)answer[1]));
     }
 }
