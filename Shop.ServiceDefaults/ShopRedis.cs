@@ -104,11 +104,8 @@ public static class ShopRedisExtensions
                 options.SyncTimeout = 1000;
                 options.AsyncTimeout = 1000;
                 options.ConnectRetry = 1;
-                // Replies are read on the .NET thread pool rather than on the client's own ten-thread pool: one
-                // thread hop less per command. Every Redis call here is async, so the dedicated pool's shield
-                // against a starved thread pool buys nothing; Inventory's CPU per warm read fell by ~30 %
-                // (docs/performance.md, Round 5).
-                options.SocketManager = SocketManager.ThreadPool;
+                // No SocketManager: StackExchange.Redis 3 reads replies on the .NET thread pool itself, what
+                // SocketManager.ThreadPool chose in 2.x (docs/performance.md, Round 5); the setting is obsolete there.
                 // Names the connection in Redis' CLIENT LIST: which service, which process.
                 options.ClientName = $"{builder.Environment.ApplicationName}/{Environment.ProcessId}";
             });
