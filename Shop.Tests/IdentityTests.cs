@@ -275,13 +275,23 @@ public sealed class IdentityTests(ShopApp shop)
         Assert.Contains("secure", attributes);
         Assert.Contains("samesite=strict", attributes);
         Assert.Contains("path=/users/token", attributes);
+        AssertEndsWithTheBrowser(cookie);
 
-        // The cookie alone refreshes, and the next one comes back as a cookie again.
+        // The cookie alone refreshes, and the next one comes back as a cookie again, as short-lived in the browser.
         var value = cookie.Split(';')[0];
         var refreshed = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", value));
         await refreshed.ExpectAsync(200);
         Assert.False((await refreshed.JsonAsync()).TryGetProperty("refresh_token", out _));
-        Assert.Contains(refreshed.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=", StringComparison.Ordinal) && !c.StartsWith(value + ";", StringComparison.Ordinal));
+        var next = Assert.Single(refreshed.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=", StringComparison.Ordinal));
+        Assert.False(next.StartsWith(value + ";", StringComparison.Ordinal), "the refresh handed the same refresh token back");
+        AssertEndsWithTheBrowser(next);
+
+        // The SPA keeps its access token in sessionStorage and never restores a session in a new tab or window, so a
+        // cookie outliving the browser would only serve the next person at a shared computer: a `fetch` to the refresh
+        // route from the shop's own page would sign them in as the last shopper for up to Jwt:RefreshLifetime.
+        static void AssertEndsWithTheBrowser(string setCookie) =>
+            Assert.False(setCookie.Split(';').Select(a => a.Trim().ToLowerInvariant()).Any(a => a.StartsWith("expires=", StringComparison.Ordinal) || a.StartsWith("max-age=", StringComparison.Ordinal)),
+                $"the refresh cookie outlives the browser: {setCookie.Split(';', 2)[1].Trim()}");
     }
 
     /// <summary>

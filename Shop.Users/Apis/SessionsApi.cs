@@ -118,20 +118,25 @@ public static class SessionsApi
         {
             return response with { RefreshToken = issued.RefreshToken, RefreshExpiresIn = (int)(issued.RefreshExpiresAt - DateTime.UtcNow).TotalSeconds };
         }
-        http.Response.Cookies.Append(RefreshCookie, issued.RefreshToken, CookieOptions(issued.RefreshExpiresAt));
+        http.Response.Cookies.Append(RefreshCookie, issued.RefreshToken, CookieOptions());
         return response;
     }
 
-    private static void ClearCookie(HttpContext http) => http.Response.Cookies.Delete(RefreshCookie, CookieOptions(null));
+    private static void ClearCookie(HttpContext http) => http.Response.Cookies.Delete(RefreshCookie, CookieOptions());
 
-    private static CookieOptions CookieOptions(DateTime? expires) => new()
+    /// <remarks>
+    /// No <c>Expires</c>: the cookie ends with the browser. The SPA keeps its access token per tab and never restores a
+    /// session from the cookie, so a cookie that outlived the browser would serve only the next person at a shared
+    /// computer (any script on the shop's own pages may ask the refresh route). The session itself still ends at
+    /// <c>Jwt:RefreshLifetime</c> without use.
+    /// </remarks>
+    private static CookieOptions CookieOptions() => new()
     {
         HttpOnly = true,
         // Browsers accept Secure cookies from http://localhost, so development needs no exception.
         Secure = true,
         SameSite = SameSiteMode.Strict,
         Path = RefreshCookiePath,
-        Expires = expires,
         IsEssential = true,
     };
 
