@@ -9,8 +9,22 @@ import { RequireAdmin, RequireAuth } from "./components/guards";
 // API-looking address (a shared link such as /orders/<id>) is sent the SPA by the gateway, and these
 // redirects take it to the matching page.
 type PageModule = { default: ComponentType };
-const page = (load: () => Promise<PageModule>): Pick<RouteObject, "lazy"> => ({
-  lazy: async () => ({ Component: (await load()).default }),
+/**
+ * `keyedBy`: the route param naming what the page shows (an order's id). Another value is another page, started anew.
+ * React Router keeps a page mounted while only its params change (a link, Back or Forward from one order to another),
+ * and with it the state of the one before: a cancellation asked ("Confirm cancellation" one press away), a cancel still
+ * on its way (whose answer was then written and said as the next order's), words said, an error.
+ */
+const page = (load: () => Promise<PageModule>, keyedBy?: string): Pick<RouteObject, "lazy"> => ({
+  lazy: async () => {
+    const Page = (await load()).default;
+    if (keyedBy === undefined) return { Component: Page };
+    return {
+      Component: function KeyedPage() {
+        return <Page key={useParams()[keyedBy]} />;
+      },
+    };
+  },
 });
 
 function RedirectWithId({ to }: { to: string }) {
@@ -35,7 +49,7 @@ export const routes: RouteObject[] = [
           { path: "catalog", ...page(() => import("./pages/CatalogPage")) },
           { path: "checkout", ...page(() => import("./pages/CheckoutPage")) },
           { path: "my/orders", ...page(() => import("./pages/MyOrdersPage")) },
-          { path: "my/orders/:id", ...page(() => import("./pages/OrderDetailPage")) },
+          { path: "my/orders/:id", ...page(() => import("./pages/OrderDetailPage"), "id") },
           { path: "account", ...page(() => import("./pages/AccountPage")) },
           {
             path: "admin",
@@ -44,7 +58,7 @@ export const routes: RouteObject[] = [
               { index: true, element: <Navigate to="/admin/inventory" replace /> },
               { path: "inventory", ...page(() => import("./pages/admin/AdminInventoryPage")) },
               { path: "orders", ...page(() => import("./pages/admin/AdminOrdersPage")) },
-              { path: "orders/:id", ...page(() => import("./pages/OrderDetailPage")) },
+              { path: "orders/:id", ...page(() => import("./pages/OrderDetailPage"), "id") },
               { path: "users", ...page(() => import("./pages/admin/AdminUsersPage")) },
               { path: "webhooks", ...page(() => import("./pages/admin/AdminWebhooksPage")) },
             ],

@@ -1160,6 +1160,63 @@ describe("pages", () => {
     expect(document.activeElement).toBe(elsewhere);
   });
 
+  it("order: a cancel answered after the page went on to another order (the address changed, the page still open) is neither shown nor said as that order's", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const otherId = "7b1e0c44-0000-4000-8000-000000000000";
+    const orders: Record<string, Record<string, unknown>> = { [orderId]: anOrder(), [otherId]: anOrder({ id: otherId, total: 9 }) };
+    let answerCancel: () => void = () => {};
+    let slowReads = false;
+    fetchMock.mockImplementation(async (input, init) => {
+      const url = String(input);
+      if (url.endsWith("/events")) return json(200, []);
+      const id = decodeURIComponent(url.slice("/orders/".length));
+      if (init?.method === "PATCH") return new Promise<Response>((r) => (answerCancel = () => r(json(200, (orders[id] = { ...orders[id], status: "cancelled" })))));
+      // Once the cancel is answered, reads are slow: what the page shows meanwhile is what its cache holds.
+      return slowReads ? new Promise<Response>(() => {}) : json(200, orders[id]);
+    });
+    const queryClient = createQueryClient();
+    const router = renderAt(`/my/orders/${orderId}`, queryClient);
+    fireEvent.click(await screen.findByRole("button", { name: "Cancel order" }));
+    fireEvent.click(screen.getByRole("button", { name: "Confirm cancellation" }));
+    await waitFor(() => expect(fetchMock.mock.calls.some(([, init]) => init?.method === "PATCH")).toBe(true));
+    // While the cancel is on its way, the address changes to another order's (a link, Back or Forward between the two).
+    await act(() => router.navigate(`/my/orders/${otherId}`));
+    expect(await screen.findByRole("heading", { level: 1, name: "Order 7b1e0c44" })).toBeTruthy();
+    const reads = () => fetchMock.mock.calls.filter(([u, init]) => String(u) === `/orders/${otherId}` && init?.method === "GET").length;
+    const before = reads();
+    slowReads = true;
+    answerCancel();
+    // The answer is in once the orders on screen are read again (the cancel's invalidation), and rendered.
+    await waitFor(() => expect(reads()).toBe(before + 1));
+    await act(() => new Promise((r) => setTimeout(r, 20)));
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("Order 7b1e0c44");
+    expect(spoken()).not.toContain("The order was cancelled and its items were returned to stock.");
+    expect(screen.getByText("Pending")).toBeTruthy();
+    // The cancelled order's own page has it as the shop answered.
+    expect(queryClient.getQueryData(queryKeys.order(orderId))).toMatchObject({ status: "cancelled" });
+  });
+
+  it("order: Cancel order pressed on one order's page is not carried to the next order's (the address changed, the page still open): there it asks again", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const otherId = "7b1e0c44-0000-4000-8000-000000000000";
+    const orders: Record<string, Record<string, unknown>> = { [orderId]: anOrder(), [otherId]: anOrder({ id: otherId, total: 9 }) };
+    fetchMock.mockImplementation(async (input) => {
+      const url = String(input);
+      return json(200, url.endsWith("/events") ? [] : orders[decodeURIComponent(url.slice("/orders/".length))]);
+    });
+    const router = renderAt(`/my/orders/${otherId}`);
+    expect(await screen.findByRole("heading", { level: 1, name: "Order 7b1e0c44" })).toBeTruthy();
+    await act(() => router.navigate(`/my/orders/${orderId}`));
+    expect(await screen.findByRole("heading", { level: 1, name: "Order 3f2a9c1d" })).toBeTruthy();
+    fireEvent.click(await screen.findByRole("button", { name: "Cancel order" }));
+    expect(screen.getByRole("button", { name: "Confirm cancellation" })).toBeTruthy();
+    // Back to the order before, which the cache still holds: one more press must not cancel it without being asked.
+    await act(() => router.navigate(-1));
+    expect(await screen.findByRole("heading", { level: 1, name: "Order 7b1e0c44" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: /^(Cancel order|Confirm cancellation)$/ }).textContent).toBe("Cancel order");
+    expect(fetchMock.mock.calls.filter(([, init]) => init?.method === "PATCH")).toHaveLength(0);
+  });
+
   it("catalogue: a search's new results are said once, in words, by a live region already on the page", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     const mug = inventoryItem("MUG", 8.5);
