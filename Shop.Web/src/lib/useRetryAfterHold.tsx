@@ -13,6 +13,20 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
  */
 export type Budget = "requests" | "account-change" | "order" | "sign-in" | "register";
 
+/**
+ * The budgets the gateway counts per client address (GatewayRateLimiter.SharedBucket), whoever is signed in: a hold on
+ * one stays when another user signs in at this browser, whose requests would be refused as well. The others
+ * ("requests", "order") are counted per signed-in user: a hold on one is that user's, and another user's start free.
+ */
+const PER_ADDRESS: ReadonlySet<Budget> = new Set<Budget>(["account-change", "sign-in", "register"]);
+
+/** Whose budget: the signed-in user (by id), or nobody (the gateway then counts by address). */
+type Owner = string;
+const NOBODY: Owner = "";
+
+/** The key of a budget's hold: the budget, and for a budget counted per user, the user whose it is. */
+const budgetKey = (budget: Budget, owner: Owner) => (PER_ADDRESS.has(budget) ? budget : `${budget}\u0000user\u0000${owner}`);
+
 interface Hold {
   until: number;
 }
@@ -48,21 +62,13 @@ export function heldWords(until: number): string {
 }
 
 interface Holds {
-  /** By budget (`Budget`) or by budget and account (`scoped`). */
+  /** By budget and, where it is counted per user, its user (`budgetKey`), or by budget and account (`scoped`). */
   holds: Record<string, Hold>;
   holdFor: (key: string, error: unknown) => void;
 }
 
-/** `owner`: whose holds they are (the signed-in user); another owner's start empty. */
-function useHolds(owner: unknown = null): Holds {
-  const [kept, setHolds] = useState<Record<string, Hold>>({});
-  const [keptFor, setKeptFor] = useState(owner);
-  if (keptFor !== owner) {
-    // Adjusted while rendering (React's way to reset state on a prop's change), not by remounting the app below.
-    setKeptFor(owner);
-    setHolds({});
-  }
-  const holds = keptFor === owner ? kept : {};
+function useHolds(): Holds {
+  const [holds, setHolds] = useState<Record<string, Hold>>({});
   // One timer, for the hold that ends first; each end drops what has ended and sets the next.
   useEffect(() => {
     const ends = Object.values(holds).map((hold) => hold.until);
@@ -80,15 +86,21 @@ function useHolds(owner: unknown = null): Holds {
   return useMemo(() => ({ holds, holdFor }), [holds, holdFor]);
 }
 
-const HoldsContext = createContext<Holds | null>(null);
+const HoldsContext = createContext<(Holds & { owner: Owner }) | null>(null);
 
 /**
  * The app's holds, one per budget, shared by every control under it (main.tsx puts it around the app, inside auth).
- * Started again for each signed-in user: the budgets of writes are counted per user.
+ * A budget counted per user is held for the user whose request was refused (`owner`): the next user signed in here
+ * starts free, and a 429 that answers the last user's request after they signed out holds nothing of theirs (that user,
+ * back before it ends, finds it again, as the gateway's bucket is). A budget counted per address stays held for whoever
+ * signs in (PER_ADDRESS).
  */
 export function HoldsProvider({ children }: { children: ReactNode }) {
   const { user } = useAuth();
-  return <HoldsContext.Provider value={useHolds(user?.id ?? null)}>{children}</HoldsContext.Provider>;
+  const { holds, holdFor } = useHolds();
+  const owner = user ? String(user.id) : NOBODY;
+  const value = useMemo(() => ({ holds, holdFor, owner }), [holds, holdFor, owner]);
+  return <HoldsContext.Provider value={value}>{children}</HoldsContext.Provider>;
 }
 
 /**
@@ -103,29 +115,32 @@ export function HoldsProvider({ children }: { children: ReactNode }) {
  * account (sign-in). Users' lockout then holds only while the scope is the one the refused request was for
  * (`holdFor(error, scope)`): a shopper who locked a mistyped email, or whose email a stranger locked, can still sign in
  * with theirs. The gateway's 429 refuses every email from this address alike, and holds whatever the scope.
+ *
+ * `owner`: who is signed in now. A request's answer may come after they signed out: `holdFor`'s `sentBy` is the owner
+ * when it was sent (useSubmitMutation keeps it), so that its 429 holds their budget, not the next user's.
  */
 export function useRetryAfterHold(
   budget: Budget = "requests",
   scope?: string,
-): { held: boolean; reason: string | null; holdFor: (error: unknown, scope?: string) => void } {
+): { held: boolean; reason: string | null; owner: Owner; holdFor: (error: unknown, scope?: string, sentBy?: Owner) => void } {
   const own = useHolds();
-  const shared = useContext(HoldsContext) ?? own;
+  const app = useContext(HoldsContext);
+  const shared = app ?? own;
+  const owner = app?.owner ?? NOBODY;
   // Only a 429 spent the budget. Another Retry-After (a 503 for one service or its database away, an order still being
   // placed) is about this request's own service: it holds this control, not every write of the app on the budget.
-  const keys = scope === undefined ? [budget] : [budget, scoped(budget, scope)];
-  const hold = keys
-    .flatMap((key) => [shared.holds[key], own.holds[key]])
+  const hold = [shared.holds[budgetKey(budget, owner)], scope === undefined ? undefined : shared.holds[scoped(budget, scope)], own.holds[budget]]
     .reduce<Hold | undefined>((a, b) => (a && b ? (a.until > b.until ? a : b) : (a ?? b)), undefined);
   const holdFor = useCallback(
-    (error: unknown, requestScope?: string) => {
+    (error: unknown, requestScope?: string, sentBy: Owner = owner) => {
       if (!(error instanceof ApiError) || error.status !== 429) return own.holdFor(budget, error);
       // Users says the same words whether it locked the account or this address (several accounts tried from it): a
       // lockout of the address then holds the next email only once Users refuses it too. That costs one refused press
       // per email tried, each of which Users would have refused anyway, and never holds an email Users did not refuse.
       if (requestScope !== undefined && isAccountLockout(error)) return shared.holdFor(scoped(budget, requestScope), error);
-      return shared.holdFor(budget, error);
+      return shared.holdFor(budgetKey(budget, sentBy), error);
     },
-    [shared.holdFor, own.holdFor, budget],
+    [shared.holdFor, own.holdFor, budget, owner],
   );
-  return { held: hold !== undefined, reason: hold ? heldWords(hold.until) : null, holdFor };
+  return { held: hold !== undefined, reason: hold ? heldWords(hold.until) : null, owner, holdFor };
 }

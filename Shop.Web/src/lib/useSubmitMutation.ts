@@ -46,11 +46,13 @@ export function useSubmitMutation<TData, TVariables = void>({
   // Set in the same task as the press, so the next press sees it whatever React has rendered meanwhile.
   const inFlight = useRef(false);
   const [sending, setSending] = useState(false);
-  const { held, reason, holdFor } = useRetryAfterHold(budget, account?.current);
+  const { held, reason, owner, holdFor } = useRetryAfterHold(budget, account?.current);
+  // Whose budget the request drew from is who sent it: its answer may come after they signed out and another signed in.
+  const sentBy = useRef(owner);
   const mutation = useMutation<TData, DefaultError, TVariables>({
     ...options,
     onError: (...failed) => {
-      holdFor(failed[0], account?.of(failed[1]));
+      holdFor(failed[0], account?.of(failed[1]), sentBy.current);
       return options.onError?.(...failed);
     },
     // The mutation's own options run even if the form has gone meanwhile, unlike mutate()'s.
@@ -65,11 +67,12 @@ export function useSubmitMutation<TData, TVariables = void>({
     (variables: TVariables) => {
       if (inFlight.current || held) return false;
       inFlight.current = true;
+      sentBy.current = owner;
       setSending(true);
       mutate(variables);
       return true;
     },
-    [mutate, held],
+    [mutate, held, owner],
   );
   return { ...mutation, isPending: mutation.isPending || sending, held, holdReason: reason, submit };
 }

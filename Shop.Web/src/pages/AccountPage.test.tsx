@@ -2,6 +2,7 @@
 // The Account page: a shopper's own name, email and password, and Sign out everywhere, against a fake Users service.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { createQueryClient } from "../api/queries";
 import { clearSession, getSession, saveSession } from "../api/session";
 import { emojiName, expectHeldExplanation, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
 
@@ -322,6 +323,82 @@ describe("account page", () => {
     await act(async () => {});
     expect(fetchMock.mock.calls.filter(([, init]) => (init?.method ?? "GET") !== "GET").length).toBe(1);
     expect(screen.getByRole("button", { name: "Sign out everywhere" }).getAttribute("aria-disabled")).toBeNull();
+  });
+
+  describe("holds reset on user change", () => {
+    const ada = { ...shopper, id: 3, name: "Ada", email: "ada@example.com" };
+    /** Users with Bob signed in (token t) and Ada signing in next (t3); `write` answers every write but sign-in and sign-out. */
+    function serveBobThenAda(write: (url: string) => Promise<Response>) {
+      fetchMock.mockImplementation(async (input, init) => {
+        const url = String(input);
+        const token = (init?.headers as Record<string, string> | undefined)?.Authorization?.replace("Bearer ", "");
+        if (url === "/users/login") return json(200, { access_token: "t3", token_type: "bearer", expires_in: 3600, user: ada });
+        if (url === "/users/logout") return new Response(null, { status: 204 });
+        if ((init?.method ?? "GET") !== "GET") return write(url);
+        if (url === "/users/me") return json(200, token === "t3" ? ada : shopper);
+        return json(200, { items: [], total: 0, limit: 12, offset: 0 });
+      });
+    }
+    /** Bob signs out in the header, Ada signs in at this browser and opens her Account page. */
+    async function bobLeavesAndAdaComes() {
+      fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
+      expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+      fireEvent.change(screen.getByLabelText("Email"), { target: { value: ada.email } });
+      fireEvent.change(screen.getByLabelText("Password"), { target: { value: "ada-pass-1" } });
+      fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+      expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+      fireEvent.click(screen.getByRole("link", { name: "Account" }));
+      const profile = await screen.findByRole("form", { name: "Profile" });
+      await waitFor(() => expect(within(profile).getByLabelText<HTMLInputElement>("Name").value).toBe("Ada"));
+      return profile;
+    }
+
+    it("holds reset on user change: the hold on the user's own budget (Sign out everywhere: the general one, per user) goes with them; the address's (account changes) stays for the next user here, whom the gateway counts in it too", async () => {
+      signedIn();
+      serveBobThenAda(async () => tooManyRequests("30"));
+      renderAt("/account");
+      // Bob: Save profile and Sign out everywhere, each refused with a 429 (30 s), each holding its budget.
+      fireEvent.change(within(await screen.findByRole("form", { name: "Profile" })).getByLabelText("Name"), { target: { value: "Robert" } });
+      fireEvent.click(within(form("Profile")).getByRole("button", { name: "Save profile" }));
+      await waitFor(() => expectHeldExplanation(within(form("Password")).getByRole("button", { name: "Change password" })));
+      fireEvent.click(screen.getByRole("button", { name: "Sign out everywhere" }));
+      fireEvent.click(screen.getByRole("button", { name: "Confirm sign out everywhere" }));
+      await waitFor(() => expectHeldExplanation(screen.getByRole("button", { name: "Confirm sign out everywhere" })));
+
+      const profile = await bobLeavesAndAdaComes();
+      // The account-change budget is the address's (GatewayRateLimiter): Ada's change would be refused as Bob's was.
+      const save = within(profile).getByRole("button", { name: "Save profile" });
+      expect(save.getAttribute("aria-disabled"), "Save profile").toBe("true");
+      expectHeldExplanation(save);
+      // The general budget is counted per user: Bob's spent one is not Ada's.
+      fireEvent.click(screen.getByRole("button", { name: "Sign out everywhere" }));
+      expect(screen.getByRole("button", { name: "Confirm sign out everywhere" }).getAttribute("aria-disabled"), "Confirm sign out everywhere").toBeNull();
+    });
+
+    it("holds reset on user change: a 429 answered to the last user's request after they signed out holds nothing of the next user's", async () => {
+      signedIn();
+      let refuse: () => void = () => {};
+      serveBobThenAda((url) =>
+        url === "/users/logout-everywhere" ? new Promise<Response>((r) => (refuse = () => r(tooManyRequests("30")))) : Promise.resolve(tooManyRequests("30")),
+      );
+      const queryClient = createQueryClient();
+      let answered = false;
+      queryClient.getMutationCache().subscribe((event) => {
+        if (event.type === "updated" && event.action.type === "error") answered = true;
+      });
+      renderAt("/account", queryClient);
+      // Bob's Sign out everywhere is on its way (a slow answer) when he signs out and Ada signs in.
+      fireEvent.click(await screen.findByRole("button", { name: "Sign out everywhere" }));
+      fireEvent.click(screen.getByRole("button", { name: "Confirm sign out everywhere" }));
+      await waitFor(() => expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/users/logout-everywhere")).toHaveLength(1));
+      await bobLeavesAndAdaComes();
+      act(() => refuse());
+      await waitFor(() => expect(answered).toBe(true));
+      await act(async () => {});
+      // It spent Bob's budget (the general one, per user), not Ada's.
+      fireEvent.click(screen.getByRole("button", { name: "Sign out everywhere" }));
+      expect(screen.getByRole("button", { name: "Confirm sign out everywhere" }).getAttribute("aria-disabled"), "Confirm sign out everywhere").toBeNull();
+    });
   });
 
   it("a signed-out visit goes to sign in, and back to the account page after it", async () => {
