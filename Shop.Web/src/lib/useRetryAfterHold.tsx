@@ -1,4 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { ApiError, retryAfterSeconds } from "../api/errors";
 import { useAuth } from "../auth/AuthContext";
 
@@ -99,6 +100,22 @@ export function HoldsProvider({ children }: { children: ReactNode }) {
   const { user } = useAuth();
   const { holds, holdFor } = useHolds();
   const owner = user ? String(user.id) : NOBODY;
+  // A read draws from the general budget too: the gateway counts every GET in its Requests bucket, per signed-in user,
+  // as it does every write but sign-in, registration, one's own account changes and placing an order. A read's 429
+  // then holds the writes on "requests" (admin writes, Cancel order, Sign out everywhere), which it would refuse as well.
+  // (A read whose token refresh was refused with a 429 fails with that 429, of the sign-in budget: so does every write
+  // until a refresh is let through, which its Retry-After says, so it holds them as truly.) A user's reads cannot
+  // answer after they signed out: signing in or out empties the query cache, which cancels them.
+  const queryClient = useQueryClient();
+  useEffect(
+    () =>
+      queryClient.getQueryCache().subscribe((event) => {
+        if (event.type !== "updated" || event.action.type !== "error") return;
+        const { error } = event.action;
+        if (error instanceof ApiError && error.status === 429) holdFor(budgetKey("requests", owner), error);
+      }),
+    [queryClient, holdFor, owner],
+  );
   const value = useMemo(() => ({ holds, holdFor, owner }), [holds, holdFor, owner]);
   return <HoldsContext.Provider value={value}>{children}</HoldsContext.Provider>;
 }

@@ -418,6 +418,38 @@ describe("admin pages", () => {
     expect(writesSent()).toBe(1);
   });
 
+  it("a 429 answered to a read holds the writes that draw from the same budget (the gateway counts every read in the general one, per user), and not those of other budgets", async () => {
+    let refuseReads = false;
+    fetchMock.mockImplementation(async (input, init) => {
+      if ((init?.method ?? "GET") !== "GET") throw new Error(`unexpected write ${String(input)}`);
+      if (refuseReads) return tooManyRequests("840");
+      return String(input) === "/users/me" ? json(200, admin) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 });
+    });
+    const queryClient = createQueryClient();
+    const router = renderAt("/admin/inventory", queryClient);
+    const row = await screen.findByRole("row", { name: "MUG" });
+    fireEvent.change(within(row).getByLabelText("Stock change for MUG"), { target: { value: "2" } });
+    // The list read again (another tab's write, a search) and refused: the admin's budget is spent for 14 minutes.
+    refuseReads = true;
+    await act(() => queryClient.invalidateQueries({ queryKey: queryKeys.inventory }));
+    expect(await screen.findByText(/^Could not refresh/)).toBeTruthy();
+    for (const write of [within(row).getByRole("button", { name: "Adjust" }), screen.getByRole("button", { name: "Add item" })]) {
+      await waitFor(() => expect(write.getAttribute("aria-disabled"), write.textContent ?? "").toBe("true"));
+      expectHeldExplanation(write);
+      fireEvent.click(write);
+    }
+    await act(async () => {});
+    expect(calls("POST")).toEqual([]);
+    // On the Account page, Sign out everywhere draws from the general budget too: held. A change of one's own account
+    // draws from the account-change budget (per address), which the read did not spend: offered.
+    refuseReads = false;
+    await act(() => router.navigate("/account"));
+    const profile = await screen.findByRole("form", { name: "Profile" });
+    expect(within(profile).getByRole("button", { name: "Save profile" }).getAttribute("aria-disabled"), "Save profile").toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Sign out everywhere" }));
+    expectHeldExplanation(screen.getByRole("button", { name: "Confirm sign out everywhere" }));
+  });
+
   it("a 503 naming one service down holds only the button it answered, not every admin write of the app: the budget is the gateway's 429's", async () => {
     const bob = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
     fetchMock.mockImplementation(async (input, init) => {
