@@ -109,7 +109,9 @@ export function SendButton({
 }: Omit<ComponentProps<typeof Button>, "focusableWhenDisabled"> & { request: Sending }) {
   const reasonId = useId();
   const working = request.isPending || busy;
-  // The words come first: the button stays its container's last child (space-y gives every other child a margin).
+  // The words come first: the button stays its container's last child (space-y gives every other child a margin). A
+  // flex row holding them must wrap (flex-wrap): they are about as wide as a 360 px phone's content, and a row that
+  // does not wrap squeezes them into a column of single words beside the button (or pushes it past the edge).
   return (
     <>
       {request.held ? (

@@ -99,7 +99,7 @@ export default function OrderDetailPage() {
             </>
           }
           actions={
-            <div ref={actions} className="flex items-center gap-3">
+            <div ref={actions} className="flex flex-wrap items-center gap-3">
               <StatusBadge status={o.status} />
               {cancellable ? (
                 // Final: the stock goes back and subscribers are told.

@@ -278,7 +278,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
             </Button>
           )}
           <form
-            className="flex items-center gap-1"
+            className="flex flex-wrap items-center gap-1"
             onSubmit={(e) => {
               e.preventDefault();
               if (Number.isInteger(deltaNumber) && deltaNumber !== 0) adjust.submit(deltaNumber);

@@ -104,7 +104,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
   return (
     <div>
       <form
-        className="flex items-center gap-2"
+        className="flex flex-wrap items-center gap-2"
         onSubmit={(e) => {
           e.preventDefault();
           if (value) mutation.submit(value as OrderStatus);

@@ -104,7 +104,7 @@ function UserRow({ user, onNotice }: { user: User; onNotice: Say }) {
           <option value="admin">Admin</option>
         </SelectField>
         {chosenRole !== user.role ? (
-          <div className="mt-2 flex gap-2">
+          <div className="mt-2 flex flex-wrap gap-2">
             <SendButton size="sm" onClick={() => setRole.submit(chosenRole)} request={setRole}>
               Change role
             </SendButton>
