@@ -1,8 +1,12 @@
-namespace Shop.Orders.Services;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Shop.ServiceDefaults;
 
 /// <summary>
 /// A background job that runs at start and then every <see cref="Interval"/>; a failed pass is logged
-/// and tried again at the next one. Each pass must be safe to run on several replicas at once.
+/// and tried again at the next one. Each pass must be safe to run on several replicas at once. Orders' expiry and
+/// retention jobs, Users' publication of recorded security stamps.
 /// </summary>
 public abstract class RepeatingJob(ILogger logger) : BackgroundService
 {
