@@ -17,6 +17,24 @@ public interface IAccountStampSource
 
 public enum AccessTokenState { Current, Stale, Revoked }
 
+/// <summary>A raised stamp that Redis may not hold yet, and when it was raised.</summary>
+public readonly record struct RecordedStamp(int UserId, int Stamp, DateTime RaisedAt);
+
+/// <summary>
+/// Users' durable record of the stamps it raised that Redis may not hold yet: written in the transaction that raises a
+/// stamp, forgotten once Redis has it. Kept only in memory, a stamp Redis did not take was lost when Users restarted
+/// before Redis took writes again, and Redis went on holding the older stamp, which every service then accepted the
+/// account's older tokens against until they expired.
+/// </summary>
+public interface IUnpublishedStampRecord
+{
+    /// <exception cref="ServiceUnavailableException">The record cannot be read now.</exception>
+    Task<IReadOnlyList<RecordedStamp>> ReadAsync(CancellationToken ct);
+
+    /// <summary>Redis holds <paramref name="stamp"/>, or no older one: the record goes, unless a newer stamp was raised since. Never throws.</summary>
+    Task ForgetAsync(int userId, int stamp);
+}
+
 /// <summary>
 /// Makes authorization follow the account's current state rather than what its token said when it
 /// was issued. Every access token carries the account's security stamp (<c>sst</c>) and its sign-in
@@ -27,7 +45,9 @@ public enum AccessTokenState { Current, Stale, Revoked }
 /// the token's stamp with Redis' on each authenticated request, so the change holds from the next
 /// request on. A revoked session (sign-out, refresh-token reuse) is a Redis key that lives as long as
 /// an access token can. When Redis has no stamp (evicted, restarted, unreachable), the source
-/// (Users' database, or Users' internal API for the other services) answers and Redis is refilled.
+/// (Users' database, or Users' internal API for the other services) answers and Redis is refilled. Users also
+/// records each raised stamp in its database until Redis has it (<see cref="IUnpublishedStampRecord"/>), so a
+/// restart does not forget one Redis did not take, and its own check never trusts an older stamp in Redis.
 /// </summary>
 public sealed class SecurityStamps
 {
@@ -35,11 +55,15 @@ public sealed class SecurityStamps
     private readonly IServiceProvider services;
     private readonly ILogger<SecurityStamps> logger;
 
-    /// <summary>Stamps Redis took neither the write nor the delete of, by account: published again until it takes one.</summary>
+    /// <summary>
+    /// Stamps Redis took neither the write nor the delete of, by account: published again until it takes one. In Users
+    /// also the stamps its database records as unpublished (<see cref="TakeOverRecordedAsync"/>), whatever replica raised them.
+    /// </summary>
     private readonly ConcurrentDictionary<int, Unpublished> _unpublished = new();
     private readonly BackgroundRetry _retry;
 
-    private sealed record Unpublished(int Stamp, DateTime Since);
+    /// <param name="Recorded">Whether Users' database records it (a raise), so publishing it also forgets the record.</param>
+    private sealed record Unpublished(int Stamp, DateTime Since, bool Recorded);
 
     public SecurityStamps(IConnectionMultiplexer redis, IServiceProvider services, ILogger<SecurityStamps> logger)
     {
@@ -99,6 +123,12 @@ public sealed class SecurityStamps
                 if (values[0].HasValue)
                 {
                     current = stored;
+                    // A raise Redis has not taken yet: Redis still holds the older stamp, which only the raiser (Users)
+                    // knows is older. A lookup without a lock; elsewhere the dictionary is always empty.
+                    if (_unpublished.TryGetValue(userId, out var pending) && pending.Stamp > stored)
+                    {
+                        current = pending.Stamp;
+                    }
                 }
             }
             catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
@@ -126,24 +156,58 @@ public sealed class SecurityStamps
     }
 
     /// <summary>
-    /// Records the account's stamp. Users calls it after every change that raised it, before answering. Where Redis
-    /// takes neither the stamp nor the delete of the older one, it is published again every second until it does.
+    /// Records the account's current stamp in Redis (Users, as it hands out a token). Where Redis takes neither the
+    /// stamp nor the delete of the older one, it is published again every second until it does.
     /// </summary>
     public async Task PublishAsync(int userId, int stamp)
     {
         if (!await TryPublishAsync(userId, stamp, LogLevel.Warning))
         {
-            PublishLater(userId, stamp);
+            PublishLater(userId, stamp, DateTime.UtcNow, recorded: false);
         }
+    }
+
+    /// <summary>
+    /// Publishes a stamp Users has just raised, whose record (<see cref="IUnpublishedStampRecord"/>) the raise wrote: Users
+    /// calls it after every change that raised the stamp, before answering. Once Redis has it the record goes; until then
+    /// it is published again every second, by this process or, after a restart, by whichever Users process reads the record.
+    /// </summary>
+    public async Task PublishRaisedAsync(int userId, int stamp)
+    {
+        if (await TryPublishAsync(userId, stamp, LogLevel.Warning))
+        {
+            await ForgetRecordAsync(userId, stamp);
+            return;
+        }
+        PublishLater(userId, stamp, DateTime.UtcNow, recorded: true);
+    }
+
+    /// <summary>
+    /// Takes over every stamp the record holds (Users, at start and every few seconds): each is published like one this
+    /// process raised, and its check trusts no older stamp in Redis meanwhile. Publishing only ever raises a stamp in
+    /// Redis, so two processes publishing the same record is harmless.
+    /// </summary>
+    /// <returns>How many stamps the record holds.</returns>
+    public async Task<int> TakeOverRecordedAsync(CancellationToken ct)
+    {
+        var recorded = await services.GetRequiredService<IUnpublishedStampRecord>().ReadAsync(ct);
+        foreach (var (userId, stamp, raisedAt) in recorded)
+        {
+            PublishLater(userId, stamp, raisedAt, recorded: true);
+        }
+        return recorded.Count;
     }
 
     /// <summary>
     /// Publishes the stamp in the background, every second until Redis takes it (or the delete of the older one), so a
     /// key left at an older stamp stops letting the account's older tokens through soon after Redis answers again.
     /// </summary>
-    private void PublishLater(int userId, int stamp)
+    private void PublishLater(int userId, int stamp, DateTime since, bool recorded)
     {
-        _unpublished.AddOrUpdate(userId, _ => new Unpublished(stamp, DateTime.UtcNow), (_, old) => new Unpublished(Math.Max(stamp, old.Stamp), DateTime.UtcNow));
+        // An entry that would not change stays the same object, so a retry that published it still removes it.
+        _unpublished.AddOrUpdate(userId, _ => new Unpublished(stamp, since, recorded),
+            (_, old) => stamp > old.Stamp ? new Unpublished(stamp, since, recorded || old.Recorded)
+                : recorded && !old.Recorded ? old with { Recorded = true } : old);
         _retry.Schedule();
     }
 
@@ -155,10 +219,16 @@ public sealed class SecurityStamps
             if (DateTime.UtcNow - pending.Since > StampTtl || await TryPublishAsync(userId, pending.Stamp, LogLevel.Debug))
             {
                 // Only this entry: a newer stamp that arrived meanwhile is published on the next round.
-                _unpublished.TryRemove(KeyValuePair.Create(userId, pending));
+                if (_unpublished.TryRemove(KeyValuePair.Create(userId, pending)) && pending.Recorded)
+                {
+                    await ForgetRecordAsync(userId, pending.Stamp);
+                }
             }
         }
     }
+
+    private Task ForgetRecordAsync(int userId, int stamp) =>
+        services.GetService<IUnpublishedStampRecord>()?.ForgetAsync(userId, stamp) ?? Task.CompletedTask;
 
     /// <summary>True when Redis holds the stamp now, or at least no older one (its key deleted).</summary>
     private async Task<bool> TryPublishAsync(int userId, int stamp, LogLevel failureLevel)
@@ -202,7 +272,7 @@ public sealed class SecurityStamps
     /// account; its other sessions get new ones at their next refresh.
     /// </summary>
     /// <param name="userId">The session's account; null when the session has no refresh tokens left to name it by.</param>
-    /// <param name="raiseStamp">Raises the account's stamp in the source and returns the new one.</param>
+    /// <param name="raiseStamp">Raises the account's stamp in the source, recording it (<see cref="IUnpublishedStampRecord"/>), and returns the new one.</param>
     public async Task EndSessionAsync(string sessionId, TimeSpan accessTokenLifetime, int? userId, Func<int, Task<int>> raiseStamp)
     {
         var revocation = await RevokeSessionAsync(sessionId, accessTokenLifetime);
@@ -216,10 +286,10 @@ public sealed class SecurityStamps
             // Redis did not answer in time: the stamp's write and then its delete would each wait as long again, and the
             // user with them. The raised stamp is in the source, which every service asks while Redis does not answer
             // it; Redis gets the stamp in the background once it answers.
-            PublishLater(account, stamp);
+            PublishLater(account, stamp, DateTime.UtcNow, recorded: true);
             return;
         }
-        await PublishAsync(account, stamp);
+        await PublishRaisedAsync(account, stamp);
     }
 
     private enum SessionRevocation { Recorded, Refused, Unanswered }

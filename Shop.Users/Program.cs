@@ -17,6 +17,8 @@ using var bootstrapLogs = LoggerFactory.Create(l => l.AddConsole());
 var tokenIssuer = TokenIssuer.Create(jwtOptions, builder.Environment, bootstrapLogs.CreateLogger("Shop.Users"));
 builder.Services.AddSingleton(tokenIssuer);
 builder.Services.AddSingleton<IAccountStampSource, DatabaseStampSource>();
+builder.Services.AddSingleton<IUnpublishedStampRecord, UnpublishedStampTable>();
+builder.Services.AddHostedService<UnpublishedStampSweep>();
 builder.AddShopAuthentication(localSigningKeys: [.. tokenIssuer.PublicKeys]);
 
 builder.Services.AddSingleton<PasswordService>();

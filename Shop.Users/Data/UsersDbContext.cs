@@ -6,6 +6,7 @@ public sealed class UsersDbContext(DbContextOptions<UsersDbContext> options) : D
 {
     public DbSet<User> Users => Set<User>();
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
+    public DbSet<UnpublishedStamp> UnpublishedStamps => Set<UnpublishedStamp>();
 
     // Table, column and index names come from the snake_case convention (ShopDatabase.cs); only names that
     // differ from it are spelled out. Primary and foreign keys keep EF's default PK_/FK_ names, which the
@@ -41,6 +42,16 @@ public sealed class UsersDbContext(DbContextOptions<UsersDbContext> options) : D
             e.HasIndex(r => r.FamilyId);
             e.HasIndex(r => r.UserId);
             e.HasOne<User>().WithMany().HasForeignKey(r => r.UserId).OnDelete(DeleteBehavior.Cascade).HasConstraintName("fk_refresh_tokens_users");
+        });
+
+        modelBuilder.Entity<UnpublishedStamp>(e =>
+        {
+            e.ToTable("unpublished_stamps");
+            // One row per account: a later raise only raises its stamp (the trigger's upsert).
+            e.HasKey(u => u.UserId).HasName("PK_unpublished_stamps");
+            e.Property(u => u.UserId).ValueGeneratedNever();
+            e.Property(u => u.RaisedAt).HasDefaultValueSql("now()");
+            e.HasOne<User>().WithMany().HasForeignKey(u => u.UserId).OnDelete(DeleteBehavior.Cascade).HasConstraintName("fk_unpublished_stamps_users");
         });
     }
 }

@@ -65,7 +65,7 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
 
         if (endsTokens)
         {
-            await stamps.PublishAsync(user.Id, user.SecurityStamp);
+            await stamps.PublishRaisedAsync(user.Id, user.SecurityStamp);
         }
         await cache.InvalidateAsync(CacheKey(user.Id));
 

@@ -142,9 +142,12 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
 
     /// <summary>Raises the account's security stamp and publishes it: every access token issued before ends at its next request.</summary>
     public async Task RaiseStampAsync(int userId, CancellationToken ct) =>
-        await stamps.PublishAsync(userId, await RaiseStoredStampAsync(userId, ct));
+        await stamps.PublishRaisedAsync(userId, await RaiseStoredStampAsync(userId, ct));
 
-    /// <summary>Raises the account's security stamp in the database (the source every service asks when Redis does not answer).</summary>
+    /// <summary>
+    /// Raises the account's security stamp in the database (the source every service asks when Redis does not answer),
+    /// which records it as unpublished in the same statement (<see cref="UnpublishedStampTable"/>).
+    /// </summary>
     private async Task<int> RaiseStoredStampAsync(int userId, CancellationToken ct)
     {
         await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.SecurityStamp, u => u.SecurityStamp + 1), ct);

@@ -58,7 +58,8 @@ namespace Shop.Users.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("user_id");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_refresh_tokens");
 
                     b.HasIndex("FamilyId")
                         .HasDatabaseName("ix_refresh_tokens_family_id");
@@ -74,6 +75,28 @@ namespace Shop.Users.Data.Migrations
                         {
                             t.HasCheckConstraint("ck_refresh_tokens_hash_length", "octet_length(token_hash) = 32");
                         });
+                });
+
+            modelBuilder.Entity("Shop.Users.Data.UnpublishedStamp", b =>
+                {
+                    b.Property<int>("UserId")
+                        .HasColumnType("integer")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTime>("RaisedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("raised_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<int>("Stamp")
+                        .HasColumnType("integer")
+                        .HasColumnName("stamp");
+
+                    b.HasKey("UserId")
+                        .HasName("PK_unpublished_stamps");
+
+                    b.ToTable("unpublished_stamps", (string)null);
                 });
 
             modelBuilder.Entity("Shop.Users.Data.User", b =>
@@ -131,7 +154,8 @@ namespace Shop.Users.Data.Migrations
                         .HasDefaultValue(1)
                         .HasColumnName("security_stamp");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_users");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_users_created_at");
@@ -156,6 +180,16 @@ namespace Shop.Users.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_refresh_tokens_users");
+                });
+
+            modelBuilder.Entity("Shop.Users.Data.UnpublishedStamp", b =>
+                {
+                    b.HasOne("Shop.Users.Data.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_unpublished_stamps_users");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,0 +1,76 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Shop.Users.Data;
+
+namespace Shop.Users.Services;
+
+/// <summary>
+/// Users' record of the raised stamps Redis may not hold yet: the rows of <c>unpublished_stamps</c>, which the
+/// database writes in the transaction that raises a stamp (the trigger of the migration <c>StampsRecordedUntilPublished</c>), so
+/// no raise can commit without its record, whatever the process does next.
+/// </summary>
+public sealed class UnpublishedStampTable(IServiceScopeFactory scopes, ILogger<UnpublishedStampTable> logger) : IUnpublishedStampRecord
+{
+    public async Task<IReadOnlyList<RecordedStamp>> ReadAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+        try
+        {
+            return await db.UnpublishedStamps.AsNoTracking().Select(u => new RecordedStamp(u.UserId, u.Stamp, u.RaisedAt)).ToListAsync(ct);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new ServiceUnavailableException("users database", e);
+        }
+    }
+
+    public async Task ForgetAsync(int userId, int stamp)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+        try
+        {
+            // Not a newer raise's row: that stamp is not in Redis yet.
+            await db.UnpublishedStamps.Where(u => u.UserId == userId && u.Stamp <= stamp).ExecuteDeleteAsync();
+        }
+        catch (NpgsqlException e)
+        {
+            // Redis has the stamp; the row left behind only makes some Users process publish it once more.
+            logger.LogDebug(e, "Could not delete the record of user {UserId}'s published stamp {Stamp}; it will be published again", userId, stamp);
+        }
+    }
+}
+
+/// <summary>
+/// Publishes every recorded stamp (<see cref="SecurityStamps.TakeOverRecordedAsync"/>): at start, for what this or
+/// another process raised before it stopped, and every few seconds, for what another replica raised and could not
+/// publish (it may have stopped for good). The table is empty but for raises Redis has not taken, so a pass is one
+/// read of an empty table.
+/// </summary>
+public sealed class UnpublishedStampSweep(SecurityStamps stamps, ILogger<UnpublishedStampSweep> logger) : RepeatingJob(logger)
+{
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Before Users listens: its first requests must already refuse tokens older than a recorded stamp.
+        try
+        {
+            await stamps.TakeOverRecordedAsync(cancellationToken);
+        }
+        catch (ServiceUnavailableException e)
+        {
+            logger.LogWarning(e, "Could not read the recorded security stamps at start; trying again every {Interval}", Interval);
+        }
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task RunOnceAsync(CancellationToken ct)
+    {
+        if (await stamps.TakeOverRecordedAsync(ct) is var count and > 0)
+        {
+            logger.LogDebug("Publishing {Count} recorded security stamps Redis may not hold yet", count);
+        }
+    }
+}
