@@ -57,6 +57,35 @@ public sealed class UserValidationTests
         }
     }
 
+    // Homoglyphs: an address written with fullwidth letters, a decomposed accent or a Cyrillic or Greek letter among Latin
+    // ones is another account that reads as the first one in an admin's user list ("kіm@example.com" with a Cyrillic і
+    // beside "kim@example.com"), and the one an admin may give a role to by mistake.
+    [Fact]
+    public void Emails_that_read_as_another_address_in_other_characters_are_refused()
+    {
+        foreach (var email in new[]
+        {
+            "\uff4bim@example.com", // fullwidth k
+            "kim@exampl\uff45.com", // fullwidth e in the domain
+            "jose\u0301@example.com", // e + combining acute: "josé" as two characters
+            "\ufb01ona@example.com", // the "fi" ligature
+            "k\u0456m@example.com", // Cyrillic і among Latin letters
+            "kim@\u0435xample.com", // Cyrillic е in a Latin domain label
+            "\u03bflga@example.com", // Greek ο among Latin letters
+        })
+        {
+            Assert.True(Fields(UserValidation.Register(new("A", email, Good))).SequenceEqual(["email"]), $"accepted {Escaped(email)}");
+            AssertOnly("email", UserValidation.Update(Update(email: email, currentPassword: Good), true));
+        }
+        // Other alphabets are addresses too, each label in one of them; and a composed accent is the one spelling of it.
+        foreach (var email in new[] { "\u0438\u0432\u0430\u043d@example.com", "jos\u00e9@example.com", "kim@\u043f\u0440\u0438\u043c\u0435\u0440.example", "\u540d\u524d@example.com" })
+        {
+            Assert.True(UserValidation.Register(new("A", email, Good)).IsValid, $"refused {Escaped(email)}");
+        }
+
+        static string Escaped(string email) => string.Concat(email.Select(c => c < 128 ? c.ToString() : $"\\u{(int)c:x4}"));
+    }
+
     [Fact]
     public void Register_reports_every_overlong_field_at_once() =>
         Assert.Equal(["name", "email", "password"],

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Net.Mail;
 using Shop.Users.Data;
 using Shop.Users.Services;
@@ -85,7 +86,45 @@ internal static class UserValidation
             // "a@b.co" with a zero-width space, which an admin's user list shows alike.
             errors.Add("email", "Must be a valid email address, without a trailing dot or invisible characters (such as a zero-width space).");
         }
+        else if (trimmed.EnumerateRunes().Any(IsCompatibilityForm) || MixesAlphabets(trimmed[..trimmed.LastIndexOf('@')])
+            || trimmed[(trimmed.LastIndexOf('@') + 1)..].Split('.').Any(MixesAlphabets))
+        {
+            // Homoglyphs: "ｋim@example.com" (fullwidth), "josé" spelt with a combining accent, or "kіm@example.com" with a
+            // Cyrillic і would each be a second account that reads as the first one in an admin's user list. A part
+            // wholly in another alphabet ("иван@", a Cyrillic domain) is an address of its own and is accepted.
+            errors.Add("email", "Must be written in ordinary characters: no fullwidth letters or ligatures, accents typed as one character with their letter, and no letters of two alphabets (such as Latin and Cyrillic) in one part of the address.");
+        }
     }
+
+    /// <summary>
+    /// A character that is another one written differently: a fullwidth or halfwidth form, a ligature, a letterlike or
+    /// mathematical letter, a super- or subscript, an enclosed letter or digit, or a combining accent of the Latin, Greek
+    /// and Cyrillic alphabets (an accent that belongs on its letter as one character). Named by Unicode block: the services
+    /// run in invariant globalization mode, which has no normalization tables to compare an address with its NFKC form.
+    /// </summary>
+    private static bool IsCompatibilityForm(Rune rune) => rune.Value switch
+    {
+        0x00AA or 0x00B2 or 0x00B3 or 0x00B9 or 0x00BA => true, // ª ² ³ ¹ º
+        >= 0x0300 and <= 0x036F or >= 0x1AB0 and <= 0x1AFF or >= 0x1DC0 and <= 0x1DFF or >= 0x20D0 and <= 0x20FF or >= 0xFE20 and <= 0xFE2F => true,
+        >= 0x2070 and <= 0x209F or >= 0x2100 and <= 0x218F or >= 0x2460 and <= 0x24FF or >= 0x3200 and <= 0x33FF => true,
+        >= 0xFB00 and <= 0xFB4F or >= 0xFF00 and <= 0xFFEF or >= 0x1D400 and <= 0x1D7FF or >= 0x1F100 and <= 0x1F1FF => true,
+        _ => false,
+    };
+
+    /// <summary>Whether the letters of a local part or domain label come from more than one of the alphabets whose letters look alike.</summary>
+    private static bool MixesAlphabets(string part) =>
+        part.Where(char.IsLetter).Select(AlphabetOf).Where(a => a != Alphabet.Other).Distinct().Skip(1).Any();
+
+    private enum Alphabet { Latin, Greek, Cyrillic, Other }
+
+    // By Unicode block: the Latin, Greek and Cyrillic letters, where most look-alikes of Latin letters are.
+    private static Alphabet AlphabetOf(char c) => c switch
+    {
+        <= '\u024f' or >= '\u1e00' and <= '\u1eff' or >= '\u2c60' and <= '\u2c7f' or >= '\ua720' and <= '\ua7ff' or >= '\uab30' and <= '\uab6f' => Alphabet.Latin,
+        >= '\u0370' and <= '\u03ff' or >= '\u1f00' and <= '\u1fff' => Alphabet.Greek,
+        >= '\u0400' and <= '\u052f' or >= '\u1c80' and <= '\u1c8f' or >= '\u2de0' and <= '\u2dff' or >= '\ua640' and <= '\ua69f' => Alphabet.Cyrillic,
+        _ => Alphabet.Other,
+    };
 
     /// <summary>Characters that show as nothing: format characters (zero-width spaces and joiners, direction marks, soft hyphen, BOM), spaces, controls.</summary>
     private static bool Invisible(char c) =>
