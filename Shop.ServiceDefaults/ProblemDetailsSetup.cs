@@ -102,7 +102,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                 problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}) is unavailable. Try again shortly." };
                 context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
                 break;
-            case var _ when IsDatabaseUnavailable(exception):
+            case var _ when ShopDatabaseExtensions.IsUnavailability(exception):
                 // Refused, dropped or timed out, or no pooled connection free in time: the database is away or
                 // overloaded, which a retry shortly may not find. Not a bug in this service.
                 logger.LogWarning("Database unavailable: {Reason}", exception.GetBaseException().Message);
@@ -125,17 +125,6 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
 
-    private static bool IsDatabaseUnavailable(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is Npgsql.NpgsqlException { IsTransient: true })
-            {
-                return true;
-            }
-        }
-        return false;
-    }
 
     /// <summary>
     /// A route, query or header value that did not bind: "Failed to bind parameter "int limit" from "x"." → "limit".

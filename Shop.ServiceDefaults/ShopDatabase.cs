@@ -90,6 +90,23 @@ public static class ShopDatabaseExtensions
     public static string MigrationConnectionName(string connectionName) => connectionName + "-migrations";
 
     /// <summary>
+    /// The database refused, dropped or timed out a call, or no pooled connection was free in time: a transient
+    /// <see cref="NpgsqlException"/> anywhere in the chain, since EF Core's execution strategy wraps it in an
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static bool IsUnavailability(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException { IsTransient: true })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
     /// With <see cref="MigrateArgument"/>, applies the migrations and answers true: the caller exits
     /// (exit code 1 when they failed). A deployment runs the service image this way before the service,
     /// so the running service never holds the owner's password.

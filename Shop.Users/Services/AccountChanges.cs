@@ -100,7 +100,7 @@ public sealed class DatabaseStampSource(IServiceScopeFactory scopes) : IAccountS
         {
             return await db.Users.Where(u => u.Id == userId).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct);
         }
-        catch (NpgsqlException e)
+        catch (Exception e) when (ShopDatabaseExtensions.IsUnavailability(e))
         {
             throw new ServiceUnavailableException("users database", e);
         }

@@ -19,7 +19,7 @@ public sealed class UnpublishedStampTable(IServiceScopeFactory scopes, ILogger<U
         {
             return await db.UnpublishedStamps.AsNoTracking().Select(u => new RecordedStamp(u.UserId, u.Stamp, u.RaisedAt)).ToListAsync(ct);
         }
-        catch (NpgsqlException e)
+        catch (Exception e) when (ShopDatabaseExtensions.IsUnavailability(e))
         {
             throw new ServiceUnavailableException("users database", e);
         }
@@ -34,10 +34,12 @@ public sealed class UnpublishedStampTable(IServiceScopeFactory scopes, ILogger<U
             // Not a newer raise's row: that stamp is not in Redis yet.
             await db.UnpublishedStamps.Where(u => u.UserId == userId && u.Stamp <= stamp).ExecuteDeleteAsync();
         }
-        catch (NpgsqlException e)
+        catch (Exception e)
         {
-            // Redis has the stamp; the row left behind only makes some Users process publish it once more.
-            logger.LogDebug(e, "Could not delete the record of user {UserId}'s published stamp {Stamp}; it will be published again", userId, stamp);
+            // Redis has the stamp; the row left behind only makes some Users process publish it once more. Never thrown:
+            // the change that raised the stamp is committed and must still be answered, audited and its cache cleared.
+            logger.Log(ShopDatabaseExtensions.IsUnavailability(e) ? LogLevel.Debug : LogLevel.Warning, e,
+                "Could not delete the record of user {UserId}'s published stamp {Stamp}; it will be published again", userId, stamp);
         }
     }
 }
