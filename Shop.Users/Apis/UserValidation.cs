@@ -89,23 +89,24 @@ internal static class UserValidation
         else if (trimmed.EnumerateRunes().Any(IsCompatibilityForm) || MixesAlphabets(trimmed[..trimmed.LastIndexOf('@')])
             || trimmed[(trimmed.LastIndexOf('@') + 1)..].Split('.').Any(MixesAlphabets))
         {
-            // Homoglyphs: "ｋim@example.com" (fullwidth), "josé" spelt with a combining accent, or "kіm@example.com" with a
-            // Cyrillic і would each be a second account that reads as the first one in an admin's user list. A part
-            // wholly in another alphabet ("иван@", a Cyrillic domain) is an address of its own and is accepted.
-            errors.Add("email", "Must be written in ordinary characters: no fullwidth letters or ligatures, accents typed as one character with their letter, and no letters of two alphabets (such as Latin and Cyrillic) in one part of the address.");
+            // Homoglyphs: "ｋim@example.com" (fullwidth) or "kіm@example.com" with a Cyrillic і would each be a second
+            // account that reads as the first one in an admin's user list. A part wholly in another alphabet ("иван@", a
+            // Cyrillic domain) is an address of its own and is accepted, so a whole-script look-alike ("асе@" for "ace@")
+            // is not caught here.
+            errors.Add("email", "Must be written in ordinary characters: no fullwidth letters, ligatures or other compatibility forms, and no letters of two alphabets (such as Latin and Cyrillic) in one part of the address.");
         }
     }
 
     /// <summary>
     /// A character that is another one written differently: a fullwidth or halfwidth form, a ligature, a letterlike or
-    /// mathematical letter, a super- or subscript, an enclosed letter or digit, or a combining accent of the Latin, Greek
-    /// and Cyrillic alphabets (an accent that belongs on its letter as one character). Named by Unicode block: the services
-    /// run in invariant globalization mode, which has no normalization tables to compare an address with its NFKC form.
+    /// mathematical letter, a super- or subscript, an enclosed letter or digit, the micro sign. Named by Unicode block:
+    /// the services run in invariant globalization mode, which has no normalization tables to compare an address with
+    /// its NFKC form. Combining accents are not refused: Vietnamese keyboards type tone marks that way, and some letters
+    /// (Yoruba's ọ̀) have no single-character form; so "josé" with a combining accent is still another account than "josé".
     /// </summary>
     private static bool IsCompatibilityForm(Rune rune) => rune.Value switch
     {
-        0x00AA or 0x00B2 or 0x00B3 or 0x00B9 or 0x00BA => true, // ª ² ³ ¹ º
-        >= 0x0300 and <= 0x036F or >= 0x1AB0 and <= 0x1AFF or >= 0x1DC0 and <= 0x1DFF or >= 0x20D0 and <= 0x20FF or >= 0xFE20 and <= 0xFE2F => true,
+        0x00AA or 0x00B2 or 0x00B3 or 0x00B5 or 0x00B9 or 0x00BA => true, // ª ² ³ µ ¹ º
         >= 0x2070 and <= 0x209F or >= 0x2100 and <= 0x218F or >= 0x2460 and <= 0x24FF or >= 0x3200 and <= 0x33FF => true,
         >= 0xFB00 and <= 0xFB4F or >= 0xFF00 and <= 0xFFEF or >= 0x1D400 and <= 0x1D7FF or >= 0x1F100 and <= 0x1F1FF => true,
         _ => false,
