@@ -161,7 +161,7 @@ public sealed class SecurityStamps
     /// </summary>
     public async Task PublishAsync(int userId, int stamp)
     {
-        if (!await TryPublishAsync(userId, stamp, LogLevel.Warning))
+        if (await TryPublishAsync(userId, stamp, LogLevel.Warning) == Publication.Failed)
         {
             PublishLater(userId, stamp, DateTime.UtcNow, recorded: false);
         }
@@ -174,7 +174,9 @@ public sealed class SecurityStamps
     /// </summary>
     public async Task PublishRaisedAsync(int userId, int stamp)
     {
-        if (await TryPublishAsync(userId, stamp, LogLevel.Warning))
+        // Only a written stamp ends the record. A deleted key could be refilled meanwhile with the older stamp by a service
+        // that read it from the source just before the raise committed, and Redis would hold it until the key expires.
+        if (await TryPublishAsync(userId, stamp, LogLevel.Warning) == Publication.Written)
         {
             await ForgetRecordAsync(userId, stamp);
             return;
@@ -199,8 +201,9 @@ public sealed class SecurityStamps
     }
 
     /// <summary>
-    /// Publishes the stamp in the background, every second until Redis takes it (or the delete of the older one), so a
-    /// key left at an older stamp stops letting the account's older tokens through soon after Redis answers again.
+    /// Publishes the stamp in the background, every second until Redis takes it (or, for a stamp that was not raised, the
+    /// delete of the older one), so a key left at an older stamp stops letting the account's older tokens through soon
+    /// after Redis answers again.
     /// </summary>
     private void PublishLater(int userId, int stamp, DateTime since, bool recorded)
     {
@@ -216,7 +219,9 @@ public sealed class SecurityStamps
         foreach (var (userId, pending) in _unpublished)
         {
             // Past the keys' TTL an older stamp has left Redis on its own.
-            if (DateTime.UtcNow - pending.Since > StampTtl || await TryPublishAsync(userId, pending.Stamp, LogLevel.Debug))
+            if (DateTime.UtcNow - pending.Since > StampTtl
+                || await TryPublishAsync(userId, pending.Stamp, LogLevel.Debug) is var publication
+                    && (publication == Publication.Written || publication == Publication.Deleted && !pending.Recorded))
             {
                 // Only this entry: a newer stamp that arrived meanwhile is published on the next round.
                 if (_unpublished.TryRemove(KeyValuePair.Create(userId, pending)) && pending.Recorded)
@@ -230,15 +235,17 @@ public sealed class SecurityStamps
     private Task ForgetRecordAsync(int userId, int stamp) =>
         services.GetService<IUnpublishedStampRecord>()?.ForgetAsync(userId, stamp) ?? Task.CompletedTask;
 
-    /// <summary>True when Redis holds the stamp now, or at least no older one (its key deleted).</summary>
-    private async Task<bool> TryPublishAsync(int userId, int stamp, LogLevel failureLevel)
+    private enum Publication { Written, Deleted, Failed }
+
+    /// <returns>Whether Redis holds the stamp now (written) or at least no older one (its key deleted), or neither.</returns>
+    private async Task<Publication> TryPublishAsync(int userId, int stamp, LogLevel failureLevel)
     {
         string reason;
         try
         {
             await redis.GetDatabase(RedisDatabase).ScriptEvaluateAsync(SetIfNotOlderScript,
                 [StampKey(userId)], [stamp, (long)StampTtl.TotalMilliseconds]).WithinCallBound();
-            return true;
+            return Publication.Written;
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
@@ -255,13 +262,13 @@ public sealed class SecurityStamps
             await redis.GetDatabase(RedisDatabase).KeyDeleteAsync(StampKey(userId)).WithinCallBound();
             logger.Log(failureLevel, "Could not publish security stamp {Stamp} of user {UserId} ({Reason}); deleted its Redis key instead, so every service asks Users for the stamp until Redis has it again.",
                 stamp, userId, reason);
-            return true;
+            return Publication.Deleted;
         }
         catch (Exception e) when (ShopRedisExtensions.IsUnavailability(e))
         {
             logger.Log(failureLevel, "Could not publish security stamp {Stamp} of user {UserId} nor delete the older one ({Reason}; the delete: {DeleteReason}); trying again every second. Where Redis answers the services meanwhile with an older stamp, they accept the account's access tokens issued before the change.",
                 stamp, userId, reason, e.Message);
-            return false;
+            return Publication.Failed;
         }
     }
 

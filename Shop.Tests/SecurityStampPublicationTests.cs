@@ -86,6 +86,7 @@ public sealed class SecurityStampPublicationTests(ShopApp shop)
     private static async Task WhileRedisRefusesWritesAsync(ConnectionMultiplexer redis, Func<Task> body)
     {
         var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var before = (await server.ConfigGetAsync("min-replicas-to-write")).Single().Value;
         try
         {
             await server.ConfigSetAsync("min-replicas-to-write", "1");
@@ -95,7 +96,7 @@ public sealed class SecurityStampPublicationTests(ShopApp shop)
         }
         finally
         {
-            await server.ConfigSetAsync("min-replicas-to-write", "0");
+            await server.ConfigSetAsync("min-replicas-to-write", before);
         }
     }
 }

@@ -125,10 +125,10 @@ public static class SessionsApi
     private static void ClearCookie(HttpContext http) => http.Response.Cookies.Delete(RefreshCookie, CookieOptions());
 
     /// <remarks>
-    /// No <c>Expires</c>: the cookie ends with the browser. The SPA keeps its access token per tab and never restores a
-    /// session from the cookie, so a cookie that outlived the browser would serve only the next person at a shared
-    /// computer (any script on the shop's own pages may ask the refresh route). The session itself still ends at
-    /// <c>Jwt:RefreshLifetime</c> without use.
+    /// No <c>Expires</c>: the cookie ends with the browser session. The SPA keeps its access token per tab and never
+    /// restores a session from the cookie, so a cookie that outlived the browser would serve only the next person at a
+    /// shared computer (any script on the shop's own pages may ask the refresh route). A browser that restores its last
+    /// session on start keeps session cookies too; the session itself still ends at <c>Jwt:RefreshLifetime</c> without use.
     /// </remarks>
     private static CookieOptions CookieOptions() => new()
     {
