@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using Shop.Tests.Infrastructure;
 using Xunit;
@@ -98,6 +99,42 @@ public sealed class GatewayLimitsTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A token the gateway has not seen costs it a signature check (ES256, with each key of the JWKS when the token names
+    /// none) before it knows whose budget the request draws from, so the address's request budget, taken after that
+    /// check, could not bound it. Tokens that fail the check draw from their address's own small budget, and past it
+    /// an unseen token is refused unchecked; a token the gateway has already checked, and a request without one, are not held.
+    /// </summary>
+    [Fact]
+    public async Task Tokens_that_fail_their_signature_check_are_held_to_a_budget_of_their_address_and_a_checked_token_there_is_not()
+    {
+        var address = IPAddress.Parse("127.0.0.7");
+        var (_, user) = await shop.NewUserAsync();
+        var owner = shop.ClientFrom(address, user.Token);
+        // The owner's token is checked once, before the forgeries.
+        await (await owner.GetAsync("/orders/")).ExpectAsync(200);
+
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 120; i++)
+        {
+            // A distinct token each time (a checked one would be remembered), with a signature of ES256's length.
+            answers.Add(await shop.ClientFrom(address, ForgedToken(i, RandomNumberGenerator.GetBytes(64))).GetAsync("/orders/"));
+        }
+        var counts = string.Join(", ", answers.GroupBy(a => (int)a.StatusCode).OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}"));
+        Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests }));
+        Assert.True(answers.Count(a => a.StatusCode == HttpStatusCode.TooManyRequests) >= 30, $"120 forged tokens from one address were each checked ({counts})");
+        var refused = answers.First(a => a.StatusCode == HttpStatusCode.TooManyRequests);
+        var problem = await refused.ExpectProblemAsync(429);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, "429 without Retry-After");
+        Assert.Contains("sign in again", problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+
+        // Still held back, the address's checked token and its anonymous requests are answered as before.
+        await (await shop.ClientFrom(address, ForgedToken(1000, RandomNumberGenerator.GetBytes(64))).GetAsync("/orders/")).ExpectAsync(429);
+        await (await owner.GetAsync("/orders/")).ExpectAsync(200);
+        // No token: counted against the address's request budget, which 120 requests leave far from empty.
+        await (await shop.ClientFrom(address).GetAsync("/orders/")).ExpectProblemAsync(401);
+    }
+
+    /// <summary>
     /// A change of one's own email checks the current password: a hash as costly as a sign-in. From one address, spread
     /// over accounts of its own, such changes are held to the address's budget (10 at once), not to each account's
     /// 100 requests a second; an admin's changes to other accounts there (no password checked) are not counted with them.
@@ -128,10 +165,13 @@ public sealed class GatewayLimitsTests(ShopApp shop)
         Assert.Contains("email or password", problem.GetProperty("detail").GetString());
     }
 
-    private static string ForgedToken(int sub)
+    private static string ForgedToken(int sub) => ForgedToken(sub, Encoding.UTF8.GetBytes("not a signature"));
+
+    private static string ForgedToken(int sub, byte[] signature)
     {
-        static string Part(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        static string Part(string json) => Base64Url(Encoding.UTF8.GetBytes(json));
         var expires = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeSeconds();
-        return $"{Part("""{"alg":"ES256","typ":"at+jwt"}""")}.{Part($$"""{"sub":"{{sub}}","iss":"shop-users","aud":"shop","exp":{{expires}}}""")}.{Part("not a signature")}";
+        return $"{Part("""{"alg":"ES256","typ":"at+jwt"}""")}.{Part($$"""{"sub":"{{sub}}","iss":"shop-users","aud":"shop","exp":{{expires}}}""")}.{Base64Url(signature)}";
     }
 }

@@ -25,6 +25,14 @@ public sealed class GatewayRateLimitOptions
     public TokenBucket PlaceOrder { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 30, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 
     /// <summary>
+    /// Bearer tokens that fail the gateway's signature check (forged, expired), per client address, taken besides the
+    /// request's own bucket. Each costs an ES256 verification before the request's budget is known; past this budget a
+    /// token the gateway has not checked yet is refused unchecked (tokens it has checked, and requests without one, are not).
+    /// A browser sends an expired token now and then, before it refreshes.
+    /// </summary>
+    public TokenBucket InvalidTokens { get; set; } = new() { TokenLimit = 60, TokensPerPeriod = 20, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
+
+    /// <summary>
     /// The most tokens one gateway replica takes from a shared bucket in one Redis call (a tenth of the
     /// bucket's burst, up to this; see <c>LeasedTokens</c>). 1 turns leasing off.
     /// </summary>

@@ -73,14 +73,6 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     private bool IsLimited(HttpContext context) =>
         _options.CurrentValue.Enabled && context.Connection.RemoteIpAddress is { } address && !IsExempt(address);
 
-    internal async ValueTask<Bucket> BucketForAsync(HttpContext context)
-    {
-        var options = _options.CurrentValue;
-        var address = context.Connection.RemoteIpAddress!;
-        var userKey = await UserKeyAsync(context);
-        return SharedBucket(context.Request, address, userKey, options) is { } shared ? shared.WithUser(userKey) : RequestsBucket(address, userKey, options);
-    }
-
     /// <summary>
     /// Sign-in (per path and client address), a signed-in user's change to their own account (per client address)
     /// and order placement (per user, see <see cref="Bucket.WithUser"/>) draw from buckets shared in Redis; null for
@@ -123,6 +115,10 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     /// <summary>The general request budget: per user when the token is valid, else per client address.</summary>
     internal static Bucket RequestsBucket(IPAddress address, string? userKey, GatewayRateLimitOptions options) =>
         new("request", "rl:req:" + (userKey ?? ClientKey(address)), options.Requests);
+
+    /// <summary>Bearer tokens that failed the gateway's check (forged, expired, another issuer's), per client address.</summary>
+    internal static Bucket InvalidTokensBucket(IPAddress address, GatewayRateLimitOptions options) =>
+        new("invalid-token", "rl:badtoken:" + ClientKey(address), options.InvalidTokens);
 
     private async ValueTask<string?> UserKeyAsync(HttpContext context) =>
         await _users.UserAsync(context) is { } sub ? "u:" + sub : null;
@@ -175,7 +171,26 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         {
             return Lease.Granted;
         }
-        var bucket = await BucketForAsync(resource);
+        var options = _options.CurrentValue;
+        var address = resource.Connection.RemoteIpAddress!;
+        Bucket? invalidTokens = null;
+        if (!_users.TryGetKnownUser(resource, out _))
+        {
+            // A token not seen before costs a signature check before its request has a budget to draw from (whose
+            // budget depends on it), so the address's request budget cannot bound those checks: tokens that fail
+            // it draw from a budget of their address's own, and past it an unseen token is refused unchecked.
+            invalidTokens = InvalidTokensBucket(address, options);
+            if (_inProcess.GetStatistics(invalidTokens) is { CurrentAvailablePermits: < 1 })
+            {
+                return Lease.FromMemory(invalidTokens.Kind, invalidTokens.Settings.ReplenishmentPeriod / invalidTokens.Settings.TokensPerPeriod);
+            }
+        }
+        var userKey = await UserKeyAsync(resource);
+        if (invalidTokens is not null && userKey is null)
+        {
+            _inProcess.AttemptAcquire(invalidTokens).Dispose();
+        }
+        var bucket = SharedBucket(resource.Request, address, userKey, options) is { } sharedBucket ? sharedBucket.WithUser(userKey) : RequestsBucket(address, userKey, options);
         // The general request budget is kept per gateway replica, in memory: a Redis round trip on every
         // read cost the gateway most of its throughput (docs/performance.md), and a per-replica budget is
         // only looser by the number of replicas. The sensitive flows (sign-in, account changes, orders) are shared in Redis.

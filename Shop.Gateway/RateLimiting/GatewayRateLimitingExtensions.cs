@@ -15,7 +15,7 @@ public static class GatewayRateLimitingExtensions
     {
         builder.Services.AddOptions<GatewayRateLimitOptions>()
             .BindConfiguration(GatewayRateLimitOptions.Section)
-            .Validate(o => new[] { o.Requests, o.SignIn, o.AccountChange, o.PlaceOrder }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
+            .Validate(o => new[] { o.Requests, o.SignIn, o.AccountChange, o.PlaceOrder, o.InvalidTokens }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
                 "Every RateLimiting bucket needs TokenLimit, TokensPerPeriod and ReplenishmentPeriod above zero.")
             .Validate(o => o.SharedLeaseMaxTokens >= 1 && o.SharedLeaseLifetime > TimeSpan.Zero,
                 "RateLimiting:SharedLeaseMaxTokens must be at least 1 (1 turns leasing off) and SharedLeaseLifetime above zero.")
@@ -52,6 +52,7 @@ public static class GatewayRateLimitingExtensions
         {
             "sign-in" => $"Too many sign-in, registration or token refresh attempts from your network address. Wait {seconds} s (Retry-After) before trying again.",
             "account-change" => $"Too many changes to an account's email or password from your network address (each checks a password). Wait {seconds} s (Retry-After) before trying again.",
+            "invalid-token" => $"Too many requests with an access token that is not valid (forged, or expired) from your network address. Sign in again to get a new token, or wait {seconds} s (Retry-After).",
             "order" => $"Too many orders in a short time. Wait {seconds} s (Retry-After), then place the order again with the same Idempotency-Key.",
             _ => $"Too many requests in a short time. Wait {seconds} s (Retry-After) and send requests more slowly.",
         };
