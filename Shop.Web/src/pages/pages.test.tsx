@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient, queryKeys } from "../api/queries";
 import { saveSession, clearSession } from "../api/session";
-import { emojiName, expectHeldExplanation, json, renderAt, typeInto } from "../test/app";
+import { emojiName, expectHeldExplanation, json, renderAt, tooManyRequests as appTooManyRequests, typeInto } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
@@ -950,6 +950,27 @@ describe("pages", () => {
     down = false;
     fireEvent.click(screen.getByRole("button", { name: "Try again" }));
     expect(await screen.findByRole("article", { name: "Cap" })).toBeTruthy();
+  });
+
+  it("catalogue: a page refused with a 429 holds its Try again until the Retry-After has passed, and says until when", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const first = Array.from({ length: 12 }, (_, i) => ({ ...inventoryItem(`MUG${i}`, 8.5, 5, `Mug ${i}`), id: i + 1 }));
+    fetchMock.mockImplementation(async (input) => {
+      const offset = Number(new URL(String(input), "http://shop.test").searchParams.get("offset") ?? 0);
+      if (offset === 12) return appTooManyRequests("30");
+      return json(200, { items: first, total: 13, limit: 12, offset });
+    });
+    renderAt("/catalog");
+    await screen.findByRole("article", { name: "Mug 0" });
+    fireEvent.click(within(screen.getByRole("navigation", { name: "Catalogue pages" })).getByRole("button", { name: "Next" }));
+    await screen.findByRole("alert");
+    const tryAgain = await screen.findByRole("button", { name: "Try again" });
+    await waitFor(() => expect(tryAgain.getAttribute("aria-disabled")).toBe("true"));
+    expectHeldExplanation(tryAgain);
+    const sent = fetchMock.mock.calls.length;
+    fireEvent.click(tryAgain);
+    await act(async () => {});
+    expect(fetchMock.mock.calls.length).toBe(sent);
   });
 
   it("order: a failed re-read keeps the order and its timeline shown, Cancel order included, and says so", async () => {
