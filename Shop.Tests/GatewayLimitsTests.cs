@@ -145,6 +145,26 @@ public sealed class GatewayLimitsTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A token refresh checks no password, and a shopper makes many: each tab of the web app refreshes its own access
+    /// token every few minutes, and a new tab signs in by one. So refreshes have a budget of their own, larger than sign-in's.
+    /// </summary>
+    [Fact]
+    public async Task A_session_refreshed_twenty_times_in_a_row_from_one_address_is_never_refused()
+    {
+        var address = IPAddress.Parse("127.0.0.8");
+        var (_, user) = await shop.NewUserAsync();
+        var client = shop.ClientFrom(address);
+        var signedIn = await (await client.PostJsonAsync("/users/login", new { email = user.Email, password = user.Password, return_refresh_token = true })).JsonAsync();
+        var refreshToken = signedIn.GetProperty("refresh_token").GetString()!;
+        for (var i = 1; i <= 20; i++)
+        {
+            var refreshed = await client.RefreshAsync(refreshToken);
+            Assert.True(refreshed.StatusCode == HttpStatusCode.OK, $"refresh {i} of 20 was answered {(int)refreshed.StatusCode}: {await refreshed.Content.ReadAsStringAsync()}");
+            refreshToken = (await refreshed.JsonAsync()).GetProperty("refresh_token").GetString()!;
+        }
+    }
+
+    /// <summary>
     /// A change of one's own email checks the current password: a hash as costly as a sign-in. From one address, spread
     /// over accounts of its own, such changes are held to the address's budget (10 at once), not to each account's
     /// 100 requests a second; an admin's changes to other accounts there (no password checked) are not counted with them.

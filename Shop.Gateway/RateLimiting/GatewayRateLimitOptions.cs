@@ -4,8 +4,8 @@ namespace Shop.Gateway.RateLimiting;
 
 /// <summary>
 /// The gateway's rate limits (<c>RateLimiting</c> in configuration). Each request draws one token from
-/// one bucket: <see cref="SignIn"/> for sign-in, registration and token refresh (per client address and
-/// route: each costs a password hash or a session lookup), <see cref="AccountChange"/> for a signed-in user's
+/// one bucket: <see cref="SignIn"/> for sign-in and registration (per client address and route: each costs a password
+/// hash), <see cref="Refresh"/> for token refresh (per client address), <see cref="AccountChange"/> for a signed-in user's
 /// <c>PATCH</c> of their own account (per client address: it checks the current password),
 /// <see cref="PlaceOrder"/> for <c>POST /orders/</c> and <see cref="Requests"/> for everything else (both per
 /// signed-in user, or per address when anonymous).
@@ -19,6 +19,12 @@ public sealed class GatewayRateLimitOptions
     public TokenBucket Requests { get; set; } = new() { TokenLimit = 600, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
 
     public TokenBucket SignIn { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
+
+    /// <summary>
+    /// Token refreshes, per client address. A refresh checks no password (it looks up one session by an unguessable token),
+    /// and a browser makes many: each tab of the web app refreshes its own access token, and a new tab signs in by one.
+    /// </summary>
+    public TokenBucket Refresh { get; set; } = new() { TokenLimit = 60, TokensPerPeriod = 60, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 
     public TokenBucket AccountChange { get; set; } = new() { TokenLimit = 10, TokensPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 

@@ -68,7 +68,9 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             ClientFallback is null ? this : this with { Key = Key + (userKey ?? ClientFallback), ClientFallback = null };
     }
 
-    internal static readonly string[] SignInPaths = ["/users/login", "/users/register", "/users/token/refresh"];
+    internal static readonly string[] SignInPaths = ["/users/login", "/users/register"];
+
+    internal const string RefreshPath = "/users/token/refresh";
 
     private bool IsLimited(HttpContext context) =>
         _options.CurrentValue.Enabled && context.Connection.RemoteIpAddress is { } address && !IsExempt(address);
@@ -95,6 +97,11 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             return userKey is not null && IsOwnAccount(path, userKey)
                 ? new Bucket("account-change", $"rl:account:{ClientKey(address)}", options.AccountChange)
                 : null;
+        }
+        if (path == RefreshPath)
+        {
+            // No password is checked, and every tab of a browser refreshes its own token (a new tab signs in by one).
+            return new Bucket("refresh", $"rl:refresh:{ClientKey(address)}", options.Refresh);
         }
         if (SignInPaths.Contains(path))
         {

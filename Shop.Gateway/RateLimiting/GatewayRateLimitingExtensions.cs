@@ -15,7 +15,7 @@ public static class GatewayRateLimitingExtensions
     {
         builder.Services.AddOptions<GatewayRateLimitOptions>()
             .BindConfiguration(GatewayRateLimitOptions.Section)
-            .Validate(o => new[] { o.Requests, o.SignIn, o.AccountChange, o.PlaceOrder, o.InvalidTokens }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
+            .Validate(o => new[] { o.Requests, o.SignIn, o.Refresh, o.AccountChange, o.PlaceOrder, o.InvalidTokens }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
                 "Every RateLimiting bucket needs TokenLimit, TokensPerPeriod and ReplenishmentPeriod above zero.")
             .Validate(o => o.SharedLeaseMaxTokens >= 1 && o.SharedLeaseLifetime > TimeSpan.Zero,
                 "RateLimiting:SharedLeaseMaxTokens must be at least 1 (1 turns leasing off) and SharedLeaseLifetime above zero.")
@@ -50,7 +50,8 @@ public static class GatewayRateLimitingExtensions
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var detail = lease?.Kind switch
         {
-            "sign-in" => $"Too many sign-in, registration or token refresh attempts from your network address. Wait {seconds} s (Retry-After) before trying again.",
+            "sign-in" => $"Too many sign-in or registration attempts from your network address. Wait {seconds} s (Retry-After) before trying again.",
+            "refresh" => $"Too many token refreshes from your network address. Wait {seconds} s (Retry-After) before trying again; you stay signed in until then.",
             "account-change" => $"Too many changes to an account's email or password from your network address (each checks a password). Wait {seconds} s (Retry-After) before trying again.",
             "invalid-token" => $"Too many requests with an access token that is not valid (forged, or expired) from your network address. Sign in again to get a new token, or wait {seconds} s (Retry-After).",
             "order" => $"Too many orders in a short time. Wait {seconds} s (Retry-After), then place the order again with the same Idempotency-Key.",

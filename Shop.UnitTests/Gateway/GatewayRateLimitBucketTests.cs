@@ -21,7 +21,6 @@ public sealed class GatewayRateLimitBucketTests
     [Theory]
     [InlineData("/users/login")]
     [InlineData("/users/register")]
-    [InlineData("/users/token/refresh")]
     [InlineData("/Users/Login/")]
     public void Sign_in_posts_draw_from_a_shared_bucket_per_route_and_address(string path)
     {
@@ -30,6 +29,20 @@ public sealed class GatewayRateLimitBucketTests
         Assert.NotNull(bucket);
         Assert.Equal(("sign-in", $"rl:signin:{path.TrimEnd('/').ToLowerInvariant()}:a:203.0.113.7"), (bucket.Kind, bucket.Key));
         Assert.Same(Options.SignIn, bucket.Settings);
+        Assert.Same(bucket, bucket.WithUser("u:7"));
+    }
+
+    [Theory]
+    [InlineData("/users/token/refresh")]
+    [InlineData("/Users/Token/Refresh/")]
+    public void A_token_refresh_draws_from_a_shared_bucket_of_its_own_per_address_larger_than_sign_ins(string path)
+    {
+        var bucket = GatewayRateLimiter.SharedBucket(TestRequest.Create("POST", path), Client, "u:7", Options);
+
+        Assert.NotNull(bucket);
+        Assert.Equal(("refresh", "rl:refresh:a:203.0.113.7"), (bucket.Kind, bucket.Key));
+        Assert.Same(Options.Refresh, bucket.Settings);
+        Assert.True(Options.Refresh.TokenLimit > Options.SignIn.TokenLimit && Options.Refresh.TokensPerSecond > Options.SignIn.TokensPerSecond);
         Assert.Same(bucket, bucket.WithUser("u:7"));
     }
 

@@ -103,7 +103,7 @@ export function HoldsProvider({ children }: { children: ReactNode }) {
   // A read draws from the general budget too: the gateway counts every GET in its Requests bucket, per signed-in user,
   // as it does every write but sign-in, registration, one's own account changes and placing an order. A read's 429
   // then holds the writes on "requests" (admin writes, Cancel order, Sign out everywhere), which it would refuse as well.
-  // (A read whose token refresh was refused with a 429 fails with that 429, of the sign-in budget: so does every write
+  // (A read whose token refresh was refused with a 429 fails with that 429, of the refresh budget: so does every write
   // until a refresh is let through, which its Retry-After says, so it holds them as truly.) A user's reads cannot
   // answer after they signed out: signing in or out empties the query cache, which cancels them.
   const queryClient = useQueryClient();

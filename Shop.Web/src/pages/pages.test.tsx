@@ -209,7 +209,7 @@ describe("pages", () => {
         headers: { "content-type": "application/problem+json", "retry-after": "840" },
       });
     const lockout = refusal("Too many sign-in attempts", "Too many password attempts for this account or from this address. Try again in 840 second(s).");
-    const gateway = refusal("Too many requests", "Too many sign-in, registration or token refresh attempts from your network address. Wait 840 s (Retry-After) before trying again.");
+    const gateway = refusal("Too many requests", "Too many sign-in or registration attempts from your network address. Wait 840 s (Retry-After) before trying again.");
     const signIn = () => screen.getByRole("button", { name: "Sign in" });
     const held = () => signIn().getAttribute("aria-disabled") === "true";
     const typeEmail = (email: string) => fireEvent.change(screen.getByLabelText("Email"), { target: { value: email } });
