@@ -286,12 +286,57 @@ public sealed class IdentityTests(ShopApp shop)
         Assert.False(next.StartsWith(value + ";", StringComparison.Ordinal), "the refresh handed the same refresh token back");
         AssertEndsWithTheBrowser(next);
 
-        // The SPA keeps its access token in sessionStorage and never restores a session in a new tab or window, so a
-        // cookie outliving the browser would only serve the next person at a shared computer: a `fetch` to the refresh
-        // route from the shop's own page would sign them in as the last shopper for up to Jwt:RefreshLifetime.
+        // A new tab or window of the SPA takes the browser's session from this cookie, so a cookie outliving the browser
+        // would sign the next person at a shared computer in as the last shopper, just by opening the shop.
         static void AssertEndsWithTheBrowser(string setCookie) =>
             Assert.False(setCookie.Split(';').Select(a => a.Trim().ToLowerInvariant()).Any(a => a.StartsWith("expires=", StringComparison.Ordinal) || a.StartsWith("max-age=", StringComparison.Ordinal)),
                 $"the refresh cookie outlives the browser: {setCookie.Split(';', 2)[1].Trim()}");
+    }
+
+    /// <summary>
+    /// Script cannot see the refresh cookie, so Users sets a marker beside it: the SPA asks for the browser's session in a
+    /// new tab only when the marker says there is one, and a visitor who never signed in sends no refresh to be refused.
+    /// It holds no token, and is set and deleted with the refresh cookie (a session cookie, as that one is).
+    /// </summary>
+    [Fact]
+    public async Task A_browser_gets_a_marker_readable_by_script_wherever_it_gets_the_refresh_cookie_and_loses_it_with_it()
+    {
+        var email = $"marker-{Guid.NewGuid():N}@example.com";
+        var register = await shop.Client().PostJsonAsync("/users/register", new { name = "Marker", email, password = "marker-pass-1" });
+        await register.ExpectAsync(201);
+        AssertMarkerSet(register);
+        var login = await shop.Client().PostJsonAsync("/users/login", new { email, password = "marker-pass-1" });
+        await login.ExpectAsync(200);
+        AssertMarkerSet(login);
+        var used = RefreshCookieOf(login);
+        var refreshed = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", used));
+        await refreshed.ExpectAsync(200);
+        AssertMarkerSet(refreshed);
+
+        // A refused refresh (here a used token again, which ends the session) deletes both.
+        var refused = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", used));
+        await refused.ExpectProblemAsync(401);
+        var deleted = refused.Headers.GetValues("Set-Cookie").ToList();
+        Assert.Contains(deleted, c => c.StartsWith("shop_refresh=;", StringComparison.Ordinal));
+        var marker = Assert.Single(deleted, c => c.StartsWith("shop_session=", StringComparison.Ordinal));
+        Assert.StartsWith("shop_session=;", marker, StringComparison.Ordinal);
+        Assert.Contains("path=/", Attributes(marker)); // the marker's own path, or the browser keeps it
+
+        static void AssertMarkerSet(HttpResponseMessage response)
+        {
+            var marker = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_session=", StringComparison.Ordinal));
+            Assert.Equal("shop_session=1", marker.Split(';')[0]); // no token
+            var attributes = Attributes(marker);
+            Assert.DoesNotContain("httponly", attributes);
+            Assert.Contains("secure", attributes);
+            Assert.Contains("samesite=strict", attributes);
+            Assert.Contains("path=/", attributes);
+            Assert.False(attributes.Any(a => a.StartsWith("expires=", StringComparison.Ordinal) || a.StartsWith("max-age=", StringComparison.Ordinal)),
+                $"the marker outlives the browser: {marker}");
+        }
+        static string RefreshCookieOf(HttpResponseMessage response) =>
+            response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("shop_refresh=", StringComparison.Ordinal)).Split(';')[0];
+        static List<string> Attributes(string setCookie) => [.. setCookie.Split(';').Skip(1).Select(a => a.Trim().ToLowerInvariant())];
     }
 
     /// <summary>

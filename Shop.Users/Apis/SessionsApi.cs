@@ -16,6 +16,12 @@ public static class SessionsApi
     public const string RefreshCookie = "shop_refresh";
     public const string RefreshCookiePath = "/users/token";
 
+    /// <summary>
+    /// Set and deleted with <see cref="RefreshCookie"/>, which script cannot see: it tells the SPA's new tab that there is
+    /// a session to restore, so a visitor who never signed in sends no refresh only to be refused. It holds no secret.
+    /// </summary>
+    public const string SessionMarkerCookie = "shop_session";
+
     public static RouteGroupBuilder MapSessionsApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/users").WithTags("Sessions");
@@ -93,8 +99,8 @@ public static class SessionsApi
             ?? (BearerToken(http) is { } bearer ? await tokens.SessionOfAsync(bearer) : null);
         await sessions.SignOutAsync(session, presented, principal.GetUserId(), ct);
         // The cookie is not deleted here: a browser never sends it to this route, so it may be another user's (signed
-        // in from another tab since). Where it was this session's, it is a revoked token now, refused and deleted by
-        // the next refresh, and replaced by the next sign-in.
+        // in from another tab since). Where it was this session's, it is a revoked token now, refused and deleted (with
+        // its marker) by the next refresh, a new tab's included, and replaced by the next sign-in.
         return TypedResults.NoContent();
     }
 
@@ -119,16 +125,21 @@ public static class SessionsApi
             return response with { RefreshToken = issued.RefreshToken, RefreshExpiresIn = (int)(issued.RefreshExpiresAt - DateTime.UtcNow).TotalSeconds };
         }
         http.Response.Cookies.Append(RefreshCookie, issued.RefreshToken, CookieOptions());
+        http.Response.Cookies.Append(SessionMarkerCookie, "1", MarkerCookieOptions());
         return response;
     }
 
-    private static void ClearCookie(HttpContext http) => http.Response.Cookies.Delete(RefreshCookie, CookieOptions());
+    private static void ClearCookie(HttpContext http)
+    {
+        http.Response.Cookies.Delete(RefreshCookie, CookieOptions());
+        http.Response.Cookies.Delete(SessionMarkerCookie, MarkerCookieOptions());
+    }
 
     /// <remarks>
-    /// No <c>Expires</c>: the cookie ends with the browser session. The SPA keeps its access token per tab and never
-    /// restores a session from the cookie, so a cookie that outlived the browser would serve only the next person at a
-    /// shared computer (any script on the shop's own pages may ask the refresh route). A browser that restores its last
-    /// session on start keeps session cookies too; the session itself still ends at <c>Jwt:RefreshLifetime</c> without use.
+    /// No <c>Expires</c>: the cookie ends with the browser session. A new tab or window of the SPA signs in from it (where
+    /// <see cref="SessionMarkerCookie"/> says it is there), so a cookie that outlived the browser would sign the next
+    /// person at a shared computer in as the last shopper. A browser that restores its last session on start keeps
+    /// session cookies too; the session itself still ends at <c>Jwt:RefreshLifetime</c> without use.
     /// </remarks>
     private static CookieOptions CookieOptions() => new()
     {
@@ -139,6 +150,9 @@ public static class SessionsApi
         Path = RefreshCookiePath,
         IsEssential = true,
     };
+
+    /// <summary>Readable by the SPA's pages (every path, not HttpOnly); as long-lived as the refresh cookie, no longer.</summary>
+    private static CookieOptions MarkerCookieOptions() => new(CookieOptions()) { HttpOnly = false, Path = "/" };
 
     private static ProblemHttpResult SessionEnded(string detail) =>
         TypedResults.Problem(statusCode: 401, title: "Session ended", detail: detail);
