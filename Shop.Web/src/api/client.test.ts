@@ -150,6 +150,40 @@ describe("api client", () => {
     vi.restoreAllMocks();
   });
 
+  it("exchanges the refresh cookie only while holding the browser's lock, so two tabs never present the same refresh token", async () => {
+    // navigator.locks as a browser has it (jsdom has none): one holder of a name at a time, across the browser's tabs.
+    let held: string | null = null;
+    const request = vi.fn(async (name: string, exchange: () => Promise<unknown>) => {
+      held = name;
+      try {
+        return await exchange();
+      } finally {
+        held = null;
+      }
+    });
+    Object.defineProperty(navigator, "locks", { value: { request }, configurable: true });
+    const heldAtRefresh: (string | null)[] = [];
+    fetchMock.mockImplementation(async (url) => {
+      if (url !== "/users/token/refresh") return jsonResponse(url === "/users/me" && heldAtRefresh.length === 0 ? 401 : 200, user);
+      heldAtRefresh.push(held);
+      return jsonResponse(200, { access_token: "new", token_type: "bearer", expires_in: 600, user });
+    });
+    try {
+      saveSession({ access_token: "old", token_type: "bearer", expires_in: 3600, user });
+      await expect(api.me()).resolves.toEqual(user); // after a 401
+      let now = Date.now();
+      vi.spyOn(Date, "now").mockImplementation(() => now);
+      now += 3_600_000;
+      await expect(api.me()).resolves.toEqual(user); // before sending an expired token
+      now += 3_600_000;
+      await endSession(); // at sign-out with an expired token
+    } finally {
+      vi.restoreAllMocks();
+      delete (navigator as { locks?: unknown }).locks;
+    }
+    expect(heldAtRefresh).toEqual(["shop-refresh", "shop-refresh", "shop-refresh"]);
+  });
+
   it("a failed sign-in (no token) does not redirect", async () => {
     const onUnauthorized = vi.fn();
     setUnauthorizedHandler(onUnauthorized);

@@ -91,14 +91,24 @@ async function fetchRefreshedTokens(): Promise<Refresh> {
   return { outcome: "unavailable", error };
 }
 
+/**
+ * Exchanges the refresh cookie while no other tab of this browser does: the tabs share it, and the server treats a
+ * second use of one refresh token as theft and ends the session. A tab that waited finds the cookie another tab's
+ * refresh left in the jar, the session's next token. Without Web Locks (old browsers): within this tab only.
+ */
+async function exchangeRefreshCookie(): Promise<Refresh> {
+  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+  return locks ? await locks.request("shop-refresh", fetchRefreshedTokens) : fetchRefreshedTokens();
+}
+
 let refreshing: Promise<Refresh> | null = null;
 
 /**
  * Exchanges the refresh cookie for a new access token. One refresh at a time: concurrent callers share
- * it, because the server treats a second use of the same refresh token as theft and ends the session.
+ * it, and other tabs wait for it (exchangeRefreshCookie).
  */
 export function refreshSession(): Promise<Refresh> {
-  refreshing ??= fetchRefreshedTokens()
+  refreshing ??= exchangeRefreshCookie()
     .then((refresh): Refresh => {
       const current = getSession();
       if (refresh.outcome !== "refreshed" || !current) return refresh;
@@ -142,7 +152,7 @@ export async function endSession(): Promise<void> {
   if (!session) return;
   let token: string | undefined = session.token;
   if (tokenNeedsRefresh(session)) {
-    const refresh = await fetchRefreshedTokens();
+    const refresh = await exchangeRefreshCookie();
     // Ended: the server has ended the session already. Unavailable: it ends when its refresh token expires. Another
     // user's tokens (signed in from another tab since): theirs is not the session being signed out here.
     token = refresh.outcome === "refreshed" && refresh.tokens.user.id === session.user.id ? refresh.tokens.access_token : undefined;
