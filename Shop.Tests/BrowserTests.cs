@@ -255,6 +255,33 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
     }
 
     /// <summary>
+    /// A shopper signed in in one tab opens the shop in another (a link opened in a new tab, a new window): the new tab is
+    /// signed in as the first, also at a page that needs it, rather than showing sign in. The tabs share the browser's
+    /// session, so Sign out in the new one signs the first one out too.
+    /// </summary>
+    [Fact]
+    public async Task A_new_tab_of_a_signed_in_shopper_is_signed_in_and_its_sign_out_signs_out_the_first_tab()
+    {
+        var (_, user) = await shop.NewUserAsync("Tabbed Shopper");
+        var first = await NewPageAsync();
+        await SignInAsync(first, user.Email, user.Password);
+
+        var second = await _chromium.NewTabAsync(first.Context);
+        await second.GotoAsync("/my/orders");
+        await second.GetByRole(AriaRole.Heading, new() { Name = "My orders" }).WaitForAsync();
+        await second.GetByText("You have no orders yet").WaitForAsync(); // the shopper's own orders, read with the tab's token
+        await Chromium.WaitForRouteAsync(second, "/my/orders");
+        await second.GetByText("Tabbed Shopper").WaitForAsync();
+        await ScreenshotAsync(second, "13-new-tab-signed-in");
+
+        await second.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Chromium.WaitForRouteAsync(second, "/signin");
+        await Chromium.WaitForRouteAsync(first, "/signin");
+        await first.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).First.WaitForAsync();
+        Assert.Equal(0, await first.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).CountAsync());
+    }
+
+    /// <summary>
     /// Sign-out ends the session on the server even when the page's access token was refused before it expired
     /// (the account changed since it was issued: here an admin makes it admin). The session goes on in the
     /// refresh cookie, which the browser sends only to <c>/users/token</c>: the page exchanges it, then signs that out.

@@ -46,6 +46,12 @@ public sealed class Chromium : IAsyncDisposable
             ViewportSize = new ViewportSize { Width = width, Height = height },
         });
         context.SetDefaultTimeout(20_000);
+        return await NewTabAsync(context);
+    }
+
+    /// <summary>Another page in <paramref name="context"/>: a new tab of the same browser, sharing its cookies.</summary>
+    public async Task<IPage> NewTabAsync(IBrowserContext context)
+    {
         var page = await context.NewPageAsync();
         lock (_pages)
         {

@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { RouterProvider } from "react-router/dom";
+import { restoreSession } from "./api/client";
 import { createQueryClient } from "./api/queries";
 import { AuthProvider } from "./auth/AuthContext";
 import { createRouter } from "./router";
@@ -10,6 +11,8 @@ import "./index.css";
 
 const queryClient = createQueryClient();
 const router = createRouter();
+// Before the first render, so that a new tab of a signed-in browser waits for its session instead of showing sign in.
+void restoreSession();
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

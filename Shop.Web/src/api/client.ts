@@ -1,5 +1,14 @@
 import { ApiError, networkError, problemToError } from "./errors";
-import { clearSession, getSession, saveSession, tokenNeedsRefresh } from "./session";
+import {
+  browserHasSession,
+  clearSession,
+  getSession,
+  saveSession,
+  setSessionRestoring,
+  signedOutSinceRestoreBegan,
+  signOutEveryTab,
+  tokenNeedsRefresh,
+} from "./session";
 import type {
   InventoryItem,
   Order,
@@ -128,6 +137,32 @@ export function refreshSession(): Promise<Refresh> {
   return refreshing;
 }
 
+let restoring: Promise<void> | null = null;
+
+/**
+ * A tab opened without a session of its own (a link opened in a new tab, a new window) takes the browser's, signed in
+ * in another tab, from the refresh cookie; only when Users' marker cookie says there is one, so a visitor who never
+ * signed in sends nothing to be refused. A refusal or no answer leaves the tab signed out, quietly: it had no session
+ * here to lose. Until the answer, pages wait rather than send the shopper to sign in (sessionRestoring).
+ */
+export function restoreSession(): Promise<void> {
+  if (restoring) return restoring;
+  if (getSession() || !browserHasSession()) return Promise.resolve();
+  setSessionRestoring(true);
+  restoring = exchangeRefreshCookie()
+    .then((refresh) => {
+      // Not when this tab signed in meanwhile, nor when another tab signed this session out while it was on its way.
+      if (refresh.outcome !== "refreshed" || getSession() || signedOutSinceRestoreBegan(refresh.tokens.user.id)) return;
+      saveSession(refresh.tokens);
+    })
+    .catch(() => {}) // signed out, as by a refusal
+    .finally(() => {
+      restoring = null;
+      setSessionRestoring(false);
+    });
+  return restoring;
+}
+
 /** The session is over for this tab: it is signed out here, and the page is sent to sign in (told the session ended). */
 function signedOutHere(): void {
   clearSession("refused");
@@ -145,10 +180,13 @@ async function currentToken(): Promise<string | null> {
   return getSession()?.token ?? null;
 }
 
-/** Signs out here at once, and ends the session on the server (its refresh token and access tokens). */
+/**
+ * Signs out here at once, and the browser's other tabs of the same user, which share the session; then ends it on the
+ * server (its refresh token and access tokens).
+ */
 export async function endSession(): Promise<void> {
   const session = getSession();
-  clearSession("signed-out");
+  signOutEveryTab("signed-out");
   if (!session) return;
   let token: string | undefined = session.token;
   if (tokenNeedsRefresh(session)) {

@@ -1,7 +1,8 @@
 import type { TokenResponse, User } from "./types";
 
 // The short-lived access token lives in sessionStorage (gone when the tab closes). The session itself is
-// carried by the refresh token, an HttpOnly cookie that script cannot read: see refreshSession in client.ts.
+// carried by the refresh token, an HttpOnly cookie that script cannot read, shared by the browser's tabs: see
+// refreshSession and restoreSession in client.ts.
 const TOKEN_KEY = "shop.token";
 const USER_KEY = "shop.user";
 const EXPIRES_KEY = "shop.expires_at";
@@ -18,6 +19,10 @@ let cached: Session | null | undefined;
 /** How this tab's last session ended: by Sign out here, by Sign out everywhere, or by the shop refusing it (expired, revoked). */
 export type SessionEnd = "signed-out" | "signed-out-everywhere" | "refused";
 let ended: SessionEnd | null = null;
+/** True while this tab, opened without a session of its own, asks for the browser's (restoreSession in client.ts). */
+let restoring = false;
+/** Users of whom another tab said they signed out while this one was restoring (see restoreSession in client.ts). */
+const signedOutWhileRestoring = new Set<number>();
 
 function storage(): Storage | null {
   try {
@@ -106,6 +111,68 @@ export function forgetSessionEnd(): void {
   if (ended === null) return;
   ended = null;
   emit();
+}
+
+/**
+ * Users sets this cookie beside the refresh cookie, and deletes it with it: script cannot see the refresh cookie, and
+ * asking for a refresh on every page load of a visitor who never signed in would only be refused.
+ */
+export function browserHasSession(): boolean {
+  try {
+    return typeof document !== "undefined" && document.cookie.split(";").some((c) => c.trim() === "shop_session=1");
+  } catch {
+    return false;
+  }
+}
+
+export function sessionRestoring(): boolean {
+  return restoring;
+}
+
+export function setSessionRestoring(now: boolean): void {
+  if (now) signedOutWhileRestoring.clear();
+  if (restoring === now) return;
+  restoring = now;
+  emit();
+}
+
+/** Whether another tab said `userId` signed out since this tab began restoring: a session it ended, not to be taken. */
+export function signedOutSinceRestoreBegan(userId: number): boolean {
+  return signedOutWhileRestoring.has(userId);
+}
+
+// The browser's tabs share one session (the refresh cookie): signing it out in one ends it for all of them.
+type SignOutMessage = { type: "signed-out"; userId: number; how: "signed-out" | "signed-out-everywhere" };
+let channel: BroadcastChannel | null | undefined;
+
+/** One channel a tab: a message is not delivered back to the channel object that sent it. */
+function otherTabs(): BroadcastChannel | null {
+  if (channel === undefined) channel = typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel("shop-session");
+  return channel;
+}
+
+/** Signs this tab out `how`, on purpose, and tells the browser's other tabs, whose session it ends on the server too. */
+export function signOutEveryTab(how: SignOutMessage["how"]): void {
+  const userId = getSession()?.user.id;
+  clearSession(how);
+  if (userId !== undefined) otherTabs()?.postMessage({ type: "signed-out", userId, how } satisfies SignOutMessage);
+}
+
+/**
+ * Signs this tab out when another tab signs its user out. Another user's sign-out is not this tab's: someone signed in
+ * as another user in another tab since (refreshSession in client.ts deals with that).
+ */
+export function listenToOtherTabs(): () => void {
+  const tabs = otherTabs();
+  if (!tabs) return () => {};
+  const onMessage = (event: MessageEvent) => {
+    const message = event.data as Partial<SignOutMessage> | null;
+    if (message?.type !== "signed-out" || typeof message.userId !== "number") return;
+    if (restoring) signedOutWhileRestoring.add(message.userId);
+    if (getSession()?.user.id === message.userId) clearSession(message.how === "signed-out-everywhere" ? message.how : "signed-out");
+  };
+  tabs.addEventListener("message", onMessage);
+  return () => tabs.removeEventListener("message", onMessage);
 }
 
 export function subscribeSession(listener: Listener): () => void {

@@ -1,7 +1,17 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { endSession } from "../api/client";
-import { clearSession, getSession, saveSession, sessionEnd, subscribeSession, type Session, type SessionEnd } from "../api/session";
+import {
+  getSession,
+  listenToOtherTabs,
+  saveSession,
+  sessionEnd,
+  sessionRestoring,
+  signOutEveryTab,
+  subscribeSession,
+  type Session,
+  type SessionEnd,
+} from "../api/session";
 import type { TokenResponse, User } from "../api/types";
 import { clearCart } from "../lib/useCart";
 
@@ -11,6 +21,8 @@ interface AuthValue {
   isAdmin: boolean;
   /** While signed out, how the last session ended: Sign out here, or the shop refusing it (sign-in says so). */
   sessionEnd: SessionEnd | null;
+  /** While signed out: this tab, opened without a session, is asking for the browser's (restoreSession). */
+  restoring: boolean;
   signIn: (response: TokenResponse) => void;
   signOut: () => void;
   /** After the shop ended every session of the account: signed out here as by Sign out, and sign in says so. */
@@ -24,6 +36,7 @@ const serverSnapshot = (): Session | null => null;
 export function AuthProvider({ children }: { children: ReactNode }) {
   const session = useSyncExternalStore(subscribeSession, getSession, serverSnapshot);
   const end = useSyncExternalStore(subscribeSession, sessionEnd, () => null);
+  const restoring = useSyncExternalStore(subscribeSession, sessionRestoring, () => false);
   const queryClient = useQueryClient();
 
   const signIn = useCallback(
@@ -46,6 +59,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     });
   }, [queryClient]);
 
+  // A sign-out in another tab of this user ends this tab's session too (the same one on the server).
+  useEffect(listenToOtherTabs, []);
+
   const signOut = useCallback(() => {
     // Signing out says "I am leaving this computer": the cart (kept in localStorage, not per user) goes too. A session
     // that merely expired keeps it, so a shopper who signs in again at checkout still has it.
@@ -55,7 +71,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const signedOutEverywhere = useCallback(() => {
     clearCart(); // as Sign out: the shopper signed out here too, on purpose
-    clearSession("signed-out-everywhere");
+    signOutEveryTab("signed-out-everywhere");
   }, []);
 
   const value = useMemo<AuthValue>(
@@ -64,11 +80,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       token: session?.token ?? null,
       isAdmin: session?.user.role === "admin",
       sessionEnd: end,
+      restoring,
       signIn,
       signOut,
       signedOutEverywhere,
     }),
-    [session, end, signIn, signOut, signedOutEverywhere],
+    [session, end, restoring, signIn, signOut, signedOutEverywhere],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

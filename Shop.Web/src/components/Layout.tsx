@@ -49,7 +49,7 @@ function useFocusOnNavigation(main: RefObject<HTMLElement | null>, pathname: str
 }
 
 export default function Layout() {
-  const { user, isAdmin, signOut } = useAuth();
+  const { user, isAdmin, signOut, restoring } = useAuth();
   const { cart } = useCart();
   const count = cartCount(cart);
   const navigate = useNavigate();
@@ -122,7 +122,7 @@ export default function Layout() {
         Sign out
       </button>
     </>
-  ) : (
+  ) : restoring ? null : (
     <>
       <NavLink to="/signin" className={navClass}>
         Sign in

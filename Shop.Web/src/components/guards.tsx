@@ -9,8 +9,10 @@ import { PageHeader, Alert } from "./ui";
  * after Sign out whoever signs in next starts afresh, not on the page the last user left.
  */
 export function RequireAuth() {
-  const { user, sessionEnd } = useAuth();
+  const { user, sessionEnd, restoring } = useAuth();
   const location = useLocation();
+  // A new tab asking for the browser's session: sign in only if it has none.
+  if (!user && restoring) return <div className="p-8 text-sm text-stone-500">Loading…</div>;
   if (!user) {
     const state: ReturnState =
       sessionEnd === "signed-out"

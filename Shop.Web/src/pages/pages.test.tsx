@@ -1,10 +1,10 @@
 // @vitest-environment jsdom
 // Accessibility contract of the pages (labels, button names, headings) and checkout behaviour.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient, queryKeys } from "../api/queries";
-import { saveSession, clearSession } from "../api/session";
-import { emojiName, expectHeldExplanation, json, renderAt, tooManyRequests as appTooManyRequests, typeInto } from "../test/app";
+import { saveSession } from "../api/session";
+import { eachTestSignedOutWith, emojiName, expectHeldExplanation, json, renderAt, tooManyRequests as appTooManyRequests, typeInto } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
@@ -95,17 +95,7 @@ async function cancelThenMoveOn(): Promise<HTMLElement> {
   return elsewhere;
 }
 
-beforeEach(() => {
-  sessionStorage.clear();
-  localStorage.clear();
-  clearSession();
-  fetchMock.mockReset();
-  vi.stubGlobal("fetch", fetchMock);
-});
-afterEach(() => {
-  cleanup();
-  vi.unstubAllGlobals();
-});
+eachTestSignedOutWith(fetchMock);
 
 describe("pages", () => {
   it("sign in: labelled fields, named button, then the catalogue", async () => {

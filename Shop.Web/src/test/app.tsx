@@ -1,9 +1,11 @@
 // What the page tests share: the whole app rendered at an address, and the shop's answers as fetch returns them.
-import { expect } from "vitest";
-import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { afterEach, beforeEach, expect, vi, type Mock } from "vitest";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
+import { restoreSession } from "../api/client";
 import { createQueryClient } from "../api/queries";
+import { clearSession } from "../api/session";
 import { AuthProvider } from "../auth/AuthContext";
 import { routes } from "../router";
 import { HoldsProvider } from "../lib/useRetryAfterHold";
@@ -11,6 +13,7 @@ import { HoldsProvider } from "../lib/useRetryAfterHold";
 /** The app as main.tsx puts it together (its routes, auth, holds, a query cache), opened at `path`. */
 export function renderAt(path: string, queryClient: QueryClient = createQueryClient()) {
   const router = createMemoryRouter(routes, { initialEntries: [path] });
+  void restoreSession();
   render(
     <QueryClientProvider client={queryClient}>
       <AuthProvider>
@@ -21,6 +24,21 @@ export function renderAt(path: string, queryClient: QueryClient = createQueryCli
     </QueryClientProvider>,
   );
   return router;
+}
+
+/** Every test of the file starts signed out with empty storage, and gets the shop's answers from `fetchMock`. */
+export function eachTestSignedOutWith(fetchMock: Mock<typeof fetch>) {
+  beforeEach(() => {
+    sessionStorage.clear();
+    localStorage.clear();
+    clearSession();
+    fetchMock.mockReset();
+    vi.stubGlobal("fetch", fetchMock);
+  });
+  afterEach(() => {
+    cleanup();
+    vi.unstubAllGlobals();
+  });
 }
 
 /** A JSON answer (a 204 has no body, as the shop sends it). */
