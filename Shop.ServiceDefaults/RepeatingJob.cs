@@ -4,9 +4,9 @@ using Microsoft.Extensions.Logging;
 namespace Shop.ServiceDefaults;
 
 /// <summary>
-/// A background job that runs at start and then every <see cref="Interval"/>; a failed pass is tried again at the next
-/// one. Each pass must be safe to run on several replicas at once. Orders' expiry and retention jobs, Users' publication
-/// of recorded security stamps.
+/// A background job that runs at start (or <see cref="FirstPassAfter"/> it) and then every <see cref="Interval"/>; a
+/// failed pass is tried again at the next one. Each pass must be safe to run on several replicas at once. Orders'
+/// expiry and retention jobs, Users' publication of recorded security stamps.
 /// </summary>
 /// <remarks>
 /// A run of failed passes (the database or Redis away) is one Warning when it begins, Debug while it lasts, a Warning
@@ -23,12 +23,19 @@ public abstract class RepeatingJob(ILogger logger, TimeProvider? clock = null) :
 
     protected abstract TimeSpan Interval { get; }
 
+    /// <summary>How long after the start the first pass runs: at once, unless the job's start did that pass's work.</summary>
+    protected virtual TimeSpan FirstPassAfter => TimeSpan.Zero;
+
     protected abstract Task RunOnceAsync(CancellationToken ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
         long failingSince = 0, warnedAt = 0;
+        if (!await DelayAsync(FirstPassAfter, stoppingToken))
+        {
+            return;
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             try

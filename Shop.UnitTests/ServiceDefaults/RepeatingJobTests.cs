@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Testing;
 using Shop.ServiceDefaults;
 
@@ -45,6 +46,20 @@ public sealed class RepeatingJobTests
         Assert.Contains("00:10:00", warnings[2].Message);
     }
 
+    /// <summary>Orders' jobs run their first pass at start; Users' stamp sweep, whose start has just read its table, waits.</summary>
+    [Fact]
+    public async Task The_first_pass_runs_at_start_unless_the_job_waits_and_a_stop_ends_the_wait()
+    {
+        var atOnce = new FailingJob(failures: 0, NullLogger.Instance);
+        await RunUntilAsync(atOnce, () => atOnce.Passes >= 1);
+
+        var waiting = new FailingJob(failures: 0, NullLogger.Instance, firstPassAfter: TimeSpan.FromMinutes(10));
+        await waiting.StartAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        await waiting.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(0, waiting.Passes);
+    }
+
     private static async Task RunUntilAsync(FailingJob job, Func<bool> done)
     {
         await job.StartAsync(TestContext.Current.CancellationToken);
@@ -63,7 +78,7 @@ public sealed class RepeatingJobTests
         }
     }
 
-    private sealed class FailingJob(int failures, ILogger logger, TimeProvider? clock = null, Action? onFailure = null)
+    private sealed class FailingJob(int failures, ILogger logger, TimeProvider? clock = null, Action? onFailure = null, TimeSpan firstPassAfter = default)
         : RepeatingJob(logger, clock)
     {
         private int _passes;
@@ -73,6 +88,8 @@ public sealed class RepeatingJobTests
         public int Passes => Volatile.Read(ref _passes);
 
         protected override TimeSpan Interval => TimeSpan.FromMilliseconds(10);
+
+        protected override TimeSpan FirstPassAfter => firstPassAfter;
 
         protected override Task RunOnceAsync(CancellationToken ct)
         {

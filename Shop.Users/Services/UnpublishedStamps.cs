@@ -54,6 +54,9 @@ public sealed class UnpublishedStampSweep(SecurityStamps stamps, ILogger<Unpubli
 {
     protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
 
+    /// <summary>The start has just read the table (or failed to): a pass at once would only read it again.</summary>
+    protected override TimeSpan FirstPassAfter => Interval;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Before Users listens: its first requests must already refuse tokens older than a recorded stamp.
