@@ -16,6 +16,7 @@ var jwtOptions = builder.Configuration.GetSection("Jwt").Get<JwtOptions>() ?? ne
 using var bootstrapLogs = LoggerFactory.Create(l => l.AddConsole());
 var tokenIssuer = TokenIssuer.Create(jwtOptions, builder.Environment, bootstrapLogs.CreateLogger("Shop.Users"));
 builder.Services.AddSingleton(tokenIssuer);
+builder.Services.AddSingleton<UsersDatabase>();
 builder.Services.AddSingleton<IAccountStampSource, DatabaseStampSource>();
 builder.Services.AddSingleton<IUnpublishedStampRecord, UnpublishedStampTable>();
 builder.Services.AddHostedService<UnpublishedStampSweep>();

@@ -22,7 +22,8 @@ public sealed class UnpublishedStampTableTests
         services.AddDbContext<UsersDbContext>(o => o.UseNpgsql("Host=127.0.0.1;Port=1;Timeout=2;Pooling=false",
             npgsql => npgsql.EnableRetryOnFailure(1, TimeSpan.FromMilliseconds(10), null)));
         var provider = services.BuildServiceProvider();
-        return new UnpublishedStampTable(provider.GetRequiredService<IServiceScopeFactory>(), NullLogger<UnpublishedStampTable>.Instance);
+        var scopes = provider.GetRequiredService<IServiceScopeFactory>();
+        return new UnpublishedStampTable(new UsersDatabase(scopes), scopes, NullLogger<UnpublishedStampTable>.Instance);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Shop.Users.Data;
 
 namespace Shop.Users.Services;
@@ -90,19 +89,8 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
 }
 
 /// <summary>Users' own source of stamps: its database.</summary>
-public sealed class DatabaseStampSource(IServiceScopeFactory scopes) : IAccountStampSource
+public sealed class DatabaseStampSource(UsersDatabase database) : IAccountStampSource
 {
-    public async Task<int?> GetStampAsync(int userId, CancellationToken ct)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
-        try
-        {
-            return await db.Users.Where(u => u.Id == userId).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct);
-        }
-        catch (Exception e) when (ShopDatabaseExtensions.IsUnavailability(e))
-        {
-            throw new ServiceUnavailableException("users database", e);
-        }
-    }
+    public Task<int?> GetStampAsync(int userId, CancellationToken ct) =>
+        database.ReadAsync((db, ct) => db.Users.Where(u => u.Id == userId).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct), ct);
 }

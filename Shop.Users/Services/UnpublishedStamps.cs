@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Shop.Users.Data;
 
 namespace Shop.Users.Services;
@@ -9,21 +8,11 @@ namespace Shop.Users.Services;
 /// database writes in the transaction that raises a stamp (the trigger of the migration <c>StampsRecordedUntilPublished</c>), so
 /// no raise can commit without its record, whatever the process does next.
 /// </summary>
-public sealed class UnpublishedStampTable(IServiceScopeFactory scopes, ILogger<UnpublishedStampTable> logger) : IUnpublishedStampRecord
+public sealed class UnpublishedStampTable(UsersDatabase database, IServiceScopeFactory scopes, ILogger<UnpublishedStampTable> logger)
+    : IUnpublishedStampRecord
 {
-    public async Task<IReadOnlyList<RecordedStamp>> ReadAsync(CancellationToken ct)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
-        try
-        {
-            return await db.UnpublishedStamps.AsNoTracking().Select(u => new RecordedStamp(u.UserId, u.Stamp, u.RaisedAt)).ToListAsync(ct);
-        }
-        catch (Exception e) when (ShopDatabaseExtensions.IsUnavailability(e))
-        {
-            throw new ServiceUnavailableException("users database", e);
-        }
-    }
+    public async Task<IReadOnlyList<RecordedStamp>> ReadAsync(CancellationToken ct) =>
+        await database.ReadAsync((db, ct) => db.UnpublishedStamps.AsNoTracking().Select(u => new RecordedStamp(u.UserId, u.Stamp, u.RaisedAt)).ToListAsync(ct), ct);
 
     public async Task ForgetAsync(int userId, int stamp)
     {
