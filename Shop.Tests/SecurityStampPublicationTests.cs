@@ -72,6 +72,29 @@ public sealed class SecurityStampPublicationTests(ShopApp shop)
             + $"writes again (Redis holds stamp {inRedis}), Users answered {(int)atUsersAfterRestart} after its restart");
     }
 
+    /// <summary>
+    /// The trigger that records a raised stamp named its table without a schema, so a session whose search_path leaves
+    /// out <c>public</c> (a role's or a pooler's setting, a migration's) could not raise a stamp at all: the raise failed
+    /// with "relation unpublished_stamps does not exist". Rolled back: no stamp is raised for Redis to miss.
+    /// </summary>
+    [Fact]
+    public async Task A_stamp_raised_under_another_search_path_is_still_recorded()
+    {
+        var (_, account) = await shop.NewUserAsync();
+        await using var db = await shop.OpenDatabaseAsync("usersdb");
+        await using var tx = await db.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await Sql.ExecuteAsync(db, """
+            SET LOCAL search_path = pg_catalog;
+            UPDATE public.users SET security_stamp = security_stamp + 1 WHERE id = @id;
+            """, ("id", account.Id));
+        var recorded = await Sql.ScalarAsync(db, """
+            SELECT count(*) FROM public.unpublished_stamps s JOIN public.users u ON u.id = s.user_id
+            WHERE s.user_id = @id AND s.stamp = u.security_stamp
+            """, ("id", account.Id));
+        await tx.RollbackAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, recorded);
+    }
+
     private static string StampKey(int userId) => $"auth:stamp:{userId}";
 
     /// <summary>What Orders answers the token once it refuses it, or at the end of the patience.</summary>
