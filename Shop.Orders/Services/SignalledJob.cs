@@ -4,7 +4,7 @@ namespace Shop.Orders.Services;
 /// A background job that runs a pass, then sleeps until its signal wakes it (work announced by the
 /// database, on any replica), until the earliest work it knows of falls due, or for its fallback poll,
 /// whichever comes first. A pass that reports more work runs the next at once. Each pass must be safe
-/// to run on several replicas at once.
+/// to run on several replicas at once. A run of failed passes is logged as <see cref="FailedPassLog"/> says.
 /// </summary>
 public abstract class SignalledJob(WakeSignal signal, ILogger logger) : BackgroundService
 {
@@ -28,16 +28,18 @@ public abstract class SignalledJob(WakeSignal signal, ILogger logger) : Backgrou
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var failed = new FailedPassLog(logger, GetType().Name);
         while (!stoppingToken.IsCancellationRequested)
         {
             JobPass pass;
             try
             {
                 pass = await RunOnceAsync(stoppingToken);
+                failed.Succeeded();
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(e, "{Job} pass failed; retrying", GetType().Name);
+                failed.Failed(e, RetryAfterFailure);
                 pass = new JobPass(false, DateTime.UtcNow + RetryAfterFailure);
             }
             if (!pass.More)

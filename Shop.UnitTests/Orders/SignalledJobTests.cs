@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Shop.Orders.Services;
 
 namespace Shop.UnitTests.Orders;
@@ -40,6 +42,40 @@ public sealed class SignalledJobTests
         }
     }
 
+    /// <summary>
+    /// Orders' webhook dispatch and stock releases retry a failed pass every 5 s; while the database is away that was a
+    /// Warning every 5 s per job and replica. A run of failures is one Warning, then Debug, then one Information.
+    /// </summary>
+    [Fact]
+    public async Task A_run_of_failed_passes_is_one_warning_then_debug_and_one_information_when_a_pass_succeeds_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var signal = new TestSignal();
+        var log = new FakeLogger();
+        var job = new FailingJob(signal, failures: 4, log);
+        await job.StartAsync(ct);
+        try
+        {
+            // A failed pass is retried after 5 s unless woken: the test wakes it instead.
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (job.Passes < 6)
+            {
+                signal.Notify();
+                await Task.Delay(10, patience.Token);
+            }
+        }
+        finally
+        {
+            await job.StopAsync(CancellationToken.None);
+        }
+
+        var entries = log.Collector.GetSnapshot();
+        var warning = Assert.Single(entries, e => e.Level >= LogLevel.Warning);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal(3, entries.Count(e => e.Level == LogLevel.Debug));
+        Assert.Contains("4", Assert.Single(entries, e => e.Level == LogLevel.Information).Message);
+    }
+
     private static async Task WaitForPassesAsync(CountingJob job, int passes)
     {
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -50,6 +86,21 @@ public sealed class SignalledJobTests
     }
 
     private sealed class TestSignal : WakeSignal;
+
+    private sealed class FailingJob(WakeSignal signal, int failures, ILogger logger) : SignalledJob(signal, logger)
+    {
+        private int _passes;
+
+        public int Passes => Volatile.Read(ref _passes);
+
+        protected override TimeSpan FallbackPoll => TimeSpan.FromMinutes(10);
+
+        protected override Task<JobPass> RunOnceAsync(CancellationToken ct)
+        {
+            var pass = Interlocked.Increment(ref _passes);
+            return pass <= failures ? throw new InvalidOperationException($"pass {pass} failed") : Task.FromResult(new JobPass(false, null));
+        }
+    }
 
     /// <summary>A job whose gathering after each wake-up lasts until the test ends it.</summary>
     private sealed class CountingJob(WakeSignal signal) : SignalledJob(signal, NullLogger.Instance)
