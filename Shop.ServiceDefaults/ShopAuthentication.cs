@@ -120,6 +120,13 @@ public static class ShopAuthentication
         }
     }
 
+    /// <summary>
+    /// Whether this process could not fetch the signing keys from Users the last time it tried: a token checked meanwhile
+    /// may have failed for want of its key, not for a fault of its own.
+    /// </summary>
+    public static bool SigningKeysUnreachable(this HttpContext http) =>
+        http.RequestServices.GetService<SigningKeysReach>() is { Unreachable: true };
+
     /// <summary>An internal route only the named services may call (each has its own key).</summary>
     public static TBuilder RequireServiceCallers<TBuilder>(this TBuilder endpoints, params string[] callers) where TBuilder : IEndpointConventionBuilder =>
         endpoints.RequireAuthorization(new AuthorizationPolicyBuilder(ServiceScheme).RequireAuthenticatedUser()
@@ -131,8 +138,7 @@ public static class ShopAuthentication
     /// </summary>
     private static async Task ChallengeAsync(JwtBearerChallengeContext context)
     {
-        if (context.AuthenticateFailure is SecurityTokenSignatureKeyNotFoundException
-            && context.HttpContext.RequestServices.GetService<SigningKeysReach>() is { Unreachable: true })
+        if (context.AuthenticateFailure is SecurityTokenSignatureKeyNotFoundException && context.HttpContext.SigningKeysUnreachable())
         {
             // No key to check the signature with because Users could not be asked for them (a service started while
             // Users is away): the token may well be valid, so this is the service's unavailability, not the caller's fault.

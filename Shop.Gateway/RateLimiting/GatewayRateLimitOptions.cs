@@ -4,7 +4,7 @@ namespace Shop.Gateway.RateLimiting;
 
 /// <summary>
 /// The gateway's rate limits (<c>RateLimiting</c> in configuration). Each request draws one token from
-/// one bucket: <see cref="SignIn"/> for sign-in and registration (per client address and route: each costs a password
+/// one of these buckets (and a token that fails the gateway's check one more from <see cref="InvalidTokens"/>): <see cref="SignIn"/> for sign-in and registration (per client address and route: each costs a password
 /// hash), <see cref="Refresh"/> for token refresh (per client address), <see cref="AccountChange"/> for a signed-in user's
 /// <c>PATCH</c> of their own account (per client address: it checks the current password),
 /// <see cref="PlaceOrder"/> for <c>POST /orders/</c> and <see cref="Requests"/> for everything else (both per

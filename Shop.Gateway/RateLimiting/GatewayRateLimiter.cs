@@ -8,8 +8,8 @@ using StackExchange.Redis;
 namespace Shop.Gateway.RateLimiting;
 
 /// <summary>
-/// Decides, per request, which bucket it draws from. Sign-in, a user's change to their own account and order
-/// placement draw from buckets in Redis
+/// Decides, per request, which bucket it draws from. Sign-in, token refresh, a user's change to their own account and
+/// order placement draw from buckets in Redis
 /// (shared by every gateway replica; a bucket sized for heavy traffic is leased a few tokens at a time, see
 /// <see cref="LeasedTokens"/>); every other request draws from this replica's own bucket in memory.
 /// When Redis cannot answer, the shared limits too are kept in this process — per replica, so looser by the
@@ -76,8 +76,8 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         _options.CurrentValue.Enabled && context.Connection.RemoteIpAddress is { } address && !IsExempt(address);
 
     /// <summary>
-    /// Sign-in (per path and client address), a signed-in user's change to their own account (per client address)
-    /// and order placement (per user, see <see cref="Bucket.WithUser"/>) draw from buckets shared in Redis; null for
+    /// Sign-in (per path and client address), token refresh (per client address), a signed-in user's change to their own
+    /// account (per client address) and order placement (per user, see <see cref="Bucket.WithUser"/>) draw from buckets shared in Redis; null for
     /// every other request. <paramref name="userKey"/> is the validated user's key, or null.
     /// </summary>
     internal static Bucket? SharedBucket(HttpRequest request, IPAddress address, string? userKey, GatewayRateLimitOptions options)
@@ -126,9 +126,6 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
     /// <summary>Bearer tokens that failed the gateway's check (forged, expired, another issuer's), per client address.</summary>
     internal static Bucket InvalidTokensBucket(IPAddress address, GatewayRateLimitOptions options) =>
         new("invalid-token", "rl:badtoken:" + ClientKey(address), options.InvalidTokens);
-
-    private async ValueTask<string?> UserKeyAsync(HttpContext context) =>
-        await _users.UserAsync(context) is { } sub ? "u:" + sub : null;
 
     private bool IsExempt(IPAddress address)
     {
@@ -185,22 +182,26 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         {
             // A token not seen before costs a signature check before its request has a budget to draw from (whose
             // budget depends on it), so the address's request budget cannot bound those checks: tokens that fail
-            // it draw from a budget of their address's own, and past it an unseen token is refused unchecked.
+            // it draw from a budget of their address's own (in this process), and past it an unseen token is refused
+            // unchecked. Checks already under way when it empties still finish, so the bound is the budget plus the
+            // address's requests in flight. A token that failed only because Users' signing keys could not be fetched
+            // is not counted: it may be valid, and the services answer it 503.
             invalidTokens = InvalidTokensBucket(address, options);
             if (_inProcess.GetStatistics(invalidTokens) is { CurrentAvailablePermits: < 1 })
             {
                 return Lease.FromMemory(invalidTokens.Kind, invalidTokens.Settings.ReplenishmentPeriod / invalidTokens.Settings.TokensPerPeriod);
             }
         }
-        var userKey = await UserKeyAsync(resource);
-        if (invalidTokens is not null && userKey is null)
+        var (sub, refused) = await _users.UserAsync(resource);
+        var userKey = sub is null ? null : "u:" + sub;
+        if (invalidTokens is not null && refused)
         {
             _inProcess.AttemptAcquire(invalidTokens).Dispose();
         }
         var bucket = SharedBucket(resource.Request, address, userKey, options) is { } sharedBucket ? sharedBucket.WithUser(userKey) : RequestsBucket(address, userKey, options);
         // The general request budget is kept per gateway replica, in memory: a Redis round trip on every
         // read cost the gateway most of its throughput (docs/performance.md), and a per-replica budget is
-        // only looser by the number of replicas. The sensitive flows (sign-in, account changes, orders) are shared in Redis.
+        // only looser by the number of replicas. The sensitive flows (sign-in, refresh, account changes, orders) are shared in Redis.
         if (bucket.Kind != "request" && await TakeSharedAsync(bucket) is { } shared)
         {
             return shared;

@@ -53,7 +53,7 @@ public static class GatewayRateLimitingExtensions
             "sign-in" => $"Too many sign-in or registration attempts from your network address. Wait {seconds} s (Retry-After) before trying again.",
             "refresh" => $"Too many token refreshes from your network address. Wait {seconds} s (Retry-After) before trying again; you stay signed in until then.",
             "account-change" => $"Too many changes to an account's email or password from your network address (each checks a password). Wait {seconds} s (Retry-After) before trying again.",
-            "invalid-token" => $"Too many requests with an access token that is not valid (forged, or expired) from your network address. Sign in again to get a new token, or wait {seconds} s (Retry-After).",
+            "invalid-token" => $"Too many requests with access tokens that are not valid (forged or expired) came from your network address, so new tokens from it are not checked for now. Wait {seconds} s (Retry-After) and send the request again; a token already used here goes on working.",
             "order" => $"Too many orders in a short time. Wait {seconds} s (Retry-After), then place the order again with the same Idempotency-Key.",
             _ => $"Too many requests in a short time. Wait {seconds} s (Retry-After) and send requests more slowly.",
         };

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Caching.Memory;
+using Shop.ServiceDefaults;
 
 namespace Shop.Gateway.RateLimiting;
 
@@ -27,26 +28,29 @@ public sealed class TokenUsers(IMemoryCache validated)
         return BearerToken(context) is not { } token || validated.TryGetValue(token, out sub);
     }
 
-    /// <returns>The token's <c>sub</c>, or null when there is no bearer token or it is not valid.</returns>
-    public async ValueTask<string?> UserAsync(HttpContext context)
+    /// <summary>
+    /// The token's <c>sub</c> (null when there is no bearer token or it is not valid), and whether the token failed its
+    /// check for a fault of its own (forged, expired): not when this process could not fetch Users' signing keys.
+    /// </summary>
+    public async ValueTask<(string? Sub, bool Refused)> UserAsync(HttpContext context)
     {
         if (BearerToken(context) is not { } token)
         {
-            return null;
+            return (null, false);
         }
         if (validated.TryGetValue(token, out string? known))
         {
-            return known;
+            return (known, false);
         }
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         if (!result.Succeeded
             || result.Principal.FindFirstValue("sub") is not { Length: > 0 } sub
             || !long.TryParse(result.Principal.FindFirstValue("exp"), NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
         {
-            return null;
+            return (null, !context.SigningKeysUnreachable());
         }
         validated.Set(token, sub, new MemoryCacheEntryOptions { AbsoluteExpiration = DateTimeOffset.FromUnixTimeSeconds(expires), Size = 1 });
-        return sub;
+        return (sub, false);
     }
 
     private static string? BearerToken(HttpContext context)
