@@ -18,19 +18,19 @@ public sealed class FailedPassLog(ILogger logger, string job, TimeProvider? cloc
     private int _failures;
     private long _failingSince, _warnedAt;
 
-    /// <param name="retryIn">When the job tries again, for the log.</param>
+    /// <param name="retryIn">The longest the job waits before it tries again (a wake-up may come sooner), for the log.</param>
     public void Failed(Exception e, TimeSpan retryIn)
     {
         var now = _clock.GetTimestamp();
         if (_failures++ == 0)
         {
             _failingSince = _warnedAt = now;
-            logger.LogWarning(e, "{Job} pass failed; retrying in {Interval} (failures that follow are logged at Debug until a pass succeeds)", job, retryIn);
+            logger.LogWarning(e, "{Job} pass failed; retrying within {Interval} (failures that follow are logged at Debug until a pass succeeds)", job, retryIn);
         }
         else if (_clock.GetElapsedTime(_warnedAt, now) >= StillFailingWarningEvery)
         {
             _warnedAt = now;
-            logger.LogWarning(e, "{Job} passes have been failing for {Duration} ({Failures} in a row); retrying in {Interval}",
+            logger.LogWarning(e, "{Job} passes have been failing for {Duration} ({Failures} in a row); retrying within {Interval}",
                 job, _clock.GetElapsedTime(_failingSince, now), _failures, retryIn);
         }
         else
