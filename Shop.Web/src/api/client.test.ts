@@ -1,11 +1,26 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { api, buildUrl, endSession, setUnauthorizedHandler } from "./client";
+import { api, buildUrl, endSession, refreshSession, restoreSession, setUnauthorizedHandler } from "./client";
 import { ApiError } from "./errors";
-import { clearSession, getSession, saveSession } from "./session";
+import { browserHasSession, clearSession, getSession, saveSession, sessionRestoring } from "./session";
 
 function jsonResponse(status: number, body: unknown, type = "application/json") {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
+}
+
+/** navigator.locks as a browser has it (jsdom has none): one holder of a name at a time, across the browser's tabs; `held()` names it. */
+function fakeLocks() {
+  let held: string | null = null;
+  const request = vi.fn(async (name: string, work: () => Promise<unknown>) => {
+    held = name;
+    try {
+      return await work();
+    } finally {
+      held = null;
+    }
+  });
+  Object.defineProperty(navigator, "locks", { value: { request }, configurable: true });
+  return () => held;
 }
 
 const user = { id: 1, name: "Ann", email: "ann@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
@@ -151,21 +166,11 @@ describe("api client", () => {
   });
 
   it("exchanges the refresh cookie only while holding the browser's lock, so two tabs never present the same refresh token", async () => {
-    // navigator.locks as a browser has it (jsdom has none): one holder of a name at a time, across the browser's tabs.
-    let held: string | null = null;
-    const request = vi.fn(async (name: string, exchange: () => Promise<unknown>) => {
-      held = name;
-      try {
-        return await exchange();
-      } finally {
-        held = null;
-      }
-    });
-    Object.defineProperty(navigator, "locks", { value: { request }, configurable: true });
+    const held = fakeLocks();
     const heldAtRefresh: (string | null)[] = [];
     fetchMock.mockImplementation(async (url) => {
       if (url !== "/users/token/refresh") return jsonResponse(url === "/users/me" && heldAtRefresh.length === 0 ? 401 : 200, user);
-      heldAtRefresh.push(held);
+      heldAtRefresh.push(held());
       return jsonResponse(200, { access_token: "new", token_type: "bearer", expires_in: 600, user });
     });
     try {
@@ -206,5 +211,80 @@ describe("api client", () => {
     fetchMock.mockResolvedValueOnce(new Response("<html>Bad gateway</html>", { status: 502, headers: { "content-type": "text/html" } }));
     const err = await api.deleteItem("A").catch((e: unknown) => e);
     expect((err as ApiError).message).toBe("The shop is temporarily unavailable. Please try again in a moment.");
+  });
+});
+
+describe("the browser's session, shared by its tabs", () => {
+  const fetchMock = vi.fn<typeof fetch>();
+  const tokens = { access_token: "t1", token_type: "bearer", expires_in: 600, user };
+  beforeEach(() => {
+    sessionStorage.clear();
+    clearSession();
+    fetchMock.mockReset();
+    vi.stubGlobal("fetch", fetchMock);
+    document.cookie = "shop_session=1; Path=/"; // as Users sets it beside the refresh cookie
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+    delete (navigator as { locks?: unknown }).locks;
+    document.cookie = "shop_session=; Max-Age=0; Path=/";
+  });
+
+  it.each([
+    ["Users does not answer", () => Promise.reject(new TypeError("Failed to fetch")), false],
+    ["Users answers 503", () => Promise.resolve(jsonResponse(503, { status: 503 }, "application/problem+json")), false],
+    ["Users answers 429", () => Promise.resolve(jsonResponse(429, { status: 429 }, "application/problem+json")), false],
+    ["Users ends the session", () => Promise.resolve(new Response(null, { status: 204 })), true],
+  ])("Sign out deletes the marker, so no new tab signs in as the shopper who left, even when %s", async (_, logout, ended) => {
+    saveSession(tokens);
+    fetchMock.mockImplementation((url) => (url === "/users/logout" ? logout() : Promise.resolve(jsonResponse(200, tokens))));
+    await expect(endSession()).resolves.toBe(ended); // a logout that did not reach Users is not reported done
+    expect(getSession()).toBeNull();
+    expect(browserHasSession()).toBe(false);
+    await restoreSession(); // the next person at the computer opens a new tab
+    expect(getSession()).toBeNull();
+    expect(fetchMock.mock.calls.map(([url]) => url)).toEqual(["/users/logout"]);
+  });
+
+  it("a new tab hears another tab's sign-out from the moment its restore begins, before anything is rendered", async () => {
+    let answer = (_: Response) => {};
+    fetchMock.mockImplementation(() => new Promise<Response>((resolve) => (answer = resolve)));
+    const restored = restoreSession(); // as main.tsx: before AuthProvider's effects
+    const otherTab = new BroadcastChannel("shop-session");
+    otherTab.postMessage({ type: "signed-out", userId: user.id, how: "signed-out" });
+    otherTab.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    answer(jsonResponse(200, tokens)); // the refresh got in before the other tab's sign-out reached Users
+    await restored;
+    expect(getSession()).toBeNull();
+  });
+
+  it("a refresh Users never answers gives up after 15 s as unavailable and lets go of the browser's lock", async () => {
+    const held = fakeLocks();
+    const timeout = AbortSignal.timeout.bind(AbortSignal);
+    const asked = vi.spyOn(AbortSignal, "timeout").mockImplementation(() => timeout(20)); // 15 s, shortened
+    fetchMock.mockImplementation(
+      (_, init) => new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason))),
+    );
+    await expect(refreshSession()).resolves.toMatchObject({ outcome: "unavailable" });
+    expect(asked).toHaveBeenCalledWith(15_000);
+    expect(held()).toBeNull();
+    await restoreSession(); // a new tab: signed out, not "Loading…" for ever
+    expect(sessionRestoring()).toBe(false);
+    expect(getSession()).toBeNull();
+  });
+
+  it("sign-in and registration replace the refresh cookie only while holding the browser's lock, as a refresh does", async () => {
+    const held = fakeLocks();
+    const heldAt: string[] = [];
+    fetchMock.mockImplementation(async (url, init) => {
+      heldAt.push(`${String(url)} ${held()} ${(init?.headers as Record<string, string>).Authorization ?? "anonymous"}`);
+      return jsonResponse(200, tokens);
+    });
+    saveSession({ ...tokens, access_token: "alices" }); // signed in here already: sign-in sends no token of hers
+    await api.login({ email: "bob@example.com", password: "x" });
+    await api.register({ name: "Bob", email: "bob@example.com", password: "x" });
+    expect(heldAt).toEqual(["/users/login shop-refresh anonymous", "/users/register shop-refresh anonymous"]);
   });
 });

@@ -3,6 +3,7 @@ import {
   browserHasSession,
   clearSession,
   getSession,
+  listenToOtherTabs,
   saveSession,
   setSessionRestoring,
   signedOutSinceRestoreBegan,
@@ -35,6 +36,8 @@ export interface RequestOptions {
   query?: Query;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Sent without this tab's token, and a 401 is the answer (no refresh): sign-in and registration. */
+  anonymous?: boolean;
 }
 
 let unauthorizedHandler: (() => void) | null = null;
@@ -75,6 +78,12 @@ type Refresh =
   | { outcome: "ended" }
   | { outcome: "unavailable"; error: ApiError };
 
+/**
+ * A refresh holds the browser's lock (withRefreshLock): one that hung would keep every tab waiting, a new one at
+ * "Loading…", for ever. Past this it is given up as unanswered.
+ */
+const refreshTimeoutMs = 15_000;
+
 async function fetchRefreshedTokens(): Promise<Refresh> {
   let response: Response;
   try {
@@ -82,6 +91,8 @@ async function fetchRefreshedTokens(): Promise<Refresh> {
       method: "POST",
       headers: { Accept: "application/json" },
       credentials: "same-origin",
+      // Browsers without AbortSignal.timeout (before 2022) wait as the network lets them.
+      signal: typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(refreshTimeoutMs) : undefined,
     });
   } catch {
     return { outcome: "unavailable", error: networkError() };
@@ -101,13 +112,19 @@ async function fetchRefreshedTokens(): Promise<Refresh> {
 }
 
 /**
- * Exchanges the refresh cookie while no other tab of this browser does: the tabs share it, and the server treats a
- * second use of one refresh token as theft and ends the session. A tab that waited finds the cookie another tab's
- * refresh left in the jar, the session's next token. Without Web Locks (old browsers): within this tab only.
+ * Runs `work`, which reads or replaces the refresh cookie, while no other tab of this browser does: the tabs share it,
+ * and the server treats a second use of one refresh token as theft and ends the session. A tab that waited finds the
+ * cookie another tab left in the jar, the session's next token. Sign-in and registration replace it too, so they take
+ * the lock as well: else a refresh of the last user's, on its way, could land after them and put that user's rotated
+ * token back in the jar. Without Web Locks (old browsers): nothing is held.
  */
-async function exchangeRefreshCookie(): Promise<Refresh> {
+async function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
   const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
-  return locks ? await locks.request("shop-refresh", fetchRefreshedTokens) : fetchRefreshedTokens();
+  return locks ? await locks.request("shop-refresh", work) : work();
+}
+
+function exchangeRefreshCookie(): Promise<Refresh> {
+  return withRefreshLock(fetchRefreshedTokens);
 }
 
 let refreshing: Promise<Refresh> | null = null;
@@ -137,7 +154,7 @@ export function refreshSession(): Promise<Refresh> {
   return refreshing;
 }
 
-let restoring: Promise<void> | null = null;
+let pendingRestore: Promise<void> | null = null;
 
 /**
  * A tab opened without a session of its own (a link opened in a new tab, a new window) takes the browser's, signed in
@@ -146,10 +163,12 @@ let restoring: Promise<void> | null = null;
  * here to lose. Until the answer, pages wait rather than send the shopper to sign in (sessionRestoring).
  */
 export function restoreSession(): Promise<void> {
-  if (restoring) return restoring;
+  if (pendingRestore) return pendingRestore;
   if (getSession() || !browserHasSession()) return Promise.resolve();
+  // Before the refresh is sent: a sign-out another tab tells while it is on its way must be heard (signedOutSinceRestoreBegan).
+  listenToOtherTabs();
   setSessionRestoring(true);
-  restoring = exchangeRefreshCookie()
+  pendingRestore = exchangeRefreshCookie()
     .then((refresh) => {
       // Not when this tab signed in meanwhile, nor when another tab signed this session out while it was on its way.
       if (refresh.outcome !== "refreshed" || getSession() || signedOutSinceRestoreBegan(refresh.tokens.user.id)) return;
@@ -157,10 +176,10 @@ export function restoreSession(): Promise<void> {
     })
     .catch(() => {}) // signed out, as by a refusal
     .finally(() => {
-      restoring = null;
+      pendingRestore = null;
       setSessionRestoring(false);
     });
-  return restoring;
+  return pendingRestore;
 }
 
 /** The session is over for this tab: it is signed out here, and the page is sent to sign in (told the session ended). */
@@ -181,13 +200,14 @@ async function currentToken(): Promise<string | null> {
 }
 
 /**
- * Signs out here at once, and the browser's other tabs of the same user, which share the session; then ends it on the
- * server (its refresh token and access tokens).
+ * Signs out here at once, and the browser's other tabs of the same user, which share the session, and deletes the
+ * marker so no new tab restores it (signOutEveryTab); then ends it on the server (its refresh token and access tokens).
+ * True when Users said it ended it; false when it did not (no answer, 429, 503, or no token of this user's to send).
  */
-export async function endSession(): Promise<void> {
+export async function endSession(): Promise<boolean> {
   const session = getSession();
   signOutEveryTab("signed-out");
-  if (!session) return;
+  if (!session) return false;
   let token: string | undefined = session.token;
   if (tokenNeedsRefresh(session)) {
     const refresh = await exchangeRefreshCookie();
@@ -195,21 +215,24 @@ export async function endSession(): Promise<void> {
     // user's tokens (signed in from another tab since): theirs is not the session being signed out here.
     token = refresh.outcome === "refreshed" && refresh.tokens.user.id === session.user.id ? refresh.tokens.access_token : undefined;
   }
-  if (!token) return;
+  if (!token) return false;
   try {
-    await fetch("/users/logout", {
+    const response = await fetch("/users/logout", {
       method: "POST",
       headers: { Authorization: `Bearer ${token}` },
       credentials: "same-origin",
       keepalive: true,
     });
+    return response.ok;
   } catch {
-    // Signed out here regardless; the server forgets the session when its refresh token expires.
+    // Signed out here regardless, and no new tab restores the session (its marker is gone); the server forgets it
+    // when its refresh token expires.
+    return false;
   }
 }
 
 export async function apiRequest<T>(path: string, options: RequestOptions = {}, retried = false): Promise<T> {
-  const token = await currentToken();
+  const token = options.anonymous ? null : await currentToken();
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -262,10 +285,12 @@ export interface PageQuery {
 
 export const api = {
   // Users
+  // They replace the browser's refresh cookie: under its lock (withRefreshLock). Anonymous: a token of this tab's would
+  // only, on a 401, start a refresh, waiting for the lock held here.
   login: (body: { email: string; password: string }) =>
-    apiRequest<TokenResponse>("/users/login", { method: "POST", body }),
+    withRefreshLock(() => apiRequest<TokenResponse>("/users/login", { method: "POST", body, anonymous: true })),
   register: (body: { name: string; email: string; password: string }) =>
-    apiRequest<TokenResponse>("/users/register", { method: "POST", body }),
+    withRefreshLock(() => apiRequest<TokenResponse>("/users/register", { method: "POST", body, anonymous: true })),
   me: () => apiRequest<User>("/users/me"),
   listUsers: (q: PageQuery) => apiRequest<Paged<User>>("/users/", { query: { ...q } }),
   /** A change of one's own email or password needs `current_password`. */

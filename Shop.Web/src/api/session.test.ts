@@ -10,15 +10,13 @@ const signIn = (user: User) => saveSession({ access_token: `t${user.id}`, token_
 
 describe("tabs of one browser", () => {
   let otherTab: BroadcastChannel;
-  let stopListening: () => void;
   beforeEach(() => {
     sessionStorage.clear();
     clearSession();
     otherTab = new BroadcastChannel("shop-session");
-    stopListening = listenToOtherTabs();
+    listenToOtherTabs(); // once a tab: later calls add nothing
   });
   afterEach(() => {
-    stopListening();
     otherTab.close();
   });
 

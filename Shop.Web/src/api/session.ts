@@ -20,7 +20,7 @@ let cached: Session | null | undefined;
 export type SessionEnd = "signed-out" | "signed-out-everywhere" | "refused";
 let ended: SessionEnd | null = null;
 /** True while this tab, opened without a session of its own, asks for the browser's (restoreSession in client.ts). */
-let restoring = false;
+let isRestoring = false;
 /** Users of whom another tab said they signed out while this one was restoring (see restoreSession in client.ts). */
 const signedOutWhileRestoring = new Set<number>();
 
@@ -126,13 +126,13 @@ export function browserHasSession(): boolean {
 }
 
 export function sessionRestoring(): boolean {
-  return restoring;
+  return isRestoring;
 }
 
 export function setSessionRestoring(now: boolean): void {
   if (now) signedOutWhileRestoring.clear();
-  if (restoring === now) return;
-  restoring = now;
+  if (isRestoring === now) return;
+  isRestoring = now;
   emit();
 }
 
@@ -151,28 +151,46 @@ function otherTabs(): BroadcastChannel | null {
   return channel;
 }
 
+/**
+ * Deletes Users' marker cookie, so that no new tab restores the session from the refresh cookie (which script cannot
+ * delete, and Users cannot at sign-out: it is never sent there). Whether or not the sign-out reaches Users, the next
+ * person at a shared computer is not signed in as the shopper who left; the next sign-in or refresh sets it again.
+ */
+export function forgetBrowserSession(): void {
+  try {
+    if (typeof document !== "undefined") document.cookie = "shop_session=; Max-Age=0; Path=/; Secure; SameSite=Strict";
+  } catch {
+    // No cookies here (a sandboxed frame): nothing to forget.
+  }
+}
+
 /** Signs this tab out `how`, on purpose, and tells the browser's other tabs, whose session it ends on the server too. */
 export function signOutEveryTab(how: SignOutMessage["how"]): void {
   const userId = getSession()?.user.id;
+  forgetBrowserSession();
   clearSession(how);
   if (userId !== undefined) otherTabs()?.postMessage({ type: "signed-out", userId, how } satisfies SignOutMessage);
 }
 
+let listening = false;
+
 /**
  * Signs this tab out when another tab signs its user out. Another user's sign-out is not this tab's: someone signed in
- * as another user in another tab since (refreshSession in client.ts deals with that).
+ * as another user in another tab since (refreshSession in client.ts deals with that). Once a tab, for its whole life:
+ * restoreSession starts it before its refresh is sent, as a sign-out told before AuthProvider's effect ran would be
+ * lost (and the restore take the ended session); later calls, AuthProvider's, add nothing, and nothing removes it.
  */
-export function listenToOtherTabs(): () => void {
+export function listenToOtherTabs(): void {
   const tabs = otherTabs();
-  if (!tabs) return () => {};
+  if (!tabs || listening) return;
+  listening = true;
   const onMessage = (event: MessageEvent) => {
     const message = event.data as Partial<SignOutMessage> | null;
     if (message?.type !== "signed-out" || typeof message.userId !== "number") return;
-    if (restoring) signedOutWhileRestoring.add(message.userId);
+    if (isRestoring) signedOutWhileRestoring.add(message.userId);
     if (getSession()?.user.id === message.userId) clearSession(message.how === "signed-out-everywhere" ? message.how : "signed-out");
   };
   tabs.addEventListener("message", onMessage);
-  return () => tabs.removeEventListener("message", onMessage);
 }
 
 export function subscribeSession(listener: Listener): () => void {

@@ -59,7 +59,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     });
   }, [queryClient]);
 
-  // A sign-out in another tab of this user ends this tab's session too (the same one on the server).
+  // A sign-out in another tab of this user ends this tab's session too (the same one on the server). Already heard
+  // from restoreSession on where a restore began; once a tab, so this adds nothing then.
   useEffect(listenToOtherTabs, []);
 
   const signOut = useCallback(() => {
