@@ -5,7 +5,7 @@ import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
 import { restoreSession } from "../api/client";
 import { createQueryClient } from "../api/queries";
-import { clearSession } from "../api/session";
+import { clearSession, setSessionRestoring } from "../api/session";
 import { AuthProvider } from "../auth/AuthContext";
 import { routes } from "../router";
 import { HoldsProvider } from "../lib/useRetryAfterHold";
@@ -32,6 +32,8 @@ export function eachTestSignedOutWith(fetchMock: Mock<typeof fetch>) {
     sessionStorage.clear();
     localStorage.clear();
     clearSession();
+    // A test that ended with its restore still on its way would otherwise start the next one at "Loading…".
+    setSessionRestoring(false);
     fetchMock.mockReset();
     vi.stubGlobal("fetch", fetchMock);
   });
