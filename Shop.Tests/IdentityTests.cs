@@ -371,6 +371,17 @@ public sealed class IdentityTests(ShopApp shop)
         Assert.Contains(leftBehind.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=;", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_refresh_with_only_the_session_marker_is_refused_and_deletes_the_marker()
+    {
+        // A marker whose refresh cookie is gone (deleted, or never set on this path): left in place, every new tab of
+        // the browser would send a refresh only to be refused, for the rest of the browser session.
+        var refused = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", "shop_session=1"));
+        await refused.ExpectProblemAsync(401);
+        Assert.True(refused.Headers.TryGetValues("Set-Cookie", out var cookies), "the refused refresh set no cookie, so the marker stays");
+        Assert.Contains(cookies!, c => c.StartsWith("shop_session=;", StringComparison.Ordinal) && c.Contains("path=/", StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>Signs in as a browser does: the refresh token comes back only as the cookie (returned as "name=value").</summary>
     private async Task<(string Access, string Cookie)> BrowserSignInAsync(string email, string password)
     {

@@ -72,6 +72,11 @@ public static class SessionsApi
         var presented = fromBody ? request!.RefreshToken : http.Request.Cookies[RefreshCookie];
         if (string.IsNullOrEmpty(presented))
         {
+            // A browser's marker left without its refresh cookie would have every new tab ask again, only to be refused.
+            if (!fromBody)
+            {
+                ClearCookie(http);
+            }
             return SessionEnded("No refresh token was sent. Sign in again.");
         }
         var (outcome, issued) = await sessions.RefreshAsync(presented, ct);
@@ -100,7 +105,8 @@ public static class SessionsApi
         await sessions.SignOutAsync(session, presented, principal.GetUserId(), ct);
         // The cookie is not deleted here: a browser never sends it to this route, so it may be another user's (signed
         // in from another tab since). Where it was this session's, it is a revoked token now, refused and deleted (with
-        // its marker) by the next refresh, a new tab's included, and replaced by the next sign-in.
+        // its marker) by the next refresh, and replaced by the next sign-in; the SPA deletes the marker itself at sign-out,
+        // so no new tab restores the session even when this request never arrives.
         return TypedResults.NoContent();
     }
 
