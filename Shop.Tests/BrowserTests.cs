@@ -279,6 +279,16 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await Chromium.WaitForRouteAsync(first, "/signin");
         await first.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).First.WaitForAsync();
         Assert.Equal(0, await first.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).CountAsync());
+
+        // The page deleted the marker itself (the refresh cookie stays: Users cannot see it at sign-out), so no new tab
+        // asks to restore a session, whatever became of the sign-out at Users.
+        Assert.DoesNotContain("shop_session", await first.EvaluateAsync<string>("() => document.cookie"));
+        var third = await _chromium.NewTabAsync(first.Context);
+        var restores = 0;
+        third.Request += (_, request) => restores += request.Url.Contains("/users/token/refresh", StringComparison.Ordinal) ? 1 : 0;
+        await third.GotoAsync("/my/orders");
+        await Chromium.WaitForRouteAsync(third, "/signin");
+        Assert.Equal(0, restores);
     }
 
     /// <summary>
