@@ -121,7 +121,13 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
 
     /// <summary>The general request budget: per user when the token is valid, else per client address.</summary>
     internal static Bucket RequestsBucket(IPAddress address, string? userKey, GatewayRateLimitOptions options) =>
-        new("request", "rl:req:" + (userKey ?? ClientKey(address)), options.Requests);
+        new(RequestsKind, "rl:req:" + (userKey ?? ClientKey(address)), options.Requests);
+
+    private const string RequestsKind = "request";
+
+    /// <summary>The one bucket a request draws from: its shared bucket, counted for its user, else the general budget.</summary>
+    internal static Bucket BucketFor(HttpRequest request, IPAddress address, string? userKey, GatewayRateLimitOptions options) =>
+        SharedBucket(request, address, userKey, options)?.WithUser(userKey) ?? RequestsBucket(address, userKey, options);
 
     /// <summary>Bearer tokens that failed the gateway's check (forged, expired, another issuer's), per client address.</summary>
     internal static Bucket InvalidTokensBucket(IPAddress address, GatewayRateLimitOptions options) =>
@@ -160,12 +166,12 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         }
         var options = _options.CurrentValue;
         var address = resource.Connection.RemoteIpAddress!;
-        var userKey = sub is null ? null : "u:" + sub;
-        if (SharedBucket(resource.Request, address, userKey, options) is { } shared)
+        var bucket = BucketFor(resource.Request, address, sub is null ? null : "u:" + sub, options);
+        if (bucket.Kind != RequestsKind)
         {
-            return TryTakeLeased(shared.WithUser(userKey)) ? Lease.Granted : Lease.Undecided;
+            return TryTakeLeased(bucket) ? Lease.Granted : Lease.Undecided;
         }
-        using var local = _inProcess.AttemptAcquire(RequestsBucket(address, userKey, options));
+        using var local = _inProcess.AttemptAcquire(bucket);
         return local.IsAcquired ? Lease.Granted : Lease.Undecided;
     }
 
@@ -177,8 +183,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
         }
         var options = _options.CurrentValue;
         var address = resource.Connection.RemoteIpAddress!;
-        Bucket? invalidTokens = null;
-        if (!_users.TryGetKnownUser(resource, out _))
+        if (!_users.TryGetKnownUser(resource, out var sub))
         {
             // A token not seen before costs a signature check before its request has a budget to draw from (whose
             // budget depends on it), so the address's request budget cannot bound those checks: tokens that fail
@@ -186,23 +191,22 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             // unchecked. Checks already under way when it empties still finish, so the bound is the budget plus the
             // address's requests in flight. A token that failed only because Users' signing keys could not be fetched
             // is not counted: it may be valid, and the services answer it 503.
-            invalidTokens = InvalidTokensBucket(address, options);
+            var invalidTokens = InvalidTokensBucket(address, options);
             if (_inProcess.GetStatistics(invalidTokens) is { CurrentAvailablePermits: < 1 })
             {
                 return Lease.FromMemory(invalidTokens.Kind, invalidTokens.Settings.ReplenishmentPeriod / invalidTokens.Settings.TokensPerPeriod);
             }
+            (sub, var refused) = await _users.UserAsync(resource);
+            if (refused)
+            {
+                _inProcess.AttemptAcquire(invalidTokens).Dispose();
+            }
         }
-        var (sub, refused) = await _users.UserAsync(resource);
-        var userKey = sub is null ? null : "u:" + sub;
-        if (invalidTokens is not null && refused)
-        {
-            _inProcess.AttemptAcquire(invalidTokens).Dispose();
-        }
-        var bucket = SharedBucket(resource.Request, address, userKey, options) is { } sharedBucket ? sharedBucket.WithUser(userKey) : RequestsBucket(address, userKey, options);
+        var bucket = BucketFor(resource.Request, address, sub is null ? null : "u:" + sub, options);
         // The general request budget is kept per gateway replica, in memory: a Redis round trip on every
         // read cost the gateway most of its throughput (docs/performance.md), and a per-replica budget is
         // only looser by the number of replicas. The sensitive flows (sign-in, refresh, account changes, orders) are shared in Redis.
-        if (bucket.Kind != "request" && await TakeSharedAsync(bucket) is { } shared)
+        if (bucket.Kind != RequestsKind && await TakeSharedAsync(bucket) is { } shared)
         {
             return shared;
         }

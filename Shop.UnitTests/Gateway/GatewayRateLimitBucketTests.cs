@@ -109,4 +109,13 @@ public sealed class GatewayRateLimitBucketTests
         Assert.Equal(("request", "rl:req:a:203.0.113.7"), (anonymous.Kind, anonymous.Key));
         Assert.Same(Options.Requests, anonymous.Settings);
     }
+
+    [Theory]
+    [InlineData("GET", "/inventory/sku-1", "u:7", "rl:req:u:7")]
+    [InlineData("GET", "/inventory/sku-1", null, "rl:req:a:203.0.113.7")]
+    [InlineData("POST", "/orders/", "u:7", "rl:order:u:7")]
+    [InlineData("POST", "/orders/", null, "rl:order:a:203.0.113.7")]
+    [InlineData("POST", "/users/login", null, "rl:signin:/users/login:a:203.0.113.7")]
+    public void A_request_draws_from_its_shared_bucket_counted_for_its_user_or_else_from_the_general_budget(string method, string path, string? userKey, string key) =>
+        Assert.Equal(key, GatewayRateLimiter.BucketFor(TestRequest.Create(method, path), Client, userKey, Options).Key);
 }
