@@ -23,7 +23,7 @@ public sealed class UnpublishedStampTableTests
             npgsql => npgsql.EnableRetryOnFailure(1, TimeSpan.FromMilliseconds(10), null)));
         var provider = services.BuildServiceProvider();
         var scopes = provider.GetRequiredService<IServiceScopeFactory>();
-        return new UnpublishedStampTable(new UsersDatabase(scopes), scopes, NullLogger<UnpublishedStampTable>.Instance);
+        return new UnpublishedStampTable(new UsersDatabase(scopes), NullLogger<UnpublishedStampTable>.Instance);
     }
 
     [Fact]

@@ -3,19 +3,19 @@ using Microsoft.EntityFrameworkCore;
 namespace Shop.Users.Data;
 
 /// <summary>
-/// Reads Users' database for singletons (the stamp source, the record of unpublished stamps), each read in a scope of
-/// its own. A database that does not answer is a <see cref="ServiceUnavailableException"/>, which callers answer 503
+/// Users' database for singletons (the stamp source, the record of unpublished stamps), each use in a scope of its
+/// own. A database that does not answer is a <see cref="ServiceUnavailableException"/>, which callers answer 503
 /// or try again later, rather than whatever exception the retrying execution strategy wrapped it in.
 /// </summary>
 public sealed class UsersDatabase(IServiceScopeFactory scopes)
 {
-    public async Task<T> ReadAsync<T>(Func<UsersDbContext, CancellationToken, Task<T>> read, CancellationToken ct)
+    public async Task<T> UseAsync<T>(Func<UsersDbContext, CancellationToken, Task<T>> use, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
         try
         {
-            return await read(db, ct);
+            return await use(db, ct);
         }
         catch (Exception e) when (ShopDatabaseExtensions.IsUnavailability(e))
         {

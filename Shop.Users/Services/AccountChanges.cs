@@ -92,5 +92,5 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
 public sealed class DatabaseStampSource(UsersDatabase database) : IAccountStampSource
 {
     public Task<int?> GetStampAsync(int userId, CancellationToken ct) =>
-        database.ReadAsync((db, ct) => db.Users.Where(u => u.Id == userId).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct), ct);
+        database.UseAsync((db, ct) => db.Users.Where(u => u.Id == userId).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct), ct);
 }

@@ -8,26 +8,24 @@ namespace Shop.Users.Services;
 /// database writes in the transaction that raises a stamp (the trigger of the migration <c>StampsRecordedUntilPublished</c>), so
 /// no raise can commit without its record, whatever the process does next.
 /// </summary>
-public sealed class UnpublishedStampTable(UsersDatabase database, IServiceScopeFactory scopes, ILogger<UnpublishedStampTable> logger)
+public sealed class UnpublishedStampTable(UsersDatabase database, ILogger<UnpublishedStampTable> logger)
     : IUnpublishedStampRecord
 {
     public async Task<IReadOnlyList<RecordedStamp>> ReadAsync(CancellationToken ct) =>
-        await database.ReadAsync((db, ct) => db.UnpublishedStamps.AsNoTracking().Select(u => new RecordedStamp(u.UserId, u.Stamp, u.RaisedAt)).ToListAsync(ct), ct);
+        await database.UseAsync((db, ct) => db.UnpublishedStamps.AsNoTracking().Select(u => new RecordedStamp(u.UserId, u.Stamp, u.RaisedAt)).ToListAsync(ct), ct);
 
     public async Task ForgetAsync(int userId, int stamp)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
         try
         {
             // Not a newer raise's row: that stamp is not in Redis yet.
-            await db.UnpublishedStamps.Where(u => u.UserId == userId && u.Stamp <= stamp).ExecuteDeleteAsync();
+            await database.UseAsync((db, ct) => db.UnpublishedStamps.Where(u => u.UserId == userId && u.Stamp <= stamp).ExecuteDeleteAsync(ct), CancellationToken.None);
         }
         catch (Exception e)
         {
             // Redis has the stamp; the row left behind only makes some Users process publish it once more. Never thrown:
             // the change that raised the stamp is committed and must still be answered, audited and its cache cleared.
-            logger.Log(ShopDatabaseExtensions.IsUnavailability(e) ? LogLevel.Debug : LogLevel.Warning, e,
+            logger.Log(e is ServiceUnavailableException ? LogLevel.Debug : LogLevel.Warning, e,
                 "Could not delete the record of user {UserId}'s published stamp {Stamp}; it will be published again", userId, stamp);
         }
     }

@@ -113,13 +113,16 @@ export function forgetSessionEnd(): void {
   emit();
 }
 
+/** Users' marker cookie (`SessionsApi.SessionMarkerCookie`): "1" while the browser holds a refresh cookie. */
+const SESSION_MARKER = "shop_session";
+
 /**
  * Users sets this cookie beside the refresh cookie, and deletes it with it: script cannot see the refresh cookie, and
  * asking for a refresh on every page load of a visitor who never signed in would only be refused.
  */
 export function browserHasSession(): boolean {
   try {
-    return typeof document !== "undefined" && document.cookie.split(";").some((c) => c.trim() === "shop_session=1");
+    return typeof document !== "undefined" && document.cookie.split(";").some((c) => c.trim() === `${SESSION_MARKER}=1`);
   } catch {
     return false;
   }
@@ -158,7 +161,7 @@ function otherTabs(): BroadcastChannel | null {
  */
 export function forgetBrowserSession(): void {
   try {
-    if (typeof document !== "undefined") document.cookie = "shop_session=; Max-Age=0; Path=/; Secure; SameSite=Strict";
+    if (typeof document !== "undefined") document.cookie = `${SESSION_MARKER}=; Max-Age=0; Path=/; Secure; SameSite=Strict`;
   } catch {
     // No cookies here (a sandboxed frame): nothing to forget.
   }
