@@ -8,16 +8,25 @@ function jsonResponse(status: number, body: unknown, type = "application/json") 
   return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
 }
 
-/** navigator.locks as a browser has it (jsdom has none): one holder of a name at a time, across the browser's tabs; `held()` names it. */
+/**
+ * navigator.locks as a browser has it (jsdom has none): one holder at a time, the others waiting in turn, so a request
+ * made while holding the lock never runs (as a browser's would not); `held()` names the lock held. The app takes one
+ * lock only ("shop-refresh"), so one queue stands for it.
+ */
 function fakeLocks() {
   let held: string | null = null;
-  const request = vi.fn(async (name: string, work: () => Promise<unknown>) => {
-    held = name;
-    try {
-      return await work();
-    } finally {
-      held = null;
-    }
+  let queue: Promise<unknown> = Promise.resolve();
+  const request = vi.fn((name: string, work: () => Promise<unknown>) => {
+    const turn = queue.then(async () => {
+      held = name;
+      try {
+        return await work();
+      } finally {
+        held = null;
+      }
+    });
+    queue = turn.catch(() => {});
+    return turn;
   });
   Object.defineProperty(navigator, "locks", { value: { request }, configurable: true });
   return () => held;
