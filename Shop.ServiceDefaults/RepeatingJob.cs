@@ -19,9 +19,17 @@ public abstract class RepeatingJob(ILogger logger, TimeProvider? clock = null) :
 
     protected abstract Task RunOnceAsync(CancellationToken ct);
 
+    private FailedPassLog? _failedPasses;
+
+    /// <summary>
+    /// The job's one account of its failures: a start that does a pass's work reports its failure here too, so that it
+    /// and the first pass after it are one run of failures (one Warning), not two.
+    /// </summary>
+    protected FailedPassLog FailedPasses => _failedPasses ??= new FailedPassLog(logger, GetType().Name, clock);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var failed = new FailedPassLog(logger, GetType().Name, clock);
+        var failed = FailedPasses;
         if (!await DelayAsync(FirstPassAfter, stoppingToken))
         {
             return;

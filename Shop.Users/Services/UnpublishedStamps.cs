@@ -53,7 +53,7 @@ public sealed class UnpublishedStampSweep(SecurityStamps stamps, ILogger<Unpubli
         }
         catch (ServiceUnavailableException e)
         {
-            logger.LogWarning(e, "Could not read the recorded security stamps at start; trying again every {Interval}", Interval);
+            FailedPasses.Failed(e, Interval);
         }
         await base.StartAsync(cancellationToken);
     }
