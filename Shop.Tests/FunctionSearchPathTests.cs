@@ -5,7 +5,7 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Orders' functions, written by its migrations, run in a session whose search_path leaves out
+/// Orders' and Inventory's functions, written by their migrations, run in a session whose search_path leaves out
 /// <c>public</c> (a role's or a pooler's setting): a trigger runs inside whatever session writes its table, and a
 /// function's body is resolved with its caller's search_path unless it names its schema. Each test writes through
 /// <c>public.</c> names (or calls <c>public.&lt;function&gt;</c>) under <c>search_path = pg_catalog</c> in a
@@ -93,6 +93,23 @@ public sealed class FunctionSearchPathTests(ShopApp shop)
                 ("subscription", subscriptionId));
         });
         Assert.Equal(1, claimed);
+    }
+
+    /// <summary><c>reserve_stock</c>, Inventory's reservation.</summary>
+    [Fact]
+    public async Task A_reservation_under_another_search_path_takes_the_stock()
+    {
+        var sku = await shop.NewItemAsync(qty: 5);
+        var orderId = Guid.NewGuid();
+        var (reserved, recorded) = await WithoutPublicAsync("inventorydb", async db =>
+            (await Sql.ScalarAsync(db,
+                "SELECT count(*) FROM public.reserve_stock(@order, ARRAY[@sku], ARRAY[2]) r WHERE r.outcome = 'reserved' AND r.available = 3",
+                ("order", orderId), ("sku", sku)),
+            await Sql.ScalarAsync(db, """
+                SELECT count(*) FROM public.reservation_lines l JOIN public.inventory i ON i.id = l.item_id
+                WHERE l.order_id = @order AND i.sku = @sku AND l.qty = 2 AND i.qty = 3
+                """, ("order", orderId), ("sku", sku))));
+        Assert.Equal((1L, 1L), (reserved, recorded));
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ public sealed class ReserveStockSqlTests
     {
         var sql = ReadResource();
 
-        Assert.StartsWith("CREATE OR REPLACE FUNCTION reserve_stock(p_order_id uuid, p_skus text[], p_qtys int[])", sql);
+        Assert.StartsWith("CREATE OR REPLACE FUNCTION public.reserve_stock(p_order_id uuid, p_skus text[], p_qtys int[])", sql);
         Assert.Contains("LANGUAGE plpgsql", sql);
     }
 
@@ -23,6 +23,21 @@ public sealed class ReserveStockSqlTests
         var operation = Assert.Single(new ReserveStockFunction().UpOperations);
 
         Assert.Equal(ReadResource(), Assert.IsType<SqlOperation>(operation).Sql);
+    }
+
+    /// <summary>Up executes the file as it is; Down, the text ReservationLinesKeepTheirItem left: the same without <c>public.</c>.</summary>
+    [Fact]
+    public void Its_schema_migration_executes_that_file_and_goes_back_to_the_unqualified_names()
+    {
+        var migration = new ReserveStockNamesItsSchema();
+        var up = Assert.IsType<SqlOperation>(Assert.Single(migration.UpOperations)).Sql;
+        var down = Assert.IsType<SqlOperation>(Assert.Single(migration.DownOperations)).Sql;
+
+        Assert.Equal(ReadResource(), up);
+        Assert.Contains("INSERT INTO public.reservations ", up);
+        Assert.StartsWith("CREATE OR REPLACE FUNCTION reserve_stock(p_order_id uuid, p_skus text[], p_qtys int[])", down);
+        Assert.Contains("INSERT INTO reservations ", down);
+        Assert.DoesNotContain("public.", down);
     }
 
     private static string ReadResource()
