@@ -27,6 +27,20 @@ public sealed class DatabaseOptions
     public int MaxPoolSize { get; set; } = 12;
 }
 
+/// <summary>
+/// Times as PostgreSQL keeps them: <c>timestamptz</c> holds microseconds, .NET's clock ticks in tenths of one, and
+/// Npgsql drops the rest when it writes. A time a service writes and also puts in its answer (or a webhook, or a
+/// stored answer) is taken from here, so the answer shows the time every later read shows.
+/// </summary>
+public static class DatabaseTime
+{
+    /// <summary>Now, to the microsecond.</summary>
+    public static DateTime UtcNow => ToMicroseconds(DateTime.UtcNow);
+
+    /// <summary><paramref name="time"/> without what PostgreSQL would drop.</summary>
+    public static DateTime ToMicroseconds(DateTime time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerMicrosecond));
+}
+
 public static class ShopDatabaseExtensions
 {
     /// <summary>

@@ -111,6 +111,22 @@ public sealed class InventoryTests(ShopApp shop)
         Assert.Equal(0, wildcard.GetProperty("total").GetInt32());
     }
 
+    /// <summary>An item's created_at and updated_at in the answer that wrote it are the ones a read shows (to the microsecond PostgreSQL keeps).</summary>
+    [Fact]
+    public async Task An_items_times_in_the_answers_that_wrote_it_are_the_times_every_read_shows()
+    {
+        var admin = await shop.AdminAsync();
+        var sku = "TIME-" + Guid.NewGuid().ToString("N")[..8];
+        var created = await admin.PostJsonAsync("/inventory/", new { sku, name = "Clock", price = 1.00m, qty = 1 });
+        await created.ExpectAsync(201);
+        var answer = await created.JsonAsync();
+        answer.SameAsRead(await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync(), "the 201 answer", "created_at", "updated_at");
+
+        var patched = await admin.PatchJsonAsync($"/inventory/{sku}", new { name = "Clock Pro" });
+        await patched.ExpectAsync(200);
+        (await patched.JsonAsync()).SameAsRead(await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync(), "the PATCH answer", "updated_at");
+    }
+
     [Fact]
     public async Task A_read_after_a_write_sees_the_write_through_the_cache()
     {

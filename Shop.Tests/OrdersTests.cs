@@ -240,6 +240,34 @@ public sealed class OrdersTests(ShopApp shop)
         Assert.Single(events.EnumerateArray(), e => e.GetProperty("new_value").GetString() == "cancelled");
     }
 
+    /// <summary>
+    /// The answer that writes an order (placing it, replaying its Idempotency-Key, changing its status) shows the same
+    /// created_at, updated_at and expires_at as every later read: PostgreSQL keeps microseconds, .NET's clock ticks in
+    /// tenths of them, and a client that compares the two (a sync, a dedup, an If-Unmodified-Since) saw a change that
+    /// never happened.
+    /// </summary>
+    [Fact]
+    public async Task An_orders_times_in_the_answers_that_wrote_it_are_the_times_every_read_shows()
+    {
+        var sku = await shop.NewItemAsync();
+        var (owner, _) = await shop.NewUserAsync();
+        var key = Guid.NewGuid().ToString("N");
+        var body = new { items = new[] { new { sku, qty = 1 } } };
+        var placed = await owner.PostJsonAsync("/orders/", body, r => r.Headers.Add("Idempotency-Key", key));
+        await placed.ExpectAsync(201);
+        var answer = await placed.JsonAsync();
+        var id = answer.GetProperty("id").GetString();
+        var read = await (await owner.GetAsync($"/orders/{id}")).JsonAsync();
+        answer.SameAsRead(read, "the 201 answer", "created_at", "updated_at", "expires_at");
+        var replay = await owner.PostJsonAsync("/orders/", body, r => r.Headers.Add("Idempotency-Key", key));
+        await replay.ExpectAsync(201);
+        (await replay.JsonAsync()).SameAsRead(read, "the Idempotency-Key replay", "created_at", "updated_at", "expires_at");
+
+        var cancelled = await owner.PatchJsonAsync($"/orders/{id}", new { status = "cancelled" });
+        await cancelled.ExpectAsync(200);
+        (await cancelled.JsonAsync()).SameAsRead(await (await owner.GetAsync($"/orders/{id}")).JsonAsync(), "the PATCH answer", "updated_at");
+    }
+
     [Fact]
     public async Task Order_reads_after_a_status_change_are_fresh()
     {

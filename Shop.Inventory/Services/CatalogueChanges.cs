@@ -37,7 +37,7 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
 
     public async Task<CreateItemOutcome> CreateAsync(NewItem item, CancellationToken ct)
     {
-        var now = DateTime.UtcNow;
+        var now = DatabaseTime.UtcNow;
         var row = new InventoryItem { Sku = item.Sku, Name = item.Name.Trim(), Price = item.Price, Qty = item.Qty, CreatedAt = now, UpdatedAt = now };
         db.Items.Add(row);
         if (!await db.TrySaveUniqueAsync(ct))
@@ -59,7 +59,7 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
         if (change.Name is not null) item.Name = change.Name.Trim();
         if (change.Price is { } price) item.Price = price;
         if (change.Qty is { } qty) item.Qty = qty;
-        item.UpdatedAt = DateTime.UtcNow;
+        item.UpdatedAt = DatabaseTime.UtcNow;
         try
         {
             await db.SaveChangesAsync(ct);

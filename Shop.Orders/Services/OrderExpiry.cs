@@ -34,7 +34,7 @@ public sealed class OrderExpiry(OrdersDbContext db, WebhookOutbox outbox, StockR
             return 0;
         }
 
-        var now = DateTime.UtcNow;
+        var now = DatabaseTime.UtcNow;
         var ids = due.Select(o => o.Id).ToList();
         // The status change updates each owner's pending count (a trigger). Taking those rows first, in
         // user order, keeps two replicas' batches from locking the same users' counts in opposite orders.

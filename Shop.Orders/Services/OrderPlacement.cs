@@ -210,7 +210,7 @@ public sealed class OrderPlacement(
 
     private async Task<PlacementOutcome> StoreAsync(Guid orderId, int userId, Reservation reservation, string? idempotencyKey, CancellationToken ct)
     {
-        var now = DateTime.UtcNow;
+        var now = DatabaseTime.UtcNow;
         var order = new Order
         {
             Id = orderId,
@@ -219,7 +219,7 @@ public sealed class OrderPlacement(
             Items = [.. reservation.Lines.Select(l => new OrderLine { Sku = l.Sku, Name = l.Name, Qty = l.Qty, UnitPrice = l.UnitPrice, LineTotal = l.UnitPrice * l.Qty })],
             CreatedAt = now,
             UpdatedAt = now,
-            ExpiresAt = now + _options.PendingExpiry,
+            ExpiresAt = DatabaseTime.ToMicroseconds(now + _options.PendingExpiry),
         };
         order.Total = order.Items.Sum(i => i.LineTotal);
 

@@ -36,7 +36,7 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
             return new StatusChangeOutcome.NotAllowed($"An order cannot move from {oldStatus} to {newStatus}.");
         }
 
-        var now = DateTime.UtcNow;
+        var now = DatabaseTime.UtcNow;
         await using var tx = await db.Database.BeginAllOrNothingTransactionAsync(ct);
         var changed = await db.Orders.Where(o => o.Id == orderId && o.Status == oldStatus)
             .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, newStatus).SetProperty(o => o.UpdatedAt, now), ct);

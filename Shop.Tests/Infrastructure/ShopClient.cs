@@ -125,6 +125,16 @@ public static class HttpAssertions
         return problem;
     }
 
+    /// <summary>Asserts that <paramref name="answer"/> (what a write answered) shows each field exactly as <paramref name="read"/> (a later read) does.</summary>
+    public static void SameAsRead(this JsonElement answer, JsonElement read, string what, params string[] fields)
+    {
+        foreach (var field in fields)
+        {
+            Assert.True(answer.GetProperty(field).GetRawText() == read.GetProperty(field).GetRawText(),
+                $"{field}: {what} said {answer.GetProperty(field)}, a read says {read.GetProperty(field)}");
+        }
+    }
+
     public static async Task<JsonElement> ExpectValidationAsync(this HttpResponseMessage response, params string[] fields)
     {
         var problem = await response.ExpectProblemAsync(400);

@@ -198,8 +198,7 @@ public sealed class WebhookDispatcher(
                     break; // another replica is probing
                 }
                 // To the microsecond, as PostgreSQL keeps it: the outcomes are written only where the lease is still this one.
-                var until = DateTime.UtcNow + _options.ClaimLease;
-                claimLease = until.AddTicks(-(until.Ticks % TimeSpan.TicksPerMicrosecond));
+                claimLease = DatabaseTime.ToMicroseconds(DateTime.UtcNow + _options.ClaimLease);
                 var claimed = await ClaimAsync(db, subscriptionId, pauseEnded is null ? _options.BatchSize : 1, claimLease.Value, ct);
                 if (claimed.Count == 0)
                 {

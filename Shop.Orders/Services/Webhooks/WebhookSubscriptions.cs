@@ -21,7 +21,7 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
             Events = events.Contains("*") ? ["*"] : [.. events],
             ProtectedSecret = secrets.Protect(secret),
             IsActive = true,
-            CreatedAt = DateTime.UtcNow,
+            CreatedAt = DatabaseTime.UtcNow,
         };
         db.WebhookSubscriptions.Add(subscription);
         await db.SaveChangesAsync(ct);
@@ -53,7 +53,7 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
         }
         var secret = WebhookSecrets.Generate();
         subscription.PreviousProtectedSecret = secrets.Protect(secrets.Current(subscription));
-        subscription.PreviousSecretExpiresAt = DateTime.UtcNow + options.Value.SecretRotationGrace;
+        subscription.PreviousSecretExpiresAt = DatabaseTime.ToMicroseconds(DateTime.UtcNow + options.Value.SecretRotationGrace);
         subscription.ProtectedSecret = secrets.Protect(secret);
         subscription.LegacySecret = null;
         await db.SaveChangesAsync(ct);
