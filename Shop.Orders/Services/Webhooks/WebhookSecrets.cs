@@ -56,8 +56,9 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection, ILogg
     /// <summary>Encrypts plaintext secrets written by an older version, in place; safe to run on several replicas.</summary>
     public async Task EncryptLegacySecretsAsync(OrdersDbContext db, CancellationToken ct)
     {
+        // In id order: EF Core warns (at every start) about a row limit without one, and a batch is then a definite one.
         var legacy = await db.WebhookSubscriptions.AsNoTracking().Where(s => s.LegacySecret != null)
-            .Select(s => new { s.Id, s.LegacySecret }).Take(100).ToListAsync(ct);
+            .OrderBy(s => s.Id).Select(s => new { s.Id, s.LegacySecret }).Take(100).ToListAsync(ct);
         foreach (var row in legacy)
         {
             var encrypted = Protect(row.LegacySecret!);
