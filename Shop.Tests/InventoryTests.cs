@@ -127,6 +127,22 @@ public sealed class InventoryTests(ShopApp shop)
         (await patched.JsonAsync()).SameAsRead(await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync(), "the PATCH answer", "updated_at");
     }
 
+    /// <summary>
+    /// A PATCH that names none of name, price and qty (a misspelt field, which is ignored like any unknown one) changes
+    /// nothing, so it is a 400 that says so, not a 200 that leaves the admin believing the stock was set.
+    /// </summary>
+    [Fact]
+    public async Task A_patch_naming_no_field_it_can_change_is_400_and_changes_nothing()
+    {
+        var sku = await shop.NewItemAsync(qty: 5);
+        var admin = await shop.AdminAsync();
+        var before = await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync();
+        var problem = await (await admin.PatchJsonAsync($"/inventory/{sku}", new { quantity = 0 })).ExpectValidationAsync("body");
+        Assert.Contains("name, price or qty", problem.GetProperty("detail").GetString());
+        var after = await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync();
+        after.SameAsRead(before, "the item after the refused PATCH", "qty", "updated_at");
+    }
+
     [Fact]
     public async Task A_read_after_a_write_sees_the_write_through_the_cache()
     {

@@ -45,6 +45,11 @@ internal static partial class ItemValidation
     public static ValidationErrors Update(UpdateItemRequest request)
     {
         var errors = new ValidationErrors();
+        if (request is { Name: null, Price: null, Qty: null })
+        {
+            // Unknown fields are ignored, so a misspelt one ("quantity") would otherwise be a 200 that changed nothing.
+            return errors.Add("body", "Nothing to change: send at least one of name, price or qty.");
+        }
         if (request.Name is not null)
         {
             errors.RequireString("name", request.Name, NameMax);
