@@ -24,6 +24,17 @@ public sealed class UsersTests(ShopApp shop)
         Assert.EndsWith("Z", user.GetProperty("created_at").GetString());
     }
 
+    /// <summary>An account's created_at in the registration's answer is the one every read shows (to the microsecond PostgreSQL keeps).</summary>
+    [Fact]
+    public async Task An_accounts_created_at_in_the_registration_answer_is_the_time_every_read_shows()
+    {
+        var registered = await shop.Client().PostJsonAsync("/users/register", new { name = "Clock", email = $"clock-{Guid.NewGuid():N}@example.com", password = "s3cret-pass" });
+        await registered.ExpectAsync(201);
+        var body = await registered.JsonAsync();
+        var me = await (await shop.Client(body.GetProperty("access_token").GetString()).GetAsync("/users/me")).JsonAsync();
+        body.GetProperty("user").SameAsRead(me, "the 201 answer", "created_at");
+    }
+
     [Fact]
     public async Task Email_is_unique_case_insensitively()
     {

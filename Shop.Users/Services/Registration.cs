@@ -37,7 +37,7 @@ public sealed class Registration(UsersDbContext db, PasswordService passwords, S
             NormalizedEmail = normalizedEmail,
             PasswordHash = hash,
             Role = Roles.User,
-            CreatedAt = DateTime.UtcNow,
+            CreatedAt = DatabaseTime.UtcNow,
         };
         db.Users.Add(user);
         if (!await db.TrySaveUniqueAsync(ct))
