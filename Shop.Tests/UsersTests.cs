@@ -176,6 +176,22 @@ public sealed class UsersTests(ShopApp shop)
         Assert.False(string.IsNullOrEmpty(await shop.Client().LoginAsync(user.Email, "brand-new-pass")));
     }
 
+    /// <summary>
+    /// A PATCH that names none of name, email, password, role and is_active (a misspelt field, which is ignored like any
+    /// unknown one) changes nothing, so it is a 400 that says so, not a 200 that leaves the admin believing the account
+    /// was deactivated.
+    /// </summary>
+    [Fact]
+    public async Task A_patch_naming_no_field_it_can_change_is_400_and_changes_nothing()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        var problem = await (await admin.PatchJsonAsync($"/users/{user.Id}", new { active = false })).ExpectValidationAsync("body");
+        Assert.Contains("name, email, password, role or is_active", problem.GetProperty("detail").GetString());
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { current_password = user.Password })).ExpectValidationAsync("body");
+        Assert.True((await (await admin.GetAsync($"/users/{user.Id}")).JsonAsync()).GetProperty("is_active").GetBoolean());
+    }
+
     [Fact]
     public async Task Non_admin_sending_role_or_is_active_is_403_and_nothing_changes()
     {

@@ -173,9 +173,15 @@ public sealed class UserValidationTests
     }
 
     [Fact]
-    public void Update_with_no_field_and_each_known_role_is_valid()
+    public void Update_with_no_field_it_can_change_is_refused()
     {
-        Assert.True(UserValidation.Update(Update(), isSelf: true).IsValid);
+        AssertOnly("body", UserValidation.Update(Update(), isSelf: true));
+        AssertOnly("body", UserValidation.Update(Update(currentPassword: Good), isSelf: true));
+    }
+
+    [Fact]
+    public void Update_with_each_known_role_is_valid()
+    {
         Assert.True(UserValidation.Update(Update(role: "user", isActive: false), isSelf: false).IsValid);
         Assert.True(UserValidation.Update(Update(role: "admin"), isSelf: false).IsValid);
     }

@@ -40,6 +40,11 @@ internal static class UserValidation
     public static ValidationErrors Update(UpdateUserRequest request, bool isSelf)
     {
         var errors = new ValidationErrors();
+        if (request is { Name: null, Email: null, Password: null, Role: null, IsActive: null })
+        {
+            // Unknown fields are ignored, so a misspelt one ("active") would otherwise be a 200 that changed nothing.
+            return errors.Add("body", "Nothing to change: send at least one of name, email, password, role or is_active.");
+        }
         if (request.Name is not null)
         {
             errors.RequireString("name", request.Name, NameMax);
