@@ -729,6 +729,25 @@ describe("admin pages", () => {
     expect(within(row).getByRole("alert").textContent).toBe("A cancelled order cannot be marked paid.");
   });
 
+  it("all orders: cancelling an order (final: its stock goes back, subscribers are told) asks first, as the order's own page does", async () => {
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "PATCH"
+        ? json(200, { ...customerOrder, status: "cancelled" })
+        : json(200, { items: [customerOrder], total: 1, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/orders");
+    const row = (await screen.findByRole("link", { name: "Order 3f2a9c1d" })).closest("tr")!;
+    fireEvent.change(within(row).getByRole("combobox", { name: "New status for order 3f2a9c1d" }), { target: { value: "cancelled" } });
+    fireEvent.click(within(row).getByRole("button", { name: "Update status" }));
+    await act(async () => {});
+    expect(calls("PATCH")).toEqual([]);
+    fireEvent.click(within(row).getByRole("button", { name: "Keep order" }));
+    fireEvent.click(within(row).getByRole("button", { name: "Update status" }));
+    fireEvent.click(within(row).getByRole("button", { name: "Confirm cancellation" }));
+    await waitFor(() => expect(calls("PATCH")).toEqual([`/orders/${customerOrder.id}`]));
+    expect(JSON.parse(String(fetchMock.mock.calls.find(([, init]) => init?.method === "PATCH")![1]!.body))).toEqual({ status: "cancelled" });
+  });
+
   it("all orders: Update status pressed from the keyboard keeps focus while its request runs", async () => {
     holding("PATCH", { items: [customerOrder], total: 1, limit: 25, offset: 0 });
     renderAt("/admin/orders");

@@ -4,7 +4,7 @@ import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
 import type { Order, OrderStatus } from "../../api/types";
 import { OrderStatusFilter, OrderTable } from "../../components/OrderTable";
-import { Alert, EmptyState, ErrorAlert, PageHeader, SelectField, SendButton, TextField } from "../../components/ui";
+import { Alert, ConfirmButton, EmptyState, ErrorAlert, PageHeader, SelectField, SendButton, TextField } from "../../components/ui";
 import { capitalize, shortId } from "../../lib/format";
 import { nextStatuses } from "../../lib/orderStatus";
 import { useListParams, useParamBox } from "../../lib/useListParams";
@@ -107,7 +107,8 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
         className="flex flex-wrap items-center gap-2"
         onSubmit={(e) => {
           e.preventDefault();
-          if (value) mutation.submit(value as OrderStatus);
+          // A cancellation is sent only by its Confirm cancellation (below), never by the form on its own.
+          if (value && value !== "cancelled") mutation.submit(value as OrderStatus);
         }}
       >
         <SelectField
@@ -123,9 +124,21 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
             </option>
           ))}
         </SelectField>
-        <SendButton type="submit" size="sm" variant="secondary" request={mutation}>
-          Update status
-        </SendButton>
+        {value === "cancelled" ? (
+          // Final, as the shopper's Cancel order on the order's page: the stock goes back and subscribers are told. So it
+          // asks first, in the same words; the other moves are a step along the order's way and go at once.
+          <ConfirmButton
+            label="Update status"
+            confirmLabel="Confirm cancellation"
+            keepLabel="Keep order"
+            onConfirm={() => mutation.submit("cancelled")}
+            request={mutation}
+          />
+        ) : (
+          <SendButton type="submit" size="sm" variant="secondary" request={mutation}>
+            Update status
+          </SendButton>
+        )}
       </form>
       {refusal}
     </div>
