@@ -8,6 +8,7 @@ import { usePagedList } from "../components/PagedTable";
 import { QueryView } from "../components/QueryView";
 import { Badge, Button, EmptyState, Loading, PageHeader, TextField } from "../components/ui";
 import { MAX_LINES, MAX_UNITS_PER_ORDER, cartCount, unitsCapNote } from "../lib/cart";
+import { SEARCH_MAX, searchFits } from "../lib/characters";
 import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
 import { useListParams, useParamBox } from "../lib/useListParams";
@@ -19,7 +20,10 @@ export default function CatalogPage() {
   const q = values.q;
   const inStock = values.in_stock === "true";
   // The URL's q is what is listed; the box follows it (the nav's Catalogue link clears it, Back restores one).
-  const [search, setSearch] = useParamBox(q, (typed) => set({ q: typed }));
+  // A search longer than Inventory takes is said on the box (maxCharacters) and not asked: the list stays the last one.
+  const [search, setSearch] = useParamBox(q, (typed) => {
+    if (searchFits(typed)) set({ q: typed });
+  });
   const { cart, add } = useCart();
   const units = cartCount(cart);
   const [lastAdded, setLastAdded] = useState<string | null>(null);
@@ -55,6 +59,8 @@ export default function CatalogPage() {
           type="search"
           placeholder="Search by name or SKU"
           className="relative flex-1"
+          maxCharacters={SEARCH_MAX}
+          counting="utf16Trimmed"
           value={search}
           onChange={(e) => setSearch(e.target.value)}
         />

@@ -906,6 +906,21 @@ describe("admin pages", () => {
     }
   });
 
+  it("inventory: a search longer than Inventory takes (100) is said on the box and not asked, and the items shown stay", async () => {
+    fetchMock.mockResolvedValue(json(200, { items: [mug], total: 1, limit: 25, offset: 0 }));
+    renderAt("/admin/inventory");
+    await screen.findByRole("row", { name: "MUG" });
+    const box = screen.getByRole("searchbox", { name: "Search" });
+    typeInto(box, "m".repeat(101));
+    await new Promise((r) => setTimeout(r, 400)); // past the box's pause before it searches
+    expect(box.getAttribute("aria-invalid")).toBe("true");
+    expect(screen.getByText("Shorten this to 100 characters: it has 101.")).toBeTruthy();
+    expect(calls("GET").filter((u) => u.includes("q="))).toEqual([]);
+    expect(screen.getByRole("row", { name: "MUG" })).toBeTruthy();
+    typeInto(box, "m".repeat(100));
+    await waitFor(() => expect(calls("GET").filter((u) => u.includes("q="))).toEqual([`/inventory/?q=${"m".repeat(100)}&limit=25&offset=0`]));
+  });
+
   it("inventory: a second search with as many results as the first is said too", async () => {
     const cup = { ...mug, id: 2, sku: "CUP", name: "Cup" };
     fetchMock.mockImplementation(async (input) => {

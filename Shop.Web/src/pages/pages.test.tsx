@@ -381,7 +381,8 @@ describe("pages", () => {
     fireEvent.click(buttons[0]);
     expect(screen.getByRole("link", { name: "Cart (2)" })).toBeTruthy();
     expect(String(fetchMock.mock.calls[0][0])).toContain("/inventory/?");
-    const announced = () => document.querySelector("[aria-live=polite].sr-only")?.textContent;
+    // The catalogue's own region (a div), not the search box's (a p, there from the start for a search past its cap).
+    const announced = () => document.querySelector("div[aria-live=polite].sr-only")?.textContent;
     expect(announced()).toBe("Mug added to cart: 2 in your cart.");
     fireEvent.click(buttons[0]); // the third of 3 in stock
     expect(announced()).toBe("Mug added to cart: 3 in your cart.");
@@ -1101,6 +1102,30 @@ describe("pages", () => {
     fireEvent.change(box, { target: { value: "cap" } });
     await waitFor(() => expect(router.state.location.search).toBe("?q=cap"));
     expect(box.value).toBe("cap");
+  });
+
+  it("catalogue: a search longer than Inventory takes (100) is said on the box and not asked, and the items shown stay", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    // As Inventory answers a q of more than 100 characters (ItemValidation.Search).
+    fetchMock.mockImplementation(async (input) => {
+      const q = new URL(String(input), "http://shop.test").searchParams.get("q") ?? "";
+      return q.length > 100
+        ? json(400, { status: 400, title: "One or more validation errors occurred.", errors: { q: ["Must be at most 100 characters."] } }, "application/problem+json")
+        : json(200, { items: [inventoryItem("MUG", 5)], total: 1, limit: 12, offset: 0 });
+    });
+    const router = renderAt("/catalog");
+    await screen.findByRole("heading", { name: "Mug" });
+    const box = await screen.findByRole("searchbox", { name: "Search" });
+    // A product's whole description pasted from another site.
+    const pasted = "Stoneware mug with a matte glaze, dishwasher and microwave safe, 350 ml, hand-painted blue rim, set of two";
+    expect(pasted.length).toBeGreaterThan(100);
+    typeInto(box, pasted);
+    await new Promise((r) => setTimeout(r, 400)); // past the box's pause before it searches
+    expect(box.getAttribute("aria-invalid")).toBe("true");
+    expect(screen.getByText(`Shorten this to 100 characters: it has ${pasted.length}.`)).toBeTruthy();
+    expect(fetchMock.mock.calls.map(([u]) => String(u)).filter((u) => u.includes("q="))).toEqual([]);
+    expect(router.state.location.search).toBe("");
+    expect(screen.getByRole("heading", { name: "Mug" })).toBeTruthy();
   });
 
   it("catalogue: a page past the end (items deleted meanwhile) moves to the last page there is", async () => {

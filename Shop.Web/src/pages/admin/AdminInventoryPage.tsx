@@ -20,6 +20,7 @@ import {
   useNotice,
   type Say,
 } from "../../components/ui";
+import { SEARCH_MAX, searchFits } from "../../lib/characters";
 import { focusNeighbour, useSwap } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { useDebounced } from "../../lib/useDebounced";
@@ -40,7 +41,11 @@ const columns = [
 
 export default function AdminInventoryPage() {
   const [search, setSearch] = useState("");
-  const q = useDebounced(search.trim(), 300);
+  const typed = useDebounced(search.trim(), 300);
+  // The last search Inventory takes: one longer is said on the box (maxCharacters), not asked (a 400), as the catalogue's.
+  // Adjusted while rendering, as useLastTotal, so no render asks for the search refused.
+  const [q, setQ] = useState(typed);
+  if (typed !== q && searchFits(typed)) setQ(typed);
   const [offset, setOffset] = useState(0);
   const [notice, say] = useNotice();
 
@@ -63,6 +68,8 @@ export default function AdminInventoryPage() {
           type="search"
           placeholder="Search by name or SKU"
           className="max-w-md"
+          maxCharacters={SEARCH_MAX}
+          counting="utf16Trimmed"
           value={search}
           onChange={(e) => {
             setSearch(e.target.value);
