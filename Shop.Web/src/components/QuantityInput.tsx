@@ -1,5 +1,6 @@
 import { useId, useState } from "react";
 import { MAX_LINE_QTY, MAX_UNITS_PER_ORDER, clampQty } from "../lib/cart";
+import { wholeNumber } from "../lib/numbers";
 
 /** Quantity editor: − / + buttons and a number field committed on blur or Enter. */
 export function QuantityInput({
@@ -47,8 +48,8 @@ export function QuantityInput({
           : `At most ${MAX_LINE_QTY} per order.`;
 
   function commit() {
-    const n = Number.parseInt(draft, 10);
-    if (Number.isNaN(n)) {
+    const n = wholeNumber(draft);
+    if (n === null) {
       setDraft(String(value));
       return;
     }

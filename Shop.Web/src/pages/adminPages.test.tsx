@@ -230,6 +230,18 @@ describe("admin pages", () => {
     expect(await within(row()).findByText("5")).toBeTruthy();
   });
 
+  it("inventory: a stock change typed as the number field allows it (1e3, a thousand) is sent as that number, not its first digit", async () => {
+    fetchMock.mockImplementation(async (_input, init) =>
+      init?.method === "POST" ? json(200, { ...mug, qty: 1005 }) : json(200, { items: [mug], total: 1, limit: 25, offset: 0 }),
+    );
+    renderAt("/admin/inventory");
+    const row = await screen.findByRole("row", { name: "MUG" });
+    fireEvent.change(within(row).getByLabelText("Stock change for MUG"), { target: { value: "1e3" } });
+    fireEvent.click(within(row).getByRole("button", { name: "Adjust" }));
+    await waitFor(() => expect(calls("POST")).toEqual(["/inventory/MUG/adjust"]));
+    expect(JSON.parse(String(fetchMock.mock.calls.find(([, init]) => init?.method === "POST")![1]!.body))).toEqual({ delta: 1000 });
+  });
+
   it("inventory: Adjust keeps focus while its request runs and once the change is cleared", async () => {
     const answer = holding("POST", { items: [mug], total: 1, limit: 25, offset: 0 });
     renderAt("/admin/inventory");

@@ -23,6 +23,7 @@ import {
 import { SEARCH_MAX, searchFits } from "../../lib/characters";
 import { focusNeighbour, useSwap } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
+import { wholeNumber } from "../../lib/numbers";
 import { useDebounced } from "../../lib/useDebounced";
 import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
@@ -110,7 +111,7 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    create.submit({ sku: sku.trim(), name: name.trim(), price: Number(price), qty: Number.parseInt(qty, 10) });
+    create.submit({ sku: sku.trim(), name: name.trim(), price: Number(price), qty: wholeNumber(qty) ?? Number.NaN });
   }
 
   return (
@@ -188,7 +189,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
 
   const error = update.error ?? adjust.error ?? remove.error;
   const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3 md:align-top";
-  const deltaNumber = Number.parseInt(delta, 10);
+  const deltaNumber = wholeNumber(delta) ?? Number.NaN;
 
   return (
     <tr ref={rowRef} className="block py-3 md:table-row md:py-0" aria-label={item.sku}>
