@@ -126,6 +126,53 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
     }
 
     /// <summary>
+    /// README: with the key ring's key lost, "deliveries fail until each subscription's secret is rotated by an admin",
+    /// and every failed delivery's last_error says "rotate the secret". Rotating read the current secret to keep it
+    /// signing for the grace period, so the one way out answered 500. The key's loss is made real here: the stored
+    /// secret names a key (bytes 4–19 of a Data Protection payload) that the key ring does not hold.
+    /// </summary>
+    [Fact]
+    public async Task A_secret_whose_key_is_lost_can_be_rotated_and_the_new_one_signs()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            await using (var read = db.CreateCommand())
+            {
+                read.CommandText = "SELECT secret_protected FROM webhook_subscriptions WHERE id = @id";
+                read.Parameters.AddWithValue("id", Guid.Parse(hookId));
+                var payload = Base64Url.DecodeFromChars(((string)(await read.ExecuteScalarAsync())!).AsSpan());
+                Guid.NewGuid().TryWriteBytes(payload.AsSpan(4, 16));
+                await Sql.ExecuteAsync(db, "UPDATE webhook_subscriptions SET secret_protected = @p WHERE id = @id",
+                    ("p", Base64Url.EncodeToString(payload)), ("id", Guid.Parse(hookId)));
+            }
+
+            var rotated = await admin.PostJsonAsync($"/orders/webhooks/{hookId}/rotate-secret", null);
+            await rotated.ExpectAsync(200);
+            var body = await rotated.JsonAsync();
+            var newSecret = body.GetProperty("secret").GetString()!;
+            Assert.Matches(SecretFormat(), newSecret);
+            // The lost secret cannot sign, so there is no grace period to announce.
+            Assert.Equal(JsonValueKind.Null, body.GetProperty("previous_secret_expires_at").ValueKind);
+
+            var (user, _) = await shop.NewUserAsync();
+            var sku = await shop.NewItemAsync();
+            var orderId = (await user.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
+            Assert.NotNull(received);
+            Assert.Equal(1, received.Signature.Split(',').Count(p => p.StartsWith("v1=")));
+            Assert.True(WebhookReceiver.SignatureIsValid(newSecret, received), $"new secret does not verify {received.Signature}");
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>
     /// The subscription's whole row (every column, as JSON) holds none of <paramref name="secrets"/> in a form
     /// that reads them back without the key ring: the secret as the API returns it, its 32 bytes in hex or base64,
     /// or its text's bytes in hex (a <c>bytea</c> column) or base64.

@@ -49,6 +49,23 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection, ILogg
         return secrets;
     }
 
+    /// <summary>
+    /// The current secret, or null when it cannot be decrypted (the key ring lacks its key: README, "lost, every stored
+    /// webhook secret is unreadable"). Rotation is the way out of that, so it must not need the secret it replaces.
+    /// </summary>
+    public string? CurrentIfReadable(WebhookSubscription subscription)
+    {
+        try
+        {
+            return Current(subscription);
+        }
+        catch (CryptographicException e)
+        {
+            logger.LogWarning("The signing secret of webhook {WebhookId} cannot be decrypted ({Reason}); it is replaced without a grace period", subscription.Id, e.Message);
+            return null;
+        }
+    }
+
     public string Current(WebhookSubscription subscription) =>
         subscription.ProtectedSecret is { } protectedSecret ? _protector.Unprotect(protectedSecret)
         : subscription.LegacySecret ?? throw new InvalidOperationException($"Webhook {subscription.Id} has no secret.");

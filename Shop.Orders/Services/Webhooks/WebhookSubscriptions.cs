@@ -52,13 +52,16 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
             return null;
         }
         var secret = WebhookSecrets.Generate();
-        subscription.PreviousProtectedSecret = secrets.Protect(secrets.Current(subscription));
-        subscription.PreviousSecretExpiresAt = DatabaseTime.ToMicroseconds(DateTime.UtcNow + options.Value.SecretRotationGrace);
+        // A secret whose key is lost cannot sign, so it gets no grace period (and previous_secret_expires_at is null):
+        // rotating is how an admin recovers from that loss, and must not fail on it.
+        var previous = secrets.CurrentIfReadable(subscription);
+        subscription.PreviousProtectedSecret = previous is null ? null : secrets.Protect(previous);
+        subscription.PreviousSecretExpiresAt = previous is null ? null : DatabaseTime.ToMicroseconds(DateTime.UtcNow + options.Value.SecretRotationGrace);
         subscription.ProtectedSecret = secrets.Protect(secret);
         subscription.LegacySecret = null;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        audit.Record("webhook.secret_rotated", actorId?.ToString(), id.ToString());
+        audit.Record("webhook.secret_rotated", actorId?.ToString(), id.ToString(), previous is null ? "previous secret unreadable, no grace period" : null);
         return (subscription, secret);
     }
 
