@@ -1,0 +1,91 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Shop.Gateway.RateLimiting;
+using Shop.ServiceDefaults;
+
+namespace Shop.UnitTests.Gateway;
+
+/// <summary>
+/// Whether a bearer token the gateway could not accept counts against its address's invalid-token budget
+/// (<see cref="GatewayRateLimiter"/>): a forgery does; a token that failed only because Users' signing keys could not be
+/// fetched does not, since it may be valid and the services answer it 503. The keys come over real HTTP: from a JWKS
+/// served on a loopback port, or from a closed one.
+/// </summary>
+public sealed class TokenUsersTests
+{
+    private static readonly ECDsaSecurityKey UsersKey = new(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "users-key" };
+
+    [Fact]
+    public async Task A_token_signed_by_a_key_users_does_not_publish_is_refused_and_counted()
+    {
+        await using var users = await JwksServerAsync();
+        var forged = Token(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "users-key" });
+
+        Assert.Equal((null, true), await UserAsync(users.Urls.Single(), forged));
+    }
+
+    [Fact]
+    public async Task A_token_checked_while_users_signing_keys_cannot_be_fetched_is_refused_but_not_counted()
+    {
+        // Port 1 on loopback: a refused connection, as when Users is down.
+        Assert.Equal((null, false), await UserAsync("http://127.0.0.1:1", Token(UsersKey)));
+    }
+
+    [Fact]
+    public async Task A_token_signed_by_users_key_is_its_subjects_and_not_counted()
+    {
+        await using var users = await JwksServerAsync();
+
+        Assert.Equal(("42", false), await UserAsync(users.Urls.Single(), Token(UsersKey)));
+    }
+
+    private static async Task<(string? Sub, bool Refused)> UserAsync(string jwksBaseAddress, string token)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Jwt:JwksBaseAddress"] = jwksBaseAddress;
+        builder.Logging.ClearProviders();
+        builder.AddShopTokenValidation();
+        await using var gateway = builder.Build();
+        await using var scope = gateway.Services.CreateAsyncScope();
+        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        context.Request.Headers.Authorization = "Bearer " + token;
+        using var cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = TokenUsers.CacheEntries });
+        return await new TokenUsers(cache).UserAsync(context);
+    }
+
+    /// <summary>Users' JWKS document, with <see cref="UsersKey"/>'s public half, on a free loopback port.</summary>
+    private static async Task<WebApplication> JwksServerAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(UsersKey.ECDsa.ExportParameters(false))) { KeyId = UsersKey.KeyId });
+        jwk.Use = "sig";
+        jwk.Alg = ShopAuthentication.Algorithm;
+        var document = System.Text.Json.JsonSerializer.Serialize(new { keys = new[] { new { kty = jwk.Kty, use = jwk.Use, alg = jwk.Alg, kid = jwk.Kid, crv = jwk.Crv, x = jwk.X, y = jwk.Y } } });
+        app.MapGet(ShopAuthentication.JwksPath, () => Results.Text(document, "application/json"));
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return app;
+    }
+
+    private static string Token(SecurityKey key) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        TokenType = ShopAuthentication.AccessTokenType,
+        Issuer = ShopAuthentication.Issuer,
+        Audience = ShopAuthentication.Audience,
+        Expires = DateTime.UtcNow.AddMinutes(10),
+        Subject = new ClaimsIdentity([new Claim("sub", "42")]),
+        SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
+    });
+}
