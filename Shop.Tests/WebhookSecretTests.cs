@@ -139,16 +139,7 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
         var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
         try
         {
-            await using var db = await shop.OpenDatabaseAsync("ordersdb");
-            await using (var read = db.CreateCommand())
-            {
-                read.CommandText = "SELECT secret_protected FROM webhook_subscriptions WHERE id = @id";
-                read.Parameters.AddWithValue("id", Guid.Parse(hookId));
-                var payload = Base64Url.DecodeFromChars(((string)(await read.ExecuteScalarAsync())!).AsSpan());
-                Guid.NewGuid().TryWriteBytes(payload.AsSpan(4, 16));
-                await Sql.ExecuteAsync(db, "UPDATE webhook_subscriptions SET secret_protected = @p WHERE id = @id",
-                    ("p", Base64Url.EncodeToString(payload)), ("id", Guid.Parse(hookId)));
-            }
+            await LoseSecretsKeyAsync(hookId);
 
             var rotated = await admin.PostJsonAsync($"/orders/webhooks/{hookId}/rotate-secret", null);
             await rotated.ExpectAsync(200);
@@ -170,6 +161,58 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
         {
             await admin.DeleteAsync($"/orders/webhooks/{hookId}");
         }
+    }
+
+    /// <summary>
+    /// While a secret's key is lost, every delivery attempt to its subscription fails (its last_error says to rotate the
+    /// secret). Each attempt logged an Error with its stack trace: one per delivery and retry, for as long as nobody
+    /// rotated. The loss is one fault of the subscription, said at Error once; the attempts after it at Debug.
+    /// </summary>
+    [Fact]
+    public async Task A_lost_secret_is_one_error_in_the_log_not_one_per_delivery_attempt()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var from = DateTimeOffset.UtcNow;
+            await LoseSecretsKeyAsync(hookId);
+            var (user, _) = await shop.NewUserAsync();
+            var sku = await shop.NewItemAsync();
+            for (var i = 0; i < 3; i++)
+            {
+                await user.PlaceOrderAsync((sku, 1));
+            }
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            var deadline = DateTime.UtcNow + Patience;
+            while (await Sql.ScalarAsync(db, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = @id AND attempts >= 1", ("id", Guid.Parse(hookId))) < 3)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the three deliveries were not all tried");
+                await Task.Delay(200, TestContext.Current.CancellationToken);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken); // the console lines reach the log files a moment later
+
+            var errors = await shop.ErrorEntriesAsync(["orders"], from, DateTimeOffset.UtcNow, containing: hookId);
+            Assert.True(errors.Count == 1, $"{errors.Count} Error entries for the lost secret:\n" + string.Join("\n\n", errors));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>The key ring loses the subscription's secret: its stored payload names a key (bytes 4–19) the ring does not hold.</summary>
+    private async Task LoseSecretsKeyAsync(string hookId)
+    {
+        await using var db = await shop.OpenDatabaseAsync("ordersdb");
+        await using var read = db.CreateCommand();
+        read.CommandText = "SELECT secret_protected FROM webhook_subscriptions WHERE id = @id";
+        read.Parameters.AddWithValue("id", Guid.Parse(hookId));
+        var payload = Base64Url.DecodeFromChars(((string)(await read.ExecuteScalarAsync())!).AsSpan());
+        Guid.NewGuid().TryWriteBytes(payload.AsSpan(4, 16));
+        await Sql.ExecuteAsync(db, "UPDATE webhook_subscriptions SET secret_protected = @p WHERE id = @id",
+            ("p", Base64Url.EncodeToString(payload)), ("id", Guid.Parse(hookId)));
     }
 
     /// <summary>

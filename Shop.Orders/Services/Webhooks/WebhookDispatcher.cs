@@ -36,6 +36,12 @@ public sealed class WebhookDispatcher(
     /// <summary>The running lanes, by subscription. Only the job's own loop adds; a lane removes itself when it ends.</summary>
     private readonly ConcurrentDictionary<Guid, Task> _lanes = new();
 
+    /// <summary>
+    /// The subscriptions whose secret this process has said it cannot decrypt: said at Error once, not at every attempt
+    /// of every delivery until an admin rotates it (each attempt's last_error says so too).
+    /// </summary>
+    private readonly ConcurrentDictionary<Guid, byte> _unreadableSecrets = new();
+
     protected override TimeSpan FallbackPoll => _options.PollInterval;
 
     protected override TimeSpan GatherAfterWake => _options.GatherAfterWake;
@@ -502,11 +508,23 @@ public sealed class WebhookDispatcher(
     {
         try
         {
-            return secrets.SigningSecrets(subscription, DateTime.UtcNow);
+            var signing = secrets.SigningSecrets(subscription, DateTime.UtcNow);
+            if (!_unreadableSecrets.IsEmpty && _unreadableSecrets.TryRemove(subscription.Id, out _))
+            {
+                logger.LogInformation("The signing secret of webhook {WebhookId} can be decrypted again (rotated, or its key is back)", subscription.Id);
+            }
+            return signing;
         }
         catch (CryptographicException e)
         {
-            logger.LogError(e, "Cannot decrypt the signing secret of webhook {WebhookId}", subscription.Id);
+            if (_unreadableSecrets.TryAdd(subscription.Id, 0))
+            {
+                logger.LogError(e, "Cannot decrypt the signing secret of webhook {WebhookId}: its Data Protection key is not in the key ring. Its deliveries fail until an admin rotates the secret (POST /orders/webhooks/{WebhookId}/rotate-secret); said once", subscription.Id, subscription.Id);
+            }
+            else
+            {
+                logger.LogDebug(e, "Cannot decrypt the signing secret of webhook {WebhookId}", subscription.Id);
+            }
             return null;
         }
     }
