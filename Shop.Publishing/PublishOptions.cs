@@ -32,6 +32,23 @@ public sealed record PublishOptions(
     bool ReadyToRun = true,
     string? ImagePullSecret = null)
 {
+    /// <summary>
+    /// Whether <see cref="Registry"/> / <see cref="Tag"/> were given (<c>Shop:Publish:Registry</c> / <c>Tag</c>) rather than
+    /// the defaults: a compose output's <c>.env</c> keeps the ones the operator set there otherwise (<see cref="KeepingImageNames"/>).
+    /// </summary>
+    public bool RegistryConfigured { get; init; } = true;
+    public bool TagConfigured { get; init; } = true;
+
+    /// <summary>
+    /// The registry and tag of an output's <c>.env</c> (<see cref="RegistryVariable"/>, <see cref="TagVariable"/>, where
+    /// docs/deploy.md has the operator override them) for those not given to this publish, so publishing again
+    /// to change something else does not put the defaults back.
+    /// </summary>
+    public PublishOptions KeepingImageNames(IReadOnlyDictionary<string, string> env) => this with
+    {
+        Registry = !RegistryConfigured && env.TryGetValue(RegistryVariable, out var registry) && registry.Trim() is { Length: > 0 } r ? r.TrimEnd('/') : Registry,
+        Tag = !TagConfigured && env.TryGetValue(TagVariable, out var tag) && tag.Trim() is { Length: > 0 } t ? t : Tag,
+    };
 
     /// <summary>The images the deployment starts from (<see cref="BaseImageSet.ConfigurationKey"/>).</summary>
     public BaseImageSet Images => BaseImages ?? BaseImageSet.Official;
@@ -108,7 +125,11 @@ public sealed record PublishOptions(
             TlsKey: key,
             HttpsPort: section.GetValue("HttpsPort", DefaultHttpsPort),
             ReadyToRun: section.GetValue("ReadyToRun", true),
-            ImagePullSecret: section["ImagePullSecret"] is { Length: > 0 } pullSecret ? pullSecret : null);
+            ImagePullSecret: section["ImagePullSecret"] is { Length: > 0 } pullSecret ? pullSecret : null)
+        {
+            RegistryConfigured = section["Registry"] is { Length: > 0 },
+            TagConfigured = section["Tag"] is { Length: > 0 },
+        };
     }
 
     /// <summary>The image of a service built here (a .NET project or a Dockerfile): <c>&lt;registry&gt;/&lt;name&gt;:&lt;tag&gt;</c>.</summary>
