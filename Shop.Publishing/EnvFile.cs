@@ -1,17 +1,38 @@
+using System.Text;
+
 namespace Shop.Publishing;
 
 /// <summary>
-/// The <c>KEY=value</c> files the publishers write and read back: compose's <c>.env</c> and the
-/// kustomize <c>secrets/*.env</c> and <c>parameters.env</c>. Lines starting with <c>#</c> and lines without a key are skipped;
-/// the value is everything after the first <c>=</c>, without its surrounding single quotes.
+/// The <c>KEY=value</c> files the publishers write and read back: compose's <c>.env</c> (<see cref="Read"/>, read as
+/// compose reads it) and the kustomize <c>secrets/*.env</c> and <c>parameters.env</c> (<see cref="ReadKustomize"/>).
+/// In both, lines starting with <c>#</c> and lines without a key are skipped.
 /// </summary>
 public static class EnvFile
 {
-    /// <summary>Reads a file; a missing file reads as empty.</summary>
+    /// <summary>Reads a compose <c>.env</c>; a missing file reads as empty.</summary>
     public static Dictionary<string, string> Read(string path) =>
         File.Exists(path) ? Parse(File.ReadAllLines(path)) : new Dictionary<string, string>(StringComparer.Ordinal);
 
-    public static Dictionary<string, string> Parse(IEnumerable<string> lines)
+    /// <summary>
+    /// A compose <c>.env</c>'s values as compose takes them (docker-compose 1.29 and Compose v2 alike), so a value
+    /// the operator edited there is the one published again: in single quotes, as it is; in double quotes, with
+    /// <c>\"</c> and <c>\\</c> unescaped; unquoted, trimmed and without a note after <c> #</c>. Anything after a
+    /// closing quote is ignored.
+    /// </summary>
+    public static Dictionary<string, string> Parse(IEnumerable<string> lines) => Parse(lines, ComposeText);
+
+    /// <summary>Reads a kustomize env file; a missing file reads as empty.</summary>
+    public static Dictionary<string, string> ReadKustomize(string path) =>
+        File.Exists(path) ? ParseKustomize(File.ReadAllLines(path)) : new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A kustomize env file's values: everything after the first <c>=</c>, as kustomize takes it, but without
+    /// surrounding single quotes (which <see cref="KustomizeValue"/> never writes).
+    /// </summary>
+    public static Dictionary<string, string> ParseKustomize(IEnumerable<string> lines) =>
+        Parse(lines, value => value.Length >= 2 && value[0] == '\'' && value[^1] == '\'' ? value[1..^1] : value);
+
+    private static Dictionary<string, string> Parse(IEnumerable<string> lines, Func<string, string> valueOf)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in lines)
@@ -20,19 +41,51 @@ public static class EnvFile
             {
                 continue;
             }
-            var value = line[(eq + 1)..];
-            if (value.Length >= 2 && value[0] == '\'' && value[^1] == '\'')
-            {
-                value = value[1..^1];
-            }
-            values[line[..eq].Trim()] = value;
+            values[line[..eq].Trim()] = valueOf(line[(eq + 1)..]);
         }
         return values;
     }
 
+    private static string ComposeText(string raw)
+    {
+        var text = raw.TrimStart();
+        if (text.StartsWith('\'') && text.IndexOf('\'', 1) is var end and > 0)
+        {
+            return text[1..end];
+        }
+        if (text.StartsWith('"'))
+        {
+            var value = new StringBuilder();
+            for (var i = 1; i < text.Length; i++)
+            {
+                if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] is '"' or '\\')
+                {
+                    value.Append(text[++i]);
+                }
+                else if (text[i] == '"')
+                {
+                    return value.ToString();
+                }
+                else
+                {
+                    value.Append(text[i]);
+                }
+            }
+            // No closing quote: read as unquoted, below.
+        }
+        for (var i = 1; i < text.Length; i++)
+        {
+            if (text[i] == '#' && char.IsWhiteSpace(text[i - 1]))
+            {
+                return text[..i].TrimEnd();
+            }
+        }
+        return text.TrimEnd();
+    }
+
     /// <summary>
     /// A value for a kustomize generator's env file, which takes everything after the first <c>=</c> as it is.
-    /// A newline cannot be held; a value in single quotes would lose them when read back (<see cref="Parse"/>).
+    /// A newline cannot be held; a value in single quotes would lose them when read back (<see cref="ParseKustomize"/>).
     /// </summary>
     public static string KustomizeValue(string value) =>
         value.Contains('\n') || value.Length >= 2 && value[0] == '\'' && value[^1] == '\''
@@ -40,8 +93,8 @@ public static class EnvFile
             : value;
 
     /// <summary>
-    /// A value for compose's <c>.env</c>: single-quoted when it holds <c>$</c>, <c>#</c>, a space, <c>"</c>
-    /// or <c>\</c>, since compose does not interpolate inside single quotes. A quote or newline cannot be held.
+    /// A value for compose's <c>.env</c>: single-quoted when it holds <c>$</c>, <c>#</c>, a space or tab, <c>"</c>
+    /// or <c>\</c>, since compose does not interpolate inside single quotes (nor trim, nor see a note there). A quote or newline cannot be held.
     /// </summary>
     public static string ComposeValue(string value)
     {
@@ -49,6 +102,6 @@ public static class EnvFile
         {
             throw new InvalidOperationException("A parameter value contains a quote or newline, which .env cannot hold.");
         }
-        return value.Any(c => c is '$' or '#' or ' ' or '"' or '\\') ? $"'{value}'" : value;
+        return value.Any(c => c is '$' or '#' or ' ' or '\t' or '"' or '\\') ? $"'{value}'" : value;
     }
 }

@@ -143,7 +143,7 @@ public static class KubernetesWriter
     /// </summary>
     public static Dictionary<string, string> ReadValues(string outputDirectory)
     {
-        var values = EnvFile.Read(Path.Combine(outputDirectory, ParametersEnvFile));
+        var values = EnvFile.ReadKustomize(Path.Combine(outputDirectory, ParametersEnvFile));
         var legacy = Path.Combine(outputDirectory, LegacyParametersFile);
         if (File.Exists(legacy))
         {
@@ -160,7 +160,7 @@ public static class KubernetesWriter
         var secretFiles = Directory.Exists(secretsDirectory) ? Directory.GetFiles(secretsDirectory, "*.env").Order(StringComparer.Ordinal) : Enumerable.Empty<string>();
         foreach (var file in secretFiles.Prepend(Path.Combine(outputDirectory, LegacySecretsFile)))
         {
-            foreach (var (key, value) in EnvFile.Read(file))
+            foreach (var (key, value) in EnvFile.ReadKustomize(file))
             {
                 values[key] = value;
             }

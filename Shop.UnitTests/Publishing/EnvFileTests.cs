@@ -56,6 +56,34 @@ public sealed class EnvFileTests
         Assert.Equal(value, values["KEY"]);
     }
 
+    /// <summary>
+    /// An operator editing .env writes what compose reads: double quotes, a note after the value, stray spaces. Publishing
+    /// again must read each value as compose does (each pair checked with docker-compose 1.29's config), or it writes the
+    /// quotes or the note into the value: a database password then no longer matches the role's, an admin password changes.
+    /// </summary>
+    [Theory]
+    [InlineData("KEY=\"two words\"", "two words")]
+    [InlineData("KEY=\"say \\\"hi\\\" \\\\ back\"", "say \"hi\" \\ back")]
+    [InlineData("KEY=\"a # b\"  # a note", "a # b")]
+    [InlineData("KEY='a # b'  # a note", "a # b")]
+    [InlineData("KEY=value   # rotated 2026-12", "value")]
+    [InlineData("KEY=  padded  ", "padded")]
+    [InlineData("KEY=a#b", "a#b")]
+    public void A_value_reads_as_compose_reads_it(string line, string value)
+    {
+        Assert.Equal(value, EnvFile.Parse([line])["KEY"]);
+    }
+
+    /// <summary>kustomize's env files take the value to the end of the line as it is (checked with kubectl 1.32's kustomize).</summary>
+    [Theory]
+    [InlineData("KEY=\"quoted\"", "\"quoted\"")]
+    [InlineData("KEY=value # not a note", "value # not a note")]
+    [InlineData("KEY= padded ", " padded ")]
+    public void A_kustomize_value_reads_as_kustomize_reads_it(string line, string value)
+    {
+        Assert.Equal(value, EnvFile.ParseKustomize([line])["KEY"]);
+    }
+
     [Fact]
     public void A_value_with_a_quote_or_newline_is_refused()
     {
