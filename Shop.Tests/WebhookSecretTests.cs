@@ -18,13 +18,49 @@ public sealed partial class WebhookSecretTests(ShopApp shop)
     [GeneratedRegex("^whsec_[0-9a-f]{64}$")]
     private static partial Regex SecretFormat();
 
+    /// <summary>
+    /// SPEC: <c>{url, events, secret?}</c>, "the secret is generated when absent". A subscriber that already shares a
+    /// secret with its sender chooses it; the answer shows it once and deliveries are signed with it. A chosen secret
+    /// must still be one an attacker cannot guess or mistype in a header: 32 to 256 visible ASCII characters.
+    /// </summary>
     [Fact]
-    public async Task A_client_supplied_secret_is_refused_because_secrets_are_generated()
+    public async Task A_client_chosen_secret_signs_the_deliveries_and_a_weak_one_is_refused()
     {
         var admin = await shop.AdminAsync();
-        var response = await admin.PostJsonAsync("/orders/webhooks", new { url = "http://127.0.0.1:9/x", events = new[] { "*" }, secret = "my-own-secret-1234567" });
-        var problem = await response.ExpectValidationAsync("secret");
-        Assert.Contains("generated", problem.GetProperty("errors").GetProperty("secret")[0].GetString());
+        foreach (var (weak, why) in new[] { ("short-secret-1234567", "too short"), (new string('a', 40), "one character"),
+                     ("", "empty"), ("a secret with spaces in it, long enough", "spaces"), ("sécret-with-non-ascii-0123456789abcdef", "not ASCII"),
+                     (new string('k', 201) + "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij", "257 characters") })
+        {
+            var refused = await admin.PostJsonAsync("/orders/webhooks", new { url = "http://127.0.0.1:9/x", events = new[] { "*" }, secret = weak });
+            var problem = await refused.ExpectValidationAsync("secret");
+            Assert.True(problem.GetProperty("errors").GetProperty("secret")[0].GetString()!.Contains("32 to 256"), why);
+        }
+
+        await using var receiver = await WebhookReceiver.StartAsync();
+        const string chosen = "shared-with-our-erp_7Qm2vX9pL4tR8wZ1nB6cY3";
+        var created = await admin.PostJsonAsync("/orders/webhooks", new { url = receiver.Url, events = new[] { "order.created" }, secret = chosen });
+        await created.ExpectAsync(201);
+        var hookId = (await created.JsonAsync()).GetProperty("id").GetString()!;
+        try
+        {
+            Assert.Equal(chosen, (await created.JsonAsync()).GetProperty("secret").GetString());
+            var (user, _) = await shop.NewUserAsync();
+            var sku = await shop.NewItemAsync();
+            var orderId = (await user.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            var received = await receiver.WaitForAsync(orderId, "order.created", Patience);
+            Assert.NotNull(received);
+            Assert.True(WebhookReceiver.SignatureIsValid(chosen, received), $"the chosen secret does not verify {received.Signature}");
+
+            // Stored encrypted like a generated one, never in plaintext.
+            await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            await using var read = db.CreateCommand();
+            read.CommandText = $"SELECT count(*) FROM webhook_subscriptions WHERE id = '{hookId}' AND secret IS NULL AND secret_protected IS NOT NULL AND secret_protected NOT LIKE '%{chosen}%'";
+            Assert.Equal(1L, (long)(await read.ExecuteScalarAsync())!);
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
     }
 
     /// <summary>

@@ -36,12 +36,6 @@ public sealed class WebhookDispatcher(
     /// <summary>The running lanes, by subscription. Only the job's own loop adds; a lane removes itself when it ends.</summary>
     private readonly ConcurrentDictionary<Guid, Task> _lanes = new();
 
-    /// <summary>
-    /// The subscriptions whose secret this process has said it cannot decrypt: said at Error once, not at every attempt
-    /// of every delivery until an admin rotates it (each attempt's last_error says so too).
-    /// </summary>
-    private readonly ConcurrentDictionary<Guid, byte> _unreadableSecrets = new();
-
     protected override TimeSpan FallbackPoll => _options.PollInterval;
 
     protected override TimeSpan GatherAfterWake => _options.GatherAfterWake;
@@ -463,7 +457,7 @@ public sealed class WebhookDispatcher(
         {
             error = $"Target refused: {refusal}";
         }
-        else if (SigningSecrets(subscription) is not { } signingSecrets)
+        else if (secrets.TrySigningSecrets(subscription, DateTime.UtcNow) is not { } signingSecrets)
         {
             error = "The signing secret cannot be decrypted (Data Protection key missing); rotate the secret.";
         }
@@ -502,31 +496,6 @@ public sealed class WebhookDispatcher(
         }
         return new DeliveryOutcome(delivery.Id, gaveUp ? WebhookDeliveryStatus.Failed : WebhookDeliveryStatus.Pending, attempts, statusCode, lastError, next, null,
             sent ? ReachOf(statusCode) : SubscriberReach.NotTried);
-    }
-
-    private IReadOnlyList<string>? SigningSecrets(WebhookSubscription subscription)
-    {
-        try
-        {
-            var signing = secrets.SigningSecrets(subscription, DateTime.UtcNow);
-            if (!_unreadableSecrets.IsEmpty && _unreadableSecrets.TryRemove(subscription.Id, out _))
-            {
-                logger.LogInformation("The signing secret of webhook {WebhookId} can be decrypted again (rotated, or its key is back)", subscription.Id);
-            }
-            return signing;
-        }
-        catch (CryptographicException e)
-        {
-            if (_unreadableSecrets.TryAdd(subscription.Id, 0))
-            {
-                logger.LogError(e, "Cannot decrypt the signing secret of webhook {WebhookId}: its Data Protection key is not in the key ring. Its deliveries fail until an admin rotates the secret (POST /orders/webhooks/{WebhookId}/rotate-secret); said once", subscription.Id, subscription.Id);
-            }
-            else
-            {
-                logger.LogDebug(e, "Cannot decrypt the signing secret of webhook {WebhookId}", subscription.Id);
-            }
-            return null;
-        }
     }
 
     private async Task<(int? StatusCode, string? Error)> SendAsync(WebhookSubscription subscription, IReadOnlyList<string> signingSecrets, WebhookDelivery delivery, DateTime attemptEnds, CancellationToken ct)

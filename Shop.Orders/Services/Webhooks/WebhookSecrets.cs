@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
@@ -33,21 +34,56 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection, ILogg
 
     public static string Generate() => "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
+    public const int ChosenMinLength = 32, ChosenMaxLength = 256;
+
+    /// <summary>
+    /// Why a secret a client chose cannot be used, or null when it can. Visible ASCII only, so every receiver's HMAC
+    /// library reads the same bytes and it survives a header or an environment file; long and varied enough that
+    /// a guessed or placeholder value ("aaaa…", "changeme…") is not accepted.
+    /// </summary>
+    public static string? CheckChosen(string secret) =>
+        secret.Length is < ChosenMinLength or > ChosenMaxLength || secret.Any(c => c is < '!' or > '~') || secret.Distinct().Count() < 8
+            ? $"Must be {ChosenMinLength} to {ChosenMaxLength} visible ASCII characters (no spaces), at least 8 of them different; leave secret out to have one generated."
+            : null;
+
     public string Protect(string secret) => _protector.Protect(secret);
 
     /// <summary>
-    /// The secrets a delivery is signed with now: the current one, then the previous one while its grace
-    /// period lasts. Throws <see cref="CryptographicException"/> when the key ring lacks the key.
+    /// The secrets a delivery is signed with now: the current one, then the previous one while its grace period
+    /// lasts; null when the key ring lacks their key. That is said at Error once per subscription and process, not
+    /// at every attempt of every delivery until an admin rotates it (each attempt's last_error says so too).
     /// </summary>
-    public IReadOnlyList<string> SigningSecrets(WebhookSubscription subscription, DateTime now)
+    public IReadOnlyList<string>? TrySigningSecrets(WebhookSubscription subscription, DateTime now)
     {
-        var secrets = new List<string>(2) { Current(subscription) };
-        if (subscription.PreviousProtectedSecret is { } previous && subscription.PreviousSecretExpiresAt > now)
+        try
         {
-            secrets.Add(_protector.Unprotect(previous));
+            var signing = new List<string>(2) { Current(subscription) };
+            if (subscription.PreviousProtectedSecret is { } previous && subscription.PreviousSecretExpiresAt > now)
+            {
+                signing.Add(_protector.Unprotect(previous));
+            }
+            if (!_unreadable.IsEmpty && _unreadable.TryRemove(subscription.Id, out _))
+            {
+                logger.LogInformation("The signing secret of webhook {WebhookId} can be decrypted again (rotated, or its key is back)", subscription.Id);
+            }
+            return signing;
         }
-        return secrets;
+        catch (CryptographicException e)
+        {
+            if (_unreadable.TryAdd(subscription.Id, 0))
+            {
+                logger.LogError(e, "Cannot decrypt the signing secret of webhook {WebhookId}: its Data Protection key is not in the key ring. Its deliveries fail until an admin rotates the secret (POST /orders/webhooks/{WebhookId}/rotate-secret); said once", subscription.Id, subscription.Id);
+            }
+            else
+            {
+                logger.LogDebug(e, "Cannot decrypt the signing secret of webhook {WebhookId}", subscription.Id);
+            }
+            return null;
+        }
     }
+
+    /// <summary>The subscriptions whose unreadable secret <see cref="TrySigningSecrets"/> has already reported.</summary>
+    private readonly ConcurrentDictionary<Guid, byte> _unreadable = new();
 
     /// <summary>
     /// The current secret, or null when it cannot be decrypted (the key ring lacks its key: README, "lost, every stored

@@ -10,10 +10,11 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
     public Task<List<WebhookSubscription>> ListAsync(CancellationToken ct) =>
         db.WebhookSubscriptions.AsNoTracking().OrderByDescending(s => s.CreatedAt).ToListAsync(ct);
 
+    /// <param name="chosenSecret">The client's secret, already checked; null to generate one.</param>
     /// <returns>The subscription and its secret in plaintext, which is never stored.</returns>
-    public async Task<(WebhookSubscription Subscription, string Secret)> CreateAsync(Uri url, IReadOnlyList<string> events, int? actorId, CancellationToken ct)
+    public async Task<(WebhookSubscription Subscription, string Secret)> CreateAsync(Uri url, IReadOnlyList<string> events, string? chosenSecret, int? actorId, CancellationToken ct)
     {
-        var secret = WebhookSecrets.Generate();
+        var secret = chosenSecret ?? WebhookSecrets.Generate();
         var subscription = new WebhookSubscription
         {
             Id = Guid.NewGuid(),
@@ -25,7 +26,7 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
         };
         db.WebhookSubscriptions.Add(subscription);
         await db.SaveChangesAsync(ct);
-        audit.Record("webhook.created", actorId?.ToString(), subscription.Id.ToString(), $"{url.Host} for {string.Join(' ', subscription.Events)}");
+        audit.Record("webhook.created", actorId?.ToString(), subscription.Id.ToString(), $"{url.Host} for {string.Join(' ', subscription.Events)}{(chosenSecret is null ? "" : ", secret chosen by the client")}");
         return (subscription, secret);
     }
 
