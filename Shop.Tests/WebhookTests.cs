@@ -449,7 +449,7 @@ public sealed class WebhookTests(ShopApp shop)
     /// <summary>The subscription's <c>paused_until</c> as the admin list shows it (null when absent or null).</summary>
     private static async Task<DateTime?> PausedUntilAsync(ShopClient admin, string hookId)
     {
-        var listed = (await (await admin.GetAsync("/orders/webhooks")).JsonAsync()).EnumerateArray().Single(h => h.GetProperty("id").GetString() == hookId);
+        var listed = (await (await admin.GetAsync("/orders/webhooks?limit=200")).JsonAsync()).GetProperty("items").EnumerateArray().Single(h => h.GetProperty("id").GetString() == hookId);
         return listed.TryGetProperty("paused_until", out var until) && until.ValueKind != JsonValueKind.Null ? until.GetDateTime().ToUniversalTime() : null;
     }
 
@@ -465,6 +465,51 @@ public sealed class WebhookTests(ShopApp shop)
             if (offset + items.Count >= page.GetProperty("total").GetInt32() || items.Count == 0)
             {
                 return rows;
+            }
+        }
+    }
+
+    /// <summary>
+    /// SPEC's paging rule covers every list endpoint: the subscriptions are <c>{items, total, limit, offset}</c>,
+    /// newest first, with the same <c>limit</c>/<c>offset</c> checks as the other lists (it was a bare array).
+    /// </summary>
+    [Fact]
+    public async Task The_webhook_list_is_paged_newest_first_as_every_list_is()
+    {
+        var admin = await shop.AdminAsync();
+        var ids = new List<string>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                ids.Add((await SubscribeAsync(admin, $"http://127.0.0.1:9/paged-{i}", "*")).Id);
+            }
+            var first = await (await admin.GetAsync("/orders/webhooks?limit=2")).JsonAsync();
+            Assert.Equal(2, first.GetProperty("limit").GetInt32());
+            Assert.Equal(0, first.GetProperty("offset").GetInt32());
+            Assert.Equal(2, first.GetProperty("items").GetArrayLength());
+            var total = first.GetProperty("total").GetInt32();
+            Assert.True(total >= 3, $"total {total}");
+
+            var all = new List<string>();
+            for (var offset = 0; offset < total; offset += 2)
+            {
+                var page = await (await admin.GetAsync($"/orders/webhooks?limit=2&offset={offset}")).JsonAsync();
+                all.AddRange(page.GetProperty("items").EnumerateArray().Select(h => h.GetProperty("id").GetString()!));
+            }
+            Assert.Equal(all.Count, all.Distinct().Count());
+            // Newest first: ours, created one after the other, come in the reverse order.
+            Assert.Equal(Enumerable.Reverse(ids), all.Where(ids.Contains));
+
+            await (await admin.GetAsync("/orders/webhooks?limit=0")).ExpectValidationAsync("limit");
+            await (await admin.GetAsync("/orders/webhooks?limit=201")).ExpectValidationAsync("limit");
+            await (await admin.GetAsync("/orders/webhooks?offset=-1")).ExpectValidationAsync("offset");
+        }
+        finally
+        {
+            foreach (var id in ids)
+            {
+                await admin.DeleteAsync($"/orders/webhooks/{id}");
             }
         }
     }
@@ -490,8 +535,8 @@ public sealed class WebhookTests(ShopApp shop)
         Assert.True(hook.GetProperty("is_active").GetBoolean());
         var id = hook.GetProperty("id").GetString();
 
-        var list = await (await admin.GetAsync("/orders/webhooks")).JsonAsync();
-        var listed = list.EnumerateArray().Single(h => h.GetProperty("id").GetString() == id);
+        var list = await (await admin.GetAsync("/orders/webhooks?limit=200")).JsonAsync();
+        var listed = list.GetProperty("items").EnumerateArray().Single(h => h.GetProperty("id").GetString() == id);
         Assert.True(!listed.TryGetProperty("secret", out var secret) || secret.ValueKind == JsonValueKind.Null);
         Assert.DoesNotContain(shownOnce, list.GetRawText());
 

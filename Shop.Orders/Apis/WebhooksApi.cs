@@ -42,9 +42,7 @@ public static class WebhooksApi
         var api = routes.MapGroup("/orders/webhooks").WithTags("Webhooks").RequireAuthorization(ShopAuthentication.AdminPolicy);
 
         api.MapPost("/", CreateAsync).WithSummary("Subscribe a URL to order events (the secret is shown only in this answer)");
-        api.MapGet("/", async (WebhookSubscriptions subscriptions, CancellationToken ct) =>
-                (await subscriptions.ListAsync(ct)).Select(s => WebhookResponse.From(s)).ToList())
-            .WithSummary("All subscriptions (no secrets)");
+        api.MapGet("/", ListAsync).WithSummary("The subscriptions, newest first, paged (no secrets)");
         api.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, WebhookSubscriptions subscriptions, ClaimsPrincipal principal, CancellationToken ct) =>
                 await subscriptions.DeleteAsync(id, principal.GetUserId(), ct) ? TypedResults.NoContent() : NotFound())
             .WithSummary("Remove a subscription and its delivery log");
@@ -90,6 +88,18 @@ public static class WebhooksApi
 
         var (subscription, secret) = await subscriptions.CreateAsync(uri!, events!, request.Secret, principal.GetUserId(), ct);
         return TypedResults.Created($"/orders/webhooks/{subscription.Id}", WebhookResponse.From(subscription, secret));
+    }
+
+    private static async Task<Results<Ok<Page<WebhookResponse>>, ValidationProblem>> ListAsync(
+        int? limit, int? offset, WebhookSubscriptions subscriptions, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var paging = Paging.Parse(limit, offset, errors);
+        if (!errors.IsValid)
+        {
+            return errors.ToProblem();
+        }
+        return TypedResults.Ok(await subscriptions.ListAsync(paging, s => WebhookResponse.From(s), ct));
     }
 
     private static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> RotateSecretAsync(

@@ -7,8 +7,9 @@ namespace Shop.Orders.Services.Webhooks;
 /// <summary>Subscriptions and their secrets: created with a generated secret, rotated with a grace period, removed with their delivery log; each change audited.</summary>
 public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secrets, IOptions<WebhookOptions> options, SecurityAudit audit)
 {
-    public Task<List<WebhookSubscription>> ListAsync(CancellationToken ct) =>
-        db.WebhookSubscriptions.AsNoTracking().OrderByDescending(s => s.CreatedAt).ToListAsync(ct);
+    /// <summary>Newest first; the id breaks ties, so pages neither skip nor repeat a subscription.</summary>
+    public Task<Page<T>> ListAsync<T>(Paging paging, Func<WebhookSubscription, T> map, CancellationToken ct) =>
+        db.WebhookSubscriptions.AsNoTracking().ToPageAsync(paging, s => s.OrderByDescending(x => x.CreatedAt).ThenBy(x => x.Id), map, ct);
 
     /// <param name="chosenSecret">The client's secret, already checked; null to generate one.</param>
     /// <returns>The subscription and its secret in plaintext, which is never stored.</returns>

@@ -334,7 +334,7 @@ export const api = {
     apiRequest<Order>(`/orders/${encodeURIComponent(id)}`, { method: "PATCH", body: { status } }),
 
   // Webhooks (admin)
-  listWebhooks: () => apiRequest<Webhook[] | Paged<Webhook>>("/orders/webhooks"),
+  listWebhooks: (q: PageQuery) => apiRequest<Paged<Webhook>>("/orders/webhooks", { query: { ...q } }),
   createWebhook: (body: { url: string; events: WebhookEvent[]; secret?: string }) =>
     apiRequest<Webhook>("/orders/webhooks", { method: "POST", body }),
   /** A new signing secret, in this answer only; the previous one keeps signing for a grace period. */

@@ -40,6 +40,7 @@ export const queryKeys = {
   order: (id: string) => ["orders", "detail", id] as const,
   orderEvents: (id: string) => ["orders", "events", id] as const,
   webhooks: ["webhooks"] as const,
+  webhooksPage: (offset: number) => ["webhooks", "list", offset] as const,
   webhookDeliveries: (id: string | number, offset: number) =>
     ["webhooks", "deliveries", String(id), offset] as const,
 };

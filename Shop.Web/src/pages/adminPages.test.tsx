@@ -11,6 +11,8 @@ import { emojiName, expectHeldExplanation, json, pressRefusedAndHeld, renderAt, 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const mug = { id: 1, sku: "MUG", name: "Mug", price: 8.5, qty: 3, created_at: "", updated_at: "" };
 const hook = { id: 9, url: "https://hooks.example.com/shop", events: ["order.created"], is_active: true, created_at: "2026-01-01T00:00:00Z" };
+/** GET /orders/webhooks: one page of subscriptions, as every list answers. */
+const hooksPage = (...items: object[]) => ({ items, total: items.length, limit: 20, offset: 0 });
 const customerOrder = { id: "3f2a9c1d-0000-4000-8000-000000000000", user_id: 7, status: "paid", total: 17, items: [{ sku: "MUG", name: "Mug", qty: 2, unit_price: 8.5, line_total: 17 }], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" };
 const delivery = {
   id: 4,
@@ -266,7 +268,7 @@ describe("admin pages", () => {
     let answer: (r: Response) => void = () => {};
     fetchMock.mockImplementation(async (input, init) => {
       if (init?.method === "POST") return new Promise<Response>((r) => (answer = r));
-      return json(200, String(input).startsWith("/inventory") ? { items: [], total: 0, limit: 25, offset: 0 } : []);
+      return json(200, String(input).startsWith("/inventory") ? { items: [], total: 0, limit: 25, offset: 0 } : hooksPage());
     });
     const submitFromKeyboard = async (form: HTMLElement, name: string) => {
       const button = within(form).getByRole("button", { name });
@@ -305,7 +307,7 @@ describe("admin pages", () => {
       if ((init?.method ?? "GET") !== "GET") return new Promise<Response>(() => {}); // never answered
       const url = String(input);
       if (url.startsWith("/inventory")) return json(200, { items: [mug], total: 1, limit: 25, offset: 0 });
-      if (url.startsWith("/orders/webhooks")) return json(200, []);
+      if (url.startsWith("/orders/webhooks")) return json(200, hooksPage());
       return json(200, { items: [customerOrder], total: 1, limit: 25, offset: 0 });
     });
     const twice = (form: HTMLElement) => {
@@ -350,7 +352,7 @@ describe("admin pages", () => {
       if ((init?.method ?? "GET") !== "GET") return tooManyRequests("840");
       const url = String(input);
       if (url.startsWith("/inventory")) return json(200, { items: [mug], total: 1, limit: 25, offset: 0 });
-      if (url.startsWith("/orders/webhooks")) return json(200, [hook]);
+      if (url.startsWith("/orders/webhooks")) return json(200, hooksPage(hook));
       if (url.startsWith("/users")) return json(200, { items: [admin, bob], total: 2, limit: 25, offset: 0 });
       return json(200, { items: [customerOrder], total: 1, limit: 25, offset: 0 });
     });
@@ -550,7 +552,7 @@ describe("admin pages", () => {
       const url = String(input);
       if (init?.method === "DELETE") return json(204, null);
       if (url.includes("/deliveries")) return json(200, { items: [delivery], total: 1, limit: 20, offset: 0 });
-      return json(200, [hook]);
+      return json(200, hooksPage(hook));
     });
     renderAt("/admin/webhooks");
     const card = await screen.findByRole("article", { name: hook.url });
@@ -568,7 +570,7 @@ describe("admin pages", () => {
     fetchMock.mockImplementation(async (input, init) =>
       init?.method === "POST" && String(input) === "/orders/webhooks/9/rotate-secret"
         ? json(200, { ...hook, secret: "whsec_new", previous_secret_expires_at: "2026-01-02T00:00:00Z" })
-        : json(200, [hook]),
+        : json(200, hooksPage(hook)),
     );
     renderAt("/admin/webhooks");
     const card = await screen.findByRole("article", { name: hook.url });
@@ -594,7 +596,7 @@ describe("admin pages", () => {
         rotated = true;
         return json(200, { ...hook, secret: "whsec_new", previous_secret_expires_at: "2026-01-02T00:00:00Z" });
       }
-      return rotated ? json(503, { status: 503, title: "Service Unavailable", detail: "orders is unavailable." }) : json(200, [hook]);
+      return rotated ? json(503, { status: 503, title: "Service Unavailable", detail: "orders is unavailable." }) : json(200, hooksPage(hook));
     });
     renderAt("/admin/webhooks");
     const card = await screen.findByRole("article", { name: hook.url });
@@ -610,7 +612,7 @@ describe("admin pages", () => {
     let down = false;
     fetchMock.mockImplementation(async (input) => {
       if (down) return json(429, { status: 429, title: "Too Many Requests" });
-      return String(input).includes("/deliveries") ? json(200, { items: [delivery], total: 1, limit: 20, offset: 0 }) : json(200, [hook]);
+      return String(input).includes("/deliveries") ? json(200, { items: [delivery], total: 1, limit: 20, offset: 0 }) : json(200, hooksPage(hook));
     });
     const queryClient = createQueryClient();
     renderAt("/admin/webhooks", queryClient);
@@ -634,7 +636,7 @@ describe("admin pages", () => {
 
   it("webhooks: a refused rotation says why, in the problem's words", async () => {
     fetchMock.mockImplementation(async (_input, init) =>
-      init?.method === "POST" ? json(404, { status: 404, title: "Not Found", detail: "No such webhook." }) : json(200, [hook]),
+      init?.method === "POST" ? json(404, { status: 404, title: "Not Found", detail: "No such webhook." }) : json(200, hooksPage(hook)),
     );
     renderAt("/admin/webhooks");
     const card = await screen.findByRole("article", { name: hook.url });
@@ -646,7 +648,7 @@ describe("admin pages", () => {
 
   it("webhooks: a subscriber treated as down says so and when the next try is; one that answers does not", async () => {
     const down = { ...hook, id: 10, url: "https://down.example.com/shop", paused_until: "2026-01-01T10:30:00Z" };
-    fetchMock.mockResolvedValue(json(200, [hook, down]));
+    fetchMock.mockResolvedValue(json(200, hooksPage(hook, down)));
     renderAt("/admin/webhooks");
     const paused = await screen.findByRole("article", { name: down.url });
     expect(within(paused).getByText("Not answering")).toBeTruthy();
@@ -659,7 +661,7 @@ describe("admin pages", () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
       let paused: string | null = null;
-      fetchMock.mockImplementation(async () => json(200, [{ ...hook, paused_until: paused }]));
+      fetchMock.mockImplementation(async () => json(200, hooksPage({ ...hook, paused_until: paused })));
       renderAt("/admin/webhooks");
       const card = await screen.findByRole("article", { name: hook.url });
       expect(within(card).queryByText("Not answering")).toBeNull();
@@ -669,6 +671,24 @@ describe("admin pages", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("webhooks: more subscriptions than a page hold a pager, and Next reads the next page", async () => {
+    const all = Array.from({ length: 23 }, (_, i) => ({ ...hook, id: 100 + i, url: `https://hooks.example.com/${i}` }));
+    fetchMock.mockImplementation(async (input) => {
+      const url = new URL(String(input), "http://shop.test");
+      const limit = Number(url.searchParams.get("limit"));
+      const offset = Number(url.searchParams.get("offset") ?? 0);
+      return json(200, { items: all.slice(offset, offset + limit), total: all.length, limit, offset });
+    });
+    renderAt("/admin/webhooks");
+    expect(await screen.findByRole("article", { name: all[0].url })).toBeTruthy();
+    expect(screen.getAllByRole("article")).toHaveLength(20);
+    const pager = screen.getByRole("navigation", { name: "Webhook pages" });
+    fireEvent.click(within(pager).getByRole("button", { name: "Next" }));
+    expect(await screen.findByRole("article", { name: all[22].url })).toBeTruthy();
+    expect(screen.getAllByRole("article")).toHaveLength(3);
+    expect(fetchMock.mock.calls.map(([u]) => String(u))).toContain("/orders/webhooks?limit=20&offset=20");
   });
 
   it("all orders: a non-numeric user id shows its error and no list", async () => {
@@ -863,7 +883,7 @@ describe("admin pages", () => {
         hooks = hooks.filter((h) => String(input) !== `/orders/webhooks/${h.id}`);
         return json(204, null);
       }
-      return json(200, hooks);
+      return json(200, hooksPage(...hooks));
     });
     renderAt("/admin/webhooks");
     await screen.findByRole("article", { name: hook.url });
@@ -888,7 +908,7 @@ describe("admin pages", () => {
         deleted = slow = true;
         return json(204, null);
       }
-      const list = String(input).startsWith("/inventory") ? { items: deleted ? [] : [mug], total: deleted ? 0 : 1, limit: 25, offset: 0 } : deleted ? [] : [hook];
+      const list = String(input).startsWith("/inventory") ? { items: deleted ? [] : [mug], total: deleted ? 0 : 1, limit: 25, offset: 0 } : deleted ? hooksPage() : hooksPage(hook);
       // Just after a delete the list's re-read is slow: the row or card stays meanwhile.
       return slow ? new Promise<Response>((r) => answerLists.push(() => r(json(200, list)))) : json(200, list);
     });

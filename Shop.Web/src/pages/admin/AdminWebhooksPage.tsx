@@ -1,10 +1,10 @@
 import { useCallback, useId, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, itemsOf } from "../../api/client";
+import { api } from "../../api/client";
 import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery, type WebhookEvent } from "../../api/types";
-import { PagedTable } from "../../components/PagedTable";
+import { PagedTable, usePagedList } from "../../components/PagedTable";
 import { QueryView } from "../../components/QueryView";
 import {
   Alert,
@@ -25,6 +25,7 @@ import {
 } from "../../components/ui";
 import { focusNeighbour } from "../../lib/focus";
 import { formatDateTime, shortId } from "../../lib/format";
+import { useListParams } from "../../lib/useListParams";
 import { useSubmitMutation } from "../../lib/useSubmitMutation";
 
 /**
@@ -33,6 +34,9 @@ import { useSubmitMutation } from "../../lib/useSubmitMutation";
  */
 export const WEBHOOKS_REFRESH_MS = 15_000;
 
+/** Subscriptions per page: each is a card with its own actions and delivery log, so fewer than a table's rows. */
+const WEBHOOKS_PAGE_SIZE = 20;
+
 export default function AdminWebhooksPage() {
   // Secrets just made (at creation or by a rotation), shown until Done: kept here, above the list, so nothing that
   // happens to the list (a first read that fails, a card gone from a re-read) can take away one that will never be
@@ -40,13 +44,21 @@ export default function AdminWebhooksPage() {
   const [secrets, setSecrets] = useState<Webhook[]>([]);
   const show = useCallback((w: Webhook) => setSecrets((shown) => [w, ...shown.filter((s) => s.id !== w.id)]), []);
   const [notice, say] = useNotice();
+  const { offset, set } = useListParams([] as const);
+  const queryKey = queryKeys.webhooksPage(offset);
   const list = useQuery({
-    queryKey: queryKeys.webhooks,
-    queryFn: api.listWebhooks,
-    select: (v) => itemsOf<Webhook>(v),
+    queryKey,
+    queryFn: () => api.listWebhooks({ limit: WEBHOOKS_PAGE_SIZE, offset }),
+    placeholderData: keepPreviousData,
     // A subscriber's pause starts and ends on its own (background dispatcher): refresh while the page is open.
     refetchInterval: WEBHOOKS_REFRESH_MS,
   });
+  const { movingBack, pager, keep } = usePagedList(list, queryKey, {
+    size: WEBHOOKS_PAGE_SIZE,
+    offset,
+    onChange: (o) => set({ offset: o }),
+    label: "Webhook pages",
+  }, { announcePageChangesOnly: true });
 
   return (
     <>
@@ -58,19 +70,26 @@ export default function AdminWebhooksPage() {
         )}
         <Notice said={notice} />
         {/* A failed 15 s re-read keeps the cards, so an open delivery log or a half-done rotation stays as it was. */}
-        <QueryView query={list} loading={<Loading />} what="the webhooks">
-          {(hooks) =>
-            hooks.length === 0 ? (
-              <EmptyState title="No webhooks yet">Create one above to start receiving order events.</EmptyState>
-            ) : (
-              <ul className="space-y-4" aria-label="Webhooks">
-                {hooks.map((w) => (
-                  <WebhookCard key={w.id} webhook={w} onRotated={show} onNotice={say} />
-                ))}
-              </ul>
-            )
-          }
-        </QueryView>
+        {movingBack ? (
+          <Loading />
+        ) : (
+          <QueryView query={list} loading={<Loading />} what="the webhooks" keep={keep}>
+            {(page) =>
+              page.items.length === 0 ? (
+                <EmptyState title="No webhooks yet">Create one above to start receiving order events.</EmptyState>
+              ) : (
+                <>
+                  <ul className="space-y-4" aria-label="Webhooks">
+                    {page.items.map((w) => (
+                      <WebhookCard key={w.id} webhook={w} onRotated={show} onNotice={say} />
+                    ))}
+                  </ul>
+                  {pager(page.total)}
+                </>
+              )
+            }
+          </QueryView>
+        )}
       </div>
     </>
   );
