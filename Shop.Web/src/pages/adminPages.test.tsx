@@ -673,6 +673,31 @@ describe("admin pages", () => {
     }
   });
 
+  it("webhooks: a chosen signing secret is sent, an empty one is left out, and a refused one is said at its field", async () => {
+    fetchMock.mockImplementation(async (input, init) => {
+      if (init?.method !== "POST") return json(200, hooksPage());
+      const body = JSON.parse(String(init.body)) as { secret?: string };
+      return body.secret === "short"
+        ? json(400, { status: 400, title: "One or more validation errors occurred.", errors: { secret: ["Must be 32 to 256 visible ASCII characters."] } })
+        : json(201, { ...hook, secret: body.secret ?? "whsec_generated" });
+    });
+    const posted = () => fetchMock.mock.calls.filter(([, init]) => init?.method === "POST").map(([, init]) => JSON.parse(String(init?.body)));
+    renderAt("/admin/webhooks");
+    const form = await screen.findByRole("form", { name: "New webhook" });
+    typeInto(within(form).getByLabelText("URL"), "https://hooks.example.com/a");
+    fireEvent.submit(form);
+    await waitFor(() => expect(posted()).toHaveLength(1));
+    expect(posted()[0]).not.toHaveProperty("secret");
+
+    await screen.findByTestId("webhook-secret");
+    typeInto(within(form).getByLabelText("URL"), "https://hooks.example.com/b");
+    typeInto(within(form).getByLabelText("Signing secret (optional)"), "short");
+    fireEvent.submit(form);
+    expect(await within(form).findByText("Must be 32 to 256 visible ASCII characters.")).toBeTruthy();
+    expect(within(form).getByLabelText("Signing secret (optional)").getAttribute("aria-invalid")).toBe("true");
+    expect(posted()[1].secret).toBe("short");
+  });
+
   it("webhooks: more subscriptions than a page hold a pager, and Next reads the next page", async () => {
     const all = Array.from({ length: 23 }, (_, i) => ({ ...hook, id: 100 + i, url: `https://hooks.example.com/${i}` }));
     fetchMock.mockImplementation(async (input) => {

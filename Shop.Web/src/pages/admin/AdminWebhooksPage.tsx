@@ -99,6 +99,7 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
   const queryClient = useQueryClient();
   const [url, setUrl] = useState("");
   const [events, setEvents] = useState<WebhookEvent[]>(["order.created"]);
+  const [secret, setSecret] = useState("");
   const [localError, setLocalError] = useState<string | null>(null);
   const create = useSubmitMutation({
     mutationFn: api.createWebhook,
@@ -106,6 +107,7 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
       void queryClient.invalidateQueries({ queryKey: queryKeys.webhooks });
       setUrl("");
       setEvents(["order.created"]);
+      setSecret("");
       onCreated(w);
     },
   });
@@ -123,7 +125,8 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
       return;
     }
     setLocalError(null);
-    create.submit({ url: url.trim(), events });
+    // Empty means "generate one": the API reads an empty string as a (too short) chosen secret.
+    create.submit({ url: url.trim(), events, ...(secret ? { secret } : {}) });
   }
 
   return (
@@ -138,6 +141,16 @@ function CreateWebhookForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
           value={url}
           onChange={(e) => setUrl(e.target.value)}
           error={fieldError(create.error, "url")}
+        />
+        <TextField
+          label="Signing secret (optional)"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          hint="Leave empty to have one generated. To use one the receiver already has: 32 to 256 visible ASCII characters."
+          value={secret}
+          onChange={(e) => setSecret(e.target.value)}
+          error={fieldError(create.error, "secret")}
         />
         <fieldset>
           <legend className="mb-2 text-sm font-medium text-stone-700">Events</legend>
