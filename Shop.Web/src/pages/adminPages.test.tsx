@@ -674,7 +674,7 @@ describe("admin pages", () => {
   });
 
   it("webhooks: a chosen signing secret is sent, an empty one is left out, and a refused one is said at its field", async () => {
-    fetchMock.mockImplementation(async (input, init) => {
+    fetchMock.mockImplementation(async (_input, init) => {
       if (init?.method !== "POST") return json(200, hooksPage());
       const body = JSON.parse(String(init.body)) as { secret?: string };
       return body.secret === "short"
