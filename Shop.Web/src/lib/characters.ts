@@ -11,24 +11,13 @@ export function characters(text: string): number {
  * How the API counts a field's length. "characters": of the text trimmed, in characters (ValidationErrors.RequireString:
  * a name, an email; a sku, ASCII only by Inventory's pattern, counts the same either way). "utf16": of the text as
  * typed, in UTF-16 units (string.Length: Users' check of a password, which is neither trimmed nor counted per emoji).
- * "utf16Trimmed": of the text trimmed, in UTF-16 units (Inventory's check of a search's q, which the pages send trimmed).
+ * "utf16Trimmed": of the text trimmed, in UTF-16 units (Inventory's check of a search's q: SearchField).
  */
 export type Counting = "characters" | "utf16" | "utf16Trimmed";
 
 /** `text`'s length as the API counts it for a field counted so. */
 export function countAs(text: string, counting: Counting): number {
   return counting === "utf16" ? text.length : counting === "utf16Trimmed" ? text.trim().length : characters(text.trim());
-}
-
-/**
- * Inventory's cap on a search (ItemValidation.SearchMax), counted "utf16Trimmed": a longer q is refused with a 400, so
- * the catalogue and Admin Inventory say so on the search box and go on listing the last search that fits.
- */
-export const SEARCH_MAX = 100;
-
-/** Whether `typed` is a search Inventory takes (at most SEARCH_MAX, counted as Inventory counts it). */
-export function searchFits(typed: string): boolean {
-  return countAs(typed, "utf16Trimmed") <= SEARCH_MAX;
 }
 
 /**

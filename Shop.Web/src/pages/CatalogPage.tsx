@@ -6,9 +6,9 @@ import { queryKeys } from "../api/queries";
 import type { InventoryItem } from "../api/types";
 import { usePagedList } from "../components/PagedTable";
 import { QueryView } from "../components/QueryView";
-import { Badge, Button, EmptyState, Loading, PageHeader, TextField } from "../components/ui";
+import { SearchField, searchFits } from "../components/SearchField";
+import { Badge, Button, EmptyState, Loading, PageHeader } from "../components/ui";
 import { MAX_LINES, MAX_UNITS_PER_ORDER, cartCount, unitsCapNote } from "../lib/cart";
-import { SEARCH_MAX, searchFits } from "../lib/characters";
 import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
 import { useListParams, useParamBox } from "../lib/useListParams";
@@ -20,7 +20,7 @@ export default function CatalogPage() {
   const q = values.q;
   const inStock = values.in_stock === "true";
   // The URL's q is what is listed; the box follows it (the nav's Catalogue link clears it, Back restores one).
-  // A search longer than Inventory takes is said on the box (maxCharacters) and not asked: the list stays the last one.
+  // A search longer than Inventory takes is said on the box (SearchField) and not asked: the list stays the last one.
   const [search, setSearch] = useParamBox(q, (typed) => {
     if (searchFits(typed)) set({ q: typed });
   });
@@ -53,17 +53,7 @@ export default function CatalogPage() {
     <>
       <PageHeader title="Catalogue" subtitle="Everything in stock today, at today's prices." />
       <div className="mb-6 flex flex-col gap-3 sm:flex-row sm:items-center">
-        <TextField
-          label="Search"
-          hideLabel
-          type="search"
-          placeholder="Search by name or SKU"
-          className="relative flex-1"
-          maxCharacters={SEARCH_MAX}
-          counting="utf16Trimmed"
-          value={search}
-          onChange={(e) => setSearch(e.target.value)}
-        />
+        <SearchField className="relative flex-1" value={search} onChange={(e) => setSearch(e.target.value)} />
         <label className="inline-flex items-center gap-2 text-sm text-stone-700">
           <input
             type="checkbox"

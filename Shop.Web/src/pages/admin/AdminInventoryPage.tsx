@@ -5,6 +5,7 @@ import { fieldError } from "../../api/errors";
 import { queryKeys } from "../../api/queries";
 import type { InventoryItem, Paged } from "../../api/types";
 import { PagedTable } from "../../components/PagedTable";
+import { SearchField, searchFits } from "../../components/SearchField";
 import {
   Badge,
   Button,
@@ -20,7 +21,6 @@ import {
   useNotice,
   type Say,
 } from "../../components/ui";
-import { SEARCH_MAX, searchFits } from "../../lib/characters";
 import { focusNeighbour, useSwap } from "../../lib/focus";
 import { formatMoney } from "../../lib/format";
 import { wholeNumber } from "../../lib/numbers";
@@ -43,7 +43,7 @@ const columns = [
 export default function AdminInventoryPage() {
   const [search, setSearch] = useState("");
   const typed = useDebounced(search.trim(), 300);
-  // The last search Inventory takes: one longer is said on the box (maxCharacters), not asked (a 400), as the catalogue's.
+  // The last search Inventory takes: one longer is said on the box (SearchField), not asked (a 400), as the catalogue's.
   // Adjusted while rendering, as useLastTotal, so no render asks for the search refused.
   const [q, setQ] = useState(typed);
   if (typed !== q && searchFits(typed)) setQ(typed);
@@ -63,14 +63,8 @@ export default function AdminInventoryPage() {
       <div className="space-y-6">
         <CreateItemForm onCreated={(item) => say(`Created ${item.sku}.`)} />
         <Notice said={notice} />
-        <TextField
-          label="Search"
-          hideLabel
-          type="search"
-          placeholder="Search by name or SKU"
+        <SearchField
           className="max-w-md"
-          maxCharacters={SEARCH_MAX}
-          counting="utf16Trimmed"
           value={search}
           onChange={(e) => {
             setSearch(e.target.value);
