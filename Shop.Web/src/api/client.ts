@@ -306,7 +306,8 @@ export const api = {
   getItem: (sku: string) => apiRequest<InventoryItem>(`/inventory/${encodeURIComponent(sku)}`),
   listInventory: (q: PageQuery & { q?: string; in_stock?: boolean }) =>
     apiRequest<Paged<InventoryItem>>("/inventory/", { query: { ...q } }),
-  createItem: (body: { sku: string; name: string; price: number; qty: number }) =>
+  /** `qty` left out: Inventory creates the item with none in stock. */
+  createItem: (body: { sku: string; name: string; price: number; qty?: number }) =>
     apiRequest<InventoryItem>("/inventory/", { method: "POST", body }),
   updateItem: (sku: string, body: Partial<{ name: string; price: number; qty: number }>) =>
     apiRequest<InventoryItem>(`/inventory/${encodeURIComponent(sku)}`, { method: "PATCH", body }),

@@ -105,7 +105,9 @@ function CreateItemForm({ onCreated }: { onCreated: (item: InventoryItem) => voi
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    create.submit({ sku: sku.trim(), name: name.trim(), price: Number(price), qty: wholeNumber(qty) ?? Number.NaN });
+    // No whole number (a field the browser could not read): qty is left out, which Inventory takes as 0, as it did
+    // when NaN went out as JSON's null.
+    create.submit({ sku: sku.trim(), name: name.trim(), price: Number(price), qty: wholeNumber(qty) ?? undefined });
   }
 
   return (
@@ -183,7 +185,9 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
 
   const error = update.error ?? adjust.error ?? remove.error;
   const cell = "block px-4 py-1 wrap-anywhere md:table-cell md:py-3 md:align-top";
-  const deltaNumber = wholeNumber(delta) ?? Number.NaN;
+  // Null while the field holds no whole number: Adjust then has nothing to send.
+  const deltaNumber = wholeNumber(delta);
+  const adjustable = deltaNumber !== null && deltaNumber !== 0;
 
   return (
     <tr ref={rowRef} className="block py-3 md:table-row md:py-0" aria-label={item.sku}>
@@ -283,7 +287,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
             className="flex flex-wrap items-center gap-1"
             onSubmit={(e) => {
               e.preventDefault();
-              if (Number.isInteger(deltaNumber) && deltaNumber !== 0) adjust.submit(deltaNumber);
+              if (adjustable) adjust.submit(deltaNumber);
             }}
           >
             <label htmlFor={`delta-${item.id}`} className="sr-only">
@@ -299,7 +303,7 @@ function ItemRow({ item, onNotice }: { item: InventoryItem; onNotice: Say }) {
               className="w-20 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-stone-300 focus:ring-2 focus:ring-indigo-600"
             />
             {/* Focusable when unavailable: pressed, it is busy and then has nothing to adjust by (the change is cleared). */}
-            <SendButton type="submit" size="sm" variant="secondary" request={adjust} disabled={!Number.isInteger(deltaNumber) || deltaNumber === 0}>
+            <SendButton type="submit" size="sm" variant="secondary" request={adjust} disabled={!adjustable}>
               Adjust
             </SendButton>
           </form>
