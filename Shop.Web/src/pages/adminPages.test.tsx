@@ -723,7 +723,8 @@ describe("admin pages", () => {
     fireEvent.change(screen.getByLabelText("User ID"), { target: { value: "abc" } });
     expect(await screen.findByText("Enter a number.")).toBeTruthy();
     await waitFor(() => expect(screen.queryByText("No orders match these filters")).toBeNull());
-    expect(screen.queryByRole("status")).toBeNull();
+    // Nor a list loading: the page's one status region (its Notice, there from the start) says nothing.
+    expect(screen.getAllByRole("status").map((s) => s.textContent)).toEqual([""]);
   });
 
   it("all orders: the status, user and page chosen are still there after opening an order, by Back or by '← All orders'", async () => {
@@ -816,6 +817,27 @@ describe("admin pages", () => {
     await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
     expect(button.disabled).toBe(false);
     expect(document.activeElement).toBe(button);
+  });
+
+  it("all orders: an Update status pressed from the keyboard that makes the order final leaves focus on the words that say what was done, in a region already on the page", async () => {
+    const shipped = { ...customerOrder, status: "shipped" };
+    let current = shipped;
+    fetchMock.mockImplementation(async (_input, init) => {
+      if (init?.method === "PATCH") {
+        current = { ...shipped, status: "delivered" };
+        return json(200, current);
+      }
+      return json(200, { items: [current], total: 1, limit: 25, offset: 0 });
+    });
+    renderAt("/admin/orders");
+    const row = (await screen.findByRole("link", { name: "Order 3f2a9c1d" })).closest("tr")!;
+    const regions = screen.queryAllByRole("status"); // before any words: a region added with its words is often not read
+    pressFromKeyboard(row, "Update status");
+    // Delivered is final: the select and Update status go with the re-read, and focus must not fall to the page.
+    await waitFor(() => expect(within(row).queryByRole("button", { name: "Update status" })).toBeNull());
+    const notice = screen.getByText("Order 3f2a9c1d is now delivered.").closest("[role=status]");
+    await waitFor(() => expect(document.activeElement).toBe(notice));
+    expect(regions).toContain(notice);
   });
 
   it("users: Deactivate and Activate pressed from the keyboard leave focus on the words that say what was done", async () => {

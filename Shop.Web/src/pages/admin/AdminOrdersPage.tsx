@@ -1,10 +1,10 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import { queryKeys } from "../../api/queries";
 import type { Order, OrderStatus } from "../../api/types";
 import { OrderStatusFilter, OrderTable } from "../../components/OrderTable";
-import { Alert, ConfirmButton, EmptyState, ErrorAlert, PageHeader, SelectField, SendButton, TextField } from "../../components/ui";
+import { ConfirmButton, EmptyState, ErrorAlert, Notice, PageHeader, SelectField, SendButton, TextField, useNotice, type Say } from "../../components/ui";
 import { capitalize, shortId } from "../../lib/format";
 import { nextStatuses } from "../../lib/orderStatus";
 import { useListParams, useParamBox } from "../../lib/useListParams";
@@ -18,7 +18,7 @@ export default function AdminOrdersPage() {
   const status = values.status as OrderStatus | "";
   const userId = values.user_id;
   const [userIdInput, setUserIdInput] = useParamBox(userId, (typed) => set({ user_id: typed }));
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, say] = useNotice();
   const validUserId = userId === "" || /^\d+$/.test(userId);
 
   const queryKey = queryKeys.ordersPage({ status, userId, limit: PAGE_SIZE, offset, scope: "all" });
@@ -48,11 +48,8 @@ export default function AdminOrdersPage() {
           error={validUserId ? undefined : "Enter a number."}
         />
       </div>
-      {notice ? (
-        <div className="mb-4">
-          <Alert tone="success">{notice}</Alert>
-        </div>
-      ) : null}
+      {/* On the page from the start (Notice): an alert added together with its words was often not read. */}
+      <Notice said={notice} className="mb-4" />
       {/* An invalid user id disables the query; its field already says why. */}
       {validUserId ? (
         <OrderTable
@@ -60,7 +57,7 @@ export default function AdminOrdersPage() {
           queryKey={queryKey}
           linkBase="/admin/orders"
           showUser
-          actions={(o) => <StatusChanger order={o} onChanged={setNotice} />}
+          actions={(o) => <StatusChanger order={o} onChanged={say} />}
           empty={<EmptyState title="No orders match these filters" />}
           pages={{ size: PAGE_SIZE, offset, onChange: (o) => set({ offset: o }) }}
         />
@@ -69,8 +66,9 @@ export default function AdminOrdersPage() {
   );
 }
 
-function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: string) => void }) {
+function StatusChanger({ order, onChanged }: { order: Order; onChanged: Say }) {
   const queryClient = useQueryClient();
+  const place = useRef<HTMLDivElement>(null);
   const options = nextStatuses(order.status);
   const [target, setTarget] = useState<OrderStatus | "">(options[0] ?? "");
   const mutation = useSubmitMutation({
@@ -80,7 +78,10 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
       void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
       void queryClient.invalidateQueries({ queryKey: queryKeys.orderEvents(order.id) });
       if (updated.status === "cancelled") void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
-      onChanged(`Order ${shortId(order.id)} is now ${updated.status}.`);
+      // A final status (delivered, cancelled) takes the select and its button away with the re-read: focus goes to the
+      // words now, said first, rather than falling to <body> then. Otherwise the button stays, and so does focus.
+      const final = nextStatuses(updated.status).length === 0;
+      onChanged(`Order ${shortId(order.id)} is now ${updated.status}.`, final ? { focusFrom: place.current } : undefined);
     },
     onError: () => {
       // Refused (409: another admin moved the order meanwhile): the row shows the order as it is now, not the badge
@@ -93,7 +94,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
 
   if (options.length === 0) {
     return (
-      <div>
+      <div ref={place}>
         <span className="text-xs text-stone-600">Final</span>
         {refusal}
       </div>
@@ -102,7 +103,7 @@ function StatusChanger({ order, onChanged }: { order: Order; onChanged: (msg: st
   const value = options.includes(target as OrderStatus) ? target : options[0];
 
   return (
-    <div>
+    <div ref={place}>
       <form
         className="flex flex-wrap items-center gap-2"
         onSubmit={(e) => {
