@@ -46,6 +46,16 @@ function checkoutFetch(price: number, ...orderAnswers: (() => Promise<Response>)
   });
 }
 
+/** Sign out pressed, then `email` signed in at the sign-in page it lands on: the catalogue follows. */
+async function signOutAndSignInAs(email: string) {
+  fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
+  expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+  fireEvent.change(screen.getByLabelText("Email"), { target: { value: email } });
+  fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
+  fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+  expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+}
+
 /** Place order once it may be clicked: checkout reads today's prices and stock first. */
 async function readyToOrder(): Promise<HTMLButtonElement> {
   const button = () => screen.getByRole("button", { name: "Place order" }) as HTMLButtonElement;
@@ -514,6 +524,39 @@ describe("pages", () => {
     expect(keys[0]).toBe(keys[1]);
     expect(screen.getByText("Not enough stock")).toBeTruthy();
   });
+  it("checkout: a key kept after a network failure ends with Sign out, as the cart does: the same items ordered after signing in again are a new order, not the old one answered again", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    const cart = JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]);
+    localStorage.setItem("shop.cart.v1", cart);
+    const placed = anOrder({ total: 8.5, items: [{ sku: "MUG", name: "Mug", qty: 1, unit_price: 8.5, line_total: 8.5 }] });
+    fetchMock.mockImplementation(async (input, init) => {
+      const url = String(input);
+      if (url.startsWith("/inventory/")) return json(200, inventoryItem("MUG", 8.5));
+      if (url === "/users/login") return json(200, { access_token: "t2", token_type: "bearer", expires_in: 3600, user: customer });
+      if (url === "/orders/" && init?.method === "POST") {
+        // The first order may have been placed (its answer lost); the key kept says so, for a retry of that cart.
+        if (posts().length === 1) throw new TypeError("Failed to fetch");
+        return json(201, placed);
+      }
+      if (url.endsWith("/events")) return json(200, []);
+      if (url.startsWith("/orders/")) return json(200, placed);
+      return new Response(null, { status: 204 });
+    });
+    const posts = () => fetchMock.mock.calls.filter(([u, init]) => String(u) === "/orders/" && init?.method === "POST");
+    const router = renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
+    // The shopper leaves the computer: Sign out empties the cart, and with it ends that checkout.
+    await signOutAndSignInAs("bob@example.com");
+    // Later, the same items again: a new order, sent with a key of its own (the old one would be answered the old order).
+    act(() => localStorage.setItem("shop.cart.v1", cart));
+    await act(() => router.navigate("/checkout"));
+    fireEvent.click(await readyToOrder());
+    await waitFor(() => expect(posts()).toHaveLength(2));
+    const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+    expect(keys[1]).not.toBe(keys[0]);
+  });
+
   it("checkout: a 409 for too many pending orders links to them, not to the cart", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
@@ -783,12 +826,7 @@ describe("pages", () => {
     });
     renderAt(`/my/orders/${orderId}`);
     await screen.findByText("No events yet.");
-    fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
-    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
-    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "cy@example.com" } });
-    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
-    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
-    expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+    await signOutAndSignInAs("cy@example.com");
   });
 
   it("after Sign out, the next person's own link to a signed-in page still brings them back to it after sign in", async () => {
