@@ -10,6 +10,7 @@ import {
   removeFromCart,
   setQuantity,
   toOrderRequest,
+  withCurrentStock,
   type Cart,
 } from "./cart";
 
@@ -98,5 +99,19 @@ describe("cart", () => {
     // Checkout stores today's stock without touching the quantity; the cart then says "Only 2 in stock.".
     const raw = JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 2 }]);
     expect(parseCart(raw)).toEqual([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 2 }]);
+  });
+});
+
+describe("withCurrentStock", () => {
+  const cart = [{ sku: "MUG", name: "Mug", price: 8.5, qty: 2, stock: 2 }];
+
+  it("takes today's stock only: the price and name stay for checkout to take in and say", () => {
+    const today = { sku: "MUG", name: "Big mug", price: 9, qty: 50 };
+    expect(withCurrentStock(cart, [today])).toEqual([{ ...cart[0], stock: 50 }]);
+  });
+
+  it("gives the cart back as it was when no stock changed, so nothing is written", () => {
+    expect(withCurrentStock(cart, [{ sku: "MUG", qty: 2 }])).toBe(cart);
+    expect(withCurrentStock(cart, [{ sku: "CAP", qty: 9 }])).toBe(cart);
   });
 });

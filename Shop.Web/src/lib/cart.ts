@@ -89,6 +89,23 @@ export function withCurrentItems(
   return { cart: changed ? updated : cart, changes, changed };
 }
 
+/**
+ * The cart with today's stock of the items given, and nothing else of them (the cart page: a restock lets a line grow,
+ * a fall is said on it). Names and prices are left for checkout, which takes them in and says which prices changed.
+ * The cart given when no stock changed.
+ */
+export function withCurrentStock(cart: Cart, items: { sku: string; qty: number }[]): Cart {
+  const stock = new Map(items.map((i) => [i.sku, i.qty]));
+  let changed = false;
+  const updated = cart.map((line) => {
+    const today = stock.get(line.sku);
+    if (today === undefined || today === line.stock) return line;
+    changed = true;
+    return { ...line, stock: today };
+  });
+  return changed ? updated : cart;
+}
+
 export function removeFromCart(cart: Cart, sku: string): Cart {
   return cart.filter((l) => l.sku !== sku);
 }

@@ -5,6 +5,7 @@ import {
   removeFromCart,
   setQuantity,
   withCurrentItems,
+  withCurrentStock,
   type Cart,
   type CartLine,
 } from "./cart";
@@ -78,5 +79,11 @@ export function useCart() {
     if (changed) write(updated);
     return changes;
   }, []);
-  return { cart, add, setQty, remove, clear: clearCart, refresh };
+  /** Takes today's stock into the cart, nothing else (withCurrentStock). */
+  const takeStock = useCallback((items: { sku: string; qty: number }[]) => {
+    const current = read();
+    const updated = withCurrentStock(current, items);
+    if (updated !== current) write(updated);
+  }, []);
+  return { cart, add, setQty, remove, clear: clearCart, refresh, takeStock };
 }

@@ -1,4 +1,8 @@
+import { useEffect } from "react";
+import { useQueries } from "@tanstack/react-query";
 import { Link } from "react-router";
+import { api } from "../api/client";
+import { queryKeys } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
 import { QuantityInput } from "../components/QuantityInput";
 import { EmptyCart } from "../components/EmptyCart";
@@ -8,9 +12,27 @@ import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
 
 export default function CartPage() {
-  const { cart, setQty, remove, clear } = useCart();
+  const { cart, setQty, remove, clear, takeStock } = useCart();
   const { user } = useAuth();
   const count = cartCount(cart);
+  // Each line's stock was read when it was added, and caps what it may hold: read it anew, so a restock since lets the
+  // shopper add more (else "+" stayed off and "Only 2 in stock." was said of 50) and a fall is said here, not only at
+  // checkout. Signed in only (Inventory answers no one else); a read that fails leaves the line as it was.
+  const today = useQueries({
+    queries: cart.map((line) => ({
+      queryKey: queryKeys.item(line.sku),
+      queryFn: () => api.getItem(line.sku),
+      staleTime: 0,
+      enabled: user !== null,
+    })),
+  });
+  const readsKey = today.map((q) => q.dataUpdatedAt).join("|");
+  useEffect(() => {
+    const items = today.flatMap((q) => (q.data ? [q.data] : []));
+    if (items.length) takeStock(items);
+    // readsKey stands for the reads: a new array each render, the same contents.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [readsKey, takeStock]);
 
   if (cart.length === 0) {
     return <EmptyCart title="Cart" />;

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient, queryKeys } from "../api/queries";
 import { saveSession } from "../api/session";
+import type { CartLine } from "../lib/cart";
 import { eachTestSignedOutWith, emojiName, expectHeldExplanation, json, renderAt, tooManyRequests as appTooManyRequests, typeInto } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
@@ -54,6 +55,19 @@ async function signOutAndSignInAs(email: string) {
   fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret123" } });
   fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
   expect(await screen.findByRole("heading", { level: 1, name: "Catalogue" })).toBeTruthy();
+}
+
+/**
+ * The customer signed in with `lines` in the cart, Inventory answering each line's item with today's stock (`stock`,
+ * by sku; the line's price and name), and every other request with `otherwise`.
+ */
+function signedInWithCart(lines: CartLine[], stock: Record<string, number>, otherwise: () => Response) {
+  saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+  localStorage.setItem("shop.cart.v1", JSON.stringify(lines));
+  fetchMock.mockImplementation(async (input) => {
+    const line = lines.find((l) => String(input) === `/inventory/${l.sku}`);
+    return line ? json(200, inventoryItem(line.sku, line.price, stock[line.sku], line.name)) : otherwise();
+  });
 }
 
 /** Place order once it may be clicked: checkout reads today's prices and stock first. */
@@ -757,18 +771,26 @@ describe("pages", () => {
     expect(screen.queryByRole("button", { name: "Check again" })).toBeNull();
   });
 
-  it("checkout: lines above today's stock are marked in words, and Place order waits until the cart fits", async () => {
-    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
-    localStorage.setItem(
-      "shop.cart.v1",
-      JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 9 }, { sku: "CAP", name: "Cap", price: 12, qty: 1, stock: 4 }]),
+  it("cart: each line's stock is read anew when the cart is shown, so a restock lets the shopper add more and a fall is said there", async () => {
+    // Stock as read when each was added: all 2 Mugs were taken then; 4 Caps were left. Since, Mugs were restocked and
+    // Caps bought by others.
+    signedInWithCart(
+      [{ sku: "MUG", name: "Mug", price: 8.5, qty: 2, stock: 2 }, { sku: "CAP", name: "Cap", price: 12, qty: 3, stock: 4 }],
+      { MUG: 50, CAP: 1 },
+      () => json(200, {}),
     );
-    fetchMock.mockImplementation(async (input) => {
-      const url = String(input);
-      if (url === "/inventory/MUG") return json(200, inventoryItem("MUG", 8.5, 2));
-      if (url === "/inventory/CAP") return json(200, inventoryItem("CAP", 12, 0, "Cap"));
-      return json(201, {});
-    });
+    renderAt("/cart");
+    const more = (await screen.findByRole("button", { name: "Increase quantity of Mug" })) as HTMLButtonElement;
+    await waitFor(() => expect(more.disabled).toBe(false));
+    expect(description(screen.getByRole("spinbutton", { name: "quantity of Cap" }))).toBe("Only 1 in stock.");
+  });
+
+  it("checkout: lines above today's stock are marked in words, and Place order waits until the cart fits", async () => {
+    signedInWithCart(
+      [{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 9 }, { sku: "CAP", name: "Cap", price: 12, qty: 1, stock: 4 }],
+      { MUG: 2, CAP: 0 },
+      () => json(201, {}),
+    );
     renderAt("/checkout");
     const mug = await screen.findByText("Only 2 in stock — lower the quantity");
     expect(mug.closest("tr")?.textContent).toContain("Mug");
