@@ -10,8 +10,13 @@ export interface ReturnState {
 
 /** Only same-app paths are accepted as a return target; anything else (or the auth pages themselves) goes to the catalogue. */
 export function safeReturnPath(from: string | undefined): string {
-  if (!from || !from.startsWith("/") || from.startsWith("//") || from.startsWith("/signin") || from.startsWith("/register")) {
+  if (!from || !from.startsWith("/")) return "/catalog";
+  // Read as the browser reads it: "/\\evil.example" (a backslash is a slash) or "/<tab>/evil.example" (tabs and
+  // newlines are dropped) name another site, though they start with one "/".
+  const origin = "http://shop.invalid";
+  const url = new URL(from, origin);
+  if (url.origin !== origin || url.pathname.startsWith("/signin") || url.pathname.startsWith("/register")) {
     return "/catalog";
   }
-  return from;
+  return url.pathname + url.search + url.hash;
 }
