@@ -256,6 +256,32 @@ describe("the browser's session, shared by its tabs", () => {
     expect(fetchMock.mock.calls.map(([url]) => url)).toEqual(["/users/logout"]);
   });
 
+  it("a sign-out that did not reach Users is sent again, with the session's token, until Users ends the session", async () => {
+    vi.useFakeTimers();
+    try {
+      saveSession(tokens);
+      let usersAnswers = false;
+      fetchMock.mockImplementation((url) =>
+        url !== "/users/logout" || usersAnswers ? Promise.resolve(new Response(null, { status: 204 })) : Promise.reject(new TypeError("Failed to fetch")),
+      );
+      const logouts = () => fetchMock.mock.calls.filter(([url]) => url === "/users/logout");
+      await expect(endSession()).resolves.toBe(false);
+      await vi.advanceTimersByTimeAsync(60_000); // still no network: tried again, and again refused
+      expect(logouts().length).toBeGreaterThan(1);
+      usersAnswers = true;
+      const before = logouts().length;
+      window.dispatchEvent(new Event("online")); // the network is back: at once, not at the next try
+      await vi.advanceTimersByTimeAsync(0);
+      expect(logouts()).toHaveLength(before + 1);
+      await vi.advanceTimersByTimeAsync(3_600_000);
+      expect(logouts()).toHaveLength(before + 1); // ended: not sent again
+      expect(logouts().every(([, init]) => (init?.headers as Record<string, string>).Authorization === "Bearer t1")).toBe(true);
+      expect(getSession()).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("a new tab hears another tab's sign-out from the moment its restore begins, before anything is rendered", async () => {
     let answer = (_: Response) => {};
     fetchMock.mockImplementation(() => new Promise<Response>((resolve) => (answer = resolve)));

@@ -203,6 +203,7 @@ async function currentToken(): Promise<string | null> {
  * Signs out here at once, and the browser's other tabs of the same user, which share the session, and deletes the
  * marker so no new tab restores it (signOutEveryTab); then ends it on the server (its refresh token and access tokens).
  * True when Users said it ended it; false when it did not (no answer, 429, 503, or no token of this user's to send).
+ * A sign-out sent but not answered ok is sent again while this tab is open (sendSignOutAgain).
  */
 export async function endSession(): Promise<boolean> {
   const session = getSession();
@@ -216,6 +217,14 @@ export async function endSession(): Promise<boolean> {
     token = refresh.outcome === "refreshed" && refresh.tokens.user.id === session.user.id ? refresh.tokens.access_token : undefined;
   }
   if (!token) return false;
+  if (await sendSignOut(token)) return true;
+  // Signed out here regardless, and no new tab restores the session (its marker is gone); but its refresh cookie stays
+  // in the browser until it closes, and works there for anyone who asks /users/token/refresh by hand.
+  sendSignOutAgain(token, 1);
+  return false;
+}
+
+async function sendSignOut(token: string): Promise<boolean> {
   try {
     const response = await fetch("/users/logout", {
       method: "POST",
@@ -225,10 +234,42 @@ export async function endSession(): Promise<boolean> {
     });
     return response.ok;
   } catch {
-    // Signed out here regardless, and no new tab restores the session (its marker is gone); the server forgets it
-    // when its refresh token expires.
     return false;
   }
+}
+
+const signOutRetryFirstMs = 5_000;
+const signOutRetryLongestMs = 300_000;
+const signOutAttemptsMax = 20; // 5 s doubling to 5 min: given up after about an hour and a quarter
+const unsentSignOuts = new Set<() => void>();
+
+/**
+ * Sends a sign-out that Users did not answer ok again, at once when the browser is back online and otherwise after a
+ * growing wait, until Users ends the session. The token is the session's own; Users takes it to name the session
+ * even once it has expired. A tab closed before then leaves the session to end with the browser (its cookie) or at
+ * Jwt:RefreshLifetime.
+ */
+function sendSignOutAgain(token: string, attempt: number): void {
+  if (attempt > signOutAttemptsMax) return;
+  const send = () => {
+    stop();
+    void sendSignOut(token).then((ended) => {
+      if (!ended) sendSignOutAgain(token, attempt + 1);
+    });
+  };
+  const timer = setTimeout(send, Math.min(signOutRetryFirstMs * 2 ** (attempt - 1), signOutRetryLongestMs));
+  window.addEventListener("online", send);
+  const stop = () => {
+    clearTimeout(timer);
+    window.removeEventListener("online", send);
+    unsentSignOuts.delete(stop);
+  };
+  unsentSignOuts.add(stop);
+}
+
+/** Stops sending the sign-outs not answered yet: for tests, whose next one must not receive them. */
+export function stopSendingSignOuts(): void {
+  for (const stop of [...unsentSignOuts]) stop();
 }
 
 export async function apiRequest<T>(path: string, options: RequestOptions = {}, retried = false): Promise<T> {
