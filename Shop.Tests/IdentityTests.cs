@@ -64,6 +64,31 @@ public sealed class IdentityTests(ShopApp shop)
     }
 
     [Fact]
+    public async Task Two_admins_demoting_or_deactivating_each_other_at_once_leave_one_of_them_an_active_admin()
+    {
+        // Each of two admins takes the other's admin power at the same moment (a defender demoting a stolen admin account
+        // while its thief demotes the defender): whichever is applied first must stand, and the second is refused, as its
+        // sender is no admin any more; applying both left the shop with no active admin, which the bootstrap never makes again.
+        Func<ShopClient, TestUser, Task<HttpResponseMessage>> demote = (by, other) => by.PatchJsonAsync($"/users/{other.Id}", new { role = "user" });
+        Func<ShopClient, TestUser, Task<HttpResponseMessage>> deactivate = (by, other) => by.DeleteAsync($"/users/{other.Id}");
+        var admin = await shop.AdminAsync();
+        var survivors = new List<string>();
+        for (var round = 0; round < 4; round++)
+        {
+            foreach (var (first, second) in new[] { (demote, demote), (deactivate, deactivate), (demote, deactivate) })
+            {
+                var (_, a, aToken) = await NewSecondAdminAsync();
+                var (_, b, bToken) = await NewSecondAdminAsync();
+                var answers = await Task.WhenAll(first(shop.Client(aToken), b), second(shop.Client(bToken), a));
+                var accounts = await Task.WhenAll(new[] { a, b }.Select(async u => await (await admin.GetAsync($"/users/{u.Id}")).JsonAsync()));
+                var activeAdmins = accounts.Count(u => u.GetProperty("role").GetString() == "admin" && u.GetProperty("is_active").GetBoolean());
+                survivors.Add($"{activeAdmins} active admin(s) left, answers {(int)answers[0].StatusCode} and {(int)answers[1].StatusCode}");
+            }
+        }
+        Assert.All(survivors, outcome => Assert.StartsWith("1 active admin(s)", outcome));
+    }
+
+    [Fact]
     public async Task A_password_change_ends_the_other_sessions_at_their_next_request_and_keeps_this_one()
     {
         var (_, user) = await shop.NewUserAsync();

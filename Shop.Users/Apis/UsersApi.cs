@@ -112,6 +112,7 @@ public static class UsersApi
             UpdateOutcome.SelfLockout => TypedResults.Problem(statusCode: 409, title: "Cannot lock yourself out", detail: "An admin cannot deactivate or demote their own account."),
             UpdateOutcome.EmailTaken => TypedResults.Problem(statusCode: 409, title: "Email already registered", detail: "Another account uses this email."),
             UpdateOutcome.ConcurrentChange => TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Reload it and try again."),
+            UpdateOutcome.AskerNoLongerAdmin => AskerNoLongerAdmin(),
             UpdateOutcome.Busy => SessionsApi.Busy(http),
             UpdateOutcome.Throttled throttled => SessionsApi.Throttled(http, throttled.RetryAfterSeconds),
             UpdateOutcome.NotCounted => SessionsApi.NotCounted(http),
@@ -126,6 +127,7 @@ public static class UsersApi
             DeactivateOutcome.SelfLockout => TypedResults.Problem(statusCode: 409, title: "Cannot lock yourself out", detail: "An admin cannot deactivate their own account."),
             DeactivateOutcome.NotFound => NotFound(),
             DeactivateOutcome.ConcurrentChange => TypedResults.Problem(statusCode: 409, title: "Changed concurrently", detail: "The account was changed by another request at the same time. Try again."),
+            DeactivateOutcome.AskerNoLongerAdmin => AskerNoLongerAdmin(),
             _ => TypedResults.NoContent(),
         };
 
@@ -133,6 +135,11 @@ public static class UsersApi
 
     private static ProblemHttpResult NotFound() =>
         ShopProblems.NotFound("No such user.");
+
+    /// <summary>The admin asking lost the role or was deactivated while asking to take another admin's power.</summary>
+    private static ProblemHttpResult AskerNoLongerAdmin() =>
+        TypedResults.Problem(statusCode: 403, title: "No longer an admin",
+            detail: "Your account lost its admin role or was deactivated while this request was on its way, so it was not applied. Sign in again to see what you may do.");
 
     private static ProblemHttpResult InactiveCaller() =>
         TypedResults.Problem(statusCode: 403, title: "Account deactivated", detail: "This account is deactivated.");

@@ -3,7 +3,14 @@ using Shop.Users.Data;
 
 namespace Shop.Users.Services;
 
-public enum ChangeOutcome { Saved, EmailTaken, ConcurrentChange }
+public enum ChangeOutcome
+{
+    Saved,
+    EmailTaken,
+    ConcurrentChange,
+    /// <summary>The change takes an admin's power and its asker is no active admin any more (changed while it asked).</summary>
+    AskerNoLongerAdmin,
+}
 
 /// <summary>
 /// Applies a change to an account and everything it implies for its tokens: a role, activity,
@@ -44,16 +51,28 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
         var deactivated = activityChanged && !user.IsActive;
         var endsSessions = deactivated || passwordChanged;
         Guid? keep = deactivated || actorId != user.Id ? null : actorSession;
+        // An admin can only take another's admin power (an admin cannot take their own), so this is the change that
+        // could leave the shop without an active admin.
+        var takesAdminPower = Equals(oldRole, Roles.Admin) && (roleChanged || deactivated) && actorId is not null && actorId != user.Id;
         try
         {
-            await using var transaction = endsSessions ? await sessions.LockAccountSessionsAsync(user.Id, ct) : null;
+            await using var transaction = endsSessions ? await sessions.LockAccountSessionsAsync(user.Id, ct)
+                : takesAdminPower ? await db.Database.BeginAllOrNothingTransactionAsync(ct)
+                : null;
+            if (takesAdminPower && !await AskerStillAdminAsync(actorId!.Value, ct))
+            {
+                return ChangeOutcome.AskerNoLongerAdmin;
+            }
             if (!await db.TrySaveUniqueAsync(ct))
             {
                 return ChangeOutcome.EmailTaken;
             }
             if (transaction is not null)
             {
-                await sessions.RevokeAllLockedAsync(user.Id, keep, ct);
+                if (endsSessions)
+                {
+                    await sessions.RevokeAllLockedAsync(user.Id, keep, ct);
+                }
                 await transaction.CommitAsync(ct);
             }
         }
@@ -76,6 +95,21 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
         if (emailChanged) audit.Record("user.email_changed", actor, target, $"from {oldEmail}");
         return ChangeOutcome.Saved;
     }
+
+    /// <summary>
+    /// Whether the asker is still an active admin, read under a lock that every change taking an admin's power holds
+    /// until it commits. Two admins demoting (or deactivating) each other at once were both checked by their tokens
+    /// before either change was saved, and both were applied: no active admin was left. In turns, the second finds
+    /// that its asker has just lost the power it is using.
+    /// </summary>
+    private async Task<bool> AskerStillAdminAsync(int askerId, CancellationToken ct)
+    {
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({AdminPowerLockClass}, 0)", ct);
+        return await db.Users.AnyAsync(u => u.Id == askerId && u.Role == Roles.Admin && u.IsActive, ct);
+    }
+
+    // The advisory lock taken by every change that takes an admin's power (one lock for the whole shop).
+    private const int AdminPowerLockClass = 0x4144_4D4E; // "ADMN"
 
     /// <summary>Ends every session and access token of the account (sign-out everywhere).</summary>
     public async Task SignOutEverywhereAsync(int userId, CancellationToken ct)

@@ -26,11 +26,13 @@ public abstract record UpdateOutcome
     public sealed record SelfLockout : UpdateOutcome;
     public sealed record EmailTaken : UpdateOutcome;
     public sealed record ConcurrentChange : UpdateOutcome;
+    /// <summary>The admin asking lost the role or was deactivated while asking to take another admin's power.</summary>
+    public sealed record AskerNoLongerAdmin : UpdateOutcome;
     /// <summary>Too many password hashes in flight; nothing was changed.</summary>
     public sealed record Busy : UpdateOutcome;
 }
 
-public enum DeactivateOutcome { Deactivated, NotFound, SelfLockout, ConcurrentChange }
+public enum DeactivateOutcome { Deactivated, NotFound, SelfLockout, ConcurrentChange, AskerNoLongerAdmin }
 
 /// <summary>
 /// Changes to an account by itself or an admin. Changing one's own email or password needs the current
@@ -86,6 +88,7 @@ public sealed class AccountUpdates(UsersDbContext db, PasswordService passwords,
         {
             ChangeOutcome.EmailTaken => new UpdateOutcome.EmailTaken(),
             ChangeOutcome.ConcurrentChange => new UpdateOutcome.ConcurrentChange(),
+            ChangeOutcome.AskerNoLongerAdmin => new UpdateOutcome.AskerNoLongerAdmin(),
             _ => new UpdateOutcome.Updated(user),
         };
     }
@@ -132,8 +135,11 @@ public sealed class AccountUpdates(UsersDbContext db, PasswordService passwords,
             return DeactivateOutcome.NotFound;
         }
         user.IsActive = false;
-        return await changes.SaveAsync(user, actor.UserId, actor.SessionId, ct) == ChangeOutcome.ConcurrentChange
-            ? DeactivateOutcome.ConcurrentChange
-            : DeactivateOutcome.Deactivated;
+        return await changes.SaveAsync(user, actor.UserId, actor.SessionId, ct) switch
+        {
+            ChangeOutcome.ConcurrentChange => DeactivateOutcome.ConcurrentChange,
+            ChangeOutcome.AskerNoLongerAdmin => DeactivateOutcome.AskerNoLongerAdmin,
+            _ => DeactivateOutcome.Deactivated,
+        };
     }
 }
