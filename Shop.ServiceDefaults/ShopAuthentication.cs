@@ -84,6 +84,13 @@ public static class ShopAuthentication
         // (docs/performance.md). The services name their default explicitly, so this changes nothing there.
         AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         var verifiedSignatures = new VerifiedSignatureCache();
+        // Read now rather than when the first request builds the token check: a mistake stops the start
+        // instead of failing every authenticated request with a 500.
+        var clockSkew = builder.Configuration.GetValue("Jwt:ClockSkew", TimeSpan.FromSeconds(30));
+        if (clockSkew < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Jwt:ClockSkew is {clockSkew}; give how far the services' clocks may differ, zero or more (default 00:00:30).");
+        }
         builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {
@@ -100,7 +107,7 @@ public static class ShopAuthentication
                     ValidateLifetime = true,
                     // RFC 8725 §3.11: only access tokens (typ at+jwt) are accepted as access tokens.
                     ValidTypes = [AccessTokenType],
-                    ClockSkew = builder.Configuration.GetValue("Jwt:ClockSkew", TimeSpan.FromSeconds(30)),
+                    ClockSkew = clockSkew,
                     NameClaimType = "name",
                     RoleClaimType = RoleClaim,
                     IssuerSigningKeys = localSigningKeys,

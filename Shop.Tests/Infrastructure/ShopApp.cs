@@ -195,18 +195,27 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// </summary>
     public Task<Dictionary<string, string>> ProcessEnvironmentAsync(string resource)
     {
-        if (!App.ResourceNotifications.TryGetCurrentState(resource, out var state)
-            || state.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is not { } pid)
-        {
-            throw new InvalidOperationException($"{resource} has no running process");
-        }
-        var environ = File.ReadAllText($"/proc/{Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)}/environ");
+        var environ = File.ReadAllText($"/proc/{ProcessId(resource)}/environ");
         return Task.FromResult(environ.Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(v => v.Split('=', 2))
             .Where(kv => kv.Length == 2)
             .GroupBy(kv => kv[0])
             .ToDictionary(g => g.Key, g => g.Last()[1]));
     }
+
+    /// <summary>The command line and working directory a running resource's process was started with (from /proc).</summary>
+    public (string FileName, string[] Arguments, string WorkingDirectory) ProcessCommand(string resource)
+    {
+        var pid = ProcessId(resource);
+        var command = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        return (command[0], command[1..], new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(returnFinalTarget: true)!.FullName);
+    }
+
+    private int ProcessId(string resource) =>
+        App.ResourceNotifications.TryGetCurrentState(resource, out var state)
+            && state.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pid
+            ? Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)
+            : throw new InvalidOperationException($"{resource} has no running process");
 
     /// <summary>Clears sign-in throttling state: every test client shares one address, 127.0.0.1.</summary>
     public async Task ForgetSignInAttemptsAsync()

@@ -22,6 +22,22 @@ public sealed class JwtOptions
 
     /// <summary>How long an unused refresh token (and so an idle session) lasts.</summary>
     public TimeSpan RefreshLifetime { get; set; } = TimeSpan.FromDays(14);
+
+    /// <summary>
+    /// Throws, naming the setting, for a lifetime that is not positive. Users would otherwise start and sign
+    /// everyone in with tokens born expired (every request a 401) or sessions that end at once.
+    /// </summary>
+    public void Validate()
+    {
+        if (Lifetime <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Jwt:Lifetime is {Lifetime}; give how long an access token lasts, more than zero (default 00:10:00).");
+        }
+        if (RefreshLifetime <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Jwt:RefreshLifetime is {RefreshLifetime}; give how long an unused sign-in session lasts, more than zero (default 14.00:00:00).");
+        }
+    }
 }
 
 /// <summary>Signs ES256 access tokens (typ <c>at+jwt</c>) and publishes the matching public keys as a JWKS.</summary>
@@ -52,6 +68,7 @@ public sealed class TokenIssuer
 
     public static TokenIssuer Create(JwtOptions options, IHostEnvironment environment, ILogger logger)
     {
+        options.Validate();
         static ECDsa Import(string base64)
         {
             var key = ECDsa.Create();

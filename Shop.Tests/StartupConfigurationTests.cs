@@ -1,0 +1,58 @@
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// An operator's typo in a setting stops the service at start with one message naming the setting, rather
+/// than a service that reports healthy and then fails every sign-in, request or order. Each case starts the
+/// service's own process again, as the AppHost started it (same command, same environment: the real
+/// database and Redis), with one setting changed and a port of its own.
+/// </summary>
+public sealed class StartupConfigurationTests(ShopApp shop)
+{
+    public static TheoryData<string, string, string, string> Mistakes => new()
+    {
+        // Every access token would be born expired: sign-ins succeed, then every request is a 401.
+        { "users", "Jwt__Lifetime", "-00:10:00", "Jwt:Lifetime" },
+        // Every session would end at once: the web app's refresh fails and signs everyone out.
+        { "users", "Jwt__RefreshLifetime", "00:00:00", "Jwt:RefreshLifetime" },
+        // The token check is built at the first request: each one would fail with a 500.
+        { "orders", "Jwt__ClockSkew", "-00:00:30", "Jwt:ClockSkew" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public async Task A_service_with_an_invalid_setting_refuses_to_start_naming_it(string service, string variable, string value, string setting)
+    {
+        var result = await StartAgainAsync(service, variable, value);
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Contains(setting, result.Output);
+        Assert.DoesNotContain("Now listening on", result.Output);
+    }
+
+    /// <summary>
+    /// The service's process started again with <paramref name="variable"/> set to <paramref name="value"/>;
+    /// a process still running after 45 s started anyway, and the <see cref="TimeoutException"/> shows its output.
+    /// </summary>
+    private async Task<ChildProcess.Result> StartAgainAsync(string service, string variable, string value)
+    {
+        var (fileName, arguments, workingDirectory) = shop.ProcessCommand(service);
+        var environment = (await shop.ProcessEnvironmentAsync(service)).ToDictionary(kv => kv.Key, string? (kv) => kv.Value);
+        // Only what the AppHost gave the service: none of the test runner's own variables.
+        foreach (var own in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => !environment.ContainsKey(k)))
+        {
+            environment[own] = null;
+        }
+        // Its own port: a second process on the service's port would fail to bind and exit for that reason alone.
+        foreach (var endpoint in environment.Keys.Where(k => k.StartsWith("Kestrel__Endpoints__", StringComparison.Ordinal)
+            || k is "HTTP_PORTS" or "HTTPS_PORTS" or "ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_HTTPS_PORTS").ToList())
+        {
+            environment[endpoint] = null;
+        }
+        environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        environment[variable] = value;
+        return await ChildProcess.RunAsync(fileName, arguments, workingDirectory, environment, TimeSpan.FromSeconds(45));
+    }
+}
