@@ -54,7 +54,15 @@ public static class InternalServiceClients
             throw new InvalidOperationException(
                 $"ServiceClients: AttemptTimeout and QueuedAttemptTimeout must be positive and shorter than TotalTimeout ({options.TotalTimeout}).");
         }
-        var serviceKey = builder.Configuration["ServiceAuth:ApiKey"] ?? "";
+        // Without its key every call is refused (a 503 to each client that is not a dependency's outage):
+        // stop the start instead, where the operator looks first.
+        var serviceKey = builder.Configuration["ServiceAuth:ApiKey"];
+        if (string.IsNullOrWhiteSpace(serviceKey))
+        {
+            throw new InvalidOperationException(
+                $"ServiceAuth:ApiKey is not set; give this service's own key (ServiceAuth__ApiKey; in run mode the AppHost sets it from the " +
+                $"<service>-service-key parameter), the one {service} lists under ServiceAuth:Callers. Without it {service} refuses every call.");
+        }
         var client = builder.Services.AddHttpClient<TClient>(c =>
         {
             c.BaseAddress = new Uri($"http://{service}");

@@ -19,6 +19,9 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         { "users", "Jwt__RefreshLifetime", "00:00:00", "Jwt:RefreshLifetime" },
         // The token check is built at the first request: each one would fail with a 500.
         { "orders", "Jwt__ClockSkew", "-00:00:30", "Jwt:ClockSkew" },
+        // Every call to Users or Inventory would be refused: every order a 503 "unavailable".
+        { "orders", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
+        { "inventory", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
     };
 
     [Theory]
