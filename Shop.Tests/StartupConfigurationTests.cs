@@ -22,6 +22,10 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         // Every call to Users or Inventory would be refused: every order a 503 "unavailable".
         { "orders", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
         { "inventory", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
+        // Redis would delete each count as it is written (PEXPIRE 0), or no delay would ever apply: sign-in
+        // throttling silently off.
+        { "users", "LoginThrottle__Window", "00:00:00", "LoginThrottle:Window" },
+        { "users", "LoginThrottle__PerAccount__MaxDelay", "00:00:00", "LoginThrottle:PerAccount:MaxDelay" },
     };
 
     [Theory]

@@ -23,7 +23,9 @@ builder.Services.AddHostedService<UnpublishedStampSweep>();
 builder.AddShopAuthentication(localSigningKeys: [.. tokenIssuer.PublicKeys]);
 
 builder.Services.AddSingleton<PasswordService>();
-builder.Services.Configure<LoginThrottleOptions>(builder.Configuration.GetSection("LoginThrottle"));
+var loginThrottle = builder.Configuration.GetSection("LoginThrottle");
+(loginThrottle.Get<LoginThrottleOptions>() ?? new LoginThrottleOptions()).Validate();
+builder.Services.Configure<LoginThrottleOptions>(loginThrottle);
 builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddRedisScripts(LoginThrottle.Scripts);
 builder.Services.AddScoped<SignInSessions>();

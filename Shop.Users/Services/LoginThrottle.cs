@@ -46,6 +46,31 @@ public sealed class LoginThrottleOptions
     /// alone lets every replica check its own free attempts. Past it Redis is taken to be away.
     /// </summary>
     public TimeSpan CountAloneAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Throws, naming the setting, for a value that would switch throttling off without a word: a zero
+    /// <see cref="Window"/> has Redis expire each count as it is written, a zero delay never holds anyone back.
+    /// </summary>
+    public void Validate()
+    {
+        foreach (var (name, rule) in new[] { (nameof(PerAccountAndAddress), PerAccountAndAddress), (nameof(PerAccount), PerAccount), (nameof(PerAddress), PerAddress) })
+        {
+            Require(rule.FreeAttempts >= 0, $"{name}:FreeAttempts", rule.FreeAttempts, "zero or more");
+            Require(rule.BaseDelay >= TimeSpan.FromMilliseconds(1), $"{name}:BaseDelay", rule.BaseDelay, "at least a millisecond");
+            Require(rule.MaxDelay >= rule.BaseDelay, $"{name}:MaxDelay", rule.MaxDelay, $"at least its BaseDelay ({rule.BaseDelay})");
+        }
+        Require(Window >= TimeSpan.FromMilliseconds(1), nameof(Window), Window, "at least a millisecond");
+        Require(AbandonedAttemptAfter >= TimeSpan.FromMilliseconds(1), nameof(AbandonedAttemptAfter), AbandonedAttemptAfter, "at least a millisecond");
+        Require(CountAloneAfter >= TimeSpan.Zero, nameof(CountAloneAfter), CountAloneAfter, "zero or more");
+    }
+
+    private static void Require(bool valid, string setting, object value, string expected)
+    {
+        if (!valid)
+        {
+            throw new InvalidOperationException($"LoginThrottle:{setting} is {value}; give {expected}, or sign-in throttling would not hold guesses back.");
+        }
+    }
 }
 
 /// <summary>What the throttle says of a sign-in attempt before its password may be checked.</summary>
