@@ -26,9 +26,18 @@ builder.AddShopOpenApi("Shop Orders API", "Orders priced and reserved by Invento
 });
 builder.AddServiceClients();
 
+// One message per setting, naming it: a zero interval would run a job's passes back to back against the database, a
+// negative one throws out of the job and stops the host, a negative cache lifetime fails every order.
 builder.Services.AddOptions<OrdersOptions>().Bind(builder.Configuration.GetSection("Orders"))
-    .Validate(o => o.MaxPendingOrdersPerUser > 0 && o.MaxUnitsPerOrder > 0 && o.PendingExpiry > TimeSpan.Zero
-        && o.StockReleasePollInterval > TimeSpan.Zero && o.Retention.BatchSize > 0 && o.Retention.WebhookDeliveries > TimeSpan.Zero, "Orders: caps, expiry and retention must be positive.")
+    .Validate(o => o.MaxPendingOrdersPerUser > 0, "Orders:MaxPendingOrdersPerUser must be 1 or more.")
+    .Validate(o => o.MaxUnitsPerOrder > 0, "Orders:MaxUnitsPerOrder must be 1 or more.")
+    .Validate(o => o.PendingExpiry > TimeSpan.Zero, "Orders:PendingExpiry must be more than zero.")
+    .Validate(o => o.ExpirySweepInterval > TimeSpan.Zero, "Orders:ExpirySweepInterval must be more than zero (default 00:00:15).")
+    .Validate(o => o.ActiveAccountCacheTtl >= TimeSpan.Zero, "Orders:ActiveAccountCacheTtl must be zero (ask Users for every order) or more (default 00:00:30).")
+    .Validate(o => o.StockReleasePollInterval > TimeSpan.Zero, "Orders:StockReleasePollInterval must be more than zero.")
+    .Validate(o => o.Retention.SweepInterval > TimeSpan.Zero, "Orders:Retention:SweepInterval must be more than zero (default 00:05:00).")
+    .Validate(o => o.Retention.BatchSize > 0, "Orders:Retention:BatchSize must be 1 or more.")
+    .Validate(o => o.Retention.WebhookDeliveries > TimeSpan.Zero, "Orders:Retention:WebhookDeliveries must be more than zero.")
     .ValidateOnStart();
 builder.Services.AddSingleton<OrdersMetrics>();
 builder.Services.AddScoped<IdempotencyStore>();

@@ -26,6 +26,14 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         // throttling silently off.
         { "users", "LoginThrottle__Window", "00:00:00", "LoginThrottle:Window" },
         { "users", "LoginThrottle__PerAccount__MaxDelay", "00:00:00", "LoginThrottle:PerAccount:MaxDelay" },
+        // Redis refuses SET … PX 0, which the cache takes for Redis being away: the cache silently off.
+        { "inventory", "Inventory__Cache__Ttl", "00:00:00", "Inventory:Cache:Ttl" },
+        // A job that waits no time between passes runs them back to back against the database; a negative wait
+        // throws out of the job after its first pass and stops the host.
+        { "orders", "Orders__ExpirySweepInterval", "00:00:00", "Orders:ExpirySweepInterval" },
+        { "orders", "Orders__Retention__SweepInterval", "-00:00:05", "Orders:Retention:SweepInterval" },
+        // The active-account cache would throw at the first order: every order a 500.
+        { "orders", "Orders__ActiveAccountCacheTtl", "-00:00:01", "Orders:ActiveAccountCacheTtl" },
     };
 
     [Theory]
