@@ -26,11 +26,10 @@ public static class EnvFile
         File.Exists(path) ? ParseKustomize(File.ReadAllLines(path)) : new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
-    /// A kustomize env file's values: everything after the first <c>=</c>, as kustomize takes it, but without
-    /// surrounding single quotes (which <see cref="KustomizeValue"/> never writes).
+    /// A kustomize env file's values: everything after the first <c>=</c>, as kustomize takes it (quotes included:
+    /// <c>'abc'</c> gives the pods <c>'abc'</c>), so publishing again writes back what the pods have.
     /// </summary>
-    public static Dictionary<string, string> ParseKustomize(IEnumerable<string> lines) =>
-        Parse(lines, value => value.Length >= 2 && value[0] == '\'' && value[^1] == '\'' ? value[1..^1] : value);
+    public static Dictionary<string, string> ParseKustomize(IEnumerable<string> lines) => Parse(lines, value => value);
 
     private static Dictionary<string, string> Parse(IEnumerable<string> lines, Func<string, string> valueOf)
     {
@@ -85,11 +84,11 @@ public static class EnvFile
 
     /// <summary>
     /// A value for a kustomize generator's env file, which takes everything after the first <c>=</c> as it is.
-    /// A newline cannot be held; a value in single quotes would lose them when read back (<see cref="ParseKustomize"/>).
+    /// A newline cannot be held.
     /// </summary>
     public static string KustomizeValue(string value) =>
-        value.Contains('\n') || value.Length >= 2 && value[0] == '\'' && value[^1] == '\''
-            ? throw new InvalidOperationException("A setting's value contains a newline or is in single quotes, which a kustomize env file cannot hold.")
+        value.Contains('\n')
+            ? throw new InvalidOperationException("A setting's value contains a newline, which a kustomize env file cannot hold.")
             : value;
 
     /// <summary>

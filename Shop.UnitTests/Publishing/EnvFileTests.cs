@@ -79,6 +79,7 @@ public sealed class EnvFileTests
     [InlineData("KEY=\"quoted\"", "\"quoted\"")]
     [InlineData("KEY=value # not a note", "value # not a note")]
     [InlineData("KEY= padded ", " padded ")]
+    [InlineData("KEY='quoted'", "'quoted'")]
     public void A_kustomize_value_reads_as_kustomize_reads_it(string line, string value)
     {
         Assert.Equal(value, EnvFile.ParseKustomize([line])["KEY"]);

@@ -213,6 +213,30 @@ public sealed class KubernetesBuilderTests
         });
     }
 
+    /// <summary>
+    /// kustomize's env files keep a value's quotes (<c>DB_PASSWORD='s3cret'</c> gives the pods <c>'s3cret'</c>, checked with
+    /// kubectl 1.32's kustomize v5.5.0). Publishing again read such a value without them and wrote that back: the pods'
+    /// password changed under them (a database's no longer matched the one its volume was created with).
+    /// </summary>
+    [Fact]
+    public void A_value_in_single_quotes_edited_in_the_output_is_published_again_as_the_pods_had_it()
+    {
+        InOutputDirectory(directory =>
+        {
+            var users = Project("users", ports: [Http(8080)], environment: [new("ConnectionStrings__db", ConnectionString), new("Admin__Email", Parameter(Plain))]);
+            KubernetesWriter.Write(Model(users), new Dictionary<string, string> { ["DB_PASSWORD"] = "generated", ["ADMIN_EMAIL"] = "a@b" }, Options, directory.FullName);
+            var secretFile = Path.Combine(directory.FullName, "secrets", "db-password.env");
+            var parametersFile = Path.Combine(directory.FullName, KubernetesWriter.ParametersEnvFile);
+            File.WriteAllText(secretFile, "DB_PASSWORD='s3cret'\n");
+            File.WriteAllText(parametersFile, "ADMIN_EMAIL='a@b'\n");
+
+            KubernetesWriter.Write(Model(users), KubernetesWriter.ReadValues(directory.FullName), Options, directory.FullName);
+
+            Assert.Equal("DB_PASSWORD='s3cret'\n", File.ReadAllText(secretFile));
+            Assert.Equal("ADMIN_EMAIL='a@b'\n", File.ReadAllText(parametersFile));
+        });
+    }
+
     /// <summary>An output of an earlier version kept the non-secret parameters in parameters.yaml: its values are kept once, and the file goes.</summary>
     [Fact]
     public void The_parameters_of_an_earlier_outputs_parameters_yaml_are_read_back()
