@@ -32,17 +32,13 @@ public static class ShopPublishingExtensions
     {
         // No dependency on Aspire's parameter processing (it prompts for values without defaults and
         // would wait forever in a script): ParameterValues resolves values itself.
-        builder.Pipeline.AddStep(ComposeStep, ctx => PublishAsync(ctx, ComposeStep, ComposeFolder, d => EnvFile.Read(Path.Combine(d, ComposeWriter.EnvFileName)), ComposeWriter.Write),
-            requiredBy: WellKnownPipelineSteps.Publish);
-        builder.Pipeline.AddStep(KubernetesStep, ctx => PublishAsync(ctx, KubernetesStep, KubernetesFolder, KubernetesWriter.ReadValues, KubernetesWriter.Write),
-            requiredBy: WellKnownPipelineSteps.Publish);
+        builder.Pipeline.AddStep(ComposeStep, ctx => PublishAsync(ctx, ComposeStep, ComposeFolder, PublishTarget.Compose), requiredBy: WellKnownPipelineSteps.Publish);
+        builder.Pipeline.AddStep(KubernetesStep, ctx => PublishAsync(ctx, KubernetesStep, KubernetesFolder, PublishTarget.Kubernetes), requiredBy: WellKnownPipelineSteps.Publish);
         builder.Pipeline.AddStep(ImagesStep, ContainerImageBuilder.BuildAllAsync);
         return builder;
     }
 
-    private delegate void Writer(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory);
-
-    private static async Task PublishAsync(PipelineStepContext ctx, string step, string folder, Func<string, IReadOnlyDictionary<string, string>> readValues, Writer write)
+    private static async Task PublishAsync(PipelineStepContext ctx, string step, string folder, PublishTarget target)
     {
         var configuration = ctx.Services.GetRequiredService<IConfiguration>();
         var options = PublishOptions.From(configuration);
@@ -54,10 +50,29 @@ public static class ShopPublishingExtensions
 
         var builder = new DeploymentModelBuilder(ctx.Model, ctx.ExecutionContext, options);
         var model = await builder.BuildAsync(ctx.CancellationToken);
-        var existing = readValues(outputDirectory);
-        var values = ParameterValues.Resolve(builder.ParameterResources, configuration, existing, m => ctx.Logger.LogWarning("{Message}", m));
-
-        write(model, values, options, outputDirectory);
+        target.WriteOver(model, existing => ParameterValues.Resolve(builder.ParameterResources, configuration, existing, m => ctx.Logger.LogWarning("{Message}", m)),
+            options, outputDirectory);
         ctx.Logger.LogInformation("Wrote {Count} services to {Directory}", model.Services.Count, outputDirectory);
+    }
+}
+
+/// <summary>An output the publish steps write: how it reads the values already in its directory, and how it writes.</summary>
+internal sealed record PublishTarget(Func<string, IReadOnlyDictionary<string, string>> ReadValues, PublishTarget.Writer Write)
+{
+    public delegate void Writer(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory);
+
+    public static PublishTarget Compose { get; } = new(d => EnvFile.Read(Path.Combine(d, ComposeWriter.EnvFileName)), ComposeWriter.Write);
+    public static PublishTarget Kubernetes { get; } = new(KubernetesWriter.ReadValues, KubernetesWriter.Write);
+
+    /// <summary>
+    /// Writes the output over what <paramref name="outputDirectory"/> already holds: the values resolved with those read
+    /// there, and the registry and tag the operator set in compose's <c>.env</c> unless this publish names its own
+    /// (<see cref="PublishOptions.KeepingImageNames"/>; Kubernetes' writer takes its images from the model).
+    /// </summary>
+    public void WriteOver(DeploymentModel model, Func<IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, string>> resolveValues,
+        PublishOptions options, string outputDirectory)
+    {
+        var existing = ReadValues(outputDirectory);
+        Write(model, resolveValues(existing), options.KeepingImageNames(existing), outputDirectory);
     }
 }

@@ -27,8 +27,6 @@ public static class ComposeWriter
     public static void Write(DeploymentModel model, IReadOnlyDictionary<string, string> values, PublishOptions options, string outputDirectory)
     {
         Directory.CreateDirectory(outputDirectory);
-        // The registry and tag the operator set in .env stay, unless this publish names its own.
-        options = options.KeepingImageNames(EnvFile.Read(Path.Combine(outputDirectory, EnvFileName)));
         foreach (var service in model.Services)
         {
             WriteFiles(service, outputDirectory);

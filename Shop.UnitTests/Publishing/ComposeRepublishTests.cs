@@ -39,11 +39,11 @@ public sealed class ComposeRepublishTests : IDisposable
     public void A_registry_and_tag_set_in_env_survive_publishing_again_without_them()
     {
         var model = Users();
-        ComposeWriter.Write(model, Values, Options, _output);
+        PublishTarget.Compose.WriteOver(model, _ => Values, Options, _output);
         EditEnv("SHOP_REGISTRY=shop", "SHOP_REGISTRY=ghcr.io/acme");
         EditEnv("SHOP_TAG=latest", "SHOP_TAG=1.4.0");
 
-        ComposeWriter.Write(model, Values, Options, _output);
+        PublishTarget.Compose.WriteOver(model, _ => Values, Options, _output);
 
         var env = EnvFile.Read(EnvPath);
         Assert.Equal(("ghcr.io/acme", "1.4.0"), (env[PublishOptions.RegistryVariable], env[PublishOptions.TagVariable]));
@@ -55,7 +55,7 @@ public sealed class ComposeRepublishTests : IDisposable
     public void A_registry_and_tag_given_to_the_publish_replace_those_in_env()
     {
         var model = Users();
-        ComposeWriter.Write(model, Values, Options, _output);
+        PublishTarget.Compose.WriteOver(model, _ => Values, Options, _output);
         EditEnv("SHOP_TAG=latest", "SHOP_TAG=1.4.0");
         var options = PublishOptions.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -63,7 +63,7 @@ public sealed class ComposeRepublishTests : IDisposable
             ["Shop:Publish:Tag"] = "1.5.0",
         }).Build());
 
-        ComposeWriter.Write(model, Values, options, _output);
+        PublishTarget.Compose.WriteOver(model, _ => Values, options, _output);
 
         var env = EnvFile.Read(EnvPath);
         Assert.Equal(("registry.example.com/shop", "1.5.0"), (env[PublishOptions.RegistryVariable], env[PublishOptions.TagVariable]));
