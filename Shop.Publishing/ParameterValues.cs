@@ -9,7 +9,8 @@ namespace Shop.Publishing;
 /// (<c>Parameters:&lt;name&gt;</c>, e.g. <c>--Parameters:admin-password=…</c>), the value already in the
 /// output directory (so publishing again keeps the database passwords the volumes were created with),
 /// the parameter's own default (generated passwords, the signing key) and, for a secret without any,
-/// a fresh random value. Aspire's interactive parameter prompt is not used, so publishing never waits.
+/// a fresh random value. Aspire's interactive parameter prompt is not used, so publishing never waits. A value
+/// the deployment cannot carry (<see cref="PublishConventions.UnusableValue"/>) fails the publish, naming what it can be.
 /// </summary>
 public static class ParameterValues
 {
@@ -19,7 +20,8 @@ public static class ParameterValues
         IReadOnlyDictionary<ParameterResource, DeployParameter> parameters,
         IConfiguration configuration,
         IReadOnlyDictionary<string, string> existing,
-        Action<string> warn)
+        Action<string> warn,
+        Func<ParameterResource, string, string?> unusable)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (resource, parameter) in parameters.OrderBy(p => p.Value.Name, StringComparer.Ordinal))
@@ -31,6 +33,12 @@ public static class ParameterValues
             {
                 warn($"Parameter '{parameter.Name}' has no value: set {parameter.Key} in the output, or pass --{ConfigurationKey(resource)}=<value>.");
                 value = "";
+            }
+            if (unusable(resource, value) is { } reason)
+            {
+                // Refused before anything is written: the output keeps the values it had.
+                throw new InvalidOperationException(
+                    $"Parameter '{parameter.Name}' ({parameter.Key}) cannot have the value given (--{ConfigurationKey(resource)}, or {parameter.Key} in the output): {reason}.");
             }
             values[parameter.Key] = value;
             values[parameter.UriKey] = Uri.EscapeDataString(value);

@@ -70,6 +70,19 @@ public static class PublishConventions
         return new DeployRuntime(null, null, [Tmp]);
     }
 
+    /// <summary>
+    /// What a Redis password can be in a deployment. Redis takes any (its command line quotes it), but the services'
+    /// connection string (<c>redis:6379,password=…</c>) is split by StackExchange.Redis at every <c>,</c>, for which it
+    /// has no escape (StackExchange.Redis#680), and each value is trimmed: they would not connect.
+    /// </summary>
+    public const string RedisPasswordCharacters = "any character but ',', with no space at either end";
+
+    /// <summary>Why <paramref name="value"/> cannot be <paramref name="parameter"/>'s in a deployment of <paramref name="model"/>; null when it can.</summary>
+    public static string? UnusableValue(DistributedApplicationModel model, ParameterResource parameter, string value) =>
+        model.Resources.OfType<RedisResource>().Any(r => ReferenceEquals(r.PasswordParameter, parameter)) && (value.Contains(',') || value.Trim() != value)
+            ? $"it is Redis' password, which the services' connection string can hold only as {RedisPasswordCharacters} (a generated one is letters and digits)"
+            : null;
+
     /// <summary>Environment the image needs in a deployment beyond what the app model sets.</summary>
     public static IEnumerable<(string Name, string Value)> ExtraEnvironment(IResource resource)
     {

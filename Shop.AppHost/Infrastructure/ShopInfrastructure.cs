@@ -189,15 +189,24 @@ public sealed class ShopInfrastructure
     /// minute old after a crash (a revoked token valid again); and its memory is capped below the container's
     /// with the default noeviction policy: full, it refuses writes (an LRU policy would evict revocations).
     /// The options go into the line this rewrites: words added after a joined <c>sh -c</c> script would become
-    /// the shell's <c>$0</c>, <c>$1</c>, never seen by Redis.
+    /// the shell's <c>$0</c>, <c>$1</c>, never seen by Redis. The password is quoted there: the operator's may hold a
+    /// space, a <c>*</c> or a <c>$</c>, which the shell would otherwise split or expand (Redis then refused its
+    /// configuration: "wrong number of arguments").
     /// </summary>
     private static void RedisServerCommandLine(CommandLineArgsCallbackContext context)
     {
         string[] durability = ["--appendonly", "yes", "--maxmemory", $"{Images.RedisMaxMemoryMiB}mb"];
+        const string Password = "--requirepass $REDIS_PASSWORD", QuotedPassword = "--requirepass \"$REDIS_PASSWORD\"";
         switch (context.Args)
         {
             // The command line's words, which the resource's ShellExecution joins into sh -c's script …
             case ["redis-server", ..]:
+                var password = context.Args.IndexOf("--requirepass") + 1;
+                if (password == 0 || context.Args[password] is not "$REDIS_PASSWORD")
+                {
+                    throw new InvalidOperationException($"Expected Aspire's Redis command line to hold {Password}, got: {string.Join(' ', context.Args)}");
+                }
+                context.Args[password] = "\"$REDIS_PASSWORD\"";
                 context.Args.Insert(0, "exec");
                 foreach (var word in durability)
                 {
@@ -205,11 +214,11 @@ public sealed class ShopInfrastructure
                 }
                 break;
             // … or, for Aspire's own manifest, the script already joined.
-            case ["-c", string script] when script.StartsWith("redis-server ", StringComparison.Ordinal):
-                context.Args[1] = $"exec {script} {string.Join(' ', durability)}";
+            case ["-c", string script] when script.StartsWith("redis-server ", StringComparison.Ordinal) && script.Contains(Password, StringComparison.Ordinal):
+                context.Args[1] = $"exec {script.Replace(Password, QuotedPassword, StringComparison.Ordinal)} {string.Join(' ', durability)}";
                 break;
             default:
-                throw new InvalidOperationException($"Expected Aspire's Redis command line to start with redis-server, got: {string.Join(' ', context.Args)}");
+                throw new InvalidOperationException($"Expected Aspire's Redis command line to start with redis-server and hold {Password}, got: {string.Join(' ', context.Args)}");
         }
     }
 
