@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Shop.AppHost;
 using Shop.AppHost.Infrastructure;
 using Shop.Publishing;
@@ -85,4 +87,11 @@ if (builder.ExecutionContext.IsPublishMode)
 }
 
 builder.AddShopPublishers();
-builder.Build().Run();
+var app = builder.Build();
+app.Run();
+// A failed background service stops .NET 10's host with exit code 0, and Aspire runs the publish pipeline in one
+// (dotnet/runtime#67146): a publish that failed (a refused value, a file it could not write) must fail the script.
+if (app.Services.GetServices<IHostedService>().OfType<BackgroundService>().Any(s => s.ExecuteTask is { IsFaulted: true }))
+{
+    Environment.ExitCode = 1;
+}

@@ -74,7 +74,7 @@ public sealed class RedisPasswordTests : IDisposable
     /// <summary>
     /// StackExchange.Redis splits its connection string at every ',' and has no escape for one
     /// (StackExchange.Redis#680): such a password would reach Redis whole and the services cut, so they never connect.
-    /// The publish refuses it, saying which characters are usable.
+    /// The publish refuses it, saying which characters are usable, and exits non-zero.
     /// </summary>
     [Theory]
     [InlineData("compose", "with,comma")]
@@ -82,10 +82,12 @@ public sealed class RedisPasswordTests : IDisposable
     public async Task A_redis_password_the_connection_string_cannot_hold_is_refused_at_publish_naming_the_usable_characters(string target, string password)
     {
         var directory = Path.Combine(_root, target);
-        var (_, output, error) = await Task.Run(() => Run("dotnet", PublishOutput.RepositoryRoot, null,
+        var (exitCode, output, error) = await Task.Run(() => Run("dotnet", PublishOutput.RepositoryRoot, null,
             "run", "--no-build", "--no-launch-profile", "-c", PublishOutput.Configuration, "--project", PublishOutput.AppHostProject, "--",
             "--operation", "publish", "--step", $"publish-{target}", "--output-path", directory, $"--Parameters:redis-password={password}"));
 
+        // A script (./shop publish, CI) must see the publish fail.
+        Assert.True(exitCode != 0, "the refused publish exited 0");
         Assert.Contains("Parameter 'redis-password' (REDIS_PASSWORD) cannot have the value given", output + error);
         Assert.Contains("any character but ',', with no space at either end", output + error);
         Assert.False(File.Exists(Path.Combine(directory, target == "compose" ? ".env" : "secrets/redis-password.env")), "the refused value was written");
