@@ -1,0 +1,42 @@
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
+using Shop.Publishing;
+
+namespace Shop.UnitTests.Publishing;
+
+/// <summary>The values a publish gives the parameters, and those it refuses (<see cref="PublishConventions.UnusableValue"/>).</summary>
+public sealed class ParameterValuesTests
+{
+    private readonly ParameterResource _redisPassword = new("redis-password", _ => "unused", secret: true);
+    private readonly ParameterResource _adminPassword = new("admin-password", _ => "unused", secret: true);
+    private readonly DistributedApplicationModel _model;
+
+    public ParameterValuesTests() =>
+        _model = new DistributedApplicationModel(new IResource[] { new RedisResource("redis", _redisPassword), _redisPassword, _adminPassword });
+
+    /// <summary>StackExchange.Redis splits its connection string at every ',' (no escape) and trims each value; Redis itself takes any.</summary>
+    [Theory]
+    [InlineData("a,b", false)]
+    [InlineData(" lead", false)]
+    [InlineData("trail\t", false)]
+    [InlineData("pa ss*w$rd\"x=y;z", true)]
+    [InlineData("Ab3dE5gH7jK9mN1pQ3rS5tU7", true)]
+    public void A_redis_password_is_usable_unless_the_connection_string_cannot_hold_it(string value, bool usable)
+    {
+        Assert.Equal(usable, PublishConventions.UnusableValue(_model, _redisPassword, value) is null);
+        Assert.Null(PublishConventions.UnusableValue(_model, _adminPassword, value)); // not in a Redis connection string
+    }
+
+    [Fact]
+    public void An_unusable_value_fails_the_publish_naming_the_parameter_and_what_it_can_be()
+    {
+        var parameters = new Dictionary<ParameterResource, DeployParameter> { [_redisPassword] = new("redis-password", "REDIS_PASSWORD", Secret: true) };
+        var existing = new Dictionary<string, string> { ["REDIS_PASSWORD"] = "kept,edited" };
+
+        var refused = Assert.Throws<InvalidOperationException>(() => ParameterValues.Resolve(parameters, new ConfigurationBuilder().Build(), existing, _ => { },
+            (parameter, value) => PublishConventions.UnusableValue(_model, parameter, value)));
+
+        Assert.Contains("Parameter 'redis-password' (REDIS_PASSWORD)", refused.Message);
+        Assert.Contains(PublishConventions.RedisPasswordCharacters, refused.Message);
+    }
+}
