@@ -177,6 +177,29 @@ public sealed class UsersTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A password's length is counted in characters (Unicode code points, NIST SP 800-63B 5.1.1.2), not UTF-16 units:
+    /// four emoji were 8 units and passed the 8-character minimum, and a 100-emoji passphrase was 200 units, refused as
+    /// over 128 characters at registration, a password change and sign-in.
+    /// </summary>
+    [Fact]
+    public async Task A_password_is_counted_in_characters_four_emoji_are_too_short_and_a_hundred_sign_in()
+    {
+        var email = $"emoji-{Guid.NewGuid():N}@example.com";
+        var tooShort = await shop.Client().PostJsonAsync("/users/register", new { name = "Emoji", email, password = string.Concat(Enumerable.Repeat("🔑", 4)) });
+        await tooShort.ExpectValidationAsync("password");
+
+        var passphrase = string.Concat(Enumerable.Repeat("🔑", 100));
+        var registered = await shop.Client().PostJsonAsync("/users/register", new { name = "Emoji", email, password = passphrase });
+        await registered.ExpectAsync(201);
+        var token = await shop.Client().LoginAsync(email, passphrase);
+        var id = (await registered.JsonAsync()).GetProperty("user").GetProperty("id").GetInt32();
+
+        var changed = string.Concat(Enumerable.Repeat("🗝", 128));
+        await (await shop.Client(token).PatchJsonAsync($"/users/{id}", new { password = changed, current_password = passphrase })).ExpectAsync(200);
+        Assert.False(string.IsNullOrEmpty(await shop.Client().LoginAsync(email, changed)));
+    }
+
+    /// <summary>
     /// A PATCH that names none of name, email, password, role and is_active (a misspelt field, which is ignored like any
     /// unknown one) changes nothing, so it is a 400 that says so, not a 200 that leaves the admin believing the account
     /// was deactivated.

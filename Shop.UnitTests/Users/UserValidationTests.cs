@@ -119,6 +119,23 @@ public sealed class UserValidationTests
         AssertOnly("email", UserValidation.Register(new("A", emoji + emoji[..60], Good)));
     }
 
+    // A password's length is in characters (code points, NIST SP 800-63B 5.1.1.2), as typed: four emoji (8 UTF-16 units)
+    // passed the minimum of 8, and 100 (200 units) were refused as over 128, at sign-in and as a current password too.
+    [Fact]
+    public void A_password_is_counted_in_characters_not_UTF16_units()
+    {
+        static string Keys(int count) => string.Concat(Enumerable.Repeat("🔑", count));
+        AssertOnly("password", UserValidation.Register(new("A", "a@b.co", Keys(4))));
+        AssertOnly("password", UserValidation.Update(Update(password: Keys(7), currentPassword: Good), true));
+        AssertOnly("password", UserValidation.Register(new("A", "a@b.co", Keys(129))));
+        AssertOnly("password", UserValidation.Login(new("a@b.co", Keys(129))));
+        AssertOnly("current_password", UserValidation.Update(Update(password: Good, currentPassword: Keys(129)), true));
+        Assert.True(UserValidation.Register(new("A", "a@b.co", Keys(8))).IsValid);
+        Assert.True(UserValidation.Register(new("A", "a@b.co", Keys(128))).IsValid);
+        Assert.True(UserValidation.Login(new("a@b.co", Keys(128))).IsValid);
+        Assert.True(UserValidation.Update(Update(password: Keys(100), currentPassword: Keys(128)), true).IsValid);
+    }
+
     public static TheoryData<LoginRequest, string> BadLogins => new()
     {
         { new(null, Good), "email" },

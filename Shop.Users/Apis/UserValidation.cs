@@ -29,7 +29,7 @@ internal static class UserValidation
         {
             errors.Add("password", "This field is required.");
         }
-        else if (request.Password.Length > PasswordService.MaxLength)
+        else if (ValidationErrors.Characters(request.Password) > PasswordService.MaxLength)
         {
             errors.Add("password", $"Must be at most {PasswordService.MaxLength} characters.");
         }
@@ -61,7 +61,7 @@ internal static class UserValidation
         {
             errors.Add("current_password", "Required to change your email or password.");
         }
-        else if (request.CurrentPassword is { Length: > PasswordService.MaxLength })
+        else if (request.CurrentPassword is not null && ValidationErrors.Characters(request.CurrentPassword) > PasswordService.MaxLength)
         {
             // No password is longer, and a long one would only cost a hash.
             errors.Add("current_password", $"Must be at most {PasswordService.MaxLength} characters.");
@@ -136,13 +136,19 @@ internal static class UserValidation
     private static bool Invisible(char c) =>
         char.IsWhiteSpace(c) || char.IsControl(c) || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 
+    /// <summary>
+    /// A new password's length, in characters (code points: an emoji is one, as NIST SP 800-63B 5.1.1.2 counts them) of
+    /// the password as typed. Not normalized (NFKC) first: the hash is of the password as sent, as it has always been,
+    /// so an existing account's password signs in as before. 128 characters are at most 512 UTF-8 bytes, which PBKDF2
+    /// hashes at the cost of one HMAC key (a key longer than SHA-512's block is hashed once), so no byte cap is needed.
+    /// </summary>
     private static void Password(ValidationErrors errors, string? password)
     {
         if (string.IsNullOrEmpty(password))
         {
             errors.Add("password", "This field is required.");
         }
-        else if (password.Length is < PasswordService.MinLength or > PasswordService.MaxLength)
+        else if (ValidationErrors.Characters(password) is < PasswordService.MinLength or > PasswordService.MaxLength)
         {
             errors.Add("password", $"Must be {PasswordService.MinLength} to {PasswordService.MaxLength} characters.");
         }
