@@ -6,19 +6,22 @@ declare module "react" {
     passwordrules?: string;
   }
 }
+import { characters } from "../lib/characters";
 import { TextField } from "./ui";
 
 // Users' rule for a password (PasswordService: 8 to 128 characters), said and checked the same way wherever one is chosen.
-// Users counts a password's UTF-16 units (string.Length), as typed: TextField's maxCharacters, counting "utf16". Not
-// maxLength, though it counts the same: it cuts a paste (or a password manager's fill, some ignore it) without a word,
-// and the account would get a password other than the one saved. Password managers that make one up read
-// passwordrules instead (Safari, 1Password): a hint only, it cuts nothing; the others ignore it.
+// Users counts a password's characters (code points: an emoji is one, NIST SP 800-63B), as typed: TextField's
+// maxCharacters, counting "charactersAsTyped". Not maxLength, which counts UTF-16 units (an emoji is two) and cuts a
+// paste (or a password manager's fill, some ignore it) without a word, and the account would get a password other than
+// the one saved. minLength counts UTF-16 units too, so it lets four emoji by: newPasswordProblem is the check. Password
+// managers that make one up read passwordrules instead (Safari, 1Password): a hint only, it cuts nothing; the others
+// ignore it.
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 128;
 
 /** Why `password` cannot be a new password, in words; null when it can. */
 export function newPasswordProblem(password: string): string | null {
-  return password.length < MIN_LENGTH ? `Password must be at least ${MIN_LENGTH} characters.` : null;
+  return characters(password) < MIN_LENGTH ? `Password must be at least ${MIN_LENGTH} characters.` : null;
 }
 
 /** A field for the password one has now (to sign in, or to confirm a change): a password manager fills it in. */
@@ -40,7 +43,7 @@ export function NewPasswordField({
       required
       minLength={MIN_LENGTH}
       maxCharacters={MAX_LENGTH}
-      counting="utf16"
+      counting="charactersAsTyped"
       passwordrules={`minlength: ${MIN_LENGTH}; maxlength: ${MAX_LENGTH};`}
       error={error}
       hint={`At least ${MIN_LENGTH} characters.`}

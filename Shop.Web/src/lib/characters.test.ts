@@ -26,9 +26,10 @@ describe("tooLongProblem", () => {
 });
 
 describe("countAs", () => {
-  it("counts a password as Users does: as typed, in UTF-16 units (string.Length)", () => {
-    expect(countAs(" 😀 ", "utf16")).toBe(4);
+  it("counts a password as Users does: as typed, in characters (an emoji once, its spaces too)", () => {
+    expect(countAs(" 😀 ", "charactersAsTyped")).toBe(3);
     expect(countAs(" 😀 ", "characters")).toBe(1);
-    expect(tooLongProblem("😀".repeat(65), 128, "utf16")).toBe("Shorten this to 128 characters: it has 130.");
+    expect(tooLongProblem("😀".repeat(128), 128, "charactersAsTyped")).toBeNull();
+    expect(tooLongProblem("😀".repeat(129), 128, "charactersAsTyped")).toBe("Shorten this to 128 characters: it has 129.");
   });
 });

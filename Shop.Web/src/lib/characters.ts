@@ -9,15 +9,15 @@ export function characters(text: string): number {
 
 /**
  * How the API counts a field's length. "characters": of the text trimmed, in characters (ValidationErrors.RequireString:
- * a name, an email; a sku, ASCII only by Inventory's pattern, counts the same either way). "utf16": of the text as
- * typed, in UTF-16 units (string.Length: Users' check of a password, which is neither trimmed nor counted per emoji).
+ * a name, an email; a sku, ASCII only by Inventory's pattern, counts the same either way). "charactersAsTyped": of the
+ * text as typed, in characters (Users' check of a password, which is not trimmed: its spaces are part of it).
  * "utf16Trimmed": of the text trimmed, in UTF-16 units (Inventory's check of a search's q: SearchField).
  */
-export type Counting = "characters" | "utf16" | "utf16Trimmed";
+export type Counting = "characters" | "charactersAsTyped" | "utf16Trimmed";
 
 /** `text`'s length as the API counts it for a field counted so. */
 export function countAs(text: string, counting: Counting): number {
-  return counting === "utf16" ? text.length : counting === "utf16Trimmed" ? text.trim().length : characters(text.trim());
+  return counting === "charactersAsTyped" ? characters(text) : counting === "utf16Trimmed" ? text.trim().length : characters(text.trim());
 }
 
 /**

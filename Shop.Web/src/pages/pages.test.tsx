@@ -326,7 +326,7 @@ describe("pages", () => {
     expect(JSON.parse(String(fetchMock.mock.calls[0][1]?.body)).name).toBe(emojiName(100));
   });
 
-  it("register: a pasted password longer than the shop takes is kept whole and said on its field (counted in UTF-16 units, as Users does), not cut and sent", async () => {
+  it("register: a pasted password longer than the shop takes is kept whole and said on its field (counted in characters as typed, as Users does), not cut and sent", async () => {
     fetchMock.mockImplementation(async () => json(201, { access_token: "t", token_type: "bearer", expires_in: 3600, user: customer }));
     renderAt("/register");
     typeInto(await screen.findByLabelText("Name"), "Bob");
@@ -343,14 +343,14 @@ describe("pages", () => {
     await act(async () => {});
     expect(fetchMock).not.toHaveBeenCalled();
     expect(document.activeElement).toBe(password);
-    // 64 emoji are 128 UTF-16 units: the most Users takes; a password is sent as typed, its spaces counted.
-    typeInto(password, `${"😀".repeat(64)} `);
+    // 128 emoji (256 UTF-16 units) are 128 characters: the most Users takes; a password is sent as typed, its spaces counted.
+    typeInto(password, `${"😀".repeat(128)} `);
     expect(description(password)).toBe("Shorten this to 128 characters: it has 129.");
-    typeInto(password, "😀".repeat(64));
+    typeInto(password, "😀".repeat(128));
     expect(password.getAttribute("aria-invalid")).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Create account" }));
     await waitFor(() => expect(fetchMock).toHaveBeenCalled());
-    expect(JSON.parse(String(fetchMock.mock.calls[0][1]?.body)).password).toBe("😀".repeat(64));
+    expect(JSON.parse(String(fetchMock.mock.calls[0][1]?.body)).password).toBe("😀".repeat(128));
   });
 
   it("register: Name, Email, Password and Create account", async () => {
