@@ -93,13 +93,14 @@ public static class EnvFile
 
     /// <summary>
     /// A value for compose's <c>.env</c>: single-quoted when it holds <c>$</c>, <c>#</c>, a space or tab, <c>"</c>
-    /// or <c>\</c>, since compose does not interpolate inside single quotes (nor trim, nor see a note there). A quote or newline cannot be held.
+    /// or <c>\</c>, since compose does not interpolate inside single quotes (nor trim, nor see a note there). A quote or newline cannot be held;
+    /// the refusal names <paramref name="key"/>.
     /// </summary>
-    public static string ComposeValue(string value)
+    public static string ComposeValue(string key, string value)
     {
         if (value.Contains('\'') || value.Contains('\n'))
         {
-            throw new InvalidOperationException("A parameter value contains a quote or newline, which .env cannot hold.");
+            throw new InvalidOperationException($"The value of {key} contains a ' or a newline, which .env cannot hold: choose another value for it.");
         }
         return value.Any(c => c is '$' or '#' or ' ' or '\t' or '"' or '\\') ? $"'{value}'" : value;
     }

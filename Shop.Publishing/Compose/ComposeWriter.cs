@@ -38,14 +38,14 @@ public static class ComposeWriter
         var keys = UsedKeys(model).ToList();
         var tls = options.Tls
             ? "# The gateway's TLS certificate and key (PEM files on the Docker host; the key readable by uid 1654).\n" +
-              $"{TlsCertificateVariable}={EnvFile.ComposeValue(Path.GetFullPath(options.TlsCertificate!))}\n{TlsKeyVariable}={EnvFile.ComposeValue(Path.GetFullPath(options.TlsKey!))}\n"
+              $"{TlsCertificateVariable}={EnvFile.ComposeValue(TlsCertificateVariable, Path.GetFullPath(options.TlsCertificate!))}\n{TlsKeyVariable}={EnvFile.ComposeValue(TlsKeyVariable, Path.GetFullPath(options.TlsKey!))}\n"
             : "";
         WriteSecretFile(Path.Combine(outputDirectory, EnvFileName),
             "# Secrets and parameters for docker-compose.yaml. Never commit this file.\n" +
             $"# Image registry/tag of the Shop's own images (defaults: {options.Registry} / {options.Tag}).\n" +
             $"{PublishOptions.RegistryVariable}={options.Registry}\n{PublishOptions.TagVariable}={options.Tag}\n" +
             tls +
-            string.Concat(keys.Select(k => $"{k}={EnvFile.ComposeValue(values[k])}\n")));
+            string.Concat(keys.Select(k => $"{k}={EnvFile.ComposeValue(k, values[k])}\n")));
         File.WriteAllText(Path.Combine(outputDirectory, EnvExampleFileName),
             "# Copy to .env and fill in (./shop publish compose generates one).\n" +
             $"{PublishOptions.RegistryVariable}=\n{PublishOptions.TagVariable}=\n" +

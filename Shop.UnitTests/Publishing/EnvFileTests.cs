@@ -42,7 +42,7 @@ public sealed class EnvFileTests
     [InlineData("", "")]
     public void Compose_values_are_single_quoted_when_compose_would_read_them_otherwise(string value, string written)
     {
-        Assert.Equal(written, EnvFile.ComposeValue(value));
+        Assert.Equal(written, EnvFile.ComposeValue("KEY", value));
     }
 
     [Theory]
@@ -51,7 +51,7 @@ public sealed class EnvFileTests
     [InlineData("")]
     public void A_written_value_reads_back_as_itself(string value)
     {
-        var values = EnvFile.Parse([$"KEY={EnvFile.ComposeValue(value)}"]);
+        var values = EnvFile.Parse([$"KEY={EnvFile.ComposeValue("KEY", value)}"]);
 
         Assert.Equal(value, values["KEY"]);
     }
@@ -85,10 +85,11 @@ public sealed class EnvFileTests
         Assert.Equal(value, EnvFile.ParseKustomize([line])["KEY"]);
     }
 
+    /// <summary>The refusal names the key, so the operator knows which value to change.</summary>
     [Fact]
-    public void A_value_with_a_quote_or_newline_is_refused()
+    public void A_value_with_a_quote_or_newline_is_refused_naming_its_key()
     {
-        Assert.Throws<InvalidOperationException>(() => EnvFile.ComposeValue("it's"));
-        Assert.Throws<InvalidOperationException>(() => EnvFile.ComposeValue("two\nlines"));
+        Assert.Contains("USERS_DB_APP_PASSWORD", Assert.Throws<InvalidOperationException>(() => EnvFile.ComposeValue("USERS_DB_APP_PASSWORD", "it's")).Message);
+        Assert.Contains("SHOP_TLS_KEY", Assert.Throws<InvalidOperationException>(() => EnvFile.ComposeValue("SHOP_TLS_KEY", "two\nlines")).Message);
     }
 }
