@@ -1,5 +1,4 @@
 using Xunit;
-using System.Diagnostics;
 using System.Text;
 using k8s;
 using k8s.Models;
@@ -23,26 +22,19 @@ public sealed class RedisPasswordTests : IDisposable
     [Fact]
     public async Task Compose_redis_and_its_clients_take_a_password_with_a_space_a_star_a_dollar_and_a_quote()
     {
-        if (!(System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, "docker-compose"))))
-        {
-            Assert.Skip("docker-compose is not installed (./shop platform setup installs Debian's 1.29).");
-        }
         var directory = Path.Combine(_root, "compose");
         await PublishOutput.RunAppHostAsync("--operation", "publish", "--step", "publish-compose", "--output-path", directory, $"--Parameters:redis-password={Password}");
-        // Debian's compose 1.29 predates the top-level name: key; users keep it, the test drops it.
-        var v1 = Path.Combine(directory, "docker-compose.v1.yaml");
-        await File.WriteAllLinesAsync(v1, File.ReadAllLines(Path.Combine(directory, "docker-compose.yaml")).Where(l => !l.StartsWith("name:", StringComparison.Ordinal)));
-        var (exitCode, rendered, error) = Run("docker-compose", directory, null, "-p", "shop", "-f", v1, "config");
-        Assert.True(exitCode == 0, error);
-        // compose's rendered file is a compose file itself: a literal $ is $$ in it.
-        var services = (Dictionary<object, object>)new YamlDotNet.Serialization.DeserializerBuilder().Build()
-            .Deserialize<Dictionary<string, object>>(rendered.Replace("$$", "$", StringComparison.Ordinal))["services"];
+        if (PublishOutput.ComposeConfig(directory) is not { } services)
+        {
+            Assert.Skip("docker-compose is not installed (./shop platform setup installs Debian's 1.29).");
+            return;
+        }
         var redis = (Dictionary<object, object>)services["redis"];
-        var redisEnvironment = Environment(redis);
+        var redisEnvironment = PublishOutput.ComposeEnvironment(redis);
         Assert.Equal(Password, redisEnvironment["REDIS_PASSWORD"]);
 
         Assert.Equal(Password, RequirePass(Strings(redis["entrypoint"]).Concat(Strings(redis["command"])).ToList(), redisEnvironment));
-        Assert.Equal(Password, ConfigurationOptions.Parse(Environment((Dictionary<object, object>)services["users"])["ConnectionStrings__redis"]).Password);
+        Assert.Equal(Password, ConfigurationOptions.Parse(PublishOutput.ComposeEnvironment(services["users"])["ConnectionStrings__redis"]).Password);
     }
 
     [Fact]
@@ -63,12 +55,7 @@ public sealed class RedisPasswordTests : IDisposable
 
         // The connection string is built in the pod from $(PARAM_…) variables the Secret's keys fill.
         var users = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "users").Spec.Template.Spec.Containers.Single();
-        var connection = users.Env.Single(e => e.Name == "ConnectionStrings__redis").Value;
-        foreach (var variable in users.Env.Where(e => e.ValueFrom?.SecretKeyRef?.Name == secret.Metadata.Name))
-        {
-            connection = connection.Replace($"$({variable.Name})", secretValues[variable.ValueFrom.SecretKeyRef.Key], StringComparison.Ordinal);
-        }
-        Assert.Equal(Password, ConfigurationOptions.Parse(connection).Password);
+        Assert.Equal(Password, ConfigurationOptions.Parse(PublishOutput.PodValue(users, "ConnectionStrings__redis", objects.OfType<V1Secret>())).Password);
     }
 
     /// <summary>
@@ -82,9 +69,7 @@ public sealed class RedisPasswordTests : IDisposable
     public async Task A_redis_password_the_connection_string_cannot_hold_is_refused_at_publish_naming_the_usable_characters(string target, string password)
     {
         var directory = Path.Combine(_root, target);
-        var (exitCode, output, error) = await Task.Run(() => Run("dotnet", PublishOutput.RepositoryRoot, null,
-            "run", "--no-build", "--no-launch-profile", "-c", PublishOutput.Configuration, "--project", PublishOutput.AppHostProject, "--",
-            "--operation", "publish", "--step", $"publish-{target}", "--output-path", directory, $"--Parameters:redis-password={password}"));
+        var (exitCode, output, error) = await PublishOutput.PublishAsync(target, directory, $"--Parameters:redis-password={password}");
 
         // A script (./shop publish, CI) must see the publish fail.
         Assert.True(exitCode != 0, "the refused publish exited 0");
@@ -108,34 +93,13 @@ public sealed class RedisPasswordTests : IDisposable
         {
             File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserExecute);
         }
-        var (exitCode, output, error) = Run("/bin/sh", _root, new Dictionary<string, string>(environment) { ["PATH"] = $"{bin}:/usr/bin:/bin" }, [.. command.Skip(1)]);
+        var (exitCode, output, error) = PublishOutput.Capture("/bin/sh", _root, new Dictionary<string, string>(environment) { ["PATH"] = $"{bin}:/usr/bin:/bin" }, [.. command.Skip(1)]);
         Assert.True(exitCode == 0, error);
         var words = output.Split('\n');
         return words[Array.IndexOf(words, "--requirepass") + 1];
     }
 
-    private static Dictionary<string, string> Environment(Dictionary<object, object> service) =>
-        ((Dictionary<object, object>)service["environment"]).ToDictionary(kv => (string)kv.Key, kv => (string)kv.Value);
-
     private static List<string> Strings(object list) => ((List<object>)list).Select(o => (string)o).ToList();
-
-    private static (int ExitCode, string Output, string Error) Run(string command, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
-    {
-        var info = new ProcessStartInfo(command) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[name] = value;
-        }
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout, stderr.Result);
-    }
 
     public void Dispose()
     {
