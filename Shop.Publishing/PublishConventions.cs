@@ -83,6 +83,27 @@ public static class PublishConventions
             ? $"it is Redis' password, which the services' connection string can hold only as {RedisPasswordCharacters} (a generated one is letters and digits)"
             : null;
 
+    /// <summary>
+    /// What a parameter's value can be where a deployment's value holds it in single quotes, as the services' PostgreSQL
+    /// connection strings hold their passwords (<c>Password='…'</c>, so Npgsql takes a <c>;</c>, a <c>=</c>, a <c>"</c> and
+    /// spaces at either end as part of it): a <c>'</c> would end the quotes, and it cannot be doubled there, the value
+    /// going through <c>.env</c> or a Secret as it is.
+    /// </summary>
+    public const string QuotedValueCharacters = "any character but '";
+
+    /// <summary>Why <paramref name="value"/> cannot be <paramref name="parameter"/>'s where <paramref name="deployment"/> quotes it; null when it can.</summary>
+    public static string? UnusableValue(DeploymentModel deployment, DeployParameter parameter, string value) =>
+        value.Contains('\'') && deployment.Services
+            .SelectMany(s => s.Environment.Concat(s.Steps.SelectMany(step => step.Environment)).Select(e => (Service: s.Name, Variable: e.Key, e.Value)))
+            .FirstOrDefault(e => InSingleQuotes(e.Value, parameter)) is { Service: not null } quoted
+            ? $"{quoted.Variable} of {quoted.Service} holds it in single quotes, which can hold {QuotedValueCharacters} (a generated one is letters and digits)"
+            : null;
+
+    private static bool InSingleQuotes(DeployValue value, DeployParameter parameter) =>
+        value.Segments.Select((segment, i) => segment is ParameterSegment { UriEncoded: false } p && p.Parameter == parameter
+            && i > 0 && value.Segments[i - 1] is LiteralSegment before && before.Text.EndsWith('\'')
+            && i + 1 < value.Segments.Count && value.Segments[i + 1] is LiteralSegment after && after.Text.StartsWith('\'')).Any(quoted => quoted);
+
     /// <summary>Environment the image needs in a deployment beyond what the app model sets.</summary>
     public static IEnumerable<(string Name, string Value)> ExtraEnvironment(IResource resource)
     {

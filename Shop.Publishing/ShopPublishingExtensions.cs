@@ -51,7 +51,8 @@ public static class ShopPublishingExtensions
         var builder = new DeploymentModelBuilder(ctx.Model, ctx.ExecutionContext, options);
         var model = await builder.BuildAsync(ctx.CancellationToken);
         target.WriteOver(model, existing => ParameterValues.Resolve(builder.ParameterResources, configuration, existing, m => ctx.Logger.LogWarning("{Message}", m),
-            (parameter, value) => PublishConventions.UnusableValue(ctx.Model, parameter, value)), options, outputDirectory);
+            (parameter, value) => PublishConventions.UnusableValue(ctx.Model, parameter, value) ?? PublishConventions.UnusableValue(model, builder.ParameterResources[parameter], value)),
+            options, outputDirectory);
         ctx.Logger.LogInformation("Wrote {Count} services to {Directory}", model.Services.Count, outputDirectory);
     }
 }

@@ -42,8 +42,13 @@ public sealed class DatabaseRoles(string databaseName, ParameterResource ownerPa
 
     public ReferenceExpression AppConnectionString(EndpointReference server) => ConnectionString(server, App, AppPassword);
 
+    /// <summary>
+    /// The password is in single quotes: unquoted, Npgsql ended it at a <c>;</c>, trimmed spaces at either end and read a
+    /// leading quote as the start of a quoted value. A deployment cannot double a <c>'</c> inside them (the value goes
+    /// through <c>.env</c> or a Secret as it is), so the publish refuses a password with one (<see cref="Shop.Publishing.PublishConventions.UnusableValue(Shop.Publishing.DeploymentModel, Shop.Publishing.DeployParameter, string)"/>).
+    /// </summary>
     private ReferenceExpression ConnectionString(EndpointReference server, string role, ParameterResource password) => ReferenceExpression.Create(
-        $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={role};Password={password};Database={DatabaseName}");
+        $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={role};Password='{password}';Database={DatabaseName}");
 
     /// <summary>Creates the database when it is missing, then applies <see cref="Script"/> to it, as the superuser.</summary>
     public async Task ApplyAsync(string superuserConnectionString, ILogger logger, CancellationToken ct)

@@ -219,7 +219,7 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
 
             // The service: the application role, and no other database credential at all.
             var service = Environment(Service(name));
-            Assert.Equal($"Host={server};Port=5432;Username={database}_app;Password=${{{key}_APP_PASSWORD:?{key}_APP_PASSWORD is not set in .env}};Database={database}",
+            Assert.Equal($"Host={server};Port=5432;Username={database}_app;Password='${{{key}_APP_PASSWORD:?{key}_APP_PASSWORD is not set in .env}}';Database={database}",
                 service[$"ConnectionStrings__{database}"]);
             Assert.DoesNotContain(service.Values, v => v.Contains($"{key}_OWNER_PASSWORD", StringComparison.Ordinal) || v.Contains($"{{{key}_PASSWORD", StringComparison.Ordinal));
 
@@ -228,7 +228,7 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
             Assert.Equal(Service(name)["image"], step["image"]);
             Assert.Equal(["--migrate"], Strings(step["command"]));
             Assert.Equal(
-                new Dictionary<string, string> { [$"ConnectionStrings__{database}-migrations"] = $"Host={server};Port=5432;Username={database}_owner;Password=${{{key}_OWNER_PASSWORD:?{key}_OWNER_PASSWORD is not set in .env}};Database={database}" },
+                new Dictionary<string, string> { [$"ConnectionStrings__{database}-migrations"] = $"Host={server};Port=5432;Username={database}_owner;Password='${{{key}_OWNER_PASSWORD:?{key}_OWNER_PASSWORD is not set in .env}}';Database={database}" },
                 Environment(step));
             Assert.Equal("service_healthy", ((Dictionary<object, object>)((Dictionary<object, object>)step["depends_on"])[server])["condition"]);
             Assert.Equal("service_completed_successfully", ((Dictionary<object, object>)((Dictionary<object, object>)Service(name)["depends_on"])[migrate])["condition"]);

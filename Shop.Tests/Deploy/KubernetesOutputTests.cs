@@ -478,7 +478,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
 
             var pod = deployments[name].Spec.Template.Spec;
             var main = Assert.Single(pod.Containers);
-            Assert.Equal($"Host={server};Port=5432;Username={database}_app;Password=$(PARAM_{key}_APP_PASSWORD);Database={database}",
+            Assert.Equal($"Host={server};Port=5432;Username={database}_app;Password='$(PARAM_{key}_APP_PASSWORD)';Database={database}",
                 main.Env.Single(e => e.Name == $"ConnectionStrings__{database}").Value);
             Assert.Equal([$"{key}_APP_PASSWORD"], SecretKeys(main).Where(k => k.StartsWith(key + "_", StringComparison.Ordinal)));
             Assert.DoesNotContain(main.Env, e => e.Name.EndsWith("-migrations", StringComparison.Ordinal));
@@ -487,7 +487,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             Assert.Equal(("migrate", main.Image), (migrate.Name, migrate.Image));
             Assert.Equal(["--migrate"], migrate.Args);
             Assert.Null(migrate.Command); // the image's entrypoint: the service itself
-            Assert.Equal($"Host={server};Port=5432;Username={database}_owner;Password=$(PARAM_{key}_OWNER_PASSWORD);Database={database}",
+            Assert.Equal($"Host={server};Port=5432;Username={database}_owner;Password='$(PARAM_{key}_OWNER_PASSWORD)';Database={database}",
                 migrate.Env.Single(e => e.Name == $"ConnectionStrings__{database}-migrations").Value);
             Assert.Equal([$"{key}_OWNER_PASSWORD"], SecretKeys(migrate));
             Assert.Null(migrate.EnvFrom);

@@ -39,4 +39,26 @@ public sealed class ParameterValuesTests
         Assert.Contains("Parameter 'redis-password' (REDIS_PASSWORD)", refused.Message);
         Assert.Contains(PublishConventions.RedisPasswordCharacters, refused.Message);
     }
+
+    /// <summary>
+    /// The services' PostgreSQL connection strings hold their passwords in single quotes (<c>Password='…'</c>): any
+    /// character but a <c>'</c>, which would end them. A value quoted nowhere is not held to that.
+    /// </summary>
+    [Theory]
+    [InlineData("it's", false)]
+    [InlineData(" pa;ss=w$rd\"x ", true)]
+    [InlineData("Ab3dE5gH7jK9mN1pQ3rS5tU7", true)]
+    public void A_value_in_single_quotes_is_usable_unless_it_holds_one(string value, bool usable)
+    {
+        var quoted = new DeployValue([new LiteralSegment("Host=db;Password='"), new ParameterSegment(Deployments.Secret, UriEncoded: false), new LiteralSegment("';Database=d")]);
+        var step = new DeployStep("migrate", [], [new("ConnectionStrings__db-migrations", quoted)], []);
+        var deployment = new DeploymentModel([Deployments.Project("users", steps: [step]), Deployments.Project("orders", environment: [new("ConnectionStrings__db", Deployments.ConnectionString)])], [Deployments.Secret]);
+
+        var reason = PublishConventions.UnusableValue(deployment, Deployments.Secret, value);
+
+        Assert.Equal(usable, reason is null);
+        Assert.True(usable || reason!.Contains("ConnectionStrings__db-migrations of users", StringComparison.Ordinal) && reason.Contains(PublishConventions.QuotedValueCharacters, StringComparison.Ordinal), reason);
+        // Unquoted (Deployments.ConnectionString), the same value is not refused by this rule.
+        Assert.Null(PublishConventions.UnusableValue(deployment with { Services = [deployment.Services[1]] }, Deployments.Secret, value));
+    }
 }
