@@ -132,6 +132,34 @@ public sealed class IdentityTests(ShopApp shop)
         await (await shop.Client(access).GetAsync("/orders/")).ExpectProblemAsync(401);
     }
 
+    /// <summary>
+    /// Every refresh gives the session's next token another <c>Jwt:RefreshLifetime</c>, so a session refreshed regularly
+    /// (by its owner, or by whoever copied its refresh token) must still end <c>Jwt:SessionMaxLifetime</c> (30 days here)
+    /// after its sign-in (ASVS 5.0 V7.3.2). The session's start is set back in the database, as if signed in long ago.
+    /// </summary>
+    [Fact]
+    public async Task A_session_refreshed_regularly_still_ends_its_maximum_lifetime_after_the_sign_in()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (_, first) = await shop.Client().SignInAsync(user.Email, user.Password);
+        await using var db = await shop.OpenDatabaseAsync("usersdb");
+        Task SignedInAgo(string ago) => Sql.ExecuteAsync(db,
+            "UPDATE refresh_tokens SET session_started_at = now() - @ago::interval WHERE user_id = @id", ("ago", ago), ("id", user.Id));
+
+        // An hour before its end the session still refreshes, to a token that does not outlive it.
+        await SignedInAgo("29 days 23 hours");
+        var lastHour = await shop.Client().RefreshAsync(first);
+        await lastHour.ExpectAsync(200);
+        var body = await lastHour.JsonAsync();
+        var expiresIn = body.GetProperty("refresh_expires_in").GetInt32();
+        Assert.True(expiresIn is > 0 and <= 3600, $"the refresh token of a session ending within the hour lasts {expiresIn} s");
+
+        // Past its end the session's current refresh token, used or not, unexpired as such, is refused.
+        await SignedInAgo("30 days 1 minute");
+        var problem = await (await shop.Client().RefreshAsync(body.GetProperty("refresh_token").GetString()!)).ExpectProblemAsync(401);
+        Assert.Contains("Sign in again", problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Two_concurrent_refreshes_with_one_token_yield_one_session_at_most()
     {

@@ -17,6 +17,9 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         { "users", "Jwt__Lifetime", "-00:10:00", "Jwt:Lifetime" },
         // Every session would end at once: the web app's refresh fails and signs everyone out.
         { "users", "Jwt__RefreshLifetime", "00:00:00", "Jwt:RefreshLifetime" },
+        // Every session would end at its first refresh (a zero or negative limit), or before the idle limit could apply.
+        { "users", "Jwt__SessionMaxLifetime", "00:00:00", "Jwt:SessionMaxLifetime" },
+        { "users", "Jwt__SessionMaxLifetime", "7.00:00:00", "Jwt:SessionMaxLifetime" },
         // The token check is built at the first request: each one would fail with a 500.
         { "orders", "Jwt__ClockSkew", "-00:00:30", "Jwt:ClockSkew" },
         // Every call to Users or Inventory would be refused: every order a 503 "unavailable".

@@ -145,7 +145,8 @@ public static class SessionsApi
     /// No <c>Expires</c>: the cookie ends with the browser session. A new tab or window of the SPA signs in from it (where
     /// <see cref="SessionMarkerCookie"/> says it is there), so a cookie that outlived the browser would sign the next
     /// person at a shared computer in as the last shopper. A browser that restores its last session on start keeps
-    /// session cookies too; the session itself still ends at <c>Jwt:RefreshLifetime</c> without use.
+    /// session cookies too; the session itself still ends at <c>Jwt:RefreshLifetime</c> without use, and at
+    /// <c>Jwt:SessionMaxLifetime</c> after its sign-in: past either a refresh is refused and deletes the cookie.
     /// </remarks>
     private static CookieOptions CookieOptions() => new()
     {

@@ -15,6 +15,13 @@ public sealed class RefreshToken
     public int UserId { get; set; }
     public required byte[] TokenHash { get; set; }
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>
+    /// When the session's sign-in was: every token of the family carries it, as the first ones are deleted once expired.
+    /// No refresh is answered past it plus <c>Jwt:SessionMaxLifetime</c>.
+    /// </summary>
+    public DateTime SessionStartedAt { get; set; }
+
     public DateTime ExpiresAt { get; set; }
     public DateTime? ConsumedAt { get; set; }
     public DateTime? RevokedAt { get; set; }

@@ -21,6 +21,7 @@ public enum RefreshOutcome { Refreshed, Invalid, Reused }
 public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, SecurityStamps stamps, SecurityAudit audit, IOptions<JwtOptions> options)
 {
     private readonly TimeSpan _refreshLifetime = options.Value.RefreshLifetime;
+    private readonly TimeSpan _sessionMaxLifetime = options.Value.SessionMaxLifetime;
 
     /// <summary>
     /// Starts a session for <paramref name="user"/> as it was read when its password was checked. Null when the account
@@ -38,7 +39,7 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         {
             return null;
         }
-        var (row, refresh) = NextToken(user.Id, Guid.NewGuid());
+        var (row, refresh) = NextToken(user.Id, Guid.NewGuid(), DateTime.UtcNow);
         db.RefreshTokens.Add(row);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -56,8 +57,10 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         await using var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
         await LockSessionsAsync(userId, ct);
         // One statement decides who consumes the token: of two concurrent refreshes, one wins and the other is reuse.
+        // The session's start is checked as well as the token's expiry, so a lowered Jwt:SessionMaxLifetime applies at once.
+        var startedAfter = now - _sessionMaxLifetime;
         var consumed = await db.RefreshTokens
-            .Where(r => r.TokenHash == hash && r.ConsumedAt == null && r.RevokedAt == null && r.ExpiresAt > now)
+            .Where(r => r.TokenHash == hash && r.ConsumedAt == null && r.RevokedAt == null && r.ExpiresAt > now && r.SessionStartedAt > startedAfter)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConsumedAt, now), ct);
         var token = await db.RefreshTokens.AsNoTracking().FirstAsync(r => r.TokenHash == hash, ct);
         if (consumed == 0)
@@ -77,7 +80,7 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
             await EndSessionAsync(transaction, token.FamilyId, token.UserId, ct);
             return (RefreshOutcome.Invalid, null);
         }
-        var (row, refresh) = NextToken(user.Id, token.FamilyId);
+        var (row, refresh) = NextToken(user.Id, token.FamilyId, token.SessionStartedAt);
         db.RefreshTokens.Add(row);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -205,7 +208,7 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         db.RefreshTokens.Where(r => r.FamilyId == sessionId && r.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
 
-    private (RefreshToken Row, string Refresh) NextToken(int userId, Guid sessionId)
+    private (RefreshToken Row, string Refresh) NextToken(int userId, Guid sessionId, DateTime sessionStartedAt)
     {
         var refresh = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var now = DateTime.UtcNow;
@@ -216,7 +219,9 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
             UserId = userId,
             TokenHash = Hash(refresh),
             CreatedAt = now,
-            ExpiresAt = now + _refreshLifetime,
+            SessionStartedAt = sessionStartedAt,
+            // Not past the session's end: an API client reads it as refresh_expires_in.
+            ExpiresAt = Min(now + _refreshLifetime, sessionStartedAt + _sessionMaxLifetime),
         }, refresh);
     }
 
@@ -227,6 +232,8 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         var (access, expiresIn) = tokens.Issue(user, row.FamilyId);
         return new IssuedTokens(user, access, expiresIn, refresh, row.ExpiresAt);
     }
+
+    private static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
 
     private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 

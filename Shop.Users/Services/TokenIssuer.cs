@@ -24,6 +24,13 @@ public sealed class JwtOptions
     public TimeSpan RefreshLifetime { get; set; } = TimeSpan.FromDays(14);
 
     /// <summary>
+    /// How long a session lasts from its sign-in however often it is refreshed (ASVS 5.0 V7.3.2): a stolen refresh
+    /// token used regularly would otherwise keep its session for ever. 30 days, the most NIST SP 800-63B (AAL1) allows
+    /// between authentications, so a shopper who visits often signs in about once a month.
+    /// </summary>
+    public TimeSpan SessionMaxLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// Throws, naming the setting, for a lifetime that is not positive. Users would otherwise start and sign
     /// everyone in with tokens born expired (every request a 401) or sessions that end at once.
     /// </summary>
@@ -36,6 +43,11 @@ public sealed class JwtOptions
         if (RefreshLifetime <= TimeSpan.Zero)
         {
             throw new InvalidOperationException($"Jwt:RefreshLifetime is {RefreshLifetime}; give how long an unused sign-in session lasts, more than zero (default 14.00:00:00).");
+        }
+        // Shorter than the idle limit, the idle limit would never apply: most likely one of the two is a typo.
+        if (SessionMaxLifetime < RefreshLifetime)
+        {
+            throw new InvalidOperationException($"Jwt:SessionMaxLifetime is {SessionMaxLifetime}, shorter than Jwt:RefreshLifetime ({RefreshLifetime}); give how long a session lasts from its sign-in however often it is refreshed, at least Jwt:RefreshLifetime (default 30.00:00:00), and lower Jwt:RefreshLifetime too for shorter sessions.");
         }
     }
 }

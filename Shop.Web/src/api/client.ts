@@ -247,7 +247,7 @@ const unsentSignOuts = new Set<() => void>();
  * Sends a sign-out that Users did not answer ok again, at once when the browser is back online and otherwise after a
  * growing wait, until Users ends the session. The token is the session's own; Users takes it to name the session
  * even once it has expired. A tab closed before then leaves the session to end with the browser (its cookie) or at
- * Jwt:RefreshLifetime.
+ * Jwt:RefreshLifetime (Jwt:SessionMaxLifetime after the sign-in at the latest).
  */
 function sendSignOutAgain(token: string, attempt: number): void {
   if (attempt > signOutAttemptsMax) return;
