@@ -1,4 +1,5 @@
 import { ApiError, networkError, problemToError } from "./errors";
+import { withBrowserLock } from "../lib/browserLock";
 import {
   browserHasSession,
   clearSession,
@@ -118,9 +119,8 @@ async function fetchRefreshedTokens(): Promise<Refresh> {
  * the lock as well: else a refresh of the last user's, on its way, could land after them and put that user's rotated
  * token back in the jar. Without Web Locks (old browsers): nothing is held.
  */
-async function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
-  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
-  return locks ? await locks.request("shop-refresh", work) : work();
+function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
+  return withBrowserLock("shop-refresh", work);
 }
 
 function exchangeRefreshCookie(): Promise<Refresh> {

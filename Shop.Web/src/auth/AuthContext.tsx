@@ -13,7 +13,7 @@ import {
   type SessionEnd,
 } from "../api/session";
 import type { TokenResponse, User } from "../api/types";
-import { storeAttempt } from "../lib/idempotency";
+import { forgetAttempt } from "../lib/idempotency";
 import { clearCart } from "../lib/useCart";
 
 interface AuthValue {
@@ -51,18 +51,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   // However a session ends (Sign out, or a refused token whose refresh failed: both clear it), the next person at
   // this tab must not find the user's cached data. A sign-out on purpose (here or in another tab of the user) also
-  // ends a checkout attempt kept after a failure, as it ends the cart: the same items ordered after signing in again
+  // ends the user's checkout attempt kept after a failure, as it ends the cart: the same items ordered after signing in again
   // are a new order, which the old key would have answered with the old one (kept 24 h for the user). A session the
   // shop refused keeps both, so that the retry after signing in again cannot place a second order.
   useEffect(() => {
-    let signedIn = getSession() !== null;
+    let signedInAs = getSession()?.user.id ?? null;
     return subscribeSession(() => {
-      const now = getSession() !== null;
-      if (signedIn && !now) {
+      const now = getSession()?.user.id ?? null;
+      if (signedInAs !== null && now === null) {
         queryClient.clear();
-        if (sessionEnd() !== "refused") storeAttempt(null);
+        if (sessionEnd() !== "refused") forgetAttempt(signedInAs);
       }
-      signedIn = now;
+      signedInAs = now;
     });
   }, [queryClient]);
 

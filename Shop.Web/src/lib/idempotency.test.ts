@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attemptFor, fingerprintOf, keepKeyAfterError, newKey } from "./idempotency";
+import { ATTEMPT_LIFETIME_MS, attemptFor, fingerprintOf, keepKeyAfterError, newKey } from "./idempotency";
 
 const body = { items: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] };
 
@@ -20,6 +20,17 @@ describe("idempotency key per checkout attempt", () => {
     const changed = attemptFor(first, { items: [{ sku: "A", qty: 3 }] }, gen);
     expect(changed.key).toBe("key-2");
     expect(changed.fingerprint).toBe(fingerprintOf({ items: [{ sku: "A", qty: 3 }] }));
+  });
+
+  it("gives the same cart a new key once the key is ATTEMPT_LIFETIME_MS old (or from the future: the clock set back)", () => {
+    let n = 0;
+    const gen = () => `key-${++n}`;
+    const first = attemptFor(null, body, gen, 1_000_000);
+    expect(attemptFor(first, body, gen, 1_000_000 + ATTEMPT_LIFETIME_MS - 1)).toBe(first);
+    const later = attemptFor(first, body, gen, 1_000_000 + ATTEMPT_LIFETIME_MS);
+    expect(later.key).toBe("key-2");
+    expect(later.madeAt).toBe(1_000_000 + ATTEMPT_LIFETIME_MS);
+    expect(attemptFor(first, body, gen, 999_999).key).toBe("key-3");
   });
 
   it("keeps the key only after transient failures", () => {

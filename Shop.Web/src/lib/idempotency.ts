@@ -1,12 +1,26 @@
-// One Idempotency-Key per checkout attempt. The same key is reused for a retry or a
-// double click of the same cart, so the server makes one order; a different cart gets a new key
-// (reusing a key with a different body would be answered 422).
+// One Idempotency-Key per checkout attempt. The same key is reused for a retry or a double click of the same cart, so
+// the server makes one order; a different cart gets a new key (reusing a key with a different body would be answered
+// 422), and so does the same cart once the key is ATTEMPT_LIFETIME_MS old (see there).
+
+import { withBrowserLock } from "./browserLock";
 
 export interface CheckoutAttempt {
   key: string;
   /** Canonical form of the request body the key was made for. */
   fingerprint: string;
+  /** When the key was made (ms since the epoch): its first request, from which the order it placed ages too. */
+  madeAt: number;
 }
+
+/**
+ * How long the same cart keeps its key: 15 minutes from the key's first request. Orders keeps a key's answer 24 h, but
+ * a pending order expires after Orders:PendingExpiry (30 minutes), so a key reused for hours would answer a new order
+ * with an old one, expired or cancelled by then. The other way round, a key given up too soon lets a retry of an order
+ * that was placed (its answer lost) place a second one. Real retries come within minutes (the network back, a 429's
+ * Retry-After, a 409 "in progress"): 15 minutes covers them with room, and stays well inside the 30, so what a reused key
+ * answers is still a live order. The same cart ordered after that is taken as a new order.
+ */
+export const ATTEMPT_LIFETIME_MS = 15 * 60_000;
 
 export function fingerprintOf(body: { items: { sku: string; qty: number }[] }): string {
   return JSON.stringify(body.items.map((i) => [i.sku, i.qty]));
@@ -25,15 +39,18 @@ export function newKey(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Returns the attempt to use: the previous one when the body is unchanged, else a fresh key. */
+/** Returns the attempt to use: the previous one when the body is unchanged and the key young enough, else a fresh key. */
 export function attemptFor(
   previous: CheckoutAttempt | null,
   body: { items: { sku: string; qty: number }[] },
   generate: () => string = newKey,
+  now: number = Date.now(),
 ): CheckoutAttempt {
   const fingerprint = fingerprintOf(body);
-  if (previous && previous.fingerprint === fingerprint) return previous;
-  return { key: generate(), fingerprint };
+  // A key from the future (the clock set back) is not trusted either.
+  const age = previous ? now - previous.madeAt : -1;
+  if (previous && previous.fingerprint === fingerprint && age >= 0 && age < ATTEMPT_LIFETIME_MS) return previous;
+  return { key: generate(), fingerprint, madeAt: now };
 }
 
 /**
@@ -45,26 +62,59 @@ export function keepKeyAfterError(status: number, retryAfter: string | null = nu
   return status === 0 || status === 408 || status === 429 || status >= 500 || retryAfter !== null;
 }
 
-const STORAGE_KEY = "shop.checkout.attempt";
+// The attempt is kept in localStorage, so every checkout tab of the browser sends the same key for the same cart (two
+// tabs clicked would otherwise place two orders), and a reload during a slow request still reuses it. One entry per
+// user: keys are per user at Orders, and another user signed in at this browser never takes one over.
+const storageKey = (user: number) => `shop.checkout.attempt.${user}`;
+// Where storage is unavailable (privacy mode, quota): this tab's memory still covers double clicks and retries.
+const inMemory = new Map<number, CheckoutAttempt>();
 
-export function loadAttempt(): CheckoutAttempt | null {
+function loadAttempt(user: number): CheckoutAttempt | null {
+  let raw: string | null;
   try {
-    const raw = sessionStorage.getItem(STORAGE_KEY);
-    if (!raw) return null;
-    const v = JSON.parse(raw) as Partial<CheckoutAttempt>;
-    return typeof v.key === "string" && typeof v.fingerprint === "string"
-      ? { key: v.key, fingerprint: v.fingerprint }
+    raw = localStorage.getItem(storageKey(user));
+  } catch {
+    return inMemory.get(user) ?? null;
+  }
+  try {
+    const v = raw ? (JSON.parse(raw) as Partial<CheckoutAttempt>) : null;
+    return v && typeof v.key === "string" && typeof v.fingerprint === "string" && typeof v.madeAt === "number"
+      ? { key: v.key, fingerprint: v.fingerprint, madeAt: v.madeAt }
       : null;
   } catch {
     return null;
   }
 }
 
-export function storeAttempt(attempt: CheckoutAttempt | null): void {
+function storeAttempt(user: number, attempt: CheckoutAttempt | null): void {
+  if (attempt) inMemory.set(user, attempt);
+  else inMemory.delete(user);
   try {
-    if (attempt) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(attempt));
-    else sessionStorage.removeItem(STORAGE_KEY);
+    if (attempt) localStorage.setItem(storageKey(user), JSON.stringify(attempt));
+    else localStorage.removeItem(storageKey(user));
   } catch {
     /* storage unavailable: the in-memory attempt still protects double clicks */
   }
+}
+
+/**
+ * The attempt `user`'s order of `body` goes with: the one kept (by this tab or another) when it is for this cart and
+ * young enough, else a new one, kept. Chosen under a Web Lock, so two tabs clicked at once cannot each make a key.
+ */
+export function chooseAttempt(user: number, body: { items: { sku: string; qty: number }[] }): Promise<CheckoutAttempt> {
+  return withBrowserLock("shop-checkout-attempt", () => {
+    const attempt = attemptFor(loadAttempt(user), body);
+    storeAttempt(user, attempt);
+    return attempt;
+  });
+}
+
+/** The attempt by `key` is over (its order placed, or definitely refused); one another tab has made since is kept. */
+export function endAttempt(user: number, key: string): void {
+  if (loadAttempt(user)?.key === key) storeAttempt(user, null);
+}
+
+/** Forgets `user`'s kept attempt, whatever it is: Sign out does (AuthContext). */
+export function forgetAttempt(user: number): void {
+  storeAttempt(user, null);
 }

@@ -20,14 +20,8 @@ import {
   type PriceChange,
 } from "../lib/cart";
 import { formatMoney } from "../lib/format";
-import {
-  attemptFor,
-  fingerprintOf,
-  keepKeyAfterError,
-  loadAttempt,
-  storeAttempt,
-  type CheckoutAttempt,
-} from "../lib/idempotency";
+import { getSession } from "../api/session";
+import { chooseAttempt, endAttempt, fingerprintOf, keepKeyAfterError } from "../lib/idempotency";
 import { currentCart, useCart } from "../lib/useCart";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
@@ -98,24 +92,25 @@ export default function CheckoutPage() {
   const reasonId = useId();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  // One Idempotency-Key per checkout attempt, reused on retry / double click (kept in
-  // sessionStorage so a reload during a slow request still reuses it).
-  const attempt = useRef<CheckoutAttempt | null>(loadAttempt());
+  // The Idempotency-Key the last order went with, and whose it was (chooseAttempt: one per user and cart, shared by the
+  // browser's tabs, for ATTEMPT_LIFETIME_MS), to end it when the answer says the attempt is over.
+  const sent = useRef<{ user: number; key: string } | null>(null);
   // Set before the cart is emptied: TanStack calls onSuccess before isSuccess turns true, and the order's page may
   // still be loading, so without it the checkout would say "Your cart is empty" right after the order was placed.
   const placed = useRef(false);
 
   const placeOrder = useSubmitMutation({
     budget: "order",
-    mutationFn: (body: OrderRequest) => {
-      // The key is chosen as the request goes: the same cart as the attempt before (a retry) keeps its key.
-      attempt.current = attemptFor(attempt.current, body);
-      storeAttempt(attempt.current);
-      return api.placeOrder(body, attempt.current.key);
+    mutationFn: async (body: OrderRequest) => {
+      // The key is chosen as the request goes, for the user it goes as: the same cart as the attempt before (a retry,
+      // or another tab's order of it) keeps its key.
+      const user = getSession()?.user.id ?? 0;
+      const { key } = await chooseAttempt(user, body);
+      sent.current = { user, key };
+      return api.placeOrder(body, key);
     },
     onSuccess: (order: Order) => {
-      attempt.current = null;
-      storeAttempt(null);
+      if (sent.current) endAttempt(sent.current.user, sent.current.key);
       placed.current = true;
       queryClient.setQueryData(queryKeys.order(order.id), order);
       void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
@@ -125,9 +120,8 @@ export default function CheckoutPage() {
     },
     onError: (error) => {
       const status = error instanceof ApiError ? error.status : 0;
-      if (!keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
-        attempt.current = null;
-        storeAttempt(null);
+      if (sent.current && !keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
+        endAttempt(sent.current.user, sent.current.key);
       }
       // Stock may have changed: refresh the catalogue.
       if (status === 409) void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });

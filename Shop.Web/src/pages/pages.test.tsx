@@ -47,6 +47,20 @@ function checkoutFetch(price: number, ...orderAnswers: (() => Promise<Response>)
   });
 }
 
+/** The Idempotency-Key of every POST /orders/ sent so far, in order. */
+function keysSent(): string[] {
+  return fetchMock.mock.calls
+    .filter(([u, init]) => String(u) === "/orders/" && init?.method === "POST")
+    .map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+}
+
+/** The customer signed in with one Mug in the cart, and the first `n` orders sent lost on the network (the order may have been placed). */
+function checkoutWithOrdersLost(n: number) {
+  saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+  localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+  checkoutFetch(8.5, ...Array.from({ length: n }, () => () => Promise.reject(new TypeError("Failed to fetch"))));
+}
+
 /** Sign out pressed, then `email` signed in at the sign-in page it lands on: the catalogue follows. */
 async function signOutAndSignInAs(email: string) {
   fireEvent.click(screen.getByRole("button", { name: "Sign out" }));
@@ -568,6 +582,56 @@ describe("pages", () => {
     fireEvent.click(await readyToOrder());
     await waitFor(() => expect(posts()).toHaveLength(2));
     const keys = posts().map(([, init]) => (init?.headers as Record<string, string>)["Idempotency-Key"]);
+    expect(keys[1]).not.toBe(keys[0]);
+  });
+
+  it("checkout: a key kept after a network failure has an age of its own: the same cart ordered 20 minutes later is a new order, a retry after 10 minutes is not", async () => {
+    checkoutWithOrdersLost(3);
+    const start = Date.now();
+    const clock = vi.spyOn(Date, "now");
+    try {
+      renderAt("/checkout");
+      fireEvent.click(await readyToOrder());
+      expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
+      clock.mockReturnValue(start + 10 * 60_000); // a retry: the first order may have been placed, its answer lost
+      fireEvent.click(await readyToOrder());
+      await waitFor(() => expect(keysSent()).toHaveLength(2));
+      clock.mockReturnValue(start + 20 * 60_000); // no longer a retry: an order by that key may have expired meanwhile
+      fireEvent.click(await readyToOrder());
+      await waitFor(() => expect(keysSent()).toHaveLength(3));
+      const keys = keysSent();
+      expect(keys[1]).toBe(keys[0]);
+      expect(keys[2]).not.toBe(keys[0]);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it("checkout: two checkout tabs of one shopper with the same cart send one key, so clicking in both places one order", async () => {
+    checkoutWithOrdersLost(2);
+    // Two tabs, both opened at checkout before either sent anything (each tab has its own memory and sessionStorage).
+    renderAt("/checkout");
+    renderAt("/checkout");
+    const ready = () => screen.queryAllByRole("button", { name: "Place order" }).filter((b) => b.getAttribute("aria-disabled") === null);
+    await waitFor(() => expect(ready()).toHaveLength(2));
+    const [first, second] = ready();
+    fireEvent.click(first);
+    await waitFor(() => expect(keysSent()).toHaveLength(1));
+    fireEvent.click(second);
+    await waitFor(() => expect(keysSent()).toHaveLength(2));
+    const keys = keysSent();
+    expect(keys[1]).toBe(keys[0]);
+  });
+
+  it("checkout: a key kept after a network failure is not another user's: a tab whose session became another user's sends a key of its own", async () => {
+    checkoutWithOrdersLost(2);
+    renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Cannot reach the shop/);
+    act(() => saveSession({ access_token: "t2", token_type: "bearer", expires_in: 3600, user: { ...customer, id: 3, email: "carol@example.com" } }));
+    fireEvent.click(await readyToOrder());
+    await waitFor(() => expect(keysSent()).toHaveLength(2));
+    const keys = keysSent();
     expect(keys[1]).not.toBe(keys[0]);
   });
 
