@@ -1029,6 +1029,34 @@ describe("pages", () => {
     expect(why?.getAttribute("aria-live")).toBe("polite");
   });
 
+  it("catalogue: an item restocked meanwhile shows in stock once the shopper comes back to the window, without a read on every return", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    let qty = 0;
+    fetchMock.mockImplementation(async () => json(200, { items: [{ id: 1, sku: "MUG", name: "Mug", price: 8.5, qty, created_at: "", updated_at: "" }], total: 1, limit: 12, offset: 0 }));
+    const reads = () => fetchMock.mock.calls.filter(([u]) => String(u).startsWith("/inventory/?")).length;
+    const comeBack = () => act(() => void document.dispatchEvent(new Event("visibilitychange", { bubbles: true })));
+    const start = Date.now();
+    const clock = vi.spyOn(Date, "now");
+    try {
+      renderAt("/catalog");
+      const mug = await screen.findByRole("article", { name: "Mug" });
+      expect(within(mug).getByText("Out of stock")).toBeTruthy();
+      qty = 8;
+      // Back at once (a glance at another tab): what was just read is shown, not read again.
+      clock.mockReturnValue(start + 5_000);
+      comeBack();
+      await act(async () => {});
+      expect(reads()).toBe(1);
+      // Back a minute later: the stock is read again, and the restock shows.
+      clock.mockReturnValue(start + 60_000);
+      comeBack();
+      expect(await within(mug).findByText("8 in stock")).toBeTruthy();
+      expect(reads()).toBe(2);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it("catalogue: a failed re-read keeps the items shown and says they may be out of date", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     let down = false;
