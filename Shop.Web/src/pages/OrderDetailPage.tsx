@@ -9,7 +9,7 @@ import { useAuth } from "../auth/AuthContext";
 import { LineItemsTable } from "../components/LineItemsTable";
 import type { OrderPageState } from "../components/OrderTable";
 import { QueryView } from "../components/QueryView";
-import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, StatusBadge, useNotice } from "../components/ui";
+import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, StatusBadge, useNotice, usePageTitle } from "../components/ui";
 import { capitalize, formatDateTime, formatMoney, shortId } from "../lib/format";
 import { expiryRecheckMs, statusNote } from "../lib/orderStatus";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
@@ -187,7 +187,7 @@ export default function OrderDetailPage() {
   return (
     <QueryView
       query={order}
-      loading={<Loading label="Loading the order…" />}
+      loading={<LoadingOrder id={id} />}
       what="this order"
       className="mb-4"
       failed={(error, tryAgain) =>
@@ -206,6 +206,12 @@ export default function OrderDetailPage() {
       {shown}
     </QueryView>
   );
+}
+
+/** The page while its order is read: the tab is named for the order already, not left with the last page's title. */
+function LoadingOrder({ id }: { id: string }) {
+  usePageTitle(`Order ${shortId(id)}`);
+  return <Loading label="Loading the order…" />;
 }
 
 function describeEvent(e: OrderEvent): string {

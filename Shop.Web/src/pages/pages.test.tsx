@@ -1173,6 +1173,15 @@ describe("pages", () => {
     expect(await screen.findByText("Page 2 of 3")).toBeTruthy();
   });
 
+  it("order: the tab is titled with the order at once, not left with the last page's title while the order is read", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    fetchMock.mockImplementation(() => new Promise<Response>(() => {})); // the order still on its way
+    document.title = "Catalogue · Shop";
+    renderAt(`/my/orders/${orderId}`);
+    expect(await screen.findByText("Loading the order…")).toBeTruthy();
+    expect(document.title).toBe("Order 3f2a9c1d · Shop");
+  });
+
   it("order: a link cut to the order's short name (not a UUID) says there is no such order, without asking the shop", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     // What Orders' fallback answers a path its {id:guid} route does not match: words for a developer.
