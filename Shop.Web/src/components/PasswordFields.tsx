@@ -6,7 +6,7 @@ declare module "react" {
     passwordrules?: string;
   }
 }
-import { characters } from "../lib/characters";
+import { countAs, type Counting } from "../lib/characters";
 import { TextField } from "./ui";
 
 // Users' rule for a password (PasswordService: 8 to 128 characters), said and checked the same way wherever one is chosen.
@@ -18,10 +18,12 @@ import { TextField } from "./ui";
 // ignore it.
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 128;
+// One counting for the field's limit and newPasswordProblem's, so the two cannot drift apart.
+const COUNTING: Counting = "charactersAsTyped";
 
 /** Why `password` cannot be a new password, in words; null when it can. */
 export function newPasswordProblem(password: string): string | null {
-  return characters(password) < MIN_LENGTH ? `Password must be at least ${MIN_LENGTH} characters.` : null;
+  return countAs(password, COUNTING) < MIN_LENGTH ? `Password must be at least ${MIN_LENGTH} characters.` : null;
 }
 
 /** A field for the password one has now (to sign in, or to confirm a change): a password manager fills it in. */
@@ -43,7 +45,7 @@ export function NewPasswordField({
       required
       minLength={MIN_LENGTH}
       maxCharacters={MAX_LENGTH}
-      counting="charactersAsTyped"
+      counting={COUNTING}
       passwordrules={`minlength: ${MIN_LENGTH}; maxlength: ${MAX_LENGTH};`}
       error={error}
       hint={`At least ${MIN_LENGTH} characters.`}
