@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Shop.ServiceDefaults;
@@ -11,6 +13,19 @@ public readonly record struct Paging(int Limit, int Offset)
     public const int DefaultLimit = 50;
     public const int MaxLimit = 200;
 
+    /// <summary>
+    /// The paging of a list whose only query fields are <c>limit</c> and <c>offset</c>; false with the 400 to answer
+    /// when either is out of range. A list with more query fields uses <see cref="Parse"/>, so one answer names them all.
+    /// </summary>
+    public static bool TryParse(int? limit, int? offset, out Paging paging, [NotNullWhen(false)] out ValidationProblem? problem)
+    {
+        var errors = new ValidationErrors();
+        paging = Parse(limit, offset, errors);
+        problem = errors.IsValid ? null : errors.ToProblem();
+        return problem is null;
+    }
+
+    /// <summary>The paging, its mistakes added to <paramref name="errors"/> beside those of the list's other query fields.</summary>
     public static Paging Parse(int? limit, int? offset, ValidationErrors errors)
     {
         var l = limit ?? DefaultLimit;

@@ -93,11 +93,9 @@ public static class WebhooksApi
     private static async Task<Results<Ok<Page<WebhookResponse>>, ValidationProblem>> ListAsync(
         int? limit, int? offset, WebhookSubscriptions subscriptions, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = Paging.Parse(limit, offset, errors);
-        if (!errors.IsValid)
+        if (!Paging.TryParse(limit, offset, out var paging, out var problem))
         {
-            return errors.ToProblem();
+            return problem;
         }
         return TypedResults.Ok(await subscriptions.ListAsync(paging, s => WebhookResponse.From(s), ct));
     }
@@ -111,11 +109,9 @@ public static class WebhooksApi
     private static async Task<Results<Ok<Page<WebhookDeliveryResponse>>, ValidationProblem, ProblemHttpResult>> DeliveriesAsync(
         Guid id, int? limit, int? offset, WebhookSubscriptions subscriptions, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = Paging.Parse(limit, offset, errors);
-        if (!errors.IsValid)
+        if (!Paging.TryParse(limit, offset, out var paging, out var problem))
         {
-            return errors.ToProblem();
+            return problem;
         }
         if (await subscriptions.DeliveriesAsync(id, paging, ct) is not { } page)
         {

@@ -41,4 +41,23 @@ public sealed class PagingTests
         Assert.Equal(new Paging(limit, offset), Paging.Parse(limit, offset, errors));
         Assert.True(errors.IsValid);
     }
+
+    [Fact]
+    public void TryParse_gives_the_paging_and_no_problem_for_values_in_range()
+    {
+        Assert.True(Paging.TryParse(null, 10, out var paging, out var problem));
+
+        Assert.Equal(new Paging(Paging.DefaultLimit, 10), paging);
+        Assert.Null(problem);
+    }
+
+    [Fact]
+    public void TryParse_gives_one_problem_naming_each_field_out_of_range()
+    {
+        Assert.False(Paging.TryParse(0, -1, out _, out var problem));
+
+        Assert.Equal(400, problem.StatusCode);
+        Assert.Equal(["limit", "offset"], problem.ProblemDetails.Errors.Keys.Order());
+        Assert.Equal(["Must be between 1 and 200."], problem.ProblemDetails.Errors["limit"]);
+    }
 }

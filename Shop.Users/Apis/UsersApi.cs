@@ -63,11 +63,9 @@ public static class UsersApi
     private static async Task<Results<Ok<Page<UserResponse>>, ValidationProblem>> ListAsync(
         int? limit, int? offset, AccountReader accounts, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = Paging.Parse(limit, offset, errors);
-        if (!errors.IsValid)
+        if (!Paging.TryParse(limit, offset, out var paging, out var problem))
         {
-            return errors.ToProblem();
+            return problem;
         }
         return TypedResults.Ok(await accounts.ListAsync(paging, UserResponse.From, ct));
     }
