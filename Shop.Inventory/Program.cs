@@ -18,9 +18,8 @@ builder.AddShopOpenApi("Shop Inventory API", "The catalogue: items by sku with p
 
 // Redis refuses an expiry under a millisecond, and the cache takes that refusal for Redis being away: the cache would
 // be off without a word.
-builder.Services.AddOptions<InventoryCacheOptions>().Bind(builder.Configuration.GetSection("Inventory:Cache"))
-    .Validate(o => o.Ttl >= TimeSpan.FromMilliseconds(1), "Inventory:Cache:Ttl must be at least a millisecond (default 00:05:00); to turn the cache off set Inventory:Cache:Enabled=false.")
-    .ValidateOnStart();
+builder.AddStartupSettings<InventoryCacheOptions>("Inventory:Cache")
+    .Validate(o => o.Ttl >= TimeSpan.FromMilliseconds(1), "Inventory:Cache:Ttl must be at least a millisecond (default 00:05:00); to turn the cache off set Inventory:Cache:Enabled=false.");
 builder.Services.AddScoped<ItemReader>();
 builder.Services.AddScoped<StockReservations>();
 builder.Services.AddScoped<CatalogueChanges>();

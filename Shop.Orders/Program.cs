@@ -11,8 +11,20 @@ if (await builder.RunMigrationStepAsync<OrdersDbContext>(args, "ordersdb"))
     return;
 }
 builder.AddServiceDefaults();
+// One message per setting, naming it: a zero interval would run a job's passes back to back against the database, a
+// negative one throws out of the job and stops the host, a negative cache lifetime fails every order.
+builder.AddStartupSettings<OrdersOptions>("Orders")
+    .Validate(o => o.MaxPendingOrdersPerUser > 0, "Orders:MaxPendingOrdersPerUser must be 1 or more.")
+    .Validate(o => o.MaxUnitsPerOrder > 0, "Orders:MaxUnitsPerOrder must be 1 or more.")
+    .Validate(o => o.PendingExpiry > TimeSpan.Zero, "Orders:PendingExpiry must be more than zero.")
+    .Validate(o => o.ExpirySweepInterval > TimeSpan.Zero, "Orders:ExpirySweepInterval must be more than zero (default 00:00:15).")
+    .Validate(o => o.ActiveAccountCacheTtl >= TimeSpan.Zero, "Orders:ActiveAccountCacheTtl must be zero (ask Users for every order) or more (default 00:00:30).")
+    .Validate(o => o.StockReleasePollInterval > TimeSpan.Zero, "Orders:StockReleasePollInterval must be more than zero.")
+    .Validate(o => o.Retention.SweepInterval > TimeSpan.Zero, "Orders:Retention:SweepInterval must be more than zero (default 00:05:00).")
+    .Validate(o => o.Retention.BatchSize > 0, "Orders:Retention:BatchSize must be 1 or more.")
+    .Validate(o => o.Retention.WebhookDeliveries > TimeSpan.Zero, "Orders:Retention:WebhookDeliveries must be more than zero.");
 // The database enforces the pending-orders cap (OrderPlacement.StoreAsync); each connection tells it the cap.
-var pendingCap = (builder.Configuration.GetSection("Orders").Get<OrdersOptions>() ?? new()).MaxPendingOrdersPerUser;
+var pendingCap = builder.GetStartupSettings<OrdersOptions>("Orders").MaxPendingOrdersPerUser;
 builder.AddShopDbContext<OrdersDbContext, WebApplicationBuilder>("ordersdb", new Dictionary<string, string>
 {
     [OrderPlacement.PendingCapSetting] = pendingCap.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -26,19 +38,6 @@ builder.AddShopOpenApi("Shop Orders API", "Orders priced and reserved by Invento
 });
 builder.AddServiceClients();
 
-// One message per setting, naming it: a zero interval would run a job's passes back to back against the database, a
-// negative one throws out of the job and stops the host, a negative cache lifetime fails every order.
-builder.Services.AddOptions<OrdersOptions>().Bind(builder.Configuration.GetSection("Orders"))
-    .Validate(o => o.MaxPendingOrdersPerUser > 0, "Orders:MaxPendingOrdersPerUser must be 1 or more.")
-    .Validate(o => o.MaxUnitsPerOrder > 0, "Orders:MaxUnitsPerOrder must be 1 or more.")
-    .Validate(o => o.PendingExpiry > TimeSpan.Zero, "Orders:PendingExpiry must be more than zero.")
-    .Validate(o => o.ExpirySweepInterval > TimeSpan.Zero, "Orders:ExpirySweepInterval must be more than zero (default 00:00:15).")
-    .Validate(o => o.ActiveAccountCacheTtl >= TimeSpan.Zero, "Orders:ActiveAccountCacheTtl must be zero (ask Users for every order) or more (default 00:00:30).")
-    .Validate(o => o.StockReleasePollInterval > TimeSpan.Zero, "Orders:StockReleasePollInterval must be more than zero.")
-    .Validate(o => o.Retention.SweepInterval > TimeSpan.Zero, "Orders:Retention:SweepInterval must be more than zero (default 00:05:00).")
-    .Validate(o => o.Retention.BatchSize > 0, "Orders:Retention:BatchSize must be 1 or more.")
-    .Validate(o => o.Retention.WebhookDeliveries > TimeSpan.Zero, "Orders:Retention:WebhookDeliveries must be more than zero.")
-    .ValidateOnStart();
 builder.Services.AddSingleton<OrdersMetrics>();
 builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddScoped<StockReleases>();
@@ -58,18 +57,17 @@ builder.Services.AddHostedService<RetentionJob>();
 // Webhook secrets are encrypted with Data Protection. The key ring lives in the Orders database so every
 // replica reads the same keys, under one application name (the default, the content root, differs per host).
 builder.Services.AddDataProtection().SetApplicationName("Shop.Orders").PersistKeysToDbContext<OrdersDbContext>()
-    .ProtectKeysWithKeyRingKey(builder.Configuration);
+    .ProtectKeysWithKeyRingKey(builder);
 builder.Services.AddSingleton<WebhookSecrets>();
 builder.Services.AddScoped<WebhookSubscriptions>();
 
-builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection("Webhooks"))
+builder.AddStartupSettings<WebhookOptions>("Webhooks")
     // A subscriber that times out on every attempt holds its lane's batch for ceil(BatchSize / MaxConcurrentPerSubscriber)
     // attempt timeouts; the lease must outlast that, or another replica claims the rows again mid-batch.
     .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.MaxSubscribersAtOnce > 0 && o.AttemptTimeout > TimeSpan.Zero && o.ResolveTimeout > TimeSpan.Zero
             && o.ClaimLease > o.AttemptTimeout * Math.Ceiling((double)o.BatchSize / o.MaxConcurrentPerSubscriber)
             && IsShortPause(o.GatherAfterWake) && IsShortPause(o.AnnounceInterval),
-        "Webhooks: BatchSize, MaxConcurrentPerSubscriber, MaxSubscribersAtOnce and ResolveTimeout must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.")
-    .ValidateOnStart();
+        "Webhooks: BatchSize, MaxConcurrentPerSubscriber, MaxSubscribersAtOnce and ResolveTimeout must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.");
 builder.Services.AddSingleton<HostResolver>();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();

@@ -24,6 +24,43 @@ public sealed class ServiceClientOptions
     public TimeSpan QueuedAttemptTimeout { get; set; } = TimeSpan.FromSeconds(9);
 }
 
+/// <summary>Refuses, naming it, a try's limit that is not positive or leaves no room for a retry within the total.</summary>
+public sealed class ServiceClientOptionsCheck : IValidateOptions<ServiceClientOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServiceClientOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var (setting, value) in new[] { (nameof(options.AttemptTimeout), options.AttemptTimeout), (nameof(options.QueuedAttemptTimeout), options.QueuedAttemptTimeout) })
+        {
+            if (value <= TimeSpan.Zero || value >= options.TotalTimeout)
+            {
+                failures.Add($"ServiceClients:{setting} is {value}; give one try's limit, more than zero and shorter than ServiceClients:TotalTimeout ({options.TotalTimeout}).");
+            }
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>What a service that calls others reads of section <c>ServiceAuth</c>.</summary>
+public sealed class ServiceCallerOptions
+{
+    /// <summary>This service's own key, sent as <c>X-Service-Key</c>; the services it calls list it under their <c>ServiceAuth:Callers</c>.</summary>
+    public string? ApiKey { get; set; }
+}
+
+/// <summary>
+/// Without its key every call is refused (a 503 to each client that is not a dependency's outage): the start is
+/// stopped instead, where the operator looks first.
+/// </summary>
+public sealed class ServiceCallerOptionsCheck : IValidateOptions<ServiceCallerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServiceCallerOptions options) => string.IsNullOrWhiteSpace(options.ApiKey)
+        ? ValidateOptionsResult.Fail(
+            "ServiceAuth:ApiKey is not set; give this service's own key (ServiceAuth__ApiKey; in run mode the AppHost sets it from the " +
+            "<service>-service-key parameter), the one the services it calls list under ServiceAuth:Callers. Without it they refuse every call.")
+        : ValidateOptionsResult.Success;
+}
+
 /// <summary>How an internal call's tries are limited and retried.</summary>
 public enum ServiceCallKind
 {
@@ -47,22 +84,12 @@ public static class InternalServiceClients
     public static IHttpClientBuilder AddInternalServiceClient<TClient>(this IHostApplicationBuilder builder, string service, ServiceCallKind kind = ServiceCallKind.Quick)
         where TClient : class
     {
-        var options = builder.Configuration.GetSection("ServiceClients").Get<ServiceClientOptions>() ?? new ServiceClientOptions();
+        // Read now: the client and its pipeline are built with them.
+        builder.AddStartupSettings("ServiceClients", new ServiceClientOptionsCheck());
+        builder.AddStartupSettings("ServiceAuth", new ServiceCallerOptionsCheck());
+        var options = builder.GetStartupSettings<ServiceClientOptions>("ServiceClients");
+        var serviceKey = builder.GetStartupSettings<ServiceCallerOptions>("ServiceAuth").ApiKey;
         var attemptTimeout = kind == ServiceCallKind.MayQueue ? options.QueuedAttemptTimeout : options.AttemptTimeout;
-        if (attemptTimeout <= TimeSpan.Zero || attemptTimeout >= options.TotalTimeout)
-        {
-            throw new InvalidOperationException(
-                $"ServiceClients: AttemptTimeout and QueuedAttemptTimeout must be positive and shorter than TotalTimeout ({options.TotalTimeout}).");
-        }
-        // Without its key every call is refused (a 503 to each client that is not a dependency's outage):
-        // stop the start instead, where the operator looks first.
-        var serviceKey = builder.Configuration["ServiceAuth:ApiKey"];
-        if (string.IsNullOrWhiteSpace(serviceKey))
-        {
-            throw new InvalidOperationException(
-                $"ServiceAuth:ApiKey is not set; give this service's own key (ServiceAuth__ApiKey; in run mode the AppHost sets it from the " +
-                $"<service>-service-key parameter), the one {service} lists under ServiceAuth:Callers. Without it {service} refuses every call.");
-        }
         var client = builder.Services.AddHttpClient<TClient>(c =>
         {
             c.BaseAddress = new Uri($"http://{service}");

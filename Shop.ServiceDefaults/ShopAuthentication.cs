@@ -85,12 +85,10 @@ public static class ShopAuthentication
         AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         var verifiedSignatures = new VerifiedSignatureCache();
         // Read now rather than when the first request builds the token check: a mistake stops the start
-        // instead of failing every authenticated request with a 500.
-        var clockSkew = builder.Configuration.GetValue("Jwt:ClockSkew", TimeSpan.FromSeconds(30));
-        if (clockSkew < TimeSpan.Zero)
-        {
-            throw new InvalidOperationException($"Jwt:ClockSkew is {clockSkew}; give how far the services' clocks may differ, zero or more (default 00:00:30).");
-        }
+        // instead of failing every authenticated request with a 500 (TokenValidationParameters refuses a negative skew).
+        builder.AddStartupSettings<TokenCheckOptions>("Jwt")
+            .Validate(o => o.ClockSkew >= TimeSpan.Zero, "Jwt:ClockSkew is negative; give how far the services' clocks may differ, zero or more (default 00:00:30).");
+        var clockSkew = builder.GetStartupSettings<TokenCheckOptions>("Jwt").ClockSkew;
         builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {
@@ -294,6 +292,13 @@ public static class ShopAuthentication
             return configuration;
         }
     }
+}
+
+/// <summary>What every service and the gateway read of section <c>Jwt</c> to check an access token.</summary>
+public sealed class TokenCheckOptions
+{
+    /// <summary>How far the services' clocks may differ: a token still counts this long past its expiry.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class ServiceKeyOptions : AuthenticationSchemeOptions

@@ -55,11 +55,10 @@ public static class ShopDatabaseExtensions
         where TContext : DbContext
         where TBuilder : IHostApplicationBuilder
     {
-        var database = builder.Configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
-        if (database.MaxPoolSize < 1)
-        {
-            throw new InvalidOperationException($"Database:MaxPoolSize is {database.MaxPoolSize}; give the most connections this service may hold to its database, at least 1.");
-        }
+        builder.AddStartupSettings<DatabaseOptions>("Database")
+            .Validate(o => o.MaxPoolSize >= 1, "Database:MaxPoolSize is below 1; give the most connections this service may hold to its database, at least 1 (default 12).");
+        // Read now: the connection string is built with it.
+        var database = builder.GetStartupSettings<DatabaseOptions>("Database");
         builder.AddNpgsqlDbContext<TContext>(connectionName, settings =>
         {
             if (settings.ConnectionString is { Length: > 0 } cs)

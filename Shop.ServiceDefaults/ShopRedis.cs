@@ -115,9 +115,8 @@ public static class ShopRedisExtensions
         // bounds what it holds to one second of requests; the spans are the same, exported a little sooner.
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddRedisInstrumentation(o => o.FlushInterval = TimeSpan.FromSeconds(1)));
         builder.Services.AddSingleton<CacheStore>();
-        builder.Services.AddOptions<RedisStartupOptions>().BindConfiguration("Redis")
-            .Validate(o => o.ReadyWithin >= TimeSpan.Zero, "Redis:ReadyWithin must not be negative.")
-            .ValidateOnStart();
+        builder.AddStartupSettings<RedisStartupOptions>("Redis")
+            .Validate(o => o.ReadyWithin >= TimeSpan.Zero, "Redis:ReadyWithin must not be negative.");
         builder.Services.AddRedisScripts(CacheStore.Scripts);
         builder.Services.AddHostedService<RedisReadyAtStartup>();
         builder.Services.AddHealthChecks().AddCheck<RedisDegradedHealthCheck>("redis", failureStatus: HealthStatus.Degraded);

@@ -20,11 +20,19 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         // Every session would end at its first refresh (a zero or negative limit), or before the idle limit could apply.
         { "users", "Jwt__SessionMaxLifetime", "00:00:00", "Jwt:SessionMaxLifetime" },
         { "users", "Jwt__SessionMaxLifetime", "7.00:00:00", "Jwt:SessionMaxLifetime" },
+        // No key to sign with: the start stopped, but with a FormatException that named no setting.
+        { "users", "Jwt__SigningKey", "not-a-key", "Jwt:SigningKey" },
         // The token check is built at the first request: each one would fail with a 500.
         { "orders", "Jwt__ClockSkew", "-00:00:30", "Jwt:ClockSkew" },
         // Every call to Users or Inventory would be refused: every order a 503 "unavailable".
         { "orders", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
         { "inventory", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
+        // A try with no time at all would fail every call to Users or Inventory: every order a 503.
+        { "orders", "ServiceClients__AttemptTimeout", "00:00:00", "ServiceClients:AttemptTimeout" },
+        // A pool of no connections: no request could reach the database.
+        { "inventory", "Database__MaxPoolSize", "0", "Database:MaxPoolSize" },
+        // Webhook secrets would be encrypted with a key-encryption key from a guessable secret.
+        { "orders", "DataProtection__KeyRingKey", "too-short", "DataProtection:KeyRingKey" },
         // Redis would delete each count as it is written (PEXPIRE 0), or no delay would ever apply: sign-in
         // throttling silently off.
         { "users", "LoginThrottle__Window", "00:00:00", "LoginThrottle:Window" },

@@ -11,10 +11,10 @@ builder.AddServiceDefaults();
 builder.AddShopDbContext<UsersDbContext, WebApplicationBuilder>("usersdb");
 builder.AddShopRedis(databaseIndex: 0);
 
-builder.Services.Configure<JwtOptions>(builder.Configuration.GetSection("Jwt"));
-var jwtOptions = builder.Configuration.GetSection("Jwt").Get<JwtOptions>() ?? new JwtOptions();
+builder.AddStartupSettings("Jwt", new JwtOptionsCheck(signingKeyRequired: !builder.Environment.IsDevelopment()));
+// The issuer's keys are built in now: AddShopAuthentication checks tokens with them.
 using var bootstrapLogs = LoggerFactory.Create(l => l.AddConsole());
-var tokenIssuer = TokenIssuer.Create(jwtOptions, builder.Environment, bootstrapLogs.CreateLogger("Shop.Users"));
+var tokenIssuer = TokenIssuer.Create(builder.GetStartupSettings<JwtOptions>("Jwt"), bootstrapLogs.CreateLogger("Shop.Users"));
 builder.Services.AddSingleton(tokenIssuer);
 builder.Services.AddSingleton<UsersDatabase>();
 builder.Services.AddSingleton<IAccountStampSource, DatabaseStampSource>();
@@ -23,9 +23,7 @@ builder.Services.AddHostedService<UnpublishedStampSweep>();
 builder.AddShopAuthentication(localSigningKeys: [.. tokenIssuer.PublicKeys]);
 
 builder.Services.AddSingleton<PasswordService>();
-var loginThrottle = builder.Configuration.GetSection("LoginThrottle");
-(loginThrottle.Get<LoginThrottleOptions>() ?? new LoginThrottleOptions()).Validate();
-builder.Services.Configure<LoginThrottleOptions>(loginThrottle);
+builder.AddStartupSettings("LoginThrottle", new LoginThrottleOptionsCheck());
 builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddRedisScripts(LoginThrottle.Scripts);
 builder.Services.AddScoped<SignInSessions>();

@@ -13,14 +13,12 @@ public static class GatewayRateLimitingExtensions
     /// <summary>The gateway's rate limits (<see cref="GatewayRateLimiter"/>), answered with a 429 problem and Retry-After.</summary>
     public static WebApplicationBuilder AddGatewayRateLimiting(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<GatewayRateLimitOptions>()
-            .BindConfiguration(GatewayRateLimitOptions.Section)
+        builder.AddStartupSettings<GatewayRateLimitOptions>(GatewayRateLimitOptions.Section)
             .Validate(o => new[] { o.Requests, o.SignIn, o.Refresh, o.AccountChange, o.PlaceOrder, o.InvalidTokens }.All(b => b.TokenLimit > 0 && b.TokensPerPeriod > 0 && b.ReplenishmentPeriod > TimeSpan.Zero),
                 "Every RateLimiting bucket needs TokenLimit, TokensPerPeriod and ReplenishmentPeriod above zero.")
             .Validate(o => o.SharedLeaseMaxTokens >= 1 && o.SharedLeaseLifetime > TimeSpan.Zero,
                 "RateLimiting:SharedLeaseMaxTokens must be at least 1 (1 turns leasing off) and SharedLeaseLifetime above zero.")
-            .Validate(o => o.ExemptNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), "RateLimiting:ExemptNetworks must be CIDRs such as 10.0.0.0/8.")
-            .ValidateOnStart();
+            .Validate(o => o.ExemptNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), "RateLimiting:ExemptNetworks must be CIDRs such as 10.0.0.0/8.");
         builder.Services.AddSingleton<GatewayRateLimiter>();
         builder.Services.AddRedisScripts(RedisTokenBucket.Scripts);
         builder.Services.AddSingleton(new TokenUsers(new MemoryCache(new MemoryCacheOptions { SizeLimit = TokenUsers.CacheEntries })));

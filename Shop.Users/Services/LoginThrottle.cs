@@ -46,30 +46,34 @@ public sealed class LoginThrottleOptions
     /// alone lets every replica check its own free attempts. Past it Redis is taken to be away.
     /// </summary>
     public TimeSpan CountAloneAfter { get; set; } = TimeSpan.FromSeconds(5);
+}
 
-    /// <summary>
-    /// Throws, naming the setting, for a value that would switch throttling off without a word: a zero
-    /// <see cref="Window"/> has Redis expire each count as it is written, a zero delay never holds anyone back.
-    /// </summary>
-    public void Validate()
+/// <summary>
+/// Refuses, naming the setting, a value that would switch throttling off without a word: a zero
+/// <see cref="LoginThrottleOptions.Window"/> has Redis expire each count as it is written, a zero delay never holds anyone back.
+/// </summary>
+public sealed class LoginThrottleOptionsCheck : IValidateOptions<LoginThrottleOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LoginThrottleOptions options)
     {
-        foreach (var (name, rule) in new[] { (nameof(PerAccountAndAddress), PerAccountAndAddress), (nameof(PerAccount), PerAccount), (nameof(PerAddress), PerAddress) })
+        var failures = new List<string>();
+        void Require(bool valid, string setting, object value, string expected)
         {
-            Require(rule.FreeAttempts >= 0, $"{name}:FreeAttempts", rule.FreeAttempts, "zero or more");
-            Require(rule.BaseDelay >= TimeSpan.FromMilliseconds(1), $"{name}:BaseDelay", rule.BaseDelay, "at least a millisecond");
-            Require(rule.MaxDelay >= rule.BaseDelay, $"{name}:MaxDelay", rule.MaxDelay, $"at least its BaseDelay ({rule.BaseDelay})");
+            if (!valid)
+            {
+                failures.Add($"LoginThrottle:{setting} is {value}; give {expected}, or sign-in throttling would not hold guesses back.");
+            }
         }
-        Require(Window >= TimeSpan.FromMilliseconds(1), nameof(Window), Window, "at least a millisecond");
-        Require(AbandonedAttemptAfter >= TimeSpan.FromMilliseconds(1), nameof(AbandonedAttemptAfter), AbandonedAttemptAfter, "at least a millisecond");
-        Require(CountAloneAfter >= TimeSpan.Zero, nameof(CountAloneAfter), CountAloneAfter, "zero or more");
-    }
-
-    private static void Require(bool valid, string setting, object value, string expected)
-    {
-        if (!valid)
+        foreach (var (scope, rule) in new[] { (nameof(options.PerAccountAndAddress), options.PerAccountAndAddress), (nameof(options.PerAccount), options.PerAccount), (nameof(options.PerAddress), options.PerAddress) })
         {
-            throw new InvalidOperationException($"LoginThrottle:{setting} is {value}; give {expected}, or sign-in throttling would not hold guesses back.");
+            Require(rule.FreeAttempts >= 0, $"{scope}:FreeAttempts", rule.FreeAttempts, "zero or more");
+            Require(rule.BaseDelay >= TimeSpan.FromMilliseconds(1), $"{scope}:BaseDelay", rule.BaseDelay, "at least a millisecond");
+            Require(rule.MaxDelay >= rule.BaseDelay, $"{scope}:MaxDelay", rule.MaxDelay, $"at least its BaseDelay ({rule.BaseDelay})");
         }
+        Require(options.Window >= TimeSpan.FromMilliseconds(1), nameof(options.Window), options.Window, "at least a millisecond");
+        Require(options.AbandonedAttemptAfter >= TimeSpan.FromMilliseconds(1), nameof(options.AbandonedAttemptAfter), options.AbandonedAttemptAfter, "at least a millisecond");
+        Require(options.CountAloneAfter >= TimeSpan.Zero, nameof(options.CountAloneAfter), options.CountAloneAfter, "zero or more");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
 

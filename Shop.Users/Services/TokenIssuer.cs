@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Shop.Users.Data;
@@ -30,24 +31,61 @@ public sealed class JwtOptions
     /// </summary>
     public TimeSpan SessionMaxLifetime { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>
-    /// Throws, naming the setting, for a lifetime that is not positive. Users would otherwise start and sign
-    /// everyone in with tokens born expired (every request a 401) or sessions that end at once.
-    /// </summary>
-    public void Validate()
+}
+
+/// <summary>
+/// Refuses, naming the setting, a lifetime that is not positive (Users would otherwise start and sign everyone in
+/// with tokens born expired, every request a 401, or sessions that end at once) and a signing key that is missing
+/// where one is required or is not a key.
+/// </summary>
+/// <param name="signingKeyRequired">Outside Development: a throw-away key there would sign tokens no restart or other replica accepts.</param>
+public sealed class JwtOptionsCheck(bool signingKeyRequired) : IValidateOptions<JwtOptions>
+{
+    public ValidateOptionsResult Validate(string? name, JwtOptions options)
     {
-        if (Lifetime <= TimeSpan.Zero)
+        var failures = new List<string>();
+        if (options.Lifetime <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"Jwt:Lifetime is {Lifetime}; give how long an access token lasts, more than zero (default 00:10:00).");
+            failures.Add($"Jwt:Lifetime is {options.Lifetime}; give how long an access token lasts, more than zero (default 00:10:00).");
         }
-        if (RefreshLifetime <= TimeSpan.Zero)
+        if (options.RefreshLifetime <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"Jwt:RefreshLifetime is {RefreshLifetime}; give how long an unused sign-in session lasts, more than zero (default 14.00:00:00).");
+            failures.Add($"Jwt:RefreshLifetime is {options.RefreshLifetime}; give how long an unused sign-in session lasts, more than zero (default 14.00:00:00).");
         }
         // Shorter than the idle limit, the idle limit would never apply: most likely one of the two is a typo.
-        if (SessionMaxLifetime < RefreshLifetime)
+        if (options.SessionMaxLifetime < options.RefreshLifetime)
         {
-            throw new InvalidOperationException($"Jwt:SessionMaxLifetime is {SessionMaxLifetime}, shorter than Jwt:RefreshLifetime ({RefreshLifetime}); give how long a session lasts from its sign-in however often it is refreshed, at least Jwt:RefreshLifetime (default 30.00:00:00), and lower Jwt:RefreshLifetime too for shorter sessions.");
+            failures.Add($"Jwt:SessionMaxLifetime is {options.SessionMaxLifetime}, shorter than Jwt:RefreshLifetime ({options.RefreshLifetime}); give how long a session lasts from its sign-in however often it is refreshed, at least Jwt:RefreshLifetime (default 30.00:00:00), and lower Jwt:RefreshLifetime too for shorter sessions.");
+        }
+        if (string.IsNullOrWhiteSpace(options.SigningKey) && signingKeyRequired)
+        {
+            failures.Add("Jwt:SigningKey is not set, and it is required outside Development; give the AppHost's jwt-signing-key parameter (Jwt__SigningKey).");
+        }
+        failures.AddRange(KeyProblem(nameof(JwtOptions.SigningKey), options.SigningKey));
+        failures.AddRange(KeyProblem(nameof(JwtOptions.PreviousSigningKey), options.PreviousSigningKey));
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static IEnumerable<string> KeyProblem(string setting, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            yield break;
+        }
+        string? problem;
+        try
+        {
+            using var key = TokenIssuer.ImportKey(value);
+            problem = key.KeySize == 256 ? null : $"a {key.KeySize}-bit key";
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+            problem = e.Message;
+        }
+        if (problem is not null)
+        {
+            // The value is a secret: the message says what is wrong with it, never what it is.
+            yield return $"Jwt:{setting} is not a base64 PKCS#8 P-256 private key ({problem}); give one as the AppHost's jwt-signing-key parameter makes it.";
         }
     }
 }
@@ -78,24 +116,21 @@ public sealed class TokenIssuer
         return publicKey;
     }
 
-    public static TokenIssuer Create(JwtOptions options, IHostEnvironment environment, ILogger logger)
+    /// <summary>An ES256 key as <c>Jwt:SigningKey</c> holds it: base64 PKCS#8.</summary>
+    internal static ECDsa ImportKey(string base64)
     {
-        options.Validate();
-        static ECDsa Import(string base64)
-        {
-            var key = ECDsa.Create();
-            key.ImportPkcs8PrivateKey(Convert.FromBase64String(base64.Trim()), out _);
-            return key;
-        }
+        var key = ECDsa.Create();
+        key.ImportPkcs8PrivateKey(Convert.FromBase64String(base64.Trim()), out _);
+        return key;
+    }
 
-        var previous = string.IsNullOrWhiteSpace(options.PreviousSigningKey) ? null : Import(options.PreviousSigningKey);
+    /// <param name="options">Checked by <see cref="JwtOptionsCheck"/>, which requires a signing key outside Development.</param>
+    public static TokenIssuer Create(JwtOptions options, ILogger logger)
+    {
+        var previous = string.IsNullOrWhiteSpace(options.PreviousSigningKey) ? null : ImportKey(options.PreviousSigningKey);
         if (!string.IsNullOrWhiteSpace(options.SigningKey))
         {
-            return new TokenIssuer(Import(options.SigningKey), options.Lifetime, previous);
-        }
-        if (!environment.IsDevelopment())
-        {
-            throw new InvalidOperationException("Jwt:SigningKey is required outside Development.");
+            return new TokenIssuer(ImportKey(options.SigningKey), options.Lifetime, previous);
         }
         logger.LogWarning("No Jwt:SigningKey configured: using a throw-away key; tokens will not survive a restart.");
         return new TokenIssuer(ECDsa.Create(ECCurve.NamedCurves.nistP256), options.Lifetime, previous);

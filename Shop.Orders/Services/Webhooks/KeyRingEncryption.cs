@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.Extensions.Options;
+using Shop.ServiceDefaults;
 
 namespace Shop.Orders.Services.Webhooks;
 
@@ -16,22 +17,18 @@ namespace Shop.Orders.Services.Webhooks;
 /// </summary>
 public static class KeyRingEncryption
 {
-    public const string ConfigurationKey = "DataProtection:KeyRingKey";
-
     /// <summary>
     /// Keys written before this existed stay readable (they are not encrypted, so no decryptor runs), and
     /// are retired by Data Protection's normal rotation; new keys are encrypted.
     /// </summary>
-    public static IDataProtectionBuilder ProtectKeysWithKeyRingKey(this IDataProtectionBuilder builder, IConfiguration configuration)
+    public static IDataProtectionBuilder ProtectKeysWithKeyRingKey(this IDataProtectionBuilder builder, IHostApplicationBuilder host)
     {
-        var secret = configuration[ConfigurationKey];
-        if (string.IsNullOrWhiteSpace(secret) || secret.Length < 32)
-        {
-            throw new InvalidOperationException(
-                $"{ConfigurationKey} is missing or shorter than 32 characters. It encrypts the Data Protection key ring " +
+        host.AddStartupSettings<KeyRingOptions>("DataProtection")
+            .Validate(o => o.KeyRingKey is { Length: >= 32 } secret && !string.IsNullOrWhiteSpace(secret),
+                "DataProtection:KeyRingKey is missing or shorter than 32 characters. It encrypts the Data Protection key ring " +
                 "in the Orders database; set the AppHost parameter 'orders-keyring-key' (the AppHost generates one in run mode).");
-        }
-        var key = DeriveKey(secret);
+        // Read now: the key ring's encryptor is built with it.
+        var key = DeriveKey(host.GetStartupSettings<KeyRingOptions>("DataProtection").KeyRingKey!);
         builder.Services.AddSingleton(new KeyEncryptionKey(key));
         builder.Services.Configure<KeyManagementOptions>(o => o.XmlEncryptor = new KeyRingXmlEncryptor(key));
         return builder;
@@ -45,6 +42,13 @@ public static class KeyRingEncryption
 
     internal const int NonceSize = 12;
     internal const int TagSize = 16;
+}
+
+/// <summary>What Orders reads of section <c>DataProtection</c>.</summary>
+public sealed class KeyRingOptions
+{
+    /// <summary>The secret the key ring's key-encryption key is derived from (the AppHost's <c>orders-keyring-key</c>).</summary>
+    public string? KeyRingKey { get; set; }
 }
 
 /// <summary>Encrypts one key's XML: <c>&lt;encryptedKey v="1"&gt;</c> holding nonce, tag and ciphertext in base64.</summary>
