@@ -88,7 +88,7 @@ public static class ShopDatabaseExtensions
         builder.Services.ConfigureDbContext<TContext>((services, options) => options
             .UseNpgsql(npgsql => npgsql.ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities()))
             .UseSnakeCaseNamingConvention()
-            .UseLoggerFactory(new ExpectedConflictsLoggerFactory(services.GetRequiredService<ILoggerFactory>())));
+            .UseLoggerFactory(new LevelAdjustingLoggerFactory(services.GetRequiredService<ILoggerFactory>(), ExpectedConflicts.LevelOf)));
         return builder;
     }
 
@@ -264,20 +264,20 @@ public static class ShopDatabaseExtensions
     private static async Task<bool> TryAsync(Func<PostgresException, bool> expected, Func<Task> work)
     {
         // Set inside this async method, the rule flows to EF's logging beneath it and never back to the caller.
-        ExpectedConflictsLoggerFactory.Expected.Value = expected;
+        ExpectedConflicts.Expected.Value = expected;
         try
         {
             await work();
             return true;
         }
-        catch (Exception e) when (e is DbUpdateException or PostgresException && ExpectedConflictsLoggerFactory.IsExpected(e, expected))
+        catch (Exception e) when (e is DbUpdateException or PostgresException && ExpectedConflicts.IsExpected(e, expected))
         {
             return false;
         }
     }
 
     /// <summary>Lowers EF Core's Error entries for an expected refusal to Debug, only inside <see cref="TryAsync"/>.</summary>
-    private sealed class ExpectedConflictsLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+    private static class ExpectedConflicts
     {
         public static readonly AsyncLocal<Func<PostgresException, bool>?> Expected = new();
 
@@ -293,37 +293,14 @@ public static class ShopDatabaseExtensions
             return false;
         }
 
-        public ILogger CreateLogger(string categoryName) => new Logger(inner.CreateLogger(categoryName));
-
-        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
-
-        public void Dispose()
-        {
-            // The application's factory: the host disposes it.
-        }
-
-        private sealed class Logger(ILogger inner) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
-
-            public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                // EF logs the failed command without its exception, so inside TryAsync it is lowered
-                // whatever the cause: any other failure still throws, and a save also logs SaveChangesFailed
-                // (with the exception) at Error; a raw statement's failure reaches the request's error handler.
-                if (Expected.Value is { } expected && logLevel >= LogLevel.Error &&
-                    (eventId.Id == RelationalEventId.CommandError.Id || IsExpected(exception, expected)))
-                {
-                    logLevel = LogLevel.Debug;
-                }
-                if (inner.IsEnabled(logLevel))
-                {
-                    inner.Log(logLevel, eventId, state, exception, formatter);
-                }
-            }
-        }
+        // EF logs the failed command without its exception, so inside TryAsync it is lowered whatever the cause: any
+        // other failure still throws, and a save also logs SaveChangesFailed (with the exception) at Error; a raw
+        // statement's failure reaches the request's error handler.
+        public static LogLevel LevelOf(LogLevel logLevel, EventId eventId, Exception? exception) =>
+            Expected.Value is { } expected && logLevel >= LogLevel.Error &&
+                (eventId.Id == RelationalEventId.CommandError.Id || IsExpected(exception, expected))
+                ? LogLevel.Debug
+                : logLevel;
     }
 
     /// <summary>A session-level advisory lock on its own unpooled connection; closing the connection releases it.</summary>

@@ -114,6 +114,8 @@ public static class ShopRedisExtensions
         // most of Inventory's heap) under the bench's read load (docs/performance.md, Memory). A 1 s flush
         // bounds what it holds to one second of requests; the spans are the same, exported a little sooner.
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddRedisInstrumentation(o => o.FlushInterval = TimeSpan.FromSeconds(1)));
+        // Aspire hands the client the host's logger factory only when none is set; this one is the host's, filtered.
+        builder.Services.AddOptions<ConfigurationOptions>().Configure<ILoggerFactory>((o, logs) => o.LoggerFactory = new LevelAdjustingLoggerFactory(logs, RedisClientLogLevels.LevelOf));
         builder.Services.AddSingleton<CacheStore>();
         builder.AddStartupSettings<RedisStartupOptions>("Redis")
             .Validate(o => o.ReadyWithin >= TimeSpan.Zero, "Redis:ReadyWithin must not be negative.");
@@ -122,6 +124,20 @@ public static class ShopRedisExtensions
         builder.Services.AddHealthChecks().AddCheck<RedisDegradedHealthCheck>("redis", failureStatus: HealthStatus.Degraded);
         return builder;
     }
+}
+
+/// <summary>
+/// The level of the Redis client's entries. StackExchange.Redis logs a connection it closed itself (QUIT, when the service
+/// stops and the multiplexer is disposed: its event 88, "connection failure requested") at Information with a SocketClosed
+/// RedisConnectionException attached, so every normal stop of every service logged an exception. That entry is moved to
+/// Debug; a connection that breaks unrequested (event 89, Error) and every other entry keep their level.
+/// </summary>
+internal static class RedisClientLogLevels
+{
+    public const int RequestedCloseEventId = 88;
+
+    public static LogLevel LevelOf(LogLevel logLevel, EventId eventId, Exception? exception) =>
+        eventId.Id == RequestedCloseEventId && logLevel == LogLevel.Information ? LogLevel.Debug : logLevel;
 }
 
 /// <summary>What a service waits for from Redis while it starts (configuration section <c>Redis</c>).</summary>

@@ -61,7 +61,7 @@ public sealed class RedisStartupTests(ShopApp shop)
     }
 
     /// <summary>A host with the services' Redis set-up, connecting with <paramref name="connectionString"/>.</summary>
-    private static IHost Service(string connectionString, Action<HostApplicationBuilder> configure)
+    internal static IHost Service(string connectionString, Action<HostApplicationBuilder> configure)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();

@@ -21,8 +21,9 @@ public sealed class ExclusiveCollection : ICollectionFixture<ScaledShopApp>
 
 /// <summary>
 /// Tests that need the shared app's timing to themselves but not the scaled-out app (the gateway's rate
-/// limits: a sign-in must finish within a second while another client hammers). Like every collection
-/// that turns parallelization off, it runs alone, after the parallel tests.
+/// limits: a sign-in must finish within a second while another client hammers), or that take one of its
+/// services away for a while (ShutdownTests signals Orders to stop). Like every collection that turns
+/// parallelization off, it runs alone, after the parallel tests.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class AloneCollection

@@ -211,6 +211,26 @@ public abstract class ShopAppHost : IAsyncLifetime
         return (command[0], command[1..], new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(returnFinalTarget: true)!.FullName);
     }
 
+    /// <summary>
+    /// Sends SIGTERM to a running resource's process, as a container runtime, Kubernetes or systemd stops a service
+    /// (Aspire's stop command is the orchestrator's own way); returns the process id for <see cref="WaitUntilExitedAsync"/>.
+    /// </summary>
+    public async Task<int> TerminateAsync(string resource)
+    {
+        var pid = ProcessId(resource);
+        (await ChildProcess.RunAsync("kill", ["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])).AssertSucceeded();
+        return pid;
+    }
+
+    /// <summary>Until the signalled process has exited and Aspire shows its resource stopped (a start command may then follow), 60 s at most.</summary>
+    public async Task WaitUntilExitedAsync(string resource, int pid)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates, timeout.Token);
+        var gone = await Eventually.HoldsAsync(() => !Directory.Exists($"/proc/{pid}"), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
+        Assert.True(gone, $"{resource} (process {pid}) had not exited 60 s after it was signalled");
+    }
+
     private int ProcessId(string resource) =>
         App.ResourceNotifications.TryGetCurrentState(resource, out var state)
             && state.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pid
@@ -336,9 +356,7 @@ public abstract class ShopAppHost : IAsyncLifetime
             {
                 continue;
             }
-            // The file is appended to while it is read; share it, and only whole lines are looked at.
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var lines = (await new StreamReader(stream).ReadToEndAsync()).Split('\n');
+            var lines = await ReadLogAsync(path);
             for (var i = 0; i < lines.Length; i++)
             {
                 var line = PlainText(lines[i]);
@@ -357,6 +375,22 @@ public abstract class ShopAppHost : IAsyncLifetime
             }
         }
         return found;
+    }
+
+    /// <summary>The lines of a resource's kept console log stamped within the window, without colour codes.</summary>
+    public async Task<List<string>> LogLinesAsync(string resource, DateTimeOffset from, DateTimeOffset until)
+    {
+        var path = ResourceLogPath(resource);
+        return File.Exists(path)
+            ? [.. (await ReadLogAsync(path)).Select(PlainText).Where(l => Timestamp(l) is { } stamp && stamp >= from && stamp <= until)]
+            : [];
+    }
+
+    private static async Task<string[]> ReadLogAsync(string path)
+    {
+        // The file is appended to while it is read; share it, and only whole lines are looked at.
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return (await new StreamReader(stream).ReadToEndAsync()).Split('\n');
     }
 
     internal static DateTimeOffset? Timestamp(string line)
