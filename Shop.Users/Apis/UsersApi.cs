@@ -92,7 +92,7 @@ public static class UsersApi
         }
         if (!actor.IsAdmin && (request.Role is not null || request.IsActive is not null))
         {
-            return TypedResults.Problem(statusCode: 403, title: "Forbidden", detail: "Only an admin may change role or activity.");
+            return TypedResults.Problem(statusCode: 403, title: "Forbidden", detail: "Only an admin can change role or is_active. To change your own name, email or password, send the request without role and is_active.");
         }
         var errors = UserValidation.Update(request, isSelf);
         if (!errors.IsValid)
