@@ -43,6 +43,39 @@ public sealed class UsersTests(ShopApp shop)
         await response.ExpectProblemAsync(409);
     }
 
+    /// <summary>
+    /// Uniqueness is on the address trimmed and lower-cased in .NET (<c>normalized_email</c>, a plain unique index; the
+    /// database lower-cases nothing), so an address that only looks like another one was a second account beside it:
+    /// "kım@" (dotless ı) beside "kim@". A new address, at registration or an email change, is ASCII; an account that
+    /// already has another one still signs in and changes its other fields.
+    /// </summary>
+    [Fact]
+    public async Task A_new_email_must_be_ASCII_and_an_existing_non_ASCII_one_still_signs_in()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        await (await shop.Client().PostJsonAsync("/users/register", new { name = "Kim", email = $"kim-{tag}@shop.test", password = "s3cret-pass" })).ExpectAsync(201);
+        foreach (var lookAlike in new[] { $"k\u0131m-{tag}@shop.test", $"\u212aim-{tag}@shop.test", $"\uff4bim-{tag}@shop.test", $"kim-{tag}@sh\u00f6p.test" })
+        {
+            var refused = await (await shop.Client().PostJsonAsync("/users/register", new { name = "Kim", email = lookAlike, password = "s3cret-pass" })).ExpectValidationAsync("email");
+            var message = refused.GetProperty("errors").GetProperty("email")[0].GetString();
+            Assert.Contains("ASCII", message);
+            Assert.Contains("xn--", message);
+        }
+        var (client, user) = await shop.NewUserAsync();
+        await (await client.PatchJsonAsync($"/users/{user.Id}", new { email = $"k\u0131m-{tag}@shop.test", current_password = user.Password })).ExpectValidationAsync("email");
+        // An internationalised domain in its ASCII form is an ordinary address.
+        await (await shop.Client().PostJsonAsync("/users/register", new { name = "Kim", email = $"kim-{tag}@xn--shp-sna.test", password = "s3cret-pass" })).ExpectAsync(201);
+
+        // An account from before the rule, with a non-ASCII address.
+        var before = $"j\u00f6rg-{tag}@example.com";
+        await using (var db = await shop.OpenDatabaseAsync("usersdb"))
+        {
+            await Sql.ExecuteAsync(db, "UPDATE users SET email = @email, normalized_email = @email WHERE id = @id", ("email", before), ("id", user.Id));
+        }
+        var token = await shop.Client().LoginAsync(before.ToUpperInvariant(), user.Password);
+        await (await shop.Client(token).PatchJsonAsync($"/users/{user.Id}", new { name = "J\u00f6rg" })).ExpectAsync(200);
+    }
+
     // Every field rule is in Shop.UnitTests (UserValidationTests); here: a rule and a binding failure reach the client as a 400 naming the field.
     [Theory]
     [InlineData("""{"name":"A","email":"not-an-email","password":"longenough"}""", "email")]

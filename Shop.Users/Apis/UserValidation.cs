@@ -80,57 +80,38 @@ internal static class UserValidation
         {
             return;
         }
-        var trimmed = email.Trim();
-        if (!MailAddress.TryCreate(trimmed, out var parsed) || parsed.Address != trimmed || !parsed.Host.Contains('.'))
+        if (NewEmailProblem(email.Trim()) is { } problem)
         {
-            errors.Add("email", "Must be a valid email address.");
-        }
-        else if (parsed.Host.EndsWith('.') || trimmed.Any(Invisible))
-        {
-            // Each would be a second account that reads as the first one: "a@b.co" and "a@b.co." (the DNS root) or
-            // "a@b.co" with a zero-width space, which an admin's user list shows alike.
-            errors.Add("email", "Must be a valid email address, without a trailing dot or invisible characters (such as a zero-width space).");
-        }
-        else if (trimmed.EnumerateRunes().Any(IsCompatibilityForm) || MixesAlphabets(trimmed[..trimmed.LastIndexOf('@')])
-            || trimmed[(trimmed.LastIndexOf('@') + 1)..].Split('.').Any(MixesAlphabets))
-        {
-            // Homoglyphs: "ｋim@example.com" (fullwidth) or "kіm@example.com" with a Cyrillic і would each be a second
-            // account that reads as the first one in an admin's user list. A part wholly in another alphabet ("иван@", a
-            // Cyrillic domain) is an address of its own and is accepted, so a whole-script look-alike ("асе@" for "ace@")
-            // is not caught here.
-            errors.Add("email", "Must be written in ordinary characters: no fullwidth letters, ligatures or other compatibility forms, and no letters of two alphabets (such as Latin and Cyrillic) in one part of the address.");
+            errors.Add("email", problem);
         }
     }
 
     /// <summary>
-    /// A character that is another one written differently: a fullwidth or halfwidth form, a ligature, a letterlike or
-    /// mathematical letter, a super- or subscript, an enclosed letter or digit, the micro sign. Named by Unicode block:
-    /// the services run in invariant globalization mode, which has no normalization tables to compare an address with
-    /// its NFKC form. Combining accents are not refused: Vietnamese keyboards type tone marks that way, and some letters
-    /// (Yoruba's ọ̀) have no single-character form; so "josé" with a combining accent is still another account than "josé".
+    /// Why <paramref name="email"/> (trimmed) cannot be an account's new address, or null when it can: at registration,
+    /// an email change and the admin bootstrap. Signing in takes any address, so an account from before a rule keeps
+    /// signing in.
     /// </summary>
-    private static bool IsCompatibilityForm(Rune rune) => rune.Value switch
+    public static string? NewEmailProblem(string email)
     {
-        0x00AA or 0x00B2 or 0x00B3 or 0x00B5 or 0x00B9 or 0x00BA => true, // ª ² ³ µ ¹ º
-        >= 0x2070 and <= 0x209F or >= 0x2100 and <= 0x218F or >= 0x2460 and <= 0x24FF or >= 0x3200 and <= 0x33FF => true,
-        >= 0xFB00 and <= 0xFB4F or >= 0xFF00 and <= 0xFFEF or >= 0x1D400 and <= 0x1D7FF or >= 0x1F100 and <= 0x1F1FF => true,
-        _ => false,
-    };
-
-    /// <summary>Whether the letters of a local part or domain label come from more than one of the alphabets whose letters look alike.</summary>
-    private static bool MixesAlphabets(string part) =>
-        part.Where(char.IsLetter).Select(AlphabetOf).Where(a => a != Alphabet.Other).Distinct().Skip(1).Any();
-
-    private enum Alphabet { Latin, Greek, Cyrillic, Other }
-
-    // By Unicode block: the Latin, Greek and Cyrillic letters, where most look-alikes of Latin letters are.
-    private static Alphabet AlphabetOf(char c) => c switch
-    {
-        <= '\u024f' or >= '\u1e00' and <= '\u1eff' or >= '\u2c60' and <= '\u2c7f' or >= '\ua720' and <= '\ua7ff' or >= '\uab30' and <= '\uab6f' => Alphabet.Latin,
-        >= '\u0370' and <= '\u03ff' or >= '\u1f00' and <= '\u1fff' => Alphabet.Greek,
-        >= '\u0400' and <= '\u052f' or >= '\u1c80' and <= '\u1c8f' or >= '\u2de0' and <= '\u2dff' or >= '\ua640' and <= '\ua69f' => Alphabet.Cyrillic,
-        _ => Alphabet.Other,
-    };
+        if (!MailAddress.TryCreate(email, out var parsed) || parsed.Address != email || !parsed.Host.Contains('.'))
+        {
+            return "Must be a valid email address.";
+        }
+        if (parsed.Host.EndsWith('.') || email.Any(Invisible))
+        {
+            // Each would be a second account that reads as the first one: "a@b.co" and "a@b.co." (the DNS root) or
+            // "a@b.co" with a zero-width space, which an admin's user list shows alike.
+            return "Must be a valid email address, without a trailing dot or invisible characters (such as a zero-width space).";
+        }
+        if (!Ascii.IsValid(email))
+        {
+            // Uniqueness is of the address lower-cased, and no rule short of ASCII keeps out every letter that reads as
+            // another: "kım@" (dotless ı) beside "kim@", a Cyrillic "асе@" beside "ace@", "kïm@" beside "kim@". The shop
+            // sends no mail, so the address is only a name to sign in with; a domain has its ASCII (xn--) form.
+            return "Must be written in ASCII characters only (no accented, dotless or fullwidth letters, no other alphabets), so that no address reads as another one; give an internationalised domain in its ASCII form (xn--…).";
+        }
+        return null;
+    }
 
     /// <summary>Characters that show as nothing: format characters (zero-width spaces and joiners, direction marks, soft hyphen, BOM), spaces, controls.</summary>
     private static bool Invisible(char c) =>
@@ -142,13 +123,16 @@ internal static class UserValidation
     /// so an existing account's password signs in as before. 128 characters are at most 512 UTF-8 bytes, which PBKDF2
     /// hashes at the cost of one HMAC key (a key longer than SHA-512's block is hashed once), so no byte cap is needed.
     /// </summary>
+    public static bool IsNewPasswordLength(string password) =>
+        ValidationErrors.Characters(password) is >= PasswordService.MinLength and <= PasswordService.MaxLength;
+
     private static void Password(ValidationErrors errors, string? password)
     {
         if (string.IsNullOrEmpty(password))
         {
             errors.Add("password", "This field is required.");
         }
-        else if (ValidationErrors.Characters(password) is < PasswordService.MinLength or > PasswordService.MaxLength)
+        else if (!IsNewPasswordLength(password))
         {
             errors.Add("password", $"Must be {PasswordService.MinLength} to {PasswordService.MaxLength} characters.");
         }
