@@ -45,6 +45,14 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         { "orders", "Orders__Retention__SweepInterval", "-00:00:05", "Orders:Retention:SweepInterval" },
         // The active-account cache would throw at the first order: every order a 500.
         { "orders", "Orders__ActiveAccountCacheTtl", "-00:00:01", "Orders:ActiveAccountCacheTtl" },
+        // The bootstrapped admin would have a password registration refuses: under 8 characters (five emoji are ten
+        // UTF-16 units but five characters), or over 128, which sign-in refuses, so the admin could never sign in.
+        { "users", "Admin__Password", "abc", "Admin:Password" },
+        { "users", "Admin__Password", "\U0001F511\U0001F511\U0001F511\U0001F511\U0001F511", "Admin:Password" },
+        { "users", "Admin__Password", new string('p', 129), "Admin:Password" },
+        // An admin no one could register as: not an address, or one that reads as another ("kım" with a dotless ı).
+        { "users", "Admin__Email", "admin-at-shop.local", "Admin:Email" },
+        { "users", "Admin__Email", "k\u0131m@shop.local", "Admin:Email" },
     };
 
     [Theory]

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Shop.Users.Data;
 
 namespace Shop.Users.Services;
@@ -23,7 +24,8 @@ public static class AdminBootstrap
 
     public static async Task EnsureAdminAsync(this WebApplication app)
     {
-        var options = app.Configuration.GetSection("Admin").Get<AdminOptions>() ?? new AdminOptions();
+        // Validated here, before any admin is created, not only when the host starts (ValidateOnStart): that is later.
+        var options = app.Services.GetRequiredService<IOptions<AdminOptions>>().Value;
         var logger = app.Logger;
         if (string.IsNullOrWhiteSpace(options.Email) || string.IsNullOrEmpty(options.Password))
         {
