@@ -23,6 +23,11 @@ var jwtSigningKey = builder.AddParameter("jwt-signing-key", new SigningKeyParame
 // exposes only what that caller may do. Rotation: docs/deploy.md.
 var ordersServiceKey = builder.AddParameter("orders-service-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
 var inventoryServiceKey = builder.AddParameter("inventory-service-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
+// Empty unless a key is being rotated (README, docs/deploy.md): the retiring JWT key, whose tokens Users still
+// verifies, and one more key the called services accept from each caller beside its own.
+var jwtPreviousSigningKey = builder.AddOptionalParameter("jwt-previous-signing-key", secret: true);
+var ordersServiceKeyAccepted = builder.AddOptionalParameter("orders-service-key-accepted", secret: true);
+var inventoryServiceKeyAccepted = builder.AddOptionalParameter("inventory-service-key-accepted", secret: true);
 // Encrypts Orders' Data Protection key ring (kept in ordersdb), so a database backup alone cannot decrypt webhook secrets.
 var ordersKeyRingKey = builder.AddParameter("orders-keyring-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
 var adminEmail = builder.AddParameter("admin-email", settings.AdminEmail);
@@ -37,8 +42,11 @@ var users = builder.AddProject<Projects.Shop_Users>("users")
     .WithServiceDatabase(usersDb)
     .WithReference(redis).WaitFor(redis)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithEnvironment("Jwt__PreviousSigningKey", jwtPreviousSigningKey)
     .WithEnvironment("ServiceAuth__Callers__orders__0", ordersServiceKey)
+    .WithEnvironment("ServiceAuth__Callers__orders__1", ordersServiceKeyAccepted)
     .WithEnvironment("ServiceAuth__Callers__inventory__0", inventoryServiceKey)
+    .WithEnvironment("ServiceAuth__Callers__inventory__1", inventoryServiceKeyAccepted)
     .WithEnvironment("Admin__Email", adminEmail)
     .WithEnvironment("Admin__Password", adminPassword)
     .WithDeploymentMemory("224Mi", "448Mi")
@@ -50,6 +58,7 @@ var inventory = builder.AddProject<Projects.Shop_Inventory>("inventory")
     .WithReference(users)
     .WithEnvironment("ServiceAuth__ApiKey", inventoryServiceKey)
     .WithEnvironment("ServiceAuth__Callers__orders__0", ordersServiceKey)
+    .WithEnvironment("ServiceAuth__Callers__orders__1", ordersServiceKeyAccepted)
     .WithDeploymentMemory("272Mi", "544Mi")
     .WithShopDefaults(settings);
 

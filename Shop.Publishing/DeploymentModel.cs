@@ -95,6 +95,9 @@ public sealed record TcpProbe(int Port) : DeployProbe;
 /// <summary>An AppHost parameter; <see cref="Key"/> names it in <c>.env</c> / its Secret / the ConfigMap.</summary>
 public sealed record DeployParameter(string Name, string Key, bool Secret)
 {
+    /// <summary>Empty unless the operator sets it (<see cref="OptionalParameterDefault"/>): an empty value is not a missing one.</summary>
+    public bool Optional { get; init; }
+
     /// <summary>The key holding the URI-escaped form of the value (for <c>postgresql://</c> style URIs).</summary>
     public string UriKey => Key + "_URI";
 }

@@ -348,7 +348,7 @@ public sealed class DeploymentModelBuilder
     {
         if (!_parameters.TryGetValue(parameter, out var deployed))
         {
-            deployed = new DeployParameter(parameter.Name, EnvironmentKey(parameter.Name), parameter.Secret);
+            deployed = new DeployParameter(parameter.Name, EnvironmentKey(parameter.Name), parameter.Secret) { Optional = parameter.IsOptional() };
             _parameters[parameter] = deployed;
         }
         return deployed;

@@ -328,6 +328,20 @@ public sealed class UsersTests(ShopApp shop)
         Assert.False(key.TryGetProperty("d", out _), "private key material published");
     }
 
+    /// <summary>
+    /// The AppHost gives Users <c>Jwt__PreviousSigningKey</c> from <c>jwt-previous-signing-key</c>, empty unless a key is
+    /// being rotated: an empty one is no key (Users starts, and publishes and signs with its own key only).
+    /// </summary>
+    [Fact]
+    public async Task An_empty_previous_signing_key_is_no_key()
+    {
+        Assert.Equal("", shop.ParameterValue("jwt-previous-signing-key"));
+
+        var response = await shop.Client().GetAsync("/users/.well-known/jwks.json");
+        await response.ExpectAsync(200);
+        Assert.Equal(1, (await response.JsonAsync()).GetProperty("keys").GetArrayLength());
+    }
+
     [Fact]
     public async Task Missing_token_is_401_with_bearer_challenge()
     {

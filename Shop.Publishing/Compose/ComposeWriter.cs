@@ -221,9 +221,12 @@ public static class ComposeWriter
         _ => null,
     };
 
-    /// <summary>Parameters become <c>${KEY}</c> (compose fails if .env lacks it); a literal <c>$</c> is escaped as <c>$$</c>.</summary>
+    /// <summary>
+    /// Parameters become <c>${KEY}</c> (compose fails if .env lacks it or has it empty), an optional one <c>${KEY:-}</c>
+    /// (empty unless set); a literal <c>$</c> is escaped as <c>$$</c>.
+    /// </summary>
     public static string Interpolate(DeployValue value) =>
-        value.Render(Escape, p => $"${{{p.Key}:?{p.Key} is not set in .env}}");
+        value.Render(Escape, p => p.Parameter.Optional ? $"${{{p.Key}:-}}" : $"${{{p.Key}:?{p.Key} is not set in .env}}");
 
     private static string Escape(string literal) => literal.Replace("$", "$$", StringComparison.Ordinal);
 }

@@ -14,6 +14,7 @@ public sealed record AppHostManifest(IReadOnlyList<string> ComputeResources, IRe
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         var compute = new List<string>();
         var parameters = new List<(string, bool)>();
+        var optional = new HashSet<string>(StringComparer.Ordinal);
         var databases = new List<string>();
         foreach (var resource in document.RootElement.GetProperty("resources").EnumerateObject())
         {
@@ -26,14 +27,22 @@ public sealed record AppHostManifest(IReadOnlyList<string> ComputeResources, IRe
                 case "parameter.v0":
                     var secret = resource.Value.GetProperty("inputs").GetProperty("value").TryGetProperty("secret", out var s) && s.GetBoolean();
                     parameters.Add((resource.Name, secret));
+                    if (resource.Value.GetProperty("inputs").GetProperty("value").TryGetProperty("default", out var d)
+                        && d.TryGetProperty("value", out var v) && v.GetString() == "")
+                    {
+                        optional.Add(resource.Name);
+                    }
                     break;
                 case "value.v0" when resource.Value.TryGetProperty("connectionString", out var cs) && cs.GetString()!.Contains(";Database=", StringComparison.Ordinal):
                     databases.Add(cs.GetString()!.Split(";Database=")[1]);
                     break;
             }
         }
-        return new AppHostManifest(compute, parameters, databases);
+        return new AppHostManifest(compute, parameters, databases) { OptionalParameters = optional };
     }
+
+    /// <summary>The parameters whose default is an empty value: optional, empty unless the operator sets them.</summary>
+    public IReadOnlySet<string> OptionalParameters { get; init; } = new HashSet<string>();
 
     public static string Key(string parameterName) => parameterName.ToUpperInvariant().Replace('-', '_');
 }

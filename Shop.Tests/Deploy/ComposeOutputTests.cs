@@ -17,6 +17,10 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
 
     private Dictionary<object, object> Service(string name) => (Dictionary<object, object>)Services[name];
 
+    /// <summary>The secret parameters' values in .env; an optional one is empty until set, no value to look for.</summary>
+    private List<string> SecretValues() =>
+        _manifest.Parameters.Where(p => p.Secret).Select(p => _env[AppHostManifest.Key(p.Name)]).Where(v => v.Length > 0).ToList();
+
     private static List<string> Strings(object? list) => ((List<object>?)list ?? []).Select(o => (string)o).ToList();
 
     private static Dictionary<string, string> Environment(Dictionary<object, object> service) =>
@@ -44,6 +48,42 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
         Assert.All(_manifest.Databases, db => Assert.Contains($"POSTGRES_DB: {db}", yaml));
     }
 
+    /// <summary>What a key rotation sets, per service: the setting, and the optional parameter (empty unless the operator sets it) that fills it.</summary>
+    public static readonly (string Service, string Setting, string Key)[] RotationSettings =
+    [
+        ("users", "Jwt__PreviousSigningKey", "JWT_PREVIOUS_SIGNING_KEY"),
+        ("users", "ServiceAuth__Callers__orders__1", "ORDERS_SERVICE_KEY_ACCEPTED"),
+        ("users", "ServiceAuth__Callers__inventory__1", "INVENTORY_SERVICE_KEY_ACCEPTED"),
+        ("inventory", "ServiceAuth__Callers__orders__1", "ORDERS_SERVICE_KEY_ACCEPTED"),
+    ];
+
+    /// <summary>
+    /// docs/deploy.md, rotating the JWT signing key or a service key: the settings a rotation needs reach the
+    /// containers from <c>.env</c>, empty (compose's <c>${KEY:-}</c>: not refused as a missing value is) until the
+    /// operator sets them there, and a value set there is kept by the next publish.
+    /// </summary>
+    [Fact]
+    public async Task Key_rotation_settings_come_from_env_and_are_empty_until_set()
+    {
+        foreach (var (service, setting, key) in RotationSettings)
+        {
+            Assert.Equal($"${{{key}:-}}", Environment(Service(service)).GetValueOrDefault(setting));
+            Assert.Equal("", _env.GetValueOrDefault(key, "(missing)"));
+        }
+
+        var directory = output.CopyOf(output.ComposeDirectory);
+        var env = Path.Combine(directory, ".env");
+        File.WriteAllText(env, File.ReadAllText(env).Replace("JWT_PREVIOUS_SIGNING_KEY=\n", "JWT_PREVIOUS_SIGNING_KEY=old-key\n", StringComparison.Ordinal));
+        await PublishOutput.RunAppHostAsync("--operation", "publish", "--step", "publish-compose", "--output-path", directory);
+
+        Assert.Equal("old-key", PublishOutput.LoadEnvFile(env)["JWT_PREVIOUS_SIGNING_KEY"]);
+        if (PublishOutput.ComposeConfig(directory) is { } services)
+        {
+            Assert.Equal("old-key", PublishOutput.ComposeEnvironment(services["users"])["Jwt__PreviousSigningKey"]);
+            Assert.Equal("", PublishOutput.ComposeEnvironment(services["inventory"])["ServiceAuth__Callers__orders__1"]);
+        }
+    }
+
     [Fact]
     public void Every_parameter_is_in_env_and_env_example_without_values()
     {
@@ -51,7 +91,8 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
         foreach (var (name, _) in _manifest.Parameters)
         {
             var key = AppHostManifest.Key(name);
-            Assert.False(string.IsNullOrEmpty(_env.GetValueOrDefault(key)), $"{key} has no value in .env");
+            // An optional parameter is there, empty (Key_rotation_settings_come_from_env_and_are_empty_until_set).
+            Assert.False(_manifest.OptionalParameters.Contains(name) ? !_env.ContainsKey(key) : string.IsNullOrEmpty(_env.GetValueOrDefault(key)), $"{key} has no value in .env");
             Assert.True(example.ContainsKey(key), $"{key} missing from .env.example");
         }
         Assert.All(example.Values, v => Assert.Equal("", v));
@@ -101,7 +142,7 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
     public void No_secret_value_appears_in_the_compose_file()
     {
         var yaml = File.ReadAllText(Path.Combine(output.ComposeDirectory, "docker-compose.yaml"));
-        var secrets = _manifest.Parameters.Where(p => p.Secret).Select(p => _env[AppHostManifest.Key(p.Name)]).ToList();
+        var secrets = SecretValues();
         Assert.NotEmpty(secrets);
         Assert.All(secrets, s => Assert.DoesNotContain(s, yaml));
     }
@@ -238,7 +279,7 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
             Assert.False(string.IsNullOrEmpty(_env[$"{key}_APP_PASSWORD"]));
         }
         // No file of the output but .env holds a secret.
-        var secrets = _manifest.Parameters.Where(p => p.Secret).Select(p => _env[AppHostManifest.Key(p.Name)]).ToList();
+        var secrets = SecretValues();
         foreach (var file in Directory.GetFiles(output.ComposeDirectory, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != ".env"))
         {
             var text = File.ReadAllText(file);

@@ -362,7 +362,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
             var key = AppHostManifest.Key(parameter);
             if (secret)
             {
-                Assert.False(string.IsNullOrEmpty(secrets.GetValueOrDefault(key)), $"{key} missing from secrets/");
+                Assert.False(_manifest.OptionalParameters.Contains(parameter) ? !secrets.ContainsKey(key) : string.IsNullOrEmpty(secrets.GetValueOrDefault(key)), $"{key} missing from secrets/");
             }
             else
             {
@@ -432,6 +432,45 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
         static Dictionary<string, HashSet<string>> SecretReferences(string rendered) =>
             Workloads([.. KubernetesYaml.LoadAllFromString(rendered).Cast<IKubernetesObject>()])
                 .ToDictionary(w => w.Name, w => PublishOutput.SecretNames(w.Template.Spec).ToHashSet());
+    }
+
+    /// <summary>
+    /// docs/deploy.md, rotating the JWT signing key or a service key: the settings a rotation needs reach the pods
+    /// from their own Secrets, generated from <c>secrets/&lt;parameter&gt;.env</c>, empty until the operator sets them
+    /// there (kustomize keeps <c>KEY=</c> as an empty value); a value set there is what the pods get, and the next
+    /// publish keeps it.
+    /// </summary>
+    [Fact]
+    public async Task Key_rotation_settings_come_from_their_secrets_and_are_empty_until_set()
+    {
+        var directory = output.CopyOf(output.KubernetesDirectory);
+        Assert.All(ComposeOutputTests.RotationSettings, s => Assert.Equal("", PodSetting(output.Rendered(directory), s.Service, s.Setting)));
+
+        var file = Path.Combine(directory, "secrets", "jwt-previous-signing-key.env");
+        Assert.Equal("JWT_PREVIOUS_SIGNING_KEY=\n", File.ReadAllText(file));
+        File.WriteAllText(file, "JWT_PREVIOUS_SIGNING_KEY=old-key\n");
+        File.WriteAllText(Path.Combine(directory, "secrets", "orders-service-key-accepted.env"), "ORDERS_SERVICE_KEY_ACCEPTED=new-key\n");
+        await PublishOutput.RunAppHostAsync("--operation", "publish", "--step", "publish-k8s", "--output-path", directory);
+
+        var rendered = PublishOutput.Kustomize(directory);
+        Assert.True(rendered.ExitCode == 0, rendered.Error);
+        Assert.Equal("old-key", PodSetting(rendered.Output, "users", "Jwt__PreviousSigningKey"));
+        Assert.Equal("new-key", PodSetting(rendered.Output, "users", "ServiceAuth__Callers__orders__1"));
+        Assert.Equal("new-key", PodSetting(rendered.Output, "inventory", "ServiceAuth__Callers__orders__1"));
+        Assert.Equal("", PodSetting(rendered.Output, "users", "ServiceAuth__Callers__inventory__1"));
+
+        // A setting of a Deployment's container in the rendered output, read from the Secret it names.
+        static string PodSetting(string rendered, string deployment, string name)
+        {
+            var objects = KubernetesYaml.LoadAllFromString(rendered);
+            var variable = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == deployment).Spec.Template.Spec.Containers.Single()
+                .Env.SingleOrDefault(e => e.Name == name) ?? throw new Xunit.Sdk.XunitException($"{deployment} has no {name}");
+            var reference = variable.ValueFrom?.SecretKeyRef ?? throw new Xunit.Sdk.XunitException($"{deployment}'s {name} is not from a Secret");
+            var secret = objects.OfType<V1Secret>().Single(s => s.Metadata.Name == reference.Name);
+            // An empty value reads back as no bytes at all (null).
+            Assert.True(secret.Data?.ContainsKey(reference.Key) == true, $"{reference.Name} has no {reference.Key}");
+            return secret.Data[reference.Key] is { } value ? System.Text.Encoding.UTF8.GetString(value) : "";
+        }
     }
 
     /// <summary>One Secret per secret parameter of the AppHost, named after it, from its own file in secrets/.</summary>

@@ -25,6 +25,16 @@ public sealed class ComposeServiceTests
         Assert.Equal("unless-stopped", service.Restart);
     }
 
+    /// <summary>An optional parameter is <c>${KEY:-}</c>: empty unless set in .env, where <c>${KEY:?…}</c> refuses an empty value.</summary>
+    [Fact]
+    public void An_optional_parameter_is_empty_unless_set_in_env()
+    {
+        var optional = new DeployParameter("jwt-previous-signing-key", "JWT_PREVIOUS_SIGNING_KEY", Secret: true) { Optional = true };
+        var users = Project("users", environment: [new("Jwt__PreviousSigningKey", Parameter(optional))]);
+
+        Assert.Equal("${JWT_PREVIOUS_SIGNING_KEY:-}", ComposeWriter.Service(users, Model(users), Options, Output).Environment!["Jwt__PreviousSigningKey"]);
+    }
+
     [Fact]
     public void A_published_port_is_mapped_on_the_host()
     {

@@ -41,6 +41,23 @@ public sealed class ParameterValuesTests
     }
 
     /// <summary>
+    /// An optional secret (a key only a rotation sets) is empty unless set: not a random value as a secret without a
+    /// default gets, and what the operator set in the output is kept.
+    /// </summary>
+    [Fact]
+    public void An_optional_secret_is_empty_unless_set_and_keeps_what_was_set()
+    {
+        var optional = new ParameterResource("jwt-previous-signing-key", d => d!.GetDefaultValue(), secret: true) { Default = new OptionalParameterDefault() };
+        var parameters = new Dictionary<ParameterResource, DeployParameter> { [optional] = new("jwt-previous-signing-key", "JWT_PREVIOUS_SIGNING_KEY", Secret: true) { Optional = true } };
+        string Resolve(Dictionary<string, string> existing) =>
+            ParameterValues.Resolve(parameters, new ConfigurationBuilder().Build(), existing, _ => { }, (_, _) => null)["JWT_PREVIOUS_SIGNING_KEY"];
+
+        Assert.True(optional.IsOptional());
+        Assert.Equal("", Resolve([]));
+        Assert.Equal("old-key", Resolve(new() { ["JWT_PREVIOUS_SIGNING_KEY"] = "old-key" }));
+    }
+
+    /// <summary>
     /// The services' PostgreSQL connection strings hold their passwords in single quotes (<c>Password='…'</c>): any
     /// character but a <c>'</c>, which would end them. A value quoted nowhere is not held to that.
     /// </summary>
