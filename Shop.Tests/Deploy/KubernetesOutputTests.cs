@@ -467,9 +467,8 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
                 .Env.SingleOrDefault(e => e.Name == name) ?? throw new Xunit.Sdk.XunitException($"{deployment} has no {name}");
             var reference = variable.ValueFrom?.SecretKeyRef ?? throw new Xunit.Sdk.XunitException($"{deployment}'s {name} is not from a Secret");
             var secret = objects.OfType<V1Secret>().Single(s => s.Metadata.Name == reference.Name);
-            // An empty value reads back as no bytes at all (null).
             Assert.True(secret.Data?.ContainsKey(reference.Key) == true, $"{reference.Name} has no {reference.Key}");
-            return secret.Data[reference.Key] is { } value ? System.Text.Encoding.UTF8.GetString(value) : "";
+            return PublishOutput.SecretText(secret.Data[reference.Key]);
         }
     }
 

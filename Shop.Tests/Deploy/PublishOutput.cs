@@ -218,13 +218,16 @@ public sealed class PublishOutput : IAsyncLifetime
     public static Dictionary<string, string> ComposeEnvironment(object service) =>
         ((Dictionary<object, object>)((Dictionary<object, object>)service)["environment"]).ToDictionary(kv => (string)kv.Key, kv => (string)kv.Value);
 
+    /// <summary>A Secret's value as text: an optional parameter left unset is an empty value, which YAML reads back as null.</summary>
+    public static string SecretText(byte[]? value) => value is null ? "" : System.Text.Encoding.UTF8.GetString(value);
+
     /// <summary>
     /// A container's environment variable as the pod gets it: its <c>$(VAR)</c> references to the variables the
     /// rendered Secrets fill, substituted (as the kubelet does, once).
     /// </summary>
     public static string PodValue(V1Container container, string name, IEnumerable<V1Secret> secrets)
     {
-        var data = secrets.ToDictionary(s => s.Metadata.Name, s => s.Data.ToDictionary(kv => kv.Key, kv => System.Text.Encoding.UTF8.GetString(kv.Value)));
+        var data = secrets.ToDictionary(s => s.Metadata.Name, s => s.Data.ToDictionary(kv => kv.Key, kv => SecretText(kv.Value)));
         var value = container.Env.Single(e => e.Name == name).Value;
         foreach (var variable in container.Env.Where(e => e.ValueFrom?.SecretKeyRef is not null))
         {
