@@ -195,7 +195,8 @@ public sealed class ComposeStartupTests(PublishOutput output)
         {
             var yaml = File.ReadAllText(Path.Combine(directory, "docker-compose.yaml"));
             var env = PublishOutput.LoadEnvFile(Path.Combine(directory, ".env"));
-            foreach (var (key, value) in env.Where(kv => kv.Key.Contains("PASSWORD") || kv.Key.Contains("KEY")))
+            // An optional key left unset (a rotation's, empty until one is under way) has no value to leak.
+            foreach (var (key, value) in env.Where(kv => (kv.Key.Contains("PASSWORD") || kv.Key.Contains("KEY")) && kv.Value.Length > 0))
             {
                 Assert.False(yaml.Contains(value, StringComparison.Ordinal), $"{key}'s value is in {directory}/docker-compose.yaml");
             }
