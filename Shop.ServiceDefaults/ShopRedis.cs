@@ -127,17 +127,33 @@ public static class ShopRedisExtensions
 }
 
 /// <summary>
-/// The level of the Redis client's entries. StackExchange.Redis logs a connection it closed itself (QUIT, when the service
-/// stops and the multiplexer is disposed: its event 88, "connection failure requested") at Information with a SocketClosed
-/// RedisConnectionException attached, so every normal stop of every service logged an exception. That entry is moved to
-/// Debug; a connection that breaks unrequested (event 89, Error) and every other entry keep their level.
+/// The level of the Redis client's entries. StackExchange.Redis narrates every connect at Information: its configuration,
+/// each step of the handshake, the server's auto-configured settings, the tie-breaker election, endpoint and task summaries
+/// (47 lines for one service's start against one Redis, every start of every service). Those steps of a connect that went
+/// as it should are moved to Debug, leaving its "Total connect time" as the one Information line of a normal start.
+/// What an operator must see keeps its level: a failed or timed-out connect (Error, and the Information lines
+/// "did not respond", "returned incorrectly", "connect task canceled"), a reconnect ("Resurrecting", "Retrying"),
+/// a broken connection (event 89, Error), a dead socket (Warning), and any event not named here.
+/// It also logs a connection it closed itself (QUIT, when the service stops and the multiplexer is disposed: its event 88,
+/// "connection failure requested") at Information with a SocketClosed RedisConnectionException attached, so every normal
+/// stop of every service logged an exception; that entry is moved to Debug too.
 /// </summary>
 internal static class RedisClientLogLevels
 {
     public const int RequestedCloseEventId = 88;
 
+    /// <summary>
+    /// StackExchange.Redis' events (its LoggerExtensions, 3.2) that narrate a connect going as it should: connecting (11, 12),
+    /// the configuration and what it waits for (14, 16–18, 20–22), summaries (24–26, 29, 101, 102, 105), the election of a
+    /// single primary (32, 33, 43–47, 49–51), heartbeat and subscriptions unchanged (35, 40), DNS (106, 107), and each step
+    /// of the handshake and auto-configuration (57–79, 81–87, 92, 95, 96, 98–100, 110, 116, 117).
+    /// </summary>
+    private static readonly System.Collections.Frozen.FrozenSet<int> RoutineConnectEvents = System.Collections.Frozen.FrozenSet.ToFrozenSet(
+        [11, 12, 14, 16, 17, 18, 20, 21, 22, 24, 25, 26, 29, 32, 33, 35, 40, 43, 44, 45, 46, 47, 49, 50, 51,
+         .. Enumerable.Range(57, 23), .. Enumerable.Range(81, 7), 92, 95, 96, 98, 99, 100, 101, 102, 105, 106, 107, 110, 116, 117]);
+
     public static LogLevel LevelOf(LogLevel logLevel, EventId eventId, Exception? exception) =>
-        eventId.Id == RequestedCloseEventId && logLevel == LogLevel.Information ? LogLevel.Debug : logLevel;
+        logLevel == LogLevel.Information && (eventId.Id == RequestedCloseEventId || RoutineConnectEvents.Contains(eventId.Id)) ? LogLevel.Debug : logLevel;
 }
 
 /// <summary>What a service waits for from Redis while it starts (configuration section <c>Redis</c>).</summary>

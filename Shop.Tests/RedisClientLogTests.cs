@@ -41,6 +41,28 @@ public sealed class RedisClientLogTests(ShopApp shop)
         Assert.True(atStop.Count == 0, "a normal stop logged an exception:\n" + string.Join("\n", atStop));
     }
 
+    /// <summary>
+    /// StackExchange.Redis narrates every connect at Information (its configuration, each endpoint, "Connecting…", the
+    /// tie-breaker, the server's version…): about fifty lines on every start of every service, that an operator read past
+    /// to find anything that mattered. A normal start says at most a few lines at Information from the client.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task A_normal_start_logs_only_a_few_information_lines_from_the_redis_client()
+    {
+        var (proxy, connectionString) = await shop.RedisThroughProxyAsync();
+        await using var _ = proxy;
+        var logs = new CapturedLogs();
+        using var host = RedisStartupTests.Service(connectionString, builder => builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        await host.StopAsync(TestContext.Current.CancellationToken);
+
+        var fromClient = logs.Entries.Where(e => e.Category.StartsWith("StackExchange.Redis", StringComparison.Ordinal) && e.Level >= LogLevel.Information).ToList();
+        Assert.True(fromClient.Count <= MostClientLinesAtStart,
+            $"a normal start logged {fromClient.Count} Information (or higher) lines from the Redis client:\n" + string.Join("\n", fromClient));
+    }
+
+    private const int MostClientLinesAtStart = 3;
+
     private sealed record Entry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)
     {
         public override string ToString() => $"{Level} {Category}[{EventId.Id}]: {Message}{(Exception is null ? "" : "\n  " + Exception.GetType().Name + ": " + Exception.Message)}";
