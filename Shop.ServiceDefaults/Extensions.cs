@@ -40,6 +40,8 @@ public static class ServiceDefaultsExtensions
             http.AddStandardResilienceHandler();
             http.AddServiceDiscovery();
         });
+        // Every resilience pipeline's telemetry (the standard handlers above and the internal clients' own): see ResilienceLogLevels.
+        builder.Services.PostConfigureAll<Polly.Telemetry.TelemetryOptions>(o => o.SeverityProvider = ResilienceLogLevels.SeverityOf);
 
         builder.Services.Configure<KestrelServerOptions>(o =>
         {

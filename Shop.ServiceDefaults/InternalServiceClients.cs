@@ -128,6 +128,25 @@ public static class InternalServiceClients
         || (e is OperationCanceledException && !ct.IsCancellationRequested);
 }
 
+/// <summary>
+/// The levels of the resilience pipelines' events (Polly's telemetry, category <c>Polly</c>). Polly logs a call or try that ran out
+/// of its time (OnTimeout) at Error, before the retry or the circuit breaker has decided the call's outcome; the caller then logs
+/// that outcome itself (a dependency unavailable, a Warning, answered 503 with Retry-After): a red line for each slow try that is
+/// no fault of this service's. A timed-out try is a Warning, as a retried one is (OnRetry, Warning). An opened circuit
+/// (OnCircuitOpened) stays an Error: at least half of ten or more calls in a sampling window failed, and every call for the next
+/// few seconds is refused untried, an outage of the dependency said once rather than per request. Every other event keeps Polly's level.
+/// </summary>
+internal static class ResilienceLogLevels
+{
+    /// <summary>Polly's name of the timeout strategy's event (its TimeoutConstants.OnTimeoutEvent, internal).</summary>
+    private const string OnTimeout = "OnTimeout";
+
+    public static Polly.Telemetry.ResilienceEventSeverity SeverityOf(Polly.Telemetry.SeverityProviderArguments args) =>
+        args.Event.EventName == OnTimeout && args.Event.Severity > Polly.Telemetry.ResilienceEventSeverity.Warning
+            ? Polly.Telemetry.ResilienceEventSeverity.Warning
+            : args.Event.Severity;
+}
+
 /// <summary>An account as other services need it: to take an order, and to check a token's security stamp.</summary>
 public sealed record AccountStatus(int Id, string Role, bool IsActive, int SecurityStamp);
 

@@ -183,6 +183,40 @@ public sealed class FaultTests(ShopApp shop)
         Assert.Equal(1, after.GetProperty("total").GetInt32());
     }
 
+    /// <summary>
+    /// A reservation that waits out its try's limit at Inventory (its item's row held past ServiceClients:QueuedAttemptTimeout)
+    /// is answered 503, and Orders logs that outcome itself (a Warning naming Inventory). The resilience telemetry logged the
+    /// try's timeout at Error as well, before the retry and circuit breaker had decided anything: one red line per slow try
+    /// that was no fault of the shop's. A timed-out try is a Warning; an opened circuit stays an Error.
+    /// </summary>
+    [Fact]
+    public async Task An_inventory_try_that_times_out_is_logged_as_a_warning_not_an_error()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var (client, _) = await shop.NewUserAsync();
+        await WaitUntilNoStockReleaseIsDueAsync();
+        var from = DateTimeOffset.UtcNow;
+        await using var holder = await shop.OpenDatabaseAsync("inventorydb");
+        await using (var hold = await holder.BeginTransactionAsync())
+        {
+            await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM inventory WHERE sku = $1 FOR UPDATE", holder, hold))
+            {
+                lockRow.Parameters.Add(new Npgsql.NpgsqlParameter { Value = sku });
+                await lockRow.ExecuteNonQueryAsync();
+            }
+            var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
+            await response.ExpectUnavailableAsync("inventory");
+            await hold.RollbackAsync();
+        }
+        var until = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the console lines reach the log files a moment later
+
+        var lines = await shop.LogLinesAsync("orders", from, until);
+        Assert.True(lines.Any(l => l.Contains("OnTimeout", StringComparison.Ordinal)), "no try timed out:\n" + string.Join("\n", lines));
+        var errors = await shop.ErrorEntriesAsync(["orders"], from, until, containing: "Polly");
+        Assert.True(errors.Count == 0, "the resilience telemetry logged a timed-out try as an Error:\n" + string.Join("\n\n", errors));
+    }
+
     [Fact]
     public async Task Orders_queued_on_a_busy_items_stock_are_waited_for_and_other_items_keep_selling()
     {
