@@ -43,8 +43,11 @@ internal static class ClientBodyErrors
     public static bool Caused<TState>(TState state, Exception? exception) =>
         state is IReadOnlyList<KeyValuePair<string, object?>> { Count: > 0 } values
         && values[0].Value is ForwarderError.RequestBodyClient
-        && (exception is AggregateException { InnerExceptions: [var first, ..] } ? first : exception)
-            is BadHttpRequestException or ConnectionResetException;
+        && ClientCause(exception) is BadHttpRequestException or ConnectionResetException;
+
+    /// <summary>What the client's side of a <see cref="ForwarderError.RequestBodyClient"/> failed with (see <see cref="Caused"/>).</summary>
+    public static Exception? ClientCause(Exception? exception) =>
+        exception is AggregateException { InnerExceptions: [var first, ..] } ? first : exception;
 
     /// <summary>Gives YARP's forwarder (an internal type, the implementation of <see cref="IHttpForwarder"/>) this logger.</summary>
     public static void UseClientBodyErrorLogger(IServiceCollection services)

@@ -10,7 +10,7 @@ namespace Shop.Gateway;
 /// the connection is not running: that is 503 Service Unavailable with a Retry-After, not YARP's 502 Bad Gateway
 /// (which stays for a service that broke off or answered wrongly); 504 is a service that went quiet for longer
 /// than the cluster's activity timeout. A chunked body Kestrel refused past 1 MiB while YARP forwarded it is answered
-/// as the edge answers a declared one. Any other forwarding error (a client that sent a broken body) is left to the
+/// as the edge answers a declared one, and a chunked body Kestrel found malformed is answered 400 saying so. Any other forwarding error (a client that sent a broken body) is left to the
 /// status code pages.
 /// </summary>
 public static class ForwarderErrorMiddleware
@@ -27,6 +27,25 @@ public static class ForwarderErrorMiddleware
         {
             // No Content-Length to refuse it on at the edge: Kestrel stopped reading it at the limit, YARP set its 413.
             await problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = ShopProblems.BodyTooLarge() });
+            return;
+        }
+        if (error.Error == ForwarderError.RequestBodyClient && context.Response.StatusCode == StatusCodes.Status400BadRequest
+            && ClientBodyErrors.ClientCause(error.Exception) is BadHttpRequestException refused
+            && context.Request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            // Kestrel refused the body while YARP forwarded it; its reason ("Bad chunk size data.") names the broken part.
+            await problems.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "Malformed request body",
+                    Detail = $"The request body's chunked encoding is malformed ({refused.Message.TrimEnd('.')}): each chunk is its size in "
+                        + "hexadecimal, CRLF, that many bytes, CRLF, and the body ends with a chunk of size 0 and an empty line. "
+                        + "Or send the body with a Content-Length instead.",
+                },
+            });
             return;
         }
         var service = ServiceName(context);

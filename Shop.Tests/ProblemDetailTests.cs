@@ -105,14 +105,9 @@ public sealed class ProblemDetailTests(ShopApp shop)
     [InlineData("/orders/")]
     public async Task A_CONNECT_is_refused_as_the_clients_mistake_not_answered_502(string target)
     {
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(shop.GatewayAddress.Host, shop.GatewayAddress.Port);
-        var stream = socket.GetStream();
         // A scanner's authority-form target names its Host too (Kestrel refuses the two when they differ).
         var host = target.StartsWith('/') ? shop.GatewayAddress.Authority : target;
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"CONNECT {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var answer = await new StreamReader(stream).ReadToEndAsync(bound.Token);
+        var answer = await ExchangeRawAsync($"CONNECT {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         var statusLine = answer[..answer.IndexOf('\r')];
         Assert.True(statusLine.StartsWith("HTTP/1.1 405", StringComparison.Ordinal), $"CONNECT {target}: {statusLine}");
         Assert.Contains("Allow: GET, HEAD, POST, PATCH, DELETE", answer);
@@ -155,6 +150,35 @@ public sealed class ProblemDetailTests(ShopApp shop)
         await Task.Delay(TimeSpan.FromSeconds(3));
         var logged = await shop.ErrorEntriesAsync(["gateway"], from, DateTimeOffset.UtcNow, containing: "RequestBody", linesPerEntry: 3, warnings: true);
         Assert.True(logged.Count == 0, "A client's broken-off body was logged as the gateway's fault:\n" + string.Join("\n\n", logged));
+    }
+
+    /// <summary>
+    /// A chunked body whose chunk size is not hexadecimal: Kestrel refuses it while YARP forwards it, and the client was
+    /// answered a bare 400 with nothing saying what was wrong with its request.
+    /// </summary>
+    [Fact]
+    public async Task A_malformed_chunked_body_is_answered_with_a_problem_that_says_so()
+    {
+        var answer = await ExchangeRawAsync(
+            $"POST /users/register HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + "zz\r\n{}\r\n0\r\n\r\n");
+        var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
+        Assert.True(statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), $"a malformed chunked body: {answer}");
+        Assert.True(answer.Contains("Content-Type: application/problem+json", StringComparison.OrdinalIgnoreCase) && answer.Contains('{'),
+            $"a malformed chunked body was not answered with a problem:\n{answer}");
+        var detail = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement.GetProperty("detail").GetString();
+        Assert.Contains("chunked", detail);
+    }
+
+    /// <summary>Sends <paramref name="request"/> as it is over a new connection and reads the answer until the gateway closes it.</summary>
+    private async Task<string> ExchangeRawAsync(string request)
+    {
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(shop.GatewayAddress.Host, shop.GatewayAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await new StreamReader(stream).ReadToEndAsync(bound.Token);
     }
 
     /// <summary>
