@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Shop.Tests.Infrastructure;
@@ -289,6 +290,57 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         await third.GotoAsync("/my/orders");
         await Chromium.WaitForRouteAsync(third, "/signin");
         Assert.Equal(0, restores);
+    }
+
+    /// <summary>
+    /// A shopper with checkout open in two tabs (one browser: shared localStorage, cookies and Web Locks) clicks Place
+    /// order in both at once: both tabs send the same Idempotency-Key, chosen under the Web Lock
+    /// <c>shop-checkout-attempt</c>, so Orders places one order and both tabs show it. To make the clicks race, each
+    /// order request is held at the browser's edge until both tabs have sent theirs: so both keys are chosen before
+    /// either tab hears of an order (which would end its attempt), and both requests reach Orders together. What keeps
+    /// the two keys one is then only the lock and the shared storage.
+    /// </summary>
+    [Fact]
+    public async Task Two_tabs_of_one_shopper_clicking_Place_order_at_once_place_one_order_and_both_show_it()
+    {
+        var sku = await shop.NewItemAsync(qty: 5, price: 4.20m);
+        var (client, user) = await shop.NewUserAsync("Two-tab Shopper");
+        var first = await NewPageAsync();
+        await SignInAsync(first, user.Email, user.Password);
+        await SearchAsync(first, sku);
+        await first.GetByRole(AriaRole.Article, new() { Name = $"Test item {sku}" }).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
+        await first.GotoAsync("/checkout");
+        var second = await _chromium.NewTabAsync(first.Context);
+        await second.GotoAsync("/checkout");
+
+        var keys = new ConcurrentQueue<string>();
+        var bothSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await first.Context.RouteAsync(new Regex("/orders/$"), async route =>
+        {
+            if (route.Request.Method == "POST")
+            {
+                keys.Enqueue(route.Request.Headers.GetValueOrDefault("idempotency-key", "(none)"));
+                if (keys.Count == 2)
+                {
+                    bothSent.TrySetResult();
+                }
+                // Bounded: a tab that never sends lets the other go on, and the assertions below say so.
+                await Task.WhenAny(bothSent.Task, Task.Delay(TimeSpan.FromSeconds(20)));
+            }
+            await route.ContinueAsync();
+        });
+        await Task.WhenAll(Chromium.PlaceOrderAsync(first), Chromium.PlaceOrderAsync(second));
+
+        var placed = new Regex("/my/orders/([0-9a-f-]{36})$");
+        await Task.WhenAll(Chromium.WaitForRouteAsync(first, placed), Chromium.WaitForRouteAsync(second, placed));
+        Assert.True(bothSent.Task.IsCompleted, $"The tabs did not both send an order together; keys sent: {string.Join(", ", keys)}");
+        var shownByFirst = placed.Match(first.Url).Groups[1].Value;
+        Assert.Equal(shownByFirst, placed.Match(second.Url).Groups[1].Value);
+
+        var orders = await (await client.GetAsync("/orders/")).JsonAsync();
+        Assert.True(orders.GetProperty("total").GetInt32() == 1, $"Orders placed: {orders.GetProperty("total").GetInt32()}; keys sent: {string.Join(", ", keys)}");
+        Assert.Equal(shownByFirst, orders.GetProperty("items")[0].GetProperty("id").GetString());
+        Assert.Equal(4, await (await shop.AdminAsync()).StockAsync(sku));
     }
 
     /// <summary>
