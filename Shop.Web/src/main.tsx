@@ -7,12 +7,15 @@ import { createQueryClient } from "./api/queries";
 import { AuthProvider } from "./auth/AuthContext";
 import { createRouter } from "./router";
 import { HoldsProvider } from "./lib/useRetryAfterHold";
+import { sweepKeptAttempts } from "./lib/idempotency";
 import "./index.css";
 
 const queryClient = createQueryClient();
 const router = createRouter();
 // Before the first render, so that a new tab of a signed-in browser waits for its session instead of showing sign in.
 void restoreSession();
+// Kept checkout attempts past their lifetime (any user's, left by checkouts that failed) go at once, not at the next checkout.
+void sweepKeptAttempts();
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -1,5 +1,16 @@
-import { describe, expect, it } from "vitest";
-import { ATTEMPT_LIFETIME_MS, attemptFor, fingerprintOf, keepKeyAfterError, newKey } from "./idempotency";
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  ATTEMPT_LIFETIME_MS,
+  attemptFor,
+  chooseAttempt,
+  endAttempt,
+  fingerprintOf,
+  forgetAttempt,
+  keepKeyAfterError,
+  newKey,
+  sweepKeptAttempts,
+} from "./idempotency";
 
 const body = { items: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] };
 
@@ -50,5 +61,64 @@ describe("idempotency key per checkout attempt", () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a).not.toBe(b);
     expect(a.length).toBeLessThanOrEqual(255);
+  });
+});
+
+describe("kept checkout attempts are swept", () => {
+  afterEach(() => {
+    localStorage.clear();
+    sessionStorage.clear();
+  });
+
+  const entry = (user: number) => `shop.checkout.attempt.${user}`;
+  const keep = (user: number, madeAt: number) =>
+    localStorage.setItem(entry(user), JSON.stringify({ key: `key-of-${user}`, fingerprint: fingerprintOf(body), madeAt }));
+
+  /** Kept attempts of other users: one young, one just past the lifetime, one from the future, one unreadable. */
+  function keepOthers(): void {
+    const now = Date.now();
+    keep(7, now - 60_000);
+    keep(8, now - ATTEMPT_LIFETIME_MS - 1);
+    keep(9, now + ATTEMPT_LIFETIME_MS + 60_000);
+    localStorage.setItem(entry(10), "{not json");
+    localStorage.setItem("shop.cart.v1", "[]");
+  }
+
+  function expectOnlyTheYoungKept(): void {
+    expect(localStorage.getItem(entry(7))).not.toBeNull();
+    expect(localStorage.getItem(entry(8))).toBeNull(); // older than the lifetime: no checkout will send it again
+    expect(localStorage.getItem(entry(9))).toBeNull(); // from the future (the clock set back): never sent either
+    expect(localStorage.getItem(entry(10))).toBeNull();
+    expect(localStorage.getItem("shop.cart.v1")).toBe("[]"); // not a kept attempt
+  }
+
+  it("choosing an attempt deletes every user's kept attempt older than ATTEMPT_LIFETIME_MS, and keeps the young ones", async () => {
+    keepOthers();
+    await chooseAttempt(1, body);
+    expectOnlyTheYoungKept();
+    expect(localStorage.getItem(entry(1))).not.toBeNull();
+  });
+
+  it("ending or forgetting one user's attempt sweeps the other users' old ones too", () => {
+    keepOthers();
+    endAttempt(1, "no-such-key");
+    expectOnlyTheYoungKept();
+    keepOthers();
+    forgetAttempt(1);
+    expectOnlyTheYoungKept();
+  });
+
+  it("the start-up sweep deletes the old ones without a checkout", async () => {
+    keepOthers();
+    await sweepKeptAttempts();
+    expectOnlyTheYoungKept();
+  });
+
+  it("deletes the attempt the old code kept in sessionStorage, which no checkout reads any more", async () => {
+    sessionStorage.setItem("shop.checkout.attempt", JSON.stringify({ key: "legacy", fingerprint: fingerprintOf(body) }));
+    sessionStorage.setItem("shop.token", "tok");
+    await chooseAttempt(1, body);
+    expect(sessionStorage.getItem("shop.checkout.attempt")).toBeNull();
+    expect(sessionStorage.getItem("shop.token")).toBe("tok");
   });
 });

@@ -47,10 +47,14 @@ export function attemptFor(
   now: number = Date.now(),
 ): CheckoutAttempt {
   const fingerprint = fingerprintOf(body);
-  // A key from the future (the clock set back) is not trusted either.
-  const age = previous ? now - previous.madeAt : -1;
-  if (previous && previous.fingerprint === fingerprint && age >= 0 && age < ATTEMPT_LIFETIME_MS) return previous;
+  if (previous && previous.fingerprint === fingerprint && isYoung(previous, now)) return previous;
   return { key: generate(), fingerprint, madeAt: now };
+}
+
+/** Whether the attempt's key may still be sent: younger than ATTEMPT_LIFETIME_MS, and not from the future (the clock set back). */
+function isYoung(attempt: CheckoutAttempt, now: number): boolean {
+  const age = now - attempt.madeAt;
+  return age >= 0 && age < ATTEMPT_LIFETIME_MS;
 }
 
 /**
@@ -65,7 +69,11 @@ export function keepKeyAfterError(status: number, retryAfter: string | null = nu
 // The attempt is kept in localStorage, so every checkout tab of the browser sends the same key for the same cart (two
 // tabs clicked would otherwise place two orders), and a reload during a slow request still reuses it. One entry per
 // user: keys are per user at Orders, and another user signed in at this browser never takes one over.
-const storageKey = (user: number) => `shop.checkout.attempt.${user}`;
+const storagePrefix = "shop.checkout.attempt.";
+const storageKey = (user: number) => storagePrefix + user;
+// Where the code before kept the attempt (sessionStorage, one per tab): nothing reads it any more.
+const legacyStorageKey = "shop.checkout.attempt";
+const lockName = "shop-checkout-attempt";
 // Where storage is unavailable (privacy mode, quota): this tab's memory still covers double clicks and retries.
 const inMemory = new Map<number, CheckoutAttempt>();
 
@@ -76,6 +84,10 @@ function loadAttempt(user: number): CheckoutAttempt | null {
   } catch {
     return inMemory.get(user) ?? null;
   }
+  return parseAttempt(raw);
+}
+
+function parseAttempt(raw: string | null): CheckoutAttempt | null {
   try {
     const v = raw ? (JSON.parse(raw) as Partial<CheckoutAttempt>) : null;
     return v && typeof v.key === "string" && typeof v.fingerprint === "string" && typeof v.madeAt === "number"
@@ -98,11 +110,39 @@ function storeAttempt(user: number, attempt: CheckoutAttempt | null): void {
 }
 
 /**
+ * Deletes every user's kept attempt that no checkout would send again (older than ATTEMPT_LIFETIME_MS, from the future,
+ * unreadable), and the entry the code before kept in sessionStorage. An entry otherwise stays until its user's next
+ * checkout or sign-out: a shared browser would keep one, with its user id, for every shopper whose checkout ever failed.
+ * Called where an attempt is read or written, and once at start-up (main.tsx).
+ */
+function sweep(): void {
+  const now = Date.now();
+  for (const [user, attempt] of inMemory) if (!isYoung(attempt, now)) inMemory.delete(user);
+  try {
+    sessionStorage.removeItem(legacyStorageKey);
+    const stale = Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((name): name is string => {
+      if (!name?.startsWith(storagePrefix)) return false;
+      const attempt = parseAttempt(localStorage.getItem(name));
+      return !attempt || !isYoung(attempt, now);
+    });
+    stale.forEach((name) => localStorage.removeItem(name));
+  } catch {
+    /* storage unavailable: nothing kept there to sweep */
+  }
+}
+
+/** The sweep under the Web Lock, so it cannot delete an entry another tab is just making young again. */
+export function sweepKeptAttempts(): Promise<void> {
+  return withBrowserLock(lockName, () => sweep());
+}
+
+/**
  * The attempt `user`'s order of `body` goes with: the one kept (by this tab or another) when it is for this cart and
  * young enough, else a new one, kept. Chosen under a Web Lock, so two tabs clicked at once cannot each make a key.
  */
 export function chooseAttempt(user: number, body: { items: { sku: string; qty: number }[] }): Promise<CheckoutAttempt> {
-  return withBrowserLock("shop-checkout-attempt", () => {
+  return withBrowserLock(lockName, () => {
+    sweep();
     const attempt = attemptFor(loadAttempt(user), body);
     storeAttempt(user, attempt);
     return attempt;
@@ -112,9 +152,11 @@ export function chooseAttempt(user: number, body: { items: { sku: string; qty: n
 /** The attempt by `key` is over (its order placed, or definitely refused); one another tab has made since is kept. */
 export function endAttempt(user: number, key: string): void {
   if (loadAttempt(user)?.key === key) storeAttempt(user, null);
+  void sweepKeptAttempts();
 }
 
 /** Forgets `user`'s kept attempt, whatever it is: Sign out does (AuthContext). */
 export function forgetAttempt(user: number): void {
   storeAttempt(user, null);
+  void sweepKeptAttempts();
 }
