@@ -3,33 +3,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, buildUrl, endSession, refreshSession, restoreSession, setUnauthorizedHandler } from "./client";
 import { ApiError } from "./errors";
 import { browserHasSession, clearSession, getSession, saveSession, sessionRestoring } from "./session";
+import { fakeLocks } from "../test/fakeLocks";
 
 function jsonResponse(status: number, body: unknown, type = "application/json") {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
-}
-
-/**
- * navigator.locks as a browser has it (jsdom has none): one holder at a time, the others waiting in turn, so a request
- * made while holding the lock never runs (as a browser's would not); `held()` names the lock held. The app takes one
- * lock only ("shop-refresh"), so one queue stands for it.
- */
-function fakeLocks() {
-  let held: string | null = null;
-  let queue: Promise<unknown> = Promise.resolve();
-  const request = vi.fn((name: string, work: () => Promise<unknown>) => {
-    const turn = queue.then(async () => {
-      held = name;
-      try {
-        return await work();
-      } finally {
-        held = null;
-      }
-    });
-    queue = turn.catch(() => {});
-    return turn;
-  });
-  Object.defineProperty(navigator, "locks", { value: { request }, configurable: true });
-  return () => held;
 }
 
 const user = { id: 1, name: "Ann", email: "ann@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };

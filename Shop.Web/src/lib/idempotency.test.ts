@@ -11,6 +11,7 @@ import {
   newKey,
   sweepKeptAttempts,
 } from "./idempotency";
+import { fakeLocks } from "../test/fakeLocks";
 
 const body = { items: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] };
 
@@ -106,6 +107,24 @@ describe("kept checkout attempts are swept", () => {
     keepOthers();
     forgetAttempt(1);
     expectOnlyTheYoungKept();
+  });
+
+  it("ending an attempt waits while another tab holds the lock, so it never deletes a key that tab is just choosing", async () => {
+    fakeLocks();
+    try {
+      const first = await chooseAttempt(1, body);
+      let release!: () => void;
+      const otherTab = navigator.locks.request("shop-checkout-attempt", () => new Promise<void>((r) => (release = r)));
+      await Promise.resolve();
+      const ended = endAttempt(1, first.key);
+      expect(localStorage.getItem(entry(1))).toContain(first.key); // untouched while the other tab holds the lock
+      release();
+      await otherTab;
+      await ended;
+      expect(localStorage.getItem(entry(1))).toBeNull();
+    } finally {
+      delete (navigator as { locks?: unknown }).locks;
+    }
   });
 
   it("the start-up sweep deletes the old ones without a checkout", async () => {

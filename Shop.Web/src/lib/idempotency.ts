@@ -149,10 +149,15 @@ export function chooseAttempt(user: number, body: { items: { sku: string; qty: n
   });
 }
 
-/** The attempt by `key` is over (its order placed, or definitely refused); one another tab has made since is kept. */
-export function endAttempt(user: number, key: string): void {
-  if (loadAttempt(user)?.key === key) storeAttempt(user, null);
-  void sweepKeptAttempts();
+/**
+ * The attempt by `key` is over (its order placed, or definitely refused); one another tab has made since is kept. Under
+ * the lock, as choosing is: read and delete cannot fall on either side of another tab's choice.
+ */
+export function endAttempt(user: number, key: string): Promise<void> {
+  return withBrowserLock(lockName, () => {
+    if (loadAttempt(user)?.key === key) storeAttempt(user, null);
+    sweep();
+  });
 }
 
 /** Forgets `user`'s kept attempt, whatever it is: Sign out does (AuthContext). */

@@ -110,7 +110,7 @@ export default function CheckoutPage() {
       return api.placeOrder(body, key);
     },
     onSuccess: (order: Order) => {
-      if (sent.current) endAttempt(sent.current.user, sent.current.key);
+      if (sent.current) void endAttempt(sent.current.user, sent.current.key);
       placed.current = true;
       queryClient.setQueryData(queryKeys.order(order.id), order);
       void queryClient.invalidateQueries({ queryKey: queryKeys.orders });
@@ -121,7 +121,7 @@ export default function CheckoutPage() {
     onError: (error) => {
       const status = error instanceof ApiError ? error.status : 0;
       if (sent.current && !keepKeyAfterError(status, error instanceof ApiError ? error.retryAfter : null)) {
-        endAttempt(sent.current.user, sent.current.key);
+        void endAttempt(sent.current.user, sent.current.key);
       }
       // Stock may have changed: refresh the catalogue.
       if (status === 409) void queryClient.invalidateQueries({ queryKey: queryKeys.inventory });
