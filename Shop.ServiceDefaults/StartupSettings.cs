@@ -16,8 +16,8 @@ public static class StartupSettings
 {
     /// <summary>
     /// <typeparamref name="T"/> bound from <paramref name="section"/> and checked before the host starts, by
-    /// <paramref name="check"/> (registered once however often this is called, as a shared piece of setup may be)
-    /// and by whatever is added to the builder this returns.
+    /// <paramref name="check"/> and by whatever is added to the builder this returns. The binding and the check are
+    /// registered once however often this is called, as a shared piece of setup may be (each internal client asks).
     /// </summary>
     public static OptionsBuilder<T> AddStartupSettings<T>(this IHostApplicationBuilder builder, string section, IValidateOptions<T>? check = null)
         where T : class
@@ -26,8 +26,18 @@ public static class StartupSettings
         {
             builder.Services.AddSingleton(check);
         }
-        return builder.Services.AddOptions<T>().BindConfiguration(section).ValidateOnStart();
+        var options = new OptionsBuilder<T>(builder.Services, Options.DefaultName);
+        var binding = new StartupSettingsBinding<T>(section);
+        if (builder.Services.Any(d => d.ServiceType == typeof(StartupSettingsBinding<T>) && binding.Equals(d.ImplementationInstance)))
+        {
+            return options;
+        }
+        builder.Services.AddSingleton(binding);
+        return options.BindConfiguration(section).ValidateOnStart();
     }
+
+    /// <summary>Marks <typeparamref name="T"/> as bound from <see cref="Section"/>, so a second request does not bind it again.</summary>
+    private sealed record StartupSettingsBinding<T>(string Section);
 
     /// <summary>
     /// <typeparamref name="T"/> as configured now, for what is built from it before the host starts (a signing key, a

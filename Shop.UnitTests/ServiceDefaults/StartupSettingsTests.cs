@@ -61,6 +61,18 @@ public sealed class StartupSettingsTests
         Assert.StartsWith("ServiceAuth:ApiKey is not set;", Assert.Single(refused.Failures));
     }
 
+    /// <summary>Orders adds two internal clients, each asking for these settings; a second binding would bind them twice.</summary>
+    [Fact]
+    public void Settings_asked_for_by_each_client_of_a_service_are_bound_once()
+    {
+        var builder = NewBuilder(("ServiceAuth:ApiKey", "orders-key"));
+        builder.AddInternalServiceClient<UsersAccountClient>("users");
+        builder.AddInternalServiceClient<UsersAccountClient>("inventory", ServiceCallKind.MayQueue);
+
+        Assert.Equal(1, builder.Services.Count(d => d.ServiceType == typeof(IConfigureOptions<ServiceClientOptions>)));
+        Assert.Equal(1, builder.Services.Count(d => d.ServiceType == typeof(IConfigureOptions<ServiceCallerOptions>)));
+    }
+
     [Theory]
     [InlineData("00:00:00", "00:00:09", "AttemptTimeout")]
     [InlineData("00:00:04", "00:00:10", "QueuedAttemptTimeout")]
