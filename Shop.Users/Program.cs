@@ -24,14 +24,7 @@ builder.Services.AddHostedService<UnpublishedStampSweep>();
 builder.AddShopAuthentication(localSigningKeys: [.. tokenIssuer.PublicKeys]);
 
 builder.Services.AddSingleton<PasswordService>();
-// The bootstrapped admin's settings follow the rules of a registration: a shorter password would make an admin weaker
-// than any account, a longer one an admin who could never sign in (sign-in refuses over 128), and an address
-// registration refuses one that reads as another account's. Checked before the admin is created (EnsureAdminAsync).
-builder.AddStartupSettings<AdminOptions>("Admin")
-    .Validate(o => string.IsNullOrEmpty(o.Password) || UserValidation.IsNewPasswordLength(o.Password),
-        $"Admin:Password (the admin-password parameter; SHOP_ADMIN_PASSWORD in development) must be {PasswordService.MinLength} to {PasswordService.MaxLength} characters, as every password: counted in characters (Unicode code points), as typed.")
-    .Validate(o => string.IsNullOrWhiteSpace(o.Email) || UserValidation.NewEmailProblem(o.Email.Trim()) is null,
-        "Admin:Email (the admin-email parameter; SHOP_ADMIN_EMAIL in development) must be an address registration accepts: a valid email address without a trailing dot, in ASCII characters only (an internationalised domain in its xn-- form).");
+builder.AddStartupSettings("Admin", new AdminOptionsCheck());
 builder.AddStartupSettings("LoginThrottle", new LoginThrottleOptionsCheck());
 builder.Services.AddSingleton<LoginThrottle>();
 builder.Services.AddRedisScripts(LoginThrottle.Scripts);

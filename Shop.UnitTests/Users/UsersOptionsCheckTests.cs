@@ -76,4 +76,56 @@ public sealed class UsersOptionsCheckTests
         Assert.StartsWith("LoginThrottle:Window is 00:00:00;", failures[1]);
         Assert.True(new LoginThrottleOptionsCheck().Validate(null, new LoginThrottleOptions()).Succeeded);
     }
+
+    private static IEnumerable<string> AdminFailures(string? email, string? password) =>
+        new AdminOptionsCheck().Validate(null, new AdminOptions { Email = email, Password = password }).Failures ?? [];
+
+    /// <summary>A password of <paramref name="letters"/> ASCII letters then <paramref name="keys"/> emoji (two UTF-16 units each, one character).</summary>
+    private static string Password(int letters, int keys) => new string('p', letters) + string.Concat(Enumerable.Repeat("\U0001F511", keys));
+
+    [Theory]
+    [InlineData(3, 0)]
+    [InlineData(0, 5)] // ten UTF-16 units, five characters
+    [InlineData(7, 0)]
+    [InlineData(129, 0)]
+    [InlineData(128, 1)] // 129 characters
+    public void An_admin_password_a_registration_refuses_is_refused_naming_its_setting(int letters, int keys)
+    {
+        Assert.StartsWith("Admin:Password (the admin-password parameter; SHOP_ADMIN_PASSWORD in development) must be 8 to 128 characters,", AdminFailures("admin@shop.local", Password(letters, keys)).Single());
+    }
+
+    [Theory]
+    [InlineData(0, 8)] // eight characters
+    [InlineData(120, 8)] // 128 characters, 136 UTF-16 units
+    [InlineData(128, 0)]
+    public void An_admin_password_is_counted_in_characters(int letters, int keys)
+    {
+        Assert.Empty(AdminFailures("admin@shop.local", Password(letters, keys)));
+    }
+
+    [Theory]
+    [InlineData("admin-at-shop.local")]
+    [InlineData("admin@shop.local.")]
+    [InlineData("k\u0131m@shop.local")]
+    [InlineData("admin@sh\u00f6p.local")]
+    public void An_admin_email_a_registration_refuses_is_refused_naming_its_setting(string email)
+    {
+        Assert.StartsWith("Admin:Email (the admin-email parameter; SHOP_ADMIN_EMAIL in development) must be an address registration accepts:", AdminFailures(email, "Admin123!").Single());
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("", "")]
+    [InlineData("  ", null)]
+    [InlineData(" admin@shop.local ", "Admin123!")]
+    public void Admin_settings_left_empty_or_valid_pass(string? email, string? password)
+    {
+        Assert.Empty(AdminFailures(email, password));
+    }
+
+    [Fact]
+    public void Both_admin_mistakes_are_said_at_once()
+    {
+        Assert.Equal(2, AdminFailures("admin-at-shop.local", "abc").Count());
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Shop.Users.Apis;
 using Shop.Users.Data;
 
 namespace Shop.Users.Services;
@@ -8,6 +9,29 @@ public sealed class AdminOptions
 {
     public string? Email { get; set; }
     public string? Password { get; set; }
+}
+
+/// <summary>
+/// The bootstrapped admin's settings follow the rules of a registration: a shorter password would make an admin weaker
+/// than any account, a longer one an admin who could never sign in (sign-in refuses over 128), and an address
+/// registration refuses one that reads as another account's. An empty setting is not checked: then no admin is
+/// bootstrapped (<see cref="AdminBootstrap.EnsureAdminAsync"/>, which reads the options, so checks them before it creates one).
+/// </summary>
+public sealed class AdminOptionsCheck : IValidateOptions<AdminOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AdminOptions options)
+    {
+        var failures = new List<string>();
+        if (!string.IsNullOrEmpty(options.Password) && !UserValidation.IsNewPasswordLength(options.Password))
+        {
+            failures.Add($"Admin:Password (the admin-password parameter; SHOP_ADMIN_PASSWORD in development) must be {PasswordService.MinLength} to {PasswordService.MaxLength} characters, as every password: counted in characters (Unicode code points), as typed.");
+        }
+        if (!string.IsNullOrWhiteSpace(options.Email) && UserValidation.NewEmailProblem(options.Email.Trim()) is not null)
+        {
+            failures.Add("Admin:Email (the admin-email parameter; SHOP_ADMIN_EMAIL in development) must be an address registration accepts: a valid email address without a trailing dot, in ASCII characters only (an internationalised domain in its xn-- form).");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }
 
 /// <summary>
