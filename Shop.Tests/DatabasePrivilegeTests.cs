@@ -158,6 +158,37 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A hand-set role password holding quotes, separators and spaces at either end is set whole, by the roles step
+    /// (run mode: <c>ALTER ROLE … PASSWORD</c> from a query parameter) and by the deployment's init script (psql
+    /// variables): each role then signs in with exactly that password.
+    /// </summary>
+    [Theory]
+    [InlineData(" it's; \"x\"=y ")]
+    [InlineData("'")]
+    public async Task A_role_password_with_quotes_and_separators_is_set_whole(string password)
+    {
+        await using (var scratch = await ScratchDatabase.CreateAsync(shop, password: password))
+        {
+            await scratch.Roles.ApplyAsync(scratch.SuperuserConnectionString, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, CancellationToken.None);
+            await AssertSignsInAsync(scratch);
+        }
+        await using (var scratch = await ScratchDatabase.CreateAsync(shop, create: false, password: password))
+        {
+            var result = await scratch.RunInitScriptAsync();
+            Assert.True(result.ExitCode == 0, result.ToString());
+            await AssertSignsInAsync(scratch);
+        }
+
+        static async Task AssertSignsInAsync(ScratchDatabase scratch)
+        {
+            await using var owner = await OpenAsync(scratch.ConnectionString(scratch.Roles.Owner, scratch.OwnerPassword));
+            Assert.Equal(scratch.Roles.Owner, await ScalarAsync(owner, "SELECT current_user"));
+            await using var app = await OpenAsync(scratch.ConnectionString(scratch.Roles.App, scratch.AppPassword));
+            Assert.Equal(scratch.Roles.App, await ScalarAsync(app, "SELECT current_user"));
+        }
+    }
+
+    /// <summary>
     /// The script a deployment's postgres container runs from /docker-entrypoint-initdb.d (compose and
     /// Kubernetes), run here as the image runs it: psql as the superuser, the passwords in the environment.
     /// </summary>
@@ -168,27 +199,10 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
         var server = new NpgsqlConnectionStringBuilder(scratch.SuperuserConnectionString);
         for (var run = 1; run <= 2; run++)
         {
-            var script = Path.Combine(Path.GetTempPath(), $"{scratch.Roles.DatabaseName}-{run}.sh");
-            await File.WriteAllTextAsync(script, scratch.Roles.InitScript());
-            try
-            {
-                var result = await RunInitScriptAsync(script, new()
-                {
-                    ["PGHOST"] = server.Host!,
-                    ["PGPORT"] = server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["PGPASSWORD"] = server.Password!,
-                    ["POSTGRES_USER"] = server.Username!,
-                    [DatabaseRoles.OwnerPasswordVariable] = scratch.OwnerPassword,
-                    [DatabaseRoles.AppPasswordVariable] = scratch.AppPassword,
-                });
-                Assert.True(result.ExitCode == 0, $"run {run}: {result}");
-                Assert.DoesNotContain(scratch.AppPassword, result.Output);
-                Assert.DoesNotContain(scratch.OwnerPassword, result.Output);
-            }
-            finally
-            {
-                File.Delete(script);
-            }
+            var result = await scratch.RunInitScriptAsync();
+            Assert.True(result.ExitCode == 0, $"run {run}: {result}");
+            Assert.DoesNotContain(scratch.AppPassword, result.Output);
+            Assert.DoesNotContain(scratch.OwnerPassword, result.Output);
         }
 
         await using (var owner = await OpenAsync(scratch.ConnectionString(scratch.Roles.Owner, scratch.OwnerPassword)))
@@ -304,12 +318,13 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
             return builder.ConnectionString;
         }
 
-        public static async Task<ScratchDatabase> CreateAsync(ShopApp shop, bool create = true)
+        /// <param name="password">The roles' passwords (the application role's with an "app" in front); new random ones by default.</param>
+        public static async Task<ScratchDatabase> CreateAsync(ShopApp shop, bool create = true, string? password = null)
         {
             var server = await shop.App.GetConnectionStringAsync("users-db") ?? throw new InvalidOperationException("no users-db connection string");
             var name = "scratch_" + Guid.NewGuid().ToString("N")[..12];
-            var ownerPassword = Guid.NewGuid().ToString("N");
-            var appPassword = Guid.NewGuid().ToString("N");
+            var ownerPassword = password ?? Guid.NewGuid().ToString("N");
+            var appPassword = password is null ? Guid.NewGuid().ToString("N") : "app" + password;
             var roles = new DatabaseRoles(name,
                 new ParameterResource(name + "-owner-password", _ => ownerPassword, secret: true),
                 new ParameterResource(name + "-app-password", _ => appPassword, secret: true));
@@ -320,6 +335,30 @@ public sealed class DatabasePrivilegeTests(ShopApp shop)
                 await Sql.ExecuteAsync(connection, $"CREATE DATABASE {name}");
             }
             return scratch;
+        }
+
+        /// <summary>The deployment's init script run against this database's server, as the postgres image runs it (<see cref="DatabasePrivilegeTests.RunInitScriptAsync"/>).</summary>
+        public async Task<ChildProcess.Result> RunInitScriptAsync()
+        {
+            var server = new NpgsqlConnectionStringBuilder(_server);
+            var script = Path.Combine(Path.GetTempPath(), $"{Roles.DatabaseName}-{Guid.NewGuid():N}.sh");
+            await File.WriteAllTextAsync(script, Roles.InitScript());
+            try
+            {
+                return await DatabasePrivilegeTests.RunInitScriptAsync(script, new()
+                {
+                    ["PGHOST"] = server.Host!,
+                    ["PGPORT"] = server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["PGPASSWORD"] = server.Password!,
+                    ["POSTGRES_USER"] = server.Username!,
+                    [DatabaseRoles.OwnerPasswordVariable] = OwnerPassword,
+                    [DatabaseRoles.AppPasswordVariable] = AppPassword,
+                });
+            }
+            finally
+            {
+                File.Delete(script);
+            }
         }
 
         public async ValueTask DisposeAsync()

@@ -38,17 +38,24 @@ public sealed class DatabaseRoles(string databaseName, ParameterResource ownerPa
 
     private volatile bool _applied;
 
-    public ReferenceExpression OwnerConnectionString(EndpointReference server) => ConnectionString(server, Owner, OwnerPassword);
+    /// <param name="deployment">For a deployment's files (publish mode), rather than for the processes this AppHost runs.</param>
+    public ReferenceExpression OwnerConnectionString(EndpointReference server, bool deployment) => ConnectionString(server, Owner, OwnerPassword, deployment);
 
-    public ReferenceExpression AppConnectionString(EndpointReference server) => ConnectionString(server, App, AppPassword);
+    /// <inheritdoc cref="OwnerConnectionString"/>
+    public ReferenceExpression AppConnectionString(EndpointReference server, bool deployment) => ConnectionString(server, App, AppPassword, deployment);
 
     /// <summary>
-    /// The password is in single quotes: unquoted, Npgsql ended it at a <c>;</c>, trimmed spaces at either end and read a
-    /// leading quote as the start of a quoted value. A deployment cannot double a <c>'</c> inside them (the value goes
-    /// through <c>.env</c> or a Secret as it is), so the publish refuses a password with one (<see cref="Shop.Publishing.PublishConventions.UnusableValue(Shop.Publishing.DeploymentModel, Shop.Publishing.DeployParameter, string)"/>).
+    /// In run mode the password is quoted as a connection string quotes any value (<see cref="ConnectionStringPassword"/>).
+    /// A deployment's value is written before the password is known, so it holds it in single quotes: unquoted, Npgsql ended
+    /// it at a <c>;</c>, trimmed spaces at either end and read a leading quote as the start of a quoted value. A <c>'</c> cannot
+    /// be doubled inside them there (the value goes through <c>.env</c> or a Secret as it is), so the publish refuses a
+    /// password with one (<see cref="Shop.Publishing.PublishConventions.UnusableValue(Shop.Publishing.DeploymentModel, Shop.Publishing.DeployParameter, string)"/>).
     /// </summary>
-    private ReferenceExpression ConnectionString(EndpointReference server, string role, ParameterResource password) => ReferenceExpression.Create(
-        $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={role};Password='{password}';Database={DatabaseName}");
+    private ReferenceExpression ConnectionString(EndpointReference server, string role, ParameterResource password, bool deployment) => deployment
+        ? ReferenceExpression.Create(
+            $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={role};Password='{password}';Database={DatabaseName}")
+        : ReferenceExpression.Create(
+            $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={role};{new ConnectionStringPassword(password)};Database={DatabaseName}");
 
     /// <summary>Creates the database when it is missing, then applies <see cref="Script"/> to it, as the superuser.</summary>
     public async Task ApplyAsync(string superuserConnectionString, ILogger logger, CancellationToken ct)

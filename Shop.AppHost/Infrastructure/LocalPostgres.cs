@@ -17,9 +17,9 @@ public sealed class LocalPostgresServerResource(string name, string command, str
     public EndpointReference PrimaryEndpoint => new(this, EndpointName);
     internal List<LocalPostgresDatabaseResource> Databases { get; } = [];
 
-    // The password in single quotes, as DatabaseRoles writes the roles' (Npgsql keeps ';', '=', '"' and spaces at either end in them).
+    // Run mode only (a deployment's servers are containers): the password quoted as a connection string quotes any value.
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};Username={SuperUser};Password='{PasswordParameter}'");
+        $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};Username={SuperUser};{new ConnectionStringPassword(PasswordParameter)}");
 }
 
 /// <summary>A database on a <see cref="LocalPostgresServerResource"/>; created with its roles on first start, the roles repaired on every start.</summary>

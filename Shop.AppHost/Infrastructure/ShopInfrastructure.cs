@@ -127,7 +127,8 @@ public sealed class ShopInfrastructure
                 server.WithDataVolume($"shop-{serverName}-data");
             }
             var database = server.AddDatabase(databaseName);
-            if (_builder.ExecutionContext.IsPublishMode)
+            var deployment = _builder.ExecutionContext.IsPublishMode;
+            if (deployment)
             {
                 // A deployment's server creates the roles itself when its volume is initialised.
                 server.WithContainerFiles(DatabaseRoles.InitScriptDirectory, [new ContainerFile { Name = DatabaseRoles.InitScriptName, Contents = roles.InitScript() }])
@@ -148,11 +149,11 @@ public sealed class ShopInfrastructure
                 database.WithHealthCheck(healthKey);
             }
             return new ServiceDatabase(database, databaseName,
-                roles.OwnerConnectionString(server.Resource.PrimaryEndpoint), roles.AppConnectionString(server.Resource.PrimaryEndpoint), ConnectionBudget.PoolPerProcess);
+                roles.OwnerConnectionString(server.Resource.PrimaryEndpoint, deployment), roles.AppConnectionString(server.Resource.PrimaryEndpoint, deployment), ConnectionBudget.PoolPerProcess);
         }
         var local = _builder.AddLocalPostgres(serverName, DataRoot, password);
         return new ServiceDatabase(local.AddDatabase(databaseName, roles), databaseName,
-            roles.OwnerConnectionString(local.Resource.PrimaryEndpoint), roles.AppConnectionString(local.Resource.PrimaryEndpoint), ConnectionBudget.PoolPerProcess);
+            roles.OwnerConnectionString(local.Resource.PrimaryEndpoint, deployment: false), roles.AppConnectionString(local.Resource.PrimaryEndpoint, deployment: false), ConnectionBudget.PoolPerProcess);
     }
 
     private IResourceBuilder<ParameterResource> AddPassword(string name) =>
