@@ -140,7 +140,7 @@ public static class ShopRedisExtensions
 /// </summary>
 internal static class RedisClientLogLevels
 {
-    public const int RequestedCloseEventId = 88;
+    private const int RequestedCloseEventId = 88;
 
     /// <summary>
     /// StackExchange.Redis' events (its LoggerExtensions, 3.2) that narrate a connect going as it should: connecting (11, 12),

@@ -22,7 +22,7 @@ public sealed class RedisClientLogTests(ShopApp shop)
         var (proxy, connectionString) = await shop.RedisThroughProxyAsync();
         await using var _ = proxy;
         var logs = new CapturedLogs();
-        using var host = RedisStartupTests.Service(connectionString, builder => builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
+        using var host = ServiceLoggingTo(logs, connectionString);
         await host.StartAsync(TestContext.Current.CancellationToken);
         var redis = host.Services.GetRequiredService<IConnectionMultiplexer>();
 
@@ -52,7 +52,7 @@ public sealed class RedisClientLogTests(ShopApp shop)
         var (proxy, connectionString) = await shop.RedisThroughProxyAsync();
         await using var _ = proxy;
         var logs = new CapturedLogs();
-        using var host = RedisStartupTests.Service(connectionString, builder => builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
+        using var host = ServiceLoggingTo(logs, connectionString);
         await host.StartAsync(TestContext.Current.CancellationToken);
         await host.StopAsync(TestContext.Current.CancellationToken);
 
@@ -62,6 +62,10 @@ public sealed class RedisClientLogTests(ShopApp shop)
     }
 
     private const int MostClientLinesAtStart = 3;
+
+    /// <summary>A service on <paramref name="connectionString"/> whose every entry at Information or above goes to <paramref name="logs"/>.</summary>
+    private static IHost ServiceLoggingTo(CapturedLogs logs, string connectionString) =>
+        RedisStartupTests.Service(connectionString, builder => builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
 
     private sealed record Entry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)
     {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, buildUrl, endSession, refreshSession, restoreSession, setUnauthorizedHandler } from "./client";
 import { ApiError } from "./errors";
 import { browserHasSession, clearSession, getSession, saveSession, sessionRestoring } from "./session";
-import { fakeLocks } from "../test/fakeLocks";
+import { fakeLocks, removeFakeLocks } from "../test/fakeLocks";
 
 function jsonResponse(status: number, body: unknown, type = "application/json") {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
@@ -170,7 +170,7 @@ describe("api client", () => {
       await endSession(); // at sign-out with an expired token
     } finally {
       vi.restoreAllMocks();
-      delete (navigator as { locks?: unknown }).locks;
+      removeFakeLocks();
     }
     expect(heldAtRefresh).toEqual(["shop-refresh", "shop-refresh", "shop-refresh"]);
   });
@@ -213,7 +213,7 @@ describe("the browser's session, shared by its tabs", () => {
   afterEach(() => {
     vi.unstubAllGlobals();
     vi.restoreAllMocks();
-    delete (navigator as { locks?: unknown }).locks;
+    removeFakeLocks();
     document.cookie = "shop_session=; Max-Age=0; Path=/";
   });
 

@@ -11,7 +11,7 @@ import {
   newKey,
   sweepKeptAttempts,
 } from "./idempotency";
-import { fakeLocks } from "../test/fakeLocks";
+import { fakeLocks, removeFakeLocks } from "../test/fakeLocks";
 
 const body = { items: [{ sku: "A", qty: 1 }, { sku: "B", qty: 2 }] };
 
@@ -123,7 +123,7 @@ describe("kept checkout attempts are swept", () => {
       await ended;
       expect(localStorage.getItem(entry(1))).toBeNull();
     } finally {
-      delete (navigator as { locks?: unknown }).locks;
+      removeFakeLocks();
     }
   });
 

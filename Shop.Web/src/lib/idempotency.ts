@@ -160,7 +160,11 @@ export function endAttempt(user: number, key: string): Promise<void> {
   });
 }
 
-/** Forgets `user`'s kept attempt, whatever it is: Sign out does (AuthContext). */
+/**
+ * Forgets `user`'s kept attempt, whatever it is: Sign out does (AuthContext). Not under the lock: a delete that reads
+ * nothing first has no read to race, and a tab of the user that chooses after it is signed out by the same sign-out,
+ * which forgets again there.
+ */
 export function forgetAttempt(user: number): void {
   storeAttempt(user, null);
   void sweepKeptAttempts();

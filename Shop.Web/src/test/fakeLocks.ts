@@ -4,7 +4,7 @@ import { vi } from "vitest";
 /**
  * Installs a navigator.locks with one queue per lock name: one holder at a time, the others waiting in turn, so work
  * asked for while another holds the lock runs only after it (as a browser's would). Returns `held()`, the name of the
- * lock being held, or null. Tests remove it with `delete navigator.locks`.
+ * lock being held, or null. Tests remove it with `removeFakeLocks()`.
  */
 export function fakeLocks(): () => string | null {
   let held: string | null = null;
@@ -23,4 +23,9 @@ export function fakeLocks(): () => string | null {
   });
   Object.defineProperty(navigator, "locks", { value: { request }, configurable: true });
   return () => held;
+}
+
+/** Takes the fake away again: the next test meets a browser without Web Locks, as jsdom is. */
+export function removeFakeLocks(): void {
+  delete (navigator as { locks?: unknown }).locks;
 }
