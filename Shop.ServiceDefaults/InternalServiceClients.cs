@@ -128,26 +128,6 @@ public static class InternalServiceClients
         || (e is OperationCanceledException && !ct.IsCancellationRequested);
 }
 
-/// <summary>
-/// The levels of the resilience pipelines' events (Polly's telemetry, category <c>Polly</c>). Polly logs at Error, before the
-/// retry or the circuit breaker has decided the call's outcome, a call or try that ran out of its time (OnTimeout) and the last
-/// try's handled failure (ExecutionAttempt: a refused connection, a 5xx, a call refused by an open circuit); the caller then logs
-/// that outcome itself (a dependency unavailable, a Warning, answered 503 with Retry-After): a red line for each request while a
-/// dependency is away, no fault of this service's. Both are Warnings, as a retried try is (OnRetry, Warning). An opened circuit
-/// (OnCircuitOpened) stays an Error: at least half of ten or more calls in a sampling window failed, and every call for the next
-/// few seconds is refused untried, an outage of the dependency said once rather than per request. Every other event keeps Polly's level.
-/// </summary>
-internal static class ResilienceLogLevels
-{
-    /// <summary>Polly's names of the events said per request (its TimeoutConstants.OnTimeoutEvent and TelemetryUtil.ExecutionAttempt, internal).</summary>
-    private static readonly HashSet<string> PerRequestEvents = ["OnTimeout", "ExecutionAttempt"];
-
-    public static Polly.Telemetry.ResilienceEventSeverity SeverityOf(Polly.Telemetry.SeverityProviderArguments args) =>
-        PerRequestEvents.Contains(args.Event.EventName) && args.Event.Severity > Polly.Telemetry.ResilienceEventSeverity.Warning
-            ? Polly.Telemetry.ResilienceEventSeverity.Warning
-            : args.Event.Severity;
-}
-
 /// <summary>An account as other services need it: to take an order, and to check a token's security stamp.</summary>
 public sealed record AccountStatus(int Id, string Role, bool IsActive, int SecurityStamp);
 
