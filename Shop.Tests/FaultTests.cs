@@ -201,11 +201,7 @@ public sealed class FaultTests(ShopApp shop)
         await using var holder = await shop.OpenDatabaseAsync("inventorydb");
         await using (var hold = await holder.BeginTransactionAsync())
         {
-            await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM inventory WHERE sku = $1 FOR UPDATE", holder, hold))
-            {
-                lockRow.Parameters.Add(new Npgsql.NpgsqlParameter { Value = sku });
-                await lockRow.ExecuteNonQueryAsync();
-            }
+            await Sql.ExecuteAsync(holder, "SELECT 1 FROM inventory WHERE sku = @sku FOR UPDATE", ("sku", sku));
             var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
             await response.ExpectUnavailableAsync("inventory");
             await hold.RollbackAsync();
@@ -232,11 +228,7 @@ public sealed class FaultTests(ShopApp shop)
         // minimum sample, and the pool keeps two connections for everything else.
         await using var holder = await shop.OpenDatabaseAsync("inventorydb");
         await using var hold = await holder.BeginTransactionAsync();
-        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM inventory WHERE sku = $1 FOR UPDATE", holder, hold))
-        {
-            lockRow.Parameters.Add(new Npgsql.NpgsqlParameter { Value = busy });
-            await lockRow.ExecuteNonQueryAsync();
-        }
+        await Sql.ExecuteAsync(holder, "SELECT 1 FROM inventory WHERE sku = @sku FOR UPDATE", ("sku", busy));
         var queued = Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
             shoppers[i % shoppers.Length].Client.PostJsonAsync("/orders/", new { items = new[] { new { sku = busy, qty = 1 } } })));
 
