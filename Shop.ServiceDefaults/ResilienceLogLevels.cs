@@ -1,13 +1,16 @@
 namespace Shop.ServiceDefaults;
 
 /// <summary>
-/// The levels of the resilience pipelines' events (Polly's telemetry, category <c>Polly</c>). Polly logs at Error, before the
-/// retry or the circuit breaker has decided the call's outcome, a call or try that ran out of its time (OnTimeout) and the last
-/// try's handled failure (ExecutionAttempt: a refused connection, a 5xx, a call refused by an open circuit); the caller then logs
-/// that outcome itself (a dependency unavailable, a Warning, answered 503 with Retry-After): a red line for each request while a
-/// dependency is away, no fault of this service's. Both are Warnings, as a retried try is (OnRetry, Warning). An opened circuit
-/// (OnCircuitOpened) stays an Error: at least half of ten or more calls in a sampling window failed, and every call for the next
-/// few seconds is refused untried, an outage of the dependency said once rather than per request. Every other event keeps Polly's level.
+/// The levels of the resilience pipelines' events (Polly's telemetry, category <c>Polly</c>), for every pipeline: the internal
+/// clients' and every other HttpClient's standard handler. Polly logs at Error, before the retry or the circuit breaker has decided
+/// the call's outcome, a call or try that ran out of its time (OnTimeout) and the last try's handled failure (ExecutionAttempt: a
+/// refused connection, a 5xx); the caller then logs that outcome itself (a dependency unavailable, a Warning, answered 503 with
+/// Retry-After): a red line for each request while a dependency is away, no fault of this service's. Both are Warnings, as a retried
+/// try is (OnRetry, Warning). A call refused by an open circuit is neither: the retry does not handle BrokenCircuitException, so Polly
+/// reports it as an unhandled ExecutionAttempt at Information, below the category's Warning (CircuitBreakerTests). An opened circuit
+/// (OnCircuitOpened) stays an Error: at least half of ten or more tries in a sampling window failed, and every call for the next
+/// few seconds is refused untried, an outage of the dependency said once per opening rather than per request. Every other event
+/// keeps Polly's level.
 /// </summary>
 internal static class ResilienceLogLevels
 {
