@@ -1,5 +1,7 @@
 using System.Net.Sockets;
+using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Npgsql;
 using Shop.AppHost.Infrastructure;
 using Xunit;
@@ -7,8 +9,9 @@ using Xunit;
 namespace Shop.Tests;
 
 /// <summary>
-/// Run mode's own superuser connection string (the roles step and the health checks connect with it), evaluated as
-/// the AppHost evaluates it and parsed by Npgsql: no AppHost is started.
+/// Run mode's own PostgreSQL connection strings (the roles step and the health checks connect with the superuser's,
+/// the services with the roles'), evaluated as the AppHost evaluates them and parsed by Npgsql: no AppHost is started (some
+/// tests build its app model, as <c>dotnet run</c> does before starting it).
 /// </summary>
 public sealed class LocalPostgresConnectionStringTests
 {
@@ -45,6 +48,37 @@ public sealed class LocalPostgresConnectionStringTests
 
         Assert.Equal(("usersdb_owner", password, "usersdb"), (owner.Username, owner.Password, owner.Database));
         Assert.Equal(("usersdb_app", "app" + password, "usersdb"), (app.Username, app.Password, app.Database));
+    }
+
+    /// <summary>
+    /// With containers, Aspire's own <see cref="PostgresServerResource"/> writes <c>Password={value}</c> unquoted, and its
+    /// health check, its database step and the AppHost's roles step connect with that string. The model is built here,
+    /// not started: no container runs on these machines, so this path is not exercised end to end.
+    /// </summary>
+    [Theory]
+    [InlineData(" pa;ss=w$rd\"x ")]
+    [InlineData("\"super;user")]
+    [InlineData("it's")]
+    public async Task A_container_servers_superuser_password_reaches_its_connection_strings_whole(string password)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shop_AppHost>(
+            ["Shop:GatewayPort=0", "Shop:Infrastructure=containers", $"Parameters:users-db-password={password}"], ct);
+        var server = builder.Resources.OfType<PostgresServerResource>().Single(r => r.Name == "users-db");
+        Allocate(server);
+        var database = builder.Resources.OfType<PostgresDatabaseResource>().Single(d => d.Parent == server);
+
+        var superuser = new NpgsqlConnectionStringBuilder(await ((IResourceWithConnectionString)server).GetConnectionStringAsync(ct));
+        var inDatabase = new NpgsqlConnectionStringBuilder(await ((IResourceWithConnectionString)database).GetConnectionStringAsync(ct));
+
+        Assert.Equal(("localhost", 15432, "postgres", password), (superuser.Host, superuser.Port, superuser.Username, superuser.Password));
+        Assert.Equal(("postgres", password, "usersdb"), (inDatabase.Username, inDatabase.Password, inDatabase.Database));
+    }
+
+    private static void Allocate(IResource resource)
+    {
+        var endpoint = resource.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "tcp");
+        endpoint.AllocatedEndpoint = new AllocatedEndpoint(endpoint, "localhost", 15432);
     }
 
     private static LocalPostgresServerResource Server(string password)

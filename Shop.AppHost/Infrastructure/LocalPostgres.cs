@@ -17,9 +17,23 @@ public sealed class LocalPostgresServerResource(string name, string command, str
     public EndpointReference PrimaryEndpoint => new(this, EndpointName);
     internal List<LocalPostgresDatabaseResource> Databases { get; } = [];
 
-    // Run mode only (a deployment's servers are containers): the password quoted as a connection string quotes any value.
-    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};Username={SuperUser};{new ConnectionStringPassword(PasswordParameter)}");
+    // Run mode only: a deployment's servers are containers.
+    public ReferenceExpression ConnectionStringExpression => PostgresSuperuserConnection.Expression(PrimaryEndpoint, PasswordParameter);
+}
+
+/// <summary>
+/// A PostgreSQL server's superuser connection string in run mode, the password quoted as a connection string quotes any
+/// value (<see cref="ConnectionStringPassword"/>). A container server's own (<see cref="PostgresServerResource"/>) writes
+/// <c>Password={value}</c> unquoted, so a hand-set password with a <c>;</c> was cut there, and one starting with a quote
+/// refused; its health check, Aspire's database step and the roles step all read it, so run mode redirects it here
+/// (<c>WithConnectionStringRedirection</c>). Not in the app model: nothing starts or waits for it.
+/// </summary>
+public sealed class PostgresSuperuserConnection(string name, EndpointReference server, ParameterResource password) : Resource(name), IResourceWithConnectionString
+{
+    public ReferenceExpression ConnectionStringExpression { get; } = Expression(server, password);
+
+    public static ReferenceExpression Expression(EndpointReference server, ParameterResource password) => ReferenceExpression.Create(
+        $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={LocalPostgresServerResource.SuperUser};{new ConnectionStringPassword(password)}");
 }
 
 /// <summary>A database on a <see cref="LocalPostgresServerResource"/>; created with its roles on first start, the roles repaired on every start.</summary>

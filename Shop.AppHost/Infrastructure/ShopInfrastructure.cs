@@ -137,11 +137,12 @@ public sealed class ShopInfrastructure
             }
             else
             {
-                // As for local servers: the AppHost sets the roles up on every start, and the database
-                // is healthy (its services start) only once it has.
-                server.OnResourceReady(async (resource, evt, ct) =>
-                    await roles.ApplyAsync(await resource.GetConnectionStringAsync(ct) ?? throw new InvalidOperationException($"{serverName} has no connection string."),
-                        evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource), ct));
+                // As for local servers: the superuser's connection string holds any password whole, the AppHost
+                // sets the roles up on every start, and the database is healthy (its services start) only once it has.
+                server.WithConnectionStringRedirection(new PostgresSuperuserConnection($"{serverName}-superuser", server.Resource.PrimaryEndpoint, password.Resource))
+                    .OnResourceReady(async (resource, evt, ct) =>
+                        await roles.ApplyAsync(await resource.GetConnectionStringAsync(ct) ?? throw new InvalidOperationException($"{serverName} has no connection string."),
+                            evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource), ct));
                 var healthKey = $"{databaseName}_roles_check";
                 _builder.Services.AddHealthChecks().AddCheck(healthKey, () => roles.Applied
                     ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy()
