@@ -77,9 +77,22 @@ public static class PublishConventions
     /// </summary>
     public const string RedisPasswordCharacters = "any character but ',', with no space at either end";
 
+    /// <summary>
+    /// What any parameter's value can be in a deployment, and a PostgreSQL password in run mode (<c>ShopInfrastructure</c>).
+    /// <c>.env</c> and <c>secrets/*.env</c> hold one value a line, which a line break ends (a <c>\r</c> too, read back);
+    /// initdb keeps only a password's first line (<c>--pwfile</c>, and the postgres image's from <c>POSTGRES_PASSWORD</c>).
+    /// The other control characters are refused with them: invisible in every file and log, not typed at a prompt, and
+    /// prohibited by the SASLprep that PostgreSQL's SCRAM applies to a password.
+    /// </summary>
+    public const string PrintableCharacters = "any character but a control character (a line break, a tab, ...)";
+
+    public static bool HoldsControlCharacter(string value) => value.Any(char.IsControl);
+
     /// <summary>Why <paramref name="value"/> cannot be <paramref name="parameter"/>'s in a deployment of <paramref name="model"/>; null when it can.</summary>
     public static string? UnusableValue(DistributedApplicationModel model, ParameterResource parameter, string value) =>
-        model.Resources.OfType<RedisResource>().Any(r => ReferenceEquals(r.PasswordParameter, parameter)) && (value.Contains(',') || value.Trim() != value)
+        HoldsControlCharacter(value)
+            ? $"it holds a control character, and a deployment's values can be {PrintableCharacters}"
+            : model.Resources.OfType<RedisResource>().Any(r => ReferenceEquals(r.PasswordParameter, parameter)) && (value.Contains(',') || value.Trim() != value)
             ? $"it is Redis' password, which the services' connection string can hold only as {RedisPasswordCharacters} (a generated one is letters and digits)"
             : null;
 

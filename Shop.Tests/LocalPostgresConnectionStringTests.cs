@@ -4,14 +4,15 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Npgsql;
 using Shop.AppHost.Infrastructure;
+using Shop.Publishing;
 using Xunit;
 
 namespace Shop.Tests;
 
 /// <summary>
 /// Run mode's own PostgreSQL connection strings (the roles step and the health checks connect with the superuser's,
-/// the services with the roles'), evaluated as the AppHost evaluates them and parsed by Npgsql: no AppHost is started (some
-/// tests build its app model, as <c>dotnet run</c> does before starting it).
+/// the services with the roles'), evaluated as the AppHost evaluates them and parsed by Npgsql, and the passwords it
+/// refuses: no AppHost is started (some tests build its app model, as <c>dotnet run</c> does before starting it).
 /// </summary>
 public sealed class LocalPostgresConnectionStringTests
 {
@@ -73,6 +74,37 @@ public sealed class LocalPostgresConnectionStringTests
 
         Assert.Equal(("localhost", 15432, "postgres", password), (superuser.Host, superuser.Port, superuser.Username, superuser.Password));
         Assert.Equal(("postgres", password, "usersdb"), (inDatabase.Username, inDatabase.Password, inDatabase.Database));
+    }
+
+    /// <summary>
+    /// A control character in a PostgreSQL password: initdb (<c>--pwfile</c>, and the postgres image's from
+    /// <c>POSTGRES_PASSWORD</c>) keeps only the first line, so the server's password was not the one the AppHost
+    /// connected with, and the roles step's failure named nothing the developer set. Refused before anything starts.
+    /// </summary>
+    [Theory]
+    [InlineData("users-db-password", "first\nsecond")]
+    [InlineData("orders-db-owner-password", "carriage\r")]
+    [InlineData("inventory-db-app-password", "tab\there")]
+    public async Task A_postgres_password_with_a_control_character_is_refused_at_start_naming_the_parameter(string parameter, string password)
+    {
+        var refused = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shop_AppHost>(
+                ["Shop:GatewayPort=0", $"Parameters:{parameter}={password}"], TestContext.Current.CancellationToken);
+        });
+
+        var message = string.Join(" | ", Messages(refused));
+        Assert.Contains($"Parameter '{parameter}'", message);
+        Assert.Contains(PublishConventions.PrintableCharacters, message);
+        Assert.DoesNotContain(password, message);
+
+        static IEnumerable<string> Messages(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                yield return e.Message;
+            }
+        }
     }
 
     private static void Allocate(IResource resource)

@@ -110,8 +110,8 @@ public sealed class ShopInfrastructure
     /// </summary>
     public ServiceDatabase AddPostgresDatabase(string serverName, string databaseName)
     {
-        var password = AddPassword($"{serverName}-password");
-        var roles = new DatabaseRoles(databaseName, AddPassword($"{serverName}-owner-password").Resource, AddPassword($"{serverName}-app-password").Resource);
+        var password = AddPostgresPassword($"{serverName}-password");
+        var roles = new DatabaseRoles(databaseName, AddPostgresPassword($"{serverName}-owner-password").Resource, AddPostgresPassword($"{serverName}-app-password").Resource);
 
         if (Mode == InfrastructureMode.Containers)
         {
@@ -159,6 +159,24 @@ public sealed class ShopInfrastructure
 
     private IResourceBuilder<ParameterResource> AddPassword(string name) =>
         _builder.AddParameter(name, new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
+
+    /// <summary>
+    /// A PostgreSQL password. In run mode one set by hand (configuration is the only place such a value comes from; a
+    /// generated one is letters and digits) is refused here, before anything starts, when it holds a control character:
+    /// initdb keeps only its first line, and the server then refused the AppHost's own connections naming nothing the
+    /// developer set. A publish refuses such a value for every parameter (<see cref="PublishConventions.UnusableValue(DistributedApplicationModel, ParameterResource, string)"/>).
+    /// </summary>
+    private IResourceBuilder<ParameterResource> AddPostgresPassword(string name)
+    {
+        var password = AddPassword(name);
+        var key = ParameterValues.ConfigurationKey(password.Resource);
+        if (_builder.ExecutionContext.IsRunMode && _builder.Configuration[key] is { } value && PublishConventions.HoldsControlCharacter(value))
+        {
+            throw new InvalidOperationException(
+                $"Parameter '{name}' ({key}) cannot have the value given: it holds a control character, and a PostgreSQL password can be {PublishConventions.PrintableCharacters}.");
+        }
+        return password;
+    }
 
     public IResourceBuilder<IResourceWithConnectionString> AddRedis(string name)
     {

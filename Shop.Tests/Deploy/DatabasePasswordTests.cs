@@ -2,6 +2,7 @@ using Xunit;
 using k8s;
 using k8s.Models;
 using Npgsql;
+using Shop.Publishing;
 
 namespace Shop.Tests.Deploy;
 
@@ -55,18 +56,23 @@ public sealed class DatabasePasswordTests : IDisposable
 
     /// <summary>
     /// The connection strings hold the password in single quotes, which cannot hold one (Npgsql reads <c>''</c> in them
-    /// as one, and the value cannot be doubled on its way through <c>.env</c> or a Secret). The publish refuses it.
+    /// as one, and the value cannot be doubled on its way through <c>.env</c> or a Secret); a line break ends the value
+    /// in <c>.env</c> and <c>secrets/*.env</c>, and the postgres image's initdb keeps a password's first line. The
+    /// publish refuses both, naming the parameter and the characters it can hold.
     /// </summary>
     [Theory]
-    [InlineData("compose")]
-    [InlineData("k8s")]
-    public async Task A_database_password_with_a_single_quote_is_refused_at_publish_naming_the_parameter(string target)
+    [InlineData("compose", "it's", PublishConventions.QuotedValueCharacters)]
+    [InlineData("k8s", "it's", PublishConventions.QuotedValueCharacters)]
+    [InlineData("compose", "first\nsecond", PublishConventions.PrintableCharacters)]
+    [InlineData("k8s", "first\nsecond", PublishConventions.PrintableCharacters)]
+    public async Task A_database_password_with_a_single_quote_or_a_line_break_is_refused_at_publish_naming_the_parameter(string target, string password, string usable)
     {
         var directory = Path.Combine(_root, target);
-        var (exitCode, output, error) = await PublishOutput.PublishAsync(target, directory, "--Parameters:users-db-app-password=it's");
+        var (exitCode, output, error) = await PublishOutput.PublishAsync(target, directory, $"--Parameters:users-db-app-password={password}");
 
         Assert.True(exitCode != 0, "the refused publish exited 0");
         Assert.Contains("Parameter 'users-db-app-password' (USERS_DB_APP_PASSWORD) cannot have the value given", output + error);
+        Assert.Contains(usable, output + error);
         Assert.False(File.Exists(Path.Combine(directory, target == "compose" ? ".env" : "secrets/users-db-app-password.env")), "the refused value was written");
     }
 

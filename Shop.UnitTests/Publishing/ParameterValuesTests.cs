@@ -18,13 +18,33 @@ public sealed class ParameterValuesTests
     [Theory]
     [InlineData("a,b", false)]
     [InlineData(" lead", false)]
-    [InlineData("trail\t", false)]
+    [InlineData("trail ", false)]
     [InlineData("pa ss*w$rd\"x=y;z", true)]
     [InlineData("Ab3dE5gH7jK9mN1pQ3rS5tU7", true)]
     public void A_redis_password_is_usable_unless_the_connection_string_cannot_hold_it(string value, bool usable)
     {
         Assert.Equal(usable, PublishConventions.UnusableValue(_model, _redisPassword, value) is null);
         Assert.Null(PublishConventions.UnusableValue(_model, _adminPassword, value)); // not in a Redis connection string
+    }
+
+    /// <summary>
+    /// A deployment's values go one a line into <c>.env</c> and <c>secrets/*.env</c>, which a line break ends (a
+    /// <c>\r</c> too, read back), and the postgres image's initdb keeps a password's first line: no parameter may hold a
+    /// control character.
+    /// </summary>
+    [Theory]
+    [InlineData("first\nsecond")]
+    [InlineData("carriage\r")]
+    [InlineData("tab\there")]
+    [InlineData("nul\0")]
+    [InlineData("del\u007f")]
+    public void A_value_with_a_control_character_is_refused_for_any_parameter(string value)
+    {
+        foreach (var parameter in new[] { _redisPassword, _adminPassword })
+        {
+            var reason = PublishConventions.UnusableValue(_model, parameter, value);
+            Assert.True(reason?.Contains(PublishConventions.PrintableCharacters, StringComparison.Ordinal) == true, reason);
+        }
     }
 
     [Fact]
