@@ -38,24 +38,15 @@ public sealed class DatabaseRoles(string databaseName, ParameterResource ownerPa
 
     private volatile bool _applied;
 
+    /// <summary>The owner's connection string to this database (<see cref="PostgresConnectionString.Create"/>).</summary>
     /// <param name="deployment">For a deployment's files (publish mode), rather than for the processes this AppHost runs.</param>
-    public ReferenceExpression OwnerConnectionString(EndpointReference server, bool deployment) => ConnectionString(server, Owner, OwnerPassword, deployment);
+    public ReferenceExpression OwnerConnectionString(EndpointReference server, bool deployment) =>
+        PostgresConnectionString.Create(server, Owner, OwnerPassword, deployment, DatabaseName);
 
-    /// <inheritdoc cref="OwnerConnectionString"/>
-    public ReferenceExpression AppConnectionString(EndpointReference server, bool deployment) => ConnectionString(server, App, AppPassword, deployment);
-
-    /// <summary>
-    /// In run mode the password is quoted as a connection string quotes any value (<see cref="ConnectionStringPassword"/>).
-    /// A deployment's value is written before the password is known, so it holds it in single quotes: unquoted, Npgsql ended
-    /// it at a <c>;</c>, trimmed spaces at either end and read a leading quote as the start of a quoted value. A <c>'</c> cannot
-    /// be doubled inside them there (the value goes through <c>.env</c> or a Secret as it is), so the publish refuses a
-    /// password with one (<see cref="Shop.Publishing.PublishConventions.UnusableValue(Shop.Publishing.DeploymentModel, Shop.Publishing.DeployParameter, string)"/>).
-    /// </summary>
-    private ReferenceExpression ConnectionString(EndpointReference server, string role, ParameterResource password, bool deployment) => deployment
-        ? ReferenceExpression.Create(
-            $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={role};Password='{password}';Database={DatabaseName}")
-        : ReferenceExpression.Create(
-            $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={role};{new ConnectionStringPassword(password)};Database={DatabaseName}");
+    /// <summary>The application role's connection string to this database (<see cref="PostgresConnectionString.Create"/>).</summary>
+    /// <inheritdoc cref="OwnerConnectionString" path="/param"/>
+    public ReferenceExpression AppConnectionString(EndpointReference server, bool deployment) =>
+        PostgresConnectionString.Create(server, App, AppPassword, deployment, DatabaseName);
 
     /// <summary>Creates the database when it is missing, then applies <see cref="Script"/> to it, as the superuser.</summary>
     public async Task ApplyAsync(string superuserConnectionString, ILogger logger, CancellationToken ct)

@@ -18,22 +18,20 @@ public sealed class LocalPostgresServerResource(string name, string command, str
     internal List<LocalPostgresDatabaseResource> Databases { get; } = [];
 
     // Run mode only: a deployment's servers are containers.
-    public ReferenceExpression ConnectionStringExpression => PostgresSuperuserConnection.Expression(PrimaryEndpoint, PasswordParameter);
+    public ReferenceExpression ConnectionStringExpression => PostgresConnectionString.Create(PrimaryEndpoint, SuperUser, PasswordParameter, deployment: false);
 }
 
 /// <summary>
-/// A PostgreSQL server's superuser connection string in run mode, the password quoted as a connection string quotes any
-/// value (<see cref="ConnectionStringPassword"/>). A container server's own (<see cref="PostgresServerResource"/>) writes
-/// <c>Password={value}</c> unquoted, so a hand-set password with a <c>;</c> was cut there, and one starting with a quote
-/// refused; its health check, Aspire's database step and the roles step all read it, so run mode redirects it here
-/// (<c>WithConnectionStringRedirection</c>). Not in the app model: nothing starts or waits for it.
+/// A container server's superuser connection string in run mode, as a local server's (<see cref="PostgresConnectionString"/>).
+/// Aspire's own (<see cref="PostgresServerResource"/>) writes <c>Password={value}</c> unquoted, so a hand-set password
+/// with a <c>;</c> was cut there, and one starting with a quote refused; its health check, Aspire's database step and the
+/// roles step all read it, so run mode redirects it here (<c>WithConnectionStringRedirection</c>). Not in the app model:
+/// nothing starts or waits for it.
 /// </summary>
 public sealed class PostgresSuperuserConnection(string name, EndpointReference server, ParameterResource password) : Resource(name), IResourceWithConnectionString
 {
-    public ReferenceExpression ConnectionStringExpression { get; } = Expression(server, password);
-
-    public static ReferenceExpression Expression(EndpointReference server, ParameterResource password) => ReferenceExpression.Create(
-        $"Host={server.Property(EndpointProperty.Host)};Port={server.Property(EndpointProperty.Port)};Username={LocalPostgresServerResource.SuperUser};{new ConnectionStringPassword(password)}");
+    public ReferenceExpression ConnectionStringExpression { get; } =
+        PostgresConnectionString.Create(server, LocalPostgresServerResource.SuperUser, password, deployment: false);
 }
 
 /// <summary>A database on a <see cref="LocalPostgresServerResource"/>; created with its roles on first start, the roles repaired on every start.</summary>
