@@ -71,7 +71,7 @@ public static class PublishConventions
     }
 
     /// <summary>
-    /// What a Redis password can be in a deployment. Redis takes any (its command line quotes it), but the services'
+    /// What a Redis password can be, in a deployment and in run mode. Redis takes any (its command line quotes it), but the services'
     /// connection string (<c>redis:6379,password=…</c>) is split by StackExchange.Redis at every <c>,</c>, for which it
     /// has no escape (StackExchange.Redis#680), and each value is trimmed: they would not connect.
     /// </summary>
@@ -92,7 +92,15 @@ public static class PublishConventions
     public static string? UnusableValue(DistributedApplicationModel model, ParameterResource parameter, string value) =>
         HoldsControlCharacter(value)
             ? $"it holds a control character, and a deployment's values can be {PrintableCharacters}"
-            : model.Resources.OfType<RedisResource>().Any(r => ReferenceEquals(r.PasswordParameter, parameter)) && (value.Contains(',') || value.Trim() != value)
+            : model.Resources.OfType<RedisResource>().Any(r => ReferenceEquals(r.PasswordParameter, parameter))
+            ? UnusableRedisPassword(value)
+            : null;
+
+    /// <summary>Why <paramref name="value"/> cannot be Redis' password, in a deployment or run mode; null when it can.</summary>
+    public static string? UnusableRedisPassword(string value) =>
+        HoldsControlCharacter(value)
+            ? $"it holds a control character, and Redis' password can be {PrintableCharacters}"
+            : value.Contains(',') || value.Trim() != value
             ? $"it is Redis' password, which the services' connection string can hold only as {RedisPasswordCharacters} (a generated one is letters and digits)"
             : null;
 

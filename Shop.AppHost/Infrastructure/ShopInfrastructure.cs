@@ -161,26 +161,35 @@ public sealed class ShopInfrastructure
         _builder.AddParameter(name, new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
 
     /// <summary>
-    /// A PostgreSQL password. In run mode one set by hand (configuration is the only place such a value comes from; a
-    /// generated one is letters and digits) is refused here, before anything starts, when it holds a control character:
-    /// initdb keeps only its first line, and the server then refused the AppHost's own connections naming nothing the
-    /// developer set. A publish refuses such a value for every parameter (<see cref="PublishConventions.UnusableValue(DistributedApplicationModel, ParameterResource, string)"/>).
+    /// A PostgreSQL password. In run mode one set by hand holding a control character is refused before anything
+    /// starts: initdb keeps only its first line, and the server then refused the AppHost's own connections naming
+    /// nothing the developer set.
     /// </summary>
-    private IResourceBuilder<ParameterResource> AddPostgresPassword(string name)
+    private IResourceBuilder<ParameterResource> AddPostgresPassword(string name) =>
+        AddCheckedPassword(name, value => PublishConventions.HoldsControlCharacter(value)
+            ? $"it holds a control character, and a PostgreSQL password can be {PublishConventions.PrintableCharacters}"
+            : null);
+
+    /// <summary>
+    /// A password whose value, when set by hand in run mode, is refused here, before anything starts, if
+    /// <paramref name="unusable"/> gives a reason (configuration is the only place such a value comes from; a generated
+    /// one is letters and digits). A publish refuses the same values (<see cref="PublishConventions.UnusableValue(DistributedApplicationModel, ParameterResource, string)"/>).
+    /// </summary>
+    private IResourceBuilder<ParameterResource> AddCheckedPassword(string name, Func<string, string?> unusable)
     {
         var password = AddPassword(name);
         var key = ParameterValues.ConfigurationKey(password.Resource);
-        if (_builder.ExecutionContext.IsRunMode && _builder.Configuration[key] is { } value && PublishConventions.HoldsControlCharacter(value))
+        if (_builder.ExecutionContext.IsRunMode && _builder.Configuration[key] is { } value && unusable(value) is { } reason)
         {
-            throw new InvalidOperationException(
-                $"Parameter '{name}' ({key}) cannot have the value given: it holds a control character, and a PostgreSQL password can be {PublishConventions.PrintableCharacters}.");
+            throw new InvalidOperationException($"Parameter '{name}' ({key}) cannot have the value given: {reason}.");
         }
         return password;
     }
 
     public IResourceBuilder<IResourceWithConnectionString> AddRedis(string name)
     {
-        var password = AddPassword($"{name}-password");
+        // The services' connection string holds it as the publish does: a value refused there is refused here.
+        var password = AddCheckedPassword($"{name}-password", PublishConventions.UnusableRedisPassword);
 
         if (Mode == InfrastructureMode.Containers)
         {
