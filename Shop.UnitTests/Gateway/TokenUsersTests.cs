@@ -29,16 +29,16 @@ public sealed class TokenUsersTests
     public async Task A_token_signed_by_a_key_users_does_not_publish_is_refused_and_counted()
     {
         await using var users = await JwksServerAsync();
-        var forged = Token(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "users-key" });
+        var forged = AccessTokens.Sign(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "users-key" });
 
-        Assert.Equal((null, true), await UserAsync(users.Urls.Single(), forged));
+        Assert.Equal((null, true), await UserAsync(LoopbackApp.Address(users), forged));
     }
 
     [Fact]
     public async Task A_token_checked_while_users_signing_keys_cannot_be_fetched_is_refused_but_not_counted()
     {
         // Port 1 on loopback: a refused connection, as when Users is down.
-        Assert.Equal((null, false), await UserAsync("http://127.0.0.1:1", Token(UsersKey)));
+        Assert.Equal((null, false), await UserAsync("http://127.0.0.1:1", AccessTokens.Sign(UsersKey)));
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class TokenUsersTests
     {
         await using var users = await JwksServerAsync();
 
-        Assert.Equal(("42", false), await UserAsync(users.Urls.Single(), Token(UsersKey)));
+        Assert.Equal(("42", false), await UserAsync(LoopbackApp.Address(users), AccessTokens.Sign(UsersKey)));
     }
 
     private static async Task<(string? Sub, bool Refused)> UserAsync(string jwksBaseAddress, string token)
@@ -64,28 +64,6 @@ public sealed class TokenUsersTests
     }
 
     /// <summary>Users' JWKS document, with <see cref="UsersKey"/>'s public half, on a free loopback port.</summary>
-    private static async Task<WebApplication> JwksServerAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(UsersKey.ECDsa.ExportParameters(false))) { KeyId = UsersKey.KeyId });
-        jwk.Use = "sig";
-        jwk.Alg = ShopAuthentication.Algorithm;
-        var document = System.Text.Json.JsonSerializer.Serialize(new { keys = new[] { new { kty = jwk.Kty, use = jwk.Use, alg = jwk.Alg, kid = jwk.Kid, crv = jwk.Crv, x = jwk.X, y = jwk.Y } } });
-        app.MapGet(ShopAuthentication.JwksPath, () => Results.Text(document, "application/json"));
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        return app;
-    }
-
-    private static string Token(SecurityKey key) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-    {
-        TokenType = ShopAuthentication.AccessTokenType,
-        Issuer = ShopAuthentication.Issuer,
-        Audience = ShopAuthentication.Audience,
-        Expires = DateTime.UtcNow.AddMinutes(10),
-        Subject = new ClaimsIdentity([new Claim("sub", "42")]),
-        SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
-    });
+    private static Task<WebApplication> JwksServerAsync() => LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath,
+        () => Results.Text($$"""{"keys":[{{AccessTokens.JwksEntry(UsersKey)}}]}""", "application/json")));
 }

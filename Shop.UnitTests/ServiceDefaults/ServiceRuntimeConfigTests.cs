@@ -25,6 +25,12 @@ public sealed class ServiceRuntimeConfigTests
     public void A_service_compacts_a_mostly_free_old_generation(string service) =>
         Assert.InRange(Property(service, "System.GC.ConserveMemory").GetInt32(), 1, 9);
 
+    /// <summary>A token signed with a key Users published since the service's last JWKS fetch is accepted on its first request (<see cref="SigningKeyRotationTests"/>).</summary>
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void A_service_waits_for_the_signing_keys_it_fetches_again(string service) =>
+        Assert.True(Property(service, "Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking").GetBoolean());
+
     private static JsonElement Property(string service, string name)
     {
         var path = Path.Combine(AppContext.BaseDirectory, $"{service}.runtimeconfig.json");

@@ -1,0 +1,29 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Shop.ServiceDefaults;
+
+namespace Shop.UnitTests;
+
+/// <summary>Access tokens as Users signs them, and a key's entry as Users' JWKS lists it, for tests that check tokens.</summary>
+internal static class AccessTokens
+{
+    /// <summary>An ES256 access token for subject 42, valid for 10 minutes, signed with <paramref name="key"/>.</summary>
+    public static string Sign(SecurityKey key) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        TokenType = ShopAuthentication.AccessTokenType,
+        Issuer = ShopAuthentication.Issuer,
+        Audience = ShopAuthentication.Audience,
+        Expires = DateTime.UtcNow.AddMinutes(10),
+        Subject = new ClaimsIdentity([new Claim("sub", "42")]),
+        SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
+    });
+
+    /// <summary>The key's public half as one entry of Users' JWKS document (JSON).</summary>
+    public static string JwksEntry(ECDsaSecurityKey key)
+    {
+        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(key.ECDsa.ExportParameters(false))) { KeyId = key.KeyId });
+        return System.Text.Json.JsonSerializer.Serialize(new { kty = jwk.Kty, use = "sig", alg = ShopAuthentication.Algorithm, kid = jwk.Kid, crv = jwk.Crv, x = jwk.X, y = jwk.Y });
+    }
+}
