@@ -3,7 +3,7 @@
 # (scripts/container-platform/platform.sh) and driven end to end through its gateway.
 #
 # Phases: platform, publish, images (and the web image alongside), up + health, journey, database restart,
-# TLS, the client's address, down. Each prints its time; the last line says what passed and the machine's load. Exit code 0
+# the key rotations of docs/deploy.md, TLS, the client's address, down. Each prints its time; the last line says what passed and the machine's load. Exit code 0
 # only if every phase passed.
 # Options: --keep (on failure, leave the deployment and the daemon for inspection), --no-tls (skip the HTTPS
 # phase), --cold (a first run: rebuild the AppHost, the services and the web image from scratch, see below).
@@ -211,6 +211,77 @@ phase db-restart "restart inventory-db: the data survives (volume), Inventory re
 compose restart inventory-db >/dev/null 2>&1
 python3 "$ROOT/scripts/deploy-test/journey.py" --base "http://127.0.0.1:$HTTP_PORT" --env "$COMPOSE_DIR/.env" \
   --hook-bind "$NETWORK_GATEWAY" --hook-port "$HOOK_PORT" --after-restart "$SKU"
+done_phase
+
+phase rotation "docs/deploy.md's compose key rotations: the JWT signing key, then Orders' service key (.env, up -d)"
+# The operator's steps as written: .env edited, `up -d`. Checked through the gateway after each: the token
+# signed before still works, a new customer signs in and orders (Orders calls Users and Inventory with its
+# key); and against the doc, which containers `up -d` recreated and in what order.
+ENV_FILE="$COMPOSE_DIR/.env"
+# Values are letters, digits and base64's +/=; publish writes them bare, and a quoted one is read as one.
+env_get() { sed -n "s/^$1=//p" "$ENV_FILE" | sed "s/^'\(.*\)'\$/\1/"; }
+env_set() {
+  grep -q "^$1=" "$ENV_FILE" || { echo "$ENV_FILE has no $1=" >&2; return 1; }
+  local edited
+  edited=$(K="$1" V="$2" awk 'index($0, ENVIRON["K"] "=") == 1 { print ENVIRON["K"] "=" ENVIRON["V"]; next } { print }' "$ENV_FILE")
+  printf '%s\n' "$edited" >"$ENV_FILE"
+}
+# service container-id, one line per container of the project (the exited migration steps too).
+containers() {
+  "$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+    | xargs -r "$DOCKER" inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}}' | sort
+}
+# up_recreates "SERVICES…": `up -d` as the doc has the operator run it; the services whose container is new
+# must be exactly these (sorted), and the deployment healthy again. The daemon's container events meanwhile
+# (created, turned healthy; time, action, service) are kept in $WORK/up-events.log for the order's check.
+up_recreates() {
+  local before after recreated events status=0
+  before=$(containers)
+  "$DOCKER" events --since "$(date +%s)" --filter "label=com.docker.compose.project=$PROJECT" --filter type=container \
+    --filter event=create --filter event=health_status \
+    --format '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "com.docker.compose.service"}}' >"$WORK/up-events.log" &
+  events=$!
+  compose up -d --no-build >"$WORK/up-rotation.log" 2>&1 || status=$?
+  kill "$events" 2>/dev/null || true
+  [ $status -eq 0 ] || { cat "$WORK/up-rotation.log" >&2; return 1; }
+  after=$(containers)
+  recreated=$(awk 'NR == FNR { old[$2] = 1; next } !old[$2] { print $1 }' <(echo "$before") <(echo "$after") | sort -u | xargs)
+  [ "$recreated" = "$1" ] || { echo "docker-compose up -d recreated '$recreated'; docs/deploy.md says '$1'" >&2; return 1; }
+  wait_healthy 120 >/dev/null
+  echo "    up -d recreated $recreated; healthy at $(elapsed "$PHASE_START" | tr -d ' ')"
+}
+rotation_check() {
+  python3 "$ROOT/scripts/deploy-test/journey.py" --base "http://127.0.0.1:$HTTP_PORT" --env "$ENV_FILE" \
+    --hook-bind "$NETWORK_GATEWAY" --rotation "$SKU" --token-file "$WORK/rotation-token" "$@"
+}
+rotation_check
+# JWT, step 1: the current key becomes the previous one, a new one signs.
+env_set JWT_PREVIOUS_SIGNING_KEY "$(env_get JWT_SIGNING_KEY)"
+env_set JWT_SIGNING_KEY "$(openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -outform DER | base64 -w0)"
+up_recreates "users"
+rotation_check --new-key
+# Orders' key, step 1: the called services accept the current key and the new one; Orders presents the new one.
+env_set ORDERS_SERVICE_KEY_ACCEPTED "$(env_get ORDERS_SERVICE_KEY)"
+env_set ORDERS_SERVICE_KEY "$(openssl rand -hex 24)"
+up_recreates "inventory orders users"
+# The doc's order: Orders' new container is created only after Users' and Inventory's new ones passed a health
+# check (depends_on: service_healthy), so no new Orders ever presents its key to a service that refuses it.
+# (A container's health log keeps only its last 5 checks, too few on a busy machine: the events say it.)
+awk '$2 == "health_status:" && $3 == "healthy" && !healthy[$4] { healthy[$4] = $1 }
+  $2 == "create" && $3 == "orders" { created = $1; ok = healthy["users"] && healthy["inventory"] }
+  END {
+    if (!created) { print "no orders container was created" > "/dev/stderr"; exit 1 }
+    if (!ok) { print "the new orders container was created before users and inventory were healthy" > "/dev/stderr"; exit 1 }
+    printf "    users healthy %.1fs and inventory %.1fs before the new orders container was created\n",
+      (created - healthy["users"]) / 1e9, (created - healthy["inventory"]) / 1e9
+  }' "$WORK/up-events.log" || { cat "$WORK/up-events.log" >&2; exit 1; }
+rotation_check --new-key
+# Step 2 of both (the JWT's after one access-token lifetime, not waited for here: one recreation of users serves
+# both): the previous JWT key and Orders' old key are emptied.
+env_set JWT_PREVIOUS_SIGNING_KEY ""
+env_set ORDERS_SERVICE_KEY_ACCEPTED ""
+up_recreates "inventory users"
+rotation_check --old-key-gone
 done_phase
 
 if [ $TLS -eq 1 ]; then

@@ -7,8 +7,14 @@ Registers and signs in a customer, has the admin (credentials from the deploymen
 item and subscribe a webhook (received here, on an address the compose network reaches), places an
 order (stock deducted), checks the webhook's signature, cancels the order (stock restored) and loads
 the SPA's index. Prints one line per step; exits non-zero at the first failure, naming it.
+
+    journey.py … --after-restart SKU      the item survived a database restart and takes a write
+    journey.py … --rotation SKU --token-file F [--new-key | --old-key-gone]
+        one step of docs/deploy.md's key rotations: the first call signs a customer in and keeps the token in F;
+        later ones check it still works (or, --old-key-gone, that Users refuses it); each has a new customer
+        sign in, read SKU and order one, which makes Orders call Users and Inventory with its service key.
 """
-import argparse, hashlib, hmac, http.server, json, secrets, ssl, sys, threading, time, urllib.error, urllib.request
+import argparse, base64, hashlib, hmac, http.server, json, os, secrets, ssl, sys, threading, time, urllib.error, urllib.request
 
 
 def read_env(path):
@@ -111,6 +117,46 @@ def after_restart(api, env, sku, step):
     raise AssertionError(f"Inventory did not recover within 120 s: {last}")
 
 
+def key_id(token):
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+def rotation_check(api, sku, token_file, new_key, old_key_gone, step):
+    """One step of a key rotation: the token saved before it still works, and a new customer signs in and orders.
+
+    A new account each time: Orders keeps an account's active state for 30 s, so only a new one makes it call
+    Users (with its service key) for every check; the order's reservation calls Inventory (with it too)."""
+    saved = open(token_file, encoding="utf-8").read().strip() if os.path.exists(token_file) else ""
+    run = secrets.token_hex(4)
+    email, password = f"rotation-{run}@example.com", "Rotation-test-" + secrets.token_hex(8)
+    api.call("POST", "/users/register", {"name": "Rotation Test", "email": email, "password": password}, expect=(200, 201))
+    token = api.call("POST", "/users/login", {"email": email, "password": password})["access_token"]
+    if not saved:
+        with open(token_file, "w", encoding="utf-8") as f:
+            f.write(token)
+        saved = token
+        step(f"signed in {email} before the rotation (key id {key_id(token)[:12]}…), token kept")
+    elif old_key_gone:
+        # Users signs and checks with its own keys only now; the other services may still hold the old key in
+        # the JWKS they fetched (an hour at most), which matters not: by then an operator's old tokens expired.
+        api.call("GET", "/users/me", token=saved, expect=(401,))
+        step(f"the previous key is gone: Users refuses the token signed with it (401); a new sign-in {email}")
+    else:
+        if new_key and key_id(token) == key_id(saved):
+            raise AssertionError(f"a sign-in after the JWT rotation was still signed with the old key ({key_id(token)})")
+        api.call("GET", "/users/me", token=saved)
+        api.call("GET", "/orders/", token=saved)
+        step(f"the token signed before the rotation (key id {key_id(saved)[:12]}…) still works at /users/me and /orders/; "
+             f"a new sign-in {email} has key id {key_id(token)[:12]}…")
+    # The new token at Inventory and Orders before either has seen its key: each must fetch Users' keys and accept it.
+    api.call("GET", f"/inventory/{sku}", token=token)
+    order = api.call("POST", "/orders/", {"items": [{"sku": sku, "qty": 1}]}, token=token, expect=(200, 201),
+                     headers={"Idempotency-Key": "rotation-" + run})
+    assert order["status"] == "pending", order
+    step(f"{email} read {sku} and placed order {order['id']} (Orders called Users and Inventory with its service key)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
@@ -120,6 +166,10 @@ def main():
     parser.add_argument("--hook-port", type=int, default=80, help="port to receive webhooks on (0: any free one)")
     parser.add_argument("--cafile", help="the CA (a self-signed certificate) to verify HTTPS against")
     parser.add_argument("--after-restart", metavar="SKU", help="only check that SKU survived a database restart")
+    parser.add_argument("--rotation", metavar="SKU", help="only one step of a key rotation: the saved token works, a new customer orders SKU")
+    parser.add_argument("--token-file", help="with --rotation: the token signed before the rotation (written by the first step)")
+    parser.add_argument("--new-key", action="store_true", help="with --rotation: the JWT signing key has changed since the token was saved")
+    parser.add_argument("--old-key-gone", action="store_true", help="with --rotation: the previous JWT key was removed; Users must refuse the saved token")
     args = parser.parse_args()
     env = read_env(args.env)
     api = Client(args.base, args.cafile)
@@ -127,6 +177,10 @@ def main():
 
     def step(text):
         print(f"  [{time.monotonic() - start:6.2f}s] {text}", flush=True)
+
+    if args.rotation:
+        rotation_check(api, args.rotation, args.token_file, args.new_key, args.old_key_gone, step)
+        return
 
     if args.after_restart:
         after_restart(api, env, args.after_restart, step)
