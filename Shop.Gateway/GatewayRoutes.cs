@@ -67,7 +67,8 @@ internal static class GatewayRoutes
     /// with the other pods healthy). A service that is really down still gets its 503 (connection refused,
     /// <see cref="ForwarderErrorMiddleware"/>). The price, taken knowingly: a lone instance that accepts connections
     /// but never answers (run mode, compose) now costs each request the activity timeout (504 after 25 s) instead
-    /// of a 503 once two probes have failed.
+    /// of a 503 once two probes have failed. The rule is YARP's ConsecutiveFailures, behind a policy that logs a
+    /// destination's outage once rather than every failed probe (<see cref="LoggedConsecutiveFailuresPolicy"/>).
     /// </summary>
     private static ClusterConfig Cluster(string name, string healthPath) => new()
     {
@@ -82,7 +83,7 @@ internal static class GatewayRoutes
                 Enabled = true,
                 Interval = TimeSpan.FromSeconds(3),
                 Timeout = TimeSpan.FromSeconds(2),
-                Policy = "ConsecutiveFailures",
+                Policy = LoggedConsecutiveFailuresPolicy.PolicyName,
                 Path = healthPath,
             },
         },

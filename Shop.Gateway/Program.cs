@@ -22,6 +22,7 @@ builder.Services.AddReverseProxy()
     })
     .AddServiceDiscoveryDestinationResolver();
 ClientBodyErrors.UseClientBodyErrorLogger(builder.Services);
+LoggedConsecutiveFailuresPolicy.AddTo(builder.Services);
 
 var app = builder.Build();
 app.UseGatewayTls();

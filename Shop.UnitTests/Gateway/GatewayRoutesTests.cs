@@ -46,7 +46,7 @@ public sealed class GatewayRoutesTests
         Assert.All(Clusters, c =>
         {
             Assert.True(c.HealthCheck!.Active!.Enabled);
-            Assert.Equal("ConsecutiveFailures", c.HealthCheck.Active.Policy);
+            Assert.Equal(LoggedConsecutiveFailuresPolicy.PolicyName, c.HealthCheck.Active.Policy);
             Assert.Equal((TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2)), (c.HealthCheck.Active.Interval, c.HealthCheck.Active.Timeout));
             Assert.Equal("2", c.Metadata!["ConsecutiveFailuresHealthPolicy.Threshold"]);
             Assert.Equal(TimeSpan.FromSeconds(25), c.HttpRequest!.ActivityTimeout);
@@ -66,6 +66,7 @@ public sealed class GatewayRoutesTests
     {
         var services = new ServiceCollection().AddLogging();
         services.AddReverseProxy();
+        LoggedConsecutiveFailuresPolicy.AddTo(services);
         await using var provider = services.BuildServiceProvider();
         var validator = provider.GetRequiredService<IConfigValidator>();
 
