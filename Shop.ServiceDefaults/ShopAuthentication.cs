@@ -87,8 +87,14 @@ public static class ShopAuthentication
         // Read now rather than when the first request builds the token check: a mistake stops the start
         // instead of failing every authenticated request with a 500 (TokenValidationParameters refuses a negative skew).
         builder.AddStartupSettings<TokenCheckOptions>("Jwt")
-            .Validate(o => o.ClockSkew >= TimeSpan.Zero, "Jwt:ClockSkew is negative; give how far the services' clocks may differ, zero or more (default 00:00:30).");
-        var clockSkew = builder.GetStartupSettings<TokenCheckOptions>("Jwt").ClockSkew;
+            .Validate(o => o.ClockSkew >= TimeSpan.Zero, "Jwt:ClockSkew is negative; give how far the services' clocks may differ, zero or more (default 00:00:30).")
+            // IdentityModel would throw at the first request instead (ArgumentOutOfRangeException, naming no setting).
+            .Validate(o => o.SigningKeysRefreshInterval >= BaseConfigurationManager.MinimumAutomaticRefreshInterval,
+                $"Jwt:SigningKeysRefreshInterval is below {BaseConfigurationManager.MinimumAutomaticRefreshInterval:c}, the shortest interval IdentityModel accepts between "
+                + $"two fetches of Users' signing keys; give {BaseConfigurationManager.MinimumAutomaticRefreshInterval:c} or more (default {TokenCheckOptions.DefaultSigningKeysRefreshInterval:c}). "
+                + "To drop a removed key at once, restart the services that check tokens (docs/deploy.md, \"Rotating the JWT signing key urgently\").");
+        var tokenCheck = builder.GetStartupSettings<TokenCheckOptions>("Jwt");
+        var clockSkew = tokenCheck.ClockSkew;
         builder.Services.AddAuthentication()
             .AddJwtBearer(o =>
             {
@@ -121,7 +127,8 @@ public static class ShopAuthentication
                 c.Timeout = TimeSpan.FromSeconds(10);
             });
             builder.Services.AddSingleton<SigningKeysReach>();
-            builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwksConfiguration>();
+            builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>>(sp => new JwksConfiguration(
+                sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<SigningKeysReach>(), tokenCheck.SigningKeysRefreshInterval));
         }
     }
 
@@ -226,8 +233,11 @@ public static class ShopAuthentication
     public static Guid? GetSessionId(this ClaimsPrincipal principal) =>
         Guid.TryParse(principal.FindFirstValue(SecurityStamps.SessionClaim), out var id) ? id : null;
 
-    /// <summary>Points JwtBearer at the JWKS Users publishes, refreshed when an unknown key id shows up.</summary>
-    private sealed class JwksConfiguration(IHttpClientFactory httpClientFactory, SigningKeysReach reach) : IPostConfigureOptions<JwtBearerOptions>
+    /// <summary>
+    /// Points JwtBearer at the JWKS Users publishes, fetched again when an unknown key id shows up (at most every 30 s) and
+    /// every <paramref name="refreshInterval"/>, so a key Users stopped publishing stops working within that interval.
+    /// </summary>
+    private sealed class JwksConfiguration(IHttpClientFactory httpClientFactory, SigningKeysReach reach, TimeSpan refreshInterval) : IPostConfigureOptions<JwtBearerOptions>
     {
         public void PostConfigure(string? name, JwtBearerOptions options)
         {
@@ -240,8 +250,13 @@ public static class ShopAuthentication
             options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(
                 address, new JwksRetriever(reach), new HttpDocumentRetriever(http) { RequireHttps = false })
             {
-                AutomaticRefreshInterval = TimeSpan.FromHours(1),
+                // Fetched on the path of the first request after the interval (the blocking switch, Directory.Build.props).
+                AutomaticRefreshInterval = refreshInterval,
                 RefreshInterval = TimeSpan.FromSeconds(30),
+                // Users publishes exactly the keys it wants accepted. IdentityModel would otherwise check a token whose key
+                // id is gone against the keys it fetched before (for an hour after they last verified a token): a key
+                // removed after a leak would keep working after every fetch.
+                UseLastKnownGoodConfiguration = false,
             };
         }
     }
@@ -297,8 +312,16 @@ public static class ShopAuthentication
 /// <summary>What every service and the gateway read of section <c>Jwt</c> to check an access token.</summary>
 public sealed class TokenCheckOptions
 {
+    public static readonly TimeSpan DefaultSigningKeysRefreshInterval = TimeSpan.FromMinutes(5);
+
     /// <summary>How far the services' clocks may differ: a token still counts this long past its expiry.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a service (not Users, which holds its keys) fetches Users' signing keys again: the longest a key Users stopped
+    /// publishing keeps working there, plus up to 5 % (IdentityModel's jitter). At least 5 minutes, IdentityModel's minimum.
+    /// </summary>
+    public TimeSpan SigningKeysRefreshInterval { get; set; } = DefaultSigningKeysRefreshInterval;
 }
 
 public sealed class ServiceKeyOptions : AuthenticationSchemeOptions

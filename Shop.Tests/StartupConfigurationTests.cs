@@ -24,6 +24,8 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         { "users", "Jwt__SigningKey", "not-a-key", "Jwt:SigningKey" },
         // The token check is built at the first request: each one would fail with a 500.
         { "orders", "Jwt__ClockSkew", "-00:00:30", "Jwt:ClockSkew" },
+        // IdentityModel refuses it when the first authenticated request builds the token check: each one a 500.
+        { "inventory", "Jwt__SigningKeysRefreshInterval", "00:01:00", "Jwt:SigningKeysRefreshInterval" },
         // Every call to Users or Inventory would be refused: every order a 503 "unavailable".
         { "orders", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
         { "inventory", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
