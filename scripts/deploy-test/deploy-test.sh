@@ -257,7 +257,8 @@ rotation_check() {
 rotation_check
 # JWT, step 1: the current key becomes the previous one, a new one signs.
 env_set JWT_PREVIOUS_SIGNING_KEY "$(env_get JWT_SIGNING_KEY)"
-env_set JWT_SIGNING_KEY "$(openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -outform DER | base64 -w0)"
+new_jwt_key() { openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -outform DER | base64 -w0; }
+env_set JWT_SIGNING_KEY "$(new_jwt_key)"
 up_recreates "users"
 rotation_check --new-key
 # Orders' key, step 1: the called services accept the current key and the new one; Orders presents the new one.
@@ -275,13 +276,21 @@ awk '$2 == "health_status:" && $3 == "healthy" && !healthy[$4] { healthy[$4] = $
     printf "    users healthy %.1fs and inventory %.1fs before the new orders container was created\n",
       (created - healthy["users"]) / 1e9, (created - healthy["inventory"]) / 1e9
   }' "$WORK/up-events.log" || { cat "$WORK/up-events.log" >&2; exit 1; }
-rotation_check --new-key
-# Step 2 of both (the JWT's after one access-token lifetime, not waited for here: one recreation of users serves
-# both): the previous JWT key and Orders' old key are emptied.
+# A new customer's token, signed with the current key: the key the urgent rotation below treats as leaked.
+rotation_check --new-key --keep-new-token "$WORK/leaked-token"
+# Orders' step 2, and the JWT key rotated urgently (the current key leaked; one recreation of users serves both): a new
+# key, the previous one emptied, `up -d`; then the services that check tokens restarted, so they drop both removed keys
+# at once rather than at their next fetch of Users' keys (Jwt:SigningKeysRefreshInterval). The planned JWT step 2 (the
+# previous key emptied) is part of it: Users refuses the token signed with the first key.
+env_set JWT_SIGNING_KEY "$(new_jwt_key)"
 env_set JWT_PREVIOUS_SIGNING_KEY ""
 env_set ORDERS_SERVICE_KEY_ACCEPTED ""
 up_recreates "inventory users"
-rotation_check --old-key-gone
+RESTART_START=$(date +%s.%N)
+compose restart orders inventory gateway >"$WORK/restart-rotation.log" 2>&1 || { cat "$WORK/restart-rotation.log" >&2; exit 1; }
+wait_healthy 120 >/dev/null
+echo "    restart orders inventory gateway: healthy again after $(elapsed "$RESTART_START" | tr -d ' ')"
+rotation_check --keys-removed "$WORK/leaked-token"
 done_phase
 
 if [ $TLS -eq 1 ]; then

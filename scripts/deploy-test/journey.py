@@ -9,10 +9,12 @@ order (stock deducted), checks the webhook's signature, cancels the order (stock
 the SPA's index. Prints one line per step; exits non-zero at the first failure, naming it.
 
     journey.py … --after-restart SKU      the item survived a database restart and takes a write
-    journey.py … --rotation SKU --token-file F [--new-key | --old-key-gone]
+    journey.py … --rotation SKU --token-file F [--new-key [--keep-new-token G] | --keys-removed G]
         one step of docs/deploy.md's key rotations: the first call signs a customer in and keeps the token in F;
-        later ones check it still works (or, --old-key-gone, that Users refuses it); each has a new customer
-        sign in, read SKU and order one, which makes Orders call Users and Inventory with its service key.
+        later ones check it still works (--keep-new-token: and keep the new customer's token, signed with the current
+        key, in G), or, --keys-removed (the urgent rotation: the current key G's token was signed with is replaced and
+        the previous one dropped), that Users, Orders and Inventory all refuse both kept tokens; each has a new
+        customer sign in, read SKU and order one, which makes Orders call Users and Inventory with its service key.
 """
 import argparse, base64, hashlib, hmac, http.server, json, os, secrets, ssl, sys, threading, time, urllib.error, urllib.request
 
@@ -122,12 +124,16 @@ def key_id(token):
     return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
 
 
-def rotation_check(api, sku, token_file, new_key, old_key_gone, step):
+def read_token(path):
+    return open(path, encoding="utf-8").read().strip() if path and os.path.exists(path) else ""
+
+
+def rotation_check(api, sku, token_file, new_key, keep_new_token, keys_removed, step):
     """One step of a key rotation: the token saved before it still works, and a new customer signs in and orders.
 
     A new account each time: Orders keeps an account's active state for 30 s, so only a new one makes it call
     Users (with its service key) for every check; the order's reservation calls Inventory (with it too)."""
-    saved = open(token_file, encoding="utf-8").read().strip() if os.path.exists(token_file) else ""
+    saved = read_token(token_file)
     run = secrets.token_hex(4)
     email, password = f"rotation-{run}@example.com", "Rotation-test-" + secrets.token_hex(8)
     api.call("POST", "/users/register", {"name": "Rotation Test", "email": email, "password": password}, expect=(200, 201))
@@ -137,11 +143,17 @@ def rotation_check(api, sku, token_file, new_key, old_key_gone, step):
             f.write(token)
         saved = token
         step(f"signed in {email} before the rotation (key id {key_id(token)[:12]}…), token kept")
-    elif old_key_gone:
-        # Users signs and checks with its own keys only now; the other services may still hold the old key in
-        # the JWKS they fetched (an hour at most), which matters not: by then an operator's old tokens expired.
-        api.call("GET", "/users/me", token=saved, expect=(401,))
-        step(f"the previous key is gone: Users refuses the token signed with it (401); a new sign-in {email}")
+    elif keys_removed:
+        # The urgent rotation: every service that checks tokens, not only Users, must refuse both removed keys at once,
+        # not when it next fetches Users' keys (Jwt:SigningKeysRefreshInterval).
+        leaked = read_token(keys_removed)
+        if key_id(token) in (key_id(saved), key_id(leaked)):
+            raise AssertionError(f"a sign-in after the urgent rotation was still signed with a removed key ({key_id(token)})")
+        for removed in (saved, leaked):
+            for path in ("/users/me", "/orders/", f"/inventory/{sku}"):
+                api.call("GET", path, token=removed, expect=(401,))
+        step(f"both removed keys (key ids {key_id(saved)[:12]}…, {key_id(leaked)[:12]}…) are refused (401) by Users, Orders "
+             f"and Inventory; a new sign-in {email} has key id {key_id(token)[:12]}…")
     else:
         if new_key and key_id(token) == key_id(saved):
             raise AssertionError(f"a sign-in after the JWT rotation was still signed with the old key ({key_id(token)})")
@@ -149,6 +161,9 @@ def rotation_check(api, sku, token_file, new_key, old_key_gone, step):
         api.call("GET", "/orders/", token=saved)
         step(f"the token signed before the rotation (key id {key_id(saved)[:12]}…) still works at /users/me and /orders/; "
              f"a new sign-in {email} has key id {key_id(token)[:12]}…")
+        if keep_new_token:
+            with open(keep_new_token, "w", encoding="utf-8") as f:
+                f.write(token)
     # The new token at Inventory and Orders before either has seen its key: each must fetch Users' keys and accept it.
     api.call("GET", f"/inventory/{sku}", token=token)
     order = api.call("POST", "/orders/", {"items": [{"sku": sku, "qty": 1}]}, token=token, expect=(200, 201),
@@ -169,7 +184,9 @@ def main():
     parser.add_argument("--rotation", metavar="SKU", help="only one step of a key rotation: the saved token works, a new customer orders SKU")
     parser.add_argument("--token-file", help="with --rotation: the token signed before the rotation (written by the first step)")
     parser.add_argument("--new-key", action="store_true", help="with --rotation: the JWT signing key has changed since the token was saved")
-    parser.add_argument("--old-key-gone", action="store_true", help="with --rotation: the previous JWT key was removed; Users must refuse the saved token")
+    parser.add_argument("--keep-new-token", metavar="G", help="with --new-key: keep the new customer's token (the current key's) in G")
+    parser.add_argument("--keys-removed", metavar="G", help="with --rotation: the current JWT key (G's token's) was replaced and the "
+                        "previous one removed; Users, Orders and Inventory must refuse both saved tokens")
     args = parser.parse_args()
     env = read_env(args.env)
     api = Client(args.base, args.cafile)
@@ -179,7 +196,7 @@ def main():
         print(f"  [{time.monotonic() - start:6.2f}s] {text}", flush=True)
 
     if args.rotation:
-        rotation_check(api, args.rotation, args.token_file, args.new_key, args.old_key_gone, step)
+        rotation_check(api, args.rotation, args.token_file, args.new_key, args.keep_new_token, args.keys_removed, step)
         return
 
     if args.after_restart:
