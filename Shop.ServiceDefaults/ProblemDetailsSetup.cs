@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Shop.ServiceDefaults;
@@ -25,6 +26,8 @@ public static class ProblemDetailsSetup
             ctx.ProblemDetails.Type ??= $"https://httpstatuses.io/{ctx.ProblemDetails.Status}";
             ctx.ProblemDetails.Detail ??= FallbackDetail(ctx.HttpContext, ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode);
         });
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<OutageLog>();
         services.AddExceptionHandler<ShopExceptionHandler>();
         return services;
     }
@@ -60,9 +63,10 @@ public static class ProblemDetailsSetup
 
 /// <summary>
 /// Turns bad requests (malformed JSON, wrong types, oversized bodies) into 400/413 problem+json with
-/// <c>errors</c>, and anything unexpected into a bare 500 — never a stack trace or SQL text.
+/// <c>errors</c>, a dependency that is away into 503 with Retry-After (its outage said by <see cref="OutageLog"/>, not
+/// once per request), and anything unexpected into a bare 500 — never a stack trace or SQL text.
 /// </summary>
-public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogger<ShopExceptionHandler> logger) : IExceptionHandler
+public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogger<ShopExceptionHandler> logger, OutageLog outages) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -92,12 +96,13 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
             case ServiceUnavailableException unavailable:
                 if (unavailable.RefusedKeyStatus is not null)
                 {
-                    // Looks like an outage to the client, but only an operator can end it, and no health check shows it.
-                    logger.LogError("{Reason}", unavailable.Message);
+                    // Looks like an outage to the client, but only an operator can end it, and no health check shows it:
+                    // an Error, said when it begins and summed up at Error while it lasts, not a red line per request.
+                    outages.Refused(unavailable.Dependency, unavailable.Message, LogLevel.Error);
                 }
                 else
                 {
-                    logger.LogWarning("Dependency unavailable: {Dependency}", unavailable.Dependency);
+                    outages.Refused(unavailable.Dependency, unavailable.InnerException?.Message ?? "no answer it could use");
                 }
                 problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}) is unavailable. Try again shortly." };
                 context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
@@ -105,7 +110,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
             case var _ when ShopDatabaseExtensions.IsUnavailability(exception):
                 // Refused, dropped or timed out, or no pooled connection free in time: the database is away or
                 // overloaded, which a retry shortly may not find. Not a bug in this service.
-                logger.LogWarning("Database unavailable: {Reason}", exception.GetBaseException().Message);
+                outages.Refused("database", exception.GetBaseException().Message);
                 if (exception.GetBaseException() is IOException or System.Net.Sockets.SocketException)
                 {
                     // The connection broke (a restarted server): its pooled siblings are as dead, and each

@@ -135,7 +135,10 @@ public abstract class ShopAppHost : IAsyncLifetime
             // Sweeps every second. Expiry itself stays at its 30-minute default, so no other test's pending
             // order expires; a test expires one order by moving that order's expires_at.
             .WithEnvironment("Orders__ExpirySweepInterval", "00:00:01")
-            .WithEnvironment("Orders__Retention__SweepInterval", "00:00:01");
+            .WithEnvironment("Orders__Retention__SweepInterval", "00:00:01")
+            // Each request refused during an outage, counted and not logged in production, as a Debug line: the
+            // outage tests read where each placement's log ends (CircuitBreakerTests, FaultTests).
+            .WithEnvironment("Logging__LogLevel__Shop.ServiceDefaults.OutageLog", "Debug");
 
         // Every HTTP test client is 127.0.0.1: one client to the gateway, making hundreds of requests at once,
         // which no production limit should allow. It is exempt, while the limits stay the production

@@ -33,11 +33,13 @@ public sealed class InternalCallRefusalTests
         Assert.Equal(refused ? answered : null, failure.RefusedKeyStatus);
         Assert.Equal(refused, failure.Message.Contains("ServiceAuth:ApiKey", StringComparison.Ordinal));
 
-        var log = new FakeLogger<ShopExceptionHandler>();
+        var log = new FakeLogger<OutageLog>();
+        using var outages = new OutageLog(log, TimeProvider.System);
         await using var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
         var http = new DefaultHttpContext { RequestServices = services };
         http.Response.Body = new MemoryStream();
-        Assert.True(await new ShopExceptionHandler(services.GetRequiredService<IProblemDetailsService>(), log).TryHandleAsync(http, failure, TestContext.Current.CancellationToken));
+        var handler = new ShopExceptionHandler(services.GetRequiredService<IProblemDetailsService>(), new FakeLogger<ShopExceptionHandler>(), outages);
+        Assert.True(await handler.TryHandleAsync(http, failure, TestContext.Current.CancellationToken));
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, http.Response.StatusCode);
         Assert.Equal(logged, log.LatestRecord.Level);
         Assert.Contains(refused ? "refused this service's key" : "Dependency unavailable", log.LatestRecord.Message);
