@@ -84,7 +84,9 @@ public static class EnvFile
 
     /// <summary>
     /// A value for a kustomize generator's env file, which takes everything after the first <c>=</c> as it is.
-    /// A newline cannot be held.
+    /// A newline cannot be held. A parameter's value never brings one (the publish refused it before writing anything,
+    /// <see cref="PublishConventions.HoldsControlCharacter"/>); a service's literal settings are not parameters, and
+    /// this is their only check.
     /// </summary>
     public static string KustomizeValue(string value) =>
         value.Contains('\n')
@@ -94,7 +96,9 @@ public static class EnvFile
     /// <summary>
     /// A value for compose's <c>.env</c>: single-quoted when it holds <c>$</c>, <c>#</c>, a space or tab, <c>"</c>
     /// or <c>\</c>, since compose does not interpolate inside single quotes (nor trim, nor see a note there). A quote or newline cannot be held;
-    /// the refusal names <paramref name="key"/>.
+    /// the refusal names <paramref name="key"/>. A parameter's value never brings a newline (the publish refused it before writing anything,
+    /// <see cref="PublishConventions.HoldsControlCharacter"/>); the TLS certificate and key paths are options, not parameters,
+    /// and this is their only check.
     /// </summary>
     public static string ComposeValue(string key, string value)
     {
