@@ -72,10 +72,11 @@ public sealed class FaultTests(ShopApp shop)
         {
             await shop.StartAndWaitHealthyAsync("users"); // Users waits for Redis
         }
-        await Task.Delay(TimeSpan.FromSeconds(2)); // the console logs reach the files a little later
+        var until = DateTimeOffset.UtcNow;
+        await shop.LogsWrittenAsync("inventory", "gateway");
         // What reports the outage itself stays an error: Redis' lost connections, a circuit to Users opened (none for one
         // request). The last failed attempt to reach Users is per request, a Warning: Inventory logs the outcome itself.
-        var errors = (await shop.ErrorEntriesAsync(["inventory", "gateway"], from, DateTimeOffset.UtcNow))
+        var errors = (await shop.ErrorEntriesAsync(["inventory", "gateway"], from, until))
             .Select(e => (Entry: e, First: e.Split('\n')[0]))
             .Where(e => !e.First.Contains("fail: StackExchange.Redis.ConnectionMultiplexer[", StringComparison.Ordinal)
                 && !(e.First.Contains("fail: Polly[", StringComparison.Ordinal) && e.Entry.Contains("OnCircuitOpened", StringComparison.Ordinal)))
@@ -207,7 +208,7 @@ public sealed class FaultTests(ShopApp shop)
             await hold.RollbackAsync();
         }
         var until = DateTimeOffset.UtcNow;
-        await Task.Delay(TimeSpan.FromSeconds(3)); // the console lines reach the log files a moment later
+        await shop.LogsWrittenAsync("orders");
 
         var lines = await shop.LogLinesAsync("orders", from, until);
         Assert.True(lines.Any(l => l.Contains("OnTimeout", StringComparison.Ordinal)), "no try timed out:\n" + string.Join("\n", lines));
@@ -440,8 +441,9 @@ public sealed class FaultsUnderLoadTests(ShopApp shop, ITestOutputHelper output)
         if (!load.Unexpected.IsEmpty)
         {
             // The answers only quote a request id; the services' logs say what threw (CI keeps no log files to read).
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            var thrown = await shop.ErrorEntriesAsync(ShopAppHost.ServiceNames, started, DateTimeOffset.UtcNow, "Unhandled exception", linesPerEntry: 16);
+            var until = DateTimeOffset.UtcNow;
+            await shop.LogsWrittenAsync(ShopAppHost.ServiceNames);
+            var thrown = await shop.ErrorEntriesAsync(ShopAppHost.ServiceNames, started, until, "Unhandled exception", linesPerEntry: 16);
             Assert.Fail($"{resource}: {load.Unexpected.Count} unexpected answers:\n{string.Join("\n", load.Unexpected.Take(10))}\n\nlogged as unhandled:\n{string.Join("\n\n", thrown.Take(3))}");
         }
         await StockLedger.AssertConsistentAsync(shop, initial, shoppers.Select(s => s.User.Id));

@@ -34,7 +34,7 @@ public sealed partial class GatewayHealthLogTests(ShopApp shop)
         var back = await Eventually.ReadUntilAsync(() => shop.LogLinesAsync("gateway", from, DateTimeOffset.UtcNow),
             lines => lines.Any(l => Recovered().IsMatch(l)), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500));
         var until = DateTimeOffset.UtcNow;
-        await Task.Delay(TimeSpan.FromSeconds(2)); // the console lines reach the log file a moment later
+        await shop.LogsWrittenAsync("gateway");
         var lines = await shop.LogLinesAsync("gateway", from, until);
 
         // One Warning for the whole outage, its reason on its one line; no stack trace anywhere in the window.

@@ -49,8 +49,9 @@ public sealed class WebhookTargetTests(ShopApp shop)
         var host = string.Join('.', Enumerable.Repeat(new string('a', 60), 5)) + ".com";
         var problem = await (await admin.PostJsonAsync("/orders/webhooks", new { url = $"https://{host}/hook", events = new[] { "*" } })).ExpectValidationAsync("url");
         Assert.Contains("absolute http or https URL", problem.GetProperty("errors").GetProperty("url")[0].GetString());
-        await Task.Delay(TimeSpan.FromSeconds(2)); // the console lines reach the log file a moment later
-        var errors = await shop.ErrorEntriesAsync(["orders"], from, DateTimeOffset.UtcNow, containing: "Unhandled exception");
+        var until = DateTimeOffset.UtcNow;
+        await shop.LogsWrittenAsync("orders");
+        var errors = await shop.ErrorEntriesAsync(["orders"], from, until, containing: "Unhandled exception");
         Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 

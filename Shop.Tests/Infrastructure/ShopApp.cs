@@ -146,6 +146,12 @@ public abstract class ShopAppHost : IAsyncLifetime
         // reaches "localhost" over ::1, so the browser tests run under the production limits, as a shopper would.
         builder.CreateResourceBuilder<ProjectResource>("gateway").WithEnvironment("RateLimiting__ExemptNetworks__0", "127.0.0.1/32");
 
+        // Routing's Debug lines name each request's path: the log markers of LogsWrittenAsync.
+        foreach (var process in ServiceNames)
+        {
+            builder.CreateResourceBuilder<ProjectResource>(process).WithEnvironment($"Logging__LogLevel__{LogMarkerCategory}", "Debug");
+        }
+
         Configure(builder);
         App = await builder.BuildAsync(cts.Token);
         StartedAt = DateTimeOffset.UtcNow;
@@ -379,6 +385,29 @@ public abstract class ShopAppHost : IAsyncLifetime
         }
         return found;
     }
+
+    /// <summary>
+    /// Returns once every line that <paramref name="processes"/> (of <see cref="ServiceNames"/>) logged before this call is
+    /// in their kept logs, so a window that ends before it can be read whole. Each process is sent a request for a path
+    /// of its own, which routing logs (at Debug, <see cref="LogMarkerCategory"/>) when it handles it: the console logger
+    /// writes a process's entries to its stdout in the order they were logged, from one queue, and that one stream
+    /// reaches the file in order (DCP, then <see cref="KeepResourceLogs"/>), so the marker's line arrives after every
+    /// line logged before the request was sent. (What a process writes to stderr is a stream of its own; the
+    /// services' console logger writes nothing there.) Fails, showing what was written, when a marker is not
+    /// logged within LogTail's patience.
+    /// </summary>
+    public Task LogsWrittenAsync(params string[] processes) =>
+        Task.WhenAll(processes.Select(async process =>
+        {
+            var marker = $"/log-marker-{Guid.NewGuid():N}";
+            var tail = new LogTail(ResourceLogPath(process));
+            using var http = App.CreateHttpClient(process, "http");
+            // Whatever it answers (a 404; the gateway passes it to the web app): only its routing's line counts.
+            using var _ = await http.GetAsync(marker);
+            await tail.WaitForAsync($"for the request path '{marker}'");
+        }));
+
+    private const string LogMarkerCategory = "Microsoft.AspNetCore.Routing.Matching.DfaMatcher";
 
     /// <summary>The lines of a resource's kept console log stamped within the window, without colour codes.</summary>
     public async Task<List<string>> LogLinesAsync(string resource, DateTimeOffset from, DateTimeOffset until)
