@@ -18,7 +18,11 @@ public sealed class LocalPostgresServerResource(string name, string command, str
     internal List<LocalPostgresDatabaseResource> Databases { get; } = [];
 
     // Run mode only: a deployment's servers are containers.
-    public ReferenceExpression ConnectionStringExpression => PostgresConnectionString.Create(PrimaryEndpoint, SuperUser, PasswordParameter, deployment: false);
+    public ReferenceExpression ConnectionStringExpression => SuperuserConnectionString(PrimaryEndpoint, PasswordParameter);
+
+    /// <summary>A server's superuser connection string in run mode: a local server's, and a container's (<see cref="PostgresSuperuserConnection"/>).</summary>
+    internal static ReferenceExpression SuperuserConnectionString(EndpointReference server, ParameterResource password) =>
+        PostgresConnectionString.Create(server, SuperUser, password, deployment: false);
 }
 
 /// <summary>
@@ -30,8 +34,7 @@ public sealed class LocalPostgresServerResource(string name, string command, str
 /// </summary>
 public sealed class PostgresSuperuserConnection(string name, EndpointReference server, ParameterResource password) : Resource(name), IResourceWithConnectionString
 {
-    public ReferenceExpression ConnectionStringExpression { get; } =
-        PostgresConnectionString.Create(server, LocalPostgresServerResource.SuperUser, password, deployment: false);
+    public ReferenceExpression ConnectionStringExpression { get; } = LocalPostgresServerResource.SuperuserConnectionString(server, password);
 }
 
 /// <summary>A database on a <see cref="LocalPostgresServerResource"/>; created with its roles on first start, the roles repaired on every start.</summary>

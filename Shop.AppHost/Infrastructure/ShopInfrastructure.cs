@@ -112,6 +112,8 @@ public sealed class ShopInfrastructure
     {
         var password = AddPostgresPassword($"{serverName}-password");
         var roles = new DatabaseRoles(databaseName, AddPostgresPassword($"{serverName}-owner-password").Resource, AddPostgresPassword($"{serverName}-app-password").Resource);
+        ServiceDatabase Database(IResourceBuilder<IResourceWithConnectionString> resource, EndpointReference server, bool deployment) =>
+            new(resource, databaseName, roles.OwnerConnectionString(server, deployment), roles.AppConnectionString(server, deployment), ConnectionBudget.PoolPerProcess);
 
         if (Mode == InfrastructureMode.Containers)
         {
@@ -149,12 +151,10 @@ public sealed class ShopInfrastructure
                     : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("Roles not set up yet"));
                 database.WithHealthCheck(healthKey);
             }
-            return new ServiceDatabase(database, databaseName,
-                roles.OwnerConnectionString(server.Resource.PrimaryEndpoint, deployment), roles.AppConnectionString(server.Resource.PrimaryEndpoint, deployment), ConnectionBudget.PoolPerProcess);
+            return Database(database, server.Resource.PrimaryEndpoint, deployment);
         }
         var local = _builder.AddLocalPostgres(serverName, DataRoot, password);
-        return new ServiceDatabase(local.AddDatabase(databaseName, roles), databaseName,
-            roles.OwnerConnectionString(local.Resource.PrimaryEndpoint, deployment: false), roles.AppConnectionString(local.Resource.PrimaryEndpoint, deployment: false), ConnectionBudget.PoolPerProcess);
+        return Database(local.AddDatabase(databaseName, roles), local.Resource.PrimaryEndpoint, deployment: false);
     }
 
     private IResourceBuilder<ParameterResource> AddPassword(string name) =>
