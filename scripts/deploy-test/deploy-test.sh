@@ -198,6 +198,15 @@ UP=$!
 wait_healthy 300 "$UP"
 UP=""
 curl -fsS -m 5 "http://127.0.0.1:$HTTP_PORT/health" >/dev/null
+# What an operator reads in `docker-compose logs` after a clean start: no service warns that its Data Protection
+# keys are kept in memory or unencrypted (Orders keeps its key ring in its database, encrypted; the others protect
+# nothing, and say so by their configuration). Each warning with its message line, by service.
+dp_warnings=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT" | while read -r id; do
+  "$DOCKER" logs "$id" 2>&1 | grep -A1 -E '^(warn|fail): Microsoft\.AspNetCore\.DataProtection' \
+    | sed "s/^/    $("$DOCKER" inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id"): /" || true
+done)
+[ -z "$dp_warnings" ] || { echo "Data Protection warnings at start:"; echo "$dp_warnings"; } >&2
+[ -z "$dp_warnings" ] || exit 1
 done_phase
 
 phase journey "through the gateway: register, sign in, item, order, webhook, cancel, SPA"
