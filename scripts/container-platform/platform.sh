@@ -31,6 +31,8 @@ DOCKER=/usr/bin/docker
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# as_root's prefix, for a command that is exec'd (detached).
+AS_ROOT=(); [ "$(id -u)" -eq 0 ] || AS_ROOT=(sudo)
 d() { DOCKER_HOST="$DOCKER_HOST_VALUE" "$DOCKER" "$@"; }
 
 install_packages() {
@@ -46,6 +48,21 @@ install_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# detached LOG COMMAND...: COMMAND as a daemon (own session, output to LOG), holding none of this script's open
+# files. A daemon outlives whoever started it, and an inherited descriptor of a lock file keeps that lock (flock)
+# for the daemon's lifetime: the deploy test's lock, inherited by dockerd and the registry, had every later deploy
+# test wait 30 minutes for a daemon that never exits. $! is the daemon's pid.
+detached() {
+  local log="$1"; shift
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
+    done
+    exec setsid "$@" >>"$log" 2>&1 </dev/null
+  ) &
+}
+
 daemon_answers() { [ -S "$SOCKET" ] && timeout 10 "$DOCKER" -H "$DOCKER_HOST_VALUE" info >/dev/null 2>&1; }
 
 start_daemon() {
@@ -55,9 +72,8 @@ start_daemon() {
     as_root rm -f "$PLATFORM_DIR/docker.pid" "$SOCKET"
   fi
   log "Starting dockerd on $SOCKET (data in $PLATFORM_DIR/data)"
-  as_root setsid dockerd --data-root "$PLATFORM_DIR/data" --exec-root "$PLATFORM_DIR/exec" \
-    -H "$DOCKER_HOST_VALUE" --pidfile "$PLATFORM_DIR/docker.pid" \
-    >>"$PLATFORM_DIR/logs/dockerd.log" 2>&1 </dev/null 7>&- &
+  detached "$PLATFORM_DIR/logs/dockerd.log" "${AS_ROOT[@]}" dockerd --data-root "$PLATFORM_DIR/data" --exec-root "$PLATFORM_DIR/exec" \
+    -H "$DOCKER_HOST_VALUE" --pidfile "$PLATFORM_DIR/docker.pid"
   for _ in $(seq 1 60); do daemon_answers && return 0; sleep 0.5; done
   echo "dockerd did not answer on $SOCKET; see $PLATFORM_DIR/logs/dockerd.log" >&2
   tail -20 "$PLATFORM_DIR/logs/dockerd.log" >&2
@@ -83,7 +99,7 @@ http:
   addr: $REGISTRY_ADDR
 EOF
   log "Starting the local registry on $REGISTRY_ADDR"
-  setsid docker-registry serve "$PLATFORM_DIR/registry.yml" >>"$PLATFORM_DIR/logs/registry.log" 2>&1 </dev/null 7>&- &
+  detached "$PLATFORM_DIR/logs/registry.log" docker-registry serve "$PLATFORM_DIR/registry.yml"
   echo $! >"$PLATFORM_DIR/registry.pid"
   for _ in $(seq 1 40); do registry_answers && return 0; sleep 0.25; done
   echo "The registry did not answer on $REGISTRY_ADDR; see $PLATFORM_DIR/logs/registry.log" >&2
@@ -115,7 +131,7 @@ cmd_stop() {
 USERS_DIR="$PLATFORM_DIR/users"
 STARTED_FOR_USERS="$PLATFORM_DIR/started-for-users"
 
-# fd 7 holds the lock; the daemons started under it close it (7>&-), or they would hold it for their lifetime.
+# fd 7 holds the lock; the daemons started under it do not inherit it (detached).
 lock_users() { as_root mkdir -p "$USERS_DIR"; exec 7>"$PLATFORM_DIR/users.lock"; flock -w 1800 7; }
 
 # Prints the live users' pids; forgets those whose process is gone (killed runs).

@@ -7,16 +7,17 @@
 # only if every phase passed.
 # Options: --keep (on failure, leave the deployment and the daemon for inspection), --no-tls (skip the HTTPS
 # phase), --cold (a first run: rebuild the AppHost, the services and the web image from scratch, see below).
+# --down alone takes down what a --keep run left (the next run does it too) and exits.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 PLATFORM="$ROOT/scripts/container-platform/platform.sh"
 
-KEEP=0; TLS=1; COLD=0
+KEEP=0; TLS=1; COLD=0; DOWN=0
 for arg in "$@"; do
   case "$arg" in
-    --keep) KEEP=1;; --no-tls) TLS=0;; --cold) COLD=1;;
-    *) echo "usage: ./shop deploy-test [--keep] [--no-tls] [--cold]" >&2; exit 2;;
+    --keep) KEEP=1;; --no-tls) TLS=0;; --cold) COLD=1;; --down) DOWN=1;;
+    *) echo "usage: ./shop deploy-test [--keep] [--no-tls] [--cold] | ./shop deploy-test --down" >&2; exit 2;;
   esac
 done
 # The .NET services whose images the deployment runs (--cold deletes their Release builds).
@@ -31,8 +32,6 @@ HTTPS_PORT="${SHOP_DEPLOY_TEST_HTTPS_PORT:-18443}"
 # The journey's webhook receiver (plain HTTP on the compose network's gateway address), on a port
 # Orders' production rule allows (80, 443): the override below lifts only the address and scheme rules.
 HOOK_PORT="${SHOP_DEPLOY_TEST_HOOK_PORT:-80}"
-WORK="$(mktemp -d /tmp/shop-deploy-test.XXXXXX)"
-COMPOSE_DIR="$WORK/compose"
 # The local base images (the only setting that selects them) and a tag of our own.
 IMAGE_REGISTRY=shop-deploy-test IMAGE_TAG=test
 PUBLISH_ARGS=(--Shop:Publish:BaseImages=local --Shop:Publish:Registry=$IMAGE_REGISTRY --Shop:Publish:Tag=$IMAGE_TAG
@@ -40,11 +39,42 @@ PUBLISH_ARGS=(--Shop:Publish:BaseImages=local --Shop:Publish:Registry=$IMAGE_REG
 
 # One deployment test at a time on this machine (same project name, ports and daemon); the clock starts
 # once this one has the machine.
-exec 9>"/tmp/shop-deploy-test.lock"
-if ! flock -n 9; then
-  echo "Waiting for another deploy test on this machine to finish…"
-  flock -w 1800 9 || { echo "another deploy test held the lock for 30 minutes" >&2; exit 1; }
-fi
+LOCK="${SHOP_DEPLOY_TEST_LOCK:-/tmp/shop-deploy-test.lock}"  # another file only for DeployTestLockTests
+# The folder of the deployment a --keep run left running: --down or the next run takes it down.
+KEPT="${LOCK%.lock}.kept"
+# lock_holders: "PID COMMAND" of each process that has the lock file open (those /proc shows: all, as root).
+lock_holders() {
+  # find fails on the processes that end while it looks.
+  { find /proc/[0-9]*/fd -maxdepth 1 -lname "$LOCK" 2>/dev/null || true; } | cut -d/ -f3 | sort -un | while read -r pid; do
+    echo "$pid $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-150)"
+  done
+}
+# Waits while another deploy test holds the lock. Any other holder is a process that inherited the lock from a
+# deploy test and outlived it (a daemon started by an older platform.sh): it would keep it for ever, so say which
+# and how to stop it instead of waiting 30 minutes for nothing.
+deadline=$(( $(date +%s) + 1800 )); waiting_for=""
+until { exec 9>"$LOCK"; flock -n 9; }; do
+  exec 9>&-  # closed while looking, or this script and its children would be among the holders
+  holders=$(lock_holders)
+  # This script, or a copy of it under another name (deploy-test-*.sh).
+  runner=$(grep -m1 -E 'deploy-test[^ /]*\.sh' <<<"$holders" | cut -d' ' -f1 || true)
+  if [ -z "$runner" ] && [ -n "$holders" ]; then
+    echo "The deploy test's lock ($LOCK) is held by processes that are not a deploy test:" >&2
+    sed 's/^/  pid /' <<<"$holders" >&2
+    echo "An earlier deploy test started them with the lock open, and they keep it while they run. Stop them, then run" \
+      "./shop deploy-test again: the platform's dockerd, containerd and registry with ./shop platform stop (it refuses" \
+      "while another user of the daemon runs: wait for that one), any other process with kill PID." >&2
+    exit 1
+  fi
+  if [ "$waiting_for" != "${runner:-?}" ]; then
+    waiting_for=${runner:-?}
+    echo "Waiting for the deploy test on this machine${runner:+ (pid $runner)} to finish…"
+  fi
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "another deploy test held the lock for 30 minutes" >&2; exit 1; }
+  sleep 5
+done
+WORK="$(mktemp -d /tmp/shop-deploy-test.XXXXXX)"
+COMPOSE_DIR="$WORK/compose"
 
 T0=$(date +%s.%N)
 PHASE_START=$T0
@@ -69,7 +99,7 @@ cleanup() {
   for job in "${WEB_BUILD:-}" "${UP:-}"; do
     if [ -n "$job" ]; then pkill -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; fi
   done
-  if [ $KEEP -eq 0 ]; then
+  if [ $KEEP -eq 0 ] || [ $DOWN -eq 1 ]; then
     if [ -f "$COMPOSE_DIR/docker-compose.v1.yaml" ]; then
       [ $status -ne 0 ] && { echo "--- last logs ---"; compose logs --tail=30 2>/dev/null | tail -120; } || true
       compose down -v --remove-orphans >/dev/null 2>&1 || true
@@ -78,7 +108,10 @@ cleanup() {
     "$PLATFORM" release $$ >/dev/null 2>&1 || true
     rm -rf "$WORK"
   else
-    echo "Kept: $COMPOSE_DIR (project $PROJECT, DOCKER_HOST=$DOCKER_HOST)"
+    echo "$WORK" >"$KEPT"
+    echo "Kept for inspection: the deployment (project $PROJECT, files in $COMPOSE_DIR) and the daemon it runs on."
+    echo "  Its logs:  DOCKER_HOST=$DOCKER_HOST docker-compose -p $PROJECT --project-directory $COMPOSE_DIR -f $COMPOSE_DIR/docker-compose.v1.yaml logs users"
+    echo "  Take down: ./shop deploy-test --down   (the next ./shop deploy-test takes it down first)"
   fi
   if [ $status -ne 0 ]; then
     echo "DEPLOY TEST FAILED in phase $CURRENT after $(elapsed "$T0" | tr -d ' '); passed: ${PASSED[*]:-none}" >&2
@@ -90,9 +123,23 @@ phase platform "private dockerd, registry, base images"
 "$PLATFORM" acquire $$
 done_phase
 
-# A run that was killed (no trap) may have left its deployment; its volumes hold other passwords.
+# What an earlier run left of its deployment: one that was killed (no trap) or ran with --keep. Its volumes hold
+# other passwords.
+if [ -f "$KEPT" ]; then
+  kept=$(cat "$KEPT")
+  echo "Taking down the deployment an earlier --keep run left ($kept)"
+  case "$kept" in /tmp/shop-deploy-test.??????) rm -rf "$kept" ;; esac
+  rm -f "$KEPT"
+fi
 "$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT" | xargs -r "$DOCKER" rm -f >/dev/null
 "$DOCKER" volume ls -q --filter "label=com.docker.compose.project=$PROJECT" | xargs -r "$DOCKER" volume rm >/dev/null
+if [ $DOWN -eq 1 ]; then
+  trap - EXIT
+  rm -rf "$WORK"
+  "$PLATFORM" release $$ >/dev/null 2>&1
+  echo "No deployment of the deploy test is left; the daemon is stopped if a deploy test started it and nobody else uses it."
+  exit 0
+fi
 
 if [ $COLD -eq 1 ]; then
   # A first run on a machine where the platform is set up: this deployment's images are gone from the
