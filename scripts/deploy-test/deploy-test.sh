@@ -52,7 +52,7 @@ lock_holders() {
 # Waits while another deploy test holds the lock. Any other holder is a process that inherited the lock from a
 # deploy test and outlived it (a daemon started by an older platform.sh): it would keep it for ever, so say which
 # and how to stop it instead of waiting 30 minutes for nothing.
-deadline=$(( $(date +%s) + 1800 )); waiting_for=""
+deadline=$(( $(date +%s) + 1800 )); announced=""
 until { exec 9>"$LOCK"; flock -n 9; }; do
   exec 9>&-  # closed while looking, or this script and its children would be among the holders
   holders=$(lock_holders)
@@ -66,8 +66,8 @@ until { exec 9>"$LOCK"; flock -n 9; }; do
       "while another user of the daemon runs: wait for that one), any other process with kill PID." >&2
     exit 1
   fi
-  if [ "$waiting_for" != "${runner:-?}" ]; then
-    waiting_for=${runner:-?}
+  if [ -z "$announced" ]; then
+    announced=1
     echo "Waiting for the deploy test on this machine${runner:+ (pid $runner)} to finish…"
   fi
   [ "$(date +%s)" -lt "$deadline" ] || { echo "another deploy test held the lock for 30 minutes" >&2; exit 1; }
