@@ -10,7 +10,7 @@ namespace Shop.ServiceDefaults;
 /// ASP.NET Core Data Protection in a service that protects nothing with it: Users, Inventory and the gateway (Orders keeps
 /// its key ring in its database, encrypted). AddAuthentication and YARP register it for handlers the Shop does not use
 /// (cookies, remote sign-in, session affinity), and its start-up then loads the key ring and, finding none, creates a key
-/// where a container cannot keep it: two warnings in every start's logs that keys are in memory and unencrypted, about
+/// where a container cannot keep it: three warnings in every start's logs that keys are in memory and unencrypted, about
 /// keys nothing uses, from which an operator cannot tell whether sessions or secrets are at risk.
 /// </summary>
 public static class NoDataProtection
