@@ -24,7 +24,6 @@ builder.Services.AddReverseProxy()
 ClientBodyErrors.UseClientBodyErrorLogger(builder.Services);
 LoggedConsecutiveFailuresPolicy.AddTo(builder.Services);
 
-// Nothing here protects data with Data Protection, which authentication and YARP register: no key ring (NoDataProtection).
 builder.AddNoDataProtection();
 
 var app = builder.Build();

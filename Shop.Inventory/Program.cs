@@ -24,7 +24,6 @@ builder.Services.AddScoped<ItemReader>();
 builder.Services.AddScoped<StockReservations>();
 builder.Services.AddScoped<CatalogueChanges>();
 
-// Nothing here protects data with Data Protection, which authentication registers: no key ring (NoDataProtection).
 builder.AddNoDataProtection();
 
 var app = builder.Build();

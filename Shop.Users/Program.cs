@@ -40,7 +40,6 @@ builder.AddShopOpenApi("Shop Users API", "Accounts, sign-in sessions and the pub
     ["Sessions"] = "Sign in, refresh the access token, sign out",
 });
 
-// Nothing here protects data with Data Protection, which authentication registers: no key ring (NoDataProtection).
 builder.AddNoDataProtection();
 
 var app = builder.Build();
