@@ -108,9 +108,7 @@ public sealed class RedisFullTests(ShopApp shop)
 
     private async Task ExpectNoErrorLoggedSinceAsync(DateTimeOffset from)
     {
-        var until = DateTimeOffset.UtcNow;
-        await shop.LogsWrittenAsync(ShopAppHost.ServiceNames);
-        var errors = await shop.ErrorEntriesAsync(ShopAppHost.ServiceNames, from, until);
+        var errors = await shop.ErrorEntriesAsync(ShopAppHost.ServiceNames, from);
         Assert.True(errors.Count == 0, $"logged as errors while Redis was full:\n{string.Join("\n", errors.Take(5))}");
     }
 }

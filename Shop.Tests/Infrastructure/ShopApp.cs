@@ -146,7 +146,7 @@ public abstract class ShopAppHost : IAsyncLifetime
         // reaches "localhost" over ::1, so the browser tests run under the production limits, as a shopper would.
         builder.CreateResourceBuilder<ProjectResource>("gateway").WithEnvironment("RateLimiting__ExemptNetworks__0", "127.0.0.1/32");
 
-        // Routing's Debug lines name each request's path: the log markers of LogsWrittenAsync.
+        // Routing's Debug lines name each request's path: the log markers of LinesKeptAsync.
         foreach (var process in ServiceNames)
         {
             builder.CreateResourceBuilder<ProjectResource>(process).WithEnvironment($"Logging__LogLevel__{LogMarkerCategory}", "Debug");
@@ -351,25 +351,22 @@ public abstract class ShopAppHost : IAsyncLifetime
 
     /// <summary>
     /// Error and Critical entries (console format "fail:"/"crit:" and the <paramref name="linesPerEntry"/>
-    /// lines from it) that <paramref name="services"/> logged in the window, optionally only those whose
-    /// first two lines contain <paramref name="containing"/>; each prefixed with its service. With
-    /// <paramref name="warnings"/>, Warning entries ("warn:") too.
+    /// lines from it) that <paramref name="services"/> logged from <paramref name="from"/> until this call (or
+    /// <paramref name="until"/>), optionally only those whose first two lines contain <paramref name="containing"/>;
+    /// each prefixed with its service. With <paramref name="warnings"/>, Warning entries ("warn:") too. Read once
+    /// every line of the window is in the kept logs (<see cref="LinesKeptAsync"/>).
     /// </summary>
-    public async Task<List<string>> ErrorEntriesAsync(IEnumerable<string> services, DateTimeOffset from, DateTimeOffset until, string? containing = null, int linesPerEntry = 4, bool warnings = false)
+    public async Task<List<string>> ErrorEntriesAsync(IReadOnlyCollection<string> services, DateTimeOffset from, DateTimeOffset? until = null, string? containing = null, int linesPerEntry = 4, bool warnings = false)
     {
+        var end = await LinesKeptAsync(services, until);
         var found = new List<string>();
         foreach (var service in services)
         {
-            var path = ResourceLogPath(service);
-            if (!File.Exists(path))
-            {
-                continue;
-            }
-            var lines = await ReadLogAsync(path);
+            var lines = await ReadLogAsync(service);
             for (var i = 0; i < lines.Length; i++)
             {
                 var line = PlainText(lines[i]);
-                if (Timestamp(line) is not { } stamp || stamp < from || stamp > until)
+                if (Timestamp(line) is not { } stamp || stamp < from || stamp > end)
                 {
                     continue;
                 }
@@ -387,39 +384,78 @@ public abstract class ShopAppHost : IAsyncLifetime
     }
 
     /// <summary>
-    /// Returns once every line that <paramref name="processes"/> (of <see cref="ServiceNames"/>) logged before this call is
-    /// in their kept logs, so a window that ends before it can be read whole. Each process is sent a request for a path
-    /// of its own, which routing logs (at Debug, <see cref="LogMarkerCategory"/>) when it handles it: the console logger
-    /// writes a process's entries to its stdout in the order they were logged, from one queue, and that one stream
-    /// reaches the file in order (DCP, then <see cref="KeepResourceLogs"/>), so the marker's line arrives after every
-    /// line logged before the request was sent. (What a process writes to stderr is a stream of its own; the
-    /// services' console logger writes nothing there.) Fails, showing what was written, when a marker is not
-    /// logged within LogTail's patience.
+    /// The lines of a resource's kept console log stamped from <paramref name="from"/> until this call (or
+    /// <paramref name="until"/>), without colour codes; read once every line of the window is in the kept log
+    /// (<see cref="LinesKeptAsync"/>).
     /// </summary>
-    public Task LogsWrittenAsync(params string[] processes) =>
-        Task.WhenAll(processes.Select(async process =>
+    public async Task<List<string>> LogLinesAsync(string resource, DateTimeOffset from, DateTimeOffset? until = null)
+    {
+        var end = await LinesKeptAsync([resource], until);
+        return InWindow(await ReadLogAsync(resource), from, end);
+    }
+
+    /// <summary>
+    /// The lines of a resource's kept console log stamped since <paramref name="from"/> that have reached it so far, without
+    /// waiting for more: for looking again and again while a window is open (also while the resource is stopped).
+    /// </summary>
+    public async Task<List<string>> LogLinesSoFarAsync(string resource, DateTimeOffset from) =>
+        InWindow(await ReadLogAsync(resource), from, DateTimeOffset.MaxValue);
+
+    private static List<string> InWindow(string[] lines, DateTimeOffset from, DateTimeOffset until) =>
+        [.. lines.Select(PlainText).Where(l => Timestamp(l) is { } stamp && stamp >= from && stamp <= until)];
+
+    /// <summary>
+    /// Returns the window's end (<paramref name="until"/>, or now) once every line that <paramref name="processes"/> (of
+    /// <see cref="ServiceNames"/>) logged before it is in their kept logs; a window that ends later is waited out first.
+    /// Each process is sent a request for a path of its own, which routing logs (at Debug, <see cref="LogMarkerCategory"/>)
+    /// when it handles it: the console logger writes a process's entries to its stdout in the order they were logged,
+    /// from one queue, and that one stream reaches the file in order (DCP, then <see cref="KeepResourceLogs"/>), so the
+    /// marker's line arrives after every line logged before the request was sent. (What a process writes to stderr is a
+    /// stream of its own; the services' console logger writes nothing there.) Fails, naming the process and showing what
+    /// was written, when a marker is not logged within LogTail's patience. One process per service: a service with
+    /// replicas (<see cref="ScaledShopApp"/>) keeps one file of its replicas' streams interleaved, and a marker sent
+    /// through its proxy reaches one replica, which says nothing of the others; no test reads such a log, so one is refused.
+    /// </summary>
+    private async Task<DateTimeOffset> LinesKeptAsync(IReadOnlyCollection<string> processes, DateTimeOffset? until)
+    {
+        var end = until ?? DateTimeOffset.UtcNow;
+        if (end - DateTimeOffset.UtcNow is { Ticks: > 0 } left)
         {
+            await Task.Delay(left);
+        }
+        await Task.WhenAll(processes.Select(async process =>
+        {
+            var replicas = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == process)
+                .TryGetLastAnnotation<ReplicaAnnotation>(out var annotation) ? annotation.Replicas : 1;
+            Assert.True(replicas == 1, $"{process} runs {replicas} replicas: its kept log interleaves them, and a log marker reaches only one");
             var marker = $"/log-marker-{Guid.NewGuid():N}";
             var tail = new LogTail(ResourceLogPath(process));
             using var http = App.CreateHttpClient(process, "http");
-            // Whatever it answers (a 404; the gateway passes it to the web app): only its routing's line counts.
-            using var _ = await http.GetAsync(marker);
+            http.Timeout = TimeSpan.FromSeconds(30);
+            try
+            {
+                // Whatever it answers (a 404; the gateway passes it to the web app): only its routing's line counts.
+                using var _ = await http.GetAsync(marker);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                Assert.Fail($"{process} did not answer its log marker request {marker} ({e.Message}), so its lines until {end:O} cannot be known to be in its kept log");
+            }
             await tail.WaitForAsync($"for the request path '{marker}'");
         }));
+        return end;
+    }
 
     private const string LogMarkerCategory = "Microsoft.AspNetCore.Routing.Matching.DfaMatcher";
 
-    /// <summary>The lines of a resource's kept console log stamped within the window, without colour codes.</summary>
-    public async Task<List<string>> LogLinesAsync(string resource, DateTimeOffset from, DateTimeOffset until)
+    /// <summary>A resource's kept console log, line by line (none before it wrote any).</summary>
+    private async Task<string[]> ReadLogAsync(string resource)
     {
         var path = ResourceLogPath(resource);
-        return File.Exists(path)
-            ? [.. (await ReadLogAsync(path)).Select(PlainText).Where(l => Timestamp(l) is { } stamp && stamp >= from && stamp <= until)]
-            : [];
-    }
-
-    private static async Task<string[]> ReadLogAsync(string path)
-    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
         // The file is appended to while it is read; share it, and only whole lines are looked at.
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         return (await new StreamReader(stream).ReadToEndAsync()).Split('\n');
