@@ -110,7 +110,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
             case var _ when ShopDatabaseExtensions.IsUnavailability(exception):
                 // Refused, dropped or timed out, or no pooled connection free in time: the database is away or
                 // overloaded, which a retry shortly may not find. Not a bug in this service.
-                outages.Refused("database", exception.GetBaseException().Message);
+                outages.Refused(OwnDatabase.Of(context.RequestServices).Name, exception.GetBaseException().Message);
                 if (exception.GetBaseException() is IOException or System.Net.Sockets.SocketException)
                 {
                     // The connection broke (a restarted server): its pooled siblings are as dead, and each

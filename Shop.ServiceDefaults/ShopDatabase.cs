@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -39,6 +40,28 @@ public static class DatabaseTime
 
     /// <summary><paramref name="time"/> without what PostgreSQL would drop.</summary>
     public static DateTime ToMicroseconds(DateTime time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerMicrosecond));
+}
+
+/// <summary>
+/// The service's own database as its outage is named (<c>users database</c>), however the outage is met: a query's Npgsql
+/// error reaching the error handler, or a wrapper's <see cref="ServiceUnavailableException"/> (Users' <c>UsersDatabase</c>).
+/// Two names were two outages to <see cref="OutageLog"/>: two Warnings and two end lines for one database away.
+/// Registered by <see cref="ShopDatabaseExtensions.AddShopDbContext"/>.
+/// </summary>
+public sealed record OwnDatabase(string Name)
+{
+    /// <summary>A process without a database of its own (the gateway) has no service's name to give one.</summary>
+    private static readonly OwnDatabase Unnamed = new("database");
+
+    /// <summary>The database <paramref name="services"/> was built with.</summary>
+    public static OwnDatabase Of(IServiceProvider services) => services.GetService<OwnDatabase>() ?? Unnamed;
+
+    /// <summary>From the AppHost's name of a service's database: <c>usersdb</c> is <c>users database</c>.</summary>
+    internal static OwnDatabase ForConnection(string connectionName) =>
+        new($"{(connectionName.EndsWith("db", StringComparison.Ordinal) ? connectionName[..^2] : connectionName)} database");
+
+    /// <summary>The database did not answer: the 503 its outage is, under its one name.</summary>
+    public ServiceUnavailableException Unavailable(Exception cause) => new(Name, cause);
 }
 
 public static class ShopDatabaseExtensions
@@ -85,6 +108,7 @@ public static class ShopDatabaseExtensions
             // Retries would re-run non-idempotent work; the services own their transactions instead.
             settings.DisableRetry = true;
         });
+        builder.Services.TryAddSingleton(OwnDatabase.ForConnection(connectionName));
         builder.Services.ConfigureDbContext<TContext>((services, options) => options
             .UseNpgsql(npgsql => npgsql.ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities()))
             .UseSnakeCaseNamingConvention()
