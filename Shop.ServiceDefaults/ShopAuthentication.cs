@@ -92,7 +92,11 @@ public static class ShopAuthentication
             .Validate(o => o.SigningKeysRefreshInterval >= BaseConfigurationManager.MinimumAutomaticRefreshInterval,
                 $"Jwt:SigningKeysRefreshInterval is below {BaseConfigurationManager.MinimumAutomaticRefreshInterval:c}, the shortest interval IdentityModel accepts between "
                 + $"two fetches of Users' signing keys; give {BaseConfigurationManager.MinimumAutomaticRefreshInterval:c} or more (default {TokenCheckOptions.DefaultSigningKeysRefreshInterval:c}). "
-                + "To drop a removed key at once, restart the services that check tokens (docs/deploy.md, \"Rotating the JWT signing key urgently\").");
+                + "To drop a removed key at once, restart the services that check tokens (docs/deploy.md, \"Rotating the JWT signing key urgently\").")
+            // A request that needs the keys waits for their fetch; HttpClient refuses a timeout of zero or less.
+            .Validate(o => o.SigningKeysFetchTimeout > TimeSpan.Zero && o.SigningKeysFetchTimeout <= TokenCheckOptions.MaxSigningKeysFetchTimeout,
+                $"Jwt:SigningKeysFetchTimeout is zero, negative or over {TokenCheckOptions.MaxSigningKeysFetchTimeout:c}; give how long a request that needs Users' signing keys "
+                + $"waits for their fetch, more than zero and at most {TokenCheckOptions.MaxSigningKeysFetchTimeout:c} (default {TokenCheckOptions.DefaultSigningKeysFetchTimeout:c}).");
         var tokenCheck = builder.GetStartupSettings<TokenCheckOptions>("Jwt");
         var clockSkew = tokenCheck.ClockSkew;
         builder.Services.AddAuthentication()
@@ -121,11 +125,16 @@ public static class ShopAuthentication
             });
         if (localSigningKeys is null)
         {
+            // One attempt, bounded by Jwt:SigningKeysFetchTimeout: the fetch runs on the path of the request whose token needs
+            // the keys, and while Users is down the defaults' retries (up to 30 s) would hold that request, again every 30 s.
+            // A failed fetch costs little: known keys keep working, and a token with a new key is answered 503.
+#pragma warning disable EXTEXP0001 // experimental, but the documented way to opt one client out of the defaults
             builder.Services.AddHttpClient(JwksHttpClient, c =>
             {
                 c.BaseAddress = new Uri(builder.Configuration["Jwt:JwksBaseAddress"] ?? "http://users");
-                c.Timeout = TimeSpan.FromSeconds(10);
-            });
+                c.Timeout = tokenCheck.SigningKeysFetchTimeout;
+            }).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
             builder.Services.AddSingleton<SigningKeysReach>();
             builder.Services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>>(sp => new JwksConfiguration(
                 sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<SigningKeysReach>(), tokenCheck.SigningKeysRefreshInterval));
@@ -248,7 +257,7 @@ public static class ShopAuthentication
             var http = httpClientFactory.CreateClient(JwksHttpClient);
             var address = new Uri(http.BaseAddress!, JwksPath).ToString();
             options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(
-                address, new JwksRetriever(reach), new HttpDocumentRetriever(http) { RequireHttps = false })
+                address, new JwksRetriever(reach), new SingleAttemptDocumentRetriever(http))
             {
                 // Fetched on the path of the first request after the interval (the blocking switch, Directory.Build.props).
                 AutomaticRefreshInterval = refreshInterval,
@@ -277,9 +286,28 @@ public static class ShopAuthentication
         {
             if (!_unreachable)
             {
-                logger.LogWarning("Could not fetch the access tokens' signing keys from Users ({Reason}); tokens signed with a key not seen yet are answered 503", e.GetBaseException().Message);
+                logger.LogWarning("Could not fetch the access tokens' signing keys from Users ({Reason}); tokens signed with a key not seen yet are answered 503", e.Message);
             }
             _unreachable = true;
+        }
+    }
+
+    /// <summary>
+    /// The JWKS document in one GET, within the client's timeout. IdentityModel's HttpDocumentRetriever sends a second
+    /// request after a 503 or 408 and ignores the request's cancellation; this one does neither.
+    /// </summary>
+    private sealed class SingleAttemptDocumentRetriever(HttpClient http) : IDocumentRetriever
+    {
+        public async Task<string> GetDocumentAsync(string address, CancellationToken cancel)
+        {
+            try
+            {
+                return await http.GetStringAsync(address, cancel);
+            }
+            catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+            {
+                throw new TimeoutException($"Users did not send them within {http.Timeout:c} (Jwt:SigningKeysFetchTimeout)", e);
+            }
         }
     }
 
@@ -313,6 +341,8 @@ public static class ShopAuthentication
 public sealed class TokenCheckOptions
 {
     public static readonly TimeSpan DefaultSigningKeysRefreshInterval = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan DefaultSigningKeysFetchTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan MaxSigningKeysFetchTimeout = TimeSpan.FromMinutes(1);
 
     /// <summary>How far the services' clocks may differ: a token still counts this long past its expiry.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
@@ -322,6 +352,12 @@ public sealed class TokenCheckOptions
     /// publishing keeps working there, plus up to 5 % (IdentityModel's jitter). At least 5 minutes, IdentityModel's minimum.
     /// </summary>
     public TimeSpan SigningKeysRefreshInterval { get; set; } = DefaultSigningKeysRefreshInterval;
+
+    /// <summary>
+    /// How long a service waits for Users' signing keys, in one attempt: the request whose token needs them waits as long.
+    /// When it runs out, keys fetched before keep working and a token with a key not seen yet is answered 503.
+    /// </summary>
+    public TimeSpan SigningKeysFetchTimeout { get; set; } = DefaultSigningKeysFetchTimeout;
 }
 
 public sealed class ServiceKeyOptions : AuthenticationSchemeOptions

@@ -26,6 +26,8 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         { "orders", "Jwt__ClockSkew", "-00:00:30", "Jwt:ClockSkew" },
         // IdentityModel refuses it when the first authenticated request builds the token check: each one a 500.
         { "inventory", "Jwt__SigningKeysRefreshInterval", "00:01:00", "Jwt:SigningKeysRefreshInterval" },
+        // HttpClient refuses it when the first authenticated request builds the key fetch: each one a 500.
+        { "orders", "Jwt__SigningKeysFetchTimeout", "00:00:00", "Jwt:SigningKeysFetchTimeout" },
         // Every call to Users or Inventory would be refused: every order a 503 "unavailable".
         { "orders", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },
         { "inventory", "ServiceAuth__ApiKey", "", "ServiceAuth:ApiKey" },

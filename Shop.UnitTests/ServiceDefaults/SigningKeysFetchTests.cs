@@ -1,0 +1,95 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.IdentityModel.Tokens;
+using Shop.ServiceDefaults;
+
+namespace Shop.UnitTests.ServiceDefaults;
+
+/// <summary>
+/// A service fetches Users' signing keys on the path of the request whose token needs them (the first after
+/// <c>Jwt:SigningKeysRefreshInterval</c>, or one with a key id not seen yet): while Users is down, that shopper's request
+/// waits for the fetch. It gets one attempt, bounded by <c>Jwt:SigningKeysFetchTimeout</c>: no retries, whatever the
+/// defaults give every other HttpClient (<c>AddServiceDefaults</c>, as the services call it). The JWKS is a real loopback
+/// HTTP server that answers 503, or never answers.
+/// </summary>
+public sealed class SigningKeysFetchTests
+{
+    private static readonly ECDsaSecurityKey UsersKey = new(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "users-key" };
+
+    [Fact]
+    public async Task A_token_check_while_users_answers_503_makes_one_attempt_to_fetch_the_keys()
+    {
+        var attempts = 0;
+        await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath, () =>
+        {
+            Interlocked.Increment(ref attempts);
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }));
+        await using var service = Service(LoopbackApp.Address(users));
+
+        Assert.Equal((false, true), await CheckAsync(service));
+        Assert.Equal(1, attempts);
+    }
+
+    [Fact]
+    public async Task A_token_check_while_users_does_not_answer_gives_up_after_the_fetch_timeout()
+    {
+        var attempts = 0;
+        await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath, async (HttpContext http) =>
+        {
+            Interlocked.Increment(ref attempts);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, TestContext.Current.CancellationToken);
+            await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        }));
+        await using var service = Service(LoopbackApp.Address(users), fetchTimeout: "00:00:01");
+
+        Assert.Equal((false, true), await CheckAsync(service));
+
+        Assert.Equal(1, attempts);
+        // Given up by the fetch's own timeout, not by the 10 s per attempt (or 30 s in all) of the defaults' pipeline.
+        var warning = Assert.Single(service.Services.GetFakeLogCollector().GetSnapshot(), r => r.Level == LogLevel.Warning && r.Category!.EndsWith("SigningKeysReach", StringComparison.Ordinal));
+        Assert.Contains("within 00:00:01 (Jwt:SigningKeysFetchTimeout)", warning.Message);
+    }
+
+    [Fact]
+    public void A_fetch_timeout_that_is_not_positive_stops_the_start_naming_the_setting()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Jwt:SigningKeysFetchTimeout"] = "00:00:00";
+
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => builder.AddShopTokenValidation());
+
+        Assert.Contains("Jwt:SigningKeysFetchTimeout", refused.Message);
+    }
+
+    /// <summary>A service as Orders and Inventory build theirs: the shared defaults, then the token check.</summary>
+    private static WebApplication Service(string jwksBaseAddress, string? fetchTimeout = null)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Jwt:JwksBaseAddress"] = jwksBaseAddress;
+        if (fetchTimeout is not null)
+        {
+            builder.Configuration["Jwt:SigningKeysFetchTimeout"] = fetchTimeout;
+        }
+        builder.Logging.ClearProviders().AddFakeLogging();
+        builder.AddServiceDefaults();
+        builder.AddShopTokenValidation();
+        return builder.Build();
+    }
+
+    /// <summary>Whether a token signed with Users' key was accepted, and whether the service then says Users' keys are unreachable.</summary>
+    private static async Task<(bool Accepted, bool KeysUnreachable)> CheckAsync(WebApplication service)
+    {
+        await using var scope = service.Services.CreateAsyncScope();
+        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        context.Request.Headers.Authorization = "Bearer " + AccessTokens.Sign(UsersKey);
+        var accepted = (await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme)).Succeeded;
+        return (accepted, context.SigningKeysUnreachable());
+    }
+}
