@@ -9,13 +9,13 @@ namespace Shop.UnitTests;
 /// <summary>Access tokens as Users signs them, and a key's entry as Users' JWKS lists it, for tests that check tokens.</summary>
 internal static class AccessTokens
 {
-    /// <summary>An ES256 access token for subject 42, valid for 10 minutes, signed with <paramref name="key"/>.</summary>
-    public static string Sign(SecurityKey key) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    /// <summary>An ES256 access token for subject 42, valid for 10 minutes (or until <paramref name="expires"/>), signed with <paramref name="key"/>.</summary>
+    public static string Sign(SecurityKey key, DateTime? expires = null) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
     {
         TokenType = ShopAuthentication.AccessTokenType,
         Issuer = ShopAuthentication.Issuer,
         Audience = ShopAuthentication.Audience,
-        Expires = DateTime.UtcNow.AddMinutes(10),
+        Expires = expires ?? DateTime.UtcNow.AddMinutes(10),
         Subject = new ClaimsIdentity([new Claim("sub", "42")]),
         SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
     });

@@ -3,7 +3,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Shop.ServiceDefaults;
 
 namespace Shop.Gateway.RateLimiting;
@@ -21,7 +21,8 @@ public static class GatewayRateLimitingExtensions
             .Validate(o => o.ExemptNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), "RateLimiting:ExemptNetworks must be CIDRs such as 10.0.0.0/8.");
         builder.Services.AddSingleton<GatewayRateLimiter>();
         builder.Services.AddRedisScripts(RedisTokenBucket.Scripts);
-        builder.Services.AddSingleton(new TokenUsers(new MemoryCache(new MemoryCacheOptions { SizeLimit = TokenUsers.CacheEntries })));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<TokenUsers>();
         builder.Services.AddRateLimiter(_ => { });
         builder.Services.AddOptions<RateLimiterOptions>().Configure<GatewayRateLimiter>((o, limiter) =>
         {

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
 using Shop.ServiceDefaults;
 
 namespace Shop.Gateway.RateLimiting;
@@ -10,13 +11,20 @@ namespace Shop.Gateway.RateLimiting;
 /// <summary>
 /// Whose request it is, by a bearer token whose signature the gateway has checked (ServiceDefaults'
 /// <c>AddShopTokenValidation</c>: JWKS, ES256, typ, issuer, audience, lifetime). A token that passed is
-/// remembered until it expires, so each one costs a single ES256 check per gateway process rather than one
-/// per request; a shopper sends many requests with one token.
+/// remembered until it expires or for <c>Jwt:SigningKeysRefreshInterval</c>, whichever is sooner, so each one costs
+/// a single ES256 check per interval and gateway process rather than one per request; a shopper sends many requests
+/// with one token.
 /// </summary>
-public sealed class TokenUsers(IMemoryCache validated)
+public sealed class TokenUsers(IOptions<TokenCheckOptions> tokenCheck, TimeProvider clock) : IDisposable
 {
     /// <summary>Enough for every token in use within one access-token lifetime; beyond it, a token is checked again.</summary>
     public const int CacheEntries = 20_000;
+
+    private readonly MemoryCache _validated = new(new MemoryCacheOptions { SizeLimit = CacheEntries, Clock = new CacheClock(clock) });
+
+    // A token's exp is its signer's choice: one signed with a leaked key may say years. Checked again at most this long
+    // after its last check, such a token is refused once this process has fetched Users' keys without it.
+    private readonly TimeSpan _rememberedAtMost = tokenCheck.Value.SigningKeysRefreshInterval;
 
     /// <summary>
     /// The answer without I/O, when there is one: true with null for a request without a bearer token,
@@ -25,7 +33,7 @@ public sealed class TokenUsers(IMemoryCache validated)
     public bool TryGetKnownUser(HttpContext context, out string? sub)
     {
         sub = null;
-        return BearerToken(context) is not { } token || validated.TryGetValue(token, out sub);
+        return BearerToken(context) is not { } token || _validated.TryGetValue(token, out sub);
     }
 
     /// <summary>
@@ -38,7 +46,7 @@ public sealed class TokenUsers(IMemoryCache validated)
         {
             return (null, false);
         }
-        if (validated.TryGetValue(token, out string? known))
+        if (_validated.TryGetValue(token, out string? known))
         {
             return (known, false);
         }
@@ -49,13 +57,23 @@ public sealed class TokenUsers(IMemoryCache validated)
         {
             return (null, !context.SigningKeysUnreachable());
         }
-        validated.Set(token, sub, new MemoryCacheEntryOptions { AbsoluteExpiration = DateTimeOffset.FromUnixTimeSeconds(expires), Size = 1 });
+        var expiry = DateTimeOffset.FromUnixTimeSeconds(expires);
+        var checkAgain = clock.GetUtcNow() + _rememberedAtMost;
+        _validated.Set(token, sub, new MemoryCacheEntryOptions { AbsoluteExpiration = expiry < checkAgain ? expiry : checkAgain, Size = 1 });
         return (sub, false);
     }
+
+    public void Dispose() => _validated.Dispose();
 
     private static string? BearerToken(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
+    /// <summary>The cache's expiry read from the same clock that set it.</summary>
+    private sealed class CacheClock(TimeProvider clock) : Microsoft.Extensions.Internal.ISystemClock
+    {
+        public DateTimeOffset UtcNow => clock.GetUtcNow();
     }
 }

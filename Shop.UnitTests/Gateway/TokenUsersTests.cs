@@ -5,9 +5,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Shop.Gateway.RateLimiting;
@@ -49,6 +50,38 @@ public sealed class TokenUsersTests
         Assert.Equal(("42", false), await UserAsync(LoopbackApp.Address(users), AccessTokens.Sign(UsersKey)));
     }
 
+    /// <summary>
+    /// A token's own <c>exp</c> is the signer's choice: one signed with a leaked key can say years. The gateway remembers a
+    /// checked token no longer than <c>Jwt:SigningKeysRefreshInterval</c> (as configured), so the token is checked again,
+    /// and refused once the gateway has fetched Users' keys without its key, as the services refuse it.
+    /// </summary>
+    [Fact]
+    public async Task A_checked_token_is_remembered_no_longer_than_the_signing_keys_refresh_interval_however_late_it_expires()
+    {
+        await using var users = await JwksServerAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Jwt:JwksBaseAddress"] = LoopbackApp.Address(users);
+        builder.Configuration["Jwt:SigningKeysRefreshInterval"] = "00:07:00";
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.AddShopTokenValidation();
+        builder.AddGatewayRateLimiting();
+        await using var gateway = builder.Build();
+        var tokenUsers = gateway.Services.GetRequiredService<TokenUsers>();
+        await using var scope = gateway.Services.CreateAsyncScope();
+        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        context.Request.Headers.Authorization = "Bearer " + AccessTokens.Sign(UsersKey, expires: DateTime.UtcNow.AddYears(5));
+        Assert.Equal(("42", false), await tokenUsers.UserAsync(context));
+
+        clock.Advance(TimeSpan.FromMinutes(7) - TimeSpan.FromSeconds(1));
+        Assert.True(tokenUsers.TryGetKnownUser(context, out var sub));
+        Assert.Equal("42", sub);
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(tokenUsers.TryGetKnownUser(context, out _), "a token was still taken as its subject's from memory past Jwt:SigningKeysRefreshInterval");
+    }
+
     private static async Task<(string? Sub, bool Refused)> UserAsync(string jwksBaseAddress, string token)
     {
         var builder = WebApplication.CreateBuilder();
@@ -59,8 +92,8 @@ public sealed class TokenUsersTests
         await using var scope = gateway.Services.CreateAsyncScope();
         var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
         context.Request.Headers.Authorization = "Bearer " + token;
-        using var cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = TokenUsers.CacheEntries });
-        return await new TokenUsers(cache).UserAsync(context);
+        using var tokenUsers = new TokenUsers(Options.Create(new TokenCheckOptions()), TimeProvider.System);
+        return await tokenUsers.UserAsync(context);
     }
 
     /// <summary>Users' JWKS document, with <see cref="UsersKey"/>'s public half, on a free loopback port.</summary>
