@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Shop.ServiceDefaults;
@@ -19,6 +20,17 @@ internal static class AccessTokens
         Subject = new ClaimsIdentity([new Claim("sub", "42")]),
         SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
     });
+
+    /// <summary>
+    /// Points a service's token check at Users' JWKS on <paramref name="jwksBaseAddress"/>, and gives the fetch 30 s rather
+    /// than the default 2 s: a cold process's first fetch on a loaded test machine has taken longer (load 35 on two cores),
+    /// and these tests are about which keys are accepted, not how long a fetch may take (<c>SigningKeysFetchTests</c> is).
+    /// </summary>
+    public static void UseJwksAt(IConfiguration configuration, string jwksBaseAddress)
+    {
+        configuration["Jwt:JwksBaseAddress"] = jwksBaseAddress;
+        configuration["Jwt:SigningKeysFetchTimeout"] = "00:00:30";
+    }
 
     /// <summary>The key's public half as one entry of Users' JWKS document (JSON).</summary>
     public static string JwksEntry(ECDsaSecurityKey key)

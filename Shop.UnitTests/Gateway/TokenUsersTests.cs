@@ -61,7 +61,7 @@ public sealed class TokenUsersTests
         await using var users = await JwksServerAsync();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var builder = WebApplication.CreateBuilder();
-        builder.Configuration["Jwt:JwksBaseAddress"] = LoopbackApp.Address(users);
+        AccessTokens.UseJwksAt(builder.Configuration, LoopbackApp.Address(users));
         builder.Configuration["Jwt:SigningKeysRefreshInterval"] = "00:07:00";
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<TimeProvider>(clock);
@@ -85,7 +85,7 @@ public sealed class TokenUsersTests
     private static async Task<(string? Sub, bool Refused)> UserAsync(string jwksBaseAddress, string token)
     {
         var builder = WebApplication.CreateBuilder();
-        builder.Configuration["Jwt:JwksBaseAddress"] = jwksBaseAddress;
+        AccessTokens.UseJwksAt(builder.Configuration, jwksBaseAddress);
         builder.Logging.ClearProviders();
         builder.AddShopTokenValidation();
         await using var gateway = builder.Build();

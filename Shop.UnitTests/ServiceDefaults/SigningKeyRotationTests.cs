@@ -118,7 +118,7 @@ public sealed class SigningKeyRotationTests
     private static async Task<WebApplication> ServiceAsync(string jwksBaseAddress, string? refreshInterval = null)
     {
         var builder = WebApplication.CreateBuilder();
-        builder.Configuration["Jwt:JwksBaseAddress"] = jwksBaseAddress;
+        AccessTokens.UseJwksAt(builder.Configuration, jwksBaseAddress);
         if (refreshInterval is not null)
         {
             builder.Configuration["Jwt:SigningKeysRefreshInterval"] = refreshInterval;
