@@ -341,7 +341,7 @@ public static class ShopAuthentication
 public sealed class TokenCheckOptions
 {
     public static readonly TimeSpan DefaultSigningKeysRefreshInterval = TimeSpan.FromMinutes(5);
-    public static readonly TimeSpan DefaultSigningKeysFetchTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan DefaultSigningKeysFetchTimeout = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan MaxSigningKeysFetchTimeout = TimeSpan.FromMinutes(1);
 
     /// <summary>How far the services' clocks may differ: a token still counts this long past its expiry.</summary>
@@ -355,7 +355,9 @@ public sealed class TokenCheckOptions
 
     /// <summary>
     /// How long a service waits for Users' signing keys, in one attempt: the request whose token needs them waits as long.
-    /// When it runs out, keys fetched before keep working and a token with a key not seen yet is answered 503.
+    /// When it runs out, keys fetched before keep working and a token with a key not seen yet is answered 503, for the 30 s
+    /// until the next try: so the default leaves room for a process's first fetch on a busy machine (a cold test process at
+    /// load 35 on two cores took over 2 s), and a Users that is down refuses the connection at once anyway.
     /// </summary>
     public TimeSpan SigningKeysFetchTimeout { get; set; } = DefaultSigningKeysFetchTimeout;
 }

@@ -23,7 +23,7 @@ internal static class AccessTokens
 
     /// <summary>
     /// Points a service's token check at Users' JWKS on <paramref name="jwksBaseAddress"/>, and gives the fetch 30 s rather
-    /// than the default 2 s: a cold process's first fetch on a loaded test machine has taken longer (load 35 on two cores),
+    /// than the default 5 s: a cold process's first fetch on a loaded test machine has taken longer (load 35 on two cores),
     /// and these tests are about which keys are accepted, not how long a fetch may take (<c>SigningKeysFetchTests</c> is).
     /// </summary>
     public static void UseJwksAt(IConfiguration configuration, string jwksBaseAddress)
