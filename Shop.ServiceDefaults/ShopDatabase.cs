@@ -60,8 +60,12 @@ public sealed record OwnDatabase(string Name)
     internal static OwnDatabase ForConnection(string connectionName) =>
         new($"{(connectionName.EndsWith("db", StringComparison.Ordinal) ? connectionName[..^2] : connectionName)} database");
 
-    /// <summary>The database did not answer: the 503 its outage is, under its one name.</summary>
-    public ServiceUnavailableException Unavailable(Exception cause) => new(Name, cause);
+    /// <summary>
+    /// The database did not answer: the 503 its outage is, under its one name, with the root cause (a refused connection,
+    /// a timeout) as the reason the outage log gives, as a request's own query's Npgsql error does, rather than the
+    /// retrying execution strategy's wrapper, which says only that the failure looked transient.
+    /// </summary>
+    public ServiceUnavailableException Unavailable(Exception cause) => new(Name, cause.GetBaseException());
 }
 
 public static class ShopDatabaseExtensions

@@ -50,5 +50,7 @@ public sealed class UsersDatabaseOutageTests
         var said = host.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Category == typeof(OutageLog).FullName && r.Level >= LogLevel.Information).ToList();
         Assert.True(said.Count == 1, $"{said.Count} Warnings for one outage of Users' database: " + string.Join(" | ", said.Select(r => r.Message.Split(". Requests")[0])));
         Assert.StartsWith("Dependency unavailable: users database (", said[0].Message);
+        // The reason an operator can act on (the refused connection), not the retrying strategy's wrapper around it.
+        Assert.Contains("refused", said[0].Message.Split(". Requests")[0], StringComparison.OrdinalIgnoreCase);
     }
 }
