@@ -96,8 +96,9 @@ compose() { docker-compose -p "$PROJECT" --project-directory "$COMPOSE_DIR" -f "
 cleanup() {
   local status=$?
   local job
-  for job in "${WEB_BUILD:-}" "${UP:-}"; do
-    if [ -n "$job" ]; then pkill -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; fi
+  for job in "${WEB_BUILD:-}" "${UP:-}" "${PROBE:-}"; do
+    # || true: a job with no children left (the probe has none) would otherwise end the trap here, under set -e.
+    if [ -n "$job" ]; then pkill -P "$job" 2>/dev/null || true; kill "$job" 2>/dev/null || true; fi
   done
   if [ $KEEP -eq 0 ] || [ $DOWN -eq 1 ]; then
     if [ -f "$COMPOSE_DIR/docker-compose.v1.yaml" ]; then
@@ -310,13 +311,35 @@ rotation_check() {
   python3 "$ROOT/scripts/deploy-test/journey.py" --base "http://127.0.0.1:$HTTP_PORT" --env "$ENV_FILE" \
     --hook-bind "$NETWORK_GATEWAY" --rotation "$SKU" --token-file "$WORK/rotation-token" "$@"
 }
+# What shoppers meet meanwhile: a signed-in customer reads the item and their orders every 100 ms through the gateway, in
+# the background for the whole phase; after each step, what they were answered since the previous one. Only a wrong
+# answer fails the phase: how long a refusal lasts is the shared machine's to decide.
+PROBE_LOG="$WORK/probe.log"
+python3 "$ROOT/scripts/deploy-test/availability_probe.py" run --base "http://127.0.0.1:$HTTP_PORT" --sku "$SKU" \
+  --log "$PROBE_LOG" >"$WORK/probe.out" 2>&1 9>&- &  # not holding the lock: it must never outlive this run with it
+PROBE=$!
+probe_deadline=$(( $(date +%s) + 60 ))
+until [ -s "$PROBE_LOG" ]; do
+  kill -0 "$PROBE" 2>/dev/null && [ "$(date +%s)" -lt "$probe_deadline" ] \
+    || { echo "the availability probe sent nothing:" >&2; cat "$WORK/probe.out" >&2; exit 1; }
+  sleep 0.2
+done
+PROBE_START=$(date +%s.%N); STEP_START=$PROBE_START
+# shoppers LABEL [SINCE]: the probe's answers since the step began (or SINCE); the next step begins now.
+shoppers() {
+  python3 "$ROOT/scripts/deploy-test/availability_probe.py" report --log "$PROBE_LOG" --since "${2:-$STEP_START}" --label "$1" \
+    || { cat "$WORK/probe.out" >&2; exit 1; }
+  STEP_START=$(date +%s.%N)
+}
 rotation_check
+shoppers "before the rotation"
 # JWT, step 1: the current key becomes the previous one, a new one signs.
 env_set JWT_PREVIOUS_SIGNING_KEY "$(env_get JWT_SIGNING_KEY)"
 new_jwt_key() { openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -outform DER | base64 -w0; }
 env_set JWT_SIGNING_KEY "$(new_jwt_key)"
 up_recreates "users"
 rotation_check --new-key
+shoppers "JWT step 1"
 # Orders' key, step 1: the called services accept the current key and the new one; Orders presents the new one.
 env_set ORDERS_SERVICE_KEY_ACCEPTED "$(env_get ORDERS_SERVICE_KEY)"
 env_set ORDERS_SERVICE_KEY "$(openssl rand -hex 24)"
@@ -334,6 +357,7 @@ awk '$2 == "health_status:" && $3 == "healthy" && !healthy[$4] { healthy[$4] = $
   }' "$WORK/up-events.log" || { cat "$WORK/up-events.log" >&2; exit 1; }
 # A new customer's token, signed with the current key: the key the urgent rotation below treats as leaked.
 rotation_check --new-key --keep-new-token "$WORK/leaked-token"
+shoppers "Orders' key step 1"
 # Orders' step 2, and the JWT key rotated urgently (the current key leaked; one recreation of users serves both): a new
 # key, the previous one emptied, `up -d`; then the services that check tokens restarted, so they drop both removed keys
 # at once rather than at their next fetch of Users' keys (Jwt:SigningKeysRefreshInterval). The planned JWT step 2 (the
@@ -347,6 +371,9 @@ compose restart orders inventory gateway >"$WORK/restart-rotation.log" 2>&1 || {
 wait_healthy 120 >/dev/null
 echo "    restart orders inventory gateway: healthy again after $(elapsed "$RESTART_START" | tr -d ' ')"
 rotation_check --keys-removed "$WORK/leaked-token"
+shoppers "Orders' key step 2 with the urgent JWT rotation"
+shoppers "the whole phase" "$PROBE_START"
+kill "$PROBE"; wait "$PROBE" || true; PROBE=""
 done_phase
 
 if [ $TLS -eq 1 ]; then
