@@ -34,18 +34,12 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # as_root's prefix, for a command that is exec'd (detached).
 AS_ROOT=(); [ "$(id -u)" -eq 0 ] || AS_ROOT=(sudo)
 d() { DOCKER_HOST="$DOCKER_HOST_VALUE" "$DOCKER" "$@"; }
+. "$(dirname "$0")/../apt-packages.sh"
 
 install_packages() {
-  local missing=()
-  for pkg in docker.io docker-compose docker-registry debootstrap openssl jq; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "Installing ${missing[*]} (apt)"
-  as_root apt-get update -qq
   # Debian's packages would try to start a system-wide dockerd on the default socket; without systemd
   # nothing does (policy-rc.d), and we check below that the default socket stays silent.
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install docker.io docker-compose docker-registry debootstrap openssl jq
 }
 
 # detached LOG COMMAND...: COMMAND as a daemon (own session, output to LOG), holding none of this script's open
