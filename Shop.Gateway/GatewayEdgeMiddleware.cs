@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Mvc;
 namespace Shop.Gateway;
 
 /// <summary>
-/// Rules the gateway enforces before proxying: internal routes are never reachable from outside,
-/// oversized bodies are refused before a byte reaches a service, and CONNECT (no proxying) is refused.
+/// Rules the gateway enforces before proxying: internal routes are never reachable from outside, a request line or
+/// headers over <see cref="EdgeRequestLimits"/> and oversized bodies are refused before a byte reaches a service,
+/// and CONNECT (no proxying) is refused.
 /// </summary>
 public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsService problems, IHostEnvironment environment)
 {
@@ -41,6 +42,11 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
             }
             return Task.CompletedTask;
         });
+        if (context.Features.Get<EdgeRequestLimits.OversizedRequest>() is { } oversized)
+        {
+            await WriteAsync(context, oversized.Problem);
+            return;
+        }
         if (HttpMethods.IsConnect(context.Request.Method)
             && context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpExtendedConnectFeature>() is not { IsExtendedConnect: true })
         {

@@ -6,6 +6,7 @@ using Yarp.ReverseProxy.Transforms;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddGatewayTls();
+builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(EdgeRequestLimits.ConfigureKestrel);
 // Rate-limit buckets, shared by every gateway replica (database 3: 0-2 are the services').
 builder.AddShopRedis(databaseIndex: 3);
 // Rate limits per user trust only a token whose signature the gateway has checked (TokenUsers).
@@ -27,6 +28,7 @@ LoggedConsecutiveFailuresPolicy.AddTo(builder.Services);
 builder.AddNoDataProtection();
 
 var app = builder.Build();
+app.UseEdgeRequestLimits();
 app.UseGatewayTls();
 app.UseServiceDefaults(atTheEdge: true);
 app.UseMiddleware<GatewayEdgeMiddleware>();

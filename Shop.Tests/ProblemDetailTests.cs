@@ -117,6 +117,30 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A request line or headers over Kestrel's limits were refused by Kestrel itself, before any of the gateway's code ran:
+    /// a bare 414 or 431, no body, where every other error of the Shop says what to do. A request line Kestrel cannot parse
+    /// stays a bare 400: it never becomes a request (EdgeRequestLimitsTests has the limits to the byte, and HTTP/2).
+    /// </summary>
+    [Theory]
+    [InlineData("path", 414)]
+    [InlineData("headers", 431)]
+    public async Task A_request_line_or_headers_over_the_limits_are_refused_with_a_problem_that_says_so(string oversized, int status)
+    {
+        var target = oversized == "path" ? "/inventory/" + new string('a', 20 * 1024) : "/inventory/";
+        var headers = oversized == "headers" ? $"X-Filler: {new string('f', 40 * 1024)}\r\n" : "";
+        var answer = await ExchangeRawAsync($"GET {target} HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\n{headers}Connection: close\r\n\r\n");
+
+        var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
+        Assert.True(statusLine.StartsWith($"HTTP/1.1 {status}", StringComparison.Ordinal)
+            && answer.Contains("Content-Type: application/problem+json", StringComparison.OrdinalIgnoreCase) && answer.Contains('{'),
+            $"a {oversized} over the limits was not answered {status} with a problem:\n{answer}");
+        var problem = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement;
+        Assert.Contains(status == 414 ? "Shorten the path" : "Send fewer or smaller headers", problem.GetProperty("detail").GetString());
+        Assert.True(problem.TryGetProperty("request_id", out var requestId) && answer.Contains($"X-Request-Id: {requestId.GetString()}", StringComparison.OrdinalIgnoreCase),
+            $"no request_id, or not the answer's X-Request-Id:\n{answer}");
+    }
+
+    /// <summary>
     /// A chunked body carries no Content-Length, so the gateway learns it is too large only while YARP forwards it.
     /// It was answered 413 with the generic "The request was refused" and logged as a forwarding fault, a warning
     /// with an ~85-line stack trace, per request: anyone could fill the operator's log at 1 MiB a line.
