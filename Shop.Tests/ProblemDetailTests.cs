@@ -117,6 +117,32 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>
+    /// The CONNECT refusal's <c>Allow</c> is a constant in the gateway (YARP's routes take every method): it must name the
+    /// methods the three APIs' documents have operations for, and HEAD, which the web app's pages and files take. A route
+    /// with a new method, or one whose last route went, would otherwise make it lie.
+    /// </summary>
+    [Fact]
+    public async Task The_CONNECT_refusals_Allow_names_exactly_the_methods_the_apis_take()
+    {
+        var documented = new SortedSet<string>(StringComparer.Ordinal) { "HEAD" };
+        foreach (var api in new[] { "users", "orders", "inventory" })
+        {
+            var document = await (await shop.Client().GetAsync($"/{api}/openapi/v1.json")).JsonAsync();
+            foreach (var path in document.GetProperty("paths").EnumerateObject())
+            {
+                documented.UnionWith(path.Value.EnumerateObject().Select(p => p.Name.ToUpperInvariant()).Where(HttpMethodNames.Contains));
+            }
+        }
+
+        var answer = await ExchangeRawAsync($"CONNECT /orders/ HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\nConnection: close\r\n\r\n");
+        var allow = answer.Split("\r\n").Single(line => line.StartsWith("Allow: ", StringComparison.OrdinalIgnoreCase))["Allow: ".Length..];
+
+        Assert.Equal(string.Join(", ", documented), string.Join(", ", allow.Split(", ").Order(StringComparer.Ordinal)));
+    }
+
+    private static readonly HashSet<string> HttpMethodNames = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"];
+
+    /// <summary>
     /// A request line or headers over Kestrel's limits were refused by Kestrel itself, before any of the gateway's code ran:
     /// a bare 414 or 431, no body, where every other error of the Shop says what to do. A request line Kestrel cannot parse
     /// stays a bare 400: it never becomes a request (EdgeRequestLimitsTests has the limits to the byte, and HTTP/2).
