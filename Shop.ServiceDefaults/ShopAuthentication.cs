@@ -254,6 +254,9 @@ public static class ShopAuthentication
             {
                 return;
             }
+            // Held for the life of the process, which is safe: the factory's primary handler (SocketsHttpHandler since .NET 9)
+            // closes a pooled connection after the handler lifetime, so a Users recreated at another address is looked up
+            // again (SigningKeysFetchTests). A primary handler of our own would need a PooledConnectionLifetime.
             var http = httpClientFactory.CreateClient(JwksHttpClient);
             var address = new Uri(http.BaseAddress!, JwksPath).ToString();
             options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(

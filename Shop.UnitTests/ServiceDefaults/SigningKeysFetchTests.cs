@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -6,6 +8,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 using Shop.ServiceDefaults;
 
@@ -57,6 +62,41 @@ public sealed class SigningKeysFetchTests
         Assert.Contains("within 00:00:01 (Jwt:SigningKeysFetchTimeout)", warning.Message);
     }
 
+    /// <summary>
+    /// Users recreated at another address (compose recreates its container; the name resolves anew) must be reached at
+    /// the new one: a fetch after the client's handler lifetime (IHttpClientFactory's, 2 min by default; 1 s here) opens
+    /// a new connection, which resolves the name again, rather than reusing the first one for the life of the process.
+    /// The JWKS counts the connections its fetches arrive on.
+    /// </summary>
+    [Fact]
+    public async Task A_fetch_after_the_clients_handler_lifetime_arrives_on_a_new_connection()
+    {
+        var connections = new ConcurrentDictionary<string, int>();
+        await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath, (HttpContext http) =>
+        {
+            connections.AddOrUpdate(http.Connection.Id, 1, (_, fetches) => fetches + 1);
+            return Results.Text($$"""{"keys":[{{AccessTokens.JwksEntry(UsersKey)}}]}""", "application/json");
+        }));
+        await using var service = Service(LoopbackApp.Address(users),
+            services => services.AddHttpClient(ShopAuthentication.JwksHttpClient).SetHandlerLifetime(TimeSpan.FromSeconds(1)));
+        var keys = (ConfigurationManager<OpenIdConnectConfiguration>)service.Services
+            .GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme).ConfigurationManager!;
+        // IdentityModel's shortest interval between two requested fetches.
+        keys.RefreshInterval = TimeSpan.FromSeconds(1);
+
+        // Fetch again and again, as unknown key ids would make it, until a fetch arrives on a second connection (or 20 s pass).
+        var bound = Stopwatch.StartNew();
+        while (connections.Count < 2 && bound.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            keys.RequestRefresh();
+            await keys.GetConfigurationAsync(TestContext.Current.CancellationToken);
+            await Task.Delay(250, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(connections.Count >= 2,
+            $"every fetch for {bound.Elapsed.TotalSeconds:0} s reused the first connection ({string.Join(", ", connections.Values)} fetches): a recreated Users would not be looked up again");
+    }
+
     [Fact]
     public void A_fetch_timeout_that_is_not_positive_stops_the_start_naming_the_setting()
     {
@@ -69,7 +109,9 @@ public sealed class SigningKeysFetchTests
     }
 
     /// <summary>A service as Orders and Inventory build theirs: the shared defaults, then the token check.</summary>
-    private static WebApplication Service(string jwksBaseAddress, string? fetchTimeout = null)
+    private static WebApplication Service(string jwksBaseAddress, string? fetchTimeout = null) => Service(jwksBaseAddress, _ => { }, fetchTimeout);
+
+    private static WebApplication Service(string jwksBaseAddress, Action<IServiceCollection> services, string? fetchTimeout = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.Configuration["Jwt:JwksBaseAddress"] = jwksBaseAddress;
@@ -80,6 +122,7 @@ public sealed class SigningKeysFetchTests
         builder.Logging.ClearProviders().AddFakeLogging();
         builder.AddServiceDefaults();
         builder.AddShopTokenValidation();
+        services(builder.Services);
         return builder.Build();
     }
 
