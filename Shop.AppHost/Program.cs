@@ -93,6 +93,12 @@ if (builder.ExecutionContext.IsPublishMode)
     // A deployment opens its edge only once the SPA answers its health check; in run mode Vite starts
     // alongside and the gateway already reports an unreachable web app as such.
     gateway.WaitFor(web);
+    // Inventory calls Users with its service key. A compose `up -d` that recreates both (Inventory's key rotation,
+    // docs/deploy.md) must start the new inventory, presenting the new key, only once the new users accepting it is
+    // healthy, not beside it. Not in run mode: there a WaitFor holds every start of Inventory, a restart included,
+    // while Users is away, and Inventory started then must still come up and answer 503 naming Users (FaultTests).
+    // Kubernetes is unchanged: a wait on another service is never an init container (ContainerBuilder).
+    inventory.WaitFor(users);
 }
 
 builder.AddShopPublishers();

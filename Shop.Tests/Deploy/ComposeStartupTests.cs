@@ -42,6 +42,19 @@ public sealed class ComposeStartupTests(PublishOutput output)
         Assert.Equal("service_healthy", Map(Map(Map(services["gateway"])["depends_on"])["web"])["condition"]);
     }
 
+    /// <summary>
+    /// Inventory calls Users with its service key: when one <c>up -d</c> recreates both (Inventory's key rotation, step 1 of
+    /// docs/deploy.md), the new inventory, presenting the new key, must start only once the new users that accepts it is
+    /// healthy, as Orders does for its own key.
+    /// </summary>
+    [Fact]
+    public void Inventory_starts_only_once_users_is_healthy()
+    {
+        var dependsOn = Map(Map(Services(output.ComposeDirectory)["inventory"])["depends_on"]);
+        Assert.True(dependsOn.ContainsKey("users"), $"inventory does not wait for users: depends_on {string.Join(", ", dependsOn.Keys)}");
+        Assert.Equal("service_healthy", Map(dependsOn["users"])["condition"]);
+    }
+
     [Fact]
     public void Health_checks_answer_within_seconds_of_readiness_and_tolerate_a_minute_of_failures()
     {
