@@ -270,10 +270,12 @@ python3 "$ROOT/scripts/deploy-test/journey.py" --base "http://127.0.0.1:$HTTP_PO
   --hook-bind "$NETWORK_GATEWAY" --hook-port "$HOOK_PORT" --after-restart "$SKU"
 done_phase
 
-phase rotation "docs/deploy.md's compose key rotations: the JWT signing key, then Orders' service key (.env, up -d)"
+phase rotation "docs/deploy.md's compose key rotations: the JWT signing key, Orders' and Inventory's service keys (.env, up -d)"
 # The operator's steps as written: .env edited, `up -d`. Checked through the gateway after each: the token
 # signed before still works, a new customer signs in and orders (Orders calls Users and Inventory with its
-# key); and against the doc, which containers `up -d` recreated and in what order.
+# key), and Inventory checks that customer's token with Users (its key: the stamp is first deleted from Redis);
+# against the doc, which containers `up -d` recreated and in what order; and after a key's step 2, that Users
+# refuses the retired key.
 ENV_FILE="$COMPOSE_DIR/.env"
 # Values are letters, digits and base64's +/=; publish writes them bare, and a quoted one is read as one.
 env_get() { sed -n "s/^$1=//p" "$ENV_FILE" | sed "s/^'\(.*\)'\$/\1/"; }
@@ -307,9 +309,56 @@ up_recreates() {
   wait_healthy 120 >/dev/null
   echo "    up -d recreated $recreated; healthy at $(elapsed "$PHASE_START" | tr -d ' ')"
 }
+# The container of a compose service (one each here).
+container_of() { "$DOCKER" ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1"; }
 rotation_check() {
   python3 "$ROOT/scripts/deploy-test/journey.py" --base "http://127.0.0.1:$HTTP_PORT" --env "$ENV_FILE" \
-    --hook-bind "$NETWORK_GATEWAY" --rotation "$SKU" --token-file "$WORK/rotation-token" "$@"
+    --hook-bind "$NETWORK_GATEWAY" --rotation "$SKU" --token-file "$WORK/rotation-token" \
+    --redis-cli "$DOCKER exec -e REDISCLI_AUTH $(container_of redis) redis-cli" "$@"
+}
+# service_key_step1 CALLER "RECREATED" "CALLED…": step 1 of a service key's rotation (docs/deploy.md): the services CALLER
+# calls accept its current key and a new one, which it presents from now on. `up -d` must recreate exactly RECREATED
+# (sorted), and CALLER's new container only once each CALLED service's new one passed a health check (depends_on:
+# service_healthy), so no new CALLER ever presents its key to a service that refuses it. (A container's health log keeps
+# only its last 5 checks, too few on a busy machine: the daemon's events during `up -d` say it.)
+declare -A RETIRED_KEY=()
+service_key_step1() {
+  local key="${1^^}_SERVICE_KEY"
+  RETIRED_KEY[$1]=$(env_get "$key")
+  env_set "${key}_ACCEPTED" "${RETIRED_KEY[$1]}"
+  env_set "$key" "$(openssl rand -hex 24)"
+  up_recreates "$2"
+  awk -v caller="$1" -v called="$3" '
+    $2 == "health_status:" && $3 == "healthy" && !healthy[$4] { healthy[$4] = $1 }
+    $2 == "create" && $3 == caller && !created { created = $1; for (i = split(called, c, " "); i > 0; i--) when[c[i]] = healthy[c[i]] }
+    END {
+      if (!created) { printf "no %s container was created\n", caller > "/dev/stderr"; exit 1 }
+      line = ""
+      for (i = split(called, c, " "); i > 0; i--) {
+        if (!when[c[i]]) { printf "the new %s container was created before %s was healthy\n", caller, c[i] > "/dev/stderr"; exit 1 }
+        line = sprintf("%s healthy %.1fs%s%s", c[i], (created - when[c[i]]) / 1e9, line == "" ? "" : ", ", line)
+      }
+      printf "    %s before the new %s container was created\n", line, caller
+    }' "$WORK/up-events.log" || { cat "$WORK/up-events.log" >&2; exit 1; }
+}
+# service_key_step2 CALLER: step 2, the called services accept only CALLER's new key (.env; the `up -d` follows).
+service_key_step2() { env_set "${1^^}_SERVICE_KEY_ACCEPTED" ""; }
+# internal_users_status CALLER KEY: the HTTP status Users' internal account API answers KEY with, asked from CALLER's
+# container (the gateway does not route /internal/; the key goes through the environment, not a command line).
+# retired_key_refused CALLER: after step 2 Users refuses (401) the key CALLER presented before step 1 and accepts its
+# current one.
+internal_users_status() {
+  KEY="$2" "$DOCKER" exec -e KEY "$(container_of "$1")" sh -c \
+    'wget -S -q -O /dev/null --header "X-Service-Key: $KEY" http://users:8080/internal/users/1 2>&1; true' \
+    | grep -o 'HTTP/1\.[01] [0-9]*' | tail -1 | cut -d' ' -f2 || true
+}
+retired_key_refused() {
+  local retired current
+  retired=$(internal_users_status "$1" "${RETIRED_KEY[$1]}")
+  current=$(internal_users_status "$1" "$(env_get "${1^^}_SERVICE_KEY")")
+  [ "$retired" = 401 ] || { echo "Users still accepts $1's retired service key (answered '$retired', not 401) after step 2" >&2; exit 1; }
+  [ "$current" = 200 ] || { echo "Users does not accept $1's current service key (answered '$current', not 200) after step 2" >&2; exit 1; }
+  echo "    Users refuses $1's retired key (401) and takes its current one (200)"
 }
 # What shoppers meet meanwhile: a signed-in customer reads the item and their orders every 100 ms through the gateway, in
 # the background for the whole phase; after each step, what they were answered since the previous one. Only a wrong
@@ -340,32 +389,30 @@ env_set JWT_SIGNING_KEY "$(new_jwt_key)"
 up_recreates "users"
 rotation_check --new-key
 shoppers "JWT step 1"
-# Orders' key, step 1: the called services accept the current key and the new one; Orders presents the new one.
-env_set ORDERS_SERVICE_KEY_ACCEPTED "$(env_get ORDERS_SERVICE_KEY)"
-env_set ORDERS_SERVICE_KEY "$(openssl rand -hex 24)"
-up_recreates "inventory orders users"
-# The doc's order: Orders' new container is created only after Users' and Inventory's new ones passed a health
-# check (depends_on: service_healthy), so no new Orders ever presents its key to a service that refuses it.
-# (A container's health log keeps only its last 5 checks, too few on a busy machine: the events say it.)
-awk '$2 == "health_status:" && $3 == "healthy" && !healthy[$4] { healthy[$4] = $1 }
-  $2 == "create" && $3 == "orders" { created = $1; ok = healthy["users"] && healthy["inventory"] }
-  END {
-    if (!created) { print "no orders container was created" > "/dev/stderr"; exit 1 }
-    if (!ok) { print "the new orders container was created before users and inventory were healthy" > "/dev/stderr"; exit 1 }
-    printf "    users healthy %.1fs and inventory %.1fs before the new orders container was created\n",
-      (created - healthy["users"]) / 1e9, (created - healthy["inventory"]) / 1e9
-  }' "$WORK/up-events.log" || { cat "$WORK/up-events.log" >&2; exit 1; }
+# Orders' key, step 1: Users and Inventory accept the current key and the new one; Orders presents the new one.
+service_key_step1 orders "inventory orders users" "users inventory"
 # A new customer's token, signed with the current key: the key the urgent rotation below treats as leaked.
 rotation_check --new-key --keep-new-token "$WORK/leaked-token"
 shoppers "Orders' key step 1"
+# Inventory's key, both steps: Users accepts the current key and the new one, Inventory presents the new one; then
+# Users accepts the new one only. Each rotation check makes Inventory ask Users for a stamp with its key.
+service_key_step1 inventory "inventory users" "users"
+rotation_check --new-key
+shoppers "Inventory's key step 1"
+service_key_step2 inventory
+up_recreates "users"
+retired_key_refused inventory
+rotation_check --new-key
+shoppers "Inventory's key step 2"
 # Orders' step 2, and the JWT key rotated urgently (the current key leaked; one recreation of users serves both): a new
 # key, the previous one emptied, `up -d`; then the services that check tokens restarted, so they drop both removed keys
 # at once rather than at their next fetch of Users' keys (Jwt:SigningKeysRefreshInterval). The planned JWT step 2 (the
 # previous key emptied) is part of it: Users refuses the token signed with the first key.
 env_set JWT_SIGNING_KEY "$(new_jwt_key)"
 env_set JWT_PREVIOUS_SIGNING_KEY ""
-env_set ORDERS_SERVICE_KEY_ACCEPTED ""
+service_key_step2 orders
 up_recreates "inventory users"
+retired_key_refused orders
 RESTART_START=$(date +%s.%N)
 compose restart orders inventory gateway >"$WORK/restart-rotation.log" 2>&1 || { cat "$WORK/restart-rotation.log" >&2; exit 1; }
 wait_healthy 120 >/dev/null

@@ -9,14 +9,17 @@ order (stock deducted), checks the webhook's signature, cancels the order (stock
 the SPA's index. Prints one line per step; exits non-zero at the first failure, naming it.
 
     journey.py … --after-restart SKU      the item survived a database restart and takes a write
-    journey.py … --rotation SKU --token-file F [--new-key [--keep-new-token G] | --keys-removed G]
+    journey.py … --rotation SKU --token-file F [--new-key [--keep-new-token G] | --keys-removed G] [--redis-cli CMD]
         one step of docs/deploy.md's key rotations: the first call signs a customer in and keeps the token in F;
         later ones check it still works (--keep-new-token: and keep the new customer's token, signed with the current
         key, in G), or, --keys-removed (the urgent rotation: the current key G's token was signed with is replaced and
         the previous one dropped), that Users, Orders and Inventory all refuse both kept tokens; each has a new
         customer sign in, read SKU and order one, which makes Orders call Users and Inventory with its service key.
+        With --redis-cli (the command that runs redis-cli against the deployment's Redis; the password is passed in
+        REDISCLI_AUTH), the customer's security stamp is deleted from Redis before the read, so Inventory must ask
+        Users for it with its own service key, and must have put it back by the time it answers.
 """
-import argparse, base64, hashlib, hmac, http.server, json, os, secrets, ssl, sys, threading, time, urllib.error, urllib.request
+import argparse, base64, hashlib, hmac, http.server, json, os, secrets, shlex, ssl, subprocess, sys, threading, time, urllib.error, urllib.request
 
 
 def read_env(path):
@@ -119,16 +122,43 @@ def after_restart(api, env, sku, step):
     raise AssertionError(f"Inventory did not recover within 120 s: {last}")
 
 
+def token_part(token, index):
+    """A JWT's header (0) or claims (1), unverified: which key signed it, whose it is."""
+    part = token.split(".")[index]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
 def key_id(token):
-    header = token.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+    return token_part(token, 0)["kid"]
+
+
+class StampCache:
+    """The security stamps Users keeps in Redis (database 0, auth:stamp:<user id>), reached with redis-cli: the deployment
+    publishes no Redis port, so the command is run in its container."""
+
+    def __init__(self, command, password):
+        self.command, self.password = shlex.split(command), password
+
+    def run(self, *arguments):
+        result = subprocess.run([*self.command, "-n", "0", *arguments], capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "REDISCLI_AUTH": self.password})
+        if result.returncode != 0:
+            raise AssertionError(f"redis-cli {' '.join(arguments)}: exit {result.returncode}: {result.stderr.strip()[:300]}")
+        return result.stdout.strip()
+
+    def forget(self, user_id):
+        """Whether Redis held the account's stamp, which it no longer does."""
+        return self.run("DEL", f"auth:stamp:{user_id}") == "1"
+
+    def holds(self, user_id):
+        return self.run("EXISTS", f"auth:stamp:{user_id}") == "1"
 
 
 def read_token(path):
     return open(path, encoding="utf-8").read().strip() if path and os.path.exists(path) else ""
 
 
-def rotation_check(api, sku, token_file, new_key, keep_new_token, keys_removed, step):
+def rotation_check(api, sku, token_file, new_key, keep_new_token, keys_removed, stamps, step):
     """One step of a key rotation: the token saved before it still works, and a new customer signs in and orders.
 
     A new account each time: Orders keeps an account's active state for 30 s, so only a new one makes it call
@@ -165,7 +195,15 @@ def rotation_check(api, sku, token_file, new_key, keep_new_token, keys_removed, 
             with open(keep_new_token, "w", encoding="utf-8") as f:
                 f.write(token)
     # The new token at Inventory and Orders before either has seen its key: each must fetch Users' keys and accept it.
+    user = token_part(token, 1)["sub"]
+    if stamps and not stamps.forget(user):
+        raise AssertionError(f"Redis held no security stamp for {email} (user {user}) after the sign-in: Inventory would not need to ask Users")
     api.call("GET", f"/inventory/{sku}", token=token)
+    if stamps:
+        # Inventory refills Redis only with a stamp Users answered, before it answers the read.
+        if not stamps.holds(user):
+            raise AssertionError(f"Inventory answered {email}'s read without putting the stamp back in Redis: it did not get it from Users")
+        step(f"Inventory checked {email}'s token with Users (its service key): the stamp deleted from Redis was back after the read")
     order = api.call("POST", "/orders/", {"items": [{"sku": sku, "qty": 1}]}, token=token, expect=(200, 201),
                      headers={"Idempotency-Key": "rotation-" + run})
     assert order["status"] == "pending", order
@@ -187,6 +225,8 @@ def main():
     parser.add_argument("--keep-new-token", metavar="G", help="with --new-key: keep the new customer's token (the current key's) in G")
     parser.add_argument("--keys-removed", metavar="G", help="with --rotation: the current JWT key (G's token's) was replaced and the "
                         "previous one removed; Users, Orders and Inventory must refuse both saved tokens")
+    parser.add_argument("--redis-cli", metavar="CMD", help="with --rotation: the command that runs redis-cli against the deployment's "
+                        "Redis (e.g. 'docker exec -e REDISCLI_AUTH ID redis-cli'); the new customer's stamp is deleted before Inventory reads it")
     args = parser.parse_args()
     env = read_env(args.env)
     api = Client(args.base, args.cafile)
@@ -196,7 +236,8 @@ def main():
         print(f"  [{time.monotonic() - start:6.2f}s] {text}", flush=True)
 
     if args.rotation:
-        rotation_check(api, args.rotation, args.token_file, args.new_key, args.keep_new_token, args.keys_removed, step)
+        stamps = StampCache(args.redis_cli, env["REDIS_PASSWORD"]) if args.redis_cli else None
+        rotation_check(api, args.rotation, args.token_file, args.new_key, args.keep_new_token, args.keys_removed, stamps, step)
         return
 
     if args.after_restart:
