@@ -14,7 +14,10 @@ refusal: counted, never failing the test, as a shared machine decides how long i
 the expected answer (a 500, a 404, a read still refused with a token just refreshed, a refresh that ends the session)
 is wrong, and fails it.
 """
-import argparse, json, signal, sys, threading, time, urllib.error, urllib.request
+import argparse, json, signal, sys, threading, time
+
+# The request journey.py's Client sends, answered as (status, body) with "refused"/"timeout" when none came.
+from journey import send
 
 INTERVAL = 0.1
 # Every request has a limit: a stream stuck on one answer would measure nothing meanwhile.
@@ -24,28 +27,6 @@ UNAVAILABLE = {429, 502, 503, 504}
 REFRESH_AHEAD = 5
 # The gateway allows 60 refreshes a minute per address: while Users is away a refresh is tried at most once a second.
 REFRESH_SPACING = 1.0
-
-
-def send(base, method, path, body=None, token=None):
-    """(status, parsed body or text); status is "refused" or "timeout" when no HTTP answer came."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"Accept": "application/json"})
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            status, raw, content_type = response.status, response.read(), response.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as e:
-        status, raw, content_type = e.code, e.read(), e.headers.get("Content-Type", "")
-    except (TimeoutError, OSError) as e:  # URLError, connection refused or reset, a read that timed out
-        reason = getattr(e, "reason", e)
-        return ("timeout" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else "refused"), str(reason)
-    try:
-        return status, json.loads(raw) if raw and "json" in content_type else raw.decode("utf-8", "replace")
-    except ValueError:
-        return status, raw[:300].decode("utf-8", "replace")
 
 
 class Log:
@@ -98,7 +79,7 @@ class Session:
             if time.monotonic() - self.last_refresh_try < REFRESH_SPACING:
                 return "refresh waiting", ""
             self.last_refresh_try = time.monotonic()
-            status, body = send(self.base, "POST", "/users/token/refresh", {"refresh_token": self.refresh_token})
+            status, body = send(self.base, "POST", "/users/token/refresh", {"refresh_token": self.refresh_token}, timeout=TIMEOUT)
             if status == 200:
                 self.keep(body)
                 return None
@@ -117,7 +98,7 @@ def signed_in_read(session, stream, path, expected, log):
         if stopped:
             log.write(stream, started, *stopped)
             return
-    status, body = send(session.base, "GET", path, token=session.token)
+    status, body = send(session.base, "GET", path, token=session.token, timeout=TIMEOUT)
     shown = status
     if status == 401:
         # The web app's answer to a 401: refresh, then the request again, once, with the new token.
@@ -125,7 +106,7 @@ def signed_in_read(session, stream, path, expected, log):
         if stopped:
             log.write(stream, started, f"401, {stopped[0]}", stopped[1])
             return
-        status, body = send(session.base, "GET", path, token=session.token)
+        status, body = send(session.base, "GET", path, token=session.token, timeout=TIMEOUT)
         shown = "200 after refresh" if status == 200 else f"401, refreshed, {status}"
     wrong = ""
     if status == 401:
@@ -145,7 +126,7 @@ def run(args):
     email, password = f"probe-{int(time.time())}@example.com", "Probe-account-" + str(time.time_ns())
     for path, body, expect in (("/users/register", {"name": "Availability Probe", "email": email, "password": password}, (200, 201)),
                                ("/users/login", {"email": email, "password": password, "return_refresh_token": True}, (200,))):
-        status, answer = send(args.base, "POST", path, body)
+        status, answer = send(args.base, "POST", path, body, timeout=TIMEOUT)
         if status not in expect:
             print(f"availability probe: {path} answered {status}: {answer}", file=sys.stderr)
             return 1
