@@ -48,6 +48,12 @@ public static class ServiceDefaultsExtensions
             o.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             // Slow-loris: a client has 15 s to send its headers (Kestrel also enforces a minimum body data rate).
             o.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
+            // Headers the gateway takes from a client (Kestrel's defaults, 32 KiB of header lines in 100 fields: the
+            // gateway's EdgeRequestLimits) reach a service with the gateway's own added (X-Forwarded-*, traceparent,
+            // X-Request-Id): at Kestrel's defaults the service refused them with a bare 431, which the gateway passed on
+            // as if the client's request were too large after all. The gateway sets its own ceiling after this.
+            o.Limits.MaxRequestHeadersTotalSize = 40 * 1024;
+            o.Limits.MaxRequestHeaderCount = 120;
         });
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -167,6 +167,31 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>
+    /// Headers the gateway takes (32 KiB of header lines, its limit to the byte) reach the service with what the gateway
+    /// adds on the way (forwarding headers, the trace context, the request id): a service with Kestrel's default limit
+    /// refused them with a bare 431 that the gateway passed on, as if the client's request were too large after all.
+    /// </summary>
+    [Theory]
+    [InlineData("bytes")]
+    [InlineData("fields")]
+    public async Task Headers_at_the_gateways_limit_are_taken_by_the_service_it_forwards_them_to(string limit)
+    {
+        var host = $"Host: {shop.GatewayAddress.Authority}\r\n";
+        const string close = "Connection: close\r\n", filler = "X-Filler: \r\n";
+        var headers = limit == "bytes"
+            ? host + close + $"X-Filler: {new string('f', 32 * 1024 - host.Length - close.Length - filler.Length)}\r\n"
+            : host + close + string.Concat(Enumerable.Range(0, 98).Select(i => $"X-Filler-{i}: {i}\r\n"));
+        Assert.Equal(limit == "bytes" ? 32 * 1024 : 100, limit == "bytes" ? headers.Length : headers.Split("\r\n").Length - 1);
+
+        var answer = await ExchangeRawAsync($"GET /inventory/ HTTP/1.1\r\n{headers}\r\n");
+
+        var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
+        // Inventory answers the token-less catalogue request itself (401): it took the headers.
+        Assert.True(statusLine.StartsWith("HTTP/1.1 401", StringComparison.Ordinal) && answer.Contains("application/problem+json", StringComparison.OrdinalIgnoreCase),
+            $"headers the gateway takes were refused on the way to Inventory:\n{answer}");
+    }
+
+    /// <summary>
     /// A chunked body carries no Content-Length, so the gateway learns it is too large only while YARP forwards it.
     /// It was answered 413 with the generic "The request was refused" and logged as a forwarding fault, a warning
     /// with an ~85-line stack trace, per request: anyone could fill the operator's log at 1 MiB a line.

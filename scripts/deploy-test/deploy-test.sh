@@ -356,9 +356,9 @@ retired_key_refused() {
   local retired current
   retired=$(internal_users_status "$1" "${RETIRED_KEY[$1]}")
   current=$(internal_users_status "$1" "$(env_get "${1^^}_SERVICE_KEY")")
-  [ "$retired" = 401 ] || { echo "Users still accepts $1's retired service key (answered '$retired', not 401) after step 2" >&2; exit 1; }
-  [ "$current" = 200 ] || { echo "Users does not accept $1's current service key (answered '$current', not 200) after step 2" >&2; exit 1; }
-  echo "    Users refuses $1's retired key (401) and takes its current one (200)"
+  [ "$retired" = 401 ] || { echo "Users still accepts the retired service key of $1 (answered '$retired', not 401) after step 2" >&2; exit 1; }
+  [ "$current" = 200 ] || { echo "Users does not accept the current service key of $1 (answered '$current', not 200) after step 2" >&2; exit 1; }
+  echo "    Users refuses the retired key of $1 (401) and takes its current one (200)"
 }
 # What shoppers meet meanwhile: a signed-in customer reads the item and their orders every 100 ms through the gateway, in
 # the background for the whole phase; after each step, what they were answered since the previous one. Only a wrong
