@@ -27,6 +27,8 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
         context.Response.OnStarting(() =>
         {
             var headers = context.Response.Headers;
+            // What a service behind the gateway says it runs on (the web image's nginx) is none of a client's business.
+            headers.Remove("Server");
             // No answer may be sniffed into another type (a JSON body rendered as HTML).
             headers.XContentTypeOptions = "nosniff";
             if (context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)

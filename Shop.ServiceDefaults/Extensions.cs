@@ -46,6 +46,8 @@ public static class ServiceDefaultsExtensions
         builder.Services.Configure<KestrelServerOptions>(o =>
         {
             o.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            // `Server: Kestrel` tells a prober what to try and a client nothing it needs; Kestrel's own refusals too.
+            o.AddServerHeader = false;
             // Slow-loris: a client has 15 s to send its headers (Kestrel also enforces a minimum body data rate).
             o.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
             // Headers the gateway takes from a client (Kestrel's defaults, 32 KiB of header lines in 100 fields: the

@@ -107,7 +107,7 @@ public sealed class ProblemDetailTests(ShopApp shop)
     {
         // A scanner's authority-form target names its Host too (Kestrel refuses the two when they differ).
         var host = target.StartsWith('/') ? shop.GatewayAddress.Authority : target;
-        var answer = await ExchangeRawAsync($"CONNECT {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        var answer = await shop.ExchangeRawAsync($"CONNECT {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         var statusLine = answer[..answer.IndexOf('\r')];
         Assert.True(statusLine.StartsWith("HTTP/1.1 405", StringComparison.Ordinal), $"CONNECT {target}: {statusLine}");
         Assert.Contains("Allow: GET, HEAD, POST, PATCH, DELETE", answer);
@@ -134,7 +134,7 @@ public sealed class ProblemDetailTests(ShopApp shop)
             }
         }
 
-        var answer = await ExchangeRawAsync($"CONNECT /orders/ HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\nConnection: close\r\n\r\n");
+        var answer = await shop.ExchangeRawAsync($"CONNECT /orders/ HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\nConnection: close\r\n\r\n");
         var allow = answer.Split("\r\n").Single(line => line.StartsWith("Allow: ", StringComparison.OrdinalIgnoreCase))["Allow: ".Length..];
 
         Assert.Equal(string.Join(", ", documented), string.Join(", ", allow.Split(", ").Order(StringComparer.Ordinal)));
@@ -154,7 +154,7 @@ public sealed class ProblemDetailTests(ShopApp shop)
     {
         var target = oversized == "path" ? "/inventory/" + new string('a', 20 * 1024) : "/inventory/";
         var headers = oversized == "headers" ? $"X-Filler: {new string('f', 40 * 1024)}\r\n" : "";
-        var answer = await ExchangeRawAsync($"GET {target} HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\n{headers}Connection: close\r\n\r\n");
+        var answer = await shop.ExchangeRawAsync($"GET {target} HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\n{headers}Connection: close\r\n\r\n");
 
         var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
         Assert.True(statusLine.StartsWith($"HTTP/1.1 {status}", StringComparison.Ordinal)
@@ -183,7 +183,7 @@ public sealed class ProblemDetailTests(ShopApp shop)
             : host + close + string.Concat(Enumerable.Range(0, 98).Select(i => $"X-Filler-{i}: {i}\r\n"));
         Assert.Equal(limit == "bytes" ? 32 * 1024 : 100, limit == "bytes" ? headers.Length : headers.Split("\r\n").Length - 1);
 
-        var answer = await ExchangeRawAsync($"GET /inventory/ HTTP/1.1\r\n{headers}\r\n");
+        var answer = await shop.ExchangeRawAsync($"GET /inventory/ HTTP/1.1\r\n{headers}\r\n");
 
         var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
         // Inventory answers the token-less catalogue request itself (401): it took the headers.
@@ -232,7 +232,7 @@ public sealed class ProblemDetailTests(ShopApp shop)
     [Fact]
     public async Task A_malformed_chunked_body_is_answered_with_a_problem_that_says_so()
     {
-        var answer = await ExchangeRawAsync(
+        var answer = await shop.ExchangeRawAsync(
             $"POST /users/register HTTP/1.1\r\nHost: {shop.GatewayAddress.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
             + "zz\r\n{}\r\n0\r\n\r\n");
         var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
@@ -244,16 +244,6 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>Sends <paramref name="request"/> as it is over a new connection and reads the answer until the gateway closes it.</summary>
-    private async Task<string> ExchangeRawAsync(string request)
-    {
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(shop.GatewayAddress.Host, shop.GatewayAddress.Port);
-        var stream = socket.GetStream();
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return await new StreamReader(stream).ReadToEndAsync(bound.Token);
-    }
-
     /// <summary>
     /// Posts a chunked body of 64 KiB chunks over a raw connection and reads the answer to its end; without
     /// <paramref name="finish"/> the connection is closed halfway through the body instead (answer empty).

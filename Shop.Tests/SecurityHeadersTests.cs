@@ -24,6 +24,32 @@ public sealed class SecurityHeadersTests(ShopApp shop)
         }
     }
 
+    /// <summary>
+    /// No answer names the software behind it (`Server: Kestrel`, the web image's nginx through the gateway): it tells a
+    /// prober which exploits to try and a client nothing it needs. Kestrel's own refusals, written before any of our
+    /// code runs (a request line it cannot parse), included.
+    /// </summary>
+    [Fact]
+    public async Task No_answer_names_the_server_software()
+    {
+        var (client, _) = await shop.NewUserAsync();
+        foreach (var answer in new[]
+        {
+            await shop.Client().GetAsync("/inventory/"),
+            await client.GetAsync("/users/me"),
+            await client.GetAsync("/orders/"),
+            await shop.Client().GetAsync("/catalog", r => r.Headers.Add("Accept", "text/html")),
+            await shop.Client().GetAsync("/users/healthz"),
+        })
+        {
+            Assert.False(answer.Headers.Contains("Server"),
+                $"{answer.RequestMessage!.RequestUri!.PathAndQuery} ({(int)answer.StatusCode}) names its server: {string.Join(", ", answer.Headers.Server)}");
+        }
+        var refused = await shop.ExchangeRawAsync("G(T / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 400", refused);
+        Assert.DoesNotContain("\r\nServer:", refused, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task Authenticated_answers_and_answers_carrying_tokens_are_never_stored()
     {
