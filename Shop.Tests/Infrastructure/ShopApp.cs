@@ -298,41 +298,51 @@ public abstract class ShopAppHost : IAsyncLifetime
 
     /// <summary>
     /// Every resource's console output goes to artifacts/test-results/resource-logs/&lt;app&gt;/&lt;resource&gt;.log,
-    /// so a failure in CI can be read after the fact without flooding the test output.
+    /// so a failure in CI can be read after the fact without flooding the test output. Each instance (replica) of a
+    /// resource is watched on its own, by the id its notifications carry, so <see cref="KeptResourceLog"/> can tell a
+    /// restarted instance's replay from another replica's lines.
     /// </summary>
     private void KeepResourceLogs()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(ResourceLogPath("any"))!);
         var logs = App.Services.GetRequiredService<ResourceLoggerService>();
-        foreach (var resource in App.Services.GetRequiredService<DistributedApplicationModel>().Resources)
+        var kept = new Dictionary<string, KeptResourceLog>();
+        var watched = new HashSet<string>();
+        _ = Task.Run(async () =>
         {
-            var file = ResourceLogPath(resource.Name);
-            _ = Task.Run(async () =>
+            try
             {
-                // A restarted resource's watch replays the earlier process's lines; keep them once.
-                var newest = DateTimeOffset.MinValue;
-                try
+                // Every resource's current state first, then each change: a new instance is watched when it first appears.
+                await foreach (var change in App.ResourceNotifications.WatchAsync(_stopping.Token))
                 {
-                    await foreach (var batch in logs.WatchAsync(resource).WithCancellation(_stopping.Token))
+                    if (!watched.Add(change.ResourceId))
                     {
-                        var lines = new List<string>(batch.Count);
-                        foreach (var line in batch)
-                        {
-                            var stamp = Timestamp(line.Content);
-                            if (stamp is { } s && s < newest)
-                            {
-                                continue;
-                            }
-                            newest = stamp ?? newest;
-                            lines.Add(PlainText(line.Content));
-                        }
-                        await File.AppendAllLinesAsync(file, lines);
+                        continue;
                     }
+                    if (!kept.TryGetValue(change.Resource.Name, out var log))
+                    {
+                        kept[change.Resource.Name] = log = new KeptResourceLog(ResourceLogPath(change.Resource.Name));
+                    }
+                    _ = KeepAsync(log, change.ResourceId);
                 }
-                catch (Exception e) when (e is OperationCanceledException or IOException)
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
+        async Task KeepAsync(KeptResourceLog log, string instance)
+        {
+            try
+            {
+                await foreach (var batch in logs.WatchAsync(instance).WithCancellation(_stopping.Token))
                 {
+                    await log.AppendAsync(instance, batch);
                 }
-            });
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+            }
         }
     }
 
@@ -425,8 +435,7 @@ public abstract class ShopAppHost : IAsyncLifetime
         }
         await Task.WhenAll(processes.Select(async process =>
         {
-            var replicas = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == process)
-                .TryGetLastAnnotation<ReplicaAnnotation>(out var annotation) ? annotation.Replicas : 1;
+            var replicas = Replicas[process];
             Assert.True(replicas == 1, $"{process} runs {replicas} replicas: its kept log interleaves them, and a log marker reaches only one");
             var marker = $"/log-marker-{Guid.NewGuid():N}";
             var tail = new LogTail(ResourceLogPath(process));
@@ -445,6 +454,12 @@ public abstract class ShopAppHost : IAsyncLifetime
         }));
         return end;
     }
+
+    /// <summary>Each resource's number of replicas, read once: the app model does not change once the app is built.</summary>
+    private IReadOnlyDictionary<string, int> Replicas => _replicas ??= App.Services.GetRequiredService<DistributedApplicationModel>().Resources
+        .ToDictionary(r => r.Name, r => r.TryGetLastAnnotation<ReplicaAnnotation>(out var annotation) ? annotation.Replicas : 1);
+
+    private IReadOnlyDictionary<string, int>? _replicas;
 
     private const string LogMarkerCategory = "Microsoft.AspNetCore.Routing.Matching.DfaMatcher";
 
