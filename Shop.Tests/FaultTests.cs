@@ -1,3 +1,4 @@
+using Aspire.Hosting.Testing;
 using System.Net;
 using Shop.Tests.Infrastructure;
 using Xunit;
@@ -13,6 +14,9 @@ namespace Shop.Tests;
 public sealed class FaultTests(ShopApp shop)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>Orders' inventory client's MaxRetryAttempts (InternalServiceClients).</summary>
+    private const int InventoryRetries = 2;
 
     /// <summary>
     /// A service that starts while Users is away has not fetched the keys that sign access tokens: a valid token is
@@ -156,13 +160,27 @@ public sealed class FaultTests(ShopApp shop)
             var ordersLog = new LogTail(shop.ResourceLogPath("orders"));
             var response = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
             await response.ExpectUnavailableAsync("inventory");
-            // Fast because the stopped service refuses the connection: Orders' inventory client sees refusals
-            // on its few tries (one and MaxRetryAttempts 2; Polly says each at Information, not written), never a
-            // try that waits out its timeout. The placement's refusal (its outage's Warning, or its Debug line) says why.
-            var log = await ordersLog.WaitForAsync("Dependency unavailable: inventory");
-            var refusal = log.Split('\n').Last(l => l.Contains("Dependency unavailable: inventory", StringComparison.Ordinal));
+            // Fast because the stopped service refuses the connection, never a try that waits out its timeout. The
+            // placement's refusal (its outage's Warning, or its Debug line) says why.
+            const string refusalLine = "Dependency unavailable: inventory";
+            var log = await ordersLog.WaitForAsync(refusalLine);
+            var refusal = log.Split('\n').LastOrDefault(l => l.Contains(refusalLine, StringComparison.Ordinal));
+            Assert.True(refusal is not null, $"no line of what orders logged since the placement contains \"{refusalLine}\":\n{log}");
             Assert.True(refusal.Contains("Connection refused", StringComparison.Ordinal), "the placement was not refused for a refused connection:\n" + log);
             Assert.DoesNotContain("OnTimeout", log);
+
+            // How many tries a placement makes (Polly says each at Information, not written): something of the test's own
+            // on Inventory's port counts the reservations asked for and hangs up on each, a failure as quick as a refusal.
+            // Orders' inventory client makes one try and MaxRetryAttempts (2) more; the circuit (10 calls at least) stays closed.
+            await using (var standIn = new HangUpListener(shop.App.GetEndpoint("inventory", "http").Port))
+            {
+                var again = await client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 1 } } });
+                await again.ExpectUnavailableAsync("inventory");
+                var tries = standIn.RequestLines.Count(l => l.StartsWith("POST /internal/reservations/ ", StringComparison.Ordinal));
+                var asked = string.Join("\n", standIn.RequestLines);
+                Assert.True(tries >= 1, $"no reservation reached the stand-in on Inventory's port (is a proxy in front of it?); it was asked:\n{asked}");
+                Assert.True(tries <= 1 + InventoryRetries, $"one placement made {tries} tries at Inventory, more than 1 + {InventoryRetries} retries; asked:\n{asked}");
+            }
             var mine = await (await client.GetAsync("/orders/")).JsonAsync();
             Assert.Equal(0, mine.GetProperty("total").GetInt32());
         }
