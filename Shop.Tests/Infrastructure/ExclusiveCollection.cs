@@ -20,8 +20,8 @@ public sealed class ExclusiveCollection : ICollectionFixture<ScaledShopApp>
 }
 
 /// <summary>
-/// Tests that need the shared app's timing to themselves but not the scaled-out app (the gateway's rate
-/// limits: a sign-in must finish within a second while another client hammers), or that take one of its
+/// Tests that need the shared app to themselves but not the scaled-out app (the gateway's rate limits: what
+/// reaches Users while another client hammers is counted in its log), or that take one of its
 /// services away for a while (ShutdownTests signals Orders to stop). Like every collection that turns
 /// parallelization off, it runs alone, after the parallel tests.
 /// </summary>
