@@ -14,7 +14,8 @@ namespace Shop.ServiceDefaults;
 /// "Over" means no request was refused for <see cref="QuietAfter"/>, not that the dependency answered: the refusals are
 /// all this handler sees, and a quiet spell is also what an operator watching the flood would call its end. The line says
 /// so plainly, since a dependency nobody asked for meanwhile may still be away (its health check tells); a refusal after
-/// it starts a new outage with a new Warning. A timer runs only while an outage lasts.
+/// it starts a new outage with a new Warning. A timer runs only while an outage lasts, set for the next line due, so the
+/// end is said <see cref="QuietAfter"/> after the last refusal.
 /// </remarks>
 public sealed partial class OutageLog(ILogger<OutageLog> logger, TimeProvider clock) : IDisposable
 {
@@ -72,12 +73,13 @@ public sealed partial class OutageLog(ILogger<OutageLog> logger, TimeProvider cl
         private long _saidAt = log._clock.GetTimestamp();
         private ITimer? _timer;
 
-        // Written by every refusal; read and reset by the timer.
+        // Written by every refusal; read (and the count reset) by the timer.
         private long _sinceTick;
+        private long _lastRefusedAt = log._clock.GetTimestamp();
         private string _lastReason = reason;
         private int _ended;
 
-        // The timer's own (its callbacks do not overlap: one every QuietAfter, each far shorter).
+        // The timer's own (its callbacks do not overlap: each one sets the next).
         private long _total = 1, _unsaid;
 
         /// <summary>Counts a refusal, or answers false when this outage has already ended.</summary>
@@ -85,36 +87,47 @@ public sealed partial class OutageLog(ILogger<OutageLog> logger, TimeProvider cl
         {
             Interlocked.Increment(ref _sinceTick);
             Volatile.Write(ref _lastReason, reason);
+            Volatile.Write(ref _lastRefusedAt, log._clock.GetTimestamp());
             // Read after the increment: a refusal that finds it open is in the count the end reads after closing it.
             // One that finds it ended may be in that count too, and also begins the next outage: counted twice, not lost.
             return Volatile.Read(ref _ended) == 0;
         }
 
-        public void Watch() => _timer = log._clock.CreateTimer(_ => Tick(), null, QuietAfter, QuietAfter);
+        public void Watch() => _timer = log._clock.CreateTimer(_ => Tick(), null, QuietAfter, Timeout.InfiniteTimeSpan);
 
+        // One-shot, set each time for the next thing due: the end, QuietAfter after the last refusal, or the summary. A
+        // timer every QuietAfter that only asked "any refusal since the last tick?" said the end 10 to 20 s after it.
         private void Tick()
         {
-            var refused = Interlocked.Exchange(ref _sinceTick, 0);
-            if (refused == 0)
+            var now = log._clock.GetTimestamp();
+            var quiet = log._clock.GetElapsedTime(Volatile.Read(ref _lastRefusedAt), now);
+            if (quiet >= QuietAfter)
             {
                 Interlocked.Exchange(ref _ended, 1);
                 _total += Interlocked.Exchange(ref _sinceTick, 0);
                 log._outages.TryRemove(new(key, this));
                 Dispose();
-                Ended(log._logger, key.Dependency, (int)QuietAfter.TotalSeconds, _total, Seconds(log._clock.GetElapsedTime(_began)));
+                Ended(log._logger, key.Dependency, (int)QuietAfter.TotalSeconds, _total, Seconds(log._clock.GetElapsedTime(_began, now)));
                 return;
             }
+            var refused = Interlocked.Exchange(ref _sinceTick, 0);
             _total += refused;
             _unsaid += refused;
-            var now = log._clock.GetTimestamp();
             var since = log._clock.GetElapsedTime(_saidAt, now);
-            if (since >= SummaryEvery)
+            if (since >= SummaryEvery && _unsaid > 0)
             {
                 StillRefusing(log._logger, key.Level, key.Dependency, _unsaid, Seconds(since), _total,
                     Seconds(log._clock.GetElapsedTime(_began, now)), Volatile.Read(ref _lastReason));
                 _unsaid = 0;
                 _saidAt = now;
+                since = TimeSpan.Zero;
             }
+            var next = QuietAfter - quiet;
+            if (SummaryEvery - since is var summaryDue && summaryDue > TimeSpan.Zero && summaryDue < next)
+            {
+                next = summaryDue;
+            }
+            _timer?.Change(next, Timeout.InfiniteTimeSpan);
         }
 
         public void Dispose() => _timer?.Dispose();

@@ -51,7 +51,7 @@ public sealed class OutageLogTests
 
     /// <summary>
     /// One dependency's outage, driven by a fake clock: the first refusal a Warning with its reason, the next ones
-    /// counted and said every 30 s while they go on, the end one Information line once none came for 10 s, and no timer
+    /// counted and said every 30 s while they go on, the end one Information line 10 s after the last one, and no timer
     /// left running after it.
     /// </summary>
     [Fact]
@@ -66,31 +66,61 @@ public sealed class OutageLogTests
         Assert.Equal(LogLevel.Warning, first.Level);
         Assert.StartsWith("Dependency unavailable: users (Connection refused (users:80)).", first.Message);
 
-        for (var step = 0; step < 3; step++)
+        // 50 a second for 30 s.
+        for (var second = 0; second < 30; second++)
         {
-            for (var i = 0; i < 500; i++)
+            for (var i = 0; i < 50; i++)
             {
-                outages.Refused("users", step < 2 ? "Connection refused (users:80)" : "The circuit is now open and is not allowing calls.");
+                outages.Refused("users", second < 20 ? "Connection refused (users:80)" : "The circuit is now open and is not allowing calls.");
             }
-            clock.Advance(OutageLog.QuietAfter);
+            clock.Advance(TimeSpan.FromSeconds(1));
         }
         var summary = Said(logger)[^1];
         Assert.Equal(2, Said(logger).Count);
         Assert.Equal(LogLevel.Warning, summary.Level);
         Assert.Equal("Dependency unavailable: users — 1,500 more requests refused in the last 30 s (1,501 since it became unavailable 30 s ago), the last with: The circuit is now open and is not allowing calls.", summary.Message);
 
-        clock.Advance(OutageLog.QuietAfter);
+        // The last ones came 29 s in.
+        Pass(clock, OutageLog.QuietAfter - TimeSpan.FromSeconds(2));
+        Assert.Equal(2, Said(logger).Count);
+        clock.Advance(TimeSpan.FromSeconds(1));
         var end = Said(logger)[^1];
         Assert.Equal(3, Said(logger).Count);
         Assert.Equal(LogLevel.Information, end.Level);
         Assert.StartsWith("Dependency users: no request refused for 10 s, so its outage is taken as over", end.Message);
-        Assert.EndsWith("1,501 refused over 40 s", end.Message);
+        Assert.EndsWith("1,501 refused over 39 s", end.Message);
 
         clock.Advance(TimeSpan.FromHours(1));
         Assert.Equal(3, Said(logger).Count);
         outages.Refused("users", "Connection refused (users:80)");
         Assert.Equal(LogLevel.Warning, Said(logger)[^1].Level);
         Assert.StartsWith("Dependency unavailable: users (", Said(logger)[^1].Message);
+    }
+
+    /// <summary>
+    /// The end line comes <see cref="OutageLog.QuietAfter"/> after the last refusal, whenever in the timer's period that
+    /// refusal came: checked only on a timer every 10 s, a refusal just after one tick was seen by the next, and the end
+    /// came at the one after that, 10 to 20 s after the last refusal (here 19 s).
+    /// </summary>
+    [Fact]
+    public void The_end_line_comes_10_s_after_the_last_refusal_wherever_it_fell_between_the_timers_checks()
+    {
+        var clock = new FakeTimeProvider();
+        var logger = new FakeLogger<OutageLog>();
+        using var outages = new OutageLog(logger, clock);
+
+        outages.Refused("users", "Connection refused (users:80)");
+        Pass(clock, TimeSpan.FromSeconds(5));
+        outages.Refused("users", "Connection refused (users:80)");
+        Pass(clock, TimeSpan.FromSeconds(6));
+        outages.Refused("users", "Connection refused (users:80)"); // 11 s in: just after a check 10 s after the first
+        Pass(clock, OutageLog.QuietAfter - TimeSpan.FromSeconds(1));
+        Assert.Single(Said(logger));
+
+        Pass(clock, TimeSpan.FromSeconds(1));
+        var end = Said(logger)[^1];
+        Assert.True(end.Level == LogLevel.Information, $"no end line 10 s after the last refusal (21 s in); said: {string.Join(" | ", Said(logger).Select(r => r.Message[..40]))}");
+        Assert.EndsWith("3 refused over 21 s", end.Message);
     }
 
     /// <summary>Refusals racing on many threads (requests at once): one Warning, and every one of them in the count.</summary>
@@ -103,12 +133,11 @@ public sealed class OutageLogTests
 
         Parallel.For(0, 40_000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ => outages.Refused("inventory", "Connection refused (inventory:80)"));
         clock.Advance(OutageLog.QuietAfter);
-        clock.Advance(OutageLog.QuietAfter);
 
         var said = Said(logger);
         Assert.Equal(2, said.Count);
         Assert.Equal(LogLevel.Warning, said[0].Level);
-        Assert.EndsWith("40,000 refused over 20 s", said[1].Message);
+        Assert.EndsWith("40,000 refused over 10 s", said[1].Message);
     }
 
     /// <summary>
@@ -122,16 +151,17 @@ public sealed class OutageLogTests
         var logger = new FakeLogger<OutageLog>();
         using var outages = new OutageLog(logger, clock);
 
-        for (var i = 0; i < 3; i++)
+        // 5 each every 5 s, for 30 s.
+        for (var i = 0; i < 6; i++)
         {
-            for (var j = 0; j < 10; j++)
+            for (var j = 0; j < 5; j++)
             {
                 outages.Refused("users", "Connection refused (users:80)");
                 outages.Refused("database", "Timeout during reading attempt");
                 outages.Refused("inventory", "inventory refused this service's key (401)", LogLevel.Error);
                 outages.Refused("inventory", "Connection refused (inventory:80)");
             }
-            clock.Advance(OutageLog.QuietAfter);
+            Pass(clock, TimeSpan.FromSeconds(5));
         }
 
         var said = Said(logger);
@@ -147,6 +177,18 @@ public sealed class OutageLogTests
         Assert.Equal(
             ["Error inventory 29", "Warning database 29", "Warning inventory 29", "Warning users 29"],
             said.Skip(4).Select(r => $"{r.Level} {r.Message.Split(' ')[2]} {r.Message.Split(' ')[4]}").Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Lets <paramref name="span"/> pass a second at a time, so a timer fires at about the time it was due, not at the end
+    /// of one long step.
+    /// </summary>
+    private static void Pass(FakeTimeProvider clock, TimeSpan span)
+    {
+        for (var passed = TimeSpan.Zero; passed < span; passed += TimeSpan.FromSeconds(1))
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
     }
 
     private static List<FakeLogRecord> Said(FakeLogger<OutageLog> logger) =>
