@@ -104,7 +104,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                 {
                     outages.Refused(unavailable.Dependency, unavailable.InnerException?.Message ?? "no answer it could use");
                 }
-                problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}) is unavailable. Try again shortly." };
+                problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}{(unavailable.Needed is { } needed ? $" ({needed})" : "")}) is unavailable. Try again shortly." };
                 context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
                 break;
             case var _ when ShopDatabaseExtensions.IsUnavailability(exception):
@@ -169,12 +169,20 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
 }
 
 /// <summary>Thrown when a downstream service cannot answer in time; answered as 503.</summary>
-public sealed class ServiceUnavailableException(string dependency, Exception? inner = null, int? refusedKeyStatus = null)
+/// <param name="dependency">The dependency's one name, its outage's in <see cref="OutageLog"/> however a request met it.</param>
+/// <param name="needed">What the request needed of it, for the caller's 503 (the access tokens' signing keys).</param>
+public sealed class ServiceUnavailableException(string dependency, Exception? inner = null, int? refusedKeyStatus = null, string? needed = null)
     : Exception(refusedKeyStatus is { } status
         ? $"{dependency} refused this service's key ({status}): its ServiceAuth:Callers do not hold this service's ServiceAuth:ApiKey (a key rotation step missed or done out of order?). Every call to it fails until they match."
         : $"{dependency} is unavailable", inner)
 {
     public string Dependency { get; } = dependency;
+
+    /// <summary>
+    /// What the request needed of <see cref="Dependency"/>, said in the 503's detail; not part of the outage's name, so
+    /// one dependency away is one outage (one Warning, one end line) whatever each request wanted of it.
+    /// </summary>
+    public string? Needed { get; } = needed;
 
     /// <summary>
     /// Set when the dependency answered but refused this service's key (401 or 403): a configuration error for

@@ -159,11 +159,13 @@ public static class ShopAuthentication
     /// </summary>
     private static async Task ChallengeAsync(JwtBearerChallengeContext context)
     {
-        if (context.AuthenticateFailure is SecurityTokenSignatureKeyNotFoundException && context.HttpContext.SigningKeysUnreachable())
+        if (context.AuthenticateFailure is SecurityTokenSignatureKeyNotFoundException
+            && context.HttpContext.RequestServices.GetService<SigningKeysReach>() is { Unreachable: true } reach)
         {
             // No key to check the signature with because Users could not be asked for them (a service started while
             // Users is away): the token may well be valid, so this is the service's unavailability, not the caller's fault.
-            throw new ServiceUnavailableException("users (the access tokens' signing keys)");
+            // The outage is Users', as the internal client names it, with the fetch's failure as its reason: one outage.
+            throw new ServiceUnavailableException("users", reach.LastFailure, needed: "the access tokens' signing keys");
         }
         if (context.AuthenticateFailure is ServiceUnavailableException unavailable)
         {
@@ -280,8 +282,12 @@ public static class ShopAuthentication
     private sealed class SigningKeysReach(ILogger<SigningKeysReach> logger)
     {
         private volatile bool _unreachable;
+        private volatile Exception? _lastFailure;
 
         public bool Unreachable => _unreachable;
+
+        /// <summary>Why the last fetch failed: the reason of the Users outage a token check then meets.</summary>
+        public Exception? LastFailure => _lastFailure;
 
         public void Fetched() => _unreachable = false;
 
@@ -291,6 +297,7 @@ public static class ShopAuthentication
             {
                 logger.LogWarning("Could not fetch the access tokens' signing keys from Users ({Reason}); tokens signed with a key not seen yet are answered 503", e.Message);
             }
+            _lastFailure = e;
             _unreachable = true;
         }
     }
