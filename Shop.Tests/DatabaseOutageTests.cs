@@ -1,0 +1,109 @@
+using System.Net;
+using Shop.Tests.Infrastructure;
+using Xunit;
+
+namespace Shop.Tests;
+
+/// <summary>
+/// A service's own database away, then back, in the booted app (Users' PostgreSQL stopped and started through Aspire's
+/// resource commands). Users meets it two ways: a signed-in request's security-stamp check reads the database through
+/// <c>UsersDatabase</c> when Redis does not hold the account's stamp, and a request's own query (the admin's list of
+/// users, never cached) reads it directly. Runs alone with the fault tests: it takes Users' database away.
+/// </summary>
+[Collection(ExclusiveCollection.Name)]
+public sealed class DatabaseOutageTests(ShopApp shop)
+{
+    private const string Outage = "Dependency unavailable: users database";
+
+    /// <summary>
+    /// Many requests refused while the database is away, met both ways: each client gets the 503 with Retry-After, and
+    /// Users' log says the outage once (one Warning, no line per request), and once none has been refused for 10 s, one
+    /// Information line ends it.
+    /// </summary>
+    [Fact]
+    public async Task A_database_outage_met_by_many_requests_both_ways_is_one_warning_and_one_line_once_it_is_over()
+    {
+        var (checkedInDatabase, user) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        await (await admin.GetAsync("/users/?limit=1")).ExpectAsync(200);
+        await WaitUntilNoOutageIsOpenAsync();
+        var from = DateTimeOffset.UtcNow;
+        var log = new LogTail(shop.ResourceLogPath("users"));
+        await shop.StopResourceAsync("users-db");
+        try
+        {
+            await ForgetStampAsync(user.Id);
+            for (var i = 0; i < 20; i++)
+            {
+                await (await checkedInDatabase.GetAsync("/users/me")).ExpectUnavailableAsync("database");
+                await (await admin.GetAsync("/users/?limit=1")).ExpectUnavailableAsync("database");
+            }
+        }
+        finally
+        {
+            await shop.StartAndWaitHealthyAsync("users-db");
+        }
+        var back = await FaultTests.UntilAsync(() => checkedInDatabase.GetAsync("/users/me"), r => r.StatusCode == HttpStatusCode.OK);
+        await back.ExpectAsync(200);
+
+        var end = await log.WaitForAsync("Dependency users database: no request refused for 10 s");
+        Assert.Contains("info: Shop.ServiceDefaults.OutageLog", end);
+        // Its summary (every 30 s while refusals go on) may come on a slow machine; it is not a second outage.
+        var warnings = (await shop.ErrorEntriesAsync(["users"], from, containing: "Dependency unavailable", warnings: true, linesPerEntry: 2))
+            .Where(e => !e.Contains("more requests refused", StringComparison.Ordinal)).ToList();
+        Assert.True(warnings.Count == 1, $"{warnings.Count} Warnings for one outage of Users' database, 40 requests refused:\n" + string.Join("\n", warnings));
+        Assert.Contains(Outage + " (", warnings[0]);
+    }
+
+    /// <summary>
+    /// A restarted database leaves every connection idle in the pool dead (the server ends each with 57P01 "terminating
+    /// connection due to administrator command"), and each would fail one more request. Here the first stamp check through
+    /// <c>UsersDatabase</c> after the restart (a wrapped Npgsql error, for which the service's error handler clears no
+    /// pool) meets one and is answered 503; Npgsql itself then hands out no other dead one (seen with a full pool of 12
+    /// terminated): no more than that one request fails once the database is back.
+    /// </summary>
+    [Fact]
+    public async Task After_the_database_restarts_at_most_one_stamp_check_fails_on_a_dead_pooled_connection()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        // Connections idle in Users' pool: reads of the database at once (the list of users is never cached).
+        var admin = await shop.AdminAsync();
+        var reads = await Task.WhenAll(Enumerable.Range(0, 48).Select(_ => admin.GetAsync("/users/?limit=200")));
+        Assert.All(reads, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        await shop.StopResourceAsync("users-db");
+        await shop.StartAndWaitHealthyAsync("users-db");
+        await ForgetStampAsync(user.Id);
+
+        var answers = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            var response = await client.GetAsync("/users/me");
+            answers.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                break;
+            }
+            await response.ExpectUnavailableAsync("database");
+        }
+        Assert.True(answers[^1].StartsWith("200", StringComparison.Ordinal), "no stamp check worked after the restart:\n" + string.Join("\n", answers));
+        Assert.True(answers.Count <= 2, $"{answers.Count - 1} stamp checks failed after the database was back:\n" + string.Join("\n", answers));
+    }
+
+    /// <summary>Users' stamp checks for the account then read its database: Redis does not hold its stamp.</summary>
+    private async Task ForgetStampAsync(int userId)
+    {
+        await using var redis = await shop.ConnectRedisAsync();
+        await redis.GetDatabase(0).KeyDeleteAsync($"auth:stamp:{userId}");
+    }
+
+    /// <summary>An earlier test's outage of Users' database, not over yet, would take this one's Warning.</summary>
+    private async Task WaitUntilNoOutageIsOpenAsync()
+    {
+        var lines = await shop.LogLinesSoFarAsync("users", DateTimeOffset.UtcNow.AddMinutes(-1));
+        if (lines.FindLastIndex(l => l.Contains(Outage, StringComparison.Ordinal)) is var began and >= 0
+            && lines.FindLastIndex(l => l.Contains("Dependency users database: no request refused", StringComparison.Ordinal)) < began)
+        {
+            await new LogTail(shop.ResourceLogPath("users")).WaitForAsync("Dependency users database: no request refused");
+        }
+    }
+}
