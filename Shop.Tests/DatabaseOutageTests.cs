@@ -1,5 +1,13 @@
 using System.Net;
+using Aspire.Hosting.Testing;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Shop.ServiceDefaults;
 using Shop.Tests.Infrastructure;
+using Shop.Users.Data;
 using Xunit;
 
 namespace Shop.Tests;
@@ -87,6 +95,52 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         }
         Assert.True(answers[^1].StartsWith("200", StringComparison.Ordinal), "no stamp check worked after the restart:\n" + string.Join("\n", answers));
         Assert.True(answers.Count <= 2, $"{answers.Count - 1} stamp checks failed after the database was back:\n" + string.Join("\n", answers));
+    }
+
+    /// <summary>
+    /// Connections broken at the socket (a crashed server, a dropped network path: each the next use's "Exception while
+    /// reading from stream"), all of them idle in the pool: only the first use fails, also through <c>UsersDatabase</c>
+    /// (the stamp checks), whose wrapped failure the error handler clears no pool for (it does for a request's own
+    /// query): Npgsql hands out no other connection of the broken ones. The break is real (the first use fails), so a
+    /// pass is not a proxy that broke nothing. Users' database as Users builds it, reaching the app's PostgreSQL through
+    /// a proxy that resets every open connection.
+    /// </summary>
+    [Fact]
+    public async Task Connections_broken_at_the_socket_fail_at_most_one_use_of_UsersDatabase()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(await shop.App.GetConnectionStringAsync("usersdb", ct));
+        await using var proxy = TcpFaultProxy.Start($"{direct.Host}:{direct.Port}");
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var viaProxy = new Npgsql.NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = int.Parse(proxy.Endpoint.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture) };
+        builder.Configuration["ConnectionStrings:usersdb"] = viaProxy.ConnectionString;
+        builder.Services.AddLogging().AddShopProblemDetails();
+        builder.AddShopDbContext<UsersDbContext, HostApplicationBuilder>("usersdb");
+        builder.Services.AddSingleton<UsersDatabase>();
+        using var users = builder.Build();
+        var database = users.Services.GetRequiredService<UsersDatabase>();
+        var handler = users.Services.GetServices<IExceptionHandler>().OfType<ShopExceptionHandler>().Single();
+        // Several connections open at once, then idle in the pool.
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            database.UseAsync((db, c) => db.Database.ExecuteSqlRawAsync("SELECT pg_sleep(0.3)", c), ct)));
+
+        proxy.ResetAll();
+        var failures = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            var failure = await Record.ExceptionAsync(() => database.UseAsync((db, c) => db.Users.AnyAsync(c), ct));
+            if (failure is null)
+            {
+                break;
+            }
+            // Answered as a stamp check's failure is: the 503 of the database's outage.
+            var http = new DefaultHttpContext { RequestServices = users.Services };
+            http.Response.Body = new MemoryStream();
+            Assert.True(await handler.TryHandleAsync(http, failure, ct));
+            Assert.Equal(StatusCodes.Status503ServiceUnavailable, http.Response.StatusCode);
+            failures.Add(failure.GetBaseException().Message);
+        }
+        Assert.True(failures.Count == 1, $"{failures.Count} uses failed on dead pooled connections (expected the first only): " + string.Join(" | ", failures));
     }
 
     /// <summary>Users' stamp checks for the account then read its database: Redis does not hold its stamp.</summary>

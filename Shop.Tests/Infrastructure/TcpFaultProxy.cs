@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace Shop.Tests.Infrastructure;
 
 /// <summary>
-/// A TCP proxy on 127.0.0.1 in front of a real server (the app's Redis) that can break a connection
+/// A TCP proxy on 127.0.0.1 in front of a real server (the app's Redis, PostgreSQL) that can break a connection
 /// the way a crashing server does: the next bytes a client sends are not forwarded, and the client's
 /// socket is closed with an RST, so a command already written meets "connection reset by peer" on
 /// its read instead of an orderly end of stream.
@@ -40,6 +40,29 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     public void ResetOnNextSend() => Volatile.Write(ref _resetOnNextSend, 1);
 
     public bool ResetPending => Volatile.Read(ref _resetOnNextSend) == 1;
+
+    /// <summary>
+    /// Every connection open now is closed with an RST on both sides, as a crashed server or a dropped network path
+    /// leaves them; new connections are still forwarded.
+    /// </summary>
+    public void ResetAll()
+    {
+        lock (_sockets)
+        {
+            foreach (var socket in _sockets)
+            {
+                try
+                {
+                    socket.LingerState = new LingerOption(true, 0);
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+                socket.Dispose();
+            }
+            _sockets.Clear();
+        }
+    }
 
     /// <summary>A reset asked for and not yet done is not done.</summary>
     public void CancelReset() => Volatile.Write(ref _resetOnNextSend, 0);
