@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
@@ -113,10 +114,15 @@ public static class ShopDatabaseExtensions
             settings.DisableRetry = true;
         });
         builder.Services.TryAddSingleton(OwnDatabase.ForConnection(connectionName));
-        builder.Services.ConfigureDbContext<TContext>((services, options) => options
-            .UseNpgsql(npgsql => npgsql.ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities()))
-            .UseSnakeCaseNamingConvention()
-            .UseLoggerFactory(new LevelAdjustingLoggerFactory(services.GetRequiredService<ILoggerFactory>(), ExpectedConflicts.LevelOf)));
+        builder.Services.ConfigureDbContext<TContext>((services, options) =>
+        {
+            var loggerFactory = new LevelAdjustingLoggerFactory(services.GetRequiredService<ILoggerFactory>(), DatabaseLogLevels.LevelOf);
+            options
+                .UseNpgsql(npgsql => npgsql.ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities()))
+                .UseSnakeCaseNamingConvention()
+                .UseLoggerFactory(loggerFactory)
+                .AddInterceptors(new FailureCauseLog(loggerFactory));
+        });
         return builder;
     }
 
@@ -304,7 +310,7 @@ public static class ShopDatabaseExtensions
         }
     }
 
-    /// <summary>Lowers EF Core's Error entries for an expected refusal to Debug, only inside <see cref="TryAsync"/>.</summary>
+    /// <summary>The refusal a <see cref="TryAsync"/> expects, for <see cref="DatabaseLogLevels"/> to lower EF Core's entries of it to Debug.</summary>
     private static class ExpectedConflicts
     {
         public static readonly AsyncLocal<Func<PostgresException, bool>?> Expected = new();
@@ -321,14 +327,56 @@ public static class ShopDatabaseExtensions
             return false;
         }
 
-        // EF logs the failed command without its exception, so inside TryAsync it is lowered whatever the cause: any
-        // other failure still throws, and a save also logs SaveChangesFailed (with the exception) at Error; a raw
-        // statement's failure reaches the request's error handler.
+        /// <summary>Whether <paramref name="exception"/> is the refusal the current <see cref="TryAsync"/> expects.</summary>
+        public static bool IsExpected(Exception exception) => Expected.Value is { } expected && IsExpected(exception, expected);
+    }
+
+    /// <summary>
+    /// The levels of EF Core's entries: an Error caused by the database's unavailability (<see cref="IsUnavailability"/>:
+    /// a refused or broken connection, 57P01 after a restart, a timeout) or by a refusal <see cref="TryAsync"/> expects is
+    /// Debug. An outage is said once by <see cref="OutageLog"/> when its 503 is answered; EF said it again for every
+    /// request, in three categories (Connection, Command, Query). Any other Error, a real fault, keeps its level.
+    /// </summary>
+    private static class DatabaseLogLevels
+    {
         public static LogLevel LevelOf(LogLevel logLevel, EventId eventId, Exception? exception) =>
-            Expected.Value is { } expected && logLevel >= LogLevel.Error &&
-                (eventId.Id == RelationalEventId.CommandError.Id || IsExpected(exception, expected))
-                ? LogLevel.Debug
-                : logLevel;
+            logLevel < LogLevel.Error ? logLevel
+            // EF logs a failed statement or connection without its exception, so its cause is unknown here:
+            // FailureCauseLog logs it again with the exception, and that entry is the one kept or lowered.
+            : exception is null && (eventId.Id == RelationalEventId.CommandError.Id || eventId.Id == RelationalEventId.ConnectionError.Id) ? LogLevel.Debug
+            : exception is not null && (IsUnavailability(exception) || ExpectedConflicts.IsExpected(exception)) ? LogLevel.Debug
+            : logLevel;
+    }
+
+    /// <summary>
+    /// EF Core's failed statement (<c>CommandError</c>) and failed connection (<c>ConnectionError</c>) with their cause,
+    /// which EF's own entries lack: EF logs them before any interceptor runs, so their level cannot follow the cause
+    /// (<see cref="DatabaseLogLevels"/>). Here the same message is logged again with the exception, through the same
+    /// levels, so wrong SQL stays an Error, now with the reason the database gave.
+    /// </summary>
+    private sealed class FailureCauseLog(ILoggerFactory loggerFactory) : DbCommandInterceptor, IDbConnectionInterceptor
+    {
+        private readonly ILogger _commands = loggerFactory.CreateLogger(DbLoggerCategory.Database.Command.Name);
+        private readonly ILogger _connections = loggerFactory.CreateLogger(DbLoggerCategory.Database.Connection.Name);
+
+        public override void CommandFailed(DbCommand command, CommandErrorEventData eventData) => Log(_commands, eventData, eventData.Exception);
+
+        public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+        {
+            Log(_commands, eventData, eventData.Exception);
+            return Task.CompletedTask;
+        }
+
+        public void ConnectionFailed(DbConnection connection, ConnectionErrorEventData eventData) => Log(_connections, eventData, eventData.Exception);
+
+        public Task ConnectionFailedAsync(DbConnection connection, ConnectionErrorEventData eventData, CancellationToken cancellationToken = default)
+        {
+            Log(_connections, eventData, eventData.Exception);
+            return Task.CompletedTask;
+        }
+
+        private static void Log(ILogger logger, EventData eventData, Exception exception) =>
+            logger.Log(eventData.LogLevel, eventData.EventId, exception, "{Failure}", eventData.ToString());
     }
 
     /// <summary>A session-level advisory lock on its own unpooled connection; closing the connection releases it.</summary>

@@ -3,8 +3,11 @@ using Aspire.Hosting.Testing;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Shop.ServiceDefaults;
 using Shop.Tests.Infrastructure;
 using Shop.Users.Data;
@@ -61,6 +64,9 @@ public sealed class DatabaseOutageTests(ShopApp shop)
             .Where(e => !e.Contains("more requests refused", StringComparison.Ordinal)).ToList();
         Assert.True(warnings.Count == 1, $"{warnings.Count} Warnings for one outage of Users' database, 40 requests refused:\n" + string.Join("\n", warnings));
         Assert.Contains(Outage + " (", warnings[0]);
+        // EF Core's own entries for each refused or broken connection (Connection, Command, Query) were an Error per request.
+        var efErrors = await shop.ErrorEntriesAsync(["users"], from, containing: "Microsoft.EntityFrameworkCore", linesPerEntry: 2);
+        Assert.True(efErrors.Count == 0, $"{efErrors.Count} EF Core Errors in Users' log for one outage of its database:\n" + string.Join("\n", efErrors.Take(6)));
     }
 
     /// <summary>
@@ -109,13 +115,9 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     public async Task Connections_broken_at_the_socket_fail_at_most_one_use_of_UsersDatabase()
     {
         var ct = TestContext.Current.CancellationToken;
-        var direct = new Npgsql.NpgsqlConnectionStringBuilder(await shop.App.GetConnectionStringAsync("usersdb", ct));
-        await using var proxy = TcpFaultProxy.Start($"{direct.Host}:{direct.Port}");
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        var viaProxy = new Npgsql.NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = int.Parse(proxy.Endpoint.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture) };
-        builder.Configuration["ConnectionStrings:usersdb"] = viaProxy.ConnectionString;
+        var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
+        await using var _ = proxy;
         builder.Services.AddLogging().AddShopProblemDetails();
-        builder.AddShopDbContext<UsersDbContext, HostApplicationBuilder>("usersdb");
         builder.Services.AddSingleton<UsersDatabase>();
         using var users = builder.Build();
         var database = users.Services.GetRequiredService<UsersDatabase>();
@@ -141,6 +143,62 @@ public sealed class DatabaseOutageTests(ShopApp shop)
             failures.Add(failure.GetBaseException().Message);
         }
         Assert.True(failures.Count == 1, $"{failures.Count} uses failed on dead pooled connections (expected the first only): " + string.Join(" | ", failures));
+    }
+
+    /// <summary>
+    /// EF Core logs a statement that failed (<c>CommandError</c>) without its exception, so its level cannot follow the
+    /// cause from the entry alone: a connection broken at the socket (an outage, the 503 said once by <c>OutageLog</c>)
+    /// is below Error in the EF categories, while a statement the database refused as wrong SQL is still an Error there,
+    /// with its cause. Users' database as Users builds it (<c>AddShopDbContext</c>), through a proxy that resets every
+    /// open connection.
+    /// </summary>
+    [Fact]
+    public async Task EF_logs_a_broken_connection_below_error_and_a_real_sql_error_at_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
+        await using var _ = proxy;
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug)).AddFakeLogging();
+        using var users = builder.Build();
+        var log = users.Services.GetRequiredService<FakeLogCollector>();
+        async Task<Exception?> QueryAsync(Func<UsersDbContext, Task> query)
+        {
+            await using var scope = users.Services.CreateAsyncScope();
+            return await Record.ExceptionAsync(() => query(scope.ServiceProvider.GetRequiredService<UsersDbContext>()));
+        }
+        List<string> EfErrors() => log.GetSnapshot()
+            .Where(e => e.Level >= LogLevel.Error && e.Category?.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.Ordinal) == true)
+            .Select(e => $"{e.Category}[{e.Id.Id}] {e.Message} {e.Exception?.GetBaseException().Message}").ToList();
+        Assert.Null(await QueryAsync(db => db.Users.AnyAsync(ct)));
+
+        var wrong = await QueryAsync(db => db.Users.FromSqlRaw("SELECT * FROM no_such_table").ToListAsync(ct));
+        Assert.True(wrong is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable }, $"wrong SQL did not fail as such: {wrong}");
+        var errors = EfErrors();
+        Assert.Contains(errors, e => e.StartsWith("Microsoft.EntityFrameworkCore.Database.Command[20102]", StringComparison.Ordinal)
+            && e.Contains("no_such_table", StringComparison.Ordinal) && e.Contains("42P01", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Microsoft.EntityFrameworkCore.Query[10100]", StringComparison.Ordinal));
+
+        proxy.ResetAll();
+        var broken = await QueryAsync(db => db.Users.AnyAsync(ct));
+        Assert.True(broken is not null && ShopDatabaseExtensions.IsUnavailability(broken), $"the reset connection's query did not fail as an outage: {broken}");
+        var outageErrors = EfErrors().Skip(errors.Count).ToList();
+        Assert.True(outageErrors.Count == 0, "EF Core logged a broken connection as an Error:\n" + string.Join("\n", outageErrors));
+        Assert.Contains(log.GetSnapshot(), e => e.Id.Id == RelationalEventId.CommandError.Id && e.Level == LogLevel.Debug && e.Exception is not null);
+    }
+
+    /// <summary>
+    /// A host with Users' database as Users builds it (<c>AddShopDbContext</c>), reaching the app's PostgreSQL through a
+    /// proxy that can reset every open connection; the caller adds the rest and disposes of the proxy.
+    /// </summary>
+    private async Task<(TcpFaultProxy Proxy, HostApplicationBuilder Builder)> UsersDatabaseThroughProxyAsync(CancellationToken ct)
+    {
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(await shop.App.GetConnectionStringAsync("usersdb", ct));
+        var proxy = TcpFaultProxy.Start($"{direct.Host}:{direct.Port}");
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var viaProxy = new Npgsql.NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = int.Parse(proxy.Endpoint.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture) };
+        builder.Configuration["ConnectionStrings:usersdb"] = viaProxy.ConnectionString;
+        builder.AddShopDbContext<UsersDbContext, HostApplicationBuilder>("usersdb");
+        return (proxy, builder);
     }
 
     /// <summary>Users' stamp checks for the account then read its database: Redis does not hold its stamp.</summary>
