@@ -24,6 +24,15 @@ public static class LocalRedisBuilderExtensions
     /// <summary>The server command, looked up on PATH.</summary>
     public const string ServerCommand = "redis-server";
 
+    /// <summary>
+    /// How the server keeps its data in <paramref name="dataDirectory"/> and stops. Redis refuses to exit on SIGTERM when
+    /// its final save fails (its directory deleted under it, a full disk: "Error trying to save the DB, can't exit"), and
+    /// such a server outlived its AppHost for good; it exits anyway instead ("force"), the append-only file as of its
+    /// last fsync (every second) kept.
+    /// </summary>
+    public static string[] ServerArguments(string dataDirectory) =>
+        ["--dir", dataDirectory, "--appendonly", "yes", "--save", "60 1", "--daemonize", "no", "--shutdown-on-sigterm", "force"];
+
     public static IResourceBuilder<LocalRedisResource> AddLocalRedis(
         this IDistributedApplicationBuilder builder, string name, string dataRoot, IResourceBuilder<ParameterResource> password)
     {
@@ -56,7 +65,10 @@ public static class LocalRedisBuilderExtensions
             {
                 context.Args.Add("--port");
                 context.Args.Add(redis.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
-                foreach (var arg in (string[])["--bind", "127.0.0.1", "-::1", "--dir", dataDirectory, "--appendonly", "yes", "--save", "60 1", "--daemonize", "no"])
+                context.Args.Add("--bind");
+                context.Args.Add("127.0.0.1");
+                context.Args.Add("-::1");
+                foreach (var arg in ServerArguments(dataDirectory))
                 {
                     context.Args.Add(arg);
                 }
