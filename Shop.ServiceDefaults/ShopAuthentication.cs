@@ -282,6 +282,7 @@ public static class ShopAuthentication
     private sealed class SigningKeysReach(ILogger<SigningKeysReach> logger)
     {
         private volatile bool _unreachable;
+        private volatile bool _unusable;
         private volatile Exception? _lastFailure;
 
         public bool Unreachable => _unreachable;
@@ -291,14 +292,33 @@ public static class ShopAuthentication
 
         public void Fetched() => _unreachable = false;
 
+        /// <summary>A key set read from the answer: whatever was unusable before is over.</summary>
+        public void Read() => _unusable = false;
+
         public void Failed(Exception e)
         {
             if (!_unreachable)
             {
-                logger.LogWarning("Could not fetch the access tokens' signing keys from Users ({Reason}); tokens signed with a key not seen yet are answered 503", e.Message);
+                // Debug: this is an outage of Users, said once as a Warning by OutageLog with this reason when a request is
+                // refused for it (UsersOutageNameTests), and in the gateway by its health checks; known keys keep working.
+                logger.LogDebug("Could not fetch the access tokens' signing keys from Users ({Reason}); tokens signed with a key not seen yet are answered 503", e.Message);
             }
             _lastFailure = e;
             _unreachable = true;
+        }
+
+        /// <summary>
+        /// Something answered the fetch, but not with a key set. Not an outage: whatever answered is up, so no health
+        /// check or 503 says it, and it will not end by itself. Said once, as a Warning of its own, until a key set is read.
+        /// </summary>
+        public void Unusable(string address, Exception e)
+        {
+            if (!_unusable)
+            {
+                logger.LogWarning(e, "The answer from {Address} is not a key set ({Reason}); the keys fetched before, if any, stay in use and a token signed with "
+                    + "another key is refused. Check that Jwt:JwksBaseAddress points at Users", address, e.Message);
+            }
+            _unusable = true;
         }
     }
 
@@ -336,7 +356,17 @@ public static class ShopAuthentication
                 throw;
             }
             reach.Fetched();
-            var keySet = new JsonWebKeySet(document);
+            JsonWebKeySet keySet;
+            try
+            {
+                keySet = new JsonWebKeySet(document);
+            }
+            catch (ArgumentException e)
+            {
+                reach.Unusable(address, e);
+                throw;
+            }
+            reach.Read();
             var configuration = new OpenIdConnectConfiguration { Issuer = Issuer, JsonWebKeySet = keySet };
             foreach (var key in keySet.GetSigningKeys())
             {

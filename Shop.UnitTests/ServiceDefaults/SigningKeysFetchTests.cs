@@ -57,9 +57,35 @@ public sealed class SigningKeysFetchTests
         Assert.Equal((false, true), await CheckAsync(service));
 
         Assert.Equal(1, attempts);
-        // Given up by the fetch's own timeout, not by the 10 s per attempt (or 30 s in all) of the defaults' pipeline.
-        var warning = Assert.Single(service.Services.GetFakeLogCollector().GetSnapshot(), r => r.Level == LogLevel.Warning && r.Category!.EndsWith("SigningKeysReach", StringComparison.Ordinal));
-        Assert.Contains("within 00:00:01 (Jwt:SigningKeysFetchTimeout)", warning.Message);
+        // Given up by the fetch's own timeout, not by the 10 s per attempt (or 30 s in all) of the defaults' pipeline. A Debug
+        // line: the outage is said once by OutageLog when a request is refused for it (UsersOutageNameTests).
+        var failure = Assert.Single(service.Services.GetFakeLogCollector().GetSnapshot(), r => r.Category!.EndsWith("SigningKeysReach", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Debug, failure.Level);
+        Assert.Contains("within 00:00:01 (Jwt:SigningKeysFetchTimeout)", failure.Message);
+    }
+
+    /// <summary>
+    /// A fetch answered, but not with a key set (Jwt:JwksBaseAddress pointing at something else that answers 200, such as
+    /// the SPA's index page): not an outage, which ends by itself and is said once by OutageLog, but a fault only an
+    /// operator ends, said once as a Warning of its own with what was wrong, however many fetches meet it.
+    /// </summary>
+    [Fact]
+    public async Task A_fetch_answered_with_something_that_is_not_a_key_set_is_one_warning_saying_so()
+    {
+        await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath,
+            () => Results.Text("<!doctype html><title>Shop</title>", "text/html")));
+        await using var service = Service(LoopbackApp.Address(users));
+        var keys = (ConfigurationManager<OpenIdConnectConfiguration>)service.Services
+            .GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme).ConfigurationManager!;
+        keys.RefreshInterval = TimeSpan.FromSeconds(1);
+
+        Assert.False((await CheckAsync(service)).Accepted);
+        keys.RequestRefresh();
+        Assert.False((await CheckAsync(service)).Accepted);
+
+        var warning = Assert.Single(service.Services.GetFakeLogCollector().GetSnapshot(), r => r.Level >= LogLevel.Warning && r.Category!.EndsWith("SigningKeysReach", StringComparison.Ordinal));
+        Assert.Contains("not a key set", warning.Message);
+        Assert.Contains("Jwt:JwksBaseAddress", warning.Message);
     }
 
     /// <summary>
@@ -119,7 +145,7 @@ public sealed class SigningKeysFetchTests
         {
             builder.Configuration["Jwt:SigningKeysFetchTimeout"] = fetchTimeout;
         }
-        builder.Logging.ClearProviders().AddFakeLogging();
+        builder.Logging.ClearProviders().AddFakeLogging().AddFilter("Shop.ServiceDefaults", LogLevel.Debug);
         builder.AddServiceDefaults();
         builder.AddShopTokenValidation();
         services(builder.Services);
