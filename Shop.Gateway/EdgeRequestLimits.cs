@@ -5,7 +5,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace Shop.Gateway;
 
 /// <summary>
-/// How long a request line and how large the headers the gateway takes: Kestrel's defaults, to the byte, as it took before.
+/// Holds a request to how long a request line and how large the headers the gateway takes (<see cref="RequestLimits"/>,
+/// shared with the services, which take that plus what the gateway adds): Kestrel's defaults, to the byte, as it took before.
 /// Kestrel refused what was over them itself, before any of our code ran, with nothing saying why (over HTTP/1.1 a 414 or
 /// 431 with an empty body, over HTTP/2 a reset stream or connection). Kestrel's own limits are now a ceiling above them, so
 /// such a request reaches <see cref="GatewayEdgeMiddleware"/>, which refuses it with a problem; nothing more passes than
@@ -13,10 +14,6 @@ namespace Shop.Gateway;
 /// </summary>
 internal static class EdgeRequestLimits
 {
-    public const int MaxRequestLineBytes = 8 * 1024;
-    public const int MaxHeaderBytes = 32 * 1024;
-    public const int MaxHeaderCount = 100;
-
     // Kestrel holds up to 1 MiB of a connection's input unparsed whatever these are (MaxRequestBufferSize); the ceiling
     // bounds what it parses into strings before the edge rules refuse the request.
     private const int KestrelCeilingBytes = 64 * 1024;
@@ -25,7 +22,7 @@ internal static class EdgeRequestLimits
     {
         options.Limits.MaxRequestLineSize = KestrelCeilingBytes;
         options.Limits.MaxRequestHeadersTotalSize = KestrelCeilingBytes;
-        options.Limits.MaxRequestHeaderCount = 2 * MaxHeaderCount;
+        options.Limits.MaxRequestHeaderCount = 2 * RequestLimits.EdgeMaxHeaderCount;
         // An HTTP/2 request's path, like each of its headers, is one field, otherwise refused over 16 KiB (a reset stream).
         options.Limits.Http2.MaxRequestHeaderFieldSize = KestrelCeilingBytes;
     }
@@ -59,13 +56,13 @@ internal static class EdgeRequestLimits
         var request = context.Request;
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.PathBase + request.Path + request.QueryString).ToString();
         var lineBytes = request.Method.Length + 1 + target.Length + " HTTP/1.1\r\n".Length;
-        if (lineBytes > MaxRequestLineBytes)
+        if (lineBytes > RequestLimits.EdgeMaxRequestLineBytes)
         {
             return new ProblemDetails
             {
                 Status = StatusCodes.Status414UriTooLong,
                 Title = "URI Too Long",
-                Detail = $"The request line (method, path with its query, protocol) is {lineBytes} bytes; the Shop takes at most {MaxRequestLineBytes}. "
+                Detail = $"The request line (method, path with its query, protocol) is {lineBytes} bytes; the Shop takes at most {RequestLimits.EdgeMaxRequestLineBytes}. "
                     + "Shorten the path or the query string.",
             };
         }
@@ -79,13 +76,13 @@ internal static class EdgeRequestLimits
                 fields++;
             }
         }
-        if (headerBytes > MaxHeaderBytes || fields > MaxHeaderCount)
+        if (headerBytes > RequestLimits.EdgeMaxHeaderBytes || fields > RequestLimits.EdgeMaxHeaderCount)
         {
             return new ProblemDetails
             {
                 Status = StatusCodes.Status431RequestHeaderFieldsTooLarge,
                 Title = "Request Header Fields Too Large",
-                Detail = $"The request's headers are {headerBytes} bytes in {fields} fields; the Shop takes at most {MaxHeaderBytes} bytes and {MaxHeaderCount} fields. "
+                Detail = $"The request's headers are {headerBytes} bytes in {fields} fields; the Shop takes at most {RequestLimits.EdgeMaxHeaderBytes} bytes and {RequestLimits.EdgeMaxHeaderCount} fields. "
                     + "Send fewer or smaller headers: large cookies are the usual cause.",
             };
         }

@@ -65,7 +65,7 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
             await WriteAsync(context, StatusCodes.Status404NotFound, "Not Found", "No such route.");
             return;
         }
-        if (context.Request.ContentLength > ServiceDefaultsExtensions.MaxRequestBodyBytes)
+        if (context.Request.ContentLength > RequestLimits.MaxBodyBytes)
         {
             await WriteAsync(context, ShopProblems.BodyTooLarge());
             return;

@@ -23,9 +23,6 @@ namespace Shop.ServiceDefaults;
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
-    /// <summary>Largest request body any service accepts (1 MiB; larger bodies are answered 413).</summary>
-    public const long MaxRequestBodyBytes = 1024 * 1024;
-
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
@@ -45,17 +42,16 @@ public static class ServiceDefaultsExtensions
 
         builder.Services.Configure<KestrelServerOptions>(o =>
         {
-            o.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            o.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes;
             // `Server: Kestrel` tells a prober what to try and a client nothing it needs; Kestrel's own refusals too.
             o.AddServerHeader = false;
             // Slow-loris: a client has 15 s to send its headers (Kestrel also enforces a minimum body data rate).
             o.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
-            // Headers the gateway takes from a client (Kestrel's defaults, 32 KiB of header lines in 100 fields: the
-            // gateway's EdgeRequestLimits) reach a service with the gateway's own added (X-Forwarded-*, traceparent,
-            // X-Request-Id): at Kestrel's defaults the service refused them with a bare 431, which the gateway passed on
-            // as if the client's request were too large after all. The gateway sets its own ceiling after this.
-            o.Limits.MaxRequestHeadersTotalSize = 40 * 1024;
-            o.Limits.MaxRequestHeaderCount = 120;
+            // Headers the gateway takes from a client reach a service with the gateway's own added (X-Forwarded-*,
+            // traceparent, X-Request-Id): at Kestrel's defaults the service refused them with a bare 431, which the gateway
+            // passed on as if the client's request were too large after all. The gateway sets its own ceiling after this.
+            o.Limits.MaxRequestHeadersTotalSize = RequestLimits.ServiceMaxHeaderBytes;
+            o.Limits.MaxRequestHeaderCount = RequestLimits.ServiceMaxHeaderCount;
         });
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -14,7 +14,7 @@ public static class ShopProblems
     public static readonly string RetryAfterHeader = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// The answer to a body over <see cref="ServiceDefaultsExtensions.MaxRequestBodyBytes"/>, in one wording whoever
+    /// The answer to a body over <see cref="RequestLimits.MaxBodyBytes"/>, in one wording whoever
     /// refuses it: the gateway on its Content-Length or while forwarding a chunked one, or a service.
     /// </summary>
     public static ProblemDetails BodyTooLarge() =>
