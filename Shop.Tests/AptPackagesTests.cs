@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using System.Text.RegularExpressions;
 using Shop.Tests.Deploy;
 using Shop.Tests.Infrastructure;
 using Xunit;
@@ -10,7 +10,7 @@ namespace Shop.Tests;
 /// The first `./shop` on a freshly booted VM meets apt-daily or unattended-upgrades holding apt's locks (and the
 /// container platform's setup may run apt beside it): it waits for them instead of failing the whole setup.
 /// </summary>
-public sealed class AptPackagesTests
+public sealed partial class AptPackagesTests
 {
     private const string ListsLock = "/var/lib/apt/lists/lock";
 
@@ -24,21 +24,29 @@ public sealed class AptPackagesTests
         try
         {
             Assert.Equal("held", await holder.StandardOutput.ReadLineAsync());
-            using var update = Start("bash", "-c",
-                "log() { echo \"$*\"; }; as_root() { \"$@\"; }; . scripts/apt-packages.sh; apt_update");
-            var transcript = new StringBuilder();
-            var lines = Task.WhenAll(Collect(update.StandardOutput, transcript), Collect(update.StandardError, transcript));
-            var waiting = await Eventually.HoldsAsync(() => Said(transcript, "Waiting up to") || update.HasExited,
-                TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100));
-            Assert.True(waiting && !update.HasExited, "apt_update did not wait for the lock:\n" + Said(transcript));
-            Assert.Contains($"held by process {holder.Id}", Said(transcript));
+            var said = "";
+            var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Bounds for the test, not timings: 2 min to say it waits, 8 in all with the update against the mirror once the lock is free.
+            var update = ChildProcess.RunAsync("bash", ["-c", "log() { echo \"$*\"; }; as_root() { \"$@\"; }; . scripts/apt-packages.sh; apt_update"],
+                PublishOutput.RepositoryRoot, timeout: TimeSpan.FromMinutes(8),
+                // Never ends the run: tells the test once apt_update has said, in a whole line, that it waits.
+                stopWhen: output =>
+                {
+                    said = output;
+                    if (WaitingLine().IsMatch(output))
+                    {
+                        waiting.TrySetResult();
+                    }
+                    return false;
+                });
+            await Eventually.HoldsAsync(() => waiting.Task.IsCompleted || update.IsCompleted, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100));
+            Assert.True(waiting.Task.IsCompleted && !update.IsCompleted,
+                "apt_update did not wait for the lock:\n" + (update.IsCompleted ? (await update).ToString() : said));
+            Assert.Contains($"held by process {holder.Id}", said);
 
             holder.StandardInput.Close();
-            // A bound for the test, not a timing: after the lock is free the update runs against the mirror.
-            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-            await update.WaitForExitAsync(bound.Token);
-            await lines;
-            Assert.True(update.ExitCode == 0, $"apt_update failed once the lock was free (exit {update.ExitCode}):\n{Said(transcript)}");
+            // Once the lock is free the update runs against the mirror and succeeds.
+            (await update).AssertSucceeded();
         }
         finally
         {
@@ -49,6 +57,10 @@ public sealed class AptPackagesTests
         }
     }
 
+    [GeneratedRegex(@"Waiting up to [^\n]*\n")]
+    private static partial Regex WaitingLine();
+
+    /// <summary>The lock's holder: it keeps the lock until its standard input closes, which ChildProcess does not give a test.</summary>
     private static Process Start(string file, params string[] args)
     {
         var info = new ProcessStartInfo(file)
@@ -64,25 +76,4 @@ public sealed class AptPackagesTests
         }
         return Process.Start(info)!;
     }
-
-    private static async Task Collect(StreamReader reader, StringBuilder transcript)
-    {
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            lock (transcript)
-            {
-                transcript.AppendLine(line);
-            }
-        }
-    }
-
-    private static string Said(StringBuilder transcript)
-    {
-        lock (transcript)
-        {
-            return transcript.ToString();
-        }
-    }
-
-    private static bool Said(StringBuilder transcript, string text) => Said(transcript).Contains(text, StringComparison.Ordinal);
 }

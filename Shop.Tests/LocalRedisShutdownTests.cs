@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Shop.AppHost.Infrastructure;
+using Shop.Tests.Infrastructure;
 using Xunit;
 
 namespace Shop.Tests;
@@ -67,21 +68,23 @@ public sealed class LocalRedisShutdownTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A connection to the server once it listens (it takes a moment after its start); 30 s at most.</summary>
     private static async Task<TcpClient> ConnectAsync(int port, CancellationToken ct)
     {
-        for (var tries = 0; ; tries++)
+        var (client, refused) = await Eventually.ReadUntilAsync(async () =>
         {
             var client = new TcpClient();
             try
             {
                 await client.ConnectAsync(IPAddress.Loopback, port, ct);
-                return client;
+                return (Client: (TcpClient?)client, Refused: (SocketException?)null);
             }
-            catch (SocketException) when (tries < 100)
+            catch (SocketException e)
             {
                 client.Dispose();
-                await Task.Delay(100, ct);
+                return (Client: null, Refused: e);
             }
-        }
+        }, answer => answer.Client is not null, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+        return client ?? throw new InvalidOperationException($"redis-server did not take a connection on port {port} within 30 s: {refused?.Message}", refused);
     }
 }
