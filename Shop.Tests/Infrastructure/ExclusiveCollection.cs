@@ -20,13 +20,15 @@ public sealed class ExclusiveCollection : ICollectionFixture<ScaledShopApp>
 }
 
 /// <summary>
-/// Tests that need the shared app to themselves but not the scaled-out app (the gateway's rate limits: what
-/// reaches Users while another client hammers is counted in its log), or that take one of its
-/// services away for a while (ShutdownTests signals Orders to stop). Like every collection that turns
+/// Tests that must run alone on the shared app, but do not need the scaled-out app: each changes something every other
+/// test would meet, or counts what only its own requests should cause. They take one of its services away for a while
+/// (ShutdownTests signals Orders to stop), make its Redis full (RedisFullTests), hold a lock others would wait behind
+/// (SessionRaceTests, StockReleaseRaceTests), set a table's statistics (ReleaseGuardTests), or count what reaches Users
+/// while a client hammers the gateway's rate limits (GatewayLimitsTests). Like every collection that turns
 /// parallelization off, it runs alone, after the parallel tests.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class AloneCollection
 {
-    public const string Name = "Alone (timing-sensitive, on the shared app)";
+    public const string Name = "Alone (must run alone on the shared app)";
 }
