@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
@@ -111,13 +112,16 @@ public static class ShopDatabaseExtensions
                     Options = sessionSettings is null ? null : string.Join(' ', sessionSettings.Select(kv => $"-c {kv.Key}={kv.Value}")),
                 }.ConnectionString;
             }
-            // Retries would re-run non-idempotent work; the services own their transactions instead.
+            // EF's retries would re-run non-idempotent work; the services own their transactions instead. Only a read that
+            // met a broken connection is run again (BrokenConnectionReadRetry, set below).
             settings.DisableRetry = true;
         });
         builder.Services.TryAddSingleton(OwnDatabase.ForConnection(connectionName));
         builder.Services.TryAddSingleton(services => new FailureCauseLog(new LevelAdjustingLoggerFactory(services.GetRequiredService<ILoggerFactory>(), DatabaseLogLevels.LevelOf)));
         builder.Services.ConfigureDbContext<TContext>((services, options) => options
-            .UseNpgsql(npgsql => npgsql.ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities()))
+            .UseNpgsql(npgsql => npgsql
+                .ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities())
+                .ExecutionStrategy(dependencies => new BrokenConnectionReadRetry(dependencies)))
             .UseSnakeCaseNamingConvention()
             .UseLoggerFactory(services.GetRequiredService<FailureCauseLog>().LoggerFactory));
         return builder;
@@ -391,8 +395,17 @@ public static class ShopDatabaseExtensions
         {
             switch (failure.Value)
             {
-                case CommandErrorEventData command when IsOurs(command.Context): Log(_commands, command, command.Exception); break;
-                case ConnectionErrorEventData connection when IsOurs(connection.Context): Log(_connections, connection, connection.Exception); break;
+                case CommandErrorEventData command:
+                    // Before EF rethrows the failure to the execution strategy, which runs a marked read again.
+                    BrokenConnectionReads.Mark(command);
+                    if (IsOurs(command.Context))
+                    {
+                        Log(_commands, command, command.Exception);
+                    }
+                    break;
+                case ConnectionErrorEventData connection when IsOurs(connection.Context):
+                    Log(_connections, connection, connection.Exception);
+                    break;
             }
         }
 
@@ -420,6 +433,101 @@ public static class ShopDatabaseExtensions
                 _subscriptions.Clear();
             }
         }
+    }
+
+    /// <summary>
+    /// EF Core's way of running each query and save: once, except a read that met a broken connection
+    /// (<see cref="BrokenConnectionReads"/>), which is run again once on a fresh one. A restarted database leaves every
+    /// connection idle in the pool dead, and Npgsql hands one out without checking it: the first request needing the
+    /// database after the restart failed (a 503 although the database was back). EF's retrying strategy
+    /// (<c>EnableRetryOnFailure</c>) is not used: it would run again a save that may have committed before its connection
+    /// broke, and it refuses the services' own transactions.
+    /// </summary>
+    private sealed class BrokenConnectionReadRetry(ExecutionStrategyDependencies dependencies) : IExecutionStrategy
+    {
+        /// <summary>
+        /// False: EF would otherwise buffer every query's rows before the first is read, and refuse user transactions. A
+        /// read is run again only when it failed before its first row (the command itself failed), so nothing is read twice.
+        /// </summary>
+        public bool RetriesOnFailure => false;
+
+        public TResult Execute<TState, TResult>(TState state, Func<DbContext, TState, TResult> operation, Func<DbContext, TState, ExecutionResult<TResult>>? verifySucceeded)
+        {
+            var context = dependencies.CurrentContext.Context;
+            try
+            {
+                return operation(context, state);
+            }
+            catch (Exception e) when (BrokenConnectionReads.Met(e))
+            {
+                Retrying(context, e, async: false);
+                return operation(context, state);
+            }
+        }
+
+        public async Task<TResult> ExecuteAsync<TState, TResult>(TState state, Func<DbContext, TState, CancellationToken, Task<TResult>> operation,
+            Func<DbContext, TState, CancellationToken, Task<ExecutionResult<TResult>>>? verifySucceeded, CancellationToken cancellationToken = default)
+        {
+            var context = dependencies.CurrentContext.Context;
+            try
+            {
+                return await operation(context, state, cancellationToken);
+            }
+            catch (Exception e) when (BrokenConnectionReads.Met(e))
+            {
+                Retrying(context, e, async: true);
+                return await operation(context, state, cancellationToken);
+            }
+        }
+
+        private void Retrying(DbContext context, Exception e, bool async)
+        {
+            // A restart ends every pooled connection at once: the others idle as long are as dead.
+            if (context.Database.GetDbConnection() is NpgsqlConnection connection)
+            {
+                NpgsqlConnection.ClearPool(connection);
+            }
+            dependencies.Logger.ExecutionStrategyRetrying([e], TimeSpan.Zero, async);
+        }
+    }
+
+    /// <summary>
+    /// The reads that failed because their connection was broken: a LINQ query (a SELECT, which changes nothing, so running
+    /// it again is harmless whether or not the server ran it) outside a transaction (a retry on another connection would run
+    /// outside it), whose command failed with the server ending the session (57P01 after a restart, 57P02, class 08) or the
+    /// socket breaking. Marked when EF reports the failed command (<see cref="FailureCauseLog"/>: not an interceptor, which
+    /// would have EF describe every statement), for <see cref="BrokenConnectionReadRetry"/>.
+    /// </summary>
+    private static class BrokenConnectionReads
+    {
+        private static readonly ConditionalWeakTable<Exception, object> Marked = new();
+
+        public static bool Met(Exception exception)
+        {
+            for (var e = exception; e is not null; e = e.InnerException)
+            {
+                if (Marked.TryGetValue(e, out _))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        public static void Mark(CommandErrorEventData eventData)
+        {
+            if (eventData.CommandSource == CommandSource.LinqQuery && eventData.Context?.Database.CurrentTransaction is null && IsBrokenConnection(eventData.Exception))
+            {
+                Marked.AddOrUpdate(eventData.Exception, eventData);
+            }
+        }
+
+        private static bool IsBrokenConnection(Exception exception) => exception switch
+        {
+            PostgresException e => e.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown || e.SqlState.StartsWith("08", StringComparison.Ordinal),
+            NpgsqlException e => e.InnerException is IOException or System.Net.Sockets.SocketException,
+            _ => false,
+        };
     }
 
     /// <summary>A session-level advisory lock on its own unpooled connection; closing the connection releases it.</summary>
