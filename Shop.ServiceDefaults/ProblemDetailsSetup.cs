@@ -107,6 +107,13 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                 problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = $"A service this request depends on ({unavailable.Dependency}{(unavailable.Needed is { } needed ? $" ({needed})" : "")}) is unavailable. Try again shortly." };
                 context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
                 break;
+            case var _ when ShopDatabaseExtensions.IsContention(exception):
+                // Not an outage: the database answered, and aborted this request's transaction for another one on the same
+                // rows. The services lock rows in one order and run at read committed, so a deadlock is a bug to find: an Error.
+                logger.LogError(exception, "Database contention aborted the request's transaction (nothing of it was saved)");
+                problem = new ProblemDetails { Status = 503, Title = "Service temporarily unavailable", Detail = "This request collided with another changing the same data at the same moment, and nothing of it was saved. Send it again." };
+                context.Response.Headers.RetryAfter = ShopProblems.RetryAfterHeader;
+                break;
             case var _ when ShopDatabaseExtensions.IsUnavailability(exception):
                 // Refused, dropped or timed out, or no pooled connection free in time: the database is away or
                 // overloaded, which a retry shortly may not find. Not a bug in this service.

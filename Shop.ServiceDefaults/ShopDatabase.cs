@@ -139,19 +139,30 @@ public static class ShopDatabaseExtensions
 
     /// <summary>
     /// The database refused, dropped or timed out a call, or no pooled connection was free in time: a transient
-    /// <see cref="NpgsqlException"/> anywhere in the chain, since EF Core's execution strategy wraps it in an
-    /// <see cref="InvalidOperationException"/>.
+    /// <see cref="NpgsqlException"/> anywhere in the chain (EF Core wraps it), other than <see cref="IsContention"/>, which
+    /// Npgsql counts as transient too but is a database that answered.
     /// </summary>
-    public static bool IsUnavailability(Exception exception)
+    public static bool IsUnavailability(Exception exception) =>
+        Find<NpgsqlException>(exception, e => e.IsTransient) is not null && !IsContention(exception);
+
+    /// <summary>
+    /// The database aborted the request's transaction because of another one on the same rows: a deadlock (40P01), a
+    /// serialization failure (40001) or a lock not available (55P03). Nothing the transaction did is saved, and the same
+    /// request made again can succeed; the database is not away.
+    /// </summary>
+    public static bool IsContention(Exception exception) =>
+        Find<PostgresException>(exception, e => e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable) is not null;
+
+    private static T? Find<T>(Exception? exception, Func<T, bool> match) where T : Exception
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is NpgsqlException { IsTransient: true })
+            if (e is T found && match(found))
             {
-                return true;
+                return found;
             }
         }
-        return false;
+        return null;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Aspire.Hosting.Testing;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -270,6 +271,64 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         var outageErrors = EfErrors().Skip(errors.Count).ToList();
         Assert.True(outageErrors.Count == 0, "EF Core logged a broken connection as an Error:\n" + string.Join("\n", outageErrors));
         Assert.Contains(log.GetSnapshot(), e => e.Id.Id == RelationalEventId.CommandError.Id && e.Level == LogLevel.Debug && e.Exception is not null);
+    }
+
+    /// <summary>
+    /// A deadlock is the database answering, not an outage: the request whose transaction PostgreSQL aborts is answered 503
+    /// with Retry-After and a detail that says its change was not saved and may be sent again, logged as an Error (the
+    /// services lock rows in one order, so a deadlock is a bug to find), and never starts an outage in <c>OutageLog</c>.
+    /// Npgsql counts 40P01 as transient, which made it "database unavailable" and an outage Warning. A real deadlock: Users'
+    /// database as Users builds it, against another session of the app's PostgreSQL, each holding the row the other wants.
+    /// </summary>
+    [Fact]
+    public async Task A_deadlock_is_answered_and_logged_as_contention_not_as_an_outage()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // The proxy only forwards here.
+        var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
+        await using var _ = proxy;
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug)).AddFakeLogging().AddSingleton(TimeProvider.System).AddShopProblemDetails();
+        using var users = builder.Build();
+        var (_, first) = await shop.NewUserAsync();
+        var (_, second) = await shop.NewUserAsync();
+        await using var other = await shop.OpenDatabaseAsync("usersdb");
+        await using var watcher = await shop.OpenDatabaseAsync("usersdb");
+        await using var otherTransaction = await other.BeginTransactionAsync(ct);
+        Task Touch(int id) => new Npgsql.NpgsqlCommand($"UPDATE users SET name = name WHERE id = {id}", other, otherTransaction).ExecuteNonQueryAsync(ct);
+        await Touch(first.Id);
+
+        await using var scope = users.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+        Exception? failure;
+        await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
+        {
+            await db.Database.ExecuteSqlAsync($"UPDATE users SET name = name WHERE id = {second.Id}", ct);
+            var pid = await db.Database.SqlQuery<int>($"SELECT pg_backend_pid() AS \"Value\"").SingleAsync(ct);
+            var blocked = Record.ExceptionAsync(() => db.Database.ExecuteSqlAsync($"UPDATE users SET name = name WHERE id = {first.Id}", ct));
+            // Users' session waits first, so its deadlock check (deadlock_timeout after it began waiting) finds the cycle.
+            var waiting = await Eventually.ReadUntilAsync(
+                async () => await new Npgsql.NpgsqlCommand($"SELECT coalesce(wait_event_type, '') FROM pg_stat_activity WHERE pid = {pid}", watcher).ExecuteScalarAsync(ct) as string,
+                w => w == "Lock", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+            Assert.Equal("Lock", waiting);
+            var otherWaits = Touch(second.Id);
+            failure = await blocked;
+            await transaction.RollbackAsync(ct);
+            await otherWaits;
+        }
+        await otherTransaction.RollbackAsync(ct);
+        Assert.True(failure?.GetBaseException() is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.DeadlockDetected }, $"no deadlock: {failure}");
+
+        var http = new DefaultHttpContext { RequestServices = users.Services };
+        http.Response.Body = new MemoryStream();
+        var handler = users.Services.GetServices<IExceptionHandler>().OfType<ShopExceptionHandler>().Single();
+        Assert.True(await handler.TryHandleAsync(http, failure, ct));
+        var body = Encoding.UTF8.GetString(((MemoryStream)http.Response.Body).ToArray());
+        Assert.True(http.Response.StatusCode == 503 && body.Contains("collided with another", StringComparison.Ordinal) && http.Response.Headers.RetryAfter.Count == 1,
+            $"a deadlock was answered {http.Response.StatusCode}: {body}");
+        var log = users.Services.GetRequiredService<FakeLogCollector>().GetSnapshot();
+        var outage = log.Where(e => e.Category == typeof(OutageLog).FullName).Select(e => e.Message).ToList();
+        Assert.True(outage.Count == 0, "a deadlock was logged as an outage: " + string.Join(" | ", outage));
+        Assert.Contains(log, e => e.Level == LogLevel.Error && e.Category == typeof(ShopExceptionHandler).FullName && e.Exception?.GetBaseException() is Npgsql.PostgresException);
     }
 
     /// <summary>
