@@ -65,8 +65,8 @@ public sealed record OwnDatabase(string Name)
 
     /// <summary>
     /// The database did not answer: the 503 its outage is, under its one name, with the root cause (a refused connection,
-    /// a timeout) as the reason the outage log gives, as a request's own query's Npgsql error does, rather than the
-    /// retrying execution strategy's wrapper, which says only that the failure looked transient.
+    /// a timeout) as the reason the outage log gives, as a request's own query's Npgsql error does, rather than a wrapper
+    /// (an execution strategy's "likely due to a transient failure") that says only that the failure looked transient.
     /// </summary>
     public ServiceUnavailableException Unavailable(Exception cause) => new(Name, cause.GetBaseException());
 }

@@ -12,7 +12,8 @@ namespace Shop.UnitTests.Users;
 
 /// <summary>
 /// The record of unpublished stamps when Users' database does not answer (a closed port on this machine: a real refused
-/// connection). Behind a retrying execution strategy, as the services run EF Core, the refusal arrives wrapped in an
+/// connection). Behind a retrying execution strategy (as the services ran EF Core before their own strategy, which runs a
+/// read again only after a broken connection) the refusal arrives wrapped in an
 /// <see cref="InvalidOperationException"/>, which a catch of <c>NpgsqlException</c> alone missed: the publication of a
 /// stamp that Redis had taken then failed the committed change's request with a 500, before its audit and its cache
 /// invalidation, and a blip at start stopped Users from starting.

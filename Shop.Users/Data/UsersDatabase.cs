@@ -5,7 +5,7 @@ namespace Shop.Users.Data;
 /// <summary>
 /// Users' database for singletons (the stamp source, the record of unpublished stamps), each use in a scope of its
 /// own. A database that does not answer is a <see cref="ServiceUnavailableException"/>, which callers answer 503
-/// or try again later, rather than whatever exception the retrying execution strategy wrapped it in; named as the error
+/// or try again later, rather than whatever exception EF Core wrapped it in; named as the error
 /// handler names a request's own query's failure (<see cref="OwnDatabase"/>), so the outage is one.
 /// </summary>
 public sealed class UsersDatabase(IServiceScopeFactory scopes)
