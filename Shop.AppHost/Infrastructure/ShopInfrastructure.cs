@@ -288,34 +288,56 @@ public sealed class ShopInfrastructure
 /// <summary>
 /// A throw-away data root for test hosts: unique per AppHost instance (several may share one process),
 /// deleted when the AppHost stops; leftovers of runs whose process died are removed at the next start.
+/// Its name carries the owning process's id, so it says whose it is from the instant it exists: an owner file
+/// written after the directory left a moment in which another AppHost starting took the new directory for a leftover.
 /// </summary>
-internal static class EphemeralDataRoot
+public static class EphemeralDataRoot
 {
     private const string Prefix = "shop-ephemeral-";
-    private const string OwnerFile = "owner.pid";
+    private const string LegacyOwnerFile = "owner.pid";
 
     public static string Create(IDistributedApplicationBuilder builder)
     {
-        var tempRoot = Path.GetTempPath();
-        RemoveOrphans(tempRoot);
-        var root = Path.Combine(tempRoot, Prefix + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(root);
-        File.WriteAllText(Path.Combine(root, OwnerFile), Environment.ProcessId.ToString());
+        var root = CreateIn(Path.GetTempPath());
         builder.Services.AddHostedService(sp => new Cleanup(sp.GetRequiredService<IHostApplicationLifetime>(), root));
         return root;
     }
+
+    /// <summary>A new data root under <paramref name="tempRoot"/>, after removing the leftovers there.</summary>
+    public static string CreateIn(string tempRoot)
+    {
+        RemoveOrphans(tempRoot);
+        var root = Path.Combine(tempRoot, DirectoryName(Environment.ProcessId));
+        Directory.CreateDirectory(root);
+        // For AppHosts of older checkouts starting beside this one: they know a live data root only by this file.
+        File.WriteAllText(Path.Combine(root, LegacyOwnerFile), Environment.ProcessId.ToString());
+        return root;
+    }
+
+    /// <summary>A new data root's name for the AppHost in process <paramref name="pid"/>.</summary>
+    public static string DirectoryName(int pid) => $"{Prefix}{pid}-{Guid.NewGuid():N}";
 
     private static void RemoveOrphans(string tempRoot)
     {
         foreach (var dir in Directory.EnumerateDirectories(tempRoot, Prefix + "*"))
         {
-            var ownerFile = Path.Combine(dir, OwnerFile);
-            if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out var pid) && Directory.Exists($"/proc/{pid}"))
+            if (OwnerOf(dir) is not { } pid || !Directory.Exists($"/proc/{pid}"))
             {
-                continue;
+                TryDelete(dir);
             }
-            TryDelete(dir);
         }
+    }
+
+    private static int? OwnerOf(string dir)
+    {
+        var owner = Path.GetFileName(dir)[Prefix.Length..].Split('-')[0];
+        if (owner.Length < 32 && int.TryParse(owner, out var pid))
+        {
+            return pid;
+        }
+        // Named by an older AppHost (a checkout from before the id was in the name), which wrote its id into a file.
+        var ownerFile = Path.Combine(dir, LegacyOwnerFile);
+        return File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile), out pid) ? pid : null;
     }
 
     internal static void TryDelete(string dir)
