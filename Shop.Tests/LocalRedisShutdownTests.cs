@@ -23,7 +23,7 @@ public sealed class LocalRedisShutdownTests
     {
         var ct = TestContext.Current.CancellationToken;
         var dataDirectory = Directory.CreateTempSubdirectory("shop-redis-shutdown-").FullName;
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var info = new ProcessStartInfo(LocalRedisBuilderExtensions.ServerCommand) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in (string[])["--port", port.ToString(), "--bind", "127.0.0.1", .. LocalRedisBuilderExtensions.ServerArguments(dataDirectory)])
         {
@@ -59,13 +59,6 @@ public sealed class LocalRedisShutdownTests
             var said = string.Join("\n", await output);
             TestContext.Current.TestOutputHelper?.WriteLine(said);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A connection to the server once it listens (it takes a moment after its start); 30 s at most.</summary>

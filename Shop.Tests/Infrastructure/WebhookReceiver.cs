@@ -191,14 +191,6 @@ public sealed class WebhookReceiver : IAsyncDisposable
             && parts.Where(p => p[0] == "v1").Any(p => CryptographicOperations.FixedTimeEquals(expected, Convert.FromHexString(p[1])));
     }
 
-    /// <summary>A loopback port nothing listens on now.</summary>
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>
     /// A loopback port bound but not listening: connections to it are refused, and no other socket can bind it.
     /// A port that was only found free can be taken by any listener a parallel test starts (a booted app's
