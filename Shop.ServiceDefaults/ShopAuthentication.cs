@@ -142,11 +142,11 @@ public static class ShopAuthentication
     }
 
     /// <summary>
-    /// Whether this process could not fetch the signing keys from Users the last time it tried: a token checked meanwhile
-    /// may have failed for want of its key, not for a fault of its own.
+    /// Whether this process could not have the signing keys from Users the last time it tried (no answer, or an answer that
+    /// was not a key set): a token checked meanwhile may have failed for want of its key, not for a fault of its own.
     /// </summary>
-    public static bool SigningKeysUnreachable(this HttpContext http) =>
-        http.RequestServices.GetService<SigningKeysReach>() is { Unreachable: true };
+    public static bool SigningKeysUnavailable(this HttpContext http) =>
+        http.RequestServices.GetService<SigningKeysReach>() is { Unavailable: true };
 
     /// <summary>An internal route only the named services may call (each has its own key).</summary>
     public static TBuilder RequireServiceCallers<TBuilder>(this TBuilder endpoints, params string[] callers) where TBuilder : IEndpointConventionBuilder =>
@@ -160,10 +160,11 @@ public static class ShopAuthentication
     private static async Task ChallengeAsync(JwtBearerChallengeContext context)
     {
         if (context.AuthenticateFailure is SecurityTokenSignatureKeyNotFoundException
-            && context.HttpContext.RequestServices.GetService<SigningKeysReach>() is { Unreachable: true } reach)
+            && context.HttpContext.RequestServices.GetService<SigningKeysReach>() is { Unavailable: true } reach)
         {
-            // No key to check the signature with because Users could not be asked for them (a service started while
-            // Users is away): the token may well be valid, so this is the service's unavailability, not the caller's fault.
+            // No key to check the signature with because Users could not be asked for them (a service started while Users is
+            // away) or what answered sent no key set: the token may well be valid, so this is the service's unavailability, not
+            // the caller's fault (SigningKeysFetchTests). Told "sign in again", a shopper would, and be refused again.
             // The outage is Users', as the internal client names it, with the fetch's failure as its reason: one outage.
             throw new ServiceUnavailableException("users", reach.LastFailure, needed: "the access tokens' signing keys");
         }
@@ -276,49 +277,55 @@ public static class ShopAuthentication
     }
 
     /// <summary>
-    /// Whether the last attempt to fetch Users' signing keys failed. IdentityModel swallows that failure and then
-    /// finds no key for the token, which JwtBearer reports as a bad signature; this tells the two apart.
+    /// Whether the last attempt to have Users' signing keys failed: no answer, or an answer that held no key set. IdentityModel
+    /// swallows that failure and then finds no key for the token, which JwtBearer reports as a bad signature; this tells the two apart.
     /// </summary>
     private sealed class SigningKeysReach(ILogger<SigningKeysReach> logger)
     {
-        private volatile bool _unreachable;
+        private volatile bool _unavailable;
         private volatile bool _unusable;
         private volatile Exception? _lastFailure;
 
-        public bool Unreachable => _unreachable;
+        public bool Unavailable => _unavailable;
 
         /// <summary>Why the last fetch failed: the reason of the Users outage a token check then meets.</summary>
         public Exception? LastFailure => _lastFailure;
 
-        public void Fetched() => _unreachable = false;
-
-        /// <summary>A key set read from the answer: whatever was unusable before is over.</summary>
-        public void Read() => _unusable = false;
+        /// <summary>A key set read from the answer: whatever was unreachable or unusable before is over.</summary>
+        public void Read()
+        {
+            _unavailable = false;
+            _unusable = false;
+        }
 
         public void Failed(Exception e)
         {
-            if (!_unreachable)
+            if (!_unavailable)
             {
                 // Debug: this is an outage of Users, said once as a Warning by OutageLog with this reason when a request is
                 // refused for it (UsersOutageNameTests), and in the gateway by its health checks; known keys keep working.
                 logger.LogDebug("Could not fetch the access tokens' signing keys from Users ({Reason}); tokens signed with a key not seen yet are answered 503", e.Message);
             }
             _lastFailure = e;
-            _unreachable = true;
+            _unavailable = true;
         }
 
         /// <summary>
-        /// Something answered the fetch, but not with a key set. Not an outage: whatever answered is up, so no health
-        /// check or 503 says it, and it will not end by itself. Said once, as a Warning of its own, until a key set is read.
+        /// Something answered the fetch, but not with a key set. To a shopper it is the same as Users away: keys read before
+        /// keep working, a token with another key is answered 503. But whatever answered is up, so no health check says it,
+        /// and it will not end by itself: said once, as a Warning of its own naming the setting, until a key set is read.
         /// </summary>
         public void Unusable(string address, Exception e)
         {
             if (!_unusable)
             {
-                logger.LogWarning(e, "The answer from {Address} is not a key set ({Reason}); the keys fetched before, if any, stay in use and a token signed with "
-                    + "another key is refused. Check that Jwt:JwksBaseAddress points at Users", address, e.Message);
+                logger.LogWarning(e, "The answer from {Address} is not a key set ({Reason}); the keys read before, if any, stay in use and a token signed with "
+                    + "another key is answered 503. Check that Jwt:JwksBaseAddress points at Users", address, e.Message);
             }
+            // The reason the 503s' outage (OutageLog) gives: the raw parse error alone would not say what to fix.
+            _lastFailure = new InvalidDataException($"the answer from {address} is not a key set ({e.Message}); check that Jwt:JwksBaseAddress points at Users", e);
             _unusable = true;
+            _unavailable = true;
         }
     }
 
@@ -355,22 +362,34 @@ public static class ShopAuthentication
                 reach.Failed(e);
                 throw;
             }
-            reach.Fetched();
-            JsonWebKeySet keySet;
+            OpenIdConnectConfiguration configuration;
             try
             {
-                keySet = new JsonWebKeySet(document);
+                configuration = KeySetIn(document);
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or InvalidDataException)
             {
+                // Thrown on, so IdentityModel keeps the keys it read before rather than replace them with none.
                 reach.Unusable(address, e);
                 throw;
             }
             reach.Read();
+            return configuration;
+        }
+
+        private static OpenIdConnectConfiguration KeySetIn(string document)
+        {
+            var keySet = new JsonWebKeySet(document);
             var configuration = new OpenIdConnectConfiguration { Issuer = Issuer, JsonWebKeySet = keySet };
             foreach (var key in keySet.GetSigningKeys())
             {
                 configuration.SigningKeys.Add(key);
+            }
+            // Users always publishes its current key. JSON without one (another service's answer, a key set emptied, keys of
+            // another type) would otherwise be taken as a key set that accepts no token at all.
+            if (!configuration.SigningKeys.Any(k => CryptoProviderFactory.Default.IsSupportedAlgorithm(Algorithm, k)))
+            {
+                throw new InvalidDataException($"it holds no key that checks {Algorithm} signatures");
             }
             return configuration;
         }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -37,5 +38,27 @@ internal static class AccessTokens
     {
         var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(key.ECDsa.ExportParameters(false))) { KeyId = key.KeyId });
         return System.Text.Json.JsonSerializer.Serialize(new { kty = jwk.Kty, use = "sig", alg = ShopAuthentication.Algorithm, kid = jwk.Kid, crv = jwk.Crv, x = jwk.X, y = jwk.Y });
+    }
+
+    /// <summary>
+    /// Answers a JWKS fetch can meet that hold no key to check Users' tokens with: Jwt:JwksBaseAddress pointing at the SPA
+    /// or another service, a proxy's error page sent as 200, a key set emptied, keys of another type (an RSA key under the
+    /// key id Users' tokens name).
+    /// </summary>
+    public static TheoryData<string> NotKeySets => new()
+    {
+        "<!doctype html><title>Shop</title>",
+        """{"status":"Healthy"}""",
+        """{"keys":[]}""",
+        $$"""{"keys":[{"kty":"oct","kid":"users-key","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"},{{RsaEntry("users-key")}}]}""",
+    };
+
+    /// <summary><paramref name="document"/> as a JWKS fetch gets it: HTML as a page, anything else as JSON.</summary>
+    public static IResult Answer(string document) => Results.Text(document, document.StartsWith('<') ? "text/html" : "application/json");
+
+    private static string RsaEntry(string keyId)
+    {
+        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(RSA.Create(2048).ExportParameters(false)) { KeyId = keyId });
+        return System.Text.Json.JsonSerializer.Serialize(new { kty = jwk.Kty, use = "sig", kid = jwk.Kid, n = jwk.N, e = jwk.E });
     }
 }

@@ -189,7 +189,7 @@ public sealed partial class GatewayRateLimiter : PartitionedRateLimiter<HttpCont
             // budget depends on it), so the address's request budget cannot bound those checks: tokens that fail
             // it draw from a budget of their address's own (in this process), and past it an unseen token is refused
             // unchecked. Checks already under way when it empties still finish, so the bound is the budget plus the
-            // address's requests in flight. A token that failed only because Users' signing keys could not be fetched
+            // address's requests in flight. A token that failed only because Users' signing keys could not be fetched or read
             // is not counted: it may be valid, and the services answer it 503.
             var invalidTokens = InvalidTokensBucket(address, options);
             if (_inProcess.GetStatistics(invalidTokens) is { CurrentAvailablePermits: < 1 })

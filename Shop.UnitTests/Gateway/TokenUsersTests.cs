@@ -19,8 +19,8 @@ namespace Shop.UnitTests.Gateway;
 /// <summary>
 /// Whether a bearer token the gateway could not accept counts against its address's invalid-token budget
 /// (<see cref="GatewayRateLimiter"/>): a forgery does; a token that failed only because Users' signing keys could not be
-/// fetched does not, since it may be valid and the services answer it 503. The keys come over real HTTP: from a JWKS
-/// served on a loopback port, or from a closed one.
+/// fetched or read does not, since it may be valid and the services answer it 503. The keys come over real HTTP: from a JWKS
+/// served on a loopback port (or something else served there), or from a closed one.
 /// </summary>
 public sealed class TokenUsersTests
 {
@@ -40,6 +40,19 @@ public sealed class TokenUsersTests
     {
         // Port 1 on loopback: a refused connection, as when Users is down.
         Assert.Equal((null, false), await UserAsync("http://127.0.0.1:1", AccessTokens.Sign(UsersKey)));
+    }
+
+    /// <summary>
+    /// Users' keys fetched, but the answer held none (Jwt:JwksBaseAddress pointing elsewhere, an error page): the token
+    /// cannot be checked, which is no fault of its own, and the services answer it 503.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AccessTokens.NotKeySets), MemberType = typeof(AccessTokens))]
+    public async Task A_token_checked_while_the_answer_for_users_signing_keys_is_not_a_key_set_is_refused_but_not_counted(string document)
+    {
+        await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath, () => AccessTokens.Answer(document)));
+
+        Assert.Equal((null, false), await UserAsync(LoopbackApp.Address(users), AccessTokens.Sign(UsersKey)));
     }
 
     [Fact]
