@@ -142,11 +142,13 @@ public static class ShopAuthentication
     }
 
     /// <summary>
-    /// Whether this process could not have the signing keys from Users the last time it tried (no answer, or an answer that
-    /// was not a key set): a token checked meanwhile may have failed for want of its key, not for a fault of its own.
+    /// Whether a token's check (<paramref name="failure"/>) failed only for want of its key while this process could not have
+    /// Users' signing keys the last time it tried (no answer, or an answer that was not a key set): the token may well be
+    /// valid. Any other failure is the token's own, also while the keys read before are in use: a forgery naming a key id
+    /// that was read, an expired token.
     /// </summary>
-    public static bool SigningKeysUnavailable(this HttpContext http) =>
-        http.RequestServices.GetService<SigningKeysReach>() is { Unavailable: true };
+    public static bool FailedForWantOfSigningKeys(this HttpContext http, Exception? failure) =>
+        failure is SecurityTokenSignatureKeyNotFoundException && http.RequestServices.GetService<SigningKeysReach>() is { Unavailable: true };
 
     /// <summary>An internal route only the named services may call (each has its own key).</summary>
     public static TBuilder RequireServiceCallers<TBuilder>(this TBuilder endpoints, params string[] callers) where TBuilder : IEndpointConventionBuilder =>
@@ -159,13 +161,13 @@ public static class ShopAuthentication
     /// </summary>
     private static async Task ChallengeAsync(JwtBearerChallengeContext context)
     {
-        if (context.AuthenticateFailure is SecurityTokenSignatureKeyNotFoundException
-            && context.HttpContext.RequestServices.GetService<SigningKeysReach>() is { Unavailable: true } reach)
+        if (context.HttpContext.FailedForWantOfSigningKeys(context.AuthenticateFailure))
         {
             // No key to check the signature with because Users could not be asked for them (a service started while Users is
             // away) or what answered sent no key set: the token may well be valid, so this is the service's unavailability, not
             // the caller's fault (SigningKeysFetchTests). Told "sign in again", a shopper would, and be refused again.
             // The outage is Users', as the internal client names it, with the fetch's failure as its reason: one outage.
+            var reach = context.HttpContext.RequestServices.GetRequiredService<SigningKeysReach>();
             throw new ServiceUnavailableException("users", reach.LastFailure, needed: "the access tokens' signing keys");
         }
         if (context.AuthenticateFailure is ServiceUnavailableException unavailable)

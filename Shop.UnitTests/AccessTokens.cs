@@ -1,6 +1,12 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -52,6 +58,16 @@ internal static class AccessTokens
         """{"keys":[]}""",
         $$"""{"keys":[{"kty":"oct","kid":"users-key","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"},{{RsaEntry("users-key")}}]}""",
     };
+
+    /// <summary>The token check's fetcher of Users' keys in <paramref name="service"/>, made to fetch again on request after 1 s.</summary>
+    public static ConfigurationManager<OpenIdConnectConfiguration> SigningKeysOf(IHost service)
+    {
+        var keys = (ConfigurationManager<OpenIdConnectConfiguration>)service.Services
+            .GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme).ConfigurationManager!;
+        // IdentityModel's shortest interval between two requested fetches.
+        keys.RefreshInterval = TimeSpan.FromSeconds(1);
+        return keys;
+    }
 
     /// <summary><paramref name="document"/> as a JWKS fetch gets it: HTML as a page, anything else as JSON.</summary>
     public static IResult Answer(string document) => Results.Text(document, document.StartsWith('<') ? "text/html" : "application/json");

@@ -38,7 +38,8 @@ public sealed class TokenUsers(IOptions<TokenCheckOptions> tokenCheck, TimeProvi
 
     /// <summary>
     /// The token's <c>sub</c> (null when there is no bearer token or it is not valid), and whether the token failed its
-    /// check for a fault of its own (forged, expired): not when this process could not fetch or read Users' signing keys.
+    /// check for a fault of its own (forged, expired): not when it failed only for want of its key while this process could
+    /// not fetch or read Users' signing keys.
     /// </summary>
     public async ValueTask<(string? Sub, bool Refused)> UserAsync(HttpContext context)
     {
@@ -55,7 +56,7 @@ public sealed class TokenUsers(IOptions<TokenCheckOptions> tokenCheck, TimeProvi
             || result.Principal.FindFirstValue("sub") is not { Length: > 0 } sub
             || !long.TryParse(result.Principal.FindFirstValue("exp"), NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
         {
-            return (null, !context.SigningKeysUnavailable());
+            return (null, !context.FailedForWantOfSigningKeys(result.Failure));
         }
         var expiry = DateTimeOffset.FromUnixTimeSeconds(expires);
         var checkAgain = clock.GetUtcNow() + _rememberedAtMost;

@@ -55,6 +55,34 @@ public sealed class TokenUsersTests
         Assert.Equal((null, false), await UserAsync(LoopbackApp.Address(users), AccessTokens.Sign(UsersKey)));
     }
 
+    /// <summary>
+    /// While the keys read before stay in use (a refresh was answered with an error page), a token naming one of them but not
+    /// signed with it is a forgery like any other: counted. Only a token whose key could not be had is not.
+    /// </summary>
+    [Fact]
+    public async Task A_forged_token_naming_a_key_read_before_is_counted_while_a_refresh_reads_no_key_set()
+    {
+        var answer = $$"""{"keys":[{{AccessTokens.JwksEntry(UsersKey)}}]}""";
+        await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath, () => AccessTokens.Answer(Volatile.Read(ref answer))));
+        var builder = WebApplication.CreateBuilder();
+        AccessTokens.UseJwksAt(builder.Configuration, LoopbackApp.Address(users));
+        builder.Logging.ClearProviders();
+        builder.AddShopTokenValidation();
+        await using var gateway = builder.Build();
+        using var tokenUsers = new TokenUsers(Options.Create(new TokenCheckOptions()), TimeProvider.System);
+        Assert.Equal(("42", false), await UserAsync(gateway, tokenUsers, AccessTokens.Sign(UsersKey)));
+
+        Volatile.Write(ref answer, "<!doctype html><title>502 Bad Gateway</title>");
+        var keys = AccessTokens.SigningKeysOf(gateway);
+        keys.RequestRefresh();
+        await keys.GetConfigurationAsync(TestContext.Current.CancellationToken);
+
+        var forged = AccessTokens.Sign(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = UsersKey.KeyId });
+        Assert.Equal((null, true), await UserAsync(gateway, tokenUsers, forged));
+        var newKey = AccessTokens.Sign(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "users-key-2" });
+        Assert.Equal((null, false), await UserAsync(gateway, tokenUsers, newKey));
+    }
+
     [Fact]
     public async Task A_token_signed_by_users_key_is_its_subjects_and_not_counted()
     {
@@ -102,10 +130,15 @@ public sealed class TokenUsersTests
         builder.Logging.ClearProviders();
         builder.AddShopTokenValidation();
         await using var gateway = builder.Build();
+        using var tokenUsers = new TokenUsers(Options.Create(new TokenCheckOptions()), TimeProvider.System);
+        return await UserAsync(gateway, tokenUsers, token);
+    }
+
+    private static async Task<(string? Sub, bool Refused)> UserAsync(WebApplication gateway, TokenUsers tokenUsers, string token)
+    {
         await using var scope = gateway.Services.CreateAsyncScope();
         var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
         context.Request.Headers.Authorization = "Bearer " + token;
-        using var tokenUsers = new TokenUsers(Options.Create(new TokenCheckOptions()), TimeProvider.System);
         return await tokenUsers.UserAsync(context);
     }
 

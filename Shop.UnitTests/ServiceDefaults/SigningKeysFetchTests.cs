@@ -79,7 +79,7 @@ public sealed class SigningKeysFetchTests
     {
         await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath, () => AccessTokens.Answer(document)));
         await using var service = Service(LoopbackApp.Address(users));
-        var keys = KeysOf(service);
+        var keys = AccessTokens.SigningKeysOf(service);
 
         Assert.False((await CheckAsync(service)).Accepted);
         keys.RequestRefresh();
@@ -139,7 +139,7 @@ public sealed class SigningKeysFetchTests
         var answer = UsersKeySet;
         await using var users = await LoopbackApp.StartAsync(app => app.MapGet(ShopAuthentication.JwksPath, () => AccessTokens.Answer(Volatile.Read(ref answer))));
         await using var service = Service(LoopbackApp.Address(users));
-        var keys = KeysOf(service);
+        var keys = AccessTokens.SigningKeysOf(service);
         Assert.Equal((true, false), await CheckAsync(service));
 
         Volatile.Write(ref answer, document);
@@ -169,7 +169,7 @@ public sealed class SigningKeysFetchTests
         }));
         await using var service = Service(LoopbackApp.Address(users),
             services => services.AddHttpClient(ShopAuthentication.JwksHttpClient).SetHandlerLifetime(TimeSpan.FromSeconds(1)));
-        var keys = KeysOf(service);
+        var keys = AccessTokens.SigningKeysOf(service);
 
         // Fetch again and again, as unknown key ids would make it, until a fetch arrives on a second connection (or 20 s pass).
         var bound = Stopwatch.StartNew();
@@ -215,15 +215,6 @@ public sealed class SigningKeysFetchTests
 
     private static readonly string UsersKeySet = $$"""{"keys":[{{AccessTokens.JwksEntry(UsersKey)}}]}""";
 
-    private static ConfigurationManager<OpenIdConnectConfiguration> KeysOf(WebApplication service)
-    {
-        var keys = (ConfigurationManager<OpenIdConnectConfiguration>)service.Services
-            .GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme).ConfigurationManager!;
-        // IdentityModel's shortest interval between two requested fetches.
-        keys.RefreshInterval = TimeSpan.FromSeconds(1);
-        return keys;
-    }
-
     /// <summary>
     /// Orders (or Inventory) as it answers a signed-in request, on a loopback port: the defaults, the token check and its
     /// answers, a route that needs a token. Users' internal API is away; a token refused before its stamp check never asks it.
@@ -255,13 +246,13 @@ public sealed class SigningKeysFetchTests
         return await client.SendAsync(request, TestContext.Current.CancellationToken);
     }
 
-    /// <summary>Whether a token signed with Users' key was accepted, and whether the service then says Users' keys are unavailable.</summary>
+    /// <summary>Whether a token signed with Users' key was accepted, and whether it failed only for want of Users' keys.</summary>
     private static async Task<(bool Accepted, bool KeysUnavailable)> CheckAsync(WebApplication service)
     {
         await using var scope = service.Services.CreateAsyncScope();
         var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
         context.Request.Headers.Authorization = "Bearer " + AccessTokens.Sign(UsersKey);
-        var accepted = (await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme)).Succeeded;
-        return (accepted, context.SigningKeysUnavailable());
+        var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+        return (result.Succeeded, context.FailedForWantOfSigningKeys(result.Failure));
     }
 }
