@@ -48,10 +48,12 @@ public static class ServiceDefaultsExtensions
             // Slow-loris: a client has 15 s to send its headers (Kestrel also enforces a minimum body data rate).
             o.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
             // Headers the gateway takes from a client reach a service with the gateway's own added (X-Forwarded-*,
-            // traceparent, X-Request-Id): at Kestrel's defaults the service refused them with a bare 431, which the gateway
-            // passed on as if the client's request were too large after all. The gateway sets its own ceiling after this.
+            // traceparent, X-Request-Id), and a path it escaped again: at Kestrel's defaults the service refused them with a
+            // bare 431 or 414, which the gateway passed on as if the client's request were too large after all. The gateway
+            // sets its own ceiling after this.
             o.Limits.MaxRequestHeadersTotalSize = RequestLimits.ServiceMaxHeaderBytes;
             o.Limits.MaxRequestHeaderCount = RequestLimits.ServiceMaxHeaderCount;
+            o.Limits.MaxRequestLineSize = RequestLimits.ServiceMaxRequestLineBytes;
         });
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

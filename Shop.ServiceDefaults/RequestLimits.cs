@@ -10,11 +10,16 @@ public static class RequestLimits
     /// <summary>A body, at the edge and in every service (larger ones are answered 413).</summary>
     public const long MaxBodyBytes = 1024 * 1024;
 
-    /// <summary>
-    /// The request line a client may send, with its CRLF: Kestrel's default, which the gateway took before it said why.
-    /// The services keep Kestrel's default, the same number: the gateway forwards the path and query as they came.
-    /// </summary>
+    /// <summary>The request line a client may send, with its CRLF: Kestrel's default, which the gateway took before it said why.</summary>
     public const int EdgeMaxRequestLineBytes = 8 * 1024;
+
+    /// <summary>
+    /// A service's request line: the longest the gateway forwards. YARP sends the path as Kestrel decoded it, escaped
+    /// again: dot segments are gone (shorter), but a byte a path may not carry as it is (<c>"</c>, <c>{</c>, <c>|</c>, the
+    /// <c>%</c> of a <c>%2F</c> or of an escape that is no UTF-8) becomes three (<c>%22</c>, <c>%252F</c>), in the query
+    /// too. At Kestrel's default, the edge's, a service refused such a line with a bare 414 the gateway passed on.
+    /// </summary>
+    public const int ServiceMaxRequestLineBytes = 3 * EdgeMaxRequestLineBytes;
 
     /// <summary>A client's header lines (<c>name: value</c> with CRLF), Kestrel's default.</summary>
     public const int EdgeMaxHeaderBytes = 32 * 1024;

@@ -192,6 +192,40 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A request line the gateway takes (8192 bytes, its limit to the byte) reaches the service as YARP forwards it: with
+    /// dot segments removed, but every character a path may not carry as it is (<c>"</c>, <c>{</c>, <c>|</c>, a <c>%</c>
+    /// of <c>%2F</c> or of an escape that is no UTF-8) escaped again, each byte becoming three. A service with Kestrel's
+    /// default limit, the edge's, refused the longer line with a bare 414 that the gateway passed on.
+    /// </summary>
+    [Theory]
+    [InlineData("plain", "a")]
+    [InlineData("percent-encoded", "%61")]
+    [InlineData("dot segments", "b/../")]
+    [InlineData("empty segments", "b//")]
+    [InlineData("encoded non-ASCII", "%C3%A9")]
+    [InlineData("encoded slashes", "%2F")]
+    [InlineData("an escape that is no UTF-8", "%E2%82")]
+    [InlineData("characters the gateway escapes", "{\"|}")]
+    [InlineData("a query", "?q=\"")]
+    public async Task A_request_line_at_the_gateways_limit_is_taken_by_the_service_it_forwards_it_to(string @case, string unit)
+    {
+        string Line(string target) => $"GET {target} HTTP/1.1\r\n";
+        var start = unit.StartsWith('?') ? "/inventory/" + unit : "/inventory/x";
+        var repeated = unit.StartsWith('?') ? unit[^1..] : unit;
+        var target = start + string.Concat(Enumerable.Repeat(repeated, (8192 - Line(start).Length) / repeated.Length));
+        target += new string('a', 8192 - Line(target).Length);
+        Assert.Equal(8192, Line(target).Length);
+
+        var answer = await shop.ExchangeRawAsync($"{Line(target)}Host: {shop.GatewayAddress.Authority}\r\nConnection: close\r\n\r\n");
+
+        // Inventory answers itself: 401 to the token-less catalogue or item, 404 to a path that names no route; either a problem.
+        var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
+        Assert.True((statusLine.StartsWith("HTTP/1.1 401", StringComparison.Ordinal) || statusLine.StartsWith("HTTP/1.1 404", StringComparison.Ordinal))
+            && answer.Contains("application/problem+json", StringComparison.OrdinalIgnoreCase),
+            $"a request line of 8192 bytes ({@case}), taken by the gateway, was refused on the way to Inventory:\n{answer[..Math.Min(answer.Length, 600)]}");
+    }
+
+    /// <summary>
     /// A chunked body carries no Content-Length, so the gateway learns it is too large only while YARP forwards it.
     /// It was answered 413 with the generic "The request was refused" and logged as a forwarding fault, a warning
     /// with an ~85-line stack trace, per request: anyone could fill the operator's log at 1 MiB a line.
