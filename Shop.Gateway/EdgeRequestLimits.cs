@@ -11,6 +11,7 @@ namespace Shop.Gateway;
 /// 431 with an empty body, over HTTP/2 a bare 431 or a reset stream). Kestrel's own limits are now a ceiling above them, so
 /// such a request reaches <see cref="GatewayEdgeMiddleware"/>, which refuses it with a problem; nothing more passes than
 /// before. Above the ceiling Kestrel still refuses bare; a request line Kestrel cannot parse (400) never becomes a request.
+/// A Host no host can be is refused here too (<see cref="ClientHost"/>): the services get it as X-Forwarded-Host.
 /// </summary>
 internal static class EdgeRequestLimits
 {
@@ -38,15 +39,15 @@ internal static class EdgeRequestLimits
         {
             if (Refusal(context) is { } refusal)
             {
-                context.Features.Set(new OversizedRequest(refusal));
+                context.Features.Set(new RefusedRequest(refusal));
             }
             return next(context);
         });
         return app;
     }
 
-    /// <summary>Set on a request over the limits: the problem to answer it with.</summary>
-    internal sealed record OversizedRequest(ProblemDetails Problem);
+    /// <summary>Set on a request over the limits, or naming no host (<see cref="ClientHost"/>): the problem to answer it with.</summary>
+    internal sealed record RefusedRequest(ProblemDetails Problem);
 
     /// <summary>
     /// Measured as Kestrel measures the request's protocol. HTTP/1.1: the request line with its CRLF, and each header line
@@ -64,7 +65,13 @@ internal static class EdgeRequestLimits
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.PathBase + request.Path + request.QueryString).ToString();
         var fieldsOnly = HttpProtocol.IsHttp2(request.Protocol) || HttpProtocol.IsHttp3(request.Protocol);
         // Kestrel puts :authority in Host; over HTTP/1.1 Host is a header line like any other.
-        var authority = fieldsOnly ? request.Headers.Host.ToString() : "";
+        var host = request.Headers.Host.ToString();
+        var authority = fieldsOnly ? host : "";
+        // First: a 20 KB :authority is no request line to shorten.
+        if (ClientHost.Refusal(host, fieldsOnly) is { } badHost)
+        {
+            return badHost;
+        }
         var lineBytes = fieldsOnly
             ? request.Method.Length + request.Scheme.Length + authority.Length + target.Length
             : request.Method.Length + 1 + target.Length + " HTTP/1.1\r\n".Length;

@@ -4,8 +4,8 @@ namespace Shop.Gateway;
 
 /// <summary>
 /// Rules the gateway enforces before proxying: internal routes are never reachable from outside, a request line or
-/// headers over <see cref="EdgeRequestLimits"/> and oversized bodies are refused before a byte reaches a service,
-/// and CONNECT (no proxying) is refused.
+/// headers over <see cref="EdgeRequestLimits"/>, a Host that names no host and oversized bodies are refused before a
+/// byte reaches a service, and CONNECT (no proxying) is refused.
 /// </summary>
 public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsService problems, IHostEnvironment environment)
 {
@@ -44,9 +44,9 @@ public sealed class GatewayEdgeMiddleware(RequestDelegate next, IProblemDetailsS
             }
             return Task.CompletedTask;
         });
-        if (context.Features.Get<EdgeRequestLimits.OversizedRequest>() is { } oversized)
+        if (context.Features.Get<EdgeRequestLimits.RefusedRequest>() is { } refused)
         {
-            await WriteAsync(context, oversized.Problem);
+            await WriteAsync(context, refused.Problem);
             return;
         }
         if (HttpMethods.IsConnect(context.Request.Method)

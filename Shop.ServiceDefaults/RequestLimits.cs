@@ -29,11 +29,12 @@ public static class RequestLimits
 
     /// <summary>
     /// Room for the header lines the gateway adds to a request it forwards: X-Forwarded-For (an IPv6 address, ~65 bytes),
-    /// X-Forwarded-Proto (~26), X-Forwarded-Host (the client's Host again, ~280 for the longest DNS name with a port),
-    /// traceparent (70), X-Request-Id (at most 128 characters, ~145), X-Shop-Spa-Navigation (~25): under 1 KiB in all.
-    /// It also covers the trace context re-written rather than copied (tracestate, baggage). A hop over HTTP/2 would count
-    /// less, not more: Kestrel counts a field's name and value there, without separators. 8 KiB leaves several times what
-    /// is added. Not covered: a Host longer than a DNS name, which the gateway sends on as X-Forwarded-Host at its full length.
+    /// X-Forwarded-Proto (~26), X-Forwarded-Host (the client's Host again, ~280 for the longest DNS name with a port: the
+    /// edge refuses a longer Host, <c>ClientHost</c> in Shop.Gateway), traceparent (70), X-Request-Id (at most 128
+    /// characters, ~145), X-Shop-Spa-Navigation (~25): under 1 KiB in all. A client's own X-Forwarded-* are replaced, never
+    /// added to, so a long X-Forwarded-For chain shrinks on the way. It also covers the trace context re-written rather than
+    /// copied (tracestate, baggage). A hop over HTTP/2 would count less, not more: Kestrel counts a field's name and value
+    /// there, without separators. 8 KiB leaves several times what is added.
     /// </summary>
     public const int GatewayAddedHeaderBytes = 8 * 1024;
 

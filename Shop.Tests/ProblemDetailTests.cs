@@ -226,6 +226,33 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>
+    /// The gateway sends a client's Host on as X-Forwarded-Host, which the services trust as the public host (their OpenAPI
+    /// documents name it as their server). A Host no host name can be, 20 KB under the 32 KiB header limit, reached them
+    /// as it came. It is refused at the edge with a problem that says what to send; a 255-byte name with a port is taken.
+    /// </summary>
+    [Theory]
+    [InlineData("/inventory/openapi/v1.json")]
+    [InlineData("/")]
+    public async Task A_host_no_host_name_can_be_is_refused_with_a_problem_that_says_what_to_send(string path)
+    {
+        var longest = string.Join('.', Enumerable.Repeat(new string('h', 63), 4)).Remove(255) + ":" + shop.GatewayAddress.Port;
+        var taken = await shop.ExchangeRawAsync($"GET {path} HTTP/1.1\r\nHost: {longest}\r\nConnection: close\r\n\r\n");
+        Assert.True(taken.StartsWith("HTTP/1.1 200", StringComparison.Ordinal), $"a host name of 255 bytes with a port was refused:\n{taken[..Math.Min(taken.Length, 600)]}");
+
+        foreach (var host in new[] { new string('h', 20 * 1024), new string('h', 256), "localhost:99999" })
+        {
+            var answer = await shop.ExchangeRawAsync($"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+
+            var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
+            Assert.True(statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal) && answer.Contains("Content-Type: application/problem+json", StringComparison.OrdinalIgnoreCase),
+                $"GET {path} with a Host of {host.Length} bytes ({host[..Math.Min(host.Length, 20)]}…) was not refused with a problem:\n{answer[..Math.Min(answer.Length, 600)]}");
+            var problem = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement;
+            Assert.Contains("Send the host name", problem.GetProperty("detail").GetString());
+            Assert.True(problem.TryGetProperty("request_id", out _), $"no request_id:\n{answer}");
+        }
+    }
+
+    /// <summary>
     /// A chunked body carries no Content-Length, so the gateway learns it is too large only while YARP forwards it.
     /// It was answered 413 with the generic "The request was refused" and logged as a forwarding fault, a warning
     /// with an ~85-line stack trace, per request: anyone could fill the operator's log at 1 MiB a line.

@@ -120,6 +120,69 @@ public sealed class EdgeRequestLimitsTests
         AssertSaysWhatToDo(JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement, refusedWith);
     }
 
+    /// <summary>
+    /// Kestrel takes a Host (over HTTP/2 an <c>:authority</c>) of host characters at any length and any port number, and
+    /// the gateway sends it on to the services as X-Forwarded-Host, which they take as the public host. What no host name
+    /// can be is refused at the edge with a problem that says what to send; the longest name there can be is taken.
+    /// </summary>
+    public static TheoryData<string, string, int> Hosts => new()
+    {
+        { "HTTP/1.1", "name of 255 bytes with a port", 200 },
+        { "HTTP/1.1", "IPv4 address with a port", 200 },
+        { "HTTP/1.1", "IPv6 address with a port", 200 },
+        { "HTTP/1.1", "name with an underscore", 200 },
+        { "HTTP/1.1", "name of 256 bytes", 400 },
+        { "HTTP/1.1", "label of 64 bytes", 400 },
+        { "HTTP/1.1", "empty label", 400 },
+        { "HTTP/1.1", "port over 65535", 400 },
+        { "HTTP/1.1", "name of 20 KiB", 400 },
+        { "HTTP/2", "name of 255 bytes with a port", 200 },
+        { "HTTP/2", "IPv6 address with a port", 200 },
+        { "HTTP/2", "name of 20 KiB", 400 },
+        { "HTTP/2", "port over 65535", 400 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Hosts))]
+    public async Task A_host_no_host_name_can_be_is_refused_with_a_problem_that_says_what_to_send(string protocol, string host, int status)
+    {
+        var value = host switch
+        {
+            "name of 255 bytes with a port" => string.Join('.', Enumerable.Repeat(new string('h', 63), 4)) + ":8080",
+            "IPv4 address with a port" => "127.0.0.1:8080",
+            "IPv6 address with a port" => "[::1]:8080",
+            "name with an underscore" => "shop_gateway",
+            "name of 256 bytes" => string.Join('.', Enumerable.Repeat(new string('h', 63), 4)) + "h",
+            "label of 64 bytes" => new string('h', 64) + ".example",
+            "empty label" => "shop..example",
+            "port over 65535" => "localhost:65536",
+            "name of 20 KiB" => new string('h', 20 * 1024),
+            _ => throw new ArgumentOutOfRangeException(nameof(host)),
+        };
+        await using var gateway = await GatewayEdgeAsync(tls: protocol == "HTTP/2");
+
+        int answered;
+        string body;
+        if (protocol == "HTTP/2")
+        {
+            var answer = await Http2ExchangeAsync(gateway, "GET /", authority: value);
+            (answered, body) = (answer.Status, answer.Refusal + answer.Body);
+        }
+        else
+        {
+            var answer = await ExchangeAsync(gateway, "GET /", host: value);
+            // The body is one small JSON object, whole or as a single chunk: from its first brace to its last.
+            (answered, body) = (StatusOf(answer), answer.Contains('{') ? answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)] : answer);
+        }
+
+        Assert.True(answered == status, $"{protocol}, a host {host}: answered {answered}, not {status}: {body}");
+        if (status == 400)
+        {
+            var detail = JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString();
+            Assert.Contains("Send the host name", detail);
+        }
+    }
+
     private static void AssertSaysWhatToDo(JsonElement problem, int status)
     {
         var detail = problem.GetProperty("detail").GetString()!;
@@ -157,10 +220,10 @@ public sealed class EdgeRequestLimitsTests
     }
 
     /// <summary>The request named <paramref name="request"/>, sent as raw HTTP/1.1 over a new connection; the whole answer.</summary>
-    private static async Task<string> ExchangeAsync(WebApplication server, string request)
+    private static async Task<string> ExchangeAsync(WebApplication server, string request, string? host = null)
     {
         var address = new Uri(LoopbackApp.Address(server));
-        var host = $"Host: {address.Authority}\r\n";
+        var hostLine = $"Host: {host ?? address.Authority}\r\n";
         const string Close = "Connection: close\r\n";
         // Each header line is counted with its CRLF; the request line as well.
         string Line(string target) => $"GET {target} HTTP/1.1\r\n";
@@ -168,14 +231,15 @@ public sealed class EdgeRequestLimitsTests
         string Fields(int count) => string.Concat(Enumerable.Range(0, count - 2).Select(i => $"X-Field-{i}: v\r\n"));
         var text = request switch
         {
-            "request line of 8192 bytes" => Line("/" + new string('a', 8192 - Line("/").Length)) + host + Close,
-            "request line of 8193 bytes" => Line("/" + new string('a', 8193 - Line("/").Length)) + host + Close,
-            "path of 20 KiB" => Line("/" + new string('a', 20 * 1024)) + host + Close,
-            "header lines of 32768 bytes" => Line("/") + host + Close + Filler(32768 - host.Length - Close.Length),
-            "header lines of 32769 bytes" => Line("/") + host + Close + Filler(32769 - host.Length - Close.Length),
-            "headers of 40 KiB" => Line("/") + host + Close + Filler(40 * 1024),
-            "100 header fields" => Line("/") + host + Close + Fields(100),
-            "101 header fields" => Line("/") + host + Close + Fields(101),
+            "GET /" => Line("/") + hostLine + Close,
+            "request line of 8192 bytes" => Line("/" + new string('a', 8192 - Line("/").Length)) + hostLine + Close,
+            "request line of 8193 bytes" => Line("/" + new string('a', 8193 - Line("/").Length)) + hostLine + Close,
+            "path of 20 KiB" => Line("/" + new string('a', 20 * 1024)) + hostLine + Close,
+            "header lines of 32768 bytes" => Line("/") + hostLine + Close + Filler(32768 - hostLine.Length - Close.Length),
+            "header lines of 32769 bytes" => Line("/") + hostLine + Close + Filler(32769 - hostLine.Length - Close.Length),
+            "headers of 40 KiB" => Line("/") + hostLine + Close + Filler(40 * 1024),
+            "100 header fields" => Line("/") + hostLine + Close + Fields(100),
+            "101 header fields" => Line("/") + hostLine + Close + Fields(101),
             _ => throw new ArgumentOutOfRangeException(nameof(request)),
         } + "\r\n";
         using var socket = new TcpClient();
@@ -197,10 +261,10 @@ public sealed class EdgeRequestLimitsTests
     /// The request named <paramref name="request"/> over a new HTTP/2 connection (TLS, ALPN h2), its fields written as
     /// literals (no Huffman, no indexing) so that each is as long as Kestrel measures it decoded.
     /// </summary>
-    private static async Task<Http2Answer> Http2ExchangeAsync(WebApplication server, string request)
+    private static async Task<Http2Answer> Http2ExchangeAsync(WebApplication server, string request, string? authority = null)
     {
         var address = new Uri(LoopbackApp.Address(server));
-        var authority = address.Authority;
+        authority ??= address.Authority;
         // Kestrel's request line over HTTP/2: method + scheme + authority + path; its header bytes: name + value of each field.
         var lineFixed = "GET".Length + "https".Length + authority.Length;
         var pseudoBytes = ":method".Length + "GET".Length + ":scheme".Length + "https".Length + ":authority".Length + authority.Length + ":path".Length;
@@ -209,6 +273,7 @@ public sealed class EdgeRequestLimitsTests
         (string, string)[] Fields(int count) => [.. Enumerable.Range(0, count - 4).Select(i => ($"x-field-{i}", "v"))];
         var (path, headers) = request switch
         {
+            "GET /" => ("/", []),
             "request line of 8192 bytes" => (Path(8192), []),
             "request line of 8193 bytes" => (Path(8193), []),
             "path of 12 KiB" => ("/" + new string('a', 12 * 1024), []),
