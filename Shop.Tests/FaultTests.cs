@@ -152,8 +152,9 @@ public sealed class FaultTests(ShopApp shop)
         var (client, user) = await shop.NewUserAsync();
         // The load tests before this one can leave Orders' release worker returning hundreds of failed orders'
         // stock. Its calls to a stopped Inventory would open the circuit before this placement's first try
-        // (CI-like run A of session 19: "0 attempts"), so Inventory is stopped only once nothing is due.
-        await WaitUntilNoStockReleaseIsDueAsync();
+        // (CI-like run A of session 19: "0 attempts"), so Inventory is stopped only once nothing is pending: a release
+        // still backing off from an earlier test would come due while Inventory is away.
+        await WaitUntilNoStockReleaseIsPendingAsync();
         // The placements below are tried on a fresh circuit. Orders' circuit to Inventory counts every call of its inventory
         // client in its sampling window, whoever made it: earlier calls (another test's, the release worker's) could open it
         // before or between the placements here, which were then refused untried ("no reservation reached the stand-in").
@@ -226,7 +227,7 @@ public sealed class FaultTests(ShopApp shop)
     {
         var sku = await shop.NewItemAsync(qty: 10);
         var (client, _) = await shop.NewUserAsync();
-        await WaitUntilNoStockReleaseIsDueAsync();
+        await WaitUntilNoStockReleaseIsPendingAsync();
         var from = DateTimeOffset.UtcNow;
         await using var holder = await shop.OpenDatabaseAsync("inventorydb");
         await using (var hold = await holder.BeginTransactionAsync())
@@ -250,7 +251,7 @@ public sealed class FaultTests(ShopApp shop)
         var busy = await shop.NewItemAsync(qty: 100);
         var other = await shop.NewItemAsync(qty: 100);
         var shoppers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => shop.NewUserAsync()));
-        await WaitUntilNoStockReleaseIsDueAsync();
+        await WaitUntilNoStockReleaseIsPendingAsync();
 
         // Someone holds the busy item's stock row (a long stock edit, or a queue of buyers on a slow
         // machine): reservations for it wait on the row lock. Ten of them fill the circuit breaker's
@@ -376,15 +377,21 @@ public sealed class FaultTests(ShopApp shop)
         }
     }
 
-    private async Task WaitUntilNoStockReleaseIsDueAsync()
+    /// <summary>
+    /// Orders' circuit to Inventory counts every call of its inventory client, the release worker's too, so a fault test
+    /// starts with no stock release pending at all, not only none due: a release backing off from an earlier test (up to
+    /// 5 minutes while Inventory was away) or an abandoned placement's guard (due 2 minutes on) would come due in the middle
+    /// of the test and add its calls. Every pending release is made due now, as the worker does itself once Inventory answers
+    /// again (the update wakes it), and the test waits until the worker has given them all back. Sound because this
+    /// collection runs alone and no placement is under way here, so each row left is one the worker would release anyway.
+    /// </summary>
+    private async Task WaitUntilNoStockReleaseIsPendingAsync()
     {
         await using var orders = await shop.OpenDatabaseAsync("ordersdb");
-        var count = await Eventually.ReadUntilAsync(async () =>
-        {
-            await using var due = new Npgsql.NpgsqlCommand("SELECT count(*)::int FROM stock_releases WHERE due_at <= now()", orders);
-            return (int)(await due.ExecuteScalarAsync())!;
-        }, n => n == 0, Patience, TimeSpan.FromMilliseconds(250));
-        Assert.True(count == 0, $"{count} stock releases still due after {Patience.TotalSeconds:0} s: the release worker is not draining them.");
+        await Sql.ExecuteAsync(orders, "UPDATE stock_releases SET due_at = clock_timestamp() WHERE due_at > clock_timestamp()");
+        var pending = await Eventually.ReadUntilAsync(() => Sql.ScalarAsync(orders, "SELECT count(*) FROM stock_releases"),
+            n => n == 0, Patience, TimeSpan.FromMilliseconds(250));
+        Assert.True(pending == 0, $"{pending} stock releases still pending {Patience.TotalSeconds:0} s after they were made due: the release worker is not draining them.");
     }
 
     private async Task<HttpResponseMessage> PollAsync(string path, HttpStatusCode status, string? bodyContains = null)
