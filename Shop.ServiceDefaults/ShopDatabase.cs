@@ -112,8 +112,9 @@ public static class ShopDatabaseExtensions
                     Options = sessionSettings is null ? null : string.Join(' ', sessionSettings.Select(kv => $"-c {kv.Key}={kv.Value}")),
                 }.ConnectionString;
             }
-            // EF's retries would re-run non-idempotent work; the services own their transactions instead. Only a read that
-            // met a broken connection is run again (BrokenConnectionReadRetry, set below).
+            // EF's retries would re-run non-idempotent work; the services own their transactions instead. Only a read or a
+            // rerunnable statement that met a broken connection is run again (BrokenConnectionRetry, set below), and a
+            // transaction's block through InAllOrNothingTransactionAsync.
             settings.DisableRetry = true;
         });
         builder.Services.TryAddSingleton(OwnDatabase.ForConnection(connectionName));
@@ -121,7 +122,7 @@ public static class ShopDatabaseExtensions
         builder.Services.ConfigureDbContext<TContext>((services, options) => options
             .UseNpgsql(npgsql => npgsql
                 .ConfigureDataSource(dataSource => dataSource.TraceCommandsOnlyInsideActivities())
-                .ExecutionStrategy(dependencies => new BrokenConnectionReadRetry(dependencies)))
+                .ExecutionStrategy(dependencies => new BrokenConnectionRetry(dependencies)))
             .UseSnakeCaseNamingConvention()
             .UseLoggerFactory(services.GetRequiredService<FailureCauseLog>().LoggerFactory));
         return builder;
@@ -282,6 +283,73 @@ public static class ShopDatabaseExtensions
     }
 
     /// <summary>
+    /// Runs <paramref name="block"/> in an all-or-nothing transaction (<see cref="BeginAllOrNothingTransactionAsync"/>) and
+    /// commits it. A block that met a connection the server had ended (<see cref="BrokenConnections"/>: 57P01 after a
+    /// restart) is run once more, on a fresh connection: COMMIT was not sent, so the server rolled the transaction back and
+    /// nothing the block did is in the database. The context forgets what it tracked (the failed try's entities were never
+    /// saved), so the block builds its changes itself. The commit is never run again: a connection that breaks during it
+    /// leaves unknown whether it committed. Only for a block whose every effect outside the database (an HTTP call, a Redis
+    /// write, a log line) is harmless to repeat: what must happen once is done by the caller after this returns.
+    /// </summary>
+    public static async Task<T> InAllOrNothingTransactionAsync<T>(this DbContext db, Func<CancellationToken, Task<T>> block, CancellationToken ct)
+    {
+        Exception broken;
+        await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
+        {
+            try
+            {
+                var result = await block(ct);
+                await transaction.CommitAsync(ct);
+                return result;
+            }
+            catch (Exception e) when (BrokenConnections.Met(e, BrokenConnections.Kind.InTransaction))
+            {
+                broken = e;
+            }
+        }
+        // The broken transaction is disposed of and its connection closed before the next one begins on a fresh connection.
+        await db.Database.CloseConnectionAsync();
+        db.ChangeTracker.Clear();
+        BrokenConnections.Retrying(db.Database, broken, async: true);
+        await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
+        {
+            var result = await block(ct);
+            await transaction.CommitAsync(ct);
+            return result;
+        }
+    }
+
+    /// <inheritdoc cref="InAllOrNothingTransactionAsync{T}"/>
+    public static Task InAllOrNothingTransactionAsync(this DbContext db, Func<CancellationToken, Task> block, CancellationToken ct) =>
+        db.InAllOrNothingTransactionAsync(async c =>
+        {
+            await block(c);
+            return true;
+        }, ct);
+
+    /// <summary>
+    /// Runs <paramref name="statement"/>, one statement outside a transaction, so that when it meets a broken connection it
+    /// is run once more on a fresh one, as a read is (<see cref="BrokenConnectionRetry"/>). The server may have run the first
+    /// before the connection broke, so only for a statement whose second run changes nothing the first did not: an insert
+    /// that does nothing on conflict, a function keyed by the request's id that answers a repeat with the first result.
+    /// </summary>
+    public static async Task<T> RerunnableAsync<T>(this DatabaseFacade database, Func<Task<T>> statement)
+    {
+        // Set inside this async method, the mark flows to EF's failure event beneath it and never back to the caller.
+        // Retried here, not by the execution strategy: EF runs raw SQL (ExecuteSql) without one.
+        BrokenConnections.RerunnableStatement.Value = true;
+        try
+        {
+            return await statement();
+        }
+        catch (Exception e) when (BrokenConnections.Met(e, BrokenConnections.Kind.Statement))
+        {
+            BrokenConnections.Retrying(database, e, async: true);
+            return await statement();
+        }
+    }
+
+    /// <summary>
     /// Saves, answering false when a unique constraint refuses the change — for the callers that turn
     /// that into a 409. EF Core logs the failed command and save at Error before the caller sees the
     /// exception; here they are logged at Debug, as the expected outcome they are. Any other failure
@@ -408,7 +476,7 @@ public static class ShopDatabaseExtensions
             {
                 case CommandErrorEventData command:
                     // Before EF rethrows the failure to the execution strategy, which runs a marked read again.
-                    BrokenConnectionReads.Mark(command);
+                    BrokenConnections.Mark(command);
                     if (IsOurs(command.Context))
                     {
                         Log(_commands, command, command.Exception);
@@ -447,14 +515,14 @@ public static class ShopDatabaseExtensions
     }
 
     /// <summary>
-    /// EF Core's way of running each query and save: once, except a read that met a broken connection
-    /// (<see cref="BrokenConnectionReads"/>), which is run again once on a fresh one. A restarted database leaves every
-    /// connection idle in the pool dead, and Npgsql hands one out without checking it: the first request needing the
-    /// database after the restart failed (a 503 although the database was back). EF's retrying strategy
-    /// (<c>EnableRetryOnFailure</c>) is not used: it would run again a save that may have committed before its connection
-    /// broke, and it refuses the services' own transactions.
+    /// EF Core's way of running each query and save: once, except a read that met a broken connection outside a transaction
+    /// (<see cref="BrokenConnections"/>), which is run again once on a fresh one. A restarted database leaves every connection idle in the pool dead, and Npgsql hands one out without
+    /// checking it: the first request needing the database after the restart failed (a 503 although the database was
+    /// back). EF's retrying strategy (<c>EnableRetryOnFailure</c>) is not used: it would run again a save that may have
+    /// committed before its connection broke, and it refuses the services' own transactions (a transaction's block is run
+    /// again whole by <see cref="InAllOrNothingTransactionAsync{T}"/>, never one statement of it).
     /// </summary>
-    private sealed class BrokenConnectionReadRetry(ExecutionStrategyDependencies dependencies) : IExecutionStrategy
+    private sealed class BrokenConnectionRetry(ExecutionStrategyDependencies dependencies) : IExecutionStrategy
     {
         /// <summary>
         /// False: EF would otherwise buffer every query's rows before the first is read, and refuse user transactions. A
@@ -469,9 +537,9 @@ public static class ShopDatabaseExtensions
             {
                 return operation(context, state);
             }
-            catch (Exception e) when (BrokenConnectionReads.Met(e))
+            catch (Exception e) when (BrokenConnections.Met(e, BrokenConnections.Kind.Read))
             {
-                Retrying(context, e, async: false);
+                BrokenConnections.Retrying(context.Database, e, async: false);
                 return operation(context, state);
             }
         }
@@ -484,53 +552,68 @@ public static class ShopDatabaseExtensions
             {
                 return await operation(context, state, cancellationToken);
             }
-            catch (Exception e) when (BrokenConnectionReads.Met(e))
+            catch (Exception e) when (BrokenConnections.Met(e, BrokenConnections.Kind.Read))
             {
-                Retrying(context, e, async: true);
+                BrokenConnections.Retrying(context.Database, e, async: true);
                 return await operation(context, state, cancellationToken);
             }
-        }
-
-        private void Retrying(DbContext context, Exception e, bool async)
-        {
-            // A restart ends every pooled connection at once: the others idle as long are as dead.
-            if (context.Database.GetDbConnection() is NpgsqlConnection connection)
-            {
-                NpgsqlConnection.ClearPool(connection);
-            }
-            dependencies.Logger.ExecutionStrategyRetrying([e], TimeSpan.Zero, async);
         }
     }
 
     /// <summary>
-    /// The reads that failed because their connection was broken: a LINQ query (a SELECT, which changes nothing, so running
-    /// it again is harmless whether or not the server ran it) outside a transaction (a retry on another connection would run
-    /// outside it), whose command failed with the server ending the session (57P01 after a restart, 57P02, class 08) or the
-    /// socket breaking. Marked when EF reports the failed command (<see cref="FailureCauseLog"/>: not an interceptor, which
-    /// would have EF describe every statement), for <see cref="BrokenConnectionReadRetry"/>.
+    /// The commands that failed because their connection was broken: the server ended the session (57P01 after a restart,
+    /// 57P02, class 08) or the socket broke. Marked when EF reports the failed command (<see cref="FailureCauseLog"/>: not an
+    /// interceptor, which would have EF describe every statement) as one of three kinds, each run again by its own caller:
+    /// outside a transaction, a LINQ query (a SELECT, which changes nothing, so running it again is harmless whether or not
+    /// the server ran it), for <see cref="BrokenConnectionRetry"/>, or a <see cref="RerunnableAsync{T}"/> statement, for that
+    /// method; inside one, any command, for <see cref="InAllOrNothingTransactionAsync{T}"/>, which runs the whole block again
+    /// (one statement again on another connection would run outside the transaction). A COMMIT is no command here: its
+    /// failure is never marked.
     /// </summary>
-    private static class BrokenConnectionReads
+    private static class BrokenConnections
     {
-        private static readonly ConditionalWeakTable<Exception, object> Marked = new();
+        private static readonly ConditionalWeakTable<Exception, Kind> Marked = new();
 
-        public static bool Met(Exception exception)
+        /// <summary>Set by <see cref="RerunnableAsync{T}"/> for the statement it runs.</summary>
+        public static readonly AsyncLocal<bool> RerunnableStatement = new();
+
+        public sealed class Kind
         {
-            for (var e = exception; e is not null; e = e.InnerException)
+            public static readonly Kind Read = new(), Statement = new(), InTransaction = new();
+
+            private Kind()
             {
-                if (Marked.TryGetValue(e, out _))
-                {
-                    return true;
-                }
             }
-            return false;
         }
+
+        public static bool Met(Exception exception, Kind kind) =>
+            Find<Exception>(exception, e => Marked.TryGetValue(e, out var marked) && marked == kind) is not null;
 
         public static void Mark(CommandErrorEventData eventData)
         {
-            if (eventData.CommandSource == CommandSource.LinqQuery && eventData.Context?.Database.CurrentTransaction is null && IsBrokenConnection(eventData.Exception))
+            if (IsBrokenConnection(eventData.Exception) && KindOf(eventData) is { } kind)
             {
-                Marked.AddOrUpdate(eventData.Exception, eventData);
+                Marked.AddOrUpdate(eventData.Exception, kind);
             }
+        }
+
+        // Inside a transaction only the server ending the session (a restart's 57P01) counts: a block run again after its
+        // socket broke met a NullReferenceException inside Npgsql on the fresh connection (DatabaseOutageTests), a 500 where
+        // the outage's 503 was due, so that one fails once as before.
+        private static Kind? KindOf(CommandErrorEventData eventData) =>
+            eventData.Context?.Database.CurrentTransaction is not null ? (eventData.Exception is PostgresException ? Kind.InTransaction : null)
+            : RerunnableStatement.Value ? Kind.Statement
+            : eventData.CommandSource == CommandSource.LinqQuery ? Kind.Read
+            : null;
+
+        /// <summary>Before a retry: the pool emptied (a restart ends every pooled connection at once: the others idle as long are as dead), and EF's retry line.</summary>
+        public static void Retrying(DatabaseFacade database, Exception e, bool async)
+        {
+            if (database.GetDbConnection() is NpgsqlConnection connection)
+            {
+                NpgsqlConnection.ClearPool(connection);
+            }
+            database.GetService<IDiagnosticsLogger<DbLoggerCategory.Infrastructure>>().ExecutionStrategyRetrying([e], TimeSpan.Zero, async);
         }
 
         private static bool IsBrokenConnection(Exception exception) => exception switch

@@ -100,10 +100,70 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     }
 
     /// <summary>
-    /// Fills the service's pool with idle connections (<paramref name="read"/> 48 times at once), restarts its database and
-    /// waits until it accepts connections again, then asserts the very next request needing it is answered.
+    /// A sign-out's first use of Users' database is its transaction (the session's rows revoked under the sessions lock):
+    /// the first statement inside a service's own transaction after the restart met a dead pooled connection, a 503
+    /// although the database was back. The transaction had not committed, so it changed nothing and is run again whole.
     /// </summary>
-    private async Task FirstRequestAfterRestartAsync(string database, Func<Task<HttpResponseMessage>> read, Func<Task<HttpResponseMessage>> first)
+    [Fact]
+    public async Task After_Users_database_restarts_the_first_sign_out_is_answered()
+    {
+        var (client, _) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        await FirstRequestAfterRestartAsync("users-db", () => admin.GetAsync("/users/?limit=200"), () => client.PostJsonAsync("/users/logout", null));
+        // The session really ended: its access token is refused.
+        await (await client.GetAsync("/users/me")).ExpectAsync(401);
+    }
+
+    /// <summary>A sign-in after Users' database restarts: its statements outside and inside its transaction.</summary>
+    [Fact]
+    public async Task After_Users_database_restarts_the_first_sign_in_is_answered()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        await FirstRequestAfterRestartAsync("users-db", () => admin.GetAsync("/users/?limit=200"),
+            () => shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password }));
+    }
+
+    /// <summary>
+    /// An order placed after Orders' database restarts: its statements (the release guard, the stored order) are the
+    /// first uses of dead pooled connections. Placed once: the Idempotency-Key's answer is the order, which is stored once.
+    /// </summary>
+    [Fact]
+    public async Task After_Orders_database_restarts_the_first_order_is_placed_once()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var (client, _) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        var key = Guid.NewGuid().ToString();
+        var placed = await FirstRequestAfterRestartAsync("orders-db", () => admin.GetAsync("/orders/?limit=100"),
+            () => client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 2 } } }, r => r.Headers.Add("Idempotency-Key", key)));
+        await placed.ExpectAsync(201);
+        Assert.Equal(8, await client.StockAsync(sku));
+        var orders = await (await client.GetAsync("/orders/")).JsonAsync();
+        Assert.Equal(1, orders.GetProperty("items").GetArrayLength());
+    }
+
+    /// <summary>
+    /// An order placed after Inventory's database restarts: the reservation (<c>reserve_stock</c>, one statement that is
+    /// its own transaction) is the first use of a dead pooled connection in Inventory; stock is taken once.
+    /// </summary>
+    [Fact]
+    public async Task After_Inventory_database_restarts_the_first_order_is_placed_and_reserves_once()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var (client, _) = await shop.NewUserAsync();
+        var placed = await FirstRequestAfterRestartAsync("inventory-db", () => client.GetAsync($"/inventory/?q={Guid.NewGuid():N}"),
+            () => client.PostJsonAsync("/orders/", new { items = new[] { new { sku, qty = 2 } } }));
+        await placed.ExpectAsync(201);
+        Assert.Equal(8, await client.StockAsync(sku));
+    }
+
+    /// <summary>
+    /// Fills the service's pool with idle connections (<paramref name="read"/> 48 times at once, each answered), restarts its
+    /// database and waits until it accepts connections again, then asserts the very next request needing it is answered
+    /// (a 2xx), and hands it back.
+    /// </summary>
+    private async Task<HttpResponseMessage> FirstRequestAfterRestartAsync(string database, Func<Task<HttpResponseMessage>> read, Func<Task<HttpResponseMessage>> first)
     {
         var reads = await Task.WhenAll(Enumerable.Range(0, 48).Select(_ => read()));
         Assert.All(reads, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
@@ -111,8 +171,9 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         await shop.StartAndWaitHealthyAsync(database);
 
         var response = await first();
-        Assert.True(response.StatusCode == HttpStatusCode.OK,
+        Assert.True(response.IsSuccessStatusCode,
             $"the first request after {database} restarted was answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return response;
     }
 
     /// <summary>
@@ -131,9 +192,30 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     public Task After_Orders_database_restarts_the_first_read_of_a_full_pool_succeeds() =>
         FirstReadAfterRestartAsync<CatalogProbeContext>("ordersdb", "orders-db", (db, ct) => db.Databases.AnyAsync(ct));
 
+    /// <summary>
+    /// The same for a transaction (<c>InAllOrNothingTransactionAsync</c>): its first statement met the dead connection, the
+    /// server had rolled nothing forward (COMMIT was never sent), and the block is run again whole on a fresh connection.
+    /// </summary>
+    [Fact]
+    public Task After_Users_database_restarts_the_first_transaction_of_a_full_pool_succeeds() =>
+        FirstReadAfterRestartAsync<UsersDbContext>("usersdb", "users-db",
+            (db, ct) => db.InAllOrNothingTransactionAsync(c => db.Database.ExecuteSqlRawAsync("UPDATE users SET name = name WHERE false", c), ct));
+
+    /// <summary>
+    /// The same for a statement outside a transaction whose second run changes nothing (<c>RerunnableAsync</c>: Orders'
+    /// release guard and Idempotency-Key claim, Inventory's reservation), on Orders' pool.
+    /// </summary>
+    [Fact]
+    public Task After_Orders_database_restarts_the_first_rerunnable_statement_of_a_full_pool_succeeds() =>
+        FirstReadAfterRestartAsync<CatalogProbeContext>("ordersdb", "orders-db",
+            (db, ct) => db.Database.RerunnableAsync(() => db.Database.ExecuteSqlRawAsync("SELECT 1", ct)));
+
     private async Task FirstReadAfterRestartAsync<TContext>(string connectionName, string resource, Func<TContext, CancellationToken, Task> read) where TContext : DbContext
     {
         var ct = TestContext.Current.CancellationToken;
+        // Npgsql pools by connection string across the process: an earlier test's host on the same database left its
+        // connections there, dead since a later restart. This test's pool starts empty.
+        Npgsql.NpgsqlConnection.ClearAllPools();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration[$"ConnectionStrings:{connectionName}"] = await shop.App.GetConnectionStringAsync(connectionName, ct);
         builder.AddShopDbContext<TContext, HostApplicationBuilder>(connectionName);
@@ -150,8 +232,8 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         await shop.StartAndWaitHealthyAsync(resource);
 
         var failure = await Record.ExceptionAsync(() => UseAsync(db => read(db, ct)));
-        Assert.True(failure is null, $"the first read after {resource} restarted failed: {failure?.GetBaseException().Message}");
-        // The pooled connection really was dead: the read was run again after the server's 57P01.
+        Assert.True(failure is null, $"the first use after {resource} restarted failed: {failure?.GetBaseException().Message}");
+        // The pooled connection really was dead: the read (or statement, or transaction) was run again after the server's 57P01.
         var retried = host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot().Where(e => e.Id.Id == CoreEventId.ExecutionStrategyRetrying.Id).ToList();
         Assert.True(retried.Count == 1 && retried[0].Exception?.GetBaseException() is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.AdminShutdown },
             $"{retried.Count} reads run again: " + string.Join(" | ", retried.Select(e => e.Exception?.GetBaseException().Message)));
@@ -184,7 +266,6 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         var ct = TestContext.Current.CancellationToken;
         var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
         await using var _ = proxy;
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug)).AddFakeLogging();
         builder.Services.AddSingleton<UsersDatabase>();
         using var users = builder.Build();
         var database = users.Services.GetRequiredService<UsersDatabase>();
@@ -216,7 +297,6 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         var ct = TestContext.Current.CancellationToken;
         var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
         await using var _ = proxy;
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug)).AddFakeLogging();
         using var users = builder.Build();
         async Task<Exception?> WriteAsync()
         {
@@ -232,6 +312,48 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     }
 
     /// <summary>
+    /// <c>InAllOrNothingTransactionAsync</c> runs a block again only when the server ended its session before COMMIT
+    /// (<c>After_Users_database_restarts_the_first_transaction_of_a_full_pool_succeeds</c>). A socket that broke under the
+    /// transaction fails it once as an outage (run again, the block met a NullReferenceException inside Npgsql: a 500), and
+    /// a connection that breaks during the commit leaves unknown whether it committed: never run again. Users' database
+    /// as Users builds it, through a proxy that resets every connection.
+    /// </summary>
+    [Fact]
+    public async Task A_transaction_whose_socket_broke_or_whose_commit_broke_is_not_run_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
+        await using var _ = proxy;
+        using var users = builder.Build();
+        var log = users.Services.GetRequiredService<FakeLogCollector>();
+        var runs = 0;
+        async Task<Exception?> TransactionAsync(Action? beforeCommit = null)
+        {
+            await using var scope = users.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
+            return await Record.ExceptionAsync(() => db.InAllOrNothingTransactionAsync(async c =>
+            {
+                runs++;
+                await db.Database.ExecuteSqlRawAsync("UPDATE users SET name = name WHERE false", c);
+                beforeCommit?.Invoke();
+            }, ct));
+        }
+        Assert.Null(await TransactionAsync());
+
+        proxy.ResetAll();
+        runs = 0;
+        var reset = await TransactionAsync();
+        Assert.True(reset is not null && ShopDatabaseExtensions.IsUnavailability(reset) && runs == 1,
+            $"a transaction whose first statement met a reset socket: {runs} runs, failure {reset}");
+
+        runs = 0;
+        var atCommit = await TransactionAsync(beforeCommit: proxy.ResetAll);
+        Assert.True(atCommit is not null && ShopDatabaseExtensions.IsUnavailability(atCommit) && runs == 1,
+            $"a transaction broken at its commit: {runs} runs, failure {atCommit}");
+        Assert.DoesNotContain(log.GetSnapshot(), e => e.Id.Id == CoreEventId.ExecutionStrategyRetrying.Id);
+    }
+
+    /// <summary>
     /// EF Core logs a statement that failed (<c>CommandError</c>) without its exception, so its level cannot follow the
     /// cause from the entry alone: a connection broken at the socket (an outage, the 503 said once by <c>OutageLog</c>)
     /// is below Error in the EF categories, while a statement the database refused as wrong SQL is still an Error there,
@@ -244,7 +366,6 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         var ct = TestContext.Current.CancellationToken;
         var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
         await using var _ = proxy;
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug)).AddFakeLogging();
         using var users = builder.Build();
         var log = users.Services.GetRequiredService<FakeLogCollector>();
         async Task<Exception?> QueryAsync(Func<UsersDbContext, Task> query)
@@ -287,7 +408,7 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         // The proxy only forwards here.
         var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
         await using var _ = proxy;
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug)).AddFakeLogging().AddSingleton(TimeProvider.System).AddShopProblemDetails();
+        builder.Services.AddSingleton(TimeProvider.System).AddShopProblemDetails();
         using var users = builder.Build();
         var (_, first) = await shop.NewUserAsync();
         var (_, second) = await shop.NewUserAsync();
@@ -333,7 +454,8 @@ public sealed class DatabaseOutageTests(ShopApp shop)
 
     /// <summary>
     /// A host with Users' database as Users builds it (<c>AddShopDbContext</c>), reaching the app's PostgreSQL through a
-    /// proxy that can reset every open connection; the caller adds the rest and disposes of the proxy.
+    /// proxy that can reset every open connection, logging everything from Debug to a <c>FakeLogCollector</c>; the caller
+    /// adds the rest and disposes of the proxy.
     /// </summary>
     private async Task<(TcpFaultProxy Proxy, HostApplicationBuilder Builder)> UsersDatabaseThroughProxyAsync(CancellationToken ct)
     {
@@ -343,6 +465,7 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         var viaProxy = new Npgsql.NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = int.Parse(proxy.Endpoint.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture) };
         builder.Configuration["ConnectionStrings:usersdb"] = viaProxy.ConnectionString;
         builder.AddShopDbContext<UsersDbContext, HostApplicationBuilder>("usersdb");
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug)).AddFakeLogging();
         return (proxy, builder);
     }
 

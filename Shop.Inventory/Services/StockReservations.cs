@@ -28,11 +28,13 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
     {
         var skus = lines.Select(l => l.Sku).ToArray();
         var qtys = lines.Select(l => l.Qty).ToArray();
-        // One statement, one implicit transaction: see Data/Sql/reserve_stock.sql.
-        var rows = await db.Database.SqlQuery<ReserveStockRow>($"""
+        // One statement, one implicit transaction: see Data/Sql/reserve_stock.sql. Run again on a fresh connection if it met
+        // a broken one (the first reservation after a restart): keyed by the order id, a second run answers "exists" if the
+        // first committed, and the reservation is read back below, so stock is taken once.
+        var rows = await db.Database.RerunnableAsync(() => db.Database.SqlQuery<ReserveStockRow>($"""
             SELECT outcome, sku, name, qty, available, unit_price
             FROM reserve_stock({orderId}, {skus}, {qtys})
-            """).ToListAsync(ct);
+            """).ToListAsync(ct));
 
         if (rows is [{ Outcome: "exists" }])
         {
@@ -74,40 +76,45 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
     /// </summary>
     public async Task<bool> ReleaseAsync(Guid orderId, CancellationToken ct)
     {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var tombstoned = await db.Database.ExecuteSqlInterpolatedAsync(
-            $"INSERT INTO reservations (order_id, status, created_at, released_at) VALUES ({orderId}, 'released', now(), now()) ON CONFLICT (order_id) DO NOTHING", ct);
-        if (tombstoned == 1)
+        // Run again whole if it met a broken connection: it only changes Inventory's rows; the cache is told after the commit.
+        var restocked = await db.InAllOrNothingTransactionAsync(async ct =>
         {
-            await tx.CommitAsync(ct);
+            var tombstoned = await db.Database.ExecuteSqlInterpolatedAsync(
+                $"INSERT INTO reservations (order_id, status, created_at, released_at) VALUES ({orderId}, 'released', now(), now()) ON CONFLICT (order_id) DO NOTHING", ct);
+            if (tombstoned == 1)
+            {
+                return null;
+            }
+
+            var released = await db.Database.ExecuteSqlInterpolatedAsync(
+                $"UPDATE reservations SET status = 'released', released_at = now() WHERE order_id = {orderId} AND status = 'reserved'", ct);
+            if (released == 0)
+            {
+                return null;
+            }
+
+            var skus = await db.ReservationLines.AsNoTracking().Where(l => l.OrderId == orderId)
+                .OrderBy(l => l.Sku).Select(l => l.Sku).ToArrayAsync(ct);
+            // Each line goes back to the item it was taken from (item_id, migration ReservationLinesKeepTheirItem): an item
+            // deleted meanwhile takes its stock with it, and one created since under the same sku is not credited. Lines
+            // reserved before that migration name no item and go back by sku. Locked in sku order first, like
+            // reservations do, so the two never deadlock each other.
+            await db.Database.ExecuteSqlInterpolatedAsync($"""
+                SELECT 1 FROM inventory AS i JOIN reservation_lines AS l ON i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku)
+                WHERE l.order_id = {orderId} ORDER BY i.sku FOR UPDATE OF i
+                """, ct);
+            await db.Database.ExecuteSqlInterpolatedAsync($"""
+                UPDATE inventory AS i SET qty = i.qty + l.qty, updated_at = now()
+                FROM reservation_lines AS l
+                WHERE l.order_id = {orderId} AND (i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku))
+                """, ct);
+            return skus;
+        }, ct);
+        if (restocked is null)
+        {
             return false;
         }
-
-        var released = await db.Database.ExecuteSqlInterpolatedAsync(
-            $"UPDATE reservations SET status = 'released', released_at = now() WHERE order_id = {orderId} AND status = 'reserved'", ct);
-        if (released == 0)
-        {
-            await tx.RollbackAsync(ct);
-            return false;
-        }
-
-        var skus = await db.ReservationLines.AsNoTracking().Where(l => l.OrderId == orderId)
-            .OrderBy(l => l.Sku).Select(l => l.Sku).ToArrayAsync(ct);
-        // Each line goes back to the item it was taken from (item_id, migration ReservationLinesKeepTheirItem): an item
-        // deleted meanwhile takes its stock with it, and one created since under the same sku is not credited. Lines
-        // reserved before that migration name no item and go back by sku. Locked in sku order first, like
-        // reservations do, so the two never deadlock each other.
-        await db.Database.ExecuteSqlInterpolatedAsync($"""
-            SELECT 1 FROM inventory AS i JOIN reservation_lines AS l ON i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku)
-            WHERE l.order_id = {orderId} ORDER BY i.sku FOR UPDATE OF i
-            """, ct);
-        await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE inventory AS i SET qty = i.qty + l.qty, updated_at = now()
-            FROM reservation_lines AS l
-            WHERE l.order_id = {orderId} AND (i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku))
-            """, ct);
-        await tx.CommitAsync(ct);
-        await reader.InvalidateAsync(skus);
+        await reader.InvalidateAsync(restocked);
         return true;
     }
 

@@ -44,8 +44,10 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
         {
             var orderId = Guid.NewGuid();
             // The claim and the new order's release guard in one statement (one round trip, one commit per
-            // order): the guard row is written only when the key was claimed, so a duplicate leaves none.
-            var guarded = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            // order): the guard row is written only when the key was claimed, so a duplicate leaves none. Run again
+            // on a fresh connection if it met a broken one (a placement's first statement after a restart): if the
+            // first run committed, the second claims nothing and the key is found holding this order id (below).
+            var guarded = await db.Database.RerunnableAsync(() => db.Database.ExecuteSqlInterpolatedAsync($"""
                 WITH claim AS (
                     INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, state, created_at, updated_at)
                     VALUES ({userId}, {key}, {requestHash}, {orderId}, 'processing', now(), now())
@@ -53,7 +55,7 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
                     RETURNING order_id)
                 INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
                 SELECT order_id, {guardDueAt}, 0, now() FROM claim
-                """, ct);
+                """, ct));
             if (guarded == 1)
             {
                 return new IdempotencyClaim.Claimed(orderId, GuardWritten: true);
@@ -70,6 +72,11 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
             {
                 await db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key && k.CreatedAt == existing.CreatedAt).ExecuteDeleteAsync(ct);
                 continue; // expired: the key is free again
+            }
+            if (existing.OrderId == orderId)
+            {
+                // This request's own claim, committed by a run whose answer a broken connection lost (the order id is new per run).
+                return new IdempotencyClaim.Claimed(orderId, GuardWritten: true);
             }
             if (existing.RequestHash != requestHash)
             {

@@ -37,33 +37,39 @@ public sealed class OrderWorkflow(OrdersDbContext db, WebhookOutbox outbox, Stoc
         }
 
         var now = DatabaseTime.UtcNow;
-        await using var tx = await db.Database.BeginAllOrNothingTransactionAsync(ct);
-        var changed = await db.Orders.Where(o => o.Id == orderId && o.Status == oldStatus)
-            .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, newStatus).SetProperty(o => o.UpdatedAt, now), ct);
-        if (changed == 0)
+        // Run again whole if it met a broken connection: it only writes Orders' rows (the outbox's announcement, the cache
+        // and the release in Inventory come after the commit).
+        var changed = await db.InAllOrNothingTransactionAsync(async ct =>
         {
-            await tx.RollbackAsync(ct);
+            if (await db.Orders.Where(o => o.Id == orderId && o.Status == oldStatus)
+                .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, newStatus).SetProperty(o => o.UpdatedAt, now), ct) == 0)
+            {
+                return false;
+            }
+            order.Status = newStatus;
+            order.UpdatedAt = now;
+            db.OrderEvents.Add(new OrderEvent
+            {
+                OrderId = orderId,
+                EventType = OrderEventTypes.StatusChanged,
+                Description = $"Status changed from {oldStatus} to {newStatus}",
+                OldValue = oldStatus,
+                NewValue = newStatus,
+                UserId = actorId,
+                CreatedAt = now,
+            });
+            await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, order, now, ct);
+            if (newStatus == OrderStatus.Cancelled)
+            {
+                db.StockReleases.Add(new StockRelease { OrderId = orderId, DueAt = now, CreatedAt = now });
+            }
+            await db.SaveChangesAsync(ct);
+            return true;
+        }, ct);
+        if (!changed)
+        {
             return new StatusChangeOutcome.NotAllowed("The order changed meanwhile; reload and try again.");
         }
-        order.Status = newStatus;
-        order.UpdatedAt = now;
-        db.OrderEvents.Add(new OrderEvent
-        {
-            OrderId = orderId,
-            EventType = OrderEventTypes.StatusChanged,
-            Description = $"Status changed from {oldStatus} to {newStatus}",
-            OldValue = oldStatus,
-            NewValue = newStatus,
-            UserId = actorId,
-            CreatedAt = now,
-        });
-        await outbox.AddAsync(WebhookEventTypes.OrderStatusChanged, order, now, ct);
-        if (newStatus == OrderStatus.Cancelled)
-        {
-            db.StockReleases.Add(new StockRelease { OrderId = orderId, DueAt = now, CreatedAt = now });
-        }
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
         outbox.AnnounceCommitted();
         await reader.InvalidateAsync(orderId);
 

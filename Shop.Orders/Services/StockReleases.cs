@@ -19,13 +19,16 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
     /// <summary>When a guard written now falls due.</summary>
     public static DateTime GuardDueAt() => DateTime.UtcNow + GuardDelay;
 
-    /// <summary>Stores the guard that gives the stock back if the order is never stored.</summary>
+    /// <summary>
+    /// Stores the guard that gives the stock back if the order is never stored. Run again on a fresh connection if it met a
+    /// broken one (a placement's first statement after a restart): a second insert of the same order's guard does nothing.
+    /// </summary>
     public Task AddGuardAsync(Guid orderId, CancellationToken ct) =>
-        db.Database.ExecuteSqlInterpolatedAsync($"""
+        db.Database.RerunnableAsync(() => db.Database.ExecuteSqlInterpolatedAsync($"""
             INSERT INTO stock_releases (order_id, due_at, attempts, created_at)
             VALUES ({orderId}, {GuardDueAt()}, 0, now())
             ON CONFLICT (order_id) DO NOTHING
-            """, ct);
+            """, ct));
 
     /// <summary>
     /// Gives the stock back now if the order was not stored (<see cref="ReleaseAsync"/>); if Inventory or the

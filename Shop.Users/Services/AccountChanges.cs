@@ -56,6 +56,8 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
         var takesAdminPower = Equals(oldRole, Roles.Admin) && (roleChanged || deactivated) && actorId is not null && actorId != user.Id;
         try
         {
+            // Not run again on a broken connection (InAllOrNothingTransactionAsync forgets tracked entities): the change is
+            // the caller's tracked user, whose read met any dead pooled connection first and emptied the pool.
             await using var transaction = endsSessions ? await sessions.LockAccountSessionsAsync(user.Id, ct)
                 : takesAdminPower ? await db.Database.BeginAllOrNothingTransactionAsync(ct)
                 : null;

@@ -31,19 +31,24 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// </summary>
     public async Task<IssuedTokens?> StartAsync(User user, CancellationToken ct)
     {
-        // Expired tokens of this account are of no further use, not even for reuse detection.
-        await db.RefreshTokens.Where(r => r.UserId == user.Id && r.ExpiresAt < DateTime.UtcNow).ExecuteDeleteAsync(ct);
-        await using var transaction = await LockAccountSessionsAsync(user.Id, ct);
-        var stamp = await db.Users.Where(u => u.Id == user.Id).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct);
-        if (stamp != user.SecurityStamp)
+        // Expired tokens of this account are of no further use, not even for reuse detection. Deleting them again deletes nothing more.
+        await db.Database.RerunnableAsync(() => db.RefreshTokens.Where(r => r.UserId == user.Id && r.ExpiresAt < DateTime.UtcNow).ExecuteDeleteAsync(ct));
+        // Run again whole if it met a broken connection: it only locks, reads and inserts in Users' database (the new
+        // token is built inside, so a second try stores one row); the tokens are handed out after the commit.
+        var next = await db.InAllOrNothingTransactionAsync(async ct =>
         {
-            return null;
-        }
-        var (row, refresh) = NextToken(user.Id, Guid.NewGuid(), DateTime.UtcNow);
-        db.RefreshTokens.Add(row);
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        return await HandOutAsync(user, row, refresh);
+            await LockSessionsAsync(user.Id, ct);
+            var stamp = await db.Users.Where(u => u.Id == user.Id).Select(u => (int?)u.SecurityStamp).FirstOrDefaultAsync(ct);
+            if (stamp != user.SecurityStamp)
+            {
+                return null;
+            }
+            var (row, refresh) = NextToken(user.Id, Guid.NewGuid(), DateTime.UtcNow);
+            db.RefreshTokens.Add(row);
+            await db.SaveChangesAsync(ct);
+            return ((RefreshToken Row, string Refresh)?)(row, refresh);
+        }, ct);
+        return next is (var row, var refresh) ? await HandOutAsync(user, row, refresh) : null;
     }
 
     public async Task<(RefreshOutcome Outcome, IssuedTokens? Tokens)> RefreshAsync(string presented, CancellationToken ct)
@@ -54,6 +59,8 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
             return (RefreshOutcome.Invalid, null);
         }
         var now = DateTime.UtcNow;
+        // Not run again on a broken connection (InAllOrNothingTransactionAsync): it commits inside (a reused token ends the
+        // session, then Redis is told). The read above met any dead pooled connection first and emptied the pool.
         await using var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
         await LockSessionsAsync(userId, ct);
         // One statement decides who consumes the token: of two concurrent refreshes, one wins and the other is reuse.
@@ -120,17 +127,18 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// <summary>Ends one session: its refresh tokens stop working, and so do its access tokens at every service.</summary>
     public async Task RevokeFamilyAsync(Guid sessionId, CancellationToken ct)
     {
-        int? userId;
-        await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
+        // Run again whole if it met a broken connection: it only reads, locks and updates Users' database; the access
+        // tokens are ended (Redis) after the commit.
+        var userId = await db.InAllOrNothingTransactionAsync(async ct =>
         {
-            userId = await db.RefreshTokens.Where(r => r.FamilyId == sessionId).Select(r => (int?)r.UserId).FirstOrDefaultAsync(ct);
-            if (userId is { } owner)
+            var owner = await db.RefreshTokens.Where(r => r.FamilyId == sessionId).Select(r => (int?)r.UserId).FirstOrDefaultAsync(ct);
+            if (owner is { } id)
             {
-                await LockSessionsAsync(owner, ct);
+                await LockSessionsAsync(id, ct);
                 await RevokeFamilyRowsAsync(sessionId, ct);
             }
-            await transaction.CommitAsync(ct);
-        }
+            return owner;
+        }, ct);
         await EndAccessTokensAsync(sessionId, userId);
     }
 
@@ -161,12 +169,13 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
     /// Ends the account's sessions except <paramref name="keep"/>. Callers also raise the security stamp,
     /// which ends every access token; the kept session gets a new one at its next refresh.
     /// </summary>
-    public async Task RevokeAllAsync(int userId, Guid? keep, CancellationToken ct)
-    {
-        await using var transaction = await LockAccountSessionsAsync(userId, ct);
-        await RevokeAllLockedAsync(userId, keep, ct);
-        await transaction.CommitAsync(ct);
-    }
+    /// <remarks>Run again whole if it met a broken connection: a lock and an update in Users' database, nothing else.</remarks>
+    public Task RevokeAllAsync(int userId, Guid? keep, CancellationToken ct) =>
+        db.InAllOrNothingTransactionAsync(async ct =>
+        {
+            await LockSessionsAsync(userId, ct);
+            await RevokeAllLockedAsync(userId, keep, ct);
+        }, ct);
 
     /// <summary>
     /// Begins a transaction holding the account's sessions lock (<see cref="LockSessionsAsync"/>): a change that must

@@ -45,7 +45,8 @@ public sealed class WebhookDispatcher(
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
         // One transaction, so both statements read the same now(): a row is either due (its subscriber gets a
-        // lane, has one, or waits for one to end, which wakes the job) or counted in the next due time.
+        // lane, has one, or waits for one to end, which wakes the job) or counted in the next due time. A pass that met a
+        // broken connection is not run again here: it starts lanes that POST, and the next pass comes soon enough.
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
 
         var free = _options.MaxSubscribersAtOnce - _lanes.Count;
