@@ -118,6 +118,8 @@ public static class ShopDatabaseExtensions
             settings.DisableRetry = true;
         });
         builder.Services.TryAddSingleton(OwnDatabase.ForConnection(connectionName));
+        // FailureCauseLog is more than a log: it also marks the commands that failed on a broken connection, which is what
+        // BrokenConnectionRetry and InAllOrNothingTransactionAsync retry. Resolving it for the logger factory is what subscribes it.
         builder.Services.TryAddSingleton(services => new FailureCauseLog(new LevelAdjustingLoggerFactory(services.GetRequiredService<ILoggerFactory>(), DatabaseLogLevels.LevelOf)));
         builder.Services.ConfigureDbContext<TContext>((services, options) => options
             .UseNpgsql(npgsql => npgsql
@@ -395,17 +397,7 @@ public static class ShopDatabaseExtensions
     {
         public static readonly AsyncLocal<Func<PostgresException, bool>?> Expected = new();
 
-        public static bool IsExpected(Exception? e, Func<PostgresException, bool> expected)
-        {
-            for (; e is not null; e = e.InnerException)
-            {
-                if (e is PostgresException postgres && expected(postgres))
-                {
-                    return true;
-                }
-            }
-            return false;
-        }
+        public static bool IsExpected(Exception? e, Func<PostgresException, bool> expected) => Find(e, expected) is not null;
 
         /// <summary>Whether <paramref name="exception"/> is the refusal the current <see cref="TryAsync"/> expects.</summary>
         public static bool IsExpected(Exception exception) => Expected.Value is { } expected && IsExpected(exception, expected);
