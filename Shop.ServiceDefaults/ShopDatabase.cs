@@ -295,18 +295,23 @@ public static class ShopDatabaseExtensions
     /// </summary>
     public static async Task<T> InAllOrNothingTransactionAsync<T>(this DbContext db, Func<CancellationToken, Task<T>> block, CancellationToken ct)
     {
-        Exception broken;
+        Exception? broken = null;
         await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
         {
+            var result = default(T);
             try
             {
-                var result = await block(ct);
-                await transaction.CommitAsync(ct);
-                return result;
+                result = await block(ct);
             }
             catch (Exception e) when (BrokenConnections.Met(e, BrokenConnections.Kind.InTransaction))
             {
                 broken = e;
+            }
+            if (broken is null)
+            {
+                // Outside the retry: a commit that fails is never run again.
+                await transaction.CommitAsync(ct);
+                return result!;
             }
         }
         // The broken transaction is disposed of and its connection closed before the next one begins on a fresh connection.

@@ -213,9 +213,6 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     private async Task FirstReadAfterRestartAsync<TContext>(string connectionName, string resource, Func<TContext, CancellationToken, Task> read) where TContext : DbContext
     {
         var ct = TestContext.Current.CancellationToken;
-        // Npgsql pools by connection string across the process: an earlier test's host on the same database left its
-        // connections there, dead since a later restart. This test's pool starts empty.
-        Npgsql.NpgsqlConnection.ClearAllPools();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration[$"ConnectionStrings:{connectionName}"] = await shop.App.GetConnectionStringAsync(connectionName, ct);
         builder.AddShopDbContext<TContext, HostApplicationBuilder>(connectionName);
@@ -226,8 +223,10 @@ public sealed class DatabaseOutageTests(ShopApp shop)
             await using var scope = host.Services.CreateAsyncScope();
             await use(scope.ServiceProvider.GetRequiredService<TContext>());
         }
-        // Several connections open at once, then idle in the pool.
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => UseAsync(db => db.Database.ExecuteSqlRawAsync("SELECT pg_sleep(0.2)", ct))));
+        // Several connections open at once, then idle in the pool. Rerunnable: EF keeps a data source per connection string
+        // across hosts, so an earlier test's connections, dead since its restart, may still be in this pool.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => UseAsync(db => db.Database.RerunnableAsync(() => db.Database.ExecuteSqlRawAsync("SELECT pg_sleep(0.2)", ct)))));
+        host.Services.GetRequiredService<FakeLogCollector>().Clear();
         await shop.StopResourceAsync(resource);
         await shop.StartAndWaitHealthyAsync(resource);
 
@@ -314,12 +313,11 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     /// <summary>
     /// <c>InAllOrNothingTransactionAsync</c> runs a block again only when the server ended its session before COMMIT
     /// (<c>After_Users_database_restarts_the_first_transaction_of_a_full_pool_succeeds</c>). A socket that broke under the
-    /// transaction fails it once as an outage (run again, the block met a NullReferenceException inside Npgsql: a 500), and
-    /// a connection that breaks during the commit leaves unknown whether it committed: never run again. Users' database
-    /// as Users builds it, through a proxy that resets every connection.
+    /// transaction fails it once as an outage (run again through this proxy, the block met a NullReferenceException inside
+    /// Npgsql: a 500). Users' database as Users builds it, through a proxy that resets every connection.
     /// </summary>
     [Fact]
-    public async Task A_transaction_whose_socket_broke_or_whose_commit_broke_is_not_run_again()
+    public async Task A_transaction_whose_socket_broke_is_not_run_again()
     {
         var ct = TestContext.Current.CancellationToken;
         var (proxy, builder) = await UsersDatabaseThroughProxyAsync(ct);
@@ -327,7 +325,7 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         using var users = builder.Build();
         var log = users.Services.GetRequiredService<FakeLogCollector>();
         var runs = 0;
-        async Task<Exception?> TransactionAsync(Action? beforeCommit = null)
+        async Task<Exception?> TransactionAsync()
         {
             await using var scope = users.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<UsersDbContext>();
@@ -335,7 +333,6 @@ public sealed class DatabaseOutageTests(ShopApp shop)
             {
                 runs++;
                 await db.Database.ExecuteSqlRawAsync("UPDATE users SET name = name WHERE false", c);
-                beforeCommit?.Invoke();
             }, ct));
         }
         Assert.Null(await TransactionAsync());
@@ -345,11 +342,6 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         var reset = await TransactionAsync();
         Assert.True(reset is not null && ShopDatabaseExtensions.IsUnavailability(reset) && runs == 1,
             $"a transaction whose first statement met a reset socket: {runs} runs, failure {reset}");
-
-        runs = 0;
-        var atCommit = await TransactionAsync(beforeCommit: proxy.ResetAll);
-        Assert.True(atCommit is not null && ShopDatabaseExtensions.IsUnavailability(atCommit) && runs == 1,
-            $"a transaction broken at its commit: {runs} runs, failure {atCommit}");
         Assert.DoesNotContain(log.GetSnapshot(), e => e.Id.Id == CoreEventId.ExecutionStrategyRetrying.Id);
     }
 
