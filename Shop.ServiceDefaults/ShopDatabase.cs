@@ -588,15 +588,23 @@ public static class ShopDatabaseExtensions
 
         public static void Mark(CommandErrorEventData eventData)
         {
-            if (IsBrokenConnection(eventData.Exception) && KindOf(eventData) is { } kind)
+            if (!IsBrokenConnection(eventData.Exception))
+            {
+                return;
+            }
+            // Npgsql 10.0.3 hands a disposed command back to its connection's next CreateCommand. A command whose write failed
+            // while its statement was being auto-prepared (its second use) keeps that mark (NpgsqlBatchCommand.IsPreparing,
+            // left set by NpgsqlCommand.ExecuteReader's catch, not cleared by Reset), and the connection's next command, on a
+            // fresh connector, threw a NullReferenceException in NpgsqlDataReader.NextResult: a 500 for the next request on
+            // the pooled context. Detached before EF disposes of it, the command is not kept.
+            eventData.Command.Connection = null;
+            if (KindOf(eventData) is { } kind)
             {
                 Marked.AddOrUpdate(eventData.Exception, kind);
             }
         }
 
-        // Inside a transaction only the server ending the session (a restart's 57P01) counts: a block run again after its
-        // socket broke met a NullReferenceException inside Npgsql on the fresh connection (DatabaseOutageTests), a 500 where
-        // the outage's 503 was due, so that one fails once as before.
+        // Inside a transaction only the server ending the session (a restart's 57P01) counts; a socket that broke fails once.
         private static Kind? KindOf(CommandErrorEventData eventData) =>
             eventData.Context?.Database.CurrentTransaction is not null ? (eventData.Exception is PostgresException ? Kind.InTransaction : null)
             : RerunnableStatement.Value ? Kind.Statement
