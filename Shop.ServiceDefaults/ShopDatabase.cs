@@ -286,9 +286,9 @@ public static class ShopDatabaseExtensions
 
     /// <summary>
     /// Runs <paramref name="block"/> in an all-or-nothing transaction (<see cref="BeginAllOrNothingTransactionAsync"/>) and
-    /// commits it. A block that met a connection the server had ended (<see cref="BrokenConnections"/>: 57P01 after a
-    /// restart) is run once more, on a fresh connection: COMMIT was not sent, so the server rolled the transaction back and
-    /// nothing the block did is in the database. The context forgets what it tracked (the failed try's entities were never
+    /// commits it. A block that met a broken connection (<see cref="BrokenConnections"/>: 57P01 after a restart, a socket
+    /// reset) is run once more, on a fresh connection: COMMIT was not sent, so the server rolls the transaction back (at
+    /// once, or when it sees the connection gone) and nothing the block did is in the database. The context forgets what it tracked (the failed try's entities were never
     /// saved), so the block builds its changes itself. The commit is never run again: a connection that breaks during it
     /// leaves unknown whether it committed. Only for a block whose every effect outside the database (an HTTP call, a Redis
     /// write, a log line) is harmless to repeat: what must happen once is done by the caller after this returns.
@@ -604,9 +604,8 @@ public static class ShopDatabaseExtensions
             }
         }
 
-        // Inside a transaction only the server ending the session (a restart's 57P01) counts; a socket that broke fails once.
         private static Kind? KindOf(CommandErrorEventData eventData) =>
-            eventData.Context?.Database.CurrentTransaction is not null ? (eventData.Exception is PostgresException ? Kind.InTransaction : null)
+            eventData.Context?.Database.CurrentTransaction is not null ? Kind.InTransaction
             : RerunnableStatement.Value ? Kind.Statement
             : eventData.CommandSource == CommandSource.LinqQuery ? Kind.Read
             : null;
