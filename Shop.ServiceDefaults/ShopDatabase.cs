@@ -295,34 +295,32 @@ public static class ShopDatabaseExtensions
     /// </summary>
     public static async Task<T> InAllOrNothingTransactionAsync<T>(this DbContext db, Func<CancellationToken, Task<T>> block, CancellationToken ct)
     {
-        Exception? broken = null;
-        await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
+        for (var attempt = 1; ; attempt++)
         {
-            var result = default(T);
-            try
+            Exception? broken = null;
+            await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
             {
-                result = await block(ct);
+                var result = default(T);
+                try
+                {
+                    result = await block(ct);
+                }
+                // Run again once: the second try's failure, whatever it is, is the caller's.
+                catch (Exception e) when (attempt == 1 && BrokenConnections.Met(e, BrokenConnections.Kind.InTransaction))
+                {
+                    broken = e;
+                }
+                if (broken is null)
+                {
+                    // Outside the catch: a commit that fails is never run again.
+                    await transaction.CommitAsync(ct);
+                    return result!;
+                }
             }
-            catch (Exception e) when (BrokenConnections.Met(e, BrokenConnections.Kind.InTransaction))
-            {
-                broken = e;
-            }
-            if (broken is null)
-            {
-                // Outside the retry: a commit that fails is never run again.
-                await transaction.CommitAsync(ct);
-                return result!;
-            }
-        }
-        // The broken transaction is disposed of and its connection closed before the next one begins on a fresh connection.
-        await db.Database.CloseConnectionAsync();
-        db.ChangeTracker.Clear();
-        BrokenConnections.Retrying(db.Database, broken, async: true);
-        await using (var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct))
-        {
-            var result = await block(ct);
-            await transaction.CommitAsync(ct);
-            return result;
+            // The broken transaction is disposed of and its connection closed before the next one begins on a fresh connection.
+            await db.Database.CloseConnectionAsync();
+            db.ChangeTracker.Clear();
+            BrokenConnections.Retrying(db.Database, broken, async: true);
         }
     }
 
@@ -574,6 +572,7 @@ public static class ShopDatabaseExtensions
         /// <summary>Set by <see cref="RerunnableAsync{T}"/> for the statement it runs.</summary>
         public static readonly AsyncLocal<bool> RerunnableStatement = new();
 
+        /// <summary>A class, not an enum, only because <see cref="ConditionalWeakTable{TKey, TValue}"/> holds reference values.</summary>
         public sealed class Kind
         {
             public static readonly Kind Read = new(), Statement = new(), InTransaction = new();
