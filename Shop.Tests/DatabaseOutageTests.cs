@@ -125,6 +125,108 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A token refresh after Users' database restarts (the SPA's first call once the database is back). Its read of the
+    /// presented token comes before its transaction: that read meets a dead pooled connection first and empties the pool,
+    /// so this passed before the transaction could be run again too (a guard; the transaction's own case is
+    /// <see cref="A_token_refresh_whose_transaction_meets_a_session_the_server_ended_is_answered"/>).
+    /// </summary>
+    [Fact]
+    public async Task After_Users_database_restarts_the_first_token_refresh_is_answered()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (_, refreshToken) = await shop.Client().SignInAsync(user.Email, user.Password);
+        var admin = await shop.AdminAsync();
+        var refreshed = await FirstRequestAfterRestartAsync("users-db", () => admin.GetAsync("/users/?limit=200"), () => shop.Client().RefreshAsync(refreshToken));
+        await ExpectSessionGoesOnAsync(refreshed);
+    }
+
+    /// <summary>
+    /// An admin's change to an account (a deactivation, which ends its sessions) after Users' database restarts. Its read
+    /// of the account empties the pool first: a guard, as for the refresh (the transaction's own case is
+    /// <see cref="An_account_change_whose_transaction_meets_a_session_the_server_ended_is_answered"/>).
+    /// </summary>
+    [Fact]
+    public async Task After_Users_database_restarts_the_first_account_change_is_answered()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        await FirstRequestAfterRestartAsync("users-db", () => admin.GetAsync("/users/?limit=200"), () => admin.DeleteAsync($"/users/{user.Id}"));
+        await ExpectDeactivatedAsync(admin, client, user);
+    }
+
+    /// <summary>
+    /// A token refresh whose transaction meets a session the server ended (57P01, as a restart ends it) although its read
+    /// before found a live one, so nothing emptied the pool first: it was a 503, and the SPA's refresh failed with the
+    /// database there. Its transaction changes only Users' database and is run again whole; the new refresh token is
+    /// stored once and works.
+    /// </summary>
+    [Fact]
+    public async Task A_token_refresh_whose_transaction_meets_a_session_the_server_ended_is_answered()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (_, refreshToken) = await shop.Client().SignInAsync(user.Email, user.Password);
+        var refreshed = await WhileItsTransactionWaitsItsSessionIsEndedAsync(SessionsLock(user.Id), () => shop.Client().RefreshAsync(refreshToken));
+        await ExpectSessionGoesOnAsync(refreshed);
+    }
+
+    /// <summary>
+    /// The same for an account change (an admin deactivating an account, under its sessions lock): it was a 503 because
+    /// its transaction could not be run again (the change was the caller's tracked entity, forgotten before a second run).
+    /// </summary>
+    [Fact]
+    public async Task An_account_change_whose_transaction_meets_a_session_the_server_ended_is_answered()
+    {
+        var (client, user) = await shop.NewUserAsync();
+        var admin = await shop.AdminAsync();
+        var deactivated = await WhileItsTransactionWaitsItsSessionIsEndedAsync(SessionsLock(user.Id), () => admin.DeleteAsync($"/users/{user.Id}"));
+        Assert.True(deactivated.IsSuccessStatusCode, $"the deactivation was answered {(int)deactivated.StatusCode}: {await deactivated.Content.ReadAsStringAsync()}");
+        await ExpectDeactivatedAsync(admin, client, user);
+    }
+
+    /// <summary>The lock on an account's sessions that a refresh, a sign-out and a change ending sessions take first in their transaction (SignInSessions.SessionsLockClass, "SESS").</summary>
+    private static string SessionsLock(int userId) => $"SELECT pg_advisory_xact_lock({0x5345_5353}, {userId})";
+
+    /// <summary>
+    /// Holds <paramref name="heldLock"/> in a session of this test, sends <paramref name="request"/>, and once Users' session
+    /// waits on the lock ends that session as a restart does (<c>pg_terminate_backend</c>: 57P01), then lets the lock go
+    /// and hands back the answer: the first statement of the request's transaction met the ended session.
+    /// </summary>
+    private async Task<HttpResponseMessage> WhileItsTransactionWaitsItsSessionIsEndedAsync(string heldLock, Func<Task<HttpResponseMessage>> request)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var holder = await shop.OpenDatabaseAsync("usersdb");
+        await using var watcher = await shop.OpenDatabaseAsync("usersdb");
+        Task<HttpResponseMessage> sent;
+        await using (var held = await holder.BeginTransactionAsync(ct))
+        {
+            await new Npgsql.NpgsqlCommand(heldLock, holder, held).ExecuteNonQueryAsync(ct);
+            sent = request();
+            var waiting = await Eventually.ReadUntilAsync(
+                async () => await new Npgsql.NpgsqlCommand("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted LIMIT 1", watcher).ExecuteScalarAsync(ct) as int?,
+                pid => pid is not null || sent.IsCompleted, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+            Assert.True(waiting is not null, sent.IsCompleted ? $"the request was answered {(int)(await sent).StatusCode} without waiting on the lock" : "no session waited on the lock within 30 s");
+            Assert.Equal(true, await new Npgsql.NpgsqlCommand($"SELECT pg_terminate_backend({waiting})", watcher).ExecuteScalarAsync(ct));
+            await held.RollbackAsync(ct);
+        }
+        return await sent;
+    }
+
+    /// <summary>A refresh answered with the session's next refresh token, stored once: it refreshes again.</summary>
+    private async Task ExpectSessionGoesOnAsync(HttpResponseMessage refreshed)
+    {
+        Assert.True(refreshed.IsSuccessStatusCode, $"the refresh was answered {(int)refreshed.StatusCode}: {await refreshed.Content.ReadAsStringAsync()}");
+        var next = (await refreshed.JsonAsync()).GetProperty("refresh_token").GetString()!;
+        await (await shop.Client().RefreshAsync(next)).ExpectAsync(200);
+    }
+
+    /// <summary>The account is deactivated and its access token refused.</summary>
+    private static async Task ExpectDeactivatedAsync(ShopClient admin, ShopClient client, TestUser user)
+    {
+        Assert.False((await (await admin.GetAsync($"/users/{user.Id}")).JsonAsync()).GetProperty("is_active").GetBoolean(), "the account is still active");
+        await (await client.GetAsync("/users/me")).ExpectAsync(401);
+    }
+
+    /// <summary>
     /// An order placed after Orders' database restarts: its statements (the release guard, the stored order) are the
     /// first uses of dead pooled connections. Placed once: the Idempotency-Key's answer is the order, which is stored once.
     /// </summary>

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Shop.Users.Data;
 
 namespace Shop.Users.Services;
@@ -54,28 +55,39 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
         // An admin can only take another's admin power (an admin cannot take their own), so this is the change that
         // could leave the shop without an active admin.
         var takesAdminPower = Equals(oldRole, Roles.Admin) && (roleChanged || deactivated) && actorId is not null && actorId != user.Id;
+        // What the caller set on the entity, tracked again at each try: a second run starts from a context that forgot it.
+        var original = entry.OriginalValues.Clone();
+        var modified = entry.Properties.Where(p => p.IsModified).Select(p => p.Metadata.Name).ToList();
         try
         {
-            // Not run again on a broken connection (InAllOrNothingTransactionAsync forgets tracked entities): the change is
-            // the caller's tracked user, whose read met any dead pooled connection first and emptied the pool.
-            await using var transaction = endsSessions ? await sessions.LockAccountSessionsAsync(user.Id, ct)
-                : takesAdminPower ? await db.Database.BeginAllOrNothingTransactionAsync(ct)
-                : null;
-            if (takesAdminPower && !await AskerStillAdminAsync(actorId!.Value, ct))
+            // Run again whole if it met a broken connection: it only locks, reads and updates Users' database, and the first
+            // try's update was rolled back with its transaction (its COMMIT was never sent). The stamp's publication (Redis),
+            // the cache and the audit come after the commit. A refused save (EmailTaken) leaves nothing to commit: PostgreSQL
+            // answers the COMMIT of a failed transaction with a rollback.
+            var outcome = await db.InAllOrNothingTransactionAsync(async ct =>
             {
-                return ChangeOutcome.AskerNoLongerAdmin;
-            }
-            if (!await db.TrySaveUniqueAsync(ct))
-            {
-                return ChangeOutcome.EmailTaken;
-            }
-            if (transaction is not null)
-            {
+                Track(user, original, modified);
+                if (endsSessions)
+                {
+                    await sessions.LockAccountSessionsAsync(user.Id, ct);
+                }
+                if (takesAdminPower && !await AskerStillAdminAsync(actorId!.Value, ct))
+                {
+                    return ChangeOutcome.AskerNoLongerAdmin;
+                }
+                if (!await db.TrySaveUniqueAsync(ct))
+                {
+                    return ChangeOutcome.EmailTaken;
+                }
                 if (endsSessions)
                 {
                     await sessions.RevokeAllLockedAsync(user.Id, keep, ct);
                 }
-                await transaction.CommitAsync(ct);
+                return ChangeOutcome.Saved;
+            }, ct);
+            if (outcome != ChangeOutcome.Saved)
+            {
+                return outcome;
             }
         }
         catch (DbUpdateConcurrencyException)
@@ -96,6 +108,22 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
         if (passwordChanged) audit.Record("user.password_changed", actor, target);
         if (emailChanged) audit.Record("user.email_changed", actor, target, $"from {oldEmail}");
         return ChangeOutcome.Saved;
+    }
+
+    /// <summary>The changed account tracked as the caller left it, where the context forgot it (a second try).</summary>
+    private void Track(User user, PropertyValues original, IReadOnlyList<string> modified)
+    {
+        var entry = db.Entry(user);
+        if (entry.State != EntityState.Detached)
+        {
+            return;
+        }
+        entry.State = EntityState.Unchanged;
+        entry.OriginalValues.SetValues(original);
+        foreach (var name in modified)
+        {
+            entry.Property(name).IsModified = true;
+        }
     }
 
     /// <summary>

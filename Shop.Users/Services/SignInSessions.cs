@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Shop.Users.Data;
 
@@ -59,48 +58,56 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
             return (RefreshOutcome.Invalid, null);
         }
         var now = DateTime.UtcNow;
-        // Not run again on a broken connection (InAllOrNothingTransactionAsync): it commits inside (a reused token ends the
-        // session, then Redis is told). The read above met any dead pooled connection first and emptied the pool.
-        await using var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
-        await LockSessionsAsync(userId, ct);
-        // One statement decides who consumes the token: of two concurrent refreshes, one wins and the other is reuse.
-        // The session's start is checked as well as the token's expiry, so a lowered Jwt:SessionMaxLifetime applies at once.
-        var startedAfter = now - _sessionMaxLifetime;
-        var consumed = await db.RefreshTokens
-            .Where(r => r.TokenHash == hash && r.ConsumedAt == null && r.RevokedAt == null && r.ExpiresAt > now && r.SessionStartedAt > startedAfter)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConsumedAt, now), ct);
-        var token = await db.RefreshTokens.AsNoTracking().FirstAsync(r => r.TokenHash == hash, ct);
-        if (consumed == 0)
+        // Run again whole if it met a broken connection: it only locks, updates, reads and inserts in Users' database (the
+        // next token is built inside, so a second try stores one row). A session it ends is revoked by the commit; its
+        // access tokens (Redis), the audit entry and the answer come after it.
+        var refresh = await db.InAllOrNothingTransactionAsync(async ct =>
         {
-            if (token.ConsumedAt is not null && token.RevokedAt is null)
+            await LockSessionsAsync(userId, ct);
+            // One statement decides who consumes the token: of two concurrent refreshes, one wins and the other is reuse.
+            // The session's start is checked as well as the token's expiry, so a lowered Jwt:SessionMaxLifetime applies at once.
+            var startedAfter = now - _sessionMaxLifetime;
+            var consumed = await db.RefreshTokens
+                .Where(r => r.TokenHash == hash && r.ConsumedAt == null && r.RevokedAt == null && r.ExpiresAt > now && r.SessionStartedAt > startedAfter)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConsumedAt, now), ct);
+            var token = await db.RefreshTokens.AsNoTracking().FirstAsync(r => r.TokenHash == hash, ct);
+            if (consumed == 0)
             {
-                await EndSessionAsync(transaction, token.FamilyId, token.UserId, ct);
-                audit.Record("auth.token_reuse", token.UserId.ToString(), $"session {token.FamilyId:N}", "a used refresh token was presented again; the session is revoked");
-                return (RefreshOutcome.Reused, null);
+                if (token.ConsumedAt is not null && token.RevokedAt is null)
+                {
+                    await RevokeFamilyRowsAsync(token.FamilyId, ct);
+                    return new Refresh(RefreshOutcome.Reused, token, Ended: true);
+                }
+                return new Refresh(RefreshOutcome.Invalid, token, Ended: false);
             }
-            return (RefreshOutcome.Invalid, null);
-        }
+            var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == token.UserId, ct);
+            if (user is null || !user.IsActive)
+            {
+                await RevokeFamilyRowsAsync(token.FamilyId, ct);
+                return new Refresh(RefreshOutcome.Invalid, token, Ended: true);
+            }
+            var (row, next) = NextToken(user.Id, token.FamilyId, token.SessionStartedAt);
+            db.RefreshTokens.Add(row);
+            await db.SaveChangesAsync(ct);
+            return new Refresh(RefreshOutcome.Refreshed, token, Ended: false, (user, row, next));
+        }, ct);
 
-        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == token.UserId, ct);
-        if (user is null || !user.IsActive)
+        if (refresh.Ended)
         {
-            await EndSessionAsync(transaction, token.FamilyId, token.UserId, ct);
-            return (RefreshOutcome.Invalid, null);
+            await EndAccessTokensAsync(refresh.Token.FamilyId, refresh.Token.UserId);
         }
-        var (row, refresh) = NextToken(user.Id, token.FamilyId, token.SessionStartedAt);
-        db.RefreshTokens.Add(row);
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        return (RefreshOutcome.Refreshed, await HandOutAsync(user, row, refresh));
+        if (refresh.Outcome == RefreshOutcome.Reused)
+        {
+            audit.Record("auth.token_reuse", refresh.Token.UserId.ToString(), $"session {refresh.Token.FamilyId:N}", "a used refresh token was presented again; the session is revoked");
+        }
+        return refresh.Next is var (user, row, next) ? (refresh.Outcome, await HandOutAsync(user, row, next)) : (refresh.Outcome, null);
     }
 
-    /// <summary>Revokes the session's refresh tokens in the refresh's transaction, commits, then ends its access tokens.</summary>
-    private async Task EndSessionAsync(IDbContextTransaction transaction, Guid sessionId, int userId, CancellationToken ct)
-    {
-        await RevokeFamilyRowsAsync(sessionId, ct);
-        await transaction.CommitAsync(ct);
-        await EndAccessTokensAsync(sessionId, userId);
-    }
+    /// <summary>What a refresh's transaction decided, acted on once it committed.</summary>
+    /// <param name="Token">The presented token's row.</param>
+    /// <param name="Ended">Its session's refresh tokens were revoked (a reused token, an account gone or deactivated).</param>
+    /// <param name="Next">The account and the session's next token, stored.</param>
+    private sealed record Refresh(RefreshOutcome Outcome, RefreshToken Token, bool Ended, (User User, RefreshToken Row, string Refresh)? Next = null);
 
     /// <summary>The session a refresh token belongs to, if it is one of ours.</summary>
     public Task<Guid?> FindSessionAsync(string presented, CancellationToken ct)
@@ -178,26 +185,13 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
         }, ct);
 
     /// <summary>
-    /// Begins a transaction holding the account's sessions lock (<see cref="LockSessionsAsync"/>): a change that must
+    /// Takes the account's sessions lock (<see cref="LockSessionsAsync"/>) in the caller's transaction: a change that must
     /// end sessions saves itself and <see cref="RevokeAllLockedAsync"/> in it, so that no refresh runs between the two
     /// and hands out a token that reads the changed account but escapes the revocation.
     /// </summary>
-    public async Task<IDbContextTransaction> LockAccountSessionsAsync(int userId, CancellationToken ct)
-    {
-        var transaction = await db.Database.BeginAllOrNothingTransactionAsync(ct);
-        try
-        {
-            await LockSessionsAsync(userId, ct);
-            return transaction;
-        }
-        catch
-        {
-            await transaction.DisposeAsync();
-            throw;
-        }
-    }
+    public Task LockAccountSessionsAsync(int userId, CancellationToken ct) => LockSessionsAsync(userId, ct);
 
-    /// <summary>Revokes the account's sessions except <paramref name="keep"/>, inside <see cref="LockAccountSessionsAsync"/>'s transaction.</summary>
+    /// <summary>Revokes the account's sessions except <paramref name="keep"/>, in the transaction that took <see cref="LockAccountSessionsAsync"/>.</summary>
     public Task RevokeAllLockedAsync(int userId, Guid? keep, CancellationToken ct) =>
         db.RefreshTokens.Where(r => r.UserId == userId && r.RevokedAt == null && r.FamilyId != keep)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
