@@ -44,6 +44,24 @@ public sealed class UsersTests(ShopApp shop)
     }
 
     /// <summary>
+    /// An email change to another account's address is a 409 and changes nothing: the save, refused by
+    /// the unique index inside the change's transaction, leaves the transaction failed, and its COMMIT rolls it back.
+    /// </summary>
+    [Fact]
+    public async Task An_email_change_to_another_accounts_address_is_409_and_changes_nothing()
+    {
+        var (_, other) = await shop.NewUserAsync();
+        var (client, user) = await shop.NewUserAsync();
+        var refused = await (await client.PatchJsonAsync($"/users/{user.Id}", new { email = other.Email.ToUpperInvariant(), current_password = user.Password }))
+            .ExpectProblemAsync(409);
+        Assert.Equal("Email already registered", refused.GetProperty("title").GetString());
+        // The next change's answer is the account as read from the database (a read of it may come from the cache).
+        var after = await client.PatchJsonAsync($"/users/{user.Id}", new { name = "Later" });
+        await after.ExpectAsync(200);
+        Assert.Equal(user.Email, (await after.JsonAsync()).GetProperty("email").GetString());
+    }
+
+    /// <summary>
     /// Uniqueness is on the address trimmed and lower-cased in .NET (<c>normalized_email</c>, a plain unique index; the
     /// database lower-cases nothing), so an address that only looks like another one was a second account beside it:
     /// "kım@" (dotless ı) beside "kim@". A new address, at registration or an email change, is ASCII; an account that
