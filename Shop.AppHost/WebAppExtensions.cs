@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shop.AppHost.Infrastructure;
 using Shop.Publishing;
+using Shop.ServiceDefaults;
 
 namespace Shop.AppHost;
 
@@ -36,6 +37,12 @@ public static class WebAppExtensions
         return builder.AddExecutable(name, "npm", webDirectory, "run", "dev")
             .WithHttpEndpoint(env: "PORT")
             .WithEnvironment("BROWSER", "none")
+            // Node's HTTP server takes 16 KiB of request line and headers together (--max-http-header-size), so Vite
+            // answered a bare 431 to requests the gateway had taken: a browser with 20 KB of cookies for the host, a
+            // query the gateway escapes on the way. It takes what the gateway forwards, as the services do. Added to
+            // the developer's own NODE_OPTIONS, which this would otherwise replace.
+            .WithEnvironment("NODE_OPTIONS", string.Join(' ', new[] { Environment.GetEnvironmentVariable("NODE_OPTIONS"),
+                $"--max-http-header-size={RequestLimits.ServiceMaxRequestLineBytes + RequestLimits.ServiceMaxHeaderBytes}" }.Where(o => !string.IsNullOrWhiteSpace(o))))
             .WithEnvironment(ctx =>
             {
                 if (hmrClientPort is { } port)

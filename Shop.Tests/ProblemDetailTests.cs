@@ -232,6 +232,42 @@ public sealed class ProblemDetailTests(ShopApp shop)
     }
 
     /// <summary>
+    /// The web app's pages and files take what the gateway takes, as the services do: Vite's dev server (Node: 16 KiB for the
+    /// request line and headers together) answered a bare 431 to a browser carrying 20 KB of cookies for the host, and a
+    /// query the gateway escapes on the way. The image's nginx has its own test (<c>WebImageNginxTests</c>).
+    /// </summary>
+    [Theory]
+    [InlineData("/", "cookies")]
+    [InlineData("/", "request line")]
+    [InlineData("/", "both")]
+    [InlineData("/favicon.svg", "both")]
+    public async Task A_request_at_the_gateways_limits_is_taken_by_the_web_app(string path, string atLimit)
+    {
+        string Line(string target) => $"GET {target} HTTP/1.1\r\n";
+        var target = path;
+        if (atLimit != "cookies")
+        {
+            // A quote is escaped on the way (%22): the line reaches the web app three times as long, as it may reach a service.
+            target += "?q=" + new string('"', (8192 - Line(path + "?q=").Length));
+            Assert.Equal(8192, Line(target).Length);
+        }
+        var headers = $"Host: {shop.GatewayAddress.Authority}\r\nConnection: close\r\n";
+        if (atLimit != "request line")
+        {
+            // One Cookie line filling the headers to the gateway's limit: the gateway measures no line on its own.
+            const string cookie = "Cookie: other_app=\r\n";
+            headers += $"Cookie: other_app={new string('c', 32 * 1024 - headers.Length - cookie.Length)}\r\n";
+            Assert.Equal(32 * 1024, headers.Length);
+        }
+
+        var answer = await shop.ExchangeRawAsync($"{Line(target)}{headers}\r\n");
+
+        var statusLine = answer[..Math.Max(0, answer.IndexOf('\r'))];
+        Assert.True(statusLine.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) && answer.Contains(path == "/" ? "<div id=\"root\">" : "<svg", StringComparison.Ordinal),
+            $"GET {path} with {(atLimit == "both" ? "the request line and the headers" : $"the {atLimit}")} at the gateway's limits, taken by the gateway, was refused on the way to the web app:\n{answer[..Math.Min(answer.Length, 600)]}");
+    }
+
+    /// <summary>
     /// The gateway sends a client's Host on as X-Forwarded-Host, which the services trust as the public host (their OpenAPI
     /// documents name it as their server). A Host no host name can be, 20 KB under the 32 KiB header limit, reached them
     /// as it came. It is refused at the edge with a problem that says what to send; a 255-byte name with a port is taken.

@@ -511,15 +511,7 @@ public abstract class ShopAppHost : IAsyncLifetime
     /// Sends <paramref name="request"/> to the gateway as it is, bytes Kestrel refuses before any code of ours included
     /// (end it with <c>Connection: close</c>), and reads the answer to its end.
     /// </summary>
-    public async Task<string> ExchangeRawAsync(string request)
-    {
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(GatewayAddress.Host, GatewayAddress.Port);
-        var stream = socket.GetStream();
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return await new StreamReader(stream).ReadToEndAsync(bound.Token);
-    }
+    public Task<string> ExchangeRawAsync(string request) => RawHttp.ExchangeAsync(GatewayAddress, request);
 
     /// <summary>A client of the gateway, as a browser or API client would use it.</summary>
     public ShopClient Client(string? token = null) => new(new HttpClient { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(60) }, token);
