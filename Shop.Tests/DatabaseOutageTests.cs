@@ -261,6 +261,148 @@ public sealed class DatabaseOutageTests(ShopApp shop)
     }
 
     /// <summary>
+    /// An admin's first change to the webhook subscriptions after Orders' database ended its sessions (as a restart does):
+    /// a subscription made (one insert), its secret rotated (a transaction that locks the row), or it deleted (one delete).
+    /// Each was the first use of a dead pooled connection: a 503 although the database was there.
+    /// </summary>
+    [Fact]
+    public async Task After_Orders_database_ends_its_sessions_the_first_webhook_subscription_is_made()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var made = await FirstRequestAfterOrdersSessionsEndAsync(admin,
+            () => admin.PostJsonAsync("/orders/webhooks", new { url = receiver.Url, events = new[] { "order.created" } }));
+        var id = (await made.JsonAsync()).GetProperty("id").GetString();
+        await (await admin.DeleteAsync($"/orders/webhooks/{id}")).ExpectAsync(204);
+    }
+
+    /// <inheritdoc cref="After_Orders_database_ends_its_sessions_the_first_webhook_subscription_is_made"/>
+    [Fact]
+    public async Task After_Orders_database_ends_its_sessions_the_first_secret_rotation_is_answered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (id, secret) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        var rotated = await FirstRequestAfterOrdersSessionsEndAsync(admin, () => admin.PostJsonAsync($"/orders/webhooks/{id}/rotate-secret", null));
+        Assert.NotEqual(secret, (await rotated.JsonAsync()).GetProperty("secret").GetString());
+        await (await admin.DeleteAsync($"/orders/webhooks/{id}")).ExpectAsync(204);
+    }
+
+    /// <inheritdoc cref="After_Orders_database_ends_its_sessions_the_first_webhook_subscription_is_made"/>
+    [Fact]
+    public async Task After_Orders_database_ends_its_sessions_the_first_webhook_subscription_is_deleted()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (id, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        var deleted = await FirstRequestAfterOrdersSessionsEndAsync(admin, () => admin.DeleteAsync($"/orders/webhooks/{id}"));
+        await deleted.ExpectAsync(204);
+        await (await admin.DeleteAsync($"/orders/webhooks/{id}")).ExpectAsync(404);
+    }
+
+    /// <summary>
+    /// A delivery answered while Orders' database ended its sessions: the statement that records its outcome was the first
+    /// use of a dead pooled connection. It failed, the lane gave up, the row stayed leased until its claim's lease (60 s) ran
+    /// out and was then sent again: the subscriber had it twice. Recorded now, once, and never sent again.
+    /// </summary>
+    [Fact]
+    public async Task A_delivery_answered_while_Orders_database_ended_its_sessions_is_recorded_and_not_sent_again()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, _) = await shop.NewUserAsync();
+            await FillOrdersPoolAsync(admin);
+            receiver.HoldUntilReleased(TimeSpan.FromSeconds(7.5)); // under the test app's 8 s attempt timeout
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            Assert.True(await receiver.WaitForInFlightAsync(TimeSpan.FromSeconds(30)), "the delivery never reached the subscriber");
+            await EndOrdersSessionsAsync();
+            receiver.Release();
+            // Past the claim's lease, when a delivery whose outcome was lost is sent again.
+            await WebhookTests.WaitForDeliveryAsync(admin, hookId, orderId, "delivered", within: TimeSpan.FromSeconds(120));
+            var sent = receiver.Arrived.Count(r => r.OrderId == orderId && r.EventType == "order.created");
+            Assert.True(sent == 1, $"the subscriber got the delivery answered while Orders' database ended its sessions {sent} times");
+        }
+        finally
+        {
+            receiver.Release();
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>
+    /// The webhook dispatcher's pass that a retry falling due wakes, the first use of a dead pooled connection after Orders'
+    /// database ended its sessions: it failed ("WebhookDispatcher pass failed", a Warning, and the retry waited for the
+    /// pass after it). Only reads, it is run again whole on a fresh connection, and the retry goes out.
+    /// </summary>
+    [Fact]
+    public async Task After_Orders_database_ends_its_sessions_the_dispatchers_first_pass_succeeds()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var admin = await shop.AdminAsync();
+        var (hookId, _) = await WebhookTests.SubscribeAsync(admin, receiver.Url, "order.created");
+        try
+        {
+            var sku = await shop.NewItemAsync();
+            var (client, user) = await shop.NewUserAsync();
+            await FillOrdersPoolAsync(admin);
+            receiver.FailFirst(user.Id, 1);
+            var orderId = (await client.PlaceOrderAsync((sku, 1))).GetProperty("id").GetString()!;
+            // The failed attempt recorded: its retry falls due about a second later (the test app's schedule), by the pass.
+            await WebhookTests.WaitForDeliveryAsync(admin, hookId, orderId, "pending", minAttempts: 1);
+            var ended = DateTimeOffset.UtcNow;
+            await EndOrdersSessionsAsync();
+            await WebhookTests.WaitForDeliveryAsync(admin, hookId, orderId, "delivered");
+            var failedPasses = await shop.ErrorEntriesAsync(["orders"], ended, containing: "WebhookDispatcher pass failed", warnings: true, linesPerEntry: 2);
+            Assert.True(failedPasses.Count == 0, "the dispatcher's first pass after Orders' sessions ended failed:\n" + string.Join("\n", failedPasses));
+        }
+        finally
+        {
+            await admin.DeleteAsync($"/orders/webhooks/{hookId}");
+        }
+    }
+
+    /// <summary>Connections idle in Orders' pool: reads of its database at once (the admin's list of orders is never cached).</summary>
+    private static async Task FillOrdersPoolAsync(ShopClient admin)
+    {
+        var reads = await Task.WhenAll(Enumerable.Range(0, 48).Select(_ => admin.GetAsync("/orders/?limit=100")));
+        Assert.All(reads, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+    }
+
+    /// <summary>
+    /// Ends every session of Orders' pool as a restart does (57P01 "terminating connection due to administrator command"),
+    /// without a restart's downtime: while the database is away, Orders' background jobs meet the dead pooled connections
+    /// first and a read's retry empties the pool, so a request after the restart seldom meets one (the restart tests above
+    /// passed on code that failed). The listener's own session ("Shop.Orders notifications") is left, so nothing wakes the jobs.
+    /// </summary>
+    private async Task EndOrdersSessionsAsync()
+    {
+        await using var db = await shop.OpenDatabaseAsync("ordersdb");
+        var ended = await Sql.ScalarAsync(db, """
+            SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'Shop.Orders'
+            """);
+        Assert.True(ended > 0, "no session of Orders' pool to end");
+    }
+
+    /// <summary>
+    /// Fills Orders' pool, ends its sessions (<see cref="EndOrdersSessionsAsync"/>), then asserts the very next request
+    /// needing its database is answered (a 2xx), and hands it back.
+    /// </summary>
+    private async Task<HttpResponseMessage> FirstRequestAfterOrdersSessionsEndAsync(ShopClient admin, Func<Task<HttpResponseMessage>> first)
+    {
+        await FillOrdersPoolAsync(admin);
+        await EndOrdersSessionsAsync();
+        var response = await first();
+        Assert.True(response.IsSuccessStatusCode,
+            $"the first request after Orders' database ended its sessions was answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return response;
+    }
+
+    /// <summary>
     /// Fills the service's pool with idle connections (<paramref name="read"/> 48 times at once, each answered), restarts its
     /// database and waits until it accepts connections again, then asserts the very next request needing it is answered
     /// (a 2xx), and hands it back.

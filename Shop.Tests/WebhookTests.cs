@@ -635,12 +635,12 @@ public sealed class WebhookTests(ShopApp shop)
         return orders;
     }
 
-    internal static async Task<JsonElement> WaitForDeliveryAsync(ShopClient admin, string hookId, string orderId, string status, int minAttempts = 0)
+    internal static async Task<JsonElement> WaitForDeliveryAsync(ShopClient admin, string hookId, string orderId, string status, int minAttempts = 0, TimeSpan? within = null)
     {
         bool Matches(JsonElement row) => row.GetProperty("status").GetString() == status && row.GetProperty("attempts").GetInt32() >= minAttempts;
         var rows = await Eventually.ReadUntilAsync(
             async () => (await DeliveryLogRowsAsync(admin, hookId)).Where(r => r.GetProperty("order_id").GetString() == orderId).ToList(),
-            found => found.Any(Matches), Patience, TimeSpan.FromMilliseconds(200));
+            found => found.Any(Matches), within ?? Patience, TimeSpan.FromMilliseconds(200));
         Assert.True(rows.Any(Matches), $"No {status} delivery for order {orderId}; last seen: {(rows.Count == 0 ? "none" : rows[^1].GetRawText())}");
         return rows.First(Matches);
     }

@@ -235,6 +235,10 @@ public sealed class OrderPlacement(
         // the order, its event, its outbox rows and the Idempotency-Key's answer. The order's insert bumps the
         // user's pending count under its row lock (a trigger) and fails past the cap, so one user's concurrent
         // placements queue there and no two can both squeeze under it.
+        // Not run again on a broken connection (a second run would store a second order or fail on the first's id), and
+        // it need not be: it is never a placement's first statement, which is the Idempotency-Key claim or the release guard
+        // (both rerunnable, and a run again empties the pool of the restart's dead connections). It meets a dead one only when
+        // the database restarted during this placement's reservation: a 503 with the stock given back at once, no order.
         var stored = await db.Database.TryStatementAsync(PendingCapConstraint, async () => outboxRows = await db.Database.SqlQuery<int>($"""
             SELECT store_order({orderId}, {userId}, {order.Status}, {order.Total}, {items}::jsonb, {now}, {order.ExpiresAt},
                 {OrderEventTypes.Created}, {description}, {created.Type}, {created.Id}, {created.Payload},

@@ -45,10 +45,22 @@ public sealed class WebhookDispatcher(
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
         // One transaction, so both statements read the same now(): a row is either due (its subscriber gets a
-        // lane, has one, or waits for one to end, which wakes the job) or counted in the next due time. A pass that met a
-        // broken connection is not run again here: it starts lanes that POST, and the next pass comes soon enough.
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // lane, has one, or waits for one to end, which wakes the job) or counted in the next due time. Only reads, so a
+        // pass that met a broken connection (the first after a restart) is run again whole; the lanes, which claim and
+        // POST, are started only once it has committed, so a run again never starts one twice.
+        var (waiting, nextDue) = await db.InAllOrNothingTransactionAsync(c => DueAsync(db, c), ct);
+        foreach (var subscriptionId in waiting)
+        {
+            StartLane(subscriptionId, ct);
+        }
+        await CountBacklogAsync(db, ct);
+        return new JobPass(false, Earliest(nextDue, FailedLeaseEnd()));
+    }
 
+    /// <summary>The subscribers to start a lane for now, and when the earliest row not due yet falls due.</summary>
+    private async Task<(List<Guid> Waiting, DateTime? NextDue)> DueAsync(OrdersDbContext db, CancellationToken ct)
+    {
+        List<Guid> waiting = [];
         var free = _options.MaxSubscribersAtOnce - _lanes.Count;
         if (free > 0)
         {
@@ -58,7 +70,7 @@ public sealed class WebhookDispatcher(
             // webhook_deliveries_claimable (Data/Migrations/…WebhookLeaseOutsideTheIndexes): pending rows not leased
             // whose order has no earlier event pending for the subscriber. The lanes' claim reads the same view, so
             // the rule stands once.
-            var waiting = await db.Database.SqlQueryRaw<Guid>("""
+            waiting = await db.Database.SqlQueryRaw<Guid>("""
                 SELECT s.id AS "Value" FROM webhook_subscriptions s
                 CROSS JOIN LATERAL (
                     SELECT d.next_attempt_at AS due FROM webhook_deliveries_claimable d
@@ -69,10 +81,6 @@ public sealed class WebhookDispatcher(
                 ORDER BY oldest.due
                 LIMIT {1}
                 """, running, free).ToListAsync(ct);
-            foreach (var subscriptionId in waiting)
-            {
-                StartLane(subscriptionId, ct);
-            }
         }
         // Each subscriber's earliest row due later, one probe of its index each, so a pass costs the same whatever
         // the backlog (a min over every pending row read all 50,000 of a dead subscriber's: Round 23), and the end
@@ -92,9 +100,7 @@ public sealed class WebhookDispatcher(
                     WHERE s.paused_until > now()
                       AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')) dues
                 """).ToListAsync(ct))[0];
-        await transaction.CommitAsync(ct);
-        await CountBacklogAsync(db, ct);
-        return new JobPass(false, Earliest(nextDue, FailedLeaseEnd()));
+        return (waiting, nextDue);
     }
 
     /// <summary>Ticks of the latest lease held by a lane of this replica that failed; 0 when none is still running.</summary>
@@ -336,9 +342,24 @@ public sealed class WebhookDispatcher(
         // are written: a lane slower than its lease (a stalled process) finds its rows taken by another replica,
         // perhaps already delivered and recorded, and must not put them back to pending (sent again, after the
         // order's later events).
+        // Either way it is safe to run again on a fresh connection when it met a broken one (Orders' database restarted
+        // while the batch was sent): the statement writes only rows that still carry this lane's lease, and clears it, so a
+        // second run after a first that committed finds none of them. Lost, the outcomes were sent again after the lease.
         var reach = subscription is null ? ReachChange.None : ReachChangeOf(subscription, batch);
-        await using var transaction = reach == ReachChange.None ? null : await db.Database.BeginTransactionAsync(CancellationToken.None);
-        await db.Database.ExecuteSqlRawAsync("""
+        if (reach == ReachChange.None)
+        {
+            await db.Database.RerunnableAsync(() => WriteOutcomesAsync(db, lease, outcomes));
+            return;
+        }
+        await db.InAllOrNothingTransactionAsync(async _ =>
+        {
+            await WriteOutcomesAsync(db, lease, outcomes);
+            await RecordReachAsync(db, subscription!, reach, outcomes);
+        }, CancellationToken.None);
+    }
+
+    private static Task<int> WriteOutcomesAsync(OrdersDbContext db, DateTime lease, List<DeliveryOutcome> outcomes) =>
+        db.Database.ExecuteSqlRawAsync("""
             UPDATE webhook_deliveries AS d
             SET status = o.status, attempts = o.attempts, last_status_code = o.last_status_code,
                 last_error = o.last_error, next_attempt_at = o.next_attempt_at, delivered_at = o.delivered_at, leased_until = NULL
@@ -356,12 +377,6 @@ public sealed class WebhookDispatcher(
                 new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = outcomes.Select(o => o.NextAttemptAt).ToArray() },
                 new NpgsqlParameter("delivered", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = outcomes.Select(o => o.DeliveredAt).ToArray() },
             ], CancellationToken.None);
-        if (transaction is not null)
-        {
-            await RecordReachAsync(db, subscription!, reach, outcomes);
-            await transaction.CommitAsync(CancellationToken.None);
-        }
-    }
 
     private enum ReachChange { None, Reachable, Unavailable }
 

@@ -24,10 +24,13 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection, ILogg
     {
         using var scope = services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
-        await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({KeyRingLock})");
-        scope.ServiceProvider.GetRequiredService<WebhookSecrets>().Protect("key ring warm-up");
-        await tx.CommitAsync();
+        // Run again whole if it met a broken connection (the database restarting while the service starts): the lock was
+        // released with the rolled-back transaction, and loading the key ring again finds the key a first try made.
+        await db.InAllOrNothingTransactionAsync(async ct =>
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({KeyRingLock})", ct);
+            scope.ServiceProvider.GetRequiredService<WebhookSecrets>().Protect("key ring warm-up");
+        }, CancellationToken.None);
     }
 
     private const int KeyRingLock = 17_004;

@@ -25,8 +25,13 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
             IsActive = true,
             CreatedAt = DatabaseTime.UtcNow,
         };
-        db.WebhookSubscriptions.Add(subscription);
-        await db.SaveChangesAsync(ct);
+        // In a transaction so that meeting a broken connection (a restart) runs it again: it only writes the row, and the
+        // audit line comes after the commit. (A save outside a transaction is never run again: it may have committed.)
+        await db.InAllOrNothingTransactionAsync(c =>
+        {
+            db.WebhookSubscriptions.Add(subscription);
+            return db.SaveChangesAsync(c);
+        }, ct);
         audit.Record("webhook.created", actorId?.ToString(), subscription.Id.ToString(), $"{url.Host} for {string.Join(' ', subscription.Events)}{(chosenSecret is null ? "" : ", secret chosen by the client")}");
         return (subscription, secret);
     }
@@ -34,7 +39,8 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
     /// <returns>False when there is no such subscription.</returns>
     public async Task<bool> DeleteAsync(Guid id, int? actorId, CancellationToken ct)
     {
-        if (await db.WebhookSubscriptions.Where(s => s.Id == id).ExecuteDeleteAsync(ct) == 0)
+        // Run again on a fresh connection if it met a broken one: a rolled-back delete changed nothing; the audit comes after.
+        if (await db.InAllOrNothingTransactionAsync(c => db.WebhookSubscriptions.Where(s => s.Id == id).ExecuteDeleteAsync(c), ct) == 0)
         {
             return false;
         }
@@ -45,26 +51,34 @@ public sealed class WebhookSubscriptions(OrdersDbContext db, WebhookSecrets secr
     /// <returns>The subscription and its new secret in plaintext; null when there is no such subscription.</returns>
     public async Task<(WebhookSubscription Subscription, string Secret)?> RotateSecretAsync(Guid id, int? actorId, CancellationToken ct)
     {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        // Locked, so two concurrent rotations keep a consistent previous secret (the second waits for the
-        // first); NO KEY, so orders writing outbox rows for this subscription meanwhile are not held up.
-        var subscription = (await db.WebhookSubscriptions.FromSql($"SELECT * FROM webhook_subscriptions WHERE id = {id} FOR NO KEY UPDATE").ToListAsync(ct)).SingleOrDefault();
-        if (subscription is null)
+        // Run again whole on a fresh connection if it met a broken one (a restart): the rolled-back try changed nothing, and
+        // its new secret was never shown; the run again reads the row anew and makes another. The audit comes after the commit.
+        var rotated = await db.InAllOrNothingTransactionAsync(async c =>
+        {
+            // Locked, so two concurrent rotations keep a consistent previous secret (the second waits for the
+            // first); NO KEY, so orders writing outbox rows for this subscription meanwhile are not held up.
+            var subscription = (await db.WebhookSubscriptions.FromSql($"SELECT * FROM webhook_subscriptions WHERE id = {id} FOR NO KEY UPDATE").ToListAsync(c)).SingleOrDefault();
+            if (subscription is null)
+            {
+                return null;
+            }
+            var secret = WebhookSecrets.Generate();
+            // A secret whose key is lost cannot sign, so it gets no grace period (and previous_secret_expires_at is null):
+            // rotating is how an admin recovers from that loss, and must not fail on it.
+            var previous = secrets.CurrentIfReadable(subscription);
+            subscription.PreviousProtectedSecret = previous is null ? null : secrets.Protect(previous);
+            subscription.PreviousSecretExpiresAt = previous is null ? null : DatabaseTime.ToMicroseconds(DateTime.UtcNow + options.Value.SecretRotationGrace);
+            subscription.ProtectedSecret = secrets.Protect(secret);
+            subscription.LegacySecret = null;
+            await db.SaveChangesAsync(c);
+            return ((WebhookSubscription Subscription, string Secret, bool PreviousReadable)?)(subscription, secret, previous is not null);
+        }, ct);
+        if (rotated is not { } done)
         {
             return null;
         }
-        var secret = WebhookSecrets.Generate();
-        // A secret whose key is lost cannot sign, so it gets no grace period (and previous_secret_expires_at is null):
-        // rotating is how an admin recovers from that loss, and must not fail on it.
-        var previous = secrets.CurrentIfReadable(subscription);
-        subscription.PreviousProtectedSecret = previous is null ? null : secrets.Protect(previous);
-        subscription.PreviousSecretExpiresAt = previous is null ? null : DatabaseTime.ToMicroseconds(DateTime.UtcNow + options.Value.SecretRotationGrace);
-        subscription.ProtectedSecret = secrets.Protect(secret);
-        subscription.LegacySecret = null;
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        audit.Record("webhook.secret_rotated", actorId?.ToString(), id.ToString(), previous is null ? "previous secret unreadable, no grace period" : null);
-        return (subscription, secret);
+        audit.Record("webhook.secret_rotated", actorId?.ToString(), id.ToString(), done.PreviousReadable ? null : "previous secret unreadable, no grace period");
+        return (done.Subscription, done.Secret);
     }
 
     /// <summary>
