@@ -344,7 +344,8 @@ public sealed class WebhookDispatcher(
         // order's later events).
         // Either way it is safe to run again on a fresh connection when it met a broken one (Orders' database restarted
         // while the batch was sent): the statement writes only rows that still carry this lane's lease, and clears it, so a
-        // second run after a first that committed finds none of them. Lost, the outcomes were sent again after the lease.
+        // second run after a first that committed finds none of them (RecordReachAsync's counter and log lines follow its last
+        // statement, so a run again repeats none). Lost, the outcomes were sent again after the lease.
         var reach = subscription is null ? ReachChange.None : ReachChangeOf(subscription, batch);
         if (reach == ReachChange.None)
         {
