@@ -20,6 +20,7 @@ builder.Services.AddReverseProxy()
     {
         context.UseDefaultForwarders = false;
         context.AddXForwarded(ForwardedTransformActions.Set);
+        RefreshCookieForwarding.AddTo(context);
     })
     .AddServiceDiscoveryDestinationResolver();
 ClientBodyErrors.UseClientBodyErrorLogger(builder.Services);

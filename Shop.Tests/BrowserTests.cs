@@ -293,6 +293,45 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
     }
 
     /// <summary>
+    /// A sibling host of the shop's site (here <c>evil.shop.localhost</c> beside <c>shop.localhost</c>: Chromium resolves
+    /// every *.localhost to this machine and treats it as secure, so Secure cookies work over http as on the real site)
+    /// tosses a refresh cookie of its attacker's own session for the whole site, from script, on a path longer than the
+    /// real cookie's so the browser sends it first. A new tab of the signed-in shopper must restore the shopper's own
+    /// session, not the attacker's (in which the shopper would then enter addresses and orders: login CSRF). The prefixed
+    /// name cannot be tossed at all; the browser refuses it from the sibling.
+    /// </summary>
+    [Fact]
+    public async Task A_refresh_cookie_tossed_by_a_sibling_host_does_not_put_the_browser_in_the_attackers_session()
+    {
+        var (_, victim) = await shop.NewUserAsync("Tossed Victim");
+        var (_, attacker) = await shop.NewUserAsync("Cookie Tosser");
+        var (_, attackerToken) = await shop.Client().SignInAsync(attacker.Email, attacker.Password);
+        var site = new UriBuilder(shop.GatewayAddress) { Host = "shop.localhost" }.Uri;
+        var first = await _chromium.NewPageAsync(site);
+        await SignInAsync(first, victim.Email, victim.Password);
+
+        var sibling = await _chromium.NewTabAsync(first.Context);
+        await sibling.GotoAsync(new UriBuilder(site) { Host = "evil.shop.localhost", Path = "/" }.ToString());
+        await sibling.EvaluateAsync("""
+            token => {
+              for (const name of ["shop_refresh", "__Host-shop_refresh"])
+                for (const path of ["/users/token/refresh", "/"])
+                  document.cookie = `${name}=${token}; Domain=shop.localhost; Path=${path}; Secure; SameSite=Strict`;
+            }
+            """, attackerToken);
+        var tossed = (await first.Context.CookiesAsync([site.ToString()])).Where(c => c.Value == attackerToken).ToList();
+        Assert.True(tossed.Count > 0, "the sibling's cookies did not reach the shop's jar: the test shows nothing");
+        Assert.DoesNotContain(tossed, c => c.Name.StartsWith("__Host-", StringComparison.Ordinal));
+
+        var second = await _chromium.NewTabAsync(first.Context);
+        await second.GotoAsync(new Uri(site, "/my/orders").ToString());
+        await second.GetByRole(AriaRole.Heading, new() { Name = "My orders" }).WaitForAsync();
+        var shownAs = second.GetByText(new Regex("^(Tossed Victim|Cookie Tosser)$"));
+        await shownAs.First.WaitForAsync();
+        Assert.Equal("Tossed Victim", (await shownAs.First.InnerTextAsync()).Trim());
+    }
+
+    /// <summary>
     /// A shopper with checkout open in two tabs (one browser: shared localStorage, cookies and Web Locks) clicks Place
     /// order in both at once: both tabs send the same Idempotency-Key, chosen under the Web Lock
     /// <c>shop-checkout-attempt</c>, so Orders places one order and both tabs show it. To make the clicks race, each

@@ -14,6 +14,15 @@ public sealed class IdentityTests(ShopApp shop)
     /// <summary>Routes that need a signed-in user at each service, and ones that need an admin.</summary>
     private static readonly string[] SignedInRoutes = ["/users/me", "/orders/", "/inventory/"];
 
+    /// <summary>
+    /// The browser's refresh cookie. The <c>__Host-</c> prefix makes a browser take it only from the shop's own host,
+    /// Secure, <c>Path=/</c> and without <c>Domain</c>: a sibling host of the same site can neither set nor shadow it.
+    /// </summary>
+    private const string RefreshCookie = "__Host-shop_refresh";
+
+    /// <summary>Its name before the prefix (<c>Path=/users/token</c>), which browsers signed in before the change still hold.</summary>
+    private const string OldRefreshCookie = "shop_refresh";
+
     private async Task<(ShopClient Admin, TestUser User, string AdminToken)> NewSecondAdminAsync()
     {
         var (_, user) = await shop.NewUserAsync();
@@ -316,18 +325,20 @@ public sealed class IdentityTests(ShopApp shop)
     }
 
     [Fact]
-    public async Task A_browser_gets_the_refresh_token_only_as_a_strict_httponly_cookie_on_the_refresh_path()
+    public async Task A_browser_gets_the_refresh_token_only_as_a_strict_httponly_host_only_cookie()
     {
         var (_, user) = await shop.NewUserAsync();
         var login = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
         await login.ExpectAsync(200);
         Assert.False((await login.JsonAsync()).TryGetProperty("refresh_token", out _), "refresh token readable by script");
-        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=", StringComparison.Ordinal));
+        var cookie = Assert.Single(login.Headers.GetValues("Set-Cookie"), c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal));
         var attributes = cookie.Split(';').Select(a => a.Trim().ToLowerInvariant()).ToList();
         Assert.Contains("httponly", attributes);
         Assert.Contains("secure", attributes);
         Assert.Contains("samesite=strict", attributes);
-        Assert.Contains("path=/users/token", attributes);
+        // What the __Host- prefix needs, or the browser drops the cookie: Path=/ and no Domain.
+        Assert.Contains("path=/", attributes);
+        Assert.DoesNotContain(attributes, a => a.StartsWith("domain=", StringComparison.Ordinal));
         AssertEndsWithTheBrowser(cookie);
 
         // The cookie alone refreshes, and the next one comes back as a cookie again, as short-lived in the browser.
@@ -335,7 +346,7 @@ public sealed class IdentityTests(ShopApp shop)
         var refreshed = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", value));
         await refreshed.ExpectAsync(200);
         Assert.False((await refreshed.JsonAsync()).TryGetProperty("refresh_token", out _));
-        var next = Assert.Single(refreshed.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=", StringComparison.Ordinal));
+        var next = Assert.Single(refreshed.Headers.GetValues("Set-Cookie"), c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal));
         Assert.False(next.StartsWith(value + ";", StringComparison.Ordinal), "the refresh handed the same refresh token back");
         AssertEndsWithTheBrowser(next);
 
@@ -370,7 +381,7 @@ public sealed class IdentityTests(ShopApp shop)
         var refused = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", used));
         await refused.ExpectProblemAsync(401);
         var deleted = refused.Headers.GetValues("Set-Cookie").ToList();
-        Assert.Contains(deleted, c => c.StartsWith("shop_refresh=;", StringComparison.Ordinal));
+        Assert.Contains(deleted, c => c.StartsWith(RefreshCookie + "=;", StringComparison.Ordinal));
         var marker = Assert.Single(deleted, c => c.StartsWith("shop_session=", StringComparison.Ordinal));
         Assert.StartsWith("shop_session=;", marker, StringComparison.Ordinal);
         Assert.Contains("path=/", Attributes(marker)); // the marker's own path, or the browser keeps it
@@ -388,7 +399,7 @@ public sealed class IdentityTests(ShopApp shop)
                 $"the marker outlives the browser: {marker}");
         }
         static string RefreshCookieOf(HttpResponseMessage response) =>
-            response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("shop_refresh=", StringComparison.Ordinal)).Split(';')[0];
+            response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal)).Split(';')[0];
         static List<string> Attributes(string setCookie) => [.. setCookie.Split(';').Skip(1).Select(a => a.Trim().ToLowerInvariant())];
     }
 
@@ -411,8 +422,8 @@ public sealed class IdentityTests(ShopApp shop)
         {
             var signedOut = await shop.Client(access).PostJsonAsync(route, null);
             await signedOut.ExpectAsync(204);
-            Assert.False(signedOut.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("shop_refresh=", StringComparison.Ordinal)),
-                $"{route} answered with a Set-Cookie for shop_refresh, which deletes the browser's cookie, here Bob's");
+            Assert.False(signedOut.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal)),
+                $"{route} answered with a Set-Cookie for {RefreshCookie}, which deletes the browser's cookie, here Bob's");
         }
 
         var asBob = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", bobCookie));
@@ -421,7 +432,88 @@ public sealed class IdentityTests(ShopApp shop)
 
         var leftBehind = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", aliceCookie));
         await leftBehind.ExpectProblemAsync(401);
-        Assert.Contains(leftBehind.Headers.GetValues("Set-Cookie"), c => c.StartsWith("shop_refresh=;", StringComparison.Ordinal));
+        Assert.Contains(leftBehind.Headers.GetValues("Set-Cookie"), c => c.StartsWith(RefreshCookie + "=;", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A sibling host of the shop's site (a compromised or user-content subdomain, or a man in the middle on its http)
+    /// can toss a cookie of the same name for the whole site, on a longer path so the browser sends it first: the browser
+    /// then sends two. Picking either could restore the attacker's session in the shopper's browser (login CSRF), so
+    /// neither is used and both are deleted (the tossed one, set for the parent domain, only stops being sent once this
+    /// host's own cookie is back, after a sign-in, which the prefixed name then always wins).
+    /// </summary>
+    [Fact]
+    public async Task A_refresh_presenting_two_refresh_cookies_of_one_name_is_refused_and_clears_them()
+    {
+        var (_, victim) = await shop.NewUserAsync();
+        var (_, attacker) = await shop.NewUserAsync();
+        var (_, victimCookie) = await BrowserSignInAsync(victim.Email, victim.Password);
+        var (_, attackerToken) = await shop.Client().SignInAsync(attacker.Email, attacker.Password);
+        var victimToken = victimCookie.Split('=', 2)[1];
+
+        foreach (var name in new[] { OldRefreshCookie, RefreshCookie })
+        {
+            var refused = await shop.Client().PostJsonAsync("/users/token/refresh", null,
+                r => r.Headers.Add("Cookie", $"{name}={attackerToken}; {name}={victimToken}; shop_session=1"));
+            var problem = await refused.ExpectProblemAsync(401);
+            Assert.Contains("more than one", problem.GetProperty("detail").GetString());
+            var cookies = refused.Headers.GetValues("Set-Cookie").ToList();
+            Assert.Contains(cookies, c => c.StartsWith(RefreshCookie + "=;", StringComparison.Ordinal));
+            Assert.Contains(cookies, c => c.StartsWith(OldRefreshCookie + "=;", StringComparison.Ordinal) && c.Contains("path=/users/token", StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(cookies, c => c.StartsWith("shop_session=;", StringComparison.Ordinal));
+        }
+        // Neither token was used: both sessions are as they were.
+        await (await shop.Client().RefreshAsync(attackerToken)).ExpectAsync(200);
+        await (await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", victimCookie))).ExpectAsync(200);
+    }
+
+    /// <summary>
+    /// A browser signed in before the refresh cookie got its prefix holds it under the old name, on the old path: the
+    /// deploy must not sign it out. The old cookie alone still refreshes, and the answer moves the session to the new
+    /// cookie and deletes the old one. Where both are sent, the prefixed one (which no sibling host can set) is used.
+    /// </summary>
+    [Fact]
+    public async Task A_browser_holding_the_old_refresh_cookie_stays_signed_in_and_moves_to_the_new_one()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        var (_, oldToken) = await shop.Client().SignInAsync(user.Email, user.Password);
+
+        var moved = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", $"{OldRefreshCookie}={oldToken}; shop_session=1"));
+        await moved.ExpectAsync(200);
+        Assert.Equal(user.Id, (await moved.JsonAsync()).GetProperty("user").GetProperty("id").GetInt32());
+        var cookies = moved.Headers.GetValues("Set-Cookie").ToList();
+        var current = Assert.Single(cookies, c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal)).Split(';')[0];
+        var deleted = Assert.Single(cookies, c => c.StartsWith(OldRefreshCookie + "=", StringComparison.Ordinal));
+        Assert.StartsWith(OldRefreshCookie + "=;", deleted, StringComparison.Ordinal);
+        Assert.Contains("path=/users/token", deleted, StringComparison.OrdinalIgnoreCase); // the old cookie's path, or the browser keeps it
+
+        // A stale (or tossed) cookie under the old name beside the current one is left unused and deleted.
+        var (_, stranger) = await shop.NewUserAsync();
+        var (_, strangerToken) = await shop.Client().SignInAsync(stranger.Email, stranger.Password);
+        var both = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", $"{OldRefreshCookie}={strangerToken}; {current}"));
+        await both.ExpectAsync(200);
+        Assert.Equal(user.Id, (await both.JsonAsync()).GetProperty("user").GetProperty("id").GetInt32());
+        Assert.Contains(both.Headers.GetValues("Set-Cookie"), c => c.StartsWith(OldRefreshCookie + "=;", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// With Path=/ the browser sends the refresh cookie with every request to the shop. The gateway forwards it only to
+    /// the route that reads it (/users/token/refresh): not to Orders, Inventory, the web app or the rest of Users. Seen
+    /// here at the sign-out, which ends the session a refresh token it is given names: a cookie that reached it would end
+    /// the session, and the signing-out tab cannot tell whose cookie the browser holds (another user's, signed in since).
+    /// </summary>
+    [Fact]
+    public async Task The_gateway_forwards_the_refresh_cookie_only_to_the_refresh_route()
+    {
+        var (_, user) = await shop.NewUserAsync();
+        foreach (var name in new[] { OldRefreshCookie, RefreshCookie })
+        {
+            var (_, token) = await shop.Client().SignInAsync(user.Email, user.Password);
+            await (await shop.Client().PostJsonAsync("/users/logout", null, r => r.Headers.Add("Cookie", $"{name}={token}"))).ExpectAsync(204);
+            var refreshed = await shop.Client().PostJsonAsync("/users/token/refresh", null, r => r.Headers.Add("Cookie", $"{name}={token}"));
+            Assert.True(refreshed.StatusCode == HttpStatusCode.OK,
+                $"the cookie {name} reached /users/logout, which ended its session: the refresh then answered {(int)refreshed.StatusCode}");
+        }
     }
 
     [Fact]
@@ -441,7 +533,7 @@ public sealed class IdentityTests(ShopApp shop)
         var login = await shop.Client().PostJsonAsync("/users/login", new { email, password });
         await login.ExpectAsync(200);
         var access = (await login.JsonAsync()).GetProperty("access_token").GetString()!;
-        return (access, login.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("shop_refresh=", StringComparison.Ordinal)).Split(';')[0]);
+        return (access, login.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal)).Split(';')[0]);
     }
 
     [Fact]

@@ -1,24 +1,25 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Shop.ServiceDefaults;
 using Shop.Users.Services;
 
 namespace Shop.Users.Apis;
 
 /// <summary>
 /// Sign-in, refresh and sign-out. A browser keeps its refresh token in an HttpOnly, Secure,
-/// SameSite=Strict cookie limited to <see cref="RefreshCookiePath"/>: script on the page (an injected
+/// SameSite=Strict <c>__Host-</c> cookie (<see cref="RefreshCookies"/>): script on the page (an injected
 /// one included) can neither read it nor see it in a response, other sites cannot make the browser send
-/// it, and no other request carries it. API clients ask for it in the body instead.
+/// it, no sibling host can set or shadow it, and the gateway forwards it only to the refresh route.
+/// API clients ask for it in the body instead.
 /// </summary>
 public static class SessionsApi
 {
-    public const string RefreshCookie = "shop_refresh";
-    public const string RefreshCookiePath = "/users/token";
-
     /// <summary>
-    /// Set and deleted with <see cref="RefreshCookie"/>, which script cannot see: it tells the SPA's new tab that there is
-    /// a session to restore, so a visitor who never signed in sends no refresh only to be refused. It holds no secret.
+    /// Set and deleted with the refresh cookie, which script cannot see: it tells the SPA's new tab that there is
+    /// a session to restore, so a visitor who never signed in sends no refresh only to be refused. It holds no secret,
+    /// so it keeps its plain name: one tossed by a sibling host only makes a new tab ask for a refresh, which the
+    /// refresh cookie (that no sibling can set) decides, and one deleted only leaves a new tab signed out.
     /// </summary>
     public const string SessionMarkerCookie = "shop_session";
 
@@ -69,7 +70,14 @@ public static class SessionsApi
         [FromBody] RefreshRequest? request, SignInSessions sessions, HttpContext http, CancellationToken ct)
     {
         var fromBody = !string.IsNullOrEmpty(request?.RefreshToken);
-        var presented = fromBody ? request!.RefreshToken : http.Request.Cookies[RefreshCookie];
+        var cookie = RefreshCookies.Read(http.Request.Headers.Cookie);
+        if (!fromBody && cookie.Ambiguous)
+        {
+            // Another host of the site tossed one in: either could be the attacker's, so neither is used.
+            ClearCookie(http);
+            return SessionEnded("The browser sent more than one refresh cookie (another site under this domain may have set one), so none was used. Sign in again.");
+        }
+        var presented = fromBody ? request!.RefreshToken : cookie.Token;
         if (string.IsNullOrEmpty(presented))
         {
             // A browser's marker left without its refresh cookie would have every new tab ask again, only to be refused.
@@ -90,15 +98,21 @@ public static class SessionsApi
                 ? "This refresh token was already used, so the session was ended to protect the account. Sign in again."
                 : "The session has ended (signed out, expired or the account changed). Sign in again.");
         }
+        if (!fromBody && cookie.LegacyPresent)
+        {
+            // Moved to the prefixed cookie set below (or a stale one beside it, unused): the old one goes.
+            http.Response.Cookies.Delete(RefreshCookies.LegacyName, LegacyCookieOptions());
+        }
         return TypedResults.Ok(Respond(http, issued!, fromBody));
     }
 
     private static async Task<NoContent> LogoutAsync(
         [FromBody] RefreshRequest? request, ClaimsPrincipal principal, SignInSessions sessions, TokenIssuer tokens, HttpContext http, CancellationToken ct)
     {
-        var presented = !string.IsNullOrEmpty(request?.RefreshToken) ? request!.RefreshToken : http.Request.Cookies[RefreshCookie];
+        var presented = !string.IsNullOrEmpty(request?.RefreshToken) ? request!.RefreshToken : RefreshCookies.Read(http.Request.Headers.Cookie).Token;
         // An access token refused since it was issued (the account changed: a new role, a new email) still names
-        // its session, whose refresh token lives in a cookie only /users/token receives: a browser signing out
+        // its session, whose refresh token lives in a cookie only /users/token/refresh receives (the gateway keeps it
+        // from every other route): a browser signing out
         // has nothing else to name it with.
         var session = principal.GetSessionId()
             ?? (BearerToken(http) is { } bearer ? await tokens.SessionOfAsync(bearer) : null);
@@ -130,14 +144,15 @@ public static class SessionsApi
         {
             return response with { RefreshToken = issued.RefreshToken, RefreshExpiresIn = (int)(issued.RefreshExpiresAt - DateTime.UtcNow).TotalSeconds };
         }
-        http.Response.Cookies.Append(RefreshCookie, issued.RefreshToken, CookieOptions());
+        http.Response.Cookies.Append(RefreshCookies.Name, issued.RefreshToken, CookieOptions());
         http.Response.Cookies.Append(SessionMarkerCookie, "1", MarkerCookieOptions());
         return response;
     }
 
     private static void ClearCookie(HttpContext http)
     {
-        http.Response.Cookies.Delete(RefreshCookie, CookieOptions());
+        http.Response.Cookies.Delete(RefreshCookies.Name, CookieOptions());
+        http.Response.Cookies.Delete(RefreshCookies.LegacyName, LegacyCookieOptions());
         http.Response.Cookies.Delete(SessionMarkerCookie, MarkerCookieOptions());
     }
 
@@ -151,15 +166,20 @@ public static class SessionsApi
     private static CookieOptions CookieOptions() => new()
     {
         HttpOnly = true,
-        // Browsers accept Secure cookies from http://localhost, so development needs no exception.
+        // Browsers accept Secure (and __Host-) cookies from http://localhost, so development needs no exception.
         Secure = true,
         SameSite = SameSiteMode.Strict,
-        Path = RefreshCookiePath,
+        // What the __Host- prefix requires (with no Domain): the browser sends it everywhere on the host, and the
+        // gateway removes it from every request but the refresh route's.
+        Path = "/",
         IsEssential = true,
     };
 
+    /// <summary>The cookie as it was set before the prefix, for deleting it (a deletion must name its path).</summary>
+    private static CookieOptions LegacyCookieOptions() => new(CookieOptions()) { Path = RefreshCookies.LegacyPath };
+
     /// <summary>Readable by the SPA's pages (every path, not HttpOnly); as long-lived as the refresh cookie, no longer.</summary>
-    private static CookieOptions MarkerCookieOptions() => new(CookieOptions()) { HttpOnly = false, Path = "/" };
+    private static CookieOptions MarkerCookieOptions() => new(CookieOptions()) { HttpOnly = false };
 
     private static ProblemHttpResult SessionEnded(string detail) =>
         TypedResults.Problem(statusCode: 401, title: "Session ended", detail: detail);

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Primitives;
+
+namespace Shop.ServiceDefaults;
+
+/// <summary>
+/// The browser's refresh cookie, as Users sets and reads it and as the gateway keeps it from every other route.
+/// <para>
+/// Named <c>__Host-…</c>: a browser takes such a cookie only from the shop's own host, Secure, <c>Path=/</c> and without
+/// <c>Domain</c>. Under a plain name any host of the same site (a compromised or user-content subdomain, a man in the
+/// middle on a sibling's http) could toss one for the whole domain on a longer path, which the browser sends first: the
+/// shopper's SPA would restore the attacker's session (login CSRF) or a planted token.
+/// </para>
+/// </summary>
+public static class RefreshCookies
+{
+    public const string Name = "__Host-shop_refresh";
+
+    /// <summary>
+    /// The name before the prefix, set with <see cref="LegacyPath"/>. Browsers signed in before the change hold it until
+    /// their next refresh, which moves them to <see cref="Name"/>; read only where <see cref="Name"/> is absent. Until
+    /// it is dropped a sibling host can still toss one into a browser that holds no <see cref="Name"/> (signed out): drop
+    /// it once no release in use sets it and <c>Jwt:SessionMaxLifetime</c> has passed since (no session it named is left).
+    /// </summary>
+    public const string LegacyName = "shop_refresh";
+
+    public const string LegacyPath = "/users/token";
+
+    /// <summary>The routes that read the cookie (Users' refresh): the gateway forwards it to no other.</summary>
+    public const string ReadUnder = "/users/token";
+
+    /// <summary>
+    /// The refresh cookie a request presents. <see cref="Ambiguous"/>: it carries two of one name (one of them tossed by
+    /// another host), so neither may be trusted. <see cref="LegacyPresent"/>: it carries one under <see cref="LegacyName"/>.
+    /// </summary>
+    public sealed record Presented(string? Token, bool Ambiguous, bool LegacyPresent);
+
+    public static Presented Read(StringValues cookieHeaders)
+    {
+        List<string> current = [], legacy = [];
+        foreach (var (name, value) in Parse(cookieHeaders))
+        {
+            (name == Name ? current : name == LegacyName ? legacy : null)?.Add(value);
+        }
+        var chosen = current.Count > 0 ? current : legacy;
+        return chosen.Count > 1
+            ? new Presented(null, Ambiguous: true, legacy.Count > 0)
+            : new Presented(chosen.SingleOrDefault() is { Length: > 0 } token ? token : null, Ambiguous: false, legacy.Count > 0);
+    }
+
+    /// <summary>The <c>Cookie</c> header without the refresh cookies (either name); null when nothing else is left.</summary>
+    public static string? Without(string cookieHeader)
+    {
+        var kept = cookieHeader.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(pair => !IsRefreshCookie(NameOf(pair)));
+        var header = string.Join("; ", kept);
+        return header.Length == 0 ? null : header;
+    }
+
+    private static bool IsRefreshCookie(string name) => name is Name or LegacyName;
+
+    private static string NameOf(string pair) => pair.Split('=', 2)[0].Trim();
+
+    /// <summary>Every name=value pair in order, duplicates kept (ASP.NET's <c>Request.Cookies</c> keeps only the first).</summary>
+    private static IEnumerable<(string Name, string Value)> Parse(StringValues cookieHeaders) =>
+        from header in cookieHeaders
+        where header is not null
+        from pair in header.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        let parts = pair.Split('=', 2)
+        select (parts[0].Trim(), parts.Length == 2 ? parts[1].Trim().Trim('"') : "");
+}
