@@ -16,10 +16,10 @@ public static class RefreshCookies
     public const string Name = "__Host-shop_refresh";
 
     /// <summary>
-    /// The name before the prefix, set with <see cref="LegacyPath"/>. Browsers signed in before the change hold it until
-    /// their next refresh, which moves them to <see cref="Name"/>; read only where <see cref="Name"/> is absent. Until
-    /// it is dropped a sibling host can still toss one into a browser that holds no <see cref="Name"/> (signed out): drop
-    /// it once no release in use sets it and <c>Jwt:SessionMaxLifetime</c> has passed since (no session it named is left).
+    /// The name before the prefix, set with <see cref="LegacyPath"/>. Never read: any host of the site can set a cookie of
+    /// this name, so honouring it (even only where <see cref="Name"/> is absent, to move browsers signed in before the
+    /// change) would let a sibling toss its session into a signed-out browser. A browser that still holds one is asked to
+    /// sign in again once, and the cookie is deleted; the gateway keeps it from every route.
     /// </summary>
     public const string LegacyName = "shop_refresh";
 
@@ -29,8 +29,9 @@ public static class RefreshCookies
     public const string ReadUnder = "/users/token";
 
     /// <summary>
-    /// The refresh cookie a request presents. <see cref="Ambiguous"/>: it carries two of one name (one of them tossed by
-    /// another host), so neither may be trusted. <see cref="LegacyPresent"/>: it carries one under <see cref="LegacyName"/>.
+    /// The refresh cookie a request presents (<see cref="Name"/> only). <see cref="Ambiguous"/>: it carries two of that name
+    /// (one of them tossed by another host), so neither may be trusted. <see cref="LegacyPresent"/>: it carries one under
+    /// <see cref="LegacyName"/>, to be deleted.
     /// </summary>
     public sealed record Presented(string? Token, bool Ambiguous, bool LegacyPresent);
 
@@ -41,10 +42,9 @@ public static class RefreshCookies
         {
             (name == Name ? current : name == LegacyName ? legacy : null)?.Add(value);
         }
-        var chosen = current.Count > 0 ? current : legacy;
-        return chosen.Count > 1
+        return current.Count > 1
             ? new Presented(null, Ambiguous: true, legacy.Count > 0)
-            : new Presented(chosen.SingleOrDefault() is { Length: > 0 } token ? token : null, Ambiguous: false, legacy.Count > 0);
+            : new Presented(current.SingleOrDefault() is { Length: > 0 } token ? token : null, Ambiguous: false, legacy.Count > 0);
     }
 
     /// <summary>The <c>Cookie</c> header without the refresh cookies (either name); null when nothing else is left.</summary>

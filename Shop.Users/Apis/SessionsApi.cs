@@ -85,7 +85,9 @@ public static class SessionsApi
             {
                 ClearCookie(http);
             }
-            return SessionEnded("No refresh token was sent. Sign in again.");
+            return SessionEnded(!fromBody && cookie.LegacyPresent
+                ? "This browser's sign-in is kept in a cookie an earlier version of the shop set, which is no longer accepted (any site under this domain could set one). Sign in again."
+                : "No refresh token was sent. Sign in again.");
         }
         var (outcome, issued) = await sessions.RefreshAsync(presented, ct);
         if (outcome != RefreshOutcome.Refreshed)
@@ -100,7 +102,7 @@ public static class SessionsApi
         }
         if (!fromBody && cookie.LegacyPresent)
         {
-            // Moved to the prefixed cookie set below (or a stale one beside it, unused): the old one goes.
+            // A cookie under the name of before the prefix is never read (RefreshCookies.LegacyName): it goes.
             http.Response.Cookies.Delete(RefreshCookies.LegacyName, LegacyCookieOptions());
         }
         return TypedResults.Ok(Respond(http, issued!, fromBody));
