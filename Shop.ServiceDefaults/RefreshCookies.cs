@@ -50,21 +50,20 @@ public static class RefreshCookies
     /// <summary>The <c>Cookie</c> header without the refresh cookies (either name); null when nothing else is left.</summary>
     public static string? Without(string cookieHeader)
     {
-        var kept = cookieHeader.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Where(pair => !IsRefreshCookie(NameOf(pair)));
-        var header = string.Join("; ", kept);
+        var header = string.Join("; ", from pair in Pairs(cookieHeader) where pair.Name is not (Name or LegacyName) select pair.Text);
         return header.Length == 0 ? null : header;
     }
-
-    private static bool IsRefreshCookie(string name) => name is Name or LegacyName;
-
-    private static string NameOf(string pair) => pair.Split('=', 2)[0].Trim();
 
     /// <summary>Every name=value pair in order, duplicates kept (ASP.NET's <c>Request.Cookies</c> keeps only the first).</summary>
     private static IEnumerable<(string Name, string Value)> Parse(StringValues cookieHeaders) =>
         from header in cookieHeaders
         where header is not null
-        from pair in header.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-        let parts = pair.Split('=', 2)
-        select (parts[0].Trim(), parts.Length == 2 ? parts[1].Trim().Trim('"') : "");
+        from pair in Pairs(header)
+        select (pair.Name, pair.Value);
+
+    /// <summary>One <c>Cookie</c> header's pairs: the text as sent, its name, and its value unquoted.</summary>
+    private static IEnumerable<(string Text, string Name, string Value)> Pairs(string cookieHeader) =>
+        from text in cookieHeader.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        let parts = text.Split('=', 2)
+        select (text, parts[0].Trim(), parts.Length == 2 ? parts[1].Trim().Trim('"') : "");
 }

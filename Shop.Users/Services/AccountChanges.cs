@@ -69,7 +69,7 @@ public sealed class AccountChanges(UsersDbContext db, SignInSessions sessions, S
                 Track(user, original, modified);
                 if (endsSessions)
                 {
-                    await sessions.LockAccountSessionsAsync(user.Id, ct);
+                    await sessions.LockSessionsAsync(user.Id, ct);
                 }
                 if (takesAdminPower && !await AskerStillAdminAsync(actorId!.Value, ct))
                 {

@@ -184,24 +184,20 @@ public sealed class SignInSessions(UsersDbContext db, TokenIssuer tokens, Securi
             await RevokeAllLockedAsync(userId, keep, ct);
         }, ct);
 
-    /// <summary>
-    /// Takes the account's sessions lock (<see cref="LockSessionsAsync"/>) in the caller's transaction: a change that must
-    /// end sessions saves itself and <see cref="RevokeAllLockedAsync"/> in it, so that no refresh runs between the two
-    /// and hands out a token that reads the changed account but escapes the revocation.
-    /// </summary>
-    public Task LockAccountSessionsAsync(int userId, CancellationToken ct) => LockSessionsAsync(userId, ct);
-
-    /// <summary>Revokes the account's sessions except <paramref name="keep"/>, in the transaction that took <see cref="LockAccountSessionsAsync"/>.</summary>
+    /// <summary>Revokes the account's sessions except <paramref name="keep"/>, in the transaction that took <see cref="LockSessionsAsync"/>.</summary>
     public Task RevokeAllLockedAsync(int userId, Guid? keep, CancellationToken ct) =>
         db.RefreshTokens.Where(r => r.UserId == userId && r.RevokedAt == null && r.FamilyId != keep)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.RevokedAt, DateTime.UtcNow), ct);
 
     /// <summary>
-    /// A refresh and a revocation of the same account's sessions take turns, until the end of the transaction.
+    /// A refresh and a revocation of the same account's sessions take turns, until the end of the caller's transaction.
     /// Without it a refresh that consumed its token before a sign-out began stored the session's next token
     /// after the sign-out's update had run, and that update (whose snapshot predates the new row) left it working.
+    /// An account change that must end sessions takes it too, and saves itself and <see cref="RevokeAllLockedAsync"/>
+    /// in the same transaction, so that no refresh runs between the two and hands out a token that reads the changed
+    /// account but escapes the revocation.
     /// </summary>
-    private Task LockSessionsAsync(int userId, CancellationToken ct) =>
+    public Task LockSessionsAsync(int userId, CancellationToken ct) =>
         db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({SessionsLockClass}, {userId})", ct);
 
     // The first key of the two-key advisory locks on an account's sessions (the second is the user id).
