@@ -71,12 +71,16 @@ export function QuantityInput({
     onChange(qty);
   }
 
+  // − at 1 and + at the limit are unavailable but keep focus (aria-disabled, a press ignored): a natively disabled button
+  // drops a keyboard user's focus to the page the moment their press reaches the limit.
+  const fewerOff = value <= 1;
+  const moreOff = value >= upper || soldOut;
   const btn =
-    "flex size-8 items-center justify-center text-stone-600 hover:bg-stone-100 disabled:cursor-not-allowed disabled:text-stone-300";
+    "flex size-8 items-center justify-center text-stone-600 hover:bg-stone-100 aria-disabled:cursor-not-allowed aria-disabled:text-stone-300 aria-disabled:hover:bg-transparent";
   return (
     <div>
       <div className="inline-flex items-center rounded-lg bg-white ring-1 ring-stone-300 ring-inset">
-        <button type="button" className={`${btn} rounded-l-lg`} aria-label={`Decrease ${label}`} disabled={value <= 1} onClick={() => step(value - 1)}>
+        <button type="button" className={`${btn} rounded-l-lg`} aria-label={`Decrease ${label}`} aria-disabled={fewerOff || undefined} onClick={() => fewerOff || step(value - 1)}>
           −
         </button>
         <input
@@ -97,7 +101,7 @@ export function QuantityInput({
           }}
           className="w-12 border-0 bg-transparent p-0 text-center text-sm text-stone-900 focus:ring-0 [appearance:textfield] [&::-webkit-inner-spin-button]:appearance-none"
         />
-        <button type="button" className={`${btn} rounded-r-lg`} aria-label={`Increase ${label}`} disabled={value >= upper || soldOut} onClick={() => step(value + 1)}>
+        <button type="button" className={`${btn} rounded-r-lg`} aria-label={`Increase ${label}`} aria-disabled={moreOff || undefined} onClick={() => moreOff || step(value + 1)}>
           +
         </button>
       </div>

@@ -1,13 +1,15 @@
-import { useEffect } from "react";
+import { useEffect, useRef } from "react";
 import { useQueries } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
+import { useAnnounce } from "../components/Announcer";
 import { QuantityInput } from "../components/QuantityInput";
 import { EmptyCart } from "../components/EmptyCart";
 import { Button, Card, PageHeader } from "../components/ui";
-import { cartCount, cartTotal, lineTotal, roomFor } from "../lib/cart";
+import { cartCount, cartTotal, lineTotal, roomFor, type CartLine } from "../lib/cart";
+import { focusNeighbour, focusStillIn } from "../lib/focus";
 import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
 
@@ -34,8 +36,25 @@ export default function CartPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [readsKey, takeStock]);
 
+  // A line removed (Remove, or a quantity typed as 0) takes the control pressed with it, and a keyboard user's focus
+  // down to the page: it goes on to the next line (else the one before), and what went is said. The last line's removal
+  // and Empty cart leave the words that the cart is empty in the lines' place: focus goes to them (emptiedHere).
+  const announce = useAnnounce();
+  const items = useRef(new Map<string, HTMLLIElement>());
+  const emptiedHere = useRef(false);
+  function removeLine(line: CartLine) {
+    const item = items.current.get(line.sku) ?? null;
+    if (cart.length > 1) {
+      focusNeighbour(item);
+      announce(`${line.name} removed from your cart.`);
+    } else {
+      emptiedHere.current = focusStillIn(item);
+    }
+    remove(line.sku);
+  }
+
   if (cart.length === 0) {
-    return <EmptyCart title="Cart" />;
+    return <EmptyCart title="Cart" takeFocus={emptiedHere.current} />;
   }
 
   return (
@@ -44,7 +63,14 @@ export default function CartPage() {
         title="Cart"
         subtitle={`${count} item${count === 1 ? "" : "s"}`}
         actions={
-          <Button variant="ghost" size="sm" onClick={clear}>
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={(e) => {
+              emptiedHere.current = focusStillIn(e.currentTarget);
+              clear();
+            }}
+          >
             Empty cart
           </Button>
         }
@@ -53,7 +79,14 @@ export default function CartPage() {
         <Card className="lg:col-span-2">
           <ul className="divide-y divide-stone-100">
             {cart.map((line) => (
-              <li key={line.sku} className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:gap-4">
+              <li
+                key={line.sku}
+                ref={(li) => {
+                  if (li) items.current.set(line.sku, li);
+                  else items.current.delete(line.sku);
+                }}
+                className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center sm:gap-4"
+              >
                 <div className="min-w-0 flex-1">
                   <p className="truncate font-medium text-stone-900">{line.name}</p>
                   <p className="text-xs text-stone-500">
@@ -66,12 +99,12 @@ export default function CartPage() {
                     max={line.stock}
                     room={roomFor(cart, line.sku)}
                     label={`quantity of ${line.name}`}
-                    onChange={(q) => setQty(line.sku, q)}
+                    onChange={(q) => (q > 0 ? setQty(line.sku, q) : removeLine(line))}
                   />
                   <p className="w-24 text-right font-medium text-stone-900" aria-label={`Line total for ${line.name}`}>
                     {formatMoney(lineTotal(line))}
                   </p>
-                  <Button variant="ghost" size="sm" aria-label={`Remove ${line.name}`} onClick={() => remove(line.sku)}>
+                  <Button variant="ghost" size="sm" aria-label={`Remove ${line.name}`} onClick={() => removeLine(line)}>
                     Remove
                   </Button>
                 </div>

@@ -97,6 +97,11 @@ function description(element: HTMLElement): string | null | undefined {
   return document.getElementById(element.getAttribute("aria-describedby") ?? "")?.textContent;
 }
 
+/** The words of the element with focus, when that is not the page itself (<body>, where it falls with a control that went). */
+function focusedWords(): string | null | undefined {
+  return document.activeElement === document.body ? null : document.activeElement?.textContent;
+}
+
 /** The words in every live region on the page now (alerts, status and aria-live regions): what a screen reader says. */
 function spoken(): string[] {
   return [...document.querySelectorAll("[aria-live], [role=alert], [role=status]")].flatMap((r) => (r.textContent ? [r.textContent] : []));
@@ -457,7 +462,7 @@ describe("pages", () => {
     await waitFor(() => expect(input.value).toBe("40"));
     expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[1].qty).toBe(40);
     expect(description(input)).toBe("At most 100 units per order.");
-    expect((screen.getByRole("button", { name: "Increase quantity of Cap" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole("button", { name: "Increase quantity of Cap" }).getAttribute("aria-disabled")).toBe("true");
   });
 
   it("checkout: a cart of more than 100 units holds Place order, saying why, with a link to the cart", async () => {
@@ -844,8 +849,8 @@ describe("pages", () => {
       () => json(200, {}),
     );
     renderAt("/cart");
-    const more = (await screen.findByRole("button", { name: "Increase quantity of Mug" })) as HTMLButtonElement;
-    await waitFor(() => expect(more.disabled).toBe(false));
+    const more = await screen.findByRole("button", { name: "Increase quantity of Mug" });
+    await waitFor(() => expect(more.getAttribute("aria-disabled")).toBeNull());
     expect(description(screen.getByRole("spinbutton", { name: "quantity of Cap" }))).toBe("Only 1 in stock.");
   });
 
@@ -1027,6 +1032,84 @@ describe("pages", () => {
     const why = document.getElementById(input.getAttribute("aria-describedby") ?? "");
     expect(why?.textContent).toBe("Only 3 in stock.");
     expect(why?.getAttribute("aria-live")).toBe("polite");
+  });
+
+  it("cart: − and + pressed from the keyboard up to a line's limits keep focus, and a press past them changes nothing", async () => {
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 2, stock: 3 }]));
+    renderAt("/cart");
+    const qty = () => JSON.parse(localStorage.getItem("shop.cart.v1")!)[0].qty;
+    // A natively disabled button drops a keyboard user's focus to the page (Chromium did, at 1 and at the stock): it stays
+    // focusable and says it is unavailable (aria-disabled).
+    const fewer = (await screen.findByRole("button", { name: "Decrease quantity of Mug" })) as HTMLButtonElement;
+    fewer.focus();
+    fireEvent.click(fewer);
+    expect(qty()).toBe(1);
+    expect(fewer.disabled).toBe(false);
+    expect(fewer.getAttribute("aria-disabled")).toBe("true");
+    expect(document.activeElement).toBe(fewer);
+    fireEvent.click(fewer);
+    expect(qty()).toBe(1); // not removed: that is Remove's
+    const more = screen.getByRole("button", { name: "Increase quantity of Mug" }) as HTMLButtonElement;
+    more.focus();
+    fireEvent.click(more);
+    fireEvent.click(more);
+    expect(qty()).toBe(3);
+    expect(more.disabled).toBe(false);
+    expect(more.getAttribute("aria-disabled")).toBe("true");
+    expect(document.activeElement).toBe(more);
+    fireEvent.click(more);
+    expect(qty()).toBe(3);
+    expect(fewer.getAttribute("aria-disabled")).toBeNull();
+  });
+
+  it("cart: a line removed from the keyboard leaves focus on the next line (else the one before) and says what went; the last one on the words that the cart is empty", async () => {
+    localStorage.setItem(
+      "shop.cart.v1",
+      JSON.stringify([
+        { sku: "MUG", name: "Mug", price: 8.5, qty: 1, stock: 3 },
+        { sku: "CAP", name: "Cap", price: 12, qty: 2, stock: 4 },
+        { sku: "HAT", name: "Hat", price: 20, qty: 1, stock: 4 },
+      ]),
+    );
+    renderAt("/cart");
+    const line = (name: string) => screen.getByRole("spinbutton", { name: `quantity of ${name}` }).closest("li")!;
+    const remove = (await screen.findByRole("button", { name: "Remove Mug" })) as HTMLButtonElement;
+    const regions = [...document.querySelectorAll("[aria-live=polite]")]; // there before the words
+    remove.focus();
+    fireEvent.click(remove);
+    expect(screen.queryByRole("button", { name: "Remove Mug" })).toBeNull();
+    expect(line("Cap").contains(document.activeElement)).toBe(true);
+    const said = await screen.findByText("Mug removed from your cart.");
+    expect(regions).toContain(said.closest("[aria-live=polite]"));
+    // A quantity typed as 0 removes its line too: the last line's removal moves focus back to the one before.
+    const hats = screen.getByRole("spinbutton", { name: "quantity of Hat" });
+    hats.focus();
+    fireEvent.change(hats, { target: { value: "0" } });
+    fireEvent.keyDown(hats, { key: "Enter" });
+    expect(screen.queryByRole("spinbutton", { name: "quantity of Hat" })).toBeNull();
+    expect(line("Cap").contains(document.activeElement)).toBe(true);
+    expect(await screen.findByText("Hat removed from your cart.")).toBeTruthy();
+    // The only line left: focus goes to the words the page has in its place.
+    const caps = screen.getByRole("button", { name: "Remove Cap" });
+    caps.focus();
+    fireEvent.click(caps);
+    await waitFor(() => expect(focusedWords()).toContain("Your cart is empty"));
+  });
+
+  it("cart: Empty cart pressed from the keyboard leaves focus on the words that the cart is empty", async () => {
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1, stock: 3 }]));
+    renderAt("/cart");
+    const emptyCart = await screen.findByRole("button", { name: "Empty cart" });
+    emptyCart.focus();
+    fireEvent.click(emptyCart);
+    await waitFor(() => expect(focusedWords()).toContain("Your cart is empty"));
+  });
+
+  it("cart: an empty cart opened by a link leaves focus to the navigation (no words take it)", async () => {
+    renderAt("/cart");
+    await screen.findByText("Your cart is empty");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(document.activeElement).toBe(document.body);
   });
 
   it("catalogue: an item restocked meanwhile shows in stock once the shopper comes back to the window, without a read on every return", async () => {
