@@ -4,17 +4,16 @@ import { Link } from "react-router";
 import { api } from "../api/client";
 import { queryKeys } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
-import { useAnnounce } from "../components/Announcer";
 import { QuantityInput } from "../components/QuantityInput";
 import { EmptyCart } from "../components/EmptyCart";
+import { useLineRemoval } from "../components/useLineRemoval";
 import { Button, Card, PageHeader } from "../components/ui";
 import { cartCount, cartTotal, lineTotal, roomFor, type CartLine } from "../lib/cart";
-import { focusNeighbour, focusStillIn } from "../lib/focus";
 import { formatMoney } from "../lib/format";
 import { useCart } from "../lib/useCart";
 
 export default function CartPage() {
-  const { cart, setQty, remove, clear, takeStock } = useCart();
+  const { cart, setQty, takeStock } = useCart();
   const { user } = useAuth();
   const count = cartCount(cart);
   // Each line's stock was read when it was added, and caps what it may hold: read it anew, so a restock since lets the
@@ -36,22 +35,11 @@ export default function CartPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [readsKey, takeStock]);
 
-  // A line removed (Remove, or a quantity typed as 0) takes the control pressed with it, and a keyboard user's focus
-  // down to the page: it goes on to the next line (else the one before), and what went is said. The last line's removal
-  // and Empty cart leave the words that the cart is empty in the lines' place: focus goes to them (emptiedHere).
-  const announce = useAnnounce();
+  // A line removed keeps a keyboard user's focus on the page (useLineRemoval). Its row, by sku: a quantity typed as 0
+  // removes it too, with no element of the press to go by.
+  const { removeLine, emptying, emptiedHere } = useLineRemoval();
   const items = useRef(new Map<string, HTMLLIElement>());
-  const emptiedHere = useRef(false);
-  function removeLine(line: CartLine) {
-    const item = items.current.get(line.sku) ?? null;
-    if (cart.length > 1) {
-      focusNeighbour(item);
-      announce(`${line.name} removed from your cart.`);
-    } else {
-      emptiedHere.current = focusStillIn(item);
-    }
-    remove(line.sku);
-  }
+  const removeAt = (line: CartLine) => removeLine(line, items.current.get(line.sku) ?? null);
 
   if (cart.length === 0) {
     return <EmptyCart title="Cart" takeFocus={emptiedHere.current} />;
@@ -66,10 +54,7 @@ export default function CartPage() {
           <Button
             variant="ghost"
             size="sm"
-            onClick={(e) => {
-              emptiedHere.current = focusStillIn(e.currentTarget);
-              clear();
-            }}
+            onClick={(e) => emptying(e.currentTarget)}
           >
             Empty cart
           </Button>
@@ -99,12 +84,12 @@ export default function CartPage() {
                     max={line.stock}
                     room={roomFor(cart, line.sku)}
                     label={`quantity of ${line.name}`}
-                    onChange={(q) => (q > 0 ? setQty(line.sku, q) : removeLine(line))}
+                    onChange={(q) => (q > 0 ? setQty(line.sku, q) : removeAt(line))}
                   />
                   <p className="w-24 text-right font-medium text-stone-900" aria-label={`Line total for ${line.name}`}>
                     {formatMoney(lineTotal(line))}
                   </p>
-                  <Button variant="ghost" size="sm" aria-label={`Remove ${line.name}`} onClick={() => removeLine(line)}>
+                  <Button variant="ghost" size="sm" aria-label={`Remove ${line.name}`} onClick={() => removeAt(line)}>
                     Remove
                   </Button>
                 </div>

@@ -6,6 +6,7 @@ import { ApiError, errorMessage, isProblem } from "../api/errors";
 import { queryKeys } from "../api/queries";
 import type { InventoryItem, Order, OrderRequest } from "../api/types";
 import { EmptyCart } from "../components/EmptyCart";
+import { useLineRemoval } from "../components/useLineRemoval";
 import { LineItemsTable } from "../components/LineItemsTable";
 import { Alert, Button, Card, ErrorAlert, PageHeader } from "../components/ui";
 import {
@@ -57,7 +58,10 @@ function problemOf(state: LineState, stock: number | undefined): string | undefi
 }
 
 export default function CheckoutPage() {
-  const { cart, clear, refresh, remove } = useCart();
+  const { cart, clear, refresh } = useCart();
+  // A gone or sold-out line removed from the keyboard: focus goes on to the next Remove, else Place order (useLineRemoval).
+  const { removeLine, emptiedHere } = useLineRemoval();
+  const placeButton = useRef<HTMLButtonElement>(null);
   // The cart keeps the prices seen when each item was added; the order is charged at today's. Read them again
   // here, take them into the cart, and say which changed, so the total shown is the total charged.
   const current = useQueries({
@@ -166,7 +170,7 @@ export default function CheckoutPage() {
   }
 
   if (cart.length === 0 && !placeOrder.isSuccess && !placed.current) {
-    return <EmptyCart title="Checkout" />;
+    return <EmptyCart title="Checkout" takeFocus={emptiedHere.current} />;
   }
 
   const short = new Set(placeOrder.error instanceof ApiError ? placeOrder.error.shortSkus : []);
@@ -190,7 +194,13 @@ export default function CheckoutPage() {
               problem: problemOf(states[i], current[i].data?.qty) ?? (short.has(line.sku) ? "Not enough stock" : undefined),
               action:
                 states[i] === "gone" || states[i] === "soldOut" ? (
-                  <Button variant="secondary" size="sm" className="mt-2" aria-label={`Remove ${line.name}`} onClick={() => remove(line.sku)}>
+                  <Button
+                    variant="secondary"
+                    size="sm"
+                    className="mt-2"
+                    aria-label={`Remove ${line.name}`}
+                    onClick={(e) => removeLine(line, e.currentTarget.closest("tr"), placeButton.current)}
+                  >
                     Remove
                   </Button>
                 ) : undefined,
@@ -226,6 +236,7 @@ export default function CheckoutPage() {
             </Link>
           ) : null}
           <Button
+            ref={placeButton}
             className="w-full"
             onClick={submit}
             disabled={placeOrder.isPending || placeOrder.isSuccess || reason !== ""}

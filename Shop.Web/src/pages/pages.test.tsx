@@ -102,6 +102,13 @@ function focusedWords(): string | null | undefined {
   return document.activeElement === document.body ? null : document.activeElement?.textContent;
 }
 
+/** `button`, which empties the cart, pressed from the keyboard: focus goes to the words the page shows in the lines' place. */
+async function pressedLeavesFocusOnTheEmptyCart(button: HTMLElement) {
+  button.focus();
+  fireEvent.click(button);
+  await waitFor(() => expect(focusedWords()).toContain("Your cart is empty"));
+}
+
 /** The words in every live region on the page now (alerts, status and aria-live regions): what a screen reader says. */
 function spoken(): string[] {
   return [...document.querySelectorAll("[aria-live], [role=alert], [role=status]")].flatMap((r) => (r.textContent ? [r.textContent] : []));
@@ -854,6 +861,36 @@ describe("pages", () => {
     expect(description(screen.getByRole("spinbutton", { name: "quantity of Cap" }))).toBe("Only 1 in stock.");
   });
 
+  it("checkout: a line removed from the keyboard (gone or out of stock) leaves focus on the next Remove, else on Place order, and says what went", async () => {
+    signedInWithCart(
+      [
+        { sku: "MUG", name: "Mug", price: 8.5, qty: 1 },
+        { sku: "CAP", name: "Cap", price: 12, qty: 1 },
+        { sku: "HAT", name: "Hat", price: 20, qty: 1 },
+      ],
+      { MUG: 0, CAP: 0, HAT: 5 },
+      () => json(200, {}),
+    );
+    renderAt("/checkout");
+    const mug = await screen.findByRole("button", { name: "Remove Mug" });
+    const regions = [...document.querySelectorAll("[aria-live=polite]")]; // there before the words
+    mug.focus();
+    fireEvent.click(mug);
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("button", { name: "Remove Cap" })));
+    const said = await screen.findByText("Mug removed from your cart.");
+    expect(regions).toContain(said.closest("[aria-live=polite]"));
+    // No other line has a control: Place order, now free to go, is what comes next.
+    fireEvent.click(screen.getByRole("button", { name: "Remove Cap" }));
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("button", { name: "Place order" })));
+    expect(await screen.findByText("Cap removed from your cart.")).toBeTruthy();
+  });
+
+  it("checkout: the cart's last line removed from the keyboard leaves focus on the words that the cart is empty", async () => {
+    signedInWithCart([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }], { MUG: 0 }, () => json(200, {}));
+    renderAt("/checkout");
+    await pressedLeavesFocusOnTheEmptyCart(await screen.findByRole("button", { name: "Remove Mug" }));
+  });
+
   it("checkout: lines above today's stock are marked in words, and Place order waits until the cart fits", async () => {
     signedInWithCart(
       [{ sku: "MUG", name: "Mug", price: 8.5, qty: 5, stock: 9 }, { sku: "CAP", name: "Cap", price: 12, qty: 1, stock: 4 }],
@@ -1090,19 +1127,13 @@ describe("pages", () => {
     expect(line("Cap").contains(document.activeElement)).toBe(true);
     expect(await screen.findByText("Hat removed from your cart.")).toBeTruthy();
     // The only line left: focus goes to the words the page has in its place.
-    const caps = screen.getByRole("button", { name: "Remove Cap" });
-    caps.focus();
-    fireEvent.click(caps);
-    await waitFor(() => expect(focusedWords()).toContain("Your cart is empty"));
+    await pressedLeavesFocusOnTheEmptyCart(screen.getByRole("button", { name: "Remove Cap" }));
   });
 
   it("cart: Empty cart pressed from the keyboard leaves focus on the words that the cart is empty", async () => {
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1, stock: 3 }]));
     renderAt("/cart");
-    const emptyCart = await screen.findByRole("button", { name: "Empty cart" });
-    emptyCart.focus();
-    fireEvent.click(emptyCart);
-    await waitFor(() => expect(focusedWords()).toContain("Your cart is empty"));
+    await pressedLeavesFocusOnTheEmptyCart(await screen.findByRole("button", { name: "Empty cart" }));
   });
 
   it("cart: an empty cart opened by a link leaves focus to the navigation (no words take it)", async () => {
