@@ -171,6 +171,49 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
     }
 
     /// <summary>
+    /// A keyboard shopper edits the cart: + up to the stock and − down to 1 leave focus on the button pressed (natively
+    /// disabled as the press reached the limit, it dropped focus to the page), Remove leaves it on the next line, and
+    /// Empty cart on the words that the cart is empty.
+    /// </summary>
+    [Fact]
+    public async Task A_keyboard_shopper_keeps_focus_in_the_cart_as_lines_reach_their_limits_and_go()
+    {
+        var tag = "KB" + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
+        var pen = await shop.NewItemAsync(qty: 2, price: 4m, sku: $"{tag}-PEN");
+        var pad = await shop.NewItemAsync(qty: 5, price: 2m, sku: $"{tag}-PAD");
+        var page = await NewPageAsync();
+        await RegisterAsync(page, "Keyboard Shopper", $"keyboard-{Guid.NewGuid():N}@example.com", "keyboard-pass-1");
+        await SearchAsync(page, tag);
+        await ExpectCountAsync(page.GetByRole(AriaRole.Article), 2);
+        foreach (var sku in new[] { pen, pad })
+        {
+            await page.GetByRole(AriaRole.Article, new() { Name = $"Test item {sku}" }).GetByRole(AriaRole.Button, new() { Name = "Add to cart" }).ClickAsync();
+        }
+        await page.GetByRole(AriaRole.Link, new() { Name = "Cart (2)" }).ClickAsync();
+        await Chromium.WaitForRouteAsync(page, "/cart");
+
+        async Task PressAsync(ILocator button)
+        {
+            await button.FocusAsync();
+            await page.Keyboard.PressAsync("Enter");
+        }
+        var more = page.GetByRole(AriaRole.Button, new() { Name = $"Increase quantity of Test item {pen}" });
+        await PressAsync(more); // 2 of 2 in stock
+        await Assertions.Expect(page.GetByRole(AriaRole.Spinbutton, new() { Name = $"quantity of Test item {pen}" })).ToHaveValueAsync("2");
+        await Assertions.Expect(more).ToBeFocusedAsync();
+        await Assertions.Expect(more).ToHaveAttributeAsync("aria-disabled", "true");
+        var fewer = page.GetByRole(AriaRole.Button, new() { Name = $"Decrease quantity of Test item {pen}" });
+        await PressAsync(fewer); // back to 1
+        await Assertions.Expect(page.GetByRole(AriaRole.Spinbutton, new() { Name = $"quantity of Test item {pen}" })).ToHaveValueAsync("1");
+        await Assertions.Expect(fewer).ToBeFocusedAsync();
+
+        await PressAsync(page.GetByRole(AriaRole.Button, new() { Name = $"Remove Test item {pen}" }));
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = $"Decrease quantity of Test item {pad}" })).ToBeFocusedAsync();
+        await PressAsync(page.GetByRole(AriaRole.Button, new() { Name = "Empty cart" }));
+        await Assertions.Expect(page.Locator(":focus")).ToContainTextAsync("Your cart is empty");
+    }
+
+    /// <summary>
     /// Every page fits a 360 px wide phone without sideways scrolling, also with the longest names,
     /// skus and emails the API accepts (one unbroken word each). Phone screenshots of each page.
     /// </summary>
