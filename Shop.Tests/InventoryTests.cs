@@ -128,6 +128,28 @@ public sealed class InventoryTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A price is money, at most 2 decimals on the wire (SPEC): the answer that wrote it shows it as the column stores it
+    /// and every read shows it (numeric(12,2)), not with the zeros or the missing ones of what the admin sent.
+    /// </summary>
+    [Theory]
+    [InlineData("1.50000")]
+    [InlineData("7")]
+    [InlineData("2.5")]
+    public async Task An_items_price_in_the_answers_that_wrote_it_is_the_price_every_read_shows(string price)
+    {
+        var admin = await shop.AdminAsync();
+        var sku = "PRICE-" + Guid.NewGuid().ToString("N")[..8];
+        var created = await admin.PostRawAsync("/inventory/", $$"""{"sku":"{{sku}}","name":"Scale","price":{{price}},"qty":1}""");
+        await created.ExpectAsync(201);
+        (await created.JsonAsync()).SameAsRead(await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync(), "the 201 answer", "price");
+
+        var patched = await admin.SendAsync(HttpMethod.Patch, $"/inventory/{sku}",
+            new StringContent($$"""{"price":{{price}}0}""", System.Text.Encoding.UTF8, "application/json"));
+        await patched.ExpectAsync(200);
+        (await patched.JsonAsync()).SameAsRead(await (await admin.GetAsync($"/inventory/{sku}")).JsonAsync(), "the PATCH answer", "price");
+    }
+
+    /// <summary>
     /// A PATCH that names none of name, price and qty (a misspelt field, which is ignored like any unknown one) changes
     /// nothing, so it is a 400 that says so, not a 200 that leaves the admin believing the stock was set.
     /// </summary>

@@ -38,7 +38,7 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
     public async Task<CreateItemOutcome> CreateAsync(NewItem item, CancellationToken ct)
     {
         var now = DatabaseTime.UtcNow;
-        var row = new InventoryItem { Sku = item.Sku, Name = item.Name.Trim(), Price = item.Price, Qty = item.Qty, CreatedAt = now, UpdatedAt = now };
+        var row = new InventoryItem { Sku = item.Sku, Name = item.Name.Trim(), Price = InventoryItem.AsStored(item.Price), Qty = item.Qty, CreatedAt = now, UpdatedAt = now };
         db.Items.Add(row);
         if (!await db.TrySaveUniqueAsync(ct))
         {
@@ -57,7 +57,7 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
             return null;
         }
         if (change.Name is not null) item.Name = change.Name.Trim();
-        if (change.Price is { } price) item.Price = price;
+        if (change.Price is { } price) item.Price = InventoryItem.AsStored(price);
         if (change.Qty is { } qty) item.Qty = qty;
         item.UpdatedAt = DatabaseTime.UtcNow;
         try
