@@ -20,10 +20,14 @@ public sealed class ValidationErrors
         return this;
     }
 
-    /// <summary>Checks presence and length (after trimming, in <see cref="Characters"/>) of a required string.</summary>
+    /// <summary>
+    /// Checks presence and length (after trimming, in <see cref="Characters"/>) of a required string. A value of only
+    /// characters that show as nothing (spaces, zero-width spaces and joiners, Hangul fillers) is missing: shown, it
+    /// is as blank as an empty one.
+    /// </summary>
     public ValidationErrors RequireString(string field, string? value, int maxLength, int minLength = 1)
     {
-        if (string.IsNullOrWhiteSpace(value))
+        if (value is null || !value.Any(Shows))
         {
             return Add(field, "This field is required.");
         }
@@ -34,6 +38,27 @@ public sealed class ValidationErrors
         }
         return RejectControlCharacters(field, value);
     }
+
+    /// <summary>
+    /// <see cref="RequireString"/> for a name others read (a shopper's in an admin's user list, an item's in the
+    /// catalogue), which also refuses the direction overrides, embeddings and isolates: each makes the text after it
+    /// read in another order (Trojan Source, CVE-2021-42574), so "Bob" + U+202E + "nimda" shows as "Bobadmin". The
+    /// joiners and direction marks that real names and emoji need are kept.
+    /// </summary>
+    public ValidationErrors RequireName(string field, string? value, int maxLength)
+    {
+        RequireString(field, value, maxLength);
+        if (value is not null && value.Any(c => c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069'))
+        {
+            Add(field, "Must not contain direction overrides, embeddings or isolates (U+202A to U+202E, U+2066 to U+2069): they make the text after them read in another order. Remove them.");
+        }
+        return this;
+    }
+
+    /// <summary>Whether a character shows as something: not a space, a control, a format character (zero-width space or joiner, soft hyphen, BOM) or a blank filler letter.</summary>
+    private static bool Shows(char c) =>
+        !char.IsWhiteSpace(c) && !char.IsControl(c) && c is not ('\u115f' or '\u1160' or '\u3164' or '\uffa0' or '\u2800')
+        && System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.Format;
 
     /// <summary>
     /// A text's length as the databases count it (PostgreSQL's char_length and varchar(n)): in Unicode characters, so

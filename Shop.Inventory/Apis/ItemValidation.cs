@@ -32,7 +32,7 @@ internal static partial class ItemValidation
     {
         var errors = new ValidationErrors();
         Sku(errors, request.Sku);
-        errors.RequireString("name", request.Name, NameMax);
+        errors.RequireName("name", request.Name, NameMax);
         if (request.Price is null)
         {
             errors.Add("price", "This field is required.");
@@ -52,7 +52,7 @@ internal static partial class ItemValidation
         }
         if (request.Name is not null)
         {
-            errors.RequireString("name", request.Name, NameMax);
+            errors.RequireName("name", request.Name, NameMax);
         }
         Price(errors, request.Price);
         Qty(errors, request.Qty);

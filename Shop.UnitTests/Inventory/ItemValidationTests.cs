@@ -61,6 +61,15 @@ public sealed class ItemValidationTests
         AssertOnly("name", ItemValidation.Create(new("OK-1", "nul\u0000", 1, 1)));
     }
 
+    // The rule itself is NameValidationTests' (ServiceDefaults); here, that an item's name at create and at a change follows it.
+    [Fact]
+    public void A_name_that_shows_as_nothing_or_reorders_the_text_after_it_is_refused()
+    {
+        AssertOnly("name", ItemValidation.Create(new("OK-1", "\u200b\u2060", 1, 1)));
+        AssertOnly("name", ItemValidation.Create(new("OK-1", "Sale\u202e", 1, 1)));
+        AssertOnly("name", ItemValidation.Update(new("\ufeff", null, null)));
+    }
+
     public static TheoryData<CreateItemRequest> GoodCreates => new()
     {
         new CreateItemRequest("OK-1", "n", 1, 1),

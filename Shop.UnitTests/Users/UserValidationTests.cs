@@ -45,6 +45,16 @@ public sealed class UserValidationTests
         AssertOnly("name", UserValidation.Update(Update(name: "nul\u0000byte"), true));
     }
 
+    // The rule itself is NameValidationTests' (ServiceDefaults); here, that both the name of a new account and a changed one follow it.
+    [Fact]
+    public void A_name_that_shows_as_nothing_or_reorders_the_text_after_it_is_refused()
+    {
+        AssertOnly("name", UserValidation.Register(new("\u200b", "a@b.co", Good)));
+        AssertOnly("name", UserValidation.Register(new("Bob\u202enimda", "a@b.co", Good)));
+        AssertOnly("name", UserValidation.Update(Update(name: "\u2060"), true));
+        AssertOnly("name", UserValidation.Update(Update(name: "x\u2066y"), true));
+    }
+
     // An email that shows as another one (an invisible character, a DNS root dot) was a second account that an admin's
     // user list showed as that account: "admin@shop.local" twice. A fact for the same reason as the one above.
     [Fact]

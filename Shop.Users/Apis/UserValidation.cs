@@ -14,7 +14,7 @@ internal static class UserValidation
     public static ValidationErrors Register(RegisterRequest request)
     {
         var errors = new ValidationErrors();
-        errors.RequireString("name", request.Name, NameMax);
+        errors.RequireName("name", request.Name, NameMax);
         Email(errors, request.Email);
         Password(errors, request.Password);
         return errors;
@@ -47,7 +47,7 @@ internal static class UserValidation
         }
         if (request.Name is not null)
         {
-            errors.RequireString("name", request.Name, NameMax);
+            errors.RequireName("name", request.Name, NameMax);
         }
         if (request.Email is not null)
         {
