@@ -27,7 +27,7 @@ public sealed class ValidationErrors
     /// </summary>
     public ValidationErrors RequireString(string field, string? value, int maxLength, int minLength = 1)
     {
-        if (value is null || !value.Any(Shows))
+        if (value is null || !value.EnumerateRunes().Any(Shows))
         {
             return Add(field, "This field is required.");
         }
@@ -55,10 +55,13 @@ public sealed class ValidationErrors
         return this;
     }
 
-    /// <summary>Whether a character shows as something: not a space, a control, a format character (zero-width space or joiner, soft hyphen, BOM) or a blank filler letter.</summary>
-    private static bool Shows(char c) =>
-        !char.IsWhiteSpace(c) && !char.IsControl(c) && c is not ('\u115f' or '\u1160' or '\u3164' or '\uffa0' or '\u2800')
-        && System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.Format;
+    /// <summary>
+    /// Whether a character shows as something: not a space, a control, a format character (zero-width space or joiner,
+    /// soft hyphen, BOM, and the tag characters beyond the BMP, which is why it takes runes) or a blank filler letter.
+    /// </summary>
+    private static bool Shows(System.Text.Rune c) =>
+        !System.Text.Rune.IsWhiteSpace(c) && !System.Text.Rune.IsControl(c) && c.Value is not (0x115f or 0x1160 or 0x3164 or 0xffa0 or 0x2800)
+        && System.Text.Rune.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.Format;
 
     /// <summary>
     /// A text's length as the databases count it (PostgreSQL's char_length and varchar(n)): in Unicode characters, so

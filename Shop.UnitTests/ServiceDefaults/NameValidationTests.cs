@@ -13,7 +13,7 @@ public sealed class NameValidationTests
     [Fact]
     public void A_name_of_only_invisible_characters_is_missing()
     {
-        foreach (var name in new[] { "\u200b", "\u2060\ufeff", " \u00ad ", "\u200d\u200c", "\u180e", "\u3164\u2800" })
+        foreach (var name in new[] { "\u200b", "\u2060\ufeff", " \u00ad ", "\u200d\u200c", "\u180e", "\u3164\u2800", "\U000E0041\U000E0042" })
         {
             var errors = new ValidationErrors().RequireName("name", name, 100);
             Assert.False(errors.IsValid, $"accepted U+{string.Join(" U+", name.Select(c => ((int)c).ToString("X4")))}");
