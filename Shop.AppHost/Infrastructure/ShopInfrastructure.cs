@@ -123,7 +123,9 @@ public sealed class ShopInfrastructure
                 // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
                 .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
                 // Both images' entrypoints start the server with arguments that begin with '-'.
-                .WithArgs("-c", $"max_connections={ConnectionBudget.MaxConnections}");
+                .WithArgs("-c", $"max_connections={ConnectionBudget.MaxConnections}")
+                // A deployment's memory for the connections it accepts: each is a process of its own.
+                .WithDeploymentMemory($"{ConnectionBudget.MemoryRequestMiB}Mi", $"{ConnectionBudget.MemoryLimitMiB}Mi");
             if (!EphemeralData)
             {
                 server.WithDataVolume($"shop-{serverName}-data");
