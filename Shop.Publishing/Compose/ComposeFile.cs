@@ -47,6 +47,8 @@ internal sealed record ComposeService
 
     public ComposeHealthCheck? Healthcheck { get; init; }
 
+    public ComposeLogging? Logging { get; init; }
+
     [YamlMember(Alias = "depends_on", ApplyNamingConventions = false)]
     public IReadOnlyDictionary<string, ComposeDependency>? DependsOn { get; init; }
 
@@ -62,6 +64,9 @@ internal sealed record ComposeService
 }
 
 internal sealed record ComposeBuild(string Context, string Dockerfile, IReadOnlyDictionary<string, string>? Args);
+
+/// <summary>A logging driver and its options (<c>max-size</c>, <c>max-file</c>).</summary>
+internal sealed record ComposeLogging(string Driver, IReadOnlyDictionary<string, string> Options);
 
 internal sealed record ComposeHealthCheck(
     IReadOnlyList<string> Test,

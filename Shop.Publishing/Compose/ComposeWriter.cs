@@ -187,10 +187,12 @@ public static class ComposeWriter
     /// The Kubernetes pods' hardening, as far as compose says it: the image's numeric user (the postgres and redis
     /// images would start as root and need capabilities to chown and switch user), a read-only root filesystem
     /// with a tmpfs where the pod has an emptyDir, no capabilities, no privilege gained through setuid binaries,
-    /// and the pod's memory limit.
+    /// the pod's memory limit, and logs rotated as kubelet rotates a pod's.
     /// </summary>
     private static ComposeService Hardened(DeployService service, PublishOptions options, IReadOnlyList<string> writablePaths) => new()
     {
+        // Docker never rotates a json-file log unless told, and it grows on the disk of the databases' volumes.
+        Logging = new ComposeLogging("json-file", new Dictionary<string, string> { ["max-size"] = "10m", ["max-file"] = "5" }),
         Image = Image(service, options),
         Networks = [Network],
         User = service.Runtime.User is { } user ? $"{user}:{service.Runtime.Group ?? user}" : null,

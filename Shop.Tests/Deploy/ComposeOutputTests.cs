@@ -353,6 +353,27 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
     }
 
     /// <summary>
+    /// Docker keeps a container's output in json-file logs that it never rotates unless told (Docker's documentation:
+    /// "can cause a significant amount of disk space to be used ... which can lead to disk space exhaustion"), on the
+    /// disk that holds the databases' volumes; kubelet rotates a pod's logs by itself (10 MiB, five files). So every
+    /// compose container's logs are capped the same way, still in json-file, which <c>docker logs</c> reads.
+    /// </summary>
+    [Fact]
+    public void Every_containers_logs_are_rotated_before_they_fill_the_hosts_disk()
+    {
+        foreach (var (name, value) in Services)
+        {
+            var service = (Dictionary<object, object>)value;
+            var logging = service.GetValueOrDefault("logging") as Dictionary<object, object>;
+            Assert.True(logging is not null, $"{name}: no logging section, so Docker keeps its json-file log without a size limit");
+            Assert.Equal("json-file", logging.GetValueOrDefault("driver"));
+            var options = (Dictionary<object, object>)logging["options"];
+            Assert.True(DockerBytes(options.GetValueOrDefault("max-size") as string) is > 0 and <= 10 * 1024 * 1024, $"{name}: max-size {options.GetValueOrDefault("max-size")}");
+            Assert.True(int.TryParse(options.GetValueOrDefault("max-file") as string, out var files) && files is > 1 and <= 5, $"{name}: max-file {options.GetValueOrDefault("max-file")}");
+        }
+    }
+
+    /// <summary>
     /// Each container gets its Kubernetes pod's hardening, as far as compose can say it: a read-only root
     /// filesystem with a tmpfs wherever the pod has an emptyDir (data volumes stay volumes), no capabilities, no
     /// privilege gained through setuid binaries, the pod's numeric user (the postgres and redis images would
