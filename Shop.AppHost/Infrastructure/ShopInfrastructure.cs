@@ -45,6 +45,10 @@ public sealed class ShopInfrastructure
         Mode = mode;
         DataRoot = dataRoot;
         BaseImages = BaseImageSet.From(builder.Configuration);
+        // Run mode's containers keep their data on the Docker host's disk, with no volume size to fit.
+        MaxWalSizeMB = builder.ExecutionContext.IsPublishMode
+            ? (int)Math.Clamp(new k8s.Models.ResourceQuantity(PublishOptions.From(builder.Configuration).StorageSize).ToInt64() / 4 / (1024 * 1024), 80, 1024)
+            : 1024;
         EphemeralData = builder.ExecutionContext.IsRunMode && IsEphemeral(builder);
     }
 
@@ -55,6 +59,13 @@ public sealed class ShopInfrastructure
 
     /// <summary>Each service process's pool and the <c>max_connections</c> its server needs for all of them.</summary>
     public DatabaseConnectionBudget ConnectionBudget { get; }
+
+    /// <summary>
+    /// PostgreSQL keeps up to <c>max_wal_size</c> of write-ahead log (1 GB by default) in its data directory after a burst
+    /// of writes: on a deployment's volume (<c>Shop:Publish:StorageSize</c>, 1Gi) that alone can fill it, and a server whose
+    /// disk is full stops. A quarter of the volume, at least PostgreSQL's <c>min_wal_size</c> (80 MB), at most its default (run mode's).
+    /// </summary>
+    public int MaxWalSizeMB { get; }
 
     /// <summary>Where local servers keep their data (unused for containers, which use named volumes).</summary>
     public string DataRoot { get; }
@@ -123,7 +134,7 @@ public sealed class ShopInfrastructure
                 // A deployment runs it as that user, not root; the server's socket and lock file go to /var/run/postgresql.
                 .WithContainerRuntime(Images.PostgresUser, Images.PostgresUser, "/var/run/postgresql")
                 // Both images' entrypoints start the server with arguments that begin with '-'.
-                .WithArgs("-c", $"max_connections={ConnectionBudget.MaxConnections}")
+                .WithArgs("-c", $"max_connections={ConnectionBudget.MaxConnections}", "-c", $"max_wal_size={MaxWalSizeMB}MB")
                 // A deployment's memory for the connections it accepts: each is a process of its own.
                 .WithDeploymentMemory($"{ConnectionBudget.MemoryRequestMiB}Mi", $"{ConnectionBudget.MemoryLimitMiB}Mi");
             if (!EphemeralData)

@@ -267,12 +267,35 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
     }
 
     /// <summary>A PostgreSQL container's <c>-c max_connections=</c>, or PostgreSQL's default.</summary>
-    private static int MaxConnections(V1Container server)
+    private static int MaxConnections(V1Container server) => int.Parse(ServerSetting(server, "max_connections") ?? "100");
+
+    /// <summary>A PostgreSQL container's <c>-c name=value</c> value, or null when it sets none.</summary>
+    private static string? ServerSetting(V1Container server, string name)
     {
         var args = server.Args ?? [];
-        var setting = args.Select((a, i) => (a, i)).Where(x => x.a == "-c" && x.i + 1 < args.Count && args[x.i + 1].StartsWith("max_connections=", StringComparison.Ordinal))
-            .Select(x => int.Parse(args[x.i + 1]["max_connections=".Length..])).ToList();
-        return setting.Count == 1 ? setting[0] : 100;
+        var setting = args.Select((a, i) => (a, i)).Where(x => x.a == "-c" && x.i + 1 < args.Count && args[x.i + 1].StartsWith(name + "=", StringComparison.Ordinal))
+            .Select(x => args[x.i + 1][(name.Length + 1)..]).ToList();
+        return setting.Count == 1 ? setting[0] : null;
+    }
+
+    /// <summary>
+    /// PostgreSQL keeps write-ahead log in <c>PGDATA/pg_wal</c>, on the data volume, up to <c>max_wal_size</c> (1 GB by
+    /// default) after a burst of writes ("a soft limit; WAL size can exceed max_wal_size ... such as heavy load"). On
+    /// the deployment's 1Gi claim that alone fills the volume, and a server whose disk is full stops (PANIC). The log
+    /// may take a quarter of the volume; the tables and indexes the rest.
+    /// </summary>
+    [Fact]
+    public void Each_database_servers_write_ahead_log_leaves_its_volume_room_for_the_data()
+    {
+        foreach (var server in Objects().OfType<V1StatefulSet>().Where(s => s.Metadata.Name.EndsWith("-db", StringComparison.Ordinal)))
+        {
+            var volume = Assert.Single(server.Spec.VolumeClaimTemplates).Spec.Resources.Requests["storage"].ToInt64();
+            var setting = ServerSetting(server.Spec.Template.Spec.Containers.Single(), "max_wal_size") ?? "1GB";
+            var match = Regex.Match(setting, "^([0-9]+)(MB|GB)$");
+            Assert.True(match.Success, $"{server.Metadata.Name}: max_wal_size={setting} is not in MB or GB");
+            var wal = long.Parse(match.Groups[1].Value) * (match.Groups[2].Value == "GB" ? 1024 : 1) * MiB;
+            Assert.True(wal <= volume / 4, $"{server.Metadata.Name}: max_wal_size={setting} lets the write-ahead log take more than a quarter of its {volume / MiB} MiB volume");
+        }
     }
 
     /// <summary>
