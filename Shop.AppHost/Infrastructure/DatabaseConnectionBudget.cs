@@ -33,7 +33,7 @@ public sealed record DatabaseConnectionBudget(int PoolPerProcess, int Processes)
 
     /// <summary>
     /// What one backend holds privately, rounded up from what PostgreSQL 15 measured (docs/deploy.md, Memory per service):
-    /// 2.4 MiB after Orders' placement, listing and polling statements, 3.6 MiB with 62 statements prepared (Npgsql
+    /// 2.4 MiB after SQL modelled on Orders' placement, listing and polling, 3.6 MiB with 62 statements prepared (Npgsql
     /// prepares up to 64 per connection).
     /// </summary>
     public const int BackendMiB = 4;

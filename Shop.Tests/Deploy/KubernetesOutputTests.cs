@@ -237,7 +237,7 @@ public sealed partial class KubernetesOutputTests(PublishOutput output)
 
     /// <summary>
     /// What one PostgreSQL 15 backend of the Shop's kind holds privately, measured (2026-12-07, docs/deploy.md, Memory per
-    /// service): 2.4 MiB after Orders' placement, listing and polling statements, 3.6 MiB with 62 statements prepared
+    /// service): 2.4 MiB after SQL modelled on Orders' placement, listing and polling, 3.6 MiB with 62 statements prepared
     /// (Npgsql prepares up to 64 per connection, <c>MaxAutoPrepare</c>); beside PostgreSQL's 128 MB shared_buffers.
     /// </summary>
     private const double MeasuredBackendMiB = 3.6, SharedBuffersMiB = 128;
