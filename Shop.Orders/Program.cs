@@ -67,7 +67,10 @@ builder.AddStartupSettings<WebhookOptions>("Webhooks")
     .Validate(o => o.BatchSize > 0 && o.MaxConcurrentPerSubscriber > 0 && o.MaxSubscribersAtOnce > 0 && o.AttemptTimeout > TimeSpan.Zero && o.ResolveTimeout > TimeSpan.Zero
             && o.ClaimLease > o.AttemptTimeout * Math.Ceiling((double)o.BatchSize / o.MaxConcurrentPerSubscriber)
             && IsShortPause(o.GatherAfterWake) && IsShortPause(o.AnnounceInterval),
-        "Webhooks: BatchSize, MaxConcurrentPerSubscriber, MaxSubscribersAtOnce and ResolveTimeout must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.");
+        "Webhooks: BatchSize, MaxConcurrentPerSubscriber, MaxSubscribersAtOnce and ResolveTimeout must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.")
+    // The dispatcher's longest sleep, as Orders:StockReleasePollInterval is the release worker's: at zero an idle dispatcher
+    // queries the database back to back, and a negative one throws out of its first sleep and stops the host.
+    .Validate(o => o.PollInterval > TimeSpan.Zero, "Webhooks:PollInterval must be more than zero (default 00:00:30).");
 builder.Services.AddSingleton<HostResolver>();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();

@@ -47,6 +47,10 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         // throws out of the job after its first pass and stops the host.
         { "orders", "Orders__ExpirySweepInterval", "00:00:00", "Orders:ExpirySweepInterval" },
         { "orders", "Orders__Retention__SweepInterval", "-00:00:05", "Orders:Retention:SweepInterval" },
+        // The webhook dispatcher's longest sleep: at zero an idle dispatcher queries the database back to back for as
+        // long as the service runs; a negative one throws out of its first sleep and stops the host.
+        { "orders", "Webhooks__PollInterval", "00:00:00", "Webhooks:PollInterval" },
+        { "orders", "Webhooks__PollInterval", "-00:00:05", "Webhooks:PollInterval" },
         // The active-account cache would throw at the first order: every order a 500.
         { "orders", "Orders__ActiveAccountCacheTtl", "-00:00:01", "Orders:ActiveAccountCacheTtl" },
         // The bootstrapped admin would have a password registration refuses: under 8 characters (five emoji are ten
