@@ -51,26 +51,24 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
     /// <returns>The changed item, or null when there is no item with this sku.</returns>
     public async Task<InventoryItem?> UpdateAsync(string sku, ItemChange change, CancellationToken ct)
     {
-        var item = await db.Items.FirstOrDefaultAsync(i => i.Sku == sku, ct);
-        if (item is null)
+        // One statement that sets the fields named on the row as it is when the write lands, and answers with that row.
+        // A read, then a save of what differed from it, skipped a field whose new value equalled the value read: a
+        // reservation committing in between kept its stock while the answer said the PATCH's. The casts type the nulls.
+        var updated = await db.Items
+            .FromSql($"""
+                UPDATE inventory
+                SET name = coalesce({change.Name?.Trim()}::varchar, name), price = coalesce({change.Price}::numeric, price),
+                    qty = coalesce({change.Qty}::int, qty), updated_at = now()
+                WHERE sku = {sku}
+                RETURNING *
+                """)
+            .AsNoTracking().ToListAsync(ct);
+        if (updated.Count == 0)
         {
-            return null;
-        }
-        if (change.Name is not null) item.Name = change.Name.Trim();
-        if (change.Price is { } price) item.Price = InventoryItem.AsStored(price);
-        if (change.Qty is { } qty) item.Qty = qty;
-        item.UpdatedAt = DatabaseTime.UtcNow;
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // Deleted between the read and the update: there is no item with this sku any more.
             return null;
         }
         await reader.InvalidateAsync(sku);
-        return item;
+        return updated[0];
     }
 
     public async Task<AdjustStockOutcome> AdjustAsync(string sku, int delta, CancellationToken ct)
