@@ -70,7 +70,9 @@ builder.AddStartupSettings<WebhookOptions>("Webhooks")
         "Webhooks: BatchSize, MaxConcurrentPerSubscriber, MaxSubscribersAtOnce and ResolveTimeout must be positive, ClaimLease longer than AttemptTimeout × ceil(BatchSize / MaxConcurrentPerSubscriber), and GatherAfterWake and AnnounceInterval from 0 to under a second.")
     // The dispatcher's longest sleep, as Orders:StockReleasePollInterval is the release worker's: at zero an idle dispatcher
     // queries the database back to back, and a negative one throws out of its first sleep and stops the host.
-    .Validate(o => o.PollInterval > TimeSpan.Zero, "Webhooks:PollInterval must be more than zero (default 00:00:30).");
+    .Validate(o => o.PollInterval > TimeSpan.Zero, "Webhooks:PollInterval must be more than zero (default 00:00:30).")
+    // Each wait is a failed delivery's back-off and a down subscriber's pause: at zero they came at once.
+    .Validate(o => o.RetrySchedule.All(wait => wait > TimeSpan.Zero), "Webhooks:RetrySchedule: every wait must be more than zero (leave it empty for the default, 10 s up to 24 h).");
 builder.Services.AddSingleton<HostResolver>();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();

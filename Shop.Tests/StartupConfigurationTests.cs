@@ -51,6 +51,9 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         // long as the service runs; a negative one throws out of its first sleep and stops the host.
         { "orders", "Webhooks__PollInterval", "00:00:00", "Webhooks:PollInterval" },
         { "orders", "Webhooks__PollInterval", "-00:00:05", "Webhooks:PollInterval" },
+        // A wait of zero is no back-off: that retry of a failed delivery, or that pause of a down subscriber, came at once;
+        // a schedule of zeros spent a down subscriber's deliveries' attempts back to back, then marked them failed.
+        { "orders", "Webhooks__RetrySchedule__0", "00:00:00", "Webhooks:RetrySchedule" },
         // The active-account cache would throw at the first order: every order a 500.
         { "orders", "Orders__ActiveAccountCacheTtl", "-00:00:01", "Orders:ActiveAccountCacheTtl" },
         // The bootstrapped admin would have a password registration refuses: under 8 characters (five emoji are ten
