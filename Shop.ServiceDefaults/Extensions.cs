@@ -61,12 +61,15 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>The API's JSON: snake_case names, lower-case enum strings.</summary>
+    /// <summary>The API's JSON: snake_case names, lower-case enum strings, each name at most once per object.</summary>
     public static void ConfigureJson(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
         options.NumberHandling = JsonNumberHandling.Strict;
+        // A name sent twice is refused, not "the last wins": a proxy, a log or another parser reading the first would see
+        // another request than the one acted on.
+        options.AllowDuplicateProperties = false;
     }
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

@@ -77,16 +77,18 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
                 problem = ShopProblems.BodyTooLarge();
                 break;
             case BadHttpRequestException bad:
-                var field = FindJsonField(bad);
+                var (field, twice) = FindJsonField(bad);
                 var parameter = field is null ? FindParameter(context, bad) : null;
-                var message = field is not null ? "The value has the wrong type or format."
+                var message = twice ? "Sent more than once."
+                    : field is not null ? "The value has the wrong type or format."
                     : parameter is not null ? "The value has the wrong format."
                     : "The request body is not valid JSON for this operation.";
                 problem = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field ?? parameter ?? "body"] = [message] })
                 {
                     Status = bad.StatusCode,
                     Title = "Invalid request",
-                    Detail = field is not null ? $"'{field}' in the JSON body has the wrong type or format. Send it as the API reference (/api-docs) describes and try again."
+                    Detail = twice ? $"'{field}' is sent more than once in the JSON body. Send each property once and try again."
+                        : field is not null ? $"'{field}' in the JSON body has the wrong type or format. Send it as the API reference (/api-docs) describes and try again."
                         : parameter is not null ? $"The parameter '{parameter}' has the wrong format. Send it as the API reference (/api-docs) describes and try again."
                         : "The request body is not valid JSON for this operation (malformed, empty or cut short). Send a JSON object as the API reference (/api-docs) describes and try again.",
                 };
@@ -161,17 +163,23 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
         }).FirstOrDefault(n => !string.IsNullOrEmpty(n)) ?? name;
     }
 
-    private static string? FindJsonField(Exception exception)
+    /// <summary>
+    /// The JSON field a body failed on, and whether it failed by coming twice (<see cref="Extensions.ConfigureJson"/>
+    /// refuses that). System.Text.Json says the latter only in its message; ProblemDetailTests' malformed-body test
+    /// notices if the wording changes.
+    /// </summary>
+    private static (string? Field, bool Twice) FindJsonField(Exception exception)
     {
         for (var e = exception.InnerException; e is not null; e = e.InnerException)
         {
-            if (e is JsonException { Path: { Length: > 2 } path })
+            if (e is JsonException { Path: { Length: > 2 } path } json)
             {
                 // "$.items[0].qty" → "items[0].qty"
-                return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+                return (path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path,
+                    json.Message.StartsWith("Duplicate propert", StringComparison.Ordinal));
             }
         }
-        return null;
+        return (null, false);
     }
 }
 

@@ -79,6 +79,17 @@ public sealed class ProblemDetailTests(ShopApp shop)
 
         await ExpectDetailedProblemAsync(await client.PostRawAsync(path, "{\"name\": "), 400, "JSON", "malformed JSON");
         await ExpectDetailedProblemAsync(await client.PostRawAsync(path, "{\"qty\": \"many\", \"price\": \"free\", \"items\": 3, \"email\": 5}"), 400, "type", "wrong type");
+
+        // A name sent twice: a parser that keeps the last (System.Text.Json's default) and a proxy or log that reads the
+        // first see two different requests; neither is what the client meant to send.
+        var twice = path switch
+        {
+            "/users/register" => "{\"name\": \"Twice\", \"email\": \"first@example.com\", \"email\": \"second@example.com\", \"password\": \"correct horse battery\"}",
+            "/orders/" => "{\"items\": [{\"sku\": \"X-1\", \"qty\": 1, \"qty\": 100}]}",
+            _ => "{\"sku\": \"DUP-1\", \"name\": \"x\", \"price\": 1, \"price\": 0.01, \"qty\": 1}",
+        };
+        var duplicate = await ExpectDetailedProblemAsync(await client.PostRawAsync(path, twice), 400, "more than once", "a property sent twice");
+        Assert.True(duplicate.TryGetProperty("errors", out _), $"a property sent twice: no errors in {duplicate}");
     }
 
     /// <summary>
