@@ -12,10 +12,14 @@ describe("problem+json → message", () => {
     expect(e).toBeInstanceOf(ApiError);
     expect(e.status).toBe(400);
     expect(e.message).toBe(
-      "Please check the following: Email: The email is not valid.; Password: Must be at least 8 characters. Too common.",
+      "Please check the following: Email: The email is not valid. Password: Must be at least 8 characters. Too common.",
     );
     expect(problemToError(400, { errors: { name: ["is required"] } }).message).toBe(
       "Please check the following: Name: is required.",
+    );
+    // Each field's words are a sentence of their own, ended where the shop did not end them.
+    expect(problemToError(400, { errors: { name: ["is required"], email: ["is not valid"] } }).message).toBe(
+      "Please check the following: Name: is required. Email: is not valid.",
     );
     expect(fieldError(e, "password")).toBe("Must be at least 8 characters. Too common.");
     expect(e.message).not.toContain("{");

@@ -141,6 +141,11 @@ function retryAfterText(retryAfter: string | null | undefined): string {
   return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
 }
 
+/** `text` ended as a sentence, where the shop did not end it. */
+function asSentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 function isReadable(text: unknown): text is string {
   // Never surface something that looks like JSON, a stack trace or markup.
   return (
@@ -169,13 +174,10 @@ function describeProblem(status: number, problem: ProblemDetails | null, context
   const fieldErrors = normalizeFieldErrors(problem?.errors);
 
   if (status === 400 || status === 422 || Object.keys(fieldErrors).length) {
-    const lines = Object.entries(fieldErrors).map(
-      ([field, msgs]) => `${humanizeField(field)}: ${msgs.join(" ")}`,
-    );
+    // Each field's words as a sentence of their own: joined with ";", the shop's own full stops read ".;".
+    const lines = Object.entries(fieldErrors).map(([field, msgs]) => asSentence(`${humanizeField(field)}: ${msgs.join(" ")}`));
     if (lines.length) {
-      const text = lines.join("; ");
-      const message = "Please check the following: " + text + (/[.!?]$/.test(text) ? "" : ".");
-      return new ApiError(status, message, problem, fieldErrors);
+      return new ApiError(status, "Please check the following: " + lines.join(" "), problem, fieldErrors);
     }
     if (status === 422) {
       return new ApiError(

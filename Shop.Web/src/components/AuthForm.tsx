@@ -22,7 +22,8 @@ export function AuthForm({
   busy: boolean;
   /** Why the submit is held (a 429's Retry-After), or nothing: the button's description, not said again as it comes. */
   holdReason?: string;
-  onSubmit: () => void;
+  /** `form`: the form submitted, where its own checks mark a field (useFieldChecks). */
+  onSubmit: (form: HTMLFormElement) => void;
   /** The link to the other page; `state` carries where to return afterwards (a shopper sent here from checkout). */
   other: { prompt: string; to: string; label: string; state?: unknown };
   children: ReactNode;
@@ -35,7 +36,8 @@ export function AuthForm({
     e.preventDefault();
     // Enter in a field submits without the button: held is checked here, not only on the button. A field past its cap
     // says so itself: it takes focus instead.
-    if (!held && !focusFieldTooLong(e.currentTarget)) onSubmit();
+    const form = e.currentTarget as HTMLFormElement;
+    if (!held && !focusFieldTooLong(form)) onSubmit(form);
   }
 
   return (

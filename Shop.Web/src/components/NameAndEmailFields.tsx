@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import { errorMessage, fieldError, isProblem } from "../api/errors";
+import type { FieldProblems } from "../lib/useFieldChecks";
 import { TextField } from "./ui";
 
 // Users' caps (UserValidation.NameMax and EmailMax), in characters as Users counts them: TextField's maxCharacters.
@@ -10,7 +11,8 @@ const EMAIL_MAX = 254;
  * An account's Name and Email, as at sign-up and on the Account page: Users' length caps, and the shop's refusal of
  * either (`error`: the request's) on its field, an email another account has (409) included. That 409 marks Email
  * only while it still holds `sentEmail`, the email the refused request sent: typed back or changed, it is no longer
- * the one refused. `emailTaken`: what Email says then instead of the shop's words.
+ * the one refused. `emailTaken`: what Email says then instead of the shop's words. `problems`: what the form's own checks
+ * found (useFieldChecks), said on the field before the shop's.
  */
 export function NameAndEmailFields({
   name,
@@ -18,6 +20,7 @@ export function NameAndEmailFields({
   onNameChange,
   onEmailChange,
   error,
+  problems = {},
   sentEmail,
   emailTaken,
 }: {
@@ -26,6 +29,7 @@ export function NameAndEmailFields({
   onNameChange: (name: string) => void;
   onEmailChange: (email: string) => void;
   error: unknown;
+  problems?: FieldProblems<"name" | "email">;
   sentEmail: string | undefined;
   emailTaken?: ReactNode;
 }) {
@@ -41,7 +45,7 @@ export function NameAndEmailFields({
         maxCharacters={NAME_MAX}
         value={name}
         onChange={(e) => onNameChange(e.target.value)}
-        error={fieldError(error, "name")}
+        error={problems.name ?? fieldError(error, "name")}
       />
       <TextField
         label="Email"
@@ -52,7 +56,7 @@ export function NameAndEmailFields({
         maxCharacters={EMAIL_MAX}
         value={email}
         onChange={(e) => onEmailChange(e.target.value)}
-        error={fieldError(error, "email") ?? taken}
+        error={problems.email ?? fieldError(error, "email") ?? taken}
       />
     </>
   );

@@ -1,12 +1,12 @@
 import { useState } from "react";
 import { Link, Navigate, useLocation } from "react-router";
 import { api } from "../api/client";
-import { fieldError } from "../api/errors";
 import { useAuth } from "../auth/AuthContext";
-import { Alert, ErrorAlert } from "../components/ui";
+import { ErrorAlert } from "../components/ui";
 import { AuthForm } from "../components/AuthForm";
 import { NameAndEmailFields } from "../components/NameAndEmailFields";
 import { NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
+import { requiredProblem, useFieldChecks } from "../lib/useFieldChecks";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
@@ -17,7 +17,7 @@ export default function RegisterPage() {
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [localError, setLocalError] = useState<string | null>(null);
+  const checks = useFieldChecks<"name" | "email" | "password">();
   // The gateway limits registrations (429): as at sign in, Create account waits out the Retry-After (useSubmitMutation).
   const register = useSubmitMutation({ budget: "register", mutationFn: api.register, onSuccess: signIn });
 
@@ -34,18 +34,13 @@ export default function RegisterPage() {
     </>
   );
 
-  function submit() {
-    if (!name.trim() || !email.trim()) {
-      setLocalError("Please enter your name and email.");
-      return;
-    }
-    const passwordProblem = newPasswordProblem(password);
-    if (passwordProblem) {
-      setLocalError(passwordProblem);
-      return;
-    }
-    setLocalError(null);
-    register.submit({ name: name.trim(), email: email.trim(), password });
+  function submit(form: HTMLFormElement) {
+    const found = {
+      name: requiredProblem(name.trim(), "Enter your name."),
+      email: requiredProblem(email.trim(), "Enter your email."),
+      password: newPasswordProblem(password),
+    };
+    if (checks.check(found, form)) register.submit({ name: name.trim(), email: email.trim(), password });
   }
 
   return (
@@ -58,13 +53,14 @@ export default function RegisterPage() {
       onSubmit={submit}
       other={{ prompt: "Already have an account?", to: "/signin", label: "Sign in", state: { from } satisfies ReturnState }}
     >
-      {localError ? <Alert>{localError}</Alert> : <ErrorAlert error={register.error} />}
+      <ErrorAlert error={register.error} />
       <NameAndEmailFields
         name={name}
         email={email}
         onNameChange={setName}
         onEmailChange={setEmail}
         error={register.error}
+        problems={checks.problems}
         sentEmail={register.variables?.email}
         emailTaken={emailTakenNote}
       />
@@ -73,7 +69,7 @@ export default function RegisterPage() {
         name="password"
         value={password}
         onChange={(e) => setPassword(e.target.value)}
-        error={fieldError(register.error, "password")}
+        error={checks.error("password", register.error)}
       />
     </AuthForm>
   );

@@ -8,6 +8,7 @@ import { useAnnounce } from "../components/Announcer";
 import { AuthForm } from "../components/AuthForm";
 import { CurrentPasswordField } from "../components/PasswordFields";
 import { safeReturnPath, type ReturnState } from "../lib/returnPath";
+import { requiredProblem, useFieldChecks } from "../lib/useFieldChecks";
 import { accountScope } from "../lib/useRetryAfterHold";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
@@ -28,6 +29,7 @@ export default function SignInPage() {
     mutationFn: api.login,
     onSuccess: signIn,
   });
+  const checks = useFieldChecks<"email" | "password">();
   const announce = useAnnounce();
   // Said by the app's live region, on the page before this one came: this page's own words come with it.
   const ended = state.signedOutEverywhere ? SIGNED_OUT_EVERYWHERE : state.expired ? SESSION_ENDED : null;
@@ -45,7 +47,10 @@ export default function SignInPage() {
       submitLabel="Sign in"
       busy={login.isPending}
       holdReason={login.holdReason ?? undefined}
-      onSubmit={() => login.submit({ email: email.trim(), password })}
+      onSubmit={(form) => {
+        const found = { email: requiredProblem(email.trim(), "Enter your email."), password: requiredProblem(password, "Enter your password.") };
+        if (checks.check(found, form)) login.submit({ email: email.trim(), password });
+      }}
       other={{ prompt: "New here?", to: "/register", label: "Create an account", state: { from: state.from } satisfies ReturnState }}
     >
       {ended && !login.error ? (
@@ -54,8 +59,14 @@ export default function SignInPage() {
         </Alert>
       ) : null}
       <ErrorAlert error={login.error} />
-      <TextField label="Email" name="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      <CurrentPasswordField label="Password" name="password" value={password} onChange={(e) => setPassword(e.target.value)} />
+      <TextField label="Email" name="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={checks.error("email", login.error)} />
+      <CurrentPasswordField
+        label="Password"
+        name="password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        error={checks.error("password", login.error)}
+      />
     </AuthForm>
   );
 }

@@ -1560,3 +1560,57 @@ describe("pages", () => {
     watch.disconnect();
   });
 });
+
+/** What `field` is said to be wrong with: null when it is not marked invalid, else the words it is described by. */
+function fieldProblem(field: HTMLElement): string | null | undefined {
+  return field.getAttribute("aria-invalid") === "true" ? description(field) : null;
+}
+
+const validationProblem = (errors: Record<string, string[]>) =>
+  json(400, { status: 400, title: "One or more validation errors occurred.", errors }, "application/problem+json");
+
+describe("forms say what is wrong on each field", () => {
+  it("sign in: empty fields are said on each field (aria-invalid, described by why) before anything is sent; the shop's field errors stand on their fields, and its alert reads as sentences", async () => {
+    fetchMock.mockResolvedValue(validationProblem({ Email: ["This field is required."], Password: ["This field is required."] }));
+    renderAt("/signin");
+    const email = await screen.findByLabelText("Email");
+    const password = screen.getByLabelText("Password");
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    await waitFor(() => expect(fieldProblem(email)).toBe("Enter your email."));
+    expect(fieldProblem(password)).toBe("Enter your password.");
+    expect(document.activeElement).toBe(email); // the first field to mend, read with its words
+    expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/users/login")).toEqual([]);
+
+    // Filled in, the field's words go once sent; what the shop refuses stands on its field.
+    fireEvent.change(email, { target: { value: " " } }); // only spaces: sent trimmed, as empty would be, so the shop's words come
+    fireEvent.change(password, { target: { value: "x" } });
+    fireEvent.change(email, { target: { value: "bob" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toBe("Please check the following: Email: This field is required. Password: This field is required.");
+    expect(fieldProblem(email)).toBe("This field is required.");
+    expect(fieldProblem(password)).toBe("This field is required.");
+  });
+
+  it("register: empty name and email, and a short password, are said on their fields (aria-invalid, described by why), and nothing is sent", async () => {
+    renderAt("/register");
+    const name = await screen.findByLabelText("Name");
+    const email = screen.getByLabelText("Email");
+    const password = screen.getByLabelText("Password");
+    fireEvent.change(password, { target: { value: "short" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    await waitFor(() => expect(fieldProblem(name)).toBe("Enter your name."));
+    expect(fieldProblem(email)).toBe("Enter your email.");
+    expect(fieldProblem(password)).toBe("Password must be at least 8 characters.");
+    expect(document.activeElement).toBe(name);
+
+    fireEvent.change(name, { target: { value: "Bob" } });
+    fireEvent.change(email, { target: { value: "bob@example.com" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    await waitFor(() => expect(fieldProblem(name)).toBeNull());
+    expect(fieldProblem(email)).toBeNull();
+    expect(fieldProblem(password)).toBe("Password must be at least 8 characters.");
+    expect(document.activeElement).toBe(password);
+    expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/users/register")).toEqual([]);
+  });
+});
