@@ -4,6 +4,7 @@ import { setUnauthorizedHandler } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { cartCount } from "../lib/cart";
 import { useCart } from "../lib/useCart";
+import { focusStillIn } from "../lib/focus";
 import { Announcer } from "./Announcer";
 import { cx } from "./ui";
 
@@ -57,6 +58,8 @@ export default function Layout() {
   const navigation = useNavigation();
   const [menuOpen, setMenuOpen] = useState(false);
   const main = useRef<HTMLElement>(null);
+  const header = useRef<HTMLElement>(null);
+  const menuButton = useRef<HTMLButtonElement>(null);
   useFocusOnNavigation(main, location.pathname);
 
   // A 401 on an authenticated call clears the session (in the API client) and lands here.
@@ -69,6 +72,18 @@ export default function Layout() {
 
   // Close the mobile menu after navigating.
   useEffect(() => setMenuOpen(false), [location.pathname]);
+  // Escape closes it too (as a disclosure's keyboard users expect), and focus in it (which goes with it) goes back to
+  // the button that opened it; focus the user put in the page stays there.
+  useEffect(() => {
+    if (!menuOpen) return;
+    const close = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      setMenuOpen(false);
+      if (focusStillIn(header.current)) menuButton.current?.focus();
+    };
+    document.addEventListener("keydown", close);
+    return () => document.removeEventListener("keydown", close);
+  }, [menuOpen]);
 
   const links = (
     <>
@@ -148,7 +163,7 @@ export default function Layout() {
         )}
         aria-hidden="true"
       />
-      <header className="sticky top-0 z-40 border-b border-stone-200 bg-white/90 backdrop-blur">
+      <header ref={header} className="sticky top-0 z-40 border-b border-stone-200 bg-white/90 backdrop-blur">
         <div className="mx-auto flex h-16 max-w-6xl items-center gap-4 px-4 sm:px-6">
           <Link to="/catalog" className="flex items-center gap-2 font-semibold text-stone-900">
             <img src="/favicon.svg" alt="" className="size-7" />
@@ -174,6 +189,7 @@ export default function Layout() {
             </NavLink>
             <div className="hidden items-center gap-2 md:flex">{account}</div>
             <button
+              ref={menuButton}
               type="button"
               className="rounded-md p-2 text-stone-600 hover:bg-stone-100 md:hidden"
               aria-expanded={menuOpen}

@@ -1614,3 +1614,18 @@ describe("forms say what is wrong on each field", () => {
     expect(fetchMock.mock.calls.filter(([u]) => String(u) === "/users/register")).toEqual([]);
   });
 });
+
+describe("navigation and loading", () => {
+  it("the phone-size menu closes on Escape and gives focus back to its button", async () => {
+    renderAt("/signin");
+    const menu = await screen.findByRole("button", { name: "Menu" });
+    fireEvent.click(menu);
+    expect(menu.getAttribute("aria-expanded")).toBe("true");
+    const link = within(screen.getByRole("navigation", { name: "Mobile" })).getByRole("link", { name: "Catalogue" });
+    link.focus();
+    fireEvent.keyDown(link, { key: "Escape" });
+    expect(menu.getAttribute("aria-expanded")).toBe("false");
+    expect(screen.queryByRole("navigation", { name: "Mobile" })).toBeNull();
+    expect(document.activeElement).toBe(menu);
+  });
+});
