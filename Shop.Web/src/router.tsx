@@ -3,6 +3,7 @@ import { createBrowserRouter, Navigate, useParams, type RouteObject } from "reac
 import Layout from "./components/Layout";
 import RouteError from "./components/RouteError";
 import { RequireAdmin, RequireAuth } from "./components/guards";
+import { Loading } from "./components/ui";
 
 // Every page is lazily loaded: each becomes its own chunk.
 // SPA pages live outside the API prefixes /users, /orders and /inventory. A browser that opens an
@@ -37,7 +38,7 @@ export const routes: RouteObject[] = [
     element: <Layout />,
     errorElement: <RouteError />,
     // Shown while the first page's chunk loads.
-    hydrateFallbackElement: <div className="p-8 text-sm text-stone-500">Loading…</div>,
+    hydrateFallbackElement: <Loading />,
     children: [
       { index: true, element: <Navigate to="/catalog" replace /> },
       { path: "signin", ...page(() => import("./pages/SignInPage")) },

@@ -1,7 +1,7 @@
 import { Navigate, Outlet, useLocation } from "react-router";
 import { useAuth } from "../auth/AuthContext";
 import type { ReturnState } from "../lib/returnPath";
-import { PageHeader, Alert } from "./ui";
+import { PageHeader, Alert, Loading } from "./ui";
 
 /**
  * Routes below need a signed-in user; others are sent to sign in and brought back afterwards. A session that ends
@@ -12,7 +12,7 @@ export function RequireAuth() {
   const { user, sessionEnd, restoring } = useAuth();
   const location = useLocation();
   // A new tab asking for the browser's session: sign in only if it has none.
-  if (!user && restoring) return <div className="p-8 text-sm text-stone-500">Loading…</div>;
+  if (!user && restoring) return <Loading />;
   if (!user) {
     const state: ReturnState =
       sessionEnd === "signed-out"

@@ -776,7 +776,8 @@ describe("pages", () => {
         : json(404, { status: 404, title: "Not found" }, "application/problem+json"),
     );
     renderAt("/checkout");
-    expect((await screen.findByRole("status", {})).textContent).toMatch(/Mug.*\$8\.50.*\$10\.00/);
+    // A status among others (the app's Loading… while the page's code comes is one too).
+    await waitFor(() => expect(screen.getAllByRole("status").map((s) => s.textContent)).toContainEqual(expect.stringMatching(/Mug.*\$8\.50.*\$10\.00/)));
     expect(screen.getAllByText("$20.00").length).toBeGreaterThan(0);
     expect(JSON.parse(localStorage.getItem("shop.cart.v1")!)[0].price).toBe(10);
   });
@@ -1627,5 +1628,22 @@ describe("navigation and loading", () => {
     expect(menu.getAttribute("aria-expanded")).toBe("false");
     expect(screen.queryByRole("navigation", { name: "Mobile" })).toBeNull();
     expect(document.activeElement).toBe(menu);
+  });
+
+  it("the Loading… shown while the app starts and while a new tab restores its session is a status a screen reader says", async () => {
+    document.cookie = "shop_session=1; path=/";
+    let answer: ((r: Response) => void) | undefined;
+    fetchMock.mockImplementation(() => new Promise<Response>((resolve) => (answer = resolve)));
+    try {
+      renderAt("/my/orders");
+      expect(screen.getByRole("status").textContent).toBe("Loading…"); // the first page's code on its way
+      await screen.findByRole("button", { name: "Menu" });
+      await waitFor(() => expect(answer).toBeDefined());
+      expect(screen.getByRole("status").textContent).toBe("Loading…"); // the session asked for
+    } finally {
+      answer?.(json(401, { status: 401, title: "Unauthorized" }, "application/problem+json"));
+      document.cookie = "shop_session=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/";
+    }
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
   });
 });
