@@ -88,6 +88,12 @@ describe("problem+json → message", () => {
     expect(problemToError(503, { detail: "Npgsql.NpgsqlException at Foo.Bar()" }).message).toBe(
       "The shop is temporarily unavailable. Please try again in a moment.",
     );
+    // The shop's own words when they are readable; "in a moment" only when it did not say how long (a Retry-After's
+    // wait is what a held button says, in words of its own).
+    expect(problemToError(503, { detail: "Orders' database is unavailable. Try again shortly." }).message).toBe(
+      "Orders' database is unavailable. Try again shortly.",
+    );
+    expect(problemToError(503, null, { retryAfter: "5" }).message).toBe("The shop is temporarily unavailable.");
   });
 
   it("reads a Retry-After given in seconds or as an HTTP date, and nothing else", () => {

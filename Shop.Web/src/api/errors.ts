@@ -237,11 +237,10 @@ function describeProblem(status: number, problem: ProblemDetails | null, context
       );
     default:
       if (status >= 500) {
-        return new ApiError(
-          status,
-          "The shop is temporarily unavailable. Please try again in a moment.",
-          problem,
-        );
+        // A Retry-After's wait is said by what it holds (the held button's words, ErrorAlert's `hold`): "in a moment"
+        // beside "try again at 19:50" said two things.
+        const unavailable = "The shop is temporarily unavailable.";
+        return new ApiError(status, detail ?? (context.retryAfter ? unavailable : `${unavailable} Please try again in a moment.`), problem);
       }
       return new ApiError(status, detail ?? title ?? `Request failed (${status}).`, problem);
   }

@@ -15,7 +15,7 @@ import {
 } from "react";
 import type { OrderStatus } from "../api/types";
 import { capitalize } from "../lib/format";
-import { errorMessage } from "../api/errors";
+import { ApiError, errorMessage } from "../api/errors";
 import { focusStillIn, useSwap, useTakeFocus } from "../lib/focus";
 import { tooLongAlert, tooLongProblem, type Counting } from "../lib/characters";
 
@@ -348,13 +348,28 @@ export function Alert({
  * of the page whose control failed, where that control may go away with the error (a cancel refused because the order
  * shipped); each new error takes focus if it is still there or fell to <body>, not from where the user went meanwhile.
  */
-export function ErrorAlert({ error, className, focusFrom }: { error: unknown; className?: string; focusFrom?: RefObject<Element | null> }) {
+export function ErrorAlert({
+  error,
+  className,
+  focusFrom,
+  hold,
+}: {
+  error: unknown;
+  className?: string;
+  focusFrom?: RefObject<Element | null>;
+  /**
+   * What the button the error holds says of the wait (useSubmitMutation's holdReason), added to an error whose own
+   * words do not say when (a 5xx's Retry-After): the alert and the button then name the same time.
+   */
+  hold?: string | null;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   useTakeFocus(ref, focusFrom ? error : null, focusFrom);
   if (!error) return null;
+  const when = hold && error instanceof ApiError && error.status >= 500 ? ` ${hold}` : "";
   return (
     <Alert ref={ref} tabIndex={focusFrom ? -1 : undefined} className={className}>
-      {errorMessage(error)}
+      {errorMessage(error) + when}
     </Alert>
   );
 }

@@ -223,7 +223,7 @@ export default function CheckoutPage() {
               today&apos;s.
             </Alert>
           ) : null}
-          <ErrorAlert error={placeOrder.error} />
+          <ErrorAlert error={placeOrder.error} hold={placeOrder.holdReason} />
           {/* What the shopper can do about it: a cart to change (short items, too many units), or pending orders to
               cancel (Orders' "Too many pending orders", a 409 that no edit of the cart gets past). */}
           {states.includes("short") || units > MAX_UNITS_PER_ORDER || tooLarge || short.size > 0 ? (

@@ -739,6 +739,23 @@ describe("pages", () => {
     expect((await screen.findByRole("alert")).textContent).toMatch(/Too many attempts\. Please try again in 2 minutes\./);
     expectHeldExplanation(screen.getByRole("button", { name: "Place order" }));
   });
+  it("checkout: a 503 with a Retry-After says the shop's detail and the same time as the held Place order", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
+    const detail = "This service's database is unavailable or overloaded. Try again shortly.";
+    const unavailable = new Response(JSON.stringify({ status: 503, title: "Service temporarily unavailable", detail }), {
+      status: 503,
+      headers: { "content-type": "application/problem+json", "retry-after": "5" },
+    });
+    checkoutFetch(8.5, async () => unavailable);
+    renderAt("/checkout");
+    fireEvent.click(await readyToOrder());
+    const alert = await screen.findByRole("alert");
+    const button = screen.getByRole("button", { name: "Place order" });
+    await waitFor(() => expect(button.getAttribute("aria-disabled")).toBe("true"));
+    expectHeldExplanation(button);
+    expect(alert.textContent).toBe(`${detail} ${description(button)}`);
+  });
   it("checkout: a cart another tab wrote with other prices is read again, not written back (two checkouts would write each other's forever)", async () => {
     saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
     localStorage.setItem("shop.cart.v1", JSON.stringify([{ sku: "MUG", name: "Mug", price: 8.5, qty: 1 }]));
