@@ -26,8 +26,9 @@ public static class PublishConventions
                 var postgres = new ExecProbe(["pg_isready", "-U", "postgres", "-h", "127.0.0.1"]);
                 return (postgres, postgres);
             case RedisResource:
-                // requirepass is set: an unauthenticated PING answers NOAUTH, still with exit code 0.
-                var redis = new ExecProbe(["sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG"]);
+                // requirepass is set: an unauthenticated PING answers NOAUTH, still with exit code 0. The password goes in
+                // redis-cli's environment, not its arguments, which every process list of the node shows at each probe.
+                var redis = new ExecProbe(["sh", "-c", "REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli --no-auth-warning ping | grep -q PONG"]);
                 return (redis, redis);
             case var _ when resource.TryGetLastAnnotation<DeploymentHttpProbeAnnotation>(out var declared):
                 var port = ports.FirstOrDefault(p => p.Scheme is "http")

@@ -200,7 +200,9 @@ public sealed partial class ComposeOutputTests(PublishOutput output)
     public void Health_checks_use_the_right_tools()
     {
         Assert.Contains("pg_isready", Strings(((Dictionary<object, object>)Service("users-db")["healthcheck"])["test"]));
-        Assert.Contains("redis-cli", string.Join(' ', Strings(((Dictionary<object, object>)Service("redis")["healthcheck"])["test"])));
+        var redisCheck = string.Join(' ', Strings(((Dictionary<object, object>)Service("redis")["healthcheck"])["test"]));
+        Assert.Contains("redis-cli", redisCheck);
+        Assert.DoesNotMatch(KubernetesHardeningTests.RedisPasswordArgument, redisCheck);
         foreach (var project in (string[])["users", "orders", "inventory", "gateway"])
         {
             Assert.Equal(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],

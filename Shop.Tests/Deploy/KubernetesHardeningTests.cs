@@ -307,6 +307,9 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
         }
     }
 
+    /// <summary>redis-cli's password options (<c>-a</c>, <c>--pass</c>) in a probe's command line.</summary>
+    internal static readonly System.Text.RegularExpressions.Regex RedisPasswordArgument = new(@"(^|\s)(-a|--pass)(\s|$)");
+
     [Fact]
     public void Every_workload_has_probes_and_services_wait_for_their_dependencies()
     {
@@ -317,7 +320,11 @@ public sealed class KubernetesHardeningTests(PublishOutput output)
             Assert.All(pod.Containers, c => Assert.True(c.ReadinessProbe is not null && c.LivenessProbe is not null, $"{name}/{c.Name}: probes"));
         }
         Assert.All(Databases, d => Assert.Equal("pg_isready", workloads[d].Containers[0].ReadinessProbe.Exec.Command[0]));
-        Assert.Contains("redis-cli", string.Join(' ', workloads["redis"].Containers[0].ReadinessProbe.Exec.Command));
+        var redisProbe = string.Join(' ', workloads["redis"].Containers[0].ReadinessProbe.Exec.Command);
+        Assert.Contains("redis-cli", redisProbe);
+        // An argument is in every process list of the node (ps, a monitoring agent) each time the probe runs; the
+        // environment is readable only by the container's own user and root.
+        Assert.DoesNotMatch(RedisPasswordArgument, redisProbe);
 
         // The AppHost's WaitFor of a database or Redis, as init containers: each loops until the dependency's
         // Service accepts a connection (a Service only routes to Ready pods), in the service's own image. Not
