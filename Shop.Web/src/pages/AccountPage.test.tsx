@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { createQueryClient } from "../api/queries";
 import { clearSession, getSession, saveSession } from "../api/session";
-import { emojiName, expectHeldExplanation, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
+import { description, emojiName, expectHeldExplanation, fieldProblem, json, pressRefusedAndHeld, renderAt, tooManyRequests, typeInto } from "../test/app";
 
 const shopper = { id: 2, name: "Bob", email: "bob@example.com", role: "user" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const problem = (status: number, body: object) => json(status, { status, ...body }, "application/problem+json");
@@ -60,8 +60,6 @@ function refuseEveryWrite() {
 
 /** The account page's form named by its heading. */
 const form = (name: string) => screen.getByRole("form", { name });
-/** The words that say why a field is as it is (its aria-describedby). */
-const description = (field: HTMLElement) => document.getElementById(field.getAttribute("aria-describedby") ?? "")?.textContent;
 /** Every polite live region on the page now, to see later what was said (a region added with its words is often not read). */
 const liveRegions = () => [...document.querySelectorAll("[aria-live=polite], [role=status]")];
 
@@ -255,8 +253,63 @@ describe("account page", () => {
     fireEvent.change(within(password).getByLabelText("Current password"), { target: { value: "old-pass-1" } });
     fireEvent.change(within(password).getByLabelText("New password"), { target: { value: short } });
     fireEvent.click(within(password).getByRole("button", { name: "Change password" }));
-    expect((await within(password).findByRole("alert")).textContent).toBe("Password must be at least 8 characters.");
+    const newPassword = within(password).getByLabelText("New password");
+    await waitFor(() => expect(fieldProblem(newPassword)).toBe("Password must be at least 8 characters."));
+    expect(document.activeElement).toBe(newPassword);
+    expect(within(password).queryByRole("alert")).toBeNull(); // said on its field, not again in an alert
     expect(sentTo("/users/2", "PATCH")).toEqual([]);
+  });
+
+  it("password: an empty current password and new password are said on their fields (aria-invalid, described by why), the first takes focus, and nothing is sent", async () => {
+    signedIn();
+    serveAccount();
+    renderAt("/account");
+    const password = await screen.findByRole("form", { name: "Password" });
+    const current = within(password).getByLabelText("Current password");
+    const next = within(password).getByLabelText("New password");
+    fireEvent.click(within(password).getByRole("button", { name: "Change password" }));
+    await waitFor(() => expect(fieldProblem(current)).toBe("Enter your current password."));
+    expect(fieldProblem(next)).toBe("Password must be at least 8 characters.");
+    expect(document.activeElement).toBe(current);
+    expect(within(password).queryByRole("alert")).toBeNull();
+
+    // Mended, its words go at the next submit; what is still wrong stays and takes focus.
+    fireEvent.change(current, { target: { value: "old-pass-1" } });
+    fireEvent.click(within(password).getByRole("button", { name: "Change password" }));
+    await waitFor(() => expect(fieldProblem(current)).toBeNull());
+    expect(document.activeElement).toBe(next);
+    expect(sentTo("/users/2", "PATCH")).toEqual([]);
+  });
+
+  it("profile: an empty name and email, and a new email without the current password, are said on their fields, the first takes focus, and nothing is sent", async () => {
+    signedIn();
+    serveAccount();
+    renderAt("/account");
+    const profile = await screen.findByRole("form", { name: "Profile" });
+    const name = await within(profile).findByLabelText("Name");
+    const email = within(profile).getByLabelText("Email");
+    fireEvent.change(name, { target: { value: " " } });
+    fireEvent.change(email, { target: { value: "" } });
+    fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+    await waitFor(() => expect(fieldProblem(name)).toBe("Enter your name."));
+    expect(fieldProblem(email)).toBe("Enter your email.");
+    expect(document.activeElement).toBe(name);
+    expect(within(profile).queryByRole("alert")).toBeNull();
+
+    fireEvent.change(name, { target: { value: "Bob" } });
+    fireEvent.change(email, { target: { value: "robert@example.com" } });
+    fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+    const current = within(profile).getByLabelText("Current password");
+    await waitFor(() => expect(fieldProblem(current)).toBe("Enter your current password to change your email."));
+    expect(fieldProblem(name)).toBeNull();
+    expect(fieldProblem(email)).toBeNull();
+    expect(document.activeElement).toBe(current);
+    expect(sentTo("/users/2", "PATCH")).toEqual([]);
+
+    fireEvent.change(current, { target: { value: "old-pass-1" } });
+    fireEvent.click(within(profile).getByRole("button", { name: "Save profile" }));
+    await waitFor(() => expect(sentTo("/users/2", "PATCH").map((r) => r.body)).toEqual([{ email: "robert@example.com", current_password: "old-pass-1" }]));
+    await waitFor(() => expect(fieldProblem(within(profile).getByLabelText("Email"))).toBeNull());
   });
 
   it("sign out everywhere: after Confirm every session ends, this one too, and sign in says so", async () => {

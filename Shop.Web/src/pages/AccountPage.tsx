@@ -1,7 +1,6 @@
 import { useId, useState, type ReactNode } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
-import { fieldError } from "../api/errors";
 import { queryKeys } from "../api/queries";
 import { updateSessionUser } from "../api/session";
 import type { User } from "../api/types";
@@ -9,7 +8,8 @@ import { useAuth } from "../auth/AuthContext";
 import { NameAndEmailFields } from "../components/NameAndEmailFields";
 import { CurrentPasswordField, NewPasswordField, newPasswordProblem } from "../components/PasswordFields";
 import { QueryView } from "../components/QueryView";
-import { Alert, Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, SendButton, focusFieldTooLong, useNotice, type Said, type Sending } from "../components/ui";
+import { Card, ConfirmButton, ErrorAlert, Loading, Notice, PageHeader, SendButton, focusFieldTooLong, useNotice, type Said, type Sending } from "../components/ui";
+import { requiredProblem, useFieldChecks, type FieldProblems } from "../lib/useFieldChecks";
 import { useSubmitMutation } from "../lib/useSubmitMutation";
 
 /** The signed-in shopper's own account: name and email, password, and Sign out everywhere. */
@@ -34,15 +34,15 @@ export default function AccountPage() {
 /**
  * One part of the page, its heading naming its form. The submit button stays focusable while its request runs or the
  * shop has said to wait (SendButton). What the last submit came to is said
- * once: `said` (done) in a live region that is there from the start, or the problem found before sending
- * (`localError`) or the shop's refusal (`request.error`) as an alert.
+ * once: `said` (done) in a live region that is there from the start, or the shop's refusal (`request.error`) as an
+ * alert. What the form's own checks found before sending (`problems`, useFieldChecks) stands on its fields instead.
  */
 function AccountForm({
   title,
   description,
   submitLabel,
   request,
-  localError,
+  problems,
   onSubmit,
   said,
   children,
@@ -51,8 +51,9 @@ function AccountForm({
   description: string;
   submitLabel: string;
   request: Sending;
-  localError: string | null;
-  onSubmit: () => void;
+  problems: FieldProblems<string>;
+  /** `form`: the form submitted, where its own checks mark a field (useFieldChecks). */
+  onSubmit: (form: HTMLFormElement) => void;
   said: Said | null;
   children: ReactNode;
 }) {
@@ -71,12 +72,13 @@ function AccountForm({
           e.preventDefault();
           // Enter in a field submits too: held, nothing is checked or said (a second submit while one is on its way sends
           // nothing either: useSubmitMutation). A field past its cap says so itself: it takes focus instead.
-          if (!request.held && !focusFieldTooLong(e.currentTarget)) onSubmit();
+          const form = e.currentTarget;
+          if (!request.held && !focusFieldTooLong(form)) onSubmit(form);
         }}
       >
         {/* A request on its way hides the last outcome's words, which would otherwise come back (and be said) as it clears the error. */}
-        <Notice said={request.error || localError || request.isPending ? null : said} />
-        {localError ? <Alert>{localError}</Alert> : <ErrorAlert error={request.error} />}
+        <Notice said={request.error || Object.keys(problems).length > 0 || request.isPending ? null : said} />
+        <ErrorAlert error={request.error} />
         {children}
         <SendButton type="submit" request={request}>
           {submitLabel}
@@ -92,7 +94,7 @@ function ProfileForm({ user }: { user: User }) {
   const [name, setName] = useState(user.name);
   const [email, setEmail] = useState(user.email);
   const [currentPassword, setCurrentPassword] = useState("");
-  const [localError, setLocalError] = useState<string | null>(null);
+  const checks = useFieldChecks<"name" | "email" | "current_password">();
   const [said, say] = useNotice();
   // A change of one's own account draws from the gateway's account-change budget, as Change password does: a 429 on
   // either holds both.
@@ -110,20 +112,17 @@ function ProfileForm({ user }: { user: User }) {
   });
   const emailChanged = email.trim() !== user.email;
 
-  function submit() {
+  function submit(form: HTMLFormElement) {
     const changes = {
       ...(name.trim() !== user.name ? { name: name.trim() } : {}),
       ...(emailChanged ? { email: email.trim(), current_password: currentPassword } : {}),
     };
-    const problem = !name.trim()
-      ? "Please enter your name."
-      : !email.trim()
-        ? "Please enter your email."
-        : emailChanged && !currentPassword
-          ? "Please enter your current password to change your email."
-          : null;
-    setLocalError(problem);
-    if (problem) return;
+    const found = {
+      name: requiredProblem(name.trim(), "Enter your name."),
+      email: requiredProblem(email.trim(), "Enter your email."),
+      current_password: emailChanged ? requiredProblem(currentPassword, "Enter your current password to change your email.") : null,
+    };
+    if (!checks.check(found, form)) return;
     if (Object.keys(changes).length === 0) {
       // The last refusal was about what the fields held then: it would hide these words.
       if (!save.isPending) save.reset();
@@ -139,7 +138,7 @@ function ProfileForm({ user }: { user: User }) {
       description="Your name is shown in the shop; your email is how you sign in."
       submitLabel="Save profile"
       request={save}
-      localError={localError}
+      problems={checks.problems}
       onSubmit={submit}
       said={said}
     >
@@ -149,6 +148,7 @@ function ProfileForm({ user }: { user: User }) {
         onNameChange={setName}
         onEmailChange={setEmail}
         error={save.error}
+        problems={checks.problems}
         sentEmail={save.variables?.email}
       />
       {emailChanged ? (
@@ -157,7 +157,7 @@ function ProfileForm({ user }: { user: User }) {
           name="current_password"
           value={currentPassword}
           onChange={(e) => setCurrentPassword(e.target.value)}
-          error={fieldError(save.error, "current_password")}
+          error={checks.error("current_password", save.error)}
           hint="Needed to change the email you sign in with."
         />
       ) : null}
@@ -172,7 +172,7 @@ function ProfileForm({ user }: { user: User }) {
 function PasswordForm({ user }: { user: User }) {
   const [currentPassword, setCurrentPassword] = useState("");
   const [newPassword, setNewPassword] = useState("");
-  const [localError, setLocalError] = useState<string | null>(null);
+  const checks = useFieldChecks<"current_password" | "password">();
   const [said, say] = useNotice();
   const change = useSubmitMutation({
     budget: "account-change",
@@ -184,10 +184,9 @@ function PasswordForm({ user }: { user: User }) {
     },
   });
 
-  function submit() {
-    const problem = !currentPassword ? "Please enter your current password." : newPasswordProblem(newPassword);
-    setLocalError(problem);
-    if (!problem) change.submit({ current_password: currentPassword, password: newPassword });
+  function submit(form: HTMLFormElement) {
+    const found = { current_password: requiredProblem(currentPassword, "Enter your current password."), password: newPasswordProblem(newPassword) };
+    if (checks.check(found, form)) change.submit({ current_password: currentPassword, password: newPassword });
   }
 
   return (
@@ -196,7 +195,7 @@ function PasswordForm({ user }: { user: User }) {
       description="Changing it signs you out on your other devices; you stay signed in here."
       submitLabel="Change password"
       request={change}
-      localError={localError}
+      problems={checks.problems}
       onSubmit={submit}
       said={said}
     >
@@ -205,14 +204,14 @@ function PasswordForm({ user }: { user: User }) {
         name="current_password"
         value={currentPassword}
         onChange={(e) => setCurrentPassword(e.target.value)}
-        error={fieldError(change.error, "current_password")}
+        error={checks.error("current_password", change.error)}
       />
       <NewPasswordField
         label="New password"
         name="password"
         value={newPassword}
         onChange={(e) => setNewPassword(e.target.value)}
-        error={fieldError(change.error, "password")}
+        error={checks.error("password", change.error)}
       />
     </AccountForm>
   );

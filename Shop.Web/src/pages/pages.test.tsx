@@ -5,7 +5,7 @@ import { act, cleanup, fireEvent, screen, waitFor, within } from "@testing-libra
 import { createQueryClient, queryKeys } from "../api/queries";
 import { saveSession } from "../api/session";
 import type { CartLine } from "../lib/cart";
-import { eachTestSignedOutWith, emojiName, expectHeldExplanation, json, renderAt, tooManyRequests as appTooManyRequests, typeInto } from "../test/app";
+import { description, eachTestSignedOutWith, emojiName, expectHeldExplanation, fieldProblem, json, renderAt, tooManyRequests as appTooManyRequests, typeInto } from "../test/app";
 
 const admin = { id: 1, name: "Ada", email: "admin@shop.local", role: "admin" as const, is_active: true, created_at: "2026-01-01T00:00:00Z" };
 const customer = { ...admin, id: 2, name: "Bob", email: "bob@example.com", role: "user" as const };
@@ -90,11 +90,6 @@ async function readyToOrder(): Promise<HTMLButtonElement> {
   // Held, Place order stays focusable (aria-disabled, never natively disabled).
   await waitFor(() => expect(button().getAttribute("aria-disabled")).toBeNull());
   return button();
-}
-
-/** The words that say why a control is as it is (its aria-describedby). */
-function description(element: HTMLElement): string | null | undefined {
-  return document.getElementById(element.getAttribute("aria-describedby") ?? "")?.textContent;
 }
 
 /** The words of the element with focus, when that is not the page itself (<body>, where it falls with a control that went). */
@@ -1577,12 +1572,8 @@ describe("pages", () => {
     await waitFor(() => expect(region?.textContent).toBe("No results."));
     watch.disconnect();
   });
-});
 
-/** What `field` is said to be wrong with: null when it is not marked invalid, else the words it is described by. */
-function fieldProblem(field: HTMLElement): string | null | undefined {
-  return field.getAttribute("aria-invalid") === "true" ? description(field) : null;
-}
+});
 
 const validationProblem = (errors: Record<string, string[]>) =>
   json(400, { status: 400, title: "One or more validation errors occurred.", errors }, "application/problem+json");

@@ -101,3 +101,13 @@ export function typeInto(field: HTMLElement, text: string) {
 
 /** A name of `n` emoji: `n` characters as the shop counts them, twice as many UTF-16 units. */
 export const emojiName = (n: number) => "😀".repeat(n);
+
+/** The words that say why a control is as it is (its aria-describedby). */
+export function description(element: HTMLElement): string | null | undefined {
+  return document.getElementById(element.getAttribute("aria-describedby") ?? "")?.textContent;
+}
+
+/** What `field` is said to be wrong with: null when it is not marked invalid, else the words it is described by. */
+export function fieldProblem(field: HTMLElement): string | null | undefined {
+  return field.getAttribute("aria-invalid") === "true" ? description(field) : null;
+}
