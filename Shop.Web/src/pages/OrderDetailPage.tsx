@@ -1,6 +1,6 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, useLocation, useParams } from "react-router";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { api, itemsOf } from "../api/client";
 import { ApiError } from "../api/errors";
 import { queryKeys } from "../api/queries";
@@ -26,6 +26,14 @@ export default function OrderDetailPage() {
   const queryClient = useQueryClient();
   const fromAdmin = location.pathname.startsWith("/admin/");
   const { placed, listSearch } = (location.state as OrderPageState | null) ?? {};
+  // The thanks are for the moment of placing. The browser keeps an entry's state through a reload and Back/Forward, so
+  // the entry forgets `placed` once read, and this visit keeps the thanks for the order it was placed for.
+  const [thankedFor, setThankedFor] = useState(placed ? id : null);
+  if (placed && thankedFor !== id) setThankedFor(id);
+  const navigate = useNavigate();
+  useEffect(() => {
+    if (placed) navigate(location, { replace: true, state: { listSearch } satisfies OrderPageState });
+  }, [placed, listSearch, location, navigate]);
 
   const order = useQuery({
     queryKey: queryKeys.order(id),
@@ -118,7 +126,7 @@ export default function OrderDetailPage() {
         <div className="space-y-4">
           {/* First: empty, it takes no room, and as a last child it would leave a gap below the one before it. */}
           <Notice said={notice} />
-          {placed && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
+          {thankedFor === id && o.status === "pending" ? <Alert tone="success">Thank you! Your order has been placed.</Alert> : null}
           {note ? <Alert tone="info">{note}</Alert> : null}
           {/* A refusal (shipped meanwhile) is followed by the order as it is now, without the button: focus to the words. */}
           <ErrorAlert error={cancel.error} focusFrom={actions} />

@@ -1573,6 +1573,24 @@ describe("pages", () => {
     watch.disconnect();
   });
 
+  it("order: the thanks for placing it are said right after placing only: not when its page is reloaded, or come back to with Back", async () => {
+    saveSession({ access_token: "t", token_type: "bearer", expires_in: 3600, user: customer });
+    serveOrder(() => ({ order: anOrder() }));
+    const thanks = "Thank you! Your order has been placed.";
+    const router = renderAt("/my/orders");
+    await screen.findByRole("heading", { level: 1, name: "My orders" });
+    // As the checkout opens it once the order is placed.
+    await act(() => router.navigate(`/my/orders/${orderId}`, { state: { placed: true } }));
+    expect(await screen.findByText(thanks)).toBeTruthy();
+    // The browser keeps an entry's state through a reload and Back/Forward: the thanks must not be in it any more.
+    await waitFor(() => expect((router.state.location.state as { placed?: boolean } | null)?.placed).toBeUndefined());
+    expect(screen.getByText(thanks)).toBeTruthy(); // still shown on this visit
+    await act(() => router.navigate(-1));
+    await screen.findByRole("heading", { level: 1, name: "My orders" });
+    await act(() => router.navigate(1));
+    expect(await screen.findByRole("heading", { level: 1, name: "Order 3f2a9c1d" })).toBeTruthy();
+    expect(screen.queryByText(thanks)).toBeNull();
+  });
 });
 
 const validationProblem = (errors: Record<string, string[]>) =>
