@@ -78,6 +78,8 @@ public sealed class OrderPlacement(
         PlacementOutcome outcome;
         try
         {
+            // Not the request's token: once claimed, a placement runs to its end even if the client leaves (a retry
+            // with the key gets its answer), so a reservation is never cut off between Inventory and the store.
             outcome = await ReserveAndStoreAsync(orderId, userId, lines, idempotencyKey, guardWritten, CancellationToken.None);
         }
         catch
@@ -123,13 +125,6 @@ public sealed class OrderPlacement(
             // A timed-out reservation may still have happened. Inventory is not answering now, so
             // do not make the client wait for a release too: make the guard due at once and let
             // the worker give the stock back as soon as Inventory is reachable.
-            await releases.ExpediteAsync(orderId);
-            throw;
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The client left while Inventory was reserving: the stock may be held for an order that
-            // will never be stored. Release it at the worker's next round, not after the guard's delay.
             await releases.ExpediteAsync(orderId);
             throw;
         }
