@@ -26,7 +26,7 @@ public abstract record IdempotencyClaim
 /// with the order by <c>store_order</c> (<see cref="OrderPlacement"/>), as the order's snapshot rather than
 /// REST JSON, so a replay is rendered in whatever the REST shape is when it is replayed.
 /// </summary>
-public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStore> logger)
+public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStore> logger, TimeProvider clock)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
     private static readonly TimeSpan AbandonedAfter = TimeSpan.FromSeconds(60);
@@ -39,7 +39,7 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
     /// <param name="guardDueAt">When the new order's release guard falls due (<see cref="StockReleases.AddGuardAsync"/>).</param>
     public async Task<IdempotencyClaim> ClaimAsync(int userId, string key, string requestHash, DateTime guardDueAt, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + MaxWait;
+        var deadline = clock.GetUtcNow().UtcDateTime + MaxWait;
         while (true)
         {
             var orderId = Guid.NewGuid();
@@ -67,10 +67,14 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
             {
                 continue; // released between our insert and read: try again
             }
-            var now = DateTime.UtcNow;
-            if (existing.CreatedAt < now - Lifetime)
+            // A key's age and a claim's silence are judged by the database's clock, the one that stamped them: this
+            // host's clock may be minutes off the server's (a container on another node, a VM after suspend).
+            var expired = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                DELETE FROM idempotency_keys
+                WHERE user_id = {userId} AND key = {key} AND created_at = {existing.CreatedAt} AND created_at < now() - {Lifetime}
+                """, ct);
+            if (expired == 1)
             {
-                await db.IdempotencyKeys.Where(k => k.UserId == userId && k.Key == key && k.CreatedAt == existing.CreatedAt).ExecuteDeleteAsync(ct);
                 continue; // expired: the key is free again
             }
             if (existing.OrderId == orderId)
@@ -86,19 +90,19 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
             {
                 return new IdempotencyClaim.Replay(existing.ResponseStatus ?? StatusCodes.Status200OK, OrderSnapshot.Parse(existing.ResponseBody!));
             }
-            if (existing.UpdatedAt < now - AbandonedAfter)
+            // Taken over only if still the claim read above and silent for AbandonedAfter by the database's clock;
+            // otherwise it is running (or another duplicate just took it over): wait for its answer.
+            var takenOver = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                UPDATE idempotency_keys SET updated_at = now()
+                WHERE user_id = {userId} AND key = {key} AND state = {IdempotencyState.Processing}
+                  AND updated_at = {existing.UpdatedAt} AND updated_at < now() - {AbandonedAfter}
+                """, ct);
+            if (takenOver == 1)
             {
-                var takenOver = await db.IdempotencyKeys
-                    .Where(k => k.UserId == userId && k.Key == key && k.State == IdempotencyState.Processing && k.UpdatedAt == existing.UpdatedAt)
-                    .ExecuteUpdateAsync(s => s.SetProperty(k => k.UpdatedAt, now), ct);
-                if (takenOver == 1)
-                {
-                    logger.LogWarning("Taking over abandoned idempotent request for order {OrderId}", existing.OrderId);
-                    return new IdempotencyClaim.Claimed(existing.OrderId, GuardWritten: false);
-                }
-                continue;
+                logger.LogWarning("Taking over abandoned idempotent request for order {OrderId}", existing.OrderId);
+                return new IdempotencyClaim.Claimed(existing.OrderId, GuardWritten: false);
             }
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetUtcNow().UtcDateTime > deadline)
             {
                 return new IdempotencyClaim.StillProcessing();
             }
