@@ -164,7 +164,7 @@ public sealed class ShopExceptionHandler(IProblemDetailsService problems, ILogge
     }
 
     /// <summary>
-    /// The JSON field a body failed on, and whether it failed by coming twice (<see cref="Extensions.ConfigureJson"/>
+    /// The JSON field a body failed on, and whether it failed by coming twice (<see cref="ServiceDefaultsExtensions.ConfigureJson"/>
     /// refuses that). System.Text.Json says the latter only in its message; ProblemDetailTests' malformed-body test
     /// notices if the wording changes.
     /// </summary>
