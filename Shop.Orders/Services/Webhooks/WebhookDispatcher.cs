@@ -44,51 +44,58 @@ public sealed class WebhookDispatcher(
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
-        // One transaction, so both statements read the same now(): a row is either due (its subscriber gets a
-        // lane, has one, or waits for one to end, which wakes the job) or counted in the next due time. Only reads, so a
-        // pass that met a broken connection (the first after a restart) is run again whole; the lanes, which claim and
-        // POST, are started only once it has committed, so a run again never starts one twice.
-        var (waiting, nextDue) = await db.InAllOrNothingTransactionAsync(c => DueAsync(db, c), ct);
-        foreach (var subscriptionId in waiting)
+        var countBacklog = _lanes.IsEmpty || Stopwatch.GetElapsedTime(_backlogCountedAt) >= BacklogCountInterval;
+        // One statement, so every part reads the same now(): a row is either due (its subscriber gets a lane, has one, or
+        // waits for one to end, which wakes the job) or counted in the next due time. Only reads, so when it meets a broken
+        // connection (one the database ended, as a restart does) it is run again on a fresh one; the lanes, which claim
+        // and POST, start only after it. It was two statements and a count, each taking a connection from the pool, which
+        // hands out the idle one waiting longest: with the database's sessions ended during a pass, the first ran on a
+        // live connection and the count met a dead one, and the failed pass waited 5 s (DatabaseOutageTests).
+        var pass = await db.Database.RerunnableAsync(() => LookAsync(db, countBacklog, ct));
+        foreach (var subscriptionId in pass.Waiting)
         {
             StartLane(subscriptionId, ct);
         }
-        await CountBacklogAsync(db, ct);
-        return new JobPass(false, Earliest(nextDue, FailedLeaseEnd()));
+        if (pass is { Pending: { } pending, PausedSubscribers: { } paused })
+        {
+            _backlogCountedAt = Stopwatch.GetTimestamp();
+            metrics.SetBacklog(pending, paused);
+        }
+        return new JobPass(false, Earliest(pass.NextDue, FailedLeaseEnd()));
     }
 
-    /// <summary>The subscribers to start a lane for now, and when the earliest row not due yet falls due.</summary>
-    private async Task<(List<Guid> Waiting, DateTime? NextDue)> DueAsync(OrdersDbContext db, CancellationToken ct)
+    /// <summary>
+    /// The subscribers to start a lane for now, when the earliest row not due yet falls due, and, when
+    /// <paramref name="countBacklog"/>, the backlog gauges' figures.
+    /// </summary>
+    private async Task<DispatcherLook> LookAsync(OrdersDbContext db, bool countBacklog, CancellationToken ct)
     {
-        List<Guid> waiting = [];
-        var free = _options.MaxSubscribersAtOnce - _lanes.Count;
-        if (free > 0)
-        {
-            // Subscribers with a row due and no lane here, the longest waiting first. A subscriber whose rows
-            // another replica has claimed has none due until their lease ends.
-            var running = _lanes.Keys.ToArray();
-            // webhook_deliveries_claimable (Data/Migrations/…WebhookLeaseOutsideTheIndexes): pending rows not leased
-            // whose order has no earlier event pending for the subscriber. The lanes' claim reads the same view, so
-            // the rule stands once.
-            waiting = await db.Database.SqlQueryRaw<Guid>("""
-                SELECT s.id AS "Value" FROM webhook_subscriptions s
-                CROSS JOIN LATERAL (
-                    SELECT d.next_attempt_at AS due FROM webhook_deliveries_claimable d
-                    WHERE d.subscription_id = s.id
-                    ORDER BY d.next_attempt_at
-                    LIMIT 1) oldest
-                WHERE oldest.due <= now() AND s.id <> ALL({0}) AND (s.paused_until IS NULL OR s.paused_until <= now())
-                ORDER BY oldest.due
-                LIMIT {1}
-                """, running, free).ToListAsync(ct);
-        }
-        // Each subscriber's earliest row due later, one probe of its index each, so a pass costs the same whatever
-        // the backlog (a min over every pending row read all 50,000 of a dead subscriber's: Round 23), and the end
-        // of each pause that holds rows back. Leases are not in an index, so their ends are not looked up here: a
-        // lane of this replica that fails keeps its lease's end (below), and another replica's that stopped mid-batch
-        // is found by the fallback poll after its lease.
-        var nextDue = (await db.Database.SqlQuery<DateTime?>($"""
-                SELECT min(due) AS "Value" FROM (
+        // Subscribers with a row due and no lane here, the longest waiting first, as many as there are free lanes. A
+        // subscriber whose rows another replica has claimed has none due until their lease ends.
+        // webhook_deliveries_claimable (Data/Migrations/…WebhookLeaseOutsideTheIndexes): pending rows not leased whose
+        // order has no earlier event pending for the subscriber. The lanes' claim reads the same view, so the rule stands
+        // once.
+        // Then each subscriber's earliest row due later, one probe of its index each, so a pass costs the same whatever the
+        // backlog (a min over every pending row read all 50,000 of a dead subscriber's: Round 23), and the end of each
+        // pause that holds rows back. Leases are not in an index, so their ends are not looked up here: a lane of this
+        // replica that fails keeps its lease's end (below), and another replica's that stopped mid-batch is found by the
+        // fallback poll after its lease.
+        // The counts read every pending row; PostgreSQL runs a CASE branch's subquery only when the branch is taken.
+        var running = _lanes.Keys.ToArray();
+        var free = Math.Max(_options.MaxSubscribersAtOnce - running.Length, 0);
+        return (await db.Database.SqlQuery<DispatcherLook>($"""
+            SELECT
+                ARRAY(
+                    SELECT s.id FROM webhook_subscriptions s
+                    CROSS JOIN LATERAL (
+                        SELECT d.next_attempt_at AS due FROM webhook_deliveries_claimable d
+                        WHERE d.subscription_id = s.id
+                        ORDER BY d.next_attempt_at
+                        LIMIT 1) oldest
+                    WHERE oldest.due <= now() AND s.id <> ALL({running}) AND (s.paused_until IS NULL OR s.paused_until <= now())
+                    ORDER BY oldest.due
+                    LIMIT {free}) AS waiting,
+                (SELECT min(due) FROM (
                     SELECT later.due FROM webhook_subscriptions s
                     CROSS JOIN LATERAL (
                         SELECT d.next_attempt_at AS due FROM webhook_deliveries d
@@ -98,10 +105,14 @@ public sealed class WebhookDispatcher(
                     UNION ALL
                     SELECT s.paused_until FROM webhook_subscriptions s
                     WHERE s.paused_until > now()
-                      AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')) dues
-                """).ToListAsync(ct))[0];
-        return (waiting, nextDue);
+                      AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')) dues) AS next_due,
+                CASE WHEN {countBacklog} THEN (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') END AS pending,
+                CASE WHEN {countBacklog} THEN (SELECT count(*) FROM webhook_subscriptions WHERE paused_until IS NOT NULL) END AS paused_subscribers
+            """).ToListAsync(ct)).Single();
     }
+
+    /// <param name="Pending">Null when the pass did not count the backlog.</param>
+    private sealed record DispatcherLook(Guid[] Waiting, DateTime? NextDue, long? Pending, long? PausedSubscribers);
 
     /// <summary>Ticks of the latest lease held by a lane of this replica that failed; 0 when none is still running.</summary>
     private long _failedLeaseEndTicks;
@@ -138,31 +149,14 @@ public sealed class WebhookDispatcher(
 
     private static DateTime? Earliest(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
-    /// <summary>How stale the <c>shop.webhooks.pending</c> and <c>shop.webhooks.paused_subscribers</c> gauges may get while lanes are sending.</summary>
+    /// <summary>
+    /// How stale the <c>shop.webhooks.pending</c> and <c>shop.webhooks.paused_subscribers</c> gauges may get while lanes
+    /// are sending. While no lane runs, every pass counts (passes are rare then); under load a pass runs for nearly every
+    /// commit, and the count reads every pending row.
+    /// </summary>
     private static readonly TimeSpan BacklogCountInterval = TimeSpan.FromSeconds(5);
 
     private long _backlogCountedAt;
-
-    /// <summary>
-    /// Refreshes the backlog gauges: at every pass while no lane runs (passes are rare then), otherwise at most every
-    /// <see cref="BacklogCountInterval"/>. The count reads every pending row, and under load a pass runs for nearly
-    /// every commit.
-    /// </summary>
-    private async Task CountBacklogAsync(OrdersDbContext db, CancellationToken ct)
-    {
-        if (!_lanes.IsEmpty && Stopwatch.GetElapsedTime(_backlogCountedAt) < BacklogCountInterval)
-        {
-            return;
-        }
-        _backlogCountedAt = Stopwatch.GetTimestamp();
-        var counts = (await db.Database.SqlQuery<WebhookBacklog>($"""
-            SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
-                   (SELECT count(*) FROM webhook_subscriptions WHERE paused_until IS NOT NULL) AS paused_subscribers
-            """).ToListAsync(ct))[0];
-        metrics.SetBacklog(counts.Pending, counts.PausedSubscribers);
-    }
-
-    private sealed record WebhookBacklog(long Pending, long PausedSubscribers);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
