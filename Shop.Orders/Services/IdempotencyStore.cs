@@ -61,54 +61,67 @@ public sealed class IdempotencyStore(OrdersDbContext db, ILogger<IdempotencyStor
                 return new IdempotencyClaim.Claimed(orderId, GuardWritten: true);
             }
 
-            var existing = await db.IdempotencyKeys.AsNoTracking()
-                .FirstOrDefaultAsync(k => k.UserId == userId && k.Key == key, ct);
-            if (existing is null)
+            // The key is someone's: read it until it answers, goes, expires or is abandoned. A key's age and a claim's
+            // silence are judged by the database's clock, the one that stamped them (DateTime.UtcNow in the query is
+            // PostgreSQL's now()): this host's clock may be minutes off the server's (a container on another node, a VM
+            // after suspend). Judged in the read, so a duplicate waiting for a running claim sends one statement per poll.
+            while (true)
             {
-                continue; // released between our insert and read: try again
+                var existing = await db.IdempotencyKeys.AsNoTracking()
+                    .Where(k => k.UserId == userId && k.Key == key)
+                    .Select(k => new KeyAsFound(k, k.CreatedAt < DateTime.UtcNow - Lifetime,
+                        k.State == IdempotencyState.Processing && k.UpdatedAt < DateTime.UtcNow - AbandonedAfter))
+                    .FirstOrDefaultAsync(ct);
+                if (existing is null)
+                {
+                    break; // released between our insert and read: claim it again
+                }
+                var record = existing.Record;
+                if (existing.Expired)
+                {
+                    // Only the key as read (another duplicate may have just freed or claimed it: the next read says).
+                    if (await db.Database.ExecuteSqlInterpolatedAsync($"""
+                            DELETE FROM idempotency_keys
+                            WHERE user_id = {userId} AND key = {key} AND created_at = {record.CreatedAt} AND created_at < now() - {Lifetime}
+                            """, ct) == 1)
+                    {
+                        break; // free again: claim it
+                    }
+                }
+                else if (record.OrderId == orderId)
+                {
+                    // This request's own claim, committed by a run whose answer a broken connection lost (the order id is new per run).
+                    return new IdempotencyClaim.Claimed(orderId, GuardWritten: true);
+                }
+                else if (record.RequestHash != requestHash)
+                {
+                    return new IdempotencyClaim.Mismatch();
+                }
+                else if (record.State == IdempotencyState.Completed)
+                {
+                    return new IdempotencyClaim.Replay(record.ResponseStatus ?? StatusCodes.Status200OK, OrderSnapshot.Parse(record.ResponseBody!));
+                }
+                // Taken over only if still the claim read above: another duplicate may have just taken it over.
+                else if (existing.Abandoned && await db.Database.ExecuteSqlInterpolatedAsync($"""
+                        UPDATE idempotency_keys SET updated_at = now()
+                        WHERE user_id = {userId} AND key = {key} AND state = {IdempotencyState.Processing}
+                          AND updated_at = {record.UpdatedAt} AND updated_at < now() - {AbandonedAfter}
+                        """, ct) == 1)
+                {
+                    logger.LogWarning("Taking over abandoned idempotent request for order {OrderId}", record.OrderId);
+                    return new IdempotencyClaim.Claimed(record.OrderId, GuardWritten: false);
+                }
+                if (clock.GetUtcNow().UtcDateTime > deadline)
+                {
+                    return new IdempotencyClaim.StillProcessing();
+                }
+                await Task.Delay(100, ct);
             }
-            // A key's age and a claim's silence are judged by the database's clock, the one that stamped them: this
-            // host's clock may be minutes off the server's (a container on another node, a VM after suspend).
-            var expired = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                DELETE FROM idempotency_keys
-                WHERE user_id = {userId} AND key = {key} AND created_at = {existing.CreatedAt} AND created_at < now() - {Lifetime}
-                """, ct);
-            if (expired == 1)
-            {
-                continue; // expired: the key is free again
-            }
-            if (existing.OrderId == orderId)
-            {
-                // This request's own claim, committed by a run whose answer a broken connection lost (the order id is new per run).
-                return new IdempotencyClaim.Claimed(orderId, GuardWritten: true);
-            }
-            if (existing.RequestHash != requestHash)
-            {
-                return new IdempotencyClaim.Mismatch();
-            }
-            if (existing.State == IdempotencyState.Completed)
-            {
-                return new IdempotencyClaim.Replay(existing.ResponseStatus ?? StatusCodes.Status200OK, OrderSnapshot.Parse(existing.ResponseBody!));
-            }
-            // Taken over only if still the claim read above and silent for AbandonedAfter by the database's clock;
-            // otherwise it is running (or another duplicate just took it over): wait for its answer.
-            var takenOver = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                UPDATE idempotency_keys SET updated_at = now()
-                WHERE user_id = {userId} AND key = {key} AND state = {IdempotencyState.Processing}
-                  AND updated_at = {existing.UpdatedAt} AND updated_at < now() - {AbandonedAfter}
-                """, ct);
-            if (takenOver == 1)
-            {
-                logger.LogWarning("Taking over abandoned idempotent request for order {OrderId}", existing.OrderId);
-                return new IdempotencyClaim.Claimed(existing.OrderId, GuardWritten: false);
-            }
-            if (clock.GetUtcNow().UtcDateTime > deadline)
-            {
-                return new IdempotencyClaim.StillProcessing();
-            }
-            await Task.Delay(100, ct);
         }
     }
+
+    /// <summary>A key as read, with the database's judgement of its age (past <see cref="Lifetime"/>) and of its claim's silence.</summary>
+    private sealed record KeyAsFound(IdempotencyRecord Record, bool Expired, bool Abandoned);
 
     /// <summary>Frees the key after a failure that changed nothing, so the client may retry with it.</summary>
     public Task ReleaseAsync(int userId, string key) =>
