@@ -291,6 +291,15 @@ public sealed class BrowserTests(ShopApp shop) : IAsyncLifetime
         Assert.Contains("default-src 'self'", response.Headers.GetValues("Content-Security-Policy").Single());
         Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.False(string.IsNullOrEmpty(response.Headers.GetValues("Referrer-Policy").Single()));
+        // A page another site opened cannot reach back into it (window.opener), nor it into the shop's window.
+        Assert.True(response.Headers.TryGetValues("Cross-Origin-Opener-Policy", out var opener), "no Cross-Origin-Opener-Policy on a page");
+        Assert.Equal("same-origin", opener.Single());
+        // The shop uses no camera, microphone, location, payment or sensors: nothing injected into a page may ask for them.
+        Assert.True(response.Headers.TryGetValues("Permissions-Policy", out var permissions), "no Permissions-Policy on a page");
+        foreach (var feature in new[] { "camera=()", "microphone=()", "geolocation=()", "payment=()" })
+        {
+            Assert.Contains(feature, permissions.Single());
+        }
     }
 
     private static async Task ExpectCountAsync(ILocator locator, int count)
