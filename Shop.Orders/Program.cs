@@ -72,7 +72,9 @@ builder.AddStartupSettings<WebhookOptions>("Webhooks")
     // queries the database back to back, and a negative one throws out of its first sleep and stops the host.
     .Validate(o => o.PollInterval > TimeSpan.Zero, "Webhooks:PollInterval must be more than zero (default 00:00:30).")
     // Each wait is a failed delivery's back-off and a down subscriber's pause: at zero they came at once.
-    .Validate(o => o.RetrySchedule.All(wait => wait > TimeSpan.Zero), "Webhooks:RetrySchedule: every wait must be more than zero (leave it empty for the default, 10 s up to 24 h).");
+    .Validate(o => o.RetrySchedule.All(wait => wait > TimeSpan.Zero), "Webhooks:RetrySchedule: every wait must be more than zero (leave it empty for the default, 10 s up to 24 h).")
+    // Negative, a rotation's previous secret expired before the rotation: every subscriber still checking it failed at once.
+    .Validate(o => o.SecretRotationGrace >= TimeSpan.Zero, "Webhooks:SecretRotationGrace must be zero (the previous secret stops signing at once) or more (default 1.00:00:00).");
 builder.Services.AddSingleton<HostResolver>();
 builder.Services.AddSingleton<WebhookTargetPolicy>();
 builder.Services.AddSingleton<WebhookMetrics>();

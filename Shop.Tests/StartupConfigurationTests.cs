@@ -54,6 +54,9 @@ public sealed class StartupConfigurationTests(ShopApp shop)
         // A wait of zero is no back-off: that retry of a failed delivery, or that pause of a down subscriber, came at once;
         // a schedule of zeros spent a down subscriber's deliveries' attempts back to back, then marked them failed.
         { "orders", "Webhooks__RetrySchedule__0", "00:00:00", "Webhooks:RetrySchedule" },
+        // A rotation's previous secret would expire before the rotation: subscribers still checking it fail every
+        // delivery at once, where a rotation promises both signatures for the grace (zero is "no grace", allowed).
+        { "orders", "Webhooks__SecretRotationGrace", "-01:00:00", "Webhooks:SecretRotationGrace" },
         // The active-account cache would throw at the first order: every order a 500.
         { "orders", "Orders__ActiveAccountCacheTtl", "-00:00:01", "Orders:ActiveAccountCacheTtl" },
         // The bootstrapped admin would have a password registration refuses: under 8 characters (five emoji are ten
