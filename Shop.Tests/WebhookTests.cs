@@ -143,8 +143,12 @@ public sealed class WebhookTests(ShopApp shop)
             receiver.FailFirst(userId, 1);
             receiver.HoldUntilReleased(TimeSpan.FromSeconds(7));
             await using var db = await shop.OpenDatabaseAsync("ordersdb");
+            // An order.created subscription gets every order on the shared app: another test's order that reaches it
+            // first is held with the lane, and this test's row waits behind it, unsent. Made certain here.
+            await InsertDeliveriesAsync(db, hookId, userId + 1, count: 1, dueAgo: TimeSpan.Zero);
+            Assert.True(await receiver.WaitForArrivalAsync(userId + 1, Patience), "another order's delivery was not sent");
             var orderId = (await InsertDeliveriesAsync(db, hookId, userId, count: 1, dueAgo: TimeSpan.Zero))[0];
-            Assert.True(await receiver.WaitForInFlightAsync(Patience), "the delivery was not sent");
+            Assert.True(await receiver.WaitForArrivalAsync(userId, Patience), "the delivery was not sent");
 
             await Sql.ExecuteAsync(db, """
                 UPDATE webhook_deliveries SET status = 'delivered', attempts = 1, last_status_code = 200, delivered_at = now(), leased_until = NULL

@@ -110,6 +110,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public Task<bool> WaitForInFlightAsync(TimeSpan within) =>
         Eventually.HoldsAsync(() => InFlight > 0, within, TimeSpan.FromMilliseconds(20));
 
+    /// <summary>
+    /// Waits (bounded) until a delivery about this user's orders has arrived (held or not): on the shared app a
+    /// subscription gets every test's orders, so "a delivery in flight" may be another test's.
+    /// </summary>
+    public Task<bool> WaitForArrivalAsync(int userId, TimeSpan within) =>
+        Eventually.HoldsAsync(() => Arrived.Any(r => r.UserId == userId), within, TimeSpan.FromMilliseconds(20));
+
     public async Task ListenAsync()
     {
         _portHolder?.Dispose();
