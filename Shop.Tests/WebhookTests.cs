@@ -473,51 +473,6 @@ public sealed class WebhookTests(ShopApp shop)
         }
     }
 
-    /// <summary>
-    /// SPEC's paging rule covers every list endpoint: the subscriptions are <c>{items, total, limit, offset}</c>,
-    /// newest first, with the same <c>limit</c>/<c>offset</c> checks as the other lists (it was a bare array).
-    /// </summary>
-    [Fact]
-    public async Task The_webhook_list_is_paged_newest_first_as_every_list_is()
-    {
-        var admin = await shop.AdminAsync();
-        var ids = new List<string>();
-        try
-        {
-            for (var i = 0; i < 3; i++)
-            {
-                ids.Add((await SubscribeAsync(admin, $"http://127.0.0.1:9/paged-{i}", "*")).Id);
-            }
-            var first = await (await admin.GetAsync("/orders/webhooks?limit=2")).JsonAsync();
-            Assert.Equal(2, first.GetProperty("limit").GetInt32());
-            Assert.Equal(0, first.GetProperty("offset").GetInt32());
-            Assert.Equal(2, first.GetProperty("items").GetArrayLength());
-            var total = first.GetProperty("total").GetInt32();
-            Assert.True(total >= 3, $"total {total}");
-
-            var all = new List<string>();
-            for (var offset = 0; offset < total; offset += 2)
-            {
-                var page = await (await admin.GetAsync($"/orders/webhooks?limit=2&offset={offset}")).JsonAsync();
-                all.AddRange(page.GetProperty("items").EnumerateArray().Select(h => h.GetProperty("id").GetString()!));
-            }
-            Assert.Equal(all.Count, all.Distinct().Count());
-            // Newest first: ours, created one after the other, come in the reverse order.
-            Assert.Equal(Enumerable.Reverse(ids), all.Where(ids.Contains));
-
-            await (await admin.GetAsync("/orders/webhooks?limit=0")).ExpectValidationAsync("limit");
-            await (await admin.GetAsync("/orders/webhooks?limit=201")).ExpectValidationAsync("limit");
-            await (await admin.GetAsync("/orders/webhooks?offset=-1")).ExpectValidationAsync("offset");
-        }
-        finally
-        {
-            foreach (var id in ids)
-            {
-                await admin.DeleteAsync($"/orders/webhooks/{id}");
-            }
-        }
-    }
-
     [Fact]
     public async Task A_malformed_target_is_refused_naming_the_url()
     {

@@ -23,8 +23,9 @@ public sealed class ExclusiveCollection : ICollectionFixture<ScaledShopApp>
 /// Tests that must run alone on the shared app, but do not need the scaled-out app: each changes something every other
 /// test would meet, or counts what only its own requests should cause. They take one of its services away for a while
 /// (ShutdownTests signals Orders to stop), make its Redis full (RedisFullTests), hold a lock others would wait behind
-/// (SessionRaceTests, StockReleaseRaceTests), set a table's statistics (ReleaseGuardTests), or count what reaches Users
-/// while a client hammers the gateway's rate limits (GatewayLimitsTests). Like every collection that turns
+/// (SessionRaceTests, StockReleaseRaceTests), set a table's statistics (ReleaseGuardTests), count what reaches Users
+/// while a client hammers the gateway's rate limits (GatewayLimitsTests), or walk a list page by page that other tests
+/// add to and take from (WebhookListTests). Like every collection that turns
 /// parallelization off, it runs alone, after the parallel tests.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
