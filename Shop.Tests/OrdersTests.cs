@@ -241,6 +241,34 @@ public sealed class OrdersTests(ShopApp shop)
     }
 
     /// <summary>
+    /// A cancel's release of the stock can meet another release of the same order (a pass of the stock release worker,
+    /// or another replica's) that has committed the restock and not yet invalidated the cached item. Inventory answered
+    /// the cancel's release "already released" at once, so the cancel's 200 came while reads still showed the stock
+    /// taken. The other release's commit, without its invalidation, is written over SQL here.
+    /// </summary>
+    [Fact]
+    public async Task A_cancel_whose_stock_another_release_returned_meanwhile_reads_the_stock_back()
+    {
+        var sku = await shop.NewItemAsync(qty: 10);
+        var (owner, _) = await shop.NewUserAsync();
+        var id = (await owner.PlaceOrderAsync((sku, 4))).GetProperty("id").GetString()!;
+        Assert.Equal(6, await owner.StockAsync(sku)); // and now cached
+        await using (var inventory = await shop.OpenDatabaseAsync("inventorydb"))
+        {
+            await Sql.ExecuteAsync(inventory, """
+                WITH released AS (
+                    UPDATE reservations SET status = 'released', released_at = now() WHERE order_id = @order AND status = 'reserved' RETURNING order_id)
+                UPDATE inventory AS i SET qty = i.qty + l.qty, updated_at = now()
+                FROM reservation_lines AS l JOIN released AS r ON r.order_id = l.order_id
+                WHERE i.id = l.item_id
+                """, ("order", Guid.Parse(id)));
+        }
+
+        await (await owner.PatchJsonAsync($"/orders/{id}", new { status = "cancelled" })).ExpectAsync(200);
+        Assert.Equal(10, await owner.StockAsync(sku));
+    }
+
+    /// <summary>
     /// The answer that writes an order (placing it, replaying its Idempotency-Key, changing its status) shows the same
     /// created_at, updated_at and expires_at as every later read: PostgreSQL keeps microseconds, .NET's clock ticks in
     /// tenths of them, and a client that compares the two (a sync, a dedup, an If-Unmodified-Since) saw a change that

@@ -77,24 +77,23 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
     public async Task<bool> ReleaseAsync(Guid orderId, CancellationToken ct)
     {
         // Run again whole if it met a broken connection: it only changes Inventory's rows; the cache is told after the commit.
-        var restocked = await db.InAllOrNothingTransactionAsync(async ct =>
+        var (restocked, skus) = await db.InAllOrNothingTransactionAsync(async ct =>
         {
             var tombstoned = await db.Database.ExecuteSqlInterpolatedAsync(
                 $"INSERT INTO reservations (order_id, status, created_at, released_at) VALUES ({orderId}, 'released', now(), now()) ON CONFLICT (order_id) DO NOTHING", ct);
             if (tombstoned == 1)
             {
-                return null;
+                return (false, Array.Empty<string>());
             }
 
             var released = await db.Database.ExecuteSqlInterpolatedAsync(
                 $"UPDATE reservations SET status = 'released', released_at = now() WHERE order_id = {orderId} AND status = 'reserved'", ct);
-            if (released == 0)
-            {
-                return null;
-            }
-
             var skus = await db.ReservationLines.AsNoTracking().Where(l => l.OrderId == orderId)
                 .OrderBy(l => l.Sku).Select(l => l.Sku).ToArrayAsync(ct);
+            if (released == 0)
+            {
+                return (false, skus);
+            }
             // Each line goes back to the item it was taken from (item_id, migration ReservationLinesKeepTheirItem): an item
             // deleted meanwhile takes its stock with it, and one created since under the same sku is not credited. Lines
             // reserved before that migration name no item and go back by sku. Locked in sku order first, like
@@ -108,14 +107,12 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
                 FROM reservation_lines AS l
                 WHERE l.order_id = {orderId} AND (i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku))
                 """, ct);
-            return skus;
+            return (true, skus);
         }, ct);
-        if (restocked is null)
-        {
-            return false;
-        }
-        await reader.InvalidateAsync(restocked);
-        return true;
+        // Also when another call released the order (the release worker's pass racing a cancel's own release): its
+        // restock is committed but its invalidation may not be made yet, and this caller's answer must not come first.
+        await reader.InvalidateAsync(skus);
+        return restocked;
     }
 
     /// <summary>The order's reservation with its lines in sku order, or null if the order id was never seen.</summary>
