@@ -54,7 +54,10 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
         // One statement that sets the fields named on the row as it is when the write lands, and answers with that row.
         // A read, then a save of what differed from it, skipped a field whose new value equalled the value read: a
         // reservation committing in between kept its stock while the answer said the PATCH's. The casts type the nulls.
-        var updated = await db.Items
+        // Run again on a fresh connection if it met a broken one (an admin's first change after a restart: Inventory has no
+        // background job to meet the dead pooled connections first): it sets the values given, so a second run after a
+        // first that committed changes nothing more. Not so the adjustment below, which adds its delta.
+        var updated = await db.Database.RerunnableAsync(() => db.Items
             .FromSql($"""
                 UPDATE inventory
                 SET name = coalesce({change.Name?.Trim()}::varchar, name), price = coalesce({change.Price}::numeric, price),
@@ -62,7 +65,7 @@ public sealed class CatalogueChanges(InventoryDbContext db, ItemReader reader)
                 WHERE sku = {sku}
                 RETURNING *
                 """)
-            .AsNoTracking().ToListAsync(ct);
+            .AsNoTracking().ToListAsync(ct));
         if (updated.Count == 0)
         {
             return null;

@@ -128,15 +128,16 @@ public sealed class StockReservations(InventoryDbContext db, ItemReader reader)
     /// Σ quantity held by active reservations per item, keyed by the item's sku: what the invariant checks reconcile
     /// against. A line counts for the item a release would return it to (its item_id; by sku for lines from before
     /// ReservationLinesKeepTheirItem), so a deleted item's held units count for no one, not for the item that took its sku.
+    /// A read, run again on a fresh connection if it met a broken one: EF counts raw SQL as no read and would not.
     /// </summary>
     public Task<Dictionary<string, int>> HeldTotalsAsync(CancellationToken ct) =>
-        db.Database.SqlQuery<HeldTotalRow>($"""
+        db.Database.RerunnableAsync(() => db.Database.SqlQuery<HeldTotalRow>($"""
             SELECT i.sku, sum(l.qty)::int AS qty
             FROM reservation_lines AS l
             JOIN reservations AS r ON r.order_id = l.order_id AND r.status = 'reserved'
             JOIN inventory AS i ON i.id = l.item_id OR (l.item_id IS NULL AND i.sku = l.sku)
             GROUP BY i.sku
-            """).ToDictionaryAsync(x => x.Sku, x => x.Qty, ct);
+            """).ToDictionaryAsync(x => x.Sku, x => x.Qty, ct));
 
     private sealed class HeldTotalRow
     {
