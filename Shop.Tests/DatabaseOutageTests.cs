@@ -412,6 +412,40 @@ public sealed class DatabaseOutageTests(ShopApp shop)
         });
 
     /// <summary>
+    /// Orders' database ends its sessions while the stock-release worker waits for Inventory to give an order's stock back:
+    /// the pass's next statement, the release row's delete (raw SQL, one statement), took a dead pooled connection and was
+    /// not run again: "StockReleaseWorker pass failed", a Warning, and the release made again a pass later. Deleting an
+    /// order's row a second time deletes nothing more, so it is run again. The test makes Inventory's release wait (an
+    /// uncommitted tombstone for the order's id, which Inventory's own tombstone insert waits for) while the sessions end.
+    /// </summary>
+    [Fact]
+    public async Task Orders_database_ending_its_sessions_while_a_stock_release_waits_on_Inventory_does_not_fail_the_pass()
+    {
+        var admin = await shop.AdminAsync();
+        await FillPoolAsync(ServiceDatabase.Orders, admin);
+        var orderId = Guid.NewGuid(); // a guard for an order never stored: nothing is live, Inventory is asked to release
+        await using var orders = await shop.OpenDatabaseAsync("ordersdb");
+        await using var holder = await shop.OpenDatabaseAsync("inventorydb");
+        await using var watcher = await shop.OpenDatabaseAsync("inventorydb");
+        DateTimeOffset ended;
+        await using (var held = await holder.BeginTransactionAsync())
+        {
+            await Sql.ExecuteAsync(holder, "INSERT INTO reservations (order_id, status, created_at, released_at) VALUES (@id, 'released', now(), now())", ("id", orderId));
+            await Sql.ExecuteAsync(orders, "INSERT INTO stock_releases (order_id, due_at, attempts, created_at) VALUES (@id, now(), 0, now())", ("id", orderId));
+            await Sql.ExecuteAsync(orders, $"SELECT pg_notify('{Shop.Orders.Services.DatabaseNotificationListener.StockReleaseChannel}', '')");
+            await Sql.UntilALockIsAwaitedAsync(watcher, "Inventory's release of the order", holder);
+            ended = DateTimeOffset.UtcNow;
+            await EndSessionsAsync(ServiceDatabase.Orders);
+            await held.RollbackAsync();
+        }
+        var left = await Eventually.ReadUntilAsync(() => Sql.ScalarAsync(orders, "SELECT count(*) FROM stock_releases WHERE order_id = @id", ("id", orderId)),
+            count => count == 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+        Assert.True(left == 0, "the stock release row was not deleted within 30 s");
+        var failedPasses = await shop.ErrorEntriesAsync(["orders"], ended, containing: "StockReleaseWorker pass failed", warnings: true, linesPerEntry: 40);
+        Assert.True(failedPasses.Count == 0, "a stock-release pass failed after Orders' sessions ended:\n" + string.Join("\n", failedPasses));
+    }
+
+    /// <summary>
     /// With a receiver subscribed to order.created, <paramref name="endSessions"/> ends Orders' sessions and names an order
     /// and when the sessions ended; the order's delivery goes out and no dispatcher pass failed since.
     /// </summary>

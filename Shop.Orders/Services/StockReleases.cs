@@ -124,10 +124,11 @@ public sealed class StockReleases(OrdersDbContext db, InventoryClient inventory,
     /// <summary>
     /// Deletes an order's row through its key's index whatever the table's statistics say
     /// (Data/Migrations/…ReleaseGuardDeletedByKey): the worker's deletions, and a refused placement's, which come as
-    /// often as stored orders' during a sell-out.
+    /// often as stored orders' during a sell-out. Run again on a fresh connection if it met a broken one (the database
+    /// ended its sessions while Inventory was asked: the worker's pass failed): deleting the row again deletes nothing more.
     /// </summary>
     public static Task DeleteRowAsync(OrdersDbContext db, Guid orderId, CancellationToken ct) =>
-        db.Database.ExecuteSqlInterpolatedAsync($"SELECT delete_stock_release({orderId})", ct);
+        db.Database.RerunnableAsync(() => db.Database.ExecuteSqlInterpolatedAsync($"SELECT delete_stock_release({orderId})", ct));
 
     private static bool IsDatabaseFailure(Exception e) => e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException;
 }
