@@ -149,6 +149,8 @@ public sealed class UsersTests(ShopApp shop)
         {
             await (await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = "bad-guess-" + i })).ExpectAsync(401);
         }
+        // The delay is one second: made ten minutes, so that a slow round trip cannot let the next attempt in after it.
+        await shop.ProlongSignInDelayAsync(user.Email, "127.0.0.1", failures: 5);
         var delayed = await shop.Client().PostJsonAsync("/users/login", new { email = user.Email, password = user.Password });
         var problem = await delayed.ExpectProblemAsync(429);
         var retryAfter = int.Parse(delayed.Headers.GetValues("Retry-After").Single());

@@ -258,6 +258,27 @@ public abstract class ShopAppHost : IAsyncLifetime
         }
     }
 
+    /// <summary>The sign-in throttle's scope of one account from one client (<c>203.0.113.7</c>, or an IPv6 <c>…/64</c>), as Users keys it in Redis.</summary>
+    public static string SignInScope(string email, string client) => $"login:account-address:{email.Trim().ToLowerInvariant()}|{client}";
+
+    /// <summary>
+    /// Asserts that <paramref name="failures"/> wrong passwords are counted in <paramref name="email"/>'s scope from
+    /// <paramref name="client"/> and have started a delay (the scope's <c>f</c> and <c>u</c>, the unix ms before which no
+    /// attempt may start), then moves the delay's end ten minutes on. The delay after the fifth failure is one second, and
+    /// on a loaded machine a test's next request can arrive after it and is rightly let through: a test that must meet
+    /// the delay its failures started makes it one that no machine outruns.
+    /// </summary>
+    public async Task ProlongSignInDelayAsync(string email, string client, int failures)
+    {
+        await using var redis = await ConnectRedisAsync();
+        var users = redis.GetDatabase(0);
+        var scope = SignInScope(email, client);
+        var fields = (await users.HashGetAllAsync(scope)).ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+        Assert.True(fields.GetValueOrDefault("f") == failures && fields.GetValueOrDefault("u") > 0,
+            $"{failures} failures did not start a delay in {scope}: {string.Join(", ", fields.Select(f => $"{f.Key}={f.Value}"))}");
+        await users.HashSetAsync(scope, "u", fields["u"] + (long)TimeSpan.FromMinutes(10).TotalMilliseconds);
+    }
+
     /// <summary>A connection of the test's own to the app's Redis, with extra client options (e.g. <c>,allowAdmin=true</c>).</summary>
     public async Task<StackExchange.Redis.ConnectionMultiplexer> ConnectRedisAsync(string options = "") =>
         await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(await RedisConnectionStringAsync() + ",connectTimeout=5000" + options);
