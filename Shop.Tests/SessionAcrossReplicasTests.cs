@@ -74,10 +74,14 @@ public sealed class SessionAcrossReplicasTests(ScaledShopApp shop)
         Assert.NotEqual(firstToken, currentToken);
         await (await shop.Client(currentToken).GetAsync("/users/me")).ExpectAsync(200);
 
+        // The page shows Sign in at once and ends the session on the server after (sent again while Users does not answer
+        // it ok): judged once Users has answered the sign-out ok, which it does only after ending the session. A 5 s poll
+        // after the click failed whenever those requests took longer (BrowserTests' sign-out test did on a loaded machine).
+        var signedOut = page.WaitForResponseAsync(r => r.Url.EndsWith("/users/logout", StringComparison.Ordinal) && r.Ok, new() { Timeout = 60_000 });
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).First.WaitForAsync();
+        await signedOut;
         // The server ended the session: the token the page held no longer works anywhere.
-        // The sign-out request may still be in flight.
         var status = await Eventually.ReadUntilAsync(async () => (await shop.Client(currentToken).GetAsync("/orders/")).StatusCode,
             s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
         Assert.Equal(HttpStatusCode.Unauthorized, status);
