@@ -56,7 +56,13 @@ export default function Layout() {
   const navigate = useNavigate();
   const location = useLocation();
   const navigation = useNavigation();
-  const [menuOpen, setMenuOpen] = useState(false);
+  // The path the phone-size menu was opened at: it is open only there, so navigating closes it with no effect to run.
+  // An effect that closed it on every path change also ran on mount, after the first paint: a press of Menu made before
+  // that effect ran (a test's, on a loaded machine) was undone by it.
+  const [menuOpenAt, setMenuOpenAt] = useState<string | null>(null);
+  const menuOpen = menuOpenAt === location.pathname;
+  // Forgotten once left (during render, as React allows for state derived from props), so Back does not reopen it.
+  if (menuOpenAt !== null && !menuOpen) setMenuOpenAt(null);
   const main = useRef<HTMLElement>(null);
   const header = useRef<HTMLElement>(null);
   const menuButton = useRef<HTMLButtonElement>(null);
@@ -70,15 +76,13 @@ export default function Layout() {
     return () => setUnauthorizedHandler(null);
   }, [navigate, location.pathname, location.search]);
 
-  // Close the mobile menu after navigating.
-  useEffect(() => setMenuOpen(false), [location.pathname]);
   // Escape closes it too (as a disclosure's keyboard users expect), and focus in it (which goes with it) goes back to
   // the button that opened it; focus the user put in the page stays there.
   useEffect(() => {
     if (!menuOpen) return;
     const close = (e: KeyboardEvent) => {
       if (e.key !== "Escape") return;
-      setMenuOpen(false);
+      setMenuOpenAt(null);
       if (focusStillIn(header.current)) menuButton.current?.focus();
     };
     document.addEventListener("keydown", close);
@@ -194,7 +198,7 @@ export default function Layout() {
               className="rounded-md p-2 text-stone-600 hover:bg-stone-100 md:hidden"
               aria-expanded={menuOpen}
               aria-controls="mobile-menu"
-              onClick={() => setMenuOpen((o) => !o)}
+              onClick={() => setMenuOpenAt(menuOpen ? null : location.pathname)}
             >
               <span className="sr-only">Menu</span>
               <svg aria-hidden="true" viewBox="0 0 20 20" className="size-5" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round">

@@ -1656,6 +1656,19 @@ describe("navigation and loading", () => {
     expect(document.activeElement).toBe(menu);
   });
 
+  it("the phone-size menu closes when a link in it is followed, and going Back does not open it again", async () => {
+    const router = renderAt("/signin");
+    const menu = await screen.findByRole("button", { name: "Menu" });
+    fireEvent.click(menu);
+    expect(menu.getAttribute("aria-expanded")).toBe("true");
+    fireEvent.click(within(document.getElementById("mobile-menu")!).getByRole("link", { name: "Register" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Create account" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Menu" }).getAttribute("aria-expanded")).toBe("false");
+    await act(() => router.navigate(-1));
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Menu" }).getAttribute("aria-expanded")).toBe("false");
+  });
+
   it("the Loading… shown while the app starts and while a new tab restores its session is a status a screen reader says", async () => {
     document.cookie = "shop_session=1; path=/";
     let answer: ((r: Response) => void) | undefined;
